@@ -1,0 +1,27 @@
+//===- LatticeOps.h - Lattice operations ------------------------*- C++ -*-===//
+//
+// Part of the Lattice project, under the Apache License v2.0 with LLVM
+// Exceptions. See LICENSE for license information.
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+//
+// Declares the operations of the `lattice` dialect.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LATTICE_DIALECT_LATTICE_IR_LATTICEOPS_H
+#define LATTICE_DIALECT_LATTICE_IR_LATTICEOPS_H
+
+#include "lattice/Dialect/Lattice/IR/LatticeDialect.h"
+#include "lattice/Dialect/Lattice/IR/LatticeTypes.h"
+#include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/OpDefinition.h"
+#include "mlir/IR/OpImplementation.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+#define GET_OP_CLASSES
+#include "lattice/Dialect/Lattice/IR/LatticeOps.h.inc"
+
+#endif // LATTICE_DIALECT_LATTICE_IR_LATTICEOPS_H

@@ -1,0 +1,154 @@
+//===- QuantMath.h - Quantization parameter math ----------------*- C++ -*-===//
+//
+// Part of the Lattice project, under the Apache License v2.0 with LLVM
+// Exceptions. See LICENSE for license information.
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+//
+// The numerics of the `lattice` dialect as plain C++: storage ranges, scale and
+// zero-point computation, rounding, saturation, packing of sub-byte codes and
+// the effective bits per weight of a scheme. The dialect's verifiers, folders,
+// passes and lowerings use these functions so that there is exactly one
+// definition of each rule. Depends on LLVM Support only.
+//
+// Arithmetic contract (mirrors the ops' documentation):
+//   quantize:   q = clamp(round(float(x) / float(s)) + z, qmin, qmax)
+//   dequantize: x = float(q - z) * float(s)
+// with the division and multiplication done in IEEE f32, `round` the op's
+// rounding mode, NaN quantizing to the zero point and +-Inf saturating.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LATTICE_DIALECT_LATTICE_UTILS_QUANTMATH_H
+#define LATTICE_DIALECT_LATTICE_UTILS_QUANTMATH_H
+
+#include "lattice/Dialect/Lattice/IR/LatticeEnums.h"
+#include "llvm/ADT/APFloat.h"
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/Support/Error.h"
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mlir::lattice {
+
+/// Largest storage width of `sN`/`uN` codes.
+constexpr unsigned kMaxStorageBits = 8;
+
+/// A quantization scheme without its scale values: the dialect-independent
+/// content of `!lattice.quant<...>`.
+struct QuantScheme {
+  StorageKind storageKind = StorageKind::Signed;
+  /// Code width for `sN`/`uN`; ignored for ternary (2) and binary (1).
+  unsigned bits = 8;
+  /// Symmetric schemes have no zero point.
+  bool symmetric = true;
+  Granularity granularity = Granularity::PerTensor;
+  /// Quantized axis for per-channel and per-group schemes.
+  int64_t axis = 0;
+  /// Elements per group along `axis` for per-group schemes.
+  int64_t groupSize = 0;
+  /// Semantics of the scale element type (f32, f16 or bf16).
+  const llvm::fltSemantics *scaleSemantics = &llvm::APFloat::IEEEsingle();
+
+  /// Returns a description of the first violated invariant, or std::nullopt
+  /// when the scheme is well formed. The messages are the verifier's.
+  std::optional<std::string> checkInvariants() const;
+
+  /// Smallest and largest code.
+  int64_t getStorageMin() const;
+  int64_t getStorageMax() const;
+  /// Bits one code occupies in memory.
+  unsigned getStorageBits() const;
+  /// Bits of one scale value.
+  unsigned getScaleBits() const;
+  /// Largest code magnitude used to map |x| <= absmax in a symmetric scheme:
+  /// 2^(N-1) - 1 for sN, 2^N - 1 for uN, 1 for ternary and binary.
+  int64_t getSymmetricMaxCode() const;
+  /// Largest |q - z| that can occur, for accumulator bounds.
+  int64_t getMaxCodeMagnitude() const;
+};
+
+/// A scale and zero point for one tensor, channel or group.
+struct QuantParams {
+  /// The scale, already rounded to the scheme's scale type.
+  double scale = 1.0;
+  int64_t zeroPoint = 0;
+  /// True when the range was degenerate (all zero, or too small for a normal
+  /// f32 scale) and the documented fallback scale of 1.0 was used. Callers
+  /// warn, naming the tensor or channel.
+  bool degenerate = false;
+};
+
+/// Rounds to the nearest integer, ties to even (IEEE roundTiesToEven),
+/// independently of the floating-point environment.
+float roundHalfToEven(float x);
+
+/// Rounds `x` with `mode`.
+float roundWithMode(float x, RoundingMode mode);
+
+/// Computes the scale and zero point that cover [minValue, maxValue] with
+/// `scheme` (min-max calibration). The range is widened to contain 0 so that
+/// zero is exactly representable. Symmetric schemes use
+/// s = max(|min|, |max|) / getSymmetricMaxCode(); asymmetric ones use
+/// s = (max - min) / (qmax - qmin) and z = clamp(round(qmin - min / s)).
+/// The scale is rounded to the scale type. A zero range, or one whose scale
+/// would be below the smallest normal f32, yields s = 1, z = code of 0 and
+/// `degenerate = true`. Fails on non-finite input, min > max, or a scale not
+/// representable in the scale type.
+llvm::Expected<QuantParams> computeQuantParams(const QuantScheme &scheme,
+                                               double minValue,
+                                               double maxValue);
+
+/// Quantizes one value: clamp(round(x / scale) + zeroPoint, qmin, qmax) in
+/// f32, NaN to the zero point, +-Inf saturating; binary codes are the sign
+/// of x (+1 for zero and NaN).
+int64_t quantizeValue(const QuantScheme &scheme, float x, float scale,
+                      int64_t zeroPoint,
+                      RoundingMode mode = RoundingMode::NearestEven);
+
+/// Dequantizes one code: float(q - zeroPoint) * scale in f32.
+float dequantizeValue(int64_t code, float scale, int64_t zeroPoint);
+
+/// Number of bytes that `count` codes of `scheme` occupy when packed.
+/// Fails when the size overflows int64.
+llvm::Expected<int64_t> getPackedSize(const QuantScheme &scheme,
+                                      int64_t count);
+
+/// Packs codes into a little-endian bit stream: code i occupies bits
+/// [i*b, (i+1)*b) counting from bit 0 of byte 0, as its b low bits in two's
+/// complement (ternary: 2-bit two's complement; binary: 1 for +1, 0 for -1).
+/// The last byte is padded with zero bits. Fails on a code outside the
+/// storage range.
+llvm::Expected<std::vector<uint8_t>> packCodes(const QuantScheme &scheme,
+                                               llvm::ArrayRef<int64_t> codes);
+
+/// Inverse of packCodes. Fails when `bytes` is not exactly the packed size of
+/// `count` codes, when padding bits are not zero, or on the ternary bit
+/// pattern 0b10 that encodes no code.
+llvm::Expected<std::vector<int64_t>> unpackCodes(const QuantScheme &scheme,
+                                                 llvm::ArrayRef<uint8_t> bytes,
+                                                 int64_t count);
+
+/// Memory cost of a quantized tensor of `shape`.
+struct StorageCost {
+  int64_t numElements = 0;
+  int64_t numScales = 0;
+  /// Code, scale and zero-point bits (zero points are stored at the code
+  /// width).
+  int64_t totalBits = 0;
+  /// totalBits / numElements: effective bits per weight.
+  double bitsPerElement = 0.0;
+};
+
+/// Computes the storage cost of a static `shape` under `scheme`. Fails on an
+/// empty or dynamic shape, an axis out of range, a group size that does not
+/// divide the axis, or overflow.
+llvm::Expected<StorageCost> computeStorageCost(const QuantScheme &scheme,
+                                               llvm::ArrayRef<int64_t> shape);
+
+} // namespace mlir::lattice
+
+#endif // LATTICE_DIALECT_LATTICE_UTILS_QUANTMATH_H

@@ -1,0 +1,413 @@
+//===- QuantMath.cpp - Quantization parameter math ------------------------===//
+//
+// Part of the Lattice project, under the Apache License v2.0 with LLVM
+// Exceptions. See LICENSE for license information.
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+//
+// Implements the dialect-independent numerics declared in QuantMath.h.
+//
+//===----------------------------------------------------------------------===//
+
+#include "lattice/Dialect/Lattice/Utils/QuantMath.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/CheckedArithmetic.h"
+#include "llvm/Support/FormatVariadic.h"
+#include <cfloat>
+#include <cmath>
+#include <cstdio>
+
+using namespace mlir::lattice;
+using llvm::createStringError;
+using llvm::formatv;
+
+/// Formats a double for a diagnostic: up to 9 significant digits, "nan" and
+/// "inf" spelled out.
+static std::string formatDouble(double value) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof(buffer), "%.9g", value);
+  return buffer;
+}
+
+#include "lattice/Dialect/Lattice/IR/LatticeEnums.cpp.inc"
+
+//===----------------------------------------------------------------------===//
+// QuantScheme
+//===----------------------------------------------------------------------===//
+
+/// Returns true for the scale semantics the dialect supports.
+static bool isSupportedScaleSemantics(const llvm::fltSemantics *sem) {
+  return sem == &llvm::APFloat::IEEEsingle() ||
+         sem == &llvm::APFloat::IEEEhalf() || sem == &llvm::APFloat::BFloat();
+}
+
+std::optional<std::string> QuantScheme::checkInvariants() const {
+  bool isInteger = storageKind == StorageKind::Signed ||
+                   storageKind == StorageKind::Unsigned;
+  if (isInteger && (bits < 1 || bits > kMaxStorageBits))
+    return formatv("storage width must be in [1, {0}], got {1}",
+                   kMaxStorageBits, bits)
+        .str();
+  if (storageKind == StorageKind::Signed && bits == 1 && symmetric)
+    return std::string("symmetric signed storage needs at least 2 bits");
+  if (!isInteger && !symmetric)
+    return formatv("{0} storage must be symmetric",
+                   stringifyStorageKind(storageKind))
+        .str();
+  if (!scaleSemantics || !isSupportedScaleSemantics(scaleSemantics))
+    return std::string("scale type must be f32, f16 or bf16");
+  switch (granularity) {
+  case Granularity::PerTensor:
+    if (axis != 0 || groupSize != 0)
+      return std::string(
+          "per-tensor scheme must not have an axis or a group size");
+    break;
+  case Granularity::PerChannel:
+    if (axis < 0)
+      return formatv("quantized axis must be non-negative, got {0}", axis)
+          .str();
+    if (groupSize != 0)
+      return std::string("per-channel scheme must not have a group size");
+    break;
+  case Granularity::PerGroup:
+    if (axis < 0)
+      return formatv("quantized axis must be non-negative, got {0}", axis)
+          .str();
+    if (groupSize < 1)
+      return formatv("group size must be positive, got {0}", groupSize).str();
+    break;
+  }
+  return std::nullopt;
+}
+
+int64_t QuantScheme::getStorageMin() const {
+  switch (storageKind) {
+  case StorageKind::Signed:
+    return -(int64_t(1) << (bits - 1));
+  case StorageKind::Unsigned:
+    return 0;
+  case StorageKind::Ternary:
+  case StorageKind::Binary:
+    return -1;
+  }
+  llvm_unreachable("unknown storage kind");
+}
+
+int64_t QuantScheme::getStorageMax() const {
+  switch (storageKind) {
+  case StorageKind::Signed:
+    return (int64_t(1) << (bits - 1)) - 1;
+  case StorageKind::Unsigned:
+    return (int64_t(1) << bits) - 1;
+  case StorageKind::Ternary:
+  case StorageKind::Binary:
+    return 1;
+  }
+  llvm_unreachable("unknown storage kind");
+}
+
+unsigned QuantScheme::getStorageBits() const {
+  switch (storageKind) {
+  case StorageKind::Signed:
+  case StorageKind::Unsigned:
+    return bits;
+  case StorageKind::Ternary:
+    return 2;
+  case StorageKind::Binary:
+    return 1;
+  }
+  llvm_unreachable("unknown storage kind");
+}
+
+unsigned QuantScheme::getScaleBits() const {
+  return llvm::APFloat::semanticsSizeInBits(*scaleSemantics);
+}
+
+int64_t QuantScheme::getSymmetricMaxCode() const {
+  switch (storageKind) {
+  case StorageKind::Signed:
+    return getStorageMax();
+  case StorageKind::Unsigned:
+    return getStorageMax();
+  case StorageKind::Ternary:
+  case StorageKind::Binary:
+    return 1;
+  }
+  llvm_unreachable("unknown storage kind");
+}
+
+int64_t QuantScheme::getMaxCodeMagnitude() const {
+  if (!symmetric)
+    return getStorageMax() - getStorageMin();
+  return std::max(-getStorageMin(), getStorageMax());
+}
+
+//===----------------------------------------------------------------------===//
+// Rounding, quantization and dequantization
+//===----------------------------------------------------------------------===//
+
+float mlir::lattice::roundHalfToEven(float x) {
+  if (!std::isfinite(x))
+    return x;
+  float truncated = std::trunc(x);
+  // Exact: x and trunc(x) share their exponent range, so the difference of two
+  // floats that close is representable.
+  float fraction = std::fabs(x - truncated);
+  if (fraction < 0.5f)
+    return truncated;
+  if (fraction > 0.5f || std::fmod(truncated, 2.0f) != 0.0f)
+    return truncated + std::copysign(1.0f, x);
+  return truncated;
+}
+
+float mlir::lattice::roundWithMode(float x, RoundingMode mode) {
+  switch (mode) {
+  case RoundingMode::NearestEven:
+    return roundHalfToEven(x);
+  case RoundingMode::NearestAway:
+    return std::round(x);
+  }
+  llvm_unreachable("unknown rounding mode");
+}
+
+int64_t mlir::lattice::quantizeValue(const QuantScheme &scheme, float x,
+                                     float scale, int64_t zeroPoint,
+                                     RoundingMode mode) {
+  float scaled = x / scale;
+  if (scheme.storageKind == StorageKind::Binary)
+    return scaled < 0.0f ? -1 : 1;
+  int64_t qmin = scheme.getStorageMin();
+  int64_t qmax = scheme.getStorageMax();
+  if (std::isnan(scaled))
+    return std::clamp(zeroPoint, qmin, qmax);
+  // Clamp in double before converting: the rounded value may be far outside
+  // the int64 range (or infinite).
+  double shifted = double(roundWithMode(scaled, mode)) + double(zeroPoint);
+  double clamped = std::clamp(shifted, double(qmin), double(qmax));
+  return static_cast<int64_t>(clamped);
+}
+
+float mlir::lattice::dequantizeValue(int64_t code, float scale,
+                                     int64_t zeroPoint) {
+  return static_cast<float>(code - zeroPoint) * scale;
+}
+
+//===----------------------------------------------------------------------===//
+// Scale and zero-point computation
+//===----------------------------------------------------------------------===//
+
+/// Rounds `value` to `sem` (ties to even). Returns std::nullopt when it
+/// overflows to infinity.
+static std::optional<double> roundToSemantics(double value,
+                                              const llvm::fltSemantics &sem) {
+  llvm::APFloat rounded(value);
+  bool losesInfo = false;
+  rounded.convert(sem, llvm::APFloat::rmNearestTiesToEven, &losesInfo);
+  if (rounded.isInfinity())
+    return std::nullopt;
+  return rounded.convertToDouble();
+}
+
+llvm::Expected<QuantParams>
+mlir::lattice::computeQuantParams(const QuantScheme &scheme, double minValue,
+                                  double maxValue) {
+  if (!std::isfinite(minValue) || !std::isfinite(maxValue))
+    return createStringError(
+        formatv("range [{0}, {1}] is not finite", formatDouble(minValue),
+                formatDouble(maxValue)));
+  if (minValue > maxValue)
+    return createStringError(
+        formatv("range [{0}, {1}] is empty (min > max)",
+                formatDouble(minValue), formatDouble(maxValue)));
+
+  // Widen to contain zero, so that 0.0 has an exact code.
+  double lo = std::min(minValue, 0.0);
+  double hi = std::max(maxValue, 0.0);
+  int64_t qmin = scheme.getStorageMin();
+  int64_t qmax = scheme.getStorageMax();
+
+  double scale;
+  if (!scheme.symmetric) {
+    scale = (hi - lo) / double(qmax - qmin);
+  } else if (scheme.storageKind == StorageKind::Unsigned) {
+    // Unsigned symmetric codes cover [0, hi]; negative values saturate at 0.
+    scale = hi / double(scheme.getSymmetricMaxCode());
+  } else {
+    scale = std::max(-lo, hi) / double(scheme.getSymmetricMaxCode());
+  }
+
+  std::optional<double> rounded = roundToSemantics(scale, *scheme.scaleSemantics);
+  if (!rounded)
+    return createStringError(
+        formatv("scale {0} for range [{1}, {2}] overflows the scale type",
+                formatDouble(scale), formatDouble(minValue),
+                formatDouble(maxValue)));
+
+  QuantParams params;
+  // Arithmetic happens in f32: a scale below the smallest normal f32 has a
+  // reciprocal that overflows, so such ranges count as zero ranges.
+  if (!(*rounded >= double(FLT_MIN))) {
+    params.scale = 1.0;
+    params.zeroPoint = 0;
+    params.degenerate = true;
+    return params;
+  }
+  params.scale = *rounded;
+  if (!scheme.symmetric) {
+    double zp = double(roundHalfToEven(float(double(qmin) - lo / params.scale)));
+    params.zeroPoint =
+        static_cast<int64_t>(std::clamp(zp, double(qmin), double(qmax)));
+  }
+  return params;
+}
+
+//===----------------------------------------------------------------------===//
+// Packing
+//===----------------------------------------------------------------------===//
+
+llvm::Expected<int64_t> mlir::lattice::getPackedSize(const QuantScheme &scheme,
+                                                     int64_t count) {
+  if (count < 0)
+    return createStringError(formatv("negative code count {0}", count));
+  std::optional<int64_t> totalBits =
+      llvm::checkedMul<int64_t>(count, scheme.getStorageBits());
+  if (!totalBits || *totalBits > INT64_MAX - 7)
+    return createStringError(
+        formatv("packed size of {0} codes overflows", count));
+  return (*totalBits + 7) / 8;
+}
+
+llvm::Expected<std::vector<uint8_t>>
+mlir::lattice::packCodes(const QuantScheme &scheme,
+                         llvm::ArrayRef<int64_t> codes) {
+  llvm::Expected<int64_t> size = getPackedSize(scheme, codes.size());
+  if (!size)
+    return size.takeError();
+  std::vector<uint8_t> bytes(*size, 0);
+  unsigned width = scheme.getStorageBits();
+  uint64_t mask = (uint64_t(1) << width) - 1;
+  int64_t qmin = scheme.getStorageMin(), qmax = scheme.getStorageMax();
+  for (auto [index, code] : llvm::enumerate(codes)) {
+    bool outOfRange = code < qmin || code > qmax ||
+                      (scheme.storageKind == StorageKind::Binary && code == 0);
+    if (outOfRange)
+      return createStringError(formatv(
+          "code {0} at index {1} is outside the storage range", code, index));
+    uint64_t bitsOfCode = scheme.storageKind == StorageKind::Binary
+                              ? uint64_t(code > 0)
+                              : uint64_t(code) & mask;
+    // Codes are at most 8 bits wide, so one code spans at most two bytes.
+    uint64_t bitOffset = index * width;
+    uint64_t shifted = bitsOfCode << (bitOffset % 8);
+    bytes[bitOffset / 8] |= static_cast<uint8_t>(shifted);
+    if ((bitOffset % 8) + width > 8)
+      bytes[bitOffset / 8 + 1] |= static_cast<uint8_t>(shifted >> 8);
+  }
+  return bytes;
+}
+
+llvm::Expected<std::vector<int64_t>>
+mlir::lattice::unpackCodes(const QuantScheme &scheme,
+                           llvm::ArrayRef<uint8_t> bytes, int64_t count) {
+  llvm::Expected<int64_t> size = getPackedSize(scheme, count);
+  if (!size)
+    return size.takeError();
+  if (int64_t(bytes.size()) != *size)
+    return createStringError(
+        formatv("{0} codes need {1} bytes, got {2}", count, *size,
+                bytes.size()));
+  unsigned width = scheme.getStorageBits();
+  uint64_t mask = (uint64_t(1) << width) - 1;
+  std::vector<int64_t> codes;
+  codes.reserve(count);
+  for (int64_t index = 0; index < count; ++index) {
+    uint64_t bitOffset = uint64_t(index) * width;
+    uint64_t window = bytes[bitOffset / 8];
+    if ((bitOffset % 8) + width > 8)
+      window |= uint64_t(bytes[bitOffset / 8 + 1]) << 8;
+    uint64_t raw = (window >> (bitOffset % 8)) & mask;
+    int64_t code;
+    switch (scheme.storageKind) {
+    case StorageKind::Unsigned:
+      code = int64_t(raw);
+      break;
+    case StorageKind::Binary:
+      code = raw ? 1 : -1;
+      break;
+    case StorageKind::Ternary:
+      if (raw == 0b10)
+        return createStringError(
+            formatv("invalid ternary bit pattern 0b10 at index {0}", index));
+      [[fallthrough]];
+    case StorageKind::Signed:
+      // Sign-extend from `width` bits.
+      code = int64_t(raw ^ (uint64_t(1) << (width - 1))) -
+             (int64_t(1) << (width - 1));
+      break;
+    }
+    codes.push_back(code);
+  }
+  uint64_t usedBits = uint64_t(count) * width;
+  if (usedBits % 8 != 0 && (bytes.back() >> (usedBits % 8)) != 0)
+    return createStringError("padding bits of the last byte are not zero");
+  return codes;
+}
+
+//===----------------------------------------------------------------------===//
+// Storage cost
+//===----------------------------------------------------------------------===//
+
+llvm::Expected<StorageCost>
+mlir::lattice::computeStorageCost(const QuantScheme &scheme,
+                                  llvm::ArrayRef<int64_t> shape) {
+  StorageCost cost;
+  cost.numElements = 1;
+  for (int64_t dim : shape) {
+    if (dim <= 0)
+      return createStringError(
+          formatv("shape [{0}] must be static and non-empty",
+                  llvm::join(llvm::map_range(shape,
+                                             [](int64_t d) {
+                                               return std::to_string(d);
+                                             }),
+                             ", ")));
+    std::optional<int64_t> product = llvm::checkedMul(cost.numElements, dim);
+    if (!product)
+      return createStringError("element count overflows int64");
+    cost.numElements = *product;
+  }
+  bool needsAxis = scheme.granularity != Granularity::PerTensor;
+  if (needsAxis && scheme.axis >= int64_t(shape.size()))
+    return createStringError(formatv("axis {0} is out of range for rank {1}",
+                                     scheme.axis, shape.size()));
+  switch (scheme.granularity) {
+  case Granularity::PerTensor:
+    cost.numScales = 1;
+    break;
+  case Granularity::PerChannel:
+    cost.numScales = shape[scheme.axis];
+    break;
+  case Granularity::PerGroup:
+    if (scheme.groupSize <= 0 || shape[scheme.axis] % scheme.groupSize != 0)
+      return createStringError(
+          formatv("group size {0} does not divide dimension {1}",
+                  scheme.groupSize, shape[scheme.axis]));
+    cost.numScales = cost.numElements / scheme.groupSize;
+    break;
+  }
+  int64_t bitsPerScale = scheme.getScaleBits() +
+                         (scheme.symmetric ? 0 : scheme.getStorageBits());
+  std::optional<int64_t> codeBits =
+      llvm::checkedMul<int64_t>(cost.numElements, scheme.getStorageBits());
+  std::optional<int64_t> scaleBits =
+      llvm::checkedMul<int64_t>(cost.numScales, bitsPerScale);
+  std::optional<int64_t> total =
+      codeBits && scaleBits ? llvm::checkedAdd(*codeBits, *scaleBits)
+                            : std::nullopt;
+  if (!total)
+    return createStringError("storage size overflows int64");
+  cost.totalBits = *total;
+  cost.bitsPerElement = double(cost.totalBits) / double(cost.numElements);
+  return cost;
+}

@@ -1,0 +1,105 @@
+//===- InitAll.cpp - Register Lattice and the upstream parts it uses ------===//
+//
+// Part of the Lattice project, under the Apache License v2.0 with LLVM
+// Exceptions. See LICENSE for license information.
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+
+#include "lattice/InitAll.h"
+#include "lattice/Dialect/Lattice/IR/LatticeDialect.h"
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Affine/Transforms/Passes.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Transforms/Passes.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/ControlFlow/IR/ControlFlow.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Func/Transforms/Passes.h"
+#include "mlir/Dialect/GPU/IR/GPUDialect.h"
+#include "mlir/Dialect/GPU/Pipelines/Passes.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
+#include "mlir/Dialect/Index/IR/IndexDialect.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/LLVMIR/NVVMDialect.h"
+#include "mlir/Dialect/LLVMIR/Transforms/Passes.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Math/Transforms/Passes.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
+#include "mlir/Dialect/NVGPU/Transforms/Passes.h"
+#include "mlir/Dialect/Quant/IR/Quant.h"
+#include "mlir/Dialect/Quant/Transforms/Passes.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/SCF/Transforms/Passes.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Tensor/Transforms/Passes.h"
+#include "mlir/Dialect/Tosa/IR/TosaOps.h"
+#include "mlir/Dialect/Tosa/Transforms/Passes.h"
+#include "mlir/Dialect/UB/IR/UBOps.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Dialect/Vector/Transforms/Passes.h"
+#include "mlir/Dialect/X86Vector/X86VectorDialect.h"
+#include "mlir/IR/DialectRegistry.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/Transforms/Passes.h"
+
+void mlir::lattice::registerLatticeDialects(DialectRegistry &registry) {
+  // clang-format off
+  registry.insert<
+      LatticeDialect,
+      affine::AffineDialect,
+      arith::ArithDialect,
+      bufferization::BufferizationDialect,
+      cf::ControlFlowDialect,
+      func::FuncDialect,
+      gpu::GPUDialect,
+      index::IndexDialect,
+      LLVM::LLVMDialect,
+      linalg::LinalgDialect,
+      math::MathDialect,
+      memref::MemRefDialect,
+      NVVM::NVVMDialect,
+      nvgpu::NVGPUDialect,
+      quant::QuantDialect,
+      scf::SCFDialect,
+      tensor::TensorDialect,
+      tosa::TosaDialect,
+      ub::UBDialect,
+      vector::VectorDialect,
+      x86vector::X86VectorDialect>();
+  // clang-format on
+  // Interface models (bufferization, tiling, convert-to-llvm, inlining, NVVM
+  // target attributes) attach only to dialects that are loaded, so
+  // registering all of them costs nothing for the dialects we do not use.
+  registerAllExtensions(registry);
+}
+
+void mlir::lattice::registerLatticePasses() {
+  // Generic transformations (canonicalize, cse, inline, ...) and conversions.
+  registerTransformsPasses();
+  registerConversionPasses();
+  // Dialect transformations used by the CPU and GPU pipelines.
+  affine::registerAffinePasses();
+  arith::registerArithPasses();
+  bufferization::registerBufferizationPasses();
+  func::registerFuncPasses();
+  registerGPUPasses();
+  LLVM::registerLLVMPasses();
+  registerLinalgPasses();
+  math::registerMathPasses();
+  memref::registerMemRefPasses();
+  registerNVGPUPasses();
+  quant::registerQuantPasses();
+  registerSCFPasses();
+  tensor::registerTensorPasses();
+  tosa::registerTosaPasses();
+  vector::registerVectorPasses();
+  // Upstream's GPU-to-NVVM pipeline, the model for our GPU lowering.
+  gpu::registerGPUToNVVMPipeline();
+}
