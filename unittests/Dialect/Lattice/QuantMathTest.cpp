@@ -372,6 +372,7 @@ TEST(PackingTest, Errors) {
             "padding bits of the last byte are not zero");
   EXPECT_EQ(errorOf(unpackCodes(makeScheme(StorageKind::Ternary, 2), {0x02}, 1)),
             "invalid ternary bit pattern 0b10 at index 0");
+  EXPECT_EQ(errorOf(getPackedSize(s4, -1)), "negative code count -1");
   EXPECT_EQ(*getPackedSize(kS8, int64_t(1) << 59), int64_t(1) << 59);
   EXPECT_EQ(errorOf(getPackedSize(kS8, int64_t(1) << 62)),
             "packed size of 4611686018427387904 codes overflows");

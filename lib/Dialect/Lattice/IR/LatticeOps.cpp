@@ -43,7 +43,7 @@ static LogicalResult verifyConstantScales(Operation *op, StringRef role,
     double value = (*it).convertToDouble();
     if (!(std::isfinite(value) && value >= double(FLT_MIN)))
       return op->emitOpError()
-             << role << "scale " << value << " at index " << index
+             << role << "scale " << formatNumber(value) << " at index " << index
              << " is not a finite, positive, normal f32 value";
   }
   return success();
@@ -161,7 +161,7 @@ static LogicalResult verifyNormalizedInput(Operation *op,
     return op->emitOpError("normalized (last) dimension must not be empty");
   if (!epsilon.isFiniteNonZero() || epsilon.isNegative())
     return op->emitOpError() << "epsilon must be finite and positive, got "
-                             << epsilon.convertToDouble();
+                             << formatNumber(epsilon.convertToDouble());
   return success();
 }
 

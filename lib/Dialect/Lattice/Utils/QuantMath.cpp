@@ -22,15 +22,14 @@ using namespace mlir::lattice;
 using llvm::createStringError;
 using llvm::formatv;
 
-/// Formats a double for a diagnostic: up to 9 significant digits, "nan" and
-/// "inf" spelled out.
-static std::string formatDouble(double value) {
+
+#include "lattice/Dialect/Lattice/IR/LatticeEnums.cpp.inc"
+
+std::string mlir::lattice::formatNumber(double value) {
   char buffer[32];
   std::snprintf(buffer, sizeof(buffer), "%.9g", value);
   return buffer;
 }
-
-#include "lattice/Dialect/Lattice/IR/LatticeEnums.cpp.inc"
 
 //===----------------------------------------------------------------------===//
 // QuantScheme
@@ -214,12 +213,12 @@ mlir::lattice::computeQuantParams(const QuantScheme &scheme, double minValue,
                                   double maxValue) {
   if (!std::isfinite(minValue) || !std::isfinite(maxValue))
     return createStringError(
-        formatv("range [{0}, {1}] is not finite", formatDouble(minValue),
-                formatDouble(maxValue)));
+        formatv("range [{0}, {1}] is not finite", formatNumber(minValue),
+                formatNumber(maxValue)));
   if (minValue > maxValue)
     return createStringError(
         formatv("range [{0}, {1}] is empty (min > max)",
-                formatDouble(minValue), formatDouble(maxValue)));
+                formatNumber(minValue), formatNumber(maxValue)));
 
   // Widen to contain zero, so that 0.0 has an exact code.
   double lo = std::min(minValue, 0.0);
@@ -241,8 +240,8 @@ mlir::lattice::computeQuantParams(const QuantScheme &scheme, double minValue,
   if (!rounded)
     return createStringError(
         formatv("scale {0} for range [{1}, {2}] overflows the scale type",
-                formatDouble(scale), formatDouble(minValue),
-                formatDouble(maxValue)));
+                formatNumber(scale), formatNumber(minValue),
+                formatNumber(maxValue)));
 
   QuantParams params;
   // Arithmetic happens in f32: a scale below the smallest normal f32 has a

@@ -82,6 +82,10 @@ struct QuantParams {
   bool degenerate = false;
 };
 
+/// Formats a number for a diagnostic: up to 9 significant digits (enough to
+/// identify any f32), "nan" and "inf" spelled out.
+std::string formatNumber(double value);
+
 /// Rounds to the nearest integer, ties to even (IEEE roundTiesToEven),
 /// independently of the floating-point environment.
 float roundHalfToEven(float x);

@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Regenerates the reference documentation from ODS and copies it into docs/.
+# Usage: utils/update-docs.sh [build directory, default: build]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${1:-"$root/build"}
+ninja -C "$build" mlir-doc
+cp "$build/docs/Dialects/Lattice.md" "$root/docs/Dialects/Lattice.md"
+echo "updated docs/Dialects/Lattice.md"
