@@ -6,4 +6,5 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${1:-"$root/build"}
 ninja -C "$build" mlir-doc
 cp "$build/docs/Dialects/Lattice.md" "$root/docs/Dialects/Lattice.md"
-echo "updated docs/Dialects/Lattice.md"
+cp "$build/docs/LatticePasses.md" "$root/docs/Passes.md"
+echo "updated docs/Dialects/Lattice.md and docs/Passes.md"

@@ -20,7 +20,6 @@ namespace mlir {
 class DialectRegistry;
 
 namespace lattice {
-
 /// Inserts the `lattice` dialect, the upstream dialects that our inputs and
 /// pipelines use, and their external interface models (bufferization, tiling,
 /// conversion to LLVM, inlining) into `registry`.
@@ -29,7 +28,6 @@ void registerLatticeDialects(DialectRegistry &registry);
 /// Registers Lattice's passes and pipelines and the upstream passes that our
 /// pipelines are built from, for command-line use.
 void registerLatticePasses();
-
 } // namespace lattice
 } // namespace mlir
 

@@ -8,6 +8,7 @@
 
 #include "lattice/InitAll.h"
 #include "lattice/Dialect/Lattice/IR/LatticeDialect.h"
+#include "lattice/Dialect/Lattice/Transforms/Passes.h"
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Affine/Transforms/Passes.h"
@@ -81,6 +82,8 @@ void mlir::lattice::registerLatticeDialects(DialectRegistry &registry) {
 }
 
 void mlir::lattice::registerLatticePasses() {
+  registerLatticeTransformsPasses();
+
   // Generic transformations (canonicalize, cse, inline, ...) and conversions.
   registerTransformsPasses();
   registerConversionPasses();

@@ -18,11 +18,10 @@
 
 using namespace mlir::lattice;
 
-namespace {
-
-QuantScheme makeScheme(StorageKind kind, unsigned bits, bool symmetric = true,
-                       const llvm::fltSemantics &scale =
-                           llvm::APFloat::IEEEsingle()) {
+/// A per-tensor scheme.
+static QuantScheme
+makeScheme(StorageKind kind, unsigned bits, bool symmetric = true,
+           const llvm::fltSemantics &scale = llvm::APFloat::IEEEsingle()) {
   QuantScheme scheme;
   scheme.storageKind = kind;
   scheme.bits = bits;
@@ -31,14 +30,17 @@ QuantScheme makeScheme(StorageKind kind, unsigned bits, bool symmetric = true,
   return scheme;
 }
 
-QuantScheme grouped(QuantScheme scheme, int64_t axis, int64_t groupSize) {
+/// `scheme` in groups of `groupSize` along `axis`.
+static QuantScheme grouped(QuantScheme scheme, int64_t axis,
+                           int64_t groupSize) {
   scheme.granularity = Granularity::PerGroup;
   scheme.axis = axis;
   scheme.groupSize = groupSize;
   return scheme;
 }
 
-QuantScheme perChannel(QuantScheme scheme, int64_t axis) {
+/// `scheme` with one scale per index of `axis`.
+static QuantScheme perChannel(QuantScheme scheme, int64_t axis) {
   scheme.granularity = Granularity::PerChannel;
   scheme.axis = axis;
   return scheme;
@@ -46,12 +48,27 @@ QuantScheme perChannel(QuantScheme scheme, int64_t axis) {
 
 /// Returns the error message of `value`, or "" on success.
 template <typename T>
-std::string errorOf(llvm::Expected<T> value) {
+static std::string errorOf(llvm::Expected<T> value) {
   if (value)
     return "";
   return llvm::toString(value.takeError());
 }
 
+/// Packs `codes`, checks the bytes, and checks that unpacking gives the codes
+/// back.
+static void expectPacking(const QuantScheme &scheme,
+                          const std::vector<int64_t> &codes,
+                          const std::vector<uint8_t> &expected) {
+  llvm::Expected<std::vector<uint8_t>> bytes = packCodes(scheme, codes);
+  ASSERT_TRUE(bool(bytes)) << llvm::toString(bytes.takeError());
+  EXPECT_EQ(*bytes, expected);
+  llvm::Expected<std::vector<int64_t>> unpacked =
+      unpackCodes(scheme, *bytes, codes.size());
+  ASSERT_TRUE(bool(unpacked)) << llvm::toString(unpacked.takeError());
+  EXPECT_EQ(*unpacked, codes);
+}
+
+namespace {
 const QuantScheme kS8 = makeScheme(StorageKind::Signed, 8);
 const QuantScheme kU8Asym = makeScheme(StorageKind::Unsigned, 8, false);
 const QuantScheme kS8Asym = makeScheme(StorageKind::Signed, 8, false);
@@ -102,9 +119,10 @@ TEST(QuantSchemeTest, InvariantMessages) {
             "symmetric signed storage needs at least 2 bits");
   EXPECT_EQ(makeScheme(StorageKind::Ternary, 2, false).checkInvariants(),
             "ternary storage must be symmetric");
-  EXPECT_EQ(makeScheme(StorageKind::Signed, 8, true, llvm::APFloat::IEEEdouble())
-                .checkInvariants(),
-            "scale type must be f32, f16 or bf16");
+  EXPECT_EQ(
+      makeScheme(StorageKind::Signed, 8, true, llvm::APFloat::IEEEdouble())
+          .checkInvariants(),
+      "scale type must be f32, f16 or bf16");
 
   QuantScheme tensorWithAxis = kS8;
   tensorWithAxis.axis = 1;
@@ -249,8 +267,8 @@ TEST(QuantMathTest, ZeroTensorUsesFallbackScale) {
     EXPECT_EQ(params->zeroPoint, 0);
     EXPECT_TRUE(params->degenerate);
     // Zeros quantize to the code of zero and come back exactly.
-    int64_t code = quantizeValue(scheme, 0.0f, float(params->scale),
-                                 params->zeroPoint);
+    int64_t code =
+        quantizeValue(scheme, 0.0f, float(params->scale), params->zeroPoint);
     EXPECT_EQ(dequantizeValue(code, float(params->scale), params->zeroPoint),
               0.0f);
   }
@@ -277,10 +295,10 @@ TEST(QuantMathTest, SubnormalRangeIsDegenerate) {
 TEST(QuantMathTest, ScaleRoundsToScaleType) {
   // 3 / 127 = 2^-6 * 1.51181...: f16 keeps 10 fraction bits (1548 / 1024),
   // bf16 keeps 7 (194 / 128, rounded up).
-  QuantScheme f16 = makeScheme(StorageKind::Signed, 8, true,
-                               llvm::APFloat::IEEEhalf());
-  QuantScheme bf16 = makeScheme(StorageKind::Signed, 8, true,
-                                llvm::APFloat::BFloat());
+  QuantScheme f16 =
+      makeScheme(StorageKind::Signed, 8, true, llvm::APFloat::IEEEhalf());
+  QuantScheme bf16 =
+      makeScheme(StorageKind::Signed, 8, true, llvm::APFloat::BFloat());
   llvm::Expected<QuantParams> half = computeQuantParams(f16, 0.0, 3.0);
   llvm::Expected<QuantParams> brain = computeQuantParams(bf16, 0.0, 3.0);
   ASSERT_TRUE(bool(half));
@@ -308,8 +326,8 @@ TEST(QuantMathTest, BadRangesAreErrors) {
             "range [-inf, 1] is not finite");
   EXPECT_EQ(errorOf(computeQuantParams(kS8, 2.0, 1.0)),
             "range [2, 1] is empty (min > max)");
-  QuantScheme f16 = makeScheme(StorageKind::Signed, 8, true,
-                               llvm::APFloat::IEEEhalf());
+  QuantScheme f16 =
+      makeScheme(StorageKind::Signed, 8, true, llvm::APFloat::IEEEhalf());
   EXPECT_EQ(errorOf(computeQuantParams(f16, -1.0e7, 1.0e7)),
             "scale 78740.1575 for range [-10000000, 10000000] overflows the "
             "scale type");
@@ -318,19 +336,6 @@ TEST(QuantMathTest, BadRangesAreErrors) {
 //===----------------------------------------------------------------------===//
 // Packing
 //===----------------------------------------------------------------------===//
-
-/// Packs `codes`, checks the bytes, and checks that unpacking gives the codes
-/// back.
-void expectPacking(const QuantScheme &scheme, std::vector<int64_t> codes,
-                   std::vector<uint8_t> expected) {
-  llvm::Expected<std::vector<uint8_t>> bytes = packCodes(scheme, codes);
-  ASSERT_TRUE(bool(bytes)) << llvm::toString(bytes.takeError());
-  EXPECT_EQ(*bytes, expected);
-  llvm::Expected<std::vector<int64_t>> unpacked =
-      unpackCodes(scheme, *bytes, codes.size());
-  ASSERT_TRUE(bool(unpacked)) << llvm::toString(unpacked.takeError());
-  EXPECT_EQ(*unpacked, codes);
-}
 
 TEST(PackingTest, FourBitOddLength) {
   // Low nibble first: (1, -1) -> 0xF1, (7, -8) -> 0x87, (3) -> 0x03.
@@ -370,8 +375,9 @@ TEST(PackingTest, Errors) {
             "2 codes need 1 bytes, got 2");
   EXPECT_EQ(errorOf(unpackCodes(s4, {0x11, 0x31}, 3)),
             "padding bits of the last byte are not zero");
-  EXPECT_EQ(errorOf(unpackCodes(makeScheme(StorageKind::Ternary, 2), {0x02}, 1)),
-            "invalid ternary bit pattern 0b10 at index 0");
+  EXPECT_EQ(
+      errorOf(unpackCodes(makeScheme(StorageKind::Ternary, 2), {0x02}, 1)),
+      "invalid ternary bit pattern 0b10 at index 0");
   EXPECT_EQ(errorOf(getPackedSize(s4, -1)), "negative code count -1");
   EXPECT_EQ(*getPackedSize(kS8, int64_t(1) << 59), int64_t(1) << 59);
   EXPECT_EQ(errorOf(getPackedSize(kS8, int64_t(1) << 62)),
@@ -387,20 +393,20 @@ TEST(PackingTest, Errors) {
 TEST(StorageCostTest, BitsPerWeight) {
   const llvm::fltSemantics &half = llvm::APFloat::IEEEhalf();
   // Q4_0-like: 4 bits + one f16 scale per 32 weights = 4.5.
-  QuantScheme q40 = grouped(makeScheme(StorageKind::Signed, 4, true, half), 1,
-                            32);
+  QuantScheme q40 =
+      grouped(makeScheme(StorageKind::Signed, 4, true, half), 1, 32);
   llvm::Expected<StorageCost> cost = computeStorageCost(q40, {4096, 4096});
   ASSERT_TRUE(bool(cost));
   EXPECT_EQ(cost->numScales, 4096 * 128);
   EXPECT_EQ(cost->bitsPerElement, 4.5);
   // Asymmetric: the 4-bit zero point adds 4 / 32.
-  QuantScheme asym = grouped(makeScheme(StorageKind::Unsigned, 4, false, half),
-                             1, 32);
+  QuantScheme asym =
+      grouped(makeScheme(StorageKind::Unsigned, 4, false, half), 1, 32);
   EXPECT_EQ(computeStorageCost(asym, {64, 64})->bitsPerElement, 4.625);
   // Per-channel int8 with f32 scales: 8 + 32 / 4096.
-  EXPECT_EQ(computeStorageCost(perChannel(kS8, 0), {4096, 4096})
-                ->bitsPerElement,
-            8.0078125);
+  EXPECT_EQ(
+      computeStorageCost(perChannel(kS8, 0), {4096, 4096})->bitsPerElement,
+      8.0078125);
   // Per-tensor on a tiny tensor: the scale dominates, (4 * 8 + 32) / 4.
   EXPECT_EQ(computeStorageCost(kS8, {2, 2})->bitsPerElement, 16.0);
   // Ternary codes take 2 bits: (256 * 2 + 16) / 256.
@@ -421,5 +427,4 @@ TEST(StorageCostTest, Errors) {
   EXPECT_EQ(errorOf(computeStorageCost(kS8, {int64_t(1) << 60, 4})),
             "storage size overflows int64");
 }
-
 } // namespace

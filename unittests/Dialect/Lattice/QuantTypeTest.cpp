@@ -24,17 +24,15 @@ using namespace mlir;
 using namespace mlir::lattice;
 
 namespace {
-
 class QuantTypeTest : public ::testing::Test {
 protected:
-  QuantTypeTest() : builder(&context) {
-    context.loadDialect<LatticeDialect>();
-  }
+  QuantTypeTest() : builder(&context) { context.loadDialect<LatticeDialect>(); }
 
   /// Builds a type with getChecked and returns the diagnostic it emitted.
-  std::pair<QuantType, std::string>
-  getChecked(StorageKind kind, unsigned bits, Granularity granularity,
-             int64_t axis, int64_t groupSize, bool symmetric) {
+  std::pair<QuantType, std::string> getChecked(StorageKind kind, unsigned bits,
+                                               Granularity granularity,
+                                               int64_t axis, int64_t groupSize,
+                                               bool symmetric) {
     std::string message;
     ScopedDiagnosticHandler handler(&context, [&](Diagnostic &diag) {
       message = diag.str();
@@ -63,41 +61,41 @@ TEST_F(QuantTypeTest, UniquedByParameters) {
 }
 
 TEST_F(QuantTypeTest, RejectsParametersTheParserCannotProduce) {
-  auto [perTensorAxis, message1] = getChecked(
-      StorageKind::Signed, 8, Granularity::PerTensor, 1, 0, true);
+  auto [perTensorAxis, message1] =
+      getChecked(StorageKind::Signed, 8, Granularity::PerTensor, 1, 0, true);
   EXPECT_FALSE(perTensorAxis);
   EXPECT_EQ(message1,
             "per-tensor scheme must not have an axis or a group size");
 
-  auto [channelGroup, message2] = getChecked(
-      StorageKind::Signed, 8, Granularity::PerChannel, 0, 4, true);
+  auto [channelGroup, message2] =
+      getChecked(StorageKind::Signed, 8, Granularity::PerChannel, 0, 4, true);
   EXPECT_FALSE(channelGroup);
   EXPECT_EQ(message2, "per-channel scheme must not have a group size");
 
-  auto [ternaryBits, message3] = getChecked(
-      StorageKind::Ternary, 8, Granularity::PerTensor, 0, 0, true);
+  auto [ternaryBits, message3] =
+      getChecked(StorageKind::Ternary, 8, Granularity::PerTensor, 0, 0, true);
   EXPECT_FALSE(ternaryBits);
   EXPECT_EQ(message3, "ternary storage must have bits = 2");
 
-  auto [binaryBits, message4] = getChecked(
-      StorageKind::Binary, 2, Granularity::PerTensor, 0, 0, true);
+  auto [binaryBits, message4] =
+      getChecked(StorageKind::Binary, 2, Granularity::PerTensor, 0, 0, true);
   EXPECT_FALSE(binaryBits);
   EXPECT_EQ(message4, "binary storage must have bits = 1");
 
-  auto [valid, message5] = getChecked(StorageKind::Unsigned, 4,
-                                      Granularity::PerGroup, 1, 32, false);
+  auto [valid, message5] =
+      getChecked(StorageKind::Unsigned, 4, Granularity::PerGroup, 1, 32, false);
   EXPECT_TRUE(valid);
   EXPECT_EQ(message5, "");
 }
 
 TEST_F(QuantTypeTest, ScaleShapes) {
-  auto group = QuantType::get(&context, StorageKind::Signed, 4,
-                              builder.getF16Type(), Granularity::PerGroup, 1,
-                              32, true);
+  auto group =
+      QuantType::get(&context, StorageKind::Signed, 4, builder.getF16Type(),
+                     Granularity::PerGroup, 1, 32, true);
   EXPECT_EQ(group.getScaleShape({64, 128}), SmallVector<int64_t>({64, 4}));
-  auto channel = QuantType::get(&context, StorageKind::Signed, 8,
-                                builder.getF32Type(), Granularity::PerChannel,
-                                0, 0, true);
+  auto channel =
+      QuantType::get(&context, StorageKind::Signed, 8, builder.getF32Type(),
+                     Granularity::PerChannel, 0, 0, true);
   EXPECT_EQ(channel.getScaleShape({64, 128}), SmallVector<int64_t>({64}));
   auto tensor = QuantType::get(StorageKind::Signed, 8, builder.getF32Type());
   EXPECT_TRUE(tensor.getScaleShape({64, 128}).empty());
@@ -118,5 +116,4 @@ TEST_F(QuantTypeTest, ParsePrintRoundTrip) {
     EXPECT_EQ(printed, text.str());
   }
 }
-
 } // namespace

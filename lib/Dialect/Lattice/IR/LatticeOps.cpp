@@ -41,7 +41,8 @@ static LogicalResult verifyConstantScales(Operation *op, StringRef role,
   auto it = values.value_begin<APFloat>();
   for (int64_t index = 0; index < count; ++index, ++it) {
     double value = (*it).convertToDouble();
-    if (!(std::isfinite(value) && value >= double(FLT_MIN)))
+    // NaN fails both comparisons, so test for it explicitly.
+    if (!std::isfinite(value) || value < double(FLT_MIN))
       return op->emitOpError()
              << role << "scale " << formatNumber(value) << " at index " << index
              << " is not a finite, positive, normal f32 value";
@@ -63,10 +64,9 @@ static LogicalResult verifyConstantZeroPoints(Operation *op, StringRef role,
   for (int64_t index = 0; index < count; ++index, ++it) {
     int64_t value = (*it).getSExtValue();
     if (value < qmin || value > qmax)
-      return op->emitOpError()
-             << role << "zero point " << value << " at index " << index
-             << " is outside the storage range [" << qmin << ", " << qmax
-             << "]";
+      return op->emitOpError() << role << "zero point " << value << " at index "
+                               << index << " is outside the storage range ["
+                               << qmin << ", " << qmax << "]";
   }
   return success();
 }
@@ -77,8 +77,8 @@ static LogicalResult verifyConstantZeroPoints(Operation *op, StringRef role,
 /// asymmetric, with the scale's shape and a wide enough element type. `role`
 /// prefixes every message (e.g. "rhs ").
 static LogicalResult verifyQuantParams(Operation *op, StringRef role,
-                                       RankedTensorType tensorType,
-                                       Value scale, Value zeroPoint) {
+                                       RankedTensorType tensorType, Value scale,
+                                       Value zeroPoint) {
   auto quantType = cast<QuantType>(tensorType.getElementType());
   auto emitError = [&]() { return op->emitOpError() << role; };
   if (failed(quantType.verifyForShape(emitError, tensorType.getShape())))
@@ -134,8 +134,8 @@ static LogicalResult verifyChannelVector(Operation *op, StringRef name,
                                          int64_t axis) {
   auto vectorType = cast<RankedTensorType>(vector.getType());
   if (vectorType.getRank() != 1)
-    return op->emitOpError() << name << " must be a 1-D tensor, got "
-                             << vectorType;
+    return op->emitOpError()
+           << name << " must be a 1-D tensor, got " << vectorType;
   int64_t size = vectorType.getDimSize(0), dim = input.getDimSize(axis);
   if (!ShapedType::isDynamic(size) && !ShapedType::isDynamic(dim) &&
       size != dim)
@@ -154,7 +154,7 @@ static LogicalResult verifyChannelVector(Operation *op, StringRef name,
 /// dimension.
 static LogicalResult verifyNormalizedInput(Operation *op,
                                            RankedTensorType input,
-                                           APFloat epsilon) {
+                                           const APFloat &epsilon) {
   if (input.getRank() < 1)
     return op->emitOpError("input must have rank >= 1");
   if (input.getShape().back() == 0)
@@ -185,8 +185,8 @@ LogicalResult QuantizeOp::verify() {
 }
 
 LogicalResult DynamicQuantizeOp::verify() {
-  if (failed(verifySameShape(*this, getInput().getType(),
-                             getResult().getType())))
+  if (failed(
+          verifySameShape(*this, getInput().getType(), getResult().getType())))
     return failure();
   return verifyQuantParams(*this, "", getResult().getType(), getScale(),
                            getZeroPoint());
@@ -218,8 +218,8 @@ OpFoldResult RequantizeOp::fold(FoldAdaptor) {
 }
 
 LogicalResult FakeQuantOp::verify() {
-  auto quantType = RankedTensorType::get(getInput().getType().getShape(),
-                                         getScheme());
+  auto quantType =
+      RankedTensorType::get(getInput().getType().getShape(), getScheme());
   return verifyQuantParams(*this, "", quantType, getScale(), getZeroPoint());
 }
 
@@ -245,8 +245,8 @@ static LogicalResult verifyMatmulOperand(MatmulOp op, StringRef role,
   // A scale that varies along K cannot be factored out of the reduction.
   if (quantType.isPerChannel() && quantType.getAxis() == kAxis)
     return op.emitOpError()
-           << role << "per-channel scales must not vary along K (axis "
-           << kAxis << "); use groups along K";
+           << role << "per-channel scales must not vary along K (axis " << kAxis
+           << "); use groups along K";
   if (quantType.isPerGroup() && quantType.getAxis() != kAxis)
     return op.emitOpError()
            << role << "groups must run along K (axis " << kAxis << ")";

@@ -71,13 +71,9 @@ QuantScheme QuantType::getScheme() const {
                     getSymmetric());
 }
 
-int64_t QuantType::getStorageMin() const {
-  return getScheme().getStorageMin();
-}
+int64_t QuantType::getStorageMin() const { return getScheme().getStorageMin(); }
 
-int64_t QuantType::getStorageMax() const {
-  return getScheme().getStorageMax();
-}
+int64_t QuantType::getStorageMax() const { return getScheme().getStorageMax(); }
 
 unsigned QuantType::getStorageBits() const {
   return getScheme().getStorageBits();
@@ -141,8 +137,9 @@ static ParseResult parseStorage(AsmParser &parser, StorageKind &kind,
     bits = 1;
     return success();
   }
-  bool isStorageWidth = (keyword.starts_with("s") || keyword.starts_with("u")) &&
-                        !keyword.drop_front().getAsInteger(10, bits);
+  bool isStorageWidth =
+      (keyword.starts_with("s") || keyword.starts_with("u")) &&
+      !keyword.drop_front().getAsInteger(10, bits);
   if (!isStorageWidth)
     return parser.emitError(loc, "expected storage `sN`, `uN`, `ternary` or "
                                  "`binary`, got '")
@@ -182,8 +179,8 @@ Type QuantType::parse(AsmParser &parser) {
         return {};
       }
       sawGranularity = true;
-      granularity =
-          keyword == "channel" ? Granularity::PerChannel : Granularity::PerGroup;
+      granularity = keyword == "channel" ? Granularity::PerChannel
+                                         : Granularity::PerGroup;
       if (parser.parseLess() || parser.parseInteger(axis))
         return {};
       if (granularity == Granularity::PerGroup &&

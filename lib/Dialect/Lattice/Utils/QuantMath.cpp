@@ -22,7 +22,6 @@ using namespace mlir::lattice;
 using llvm::createStringError;
 using llvm::formatv;
 
-
 #include "lattice/Dialect/Lattice/IR/LatticeEnums.cpp.inc"
 
 std::string mlir::lattice::formatNumber(double value) {
@@ -124,16 +123,9 @@ unsigned QuantScheme::getScaleBits() const {
 }
 
 int64_t QuantScheme::getSymmetricMaxCode() const {
-  switch (storageKind) {
-  case StorageKind::Signed:
-    return getStorageMax();
-  case StorageKind::Unsigned:
-    return getStorageMax();
-  case StorageKind::Ternary:
-  case StorageKind::Binary:
-    return 1;
-  }
-  llvm_unreachable("unknown storage kind");
+  // sN maps absmax to 2^(N-1) - 1 (the code -2^(N-1) is never produced by
+  // rounding), uN to 2^N - 1; ternary and binary to 1.
+  return getStorageMax();
 }
 
 int64_t QuantScheme::getMaxCodeMagnitude() const {
@@ -212,13 +204,13 @@ llvm::Expected<QuantParams>
 mlir::lattice::computeQuantParams(const QuantScheme &scheme, double minValue,
                                   double maxValue) {
   if (!std::isfinite(minValue) || !std::isfinite(maxValue))
-    return createStringError(
-        formatv("range [{0}, {1}] is not finite", formatNumber(minValue),
-                formatNumber(maxValue)));
+    return createStringError(formatv("range [{0}, {1}] is not finite",
+                                     formatNumber(minValue),
+                                     formatNumber(maxValue)));
   if (minValue > maxValue)
-    return createStringError(
-        formatv("range [{0}, {1}] is empty (min > max)",
-                formatNumber(minValue), formatNumber(maxValue)));
+    return createStringError(formatv("range [{0}, {1}] is empty (min > max)",
+                                     formatNumber(minValue),
+                                     formatNumber(maxValue)));
 
   // Widen to contain zero, so that 0.0 has an exact code.
   double lo = std::min(minValue, 0.0);
@@ -236,12 +228,12 @@ mlir::lattice::computeQuantParams(const QuantScheme &scheme, double minValue,
     scale = std::max(-lo, hi) / double(scheme.getSymmetricMaxCode());
   }
 
-  std::optional<double> rounded = roundToSemantics(scale, *scheme.scaleSemantics);
+  std::optional<double> rounded =
+      roundToSemantics(scale, *scheme.scaleSemantics);
   if (!rounded)
-    return createStringError(
-        formatv("scale {0} for range [{1}, {2}] overflows the scale type",
-                formatNumber(scale), formatNumber(minValue),
-                formatNumber(maxValue)));
+    return createStringError(formatv(
+        "scale {0} for range [{1}, {2}] overflows the scale type",
+        formatNumber(scale), formatNumber(minValue), formatNumber(maxValue)));
 
   QuantParams params;
   // Arithmetic happens in f32: a scale below the smallest normal f32 has a
@@ -254,7 +246,8 @@ mlir::lattice::computeQuantParams(const QuantScheme &scheme, double minValue,
   }
   params.scale = *rounded;
   if (!scheme.symmetric) {
-    double zp = double(roundHalfToEven(float(double(qmin) - lo / params.scale)));
+    double zp =
+        double(roundHalfToEven(float(double(qmin) - lo / params.scale)));
     params.zeroPoint =
         static_cast<int64_t>(std::clamp(zp, double(qmin), double(qmax)));
   }
@@ -313,9 +306,8 @@ mlir::lattice::unpackCodes(const QuantScheme &scheme,
   if (!size)
     return size.takeError();
   if (int64_t(bytes.size()) != *size)
-    return createStringError(
-        formatv("{0} codes need {1} bytes, got {2}", count, *size,
-                bytes.size()));
+    return createStringError(formatv("{0} codes need {1} bytes, got {2}", count,
+                                     *size, bytes.size()));
   unsigned width = scheme.getStorageBits();
   uint64_t mask = (uint64_t(1) << width) - 1;
   std::vector<int64_t> codes;
@@ -364,13 +356,11 @@ mlir::lattice::computeStorageCost(const QuantScheme &scheme,
   cost.numElements = 1;
   for (int64_t dim : shape) {
     if (dim <= 0)
-      return createStringError(
-          formatv("shape [{0}] must be static and non-empty",
-                  llvm::join(llvm::map_range(shape,
-                                             [](int64_t d) {
-                                               return std::to_string(d);
-                                             }),
-                             ", ")));
+      return createStringError(formatv(
+          "shape [{0}] must be static and non-empty",
+          llvm::join(llvm::map_range(
+                         shape, [](int64_t d) { return std::to_string(d); }),
+                     ", ")));
     std::optional<int64_t> product = llvm::checkedMul(cost.numElements, dim);
     if (!product)
       return createStringError("element count overflows int64");
@@ -395,15 +385,15 @@ mlir::lattice::computeStorageCost(const QuantScheme &scheme,
     cost.numScales = cost.numElements / scheme.groupSize;
     break;
   }
-  int64_t bitsPerScale = scheme.getScaleBits() +
-                         (scheme.symmetric ? 0 : scheme.getStorageBits());
+  int64_t bitsPerScale =
+      scheme.getScaleBits() + (scheme.symmetric ? 0 : scheme.getStorageBits());
   std::optional<int64_t> codeBits =
       llvm::checkedMul<int64_t>(cost.numElements, scheme.getStorageBits());
   std::optional<int64_t> scaleBits =
       llvm::checkedMul<int64_t>(cost.numScales, bitsPerScale);
-  std::optional<int64_t> total =
-      codeBits && scaleBits ? llvm::checkedAdd(*codeBits, *scaleBits)
-                            : std::nullopt;
+  std::optional<int64_t> total = codeBits && scaleBits
+                                     ? llvm::checkedAdd(*codeBits, *scaleBits)
+                                     : std::nullopt;
   if (!total)
     return createStringError("storage size overflows int64");
   cost.totalBits = *total;

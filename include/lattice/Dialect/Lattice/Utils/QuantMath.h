@@ -33,7 +33,6 @@
 #include <vector>
 
 namespace mlir::lattice {
-
 /// Largest storage width of `sN`/`uN` codes.
 constexpr unsigned kMaxStorageBits = 8;
 
@@ -102,9 +101,8 @@ float roundWithMode(float x, RoundingMode mode);
 /// would be below the smallest normal f32, yields s = 1, z = code of 0 and
 /// `degenerate = true`. Fails on non-finite input, min > max, or a scale not
 /// representable in the scale type.
-llvm::Expected<QuantParams> computeQuantParams(const QuantScheme &scheme,
-                                               double minValue,
-                                               double maxValue);
+llvm::Expected<QuantParams>
+computeQuantParams(const QuantScheme &scheme, double minValue, double maxValue);
 
 /// Quantizes one value: clamp(round(x / scale) + zeroPoint, qmin, qmax) in
 /// f32, NaN to the zero point, +-Inf saturating; binary codes are the sign
@@ -118,8 +116,7 @@ float dequantizeValue(int64_t code, float scale, int64_t zeroPoint);
 
 /// Number of bytes that `count` codes of `scheme` occupy when packed.
 /// Fails when the size overflows int64.
-llvm::Expected<int64_t> getPackedSize(const QuantScheme &scheme,
-                                      int64_t count);
+llvm::Expected<int64_t> getPackedSize(const QuantScheme &scheme, int64_t count);
 
 /// Packs codes into a little-endian bit stream: code i occupies bits
 /// [i*b, (i+1)*b) counting from bit 0 of byte 0, as its b low bits in two's
@@ -152,7 +149,6 @@ struct StorageCost {
 /// divide the axis, or overflow.
 llvm::Expected<StorageCost> computeStorageCost(const QuantScheme &scheme,
                                                llvm::ArrayRef<int64_t> shape);
-
 } // namespace mlir::lattice
 
 #endif // LATTICE_DIALECT_LATTICE_UTILS_QUANTMATH_H
