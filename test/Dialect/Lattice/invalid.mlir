@@ -543,3 +543,13 @@ func.func @weight_quantized_axis() {
   %w = lattice.weight "w" from "model.safetensors" : tensor<4x4x!lattice.quant<s8, f32, channel<2>>>
   return
 }
+
+// -----
+
+/// Zero points are 8- to 64-bit integers: wider ones could not be read back
+/// exactly.
+func.func @quantize_zero_point_i128(%x: tensor<4x8xf32>, %s: tensor<f32>, %z: tensor<i128>) {
+  // expected-error@+1 {{'lattice.quantize' op operand #2 must be ranked tensor of 8-bit signless integer or 16-bit signless integer or 32-bit signless integer or 64-bit signless integer values, but got 'tensor<i128>'}}
+  %q = lattice.quantize %x, %s, %z : (tensor<4x8xf32>, tensor<f32>, tensor<i128>) -> tensor<4x8x!lattice.quant<u8, f32, asymmetric>>
+  return
+}

@@ -105,10 +105,11 @@ static LogicalResult verifyQuantParams(Operation *op, StringRef role,
   if (failed(verifyCompatibleShape(zeroPointType, expectedScaleType)))
     return emitError() << "zero point type " << zeroPointType
                        << " does not have the scale's shape";
-  // Zero points are read as signed integers of their width.
+  // Zero points are read as signed integers of their width (8 to 64 bits, as
+  // the operand constraint guarantees).
   unsigned width = zeroPointType.getElementTypeBitWidth();
   int64_t qmin = quantType.getStorageMin(), qmax = quantType.getStorageMax();
-  bool fits = width >= 64 || (qmin >= -(int64_t(1) << (width - 1)) &&
+  bool fits = width == 64 || (qmin >= -(int64_t(1) << (width - 1)) &&
                               qmax <= (int64_t(1) << (width - 1)) - 1);
   if (!fits)
     return emitError() << "zero point element type "

@@ -45,8 +45,10 @@ def Lattice_Dialect : Dialect {
     | `channel<a>`            | `tensor<da x S>`                                        |
     | `group<a, g>`           | the tensor's shape with `da` replaced by `da / g`       |
 
-    where `S` is the scale element type (`f32`, `f16` or `bf16`) and zero
-    points are signless integers wide enough to hold the storage range.
+    where `S` is the scale element type (`f32`, `f16` or `bf16`). Zero points
+    are `i8`, `i16`, `i32` or `i64` tensors of the scale's shape, read as
+    signed integers, whose range must contain the storage range (`u8` needs
+    `i16` or wider).
 
     **Numerics.** Quantization computes `q = clamp(round(x / s) + z, qmin,
     qmax)` with the rounding mode stated on the op (round-half-to-even by

@@ -28,7 +28,7 @@ include "mlir/IR/BuiltinAttributeInterfaces.td"
 def Lattice_FloatTensor : RankedTensorOf<[AnyFloat]>;
 def Lattice_QuantTensor : RankedTensorOf<[Lattice_QuantType]>;
 def Lattice_ScaleTensor : RankedTensorOf<[F32, F16, BF16]>;
-def Lattice_ZeroPointTensor : RankedTensorOf<[AnySignlessInteger]>;
+def Lattice_ZeroPointTensor : RankedTensorOf<[I8, I16, I32, I64]>;
 def Lattice_FloatOrQuantTensor : RankedTensorOf<[AnyFloat, Lattice_QuantType]>;
 def Lattice_WeightTensor
     : RankedTensorOf<[AnyFloat, AnySignlessInteger, Lattice_QuantType]>;
