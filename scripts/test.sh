@@ -1,39 +1,58 @@
 #!/usr/bin/env bash
 #===- test.sh - Build Lattice and run every test --------------------------===//
 #
-# The README's test command. Installs what is missing, builds, runs the whole
-# suite (lit FileCheck/diagnostic tests and the GoogleTest unit tests, through
-# `check-lattice`) and ends with one summary line:
+# The README's test command. Installs what is missing, then builds and runs
+# the whole suite (lit FileCheck/diagnostic tests and the GoogleTest unit
+# tests, through `check-lattice`) twice: in the release build (build/) and in
+# an AddressSanitizer + UBSan build of our code (build-sanitize/). Ends with
+# one summary line over both runs:
 #   N passed, N failed[, N skipped]
 # Exits non-zero when anything failed or nothing ran.
 #
 #===----------------------------------------------------------------------===//
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-build=${1:-"$root/build"}
+root=$(cd "$(dirname "$0")/.."; pwd)
 
-"$root/scripts/build.sh" "$build"
-
+passed=0
+failed=0
+skipped=0
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
-status=0
-ninja -C "$build" check-lattice 2>&1 | tee "$log" || status=$?
 
-# lit's summary: "  Passed: N (..%)", "  Failed: N", "  Unsupported: N", ...
+# count NAME: the number on lit's "  NAME: N (..%)" summary line, or 0.
 count() {
   local n
   n=$(sed -n "s/^ *$1: *\([0-9]*\).*/\1/p" "$log" | tail -n 1)
   echo "${n:-0}"
 }
-passed=$(( $(count Passed) + $(count "Expectedly Failed") ))
-failed=$(( $(count Failed) + $(count "Unexpectedly Passed") + $(count Unresolved) + $(count "Timed Out") ))
-skipped=$(( $(count Unsupported) + $(count Excluded) + $(count Skipped) ))
 
-if [[ $status -ne 0 && $failed -eq 0 ]]; then
-  # The build or lit itself failed before reporting results.
-  failed=1
-fi
+# run_suite BUILD_DIR [extra cmake args...]: builds and runs check-lattice,
+# adding lit's counts to the totals.
+run_suite() {
+  local build=$1 status=0
+  shift
+  echo "== $(basename "$build"): build and check-lattice"
+  { "$root/scripts/build.sh" "$build" "$@" &&
+      ninja -C "$build" check-lattice; } >"$log" 2>&1 || status=$?
+  cat "$log"
+  local p f
+  p=$(( $(count Passed) + $(count "Expectedly Failed") ))
+  f=$(( $(count Failed) + $(count "Unexpectedly Passed") + $(count Unresolved) + $(count "Timed Out") ))
+  # A build or lit failure that reported no failing test still fails.
+  if [[ $status -ne 0 && $f -eq 0 ]]; then
+    f=1
+  fi
+  passed=$(( passed + p ))
+  failed=$(( failed + f ))
+  skipped=$(( skipped + $(count Unsupported) + $(count Excluded) + $(count Skipped) ))
+}
+
+run_suite "$root/build"
+run_suite "$root/build-sanitize" -DLATTICE_ENABLE_SANITIZERS=ON
+
 line="$passed passed, $failed failed"
-[[ $skipped -gt 0 ]] && line="$line, $skipped skipped"
+if [[ $skipped -gt 0 ]]; then
+  line="$line, $skipped skipped"
+fi
 echo "$line"
 [[ $failed -eq 0 && $passed -gt 0 ]]
