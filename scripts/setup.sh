@@ -11,7 +11,7 @@ set -euo pipefail
 PACKAGES=(
   # Toolchain: LLVM/MLIR 22 (shared libMLIR.so, mlir-tblgen, lit, FileCheck).
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools clang-22 lld-22
-  clang-format-22
+  clang-format-22 libclang-rt-22-dev
   # Build.
   cmake ninja-build ccache g++
   # Unit tests.

@@ -4,8 +4,9 @@
 # The README's test command. Installs what is missing, then builds and runs
 # the whole suite (lit FileCheck/diagnostic tests and the GoogleTest unit
 # tests, through `check-lattice`) twice: in the release build (build/) and in
-# an AddressSanitizer + UBSan build of our code (build-sanitize/). Ends with
-# one summary line over both runs:
+# an AddressSanitizer + UBSan build of our code (build-sanitize/, which also
+# runs the parser fuzzer); then the Python tests with pytest. Ends with one
+# summary line over all runs:
 #   N passed, N failed[, N skipped]
 # Exits non-zero when anything failed or nothing ran.
 #
@@ -19,10 +20,11 @@ skipped=0
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 
-# count NAME: the number on lit's "  NAME: N (..%)" summary line, or 0.
+# count NAME: the number on lit's "  NAME: N (..%)" summary line, or 0 (lit
+# pads the names to one width: "  Passed     : N").
 count() {
   local n
-  n=$(sed -n "s/^ *$1: *\([0-9]*\).*/\1/p" "$log" | tail -n 1)
+  n=$(sed -n "s/^ *$1 *: *\([0-9]*\).*/\1/p" "$log" | tail -n 1)
   echo "${n:-0}"
 }
 
@@ -47,8 +49,33 @@ run_suite() {
   skipped=$(( skipped + $(count Unsupported) + $(count Excluded) + $(count Skipped) ))
 }
 
+# run_pytest: the Python tests (reference implementation, later the Python
+# API), with Debian's interpreter, which has numpy and pytest.
+run_pytest() {
+  local status=0 summary n
+  echo "== python: pytest"
+  /usr/bin/python3 -m pytest "$root/python/tests" -q -p no:cacheprovider \
+    >"$log" 2>&1 || status=$?
+  cat "$log"
+  summary=$(tail -n 1 "$log")
+  for kind in passed failed error skipped; do
+    n=$(echo "$summary" | grep -o "[0-9]* $kind" | grep -o "[0-9]*" || true)
+    n=${n:-0}
+    case $kind in
+      passed) passed=$(( passed + n )) ;;
+      failed | error) failed=$(( failed + n )) ;;
+      skipped) skipped=$(( skipped + n )) ;;
+    esac
+  done
+  # pytest exits 5 when it collected nothing: that counts as a failure too.
+  if [[ $status -ne 0 && ! "$summary" =~ (failed|error) ]]; then
+    failed=$(( failed + 1 ))
+  fi
+}
+
 run_suite "$root/build"
 run_suite "$root/build-sanitize" -DLATTICE_ENABLE_SANITIZERS=ON
+run_pytest
 
 line="$passed passed, $failed failed"
 if [[ $skipped -gt 0 ]]; then

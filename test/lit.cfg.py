@@ -12,7 +12,7 @@ config.name = "LATTICE"
 config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
 config.suffixes = [".mlir", ".test"]
 config.excludes = ["Inputs", "Unit", "CMakeLists.txt", "lit.cfg.py",
-                   "lit.site.cfg.py"]
+                   "lit.site.cfg.py", "make-corpus.py"]
 
 config.test_source_root = os.path.dirname(__file__)
 config.test_exec_root = os.path.join(config.lattice_obj_root, "test")
@@ -31,6 +31,12 @@ config.environment["FILECHECK_OPTS"] = (
 tool_dirs = [config.lattice_tools_dir, config.llvm_tools_dir]
 tools = [
     "lattice-opt",
+    ToolSubst("lattice-parser-fuzzer", unresolved="ignore"),
     ToolSubst("%PYTHON", config.python_executable, unresolved="ignore"),
 ]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
+
+# The fuzzer exists only in the sanitizer build.
+if os.path.exists(os.path.join(config.lattice_tools_dir,
+                               "lattice-parser-fuzzer")):
+    config.available_features.add("fuzzer")

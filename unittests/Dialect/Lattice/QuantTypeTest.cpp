@@ -61,31 +61,31 @@ TEST_F(QuantTypeTest, UniquedByParameters) {
 }
 
 TEST_F(QuantTypeTest, RejectsParametersTheParserCannotProduce) {
-  auto [perTensorAxis, message1] =
-      getChecked(StorageKind::Signed, 8, Granularity::PerTensor, 1, 0, true);
-  EXPECT_FALSE(perTensorAxis);
-  EXPECT_EQ(message1,
-            "per-tensor scheme must not have an axis or a group size");
-
-  auto [channelGroup, message2] =
-      getChecked(StorageKind::Signed, 8, Granularity::PerChannel, 0, 4, true);
-  EXPECT_FALSE(channelGroup);
-  EXPECT_EQ(message2, "per-channel scheme must not have a group size");
-
-  auto [ternaryBits, message3] =
-      getChecked(StorageKind::Ternary, 8, Granularity::PerTensor, 0, 0, true);
-  EXPECT_FALSE(ternaryBits);
-  EXPECT_EQ(message3, "ternary storage must have bits = 2");
-
-  auto [binaryBits, message4] =
-      getChecked(StorageKind::Binary, 2, Granularity::PerTensor, 0, 0, true);
-  EXPECT_FALSE(binaryBits);
-  EXPECT_EQ(message4, "binary storage must have bits = 1");
-
-  auto [valid, message5] =
-      getChecked(StorageKind::Unsigned, 4, Granularity::PerGroup, 1, 32, false);
-  EXPECT_TRUE(valid);
-  EXPECT_EQ(message5, "");
+  struct Case {
+    StorageKind kind;
+    unsigned bits;
+    Granularity granularity;
+    int64_t axis, groupSize;
+    bool symmetric;
+    /// The diagnostic, or "" for a valid type.
+    const char *message;
+  } cases[] = {
+      {StorageKind::Signed, 8, Granularity::PerTensor, 1, 0, true,
+       "per-tensor scheme must not have an axis or a group size"},
+      {StorageKind::Signed, 8, Granularity::PerChannel, 0, 4, true,
+       "per-channel scheme must not have a group size"},
+      {StorageKind::Ternary, 8, Granularity::PerTensor, 0, 0, true,
+       "ternary storage must have bits = 2"},
+      {StorageKind::Binary, 2, Granularity::PerTensor, 0, 0, true,
+       "binary storage must have bits = 1"},
+      {StorageKind::Unsigned, 4, Granularity::PerGroup, 1, 32, false, ""},
+  };
+  for (const Case &c : cases) {
+    auto [type, message] = getChecked(c.kind, c.bits, c.granularity, c.axis,
+                                      c.groupSize, c.symmetric);
+    EXPECT_EQ(bool(type), *c.message == '\0') << c.message;
+    EXPECT_EQ(message, c.message);
+  }
 }
 
 TEST_F(QuantTypeTest, ScaleShapes) {

@@ -1,0 +1,275 @@
+"""Numpy reference for the numerics of the `lattice` dialect.
+
+Written from the semantics in docs/Dialects/Lattice.md, not from the C++:
+storage ranges, round-half-to-even quantization with saturation, min-max
+scale and zero-point computation, the reference bit packing of sub-byte
+codes, and storage cost. Quantization arithmetic is done in float32, as the
+ops specify; statistics in float64.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+
+import numpy as np
+
+_SCALE_DTYPES = {"f32": np.float32, "f16": np.float16, "bf16": None}
+_FLT_MIN = float(np.finfo(np.float32).tiny)
+
+
+class SchemeError(ValueError):
+    """A scheme, range or code that the dialect rejects."""
+
+
+@dataclasses.dataclass(frozen=True)
+class QuantScheme:
+    """The content of a `!lattice.quant<...>` type."""
+
+    storage: str  # "sN", "uN", "ternary" or "binary"
+    scale_type: str = "f32"  # "f32", "f16" or "bf16"
+    granularity: str = "tensor"  # "tensor", "channel" or "group"
+    axis: int = 0
+    group_size: int = 0
+    symmetric: bool = True
+
+    def __post_init__(self):
+        kind, bits = self.kind, self.bits
+        if kind in "su" and not 1 <= bits <= 8:
+            raise SchemeError(f"storage width must be in [1, 8], got {bits}")
+        if kind == "s" and bits == 1 and self.symmetric:
+            raise SchemeError("symmetric signed storage needs at least 2 bits")
+        if kind in ("ternary", "binary") and not self.symmetric:
+            raise SchemeError(f"{kind} storage must be symmetric")
+        if self.scale_type not in _SCALE_DTYPES:
+            raise SchemeError("scale type must be f32, f16 or bf16")
+        if self.granularity != "tensor" and self.axis < 0:
+            raise SchemeError(
+                f"quantized axis must be non-negative, got {self.axis}")
+        if self.granularity == "group" and self.group_size < 1:
+            raise SchemeError(
+                f"group size must be positive, got {self.group_size}")
+
+    @staticmethod
+    def parse(text: str) -> "QuantScheme":
+        """Parses `!lattice.quant<...>` (or its body)."""
+        body = re.sub(r"^!lattice\.quant<|>$", "", text.strip())
+        parts = [p.strip() for p in re.split(r",(?![^<]*>)", body)]
+        kwargs = {"storage": parts[0], "scale_type": parts[1]}
+        for part in parts[2:]:
+            match = re.fullmatch(r"(channel|group)<\s*(-?\d+)\s*(?:,\s*(\d+))?>",
+                                 part)
+            if match:
+                kwargs["granularity"] = match.group(1)
+                kwargs["axis"] = int(match.group(2))
+                kwargs["group_size"] = int(match.group(3) or 0)
+            elif part in ("symmetric", "asymmetric"):
+                kwargs["symmetric"] = part == "symmetric"
+            else:
+                raise SchemeError(f"unknown scheme part '{part}'")
+        return QuantScheme(**kwargs)
+
+    @property
+    def kind(self) -> str:
+        return self.storage if self.storage in ("ternary", "binary") \
+            else self.storage[0]
+
+    @property
+    def bits(self) -> int:
+        if self.storage == "ternary":
+            return 2
+        if self.storage == "binary":
+            return 1
+        return int(self.storage[1:])
+
+    @property
+    def qmin(self) -> int:
+        if self.kind == "s":
+            return -(1 << (self.bits - 1))
+        return 0 if self.kind == "u" else -1
+
+    @property
+    def qmax(self) -> int:
+        if self.kind == "s":
+            return (1 << (self.bits - 1)) - 1
+        return (1 << self.bits) - 1 if self.kind == "u" else 1
+
+    @property
+    def scale_bits(self) -> int:
+        return 32 if self.scale_type == "f32" else 16
+
+    def scale_shape(self, shape: tuple[int, ...]) -> tuple[int, ...]:
+        """Shape of the scale tensor for a tensor of `shape`."""
+        if self.granularity == "tensor":
+            return ()
+        if self.axis >= len(shape):
+            raise SchemeError(f"quantized axis {self.axis} is out of range "
+                              f"for rank {len(shape)}")
+        if self.granularity == "channel":
+            return (shape[self.axis],)
+        if shape[self.axis] % self.group_size:
+            raise SchemeError(f"group size {self.group_size} does not divide "
+                              f"dimension {shape[self.axis]} of axis "
+                              f"{self.axis}")
+        out = list(shape)
+        out[self.axis] //= self.group_size
+        return tuple(out)
+
+    def broadcast(self, params: np.ndarray, shape: tuple[int, ...]):
+        """Expands a scale or zero-point tensor to one value per element."""
+        params = np.asarray(params)
+        expected = self.scale_shape(shape)
+        if params.shape != expected:
+            raise SchemeError(f"parameter shape {params.shape} does not match "
+                              f"{expected} implied by the scheme")
+        if self.granularity == "tensor":
+            return np.broadcast_to(params, shape)
+        if self.granularity == "channel":
+            view = [1] * len(shape)
+            view[self.axis] = shape[self.axis]
+            return np.broadcast_to(params.reshape(view), shape)
+        return np.repeat(params, self.group_size, axis=self.axis)
+
+
+def to_scale_type(value, scale_type: str) -> np.ndarray:
+    """Rounds to the scale type (ties to even), returned as float64."""
+    value = np.asarray(value, dtype=np.float64)
+    if scale_type == "f32":
+        return value.astype(np.float32).astype(np.float64)
+    if scale_type == "f16":
+        return value.astype(np.float16).astype(np.float64)
+    # bf16: 8 significant bits and f32's exponent range (subnormals down to
+    # 2^-133), rounded once from float64, ties to even.
+    _, exponent = np.frexp(value)
+    quantum = np.exp2(np.maximum(exponent - 8, -133).astype(np.float64))
+    rounded = np.rint(value / quantum) * quantum
+    return np.where(np.abs(rounded) > 3.3895313892515355e38,
+                    np.copysign(np.inf, value), rounded)
+
+
+def round_to_integer(x: np.ndarray, rounding: str = "nearest_even"):
+    """Rounds float32 values: ties to even, or away from zero."""
+    x = np.asarray(x, dtype=np.float32)
+    if rounding == "nearest_even":
+        return np.rint(x)
+    if rounding == "nearest_away":
+        # |x| + 0.5 is exact for |x| < 2^23; larger floats are integral.
+        return np.where(np.abs(x) >= np.float32(2**23), x,
+                        np.copysign(np.floor(np.abs(x) + np.float32(0.5)), x))
+    raise SchemeError(f"unknown rounding mode '{rounding}'")
+
+
+def quantize(x, scale, zero_point, scheme: QuantScheme,
+             rounding: str = "nearest_even") -> np.ndarray:
+    """`lattice.quantize`: clamp(round(f32(x) / f32(s)) + z, qmin, qmax)."""
+    x = np.asarray(x, dtype=np.float32)
+    s = scheme.broadcast(np.asarray(scale, dtype=np.float32), x.shape)
+    z = np.zeros(x.shape, np.int64) if zero_point is None else \
+        scheme.broadcast(np.asarray(zero_point, dtype=np.int64), x.shape)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        scaled = x / s
+    if scheme.kind == "binary":
+        return np.where(scaled < 0, -1, 1).astype(np.int64)
+    rounded = round_to_integer(scaled, rounding).astype(np.float64) + z
+    codes = np.clip(rounded, scheme.qmin, scheme.qmax)
+    codes = np.where(np.isnan(scaled), np.clip(z, scheme.qmin, scheme.qmax),
+                     codes)
+    return codes.astype(np.int64)
+
+
+def dequantize(q, scale, zero_point, scheme: QuantScheme) -> np.ndarray:
+    """`lattice.dequantize`: f32(q - z) * f32(s)."""
+    q = np.asarray(q, dtype=np.int64)
+    s = scheme.broadcast(np.asarray(scale, dtype=np.float32), q.shape)
+    z = 0 if zero_point is None else \
+        scheme.broadcast(np.asarray(zero_point, dtype=np.int64), q.shape)
+    return (q - z).astype(np.float32) * s
+
+
+def compute_params(scheme: QuantScheme, min_value: float, max_value: float):
+    """Min-max scale and zero point: returns (scale, zero_point, degenerate).
+
+    The range is widened to contain 0. A zero or subnormal range gives the
+    fallback (1.0, 0, True).
+    """
+    if not (math.isfinite(min_value) and math.isfinite(max_value)):
+        raise SchemeError(f"range [{min_value}, {max_value}] is not finite")
+    if min_value > max_value:
+        raise SchemeError(
+            f"range [{min_value}, {max_value}] is empty (min > max)")
+    lo, hi = min(min_value, 0.0), max(max_value, 0.0)
+    if not scheme.symmetric:
+        scale = (hi - lo) / (scheme.qmax - scheme.qmin)
+    elif scheme.kind == "u":
+        scale = hi / scheme.qmax
+    else:
+        scale = max(-lo, hi) / scheme.qmax
+    with np.errstate(over="ignore"):
+        rounded = float(to_scale_type(scale, scheme.scale_type))
+    if math.isinf(rounded):
+        raise SchemeError(f"scale {scale} overflows the scale type")
+    if not rounded >= _FLT_MIN:
+        return 1.0, 0, True
+    zero_point = 0
+    if not scheme.symmetric:
+        zp = float(np.rint(np.float32(scheme.qmin - lo / rounded)))
+        zero_point = int(min(max(zp, scheme.qmin), scheme.qmax))
+    return rounded, zero_point, False
+
+
+def pack_codes(codes, scheme: QuantScheme) -> bytes:
+    """Reference packing: code i at bits [i*b, (i+1)*b), LSB first, last byte
+    zero-padded; b low bits in two's complement (binary: 1 is +1)."""
+    codes = [int(c) for c in np.asarray(codes).ravel()]
+    width = scheme.bits
+    out = bytearray((len(codes) * width + 7) // 8)
+    for index, code in enumerate(codes):
+        bad = not scheme.qmin <= code <= scheme.qmax or \
+            (scheme.kind == "binary" and code == 0)
+        if bad:
+            raise SchemeError(f"code {code} at index {index} is outside the "
+                              "storage range")
+        raw = int(code > 0) if scheme.kind == "binary" \
+            else code & ((1 << width) - 1)
+        offset = index * width
+        value = raw << (offset % 8)
+        out[offset // 8] |= value & 0xFF
+        if offset % 8 + width > 8:
+            out[offset // 8 + 1] |= value >> 8
+    return bytes(out)
+
+
+def unpack_codes(data: bytes, count: int, scheme: QuantScheme) -> np.ndarray:
+    """Inverse of pack_codes."""
+    width = scheme.bits
+    if len(data) != (count * width + 7) // 8:
+        raise SchemeError(f"{count} codes need {(count * width + 7) // 8} "
+                          f"bytes, got {len(data)}")
+    stream = int.from_bytes(data, "little")
+    codes = []
+    for index in range(count):
+        raw = (stream >> (index * width)) & ((1 << width) - 1)
+        if scheme.kind == "binary":
+            codes.append(1 if raw else -1)
+        elif scheme.kind == "u":
+            codes.append(raw)
+        else:
+            if scheme.kind == "ternary" and raw == 0b10:
+                raise SchemeError(
+                    f"invalid ternary bit pattern 0b10 at index {index}")
+            codes.append(raw - (1 << width) if raw >> (width - 1) else raw)
+    if stream >> (count * width):
+        raise SchemeError("padding bits of the last byte are not zero")
+    return np.array(codes, dtype=np.int64)
+
+
+def bits_per_element(scheme: QuantScheme, shape: tuple[int, ...]) -> float:
+    """Effective bits per weight: codes, scales and (asymmetric) zero points
+    stored at the code width."""
+    count = math.prod(shape)
+    if count <= 0:
+        raise SchemeError(f"shape {list(shape)} must be static and non-empty")
+    scales = math.prod(scheme.scale_shape(shape))
+    per_scale = scheme.scale_bits + (0 if scheme.symmetric else scheme.bits)
+    return (count * scheme.bits + scales * per_scale) / count
