@@ -37,9 +37,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     return result;
   }();
   MLIRContext context(*registry, MLIRContext::Threading::DISABLED);
-  ScopedDiagnosticHandler discard(&context, [](Diagnostic &) {
-    return success();
-  });
+  ScopedDiagnosticHandler discard(&context,
+                                  [](Diagnostic &) { return success(); });
 
   // MLIR's lexer reads the byte after the buffer as its terminator, so the
   // input is copied into a NUL-terminated string (tools read files the same
