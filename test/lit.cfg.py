@@ -5,6 +5,7 @@ repository checks)."""
 import os
 
 import lit.formats
+import lit.util
 from lit.llvm import llvm_config
 from lit.llvm.subst import ToolSubst
 
@@ -40,3 +41,7 @@ llvm_config.add_tool_substitutions(tools, tool_dirs)
 if os.path.exists(os.path.join(config.lattice_tools_dir,
                                "lattice-parser-fuzzer")):
     config.available_features.add("fuzzer")
+
+# The formatting check needs the clang-format that .clang-format targets.
+if lit.util.which("clang-format-22"):
+    config.available_features.add("clang-format")
