@@ -21,6 +21,13 @@ config.test_exec_root = os.path.join(config.lattice_obj_root, "test")
 config.substitutions.append(("%PATH%", config.environment["PATH"]))
 config.substitutions.append(("%lattice_src_root", config.lattice_src_root))
 config.substitutions.append(("%lattice_obj_root", config.lattice_obj_root))
+# The runtime libraries mlir-runner loads for printMemref* and friends.
+mlir_lib_dir = os.path.join(os.path.dirname(config.llvm_tools_dir), "lib")
+config.substitutions.append(
+    ("%mlir_runner_utils", os.path.join(mlir_lib_dir, "libmlir_runner_utils.so")))
+config.substitutions.append(
+    ("%mlir_c_runner_utils",
+     os.path.join(mlir_lib_dir, "libmlir_c_runner_utils.so")))
 
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
@@ -32,6 +39,7 @@ config.environment["FILECHECK_OPTS"] = (
 tool_dirs = [config.lattice_tools_dir, config.llvm_tools_dir]
 tools = [
     "lattice-opt",
+    "mlir-runner",
     ToolSubst("lattice-parser-fuzzer", unresolved="ignore"),
     ToolSubst("%PYTHON", config.python_executable, unresolved="ignore"),
 ]

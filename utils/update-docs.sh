@@ -7,4 +7,5 @@ build=${1:-"$root/build"}
 ninja -C "$build" mlir-doc
 cp "$build/docs/Dialects/Lattice.md" "$root/docs/Dialects/Lattice.md"
 cp "$build/docs/LatticePasses.md" "$root/docs/Passes.md"
-echo "updated docs/Dialects/Lattice.md and docs/Passes.md"
+cp "$build/docs/LatticeConversionPasses.md" "$root/docs/ConversionPasses.md"
+echo "updated docs/Dialects/Lattice.md, docs/Passes.md and docs/ConversionPasses.md"

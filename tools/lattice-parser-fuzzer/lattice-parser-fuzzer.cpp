@@ -9,11 +9,13 @@
 // A libFuzzer entry point in the style of upstream's mlir-parser-fuzzer: it
 // parses the input as MLIR text with every dialect lattice-opt registers,
 // discarding diagnostics (an error is not a crash). When the input parses and
-// verifies, it also runs canonicalization and lattice-report-storage and
-// prints the result, since passes must not crash on verifier-valid IR.
+// verifies, it also runs canonicalization, lattice-report-storage and
+// convert-lattice-to-linalg and prints the result, since passes must not crash
+// on verifier-valid IR.
 //
 //===----------------------------------------------------------------------===//
 
+#include "lattice/Conversion/Passes.h"
 #include "lattice/Dialect/Lattice/Transforms/Passes.h"
 #include "lattice/InitAll.h"
 #include "mlir/IR/BuiltinOps.h"
@@ -51,6 +53,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   PassManager pm(&context);
   pm.addPass(createCanonicalizerPass());
   pm.addPass(lattice::createLatticeReportStoragePass());
+  pm.addPass(lattice::createConvertLatticeToLinalgPass());
   (void)pm.run(*module);
 
   std::string printed;

@@ -1,0 +1,107 @@
+// RUN: lattice-opt %s --convert-lattice-to-linalg -split-input-file | FileCheck %s
+
+// CHECK-DAG: #[[$ID1:.+]] = affine_map<(d0) -> (d0)>
+// CHECK-DAG: #[[$SCALAR:.+]] = affine_map<(d0) -> ()>
+// CHECK-LABEL: func.func @quantize_per_tensor
+// CHECK-SAME: (%[[INPUT:.*]]: tensor<8xf32>, %[[SCALE:.*]]: tensor<f32>) -> tensor<8xi8>
+// CHECK: %[[INIT:.*]] = tensor.empty() : tensor<8xi8>
+// CHECK: linalg.generic {indexing_maps = [#[[$ID1]], #[[$SCALAR]], #[[$ID1]]], iterator_types = ["parallel"]}
+// CHECK-SAME: ins(%[[INPUT]], %[[SCALE]] : tensor<8xf32>, tensor<f32>) outs(%[[INIT]] : tensor<8xi8>)
+// CHECK: ^bb0(%[[X:.*]]: f32, %[[S:.*]]: f32, %{{.*}}: i8):
+// CHECK: %[[SCALED:.*]] = arith.divf %[[X]], %[[S]] : f32
+// CHECK: %[[ROUNDED:.*]] = math.roundeven %[[SCALED]] : f32
+// CHECK: %[[NAN:.*]] = arith.cmpf uno, %[[SCALED]], %[[SCALED]] : f32
+// CHECK: %[[PICK:.*]] = arith.select %[[NAN]], %{{.*}}, %[[ROUNDED]] : f32
+// CHECK: %[[LO:.*]] = arith.maximumf %[[PICK]], %{{.*}} : f32
+// CHECK: %[[HI:.*]] = arith.minimumf %[[LO]], %{{.*}} : f32
+// CHECK: %[[WIDE:.*]] = arith.fptosi %[[HI]] : f32 to i32
+// CHECK: %[[CODE:.*]] = arith.trunci %[[WIDE]] : i32 to i8
+// CHECK: linalg.yield %[[CODE]] : i8
+func.func @quantize_per_tensor(%x: tensor<8xf32>, %s: tensor<f32>) -> tensor<8x!lattice.quant<s8, f32>> {
+  %q = lattice.quantize %x, %s : (tensor<8xf32>, tensor<f32>) -> tensor<8x!lattice.quant<s8, f32>>
+  return %q : tensor<8x!lattice.quant<s8, f32>>
+}
+
+// -----
+
+/// Groups along an axis: the axis is expanded to [D / g, g] so that the
+/// scale map is a projected permutation, and collapsed back afterwards.
+// CHECK-DAG: #[[$ID3:.+]] = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
+// CHECK-DAG: #[[$GROUP:.+]] = affine_map<(d0, d1, d2) -> (d0, d1)>
+// CHECK-LABEL: func.func @quantize_per_group_f16_scale
+// CHECK-SAME: (%[[INPUT:.*]]: tensor<4x64xf32>, %[[SCALE:.*]]: tensor<4x2xf16>) -> tensor<4x64xi4>
+// CHECK: %[[EXPANDED:.*]] = tensor.expand_shape %[[INPUT]] {{\[}}[0], [1, 2]] output_shape [4, 2, 32] : tensor<4x64xf32> into tensor<4x2x32xf32>
+// CHECK: %[[CODES:.*]] = linalg.generic {indexing_maps = [#[[$ID3]], #[[$GROUP]], #[[$ID3]]]
+// CHECK-SAME: ins(%[[EXPANDED]], %[[SCALE]] : tensor<4x2x32xf32>, tensor<4x2xf16>)
+// CHECK: arith.extf %{{.*}} : f16 to f32
+// CHECK: arith.trunci %{{.*}} : i32 to i4
+// CHECK: tensor.collapse_shape %[[CODES]] {{\[}}[0], [1, 2]] : tensor<4x2x32xi4> into tensor<4x64xi4>
+func.func @quantize_per_group_f16_scale(%x: tensor<4x64xf32>, %s: tensor<4x2xf16>) -> tensor<4x64x!lattice.quant<s4, f16, group<1, 32>>> {
+  %q = lattice.quantize %x, %s : (tensor<4x64xf32>, tensor<4x2xf16>) -> tensor<4x64x!lattice.quant<s4, f16, group<1, 32>>>
+  return %q : tensor<4x64x!lattice.quant<s4, f16, group<1, 32>>>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @quantize_asymmetric_nearest_away
+// CHECK: ^bb0(%[[X:.*]]: f32, %[[S:.*]]: f32, %[[ZERO_POINT:.*]]: i16, %{{.*}}: i8):
+// CHECK: %[[ROUNDED:.*]] = math.round %{{.*}} : f32
+// CHECK: %[[ZF:.*]] = arith.sitofp %[[ZERO_POINT]] : i16 to f32
+// CHECK: arith.addf %[[ROUNDED]], %[[ZF]] : f32
+func.func @quantize_asymmetric_nearest_away(%x: tensor<4x8xf32>, %s: tensor<4xf32>, %z: tensor<4xi16>) -> tensor<4x8x!lattice.quant<u8, f32, channel<0>, asymmetric>> {
+  %q = lattice.quantize %x, %s, %z {rounding = #lattice.rounding<nearest_away>}
+      : (tensor<4x8xf32>, tensor<4xf32>, tensor<4xi16>) -> tensor<4x8x!lattice.quant<u8, f32, channel<0>, asymmetric>>
+  return %q : tensor<4x8x!lattice.quant<u8, f32, channel<0>, asymmetric>>
+}
+
+// -----
+
+/// Unsigned codes are zero-extended, signed ones sign-extended; the zero
+/// point is subtracted in i32.
+// CHECK-DAG: #[[$ROW:.+]] = affine_map<(d0, d1) -> (d1)>
+// CHECK-LABEL: func.func @dequantize_unsigned_per_channel
+// CHECK-SAME: (%[[INPUT:.*]]: tensor<?x8xi8>, %[[SCALE:.*]]: tensor<8xf32>, %[[ZERO_POINT:.*]]: tensor<8xi16>) -> tensor<?x8xf16>
+// CHECK: %[[DIM:.*]] = tensor.dim %[[INPUT]], %{{.*}} : tensor<?x8xi8>
+// CHECK: tensor.empty(%[[DIM]]) : tensor<?x8xf16>
+// CHECK: linalg.generic {indexing_maps = [#{{.*}}, #[[$ROW]], #[[$ROW]], #{{.*}}]
+// CHECK: ^bb0(%[[Q:.*]]: i8, %[[S:.*]]: f32, %[[Z:.*]]: i16, %{{.*}}: f16):
+// CHECK: %[[QW:.*]] = arith.extui %[[Q]] : i8 to i32
+// CHECK: %[[ZW:.*]] = arith.extsi %[[Z]] : i16 to i32
+// CHECK: %[[DIFF:.*]] = arith.subi %[[QW]], %[[ZW]] : i32
+// CHECK: %[[F:.*]] = arith.sitofp %[[DIFF]] : i32 to f32
+// CHECK: %[[Y:.*]] = arith.mulf %[[F]], %[[S]] : f32
+// CHECK: arith.truncf %[[Y]] : f32 to f16
+func.func @dequantize_unsigned_per_channel(%q: tensor<?x8x!lattice.quant<u8, f32, channel<1>, asymmetric>>, %s: tensor<8xf32>, %z: tensor<8xi16>) -> tensor<?x8xf16> {
+  %x = lattice.dequantize %q, %s, %z : (tensor<?x8x!lattice.quant<u8, f32, channel<1>, asymmetric>>, tensor<8xf32>, tensor<8xi16>) -> tensor<?x8xf16>
+  return %x : tensor<?x8xf16>
+}
+
+// -----
+
+/// Binary codes are stored as i1: 1 for +1, 0 for -1.
+// CHECK-LABEL: func.func @binary_round_trip
+// CHECK: %[[NEG:.*]] = arith.cmpf olt, %{{.*}}, %{{.*}} : f32
+// CHECK: arith.xori %[[NEG]], %{{.*}} : i1
+// CHECK: arith.select %{{.*}}, %{{.*}}, %{{.*}} : f32
+func.func @binary_round_trip(%x: tensor<8xf32>, %s: tensor<f32>) -> tensor<8xf32> {
+  %q = lattice.quantize %x, %s : (tensor<8xf32>, tensor<f32>) -> tensor<8x!lattice.quant<binary, f32>>
+  %y = lattice.dequantize %q, %s : (tensor<8x!lattice.quant<binary, f32>>, tensor<f32>) -> tensor<8xf32>
+  return %y : tensor<8xf32>
+}
+
+// -----
+
+/// requantize and fake_quant decompose into dequantize/quantize pairs;
+/// observe disappears: 2 + 1 + 2 generics.
+// CHECK-LABEL: func.func @decompositions
+// CHECK-SAME: (%[[INPUT:.*]]: tensor<8xf32>
+// CHECK-NOT: lattice.
+// CHECK-COUNT-5: linalg.generic
+// CHECK-NOT: linalg.generic
+func.func @decompositions(%x: tensor<8xf32>, %s: tensor<f32>, %t: tensor<f32>) -> (tensor<8xf32>, tensor<8x!lattice.quant<s4, f32>>) {
+  %o = lattice.observe %x name("x") : tensor<8xf32>
+  %f = lattice.fake_quant %o, %s as !lattice.quant<s8, f32> : (tensor<8xf32>, tensor<f32>) -> tensor<8xf32>
+  %q = lattice.quantize %f, %s : (tensor<8xf32>, tensor<f32>) -> tensor<8x!lattice.quant<s8, f32>>
+  %r = lattice.requantize %q, %s to %t : (tensor<8x!lattice.quant<s8, f32>>, tensor<f32>, tensor<f32>) -> tensor<8x!lattice.quant<s4, f32>>
+  return %f, %r : tensor<8xf32>, tensor<8x!lattice.quant<s4, f32>>
+}
