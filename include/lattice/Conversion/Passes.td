@@ -34,11 +34,18 @@ def ConvertLatticeToLinalgPass
       the storage range.
     - `lattice.requantize` and `lattice.fake_quant` are first decomposed into
       dequantize/quantize pairs.
+    - `lattice.matmul` becomes linalg reductions over an iteration space of
+      (lhs batch dims, n, k), with k split into (groups, within group) when
+      an operand is grouped. On the float path quantized operands are
+      dequantized inside the reduction, so no float copy of the weights is
+      made. On the integer path codes minus zero points are summed in the
+      accumulator type per run of K sharing one pair of scales, and an
+      epilogue adds up `f32(sum) * s_lhs * s_rhs`.
     - `lattice.observe` is replaced by its input.
 
-    This is the first step of the lowering: the other lattice ops
-    (`dynamic_quantize`, `matmul`, the norms, `channel_scale`, `weight`) are
-    rejected with a diagnostic naming the op.
+    The other lattice ops (`dynamic_quantize`, the norms, `channel_scale`,
+    `weight`), and matmuls whose operands are grouped with different sizes,
+    are rejected with a diagnostic naming the op.
 
     Example:
 

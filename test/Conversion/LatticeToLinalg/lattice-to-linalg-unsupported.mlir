@@ -1,10 +1,22 @@
 // RUN: lattice-opt %s --convert-lattice-to-linalg -split-input-file -verify-diagnostics
 
 /// Ops whose lowering is not written yet are named, not left half-converted.
-func.func @matmul_not_lowered_yet(%x: tensor<2x64xf32>, %w: tensor<32x64xf32>) -> tensor<2x32xf32> {
-  // expected-error@+1 {{'lattice.matmul' op is not lowered by convert-lattice-to-linalg yet}}
-  %y = lattice.matmul %x, %w accumulate(f32) : (tensor<2x64xf32>, tensor<32x64xf32>) -> tensor<2x32xf32>
-  return %y : tensor<2x32xf32>
+func.func @matmul_groups_of_different_sizes(
+    %x: tensor<1x64x!lattice.quant<s8, f32, group<1, 32>>>, %xs: tensor<1x2xf32>,
+    %w: tensor<8x64x!lattice.quant<s4, f32, group<1, 16>>>, %ws: tensor<8x4xf32>) -> tensor<1x8xf32> {
+  // expected-error@+1 {{'lattice.matmul' op with lhs and rhs groups of different sizes is not lowered by convert-lattice-to-linalg yet}}
+  %y = lattice.matmul %x, %w lhs_scale(%xs) rhs_scale(%ws) accumulate(i32)
+      : (tensor<1x64x!lattice.quant<s8, f32, group<1, 32>>>, tensor<8x64x!lattice.quant<s4, f32, group<1, 16>>>,
+         tensor<1x2xf32>, tensor<8x4xf32>) -> tensor<1x8xf32>
+  return %y : tensor<1x8xf32>
+}
+
+// -----
+
+func.func @rms_norm_not_lowered_yet(%x: tensor<2x64xf32>, %g: tensor<64xf32>) -> tensor<2x64xf32> {
+  // expected-error@+1 {{'lattice.rms_norm' op is not lowered by convert-lattice-to-linalg yet}}
+  %y = lattice.rms_norm %x, %g : (tensor<2x64xf32>, tensor<64xf32>) -> tensor<2x64xf32>
+  return %y : tensor<2x64xf32>
 }
 
 // -----

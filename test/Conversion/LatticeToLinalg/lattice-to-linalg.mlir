@@ -82,7 +82,7 @@ func.func @dequantize_unsigned_per_channel(%q: tensor<?x8x!lattice.quant<u8, f32
 // CHECK-LABEL: func.func @binary_round_trip
 // CHECK: %[[NEG:.*]] = arith.cmpf olt, %{{.*}}, %{{.*}} : f32
 // CHECK: arith.xori %[[NEG]], %{{.*}} : i1
-// CHECK: arith.select %{{.*}}, %{{.*}}, %{{.*}} : f32
+// CHECK: arith.select %{{.*}}, %{{.*}}, %{{.*}} : i32
 func.func @binary_round_trip(%x: tensor<8xf32>, %s: tensor<f32>) -> tensor<8xf32> {
   %q = lattice.quantize %x, %s : (tensor<8xf32>, tensor<f32>) -> tensor<8x!lattice.quant<binary, f32>>
   %y = lattice.dequantize %q, %s : (tensor<8x!lattice.quant<binary, f32>>, tensor<f32>) -> tensor<8xf32>
@@ -104,4 +104,53 @@ func.func @decompositions(%x: tensor<8xf32>, %s: tensor<f32>, %t: tensor<f32>) -
   %q = lattice.quantize %f, %s : (tensor<8xf32>, tensor<f32>) -> tensor<8x!lattice.quant<s8, f32>>
   %r = lattice.requantize %q, %s to %t : (tensor<8x!lattice.quant<s8, f32>>, tensor<f32>, tensor<f32>) -> tensor<8x!lattice.quant<s4, f32>>
   return %f, %r : tensor<8xf32>, tensor<8x!lattice.quant<s4, f32>>
+}
+
+// -----
+
+/// W4A16: the weight is dequantized inside the reduction (no float copy of
+/// it); K is split into (groups, within group) for the group scales.
+// CHECK-DAG: #[[$X:.+]] = affine_map<(d0, d1, d2, d3) -> (d0, d2, d3)>
+// CHECK-DAG: #[[$W:.+]] = affine_map<(d0, d1, d2, d3) -> (d1, d2, d3)>
+// CHECK-DAG: #[[$WS:.+]] = affine_map<(d0, d1, d2, d3) -> (d1, d2)>
+// CHECK-DAG: #[[$Y:.+]] = affine_map<(d0, d1, d2, d3) -> (d0, d1)>
+// CHECK-LABEL: func.func @matmul_w4a16
+// CHECK-SAME: (%[[X:.*]]: tensor<2x64xf16>, %[[W:.*]]: tensor<32x64xi4>, %[[WS:.*]]: tensor<32x2xf16>)
+// CHECK-DAG: %[[XE:.*]] = tensor.expand_shape %[[X]] {{\[}}[0], [1, 2]] output_shape [2, 2, 32]
+// CHECK-DAG: %[[WE:.*]] = tensor.expand_shape %[[W]] {{\[}}[0], [1, 2]] output_shape [32, 2, 32]
+// CHECK: %[[ACC:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<2x32xf32>)
+// CHECK: %[[Y:.*]] = linalg.generic {indexing_maps = [#[[$X]], #[[$W]], #[[$WS]], #[[$Y]]], iterator_types = ["parallel", "parallel", "reduction", "reduction"]}
+// CHECK-SAME: ins(%[[XE]], %[[WE]], %[[WS]] : tensor<2x2x32xf16>, tensor<32x2x32xi4>, tensor<32x2xf16>) outs(%[[ACC]] : tensor<2x32xf32>)
+// CHECK: arith.extsi %{{.*}} : i4 to i32
+// CHECK: arith.mulf
+// CHECK: arith.addf
+// CHECK: linalg.generic
+// CHECK: arith.truncf %{{.*}} : f32 to f16
+func.func @matmul_w4a16(%x: tensor<2x64xf16>, %w: tensor<32x64x!lattice.quant<s4, f16, group<1, 32>>>, %ws: tensor<32x2xf16>) -> tensor<2x32xf16> {
+  %y = lattice.matmul %x, %w rhs_scale(%ws) accumulate(f32)
+      : (tensor<2x64xf16>, tensor<32x64x!lattice.quant<s4, f16, group<1, 32>>>, tensor<32x2xf16>) -> tensor<2x32xf16>
+  return %y : tensor<2x32xf16>
+}
+
+// -----
+
+/// W8A8 per token and per channel: an i32 reduction over K, then the
+/// epilogue sum * s_lhs[m] * s_rhs[n].
+// CHECK-DAG: #[[$TOKEN:.+]] = affine_map<(d0, d1) -> (d0)>
+// CHECK-DAG: #[[$CHANNEL:.+]] = affine_map<(d0, d1) -> (d1)>
+// CHECK-LABEL: func.func @matmul_w8a8
+// CHECK-SAME: (%[[X:.*]]: tensor<16x64xi8>, %[[XS:.*]]: tensor<16xf32>, %[[W:.*]]: tensor<32x64xi8>, %[[WS:.*]]: tensor<32xf32>)
+// CHECK: %[[SUMS:.*]] = linalg.generic {{.*}} iterator_types = ["parallel", "parallel", "reduction"]}
+// CHECK-SAME: ins(%[[X]], %[[W]] : tensor<16x64xi8>, tensor<32x64xi8>) outs(%{{.*}} : tensor<16x32xi32>)
+// CHECK: arith.muli %{{.*}}, %{{.*}} : i32
+// CHECK: arith.addi %{{.*}}, %{{.*}} : i32
+// CHECK: linalg.generic {indexing_maps = [#{{.*}}, #[[$TOKEN]], #[[$CHANNEL]], #{{.*}}], iterator_types = ["parallel", "parallel"]}
+// CHECK-SAME: ins(%[[SUMS]], %[[XS]], %[[WS]] : tensor<16x32xi32>, tensor<16xf32>, tensor<32xf32>)
+// CHECK: arith.sitofp %{{.*}} : i32 to f32
+func.func @matmul_w8a8(%x: tensor<16x64x!lattice.quant<s8, f32, channel<0>>>, %xs: tensor<16xf32>,
+                       %w: tensor<32x64x!lattice.quant<s8, f32, channel<0>>>, %ws: tensor<32xf32>) -> tensor<16x32xf32> {
+  %y = lattice.matmul %x, %w lhs_scale(%xs) rhs_scale(%ws) accumulate(i32)
+      : (tensor<16x64x!lattice.quant<s8, f32, channel<0>>>, tensor<32x64x!lattice.quant<s8, f32, channel<0>>>,
+         tensor<16xf32>, tensor<32xf32>) -> tensor<16x32xf32>
+  return %y : tensor<16x32xf32>
 }
