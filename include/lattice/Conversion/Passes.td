@@ -41,11 +41,15 @@ def ConvertLatticeToLinalgPass
       made. On the integer path codes minus zero points are summed in the
       accumulator type per run of K sharing one pair of scales, and an
       epilogue adds up `f32(sum) * s_lhs * s_rhs`.
+    - `lattice.rms_norm`, `lattice.layer_norm` and `lattice.normalize`
+      become f32 row reductions over the last dimension followed by a
+      row-wise map with the documented formula; `lattice.channel_scale`
+      becomes an elementwise multiply.
     - `lattice.observe` is replaced by its input.
 
-    The other lattice ops (`dynamic_quantize`, the norms, `channel_scale`,
-    `weight`), and matmuls whose operands are grouped with different sizes,
-    are rejected with a diagnostic naming the op.
+    `lattice.dynamic_quantize` and `lattice.weight`, and matmuls whose
+    operands are grouped with different sizes, are rejected with a
+    diagnostic naming the op.
 
     Example:
 

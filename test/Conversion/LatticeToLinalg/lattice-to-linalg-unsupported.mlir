@@ -13,10 +13,11 @@ func.func @matmul_groups_of_different_sizes(
 
 // -----
 
-func.func @rms_norm_not_lowered_yet(%x: tensor<2x64xf32>, %g: tensor<64xf32>) -> tensor<2x64xf32> {
-  // expected-error@+1 {{'lattice.rms_norm' op is not lowered by convert-lattice-to-linalg yet}}
-  %y = lattice.rms_norm %x, %g : (tensor<2x64xf32>, tensor<64xf32>) -> tensor<2x64xf32>
-  return %y : tensor<2x64xf32>
+func.func @dynamic_quantize_not_lowered_yet(%x: tensor<16x64xf32>) {
+  // expected-error@+1 {{'lattice.dynamic_quantize' op is not lowered by convert-lattice-to-linalg yet}}
+  %q, %s = lattice.dynamic_quantize %x
+      : (tensor<16x64xf32>) -> (tensor<16x64x!lattice.quant<s8, f32, channel<0>>>, tensor<16xf32>)
+  return
 }
 
 // -----

@@ -1,0 +1,69 @@
+//===- LoweringUtils.h - Shared pieces of the linalg lowering ---*- C++ -*-===//
+//
+// Part of the Lattice project, under the Apache License v2.0 with LLVM
+// Exceptions. See LICENSE for license information.
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+//
+// Private to the LatticeToLinalg conversion: the scalar numerics that
+// several patterns emit, tensor helpers, and the per-family pattern sets.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LATTICE_LIB_CONVERSION_LATTICETOLINALG_LOWERINGUTILS_H
+#define LATTICE_LIB_CONVERSION_LATTICETOLINALG_LOWERINGUTILS_H
+
+#include "lattice/Dialect/Lattice/IR/LatticeTypes.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/DialectConversion.h"
+
+namespace mlir::lattice::detail {
+/// The integer type that holds one code of `type`.
+IntegerType getStorageType(QuantType type);
+
+/// Converts a float scalar to f32 (the arithmetic type of every op).
+Value toF32(OpBuilder &b, Location loc, Value value);
+
+/// Converts an f32 scalar to the float type `type`.
+Value fromF32(OpBuilder &b, Location loc, Value value, Type type);
+
+/// An f32 constant.
+Value f32Constant(OpBuilder &b, Location loc, double value);
+
+/// Widens a code to `wide`: sign- or zero-extension by storage kind; binary
+/// codes become +-1.
+Value extendCode(OpBuilder &b, Location loc, QuantType type, Value code,
+                 IntegerType wide);
+
+/// q - z in `wide` (z may be null for symmetric schemes).
+Value subtractZeroPoint(OpBuilder &b, Location loc, QuantType type, Value code,
+                        Value zeroPoint, IntegerType wide);
+
+/// f32(q - z) * f32(s), the dequantized value in f32.
+Value buildDequantizeF32(OpBuilder &b, Location loc, QuantType type, Value code,
+                         Value scale, Value zeroPoint);
+
+/// A zero-filled tensor of the given sizes and element type.
+Value buildZeroTensor(OpBuilder &b, Location loc, ArrayRef<OpFoldResult> sizes,
+                      Type elementType);
+
+/// Converts every element of an f32 tensor to `elementType` (no-op for f32).
+Value convertElements(OpBuilder &b, Location loc, Value value,
+                      Type elementType);
+
+/// quantize, dequantize and observe.
+void populateQuantOpLoweringPatterns(const TypeConverter &typeConverter,
+                                     RewritePatternSet &patterns);
+
+/// matmul.
+void populateMatmulLoweringPatterns(const TypeConverter &typeConverter,
+                                    RewritePatternSet &patterns);
+
+/// channel_scale, rms_norm, layer_norm and normalize.
+void populateNormLoweringPatterns(const TypeConverter &typeConverter,
+                                  RewritePatternSet &patterns);
+} // namespace mlir::lattice::detail
+
+#endif // LATTICE_LIB_CONVERSION_LATTICETOLINALG_LOWERINGUTILS_H
