@@ -75,11 +75,20 @@ struct ConvertLatticeToLinalgPass final
 
   void runOnOperation() override {
     ModuleOp module = getOperation();
+    LatticeTypeConverter typeConverter;
     // Ops whose lowering is not written yet: say which, rather than leave
-    // half-converted IR behind.
-    WalkResult unsupported = module.walk([](Operation *op) {
-      if (!isa<LatticeDialect>(op->getDialect()) ||
-          isa<ChannelScaleOp, DequantizeOp, FakeQuantOp, LayerNormOp,
+    // half-converted IR behind. Besides lattice ops, that is any other op on
+    // quantized tensors but the function ops, whose types are converted.
+    WalkResult unsupported = module.walk([&](Operation *op) {
+      if (!isa<LatticeDialect>(op->getDialect())) {
+        if (isa<func::FuncOp, func::CallOp, func::ReturnOp>(op) ||
+            typeConverter.isLegal(op))
+          return WalkResult::advance();
+        op->emitOpError("on quantized tensors is not lowered by "
+                        "convert-lattice-to-linalg yet");
+        return WalkResult::interrupt();
+      }
+      if (isa<ChannelScaleOp, DequantizeOp, FakeQuantOp, LayerNormOp,
               NormalizeOp, ObserveOp, QuantizeOp, RequantizeOp, RmsNormOp>(op))
         return WalkResult::advance();
       if (auto matmul = dyn_cast<MatmulOp>(op)) {
@@ -100,7 +109,6 @@ struct ConvertLatticeToLinalgPass final
     if (failed(applyPatternsGreedily(module, std::move(decompositions))))
       return signalPassFailure();
 
-    LatticeTypeConverter typeConverter;
     ConversionTarget target(getContext());
     target.addIllegalDialect<LatticeDialect>();
     target.addLegalDialect<arith::ArithDialect, linalg::LinalgDialect,

@@ -27,3 +27,13 @@ func.func @weight_not_lowered_yet() -> tensor<4x4xf32> {
   %w = lattice.weight "w" from "m.safetensors" : tensor<4x4xf32>
   return %w : tensor<4x4xf32>
 }
+
+// -----
+
+/// Other ops on quantized tensors are named too, instead of leaving a type
+/// materialization behind.
+func.func @slice_of_quantized(%q: tensor<8x!lattice.quant<s8, f32>>) -> tensor<4x!lattice.quant<s8, f32>> {
+  // expected-error@+1 {{'tensor.extract_slice' op on quantized tensors is not lowered by convert-lattice-to-linalg yet}}
+  %s = tensor.extract_slice %q[0] [4] [1] : tensor<8x!lattice.quant<s8, f32>> to tensor<4x!lattice.quant<s8, f32>>
+  return %s : tensor<4x!lattice.quant<s8, f32>>
+}
