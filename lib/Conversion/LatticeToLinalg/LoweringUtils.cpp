@@ -88,8 +88,7 @@ Value buildDequantizeF32(OpBuilder &b, Location loc, QuantType type, Value code,
   return arith::MulFOp::create(b, loc, value, toF32(b, loc, scale));
 }
 
-/// A zero-filled tensor of `shape` (with the dynamic sizes of `like`'s
-/// leading dimensions) and element type `elementType`.
+/// A zero-filled tensor of the given sizes and element type.
 Value buildZeroTensor(OpBuilder &b, Location loc, ArrayRef<OpFoldResult> sizes,
                       Type elementType) {
   Value empty = tensor::EmptyOp::create(b, loc, sizes, elementType);

@@ -102,7 +102,6 @@ def Lattice_QuantType : Lattice_Type<"Quant", "quant"> {
 
   let hasCustomAssemblyFormat = 1;
   let genVerifyDecl = 1;
-  let skipDefaultBuilders = 0;
 
   let extraClassDeclaration = [{
     /// Smallest storable code (qmin).
