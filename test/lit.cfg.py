@@ -29,6 +29,9 @@ config.substitutions.append(
     ("%mlir_c_runner_utils",
      os.path.join(mlir_lib_dir, "libmlir_c_runner_utils.so")))
 
+# LLVM's OpenMP runtime, which code from lattice-lower-to-cpu calls into.
+config.substitutions.append(("%omp_lib", os.path.join(mlir_lib_dir, "libomp.so")))
+
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 

@@ -8,4 +8,5 @@ ninja -C "$build" mlir-doc
 cp "$build/docs/Dialects/Lattice.md" "$root/docs/Dialects/Lattice.md"
 cp "$build/docs/LatticePasses.md" "$root/docs/Passes.md"
 cp "$build/docs/LatticeConversionPasses.md" "$root/docs/ConversionPasses.md"
-echo "updated docs/Dialects/Lattice.md, docs/Passes.md and docs/ConversionPasses.md"
+cp "$build/docs/LatticeCodegenPasses.md" "$root/docs/CodegenPasses.md"
+echo "updated docs/Dialects/Lattice.md, docs/Passes.md, docs/ConversionPasses.md and docs/CodegenPasses.md"

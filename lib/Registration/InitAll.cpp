@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "lattice/InitAll.h"
+#include "lattice/Codegen/Passes.h"
 #include "lattice/Conversion/Passes.h"
 #include "lattice/Dialect/Lattice/IR/LatticeDialect.h"
 #include "lattice/Dialect/Lattice/Transforms/Passes.h"
@@ -50,6 +51,7 @@
 #include "mlir/Dialect/MemRef/Transforms/RuntimeOpVerification.h"
 #include "mlir/Dialect/NVGPU/IR/NVGPUDialect.h"
 #include "mlir/Dialect/NVGPU/Transforms/Passes.h"
+#include "mlir/Dialect/OpenMP/OpenMPDialect.h"
 #include "mlir/Dialect/Quant/IR/Quant.h"
 #include "mlir/Dialect/Quant/Transforms/Passes.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -97,6 +99,7 @@ void mlir::lattice::registerLatticeDialects(DialectRegistry &registry) {
       memref::MemRefDialect,
       NVVM::NVVMDialect,
       nvgpu::NVGPUDialect,
+      omp::OpenMPDialect,
       quant::QuantDialect,
       scf::SCFDialect,
       tensor::TensorDialect,
@@ -149,6 +152,8 @@ void mlir::lattice::registerLatticeDialects(DialectRegistry &registry) {
 void mlir::lattice::registerLatticePasses() {
   registerLatticeTransformsPasses();
   registerLatticeConversionPasses();
+  registerLatticeCodegenPasses();
+  registerLatticeCodegenPipelines();
 
   // Generic transformations (canonicalize, cse, inline, ...) and conversions.
   registerTransformsPasses();

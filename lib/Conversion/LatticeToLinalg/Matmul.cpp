@@ -229,10 +229,14 @@ private:
                [&](OpBuilder &nb, Location nl, ValueRange args) {
                  Value a = load(nb, nl, lhs, args, args[0], lhsParams);
                  Value w = load(nb, nl, rhs, args, args[1], rhsParams);
-                 Value product = arith::MulFOp::create(nb, nl, a, w);
+                 // The product may fuse with the accumulation (FMA).
+                 auto contract = arith::FastMathFlagsAttr::get(
+                     nb.getContext(), arith::FastMathFlags::contract);
+                 Value product = arith::MulFOp::create(nb, nl, a, w, contract);
                  linalg::YieldOp::create(
                      nb, nl,
-                     arith::AddFOp::create(nb, nl, args.back(), product)
+                     arith::AddFOp::create(nb, nl, args.back(), product,
+                                           contract)
                          .getResult());
                })
         .getResult(0);

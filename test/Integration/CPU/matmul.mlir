@@ -11,6 +11,16 @@
 // RUN: | mlir-runner -e main -entry-point-result=void \
 // RUN:   -shared-libs=%mlir_runner_utils,%mlir_c_runner_utils \
 // RUN: | FileCheck %s
+//
+// The same through the CPU pipeline, portable (SSE2) and for this machine:
+// RUN: lattice-opt %s --lattice-lower-to-cpu="target-cpu=x86-64" \
+// RUN: | mlir-runner -e main -entry-point-result=void \
+// RUN:   -shared-libs=%mlir_runner_utils,%mlir_c_runner_utils,%omp_lib \
+// RUN: | FileCheck %s
+// RUN: lattice-opt %s --lattice-lower-to-cpu \
+// RUN: | mlir-runner -e main -entry-point-result=void \
+// RUN:   -shared-libs=%mlir_runner_utils,%mlir_c_runner_utils,%omp_lib \
+// RUN: | FileCheck %s
 
 func.func private @printMemrefF32(memref<*xf32>)
 

@@ -1,0 +1,91 @@
+//===- Passes.td - Lattice code generation passes ----------*- tablegen -*-===//
+//
+// Part of the Lattice project, under the Apache License v2.0 with LLVM
+// Exceptions. See LICENSE for license information.
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+//
+// The target-specific steps of the native pipelines, after the portable
+// lowering to linalg. The pipelines themselves (`lattice-lower-to-cpu`) are
+// declared in Pipelines.h.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LATTICE_CODEGEN_PASSES_TD
+#define LATTICE_CODEGEN_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def CPUTileAndVectorizePass
+    : Pass<"lattice-cpu-tile-and-vectorize", "func::FuncOp"> {
+  let summary = "Tile linalg ops for threads and registers and vectorize them";
+  let description = [{
+    The CPU strategy for linalg on tensors, op by op:
+
+    1. *Lane split.* A reduction whose innermost loop is an addition over a
+       static extent divisible by the vector width `L` is rewritten into a
+       reduction into `L` partial sums per output (the innermost loop becomes
+       parallel) followed by a small reduction of the partial sums. The hot
+       loop then accumulates whole vectors and reduces horizontally once per
+       output instead of once per step; floating-point sums are reassociated.
+    2. *Thread tiling.* When the op has enough work, its largest parallel
+       loop (other than the lanes) is tiled into `num-threads` chunks with
+       `scf.forall`, fusing the `linalg.fill` of its destination.
+    3. *Register tiling.* Inside, every linalg op is tiled with `scf.for` to
+       a register block: `L` on the vector loop (the lanes, else the
+       innermost loop), up to 4 on the innermost other parallel loop and on
+       the outermost parallel loop of a reduction, 1 elsewhere.
+    4. *Vectorization* of each register tile with `linalg::vectorize`;
+       partial tiles at the ends of odd extents are vectorized with masks.
+       An op that cannot be vectorized stays a scalar loop nest (correct,
+       slower) and is named in a remark.
+  }];
+  let options = [
+    Option<"vectorBits", "vector-bits", "unsigned", /*default=*/"256",
+           "Width of the target's vector registers in bits (128, 256, 512)">,
+    Option<"numThreads", "num-threads", "unsigned", /*default=*/"2",
+           "Number of threads the parallel loops are divided among">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::tensor::TensorDialect",
+    "::mlir::vector::VectorDialect",
+  ];
+}
+
+def CPUHoistVectorTransfersPass
+    : Pass<"lattice-cpu-hoist-vector-transfers", "func::FuncOp"> {
+  let summary = "Keep loop-carried vector accumulators in registers";
+  let description = [{
+    After bufferization, moves `vector.transfer_read`/`transfer_write` pairs
+    on loop-invariant memory out of the loops that read and write them, so
+    that an accumulator tile lives in registers across a reduction loop
+    (upstream `linalg::hoistRedundantVectorTransfers` and broadcast
+    hoisting).
+  }];
+  let dependentDialects = ["::mlir::vector::VectorDialect"];
+}
+
+def CPUEmulateNarrowTypesPass
+    : Pass<"lattice-cpu-emulate-narrow-types", "ModuleOp"> {
+  let summary = "Store sub-byte integers packed in bytes";
+  let description = [{
+    Rewrites memrefs of `i1`, `i2` and `i4` (quantized codes after
+    bufferization) into flat byte buffers that hold the codes packed
+    LSB-first, with the loads, stores and vector transfers that read and
+    write them, function signatures included. This is the in-memory layout
+    of sub-byte weights documented in docs/WeightLayout.md. Runs after vector
+    transfers are lowered to 1-D loads and stores.
+  }];
+  let dependentDialects = [
+    "::mlir::affine::AffineDialect",
+    "::mlir::arith::ArithDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::vector::VectorDialect",
+  ];
+}
+
+#endif // LATTICE_CODEGEN_PASSES_TD

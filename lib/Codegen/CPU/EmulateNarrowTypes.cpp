@@ -1,0 +1,130 @@
+//===- EmulateNarrowTypes.cpp - Pack sub-byte integers in bytes -----------===//
+//
+// Part of the Lattice project, under the Apache License v2.0 with LLVM
+// Exceptions. See LICENSE for license information.
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+//
+// Sub-byte codes (i1, i2, i4) are logical element types up to bufferization;
+// this pass gives them their in-memory layout: memrefs become flat i8 buffers
+// holding the codes LSB-first, and their loads, stores and vector transfers
+// become byte accesses with shifts and masks. The rewrites are upstream's
+// narrow-type emulation; the vector ones are then simplified into shuffles.
+//
+//===----------------------------------------------------------------------===//
+
+#include "lattice/Codegen/Passes.h"
+#include "mlir/Dialect/Affine/IR/AffineOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Transforms/NarrowTypeEmulationConverter.h"
+#include "mlir/Dialect/Arith/Transforms/Passes.h"
+#include "mlir/Dialect/Func/Transforms/FuncConversions.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/MemRef/Transforms/Transforms.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
+#include "mlir/Dialect/Vector/Transforms/VectorRewritePatterns.h"
+#include "mlir/Transforms/DialectConversion.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace mlir::lattice {
+#define GEN_PASS_DEF_CPUEMULATENARROWTYPESPASS
+#include "lattice/Codegen/Passes.h.inc"
+} // namespace mlir::lattice
+
+using namespace mlir;
+
+static bool isSubByteMemRef(Type type) {
+  auto memrefType = dyn_cast<MemRefType>(type);
+  if (!memrefType || memrefType.getRank() < 2)
+    return false;
+  auto intType = dyn_cast<IntegerType>(memrefType.getElementType());
+  return intType && intType.getWidth() < 8;
+}
+
+namespace {
+/// The upstream rewrites read the static strides of the original memref
+/// through memref.extract_strided_metadata and leave the op behind unused;
+/// on a function argument no pattern resolves it. Erase it.
+struct EraseUnusedStridedMetadata final
+    : OpConversionPattern<memref::ExtractStridedMetadataOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(memref::ExtractStridedMetadataOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    if (!op->use_empty())
+      return rewriter.notifyMatchFailure(op, "metadata is used");
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
+struct CPUEmulateNarrowTypesPass final
+    : lattice::impl::CPUEmulateNarrowTypesPassBase<CPUEmulateNarrowTypesPass> {
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    MLIRContext *ctx = &getContext();
+
+    // Transfers become 1-D loads and stores (masked where they were), the
+    // forms that the emulation rewrites.
+    RewritePatternSet transferPatterns(ctx);
+    vector::populateVectorTransferLoweringPatterns(transferPatterns,
+                                                   /*maxTransferRank=*/1);
+    if (failed(applyPatternsGreedily(module, std::move(transferPatterns))))
+      return signalPassFailure();
+
+    // The vector emulation needs 1-D memrefs: accesses to sub-byte memrefs
+    // are first rewritten onto flat views of them.
+    SmallVector<Operation *> subByteAccesses;
+    module.walk([&](Operation *op) {
+      if (isa<vector::LoadOp, vector::StoreOp, vector::MaskedLoadOp,
+              vector::MaskedStoreOp, memref::LoadOp, memref::StoreOp>(op) &&
+          llvm::any_of(op->getOperandTypes(), isSubByteMemRef))
+        subByteAccesses.push_back(op);
+    });
+    RewritePatternSet flattenPatterns(ctx);
+    memref::populateFlattenVectorOpsOnMemrefPatterns(flattenPatterns);
+    memref::populateFlattenMemrefOpsPatterns(flattenPatterns);
+    if (failed(applyOpPatternsGreedily(subByteAccesses,
+                                       std::move(flattenPatterns))))
+      return signalPassFailure();
+
+    // Memory is addressed in bytes; arithmetic on the codes keeps its types.
+    arith::NarrowTypeEmulationConverter typeConverter(/*targetBitwidth=*/8);
+    memref::populateMemRefNarrowTypeEmulationConversions(typeConverter);
+
+    ConversionTarget target(*ctx);
+    target.addDynamicallyLegalOp<func::FuncOp>([&](func::FuncOp op) {
+      return typeConverter.isSignatureLegal(op.getFunctionType()) &&
+             typeConverter.isLegal(&op.getBody());
+    });
+    auto isLegal = [&](Operation *op) { return typeConverter.isLegal(op); };
+    target.addDynamicallyLegalOp<func::CallOp, func::ReturnOp>(isLegal);
+    target.addDynamicallyLegalDialect<
+        arith::ArithDialect, vector::VectorDialect, memref::MemRefDialect,
+        affine::AffineDialect>(isLegal);
+
+    RewritePatternSet patterns(ctx);
+    patterns.add<EraseUnusedStridedMetadata>(typeConverter, ctx,
+                                             /*benefit=*/2);
+    populateFunctionOpInterfaceTypeConversionPattern<func::FuncOp>(
+        patterns, typeConverter);
+    populateCallOpTypeConversionPattern(patterns, typeConverter);
+    populateReturnOpTypeConversionPattern(patterns, typeConverter);
+    arith::populateArithNarrowTypeEmulationPatterns(typeConverter, patterns);
+    memref::populateMemRefNarrowTypeEmulationPatterns(typeConverter, patterns);
+    vector::populateVectorNarrowTypeEmulationPatterns(typeConverter, patterns);
+    if (failed(applyPartialConversion(module, target, std::move(patterns))))
+      return signalPassFailure();
+
+    // bitcast + extsi/extui/sitofp of i4 and i2 vectors into shuffles and
+    // shifts that the backend turns into a few byte instructions.
+    RewritePatternSet rewrites(ctx);
+    vector::populateVectorNarrowTypeRewritePatterns(rewrites);
+    if (failed(applyPatternsGreedily(module, std::move(rewrites))))
+      return signalPassFailure();
+  }
+};
+} // namespace

@@ -1,0 +1,171 @@
+//===- Pipeline.cpp - The lattice-lower-to-cpu pipeline -------------------===//
+//
+// Part of the Lattice project, under the Apache License v2.0 with LLVM
+// Exceptions. See LICENSE for license information.
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+//
+// Lattice and upstream ops on tensors, down to the LLVM dialect for a CPU:
+// the portable lowering to linalg, tiling and vectorization, bufferization,
+// OpenMP for the parallel loops, narrow-type packing, and the conversions to
+// LLVM. lattice-opt and lattice-compile run the same pipeline.
+//
+//===----------------------------------------------------------------------===//
+
+#include "lattice/Codegen/Passes.h"
+#include "lattice/Conversion/Passes.h"
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Conversion/VectorToSCF/VectorToSCF.h"
+#include "mlir/Dialect/Arith/Transforms/Passes.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Dialect/SCF/Transforms/Passes.h"
+#include "mlir/Dialect/Vector/Transforms/Passes.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Transforms/Passes.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/Support/Threading.h"
+#include "llvm/TargetParser/Host.h"
+#include "llvm/TargetParser/X86TargetParser.h"
+
+using namespace mlir;
+using namespace mlir::lattice;
+
+FailureOr<unsigned> mlir::lattice::getTargetVectorBits(StringRef targetCPU) {
+  auto widthOf = [](auto hasFeature) -> unsigned {
+    if (hasFeature("avx512f"))
+      return 512;
+    if (hasFeature("avx2") || hasFeature("avx"))
+      return 256;
+    return 128;
+  };
+  if (targetCPU == "native") {
+    llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
+    return widthOf([&](StringRef name) { return features.lookup(name); });
+  }
+  if (targetCPU == "generic")
+    return 128u;
+  if (!llvm::X86::parseArchX86(targetCPU, /*Only64Bit=*/true))
+    return failure();
+  SmallVector<StringRef> features;
+  llvm::X86::getFeaturesForCPU(targetCPU, features, /*NeedPlus=*/false);
+  return widthOf(
+      [&](StringRef name) { return llvm::is_contained(features, name); });
+}
+
+LogicalResult
+mlir::lattice::buildLatticeCPUPipeline(OpPassManager &pm,
+                                       const CPUPipelineOptions &options) {
+  unsigned vectorBits = options.vectorBits;
+  if (vectorBits == 0) {
+    FailureOr<unsigned> bits = getTargetVectorBits(options.targetCPU);
+    if (failed(bits))
+      return failure();
+    vectorBits = *bits;
+  }
+  unsigned numThreads = options.numThreads;
+  if (numThreads == 0)
+    numThreads =
+        std::max(1u, llvm::hardware_concurrency().compute_thread_count());
+
+  // Lattice ops and elementwise ops on tensors to linalg.
+  pm.addPass(createConvertLatticeToLinalgPass());
+  pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+
+  // Tiling and vectorization on tensors.
+  CPUTileAndVectorizePassOptions tileOptions;
+  tileOptions.vectorBits = vectorBits;
+  tileOptions.numThreads = numThreads;
+  pm.addNestedPass<func::FuncOp>(createCPUTileAndVectorizePass(tileOptions));
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+
+  // Buffers: function arguments and results with identity layouts, results
+  // returned through out-parameters (the C ABI), temporaries freed.
+  pm.addPass(bufferization::createEmptyTensorEliminationPass());
+  bufferization::OneShotBufferizePassOptions bufferizeOptions;
+  bufferizeOptions.bufferizeFunctionBoundaries = true;
+  bufferizeOptions.functionBoundaryTypeConversion =
+      bufferization::LayoutMapOption::IdentityLayoutMap;
+  pm.addPass(bufferization::createOneShotBufferizePass(bufferizeOptions));
+  bufferization::BufferResultsToOutParamsPassOptions outParamOptions;
+  outParamOptions.hoistStaticAllocs = true;
+  outParamOptions.modifyPublicFunctions = true;
+  pm.addPass(
+      bufferization::createBufferResultsToOutParamsPass(outParamOptions));
+  pm.addPass(createCanonicalizerPass());
+  bufferization::buildBufferDeallocationPipeline(pm);
+  pm.addNestedPass<func::FuncOp>(createCPUHoistVectorTransfersPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+
+  // Threads.
+  pm.addNestedPass<func::FuncOp>(createForallToParallelLoopPass());
+  ConvertSCFToOpenMPPassOptions ompOptions;
+  ompOptions.numThreads = numThreads;
+  pm.addPass(createConvertSCFToOpenMPPass(ompOptions));
+
+  // Vector ops to 1-D loads, stores and arithmetic; the rest to loops.
+  pm.addNestedPass<func::FuncOp>(vector::createLowerVectorMaskPass());
+  pm.addNestedPass<func::FuncOp>(vector::createLowerVectorMultiReductionPass());
+  pm.addPass(createConvertVectorToSCFPass(
+      VectorTransferToSCFOptions().enableFullUnroll()));
+  pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
+  pm.addPass(memref::createFoldMemRefAliasOpsPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCPUEmulateNarrowTypesPass());
+
+  // LLVM.
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  // Loop indices are non-negative: lets the index arithmetic of the packed
+  // loads (floordiv, remainders) drop its sign corrections.
+  pm.addPass(arith::createIntRangeOptimizationsPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createSCFToControlFlowPass());
+  ConvertVectorToLLVMPassOptions vectorToLLVMOptions;
+  vectorToLLVMOptions.reassociateFPReductions = true;
+  pm.addPass(createConvertVectorToLLVMPass(vectorToLLVMOptions));
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertIndexToLLVMPass());
+  ConvertFuncToLLVMPassOptions funcOptions;
+  funcOptions.useBarePtrCallConv = options.barePointerABI;
+  pm.addPass(createConvertFuncToLLVMPass(funcOptions));
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createConvertOpenMPToLLVMPass());
+  pm.addPass(createUBToLLVMConversionPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  pm.addPass(createCanonicalizerPass());
+  return success();
+}
+
+void mlir::lattice::registerLatticeCodegenPipelines() {
+  registerPassPipeline(
+      "lattice-lower-to-cpu",
+      "Lower lattice and upstream ops on tensors to the LLVM dialect for a "
+      "CPU: tiled for threads and registers, vectorized, parallel loops on "
+      "OpenMP, sub-byte codes packed",
+      [](OpPassManager &pm, StringRef optionsString,
+         function_ref<LogicalResult(const Twine &)> errorHandler) {
+        CPUPipelineOptions options;
+        if (failed(options.parseFromString(optionsString)))
+          return failure();
+        if (failed(buildLatticeCPUPipeline(pm, options)))
+          return errorHandler("lattice-lower-to-cpu: unknown target-cpu '" +
+                              options.targetCPU +
+                              "' (expected native, generic, an x86-64 level "
+                              "or an x86 CPU name)");
+        return success();
+      },
+      [](function_ref<void(const detail::PassOptions &)> optionHandler) {
+        optionHandler(CPUPipelineOptions());
+      });
+}

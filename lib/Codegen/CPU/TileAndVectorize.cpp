@@ -1,0 +1,491 @@
+//===- TileAndVectorize.cpp - CPU tiling and vectorization ----------------===//
+//
+// Part of the Lattice project, under the Apache License v2.0 with LLVM
+// Exceptions. See LICENSE for license information.
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+//
+// The CPU strategy for linalg on tensors: split additive reductions into
+// vector lanes, tile for threads (scf.forall) and registers (scf.for), and
+// vectorize the register tiles. See the pass description in Passes.td.
+//
+//===----------------------------------------------------------------------===//
+
+#include "lattice/Codegen/Passes.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
+#include "mlir/Dialect/SCF/Transforms/Transforms.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Tensor/Transforms/Transforms.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
+#include "mlir/Dialect/Vector/Transforms/VectorTransforms.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "mlir/Transforms/LoopInvariantCodeMotionUtils.h"
+
+namespace mlir::lattice {
+#define GEN_PASS_DEF_CPUTILEANDVECTORIZEPASS
+#include "lattice/Codegen/Passes.h.inc"
+} // namespace mlir::lattice
+
+using namespace mlir;
+
+/// Ops with fewer loop iterations than this run on one thread: forking costs
+/// more than it saves.
+static constexpr int64_t kMinParallelWork = 1 << 14;
+
+/// Register block on the parallel loops of a reduction (rows of outputs that
+/// share one read of an operand).
+static constexpr int64_t kRegisterBlock = 4;
+
+//===----------------------------------------------------------------------===//
+// Lane split
+//===----------------------------------------------------------------------===//
+
+/// Returns the combiner of `op` when it accumulates its single output with
+/// an integer or float addition, `out + f(ins)` in either order, and reads
+/// the output nowhere else.
+static Operation *getAdditiveCombiner(linalg::GenericOp op) {
+  if (op.getNumDpsInits() != 1 || op.getNumResults() != 1)
+    return nullptr;
+  auto yield = cast<linalg::YieldOp>(op.getBody()->getTerminator());
+  Operation *combiner = yield.getOperand(0).getDefiningOp();
+  if (!isa_and_nonnull<arith::AddFOp, arith::AddIOp>(combiner) ||
+      combiner->getBlock() != op.getBody())
+    return nullptr;
+  BlockArgument out = op.getRegionOutputArgs().front();
+  if (!out.hasOneUse() || out.getUses().begin()->getOwner() != combiner)
+    return nullptr;
+  return combiner;
+}
+
+/// Splits the innermost loop of `op`, an additive reduction of static extent
+/// divisible by `lanes`, into (outer reduction, `lanes` parallel lanes): the
+/// op accumulates into a [..., lanes] tensor of partial sums that a second
+/// generic adds up. Returns the new accumulating op, or failure when `op`
+/// does not have that form.
+static FailureOr<linalg::GenericOp>
+splitInnermostReduction(RewriterBase &rewriter, linalg::GenericOp op,
+                        int64_t lanes) {
+  unsigned numLoops = op.getNumLoops();
+  if (numLoops == 0 || !getAdditiveCombiner(op) || !op.hasPureTensorSemantics())
+    return failure();
+  unsigned dim = numLoops - 1;
+  if (!linalg::isReductionIterator(op.getIteratorTypesArray()[dim]))
+    return failure();
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  int64_t extent = ranges[dim];
+  if (ShapedType::isDynamic(extent) || extent % lanes != 0 || extent < lanes)
+    return failure();
+
+  // Every operand must index the loop as its innermost dimension, or not at
+  // all, so that splitting the loop is an expand_shape of the operand.
+  for (OpOperand &operand : op->getOpOperands()) {
+    AffineMap map = op.getMatchingIndexingMap(&operand);
+    for (auto [pos, expr] : llvm::enumerate(map.getResults())) {
+      if (!expr.isFunctionOfDim(dim))
+        continue;
+      auto dimExpr = dyn_cast<AffineDimExpr>(expr);
+      if (!dimExpr || pos + 1 != map.getNumResults() || op.isDpsInit(&operand))
+        return failure();
+    }
+    if (!map.isProjectedPermutation())
+      return failure();
+  }
+
+  MLIRContext *ctx = op.getContext();
+  Location loc = op.getLoc();
+  OpBuilder::InsertionGuard guard(rewriter);
+  rewriter.setInsertionPoint(op);
+
+  // New loops: the old ones with `dim` now meaning the outer part, and the
+  // lanes appended as the innermost loop.
+  AffineExpr laneExpr = getAffineDimExpr(numLoops, ctx);
+  SmallVector<Value> newInputs;
+  SmallVector<AffineMap> newMaps;
+  for (OpOperand *input : op.getDpsInputOperands()) {
+    AffineMap map = op.getMatchingIndexingMap(input);
+    SmallVector<AffineExpr> results(map.getResults());
+    Value value = input->get();
+    if (!results.empty() && results.back().isFunctionOfDim(dim)) {
+      auto type = cast<RankedTensorType>(value.getType());
+      SmallVector<int64_t> shape(type.getShape());
+      shape.back() = extent / lanes;
+      shape.push_back(lanes);
+      SmallVector<ReassociationIndices> reassociation;
+      for (int64_t i = 0, e = type.getRank() - 1; i < e; ++i)
+        reassociation.push_back({i});
+      reassociation.push_back({type.getRank() - 1, type.getRank()});
+      value = tensor::ExpandShapeOp::create(rewriter, loc, type.clone(shape),
+                                            value, reassociation);
+      results.push_back(laneExpr);
+    }
+    newInputs.push_back(value);
+    newMaps.push_back(AffineMap::get(numLoops + 1, 0, results, ctx));
+  }
+
+  // Partial sums: the output shape with the lanes appended, starting at 0.
+  OpOperand *init = op.getDpsInitOperand(0);
+  auto initType = cast<RankedTensorType>(init->get().getType());
+  SmallVector<OpFoldResult> partialSizes =
+      tensor::getMixedSizes(rewriter, loc, init->get());
+  partialSizes.push_back(rewriter.getIndexAttr(lanes));
+  Value empty = tensor::EmptyOp::create(rewriter, loc, partialSizes,
+                                        initType.getElementType());
+  Value zero = arith::ConstantOp::create(
+      rewriter, loc, rewriter.getZeroAttr(initType.getElementType()));
+  Value partialInit =
+      linalg::FillOp::create(rewriter, loc, zero, empty).getResult(0);
+  SmallVector<AffineExpr> initResults(
+      op.getMatchingIndexingMap(init).getResults());
+  initResults.push_back(laneExpr);
+  newMaps.push_back(AffineMap::get(numLoops + 1, 0, initResults, ctx));
+
+  SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+  iterators.push_back(utils::IteratorType::parallel);
+  auto split =
+      linalg::GenericOp::create(rewriter, loc, TypeRange{partialInit.getType()},
+                                newInputs, partialInit, newMaps, iterators);
+  rewriter.inlineRegionBefore(op.getRegion(), split.getRegion(),
+                              split.getRegion().begin());
+
+  // The original index along `dim` is outer * lanes + lane.
+  SmallVector<linalg::IndexOp> indexOps;
+  split.getBody()->walk([&](linalg::IndexOp indexOp) {
+    if (indexOp.getDim() == dim)
+      indexOps.push_back(indexOp);
+  });
+  for (linalg::IndexOp indexOp : indexOps) {
+    rewriter.setInsertionPoint(indexOp);
+    Value outer = linalg::IndexOp::create(rewriter, loc, dim);
+    Value lane = linalg::IndexOp::create(rewriter, loc, numLoops);
+    Value scale = arith::ConstantIndexOp::create(rewriter, loc, lanes);
+    Value scaled = arith::MulIOp::create(rewriter, loc, outer, scale);
+    rewriter.replaceOp(indexOp,
+                       arith::AddIOp::create(rewriter, loc, scaled, lane));
+  }
+
+  // Add the lanes up into the original destination.
+  rewriter.setInsertionPointAfter(split);
+  unsigned outRank = initType.getRank();
+  AffineMap partialMap = AffineMap::getMultiDimIdentityMap(outRank + 1, ctx);
+  SmallVector<AffineMap> combineMaps = {partialMap,
+                                        partialMap.getMajorSubMap(outRank)};
+  SmallVector<utils::IteratorType> combineIterators(
+      outRank, utils::IteratorType::parallel);
+  combineIterators.push_back(utils::IteratorType::reduction);
+  bool isFloat = isa<FloatType>(initType.getElementType());
+  auto combine = linalg::GenericOp::create(
+      rewriter, loc, TypeRange{initType}, split.getResult(0), init->get(),
+      combineMaps, combineIterators,
+      [&](OpBuilder &b, Location nestedLoc, ValueRange args) {
+        Value sum = isFloat
+                        ? arith::AddFOp::create(b, nestedLoc, args[1], args[0])
+                              .getResult()
+                        : arith::AddIOp::create(b, nestedLoc, args[1], args[0])
+                              .getResult();
+        linalg::YieldOp::create(b, nestedLoc, sum);
+      });
+  rewriter.replaceOp(op, combine.getResults());
+  return split;
+}
+
+//===----------------------------------------------------------------------===//
+// Tiling
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// How one linalg op is tiled.
+struct TilingPlan {
+  /// The loop that becomes the vector dimension, if any.
+  std::optional<unsigned> vectorDim;
+  /// Register tile sizes, one per loop (0 = not tiled).
+  SmallVector<int64_t> registerTile;
+  /// The loop divided among threads, and its tile size.
+  std::optional<unsigned> threadDim;
+  int64_t threadTile = 0;
+};
+} // namespace
+
+static TilingPlan planTiling(linalg::LinalgOp op, int64_t lanes,
+                             unsigned numThreads, bool hasLaneDim) {
+  TilingPlan plan;
+  SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+  SmallVector<utils::IteratorType> iterators = op.getIteratorTypesArray();
+  unsigned numLoops = ranges.size();
+  plan.registerTile.assign(numLoops, 1);
+  if (numLoops == 0)
+    return plan;
+
+  auto clampTile = [&](unsigned d, int64_t size) {
+    if (!ShapedType::isDynamic(ranges[d]))
+      size = std::min(size, ranges[d]);
+    plan.registerTile[d] = std::max<int64_t>(size, 1);
+  };
+  plan.vectorDim = numLoops - 1;
+  clampTile(numLoops - 1, lanes);
+
+  // Short reductions (the planes of a split group) are unrolled into the
+  // vector op.
+  for (unsigned d = 0; d + 1 < numLoops; ++d)
+    if (linalg::isReductionIterator(iterators[d]) &&
+        !ShapedType::isDynamic(ranges[d]) && ranges[d] <= kRegisterBlock)
+      plan.registerTile[d] = ranges[d];
+
+  bool isReduction = op.getNumReductionLoops() > 0;
+  SmallVector<unsigned> parallelDims;
+  for (unsigned d = 0; d + 1 < numLoops; ++d)
+    if (linalg::isParallelIterator(iterators[d]))
+      parallelDims.push_back(d);
+  if (isReduction && !parallelDims.empty()) {
+    // Register blocks on the innermost parallel loop (several outputs per
+    // operand read) and, for matrix products, on the outermost one.
+    clampTile(parallelDims.back(), kRegisterBlock);
+    if (parallelDims.size() > 1)
+      clampTile(parallelDims.front(), kRegisterBlock);
+  }
+
+  // Threads take the largest static parallel loop (not the lanes).
+  int64_t work = 1;
+  for (int64_t r : ranges)
+    work = ShapedType::isDynamic(r) ? kMinParallelWork : work * r;
+  if (numThreads < 2 || work < kMinParallelWork)
+    return plan;
+  std::optional<unsigned> best;
+  for (unsigned d : parallelDims) {
+    if (ShapedType::isDynamic(ranges[d]) || ranges[d] < 2)
+      continue;
+    if (!best || ranges[d] > ranges[*best])
+      best = d;
+  }
+  if (!best && !hasLaneDim && linalg::isParallelIterator(iterators.back()) &&
+      !ShapedType::isDynamic(ranges.back()) && ranges.back() >= 2 * lanes)
+    best = numLoops - 1;
+  if (!best)
+    return plan;
+  int64_t block = plan.registerTile[*best];
+  int64_t perThread = llvm::divideCeil(ranges[*best], numThreads);
+  plan.threadDim = best;
+  plan.threadTile = llvm::alignTo(perThread, block);
+  return plan;
+}
+
+namespace {
+/// An op tiled by tileOp, and the loops around it (outermost first).
+struct TiledOp {
+  linalg::LinalgOp op;
+  SmallVector<LoopLikeOpInterface> loops;
+};
+} // namespace
+
+/// Tiles `op` with the given sizes and loop kind, fusing the `linalg.fill`
+/// producers of its destinations when `fuseFills` is set.
+static FailureOr<TiledOp> tileOp(RewriterBase &rewriter, linalg::LinalgOp op,
+                                 ArrayRef<int64_t> sizes,
+                                 scf::SCFTilingOptions::LoopType loopType,
+                                 bool fuseFills) {
+  scf::SCFTilingOptions tilingOptions;
+  tilingOptions.setTileSizes(
+      getAsIndexOpFoldResult(rewriter.getContext(), sizes));
+  tilingOptions.setLoopType(loopType);
+  scf::SCFTileAndFuseOptions options;
+  options.setTilingOptions(tilingOptions);
+  options.setFusionControlFn(
+      [&](tensor::ExtractSliceOp, OpResult producer, bool isDestination)
+          -> std::optional<scf::SCFTileAndFuseOptions::ControlFnResult> {
+        if (fuseFills && isDestination &&
+            isa<linalg::FillOp>(producer.getOwner()))
+          return scf::SCFTileAndFuseOptions::ControlFnResult{};
+        return std::nullopt;
+      });
+  rewriter.setInsertionPoint(op);
+  FailureOr<scf::SCFTileAndFuseResult> tiled =
+      scf::tileConsumerAndFuseProducersUsingSCF(
+          rewriter, cast<TilingInterface>(op.getOperation()), options);
+  if (failed(tiled))
+    return failure();
+  linalg::LinalgOp tiledOp;
+  for (Operation *candidate : tiled->tiledAndFusedOps)
+    if (candidate->getName() == op->getName() && !tiledOp)
+      tiledOp = cast<linalg::LinalgOp>(candidate);
+  for (OpResult result : op->getResults())
+    if (Value replacement = tiled->replacements.lookup(result))
+      rewriter.replaceAllUsesWith(result, replacement);
+  if (op->use_empty())
+    rewriter.eraseOp(op);
+  if (!tiledOp)
+    return failure();
+  return TiledOp{tiledOp, tiled->loops};
+}
+
+static bool isSubByteTensor(Type type) {
+  auto intType = dyn_cast<IntegerType>(getElementTypeOrSelf(type));
+  return intType && intType.getWidth() < 8;
+}
+
+//===----------------------------------------------------------------------===//
+// Pass
+//===----------------------------------------------------------------------===//
+
+namespace {
+struct CPUTileAndVectorizePass final
+    : lattice::impl::CPUTileAndVectorizePassBase<CPUTileAndVectorizePass> {
+  using Base::Base;
+
+  void runOnOperation() override;
+
+private:
+  int64_t lanes() const { return std::max<int64_t>(vectorBits / 32, 1); }
+};
+} // namespace
+
+void CPUTileAndVectorizePass::runOnOperation() {
+  func::FuncOp func = getOperation();
+  MLIRContext *ctx = &getContext();
+  if (vectorBits < 64 || vectorBits > 2048 ||
+      !llvm::isPowerOf2_32(vectorBits)) {
+    func.emitError() << "vector-bits must be a power of two in [64, 2048], "
+                        "got "
+                     << static_cast<unsigned>(vectorBits);
+    return signalPassFailure();
+  }
+  IRRewriter rewriter(ctx);
+
+  // 1. Split the additive innermost reductions into lanes.
+  DenseSet<Operation *> laneOps;
+  SmallVector<linalg::GenericOp> generics;
+  func.walk([&](linalg::GenericOp op) { generics.push_back(op); });
+  for (linalg::GenericOp op : generics) {
+    FailureOr<linalg::GenericOp> split =
+        splitInnermostReduction(rewriter, op, lanes());
+    if (succeeded(split))
+      laneOps.insert(*split);
+  }
+
+  // 2. Thread tiling of the ops with enough work.
+  SmallVector<linalg::LinalgOp> roots;
+  func.walk([&](linalg::LinalgOp op) {
+    if (op.hasPureTensorSemantics())
+      roots.push_back(op);
+  });
+  for (linalg::LinalgOp op : roots) {
+    // A fill fused into a consumer's loop is gone by now.
+    if (!op->getBlock())
+      continue;
+    if (isa<linalg::FillOp>(op) &&
+        llvm::all_of(op->getUsers(), [](Operation *user) {
+          return isa<linalg::LinalgOp>(user);
+        }))
+      continue;
+    bool hasLanes = laneOps.contains(op);
+    TilingPlan plan = planTiling(op, lanes(), numThreads, hasLanes);
+    if (!plan.threadDim)
+      continue;
+    SmallVector<int64_t> sizes(op.getNumLoops(), 0);
+    sizes[*plan.threadDim] = plan.threadTile;
+    FailureOr<TiledOp> tiled =
+        tileOp(rewriter, op, sizes, scf::SCFTilingOptions::LoopType::ForallOp,
+               /*fuseFills=*/true);
+    if (failed(tiled))
+      continue;
+    if (hasLanes)
+      laneOps.insert(tiled->op);
+  }
+
+  // Fold the slices around the vector transfers and tidy up the loops.
+  auto cleanUp = [&]() {
+    RewritePatternSet patterns(ctx);
+    linalg::populateLinalgTilingCanonicalizationPatterns(patterns);
+    tensor::populateFoldTensorSubsetIntoVectorTransferPatterns(patterns);
+    vector::populateVectorTransferPermutationMapLoweringPatterns(patterns);
+    vector::populateSinkVectorOpsPatterns(patterns);
+    vector::TransferReadOp::getCanonicalizationPatterns(patterns, ctx);
+    vector::TransferWriteOp::getCanonicalizationPatterns(patterns, ctx);
+    return applyPatternsGreedily(func, std::move(patterns));
+  };
+  // 3. Register tiling. Loops whose step does not divide their extent are
+  // peeled, so that every tile but the last has the full static size and the
+  // last one has a smaller static size.
+  SmallVector<linalg::LinalgOp> ops;
+  func.walk([&](linalg::LinalgOp op) {
+    if (op.hasPureTensorSemantics())
+      ops.push_back(op);
+  });
+  for (linalg::LinalgOp op : ops) {
+    TilingPlan plan =
+        planTiling(op, lanes(), /*numThreads=*/1, laneOps.contains(op));
+    SmallVector<int64_t> ranges = op.getStaticLoopRanges();
+    bool needsTiling = llvm::any_of(
+        llvm::zip(plan.registerTile, ranges), [](auto sizeAndRange) {
+          auto [size, range] = sizeAndRange;
+          return ShapedType::isDynamic(range) || size < range;
+        });
+    if (!needsTiling)
+      continue;
+    FailureOr<TiledOp> tiled =
+        tileOp(rewriter, op, plan.registerTile,
+               scf::SCFTilingOptions::LoopType::ForOp, /*fuseFills=*/false);
+    if (failed(tiled)) {
+      op->emitRemark("not tiled for registers; left as scalar loops");
+      continue;
+    }
+    for (LoopLikeOpInterface loop : tiled->loops) {
+      auto forOp = dyn_cast<scf::ForOp>(loop.getOperation());
+      scf::ForOp partialIteration;
+      if (forOp)
+        (void)scf::peelForLoopAndSimplifyBounds(rewriter, forOp,
+                                                partialIteration);
+    }
+  }
+  if (failed(cleanUp()))
+    return signalPassFailure();
+
+  // 4. Vectorization of every statically shaped tile.
+  SmallVector<linalg::LinalgOp> tiles;
+  func.walk([&](linalg::LinalgOp op) {
+    if (op.hasPureTensorSemantics())
+      tiles.push_back(op);
+  });
+  for (linalg::LinalgOp tile : tiles) {
+    // Sub-byte results are written one code at a time: vector stores of
+    // packed codes need byte-aligned rows, which odd shapes do not have.
+    // (Producing sub-byte tensors at run time is rare: weights are packed at
+    // compile time.)
+    if (llvm::any_of(tile->getResultTypes(), isSubByteTensor))
+      continue;
+    if (llvm::any_of(tile.getStaticLoopRanges(), ShapedType::isDynamic) ||
+        failed(linalg::vectorizeOpPrecondition(tile))) {
+      tile->emitRemark("not vectorized; left as scalar loops");
+      continue;
+    }
+    rewriter.setInsertionPoint(tile);
+    FailureOr<linalg::VectorizationResult> vectorized =
+        linalg::vectorize(rewriter, tile);
+    if (failed(vectorized)) {
+      tile->emitRemark("not vectorized; left as scalar loops");
+      continue;
+    }
+    rewriter.replaceOp(tile, vectorized->replacements);
+  }
+
+  if (failed(cleanUp()))
+    return signalPassFailure();
+
+  // Accumulators: a transfer_read/transfer_write pair on the same slice of a
+  // loop-carried tensor becomes a loop-carried vector, innermost loops
+  // first, so that it stays in registers.
+  SmallVector<scf::ForOp> loops;
+  func.walk([&](scf::ForOp loop) { loops.push_back(loop); });
+  for (scf::ForOp loop : loops)
+    hoistLoopInvariantSubsets(rewriter,
+                              cast<LoopLikeOpInterface>(loop.getOperation()));
+
+  if (failed(cleanUp()))
+    return signalPassFailure();
+}
