@@ -54,7 +54,8 @@ run_suite() {
 run_pytest() {
   local status=0 summary n
   echo "== python: pytest"
-  /usr/bin/python3 -m pytest "$root/python/tests" -q -p no:cacheprovider \
+  LATTICE_BUILD_DIR="$root/build" \
+    /usr/bin/python3 -m pytest "$root/python/tests" -q -p no:cacheprovider \
     >"$log" 2>&1 || status=$?
   cat "$log"
   summary=$(tail -n 1 "$log")

@@ -1,0 +1,107 @@
+"""Running libraries made by lattice-compile on numpy arrays.
+
+    model = lattice.runtime.load("build/mlp.so")   # weights: build/mlp.safetensors
+    (y,) = model(x)
+
+The library describes itself (lattice_model_info_v1): inputs are checked
+against its shapes and dtypes before the call, outputs are allocated here.
+"""
+
+import ctypes
+import os
+
+import numpy as np
+
+_MAX_RANK = 8
+_DTYPES = {0: np.float32, 1: np.float16, 2: None, 3: np.int8, 4: np.uint8,
+           5: np.int32}
+
+
+class LatticeError(RuntimeError):
+    """A failure reported by the Lattice runtime."""
+
+
+class _TensorInfo(ctypes.Structure):
+    _fields_ = [("name", ctypes.c_char_p), ("dtype", ctypes.c_int32),
+                ("rank", ctypes.c_int32), ("shape", ctypes.c_int64 * _MAX_RANK),
+                ("num_bytes", ctypes.c_uint64)]
+
+
+class _ModelInfo(ctypes.Structure):
+    _fields_ = [("abi_version", ctypes.c_uint32), ("name", ctypes.c_char_p),
+                ("num_inputs", ctypes.c_uint32), ("num_outputs", ctypes.c_uint32),
+                ("num_weights", ctypes.c_uint32),
+                ("inputs", ctypes.POINTER(_TensorInfo)),
+                ("outputs", ctypes.POINTER(_TensorInfo)),
+                ("weights", ctypes.POINTER(_TensorInfo)),
+                ("entry", ctypes.c_void_p)]
+
+
+def _describe(info):
+    dtype = _DTYPES.get(info.dtype)
+    return info.name.decode(), dtype, tuple(info.shape[:info.rank])
+
+
+class Model:
+    """A compiled model with its weights mapped; call it on numpy arrays."""
+
+    def __init__(self, library, weights=None):
+        library = os.path.abspath(library)
+        if weights is None:
+            weights = os.path.splitext(library)[0] + ".safetensors"
+        self._lib = ctypes.CDLL(library)
+        get_info = self._lib.lattice_model_info_v1
+        get_info.restype = ctypes.POINTER(_ModelInfo)
+        self._info = get_info()
+        info = self._info.contents
+        self.name = info.name.decode()
+        self.inputs = [_describe(info.inputs[i]) for i in range(info.num_inputs)]
+        self.outputs = [_describe(info.outputs[i]) for i in range(info.num_outputs)]
+        self._lib.lattice_last_error.restype = ctypes.c_char_p
+        self._lib.lattice_model_load.argtypes = [
+            ctypes.POINTER(_ModelInfo), ctypes.c_char_p, ctypes.POINTER(ctypes.c_void_p)]
+        self._lib.lattice_model_run.argtypes = [
+            ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(ctypes.c_void_p)]
+        self._lib.lattice_model_free.argtypes = [ctypes.c_void_p]
+        self._model = ctypes.c_void_p()
+        status = self._lib.lattice_model_load(self._info, os.fsencode(weights),
+                                              ctypes.byref(self._model))
+        if status != 0:
+            raise LatticeError(self._lib.lattice_last_error().decode())
+
+    def __call__(self, *arrays):
+        if len(arrays) != len(self.inputs):
+            raise ValueError(f"{self.name} takes {len(self.inputs)} inputs, "
+                             f"got {len(arrays)}")
+        inputs = []
+        for array, (name, dtype, shape) in zip(arrays, self.inputs):
+            array = np.asarray(array)
+            if array.shape != shape:
+                raise ValueError(f"input '{name}' must have shape {shape}, "
+                                 f"got {array.shape}")
+            if array.dtype != dtype:
+                raise ValueError(f"input '{name}' must be {np.dtype(dtype)}, "
+                                 f"got {array.dtype}")
+            inputs.append(np.ascontiguousarray(array))
+        outputs = [np.empty(shape, dtype) for _, dtype, shape in self.outputs]
+        in_ptrs = (ctypes.c_void_p * max(1, len(inputs)))(
+            *[a.ctypes.data for a in inputs])
+        out_ptrs = (ctypes.c_void_p * max(1, len(outputs)))(
+            *[a.ctypes.data for a in outputs])
+        status = self._lib.lattice_model_run(self._model, in_ptrs, out_ptrs)
+        if status != 0:
+            raise LatticeError(self._lib.lattice_last_error().decode())
+        return tuple(outputs)
+
+    def close(self):
+        if self._model:
+            self._lib.lattice_model_free(self._model)
+            self._model = ctypes.c_void_p()
+
+    def __del__(self):
+        self.close()
+
+
+def load(library, weights=None):
+    """Loads a library made by lattice-compile and maps its weights."""
+    return Model(library, weights)

@@ -1,0 +1,458 @@
+/*===- lattice_runtime.c - Run models compiled by lattice-compile ---------===*\
+|*                                                                            *|
+|* Part of the Lattice project, under the Apache License v2.0 with LLVM       *|
+|* Exceptions. See LICENSE for license information.                          *|
+|* SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception                    *|
+|*                                                                            *|
+|*===----------------------------------------------------------------------===*|
+|*                                                                            *|
+|* Loads the weights of a compiled model from a safetensors file (mapped,    *|
+|* not copied, when aligned) after checking every byte of the header that    *|
+|* the model relies on, and calls the compiled entry point. The file is      *|
+|* untrusted input: every failure is an error code and a message, never a    *|
+|* crash.                                                                    *|
+|*                                                                            *|
+\*===----------------------------------------------------------------------===*/
+
+#include "lattice_runtime.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* The largest safetensors header we read (the format's own limit). */
+#define MAX_HEADER_BYTES (100u * 1024u * 1024u)
+
+static _Thread_local char last_error[512];
+
+static lattice_status fail(lattice_status status, const char *format, ...) {
+  va_list args;
+  va_start(args, format);
+  vsnprintf(last_error, sizeof(last_error), format, args);
+  va_end(args);
+  return status;
+}
+
+const char *lattice_last_error(void) { return last_error; }
+
+struct lattice_model {
+  const lattice_model_info *info;
+  void *mapping;
+  size_t mapping_size;
+  /* One pointer per weight, into the mapping or into an aligned copy. */
+  void **weights;
+  void **copies;
+};
+
+/*===----------------------------------------------------------------------===*/
+/* A JSON reader for the safetensors header                                  */
+/*===----------------------------------------------------------------------===*/
+
+typedef struct {
+  const char *p, *end;
+  const char *error;
+} reader;
+
+static void skip_space(reader *r) {
+  while (r->p < r->end &&
+         (*r->p == ' ' || *r->p == '\t' || *r->p == '\n' || *r->p == '\r'))
+    ++r->p;
+}
+
+static int expect(reader *r, char c) {
+  skip_space(r);
+  if (r->p >= r->end || *r->p != c) {
+    r->error = "malformed JSON";
+    return 0;
+  }
+  ++r->p;
+  return 1;
+}
+
+static int peek(reader *r, char c) {
+  skip_space(r);
+  return r->p < r->end && *r->p == c;
+}
+
+/* Reads a string into `out` (NUL-terminated, at most `cap` bytes); escapes
+   other than \" \\ \/ are rejected (names are plain text). */
+static int read_string(reader *r, char *out, size_t cap) {
+  if (!expect(r, '"'))
+    return 0;
+  size_t n = 0;
+  while (r->p < r->end && *r->p != '"') {
+    char c = *r->p++;
+    if (c == '\\') {
+      if (r->p >= r->end || (*r->p != '"' && *r->p != '\\' && *r->p != '/')) {
+        r->error = "unsupported escape in a JSON string";
+        return 0;
+      }
+      c = *r->p++;
+    } else if ((unsigned char)c < 0x20) {
+      r->error = "control character in a JSON string";
+      return 0;
+    }
+    if (n + 1 >= cap) {
+      r->error = "JSON string too long";
+      return 0;
+    }
+    out[n++] = c;
+  }
+  if (r->p >= r->end) {
+    r->error = "unterminated JSON string";
+    return 0;
+  }
+  ++r->p;
+  out[n] = '\0';
+  return 1;
+}
+
+static int read_uint(reader *r, uint64_t *value) {
+  skip_space(r);
+  if (r->p >= r->end || *r->p < '0' || *r->p > '9') {
+    r->error = "expected a non-negative integer";
+    return 0;
+  }
+  uint64_t v = 0;
+  while (r->p < r->end && *r->p >= '0' && *r->p <= '9') {
+    uint64_t digit = (uint64_t)(*r->p++ - '0');
+    if (v > (UINT64_MAX - digit) / 10) {
+      r->error = "integer overflow";
+      return 0;
+    }
+    v = v * 10 + digit;
+  }
+  *value = v;
+  return 1;
+}
+
+/* Skips any JSON value (the __metadata__ object, unknown fields), with a
+   bounded nesting depth. */
+static int skip_value(reader *r, int depth) {
+  if (depth > 16) {
+    r->error = "JSON nested too deeply";
+    return 0;
+  }
+  skip_space(r);
+  if (r->p >= r->end) {
+    r->error = "truncated JSON";
+    return 0;
+  }
+  char scratch[4096];
+  switch (*r->p) {
+  case '"':
+    return read_string(r, scratch, sizeof(scratch));
+  case '{':
+  case '[': {
+    char close = *r->p == '{' ? '}' : ']';
+    int object = *r->p == '{';
+    ++r->p;
+    if (peek(r, close))
+      return expect(r, close);
+    do {
+      if (object && (!read_string(r, scratch, sizeof(scratch)) ||
+                     !expect(r, ':')))
+        return 0;
+      if (!skip_value(r, depth + 1))
+        return 0;
+    } while (peek(r, ',') && expect(r, ','));
+    return expect(r, close);
+  }
+  default:
+    while (r->p < r->end && *r->p != ',' && *r->p != '}' && *r->p != ']')
+      ++r->p;
+    return 1;
+  }
+}
+
+typedef struct {
+  char dtype[16];
+  int rank;
+  uint64_t shape[LATTICE_MAX_RANK];
+  uint64_t begin, end;
+  int has_dtype, has_shape, has_offsets;
+} entry;
+
+static int read_entry(reader *r, entry *e) {
+  memset(e, 0, sizeof(*e));
+  if (!expect(r, '{'))
+    return 0;
+  if (peek(r, '}'))
+    return expect(r, '}');
+  do {
+    char key[64];
+    if (!read_string(r, key, sizeof(key)) || !expect(r, ':'))
+      return 0;
+    if (!strcmp(key, "dtype")) {
+      if (!read_string(r, e->dtype, sizeof(e->dtype)))
+        return 0;
+      e->has_dtype = 1;
+    } else if (!strcmp(key, "shape")) {
+      if (!expect(r, '['))
+        return 0;
+      if (!peek(r, ']')) {
+        do {
+          if (e->rank >= LATTICE_MAX_RANK) {
+            r->error = "tensor rank above 8";
+            return 0;
+          }
+          if (!read_uint(r, &e->shape[e->rank++]))
+            return 0;
+        } while (peek(r, ',') && expect(r, ','));
+      }
+      if (!expect(r, ']'))
+        return 0;
+      e->has_shape = 1;
+    } else if (!strcmp(key, "data_offsets")) {
+      if (!expect(r, '[') || !read_uint(r, &e->begin) || !expect(r, ',') ||
+          !read_uint(r, &e->end) || !expect(r, ']'))
+        return 0;
+      e->has_offsets = 1;
+    } else if (!skip_value(r, 1)) {
+      return 0;
+    }
+  } while (peek(r, ',') && expect(r, ','));
+  return expect(r, '}');
+}
+
+static const char *dtype_name(int32_t dtype) {
+  switch (dtype) {
+  case LATTICE_F32:
+    return "F32";
+  case LATTICE_F16:
+    return "F16";
+  case LATTICE_BF16:
+    return "BF16";
+  case LATTICE_I8:
+    return "I8";
+  case LATTICE_U8:
+    return "U8";
+  case LATTICE_I32:
+    return "I32";
+  default:
+    return "?";
+  }
+}
+
+/*===----------------------------------------------------------------------===*/
+/* Loading                                                                   */
+/*===----------------------------------------------------------------------===*/
+
+static lattice_status bind_weights(lattice_model *model, const char *path,
+                                   const unsigned char *data, size_t size) {
+  const lattice_model_info *info = model->info;
+  if (size < 8)
+    return fail(LATTICE_ERROR_FORMAT, "%s: too short for a safetensors file",
+                path);
+  uint64_t header_size = 0;
+  for (int i = 7; i >= 0; --i)
+    header_size = (header_size << 8) | data[i];
+  if (header_size > MAX_HEADER_BYTES || header_size > size - 8)
+    return fail(LATTICE_ERROR_FORMAT,
+                "%s: header size %llu does not fit in the file", path,
+                (unsigned long long)header_size);
+  const unsigned char *payload = data + 8 + header_size;
+  uint64_t payload_size = size - 8 - header_size;
+
+  uint32_t found = 0;
+  reader r = {(const char *)data + 8, (const char *)data + 8 + header_size,
+              NULL};
+  if (!expect(&r, '{'))
+    return fail(LATTICE_ERROR_FORMAT, "%s: header: %s", path, r.error);
+  if (!peek(&r, '}')) {
+    do {
+      char name[1024];
+      if (!read_string(&r, name, sizeof(name)) || !expect(&r, ':'))
+        return fail(LATTICE_ERROR_FORMAT, "%s: header: %s", path, r.error);
+      uint32_t index = info->num_weights;
+      for (uint32_t i = 0; i < info->num_weights; ++i)
+        if (!strcmp(info->weights[i].name, name))
+          index = i;
+      if (index == info->num_weights) {
+        if (!skip_value(&r, 1))
+          return fail(LATTICE_ERROR_FORMAT, "%s: header: %s", path, r.error);
+        continue;
+      }
+      entry e;
+      if (!read_entry(&r, &e))
+        return fail(LATTICE_ERROR_FORMAT, "%s: tensor '%s': %s", path, name,
+                    r.error);
+      const lattice_tensor_info *w = &info->weights[index];
+      if (!e.has_dtype || !e.has_shape || !e.has_offsets)
+        return fail(LATTICE_ERROR_FORMAT,
+                    "%s: tensor '%s' lacks dtype, shape or data_offsets", path,
+                    name);
+      if (strcmp(e.dtype, dtype_name(w->dtype)))
+        return fail(LATTICE_ERROR_MISMATCH,
+                    "%s: tensor '%s' is %s, the model expects %s", path, name,
+                    e.dtype, dtype_name(w->dtype));
+      int same_shape = e.rank == w->rank;
+      for (int d = 0; same_shape && d < e.rank; ++d)
+        same_shape = e.shape[d] == (uint64_t)w->shape[d];
+      if (!same_shape)
+        return fail(LATTICE_ERROR_MISMATCH,
+                    "%s: tensor '%s' has another shape than the model expects",
+                    path, name);
+      if (e.begin > e.end || e.end > payload_size ||
+          e.end - e.begin != w->num_bytes)
+        return fail(LATTICE_ERROR_FORMAT,
+                    "%s: tensor '%s': data_offsets [%llu, %llu] do not hold "
+                    "%llu bytes inside the file",
+                    path, name, (unsigned long long)e.begin,
+                    (unsigned long long)e.end,
+                    (unsigned long long)w->num_bytes);
+      if (model->weights[index])
+        return fail(LATTICE_ERROR_FORMAT, "%s: tensor '%s' appears twice",
+                    path, name);
+      const unsigned char *bytes = payload + e.begin;
+      if (((uintptr_t)bytes) % 64 == 0) {
+        model->weights[index] = (void *)(uintptr_t)bytes; /* read only */
+      } else {
+        /* Misaligned for vector loads: keep an aligned copy. */
+        size_t rounded = (w->num_bytes + 63) / 64 * 64;
+        void *copy = aligned_alloc(64, rounded ? rounded : 64);
+        if (!copy)
+          return fail(LATTICE_ERROR_MEMORY, "out of memory copying '%s'",
+                      name);
+        memcpy(copy, bytes, w->num_bytes);
+        model->copies[index] = copy;
+        model->weights[index] = copy;
+      }
+      ++found;
+    } while (peek(&r, ',') && expect(&r, ','));
+  }
+  if (!expect(&r, '}'))
+    return fail(LATTICE_ERROR_FORMAT, "%s: header: %s", path, r.error);
+  if (found != info->num_weights) {
+    for (uint32_t i = 0; i < info->num_weights; ++i)
+      if (!model->weights[i])
+        return fail(LATTICE_ERROR_MISMATCH, "%s: weight '%s' is missing",
+                    path, info->weights[i].name);
+  }
+  return LATTICE_OK;
+}
+
+lattice_status lattice_model_load(const lattice_model_info *info,
+                                  const char *weights_path,
+                                  lattice_model **model) {
+  if (!info || !model)
+    return fail(LATTICE_ERROR_ARGUMENT, "lattice_model_load: NULL argument");
+  *model = NULL;
+  if (info->abi_version != LATTICE_ABI_VERSION)
+    return fail(LATTICE_ERROR_ARGUMENT,
+                "model built for ABI version %u, this runtime is version %d",
+                info->abi_version, LATTICE_ABI_VERSION);
+  lattice_model *m = calloc(1, sizeof(*m));
+  if (!m)
+    return fail(LATTICE_ERROR_MEMORY, "out of memory");
+  m->info = info;
+  m->weights = calloc(info->num_weights + 1, sizeof(void *));
+  m->copies = calloc(info->num_weights + 1, sizeof(void *));
+  if (!m->weights || !m->copies) {
+    lattice_model_free(m);
+    return fail(LATTICE_ERROR_MEMORY, "out of memory");
+  }
+  if (info->num_weights > 0) {
+    if (!weights_path) {
+      lattice_model_free(m);
+      return fail(LATTICE_ERROR_ARGUMENT,
+                  "the model has weights: a weights file is required");
+    }
+    int fd = open(weights_path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+      lattice_model_free(m);
+      return fail(LATTICE_ERROR_IO, "%s: %s", weights_path, strerror(errno));
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+      close(fd);
+      lattice_model_free(m);
+      return fail(LATTICE_ERROR_IO, "%s: not a regular file", weights_path);
+    }
+    m->mapping_size = (size_t)st.st_size;
+    if (m->mapping_size > 0) {
+      m->mapping =
+          mmap(NULL, m->mapping_size, PROT_READ, MAP_PRIVATE, fd, 0);
+      if (m->mapping == MAP_FAILED) {
+        m->mapping = NULL;
+        close(fd);
+        lattice_model_free(m);
+        return fail(LATTICE_ERROR_IO, "%s: cannot map: %s", weights_path,
+                    strerror(errno));
+      }
+    }
+    close(fd);
+    lattice_status status =
+        bind_weights(m, weights_path, m->mapping, m->mapping_size);
+    if (status != LATTICE_OK) {
+      lattice_model_free(m);
+      return status;
+    }
+  }
+  *model = m;
+  return LATTICE_OK;
+}
+
+lattice_status lattice_model_run(const lattice_model *model,
+                                 const void *const *inputs,
+                                 void *const *outputs) {
+  if (!model)
+    return fail(LATTICE_ERROR_ARGUMENT, "lattice_model_run: NULL model");
+  const lattice_model_info *info = model->info;
+  if ((info->num_inputs && !inputs) || (info->num_outputs && !outputs))
+    return fail(LATTICE_ERROR_ARGUMENT,
+                "lattice_model_run: NULL input or output array");
+  uint32_t count = info->num_inputs + info->num_weights + info->num_outputs;
+  void *stack_args[64];
+  void **args = count <= 64 ? stack_args : malloc(count * sizeof(void *));
+  if (!args)
+    return fail(LATTICE_ERROR_MEMORY, "out of memory");
+  uint32_t n = 0;
+  for (uint32_t i = 0; i < info->num_inputs; ++i) {
+    if (!inputs[i]) {
+      if (args != stack_args)
+        free(args);
+      return fail(LATTICE_ERROR_ARGUMENT, "input '%s' is NULL",
+                  info->inputs[i].name);
+    }
+    args[n++] = (void *)(uintptr_t)inputs[i]; /* read only */
+  }
+  for (uint32_t i = 0; i < info->num_weights; ++i)
+    args[n++] = model->weights[i];
+  for (uint32_t i = 0; i < info->num_outputs; ++i) {
+    if (!outputs[i]) {
+      if (args != stack_args)
+        free(args);
+      return fail(LATTICE_ERROR_ARGUMENT, "output '%s' is NULL",
+                  info->outputs[i].name);
+    }
+    args[n++] = outputs[i];
+  }
+  info->entry(args);
+  if (args != stack_args)
+    free(args);
+  return LATTICE_OK;
+}
+
+void lattice_model_free(lattice_model *model) {
+  if (!model)
+    return;
+  if (model->copies)
+    for (uint32_t i = 0; i < model->info->num_weights; ++i)
+      free(model->copies[i]);
+  if (model->mapping)
+    munmap(model->mapping, model->mapping_size);
+  free(model->copies);
+  free(model->weights);
+  free(model);
+}
+
+const lattice_model_info *lattice_model_get_info(const lattice_model *model) {
+  return model ? model->info : NULL;
+}

@@ -1,0 +1,242 @@
+//===- Weights.cpp - Safetensors weights for lattice-compile --------------===//
+//
+// Part of the Lattice project, under the Apache License v2.0 with LLVM
+// Exceptions. See LICENSE for license information.
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+
+#include "Weights.h"
+#include "lattice/Dialect/Lattice/IR/LatticeTypes.h"
+#include "lattice/Dialect/Lattice/Utils/QuantMath.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace mlir::lattice::compile;
+using llvm::createStringError;
+using llvm::Expected;
+using llvm::StringRef;
+
+/// Bytes per element of a safetensors dtype, or 0 when unknown.
+static int64_t getDTypeSize(StringRef dtype) {
+  return llvm::StringSwitch<int64_t>(dtype)
+      .Cases({"F64", "I64", "U64"}, 8)
+      .Cases({"F32", "I32", "U32"}, 4)
+      .Cases({"F16", "BF16", "I16", "U16"}, 2)
+      .Cases({"I8", "U8", "BOOL"}, 1)
+      .Default(0);
+}
+
+Expected<std::unique_ptr<SafetensorsFile>>
+SafetensorsFile::open(StringRef path) {
+  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
+                                            /*RequiresNullTerminator=*/false);
+  if (!buffer)
+    return createStringError(buffer.getError(), "cannot read '%s': %s",
+                             path.str().c_str(),
+                             buffer.getError().message().c_str());
+  auto file = std::make_unique<SafetensorsFile>();
+  file->path = path.str();
+  file->buffer = std::move(*buffer);
+  StringRef contents = file->buffer->getBuffer();
+  auto fail = [&](const llvm::Twine &message) {
+    return createStringError(std::errc::invalid_argument, "%s: %s",
+                             path.str().c_str(), message.str().c_str());
+  };
+  if (contents.size() < 8)
+    return fail("too short for a safetensors file");
+  uint64_t headerSize = 0;
+  for (int i = 7; i >= 0; --i)
+    headerSize = (headerSize << 8) | static_cast<uint8_t>(contents[i]);
+  if (headerSize > contents.size() - 8)
+    return fail("header size " + llvm::Twine(headerSize) +
+                " does not fit in the file");
+  StringRef header = contents.substr(8, headerSize);
+  auto payload = llvm::arrayRefFromStringRef(contents.substr(8 + headerSize));
+  Expected<llvm::json::Value> json = llvm::json::parse(header);
+  if (!json)
+    return fail("header is not JSON: " + llvm::toString(json.takeError()));
+  const llvm::json::Object *root = json->getAsObject();
+  if (!root)
+    return fail("header is not a JSON object");
+  for (const auto &[key, value] : *root) {
+    if (key == "__metadata__")
+      continue;
+    const llvm::json::Object *object = value.getAsObject();
+    if (!object)
+      return fail("tensor '" + StringRef(key) + "' is not a JSON object");
+    std::optional<StringRef> dtype = object->getString("dtype");
+    const llvm::json::Array *shape = object->getArray("shape");
+    const llvm::json::Array *offsets = object->getArray("data_offsets");
+    if (!dtype || !shape || !offsets || offsets->size() != 2)
+      return fail("tensor '" + StringRef(key) +
+                  "' lacks dtype, shape or data_offsets");
+    SafetensorsEntry entry;
+    entry.dtype = dtype->str();
+    int64_t elementSize = getDTypeSize(*dtype);
+    if (elementSize == 0)
+      return fail("tensor '" + StringRef(key) + "' has unknown dtype '" +
+                  *dtype + "'");
+    uint64_t count = 1;
+    for (const llvm::json::Value &dim : *shape) {
+      std::optional<int64_t> size = dim.getAsInteger();
+      if (!size || *size < 0)
+        return fail("tensor '" + StringRef(key) + "' has a bad shape");
+      if (*size != 0 && count > (uint64_t(1) << 62) / uint64_t(*size))
+        return fail("tensor '" + StringRef(key) + "' is too large");
+      count *= uint64_t(*size);
+      entry.shape.push_back(*size);
+    }
+    std::optional<int64_t> begin = (*offsets)[0].getAsInteger();
+    std::optional<int64_t> end = (*offsets)[1].getAsInteger();
+    if (!begin || !end || *begin < 0 || *begin > *end ||
+        uint64_t(*end) > payload.size() ||
+        uint64_t(*end - *begin) != count * uint64_t(elementSize))
+      return fail("tensor '" + StringRef(key) +
+                  "' has data_offsets that do not match its size or lie "
+                  "outside the file");
+    entry.data = payload.slice(*begin, *end - *begin);
+    file->entries[key] = std::move(entry);
+  }
+  return file;
+}
+
+const SafetensorsEntry *SafetensorsFile::lookup(StringRef name) const {
+  auto it = entries.find(name);
+  return it == entries.end() ? nullptr : &it->second;
+}
+
+/// The safetensors dtype of a float element type.
+static StringRef getFloatDType(mlir::Type type) {
+  if (type.isF32())
+    return "F32";
+  if (type.isF16())
+    return "F16";
+  if (type.isBF16())
+    return "BF16";
+  if (type.isInteger(8))
+    return "I8";
+  if (type.isInteger(32))
+    return "I32";
+  return "";
+}
+
+Expected<PackedWeight>
+mlir::lattice::compile::packWeight(const SafetensorsFile &file, StringRef name,
+                                   mlir::RankedTensorType type) {
+  auto fail = [&](const llvm::Twine &message) {
+    return createStringError(std::errc::invalid_argument, "%s: tensor '%s' %s",
+                             file.getPath().str().c_str(), name.str().c_str(),
+                             message.str().c_str());
+  };
+  const SafetensorsEntry *entry = file.lookup(name);
+  if (!entry)
+    return fail("does not exist");
+  if (llvm::ArrayRef<int64_t>(entry->shape) != type.getShape()) {
+    std::string expected, found;
+    llvm::raw_string_ostream(expected) << llvm::formatv(
+        "[{0:$[, ]}]",
+        llvm::make_range(type.getShape().begin(), type.getShape().end()));
+    llvm::raw_string_ostream(found)
+        << llvm::formatv("[{0:$[, ]}]", llvm::make_range(entry->shape.begin(),
+                                                         entry->shape.end()));
+    return fail("has shape " + found + ", the model expects " + expected);
+  }
+  PackedWeight weight;
+  weight.name = name.str();
+  weight.shape = entry->shape;
+
+  auto quantType =
+      llvm::dyn_cast<mlir::lattice::QuantType>(type.getElementType());
+  if (!quantType) {
+    StringRef dtype = getFloatDType(type.getElementType());
+    if (dtype.empty())
+      return fail("has an element type that weights cannot have");
+    if (entry->dtype != dtype)
+      return fail("is " + entry->dtype + ", the model expects " + dtype);
+    weight.dtype = dtype.str();
+    weight.bytes.assign(entry->data.begin(), entry->data.end());
+    return weight;
+  }
+
+  // Codes, one per element: I8 for signed, ternary and binary (-1/+1)
+  // codes, U8 for unsigned ones.
+  mlir::lattice::QuantScheme scheme = quantType.getScheme();
+  bool isUnsigned = scheme.storageKind == mlir::lattice::StorageKind::Unsigned;
+  StringRef codeDType = isUnsigned ? "U8" : "I8";
+  if (entry->dtype != codeDType)
+    return fail("is " + entry->dtype + ", the model expects its " + codeDType +
+                " codes");
+  std::vector<int64_t> codes;
+  codes.reserve(entry->data.size());
+  for (uint8_t byte : entry->data)
+    codes.push_back(isUnsigned ? int64_t(byte)
+                               : int64_t(static_cast<int8_t>(byte)));
+  for (auto [index, code] : llvm::enumerate(codes))
+    if (code < scheme.getStorageMin() || code > scheme.getStorageMax() ||
+        (scheme.storageKind == mlir::lattice::StorageKind::Binary && code == 0))
+      return fail("holds code " + llvm::Twine(code) + " at element " +
+                  llvm::Twine(index) + ", outside the range of " +
+                  llvm::Twine(scheme.getStorageBits()) + "-bit codes");
+  if (scheme.getStorageBits() == 8) {
+    weight.dtype = codeDType.str();
+    weight.bytes.assign(entry->data.begin(), entry->data.end());
+    return weight;
+  }
+  Expected<std::vector<uint8_t>> packed = packCodes(scheme, codes);
+  if (!packed)
+    return fail(llvm::toString(packed.takeError()));
+  weight.dtype = "U8";
+  weight.shape = {int64_t(packed->size())};
+  weight.bytes = std::move(*packed);
+  return weight;
+}
+
+llvm::Error
+mlir::lattice::compile::writeSafetensors(StringRef path,
+                                         llvm::ArrayRef<PackedWeight> weights) {
+  constexpr uint64_t kAlignment = 64;
+  llvm::json::Object header;
+  header["__metadata__"] =
+      llvm::json::Object{{"format", "lattice"}, {"layout", "lsb-first-v1"}};
+  uint64_t offset = 0;
+  std::vector<uint64_t> offsets;
+  for (const PackedWeight &weight : weights) {
+    offsets.push_back(offset);
+    header[weight.name] = llvm::json::Object{
+        {"dtype", weight.dtype},
+        {"shape", llvm::json::Array(weight.shape)},
+        {"data_offsets",
+         llvm::json::Array{offset, offset + weight.bytes.size()}}};
+    offset = llvm::alignTo(offset + weight.bytes.size(), kAlignment);
+  }
+  std::string text;
+  llvm::raw_string_ostream(text) << llvm::json::Value(std::move(header));
+  // Pad with spaces so that the data starts 64-byte aligned.
+  text.resize(llvm::alignTo(8 + text.size(), kAlignment) - 8, ' ');
+
+  std::error_code error;
+  llvm::raw_fd_ostream out(path, error, llvm::sys::fs::OF_None);
+  if (error)
+    return createStringError(error, "cannot write '%s': %s", path.str().c_str(),
+                             error.message().c_str());
+  uint64_t size = text.size();
+  for (int i = 0; i < 8; ++i)
+    out << static_cast<char>((size >> (8 * i)) & 0xff);
+  out << text;
+  uint64_t written = 0;
+  for (auto [weight, start] : llvm::zip(weights, offsets)) {
+    out.write_zeros(start - written);
+    out.write(reinterpret_cast<const char *>(weight.bytes.data()),
+              weight.bytes.size());
+    written = start + weight.bytes.size();
+  }
+  out.close();
+  if (out.has_error())
+    return createStringError(out.error(), "cannot write '%s': %s",
+                             path.str().c_str(), out.error().message().c_str());
+  return llvm::Error::success();
+}

@@ -1,0 +1,75 @@
+//===- Weights.h - Safetensors weights for lattice-compile ------*- C++ -*-===//
+//
+// Part of the Lattice project, under the Apache License v2.0 with LLVM
+// Exceptions. See LICENSE for license information.
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+//
+// Reading the weights a model refers to (lattice.weight) from safetensors
+// files, converting them to the in-memory layout of the compiled code, and
+// writing the weights file that the compiled library maps.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LATTICE_TOOLS_LATTICE_COMPILE_WEIGHTS_H
+#define LATTICE_TOOLS_LATTICE_COMPILE_WEIGHTS_H
+
+#include "mlir/IR/BuiltinTypes.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/Support/Error.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace mlir::lattice::compile {
+/// One tensor of a safetensors file, pointing into the mapped file.
+struct SafetensorsEntry {
+  std::string dtype;
+  std::vector<int64_t> shape;
+  llvm::ArrayRef<uint8_t> data;
+};
+
+/// A safetensors file, mapped and validated: every entry lies inside the
+/// file and has as many bytes as its dtype and shape say.
+class SafetensorsFile {
+public:
+  static llvm::Expected<std::unique_ptr<SafetensorsFile>>
+  open(llvm::StringRef path);
+
+  const SafetensorsEntry *lookup(llvm::StringRef name) const;
+  llvm::StringRef getPath() const { return path; }
+
+private:
+  std::string path;
+  std::unique_ptr<llvm::MemoryBuffer> buffer;
+  llvm::StringMap<SafetensorsEntry> entries;
+};
+
+/// A weight of the compiled model, in the layout the generated code reads.
+struct PackedWeight {
+  std::string name;
+  /// safetensors dtype of the stored bytes ("F32", "F16", "BF16", "I8",
+  /// "U8"); sub-byte codes are "U8" bytes.
+  std::string dtype;
+  std::vector<int64_t> shape;
+  std::vector<uint8_t> bytes;
+};
+
+/// Converts the tensor `name` of `file` to the layout of a value of `type`
+/// (the result type of lattice.weight): floats are copied, codes of a
+/// quantized type are range-checked and packed LSB-first
+/// (docs/WeightLayout.md).
+llvm::Expected<PackedWeight> packWeight(const SafetensorsFile &file,
+                                        llvm::StringRef name,
+                                        mlir::RankedTensorType type);
+
+/// Writes `weights` as a safetensors file whose tensors start at 64-byte
+/// aligned offsets.
+llvm::Error writeSafetensors(llvm::StringRef path,
+                             llvm::ArrayRef<PackedWeight> weights);
+} // namespace mlir::lattice::compile
+
+#endif // LATTICE_TOOLS_LATTICE_COMPILE_WEIGHTS_H

@@ -1,0 +1,503 @@
+//===- lattice-compile.cpp - Compile a model to a native library ----------===//
+//
+// Part of the Lattice project, under the Apache License v2.0 with LLVM
+// Exceptions. See LICENSE for license information.
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+//
+// The compiler driver: a model in the lattice dialect (.mlir) becomes
+//   <out>.o            the compiled code,
+//   <out>.so           a shared library with the C ABI of lattice_runtime.h,
+//   <out>.h            typed wrappers named after the model,
+//   <out>.safetensors  the weights, packed, which the library maps at load,
+// and lattice_runtime.h is copied next to them. The steps: parse and verify,
+// turn lattice.weight ops into arguments (reading and packing the weights),
+// run lattice-lower-to-cpu, translate to LLVM IR, optimize, emit the object,
+// generate the glue and link it with the runtime.
+//
+//===----------------------------------------------------------------------===//
+
+#include "Weights.h"
+#include "lattice/Codegen/Passes.h"
+#include "lattice/Dialect/Lattice/IR/LatticeOps.h"
+#include "lattice/InitAll.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Support/FileUtilities.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/IR/LegacyPassManager.h"
+#include "llvm/IR/Module.h"
+#include "llvm/MC/TargetRegistry.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/Program.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Target/TargetMachine.h"
+#include "llvm/Target/TargetOptions.h"
+#include "llvm/TargetParser/Host.h"
+
+using namespace mlir;
+using namespace mlir::lattice::compile;
+
+static llvm::cl::opt<std::string> inputFile(llvm::cl::Positional,
+                                            llvm::cl::desc("<model.mlir>"),
+                                            llvm::cl::Required);
+static llvm::cl::opt<std::string>
+    outputPrefix("o", llvm::cl::desc("Output path without extension"),
+                 llvm::cl::value_desc("prefix"), llvm::cl::Required);
+static llvm::cl::opt<std::string>
+    modelName("name",
+              llvm::cl::desc("C identifier prefixing the generated functions "
+                             "(default: the output file name)"));
+static llvm::cl::opt<std::string>
+    entryName("entry", llvm::cl::desc("Function to compile (default: the "
+                                      "only public function)"));
+static llvm::cl::opt<std::string>
+    targetCPU("target-cpu",
+              llvm::cl::desc("CPU to compile for: native, x86-64, "
+                             "x86-64-v2/v3/v4 or an LLVM CPU name"),
+              llvm::cl::init("native"));
+static llvm::cl::opt<unsigned>
+    numThreads("num-threads",
+               llvm::cl::desc("Threads of the parallel loops (0: the number "
+                              "of hardware threads)"),
+               llvm::cl::init(0));
+static llvm::cl::opt<std::string>
+    cCompiler("cc", llvm::cl::desc("C compiler that links the library"),
+              llvm::cl::init(LATTICE_DEFAULT_CC));
+
+namespace {
+/// One input, output or weight of the compiled function, for the glue.
+struct TensorDesc {
+  std::string name;
+  std::string dtype; // lattice_dtype enumerator suffix: F32, F16, ...
+  std::vector<int64_t> shape;
+  uint64_t numBytes = 0;
+};
+} // namespace
+
+/// The C dtype of a tensor crossing the C ABI, or "" when it cannot.
+static std::string getABIDType(Type type) {
+  if (type.isF32())
+    return "F32";
+  if (type.isF16())
+    return "F16";
+  if (type.isBF16())
+    return "BF16";
+  if (type.isInteger(8))
+    return "I8";
+  if (type.isInteger(32))
+    return "I32";
+  return "";
+}
+
+static std::string getCType(StringRef dtype) {
+  return llvm::StringSwitch<std::string>(dtype)
+      .Case("F32", "float")
+      .Cases({"F16", "BF16"}, "uint16_t")
+      .Case("I8", "int8_t")
+      .Case("I32", "int32_t")
+      .Default("uint8_t");
+}
+
+/// Describes a statically shaped tensor of the function signature, or fails
+/// with a diagnostic at `loc`.
+static FailureOr<TensorDesc> describe(Location loc, Type type, StringRef name) {
+  auto tensorType = dyn_cast<RankedTensorType>(type);
+  if (!tensorType || !tensorType.hasStaticShape() || tensorType.getRank() > 8)
+    return emitError(loc) << "'" << name << "' has type " << type
+                          << "; the C ABI takes statically shaped tensors of "
+                             "rank 8 or less";
+  TensorDesc desc;
+  desc.name = name.str();
+  desc.dtype = getABIDType(tensorType.getElementType());
+  if (desc.dtype.empty())
+    return emitError(loc) << "'" << name << "' has element type "
+                          << tensorType.getElementType()
+                          << "; the C ABI takes f32, f16, bf16, i8 or i32";
+  desc.shape.assign(tensorType.getShape().begin(), tensorType.getShape().end());
+  desc.numBytes =
+      tensorType.getNumElements() * (tensorType.getElementTypeBitWidth() / 8);
+  return desc;
+}
+
+/// Replaces every lattice.weight of `func` by a new argument after the
+/// existing ones, reading and packing its tensor.
+static LogicalResult externalizeWeights(func::FuncOp func, StringRef modelDir,
+                                        std::vector<PackedWeight> &weights,
+                                        std::vector<TensorDesc> &descs) {
+  llvm::StringMap<std::unique_ptr<SafetensorsFile>> files;
+  llvm::StringMap<unsigned> argumentOf;
+  SmallVector<lattice::WeightOp> ops;
+  func.walk([&](lattice::WeightOp op) { ops.push_back(op); });
+  for (lattice::WeightOp op : ops) {
+    std::string key = (op.getFile() + "\n" + op.getName()).str();
+    if (!argumentOf.contains(key)) {
+      SmallString<256> path(modelDir);
+      llvm::sys::path::append(path, op.getFile());
+      auto &file = files[path];
+      if (!file) {
+        auto opened = SafetensorsFile::open(path);
+        if (!opened)
+          return op.emitError() << llvm::toString(opened.takeError());
+        file = std::move(*opened);
+      }
+      auto type = cast<RankedTensorType>(op.getType());
+      llvm::Expected<PackedWeight> packed =
+          packWeight(*file, op.getName(), type);
+      if (!packed)
+        return op.emitError() << llvm::toString(packed.takeError());
+      TensorDesc desc;
+      desc.name = packed->name;
+      desc.dtype = packed->dtype;
+      desc.shape = packed->shape;
+      desc.numBytes = packed->bytes.size();
+      if (argumentOf.size() != weights.size())
+        return failure();
+      argumentOf[key] = func.getNumArguments();
+      if (failed(func.insertArgument(func.getNumArguments(), type, {},
+                                     op.getLoc())))
+        return failure();
+      weights.push_back(std::move(*packed));
+      descs.push_back(std::move(desc));
+    }
+    op.replaceAllUsesWith(func.getArgument(argumentOf[key]));
+    op.erase();
+  }
+  return success();
+}
+
+static void writeTensorTable(llvm::raw_ostream &os, StringRef table,
+                             ArrayRef<TensorDesc> descs) {
+  os << "static const lattice_tensor_info " << table << "[] = {\n";
+  for (const TensorDesc &d : descs) {
+    os << "  {\"" << d.name << "\", LATTICE_" << d.dtype << ", "
+       << d.shape.size() << ", {";
+    llvm::interleaveComma(d.shape, os);
+    os << "}, " << d.numBytes << "u},\n";
+  }
+  if (descs.empty())
+    os << "  {0, 0, 0, {0}, 0u},\n";
+  os << "};\n";
+}
+
+static std::string describeShape(const TensorDesc &d) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  for (int64_t size : d.shape)
+    os << "[" << size << "]";
+  return text;
+}
+
+/// Writes the typed header and the C glue (model description, entry
+/// trampoline, typed wrappers).
+static void writeGlue(llvm::raw_ostream &header, llvm::raw_ostream &glue,
+                      StringRef name, StringRef symbol,
+                      ArrayRef<TensorDesc> inputs, ArrayRef<TensorDesc> weights,
+                      ArrayRef<TensorDesc> outputs) {
+  std::string guard = StringRef(name).upper() + "_H";
+  std::string params;
+  llvm::raw_string_ostream p(params);
+  for (const TensorDesc &d : inputs)
+    p << ", const " << getCType(d.dtype) << " *" << d.name << " /* "
+      << describeShape(d) << " */";
+  for (const TensorDesc &d : outputs)
+    p << ", " << getCType(d.dtype) << " *" << d.name << " /* "
+      << describeShape(d) << " */";
+
+  header << "/* Generated by lattice-compile. The C API of model '" << name
+         << "'. */\n#ifndef " << guard << "\n#define " << guard
+         << "\n\n#include \"lattice_runtime.h\"\n\n#ifdef __cplusplus\nextern "
+            "\"C\" {\n#endif\n\n"
+         << "/* Maps the weights file and checks it against the model. */\n"
+         << "lattice_status " << name
+         << "_load(const char *weights_path, lattice_model **model);\n\n"
+         << "/* Runs the model on row-major buffers. */\n"
+         << "lattice_status " << name << "_run(const lattice_model *model"
+         << params << ");\n\n"
+         << "void " << name << "_free(lattice_model *model);\n\n"
+         << "#ifdef __cplusplus\n}\n#endif\n\n#endif /* " << guard << " */\n";
+
+  size_t numArgs = inputs.size() + weights.size() + outputs.size();
+  glue << "/* Generated by lattice-compile. */\n#include \"" << name
+       << ".h\"\n\nvoid " << symbol << "(";
+  for (size_t i = 0; i < numArgs; ++i)
+    glue << (i ? ", " : "") << "void *";
+  glue << ");\n\nstatic void entry(void **args) {\n  " << symbol << "(";
+  for (size_t i = 0; i < numArgs; ++i)
+    glue << (i ? ", " : "") << "args[" << i << "]";
+  glue << ");\n}\n\n";
+  writeTensorTable(glue, "inputs", inputs);
+  writeTensorTable(glue, "weights", weights);
+  writeTensorTable(glue, "outputs", outputs);
+  glue << "\nstatic const lattice_model_info info = {LATTICE_ABI_VERSION, \""
+       << name << "\", " << inputs.size() << ", " << outputs.size() << ", "
+       << weights.size() << ", inputs, outputs, weights, entry};\n\n"
+       << "const lattice_model_info *lattice_model_info_v1(void) { return "
+          "&info; }\n\n"
+       << "lattice_status " << name
+       << "_load(const char *weights_path, lattice_model **model) {\n"
+       << "  return lattice_model_load(&info, weights_path, model);\n}\n\n"
+       << "lattice_status " << name << "_run(const lattice_model *model"
+       << params << ") {\n  const void *in[] = {";
+  for (const TensorDesc &d : inputs)
+    glue << d.name << ", ";
+  glue << "0};\n  void *out[] = {";
+  for (const TensorDesc &d : outputs)
+    glue << d.name << ", ";
+  glue << "0};\n  return lattice_model_run(model, in, out);\n}\n\n"
+       << "void " << name
+       << "_free(lattice_model *model) { lattice_model_free(model); }\n";
+}
+
+static LogicalResult
+writeFile(StringRef path, llvm::function_ref<void(llvm::raw_ostream &)> fn) {
+  std::string error;
+  auto file = openOutputFile(path, &error);
+  if (!file) {
+    llvm::errs() << "lattice-compile: " << error << "\n";
+    return failure();
+  }
+  fn(file->os());
+  file->keep();
+  return success();
+}
+
+/// Returns the directory of this executable, to find the runtime next to it.
+static std::string getToolDir(const char *argv0) {
+  std::string exe = llvm::sys::fs::getMainExecutable(
+      argv0, reinterpret_cast<void *>(&getToolDir));
+  return llvm::sys::path::parent_path(exe).str();
+}
+
+static LogicalResult emitObject(llvm::Module &module, StringRef path) {
+  std::string error;
+  std::string triple = llvm::sys::getProcessTriple();
+  const llvm::Target *target =
+      llvm::TargetRegistry::lookupTarget(llvm::Triple(triple), error);
+  if (!target) {
+    llvm::errs() << "lattice-compile: " << error << "\n";
+    return failure();
+  }
+  std::string cpu = targetCPU == "native" ? llvm::sys::getHostCPUName().str()
+                                          : std::string(targetCPU);
+  std::string features;
+  if (targetCPU == "native") {
+    SmallVector<std::string> list;
+    for (const auto &feature : llvm::sys::getHostCPUFeatures())
+      list.push_back((feature.second ? "+" : "-") + feature.first().str());
+    features = llvm::join(list, ",");
+  }
+  llvm::TargetOptions options;
+  std::unique_ptr<llvm::TargetMachine> machine(target->createTargetMachine(
+      llvm::Triple(triple), cpu, features, options, llvm::Reloc::PIC_,
+      std::nullopt, llvm::CodeGenOptLevel::Aggressive));
+  if (!machine) {
+    llvm::errs() << "lattice-compile: cannot target CPU '" << cpu << "'\n";
+    return failure();
+  }
+  module.setDataLayout(machine->createDataLayout());
+  module.setTargetTriple(llvm::Triple(triple));
+  auto optimize = makeOptimizingTransformer(3, 0, machine.get());
+  if (llvm::Error err = optimize(&module)) {
+    llvm::errs() << "lattice-compile: " << llvm::toString(std::move(err))
+                 << "\n";
+    return failure();
+  }
+  std::error_code ec;
+  llvm::ToolOutputFile out(path, ec, llvm::sys::fs::OF_None);
+  if (ec) {
+    llvm::errs() << "lattice-compile: cannot write '" << path
+                 << "': " << ec.message() << "\n";
+    return failure();
+  }
+  llvm::legacy::PassManager pm;
+  if (machine->addPassesToEmitFile(pm, out.os(), nullptr,
+                                   llvm::CodeGenFileType::ObjectFile)) {
+    llvm::errs() << "lattice-compile: the target cannot emit objects\n";
+    return failure();
+  }
+  pm.run(module);
+  out.keep();
+  return success();
+}
+
+static LogicalResult compile(const char *argv0) {
+  DialectRegistry registry;
+  lattice::registerLatticeDialects(registry);
+  registerBuiltinDialectTranslation(registry);
+  registerLLVMDialectTranslation(registry);
+  registerOpenMPDialectTranslation(registry);
+  MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+
+  llvm::SourceMgr sourceMgr;
+  SourceMgrDiagnosticHandler handler(sourceMgr, &context);
+  std::string error;
+  auto buffer = openInputFile(inputFile, &error);
+  if (!buffer) {
+    llvm::errs() << "lattice-compile: " << error << "\n";
+    return failure();
+  }
+  sourceMgr.AddNewSourceBuffer(std::move(buffer), llvm::SMLoc());
+  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
+  if (!module)
+    return failure();
+
+  // The entry function.
+  func::FuncOp entry;
+  for (auto func : module->getOps<func::FuncOp>()) {
+    if (func.isExternal() ||
+        (entryName.empty() ? !func.isPublic() : func.getName() != entryName))
+      continue;
+    if (entry)
+      return module->emitError()
+             << "more than one public function; choose one with --entry";
+    entry = func;
+  }
+  if (!entry)
+    return module->emitError()
+           << (entryName.empty() ? "no public function to compile"
+                                 : "no function named '" + entryName + "'");
+
+  std::string name = modelName;
+  if (name.empty())
+    name = llvm::sys::path::stem(outputPrefix).str();
+  bool isIdentifier =
+      !name.empty() && !isdigit(name[0]) && llvm::all_of(name, [](char c) {
+        return isalnum(static_cast<unsigned char>(c)) || c == '_';
+      });
+  if (!isIdentifier) {
+    llvm::errs() << "lattice-compile: '" << name
+                 << "' is not a C identifier; choose one with --name\n";
+    return failure();
+  }
+
+  std::vector<TensorDesc> inputs, outputs, weightDescs;
+  for (auto [i, type] : llvm::enumerate(entry.getArgumentTypes())) {
+    FailureOr<TensorDesc> desc = describe(entry.getArgument(i).getLoc(), type,
+                                          "input" + std::to_string(i));
+    if (failed(desc))
+      return failure();
+    inputs.push_back(*desc);
+  }
+  for (auto [i, type] : llvm::enumerate(entry.getResultTypes())) {
+    FailureOr<TensorDesc> desc =
+        describe(entry.getLoc(), type, "output" + std::to_string(i));
+    if (failed(desc))
+      return failure();
+    outputs.push_back(*desc);
+  }
+  std::vector<PackedWeight> weights;
+  StringRef modelDir = llvm::sys::path::parent_path(inputFile);
+  if (failed(externalizeWeights(entry, modelDir, weights, weightDescs)))
+    return failure();
+  std::string symbol = name + "_forward";
+  entry.setName(symbol);
+
+  // Lower to the LLVM dialect.
+  PassManager pm(&context);
+  lattice::CPUPipelineOptions options;
+  options.targetCPU = targetCPU;
+  options.numThreads = numThreads;
+  options.barePointerABI = true;
+  if (failed(lattice::buildLatticeCPUPipeline(pm, options))) {
+    llvm::errs() << "lattice-compile: unknown --target-cpu '" << targetCPU
+                 << "'\n";
+    return failure();
+  }
+  if (failed(pm.run(*module)))
+    return failure();
+
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule =
+      translateModuleToLLVMIR(*module, llvmContext, name);
+  if (!llvmModule)
+    return module->emitError() << "cannot translate to LLVM IR";
+
+  std::string prefix = outputPrefix;
+  std::string objectPath = prefix + ".o", glueSource = prefix + ".c";
+  std::string headerPath = prefix + ".h", libraryPath = prefix + ".so";
+  std::string weightsPath = prefix + ".safetensors";
+  if (failed(emitObject(*llvmModule, objectPath)))
+    return failure();
+  if (llvm::Error err = writeSafetensors(weightsPath, weights)) {
+    llvm::errs() << "lattice-compile: " << llvm::toString(std::move(err))
+                 << "\n";
+    return failure();
+  }
+  std::string headerText, glueText;
+  {
+    llvm::raw_string_ostream h(headerText), g(glueText);
+    writeGlue(h, g, name, symbol, inputs, weightDescs, outputs);
+  }
+  if (failed(writeFile(headerPath,
+                       [&](llvm::raw_ostream &os) { os << headerText; })) ||
+      failed(writeFile(glueSource,
+                       [&](llvm::raw_ostream &os) { os << glueText; })))
+    return failure();
+
+  // The runtime header goes next to the generated one.
+  std::string toolDir = getToolDir(argv0);
+  SmallString<256> runtimeHeader(toolDir), runtimeLibrary(toolDir);
+  llvm::sys::path::append(runtimeHeader, "..", "include", "lattice_runtime.h");
+  llvm::sys::path::append(runtimeLibrary, "..", "lib", "liblattice_runtime.a");
+  SmallString<256> headerCopy(llvm::sys::path::parent_path(headerPath));
+  llvm::sys::path::append(headerCopy, "lattice_runtime.h");
+  if (std::error_code ec =
+          llvm::sys::fs::copy_file(runtimeHeader, headerCopy)) {
+    llvm::errs() << "lattice-compile: cannot copy '" << runtimeHeader
+                 << "': " << ec.message() << "\n";
+    return failure();
+  }
+
+  // Link.
+  auto cc = llvm::sys::findProgramByName(cCompiler);
+  if (!cc) {
+    llvm::errs() << "lattice-compile: C compiler '" << cCompiler
+                 << "' not found; choose one with --cc\n";
+    return failure();
+  }
+  std::string includeFlag =
+      "-I" + llvm::sys::path::parent_path(headerPath).str();
+  if (includeFlag == "-I")
+    includeFlag = "-I.";
+  std::string ompDir = "-L" LATTICE_OPENMP_LIBRARY_DIR;
+  std::string ompRPath = "-Wl,-rpath," LATTICE_OPENMP_LIBRARY_DIR;
+  SmallVector<StringRef> args = {
+      *cc,         "-O2",      "-fPIC",    "-shared",
+      includeFlag, glueSource, objectPath, runtimeLibrary.str(),
+      ompDir,      "-lomp",    ompRPath,   "-o",
+      libraryPath};
+  std::string message;
+  int status =
+      llvm::sys::ExecuteAndWait(*cc, args, std::nullopt, {}, 0, 0, &message);
+  if (status != 0) {
+    llvm::errs() << "lattice-compile: linking '" << libraryPath << "' failed"
+                 << (message.empty() ? "" : ": ") << message << "\n";
+    return failure();
+  }
+  return success();
+}
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  llvm::InitializeNativeTarget();
+  llvm::InitializeNativeTargetAsmPrinter();
+  lattice::registerLatticePasses();
+  llvm::cl::ParseCommandLineOptions(
+      argc, argv,
+      "lattice-compile: compile a model to a native shared library\n");
+  return failed(compile(argv[0])) ? 1 : 0;
+}
