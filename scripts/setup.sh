@@ -12,6 +12,8 @@ PACKAGES=(
   # Toolchain: LLVM/MLIR 22 (shared libMLIR.so, mlir-tblgen, lit, FileCheck).
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools clang-22 lld-22
   clang-format-22 libclang-rt-22-dev
+  # LLVM's OpenMP runtime, which compiled models call for their threads.
+  libomp-22-dev
   # Build.
   cmake ninja-build ccache g++
   # Unit tests.
