@@ -112,3 +112,122 @@ def test_bad_weights_files(mlp, tmp_path):
     garbage.write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{not json at all")
     with pytest.raises(runtime.LatticeError, match="header"):
         runtime.load(out / "mlp.so", garbage)
+
+
+# Driver diagnostics: every failure is a message on stderr and exit code 1.
+
+GEMV = """
+func.func @f(%x: tensor<1x64xf32>) -> tensor<1x4xf32> {
+  %w = lattice.weight "w" from "w.safetensors"
+      : tensor<4x64x!lattice.quant<s4, f32, channel<0>>>
+  %s = lattice.weight "s" from "w.safetensors" : tensor<4xf32>
+  %y = lattice.matmul %x, %w rhs_scale(%s) accumulate(f32)
+      : (tensor<1x64xf32>, tensor<4x64x!lattice.quant<s4, f32, channel<0>>>,
+         tensor<4xf32>) -> tensor<1x4xf32>
+  return %y : tensor<1x4xf32>
+}
+"""
+
+
+def _compile_error(tmp_path, source, weights=None, args=()):
+    (tmp_path / "m.mlir").write_text(source)
+    if weights is not None:
+        safetensors.save(tmp_path / "w.safetensors", weights)
+    result = subprocess.run(
+        [str(COMPILE), str(tmp_path / "m.mlir"), "-o", str(tmp_path / "m"),
+         *args], capture_output=True, text=True)
+    assert result.returncode == 1, result.stderr
+    return result.stderr
+
+
+def _gemv_weights(**changes):
+    weights = {"w": np.ones((4, 64), np.int8), "s": np.ones(4, np.float32)}
+    weights.update(changes)
+    return {k: v for k, v in weights.items() if v is not None}
+
+
+def test_error_bad_ir(tmp_path):
+    assert "expected" in _compile_error(tmp_path, "func.func @f( {")
+
+
+def test_error_no_function(tmp_path):
+    assert "no public function to compile" in _compile_error(
+        tmp_path, "func.func private @f()")
+
+
+def test_error_dynamic_input(tmp_path):
+    source = "func.func @f(%x: tensor<?xf32>) -> tensor<?xf32> {\n" \
+             "  return %x : tensor<?xf32>\n}\n"
+    assert "the C ABI takes statically shaped tensors" in _compile_error(
+        tmp_path, source)
+
+
+def test_error_quantized_input(tmp_path):
+    source = ("func.func @f(%x: tensor<4x!lattice.quant<s8, f32>>)"
+              " -> tensor<4x!lattice.quant<s8, f32>> {\n"
+              "  return %x : tensor<4x!lattice.quant<s8, f32>>\n}\n")
+    assert "the C ABI takes f32, f16, bf16, i8 or i32" in _compile_error(
+        tmp_path, source)
+
+
+def test_error_missing_weights_file(tmp_path):
+    assert "cannot read" in _compile_error(tmp_path, GEMV)
+
+
+def test_error_missing_tensor(tmp_path):
+    stderr = _compile_error(tmp_path, GEMV, _gemv_weights(s=None))
+    assert "tensor 's' does not exist" in stderr
+
+
+def test_error_wrong_shape(tmp_path):
+    stderr = _compile_error(tmp_path, GEMV,
+                            _gemv_weights(s=np.ones(5, np.float32)))
+    assert "has shape [5], the model expects [4]" in stderr
+
+
+def test_error_wrong_dtype(tmp_path):
+    stderr = _compile_error(tmp_path, GEMV,
+                            _gemv_weights(s=np.ones(4, np.float16)))
+    assert "is F16, the model expects F32" in stderr
+
+
+def test_error_code_out_of_range(tmp_path):
+    codes = np.ones((4, 64), np.int8)
+    codes[1, 2] = 9
+    stderr = _compile_error(tmp_path, GEMV, _gemv_weights(w=codes))
+    assert "holds code 9 at element 66, outside the range of 4-bit codes" \
+        in stderr
+
+
+def test_error_corrupt_weights_file(tmp_path):
+    (tmp_path / "w.safetensors").write_bytes(b"\xff" * 16)
+    assert "does not fit in the file" in _compile_error(tmp_path, GEMV)
+
+
+def test_error_bad_options(tmp_path):
+    weights = _gemv_weights()
+    assert "is not a C identifier" in _compile_error(
+        tmp_path, GEMV, weights, ["--name=9lives"])
+    assert "unknown --target-cpu 'no-such-cpu'" in _compile_error(
+        tmp_path, GEMV, weights, ["--target-cpu=no-such-cpu"])
+
+
+def test_error_unwritable_output(tmp_path):
+    (tmp_path / "m.mlir").write_text(GEMV)
+    safetensors.save(tmp_path / "w.safetensors", _gemv_weights())
+    result = subprocess.run(
+        [str(COMPILE), str(tmp_path / "m.mlir"), "-o",
+         str(tmp_path / "no-such-dir" / "m")], capture_output=True, text=True)
+    assert result.returncode == 1
+    assert "cannot write" in result.stderr
+
+
+def test_error_unsupported_op(tmp_path):
+    source = ("func.func @f(%x: tensor<4x8xf32>) -> tensor<4xf32> {\n"
+              "  %q, %s = lattice.dynamic_quantize %x : (tensor<4x8xf32>) -> "
+              "(tensor<4x8x!lattice.quant<s8, f32, channel<0>>>, "
+              "tensor<4xf32>)\n"
+              "  return %s : tensor<4xf32>\n}\n")
+    stderr = _compile_error(tmp_path, source)
+    assert "'lattice.dynamic_quantize' op is not lowered by " \
+        "convert-lattice-to-linalg yet" in stderr

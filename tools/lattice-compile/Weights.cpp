@@ -109,8 +109,7 @@ const SafetensorsEntry *SafetensorsFile::lookup(StringRef name) const {
   return it == entries.end() ? nullptr : &it->second;
 }
 
-/// The safetensors dtype of a float element type.
-static StringRef getFloatDType(mlir::Type type) {
+llvm::StringRef mlir::lattice::compile::getDType(mlir::Type type) {
   if (type.isF32())
     return "F32";
   if (type.isF16())
@@ -152,7 +151,7 @@ mlir::lattice::compile::packWeight(const SafetensorsFile &file, StringRef name,
   auto quantType =
       llvm::dyn_cast<mlir::lattice::QuantType>(type.getElementType());
   if (!quantType) {
-    StringRef dtype = getFloatDType(type.getElementType());
+    StringRef dtype = getDType(type.getElementType());
     if (dtype.empty())
       return fail("has an element type that weights cannot have");
     if (entry->dtype != dtype)

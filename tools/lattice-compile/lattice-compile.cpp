@@ -87,21 +87,6 @@ struct TensorDesc {
 };
 } // namespace
 
-/// The C dtype of a tensor crossing the C ABI, or "" when it cannot.
-static std::string getABIDType(Type type) {
-  if (type.isF32())
-    return "F32";
-  if (type.isF16())
-    return "F16";
-  if (type.isBF16())
-    return "BF16";
-  if (type.isInteger(8))
-    return "I8";
-  if (type.isInteger(32))
-    return "I32";
-  return "";
-}
-
 static std::string getCType(StringRef dtype) {
   return llvm::StringSwitch<std::string>(dtype)
       .Case("F32", "float")
@@ -121,7 +106,7 @@ static FailureOr<TensorDesc> describe(Location loc, Type type, StringRef name) {
                              "rank 8 or less";
   TensorDesc desc;
   desc.name = name.str();
-  desc.dtype = getABIDType(tensorType.getElementType());
+  desc.dtype = getDType(tensorType.getElementType()).str();
   if (desc.dtype.empty())
     return emitError(loc) << "'" << name << "' has element type "
                           << tensorType.getElementType()
@@ -163,8 +148,6 @@ static LogicalResult externalizeWeights(func::FuncOp func, StringRef modelDir,
       desc.dtype = packed->dtype;
       desc.shape = packed->shape;
       desc.numBytes = packed->bytes.size();
-      if (argumentOf.size() != weights.size())
-        return failure();
       argumentOf[key] = func.getNumArguments();
       if (failed(func.insertArgument(func.getNumArguments(), type, {},
                                      op.getLoc())))
