@@ -46,6 +46,7 @@ class Model:
     """A compiled model with its weights mapped; call it on numpy arrays."""
 
     def __init__(self, library, weights=None):
+        self._model = ctypes.c_void_p()  # what close() frees, once loaded
         library = os.path.abspath(library)
         if weights is None:
             weights = os.path.splitext(library)[0] + ".safetensors"
@@ -57,13 +58,16 @@ class Model:
         self.name = info.name.decode()
         self.inputs = [_describe(info.inputs[i]) for i in range(info.num_inputs)]
         self.outputs = [_describe(info.outputs[i]) for i in range(info.num_outputs)]
+        for name, dtype, _ in self.inputs + self.outputs:
+            if dtype is None:
+                raise LatticeError(f"tensor '{name}' is bf16, which numpy has "
+                                   "no type for; call the library from C")
         self._lib.lattice_last_error.restype = ctypes.c_char_p
         self._lib.lattice_model_load.argtypes = [
             ctypes.POINTER(_ModelInfo), ctypes.c_char_p, ctypes.POINTER(ctypes.c_void_p)]
         self._lib.lattice_model_run.argtypes = [
             ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(ctypes.c_void_p)]
         self._lib.lattice_model_free.argtypes = [ctypes.c_void_p]
-        self._model = ctypes.c_void_p()
         status = self._lib.lattice_model_load(self._info, os.fsencode(weights),
                                               ctypes.byref(self._model))
         if status != 0:

@@ -114,6 +114,16 @@ def test_bad_weights_files(mlp, tmp_path):
         runtime.load(out / "mlp.so", garbage)
 
 
+def test_bf16_signature_is_refused(tmp_path):
+    (tmp_path / "m.mlir").write_text(
+        "func.func @f(%x: tensor<4xbf16>) -> tensor<4xbf16> {\n"
+        "  return %x : tensor<4xbf16>\n}\n")
+    subprocess.run([str(COMPILE), str(tmp_path / "m.mlir"), "-o",
+                    str(tmp_path / "m")], check=True, capture_output=True)
+    with pytest.raises(runtime.LatticeError, match="'input0' is bf16"):
+        runtime.load(tmp_path / "m.so")
+
+
 # Driver diagnostics: every failure is a message on stderr and exit code 1.
 
 GEMV = """
