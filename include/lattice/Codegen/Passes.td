@@ -56,19 +56,6 @@ def CPUTileAndVectorizePass
   ];
 }
 
-def CPUHoistVectorTransfersPass
-    : Pass<"lattice-cpu-hoist-vector-transfers", "func::FuncOp"> {
-  let summary = "Keep loop-carried vector accumulators in registers";
-  let description = [{
-    After bufferization, moves `vector.transfer_read`/`transfer_write` pairs
-    on loop-invariant memory out of the loops that read and write them, so
-    that an accumulator tile lives in registers across a reduction loop
-    (upstream `linalg::hoistRedundantVectorTransfers` and broadcast
-    hoisting).
-  }];
-  let dependentDialects = ["::mlir::vector::VectorDialect"];
-}
-
 def CPUEmulateNarrowTypesPass
     : Pass<"lattice-cpu-emulate-narrow-types", "ModuleOp"> {
   let summary = "Store sub-byte integers packed in bytes";

@@ -101,7 +101,6 @@ mlir::lattice::buildLatticeCPUPipeline(OpPassManager &pm,
       bufferization::createBufferResultsToOutParamsPass(outParamOptions));
   pm.addPass(createCanonicalizerPass());
   bufferization::buildBufferDeallocationPipeline(pm);
-  pm.addNestedPass<func::FuncOp>(createCPUHoistVectorTransfersPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
 
