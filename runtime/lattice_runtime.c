@@ -408,32 +408,26 @@ lattice_status lattice_model_run(const lattice_model *model,
   if ((info->num_inputs && !inputs) || (info->num_outputs && !outputs))
     return fail(LATTICE_ERROR_ARGUMENT,
                 "lattice_model_run: NULL input or output array");
+  for (uint32_t i = 0; i < info->num_inputs; ++i)
+    if (!inputs[i])
+      return fail(LATTICE_ERROR_ARGUMENT, "input '%s' is NULL",
+                  info->inputs[i].name);
+  for (uint32_t i = 0; i < info->num_outputs; ++i)
+    if (!outputs[i])
+      return fail(LATTICE_ERROR_ARGUMENT, "output '%s' is NULL",
+                  info->outputs[i].name);
   uint32_t count = info->num_inputs + info->num_weights + info->num_outputs;
   void *stack_args[64];
   void **args = count <= 64 ? stack_args : malloc(count * sizeof(void *));
   if (!args)
     return fail(LATTICE_ERROR_MEMORY, "out of memory");
   uint32_t n = 0;
-  for (uint32_t i = 0; i < info->num_inputs; ++i) {
-    if (!inputs[i]) {
-      if (args != stack_args)
-        free(args);
-      return fail(LATTICE_ERROR_ARGUMENT, "input '%s' is NULL",
-                  info->inputs[i].name);
-    }
+  for (uint32_t i = 0; i < info->num_inputs; ++i)
     args[n++] = (void *)(uintptr_t)inputs[i]; /* read only */
-  }
   for (uint32_t i = 0; i < info->num_weights; ++i)
     args[n++] = model->weights[i];
-  for (uint32_t i = 0; i < info->num_outputs; ++i) {
-    if (!outputs[i]) {
-      if (args != stack_args)
-        free(args);
-      return fail(LATTICE_ERROR_ARGUMENT, "output '%s' is NULL",
-                  info->outputs[i].name);
-    }
+  for (uint32_t i = 0; i < info->num_outputs; ++i)
     args[n++] = outputs[i];
-  }
   info->entry(args);
   if (args != stack_args)
     free(args);

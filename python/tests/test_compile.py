@@ -71,6 +71,26 @@ def test_matches_numpy(mlp):
         np.testing.assert_allclose(y, ref, rtol=0, atol=1e-5 * np.abs(ref).max())
 
 
+def test_c_program(mlp, tmp_path):
+    out, w = mlp
+    exe = tmp_path / "run-mlp"
+    subprocess.run(["cc", f"-I{out}", str(ROOT / "examples" / "run-mlp.c"),
+                    str(out / "mlp.so"), f"-Wl,-rpath,{out}", "-lm", "-o",
+                    str(exe)], check=True)
+    result = subprocess.run([str(exe), str(out / "mlp.safetensors")],
+                            check=True, capture_output=True, text=True)
+    lines = result.stdout.splitlines()
+    assert lines[0] == "NULL output: output 'output0' is NULL"
+    y = np.array([float(v) for v in lines[1:]], np.float32)
+    (expected,) = runtime.load(out / "mlp.so")(
+        np.sin(np.arange(64, dtype=np.float32))[None, :])
+    np.testing.assert_allclose(y, expected[0], rtol=1e-6, atol=1e-6)
+    missing = subprocess.run([str(exe), str(tmp_path / "none.safetensors")],
+                             capture_output=True, text=True)
+    assert missing.returncode == 1
+    assert "none.safetensors: No such file or directory" in missing.stderr
+
+
 def test_packed_weights(mlp):
     out, w = mlp
     packed = safetensors.load(out / "mlp.safetensors")

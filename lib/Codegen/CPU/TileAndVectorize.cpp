@@ -28,6 +28,7 @@
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "mlir/Transforms/LoopInvariantCodeMotionUtils.h"
+#include "llvm/Support/MathExtras.h"
 
 namespace mlir::lattice {
 #define GEN_PASS_DEF_CPUTILEANDVECTORIZEPASS
@@ -252,10 +253,12 @@ static TilingPlan planTiling(linalg::LinalgOp op, int64_t lanes,
   }
 
   // Threads take the largest static parallel loop (not the lanes).
-  int64_t work = 1;
+  // Work: the iterations of the static loops (dynamic ones are not split).
+  uint64_t work = 1;
   for (int64_t r : ranges)
-    work = ShapedType::isDynamic(r) ? kMinParallelWork : work * r;
-  if (numThreads < 2 || work < kMinParallelWork)
+    if (!ShapedType::isDynamic(r))
+      work = llvm::SaturatingMultiply(work, static_cast<uint64_t>(r));
+  if (numThreads < 2 || work < static_cast<uint64_t>(kMinParallelWork))
     return plan;
   std::optional<unsigned> best;
   for (unsigned d : parallelDims) {
