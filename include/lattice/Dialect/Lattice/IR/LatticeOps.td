@@ -533,9 +533,11 @@ def Lattice_WeightOp : Lattice_Op<"weight", [Pure]> {
     Refers to the tensor `name` of the safetensors file `file` (a path
     relative to the model's directory), so that multi-gigabyte weights
     never become MLIR text. The compiler driver checks at compile time that
-    the tensor exists with this shape and a matching dtype; quantized
-    element types refer to packed codes in the layout documented in
-    docs/ (the scales are separate named tensors).
+    the tensor exists with this shape and a matching dtype. A quantized
+    result refers to its codes, one per element, as `I8` (`U8` for `uN`
+    schemes; ternary -1/0/1, binary -1/+1); the driver checks their range
+    and packs them (docs/WeightLayout.md). Scales and zero points are
+    separate named tensors.
 
     Constraints:
     - `name` and `file` are not empty;
