@@ -35,7 +35,7 @@ namespace mlir::lattice {
 
 using namespace mlir;
 
-static bool isSubByteMemRef(Type type) {
+static bool isMultiDimSubByteMemRef(Type type) {
   auto memrefType = dyn_cast<MemRefType>(type);
   if (!memrefType || memrefType.getRank() < 2)
     return false;
@@ -81,7 +81,7 @@ struct CPUEmulateNarrowTypesPass final
     module.walk([&](Operation *op) {
       if (isa<vector::LoadOp, vector::StoreOp, vector::MaskedLoadOp,
               vector::MaskedStoreOp, memref::LoadOp, memref::StoreOp>(op) &&
-          llvm::any_of(op->getOperandTypes(), isSubByteMemRef))
+          llvm::any_of(op->getOperandTypes(), isMultiDimSubByteMemRef))
         subByteAccesses.push_back(op);
     });
     RewritePatternSet flattenPatterns(ctx);
