@@ -32,6 +32,10 @@ def ConvertLatticeToLinalgPass
       back afterwards. Arithmetic is f32: `x / s`, `math.roundeven`
       (`math.round` for `nearest_away`), NaN to the zero point, clamping to
       the storage range.
+    - `lattice.dynamic_quantize` becomes a min/max reduction per block
+      (`arith.minnumf`/`maxnumf` from 0, so NaN is skipped), an elementwise
+      generic computing each block's scale and zero point, and the quantize
+      generic above.
     - `lattice.requantize` and `lattice.fake_quant` are first decomposed into
       dequantize/quantize pairs.
     - `lattice.matmul` becomes linalg reductions over an iteration space of
@@ -47,8 +51,8 @@ def ConvertLatticeToLinalgPass
       becomes an elementwise multiply.
     - `lattice.observe` is replaced by its input.
 
-    `lattice.dynamic_quantize` and `lattice.weight`, and matmuls whose
-    operands are grouped with different sizes, are rejected with a
+    `lattice.weight` (which `lattice-compile` turns into function
+    arguments), and matmuls whose operands are grouped with different sizes, are rejected with a
     diagnostic naming the op.
 
     Example:

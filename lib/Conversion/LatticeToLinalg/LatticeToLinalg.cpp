@@ -88,8 +88,9 @@ struct ConvertLatticeToLinalgPass final
                         "convert-lattice-to-linalg yet");
         return WalkResult::interrupt();
       }
-      if (isa<ChannelScaleOp, DequantizeOp, FakeQuantOp, LayerNormOp,
-              NormalizeOp, ObserveOp, QuantizeOp, RequantizeOp, RmsNormOp>(op))
+      if (isa<ChannelScaleOp, DequantizeOp, DynamicQuantizeOp, FakeQuantOp,
+              LayerNormOp, NormalizeOp, ObserveOp, QuantizeOp, RequantizeOp,
+              RmsNormOp>(op))
         return WalkResult::advance();
       if (auto matmul = dyn_cast<MatmulOp>(op)) {
         if (!hasMismatchedGroups(matmul))

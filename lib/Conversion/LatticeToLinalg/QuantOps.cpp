@@ -7,8 +7,8 @@
 //===----------------------------------------------------------------------===//
 //
 // quantize and dequantize become elementwise linalg.generic ops over the
-// blocks of their scheme; requantize and fake_quant are decomposed into
-// them; observe disappears.
+// blocks of their scheme, dynamic_quantize a min/max reduction before that;
+// requantize and fake_quant are decomposed into them; observe disappears.
 //
 //===----------------------------------------------------------------------===//
 
@@ -20,6 +20,9 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
+
+#include <cfloat>
+#include <cmath>
 
 using namespace mlir;
 using namespace mlir::lattice;
@@ -60,57 +63,64 @@ static Value buildQuantizeScalar(OpBuilder &b, Location loc, QuantType type,
   return arith::TruncIOp::create(b, loc, getStorageType(type), wide);
 }
 
+/// A per-group scheme's view of `input`: the grouped axis expanded into
+/// [D / g, g] so that blocks are indexed by a projected permutation. Other
+/// schemes see `input` unchanged. `reassociation` collapses the view back.
+static Value
+expandGroups(OpBuilder &b, Location loc, Value input, QuantType type,
+             SmallVectorImpl<ReassociationIndices> &reassociation) {
+  if (!type.isPerGroup())
+    return input;
+  auto inputType = cast<RankedTensorType>(input.getType());
+  int64_t axis = type.getAxis();
+  SmallVector<int64_t> shape;
+  SmallVector<OpFoldResult> sizes;
+  for (int64_t dim = 0; dim < inputType.getRank(); ++dim) {
+    int64_t size = inputType.getDimSize(dim);
+    int64_t next = shape.size();
+    if (dim != axis) {
+      shape.push_back(size);
+      sizes.push_back(tensor::getMixedSize(b, loc, input, dim));
+      reassociation.push_back({next});
+      continue;
+    }
+    // The verifier guarantees a static axis divisible by the group size.
+    shape.append({size / type.getGroupSize(), type.getGroupSize()});
+    sizes.append({b.getIndexAttr(size / type.getGroupSize()),
+                  b.getIndexAttr(type.getGroupSize())});
+    reassociation.push_back({next, next + 1});
+  }
+  return tensor::ExpandShapeOp::create(b, loc, inputType.clone(shape), input,
+                                       reassociation, sizes);
+}
+
+/// The map from the `rank` dimensions of an expandGroups view to the block
+/// (scale and zero-point index) of `type`.
+static AffineMap getBlockMap(OpBuilder &b, QuantType type, int64_t rank) {
+  if (type.isPerTensor())
+    return AffineMap::get(rank, 0, {}, b.getContext());
+  if (type.isPerChannel())
+    return AffineMap::get(rank, 0, b.getAffineDimExpr(type.getAxis()));
+  // Every dimension but the position inside the group (axis + 1).
+  SmallVector<AffineExpr> dims;
+  for (int64_t dim = 0; dim < rank; ++dim)
+    if (dim != type.getAxis() + 1)
+      dims.push_back(b.getAffineDimExpr(dim));
+  return AffineMap::get(rank, 0, dims, b.getContext());
+}
+
 /// Computes, for every element of `input`, `body(element, scale, zero point)`
 /// with the scale (and zero point) of its block under `type`'s granularity.
-/// Per-group schemes expand the grouped axis into [D / g, g] so that the
-/// scale is indexed by a projected permutation, and collapse it back.
 static Value buildBlockwiseGeneric(
     OpBuilder &b, Location loc, Value input, QuantType type, Value scale,
     Value zeroPoint, Type resultElementType,
     function_ref<Value(OpBuilder &, Location, Value, Value, Value)> body) {
   auto inputType = cast<RankedTensorType>(input.getType());
-  int64_t axis = type.getAxis();
-  Value source = input;
   SmallVector<ReassociationIndices> reassociation;
-  if (type.isPerGroup()) {
-    SmallVector<int64_t> shape;
-    SmallVector<OpFoldResult> sizes;
-    for (int64_t dim = 0; dim < inputType.getRank(); ++dim) {
-      int64_t size = inputType.getDimSize(dim);
-      int64_t next = shape.size();
-      if (dim != axis) {
-        shape.push_back(size);
-        sizes.push_back(tensor::getMixedSize(b, loc, input, dim));
-        reassociation.push_back({next});
-        continue;
-      }
-      // The verifier guarantees a static axis divisible by the group size.
-      shape.append({size / type.getGroupSize(), type.getGroupSize()});
-      sizes.append({b.getIndexAttr(size / type.getGroupSize()),
-                    b.getIndexAttr(type.getGroupSize())});
-      reassociation.push_back({next, next + 1});
-    }
-    source = tensor::ExpandShapeOp::create(b, loc, inputType.clone(shape),
-                                           input, reassociation, sizes);
-  }
-
-  auto sourceType = cast<RankedTensorType>(source.getType());
-  int64_t rank = sourceType.getRank();
-  MLIRContext *context = b.getContext();
+  Value source = expandGroups(b, loc, input, type, reassociation);
+  int64_t rank = cast<RankedTensorType>(source.getType()).getRank();
   AffineMap identity = b.getMultiDimIdentityMap(rank);
-  AffineMap scaleMap;
-  if (type.isPerTensor()) {
-    scaleMap = AffineMap::get(rank, 0, {}, context);
-  } else if (type.isPerChannel()) {
-    scaleMap = AffineMap::get(rank, 0, b.getAffineDimExpr(axis));
-  } else {
-    // Every dimension but the position inside the group (axis + 1).
-    SmallVector<AffineExpr> dims;
-    for (int64_t dim = 0; dim < rank; ++dim)
-      if (dim != axis + 1)
-        dims.push_back(b.getAffineDimExpr(dim));
-    scaleMap = AffineMap::get(rank, 0, dims, context);
-  }
+  AffineMap scaleMap = getBlockMap(b, type, rank);
 
   SmallVector<Value> inputs = {source, scale};
   SmallVector<AffineMap> maps = {identity, scaleMap};
@@ -137,6 +147,51 @@ static Value buildBlockwiseGeneric(
       b, loc, inputType.clone(resultElementType), result, reassociation);
 }
 
+/// The scale (in f32, already rounded to the scale type) and zero point
+/// (f32, integral; null for symmetric schemes) of a block whose range,
+/// widened to contain 0, is [lo, hi]. Degenerate, infinite and overflowing
+/// scales fall back to 1 with zero point 0.
+static std::pair<Value, Value> buildBlockParams(OpBuilder &b, Location loc,
+                                                QuantType type, Type scaleType,
+                                                Value lo, Value hi) {
+  double qmin = double(type.getStorageMin());
+  double qmax = double(type.getStorageMax());
+  Value scale;
+  if (type.isAsymmetric()) {
+    Value range = arith::SubFOp::create(b, loc, hi, lo);
+    scale =
+        arith::DivFOp::create(b, loc, range, f32Constant(b, loc, qmax - qmin));
+  } else {
+    Value magnitude = type.getStorageKind() == StorageKind::Unsigned
+                          ? hi
+                          : arith::MaximumFOp::create(
+                                b, loc, arith::NegFOp::create(b, loc, lo), hi)
+                                .getResult();
+    scale = arith::DivFOp::create(b, loc, magnitude, f32Constant(b, loc, qmax));
+  }
+  scale = toF32(b, loc, fromF32(b, loc, scale, scaleType));
+  Value one = f32Constant(b, loc, 1.0);
+  Value usable = arith::AndIOp::create(
+      b, loc,
+      arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OGE, scale,
+                            f32Constant(b, loc, double(FLT_MIN))),
+      arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT, scale,
+                            f32Constant(b, loc, double(INFINITY))));
+  Value safeScale = arith::SelectOp::create(b, loc, usable, scale, one);
+  if (!type.isAsymmetric())
+    return {safeScale, Value()};
+  Value offset = arith::DivFOp::create(b, loc, lo, safeScale);
+  Value zeroPoint = math::RoundEvenOp::create(
+      b, loc, arith::SubFOp::create(b, loc, f32Constant(b, loc, qmin), offset));
+  zeroPoint = arith::MinimumFOp::create(
+      b, loc,
+      arith::MaximumFOp::create(b, loc, zeroPoint, f32Constant(b, loc, qmin)),
+      f32Constant(b, loc, qmax));
+  zeroPoint = arith::SelectOp::create(b, loc, usable, zeroPoint,
+                                      f32Constant(b, loc, 0.0));
+  return {safeScale, zeroPoint};
+}
+
 namespace {
 /// quantize -> linalg.generic producing storage integers.
 struct QuantizeOpLowering final : OpConversionPattern<QuantizeOp> {
@@ -154,6 +209,93 @@ struct QuantizeOpLowering final : OpConversionPattern<QuantizeOp> {
           return buildQuantizeScalar(b, loc, type, rounding, x, s, z);
         });
     rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+/// dynamic_quantize -> a min/max reduction per block, the block parameters,
+/// and the quantize generic.
+struct DynamicQuantizeOpLowering final
+    : OpConversionPattern<DynamicQuantizeOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(DynamicQuantizeOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto type = cast<QuantType>(op.getResult().getType().getElementType());
+    auto scaleType = op.getScale().getType();
+    Type scaleElementType = scaleType.getElementType();
+    Value input = adaptor.getInput();
+
+    // Block minimum and maximum, started at 0 so that the range contains
+    // it; minnumf/maxnumf skip NaN elements.
+    SmallVector<ReassociationIndices> reassociation;
+    Value source = expandGroups(rewriter, loc, input, type, reassociation);
+    int64_t rank = cast<RankedTensorType>(source.getType()).getRank();
+    AffineMap blockMap = getBlockMap(rewriter, type, rank);
+    SmallVector<utils::IteratorType> iterators(rank,
+                                               utils::IteratorType::reduction);
+    for (AffineExpr expr : blockMap.getResults())
+      iterators[cast<AffineDimExpr>(expr).getPosition()] =
+          utils::IteratorType::parallel;
+    SmallVector<OpFoldResult> blockSizes =
+        tensor::getMixedSizes(rewriter, loc, op.getScale());
+    Value zeros =
+        buildZeroTensor(rewriter, loc, blockSizes, rewriter.getF32Type());
+    auto range = linalg::GenericOp::create(
+        rewriter, loc, TypeRange{zeros.getType(), zeros.getType()},
+        ValueRange{source}, ValueRange{zeros, zeros},
+        ArrayRef<AffineMap>{rewriter.getMultiDimIdentityMap(rank), blockMap,
+                            blockMap},
+        iterators, [&](OpBuilder &b, Location nl, ValueRange args) {
+          Value x = toF32(b, nl, args[0]);
+          linalg::YieldOp::create(
+              b, nl,
+              ValueRange{arith::MinNumFOp::create(b, nl, args[1], x),
+                         arith::MaxNumFOp::create(b, nl, args[2], x)});
+        });
+
+    // Scale and zero point of every block.
+    SmallVector<Type> paramTypes = {scaleType};
+    SmallVector<Value> paramInits = {
+        tensor::EmptyOp::create(rewriter, loc, blockSizes, scaleElementType)};
+    if (op.getZeroPoint()) {
+      paramTypes.push_back(op.getZeroPoint().getType());
+      paramInits.push_back(tensor::EmptyOp::create(
+          rewriter, loc, blockSizes,
+          op.getZeroPoint().getType().getElementType()));
+    }
+    int64_t blockRank = scaleType.getRank();
+    AffineMap identity = rewriter.getMultiDimIdentityMap(blockRank);
+    SmallVector<AffineMap> paramMaps(2 + paramInits.size(), identity);
+    auto params = linalg::GenericOp::create(
+        rewriter, loc, paramTypes, range.getResults(), paramInits, paramMaps,
+        SmallVector<utils::IteratorType>(blockRank,
+                                         utils::IteratorType::parallel),
+        [&](OpBuilder &b, Location nl, ValueRange args) {
+          auto [scale, zeroPoint] =
+              buildBlockParams(b, nl, type, scaleElementType, args[0], args[1]);
+          SmallVector<Value> results = {
+              fromF32(b, nl, scale, scaleElementType)};
+          if (zeroPoint)
+            results.push_back(arith::FPToSIOp::create(
+                b, nl, args.back().getType(), zeroPoint));
+          linalg::YieldOp::create(b, nl, results);
+        });
+    Value scale = params.getResult(0);
+    Value zeroPoint = op.getZeroPoint() ? params.getResult(1) : Value();
+
+    RoundingMode rounding = op.getRounding();
+    Value codes = buildBlockwiseGeneric(
+        rewriter, loc, input, type, scale, zeroPoint, getStorageType(type),
+        [&](OpBuilder &b, Location nl, Value x, Value s, Value z) {
+          return buildQuantizeScalar(b, nl, type, rounding, x, s, z);
+        });
+    SmallVector<Value> results = {codes, scale};
+    if (zeroPoint)
+      results.push_back(zeroPoint);
+    rewriter.replaceOp(op, results);
     return success();
   }
 };
@@ -236,6 +378,7 @@ void mlir::lattice::populateLatticeDecompositionPatterns(
 
 void mlir::lattice::detail::populateQuantOpLoweringPatterns(
     const TypeConverter &typeConverter, RewritePatternSet &patterns) {
-  patterns.add<DequantizeOpLowering, ObserveOpLowering, QuantizeOpLowering>(
-      typeConverter, patterns.getContext());
+  patterns.add<DequantizeOpLowering, DynamicQuantizeOpLowering,
+               ObserveOpLowering, QuantizeOpLowering>(typeConverter,
+                                                      patterns.getContext());
 }

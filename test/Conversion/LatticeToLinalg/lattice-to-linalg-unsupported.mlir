@@ -13,15 +13,6 @@ func.func @matmul_groups_of_different_sizes(
 
 // -----
 
-func.func @dynamic_quantize_not_lowered_yet(%x: tensor<16x64xf32>) {
-  // expected-error@+1 {{'lattice.dynamic_quantize' op is not lowered by convert-lattice-to-linalg yet}}
-  %q, %s = lattice.dynamic_quantize %x
-      : (tensor<16x64xf32>) -> (tensor<16x64x!lattice.quant<s8, f32, channel<0>>>, tensor<16xf32>)
-  return
-}
-
-// -----
-
 func.func @weight_not_lowered_yet() -> tensor<4x4xf32> {
   // expected-error@+1 {{'lattice.weight' op is not lowered by convert-lattice-to-linalg yet}}
   %w = lattice.weight "w" from "m.safetensors" : tensor<4x4xf32>

@@ -93,6 +93,37 @@ func.func @binary_round_trip(%x: tensor<8xf32>, %s: tensor<f32>) -> tensor<8xf32
 
 /// requantize and fake_quant decompose into dequantize/quantize pairs;
 /// observe disappears: 2 + 1 + 2 generics.
+/// dynamic_quantize: a min/max reduction per block (from 0, skipping NaN),
+/// the block parameters from the scale rounded to its type, then quantize.
+// CHECK-LABEL: func.func @dynamic_quantize_per_token
+// CHECK-SAME: (%[[X:.*]]: tensor<4x64xf32>) -> (tensor<4x64xi8>, tensor<4xf16>, tensor<4xi16>)
+// CHECK: %[[ZERO:.*]] = linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<4xf32>)
+// CHECK: %[[RANGE:.*]]:2 = linalg.generic
+// CHECK-SAME: iterator_types = ["parallel", "reduction"]
+// CHECK-SAME: ins(%[[X]] : tensor<4x64xf32>) outs(%[[ZERO]], %[[ZERO]] : tensor<4xf32>, tensor<4xf32>)
+// CHECK: arith.minnumf
+// CHECK: arith.maxnumf
+// CHECK: %[[PARAMS:.*]]:2 = linalg.generic
+// CHECK-SAME: ins(%[[RANGE]]#0, %[[RANGE]]#1 : tensor<4xf32>, tensor<4xf32>)
+// CHECK: %[[RANGE_WIDTH:.*]] = arith.subf
+// CHECK: %[[RAW:.*]] = arith.divf %[[RANGE_WIDTH]]
+// CHECK: %[[HALF:.*]] = arith.truncf %[[RAW]] : f32 to f16
+// CHECK: %[[ROUNDED:.*]] = arith.extf %[[HALF]] : f16 to f32
+// CHECK: %[[USABLE:.*]] = arith.andi
+// CHECK: %[[SCALE:.*]] = arith.select %[[USABLE]], %[[ROUNDED]]
+// CHECK: arith.divf %{{.*}}, %[[SCALE]]
+// CHECK: math.roundeven
+// CHECK: %[[CODES:.*]] = linalg.generic
+// CHECK-SAME: ins(%[[X]], %[[PARAMS]]#0, %[[PARAMS]]#1 : tensor<4x64xf32>, tensor<4xf16>, tensor<4xi16>)
+// CHECK: return %[[CODES]], %[[PARAMS]]#0, %[[PARAMS]]#1
+func.func @dynamic_quantize_per_token(%x: tensor<4x64xf32>) -> (tensor<4x64x!lattice.quant<u8, f16, channel<0>, asymmetric>>, tensor<4xf16>, tensor<4xi16>) {
+  %q, %s, %z = lattice.dynamic_quantize %x
+      : (tensor<4x64xf32>) -> (tensor<4x64x!lattice.quant<u8, f16, channel<0>, asymmetric>>, tensor<4xf16>, tensor<4xi16>)
+  return %q, %s, %z : tensor<4x64x!lattice.quant<u8, f16, channel<0>, asymmetric>>, tensor<4xf16>, tensor<4xi16>
+}
+
+// -----
+
 // CHECK-LABEL: func.func @decompositions
 // CHECK-SAME: (%[[INPUT:.*]]: tensor<8xf32>
 // CHECK-NOT: lattice.

@@ -100,19 +100,22 @@ def Lattice_DynamicQuantizeOp : Lattice_Op<"dynamic_quantize", [Pure]> {
 
     ```
     def dynamic_quantize(x, rounding):
-      for each block b:
+      for each block b:                                  # all in f32
         lo = min(min(x[block b]), 0); hi = max(max(x[block b]), 0)
         if symmetric: s[b] = max(-lo, hi) / qmax_sym    # uN: hi / qmax
         else:         s[b] = (hi - lo) / (qmax - qmin)
-                      z[b] = clamp(round_even(qmin - lo / s[b]), qmin, qmax)
         s[b] = round_to_scale_type(s[b])
-        if s[b] is 0 or below the smallest normal f32: s[b] = 1, z[b] = 0
+        if not (smallest normal f32 <= s[b] < inf): s[b] = 1, z[b] = 0
+        elif asymmetric: z[b] = clamp(round_even(qmin - lo / s[b]), qmin, qmax)
       return quantize(x, s, z, rounding), s, z
     ```
 
     `qmax_sym` is `2^(N-1) - 1` for `sN`, `2^N - 1` for `uN` and 1 for
-    ternary and binary. NaN elements are ignored by min/max; a block that is
-    all NaN or contains an infinity gets the fallback scale 1.
+    ternary and binary. The arithmetic is f32; the zero point is computed
+    from the scale rounded to the scale type, as `lattice.quantize` will use
+    it. NaN elements are ignored by min/max; a block that is all NaN or
+    zero, contains an infinity, or whose scale overflows the scale type
+    gets the fallback scale 1 (zero point 0).
 
     Constraints: as for `lattice.quantize`, with the scale and zero point
     as results.
