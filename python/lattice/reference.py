@@ -54,7 +54,10 @@ class QuantScheme:
     @staticmethod
     def parse(text: str) -> "QuantScheme":
         """Parses `!lattice.quant<...>` (or its body)."""
-        body = re.sub(r"^!lattice\.quant<|>$", "", text.strip())
+        body = text.strip()
+        wrapped = re.fullmatch(r"!lattice\.quant<(.*)>", body)
+        if wrapped:
+            body = wrapped.group(1)
         parts = [p.strip() for p in re.split(r",(?![^<]*>)", body)]
         kwargs = {"storage": parts[0], "scale_type": parts[1]}
         for part in parts[2:]:
@@ -273,3 +276,198 @@ def bits_per_element(scheme: QuantScheme, shape: tuple[int, ...]) -> float:
     scales = math.prod(scheme.scale_shape(shape))
     per_scale = scheme.scale_bits + (0 if scheme.symmetric else scheme.bits)
     return (count * scheme.bits + scales * per_scale) / count
+
+
+# ---------------------------------------------------------------------------
+# Ops on tensors. Each follows the pseudo-code of the op's documentation.
+# ---------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class Quantized:
+    """A quantized tensor: integer codes with the parameters of its scheme."""
+
+    codes: np.ndarray
+    scale: np.ndarray
+    zero_point: np.ndarray | None
+    scheme: QuantScheme
+
+    def dequantize(self) -> np.ndarray:
+        return dequantize(self.codes, self.scale, self.zero_point, self.scheme)
+
+
+def requantize(q: Quantized, scale, zero_point, scheme: QuantScheme,
+               rounding: str = "nearest_even") -> np.ndarray:
+    """`lattice.requantize`: quantize(dequantize(q)) in f32."""
+    return quantize(q.dequantize(), scale, zero_point, scheme, rounding)
+
+
+def fake_quant(x, scale, zero_point, scheme: QuantScheme,
+               rounding: str = "nearest_even") -> np.ndarray:
+    """`lattice.fake_quant`: dequantize(quantize(x)), in x's type."""
+    x = np.asarray(x)
+    codes = quantize(x, scale, zero_point, scheme, rounding)
+    return dequantize(codes, scale, zero_point, scheme).astype(x.dtype)
+
+
+def _blocks(x: np.ndarray, scheme: QuantScheme) -> np.ndarray:
+    """`x` viewed as [scale shape..., elements of one block]."""
+    if scheme.granularity == "tensor":
+        return x.reshape(-1)
+    if scheme.granularity == "channel":
+        return np.moveaxis(x, scheme.axis, 0).reshape(x.shape[scheme.axis], -1)
+    shape = scheme.scale_shape(x.shape)
+    split = shape[:scheme.axis + 1] + (scheme.group_size,) + \
+        shape[scheme.axis + 1:]
+    return np.moveaxis(x.reshape(split), scheme.axis + 1, -1)
+
+
+def dynamic_quantize(x, scheme: QuantScheme, rounding: str = "nearest_even"):
+    """`lattice.dynamic_quantize`: returns (codes, scale, zero point or None)
+    with the scale as float32 values of the scale type."""
+    x = np.asarray(x, dtype=np.float32)
+    blocks = _blocks(x, scheme)
+    f32 = np.float32
+    with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+        # The range starts at [0, 0]; NaN elements are skipped.
+        lo = np.fmin(np.min(np.where(np.isnan(blocks), 0, blocks), axis=-1),
+                     f32(0)).astype(f32)
+        hi = np.fmax(np.max(np.where(np.isnan(blocks), 0, blocks), axis=-1),
+                     f32(0)).astype(f32)
+        if not scheme.symmetric:
+            raw = (hi - lo) / f32(scheme.qmax - scheme.qmin)
+        elif scheme.kind == "u":
+            raw = hi / f32(scheme.qmax)
+        else:
+            raw = np.maximum(-lo, hi) / f32(scheme.qmax)
+        raw = np.asarray(raw, dtype=f32)
+        scale = to_scale_type(raw, scheme.scale_type).astype(f32)
+        usable = (scale >= f32(_FLT_MIN)) & (scale < f32(np.inf))
+        scale = np.where(usable, scale, f32(1)).astype(f32)
+        zero_point = None
+        if not scheme.symmetric:
+            zp = np.rint(f32(scheme.qmin) - lo / scale)
+            zp = np.clip(zp, scheme.qmin, scheme.qmax)
+            zero_point = np.where(usable, zp, 0).astype(np.int64)
+    scale = np.asarray(scale).reshape(scheme.scale_shape(x.shape))
+    if zero_point is not None:
+        zero_point = np.asarray(zero_point).reshape(scale.shape)
+    codes = quantize(x, scale, zero_point, scheme, rounding)
+    return codes, scale, zero_point
+
+
+def _dequantize_operand(operand) -> np.ndarray:
+    if isinstance(operand, Quantized):
+        return operand.dequantize()
+    return np.asarray(operand).astype(np.float32)
+
+
+def matmul(lhs, rhs, accumulator: str = "f32",
+           result_dtype=np.float32) -> np.ndarray:
+    """`lattice.matmul`: lhs [..., K] times rhs [N, K] transposed.
+
+    Operands are float arrays or `Quantized`. With two quantized operands
+    (the integer path) the sums of each run of K sharing one pair of scales
+    are exact integers, checked against the accumulator's range, and the
+    epilogue `f32(sum) * s_lhs * s_rhs` is summed over the runs in f32, in
+    order. The float path dequantizes in f32 and sums in float64: compiled
+    code sums in f32 in another order, so compare it with a tolerance.
+    """
+    if isinstance(lhs, Quantized) and isinstance(rhs, Quantized):
+        result = _integer_matmul(lhs, rhs, accumulator)
+    else:
+        a = _dequantize_operand(lhs).astype(np.float64)
+        w = _dequantize_operand(rhs).astype(np.float64)
+        result = a @ w.T
+    return result.astype(result_dtype)
+
+
+def _run_length(scheme: QuantScheme, rank: int, k: int) -> int:
+    grouped = scheme.granularity == "group" and scheme.axis == rank - 1
+    return scheme.group_size if grouped else k
+
+
+def _integer_matmul(lhs: Quantized, rhs: Quantized, accumulator: str):
+    if accumulator not in ("i32", "i64"):
+        raise SchemeError("the integer path accumulates in i32 or i64")
+    qa, qw = np.asarray(lhs.codes, np.int64), np.asarray(rhs.codes, np.int64)
+    k = qa.shape[-1]
+    if qw.ndim != 2 or qw.shape[1] != k:
+        raise SchemeError(f"rhs shape {qw.shape} does not match K = {k}")
+    run = min(_run_length(lhs.scheme, qa.ndim, k),
+              _run_length(rhs.scheme, 2, k))
+    za = 0 if lhs.zero_point is None else \
+        lhs.scheme.broadcast(np.asarray(lhs.zero_point, np.int64), qa.shape)
+    zw = 0 if rhs.zero_point is None else \
+        rhs.scheme.broadcast(np.asarray(rhs.zero_point, np.int64), qw.shape)
+    # Every element's scale; a run shares one, read at its first element.
+    sa = lhs.scheme.broadcast(np.asarray(lhs.scale, np.float32), qa.shape)
+    sw = rhs.scheme.broadcast(np.asarray(rhs.scale, np.float32), qw.shape)
+    a, w = qa - za, qw - zw
+    limit = 2**31 - 1 if accumulator == "i32" else 2**63 - 1
+    result = np.zeros(qa.shape[:-1] + (qw.shape[0],), np.float32)
+    for start in range(0, k, run):
+        window = slice(start, start + run)
+        sums = a[..., window] @ w[:, window].T
+        if np.abs(sums).max(initial=0) > limit:
+            raise SchemeError(f"a run sum overflows the {accumulator} "
+                              "accumulator")
+        term = sums.astype(np.float32) * sa[..., start, None] * \
+            sw[:, start]
+        result = (result + term).astype(np.float32)
+    return result
+
+
+def channel_scale(x, scale, axis: int) -> np.ndarray:
+    """`lattice.channel_scale`: y[i] = x[i] * s[i[axis]]."""
+    x = np.asarray(x)
+    view = [1] * x.ndim
+    view[axis] = x.shape[axis]
+    return (x * np.asarray(scale, x.dtype).reshape(view)).astype(x.dtype)
+
+
+def rms_norm(x, weight, epsilon: float) -> np.ndarray:
+    """`lattice.rms_norm` over the last dimension (float64 inside)."""
+    x = np.asarray(x)
+    v = x.astype(np.float64)
+    ms = np.mean(v * v, axis=-1, keepdims=True)
+    y = v / np.sqrt(ms + np.float64(np.float32(epsilon))) * \
+        np.asarray(weight, np.float64)
+    return y.astype(x.dtype)
+
+
+def layer_norm(x, weight, bias, epsilon: float) -> np.ndarray:
+    """`lattice.layer_norm` over the last dimension (population variance)."""
+    x = np.asarray(x)
+    v = x.astype(np.float64)
+    mu = np.mean(v, axis=-1, keepdims=True)
+    var = np.mean((v - mu) ** 2, axis=-1, keepdims=True)
+    y = (v - mu) / np.sqrt(var + np.float64(np.float32(epsilon))) * \
+        np.asarray(weight, np.float64)
+    if bias is not None:
+        y = y + np.asarray(bias, np.float64)
+    return y.astype(x.dtype)
+
+
+def normalize(x, epsilon: float) -> np.ndarray:
+    """`lattice.normalize`: rows divided by max(L2 norm, epsilon)."""
+    x = np.asarray(x)
+    v = x.astype(np.float64)
+    norm = np.sqrt(np.sum(v * v, axis=-1, keepdims=True))
+    return (v / np.maximum(norm, np.float64(np.float32(epsilon)))).astype(
+        x.dtype)
+
+
+def observe(x, stats: dict | None = None, name: str = "",
+            channel_axis: int | None = None) -> np.ndarray:
+    """`lattice.observe`: returns x; records min, max (and per-channel
+    absolute maxima) into `stats[name]` when a dict is given."""
+    x = np.asarray(x)
+    if stats is not None:
+        v = x.astype(np.float64)
+        entry = {"min": float(np.nanmin(v)), "max": float(np.nanmax(v))}
+        if channel_axis is not None:
+            entry["absmax"] = np.nanmax(
+                np.abs(np.moveaxis(v, channel_axis, 0)).reshape(
+                    x.shape[channel_axis], -1), axis=1)
+        stats[name] = entry
+    return x

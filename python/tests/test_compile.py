@@ -253,11 +253,22 @@ def test_error_unwritable_output(tmp_path):
 
 
 def test_error_unsupported_op(tmp_path):
-    source = ("func.func @f(%x: tensor<4x8xf32>) -> tensor<4xf32> {\n"
-              "  %q, %s = lattice.dynamic_quantize %x : (tensor<4x8xf32>) -> "
-              "(tensor<4x8x!lattice.quant<s8, f32, channel<0>>>, "
-              "tensor<4xf32>)\n"
-              "  return %s : tensor<4xf32>\n}\n")
-    stderr = _compile_error(tmp_path, source)
-    assert "'lattice.dynamic_quantize' op is not lowered by " \
-        "convert-lattice-to-linalg yet" in stderr
+    source = """
+func.func @f(%x: tensor<1x64xf32>) -> tensor<1x8xf32> {
+  %w = lattice.weight "w" from "w.safetensors"
+      : tensor<8x64x!lattice.quant<s4, f32, group<1, 16>>>
+  %ws = lattice.weight "ws" from "w.safetensors" : tensor<8x4xf32>
+  %xq, %xs = lattice.dynamic_quantize %x
+      : (tensor<1x64xf32>) -> (tensor<1x64x!lattice.quant<s8, f32, group<1, 32>>>,
+                               tensor<1x2xf32>)
+  %y = lattice.matmul %xq, %w lhs_scale(%xs) rhs_scale(%ws) accumulate(i32)
+      : (tensor<1x64x!lattice.quant<s8, f32, group<1, 32>>>,
+         tensor<8x64x!lattice.quant<s4, f32, group<1, 16>>>,
+         tensor<1x2xf32>, tensor<8x4xf32>) -> tensor<1x8xf32>
+  return %y : tensor<1x8xf32>
+}
+"""
+    weights = {"w": np.ones((8, 64), np.int8), "ws": np.ones((8, 4), np.float32)}
+    stderr = _compile_error(tmp_path, source, weights)
+    assert "'lattice.matmul' op with lhs and rhs groups of different sizes " \
+        "is not lowered by convert-lattice-to-linalg yet" in stderr

@@ -190,3 +190,98 @@ def test_bits_per_element():
     with pytest.raises(SchemeError, match="does not divide"):
         bits_per_element(QuantScheme("s8", granularity="group", axis=1,
                                      group_size=32), (4, 48))
+
+
+# The ops on tensors, against values worked out by hand.
+
+from lattice import reference as ref  # noqa: E402
+
+
+def test_dynamic_quantize_per_token():
+    x = np.array([[1, -2, 0.5, 127], [np.nan, 0.5, -0.125, 0],
+                  [0, 0, 0, 0], [np.inf, 1, -1, 0]], np.float32)
+    codes, scale, zp = ref.dynamic_quantize(
+        x, QuantScheme.parse("s8, f32, channel<0>"))
+    np.testing.assert_array_equal(
+        codes, [[1, -2, 0, 127], [0, 127, -32, 0], [0, 0, 0, 0],
+                [127, 1, -1, 0]])
+    np.testing.assert_array_equal(scale, np.float32([1, 0.5 / 127, 1, 1]))
+    assert zp is None
+
+
+def test_dynamic_quantize_asymmetric_and_groups():
+    codes, scale, zp = ref.dynamic_quantize(
+        np.float32([-1, 0, 3]), QuantScheme.parse("u8, f32, asymmetric"))
+    np.testing.assert_array_equal(codes, [0, 64, 255])
+    assert scale == np.float32(4 / 255) and zp == 64
+    codes, scale, _ = ref.dynamic_quantize(
+        np.float32([[1, -7, 0.5, -0.125]]),
+        QuantScheme.parse("!lattice.quant<s4, f32, group<1, 2>>"))
+    np.testing.assert_array_equal(codes, [[1, -7, 7, -2]])
+    assert scale.shape == (1, 2)
+
+
+def test_integer_matmul_runs_and_epilogue():
+    # Two groups of 2 along K: sums 1*1 + 2*2 = 5 and 3*1 + 4*(-1) = -1,
+    # scaled by s_lhs * s_rhs per group and added in f32.
+    lhs = ref.Quantized(np.array([[1, 2, 3, 4]]), np.float32([0.5]), None,
+                        QuantScheme.parse("s8, f32, channel<0>"))
+    rhs = ref.Quantized(np.array([[1, 2, 1, -1]]), np.float32([[2, 0.25]]),
+                        None, QuantScheme.parse("s4, f32, group<1, 2>"))
+    y = ref.matmul(lhs, rhs, "i32")
+    assert y.dtype == np.float32
+    assert y[0, 0] == np.float32(5 * 0.5 * 2 + (-1) * 0.5 * 0.25)
+
+
+def test_integer_matmul_zero_points_and_overflow():
+    scheme = QuantScheme.parse("u8, f32, asymmetric")
+    lhs = ref.Quantized(np.array([[255, 0]]), np.float32(1), np.int64(128),
+                        scheme)
+    rhs = ref.Quantized(np.array([[0, 255]]), np.float32(1), np.int64(128),
+                        scheme)
+    # (127)(-128) + (-128)(127)
+    assert ref.matmul(lhs, rhs, "i32")[0, 0] == -2 * 127 * 128
+    big = ref.Quantized(np.full((1, 2**18), 127), np.float32(1), None,
+                        QuantScheme("s8"))
+    with pytest.raises(SchemeError, match="overflows the i32 accumulator"):
+        ref.matmul(big, big, "i32")
+    assert ref.matmul(big, big, "i64")[0, 0] == np.float32(127 * 127 * 2**18)
+
+
+def test_float_matmul_dequantizes_weights():
+    w = ref.Quantized(np.array([[1, -2], [3, 4]]), np.float32([0.5, 2]), None,
+                      QuantScheme.parse("s4, f32, channel<0>"))
+    y = ref.matmul(np.float32([[2, 1]]), w)
+    np.testing.assert_array_equal(y, [[2 * 0.5 - 1, 6 * 2 + 4 * 2]])
+
+
+def test_requantize_and_fake_quant():
+    q = ref.Quantized(np.array([3, -3, 100]), np.float32(0.5), None, S8)
+    # 1.5 / 1 -> 2 (ties to even), -1.5 -> -2, 50 saturates at 7.
+    np.testing.assert_array_equal(
+        ref.requantize(q, np.float32(1), None, QuantScheme("s4")), [2, -2, 7])
+    y = ref.fake_quant(np.float16([0.3, 9.0]), np.float32(0.25), None,
+                       QuantScheme("s4"))
+    assert y.dtype == np.float16
+    np.testing.assert_array_equal(y, np.float16([0.25, 1.75]))
+
+
+def test_norms():
+    x = np.float32([[3, 4], [0, 0]])
+    np.testing.assert_allclose(ref.normalize(x, 1e-12), [[0.6, 0.8], [0, 0]])
+    y = ref.rms_norm(np.float32([[1, -1]]), np.float32([2, 3]), 0.0)
+    np.testing.assert_allclose(y, [[2, -3]])
+    y = ref.layer_norm(np.float32([[1, 3]]), np.float32([1, 1]),
+                       np.float32([0, 10]), 0.0)
+    np.testing.assert_allclose(y, [[-1, 11]])
+    np.testing.assert_array_equal(
+        ref.channel_scale(np.ones((2, 3), np.float32), np.float32([1, 2, 3]),
+                          1), [[1, 2, 3], [1, 2, 3]])
+
+
+def test_observe_records_statistics():
+    stats = {}
+    x = np.float32([[1, -5], [2, 3]])
+    assert ref.observe(x, stats, "x", channel_axis=1) is x
+    assert stats["x"]["min"] == -5 and stats["x"]["max"] == 3
+    np.testing.assert_array_equal(stats["x"]["absmax"], [2, 5])
