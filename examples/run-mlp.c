@@ -4,19 +4,20 @@
  *   cc -Iout examples/run-mlp.c out/mlp.so -Wl,-rpath,out -o run-mlp
  *   ./run-mlp out/mlp.safetensors
  *
- * Prints the 64 outputs for the input x[i] = sin(i), one per line. */
+ * With weights compiled into the library (lattice-compile --embed-weights),
+ * run it without an argument. Prints the 64 outputs for the input x[i] = sin(i), one per line. */
 #include "mlp.h"
 
 #include <math.h>
 #include <stdio.h>
 
 int main(int argc, char **argv) {
-  if (argc != 2) {
-    fprintf(stderr, "usage: %s mlp.safetensors\n", argv[0]);
+  if (argc > 2) {
+    fprintf(stderr, "usage: %s [mlp.safetensors]\n", argv[0]);
     return 2;
   }
   lattice_model *model;
-  if (mlp_load(argv[1], &model) != LATTICE_OK) {
+  if (mlp_load(argc == 2 ? argv[1] : NULL, &model) != LATTICE_OK) {
     fprintf(stderr, "error: %s\n", lattice_last_error());
     return 1;
   }

@@ -338,12 +338,9 @@ static lattice_status bind_weights(lattice_model *model, const char *path,
   return LATTICE_OK;
 }
 
-lattice_status lattice_model_load(const lattice_model_info *info,
-                                  const char *weights_path,
-                                  lattice_model **model) {
-  if (!info || !model)
-    return fail(LATTICE_ERROR_ARGUMENT, "lattice_model_load: NULL argument");
-  *model = NULL;
+/* A model of `info` with no weights bound yet. */
+static lattice_status create_model(const lattice_model_info *info,
+                                   lattice_model **model) {
   if (info->abi_version != LATTICE_ABI_VERSION)
     return fail(LATTICE_ERROR_ARGUMENT,
                 "model built for ABI version %u, this runtime is version %d",
@@ -358,6 +355,20 @@ lattice_status lattice_model_load(const lattice_model_info *info,
     lattice_model_free(m);
     return fail(LATTICE_ERROR_MEMORY, "out of memory");
   }
+  *model = m;
+  return LATTICE_OK;
+}
+
+lattice_status lattice_model_load(const lattice_model_info *info,
+                                  const char *weights_path,
+                                  lattice_model **model) {
+  if (!info || !model)
+    return fail(LATTICE_ERROR_ARGUMENT, "lattice_model_load: NULL argument");
+  *model = NULL;
+  lattice_model *m = NULL;
+  lattice_status status = create_model(info, &m);
+  if (status != LATTICE_OK)
+    return status;
   if (info->num_weights > 0) {
     if (!weights_path) {
       lattice_model_free(m);
@@ -388,8 +399,29 @@ lattice_status lattice_model_load(const lattice_model_info *info,
       }
     }
     close(fd);
-    lattice_status status =
-        bind_weights(m, weights_path, m->mapping, m->mapping_size);
+    status = bind_weights(m, weights_path, m->mapping, m->mapping_size);
+    if (status != LATTICE_OK) {
+      lattice_model_free(m);
+      return status;
+    }
+  }
+  *model = m;
+  return LATTICE_OK;
+}
+
+lattice_status lattice_model_load_memory(const lattice_model_info *info,
+                                         const void *data, size_t size,
+                                         lattice_model **model) {
+  if (!info || !model || (!data && size))
+    return fail(LATTICE_ERROR_ARGUMENT,
+                "lattice_model_load_memory: NULL argument");
+  *model = NULL;
+  lattice_model *m = NULL;
+  lattice_status status = create_model(info, &m);
+  if (status != LATTICE_OK)
+    return status;
+  if (info->num_weights > 0) {
+    status = bind_weights(m, "<memory>", data, size);
     if (status != LATTICE_OK) {
       lattice_model_free(m);
       return status;

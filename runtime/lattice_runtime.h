@@ -76,6 +76,15 @@ lattice_status lattice_model_load(const lattice_model_info *info,
                                   const char *weights_path,
                                   lattice_model **model);
 
+/* Binds the weights inside `data`, `size` bytes in the safetensors format
+   (for example weights embedded in the library, or a buffer the caller
+   filled), with the checks of lattice_model_load. Tensors that are 64-byte
+   aligned in memory are used in place: `data` must outlive the model;
+   others are copied. */
+lattice_status lattice_model_load_memory(const lattice_model_info *info,
+                                         const void *data, size_t size,
+                                         lattice_model **model);
+
 /* Runs the model: `inputs` and `outputs` point to one buffer per tensor, of
    info->inputs[i].num_bytes and info->outputs[i].num_bytes bytes. Safe to
    call from several threads on the same model. */

@@ -48,9 +48,10 @@ class Model:
     def __init__(self, library, weights=None):
         self._model = ctypes.c_void_p()  # what close() frees, once loaded
         library = os.path.abspath(library)
-        if weights is None:
-            weights = os.path.splitext(library)[0] + ".safetensors"
         self._lib = ctypes.CDLL(library)
+        embedded = getattr(self._lib, "lattice_embedded_weights_v1", None)
+        if weights is None and embedded is None:
+            weights = os.path.splitext(library)[0] + ".safetensors"
         get_info = self._lib.lattice_model_info_v1
         get_info.restype = ctypes.POINTER(_ModelInfo)
         self._info = get_info()
@@ -68,8 +69,20 @@ class Model:
         self._lib.lattice_model_run.argtypes = [
             ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(ctypes.c_void_p)]
         self._lib.lattice_model_free.argtypes = [ctypes.c_void_p]
-        status = self._lib.lattice_model_load(self._info, os.fsencode(weights),
-                                              ctypes.byref(self._model))
+        if weights is None:
+            # Weights inside the library (lattice-compile --embed-weights).
+            embedded.restype = ctypes.c_void_p
+            embedded.argtypes = [ctypes.POINTER(ctypes.c_size_t)]
+            size = ctypes.c_size_t()
+            data = embedded(ctypes.byref(size))
+            self._lib.lattice_model_load_memory.argtypes = [
+                ctypes.POINTER(_ModelInfo), ctypes.c_void_p, ctypes.c_size_t,
+                ctypes.POINTER(ctypes.c_void_p)]
+            status = self._lib.lattice_model_load_memory(
+                self._info, data, size, ctypes.byref(self._model))
+        else:
+            status = self._lib.lattice_model_load(
+                self._info, os.fsencode(weights), ctypes.byref(self._model))
         if status != 0:
             raise LatticeError(self._lib.lattice_last_error().decode())
 
@@ -107,5 +120,7 @@ class Model:
 
 
 def load(library, weights=None):
-    """Loads a library made by lattice-compile and maps its weights."""
+    """Loads a library made by lattice-compile and binds its weights: the
+    file `weights`, else those embedded in the library, else the
+    safetensors file next to it."""
     return Model(library, weights)

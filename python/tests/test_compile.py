@@ -91,6 +91,38 @@ def test_c_program(mlp, tmp_path):
     assert "none.safetensors: No such file or directory" in missing.stderr
 
 
+def test_embedded_weights(mlp, tmp_path):
+    out, _ = mlp
+    embedded = tmp_path / "embedded"
+    embedded.mkdir()
+    subprocess.run([str(COMPILE), str(out.parent / "mlp-w4a16.mlir"), "-o",
+                    str(embedded / "mlp"), "--embed-weights"], check=True,
+                   capture_output=True)
+    assert not (embedded / "mlp.safetensors").exists()
+    x = np.random.default_rng(5).standard_normal((1, 64)).astype(np.float32)
+    (expected,) = runtime.load(out / "mlp.so")(x)
+    (y,) = runtime.load(embedded / "mlp.so")(x)
+    np.testing.assert_array_equal(y, expected)
+    # A weights file given explicitly still takes precedence.
+    zeros = {k: np.zeros_like(v) for k, v in
+             safetensors.load(out / "mlp.safetensors").items()}
+    safetensors.save(tmp_path / "zeros.safetensors", zeros)
+    (y,) = runtime.load(embedded / "mlp.so", tmp_path / "zeros.safetensors")(x)
+    assert not y.any()
+    # The C program without an argument uses the embedded weights.
+    exe = tmp_path / "run-mlp"
+    subprocess.run(["cc", f"-I{embedded}", str(ROOT / "examples" / "run-mlp.c"),
+                    str(embedded / "mlp.so"), f"-Wl,-rpath,{embedded}", "-lm",
+                    "-o", str(exe)], check=True)
+    result = subprocess.run([str(exe)], check=True, capture_output=True,
+                            text=True)
+    (expected,) = runtime.load(out / "mlp.so")(
+        np.sin(np.arange(64, dtype=np.float32))[None, :])
+    np.testing.assert_allclose(
+        [float(v) for v in result.stdout.splitlines()[1:]], expected[0],
+        rtol=1e-6, atol=1e-6)
+
+
 def test_packed_weights(mlp):
     out, w = mlp
     packed = safetensors.load(out / "mlp.safetensors")
@@ -272,3 +304,23 @@ func.func @f(%x: tensor<1x64xf32>) -> tensor<1x8xf32> {
     stderr = _compile_error(tmp_path, source, weights)
     assert "'lattice.matmul' op with lhs and rhs groups of different sizes " \
         "is not lowered by convert-lattice-to-linalg yet" in stderr
+
+
+def test_load_memory_checks_the_buffer(mlp):
+    import ctypes
+    out, _ = mlp
+    lib = ctypes.CDLL(str(out / "mlp.so"))
+    lib.lattice_model_info_v1.restype = ctypes.c_void_p
+    lib.lattice_model_load_memory.argtypes = [
+        ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t,
+        ctypes.POINTER(ctypes.c_void_p)]
+    lib.lattice_last_error.restype = ctypes.c_char_p
+    model = ctypes.c_void_p()
+    data = (out / "mlp.safetensors").read_bytes()[:200]
+    status = lib.lattice_model_load_memory(lib.lattice_model_info_v1(), data,
+                                           len(data), ctypes.byref(model))
+    assert status == 3 and not model  # LATTICE_ERROR_FORMAT
+    assert lib.lattice_last_error().startswith(b"<memory>: ")
+    status = lib.lattice_model_load_memory(lib.lattice_model_info_v1(), None,
+                                           16, ctypes.byref(model))
+    assert status == 1  # LATTICE_ERROR_ARGUMENT

@@ -73,6 +73,11 @@ static llvm::cl::opt<unsigned>
                llvm::cl::desc("Threads of the parallel loops (0: the number "
                               "of hardware threads)"),
                llvm::cl::init(0));
+static llvm::cl::opt<bool> embedWeights(
+    "embed-weights",
+    llvm::cl::desc("Put the weights inside the library instead of a "
+                   "separate safetensors file"),
+    llvm::cl::init(false));
 static llvm::cl::opt<std::string>
     cCompiler("cc", llvm::cl::desc("C compiler that links the library"),
               llvm::cl::init(LATTICE_DEFAULT_CC));
@@ -188,7 +193,7 @@ static std::string describeShape(const TensorDesc &d) {
 static void writeGlue(llvm::raw_ostream &header, llvm::raw_ostream &glue,
                       StringRef name, StringRef symbol,
                       ArrayRef<TensorDesc> inputs, ArrayRef<TensorDesc> weights,
-                      ArrayRef<TensorDesc> outputs) {
+                      ArrayRef<TensorDesc> outputs, StringRef embeddedWeights) {
   std::string guard = StringRef(name).upper() + "_H";
   std::string params;
   llvm::raw_string_ostream p(params);
@@ -203,7 +208,12 @@ static void writeGlue(llvm::raw_ostream &header, llvm::raw_ostream &glue,
          << "'. */\n#ifndef " << guard << "\n#define " << guard
          << "\n\n#include \"lattice_runtime.h\"\n\n#ifdef __cplusplus\nextern "
             "\"C\" {\n#endif\n\n"
-         << "/* Maps the weights file and checks it against the model. */\n"
+         << (embeddedWeights.empty()
+                 ? "/* Maps the weights file and checks it against the model. "
+                   "*/\n"
+                 : "/* Checks the weights embedded in the library (or, when "
+                   "weights_path\n   is not NULL, those of that file) against "
+                   "the model. */\n")
          << "lattice_status " << name
          << "_load(const char *weights_path, lattice_model **model);\n\n"
          << "/* Runs the model on row-major buffers. */\n"
@@ -224,14 +234,40 @@ static void writeGlue(llvm::raw_ostream &header, llvm::raw_ostream &glue,
   writeTensorTable(glue, "inputs", inputs);
   writeTensorTable(glue, "weights", weights);
   writeTensorTable(glue, "outputs", outputs);
+  if (!embeddedWeights.empty()) {
+    // The safetensors file, 64-byte aligned in .rodata, so that the runtime
+    // uses the tensors in place.
+    std::string begin = name.str() + "_weights_begin";
+    std::string end = name.str() + "_weights_end";
+    glue << "__asm__(\".section .rodata\\n.balign 64\\n.globl " << begin
+         << "\\n.hidden " << begin << "\\n"
+         << begin << ":\\n.incbin \\\"";
+    for (char c : embeddedWeights) {
+      if (c == '\\' || c == '"')
+        glue << "\\\\\\" << c;
+      else
+        glue << c;
+    }
+    glue << "\\\"\\n.globl " << end << "\\n.hidden " << end << "\\n"
+         << end << ":\\n.previous\");\n"
+         << "extern const unsigned char " << begin << "[], " << end << "[];\n\n"
+         << "const void *lattice_embedded_weights_v1(size_t *size) {\n"
+         << "  *size = (size_t)(" << end << " - " << begin << ");\n"
+         << "  return " << begin << ";\n}\n";
+  }
   glue << "\nstatic const lattice_model_info info = {LATTICE_ABI_VERSION, \""
        << name << "\", " << inputs.size() << ", " << outputs.size() << ", "
        << weights.size() << ", inputs, outputs, weights, entry};\n\n"
        << "const lattice_model_info *lattice_model_info_v1(void) { return "
           "&info; }\n\n"
        << "lattice_status " << name
-       << "_load(const char *weights_path, lattice_model **model) {\n"
-       << "  return lattice_model_load(&info, weights_path, model);\n}\n\n"
+       << "_load(const char *weights_path, lattice_model **model) {\n";
+  if (!embeddedWeights.empty())
+    glue << "  if (!weights_path) {\n    size_t size;\n"
+         << "    const void *data = lattice_embedded_weights_v1(&size);\n"
+         << "    return lattice_model_load_memory(&info, data, size, model);\n"
+         << "  }\n";
+  glue << "  return lattice_model_load(&info, weights_path, model);\n}\n\n"
        << "lattice_status " << name << "_run(const lattice_model *model"
        << params << ") {\n  const void *in[] = {";
   for (const TensorDesc &d : inputs)
@@ -423,7 +459,10 @@ static LogicalResult compile(const char *argv0) {
   std::string headerText, glueText;
   {
     llvm::raw_string_ostream h(headerText), g(glueText);
-    writeGlue(h, g, name, symbol, inputs, weightDescs, outputs);
+    SmallString<256> absoluteWeights(weightsPath);
+    llvm::sys::fs::make_absolute(absoluteWeights);
+    writeGlue(h, g, name, symbol, inputs, weightDescs, outputs,
+              embedWeights ? absoluteWeights.str() : "");
   }
   if (failed(writeFile(headerPath,
                        [&](llvm::raw_ostream &os) { os << headerText; })) ||
@@ -471,6 +510,9 @@ static LogicalResult compile(const char *argv0) {
                  << (message.empty() ? "" : ": ") << message << "\n";
     return failure();
   }
+  // Embedded weights live in the library only.
+  if (embedWeights)
+    llvm::sys::fs::remove(weightsPath);
   return success();
 }
 
