@@ -266,6 +266,19 @@ def test_error_corrupt_weights_file(tmp_path):
     assert "does not fit in the file" in _compile_error(tmp_path, GEMV)
 
 
+def test_name_differs_from_output_file(tmp_path):
+    (tmp_path / "m.mlir").write_text(GEMV)
+    safetensors.save(tmp_path / "w.safetensors", _gemv_weights())
+    subprocess.run([str(COMPILE), str(tmp_path / "m.mlir"), "-o",
+                    str(tmp_path / "gemv-4bit"), "--name", "gemv"],
+                   check=True, capture_output=True)
+    header = (tmp_path / "gemv-4bit.h").read_text()
+    assert "lattice_status gemv_load(" in header
+    model = runtime.load(tmp_path / "gemv-4bit.so")
+    (y,) = model(np.ones((1, 64), np.float32))
+    np.testing.assert_array_equal(y, np.full((1, 4), 64, np.float32))
+
+
 def test_error_bad_options(tmp_path):
     weights = _gemv_weights()
     assert "is not a C identifier" in _compile_error(
