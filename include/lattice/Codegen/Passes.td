@@ -75,4 +75,27 @@ def CPUEmulateNarrowTypesPass
   ];
 }
 
+def CPUFuseMultiplyAddPass
+    : Pass<"lattice-cpu-fuse-multiply-add", "func::FuncOp"> {
+  let summary = "Turn reductions of contractible products into vector.fma";
+  let description = [{
+    Rewrites `vector.multi_reduction <add>` of an `arith.mulf` that carries
+    the `contract` fast-math flag, over dimensions that leave the innermost
+    one alone (the lane-parallel accumulations that tiling and vectorizing
+    a matmul produce), into one `vector.fma` per reduced position, in
+    row-major order. The float path of `lattice.matmul` marks its products
+    `contract`; `vector.multi_reduction` has no fast-math flags of its own,
+    so without this pass its lowering leaves separate multiplications and
+    additions. Runs before `vector.multi_reduction` is lowered.
+
+    ```mlir
+    %p = arith.mulf %a, %b fastmath<contract> : vector<2x16xf32>
+    %r = vector.multi_reduction <add>, %p, %acc [0] : vector<2x16xf32> to vector<16xf32>
+    ```
+
+    becomes two `vector.fma` on `%a[0], %b[0]` and `%a[1], %b[1]`.
+  }];
+  let dependentDialects = ["::mlir::vector::VectorDialect"];
+}
+
 #endif // LATTICE_CODEGEN_PASSES_TD

@@ -112,6 +112,7 @@ mlir::lattice::buildLatticeCPUPipeline(OpPassManager &pm,
 
   // Vector ops to 1-D loads, stores and arithmetic; the rest to loops.
   pm.addNestedPass<func::FuncOp>(vector::createLowerVectorMaskPass());
+  pm.addNestedPass<func::FuncOp>(createCPUFuseMultiplyAddPass());
   pm.addNestedPass<func::FuncOp>(vector::createLowerVectorMultiReductionPass());
   pm.addPass(createConvertVectorToSCFPass(
       VectorTransferToSCFOptions().enableFullUnroll()));
