@@ -18,6 +18,8 @@ PACKAGES=(
   cmake ninja-build ccache g++
   # Unit tests.
   libgtest-dev
+  # Benchmarks (bench/: Google Benchmark).
+  libbenchmark-dev
   # Python side (reference implementation, tests).
   python3 python3-numpy python3-pytest
 )

@@ -1,0 +1,378 @@
+//===- lattice_bench.cpp - Time compiled Lattice kernels ------------------===//
+//
+// Part of the Lattice project, under the Apache License v2.0 with LLVM
+// Exceptions. See LICENSE for license information.
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+//
+// Times libraries made by lattice-compile (bench/make_models.py names them
+// <dtype>_m<M>_n<N>_k<K>.so) with Google Benchmark, after a DRAM read
+// bandwidth probe, and prints one RESULT line per case in the format the
+// peer benchmarks use:
+//
+//   RESULT peer=lattice op=gemv dtype=w4a16-g32 M=1 N=4096 K=4096 threads=2
+//          mode=cold median_us=... min_us=... max_us=... gflops=... gbs=...
+//          bytes=... iters=...
+//
+// bytes counts the weights in their stored format plus the activations and
+// the output. In cold mode the weights are copied into enough buffers
+// (>= 256 MiB in all) that every call streams them from DRAM, as a decode
+// step does; hot mode reuses one copy.
+//
+//   lattice-bench [--threads=T] [--mode=cold|hot] LIB.so... [benchmark flags]
+//
+//===----------------------------------------------------------------------===//
+
+#include "lattice_runtime.h"
+
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <dlfcn.h>
+#include <fstream>
+#include <memory>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+using Clock = std::chrono::steady_clock;
+
+struct AlignedFree {
+  void operator()(void *p) const { std::free(p); }
+};
+using Buffer = std::unique_ptr<unsigned char, AlignedFree>;
+
+Buffer allocate(size_t bytes) {
+  size_t rounded = (bytes + 63) / 64 * 64;
+  return Buffer(static_cast<unsigned char *>(
+      std::aligned_alloc(64, rounded ? rounded : 64)));
+}
+
+[[noreturn]] void die(const std::string &message) {
+  std::fprintf(stderr, "lattice-bench: %s\n", message.c_str());
+  std::exit(1);
+}
+
+/// Per-call samples of one case, reported as a RESULT line at the end.
+struct Case {
+  std::string dtype, op;
+  int m = 0, n = 0, k = 0;
+  double bytes = 0;
+  std::vector<double> samples; // seconds
+};
+
+void report(const Case &c, int threads, bool cold) {
+  std::vector<double> t = c.samples;
+  if (t.empty())
+    return;
+  std::sort(t.begin(), t.end());
+  double median = t[t.size() / 2];
+  double flops = 2.0 * c.m * c.n * c.k;
+  std::printf("RESULT peer=lattice op=%s dtype=%s M=%d N=%d K=%d threads=%d "
+              "mode=%s median_us=%.1f min_us=%.1f max_us=%.1f gflops=%.2f "
+              "gbs=%.2f bytes=%.0f iters=%zu\n",
+              c.op.c_str(), c.dtype.c_str(), c.m, c.n, c.k, threads,
+              cold ? "cold" : "hot", median * 1e6, t.front() * 1e6,
+              t.back() * 1e6, flops / median / 1e9, c.bytes / median / 1e9,
+              c.bytes, t.size());
+}
+
+/// Sums `count` floats with eight independent vector accumulators, so that
+/// the loads, not the adds, are the limit.
+template <int Bytes>
+static float sumVectors(const float *data, size_t count) {
+  using Vector = float __attribute__((vector_size(Bytes)));
+  constexpr size_t lanes = Bytes / sizeof(float);
+  const auto *v = reinterpret_cast<const Vector *>(data);
+  Vector acc[8] = {};
+  size_t blocks = count / (8 * lanes);
+  for (size_t i = 0; i < blocks; ++i)
+    for (int j = 0; j < 8; ++j)
+      acc[j] += v[i * 8 + j];
+  float sum = 0;
+  for (int j = 0; j < 8; ++j)
+    for (size_t l = 0; l < lanes; ++l)
+      sum += acc[j][l];
+  return sum;
+}
+
+__attribute__((target("avx512f"))) static float sumAVX512(const float *data,
+                                                          size_t count) {
+  return sumVectors<64>(data, count);
+}
+
+__attribute__((target("avx2"))) static float sumAVX2(const float *data,
+                                                     size_t count) {
+  return sumVectors<32>(data, count);
+}
+
+/// DRAM read bandwidth: `threads` threads sum disjoint parts of a 512 MiB
+/// buffer with the widest vectors the CPU has; the median of 9 passes.
+void probeBandwidth(int threads) {
+  const size_t bytes = size_t(512) << 20;
+  const size_t floats = bytes / sizeof(float);
+  Buffer buffer = allocate(bytes);
+  auto *data = reinterpret_cast<float *>(buffer.get());
+  for (size_t i = 0; i < floats; ++i)
+    data[i] = float(i & 1023);
+  float (*sum)(const float *, size_t) = sumVectors<16>;
+  if (__builtin_cpu_supports("avx512f"))
+    sum = sumAVX512;
+  else if (__builtin_cpu_supports("avx2"))
+    sum = sumAVX2;
+  // Chunks are multiples of 4 KiB, so every thread starts aligned.
+  size_t chunk = floats / threads / 1024 * 1024;
+  std::vector<float> sinks(threads);
+  Case probe{"u8", "read", 0, 0, 0, double(chunk) * threads * 4, {}};
+  for (int pass = 0; pass < 9; ++pass) {
+    auto start = Clock::now();
+    std::vector<std::thread> workers;
+    for (int t = 0; t < threads; ++t)
+      workers.emplace_back(
+          [&, t] { sinks[t] += sum(data + chunk * t, chunk); });
+    for (std::thread &w : workers)
+      w.join();
+    probe.samples.push_back(
+        std::chrono::duration<double>(Clock::now() - start).count());
+  }
+  std::sort(probe.samples.begin(), probe.samples.end());
+  double median = probe.samples[probe.samples.size() / 2];
+  std::printf("RESULT peer=probe op=read dtype=f32 M=0 N=0 K=0 threads=%d "
+              "mode=cold median_us=%.1f min_us=%.1f max_us=%.1f gflops=0 "
+              "gbs=%.2f bytes=%.0f iters=%zu\n",
+              threads, median * 1e6, probe.samples.front() * 1e6,
+              probe.samples.back() * 1e6, probe.bytes / median / 1e9,
+              probe.bytes, probe.samples.size());
+  float total = 0;
+  for (float s : sinks)
+    total += s;
+  if (total == -1)
+    std::printf("\n"); // keeps the sums alive
+}
+
+/// f32 FMA throughput: `threads` threads each run 12 independent chains of
+/// vector FMAs; reports GFLOP/s (2 per lane and FMA).
+template <int Bytes>
+static double fmaChains(size_t iterations) {
+  using Vector = float __attribute__((vector_size(Bytes)));
+  constexpr int lanes = Bytes / sizeof(float);
+  Vector acc[12], x, y;
+  for (int l = 0; l < lanes; ++l) {
+    x[l] = 0.999f;
+    y[l] = 0.001f;
+  }
+  for (Vector &a : acc)
+    a = y;
+  for (size_t i = 0; i < iterations; ++i)
+    for (Vector &a : acc)
+      a = a * x + y;
+  float sum = 0;
+  for (Vector &a : acc)
+    for (int l = 0; l < lanes; ++l)
+      sum += a[l];
+  return sum;
+}
+
+__attribute__((target("avx512f,fma"))) static double
+fmaAVX512(size_t iterations) {
+  return fmaChains<64>(iterations);
+}
+
+__attribute__((target("avx2,fma"))) static double fmaAVX2(size_t iterations) {
+  return fmaChains<32>(iterations);
+}
+
+void probePeak(int threads) {
+  int lanes = 4;
+  double (*chains)(size_t) = fmaChains<16>;
+  if (__builtin_cpu_supports("avx512f")) {
+    chains = fmaAVX512;
+    lanes = 16;
+  } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    chains = fmaAVX2;
+    lanes = 8;
+  }
+  const size_t iterations = size_t(1) << 24;
+  std::vector<double> samples;
+  std::vector<double> sinks(threads);
+  for (int pass = 0; pass < 5; ++pass) {
+    auto start = Clock::now();
+    std::vector<std::thread> workers;
+    for (int t = 0; t < threads; ++t)
+      workers.emplace_back([&, t] { sinks[t] += chains(iterations); });
+    for (std::thread &w : workers)
+      w.join();
+    samples.push_back(
+        std::chrono::duration<double>(Clock::now() - start).count());
+  }
+  std::sort(samples.begin(), samples.end());
+  double flops = 2.0 * lanes * 12 * double(iterations) * threads;
+  double median = samples[samples.size() / 2];
+  std::printf("RESULT peer=peak op=fma dtype=f32 M=0 N=0 K=0 threads=%d "
+              "mode=hot median_us=%.1f min_us=%.1f max_us=%.1f gflops=%.2f "
+              "gbs=0 bytes=0 iters=%zu\n",
+              threads, median * 1e6, samples.front() * 1e6,
+              samples.back() * 1e6, flops / median / 1e9, samples.size());
+  if (sinks[0] == -1)
+    std::printf("\n"); // keeps the chains alive
+}
+
+/// One compiled library with its inputs, outputs and weight copies.
+struct Kernel {
+  Case info;
+  void *handle = nullptr;
+  std::vector<Buffer> weightCopies;
+  std::vector<lattice_model *> models;
+  // Each library carries its own copy of the runtime.
+  lattice_status (*run)(const lattice_model *, const void *const *,
+                        void *const *) = nullptr;
+  std::vector<Buffer> inputs, outputs;
+  std::vector<const void *> inputPtrs;
+  std::vector<void *> outputPtrs;
+};
+
+std::vector<unsigned char> readFile(const std::string &path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file)
+    die("cannot read '" + path + "'");
+  return std::vector<unsigned char>(std::istreambuf_iterator<char>(file), {});
+}
+
+Kernel *openKernel(const std::string &path, bool cold) {
+  auto *kernel = new Kernel;
+  std::string stem = path.substr(path.find_last_of('/') + 1);
+  stem = stem.substr(0, stem.rfind(".so"));
+  if (std::sscanf(stem.c_str() + std::min(stem.find("_m"), stem.size()),
+                  "_m%d_n%d_k%d", &kernel->info.m, &kernel->info.n,
+                  &kernel->info.k) != 3)
+    die("'" + path + "' is not named <dtype>_m<M>_n<N>_k<K>.so");
+  kernel->info.dtype = stem.substr(0, stem.find("_m"));
+  kernel->info.op = kernel->info.m == 1 ? "gemv" : "gemm";
+  kernel->handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!kernel->handle)
+    die(dlerror());
+  using InfoFn = const lattice_model_info *(*)();
+  auto getInfo =
+      reinterpret_cast<InfoFn>(dlsym(kernel->handle, "lattice_model_info_v1"));
+  using LoadFn = lattice_status (*)(const lattice_model_info *, const void *,
+                                    size_t, lattice_model **);
+  auto load = reinterpret_cast<LoadFn>(
+      dlsym(kernel->handle, "lattice_model_load_memory"));
+  kernel->run = reinterpret_cast<decltype(kernel->run)>(
+      dlsym(kernel->handle, "lattice_model_run"));
+  if (!getInfo || !load || !kernel->run)
+    die("'" + path + "' is not a library made by lattice-compile");
+  const lattice_model_info *info = getInfo();
+
+  double weightBytes = 0;
+  for (uint32_t i = 0; i < info->num_weights; ++i)
+    weightBytes += double(info->weights[i].num_bytes);
+  std::vector<unsigned char> file =
+      readFile(path.substr(0, path.rfind(".so")) + ".safetensors");
+  int copies = 1;
+  if (cold)
+    copies = std::max(2, int(256.0 * (1 << 20) / weightBytes) + 1);
+  for (int c = 0; c < copies; ++c) {
+    Buffer copy = allocate(file.size());
+    std::memcpy(copy.get(), file.data(), file.size());
+    lattice_model *model = nullptr;
+    if (load(info, copy.get(), file.size(), &model) != LATTICE_OK)
+      die(path + ": cannot load its weights");
+    kernel->weightCopies.push_back(std::move(copy));
+    kernel->models.push_back(model);
+  }
+  double bytes = weightBytes;
+  auto fill = [&](const lattice_tensor_info &t, std::vector<Buffer> &out) {
+    Buffer buffer = allocate(t.num_bytes);
+    // Small values of the tensor's type: zero bytes are valid everywhere,
+    // and a varied pattern keeps float paths honest.
+    if (t.dtype == LATTICE_F32)
+      for (uint64_t i = 0; i < t.num_bytes / 4; ++i)
+        reinterpret_cast<float *>(buffer.get())[i] = float(i % 17) / 17 - 0.5f;
+    else
+      std::memset(buffer.get(), 0, t.num_bytes);
+    bytes += double(t.num_bytes);
+    out.push_back(std::move(buffer));
+  };
+  for (uint32_t i = 0; i < info->num_inputs; ++i)
+    fill(info->inputs[i], kernel->inputs);
+  for (uint32_t i = 0; i < info->num_outputs; ++i)
+    fill(info->outputs[i], kernel->outputs);
+  for (Buffer &b : kernel->inputs)
+    kernel->inputPtrs.push_back(b.get());
+  for (Buffer &b : kernel->outputs)
+    kernel->outputPtrs.push_back(b.get());
+  kernel->info.bytes = bytes;
+  return kernel;
+}
+
+void runKernel(benchmark::State &state, Kernel *kernel) {
+  size_t next = 0;
+  auto call = [&] {
+    lattice_model *model = kernel->models[next++ % kernel->models.size()];
+    if (kernel->run(model, kernel->inputPtrs.data(),
+                    kernel->outputPtrs.data()) != LATTICE_OK)
+      die(kernel->info.dtype + ": the run failed");
+  };
+  for (int i = 0; i < 3; ++i)
+    call(); // warm-up: page faults, thread pool start
+  for (auto _ : state) {
+    auto start = Clock::now();
+    call();
+    double seconds =
+        std::chrono::duration<double>(Clock::now() - start).count();
+    state.SetIterationTime(seconds);
+    kernel->info.samples.push_back(seconds);
+  }
+  state.counters["GB/s"] =
+      benchmark::Counter(kernel->info.bytes * double(state.iterations()),
+                         benchmark::Counter::kIsRate);
+}
+} // namespace
+
+int main(int argc, char **argv) {
+  benchmark::Initialize(&argc, argv);
+  int threads = 2;
+  bool cold = true;
+  std::vector<std::string> libraries;
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg.rfind("--threads=", 0) == 0)
+      threads = std::atoi(arg.c_str() + 10);
+    else if (arg == "--mode=cold" || arg == "--mode=hot")
+      cold = arg == "--mode=cold";
+    else if (arg.size() > 3 && arg.compare(arg.size() - 3, 3, ".so") == 0)
+      libraries.push_back(arg);
+    else
+      die("unknown argument '" + arg + "'");
+  }
+  if (libraries.empty() || threads < 1)
+    die("usage: lattice-bench [--threads=T] [--mode=cold|hot] LIB.so...");
+
+  std::vector<Kernel *> kernels;
+  for (const std::string &library : libraries) {
+    Kernel *kernel = openKernel(library, cold);
+    kernels.push_back(kernel);
+    const Case &c = kernel->info;
+    std::string name = c.op + "/" + c.dtype + "/M" + std::to_string(c.m) +
+                       "/N" + std::to_string(c.n) + "/K" + std::to_string(c.k);
+    benchmark::RegisterBenchmark(name.c_str(), runKernel, kernel)
+        ->UseManualTime()
+        ->Unit(benchmark::kMicrosecond);
+  }
+  probeBandwidth(threads);
+  probePeak(threads);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  for (Kernel *kernel : kernels)
+    report(kernel->info, threads, cold);
+  return 0;
+}

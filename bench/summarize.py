@@ -1,0 +1,54 @@
+"""Turns the RESULT lines of bench/run.sh into a Markdown table of ratios:
+each kernel's effective bandwidth over the DRAM read probe of the same run,
+and its GFLOP/s over the f32 FMA peak of the same run.
+
+    summarize.py results.txt
+"""
+
+import collections
+import sys
+
+
+def parse(lines):
+    for line in lines:
+        if not line.startswith("RESULT "):
+            continue
+        fields = dict(part.split("=", 1) for part in line.split()[1:])
+        yield fields
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    with open(sys.argv[1], encoding="utf-8") as f:
+        results = list(parse(f))
+    probe, peak = {}, {}
+    cases = collections.defaultdict(list)
+    for r in results:
+        threads = int(r["threads"])
+        if r["peer"] == "probe":
+            probe[threads] = float(r["gbs"])
+        elif r["peer"] == "peak":
+            peak[threads] = float(r["gflops"])
+        else:
+            cases[threads].append(r)
+    for threads in sorted(cases, reverse=True):
+        print(f"\n{threads} thread(s): DRAM read probe "
+              f"{probe.get(threads, 0):.1f} GB/s, f32 FMA peak "
+              f"{peak.get(threads, 0):.0f} GFLOP/s\n")
+        print("| op | dtype | M | N | K | mode | median µs | GB/s | /probe "
+              "| GFLOP/s | /peak |")
+        print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- "
+              "| --- |")
+        for r in cases[threads]:
+            gbs, gflops = float(r["gbs"]), float(r["gflops"])
+            ratio_bw = gbs / probe[threads] if probe.get(threads) else 0
+            ratio_peak = gflops / peak[threads] if peak.get(threads) else 0
+            print(f"| {r['op']} | {r['dtype']} | {r['M']} | {r['N']} | "
+                  f"{r['K']} | {r['mode']} | {float(r['median_us']):.0f} | "
+                  f"{gbs:.1f} | {ratio_bw:.2f} | {gflops:.1f} | "
+                  f"{ratio_peak:.2f} |")
+
+
+if __name__ == "__main__":
+    main()

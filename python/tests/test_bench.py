@@ -1,0 +1,65 @@
+"""bench/: lattice-bench times a compiled kernel and reports it in the peer
+RESULT format; summarize.py turns the lines into ratios."""
+
+import os
+import pathlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from lattice import safetensors
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+BUILD = pathlib.Path(os.environ.get("LATTICE_BUILD_DIR", ROOT / "build"))
+BENCH = BUILD / "bin" / "lattice-bench"
+COMPILE = BUILD / "bin" / "lattice-compile"
+
+pytestmark = pytest.mark.skipif(
+    not BENCH.exists() or not COMPILE.exists(),
+    reason="lattice-bench (Google Benchmark) or lattice-compile is not built")
+
+
+def test_results_and_summary(tmp_path):
+    sys.path.insert(0, str(ROOT / "bench"))
+    import make_models  # noqa: E402
+    source, weights = make_models.linear("w4a16-g32", 1, 64, 128,
+                                         np.random.default_rng(0))
+    (tmp_path / "m.mlir").write_text(source)
+    safetensors.save(tmp_path / "w.safetensors", weights)
+    library = tmp_path / "w4a16-g32_m1_n64_k128"
+    subprocess.run([str(COMPILE), str(tmp_path / "m.mlir"), "-o",
+                    str(library), "--name=linear", "--num-threads=1"],
+                   check=True)
+    run = subprocess.run(
+        [str(BENCH), "--threads=1", "--mode=hot", f"{library}.so",
+         "--benchmark_min_time=0.01"], check=True, capture_output=True,
+        text=True)
+    lines = [l for l in run.stdout.splitlines() if l.startswith("RESULT")]
+    peers = [dict(p.split("=", 1) for p in l.split()[1:]) for l in lines]
+    assert [p["peer"] for p in peers] == ["probe", "peak", "lattice"]
+    kernel = peers[2]
+    assert (kernel["op"], kernel["dtype"], kernel["M"], kernel["N"],
+            kernel["K"]) == ("gemv", "w4a16-g32", "1", "64", "128")
+    # 4-bit codes, f16 scales per 32, f32 activations and outputs.
+    assert int(kernel["bytes"]) == 64 * 128 // 2 + 64 * 4 * 2 + 128 * 4 + \
+        64 * 4
+    assert float(kernel["median_us"]) > 0 and float(peers[0]["gbs"]) > 0
+    (tmp_path / "results.txt").write_text(run.stdout)
+    summary = subprocess.run(
+        ["/usr/bin/python3", str(ROOT / "bench" / "summarize.py"),
+         str(tmp_path / "results.txt")], check=True, capture_output=True,
+        text=True).stdout
+    assert "| gemv | w4a16-g32 | 1 | 64 | 128 | hot |" in summary
+
+
+def test_bad_arguments(tmp_path):
+    run = subprocess.run([str(BENCH), "--threads=1", "--frobnicate"],
+                         capture_output=True, text=True)
+    assert run.returncode == 1 and "unknown argument '--frobnicate'" in \
+        run.stderr
+    (tmp_path / "kernel.so").write_bytes(b"")
+    run = subprocess.run([str(BENCH), str(tmp_path / "kernel.so")],
+                         capture_output=True, text=True)
+    assert run.returncode == 1 and "is not named" in run.stderr
