@@ -337,3 +337,17 @@ def test_load_memory_checks_the_buffer(mlp):
     status = lib.lattice_model_load_memory(lib.lattice_model_info_v1(), None,
                                            16, ctypes.byref(model))
     assert status == 1  # LATTICE_ERROR_ARGUMENT
+
+
+def test_demo_script(tmp_path):
+    """examples/mlp_demo.py (the README's demo) quantizes, compiles, runs and
+    checks the example against the reference; it fails on a mismatch."""
+    result = subprocess.run(
+        ["/usr/bin/python3", str(ROOT / "examples" / "mlp_demo.py"),
+         str(BUILD), str(tmp_path)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    row = [l for l in result.stdout.splitlines()
+           if l.startswith("| W4A16 g32, compiled")][0]
+    sqnr = float(row.split("|")[2].split()[0])
+    assert 14 < sqnr < 22  # 4-bit RTN on Gaussian weights, two layers
+    assert "4.50 bits/weight" in row

@@ -16,8 +16,9 @@
 // CHECK:       llvm.load %{{.*}} : !llvm.ptr -> vector<8xi8>
 // CHECK:       llvm.ashr %{{.*}} : vector<8xi8>
 // CHECK:       llvm.sitofp %{{.*}} : vector<16xi{{[0-9]+}}> to vector<16xf32>
-// CHECK-DAG:   llvm.fmul %{{.*}} : vector<16xf32>
-// CHECK-DAG:   llvm.fadd %{{.*}} : vector<{{[0-9]+}}xf32>
+// Dequantization (code times scale), then one fused multiply-add per vector.
+// CHECK:       llvm.fmul %{{.*}} : vector<16xf32>
+// CHECK:       llvm.intr.fmuladd(%{{.*}}, %{{.*}}, %{{.*}}) : (vector<16xf32>, vector<16xf32>, vector<16xf32>) -> vector<16xf32>
 // CHECK-NOT:   lattice.
 
 // The portable target uses 4-lane vectors.
