@@ -92,12 +92,12 @@ class Weight:
         return clause, types
 
 
-def _compile(tmp_path, source, weights):
+def _compile(tmp_path, source, weights, args=()):
     (tmp_path / "m.mlir").write_text(source)
     safetensors.save(tmp_path / "w.safetensors", weights)
     result = subprocess.run(
-        [str(COMPILE), str(tmp_path / "m.mlir"), "-o", str(tmp_path / "m")],
-        capture_output=True, text=True)
+        [str(COMPILE), str(tmp_path / "m.mlir"), "-o", str(tmp_path / "m"),
+         *args], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr + "\n" + source
     return runtime.load(tmp_path / "m.so")
 
@@ -132,23 +132,37 @@ def _float_linear(m, k, n, weight_scheme, io="f32"):
     return source, weights, rhs, dense
 
 
-@pytest.mark.parametrize("m,k,n,scheme,io", [
-    (1, 67, 37, None, "f32"),
-    (5, 64, 48, None, "f32"),
-    (1, 160, 37, "s4, f16, group<1, 32>", "f32"),
-    (3, 160, 37, "u4, f16, group<1, 32>, asymmetric", "f32"),
-    (1, 384, 37, "s4, f16, group<1, 128>", "f32"),
-    (2, 384, 37, "u4, f32, group<1, 128>, asymmetric", "f32"),
-    (1, 67, 37, "s8, f32, channel<0>", "f32"),
-    (1, 160, 37, "s2, f16, group<1, 32>", "f32"),
-    (3, 67, 37, "ternary, f32, channel<0>", "f32"),
-    (1, 160, 37, "s4, f16, group<1, 32>", "f16"),
-], ids=["f32-gemv-odd-k", "f32-gemm", "w4a16-g32", "w4a16-g32-asym",
-        "w4a16-g128", "w4a16-g128-asym", "w8a16", "w2a16-g32",
-        "ternary-a16", "w4a16-f16-io"])
-def test_float_activations(tmp_path, m, k, n, scheme, io):
+FLOAT_CASES = {
+    "f32-gemv-odd-k": (1, 67, 37, None, "f32"),
+    "f32-gemm": (5, 64, 48, None, "f32"),
+    "w4a16-g32": (1, 160, 37, "s4, f16, group<1, 32>", "f32"),
+    "w4a16-g32-asym": (3, 160, 37, "u4, f16, group<1, 32>, asymmetric", "f32"),
+    "w4a16-g128": (1, 384, 37, "s4, f16, group<1, 128>", "f32"),
+    "w4a16-g128-asym": (2, 384, 37, "u4, f32, group<1, 128>, asymmetric",
+                        "f32"),
+    "w8a16": (1, 67, 37, "s8, f32, channel<0>", "f32"),
+    "w2a16-g32": (1, 160, 37, "s2, f16, group<1, 32>", "f32"),
+    "ternary-a16": (3, 67, 37, "ternary, f32, channel<0>", "f32"),
+    "w4a16-f16-io": (1, 160, 37, "s4, f16, group<1, 32>", "f16"),
+}
+# W4A16 with f32 activations calls the runtime's microkernel on AVX-512
+# targets by default: those cases also run without it ("generated") and
+# with its portable loop ("generic").
+FLOAT_PARAMS = [pytest.param(*case, "default", id=name)
+                for name, case in FLOAT_CASES.items()] + [
+    pytest.param(*case, kernel, id=f"{name}-{kernel}")
+    for name, case in FLOAT_CASES.items()
+    if name.startswith("w4a16-g") for kernel in ("generated", "generic")]
+
+
+@pytest.mark.parametrize("m,k,n,scheme,io,kernel", FLOAT_PARAMS)
+def test_float_activations(tmp_path, monkeypatch, m, k, n, scheme, io,
+                           kernel):
+    if kernel == "generic":
+        monkeypatch.setenv("LATTICE_UKERNELS", "generic")
     source, weights, rhs, dense = _float_linear(m, k, n, scheme, io)
-    model = _compile(tmp_path, source, weights)
+    model = _compile(tmp_path, source, weights,
+                     ["--ukernels=false"] if kernel == "generated" else [])
     rng = np.random.default_rng(m)
     x = rng.standard_normal((m, k)).astype(_NUMPY[io])
     (y,) = model(x)

@@ -78,6 +78,11 @@ static llvm::cl::opt<bool> embedWeights(
     llvm::cl::desc("Put the weights inside the library instead of a "
                    "separate safetensors file"),
     llvm::cl::init(false));
+static llvm::cl::opt<bool> useUkernels(
+    "ukernels",
+    llvm::cl::desc("Call the runtime's microkernels for the matmuls they "
+                   "cover, on AVX-512 targets (default: on)"),
+    llvm::cl::init(true));
 static llvm::cl::opt<std::string>
     cCompiler("cc", llvm::cl::desc("C compiler that links the library"),
               llvm::cl::init(LATTICE_DEFAULT_CC));
@@ -431,6 +436,10 @@ static LogicalResult compile(const char *argv0) {
   options.targetCPU = targetCPU;
   options.numThreads = numThreads;
   options.barePointerABI = true;
+  // The microkernels' fast paths need AVX-512; elsewhere the generated
+  // vector code is faster than their scalar fallback.
+  FailureOr<unsigned> vectorBits = lattice::getTargetVectorBits(targetCPU);
+  options.ukernels = useUkernels && succeeded(vectorBits) && *vectorBits >= 512;
   if (failed(lattice::buildLatticeCPUPipeline(pm, options))) {
     llvm::errs() << "lattice-compile: unknown --target-cpu '" << targetCPU
                  << "'\n";

@@ -47,6 +47,12 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
                      "pointers (the C ABI of compiled models) instead of "
                      "memref descriptors"),
       llvm::cl::init(false)};
+  PassOptions::Option<bool> ukernels{
+      *this, "ukernels",
+      llvm::cl::desc("Call the Lattice runtime's microkernels for the matmuls "
+                     "they cover (lattice-cpu-use-ukernels); the result must "
+                     "be linked with the runtime"),
+      llvm::cl::init(false)};
 };
 
 /// Returns the vector register width in bits of `targetCPU` (see

@@ -98,4 +98,38 @@ def CPUFuseMultiplyAddPass
   let dependentDialects = ["::mlir::vector::VectorDialect"];
 }
 
+def CPUUseUkernelsPass : Pass<"lattice-cpu-use-ukernels", "ModuleOp"> {
+  let summary = "Call the runtime's microkernels for the matmuls they cover";
+  let description = [{
+    Rewrites each `lattice.matmul` of f32 activations `[M, K]` (M <= 16)
+    and 4-bit weights (`s4`, or `u4` with or without zero points) in groups
+    of a multiple of 32 along K, with f16 or f32 scales, into a call of
+    `lattice_uk_matmul_f32_q4` (declared in `runtime/lattice_ukernels.h`
+    and linked into every library that `lattice-compile` makes). The
+    operands are passed by the addresses of their buffers
+    (`bufferization.to_buffer` + `memref.extract_aligned_pointer_as_index`)
+    and the result is a fresh buffer turned back into a tensor. The kernel
+    splits the activations by parity once, so that the low and high
+    nibbles of each byte of the packed weights pair with even and odd
+    activations, and dequantizes a nibble with one lane permutation of a
+    per-group table of `(code - zero point) * scale` values; it uses
+    AVX-512 where the CPU has it and a scalar loop elsewhere.
+
+    Other ops are left alone; runs before `convert-lattice-to-linalg`,
+    which finishes the conversion of the operands' types. Only for models
+    linked with the Lattice runtime: `lattice-lower-to-cpu` adds it with
+    `ukernels=true`, which `lattice-compile` sets for AVX-512 targets.
+  }];
+  let options = [
+    Option<"numThreads", "num-threads", "int64_t", /*default=*/"1",
+           "Threads the microkernels may use">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::func::FuncDialect",
+    "::mlir::memref::MemRefDialect",
+  ];
+}
+
 #endif // LATTICE_CODEGEN_PASSES_TD

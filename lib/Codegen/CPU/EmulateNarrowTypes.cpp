@@ -61,6 +61,21 @@ struct EraseUnusedStridedMetadata final
   }
 };
 
+/// The address of a packed buffer is the address of its bytes (microkernel
+/// calls pass buffers by address).
+struct ConvertExtractAlignedPointer final
+    : OpConversionPattern<memref::ExtractAlignedPointerAsIndexOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(memref::ExtractAlignedPointerAsIndexOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    rewriter.replaceOpWithNewOp<memref::ExtractAlignedPointerAsIndexOp>(
+        op, adaptor.getSource());
+    return success();
+  }
+};
+
 struct CPUEmulateNarrowTypesPass final
     : lattice::impl::CPUEmulateNarrowTypesPassBase<CPUEmulateNarrowTypesPass> {
   void runOnOperation() override {
@@ -109,6 +124,7 @@ struct CPUEmulateNarrowTypesPass final
     RewritePatternSet patterns(ctx);
     patterns.add<EraseUnusedStridedMetadata>(typeConverter, ctx,
                                              /*benefit=*/2);
+    patterns.add<ConvertExtractAlignedPointer>(typeConverter, ctx);
     populateFunctionOpInterfaceTypeConversionPattern<func::FuncOp>(
         patterns, typeConverter);
     populateCallOpTypeConversionPattern(patterns, typeConverter);

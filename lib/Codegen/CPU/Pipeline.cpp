@@ -72,8 +72,15 @@ mlir::lattice::buildLatticeCPUPipeline(OpPassManager &pm,
     numThreads =
         std::max(1u, llvm::hardware_concurrency().compute_thread_count());
 
-  // Lattice ops and elementwise ops on tensors to linalg.
+  // Lattice ops and elementwise ops on tensors to linalg (or microkernel
+  // calls).
+  if (options.ukernels) {
+    CPUUseUkernelsPassOptions ukernelOptions;
+    ukernelOptions.numThreads = numThreads;
+    pm.addPass(createCPUUseUkernelsPass(ukernelOptions));
+  }
   pm.addPass(createConvertLatticeToLinalgPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
   pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
