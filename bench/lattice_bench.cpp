@@ -7,9 +7,10 @@
 //===----------------------------------------------------------------------===//
 //
 // Times libraries made by lattice-compile (bench/make_models.py names them
-// <dtype>_m<M>_n<N>_k<K>.so) with Google Benchmark, after a DRAM read
-// bandwidth probe, and prints one RESULT line per case in the format the
-// peer benchmarks use:
+// <dtype>_m<M>_n<N>_k<K>.so) with Google Benchmark, each right after a DRAM
+// read bandwidth probe (the machine's bandwidth drifts with its other
+// tenants), and prints RESULT lines, the probe's and then the kernel's, in
+// the format the peer benchmarks use, after an f32 FMA peak probe:
 //
 //   RESULT peer=lattice op=gemv dtype=w4a16-g32 M=1 N=4096 K=4096 threads=2
 //          mode=cold median_us=... min_us=... max_us=... gflops=... gbs=...
@@ -69,17 +70,17 @@ struct Case {
   std::vector<double> samples; // seconds
 };
 
-void report(const Case &c, int threads, bool cold) {
+void report(const char *peer, const Case &c, int threads, bool cold) {
   std::vector<double> t = c.samples;
   if (t.empty())
     return;
   std::sort(t.begin(), t.end());
   double median = t[t.size() / 2];
   double flops = 2.0 * c.m * c.n * c.k;
-  std::printf("RESULT peer=lattice op=%s dtype=%s M=%d N=%d K=%d threads=%d "
+  std::printf("RESULT peer=%s op=%s dtype=%s M=%d N=%d K=%d threads=%d "
               "mode=%s median_us=%.1f min_us=%.1f max_us=%.1f gflops=%.2f "
               "gbs=%.2f bytes=%.0f iters=%zu\n",
-              c.op.c_str(), c.dtype.c_str(), c.m, c.n, c.k, threads,
+              peer, c.op.c_str(), c.dtype.c_str(), c.m, c.n, c.k, threads,
               cold ? "cold" : "hot", median * 1e6, t.front() * 1e6,
               t.back() * 1e6, flops / median / 1e9, c.bytes / median / 1e9,
               c.bytes, t.size());
@@ -115,48 +116,52 @@ __attribute__((target("avx2"))) static float sumAVX2(const float *data,
 }
 
 /// DRAM read bandwidth: `threads` threads sum disjoint parts of a 512 MiB
-/// buffer with the widest vectors the CPU has; the median of 9 passes.
-void probeBandwidth(int threads) {
-  const size_t bytes = size_t(512) << 20;
-  const size_t floats = bytes / sizeof(float);
-  Buffer buffer = allocate(bytes);
-  auto *data = reinterpret_cast<float *>(buffer.get());
-  for (size_t i = 0; i < floats; ++i)
-    data[i] = float(i & 1023);
-  float (*sum)(const float *, size_t) = sumVectors<16>;
-  if (__builtin_cpu_supports("avx512f"))
-    sum = sumAVX512;
-  else if (__builtin_cpu_supports("avx2"))
-    sum = sumAVX2;
-  // Chunks are multiples of 4 KiB, so every thread starts aligned.
-  size_t chunk = floats / threads / 1024 * 1024;
-  std::vector<float> sinks(threads);
-  Case probe{"u8", "read", 0, 0, 0, double(chunk) * threads * 4, {}};
-  for (int pass = 0; pass < 9; ++pass) {
+/// buffer with the widest vectors the CPU has. Measured right before every
+/// kernel, as the machine's bandwidth drifts with its other tenants.
+class BandwidthProbe {
+public:
+  explicit BandwidthProbe(int threads) : threads(threads) {
+    const size_t bytes = size_t(512) << 20;
+    floats = bytes / sizeof(float);
+    buffer = allocate(bytes);
+    auto *data = reinterpret_cast<float *>(buffer.get());
+    for (size_t i = 0; i < floats; ++i)
+      data[i] = float(i & 1023);
+    if (__builtin_cpu_supports("avx512f"))
+      sum = sumAVX512;
+    else if (__builtin_cpu_supports("avx2"))
+      sum = sumAVX2;
+    // Chunks are multiples of 4 KiB, so every thread starts aligned.
+    chunk = floats / threads / 1024 * 1024;
+  }
+
+  double bytesPerPass() const { return double(chunk) * threads * 4; }
+
+  /// One pass over the buffer; returns its duration in seconds.
+  double pass() {
+    const auto *data = reinterpret_cast<const float *>(buffer.get());
+    std::vector<float> sinks(threads);
     auto start = Clock::now();
     std::vector<std::thread> workers;
     for (int t = 0; t < threads; ++t)
-      workers.emplace_back(
-          [&, t] { sinks[t] += sum(data + chunk * t, chunk); });
+      workers.emplace_back([&, t] { sinks[t] = sum(data + chunk * t, chunk); });
     for (std::thread &w : workers)
       w.join();
-    probe.samples.push_back(
-        std::chrono::duration<double>(Clock::now() - start).count());
+    double seconds =
+        std::chrono::duration<double>(Clock::now() - start).count();
+    for (float s : sinks)
+      sink += s;
+    return seconds;
   }
-  std::sort(probe.samples.begin(), probe.samples.end());
-  double median = probe.samples[probe.samples.size() / 2];
-  std::printf("RESULT peer=probe op=read dtype=f32 M=0 N=0 K=0 threads=%d "
-              "mode=cold median_us=%.1f min_us=%.1f max_us=%.1f gflops=0 "
-              "gbs=%.2f bytes=%.0f iters=%zu\n",
-              threads, median * 1e6, probe.samples.front() * 1e6,
-              probe.samples.back() * 1e6, probe.bytes / median / 1e9,
-              probe.bytes, probe.samples.size());
-  float total = 0;
-  for (float s : sinks)
-    total += s;
-  if (total == -1)
-    std::printf("\n"); // keeps the sums alive
-}
+
+  float sink = 0; // keeps the sums alive
+
+private:
+  int threads;
+  size_t floats = 0, chunk = 0;
+  Buffer buffer;
+  float (*sum)(const float *, size_t) = sumVectors<16>;
+};
 
 /// f32 FMA throughput: `threads` threads each run 12 independent chains of
 /// vector FMAs; reports GFLOP/s (2 per lane and FMA).
@@ -358,21 +363,39 @@ int main(int argc, char **argv) {
     die("usage: lattice-bench [--threads=T] [--mode=cold|hot] LIB.so...");
 
   std::vector<Kernel *> kernels;
-  for (const std::string &library : libraries) {
-    Kernel *kernel = openKernel(library, cold);
-    kernels.push_back(kernel);
-    const Case &c = kernel->info;
+  for (const std::string &library : libraries)
+    kernels.push_back(openKernel(library, cold));
+  BandwidthProbe probe(threads);
+  std::vector<Case> probes(kernels.size());
+  for (size_t i = 0; i < kernels.size(); ++i) {
+    const Case &c = kernels[i]->info;
     std::string name = c.op + "/" + c.dtype + "/M" + std::to_string(c.m) +
                        "/N" + std::to_string(c.n) + "/K" + std::to_string(c.k);
-    benchmark::RegisterBenchmark(name.c_str(), runKernel, kernel)
+    // The probe runs right before its kernel, in registration order.
+    probes[i] = Case{"f32", "read", 0, 0, 0, probe.bytesPerPass(), {}};
+    benchmark::RegisterBenchmark(("probe/" + name).c_str(),
+                                 [&probe, &probes, i](benchmark::State &state) {
+                                   for (auto _ : state) {
+                                     double seconds = probe.pass();
+                                     state.SetIterationTime(seconds);
+                                     probes[i].samples.push_back(seconds);
+                                   }
+                                 })
+        ->UseManualTime()
+        ->Iterations(7)
+        ->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark(name.c_str(), runKernel, kernels[i])
         ->UseManualTime()
         ->Unit(benchmark::kMicrosecond);
   }
-  probeBandwidth(threads);
   probePeak(threads);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
-  for (Kernel *kernel : kernels)
-    report(kernel->info, threads, cold);
+  for (size_t i = 0; i < kernels.size(); ++i) {
+    report("probe", probes[i], threads, /*cold=*/true);
+    report("lattice", kernels[i]->info, threads, cold);
+  }
+  if (probe.sink == -1)
+    std::printf("\n");
   return 0;
 }

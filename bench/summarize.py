@@ -1,6 +1,6 @@
 """Turns the RESULT lines of bench/run.sh into a Markdown table of ratios:
-each kernel's effective bandwidth over the DRAM read probe of the same run,
-and its GFLOP/s over the f32 FMA peak of the same run.
+each kernel's effective bandwidth over the DRAM read probe taken right
+before it, and its GFLOP/s over the f32 FMA peak of the same run.
 
     summarize.py results.txt
 """
@@ -22,31 +22,31 @@ def main():
         sys.exit(__doc__)
     with open(sys.argv[1], encoding="utf-8") as f:
         results = list(parse(f))
-    probe, peak = {}, {}
+    peak = {}
     cases = collections.defaultdict(list)
+    last_probe = {}
     for r in results:
         threads = int(r["threads"])
         if r["peer"] == "probe":
-            probe[threads] = float(r["gbs"])
+            last_probe[threads] = float(r["gbs"])
         elif r["peer"] == "peak":
             peak[threads] = float(r["gflops"])
         else:
-            cases[threads].append(r)
+            cases[threads].append((r, last_probe.get(threads, 0.0)))
     for threads in sorted(cases, reverse=True):
-        print(f"\n{threads} thread(s): DRAM read probe "
-              f"{probe.get(threads, 0):.1f} GB/s, f32 FMA peak "
+        print(f"\n{threads} thread(s), f32 FMA peak "
               f"{peak.get(threads, 0):.0f} GFLOP/s\n")
-        print("| op | dtype | M | N | K | mode | median µs | GB/s | /probe "
-              "| GFLOP/s | /peak |")
+        print("| op | dtype | M | N | K | mode | median µs | GB/s | probe GB/s "
+              "| /probe | GFLOP/s | /peak |")
         print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- "
-              "| --- |")
-        for r in cases[threads]:
+              "| --- | --- |")
+        for r, probe in cases[threads]:
             gbs, gflops = float(r["gbs"]), float(r["gflops"])
-            ratio_bw = gbs / probe[threads] if probe.get(threads) else 0
+            ratio_bw = gbs / probe if probe else 0
             ratio_peak = gflops / peak[threads] if peak.get(threads) else 0
             print(f"| {r['op']} | {r['dtype']} | {r['M']} | {r['N']} | "
                   f"{r['K']} | {r['mode']} | {float(r['median_us']):.0f} | "
-                  f"{gbs:.1f} | {ratio_bw:.2f} | {gflops:.1f} | "
+                  f"{gbs:.1f} | {probe:.1f} | {ratio_bw:.2f} | {gflops:.1f} | "
                   f"{ratio_peak:.2f} |")
 
 
