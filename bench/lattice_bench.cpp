@@ -7,10 +7,11 @@
 //===----------------------------------------------------------------------===//
 //
 // Times libraries made by lattice-compile (bench/make_models.py names them
-// <dtype>_m<M>_n<N>_k<K>.so) with Google Benchmark, each right after a DRAM
-// read bandwidth probe (the machine's bandwidth drifts with its other
-// tenants), and prints RESULT lines, the probe's and then the kernel's, in
-// the format the peer benchmarks use, after an f32 FMA peak probe:
+// <dtype>_m<M>_n<N>_k<K>.so) with Google Benchmark, with passes of a DRAM
+// read bandwidth probe between the calls (the machine's bandwidth drifts
+// with its other tenants), and prints RESULT lines, the probe's and then the
+// kernel's, in the format the peer benchmarks use, after an f32 FMA peak
+// probe:
 //
 //   RESULT peer=lattice op=gemv dtype=w4a16-g32 M=1 N=4096 K=4096 threads=2
 //          mode=cold median_us=... min_us=... max_us=... gflops=... gbs=...
@@ -242,6 +243,10 @@ struct Kernel {
   std::vector<Buffer> inputs, outputs;
   std::vector<const void *> inputPtrs;
   std::vector<void *> outputPtrs;
+  // Bandwidth measured between the kernel's calls (cold mode) or right
+  // before them (hot mode, where a probe would evict the weights).
+  BandwidthProbe *probe = nullptr;
+  Case probeSamples;
 };
 
 std::vector<unsigned char> readFile(const std::string &path) {
@@ -319,7 +324,7 @@ Kernel *openKernel(const std::string &path, bool cold) {
   return kernel;
 }
 
-void runKernel(benchmark::State &state, Kernel *kernel) {
+void runKernel(benchmark::State &state, Kernel *kernel, bool cold) {
   size_t next = 0;
   auto call = [&] {
     lattice_model *model = kernel->models[next++ % kernel->models.size()];
@@ -327,15 +332,29 @@ void runKernel(benchmark::State &state, Kernel *kernel) {
                     kernel->outputPtrs.data()) != LATTICE_OK)
       die(kernel->info.dtype + ": the run failed");
   };
+  auto probe = [&] {
+    kernel->probeSamples.samples.push_back(kernel->probe->pass());
+  };
+  if (!cold)
+    for (int i = 0; i < 3; ++i)
+      probe();
   for (int i = 0; i < 3; ++i)
     call(); // warm-up: page faults, thread pool start
+  // In cold mode a probe pass every 100 ms of kernel time, outside the
+  // timed calls, samples the bandwidth the kernel actually had.
+  double sinceProbe = cold ? 1.0 : 0.0;
   for (auto _ : state) {
+    if (cold && sinceProbe >= 0.1) {
+      probe();
+      sinceProbe = 0;
+    }
     auto start = Clock::now();
     call();
     double seconds =
         std::chrono::duration<double>(Clock::now() - start).count();
     state.SetIterationTime(seconds);
     kernel->info.samples.push_back(seconds);
+    sinceProbe += seconds;
   }
   state.counters["GB/s"] =
       benchmark::Counter(kernel->info.bytes * double(state.iterations()),
@@ -366,34 +385,23 @@ int main(int argc, char **argv) {
   for (const std::string &library : libraries)
     kernels.push_back(openKernel(library, cold));
   BandwidthProbe probe(threads);
-  std::vector<Case> probes(kernels.size());
-  for (size_t i = 0; i < kernels.size(); ++i) {
-    const Case &c = kernels[i]->info;
+  for (Kernel *kernel : kernels) {
+    const Case &c = kernel->info;
     std::string name = c.op + "/" + c.dtype + "/M" + std::to_string(c.m) +
                        "/N" + std::to_string(c.n) + "/K" + std::to_string(c.k);
-    // The probe runs right before its kernel, in registration order.
-    probes[i] = Case{"f32", "read", 0, 0, 0, probe.bytesPerPass(), {}};
-    benchmark::RegisterBenchmark(("probe/" + name).c_str(),
-                                 [&probe, &probes, i](benchmark::State &state) {
-                                   for (auto _ : state) {
-                                     double seconds = probe.pass();
-                                     state.SetIterationTime(seconds);
-                                     probes[i].samples.push_back(seconds);
-                                   }
-                                 })
-        ->UseManualTime()
-        ->Iterations(7)
-        ->Unit(benchmark::kMicrosecond);
-    benchmark::RegisterBenchmark(name.c_str(), runKernel, kernels[i])
+    kernel->probe = &probe;
+    kernel->probeSamples =
+        Case{"f32", "read", 0, 0, 0, probe.bytesPerPass(), {}};
+    benchmark::RegisterBenchmark(name.c_str(), runKernel, kernel, cold)
         ->UseManualTime()
         ->Unit(benchmark::kMicrosecond);
   }
   probePeak(threads);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
-  for (size_t i = 0; i < kernels.size(); ++i) {
-    report("probe", probes[i], threads, /*cold=*/true);
-    report("lattice", kernels[i]->info, threads, cold);
+  for (Kernel *kernel : kernels) {
+    report("probe", kernel->probeSamples, threads, /*cold=*/true);
+    report("lattice", kernel->info, threads, cold);
   }
   if (probe.sink == -1)
     std::printf("\n");

@@ -255,8 +255,10 @@ func.func @mlp(%x: tensor<{m}x96xf32>) -> tensor<{m}x40xf32> {{
 """
 
 
+@pytest.mark.parametrize("target", ["native", "x86-64"])
 @pytest.mark.parametrize("m", [1, 3])
-def test_two_layer_mlp_with_rms_norm(tmp_path, m):
+def test_two_layer_mlp_with_rms_norm(tmp_path, m, target):
+    """Also compiled for the portable x86-64 target (SSE2, no microkernel)."""
     rng = np.random.default_rng(7)
     fc1 = Weight("fc1", "s4, f16, group<1, 32>", 160, 96, rng)
     fc2 = Weight("fc2", "u4, f16, group<1, 32>, asymmetric", 40, 160, rng)
@@ -269,7 +271,8 @@ def test_two_layer_mlp_with_rms_norm(tmp_path, m):
                        f"{layer.prefix}_type": layer.type,
                        f"{layer.prefix}_types": ", ".join(types)})
     model = _compile(tmp_path, MLP.format(**fields),
-                     {**fc1.files(), **fc2.files(), "norm.weight": gamma})
+                     {**fc1.files(), **fc2.files(), "norm.weight": gamma},
+                     [f"--target-cpu={target}"])
     x = rng.standard_normal((m, 96)).astype(np.float32)
     (y,) = model(x)
     h = ref.matmul(x, fc1.value, result_dtype=np.float64)
