@@ -106,15 +106,23 @@ static void rows_generic(const problem *p, int64_t begin, int64_t end) {
 #if defined(__x86_64__)
 #define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,f16c,fma")))
 
-/* The dequantization table of one group: lane c holds (code(c) - z) * s,
-   where nibble c is the code c (u4) or c - 16 for c >= 8 (s4). */
+/* Groups per row whose scales are staged as f32 (see rows_avx512_with). */
+#define MAX_STAGED_GROUPS 512
+
+/* Lane c holds the code of nibble c: c (u4) or c - 16 for c >= 8 (s4). */
+AVX512 __attribute__((always_inline)) static inline __m512
+codes_of(int64_t flags) {
+  if (flags & LATTICE_UK_UNSIGNED)
+    return _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+                          15);
+  return _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, -8, -7, -6, -5, -4, -3, -2,
+                        -1);
+}
+
+/* The dequantization table of one group: lane c holds (code(c) - z) * s. */
 AVX512 __attribute__((always_inline)) static inline __m512
 group_table(const problem *p, int64_t flags, int64_t index) {
-  const __m512 unsigned_codes =
-      _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-  const __m512 signed_codes =
-      _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, -8, -7, -6, -5, -4, -3, -2, -1);
-  __m512 codes = (flags & LATTICE_UK_UNSIGNED) ? unsigned_codes : signed_codes;
+  __m512 codes = codes_of(flags);
   if (flags & LATTICE_UK_ZERO_POINT)
     codes = _mm512_sub_ps(codes, _mm512_set1_ps((float)zero_at(p, index)));
   float scale = (flags & LATTICE_UK_SCALE_F16)
@@ -148,10 +156,25 @@ rows_avx512_with(const problem *p, int64_t flags, int64_t begin, int64_t end) {
         accEven[r] = _mm512_setzero_ps();
         accOdd[r] = _mm512_setzero_ps();
       }
+      // f16 scales of the block's rows converted 16 at a time up front.
+      float scales[ROWS][MAX_STAGED_GROUPS];
+      int staged = (flags & LATTICE_UK_SCALE_F16) &&
+                   !(flags & LATTICE_UK_ZERO_POINT) && groups % 16 == 0 &&
+                   groups <= MAX_STAGED_GROUPS;
+      if (staged)
+        for (int r = 0; r < ROWS; ++r)
+          for (int64_t g16 = 0; g16 < groups; g16 += 16)
+            _mm512_storeu_ps(
+                &scales[r][g16],
+                _mm512_cvtph_ps(_mm256_loadu_si256(
+                    (const __m256i *)((const uint16_t *)p->s +
+                                      (row + r) * groups + g16))));
       for (int64_t group = 0; group < groups; ++group) {
         __m512 table[ROWS];
         for (int r = 0; r < ROWS; ++r)
-          table[r] = group_table(p, flags, (row + r) * groups + group);
+          table[r] = staged ? _mm512_mul_ps(codes_of(flags),
+                                            _mm512_set1_ps(scales[r][group]))
+                            : group_table(p, flags, (row + r) * groups + group);
         for (int64_t j = group * bytesPerGroup; j < (group + 1) * bytesPerGroup;
              j += 16) {
           __m512 xe = _mm512_loadu_ps(even + j);

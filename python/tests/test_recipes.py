@@ -138,6 +138,10 @@ FLOAT_CASES = {
     "w4a16-g32": (1, 160, 37, "s4, f16, group<1, 32>", "f32"),
     "w4a16-g32-asym": (3, 160, 37, "u4, f16, group<1, 32>, asymmetric", "f32"),
     "w4a16-g128": (1, 384, 37, "s4, f16, group<1, 128>", "f32"),
+    # 16 groups and more per row: the microkernel converts f16 scales in
+    # blocks of 16.
+    "w4a16-g32-k512": (2, 512, 37, "s4, f16, group<1, 32>", "f32"),
+    "w4a16-g128-k2048": (1, 2048, 21, "s4, f16, group<1, 128>", "f32"),
     "w4a16-g128-asym": (2, 384, 37, "u4, f32, group<1, 128>, asymmetric",
                         "f32"),
     "w8a16": (1, 67, 37, "s8, f32, channel<0>", "f32"),
