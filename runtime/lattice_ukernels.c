@@ -78,7 +78,12 @@ static int32_t zero_at(const problem *p, int64_t index) {
 }
 
 static int32_t code_at(const problem *p, int64_t row, int64_t col) {
-  uint8_t byte = p->q[(row * p->k + col) / 2];
+  int64_t half = p->k / 2, offset = row * half + col / 2;
+  if ((p->flags & LATTICE_UK_ROWS4) && row < p->n / 4 * 4) {
+    int64_t byte = col / 2;
+    offset = row / 4 * 4 * half + byte / 16 * 64 + row % 4 * 16 + byte % 16;
+  }
+  uint8_t byte = p->q[offset];
   int32_t nibble = (col & 1) ? byte >> 4 : byte & 0xf;
   if (!(p->flags & LATTICE_UK_UNSIGNED) && nibble >= 8)
     nibble -= 16;
@@ -149,10 +154,15 @@ rows_avx512_with(const problem *p, int64_t flags, int64_t begin, int64_t end) {
   for (; row + ROWS <= end; row += ROWS)
     for (int64_t i = 0; i < p->m; ++i) {
       const float *even = p->even + i * half, *odd = p->odd + i * half;
+      // Linear rows: chunk j of row r at codes[r] + j. Interleaved rows
+      // (ROWS == 4): at codes[r] + 4 j, one stream for the four rows.
+      const int interleaved = ROWS == 4 && (flags & LATTICE_UK_ROWS4);
+      const int64_t stride = interleaved ? 4 : 1;
       const uint8_t *codes[ROWS];
       __m512 accEven[ROWS], accOdd[ROWS];
       for (int r = 0; r < ROWS; ++r) {
-        codes[r] = p->q + (row + r) * half;
+        codes[r] = interleaved ? p->q + row * half + 16 * r
+                               : p->q + (row + r) * half;
         accEven[r] = _mm512_setzero_ps();
         accOdd[r] = _mm512_setzero_ps();
       }
@@ -180,11 +190,12 @@ rows_avx512_with(const problem *p, int64_t flags, int64_t begin, int64_t end) {
           __m512 xe = _mm512_loadu_ps(even + j);
           __m512 xo = _mm512_loadu_ps(odd + j);
           for (int r = 0; r < ROWS; ++r) {
-            if ((j & 63) == 0)
-              _mm_prefetch((const char *)(codes[r] + j + PREFETCH_BYTES),
+            if (interleaved ? r == 0 : (j & 63) == 0)
+              _mm_prefetch((const char *)(codes[r] + stride * j +
+                                          stride * PREFETCH_BYTES),
                            _MM_HINT_T0);
             __m512i low = _mm512_cvtepu8_epi32(
-                _mm_loadu_si128((const __m128i *)(codes[r] + j)));
+                _mm_loadu_si128((const __m128i *)(codes[r] + stride * j)));
             __m512i high = _mm512_srli_epi32(low, 4);
             accEven[r] = _mm512_fmadd_ps(_mm512_permutexvar_ps(low, table[r]),
                                          xe, accEven[r]);
@@ -204,12 +215,13 @@ rows_avx512_with(const problem *p, int64_t flags, int64_t begin, int64_t end) {
    table construction has no branches. */
 AVX512 static void rows_avx512(const problem *p, int64_t begin, int64_t end) {
   const int64_t kind = LATTICE_UK_UNSIGNED | LATTICE_UK_SCALE_F16 |
-                       LATTICE_UK_ZERO_POINT;
+                       LATTICE_UK_ZERO_POINT | LATTICE_UK_ROWS4;
   switch (p->flags & kind) {
+  case LATTICE_UK_SCALE_F16 | LATTICE_UK_ROWS4:
+    return rows_avx512_with(p, LATTICE_UK_SCALE_F16 | LATTICE_UK_ROWS4, begin,
+                            end);
   case LATTICE_UK_SCALE_F16:
     return rows_avx512_with(p, LATTICE_UK_SCALE_F16, begin, end);
-  case 0:
-    return rows_avx512_with(p, 0, begin, end);
   default:
     return rows_avx512_with(p, p->flags, begin, end);
   }

@@ -123,12 +123,47 @@ def test_embedded_weights(mlp, tmp_path):
         rtol=1e-6, atol=1e-6)
 
 
-def test_packed_weights(mlp):
+def _linear_bytes(codes):
+    """The linear packed layout: two 4-bit codes per byte, low nibble
+    first."""
+    nibbles = codes.reshape(-1).astype(np.int16) & 0xF
+    return (nibbles[0::2] | (nibbles[1::2] << 4)).astype(np.uint8)
+
+
+def _rows4_bytes(codes):
+    """The W4A16 microkernel's layout: 16-byte chunks of four rows in turn."""
+    rows, k = codes.shape
+    linear = _linear_bytes(codes).reshape(rows, k // 2)
+    full = rows // 4 * 4
+    blocks = linear[:full].reshape(rows // 4, 4, k // 32, 16)
+    return np.concatenate([blocks.transpose(0, 2, 1, 3).reshape(-1),
+                           linear[full:].reshape(-1)])
+
+
+def test_packed_weights(mlp, tmp_path):
     out, w = mlp
     packed = safetensors.load(out / "mlp.safetensors")
-    codes = w["fc1.weight"].reshape(-1).astype(np.int16) & 0xF
-    expected = (codes[0::2] | (codes[1::2] << 4)).astype(np.uint8)
+    if _cpu_has_avx512():
+        # Both layers are covered by the microkernel on AVX-512 machines.
+        expected = _rows4_bytes(w["fc1.weight"])
+    else:
+        expected = _linear_bytes(w["fc1.weight"])
     np.testing.assert_array_equal(packed["fc1.weight"], expected)
+    # Without the microkernel (or for a portable target), the linear layout.
+    subprocess.run([str(COMPILE), str(out.parent / "mlp-w4a16.mlir"), "-o",
+                    str(tmp_path / "mlp"), "--ukernels=false"], check=True,
+                   capture_output=True)
+    linear = safetensors.load(tmp_path / "mlp.safetensors")
+    np.testing.assert_array_equal(linear["fc1.weight"],
+                                  _linear_bytes(w["fc1.weight"]))
+    assert not (_linear_bytes(w["fc1.weight"]) ==
+                _rows4_bytes(w["fc1.weight"])).all()
+
+
+def _cpu_has_avx512():
+    with open("/proc/cpuinfo", encoding="utf-8") as f:
+        flags = f.read()
+    return " avx512f " in flags and " avx512bw " in flags
 
 
 def test_bad_inputs(mlp):

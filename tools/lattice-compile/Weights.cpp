@@ -10,10 +10,12 @@
 #include "lattice/Dialect/Lattice/IR/LatticeTypes.h"
 #include "lattice/Dialect/Lattice/Utils/QuantMath.h"
 #include "llvm/ADT/StringExtras.h"
+
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/raw_ostream.h"
+#include <algorithm>
 
 using namespace mlir::lattice::compile;
 using llvm::createStringError;
@@ -123,9 +125,26 @@ llvm::StringRef mlir::lattice::compile::getDType(mlir::Type type) {
   return "";
 }
 
+/// Rows of `rowBytes` bytes, in blocks of four: chunk c (16 bytes) of rows
+/// 4b..4b+3 stored one after the other; rows after the last full block stay
+/// as they are.
+static std::vector<uint8_t> interleaveRowsByFour(llvm::ArrayRef<uint8_t> bytes,
+                                                 int64_t rows,
+                                                 int64_t rowBytes) {
+  std::vector<uint8_t> out(bytes.begin(), bytes.end());
+  int64_t blocks = rows / 4, chunks = rowBytes / 16;
+  for (int64_t b = 0; b < blocks; ++b)
+    for (int64_t c = 0; c < chunks; ++c)
+      for (int64_t r = 0; r < 4; ++r)
+        std::copy_n(bytes.begin() + (4 * b + r) * rowBytes + 16 * c, 16,
+                    out.begin() + 4 * b * rowBytes + 64 * c + 16 * r);
+  return out;
+}
+
 Expected<PackedWeight>
 mlir::lattice::compile::packWeight(const SafetensorsFile &file, StringRef name,
-                                   mlir::RankedTensorType type) {
+                                   mlir::RankedTensorType type,
+                                   bool interleaveRows4) {
   auto fail = [&](const llvm::Twine &message) {
     return createStringError(std::errc::invalid_argument, "%s: tensor '%s' %s",
                              file.getPath().str().c_str(), name.str().c_str(),
@@ -191,6 +210,9 @@ mlir::lattice::compile::packWeight(const SafetensorsFile &file, StringRef name,
   weight.dtype = "U8";
   weight.shape = {int64_t(packed->size())};
   weight.bytes = std::move(*packed);
+  if (interleaveRows4)
+    weight.bytes = interleaveRowsByFour(weight.bytes, type.getDimSize(0),
+                                        type.getDimSize(1) / 2);
   return weight;
 }
 

@@ -66,10 +66,13 @@ llvm::StringRef getDType(mlir::Type type);
 /// Converts the tensor `name` of `file` to the layout of a value of `type`
 /// (the result type of lattice.weight): floats are copied, codes of a
 /// quantized type are range-checked and packed LSB-first
-/// (docs/WeightLayout.md).
+/// (docs/WeightLayout.md); with `interleaveRows4`, the packed rows of a
+/// 4-bit [N, K] weight (K a multiple of 32) are then interleaved by four in
+/// 16-byte chunks, the layout of the W4A16 microkernel.
 llvm::Expected<PackedWeight> packWeight(const SafetensorsFile &file,
                                         llvm::StringRef name,
-                                        mlir::RankedTensorType type);
+                                        mlir::RankedTensorType type,
+                                        bool interleaveRows4 = false);
 
 /// Writes `weights` as a safetensors file whose tensors start at 64-byte
 /// aligned offsets.

@@ -20,6 +20,7 @@
 
 #include "Weights.h"
 #include "lattice/Codegen/Passes.h"
+#include "lattice/Codegen/Ukernels.h"
 #include "lattice/Dialect/Lattice/IR/LatticeOps.h"
 #include "lattice/InitAll.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -129,15 +130,36 @@ static FailureOr<TensorDesc> describe(Location loc, Type type, StringRef name) {
 
 /// Replaces every lattice.weight of `func` by a new argument after the
 /// existing ones, reading and packing its tensor.
+/// With `ukernels`, the 4-bit weights that only feed matmuls covered by the
+/// W4A16 microkernel are stored in its interleaved layout, and their
+/// arguments say so (kWeightLayoutAttrName).
 static LogicalResult externalizeWeights(func::FuncOp func, StringRef modelDir,
+                                        bool ukernels,
                                         std::vector<PackedWeight> &weights,
                                         std::vector<TensorDesc> &descs) {
   llvm::StringMap<std::unique_ptr<SafetensorsFile>> files;
   llvm::StringMap<unsigned> argumentOf;
   SmallVector<lattice::WeightOp> ops;
   func.walk([&](lattice::WeightOp op) { ops.push_back(op); });
+  // A weight (file and name) is interleaved when every use of every op that
+  // reads it is the rhs of a covered matmul.
+  auto keyOf = [](lattice::WeightOp op) {
+    return (op.getFile() + "\n" + op.getName()).str();
+  };
+  llvm::StringMap<bool> interleave;
   for (lattice::WeightOp op : ops) {
-    std::string key = (op.getFile() + "\n" + op.getName()).str();
+    bool covered = ukernels && !op->use_empty() &&
+                   llvm::all_of(op->getUses(), [](OpOperand &use) {
+                     auto matmul = dyn_cast<lattice::MatmulOp>(use.getOwner());
+                     return matmul && use.get() == matmul.getRhs() &&
+                            lattice::isQ4UkernelCandidate(matmul);
+                   });
+    auto [it, inserted] = interleave.try_emplace(keyOf(op), covered);
+    if (!inserted)
+      it->second = it->second && covered;
+  }
+  for (lattice::WeightOp op : ops) {
+    std::string key = keyOf(op);
     if (!argumentOf.contains(key)) {
       SmallString<256> path(modelDir);
       llvm::sys::path::append(path, op.getFile());
@@ -150,7 +172,7 @@ static LogicalResult externalizeWeights(func::FuncOp func, StringRef modelDir,
       }
       auto type = cast<RankedTensorType>(op.getType());
       llvm::Expected<PackedWeight> packed =
-          packWeight(*file, op.getName(), type);
+          packWeight(*file, op.getName(), type, interleave.lookup(key));
       if (!packed)
         return op.emitError() << llvm::toString(packed.takeError());
       TensorDesc desc;
@@ -162,6 +184,10 @@ static LogicalResult externalizeWeights(func::FuncOp func, StringRef modelDir,
       if (failed(func.insertArgument(func.getNumArguments(), type, {},
                                      op.getLoc())))
         return failure();
+      if (interleave.lookup(key))
+        func.setArgAttr(
+            func.getNumArguments() - 1, lattice::kWeightLayoutAttrName,
+            StringAttr::get(func.getContext(), lattice::kQ4Rows4Layout));
       weights.push_back(std::move(*packed));
       descs.push_back(std::move(desc));
     }
@@ -425,7 +451,12 @@ static LogicalResult compile(const char *argv0) {
   }
   std::vector<PackedWeight> weights;
   StringRef modelDir = llvm::sys::path::parent_path(inputFile);
-  if (failed(externalizeWeights(entry, modelDir, weights, weightDescs)))
+  // The microkernels' fast paths need AVX-512; elsewhere the generated
+  // vector code is faster than their scalar fallback.
+  FailureOr<unsigned> vectorBits = lattice::getTargetVectorBits(targetCPU);
+  bool ukernels = useUkernels && succeeded(vectorBits) && *vectorBits >= 512;
+  if (failed(
+          externalizeWeights(entry, modelDir, ukernels, weights, weightDescs)))
     return failure();
   std::string symbol = name + "_forward";
   entry.setName(symbol);
@@ -436,10 +467,7 @@ static LogicalResult compile(const char *argv0) {
   options.targetCPU = targetCPU;
   options.numThreads = numThreads;
   options.barePointerABI = true;
-  // The microkernels' fast paths need AVX-512; elsewhere the generated
-  // vector code is faster than their scalar fallback.
-  FailureOr<unsigned> vectorBits = lattice::getTargetVectorBits(targetCPU);
-  options.ukernels = useUkernels && succeeded(vectorBits) && *vectorBits >= 512;
+  options.ukernels = ukernels;
   if (failed(lattice::buildLatticeCPUPipeline(pm, options))) {
     llvm::errs() << "lattice-compile: unknown --target-cpu '" << targetCPU
                  << "'\n";

@@ -113,7 +113,11 @@ def CPUUseUkernelsPass : Pass<"lattice-cpu-use-ukernels", "ModuleOp"> {
     nibbles of each byte of the packed weights pair with even and odd
     activations, and dequantizes a nibble with one lane permutation of a
     per-group table of `(code - zero point) * scale` values; it uses
-    AVX-512 where the CPU has it and a scalar loop elsewhere.
+    AVX-512 where the CPU has it and a scalar loop elsewhere. A weight that
+    is a function argument with `lattice.layout = "q4-rows4"` (set by
+    `lattice-compile`, which then stores it with rows interleaved by four,
+    see docs/WeightLayout.md) is read in that layout; the attribute is
+    removed.
 
     Other ops are left alone; runs before `convert-lattice-to-linalg`,
     which finishes the conversion of the operands' types. Only for models

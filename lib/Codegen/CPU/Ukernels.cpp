@@ -13,6 +13,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "lattice/Codegen/Ukernels.h"
 #include "lattice/Codegen/Passes.h"
 #include "lattice/Conversion/LatticeToLinalg/LatticeToLinalg.h"
 #include "lattice/Dialect/Lattice/IR/LatticeOps.h"
@@ -38,15 +39,14 @@ enum : int64_t {
   kScaleF16 = 2,
   kZeroPoint = 4,
   kZeroPointShift = 8,
+  kRows4 = 16,
 };
 
 /// The largest M the microkernel is used for: it dequantizes the weights
 /// once per row of the activations.
 static constexpr int64_t kMaxRows = 16;
 
-/// True when `op` is f32 [M, K] x 4-bit [N, K] in groups of a multiple of 32
-/// along K, with f16 or f32 scales, f32 accumulation and result.
-static bool isQ4Candidate(MatmulOp op) {
+bool mlir::lattice::isQ4UkernelCandidate(MatmulOp op) {
   RankedTensorType lhsType = op.getLhs().getType();
   RankedTensorType resultType = op.getType();
   auto rhs = dyn_cast<QuantType>(op.getRhs().getType().getElementType());
@@ -73,7 +73,7 @@ struct MatmulToQ4Ukernel final : OpConversionPattern<MatmulOp> {
   LogicalResult
   matchAndRewrite(MatmulOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    if (!isQ4Candidate(op))
+    if (!isQ4UkernelCandidate(op))
       return failure();
     Location loc = op.getLoc();
     auto rhsType = cast<QuantType>(op.getRhs().getType().getElementType());
@@ -102,6 +102,13 @@ struct MatmulToQ4Ukernel final : OpConversionPattern<MatmulOp> {
       flags |= kUnsigned;
     if (rhsType.getScaleType().isF16())
       flags |= kScaleF16;
+    // A weight argument that the driver stored with rows interleaved.
+    if (auto arg = dyn_cast<BlockArgument>(op.getRhs()))
+      if (auto func = dyn_cast<func::FuncOp>(arg.getOwner()->getParentOp()))
+        if (auto layout = func.getArgAttrOfType<StringAttr>(
+                arg.getArgNumber(), kWeightLayoutAttrName);
+            layout && layout.getValue() == kQ4Rows4Layout)
+          flags |= kRows4;
     Value zeroPoint = constant(0);
     if (Value z = adaptor.getRhsZeroPoint()) {
       auto width = cast<RankedTensorType>(z.getType()).getElementTypeBitWidth();
@@ -143,7 +150,7 @@ struct CPUUseUkernelsPass final
     ModuleOp module = getOperation();
     MLIRContext *ctx = &getContext();
     bool any = false;
-    module.walk([&](MatmulOp op) { any |= isQ4Candidate(op); });
+    module.walk([&](MatmulOp op) { any |= isQ4UkernelCandidate(op); });
     if (!any)
       return;
 
@@ -165,13 +172,18 @@ struct CPUUseUkernelsPass final
                            bufferization::BufferizationDialect,
                            func::FuncDialect, memref::MemRefDialect>();
     target.addDynamicallyLegalOp<MatmulOp>(
-        [](MatmulOp op) { return !isQ4Candidate(op); });
+        [](MatmulOp op) { return !isQ4UkernelCandidate(op); });
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     RewritePatternSet patterns(ctx);
     patterns.add<MatmulToQ4Ukernel>(typeConverter, ctx,
                                     std::max<int64_t>(1, numThreads));
     if (failed(applyPartialConversion(module, target, std::move(patterns))))
-      signalPassFailure();
+      return signalPassFailure();
+    // The layouts are in the calls' flags now.
+    module.walk([](func::FuncOp func) {
+      for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)
+        func.removeArgAttr(i, kWeightLayoutAttrName);
+    });
   }
 };
 } // namespace

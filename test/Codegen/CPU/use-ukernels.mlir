@@ -55,10 +55,10 @@ func.func @asymmetric(%x: tensor<4x256xf32>, %w: tensor<8x256x!lattice.quant<u4,
 
 // Left to the generated code: more than 16 rows, groups of 16, 8-bit
 // codes, bf16 scales, f16 activations.
+// CHECK-NOT: func.func private @lattice_uk
 // CHECK-LABEL: func.func @not_covered
 // CHECK-NOT: call @lattice_uk
 // CHECK-COUNT-5: lattice.matmul
-// CHECK-NOT: func.func private @lattice_uk
 func.func @not_covered(%x: tensor<32x64xf32>, %w: tensor<8x64x!lattice.quant<s4, f16, group<1, 32>>>, %s: tensor<8x2xf16>,
                        %x1: tensor<1x64xf32>, %w16: tensor<8x64x!lattice.quant<s4, f16, group<1, 16>>>, %s16: tensor<8x4xf16>,
                        %w8: tensor<8x64x!lattice.quant<s8, f16, group<1, 32>>>,
@@ -75,4 +75,21 @@ func.func @not_covered(%x: tensor<32x64xf32>, %w: tensor<8x64x!lattice.quant<s4,
   %e = lattice.matmul %xh, %w rhs_scale(%s) accumulate(f32)
       : (tensor<1x64xf16>, tensor<8x64x!lattice.quant<s4, f16, group<1, 32>>>, tensor<8x2xf16>) -> tensor<1x8xf32>
   return
+}
+
+// -----
+
+// A weight argument that the driver stored with rows interleaved by four:
+// flags = f16 scales (2) | rows4 (16); the attribute is consumed.
+// CHECK-LABEL: func.func @interleaved
+// CHECK-SAME: %{{.*}}: tensor<8x64x!lattice.quant<s4, f16, group<1, 32>>>,
+// CHECK-NOT: lattice.layout
+// CHECK-DAG: %[[FLAGS:.*]] = arith.constant 18 : i64
+// CHECK: call @lattice_uk_matmul_f32_q4({{.*}}, %[[FLAGS]], %{{.*}})
+func.func @interleaved(%x: tensor<1x64xf32>,
+                       %w: tensor<8x64x!lattice.quant<s4, f16, group<1, 32>>> {lattice.layout = "q4-rows4"},
+                       %s: tensor<8x2xf16>) -> tensor<1x8xf32> {
+  %y = lattice.matmul %x, %w rhs_scale(%s) accumulate(f32)
+      : (tensor<1x64xf32>, tensor<8x64x!lattice.quant<s4, f16, group<1, 32>>>, tensor<8x2xf16>) -> tensor<1x8xf32>
+  return %y : tensor<1x8xf32>
 }

@@ -1,0 +1,33 @@
+//===- Ukernels.h - What the CPU microkernels cover -------------*- C++ -*-===//
+//
+// Part of the Lattice project, under the Apache License v2.0 with LLVM
+// Exceptions. See LICENSE for license information.
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+//
+// Shared by lattice-cpu-use-ukernels and the driver, which stores the weights
+// of covered matmuls in the microkernel's layout.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LATTICE_CODEGEN_UKERNELS_H
+#define LATTICE_CODEGEN_UKERNELS_H
+
+#include "lattice/Dialect/Lattice/IR/LatticeOps.h"
+
+namespace mlir::lattice {
+/// True when lattice-cpu-use-ukernels turns `op` into a call of the W4A16
+/// microkernel: f32 [M, K] activations (M <= 16), s4 or u4 weights in groups
+/// of a multiple of 32 along K with f16 or f32 scales, f32 result.
+bool isQ4UkernelCandidate(MatmulOp op);
+
+/// The function-argument attribute naming the layout of a weight argument
+/// whose bytes are not in the linear packed layout.
+inline constexpr llvm::StringLiteral kWeightLayoutAttrName = "lattice.layout";
+/// Its value for 4-bit codes with rows interleaved by four in 16-byte chunks
+/// (docs/WeightLayout.md).
+inline constexpr llvm::StringLiteral kQ4Rows4Layout = "q4-rows4";
+} // namespace mlir::lattice
+
+#endif // LATTICE_CODEGEN_UKERNELS_H
