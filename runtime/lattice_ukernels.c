@@ -136,13 +136,11 @@ group_table(const problem *p, int64_t flags, int64_t index) {
   return _mm512_mul_ps(codes, _mm512_set1_ps(scale));
 }
 
-#ifndef ROWS
+/* Rows per block: the kernel's register tile, and the interleave factor of
+   LATTICE_UK_ROWS4. */
 #define ROWS 4
-#endif
 /* Software prefetch distance along a row of codes. */
-#ifndef PREFETCH_BYTES
 #define PREFETCH_BYTES 256
-#endif
 
 /* Rows [begin, end) in blocks of ROWS; needs g % 32 == 0. Each row keeps
    two accumulators (even and odd columns) so that consecutive fused
@@ -150,35 +148,36 @@ group_table(const problem *p, int64_t flags, int64_t index) {
 AVX512 __attribute__((always_inline)) static inline void
 rows_avx512_with(const problem *p, int64_t flags, int64_t begin, int64_t end) {
   int64_t groups = p->k / p->g, half = p->k / 2, bytesPerGroup = p->g / 2;
+  // Linear rows: chunk j of row r at codes[r] + j. Interleaved rows: at
+  // codes[r] + 4 j, one stream for the block's rows.
+  const int interleaved = (flags & LATTICE_UK_ROWS4) != 0;
+  const int64_t stride = interleaved ? ROWS : 1;
+  // f16 scales of a block's rows are converted 16 at a time up front.
+  const int staged = (flags & LATTICE_UK_SCALE_F16) &&
+                     !(flags & LATTICE_UK_ZERO_POINT) && groups % 16 == 0 &&
+                     groups <= MAX_STAGED_GROUPS;
+  float scales[ROWS][MAX_STAGED_GROUPS];
   int64_t row = begin;
-  for (; row + ROWS <= end; row += ROWS)
+  for (; row + ROWS <= end; row += ROWS) {
+    const uint8_t *codes[ROWS];
+    for (int r = 0; r < ROWS; ++r)
+      codes[r] = interleaved ? p->q + row * half + 16 * r
+                             : p->q + (row + r) * half;
+    if (staged)
+      for (int r = 0; r < ROWS; ++r)
+        for (int64_t g16 = 0; g16 < groups; g16 += 16)
+          _mm512_storeu_ps(
+              &scales[r][g16],
+              _mm512_cvtph_ps(_mm256_loadu_si256(
+                  (const __m256i *)((const uint16_t *)p->s +
+                                    (row + r) * groups + g16))));
     for (int64_t i = 0; i < p->m; ++i) {
       const float *even = p->even + i * half, *odd = p->odd + i * half;
-      // Linear rows: chunk j of row r at codes[r] + j. Interleaved rows
-      // (ROWS == 4): at codes[r] + 4 j, one stream for the four rows.
-      const int interleaved = ROWS == 4 && (flags & LATTICE_UK_ROWS4);
-      const int64_t stride = interleaved ? 4 : 1;
-      const uint8_t *codes[ROWS];
       __m512 accEven[ROWS], accOdd[ROWS];
       for (int r = 0; r < ROWS; ++r) {
-        codes[r] = interleaved ? p->q + row * half + 16 * r
-                               : p->q + (row + r) * half;
         accEven[r] = _mm512_setzero_ps();
         accOdd[r] = _mm512_setzero_ps();
       }
-      // f16 scales of the block's rows converted 16 at a time up front.
-      float scales[ROWS][MAX_STAGED_GROUPS];
-      int staged = (flags & LATTICE_UK_SCALE_F16) &&
-                   !(flags & LATTICE_UK_ZERO_POINT) && groups % 16 == 0 &&
-                   groups <= MAX_STAGED_GROUPS;
-      if (staged)
-        for (int r = 0; r < ROWS; ++r)
-          for (int64_t g16 = 0; g16 < groups; g16 += 16)
-            _mm512_storeu_ps(
-                &scales[r][g16],
-                _mm512_cvtph_ps(_mm256_loadu_si256(
-                    (const __m256i *)((const uint16_t *)p->s +
-                                      (row + r) * groups + g16))));
       for (int64_t group = 0; group < groups; ++group) {
         __m512 table[ROWS];
         for (int r = 0; r < ROWS; ++r)
@@ -208,6 +207,7 @@ rows_avx512_with(const problem *p, int64_t flags, int64_t begin, int64_t end) {
         p->y[i * p->n + row + r] =
             _mm512_reduce_add_ps(_mm512_add_ps(accEven[r], accOdd[r]));
     }
+  }
   rows_generic(p, row, end);
 }
 

@@ -25,10 +25,10 @@ extern "C" {
 
 /* Flags of lattice_uk_matmul_f32_q4. */
 enum {
-  LATTICE_UK_UNSIGNED = 1,    /* u4 codes (else s4, two's complement) */
-  LATTICE_UK_SCALE_F16 = 2,   /* f16 scales (else f32) */
-  LATTICE_UK_ZERO_POINT = 4,  /* asymmetric: a zero point per group */
-  LATTICE_UK_ROWS4 = 16,      /* rows interleaved by four (see below) */
+  LATTICE_UK_UNSIGNED = 1,        /* u4 codes (else s4, two's complement) */
+  LATTICE_UK_SCALE_F16 = 2,       /* f16 scales (else f32) */
+  LATTICE_UK_ZERO_POINT = 4,      /* asymmetric: a zero point per group */
+  LATTICE_UK_ROWS4 = 16,          /* rows interleaved by four (see below) */
   LATTICE_UK_ZERO_POINT_SHIFT = 8 /* bits 8..15: zero-point width (8..64) */
 };
 
@@ -38,8 +38,8 @@ enum {
    K is even), s and z are [N, K / g], y is [M, N] f32. With
    LATTICE_UK_ROWS4 the rows of q are interleaved by four: 16-byte chunk c
    of rows 4b..4b+3 at byte 4b * K/2 + 64c + 16(row - 4b); rows after the
-   last full block of four stay linear (K is then a multiple of 32). g is even and
-   divides K. Runs on up to `threads` threads. Uses AVX-512 where the CPU
+   last full block of four stay linear (K is then a multiple of 32). g is even
+   and divides K. Runs on up to `threads` threads. Uses AVX-512 where the CPU
    has it (and g is a multiple of 32), a portable loop elsewhere or when the
    environment variable LATTICE_UKERNELS is `generic`. */
 void lattice_uk_matmul_f32_q4(int64_t x, int64_t q, int64_t s, int64_t z,
