@@ -23,6 +23,9 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Transforms/DialectConversion.h"
 
+// The ABI of the microkernels: their flags.
+#include "lattice_ukernels.h"
+
 namespace mlir::lattice {
 #define GEN_PASS_DEF_CPUUSEUKERNELSPASS
 #include "lattice/Codegen/Passes.h.inc"
@@ -32,15 +35,6 @@ using namespace mlir;
 using namespace mlir::lattice;
 
 static constexpr StringLiteral kQ4Kernel = "lattice_uk_matmul_f32_q4";
-
-// Flags of lattice_uk_matmul_f32_q4 (runtime/lattice_ukernels.h).
-enum : int64_t {
-  kUnsigned = 1,
-  kScaleF16 = 2,
-  kZeroPoint = 4,
-  kZeroPointShift = 8,
-  kRows4 = 16,
-};
 
 /// The largest M the microkernel is used for: it dequantizes the weights
 /// once per row of the activations.
@@ -99,20 +93,21 @@ struct MatmulToQ4Ukernel final : OpConversionPattern<MatmulOp> {
     };
     int64_t flags = 0;
     if (rhsType.getStorageKind() == StorageKind::Unsigned)
-      flags |= kUnsigned;
+      flags |= LATTICE_UK_UNSIGNED;
     if (rhsType.getScaleType().isF16())
-      flags |= kScaleF16;
+      flags |= LATTICE_UK_SCALE_F16;
     // A weight argument that the driver stored with rows interleaved.
     if (auto arg = dyn_cast<BlockArgument>(op.getRhs()))
       if (auto func = dyn_cast<func::FuncOp>(arg.getOwner()->getParentOp()))
         if (auto layout = func.getArgAttrOfType<StringAttr>(
                 arg.getArgNumber(), kWeightLayoutAttrName);
             layout && layout.getValue() == kQ4Rows4Layout)
-          flags |= kRows4;
+          flags |= LATTICE_UK_ROWS4;
     Value zeroPoint = constant(0);
     if (Value z = adaptor.getRhsZeroPoint()) {
       auto width = cast<RankedTensorType>(z.getType()).getElementTypeBitWidth();
-      flags |= kZeroPoint | (int64_t(width) << kZeroPointShift);
+      flags |= LATTICE_UK_ZERO_POINT |
+               (int64_t(width) << LATTICE_UK_ZERO_POINT_SHIFT);
       zeroPoint = address(z);
     }
 
