@@ -80,7 +80,7 @@ def CPUFuseMultiplyAddPass
   let summary = "Turn reductions of contractible products into vector.fma";
   let description = [{
     Rewrites `vector.multi_reduction <add>` of an `arith.mulf` that carries
-    the `contract` fast-math flag, over dimensions that leave the innermost
+    the `contract` fast-math flag and has no other use, over dimensions that leave the innermost
     one alone (the lane-parallel accumulations that tiling and vectorizing
     a matmul produce), into one `vector.fma` per reduced position, in
     row-major order. The float path of `lattice.matmul` marks its products

@@ -37,7 +37,8 @@ struct ReductionOfProductToFma final
     if (op.getKind() != vector::CombiningKind::ADD)
       return failure();
     auto mul = op.getSource().getDefiningOp<arith::MulFOp>();
-    if (!mul ||
+    // A product with other users would be computed twice.
+    if (!mul || !mul->hasOneUse() ||
         !bitEnumContainsAll(mul.getFastmath(), arith::FastMathFlags::contract))
       return failure();
     VectorType sourceType = op.getSourceVectorType();

@@ -47,3 +47,18 @@ func.func @not_fused(%a: vector<2x16xf32>, %b: vector<2x16xf32>, %acc: vector<16
   %t = vector.multi_reduction <maximumf>, %q, %acc [0] : vector<2x16xf32> to vector<16xf32>
   return %r, %s, %t : vector<16xf32>, vector<2xf32>, vector<16xf32>
 }
+
+// -----
+
+// A product that is also used elsewhere stays a product: fusing it would
+// compute it twice.
+// CHECK-LABEL: func.func @product_used_twice
+// CHECK-NOT: vector.fma
+// CHECK: %[[P:.*]] = arith.mulf
+// CHECK: vector.multi_reduction <add>, %[[P]]
+// CHECK: return %{{.*}}, %[[P]]
+func.func @product_used_twice(%a: vector<2x16xf32>, %b: vector<2x16xf32>, %acc: vector<16xf32>) -> (vector<16xf32>, vector<2x16xf32>) {
+  %p = arith.mulf %a, %b fastmath<contract> : vector<2x16xf32>
+  %r = vector.multi_reduction <add>, %p, %acc [0] : vector<2x16xf32> to vector<16xf32>
+  return %r, %p : vector<16xf32>, vector<2x16xf32>
+}
