@@ -4,7 +4,8 @@ scheme, with random weights, compiled by lattice-compile.
     make_models.py --out DIR --threads 2 [--shapes gemv] [--dtypes w4a16-g32]
 
 makes DIR/<dtype>_m<M>_n<N>_k<K>.so (and its weights file) for every case
-that is not there yet, and prints the paths of the libraries, shapes
+that is not there yet or is older than lattice-compile or the runtime, and
+prints the paths of the libraries, shapes
 first, one per line.
 """
 
@@ -82,6 +83,10 @@ def main():
                             "LATTICE_BUILD_DIR", ROOT / "build")))
     args = parser.parse_args()
     compiler = args.build / "bin" / "lattice-compile"
+    # A cached kernel is stale once the compiler or the runtime changed.
+    newest_tool = max(
+        path.stat().st_mtime
+        for path in (compiler, args.build / "lib" / "liblattice_runtime.a"))
     args.out.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
     for shape in args.shapes:
@@ -89,7 +94,8 @@ def main():
             for dtype in args.dtypes:
                 stem = f"{dtype}_m{m}_n{n}_k{k}"
                 library = args.out / f"{stem}.so"
-                if library.exists():
+                if library.exists() and \
+                        library.stat().st_mtime >= newest_tool:
                     print(library, flush=True)
                     continue
                 source, weights = linear(dtype, m, n, k, rng)

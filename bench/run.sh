@@ -8,8 +8,8 @@
 #                [--dtypes "f32 w8a8 w4a16-g32 w4a16-g128"]
 #
 # Kernels are cached in $LATTICE_BENCH_WORK (default: a folder under the
-# temporary directory), per thread count; delete it after changing the
-# compiler.
+# temporary directory), per thread count, and remade when lattice-compile or
+# the runtime is newer than they are.
 set -eu
 cd "$(dirname "$0")/.."
 threads="2 1"
@@ -27,7 +27,6 @@ while [ $# -gt 0 ]; do
 done
 work="${LATTICE_BENCH_WORK:-${TMPDIR:-/tmp}/lattice-bench}"
 scripts/build.sh >/dev/null
-ninja -C build lattice-bench >/dev/null
 results="$work/results.txt"
 mkdir -p "$work"
 : > "$results"
