@@ -3,6 +3,7 @@ RESULT format; summarize.py turns the lines into ratios."""
 
 import os
 import pathlib
+import shutil
 import subprocess
 import sys
 
@@ -68,3 +69,16 @@ def test_bad_arguments(tmp_path):
     run = subprocess.run([str(BENCH), str(tmp_path / "kernel.so")],
                          capture_output=True, text=True)
     assert run.returncode == 1 and "is not named" in run.stderr
+    # Named like a kernel but not a library, or a library without the model
+    # entry points: a message, not a crash.
+    (tmp_path / "f32_m1_n4_k4.so").write_bytes(b"not an ELF file")
+    run = subprocess.run([str(BENCH), str(tmp_path / "f32_m1_n4_k4.so")],
+                         capture_output=True, text=True)
+    assert run.returncode == 1 and run.stderr.startswith("lattice-bench: ")
+    omp = pathlib.Path("/usr/lib/llvm-22/lib/libomp.so")
+    if omp.exists():
+        shutil.copy(omp, tmp_path / "f32_m1_n4_k5.so")
+        run = subprocess.run([str(BENCH), str(tmp_path / "f32_m1_n4_k5.so")],
+                             capture_output=True, text=True)
+        assert run.returncode == 1
+        assert "is not a library made by lattice-compile" in run.stderr
