@@ -145,14 +145,23 @@ Expected<PackedWeight>
 mlir::lattice::compile::packWeight(const SafetensorsFile &file, StringRef name,
                                    mlir::RankedTensorType type,
                                    bool interleaveRows4) {
-  auto fail = [&](const llvm::Twine &message) {
-    return createStringError(std::errc::invalid_argument, "%s: tensor '%s' %s",
-                             file.getPath().str().c_str(), name.str().c_str(),
-                             message.str().c_str());
-  };
   const SafetensorsEntry *entry = file.lookup(name);
   if (!entry)
-    return fail("does not exist");
+    return createStringError(std::errc::invalid_argument,
+                             "%s: tensor '%s' does not exist",
+                             file.getPath().str().c_str(), name.str().c_str());
+  return packWeight(*entry, file.getPath(), name, type, interleaveRows4);
+}
+
+Expected<PackedWeight> mlir::lattice::compile::packWeight(
+    const SafetensorsEntry &source, StringRef origin, StringRef name,
+    mlir::RankedTensorType type, bool interleaveRows4) {
+  auto fail = [&](const llvm::Twine &message) {
+    return createStringError(std::errc::invalid_argument, "%s: tensor '%s' %s",
+                             origin.str().c_str(), name.str().c_str(),
+                             message.str().c_str());
+  };
+  const SafetensorsEntry *entry = &source;
   if (llvm::ArrayRef<int64_t>(entry->shape) != type.getShape()) {
     std::string expected, found;
     llvm::raw_string_ostream(expected) << llvm::formatv(

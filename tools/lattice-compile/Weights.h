@@ -74,6 +74,14 @@ llvm::Expected<PackedWeight> packWeight(const SafetensorsFile &file,
                                         mlir::RankedTensorType type,
                                         bool interleaveRows4 = false);
 
+/// As above, for the tensor `source` named `name`, read from `origin` (a
+/// file name or a description, for messages).
+llvm::Expected<PackedWeight> packWeight(const SafetensorsEntry &source,
+                                        llvm::StringRef origin,
+                                        llvm::StringRef name,
+                                        mlir::RankedTensorType type,
+                                        bool interleaveRows4 = false);
+
 /// Writes `weights` as a safetensors file whose tensors start at 64-byte
 /// aligned offsets.
 llvm::Error writeSafetensors(llvm::StringRef path,

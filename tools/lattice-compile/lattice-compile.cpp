@@ -26,6 +26,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
@@ -33,6 +34,7 @@
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/OpenMP/OpenMPToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/MC/TargetRegistry.h"
@@ -128,8 +130,57 @@ static FailureOr<TensorDesc> describe(Location loc, Type type, StringRef name) {
   return desc;
 }
 
-/// Replaces every lattice.weight of `func` by a new argument after the
-/// existing ones, reading and packing its tensor.
+/// A weight of the model: a lattice.weight, or a quantized constant (the
+/// codes of an arith.constant behind a lattice.scast).
+struct WeightSource {
+  Operation *op;
+  /// Identifies the tensor: ops with the same key share one argument.
+  std::string key;
+  std::string name;
+  RankedTensorType type;
+  /// For constants: the codes, one byte each.
+  std::vector<uint8_t> codes;
+};
+
+/// Collects the weights of `func`. Quantized constants are named after their
+/// location's name when they have one (lattice-quantize names them after
+/// the weight they replace), otherwise "constant.<n>".
+static SmallVector<WeightSource> collectWeights(func::FuncOp func) {
+  SmallVector<WeightSource> sources;
+  unsigned numConstants = 0;
+  llvm::StringSet<> usedNames;
+  func.walk(
+      [&](lattice::WeightOp weight) { usedNames.insert(weight.getName()); });
+  func.walk([&](Operation *op) {
+    if (auto weight = dyn_cast<lattice::WeightOp>(op)) {
+      sources.push_back({op,
+                         (weight.getFile() + "\n" + weight.getName()).str(),
+                         weight.getName().str(),
+                         weight.getType(),
+                         {}});
+      return;
+    }
+    auto cast = dyn_cast<lattice::StorageCastOp>(op);
+    DenseIntElementsAttr codes;
+    if (!cast || !isa<lattice::QuantType>(cast.getType().getElementType()) ||
+        !matchPattern(cast.getInput(), m_Constant(&codes)))
+      return;
+    std::string name;
+    if (auto nameLoc = dyn_cast<NameLoc>(cast.getLoc()))
+      name = nameLoc.getName().str();
+    while (name.empty() || usedNames.contains(name))
+      name = "constant." + std::to_string(numConstants++);
+    usedNames.insert(name);
+    WeightSource source{op, "\n" + name, name, cast.getType(), {}};
+    for (const APInt &code : codes.getValues<APInt>())
+      source.codes.push_back(uint8_t(code.getZExtValue()));
+    sources.push_back(std::move(source));
+  });
+  return sources;
+}
+
+/// Replaces every weight of `func` (collectWeights) by a new argument after
+/// the existing ones, reading and packing its tensor.
 /// With `ukernels`, the 4-bit weights that only feed matmuls covered by the
 /// W4A16 microkernel are stored in its interleaved layout, and their
 /// arguments say so (kWeightLayoutAttrName).
@@ -139,60 +190,71 @@ static LogicalResult externalizeWeights(func::FuncOp func, StringRef modelDir,
                                         std::vector<TensorDesc> &descs) {
   llvm::StringMap<std::unique_ptr<SafetensorsFile>> files;
   llvm::StringMap<unsigned> argumentOf;
-  SmallVector<lattice::WeightOp> ops;
-  func.walk([&](lattice::WeightOp op) { ops.push_back(op); });
-  // A weight (file and name) is interleaved when every use of every op that
-  // reads it is the rhs of a covered matmul.
-  auto keyOf = [](lattice::WeightOp op) {
-    return (op.getFile() + "\n" + op.getName()).str();
-  };
+  SmallVector<WeightSource> sources = collectWeights(func);
+  // A weight is interleaved when every use of every op that reads it is the
+  // rhs of a covered matmul.
   llvm::StringMap<bool> interleave;
-  for (lattice::WeightOp op : ops) {
-    bool covered = ukernels && !op->use_empty() &&
-                   llvm::all_of(op->getUses(), [](OpOperand &use) {
+  for (const WeightSource &source : sources) {
+    bool covered = ukernels && !source.op->use_empty() &&
+                   llvm::all_of(source.op->getUses(), [](OpOperand &use) {
                      auto matmul = dyn_cast<lattice::MatmulOp>(use.getOwner());
                      return matmul && use.get() == matmul.getRhs() &&
                             lattice::isQ4UkernelCandidate(matmul);
                    });
-    auto [it, inserted] = interleave.try_emplace(keyOf(op), covered);
+    auto [it, inserted] = interleave.try_emplace(source.key, covered);
     if (!inserted)
       it->second = it->second && covered;
   }
-  for (lattice::WeightOp op : ops) {
-    std::string key = keyOf(op);
-    if (!argumentOf.contains(key)) {
-      SmallString<256> path(modelDir);
-      llvm::sys::path::append(path, op.getFile());
-      auto &file = files[path];
-      if (!file) {
-        auto opened = SafetensorsFile::open(path);
-        if (!opened)
-          return op.emitError() << llvm::toString(opened.takeError());
-        file = std::move(*opened);
-      }
-      auto type = cast<RankedTensorType>(op.getType());
+  for (const WeightSource &source : sources) {
+    Operation *op = source.op;
+    if (!argumentOf.contains(source.key)) {
+      bool interleaved = interleave.lookup(source.key);
       llvm::Expected<PackedWeight> packed =
-          packWeight(*file, op.getName(), type, interleave.lookup(key));
+          llvm::createStringError("no weight");
+      if (auto weight = dyn_cast<lattice::WeightOp>(op)) {
+        SmallString<256> path(modelDir);
+        llvm::sys::path::append(path, weight.getFile());
+        auto &file = files[path];
+        if (!file) {
+          auto opened = SafetensorsFile::open(path);
+          if (!opened)
+            return op->emitError() << llvm::toString(opened.takeError());
+          file = std::move(*opened);
+        }
+        packed = packWeight(*file, source.name, source.type, interleaved);
+      } else {
+        SafetensorsEntry entry;
+        auto quantType = cast<lattice::QuantType>(source.type.getElementType());
+        entry.dtype =
+            quantType.getStorageKind() == lattice::StorageKind::Unsigned ? "U8"
+                                                                         : "I8";
+        entry.shape.assign(source.type.getShape().begin(),
+                           source.type.getShape().end());
+        entry.data = source.codes;
+        packed = packWeight(entry, "constant", source.name, source.type,
+                            interleaved);
+      }
       if (!packed)
-        return op.emitError() << llvm::toString(packed.takeError());
+        return op->emitError() << llvm::toString(packed.takeError());
       TensorDesc desc;
       desc.name = packed->name;
       desc.dtype = packed->dtype;
       desc.shape = packed->shape;
       desc.numBytes = packed->bytes.size();
-      argumentOf[key] = func.getNumArguments();
-      if (failed(func.insertArgument(func.getNumArguments(), type, {},
-                                     op.getLoc())))
+      argumentOf[source.key] = func.getNumArguments();
+      if (failed(func.insertArgument(func.getNumArguments(), source.type, {},
+                                     op->getLoc())))
         return failure();
-      if (interleave.lookup(key))
+      if (interleaved)
         func.setArgAttr(
             func.getNumArguments() - 1, lattice::kWeightLayoutAttrName,
             StringAttr::get(func.getContext(), lattice::kQ4Rows4Layout));
       weights.push_back(std::move(*packed));
       descs.push_back(std::move(desc));
     }
-    op.replaceAllUsesWith(func.getArgument(argumentOf[key]));
-    op.erase();
+    op->getResult(0).replaceAllUsesWith(
+        func.getArgument(argumentOf[source.key]));
+    op->erase();
   }
   return success();
 }

@@ -76,6 +76,57 @@ struct ConvertExtractAlignedPointer final
   }
 };
 
+/// A constant global of sub-byte integers becomes a global of bytes holding
+/// the packed codes (element i in bits [i*b, (i+1)*b), LSB first, as the
+/// emulated loads read them); its uses follow through the type converter.
+struct ConvertSubByteGlobal final : OpConversionPattern<memref::GlobalOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(memref::GlobalOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    MemRefType type = op.getType();
+    auto newType =
+        dyn_cast_or_null<MemRefType>(getTypeConverter()->convertType(type));
+    if (!newType || newType == type)
+      return rewriter.notifyMatchFailure(op, "not a sub-byte memref");
+    auto initial = dyn_cast_or_null<DenseIntElementsAttr>(
+        op.getInitialValue().value_or(Attribute()));
+    if (!initial || !type.hasStaticShape() || !newType.hasStaticShape())
+      return rewriter.notifyMatchFailure(op, "not a constant global");
+    unsigned width = type.getElementTypeBitWidth();
+    SmallVector<uint8_t> bytes(newType.getNumElements(), 0);
+    int64_t index = 0;
+    for (const APInt &value : initial.getValues<APInt>()) {
+      uint64_t bit = uint64_t(index++) * width;
+      bytes[bit / 8] |= uint8_t(value.getZExtValue() << (bit % 8));
+    }
+    auto bytesType =
+        RankedTensorType::get(newType.getShape(), newType.getElementType());
+    rewriter.replaceOpWithNewOp<memref::GlobalOp>(
+        op, op.getSymName(), op.getSymVisibilityAttr(), newType,
+        DenseElementsAttr::get(bytesType, ArrayRef<uint8_t>(bytes)),
+        op.getConstant(), op.getAlignmentAttr());
+    return success();
+  }
+};
+
+struct ConvertSubByteGetGlobal final
+    : OpConversionPattern<memref::GetGlobalOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(memref::GetGlobalOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Type newType = getTypeConverter()->convertType(op.getType());
+    if (!newType)
+      return rewriter.notifyMatchFailure(op, "unconvertible type");
+    rewriter.replaceOpWithNewOp<memref::GetGlobalOp>(op, newType,
+                                                     op.getNameAttr());
+    return success();
+  }
+};
+
 struct CPUEmulateNarrowTypesPass final
     : lattice::impl::CPUEmulateNarrowTypesPassBase<CPUEmulateNarrowTypesPass> {
   void runOnOperation() override {
@@ -120,11 +171,15 @@ struct CPUEmulateNarrowTypesPass final
     target.addDynamicallyLegalDialect<
         arith::ArithDialect, vector::VectorDialect, memref::MemRefDialect,
         affine::AffineDialect>(isLegal);
+    target.addDynamicallyLegalOp<memref::GlobalOp>([&](memref::GlobalOp op) {
+      return typeConverter.isLegal(op.getType());
+    });
 
     RewritePatternSet patterns(ctx);
     patterns.add<EraseUnusedStridedMetadata>(typeConverter, ctx,
                                              /*benefit=*/2);
-    patterns.add<ConvertExtractAlignedPointer>(typeConverter, ctx);
+    patterns.add<ConvertExtractAlignedPointer, ConvertSubByteGetGlobal,
+                 ConvertSubByteGlobal>(typeConverter, ctx);
     populateFunctionOpInterfaceTypeConversionPattern<func::FuncOp>(
         patterns, typeConverter);
     populateCallOpTypeConversionPattern(patterns, typeConverter);

@@ -103,7 +103,7 @@ struct ConvertLatticeToLinalgPass final
       }
       if (isa<ChannelScaleOp, DequantizeOp, DynamicQuantizeOp, FakeQuantOp,
               LayerNormOp, NormalizeOp, ObserveOp, QuantizeOp, RequantizeOp,
-              RmsNormOp>(op))
+              RmsNormOp, StorageCastOp>(op))
         return WalkResult::advance();
       if (auto matmul = dyn_cast<MatmulOp>(op)) {
         if (!hasMismatchedGroups(matmul))

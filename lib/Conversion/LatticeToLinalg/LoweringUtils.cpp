@@ -96,12 +96,11 @@ Value buildZeroTensor(OpBuilder &b, Location loc, ArrayRef<OpFoldResult> sizes,
   return linalg::FillOp::create(b, loc, zero, empty).getResult(0);
 }
 
-/// Converts every element of an f32 tensor to `elementType` (no-op for f32).
-Value convertElements(OpBuilder &b, Location loc, Value value,
-                      Type elementType) {
+/// Applies `body` to every element of `value`, giving a tensor of
+/// `elementType`.
+Value mapElements(OpBuilder &b, Location loc, Value value, Type elementType,
+                  function_ref<Value(OpBuilder &, Location, Value)> body) {
   auto type = cast<RankedTensorType>(value.getType());
-  if (type.getElementType() == elementType)
-    return value;
   Value init = tensor::EmptyOp::create(
       b, loc, tensor::getMixedSizes(b, loc, value), elementType);
   AffineMap identity = b.getMultiDimIdentityMap(type.getRank());
@@ -112,10 +111,20 @@ Value convertElements(OpBuilder &b, Location loc, Value value,
              ValueRange{init}, ArrayRef<AffineMap>{identity, identity},
              iterators,
              [&](OpBuilder &nested, Location nestedLoc, ValueRange args) {
-               linalg::YieldOp::create(
-                   nested, nestedLoc,
-                   fromF32(nested, nestedLoc, args[0], elementType));
+               linalg::YieldOp::create(nested, nestedLoc,
+                                       body(nested, nestedLoc, args[0]));
              })
       .getResult(0);
+}
+
+/// Converts every element of an f32 tensor to `elementType` (no-op for f32).
+Value convertElements(OpBuilder &b, Location loc, Value value,
+                      Type elementType) {
+  if (cast<RankedTensorType>(value.getType()).getElementType() == elementType)
+    return value;
+  return mapElements(b, loc, value, elementType,
+                     [&](OpBuilder &nested, Location nestedLoc, Value element) {
+                       return fromF32(nested, nestedLoc, element, elementType);
+                     });
 }
 } // namespace mlir::lattice::detail

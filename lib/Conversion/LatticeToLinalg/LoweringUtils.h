@@ -49,11 +49,16 @@ Value buildDequantizeF32(OpBuilder &b, Location loc, QuantType type, Value code,
 Value buildZeroTensor(OpBuilder &b, Location loc, ArrayRef<OpFoldResult> sizes,
                       Type elementType);
 
+/// Applies `body` to every element of `value`, giving a tensor of
+/// `elementType`.
+Value mapElements(OpBuilder &b, Location loc, Value value, Type elementType,
+                  function_ref<Value(OpBuilder &, Location, Value)> body);
+
 /// Converts every element of an f32 tensor to `elementType` (no-op for f32).
 Value convertElements(OpBuilder &b, Location loc, Value value,
                       Type elementType);
 
-/// quantize, dequantize and observe.
+/// quantize, dynamic_quantize, dequantize, scast and observe.
 void populateQuantOpLoweringPatterns(const TypeConverter &typeConverter,
                                      RewritePatternSet &patterns);
 

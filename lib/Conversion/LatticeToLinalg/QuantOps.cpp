@@ -20,6 +20,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Utils/StructuredOpsUtils.h"
+#include "mlir/IR/Matchers.h"
 
 #include <cfloat>
 #include <cmath>
@@ -376,9 +377,65 @@ void mlir::lattice::populateLatticeDecompositionPatterns(
   patterns.add<DecomposeFakeQuant, DecomposeRequantize>(patterns.getContext());
 }
 
+namespace {
+/// scast -> the codes in storage integers: a new constant for constant
+/// codes, otherwise an elementwise conversion (binary codes are one bit,
+/// set for +1).
+struct StorageCastOpLowering final : OpConversionPattern<StorageCastOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(StorageCastOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value input = adaptor.getInput();
+    auto resultType =
+        cast<RankedTensorType>(getTypeConverter()->convertType(op.getType()));
+    if (auto quantType = dyn_cast<QuantType>(op.getType().getElementType())) {
+      bool binary = quantType.getStorageKind() == StorageKind::Binary;
+      IntegerType storage = getStorageType(quantType);
+      DenseIntElementsAttr codes;
+      if (matchPattern(input, m_Constant(&codes))) {
+        auto converted = codes.mapValues(storage, [&](const APInt &code) {
+          return binary ? APInt(1, code.isStrictlyPositive())
+                        : code.trunc(storage.getWidth());
+        });
+        rewriter.replaceOpWithNewOp<arith::ConstantOp>(op, resultType,
+                                                       converted);
+        return success();
+      }
+      rewriter.replaceOp(
+          op, mapElements(
+                  rewriter, loc, input, storage,
+                  [&](OpBuilder &b, Location nestedLoc, Value code) -> Value {
+                    if (binary)
+                      return arith::CmpIOp::create(
+                          b, nestedLoc, arith::CmpIPredicate::sge, code,
+                          arith::ConstantOp::create(b, nestedLoc,
+                                                    b.getI8IntegerAttr(0)));
+                    if (storage.getWidth() == 8)
+                      return code;
+                    return arith::TruncIOp::create(b, nestedLoc, storage, code);
+                  }));
+      return success();
+    }
+    auto quantType = cast<QuantType>(op.getInput().getType().getElementType());
+    rewriter.replaceOp(
+        op, mapElements(rewriter, loc, input, rewriter.getI8Type(),
+                        [&](OpBuilder &b, Location nestedLoc, Value code) {
+                          if (quantType.getStorageBits() == 8)
+                            return code;
+                          return extendCode(b, nestedLoc, quantType, code,
+                                            b.getI8Type());
+                        }));
+    return success();
+  }
+};
+} // namespace
+
 void mlir::lattice::detail::populateQuantOpLoweringPatterns(
     const TypeConverter &typeConverter, RewritePatternSet &patterns) {
   patterns.add<DequantizeOpLowering, DynamicQuantizeOpLowering,
-               ObserveOpLowering, QuantizeOpLowering>(typeConverter,
-                                                      patterns.getContext());
+               ObserveOpLowering, QuantizeOpLowering, StorageCastOpLowering>(
+      typeConverter, patterns.getContext());
 }

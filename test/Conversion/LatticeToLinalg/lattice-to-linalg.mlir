@@ -216,3 +216,35 @@ func.func @layer_norm_and_normalize(%x: tensor<8x64xf32>, %w: tensor<64xf32>) ->
   %z = lattice.normalize %y : (tensor<8x64xf32>) -> tensor<8x64xf32>
   return %z : tensor<8x64xf32>
 }
+
+// -----
+
+/// Constant codes become a constant of the storage type; binary codes are
+/// one bit, set for +1.
+// CHECK-LABEL: func.func @scast_constant
+// CHECK-DAG: arith.constant dense<[1, -8, 7]> : tensor<3xi4>
+// CHECK-DAG: arith.constant dense<[true, false, true]> : tensor<3xi1>
+// CHECK-NOT: lattice.scast
+func.func @scast_constant() -> (tensor<3x!lattice.quant<s4, f32>>, tensor<3x!lattice.quant<binary, f32>>) {
+  %c = arith.constant dense<[1, -8, 7]> : tensor<3xi8>
+  %q = lattice.scast %c : tensor<3xi8> to tensor<3x!lattice.quant<s4, f32>>
+  %b = arith.constant dense<[1, -1, 1]> : tensor<3xi8>
+  %p = lattice.scast %b : tensor<3xi8> to tensor<3x!lattice.quant<binary, f32>>
+  return %q, %p : tensor<3x!lattice.quant<s4, f32>>, tensor<3x!lattice.quant<binary, f32>>
+}
+
+// -----
+
+/// Run-time codes: truncated to the storage width, and widened back with
+/// the scheme's signedness.
+// CHECK-LABEL: func.func @scast_values
+// CHECK-SAME: (%[[CODES:.*]]: tensor<8xi8>, %[[Q:.*]]: tensor<8xi4>)
+// CHECK: linalg.generic {{.*}} ins(%[[CODES]] : tensor<8xi8>)
+// CHECK: arith.trunci %{{.*}} : i8 to i4
+// CHECK: linalg.generic {{.*}} ins(%[[Q]] : tensor<8xi4>)
+// CHECK: arith.extui %{{.*}} : i4 to i8
+func.func @scast_values(%codes: tensor<8xi8>, %q: tensor<8x!lattice.quant<u4, f32>>) -> (tensor<8x!lattice.quant<u4, f32>>, tensor<8xi8>) {
+  %to = lattice.scast %codes : tensor<8xi8> to tensor<8x!lattice.quant<u4, f32>>
+  %from = lattice.scast %q : tensor<8x!lattice.quant<u4, f32>> to tensor<8xi8>
+  return %to, %from : tensor<8x!lattice.quant<u4, f32>>, tensor<8xi8>
+}

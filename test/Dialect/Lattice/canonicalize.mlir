@@ -104,3 +104,59 @@ func.func @no_fold_observe(%x: tensor<8x64xf32>) {
   %1 = lattice.observe %x name("x") : tensor<8x64xf32>
   return
 }
+
+// -----
+
+/// Quantization of constants at compile time, groups of 2 along axis 1:
+/// 0.3 / 0.25 = 1.2 -> 1, 0.375 / 0.25 = 1.5 -> 2 (ties to even), -2.0 / 0.25
+/// saturates at -8; 0.1 / 0.05 -> 2, NaN -> 0, 0.025 / 0.05 = 0.5 -> 0.
+// CHECK-LABEL: func.func @quantize_constant_groups
+// CHECK-DAG: %[[CODES:.*]] = arith.constant dense<{{\[}}[1, 2, -8, 0], [2, 0, 0, -1]]> : tensor<2x4xi8>
+// CHECK-DAG: %[[SCALE:.*]] = arith.constant dense<{{.*}}> : tensor<2x2xf32>
+// CHECK-NOT: lattice.quantize
+// CHECK: %[[Q:.*]] = lattice.scast %[[CODES]] : tensor<2x4xi8> to tensor<2x4x!lattice.quant<s4, f32, group<1, 2>>>
+// CHECK: lattice.dequantize %[[Q]], %[[SCALE]]
+func.func @quantize_constant_groups() -> tensor<2x4xf32> {
+  %x = arith.constant dense<[[0.3, 0.375, -2.0, 0.0], [0.1, 0x7FC00000, 0.025, -0.05]]> : tensor<2x4xf32>
+  %s = arith.constant dense<[[0.25, 0.25], [0.05, 0.05]]> : tensor<2x2xf32>
+  %q = lattice.quantize %x, %s : (tensor<2x4xf32>, tensor<2x2xf32>) -> tensor<2x4x!lattice.quant<s4, f32, group<1, 2>>>
+  %y = lattice.dequantize %q, %s : (tensor<2x4x!lattice.quant<s4, f32, group<1, 2>>>, tensor<2x2xf32>) -> tensor<2x4xf32>
+  return %y : tensor<2x4xf32>
+}
+
+// -----
+
+/// Asymmetric u8 codes above 127 are stored as their bytes: 128 prints as
+/// -128 and 255 as -1.
+// CHECK-LABEL: func.func @quantize_constant_unsigned
+// CHECK: arith.constant dense<[0, -128, -1]> : tensor<3xi8>
+// CHECK: lattice.scast
+func.func @quantize_constant_unsigned() -> tensor<3x!lattice.quant<u8, f32, asymmetric>> {
+  %x = arith.constant dense<[-200.0, 0.0, 300.0]> : tensor<3xf32>
+  %s = arith.constant dense<1.0> : tensor<f32>
+  %z = arith.constant dense<128> : tensor<i16>
+  %q = lattice.quantize %x, %s, %z : (tensor<3xf32>, tensor<f32>, tensor<i16>) -> tensor<3x!lattice.quant<u8, f32, asymmetric>>
+  return %q : tensor<3x!lattice.quant<u8, f32, asymmetric>>
+}
+
+// -----
+
+/// The scale is only known at run time: nothing to do at compile time.
+// CHECK-LABEL: func.func @no_fold_quantize_runtime_scale
+// CHECK: lattice.quantize
+func.func @no_fold_quantize_runtime_scale(%s: tensor<f32>) -> tensor<2x!lattice.quant<s8, f32>> {
+  %x = arith.constant dense<[1.0, 2.0]> : tensor<2xf32>
+  %q = lattice.quantize %x, %s : (tensor<2xf32>, tensor<f32>) -> tensor<2x!lattice.quant<s8, f32>>
+  return %q : tensor<2x!lattice.quant<s8, f32>>
+}
+
+// -----
+
+// CHECK-LABEL: func.func @scast_round_trip
+// CHECK-SAME: (%[[CODES:.*]]: tensor<4xi8>)
+// CHECK-NEXT: return %[[CODES]]
+func.func @scast_round_trip(%codes: tensor<4xi8>) -> tensor<4xi8> {
+  %q = lattice.scast %codes : tensor<4xi8> to tensor<4x!lattice.quant<ternary, f32>>
+  %back = lattice.scast %q : tensor<4x!lattice.quant<ternary, f32>> to tensor<4xi8>
+  return %back : tensor<4xi8>
+}

@@ -553,3 +553,67 @@ func.func @quantize_zero_point_i128(%x: tensor<4x8xf32>, %s: tensor<f32>, %z: te
   %q = lattice.quantize %x, %s, %z : (tensor<4x8xf32>, tensor<f32>, tensor<i128>) -> tensor<4x8x!lattice.quant<u8, f32, asymmetric>>
   return
 }
+
+//===----------------------------------------------------------------------===//
+// lattice.scast
+//===----------------------------------------------------------------------===//
+
+// -----
+
+func.func @scast_both_quantized(%q: tensor<4x!lattice.quant<s8, f32>>) {
+  // expected-error@+1 {{'lattice.scast' op casts between an i8 tensor and a quantized tensor, got 'tensor<4x!lattice.quant<s8, f32>>' to 'tensor<4x!lattice.quant<s4, f32>>'}}
+  %r = lattice.scast %q : tensor<4x!lattice.quant<s8, f32>> to tensor<4x!lattice.quant<s4, f32>>
+  return
+}
+
+// -----
+
+func.func @scast_both_integer(%c: tensor<4xi8>) {
+  // expected-error@+1 {{'lattice.scast' op casts between an i8 tensor and a quantized tensor, got 'tensor<4xi8>' to 'tensor<4xi8>'}}
+  %r = lattice.scast %c : tensor<4xi8> to tensor<4xi8>
+  return
+}
+
+// -----
+
+func.func @scast_shape(%c: tensor<4xi8>) {
+  // expected-error@+1 {{'lattice.scast' op input and result shapes must match}}
+  %r = lattice.scast %c : tensor<4xi8> to tensor<8x!lattice.quant<s8, f32>>
+  return
+}
+
+// -----
+
+func.func @scast_group_does_not_divide(%c: tensor<2x6xi8>) {
+  // expected-error@+1 {{'lattice.scast' op group size 4 does not divide dimension 6 of axis 1}}
+  %r = lattice.scast %c : tensor<2x6xi8> to tensor<2x6x!lattice.quant<s4, f32, group<1, 4>>>
+  return
+}
+
+// -----
+
+func.func @scast_code_out_of_range() {
+  %c = arith.constant dense<[1, -9, 7]> : tensor<3xi8>
+  // expected-error@+1 {{'lattice.scast' op code -9 at index 1 is outside the storage range of '!lattice.quant<s4, f32>'}}
+  %r = lattice.scast %c : tensor<3xi8> to tensor<3x!lattice.quant<s4, f32>>
+  return
+}
+
+// -----
+
+/// u8 codes are the bytes read as unsigned: -1 is 255.
+func.func @scast_unsigned_code_out_of_range() {
+  %c = arith.constant dense<[0, 15, -1]> : tensor<3xi8>
+  // expected-error@+1 {{'lattice.scast' op code 255 at index 2 is outside the storage range of '!lattice.quant<u4, f32>'}}
+  %r = lattice.scast %c : tensor<3xi8> to tensor<3x!lattice.quant<u4, f32>>
+  return
+}
+
+// -----
+
+func.func @scast_binary_zero() {
+  %c = arith.constant dense<[1, 0]> : tensor<2xi8>
+  // expected-error@+1 {{'lattice.scast' op code 0 at index 1 is outside the storage range of '!lattice.quant<binary, f32>'}}
+  %r = lattice.scast %c : tensor<2xi8> to tensor<2x!lattice.quant<binary, f32>>
+  return
+}

@@ -161,3 +161,13 @@ func.func @external_weights() {
   %2 = lattice.weight "blocks.0.attn.wq.zp" from "model.safetensors" : tensor<64x2xi8>
   return
 }
+
+// CHECK-LABEL: func.func @storage_cast
+// CHECK-SAME: (%[[CODES:.*]]: tensor<2x4xi8>)
+// CHECK: %[[Q:.*]] = lattice.scast %[[CODES]] : tensor<2x4xi8> to tensor<2x4x!lattice.quant<u4, f32, channel<0>, asymmetric>>
+// CHECK: lattice.scast %[[Q]] : tensor<2x4x!lattice.quant<u4, f32, channel<0>, asymmetric>> to tensor<2x4xi8>
+func.func @storage_cast(%codes: tensor<2x4xi8>) -> tensor<2x4xi8> {
+  %q = lattice.scast %codes : tensor<2x4xi8> to tensor<2x4x!lattice.quant<u4, f32, channel<0>, asymmetric>>
+  %back = lattice.scast %q : tensor<2x4x!lattice.quant<u4, f32, channel<0>, asymmetric>> to tensor<2x4xi8>
+  return %back : tensor<2x4xi8>
+}

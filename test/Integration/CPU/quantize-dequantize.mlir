@@ -20,6 +20,24 @@
 // RUN: | mlir-runner -e main -entry-point-result=void \
 // RUN:   -shared-libs=%mlir_runner_utils,%mlir_c_runner_utils,%omp_lib \
 // RUN: | FileCheck %s
+//
+// Every quantize here has constant operands: canonicalization quantizes them
+// at compile time (constant codes behind lattice.scast), and the printed
+// values must not change, in either pipeline.
+// RUN: lattice-opt %s --canonicalize > %t.folded.mlir
+// RUN: FileCheck %s --check-prefix=FOLDED --implicit-check-not=lattice.quantize < %t.folded.mlir
+// RUN: lattice-opt %t.folded.mlir --convert-lattice-to-linalg \
+// RUN:   --one-shot-bufferize="bufferize-function-boundaries" \
+// RUN:   --convert-linalg-to-loops --convert-scf-to-cf --expand-strided-metadata \
+// RUN:   --lower-affine --convert-to-llvm --reconcile-unrealized-casts \
+// RUN: | mlir-runner -e main -entry-point-result=void \
+// RUN:   -shared-libs=%mlir_runner_utils,%mlir_c_runner_utils \
+// RUN: | FileCheck %s
+// RUN: lattice-opt %t.folded.mlir --lattice-lower-to-cpu \
+// RUN: | mlir-runner -e main -entry-point-result=void \
+// RUN:   -shared-libs=%mlir_runner_utils,%mlir_c_runner_utils,%omp_lib \
+// RUN: | FileCheck %s
+// FOLDED-COUNT-7: lattice.scast
 
 func.func private @printMemrefF32(memref<*xf32>)
 

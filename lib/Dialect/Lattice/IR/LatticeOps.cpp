@@ -13,10 +13,12 @@
 //===----------------------------------------------------------------------===//
 
 #include "lattice/Dialect/Lattice/IR/LatticeOps.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/OpImplementation.h"
+#include "mlir/IR/PatternMatch.h"
 #include "mlir/IR/TypeUtilities.h"
 #include "llvm/Support/CheckedArithmetic.h"
 #include <cfloat>
@@ -222,6 +224,112 @@ LogicalResult FakeQuantOp::verify() {
   auto quantType =
       RankedTensorType::get(getInput().getType().getShape(), getScheme());
   return verifyQuantParams(*this, "", quantType, getScale(), getZeroPoint());
+}
+
+/// Reads the values of a float constant as f32 (the arithmetic type of the
+/// quantization ops), or std::nullopt when `value` is not one.
+static std::optional<std::vector<float>> getConstantFloats(Value value) {
+  DenseFPElementsAttr attr;
+  if (!matchPattern(value, m_Constant(&attr)))
+    return std::nullopt;
+  std::vector<float> values;
+  values.reserve(attr.getNumElements());
+  for (const APFloat &element : attr.getValues<APFloat>()) {
+    bool losesInfo = false;
+    APFloat f32 = element;
+    f32.convert(APFloat::IEEEsingle(), APFloat::rmNearestTiesToEven,
+                &losesInfo);
+    values.push_back(f32.convertToFloat());
+  }
+  return values;
+}
+
+namespace {
+/// quantize(constant, constant scale[, constant zero point]) becomes a
+/// constant of codes: the quantization of constants at compile time.
+struct QuantizeConstant final : OpRewritePattern<QuantizeOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(QuantizeOp op,
+                                PatternRewriter &rewriter) const override {
+    RankedTensorType type = op.getType();
+    if (!type.hasStaticShape())
+      return rewriter.notifyMatchFailure(op, "dynamic shape");
+    std::optional<std::vector<float>> values = getConstantFloats(op.getInput());
+    std::optional<std::vector<float>> scales = getConstantFloats(op.getScale());
+    if (!values || !scales)
+      return rewriter.notifyMatchFailure(op, "input or scale not constant");
+    std::vector<int64_t> zeroPoints;
+    if (Value zeroPoint = op.getZeroPoint()) {
+      DenseIntElementsAttr attr;
+      if (!matchPattern(zeroPoint, m_Constant(&attr)))
+        return rewriter.notifyMatchFailure(op, "zero point not constant");
+      for (const APInt &element : attr.getValues<APInt>())
+        zeroPoints.push_back(element.getSExtValue());
+    }
+    auto quantType = cast<QuantType>(type.getElementType());
+    std::vector<int64_t> codes =
+        quantizeTensor(quantType.getScheme(), type.getShape(), *values, *scales,
+                       zeroPoints, op.getRounding());
+    SmallVector<int8_t> bytes(codes.begin(), codes.end());
+    auto codeType = type.clone(rewriter.getI8Type());
+    Value constant = arith::ConstantOp::create(
+        rewriter, op.getLoc(),
+        DenseElementsAttr::get(codeType, ArrayRef<int8_t>(bytes)));
+    rewriter.replaceOpWithNewOp<StorageCastOp>(op, type, constant);
+    return success();
+  }
+};
+} // namespace
+
+void QuantizeOp::getCanonicalizationPatterns(RewritePatternSet &results,
+                                             MLIRContext *context) {
+  results.add<QuantizeConstant>(context);
+}
+
+//===----------------------------------------------------------------------===//
+// StorageCastOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult StorageCastOp::verify() {
+  RankedTensorType inputType = getInput().getType(), resultType = getType();
+  auto inputQuant = dyn_cast<QuantType>(inputType.getElementType());
+  auto resultQuant = dyn_cast<QuantType>(resultType.getElementType());
+  if (bool(inputQuant) == bool(resultQuant))
+    return emitOpError("casts between an i8 tensor and a quantized tensor, "
+                       "got ")
+           << inputType << " to " << resultType;
+  if (failed(verifySameShape(*this, inputType, resultType)))
+    return failure();
+  QuantType quantType = inputQuant ? inputQuant : resultQuant;
+  RankedTensorType quantTensor = inputQuant ? inputType : resultType;
+  if (failed(quantType.verifyForShape([&]() { return emitOpError(); },
+                                      quantTensor.getShape())))
+    return failure();
+  DenseIntElementsAttr codes;
+  if (inputQuant || !matchPattern(getInput(), m_Constant(&codes)))
+    return success();
+  QuantScheme scheme = quantType.getScheme();
+  bool isUnsigned = scheme.storageKind == StorageKind::Unsigned;
+  int64_t count = codes.isSplat() ? 1 : codes.getNumElements();
+  auto it = codes.value_begin<APInt>();
+  for (int64_t index = 0; index < count; ++index, ++it) {
+    int64_t code =
+        isUnsigned ? int64_t((*it).getZExtValue()) : (*it).getSExtValue();
+    if (code < scheme.getStorageMin() || code > scheme.getStorageMax() ||
+        (scheme.storageKind == StorageKind::Binary && code == 0))
+      return emitOpError() << "code " << code << " at index " << index
+                           << " is outside the storage range of " << quantType;
+  }
+  return success();
+}
+
+OpFoldResult StorageCastOp::fold(FoldAdaptor) {
+  // scast(scast(x)) back to x's type is x.
+  if (auto producer = getInput().getDefiningOp<StorageCastOp>())
+    if (producer.getInput().getType() == getType())
+      return producer.getInput();
+  return {};
 }
 
 //===----------------------------------------------------------------------===//

@@ -254,6 +254,58 @@ mlir::lattice::computeQuantParams(const QuantScheme &scheme, double minValue,
   return params;
 }
 
+mlir::lattice::BlockIndexer::BlockIndexer(const QuantScheme &scheme,
+                                          llvm::ArrayRef<int64_t> shape)
+    : granularity(scheme.granularity) {
+  if (granularity == Granularity::PerTensor)
+    return;
+  int64_t axis = scheme.axis;
+  axisSize = shape[axis];
+  for (int64_t size : shape.drop_front(axis + 1))
+    innerSize *= size;
+  int64_t outerSize = 1;
+  for (int64_t size : shape.take_front(axis))
+    outerSize *= size;
+  if (granularity == Granularity::PerChannel) {
+    numBlocks = axisSize;
+    return;
+  }
+  groupSize = scheme.groupSize;
+  numBlocks = outerSize * (axisSize / groupSize) * innerSize;
+}
+
+int64_t mlir::lattice::BlockIndexer::getBlock(int64_t element) const {
+  switch (granularity) {
+  case Granularity::PerTensor:
+    return 0;
+  case Granularity::PerChannel:
+    return (element / innerSize) % axisSize;
+  case Granularity::PerGroup: {
+    int64_t inner = element % innerSize;
+    int64_t along = (element / innerSize) % axisSize;
+    int64_t outer = element / (innerSize * axisSize);
+    return (outer * (axisSize / groupSize) + along / groupSize) * innerSize +
+           inner;
+  }
+  }
+  llvm_unreachable("unknown granularity");
+}
+
+std::vector<int64_t> mlir::lattice::quantizeTensor(
+    const QuantScheme &scheme, llvm::ArrayRef<int64_t> shape,
+    llvm::ArrayRef<float> values, llvm::ArrayRef<float> scales,
+    llvm::ArrayRef<int64_t> zeroPoints, RoundingMode mode) {
+  BlockIndexer indexer(scheme, shape);
+  std::vector<int64_t> codes(values.size());
+  for (auto [index, value] : llvm::enumerate(values)) {
+    int64_t block = indexer.getBlock(index);
+    codes[index] =
+        quantizeValue(scheme, value, scales[block],
+                      zeroPoints.empty() ? 0 : zeroPoints[block], mode);
+  }
+  return codes;
+}
+
 //===----------------------------------------------------------------------===//
 // Packing
 //===----------------------------------------------------------------------===//

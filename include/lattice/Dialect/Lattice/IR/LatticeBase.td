@@ -59,6 +59,8 @@ def Lattice_Dialect : Dialect {
   }];
   let useDefaultTypePrinterParser = 1;
   let useDefaultAttributePrinterParser = 1;
+  // Quantized constants are `arith.constant`s of codes (lattice.scast).
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
   let extraClassDeclaration = [{
     /// Registers the types; defined next to the type storage classes.
     void registerTypes();

@@ -14,6 +14,7 @@
 #define LATTICE_DIALECT_LATTICE_IR_LATTICEDIALECT_H
 
 #include "lattice/Dialect/Lattice/IR/LatticeEnums.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/Attributes.h"
 #include "mlir/IR/Dialect.h"
 

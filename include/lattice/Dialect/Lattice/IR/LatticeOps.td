@@ -71,6 +71,10 @@ def Lattice_QuantizeOp : Lattice_Op<"quantize", [Pure]> {
     - constant scales are finite, positive and normal f32 values; constant
       zero points lie in `[qmin, qmax]`.
 
+    Canonicalization quantizes at compile time: a `quantize` whose input,
+    scale and zero point are constants becomes a constant of codes and a
+    `lattice.scast`, with exactly the arithmetic above.
+
     Example:
 
     ```mlir
@@ -87,6 +91,7 @@ def Lattice_QuantizeOp : Lattice_Op<"quantize", [Pure]> {
     $input `,` $scale (`,` $zero_point^)? attr-dict `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
+  let hasCanonicalizer = 1;
 }
 
 def Lattice_DynamicQuantizeOp : Lattice_Op<"dynamic_quantize", [Pure]> {
@@ -215,6 +220,51 @@ def Lattice_RequantizeOp : Lattice_Op<"requantize",
   let assemblyFormat = [{
     $input `,` $input_scale (`,` $input_zero_point^)? `to` $output_scale
     (`,` $output_zero_point^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+def Lattice_StorageCastOp : Lattice_Op<"scast", [Pure]> {
+  let summary = "Reinterpret integer codes as a quantized tensor, or back";
+  let description = [{
+    The storage cast of upstream `quant.scast`: converts between a tensor of
+    quantized codes and the `i8` tensor that holds one code per element,
+    without changing any value. Quantized constants are written this way
+    (an `arith.constant` of codes, cast to the quantized type), which is
+    what `lattice-quantize` emits and what the quantization of constants
+    at compile time produces.
+
+    ```
+    def scast(x):
+      # i8 -> !lattice.quant: q[i] = x[i], read as unsigned for uN schemes
+      # !lattice.quant -> i8: x[i] = q[i], the byte of the code (uN: unsigned)
+    ```
+
+    The `i8` convention is that of `lattice.weight`: signed, ternary
+    (-1/0/+1) and binary (-1/+1) codes are signed bytes, `uN` codes unsigned
+    ones. An `i8` value whose code lies outside the storage range has no
+    meaning: constants are checked, other values are the producer's
+    responsibility (the lowering keeps the code's low bits; binary codes are
+    the sign, +1 for 0).
+
+    Constraints:
+    - one side is a quantized tensor, the other an `i8` tensor of the same
+      shape;
+    - a constant `i8` input holds codes of the storage range.
+
+    Example:
+
+    ```mlir
+    %codes = arith.constant dense<[[1, -8], [7, 0]]> : tensor<2x2xi8>
+    %w = lattice.scast %codes
+        : tensor<2x2xi8> to tensor<2x2x!lattice.quant<s4, f32, channel<0>>>
+    ```
+  }];
+  let arguments = (ins RankedTensorOf<[I8, Lattice_QuantType]>:$input);
+  let results = (outs RankedTensorOf<[I8, Lattice_QuantType]>:$result);
+  let assemblyFormat = [{
+    $input attr-dict `:` type($input) `to` type($result)
   }];
   let hasVerifier = 1;
   let hasFolder = 1;

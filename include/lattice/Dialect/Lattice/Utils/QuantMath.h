@@ -114,6 +114,32 @@ int64_t quantizeValue(const QuantScheme &scheme, float x, float scale,
 /// Dequantizes one code: float(q - zeroPoint) * scale in f32.
 float dequantizeValue(int64_t code, float scale, int64_t zeroPoint);
 
+/// Maps the row-major index of an element of a tensor to the row-major index
+/// of its block (its scale and zero point) under a scheme: 0 per tensor, the
+/// index along the axis per channel, and the index into the scale tensor of
+/// shape getScaleShape() per group.
+class BlockIndexer {
+public:
+  /// `shape` is static and fits the scheme (axis in range, groups dividing
+  /// the axis), as the verifiers guarantee.
+  BlockIndexer(const QuantScheme &scheme, llvm::ArrayRef<int64_t> shape);
+  int64_t getBlock(int64_t element) const;
+  int64_t getNumBlocks() const { return numBlocks; }
+
+private:
+  Granularity granularity;
+  int64_t axisSize = 1, innerSize = 1, groupSize = 1, numBlocks = 1;
+};
+
+/// Quantizes a whole tensor (row-major `values` of static `shape`) with
+/// per-block `scales` and `zeroPoints` (empty when symmetric), element by
+/// element as quantizeValue does.
+std::vector<int64_t>
+quantizeTensor(const QuantScheme &scheme, llvm::ArrayRef<int64_t> shape,
+               llvm::ArrayRef<float> values, llvm::ArrayRef<float> scales,
+               llvm::ArrayRef<int64_t> zeroPoints,
+               RoundingMode mode = RoundingMode::NearestEven);
+
 /// Number of bytes that `count` codes of `scheme` occupy when packed.
 /// Fails when the size overflows int64.
 llvm::Expected<int64_t> getPackedSize(const QuantScheme &scheme, int64_t count);
