@@ -208,6 +208,10 @@ Expected<PackedWeight> mlir::lattice::compile::packWeight(
       return fail("holds code " + llvm::Twine(code) + " at element " +
                   llvm::Twine(index) + ", outside the range of " +
                   llvm::Twine(scheme.getStorageBits()) + "-bit codes");
+  // Codes are packed in containers of 1, 2, 4 or 8 bits (3-bit codes take a
+  // nibble), the width the generated code reads.
+  if (scheme.getContainerBits() != scheme.getStorageBits())
+    scheme.bits = scheme.getContainerBits();
   if (scheme.getStorageBits() == 8) {
     weight.dtype = codeDType.str();
     weight.bytes.assign(entry->data.begin(), entry->data.end());

@@ -22,7 +22,7 @@ using namespace mlir::lattice;
 namespace mlir::lattice::detail {
 /// The integer type that holds one code of `type`.
 IntegerType getStorageType(QuantType type) {
-  return IntegerType::get(type.getContext(), type.getStorageBits());
+  return IntegerType::get(type.getContext(), type.getContainerBits());
 }
 
 /// Converts a float scalar to f32 (the arithmetic type of every op).

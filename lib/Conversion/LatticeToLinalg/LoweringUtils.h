@@ -20,7 +20,7 @@
 #include "mlir/Transforms/DialectConversion.h"
 
 namespace mlir::lattice::detail {
-/// The integer type that holds one code of `type`.
+/// The integer type that holds one code of `type` (its container width).
 IntegerType getStorageType(QuantType type);
 
 /// Converts a float scalar to f32 (the arithmetic type of every op).

@@ -423,7 +423,7 @@ struct StorageCastOpLowering final : OpConversionPattern<StorageCastOp> {
     rewriter.replaceOp(
         op, mapElements(rewriter, loc, input, rewriter.getI8Type(),
                         [&](OpBuilder &b, Location nestedLoc, Value code) {
-                          if (quantType.getStorageBits() == 8)
+                          if (quantType.getContainerBits() == 8)
                             return code;
                           return extendCode(b, nestedLoc, quantType, code,
                                             b.getI8Type());

@@ -248,3 +248,14 @@ func.func @scast_values(%codes: tensor<8xi8>, %q: tensor<8x!lattice.quant<u4, f3
   %from = lattice.scast %q : tensor<8x!lattice.quant<u4, f32>> to tensor<8xi8>
   return %to, %from : tensor<8x!lattice.quant<u4, f32>>, tensor<8xi8>
 }
+
+// -----
+
+/// 3-bit codes live in 4-bit containers (docs/WeightLayout.md).
+// CHECK-LABEL: func.func @three_bit_container
+// CHECK-SAME: (%{{.*}}: tensor<8xi4>
+// CHECK: arith.extsi %{{.*}} : i4 to i32
+func.func @three_bit_container(%q: tensor<8x!lattice.quant<s3, f32>>, %s: tensor<f32>) -> tensor<8xf32> {
+  %x = lattice.dequantize %q, %s : (tensor<8x!lattice.quant<s3, f32>>, tensor<f32>) -> tensor<8xf32>
+  return %x : tensor<8xf32>
+}

@@ -14,6 +14,7 @@
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CheckedArithmetic.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/MathExtras.h"
 #include <cfloat>
 #include <cmath>
 #include <cstdio>
@@ -116,6 +117,10 @@ unsigned QuantScheme::getStorageBits() const {
     return 1;
   }
   llvm_unreachable("unknown storage kind");
+}
+
+unsigned QuantScheme::getContainerBits() const {
+  return llvm::PowerOf2Ceil(getStorageBits());
 }
 
 unsigned QuantScheme::getScaleBits() const {

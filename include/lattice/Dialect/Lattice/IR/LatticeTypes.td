@@ -110,6 +110,8 @@ def Lattice_QuantType : Lattice_Type<"Quant", "quant"> {
     int64_t getStorageMax() const;
     /// Bits one code occupies in memory (2 for ternary, 1 for binary).
     unsigned getStorageBits() const;
+    /// Bits of one code in compiled code (QuantScheme::getContainerBits).
+    unsigned getContainerBits() const { return getScheme().getContainerBits(); }
     /// True when the type has a zero point.
     bool isAsymmetric() const { return !getSymmetric(); }
     bool isPerTensor() const { return getGranularity() == Granularity::PerTensor; }

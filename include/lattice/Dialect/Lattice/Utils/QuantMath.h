@@ -61,6 +61,10 @@ struct QuantScheme {
   int64_t getStorageMax() const;
   /// Bits one code occupies in memory.
   unsigned getStorageBits() const;
+  /// Bits one code occupies in the layout of compiled code: the storage
+  /// bits rounded up to 1, 2, 4 or 8, so that no code straddles a byte
+  /// (3-bit codes take 4 bits, 5- to 7-bit codes 8).
+  unsigned getContainerBits() const;
   /// Bits of one scale value.
   unsigned getScaleBits() const;
   /// Largest code magnitude used to map |x| <= absmax in a symmetric scheme:
