@@ -295,6 +295,77 @@ class Quantized:
         return dequantize(self.codes, self.scale, self.zero_point, self.scheme)
 
 
+def quantize_weight(w, scheme: QuantScheme, clip: str = "minmax",
+                    percentile: float = 99.9) -> Quantized:
+    """Round-to-nearest weight quantization, as `lattice-quantize` does it.
+
+    Per block of `scheme` (the whole tensor, a channel or a group): ternary
+    and binary codes take the absmean scale; integer codes take the min-max
+    parameters of the block's range, clipped by `clip`: "minmax", or
+    "percentile" (the `percentile`-th percentile of |w|, or the two tails
+    for asymmetric schemes, linearly interpolated), or "mse" (the range
+    scaled by 1, 0.99, ..., 0.50, whichever gives the least squared error).
+    """
+    w = np.asarray(w, dtype=np.float32)
+    blocks = _blocks(w, scheme).astype(np.float64)
+    flat = blocks.reshape(-1, blocks.shape[-1])
+    scales, zero_points = [], []
+
+    def error(block, scale, zero_point):
+        z = None if scheme.symmetric else np.asarray(zero_point)
+        one = QuantScheme(scheme.storage, scheme.scale_type, "tensor", 0, 0,
+                          scheme.symmetric)
+        codes = quantize(block, np.float32(scale), z, one)
+        diff = block - dequantize(codes, np.float32(scale), z, one)
+        return float(np.sum(diff.astype(np.float64) ** 2))
+
+    for block in flat:
+        lo, hi = float(block.min()), float(block.max())
+        if scheme.kind in ("ternary", "binary"):
+            m = float(np.mean(np.abs(block)))
+            params = compute_params(scheme, -m, m)
+        elif clip == "minmax":
+            params = compute_params(scheme, lo, hi)
+        elif clip == "percentile":
+            q = percentile / 100
+            if scheme.symmetric:
+                m = float(np.quantile(np.abs(block), q))
+                params = compute_params(scheme, max(lo, -m), min(hi, m))
+            else:
+                params = compute_params(scheme,
+                                        float(np.quantile(block, 1 - q)),
+                                        float(np.quantile(block, q)))
+        elif clip == "mse":
+            params = compute_params(scheme, lo, hi)
+            best = error(block, params[0], params[1])
+            for step in range(1, 51):
+                factor = 1.0 - 0.01 * step
+                candidate = compute_params(scheme, lo * factor, hi * factor)
+                e = error(block, candidate[0], candidate[1])
+                if e < best:
+                    best, params = e, candidate
+        else:
+            raise SchemeError(f"unknown clip method '{clip}'")
+        scales.append(params[0])
+        zero_points.append(params[1])
+    shape = scheme.scale_shape(w.shape)
+    scale = np.asarray(scales).reshape(shape).astype(
+        _SCALE_DTYPES[scheme.scale_type] if scheme.scale_type != "bf16"
+        else np.float32)
+    zero_point = None if scheme.symmetric else \
+        np.asarray(zero_points, dtype=np.int64).reshape(shape)
+    codes = quantize(w, scale, zero_point, scheme)
+    return Quantized(codes, scale, zero_point, scheme)
+
+
+def sqnr_db(signal, approximation) -> float:
+    """10 log10(sum(x^2) / sum((x - y)^2)) in float64."""
+    x = np.asarray(signal, dtype=np.float64)
+    noise = np.sum((x - np.asarray(approximation, dtype=np.float64)) ** 2)
+    return float("inf") if noise == 0 else \
+        float(10 * np.log10(np.sum(x ** 2) / noise))
+
+
 def requantize(q: Quantized, scale, zero_point, scheme: QuantScheme,
                rounding: str = "nearest_even") -> np.ndarray:
     """`lattice.requantize`: quantize(dequantize(q)) in f32."""

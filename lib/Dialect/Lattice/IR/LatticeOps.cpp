@@ -226,9 +226,8 @@ LogicalResult FakeQuantOp::verify() {
   return verifyQuantParams(*this, "", quantType, getScale(), getZeroPoint());
 }
 
-/// Reads the values of a float constant as f32 (the arithmetic type of the
-/// quantization ops), or std::nullopt when `value` is not one.
-static std::optional<std::vector<float>> getConstantFloats(Value value) {
+std::optional<std::vector<float>>
+mlir::lattice::getConstantFloats(Value value) {
   DenseFPElementsAttr attr;
   if (!matchPattern(value, m_Constant(&attr)))
     return std::nullopt;

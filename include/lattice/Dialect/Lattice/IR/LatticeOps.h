@@ -20,8 +20,17 @@
 #include "mlir/IR/OpDefinition.h"
 #include "mlir/IR/OpImplementation.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
+#include <optional>
+#include <vector>
 
 #define GET_OP_CLASSES
 #include "lattice/Dialect/Lattice/IR/LatticeOps.h.inc"
+
+namespace mlir::lattice {
+/// Reads the values of a float constant (row-major, splats expanded) as f32,
+/// the arithmetic type of the quantization ops, or std::nullopt when `value`
+/// is not a constant.
+std::optional<std::vector<float>> getConstantFloats(Value value);
+} // namespace mlir::lattice
 
 #endif // LATTICE_DIALECT_LATTICE_IR_LATTICEOPS_H

@@ -14,6 +14,8 @@
 #ifndef LATTICE_DIALECT_LATTICE_TRANSFORMS_PASSES_H
 #define LATTICE_DIALECT_LATTICE_TRANSFORMS_PASSES_H
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
 

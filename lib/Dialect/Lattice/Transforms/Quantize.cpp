@@ -1,0 +1,650 @@
+//===- Quantize.cpp - Round-to-nearest weight and activation quantization -===//
+//
+// Part of the Lattice project, under the Apache License v2.0 with LLVM
+// Exceptions. See LICENSE for license information.
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+//
+// lattice-quantize: float matmul weights become constant codes, scales and
+// zero points chosen block by block (min-max, percentile or MSE clipping;
+// absmean for ternary and binary codes), and activations are optionally
+// quantized per token at run time. The scheme of each layer comes from the
+// pass options, overridden by a `lattice.quantize` attribute on the matmul.
+//
+//===----------------------------------------------------------------------===//
+
+#include "lattice/Dialect/Lattice/IR/LatticeOps.h"
+#include "lattice/Dialect/Lattice/Transforms/Passes.h"
+#include "lattice/Dialect/Lattice/Utils/QuantMath.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/Matchers.h"
+#include "llvm/ADT/StringSwitch.h"
+#include "llvm/Support/Regex.h"
+#include <algorithm>
+#include <cfloat>
+#include <cmath>
+
+namespace mlir::lattice {
+#define GEN_PASS_DEF_LATTICEQUANTIZEPASS
+#include "lattice/Dialect/Lattice/Transforms/Passes.h.inc"
+} // namespace mlir::lattice
+
+using namespace mlir;
+using namespace mlir::lattice;
+
+/// Name of the per-layer override attribute on lattice.matmul.
+static constexpr StringLiteral kOverrideAttrName = "lattice.quantize";
+
+namespace {
+enum class ClipMethod { MinMax, Percentile, MSE };
+enum class ActivationMode { None, Dynamic };
+
+/// The quantization of one layer, after options and overrides.
+struct LayerConfig {
+  /// The weight scheme; granularity, axis and group size are filled in for
+  /// the [N, K] weight.
+  QuantScheme scheme;
+  FloatType scaleType;
+  ClipMethod clip = ClipMethod::MinMax;
+  double percentile = 99.9;
+  ActivationMode activations = ActivationMode::None;
+  unsigned activationBits = 8;
+  bool skip = false;
+};
+
+/// The raw, unparsed settings (options or an override dictionary).
+struct Settings {
+  std::string weightBits, granularity, scaleType, clip, activations;
+  int64_t groupSize = 0;
+  bool symmetric = true;
+  double percentile = 0;
+  unsigned activationBits = 0;
+  bool skip = false;
+};
+} // namespace
+
+/// Parses `settings` into `config`; `emitError` reports the first bad value.
+static LogicalResult parseSettings(const Settings &settings,
+                                   MLIRContext *context,
+                                   function_ref<InFlightDiagnostic()> emitError,
+                                   LayerConfig &config) {
+  QuantScheme &scheme = config.scheme;
+  StringRef bits = settings.weightBits;
+  unsigned width = 0;
+  if (bits == "ternary") {
+    scheme.storageKind = StorageKind::Ternary;
+  } else if (bits == "binary") {
+    scheme.storageKind = StorageKind::Binary;
+  } else if (!bits.getAsInteger(10, width) && width >= 2 &&
+             width <= kMaxStorageBits) {
+    scheme.storageKind = StorageKind::Signed;
+    scheme.bits = width;
+  } else {
+    return emitError() << "weight-bits must be 2 to 8, 'ternary' or "
+                          "'binary', got '"
+                       << bits << "'";
+  }
+  scheme.symmetric = settings.symmetric;
+  if (!scheme.symmetric) {
+    if (scheme.storageKind != StorageKind::Signed)
+      return emitError() << bits << " codes are symmetric; use symmetric=true";
+    // Asymmetric codes are unsigned, with the zero point inside the range.
+    scheme.storageKind = StorageKind::Unsigned;
+  }
+
+  StringRef granularity = settings.granularity;
+  if (granularity == "tensor") {
+    scheme.granularity = Granularity::PerTensor;
+  } else if (granularity == "channel") {
+    scheme.granularity = Granularity::PerChannel;
+    scheme.axis = 0;
+  } else if (granularity == "group") {
+    if (settings.groupSize < 1)
+      return emitError() << "group-size must be positive, got "
+                         << settings.groupSize;
+    scheme.granularity = Granularity::PerGroup;
+    scheme.axis = 1;
+    scheme.groupSize = settings.groupSize;
+  } else {
+    return emitError() << "granularity must be 'tensor', 'channel' or "
+                          "'group', got '"
+                       << granularity << "'";
+  }
+
+  Builder builder(context);
+  StringRef scaleType = settings.scaleType;
+  if (scaleType == "f32")
+    config.scaleType = builder.getF32Type();
+  else if (scaleType == "f16")
+    config.scaleType = builder.getF16Type();
+  else if (scaleType == "bf16")
+    config.scaleType = builder.getBF16Type();
+  else
+    return emitError() << "scale-type must be 'f32', 'f16' or 'bf16', got '"
+                       << scaleType << "'";
+  scheme.scaleSemantics = &config.scaleType.getFloatSemantics();
+
+  std::optional<ClipMethod> clip =
+      llvm::StringSwitch<std::optional<ClipMethod>>(settings.clip)
+          .Case("minmax", ClipMethod::MinMax)
+          .Case("percentile", ClipMethod::Percentile)
+          .Case("mse", ClipMethod::MSE)
+          .Default(std::nullopt);
+  if (!clip)
+    return emitError() << "clip must be 'minmax', 'percentile' or 'mse', got '"
+                       << settings.clip << "'";
+  config.clip = *clip;
+  if (!(settings.percentile > 50.0 && settings.percentile <= 100.0))
+    return emitError() << "percentile must be in (50, 100], got "
+                       << formatNumber(settings.percentile);
+  config.percentile = settings.percentile;
+
+  if (settings.activations == "none")
+    config.activations = ActivationMode::None;
+  else if (settings.activations == "dynamic")
+    config.activations = ActivationMode::Dynamic;
+  else
+    return emitError() << "activations must be 'none' or 'dynamic', got '"
+                       << settings.activations << "'";
+  if (settings.activationBits < 2 || settings.activationBits > 8)
+    return emitError() << "activation-bits must be 2 to 8, got "
+                       << settings.activationBits;
+  config.activationBits = settings.activationBits;
+  config.skip = settings.skip;
+  if (std::optional<std::string> problem = scheme.checkInvariants())
+    return emitError() << *problem;
+  return success();
+}
+
+/// Applies the `lattice.quantize` dictionary of `op` to `settings`.
+static LogicalResult applyOverrides(MatmulOp op, DictionaryAttr overrides,
+                                    Settings &settings) {
+  for (NamedAttribute entry : overrides) {
+    StringRef key = entry.getName().strref();
+    Attribute value = entry.getValue();
+    auto badValue = [&](StringRef expected) {
+      return op.emitError() << "'" << kOverrideAttrName << "' entry '" << key
+                            << "' must be " << expected << ", got " << value;
+    };
+    auto setString = [&](std::string &field) -> LogicalResult {
+      if (auto string = dyn_cast<StringAttr>(value)) {
+        field = string.str();
+        return success();
+      }
+      return badValue("a string");
+    };
+    auto getInteger = [&]() -> std::optional<int64_t> {
+      if (auto integer = dyn_cast<IntegerAttr>(value))
+        return integer.getValue().getSExtValue();
+      return std::nullopt;
+    };
+    LogicalResult result = success();
+    if (key == "weight_bits") {
+      if (std::optional<int64_t> bits = getInteger())
+        settings.weightBits = std::to_string(*bits);
+      else
+        result = setString(settings.weightBits);
+    } else if (key == "granularity") {
+      result = setString(settings.granularity);
+    } else if (key == "scale_type") {
+      result = setString(settings.scaleType);
+    } else if (key == "clip") {
+      result = setString(settings.clip);
+    } else if (key == "activations") {
+      result = setString(settings.activations);
+    } else if (key == "group_size" || key == "activation_bits") {
+      std::optional<int64_t> integer = getInteger();
+      if (!integer || *integer < 0 || *integer > INT32_MAX)
+        return badValue("a non-negative integer");
+      if (key == "group_size")
+        settings.groupSize = *integer;
+      else
+        settings.activationBits = unsigned(*integer);
+    } else if (key == "symmetric") {
+      auto flag = dyn_cast<BoolAttr>(value);
+      if (!flag)
+        return badValue("a boolean");
+      settings.symmetric = flag.getValue();
+    } else if (key == "percentile") {
+      auto number = dyn_cast<FloatAttr>(value);
+      if (!number)
+        return badValue("a float");
+      settings.percentile = number.getValueAsDouble();
+    } else if (key == "skip") {
+      if (!isa<UnitAttr>(value))
+        return badValue("a unit attribute");
+      settings.skip = true;
+    } else {
+      return op.emitError() << "'" << kOverrideAttrName
+                            << "' has unknown entry '" << key << "'";
+    }
+    if (failed(result))
+      return failure();
+  }
+  return success();
+}
+
+/// The layer name of a matmul: the weight's name when it has one, else the
+/// name location of the matmul, else "".
+static std::string getLayerName(MatmulOp op) {
+  Value rhs = op.getRhs();
+  if (auto weight = rhs.getDefiningOp<WeightOp>())
+    return weight.getName().str();
+  for (Location loc : {rhs.getLoc(), op.getLoc()})
+    if (auto name = dyn_cast<NameLoc>(loc))
+      return name.getName().str();
+  return "";
+}
+
+//===----------------------------------------------------------------------===//
+// Block quantization
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// The quantized form of one weight.
+struct QuantizedWeight {
+  std::vector<int64_t> codes;
+  std::vector<double> scales;
+  std::vector<int64_t> zeroPoints;
+  double signal = 0, noise = 0;
+  int64_t degenerateBlocks = 0;
+};
+} // namespace
+
+/// Value at quantile `q` in [0, 1] of sorted `values`, linearly interpolated.
+static double quantile(ArrayRef<float> sorted, double q) {
+  double position = q * double(sorted.size() - 1);
+  size_t below = size_t(std::floor(position));
+  size_t above = std::min(below + 1, sorted.size() - 1);
+  double fraction = position - double(below);
+  return double(sorted[below]) * (1 - fraction) +
+         double(sorted[above]) * fraction;
+}
+
+/// Squared error of quantizing `block` with `params`.
+static double blockError(const QuantScheme &scheme, ArrayRef<float> block,
+                         const QuantParams &params) {
+  double error = 0;
+  for (float x : block) {
+    int64_t code =
+        quantizeValue(scheme, x, float(params.scale), params.zeroPoint);
+    double diff = double(x) - double(dequantizeValue(code, float(params.scale),
+                                                     params.zeroPoint));
+    error += diff * diff;
+  }
+  return error;
+}
+
+/// Chooses the scale and zero point of one block.
+static llvm::Expected<QuantParams> chooseParams(const LayerConfig &config,
+                                                ArrayRef<float> block) {
+  const QuantScheme &scheme = config.scheme;
+  if (scheme.storageKind == StorageKind::Ternary ||
+      scheme.storageKind == StorageKind::Binary) {
+    double sum = 0;
+    for (float x : block)
+      sum += std::fabs(double(x));
+    double absmean = sum / double(block.size());
+    // computeQuantParams maps [-m, m] to the codes +-1 with scale m, so
+    // passing the absmean as the range gives the absmean scale, rounded to
+    // the scale type, with its fallback for all-zero blocks.
+    return computeQuantParams(scheme, -absmean, absmean);
+  }
+  auto [minIt, maxIt] = std::minmax_element(block.begin(), block.end());
+  double lo = *minIt, hi = *maxIt;
+  switch (config.clip) {
+  case ClipMethod::MinMax:
+    return computeQuantParams(scheme, lo, hi);
+  case ClipMethod::Percentile: {
+    double q = config.percentile / 100.0;
+    std::vector<float> sorted(block.begin(), block.end());
+    if (scheme.symmetric) {
+      for (float &x : sorted)
+        x = std::fabs(x);
+      std::sort(sorted.begin(), sorted.end());
+      double magnitude = quantile(sorted, q);
+      return computeQuantParams(scheme, std::max(lo, -magnitude),
+                                std::min(hi, magnitude));
+    }
+    std::sort(sorted.begin(), sorted.end());
+    return computeQuantParams(scheme, quantile(sorted, 1 - q),
+                              quantile(sorted, q));
+  }
+  case ClipMethod::MSE: {
+    llvm::Expected<QuantParams> best = computeQuantParams(scheme, lo, hi);
+    if (!best)
+      return best.takeError();
+    double bestError = blockError(scheme, block, *best);
+    for (int step = 1; step <= 50; ++step) {
+      double factor = 1.0 - 0.01 * step;
+      llvm::Expected<QuantParams> candidate =
+          computeQuantParams(scheme, lo * factor, hi * factor);
+      if (!candidate)
+        return candidate.takeError();
+      double error = blockError(scheme, block, *candidate);
+      if (error < bestError) {
+        bestError = error;
+        *best = *candidate;
+      }
+    }
+    return best;
+  }
+  }
+  llvm_unreachable("unknown clip method");
+}
+
+/// Quantizes a row-major [N, K] weight block by block. Blocks are contiguous
+/// in row-major order: the whole tensor, one row, or one group of a row.
+static llvm::Expected<QuantizedWeight> quantizeWeight(const LayerConfig &config,
+                                                      ArrayRef<float> values,
+                                                      int64_t n, int64_t k) {
+  const QuantScheme &scheme = config.scheme;
+  int64_t blockSize = scheme.granularity == Granularity::PerTensor ? n * k
+                      : scheme.granularity == Granularity::PerChannel
+                          ? k
+                          : scheme.groupSize;
+  QuantizedWeight result;
+  result.codes.resize(values.size());
+  for (int64_t start = 0; start < int64_t(values.size()); start += blockSize) {
+    ArrayRef<float> block = values.slice(start, blockSize);
+    llvm::Expected<QuantParams> params = chooseParams(config, block);
+    if (!params)
+      return params.takeError();
+    result.degenerateBlocks += params->degenerate;
+    result.scales.push_back(params->scale);
+    if (!scheme.symmetric)
+      result.zeroPoints.push_back(params->zeroPoint);
+    for (auto [offset, x] : llvm::enumerate(block)) {
+      int64_t code =
+          quantizeValue(scheme, x, float(params->scale), params->zeroPoint);
+      result.codes[start + offset] = code;
+      double diff =
+          double(x) - double(dequantizeValue(code, float(params->scale),
+                                             params->zeroPoint));
+      result.signal += double(x) * double(x);
+      result.noise += diff * diff;
+    }
+  }
+  return result;
+}
+
+/// A short description of a scheme for remarks, e.g. "s4 f16 group<1, 32>".
+static std::string describeScheme(const LayerConfig &config) {
+  const QuantScheme &scheme = config.scheme;
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  switch (scheme.storageKind) {
+  case StorageKind::Signed:
+    os << "s" << scheme.bits;
+    break;
+  case StorageKind::Unsigned:
+    os << "u" << scheme.bits;
+    break;
+  case StorageKind::Ternary:
+    os << "ternary";
+    break;
+  case StorageKind::Binary:
+    os << "binary";
+    break;
+  }
+  os << " " << config.scaleType;
+  if (scheme.granularity == Granularity::PerChannel)
+    os << " channel<0>";
+  else if (scheme.granularity == Granularity::PerGroup)
+    os << " group<1, " << scheme.groupSize << ">";
+  if (!scheme.symmetric)
+    os << " asymmetric";
+  return text;
+}
+
+//===----------------------------------------------------------------------===//
+// Rewriting
+//===----------------------------------------------------------------------===//
+
+/// The smallest zero-point element type (i8 or i16) that holds `scheme`'s
+/// codes.
+static IntegerType getZeroPointType(Builder &b, const QuantScheme &scheme) {
+  return scheme.getStorageMax() <= 127 ? b.getI8Type() : b.getI16Type();
+}
+
+/// The accumulator of an integer matmul: i32 when K products of the largest
+/// code magnitudes fit, i64 otherwise.
+static IntegerType getAccumulatorType(Builder &b, int64_t run,
+                                      const QuantScheme &lhs,
+                                      const QuantScheme &rhs) {
+  double bound = double(run) * double(lhs.getMaxCodeMagnitude()) *
+                 double(rhs.getMaxCodeMagnitude());
+  return bound <= double(INT32_MAX) ? b.getI32Type() : b.getI64Type();
+}
+
+namespace {
+struct LatticeQuantizePass final
+    : lattice::impl::LatticeQuantizePassBase<LatticeQuantizePass> {
+  using Base::Base;
+
+  LogicalResult initialize(MLIRContext *context) override {
+    for (const std::string &pattern : skip) {
+      llvm::Regex regex(pattern);
+      std::string error;
+      if (!regex.isValid(error))
+        return emitError(UnknownLoc::get(context))
+               << "lattice-quantize: skip pattern '" << pattern
+               << "' is not a regular expression: " << error;
+    }
+    defaults.weightBits = weightBits;
+    defaults.granularity = granularity;
+    defaults.groupSize = groupSize;
+    defaults.symmetric = symmetric;
+    defaults.scaleType = scaleType;
+    defaults.clip = clip;
+    defaults.percentile = percentile;
+    defaults.activations = activations;
+    defaults.activationBits = activationBits;
+    LayerConfig config;
+    return parseSettings(
+        defaults, context,
+        [&]() {
+          return emitError(UnknownLoc::get(context)) << "lattice-quantize: ";
+        },
+        config);
+  }
+
+  void runOnOperation() override {
+    SmallVector<MatmulOp> matmuls;
+    getOperation().walk([&](MatmulOp op) {
+      if (!isa<QuantType>(op.getRhs().getType().getElementType()) &&
+          !isa<QuantType>(op.getLhs().getType().getElementType()))
+        matmuls.push_back(op);
+    });
+    // Regex is neither copyable nor thread-safe: compile the patterns here.
+    SmallVector<llvm::Regex> skipPatterns;
+    for (const std::string &pattern : skip)
+      skipPatterns.emplace_back(pattern);
+    for (MatmulOp op : matmuls)
+      if (failed(quantizeMatmul(op, skipPatterns)))
+        return signalPassFailure();
+  }
+
+private:
+  LogicalResult quantizeMatmul(MatmulOp op,
+                               ArrayRef<llvm::Regex> skipPatterns) const;
+  Value quantizeActivations(OpBuilder &b, MatmulOp op,
+                            const LayerConfig &config, Value &scale) const;
+
+  Settings defaults;
+};
+} // namespace
+
+LogicalResult
+LatticeQuantizePass::quantizeMatmul(MatmulOp op,
+                                    ArrayRef<llvm::Regex> skipPatterns) const {
+  std::string name = getLayerName(op);
+  StringRef layer = name.empty() ? StringRef("<unnamed>") : StringRef(name);
+  Settings settings = defaults;
+  if (auto overrides = op->getAttrOfType<DictionaryAttr>(kOverrideAttrName)) {
+    if (failed(applyOverrides(op, overrides, settings)))
+      return failure();
+  } else if (Attribute other = op->getAttr(kOverrideAttrName)) {
+    return op.emitError() << "'" << kOverrideAttrName
+                          << "' must be a dictionary, got " << other;
+  }
+  LayerConfig config;
+  if (failed(parseSettings(
+          settings, op.getContext(),
+          [&]() { return op.emitError() << "layer '" << layer << "': "; },
+          config)))
+    return failure();
+  op->removeAttr(kOverrideAttrName);
+  if (config.skip || llvm::any_of(skipPatterns, [&](const llvm::Regex &regex) {
+        return regex.match(name);
+      }))
+    return success();
+
+  RankedTensorType weightType = op.getRhs().getType();
+  std::optional<std::vector<float>> values = getConstantFloats(op.getRhs());
+  if (!values || !weightType.hasStaticShape()) {
+    op.emitWarning() << "layer '" << layer
+                     << "': the weight is not a constant; left in float";
+    return success();
+  }
+  int64_t n = weightType.getDimSize(0), k = weightType.getDimSize(1);
+  if (config.scheme.granularity == Granularity::PerGroup &&
+      k % config.scheme.groupSize != 0)
+    return op.emitError() << "layer '" << layer << "': group size "
+                          << config.scheme.groupSize
+                          << " does not divide K = " << k
+                          << "; skip the layer or override its scheme";
+  for (auto [index, x] : llvm::enumerate(*values))
+    if (!std::isfinite(x))
+      return op.emitError()
+             << "layer '" << layer << "': weight element [" << index / k << ", "
+             << index % k << "] is " << formatNumber(x);
+  llvm::Expected<QuantizedWeight> quantized =
+      quantizeWeight(config, *values, n, k);
+  if (!quantized)
+    return op.emitError() << "layer '" << layer
+                          << "': " << llvm::toString(quantized.takeError());
+
+  OpBuilder b(op);
+  Location loc = op.getLoc();
+  Location weightLoc =
+      name.empty() ? op.getRhs().getLoc() : NameLoc::get(b.getStringAttr(name));
+  const QuantScheme &scheme = config.scheme;
+  auto quantType = QuantType::get(
+      b.getContext(), scheme.storageKind, scheme.bits, config.scaleType,
+      scheme.granularity, scheme.axis, scheme.groupSize, scheme.symmetric);
+  auto quantTensorType = weightType.clone(quantType);
+
+  SmallVector<int8_t> bytes;
+  bytes.reserve(quantized->codes.size());
+  for (int64_t code : quantized->codes)
+    bytes.push_back(static_cast<int8_t>(code));
+  auto codes = arith::ConstantOp::create(
+      b, weightLoc,
+      DenseElementsAttr::get(weightType.clone(b.getI8Type()),
+                             ArrayRef<int8_t>(bytes)));
+  Value weight =
+      StorageCastOp::create(b, weightLoc, quantTensorType, codes.getResult());
+
+  auto scaleTensorType = RankedTensorType::get(
+      quantType.getScaleShape(weightType.getShape()), config.scaleType);
+  SmallVector<APFloat> scaleValues;
+  for (double scale : quantized->scales) {
+    APFloat value(scale);
+    bool losesInfo = false;
+    // Exact: the scales are already rounded to the scale type.
+    value.convert(config.scaleType.getFloatSemantics(),
+                  APFloat::rmNearestTiesToEven, &losesInfo);
+    scaleValues.push_back(value);
+  }
+  Value weightScale = arith::ConstantOp::create(
+      b, loc, DenseElementsAttr::get(scaleTensorType, scaleValues));
+  Value weightZeroPoint;
+  if (!scheme.symmetric) {
+    IntegerType zpType = getZeroPointType(b, scheme);
+    SmallVector<APInt> zeroPoints;
+    for (int64_t zp : quantized->zeroPoints)
+      zeroPoints.push_back(APInt(zpType.getWidth(), zp, /*isSigned=*/true));
+    weightZeroPoint = arith::ConstantOp::create(
+        b, loc,
+        DenseElementsAttr::get(scaleTensorType.clone(zpType), zeroPoints));
+  }
+
+  Value lhs = op.getLhs(), lhsScale;
+  Type accumulator = b.getF32Type();
+  if (config.activations == ActivationMode::Dynamic) {
+    lhs = quantizeActivations(b, op, config, lhsScale);
+    if (!lhs)
+      return failure();
+    auto lhsQuant =
+        cast<QuantType>(cast<RankedTensorType>(lhs.getType()).getElementType());
+    int64_t run =
+        scheme.granularity == Granularity::PerGroup ? scheme.groupSize : k;
+    accumulator = getAccumulatorType(b, run, lhsQuant.getScheme(), scheme);
+  }
+  Value result = MatmulOp::create(b, loc, op.getType(), lhs, weight, lhsScale,
+                                  Value(), weightScale, weightZeroPoint,
+                                  TypeAttr::get(accumulator));
+  Operation *floatWeight = op.getRhs().getDefiningOp();
+  op.replaceAllUsesWith(result);
+  op.erase();
+  if (floatWeight->use_empty())
+    floatWeight->erase();
+
+  if (quantized->degenerateBlocks > 0)
+    emitRemark(loc) << "layer '" << layer
+                    << "': " << quantized->degenerateBlocks
+                    << " all-zero blocks use the fallback scale 1";
+  if (report) {
+    llvm::Expected<StorageCost> cost =
+        computeStorageCost(scheme, weightType.getShape());
+    double sqnr = quantized->noise > 0
+                      ? 10.0 * std::log10(quantized->signal / quantized->noise)
+                      : INFINITY;
+    auto remark = emitRemark(loc);
+    remark << "layer '" << layer << "': " << describeScheme(config)
+           << ", weight SQNR " << formatNumber(std::round(sqnr * 100) / 100)
+           << " dB";
+    if (cost)
+      remark << ", " << formatNumber(cost->bitsPerElement)
+             << " bits per weight";
+    else
+      llvm::consumeError(cost.takeError());
+  }
+  return success();
+}
+
+/// Quantizes the lhs of `op` per token (one scale per row of the flattened
+/// [M, K] view): rank-1 inputs get one scale, rank-2 inputs a scale per row.
+/// Returns null after an error.
+Value LatticeQuantizePass::quantizeActivations(OpBuilder &b, MatmulOp op,
+                                               const LayerConfig &config,
+                                               Value &scale) const {
+  RankedTensorType lhsType = op.getLhs().getType();
+  Location loc = op.getLoc();
+  if (lhsType.getRank() > 2) {
+    op.emitError() << "dynamic activation quantization of a rank-"
+                   << lhsType.getRank()
+                   << " lhs is not supported yet; flatten it to [M, K]";
+    return {};
+  }
+  FloatType f32 = b.getF32Type();
+  QuantType quantType =
+      lhsType.getRank() == 2
+          ? QuantType::get(b.getContext(), StorageKind::Signed,
+                           config.activationBits, f32, Granularity::PerChannel,
+                           /*axis=*/0, /*groupSize=*/0, /*symmetric=*/true)
+          : QuantType::get(StorageKind::Signed, config.activationBits, f32);
+  auto resultType = lhsType.clone(quantType);
+  auto scaleType =
+      RankedTensorType::get(quantType.getScaleShape(lhsType.getShape()), f32);
+  auto quantize =
+      DynamicQuantizeOp::create(b, loc, TypeRange{resultType, scaleType},
+                                op.getLhs(), RoundingMode::NearestEven);
+  scale = quantize.getScale();
+  return quantize.getResult();
+}
