@@ -203,8 +203,7 @@ Expected<PackedWeight> mlir::lattice::compile::packWeight(
     codes.push_back(isUnsigned ? int64_t(byte)
                                : int64_t(static_cast<int8_t>(byte)));
   for (auto [index, code] : llvm::enumerate(codes))
-    if (code < scheme.getStorageMin() || code > scheme.getStorageMax() ||
-        (scheme.storageKind == mlir::lattice::StorageKind::Binary && code == 0))
+    if (!scheme.isValidCode(code))
       return fail("holds code " + llvm::Twine(code) + " at element " +
                   llvm::Twine(index) + ", outside the range of " +
                   llvm::Twine(scheme.getStorageBits()) + "-bit codes");

@@ -315,8 +315,7 @@ LogicalResult StorageCastOp::verify() {
   for (int64_t index = 0; index < count; ++index, ++it) {
     int64_t code =
         isUnsigned ? int64_t((*it).getZExtValue()) : (*it).getSExtValue();
-    if (code < scheme.getStorageMin() || code > scheme.getStorageMax() ||
-        (scheme.storageKind == StorageKind::Binary && code == 0))
+    if (!scheme.isValidCode(code))
       return emitOpError() << "code " << code << " at index " << index
                            << " is outside the storage range of " << quantType;
   }

@@ -119,6 +119,11 @@ unsigned QuantScheme::getStorageBits() const {
   llvm_unreachable("unknown storage kind");
 }
 
+bool QuantScheme::isValidCode(int64_t code) const {
+  return code >= getStorageMin() && code <= getStorageMax() &&
+         !(storageKind == StorageKind::Binary && code == 0);
+}
+
 unsigned QuantScheme::getContainerBits() const {
   return llvm::PowerOf2Ceil(getStorageBits());
 }
@@ -268,15 +273,8 @@ mlir::lattice::BlockIndexer::BlockIndexer(const QuantScheme &scheme,
   axisSize = shape[axis];
   for (int64_t size : shape.drop_front(axis + 1))
     innerSize *= size;
-  int64_t outerSize = 1;
-  for (int64_t size : shape.take_front(axis))
-    outerSize *= size;
-  if (granularity == Granularity::PerChannel) {
-    numBlocks = axisSize;
-    return;
-  }
-  groupSize = scheme.groupSize;
-  numBlocks = outerSize * (axisSize / groupSize) * innerSize;
+  if (granularity == Granularity::PerGroup)
+    groupSize = scheme.groupSize;
 }
 
 int64_t mlir::lattice::BlockIndexer::getBlock(int64_t element) const {
@@ -336,11 +334,8 @@ mlir::lattice::packCodes(const QuantScheme &scheme,
   std::vector<uint8_t> bytes(*size, 0);
   unsigned width = scheme.getStorageBits();
   uint64_t mask = (uint64_t(1) << width) - 1;
-  int64_t qmin = scheme.getStorageMin(), qmax = scheme.getStorageMax();
   for (auto [index, code] : llvm::enumerate(codes)) {
-    bool outOfRange = code < qmin || code > qmax ||
-                      (scheme.storageKind == StorageKind::Binary && code == 0);
-    if (outOfRange)
+    if (!scheme.isValidCode(code))
       return createStringError(formatv(
           "code {0} at index {1} is outside the storage range", code, index));
     uint64_t bitsOfCode = scheme.storageKind == StorageKind::Binary

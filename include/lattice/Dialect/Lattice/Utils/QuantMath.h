@@ -70,6 +70,9 @@ struct QuantScheme {
   /// Largest code magnitude used to map |x| <= absmax in a symmetric scheme:
   /// 2^(N-1) - 1 for sN, 2^N - 1 for uN, 1 for ternary and binary.
   int64_t getSymmetricMaxCode() const;
+  /// True when `code` is a code of this scheme: in [qmin, qmax], and not 0
+  /// for binary codes (-1 or +1).
+  bool isValidCode(int64_t code) const;
   /// Largest |q - z| that can occur, for accumulator bounds.
   int64_t getMaxCodeMagnitude() const;
 };
@@ -128,11 +131,10 @@ public:
   /// the axis), as the verifiers guarantee.
   BlockIndexer(const QuantScheme &scheme, llvm::ArrayRef<int64_t> shape);
   int64_t getBlock(int64_t element) const;
-  int64_t getNumBlocks() const { return numBlocks; }
 
 private:
   Granularity granularity;
-  int64_t axisSize = 1, innerSize = 1, groupSize = 1, numBlocks = 1;
+  int64_t axisSize = 1, innerSize = 1, groupSize = 1;
 };
 
 /// Quantizes a whole tensor (row-major `values` of static `shape`) with
