@@ -126,3 +126,13 @@ func.func @dynamic_rank3(%x: tensor<2x3x4xf32>) -> tensor<2x3x2xf32> {
   %y = lattice.matmul %x, %w accumulate(f32) {lattice.quantize = {activations = "dynamic", granularity = "channel"}} : (tensor<2x3x4xf32>, tensor<2x4xf32>) -> tensor<2x3x2xf32>
   return %y : tensor<2x3x2xf32>
 }
+
+// -----
+
+/// 1e6 / 7 does not fit an f16 scale.
+func.func @scale_overflows(%x: tensor<1x4xf32>) -> tensor<1x2xf32> {
+  %w = arith.constant dense<1.0e6> : tensor<2x4xf32> loc("big")
+  // expected-error@+1 {{layer 'big': scale 142857.143 for range [1000000, 1000000] overflows the scale type}}
+  %y = lattice.matmul %x, %w accumulate(f32) {lattice.quantize = {group_size = 4, scale_type = "f16"}} : (tensor<1x4xf32>, tensor<2x4xf32>) -> tensor<1x2xf32>
+  return %y : tensor<1x2xf32>
+}

@@ -6,7 +6,7 @@
 // CHECK-LABEL: func.func @report
 func.func @report(%x: tensor<3x4xf32>) -> tensor<3x2xf32> {
   %w = arith.constant dense<[[0.0, 15.0, -1.0, 14.0], [7.0, -3.5, 1.75, -0.25]]> : tensor<2x4xf32> loc("fc.1")
-  // expected-remark@+1 {{layer 'fc.1': s4 f32 channel<0>, weight SQNR 23.11 dB, 12 bits per weight}}
+  // expected-remark@+1 {{layer 'fc.1': '!lattice.quant<s4, f32, channel<0>>', weight SQNR 23.11 dB, 12 bits per weight}}
   %y = lattice.matmul %x, %w accumulate(f32) : (tensor<3x4xf32>, tensor<2x4xf32>) -> tensor<3x2xf32>
   return %y : tensor<3x2xf32>
 }
@@ -18,7 +18,7 @@ func.func @report(%x: tensor<3x4xf32>) -> tensor<3x2xf32> {
 // CHECK-LABEL: func.func @override
 func.func @override(%x: tensor<3x4xf32>) -> tensor<3x2xf32> {
   %w = arith.constant dense<[[1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0]]> : tensor<2x4xf32> loc("head")
-  // expected-remark@+1 {{layer 'head': s8 f16, weight SQNR 48.73 dB, 10 bits per weight}}
+  // expected-remark@+1 {{layer 'head': '!lattice.quant<s8, f16>', weight SQNR 48.73 dB, 10 bits per weight}}
   %y = lattice.matmul %x, %w accumulate(f32) {lattice.quantize = {weight_bits = 8, granularity = "tensor", scale_type = "f16"}}
       : (tensor<3x4xf32>, tensor<2x4xf32>) -> tensor<3x2xf32>
   return %y : tensor<3x2xf32>
@@ -34,7 +34,7 @@ func.func @override(%x: tensor<3x4xf32>) -> tensor<3x2xf32> {
 func.func @zero_row(%x: tensor<1x2xf32>) -> tensor<1x2xf32> {
   %w = arith.constant dense<[[0.0, 0.0], [14.0, -14.0]]> : tensor<2x2xf32>
   // expected-remark@+2 {{layer '<unnamed>': 1 all-zero blocks use the fallback scale 1}}
-  // expected-remark@+1 {{layer '<unnamed>': s4 f32 channel<0>, weight SQNR inf dB, 20 bits per weight}}
+  // expected-remark@+1 {{layer '<unnamed>': '!lattice.quant<s4, f32, channel<0>>', weight SQNR inf dB, 20 bits per weight}}
   %y = lattice.matmul %x, %w accumulate(f32) : (tensor<1x2xf32>, tensor<2x2xf32>) -> tensor<1x2xf32>
   return %y : tensor<1x2xf32>
 }

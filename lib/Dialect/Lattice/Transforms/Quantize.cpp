@@ -372,35 +372,6 @@ static llvm::Expected<QuantizedWeight> quantizeWeight(const LayerConfig &config,
   return result;
 }
 
-/// A short description of a scheme for remarks, e.g. "s4 f16 group<1, 32>".
-static std::string describeScheme(const LayerConfig &config) {
-  const QuantScheme &scheme = config.scheme;
-  std::string text;
-  llvm::raw_string_ostream os(text);
-  switch (scheme.storageKind) {
-  case StorageKind::Signed:
-    os << "s" << scheme.bits;
-    break;
-  case StorageKind::Unsigned:
-    os << "u" << scheme.bits;
-    break;
-  case StorageKind::Ternary:
-    os << "ternary";
-    break;
-  case StorageKind::Binary:
-    os << "binary";
-    break;
-  }
-  os << " " << config.scaleType;
-  if (scheme.granularity == Granularity::PerChannel)
-    os << " channel<0>";
-  else if (scheme.granularity == Granularity::PerGroup)
-    os << " group<1, " << scheme.groupSize << ">";
-  if (!scheme.symmetric)
-    os << " asymmetric";
-  return text;
-}
-
 //===----------------------------------------------------------------------===//
 // Rewriting
 //===----------------------------------------------------------------------===//
@@ -606,9 +577,8 @@ LatticeQuantizePass::quantizeMatmul(MatmulOp op,
                       ? 10.0 * std::log10(quantized->signal / quantized->noise)
                       : INFINITY;
     auto remark = emitRemark(loc);
-    remark << "layer '" << layer << "': " << describeScheme(config)
-           << ", weight SQNR " << formatNumber(std::round(sqnr * 100) / 100)
-           << " dB";
+    remark << "layer '" << layer << "': " << quantType << ", weight SQNR "
+           << formatNumber(std::round(sqnr * 100) / 100) << " dB";
     if (cost)
       remark << ", " << formatNumber(cost->bitsPerElement)
              << " bits per weight";
