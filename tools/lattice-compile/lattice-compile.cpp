@@ -209,20 +209,19 @@ static LogicalResult externalizeWeights(func::FuncOp func, StringRef modelDir,
     Operation *op = source.op;
     if (!argumentOf.contains(source.key)) {
       bool interleaved = interleave.lookup(source.key);
-      llvm::Expected<PackedWeight> packed =
-          llvm::createStringError("no weight");
-      if (auto weight = dyn_cast<lattice::WeightOp>(op)) {
-        SmallString<256> path(modelDir);
-        llvm::sys::path::append(path, weight.getFile());
-        auto &file = files[path];
-        if (!file) {
-          auto opened = SafetensorsFile::open(path);
-          if (!opened)
-            return op->emitError() << llvm::toString(opened.takeError());
-          file = std::move(*opened);
+      auto pack = [&]() -> llvm::Expected<PackedWeight> {
+        if (auto weight = dyn_cast<lattice::WeightOp>(op)) {
+          SmallString<256> path(modelDir);
+          llvm::sys::path::append(path, weight.getFile());
+          auto &file = files[path];
+          if (!file) {
+            auto opened = SafetensorsFile::open(path);
+            if (!opened)
+              return opened.takeError();
+            file = std::move(*opened);
+          }
+          return packWeight(*file, source.name, source.type, interleaved);
         }
-        packed = packWeight(*file, source.name, source.type, interleaved);
-      } else {
         SafetensorsEntry entry;
         auto quantType = cast<lattice::QuantType>(source.type.getElementType());
         entry.dtype =
@@ -231,9 +230,10 @@ static LogicalResult externalizeWeights(func::FuncOp func, StringRef modelDir,
         entry.shape.assign(source.type.getShape().begin(),
                            source.type.getShape().end());
         entry.data = source.codes;
-        packed = packWeight(entry, "constant", source.name, source.type,
-                            interleaved);
-      }
+        return packWeight(entry, "constant", source.name, source.type,
+                          interleaved);
+      };
+      llvm::Expected<PackedWeight> packed = pack();
       if (!packed)
         return op->emitError() << llvm::toString(packed.takeError());
       TensorDesc desc;
