@@ -19,7 +19,7 @@ TRIGGERS = re.compile(
     r"emitOpError|emitError|createStringError|return\s+formatv\(|"
     r"return\s+std::string\(")
 STRING = re.compile(r'"((?:[^"\\]|\\.)*)"')
-PLACEHOLDER = re.compile(r"\{\d+(?::[^}]*)?\}")
+PLACEHOLDER = re.compile(r"\{\d+(?::[^}]*)?\}|%[-+ #0]*\d*(?:\.\d+)?(?:ll|l|z|h)?[sdgfuxc]")
 
 
 def strip_comments(text):

@@ -15,6 +15,7 @@
 #ifndef LATTICE_TOOLS_LATTICE_COMPILE_WEIGHTS_H
 #define LATTICE_TOOLS_LATTICE_COMPILE_WEIGHTS_H
 
+#include "lattice/Support/Safetensors.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/Error.h"
@@ -25,28 +26,8 @@
 #include <vector>
 
 namespace mlir::lattice::compile {
-/// One tensor of a safetensors file, pointing into the mapped file.
-struct SafetensorsEntry {
-  std::string dtype;
-  std::vector<int64_t> shape;
-  llvm::ArrayRef<uint8_t> data;
-};
-
-/// A safetensors file, mapped and validated: every entry lies inside the
-/// file and has as many bytes as its dtype and shape say.
-class SafetensorsFile {
-public:
-  static llvm::Expected<std::unique_ptr<SafetensorsFile>>
-  open(llvm::StringRef path);
-
-  const SafetensorsEntry *lookup(llvm::StringRef name) const;
-  llvm::StringRef getPath() const { return path; }
-
-private:
-  std::string path;
-  std::unique_ptr<llvm::MemoryBuffer> buffer;
-  llvm::StringMap<SafetensorsEntry> entries;
-};
+using mlir::lattice::SafetensorsEntry;
+using mlir::lattice::SafetensorsFile;
 
 /// A weight of the compiled model, in the layout the generated code reads.
 struct PackedWeight {
