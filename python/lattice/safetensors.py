@@ -31,7 +31,9 @@ def save(path, tensors, metadata=None):
         header["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
     blobs, offset = [], 0
     for name, array in tensors.items():
-        array = np.ascontiguousarray(array)
+        array = np.asarray(array)  # keeps 0-d arrays 0-d, unlike ascontiguousarray
+        if not array.flags.c_contiguous:
+            array = array.copy(order="C")
         if array.dtype not in _NAMES:
             raise SafetensorsError(f"tensor '{name}': unsupported dtype {array.dtype}")
         data = array.tobytes()

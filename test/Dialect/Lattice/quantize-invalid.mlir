@@ -15,8 +15,14 @@
 // CLIP: lattice-quantize: clip must be 'minmax', 'percentile' or 'mse', got 'kl'
 // RUN: not lattice-opt %s --lattice-quantize="clip=percentile percentile=40" 2>&1 | FileCheck %s --check-prefix=PERCENTILE
 // PERCENTILE: lattice-quantize: percentile must be in (50, 100], got 40
-// RUN: not lattice-opt %s --lattice-quantize="activations=static" 2>&1 | FileCheck %s --check-prefix=ACTIVATIONS
-// ACTIVATIONS: lattice-quantize: activations must be 'none' or 'dynamic', got 'static'
+// RUN: not lattice-opt %s --lattice-quantize="activations=weekly" 2>&1 | FileCheck %s --check-prefix=ACTIVATIONS
+// ACTIVATIONS: lattice-quantize: activations must be 'none', 'dynamic' or 'static', got 'weekly'
+// RUN: not lattice-opt %s --lattice-quantize="activations=static" 2>&1 | FileCheck %s --check-prefix=NOSTATS
+// NOSTATS: lattice-quantize: activations=static needs stats=<file> (written by lattice.calibrate)
+// RUN: not lattice-opt %s --lattice-quantize="activation-percentile=20" 2>&1 | FileCheck %s --check-prefix=APERCENTILE
+// APERCENTILE: lattice-quantize: activation-percentile must be in (50, 100], got 20
+// RUN: not lattice-opt %s --lattice-quantize="stats=%t.missing" 2>&1 | FileCheck %s --check-prefix=NOFILE
+// NOFILE: lattice-quantize: cannot read '{{.*}}.missing': 
 // RUN: not lattice-opt %s --lattice-quantize="activation-bits=16" 2>&1 | FileCheck %s --check-prefix=ABITS
 // ABITS: lattice-quantize: activation-bits must be 2 to 8, got 16
 // RUN: not lattice-opt %s --lattice-quantize="skip=fc(" 2>&1 | FileCheck %s --check-prefix=REGEX
@@ -135,4 +141,14 @@ func.func @scale_overflows(%x: tensor<1x4xf32>) -> tensor<1x2xf32> {
   // expected-error@+1 {{layer 'big': scale 142857.143 for range [1000000, 1000000] overflows the scale type}}
   %y = lattice.matmul %x, %w accumulate(f32) {lattice.quantize = {group_size = 4, scale_type = "f16"}} : (tensor<1x4xf32>, tensor<2x4xf32>) -> tensor<1x2xf32>
   return %y : tensor<1x2xf32>
+}
+
+// -----
+
+/// A per-layer override asks for static activations without statistics.
+func.func @override(%x: tensor<3x8xf32>) -> tensor<3x2xf32> {
+  %w = arith.constant dense<1.0> : tensor<2x8xf32> loc("fc")
+  // expected-error@+1 {{layer 'fc': activations=static needs statistics; pass stats=<file> (written by lattice.calibrate)}}
+  %y = lattice.matmul %x, %w accumulate(f32) {lattice.quantize = {activations = "static"}} : (tensor<3x8xf32>, tensor<2x8xf32>) -> tensor<3x2xf32>
+  return %y : tensor<3x2xf32>
 }

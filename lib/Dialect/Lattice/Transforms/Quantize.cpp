@@ -15,8 +15,10 @@
 //===----------------------------------------------------------------------===//
 
 #include "lattice/Dialect/Lattice/IR/LatticeOps.h"
+#include "lattice/Dialect/Lattice/Transforms/Layers.h"
 #include "lattice/Dialect/Lattice/Transforms/Passes.h"
 #include "lattice/Dialect/Lattice/Utils/QuantMath.h"
+#include "lattice/Support/Statistics.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
@@ -41,7 +43,7 @@ static constexpr StringLiteral kOverrideAttrName = "lattice.quantize";
 
 namespace {
 enum class ClipMethod { MinMax, Percentile, MSE };
-enum class ActivationMode { None, Dynamic };
+enum class ActivationMode { None, Dynamic, Static };
 
 /// The quantization of one layer, after options and overrides.
 struct LayerConfig {
@@ -53,6 +55,7 @@ struct LayerConfig {
   double percentile = 99.9;
   ActivationMode activations = ActivationMode::None;
   unsigned activationBits = 8;
+  double activationPercentile = 100.0;
   bool skip = false;
 };
 
@@ -61,7 +64,7 @@ struct Settings {
   std::string weightBits, granularity, scaleType, clip, activations;
   int64_t groupSize = 0;
   bool symmetric = true;
-  double percentile = 0;
+  double percentile = 0, activationPercentile = 0;
   unsigned activationBits = 0;
   bool skip = false;
 };
@@ -147,13 +150,21 @@ static LogicalResult parseSettings(const Settings &settings,
     config.activations = ActivationMode::None;
   else if (settings.activations == "dynamic")
     config.activations = ActivationMode::Dynamic;
+  else if (settings.activations == "static")
+    config.activations = ActivationMode::Static;
   else
-    return emitError() << "activations must be 'none' or 'dynamic', got '"
+    return emitError() << "activations must be 'none', 'dynamic' or "
+                          "'static', got '"
                        << settings.activations << "'";
   if (settings.activationBits < 2 || settings.activationBits > 8)
     return emitError() << "activation-bits must be 2 to 8, got "
                        << settings.activationBits;
   config.activationBits = settings.activationBits;
+  if (!(settings.activationPercentile > 50.0 &&
+        settings.activationPercentile <= 100.0))
+    return emitError() << "activation-percentile must be in (50, 100], got "
+                       << formatNumber(settings.activationPercentile);
+  config.activationPercentile = settings.activationPercentile;
   config.skip = settings.skip;
   if (std::optional<std::string> problem = scheme.checkInvariants())
     return emitError() << *problem;
@@ -209,11 +220,13 @@ static LogicalResult applyOverrides(MatmulOp op, DictionaryAttr overrides,
       if (!flag)
         return badValue("a boolean");
       settings.symmetric = flag.getValue();
-    } else if (key == "percentile") {
+    } else if (key == "percentile" || key == "activation_percentile") {
       auto number = dyn_cast<FloatAttr>(value);
       if (!number)
         return badValue("a float");
-      settings.percentile = number.getValueAsDouble();
+      (key == "percentile" ? settings.percentile
+                           : settings.activationPercentile) =
+          number.getValueAsDouble();
     } else if (key == "skip") {
       if (!isa<UnitAttr>(value))
         return badValue("a unit attribute");
@@ -226,18 +239,6 @@ static LogicalResult applyOverrides(MatmulOp op, DictionaryAttr overrides,
       return failure();
   }
   return success();
-}
-
-/// The layer name of a matmul: the weight's name when it has one, else the
-/// name location of the matmul, else "".
-static std::string getLayerName(MatmulOp op) {
-  Value rhs = op.getRhs();
-  if (auto weight = rhs.getDefiningOp<WeightOp>())
-    return weight.getName().str();
-  for (Location loc : {rhs.getLoc(), op.getLoc()})
-    if (auto name = dyn_cast<NameLoc>(loc))
-      return name.getName().str();
-  return "";
 }
 
 //===----------------------------------------------------------------------===//
@@ -415,6 +416,19 @@ struct LatticeQuantizePass final
     defaults.percentile = percentile;
     defaults.activations = activations;
     defaults.activationBits = activationBits;
+    defaults.activationPercentile = activationPercentile;
+    if (activations == "static" && stats.empty())
+      return emitError(UnknownLoc::get(context))
+             << "lattice-quantize: activations=static needs stats=<file> "
+                "(written by lattice.calibrate)";
+    if (!stats.empty()) {
+      llvm::Expected<std::unique_ptr<StatisticsFile>> file =
+          StatisticsFile::open(stats);
+      if (!file)
+        return emitError(UnknownLoc::get(context))
+               << "lattice-quantize: " << llvm::toString(file.takeError());
+      statistics = std::move(*file);
+    }
     LayerConfig config;
     return parseSettings(
         defaults, context,
@@ -445,8 +459,13 @@ private:
                                ArrayRef<llvm::Regex> skipPatterns) const;
   Value quantizeActivations(OpBuilder &b, MatmulOp op,
                             const LayerConfig &config, Value &scale) const;
+  Value quantizeActivationsStatically(OpBuilder &b, MatmulOp op,
+                                      const LayerConfig &config,
+                                      Value &scale) const;
 
   Settings defaults;
+  /// The statistics file of `stats`, shared by clones of the pass.
+  std::shared_ptr<const StatisticsFile> statistics;
 };
 } // namespace
 
@@ -547,7 +566,7 @@ LatticeQuantizePass::quantizeMatmul(MatmulOp op,
 
   Value lhs = op.getLhs(), lhsScale;
   Type accumulator = b.getF32Type();
-  if (config.activations == ActivationMode::Dynamic) {
+  if (config.activations != ActivationMode::None) {
     lhs = quantizeActivations(b, op, config, lhsScale);
     if (!lhs)
       return failure();
@@ -588,12 +607,14 @@ LatticeQuantizePass::quantizeMatmul(MatmulOp op,
   return success();
 }
 
-/// Quantizes the lhs of `op` per token (one scale per row of the flattened
-/// [M, K] view): rank-1 inputs get one scale, rank-2 inputs a scale per row.
-/// Returns null after an error.
+/// Quantizes the lhs of `op`: statically per tensor, or dynamically per token
+/// (one scale per row of the flattened [M, K] view: rank-1 inputs get one
+/// scale, rank-2 inputs a scale per row). Returns null after an error.
 Value LatticeQuantizePass::quantizeActivations(OpBuilder &b, MatmulOp op,
                                                const LayerConfig &config,
                                                Value &scale) const {
+  if (config.activations == ActivationMode::Static)
+    return quantizeActivationsStatically(b, op, config, scale);
   RankedTensorType lhsType = op.getLhs().getType();
   Location loc = op.getLoc();
   if (lhsType.getRank() > 2) {
@@ -617,4 +638,48 @@ Value LatticeQuantizePass::quantizeActivations(OpBuilder &b, MatmulOp op,
                                 op.getLhs(), RoundingMode::NearestEven);
   scale = quantize.getScale();
   return quantize.getResult();
+}
+
+/// Quantizes the lhs of `op` per tensor with a constant scale from the
+/// layer's input statistics. Returns null after an error.
+Value LatticeQuantizePass::quantizeActivationsStatically(
+    OpBuilder &b, MatmulOp op, const LayerConfig &config, Value &scale) const {
+  std::string layer = getLayerName(op);
+  if (!statistics) {
+    op.emitError() << "layer '" << layer
+                   << "': activations=static needs statistics; pass "
+                      "stats=<file> (written by lattice.calibrate)";
+    return {};
+  }
+  if (layer.empty()) {
+    op.emitError("activations=static needs a layer name to find the "
+                 "statistics of the matmul's input");
+    return {};
+  }
+  llvm::Expected<ProbeStatistics> probe =
+      statistics->get(getInputProbeName(layer), std::nullopt);
+  if (!probe) {
+    op.emitError() << "layer '" << layer
+                   << "': " << llvm::toString(probe.takeError());
+    return {};
+  }
+  FloatType f32 = b.getF32Type();
+  auto quantType =
+      QuantType::get(StorageKind::Signed, config.activationBits, f32);
+  double range = probe->getAbsPercentile(config.activationPercentile);
+  llvm::Expected<QuantParams> params =
+      computeQuantParams(quantType.getScheme(), -range, range);
+  if (!params) {
+    op.emitError() << "layer '" << layer
+                   << "': " << llvm::toString(params.takeError());
+    return {};
+  }
+  RankedTensorType lhsType = op.getLhs().getType();
+  auto scaleType =
+      RankedTensorType::get(quantType.getScaleShape(lhsType.getShape()), f32);
+  Location loc = op.getLoc();
+  scale = arith::ConstantOp::create(
+      b, loc, DenseElementsAttr::get(scaleType, APFloat(float(params->scale))));
+  return QuantizeOp::create(b, loc, lhsType.clone(quantType), op.getLhs(),
+                            scale, Value(), RoundingMode::NearestEven);
 }

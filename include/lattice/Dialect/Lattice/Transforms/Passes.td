@@ -45,6 +45,68 @@ def LatticeReportStoragePass : Pass<"lattice-report-storage", "ModuleOp"> {
 }
 
 //===----------------------------------------------------------------------===//
+// Calibration
+//===----------------------------------------------------------------------===//
+
+def LatticeExportObservationsPass
+    : Pass<"lattice-export-observations", "ModuleOp"> {
+  let summary = "Turn calibration probes into results of their function";
+  let description = [{
+    The calibration build of a model: every `lattice.observe` in a function
+    is replaced by its input, and that input becomes an extra result of the
+    function, after the original ones and in program order, with the probe's
+    name in the result attribute `lattice.name`. lattice-compile names the
+    outputs of the library after that attribute, so a calibration driver
+    (`lattice.calibrate`) can run the library and gather statistics of every
+    probe.
+
+    Example:
+
+    ```mlir
+    func.func @f(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
+      %p = lattice.observe %x name("fc:input") channel_axis(1) : tensor<4x8xf32>
+      ...
+    ```
+
+    becomes
+
+    ```mlir
+    func.func @f(%x: tensor<4x8xf32>)
+        -> (tensor<4x8xf32>, tensor<4x8xf32> {lattice.name = "fc:input"}) {
+    ```
+
+    A function with probes must have a body that ends in a single
+    `func.return`; two probes with one name are an error.
+  }];
+  let dependentDialects = ["::mlir::func::FuncDialect"];
+}
+
+def LatticeObservePass : Pass<"lattice-observe", "ModuleOp"> {
+  let summary = "Insert calibration probes on matmul inputs and weights";
+  let description = [{
+    Inserts a `lattice.observe` probe on the `lhs` of every float
+    `lattice.matmul`, named `<layer>:input` with the last (K) axis as its
+    channel axis, and, with `weights`, one on the `rhs` named
+    `<layer>:weight` with channel axis 1 (K as well, the axis SmoothQuant
+    balances). The layer name is the one `lattice-quantize` uses: the
+    weight's name, or the name location of the weight or of the matmul.
+
+    The probes record nothing by themselves: `lattice-export-observations`
+    makes them outputs of the compiled function, and `lattice.calibrate`
+    runs it on calibration data and writes a statistics file
+    (docs/Calibration.md) that `lattice-quantize activations=static` and
+    `lattice-smoothquant` read, looking statistics up by these names.
+
+    A matmul without a layer name gets a warning and no probe; two matmuls
+    with one layer name are an error (their statistics would be mixed).
+  }];
+  let options = [
+    Option<"weights", "weights", "bool", /*default=*/"true",
+           "Also observe the weights (per input channel absmax)">,
+  ];
+}
+
+//===----------------------------------------------------------------------===//
 // Quantization
 //===----------------------------------------------------------------------===//
 
@@ -88,6 +150,13 @@ def LatticeQuantizePass : Pass<"lattice-quantize", "ModuleOp"> {
     with w_hat dequantized in f32) and the effective bits per weight (codes,
     scales and zero points).
 
+    With `activations=static` the `lhs` is quantized per tensor with a
+    constant symmetric scale P / qmax taken from the statistics file
+    `stats` (the `<layer>:input` probe of `lattice-observe`, see
+    docs/Calibration.md): P is the `activation-percentile`-th percentile of
+    |x| from the probe's histogram (100: the absolute maximum). Missing or
+    malformed statistics are errors naming the tensor.
+
     Matmuls whose weight is not a constant (a function argument, a
     `lattice.weight` not yet loaded) are left alone with a warning. A
     weight with a non-finite element, a group size that does not divide K,
@@ -112,10 +181,16 @@ def LatticeQuantizePass : Pass<"lattice-quantize", "ModuleOp"> {
            "Percentile kept by clip=percentile, in (50, 100]">,
     Option<"activations", "activations", "std::string",
            /*default=*/"\"none\"",
-           "Activation quantization: 'none' (weight-only) or 'dynamic' "
-           "(per token at run time)">,
+           "Activation quantization: 'none' (weight-only), 'dynamic' "
+           "(per token at run time) or 'static' (per tensor, from stats)">,
     Option<"activationBits", "activation-bits", "unsigned", /*default=*/"8",
-           "Bits of dynamically quantized activations (2 to 8)">,
+           "Bits of quantized activations (2 to 8)">,
+    Option<"activationPercentile", "activation-percentile", "double",
+           /*default=*/"100.0",
+           "Percentile of |x| that static activation scales cover, in "
+           "(50, 100]">,
+    Option<"stats", "stats", "std::string", /*default=*/"\"\"",
+           "Statistics file of lattice.calibrate (for activations=static)">,
     ListOption<"skip", "skip", "std::string",
                "Regular expressions of layer names to leave in float">,
     Option<"report", "report", "bool", /*default=*/"false",
@@ -123,6 +198,51 @@ def LatticeQuantizePass : Pass<"lattice-quantize", "ModuleOp"> {
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::tensor::TensorDialect"];
+}
+
+def LatticeSmoothQuantPass : Pass<"lattice-smoothquant", "ModuleOp"> {
+  let summary = "Migrate activation outliers into the weights (SmoothQuant)";
+  let description = [{
+    For every group of float `lattice.matmul`s that share one `lhs` X (as
+    Q, K and V do) and have constant `[N, K]` weights, computes one
+    smoothing factor per input channel j
+
+    ```
+    s_j = max|X_j|^alpha / max|W_j|^(1 - alpha)
+    ```
+
+    with max|X_j| from the statistics file `stats` (the `<layer>:input`
+    probe of `lattice-observe`) and max|W_j| over the rows of every weight
+    in the group, and rewrites `X W^T = (X diag(s)^-1)(W diag(s))^T`:
+    every weight's column j is multiplied by s_j, and diag(s)^-1 is folded
+    into the producer of X when it is a `lattice.rms_norm` or
+    `lattice.layer_norm` with constant gain (and bias) whose only users are
+    the group. Otherwise an explicit `lattice.channel_scale` by 1/s is
+    inserted and a remark says so. Channels where either maximum is zero
+    keep s_j = 1; s is clamped to [1e-5, 1e5].
+
+    alpha comes from `alpha`, or from an `alpha` entry (a float) in a
+    `lattice.smoothquant` dictionary on a matmul of the group (all matmuls
+    of a group that set it must agree); it must lie in [0, 1]. With
+    `alpha-search`, each group instead takes the alpha in {0, 0.05, ..., 1}
+    that minimises the expected output error of W8A8 on the calibration
+    statistics: the weight error tr(dW^T X^T X dW) from the probe's `xtx`,
+    plus the activation error rows * step^2 / 12 * ||W diag(s)||^2 of a
+    per-tensor 8-bit quantizer of X diag(s)^-1. The chosen alpha is
+    reported in a remark.
+
+    Activation statistics of X diag(s)^-1 differ from those of X: calibrate
+    again after this pass before static activation quantization.
+  }];
+  let options = [
+    Option<"stats", "stats", "std::string", /*default=*/"\"\"",
+           "Statistics file of lattice.calibrate (required)">,
+    Option<"alpha", "alpha", "double", /*default=*/"0.5",
+           "Migration strength, in [0, 1]">,
+    Option<"alphaSearch", "alpha-search", "bool", /*default=*/"false",
+           "Choose alpha per group from the statistics (needs xtx)">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
 
 #endif // LATTICE_DIALECT_LATTICE_TRANSFORMS_PASSES_TD

@@ -1,0 +1,33 @@
+//===- Layers.h - Names of layers and their calibration probes --*- C++ -*-===//
+//
+// Part of the Lattice project, under the Apache License v2.0 with LLVM
+// Exceptions. See LICENSE for license information.
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+//
+// How passes name a layer, and the probes that calibration puts on it: the
+// names by which statistics are written and looked up again.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LATTICE_DIALECT_LATTICE_TRANSFORMS_LAYERS_H
+#define LATTICE_DIALECT_LATTICE_TRANSFORMS_LAYERS_H
+
+#include "lattice/Dialect/Lattice/IR/LatticeOps.h"
+#include <string>
+
+namespace mlir::lattice {
+/// The layer name of a matmul: the weight's name when it is a
+/// lattice.weight, else the name location of the weight or of the matmul,
+/// else "".
+std::string getLayerName(MatmulOp op);
+
+/// The probe on the lhs of layer `layer`: "<layer>:input".
+std::string getInputProbeName(StringRef layer);
+
+/// The probe on the weight of layer `layer`: "<layer>:weight".
+std::string getWeightProbeName(StringRef layer);
+} // namespace mlir::lattice
+
+#endif // LATTICE_DIALECT_LATTICE_TRANSFORMS_LAYERS_H

@@ -1,0 +1,30 @@
+//===- Layers.cpp - Names of layers and their calibration probes ----------===//
+//
+// Part of the Lattice project, under the Apache License v2.0 with LLVM
+// Exceptions. See LICENSE for license information.
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+
+#include "lattice/Dialect/Lattice/Transforms/Layers.h"
+
+using namespace mlir;
+using namespace mlir::lattice;
+
+std::string mlir::lattice::getLayerName(MatmulOp op) {
+  Value rhs = op.getRhs();
+  if (auto weight = rhs.getDefiningOp<WeightOp>())
+    return weight.getName().str();
+  for (Location loc : {rhs.getLoc(), op.getLoc()})
+    if (auto name = dyn_cast<NameLoc>(loc))
+      return name.getName().str();
+  return "";
+}
+
+std::string mlir::lattice::getInputProbeName(StringRef layer) {
+  return (layer + ":input").str();
+}
+
+std::string mlir::lattice::getWeightProbeName(StringRef layer) {
+  return (layer + ":weight").str();
+}

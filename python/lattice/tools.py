@@ -1,0 +1,40 @@
+"""Locating the Lattice command-line tools.
+
+The tools are looked up in $LATTICE_BUILD_DIR/bin, then in the build folder
+of this checkout, then on PATH.
+"""
+
+import os
+import pathlib
+import shutil
+import subprocess
+
+_ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+class ToolError(RuntimeError):
+    """A Lattice tool is missing or failed; the message holds its output."""
+
+
+def find(name):
+    """The path of the tool `name` (lattice-opt, lattice-compile)."""
+    candidates = []
+    if os.environ.get("LATTICE_BUILD_DIR"):
+        candidates.append(pathlib.Path(os.environ["LATTICE_BUILD_DIR"]) / "bin" / name)
+    candidates.append(_ROOT / "build" / "bin" / name)
+    for candidate in candidates:
+        if candidate.is_file():
+            return str(candidate)
+    found = shutil.which(name)
+    if found:
+        return found
+    raise ToolError(f"{name} not found: build Lattice or set LATTICE_BUILD_DIR")
+
+
+def run(name, *args):
+    """Runs the tool `name` with `args`; returns its stderr (remarks)."""
+    result = subprocess.run([find(name), *map(str, args)], capture_output=True,
+                            text=True)
+    if result.returncode != 0:
+        raise ToolError(f"{name} failed:\n{result.stderr.strip()}")
+    return result.stderr
