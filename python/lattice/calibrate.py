@@ -167,8 +167,7 @@ def calibrate(model, calib, output, *, bins=2048, xtx=False, weights=True,
         exported = work / "calibration.mlir"
         tools.run("lattice-opt", observed, "--lattice-export-observations",
                   "-o", exported)
-        tools.run("lattice-compile", exported, "-o", work / "calibration")
-        library = runtime.load(work / "calibration.so")
+        library = tools.compile_model(exported, work / "calibration")
         try:
             samples = _samples(calib, library.inputs)
             names = [name for name, _, _ in library.outputs]

@@ -32,9 +32,22 @@ def find(name):
 
 
 def run(name, *args):
-    """Runs the tool `name` with `args`; returns its stderr (remarks)."""
-    result = subprocess.run([find(name), *map(str, args)], capture_output=True,
-                            text=True)
+    """Runs the tool `name` with `args`; returns its stderr (remarks).
+
+    lattice-opt prints locations too: layer names travel in name locations
+    (loc("fc1")), and the next step looks statistics up by them."""
+    extra = ["--mlir-print-debuginfo"] if name == "lattice-opt" else []
+    result = subprocess.run([find(name), *map(str, args), *extra],
+                            capture_output=True, text=True)
     if result.returncode != 0:
         raise ToolError(f"{name} failed:\n{result.stderr.strip()}")
     return result.stderr
+
+
+def compile_model(model, prefix, *options):
+    """Compiles the .mlir file `model` with lattice-compile into
+    `prefix`.so (and its weights file) and loads it."""
+    from . import runtime  # runtime needs ctypes only; keep imports light
+
+    run("lattice-compile", model, "-o", prefix, *options)
+    return runtime.load(f"{prefix}.so")
