@@ -243,6 +243,35 @@ mlir::lattice::getConstantFloats(Value value) {
   return values;
 }
 
+std::optional<std::vector<int64_t>>
+mlir::lattice::getConstantInts(Value value) {
+  DenseIntElementsAttr attr;
+  if (!matchPattern(value, m_Constant(&attr)))
+    return std::nullopt;
+  std::vector<int64_t> values;
+  values.reserve(attr.getNumElements());
+  for (const APInt &element : attr.getValues<APInt>())
+    values.push_back(element.getSExtValue());
+  return values;
+}
+
+Value mlir::lattice::createFloatConstant(OpBuilder &b, Location loc,
+                                         RankedTensorType type,
+                                         ArrayRef<float> values) {
+  auto elementType = cast<FloatType>(type.getElementType());
+  SmallVector<APFloat> converted;
+  converted.reserve(values.size());
+  for (float x : values) {
+    APFloat value(x);
+    bool losesInfo = false;
+    value.convert(elementType.getFloatSemantics(), APFloat::rmNearestTiesToEven,
+                  &losesInfo);
+    converted.push_back(value);
+  }
+  return arith::ConstantOp::create(b, loc,
+                                   DenseElementsAttr::get(type, converted));
+}
+
 namespace {
 /// quantize(constant, constant scale[, constant zero point]) becomes a
 /// constant of codes: the quantization of constants at compile time.
@@ -260,11 +289,10 @@ struct QuantizeConstant final : OpRewritePattern<QuantizeOp> {
       return rewriter.notifyMatchFailure(op, "input or scale not constant");
     std::vector<int64_t> zeroPoints;
     if (Value zeroPoint = op.getZeroPoint()) {
-      DenseIntElementsAttr attr;
-      if (!matchPattern(zeroPoint, m_Constant(&attr)))
+      std::optional<std::vector<int64_t>> constant = getConstantInts(zeroPoint);
+      if (!constant)
         return rewriter.notifyMatchFailure(op, "zero point not constant");
-      for (const APInt &element : attr.getValues<APInt>())
-        zeroPoints.push_back(element.getSExtValue());
+      zeroPoints = std::move(*constant);
     }
     auto quantType = cast<QuantType>(type.getElementType());
     std::vector<int64_t> codes =

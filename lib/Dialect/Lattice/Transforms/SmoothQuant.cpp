@@ -48,24 +48,6 @@ struct Layer {
 };
 } // namespace
 
-/// A float constant of `type` holding `values`, rounded to its element type.
-static Value createFloatConstant(OpBuilder &b, Location loc,
-                                 RankedTensorType type,
-                                 ArrayRef<float> values) {
-  auto elementType = cast<FloatType>(type.getElementType());
-  SmallVector<APFloat> converted;
-  converted.reserve(values.size());
-  for (float x : values) {
-    APFloat value(x);
-    bool losesInfo = false;
-    value.convert(elementType.getFloatSemantics(), APFloat::rmNearestTiesToEven,
-                  &losesInfo);
-    converted.push_back(value);
-  }
-  return arith::ConstantOp::create(b, loc,
-                                   DenseElementsAttr::get(type, converted));
-}
-
 /// s_j = a_j^alpha / w_j^(1 - alpha), 1 where either maximum is zero,
 /// clamped to [kMinFactor, kMaxFactor].
 static std::vector<double> computeFactors(ArrayRef<float> actMax,

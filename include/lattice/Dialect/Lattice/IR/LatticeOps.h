@@ -31,6 +31,15 @@ namespace mlir::lattice {
 /// the arithmetic type of the quantization ops, or std::nullopt when `value`
 /// is not a constant.
 std::optional<std::vector<float>> getConstantFloats(Value value);
+
+/// Reads the values of an integer constant (row-major, splats expanded),
+/// sign-extended, or std::nullopt when `value` is not a constant.
+std::optional<std::vector<int64_t>> getConstantInts(Value value);
+
+/// Creates an arith.constant of the float tensor type `type` holding
+/// `values`, rounded to its element type (round to nearest even).
+Value createFloatConstant(OpBuilder &b, Location loc, RankedTensorType type,
+                          ArrayRef<float> values);
 } // namespace mlir::lattice
 
 #endif // LATTICE_DIALECT_LATTICE_IR_LATTICEOPS_H

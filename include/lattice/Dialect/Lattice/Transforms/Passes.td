@@ -200,6 +200,39 @@ def LatticeQuantizePass : Pass<"lattice-quantize", "ModuleOp"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
+def LatticeRenormalizePass : Pass<"lattice-renormalize", "ModuleOp"> {
+  let summary = "Put quantized values of unit-norm models back on the sphere";
+  let description = [{
+    In hypersphere models (nGPT) hidden states are `lattice.normalize`d and
+    weight rows have unit norm, so dot products are cosines. Quantization
+    moves both off the unit sphere; this pass restores the norm.
+
+    Activations: the float result of a `lattice.dequantize` or
+    `lattice.fake_quant` whose input comes from a `lattice.normalize`
+    (directly or through other quantization ops) is normalized again, with
+    the source's epsilon, before its other users see it.
+
+    Weights: for a `lattice.matmul` whose `lhs` comes from a
+    `lattice.normalize` and whose `rhs` is constant quantized codes with
+    constant per-channel (axis 0) or per-group scales, the dequantized rows
+    w_i = s_i (q_i - z_i) are measured; when every row's norm is within
+    `tolerance` of 1 (the rows were unit vectors before rounding), each
+    row's scales are divided by its norm: the rows are unit vectors again
+    (up to the rounding of the scale type) and renormalization costs
+    nothing at run time. Layers whose rows are not unit vectors, or whose
+    weight has a single per-tensor scale, are left alone (with a remark
+    under `report`).
+  }];
+  let options = [
+    Option<"tolerance", "tolerance", "double", /*default=*/"0.1",
+           "How far from 1 a quantized row norm may be for the rows to be "
+           "treated as unit vectors (in (0, 1))">,
+    Option<"report", "report", "bool", /*default=*/"false",
+           "Remark every layer folded or left alone">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
 def LatticeSmoothQuantPass : Pass<"lattice-smoothquant", "ModuleOp"> {
   let summary = "Migrate activation outliers into the weights (SmoothQuant)";
   let description = [{
