@@ -96,7 +96,8 @@ def Lattice_QuantType : Lattice_Type<"Quant", "quant"> {
         "::mlir::lattice::StorageKind":$storageKind, "unsigned":$bits,
         "::mlir::FloatType":$scaleType, CArg<"bool", "true">:$symmetric), [{
       return $_get(scaleType.getContext(), storageKind, bits, scaleType,
-                   Granularity::PerTensor, 0, 0, symmetric);
+                   Granularity::PerTensor, /*axis=*/int64_t(0),
+                   /*groupSize=*/int64_t(0), symmetric);
     }]>
   ];
 

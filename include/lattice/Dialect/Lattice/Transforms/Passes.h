@@ -14,6 +14,7 @@
 #ifndef LATTICE_DIALECT_LATTICE_TRANSFORMS_PASSES_H
 #define LATTICE_DIALECT_LATTICE_TRANSFORMS_PASSES_H
 
+#include "lattice/Dialect/Lattice/IR/LatticeDialect.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"

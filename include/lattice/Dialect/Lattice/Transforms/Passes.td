@@ -110,6 +110,37 @@ def LatticeObservePass : Pass<"lattice-observe", "ModuleOp"> {
 // Quantization
 //===----------------------------------------------------------------------===//
 
+def LatticeImportQuantPass : Pass<"lattice-import-quant", "ModuleOp"> {
+  let summary = "Convert upstream !quant.uniform IR to the lattice dialect";
+  let description = [{
+    Models quantized by other tools (TOSA and torch-mlir flows, upstream
+    quantization passes) carry `!quant.uniform` element types with
+    `quant.qcast`, `quant.dcast` and `quant.scast`. This pass converts them:
+
+    - `tensor<...x!quant.uniform<i8:f32, s:z>>` (per tensor) and
+      `tensor<...x!quant.uniform<i8:f32:a, {s0:z0, ...}>>` (per axis a)
+      become `!lattice.quant` tensors with the same storage (iN as sN, uN
+      as uN, N <= 8), f32 scales, and a zero-point tensor unless the
+      storage is signed and every zero point is 0;
+    - `quant.qcast` becomes `lattice.quantize` and `quant.dcast`
+      `lattice.dequantize`, with the scales and zero points of the type as
+      constants; `quant.scast` between `i8` codes and a quantized tensor
+      becomes `lattice.scast`;
+    - function signatures and every other value of such a type take the
+      converted type.
+
+    The scale, a double in the upstream type, is rounded to f32 (the
+    arithmetic type of both dialects' lowerings). Nothing is changed unless
+    the whole module converts: a scalar quantized value, a sub-channel
+    type, storage wider than 8 bits, a narrowed storage range
+    (`i8<-127:127>`), a scale that is not a positive normal f32, or an op
+    other than those above and func.func/func.return/func.call that uses a
+    quantized type is an error naming the op.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::lattice::LatticeDialect"];
+}
+
 def LatticeQuantizePass : Pass<"lattice-quantize", "ModuleOp"> {
   let summary = "Quantize matmul weights (round to nearest) and activations";
   let description = [{
