@@ -110,6 +110,37 @@ def LatticeObservePass : Pass<"lattice-observe", "ModuleOp"> {
 // Quantization
 //===----------------------------------------------------------------------===//
 
+def LatticeFoldScalesPass : Pass<"lattice-fold-scales", "ModuleOp"> {
+  let summary = "Fold per-channel scales and dequantizations into neighbours";
+  let description = [{
+    Removes scaling work from the run time by moving it into constants or
+    into the matmul's scale operands:
+
+    - `channel_scale(x, s)` on the last axis whose users are all float
+      matmuls (as `lhs`) with constant float weights: s goes into the weight
+      columns, `W[n, k] * s[k]`;
+    - `channel_scale(norm(x, g[, b]), s)` on the last axis, the norm having
+      no other user and constant gain (and bias): s goes into them;
+    - `channel_scale(matmul(x, W), s)` on the last (N) axis, the matmul
+      having no other user: s goes into the weight rows of a constant float
+      W, or, for constant quantized W with per-channel or per-group scales
+      and positive s, into the scales of each row (the epilogue multiplies
+      by them anyway);
+    - a `lattice.dequantize` feeding a matmul operand whose other operand is
+      float becomes a quantized operand of the matmul with the dequantize's
+      scale (and zero point), when the scheme is one the matmul accepts on
+      that side: the codes are dequantized inside the reduction instead of
+      into a float tensor.
+
+    Constant quantization (`lattice.quantize` of constants) is a
+    canonicalization of `lattice.quantize` itself. The rewrites keep the
+    computed values up to float rounding (the products are formed in a
+    different order); python/tests/test_fold_scales.py compiles models
+    before and after and compares them.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
 def LatticeImportQuantPass : Pass<"lattice-import-quant", "ModuleOp"> {
   let summary = "Convert upstream !quant.uniform IR to the lattice dialect";
   let description = [{
