@@ -68,3 +68,32 @@ def test_outputs_unchanged(tmp_path):
         for b, a in zip(before(x), after(x)):
             error = np.linalg.norm(b.astype(np.float64) - a) / np.linalg.norm(b)
             assert error < 1e-6, error
+
+
+def test_lossless_requantize_chain_is_bit_exact(tmp_path):
+    """A requantize chain whose first step is lossless collapses into one
+    requantize with exactly the same codes."""
+    t = "tensor<64xf32>"
+    a = "tensor<64x!lattice.quant<s4, f32>>"
+    b = "tensor<64x!lattice.quant<s8, f32>>"
+    c = "tensor<64x!lattice.quant<u8, f32, asymmetric>>"
+    source = tmp_path / "chain.mlir"
+    source.write_text(f"""func.func @chain(%x: {t}) -> {t} {{
+  %half = arith.constant dense<0.5> : tensor<f32>
+  %eighth = arith.constant dense<0.125> : tensor<f32>
+  %out = arith.constant dense<0.3> : tensor<f32>
+  %z = arith.constant dense<10> : tensor<i16>
+  %q = lattice.quantize %x, %half : ({t}, tensor<f32>) -> {a}
+  %q8 = lattice.requantize %q, %half to %eighth : ({a}, tensor<f32>, tensor<f32>) -> {b}
+  %r = lattice.requantize %q8, %eighth to %out, %z : ({b}, tensor<f32>, tensor<f32>, tensor<i16>) -> {c}
+  %y = lattice.dequantize %r, %out, %z : ({c}, tensor<f32>, tensor<i16>) -> {t}
+  return %y : {t}
+}}
+""")
+    folded = tmp_path / "folded.mlir"
+    tools.run("lattice-opt", source, "--lattice-fold-scales", "-o", folded)
+    assert folded.read_text().count("lattice.requantize") == 1
+    before = tools.compile_model(source, tmp_path / "before")
+    after = tools.compile_model(folded, tmp_path / "after")
+    x = np.linspace(-5, 5, 64, dtype=np.float32)
+    np.testing.assert_array_equal(before(x)[0], after(x)[0])

@@ -90,3 +90,48 @@ func.func @kept(%x: tensor<3x2xf32>, %q: tensor<2x2x!lattice.quant<s8, f32, chan
   %y = lattice.matmul %x, %d accumulate(f32) : (tensor<3x2xf32>, tensor<2x2xf32>) -> tensor<3x2xf32>
   return %xs, %zs, %y : tensor<3x2xf32>, tensor<3x2xf32>, tensor<3x2xf32>
 }
+
+// -----
+
+/// quantize(dequantize) is a requantize; a narrower dequantized type rounds
+/// in between and stays.
+// CHECK-LABEL: func.func @dequantize_quantize
+// CHECK-SAME: (%[[Q:.*]]: tensor<4x!lattice.quant<s8, f32>>, %[[S1:.*]]: tensor<f32>, %[[S2:.*]]: tensor<f32>)
+// CHECK: %[[R:.*]] = lattice.requantize %[[Q]], %[[S1]] to %[[S2]] : (tensor<4x!lattice.quant<s8, f32>>, tensor<f32>, tensor<f32>) -> tensor<4x!lattice.quant<s4, f32>>
+// CHECK: %[[D:.*]] = lattice.dequantize %[[Q]], %[[S1]] : {{.*}} -> tensor<4xf16>
+// CHECK: %[[K:.*]] = lattice.quantize %[[D]], %[[S2]]
+// CHECK: return %[[R]], %[[K]]
+func.func @dequantize_quantize(%q: tensor<4x!lattice.quant<s8, f32>>, %s1: tensor<f32>, %s2: tensor<f32>)
+    -> (tensor<4x!lattice.quant<s4, f32>>, tensor<4x!lattice.quant<s4, f32>>) {
+  %d = lattice.dequantize %q, %s1 : (tensor<4x!lattice.quant<s8, f32>>, tensor<f32>) -> tensor<4xf32>
+  %r = lattice.quantize %d, %s2 : (tensor<4xf32>, tensor<f32>) -> tensor<4x!lattice.quant<s4, f32>>
+  %h = lattice.dequantize %q, %s1 : (tensor<4x!lattice.quant<s8, f32>>, tensor<f32>) -> tensor<4xf16>
+  %k = lattice.quantize %h, %s2 : (tensor<4xf16>, tensor<f32>) -> tensor<4x!lattice.quant<s4, f32>>
+  return %r, %k : tensor<4x!lattice.quant<s4, f32>>, tensor<4x!lattice.quant<s4, f32>>
+}
+
+// -----
+
+/// s4 at 0.5 -> s8 at 0.125 is lossless (x4, [-32, 28] fits): the chain
+/// collapses into one requantize. s8 at 0.5 -> s4 at 0.125 clamps: kept.
+// CHECK-LABEL: func.func @requantize_chains
+// CHECK-SAME: (%[[A:.*]]: tensor<4x!lattice.quant<s4, f32>>, %[[B:.*]]: tensor<4x!lattice.quant<s8, f32>>)
+// CHECK-DAG: %[[HALF:.*]] = arith.constant dense<5.000000e-01> : tensor<f32>
+// CHECK-DAG: %[[OUT:.*]] = arith.constant dense<3.000000e-01> : tensor<f32>
+// CHECK-DAG: %[[Z:.*]] = arith.constant dense<10> : tensor<i16>
+// CHECK: %[[C:.*]] = lattice.requantize %[[A]], %[[HALF]] to %[[OUT]], %[[Z]] : (tensor<4x!lattice.quant<s4, f32>>, tensor<f32>, tensor<f32>, tensor<i16>) -> tensor<4x!lattice.quant<u8, f32, asymmetric>>
+// CHECK: %[[K1:.*]] = lattice.requantize %[[B]]
+// CHECK: %[[K2:.*]] = lattice.requantize %[[K1]]
+// CHECK: return %[[C]], %[[K2]]
+func.func @requantize_chains(%a: tensor<4x!lattice.quant<s4, f32>>, %b: tensor<4x!lattice.quant<s8, f32>>)
+    -> (tensor<4x!lattice.quant<u8, f32, asymmetric>>, tensor<4x!lattice.quant<u8, f32, asymmetric>>) {
+  %half = arith.constant dense<0.5> : tensor<f32>
+  %eighth = arith.constant dense<0.125> : tensor<f32>
+  %out = arith.constant dense<0.3> : tensor<f32>
+  %z = arith.constant dense<10> : tensor<i16>
+  %a8 = lattice.requantize %a, %half to %eighth : (tensor<4x!lattice.quant<s4, f32>>, tensor<f32>, tensor<f32>) -> tensor<4x!lattice.quant<s8, f32>>
+  %c = lattice.requantize %a8, %eighth to %out, %z : (tensor<4x!lattice.quant<s8, f32>>, tensor<f32>, tensor<f32>, tensor<i16>) -> tensor<4x!lattice.quant<u8, f32, asymmetric>>
+  %b4 = lattice.requantize %b, %half to %eighth : (tensor<4x!lattice.quant<s8, f32>>, tensor<f32>, tensor<f32>) -> tensor<4x!lattice.quant<s4, f32>>
+  %k = lattice.requantize %b4, %eighth to %out, %z : (tensor<4x!lattice.quant<s4, f32>>, tensor<f32>, tensor<f32>, tensor<i16>) -> tensor<4x!lattice.quant<u8, f32, asymmetric>>
+  return %c, %k : tensor<4x!lattice.quant<u8, f32, asymmetric>>, tensor<4x!lattice.quant<u8, f32, asymmetric>>
+}

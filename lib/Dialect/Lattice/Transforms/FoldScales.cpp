@@ -15,6 +15,7 @@
 #include "lattice/Dialect/Lattice/Transforms/Passes.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include <cmath>
 
 namespace mlir::lattice {
 #define GEN_PASS_DEF_LATTICEFOLDSCALESPASS
@@ -217,14 +218,95 @@ private:
   }
 };
 
+/// quantize(dequantize(q, s1, z1), s2, z2) -> requantize(q, s1, z1 to s2,
+/// z2): the same f32 arithmetic, by requantize's definition, without the
+/// float tensor in between. The dequantized tensor must be f32 (a narrower
+/// type would round in between).
+struct FoldDequantizeQuantize final : OpRewritePattern<QuantizeOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(QuantizeOp op,
+                                PatternRewriter &rewriter) const override {
+    auto dequantize = op.getInput().getDefiningOp<DequantizeOp>();
+    if (!dequantize || !dequantize.getType().getElementType().isF32())
+      return failure();
+    rewriter.replaceOpWithNewOp<RequantizeOp>(
+        op, op.getType(), dequantize.getInput(), dequantize.getScale(),
+        dequantize.getZeroPoint(), op.getScale(), op.getZeroPoint(),
+        op.getRoundingAttr());
+    return success();
+  }
+};
+
+/// The single scale and zero point of a per-tensor operand, when constant.
+static std::optional<std::pair<float, int64_t>>
+getTensorParams(Value quantized, Value scale, Value zeroPoint) {
+  auto type = cast<QuantType>(
+      cast<RankedTensorType>(quantized.getType()).getElementType());
+  if (type.getGranularity() != Granularity::PerTensor)
+    return std::nullopt;
+  std::optional<std::vector<float>> scales = getConstantFloats(scale);
+  std::optional<std::vector<int64_t>> zeroPoints =
+      zeroPoint ? getConstantInts(zeroPoint)
+                : std::optional<std::vector<int64_t>>(std::vector<int64_t>{0});
+  if (!scales || !zeroPoints || scales->size() != 1 || zeroPoints->size() != 1)
+    return std::nullopt;
+  return std::make_pair((*scales)[0], (*zeroPoints)[0]);
+}
+
+/// requantize(requantize(q, a to b), b to c) -> requantize(q, a to c) when
+/// the first step is lossless: s_a = m * s_b exactly for an integer m and
+/// every code maps into b's range, so b holds (q - z_a) * m exactly and
+/// dequantizes to the same f32 value as q does. Otherwise double rounding
+/// can differ from single rounding and the chain stays.
+struct CollapseLosslessRequantize final : OpRewritePattern<RequantizeOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(RequantizeOp op,
+                                PatternRewriter &rewriter) const override {
+    auto inner = op.getInput().getDefiningOp<RequantizeOp>();
+    if (!inner)
+      return failure();
+    auto a = getTensorParams(inner.getInput(), inner.getInputScale(),
+                             inner.getInputZeroPoint());
+    auto b = getTensorParams(inner.getResult(), inner.getOutputScale(),
+                             inner.getOutputZeroPoint());
+    auto c = getTensorParams(op.getInput(), op.getInputScale(),
+                             op.getInputZeroPoint());
+    if (!a || !b || !c || b->first != c->first || b->second != c->second)
+      return failure();
+    float ratio = a->first / b->first;
+    if (!(ratio >= 1) || ratio != std::floor(ratio) || ratio > 1 << 24 ||
+        ratio * b->first != a->first)
+      return failure();
+    QuantScheme from =
+        cast<QuantType>(inner.getInput().getType().getElementType())
+            .getScheme();
+    QuantScheme to =
+        cast<QuantType>(inner.getType().getElementType()).getScheme();
+    int64_t m = int64_t(ratio);
+    for (int64_t code : {from.getStorageMin(), from.getStorageMax()}) {
+      int64_t mapped = (code - a->second) * m + b->second;
+      if (mapped < to.getStorageMin() || mapped > to.getStorageMax())
+        return failure();
+    }
+    rewriter.replaceOpWithNewOp<RequantizeOp>(
+        op, op.getType(), inner.getInput(), inner.getInputScale(),
+        inner.getInputZeroPoint(), op.getOutputScale(), op.getOutputZeroPoint(),
+        op.getRoundingAttr());
+    return success();
+  }
+};
+
 struct LatticeFoldScalesPass final
     : lattice::impl::LatticeFoldScalesPassBase<LatticeFoldScalesPass> {
   using Base::Base;
 
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
-    patterns.add<FoldScaleIntoWeightColumns, FoldScaleIntoNorm,
-                 FoldScaleIntoWeightRows, FoldDequantizeIntoMatmul>(
+    patterns.add<CollapseLosslessRequantize, FoldDequantizeIntoMatmul,
+                 FoldDequantizeQuantize, FoldScaleIntoNorm,
+                 FoldScaleIntoWeightColumns, FoldScaleIntoWeightRows>(
         &getContext());
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
       signalPassFailure();

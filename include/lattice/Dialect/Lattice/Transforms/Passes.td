@@ -130,7 +130,15 @@ def LatticeFoldScalesPass : Pass<"lattice-fold-scales", "ModuleOp"> {
       float becomes a quantized operand of the matmul with the dequantize's
       scale (and zero point), when the scheme is one the matmul accepts on
       that side: the codes are dequantized inside the reduction instead of
-      into a float tensor.
+      into a float tensor;
+    - `quantize(dequantize(q))` with an f32 dequantized tensor becomes
+      `requantize(q)` (its definition);
+    - a chain `requantize(requantize(q, a to b), b to c)` of per-tensor
+      constant scales collapses into `requantize(q, a to c)` when the first
+      step is lossless (s_a = m * s_b for an integer m, and every code of a
+      lands inside b's range): the codes are then bit for bit the same.
+      Other chains stay, since double rounding can differ from single
+      rounding.
 
     Constant quantization (`lattice.quantize` of constants) is a
     canonicalization of `lattice.quantize` itself. The rewrites keep the
