@@ -272,6 +272,24 @@ Value mlir::lattice::createFloatConstant(OpBuilder &b, Location loc,
                                    DenseElementsAttr::get(type, converted));
 }
 
+std::pair<Value, Value> mlir::lattice::createQuantParamConstants(
+    OpBuilder &b, Location loc, QuantType type, ArrayRef<int64_t> shape,
+    ArrayRef<float> scales, ArrayRef<int64_t> zeroPoints) {
+  auto scaleType =
+      RankedTensorType::get(type.getScaleShape(shape), type.getScaleType());
+  Value scale = createFloatConstant(b, loc, scaleType, scales);
+  if (type.getSymmetric())
+    return {scale, Value()};
+  IntegerType zpType =
+      type.getStorageMax() <= 127 ? b.getI8Type() : b.getI16Type();
+  SmallVector<APInt> values;
+  for (int64_t zp : zeroPoints)
+    values.push_back(APInt(zpType.getWidth(), zp, /*isSigned=*/true));
+  Value zeroPoint = arith::ConstantOp::create(
+      b, loc, DenseElementsAttr::get(scaleType.clone(zpType), values));
+  return {scale, zeroPoint};
+}
+
 namespace {
 /// quantize(constant, constant scale[, constant zero point]) becomes a
 /// constant of codes: the quantization of constants at compile time.

@@ -128,27 +128,6 @@ struct LatticeImportQuantPass final
 };
 } // namespace
 
-/// The scale (and zero point) constants of `imported` for a tensor of
-/// `shape`.
-static std::pair<Value, Value> createParams(OpBuilder &b, Location loc,
-                                            const ImportedType &imported,
-                                            ArrayRef<int64_t> shape) {
-  auto scaleType =
-      RankedTensorType::get(imported.type.getScaleShape(shape), b.getF32Type());
-  Value scale = createFloatConstant(b, loc, scaleType, imported.scales);
-  if (imported.zeroPoints.empty())
-    return {scale, Value()};
-  QuantScheme scheme = imported.type.getScheme();
-  IntegerType zpType =
-      scheme.getStorageMax() <= 127 ? b.getI8Type() : b.getI16Type();
-  SmallVector<APInt> values;
-  for (int64_t zp : imported.zeroPoints)
-    values.push_back(APInt(zpType.getWidth(), zp, /*isSigned=*/true));
-  Value zeroPoint = arith::ConstantOp::create(
-      b, loc, DenseElementsAttr::get(scaleType.clone(zpType), values));
-  return {scale, zeroPoint};
-}
-
 void LatticeImportQuantPass::runOnOperation() {
   ModuleOp module = getOperation();
   // Check everything first: the module changes only if all of it converts.
@@ -225,7 +204,8 @@ void LatticeImportQuantPass::runOnOperation() {
     } else {
       const ImportedType &params = imported.find(upstreamType)->second;
       auto [scale, zeroPoint] =
-          createParams(b, loc, params, resultType.getShape());
+          createQuantParamConstants(b, loc, params.type, resultType.getShape(),
+                                    params.scales, params.zeroPoints);
       if (isa<quant::QuantizeCastOp>(op))
         replacement =
             QuantizeOp::create(b, loc, convert(resultType), input, scale,

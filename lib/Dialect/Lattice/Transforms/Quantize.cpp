@@ -377,12 +377,6 @@ static llvm::Expected<QuantizedWeight> quantizeWeight(const LayerConfig &config,
 // Rewriting
 //===----------------------------------------------------------------------===//
 
-/// The smallest zero-point element type (i8 or i16) that holds `scheme`'s
-/// codes.
-static IntegerType getZeroPointType(Builder &b, const QuantScheme &scheme) {
-  return scheme.getStorageMax() <= 127 ? b.getI8Type() : b.getI16Type();
-}
-
 /// The accumulator of an integer matmul: i32 when K products of the largest
 /// code magnitudes fit, i64 otherwise.
 static IntegerType getAccumulatorType(Builder &b, int64_t run,
@@ -540,29 +534,10 @@ LatticeQuantizePass::quantizeMatmul(MatmulOp op,
   Value weight =
       StorageCastOp::create(b, weightLoc, quantTensorType, codes.getResult());
 
-  auto scaleTensorType = RankedTensorType::get(
-      quantType.getScaleShape(weightType.getShape()), config.scaleType);
-  SmallVector<APFloat> scaleValues;
-  for (double scale : quantized->scales) {
-    APFloat value(scale);
-    bool losesInfo = false;
-    // Exact: the scales are already rounded to the scale type.
-    value.convert(config.scaleType.getFloatSemantics(),
-                  APFloat::rmNearestTiesToEven, &losesInfo);
-    scaleValues.push_back(value);
-  }
-  Value weightScale = arith::ConstantOp::create(
-      b, loc, DenseElementsAttr::get(scaleTensorType, scaleValues));
-  Value weightZeroPoint;
-  if (!scheme.symmetric) {
-    IntegerType zpType = getZeroPointType(b, scheme);
-    SmallVector<APInt> zeroPoints;
-    for (int64_t zp : quantized->zeroPoints)
-      zeroPoints.push_back(APInt(zpType.getWidth(), zp, /*isSigned=*/true));
-    weightZeroPoint = arith::ConstantOp::create(
-        b, loc,
-        DenseElementsAttr::get(scaleTensorType.clone(zpType), zeroPoints));
-  }
+  // The scales are already rounded to the scale type: float holds them.
+  SmallVector<float> scales(quantized->scales.begin(), quantized->scales.end());
+  auto [weightScale, weightZeroPoint] = createQuantParamConstants(
+      b, loc, quantType, weightType.getShape(), scales, quantized->zeroPoints);
 
   Value lhs = op.getLhs(), lhsScale;
   Type accumulator = b.getF32Type();
@@ -675,11 +650,10 @@ Value LatticeQuantizePass::quantizeActivationsStatically(
     return {};
   }
   RankedTensorType lhsType = op.getLhs().getType();
-  auto scaleType =
-      RankedTensorType::get(quantType.getScaleShape(lhsType.getShape()), f32);
   Location loc = op.getLoc();
-  scale = arith::ConstantOp::create(
-      b, loc, DenseElementsAttr::get(scaleType, APFloat(float(params->scale))));
+  scale = createQuantParamConstants(b, loc, quantType, lhsType.getShape(),
+                                    {float(params->scale)}, {})
+              .first;
   return QuantizeOp::create(b, loc, lhsType.clone(quantType), op.getLhs(),
                             scale, Value(), RoundingMode::NearestEven);
 }

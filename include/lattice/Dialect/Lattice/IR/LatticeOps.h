@@ -40,6 +40,16 @@ std::optional<std::vector<int64_t>> getConstantInts(Value value);
 /// `values`, rounded to its element type (round to nearest even).
 Value createFloatConstant(OpBuilder &b, Location loc, RankedTensorType type,
                           ArrayRef<float> values);
+
+/// Creates the scale constant (in `type`'s scale type) and, when `type` is
+/// asymmetric, the zero-point constant (i8, or i16 when the codes exceed
+/// 127) of a tensor of `shape` quantized as `type`; the zero point is null
+/// otherwise. `scales` and `zeroPoints` hold one value per block.
+std::pair<Value, Value> createQuantParamConstants(OpBuilder &b, Location loc,
+                                                  QuantType type,
+                                                  ArrayRef<int64_t> shape,
+                                                  ArrayRef<float> scales,
+                                                  ArrayRef<int64_t> zeroPoints);
 } // namespace mlir::lattice
 
 #endif // LATTICE_DIALECT_LATTICE_IR_LATTICEOPS_H
