@@ -2,6 +2,8 @@
 // RUN:   "fc:input.min@=-9" "fc:input.max@=4" "fc:input.absmax@4=4,1,0,9" \
 // RUN:   "out:input.min@=-9" "out:input.max@=4" "out:input.absmax@4=4,1,0,9" \
 // RUN:   "fc:input.xtx@4x4=16,0,0,0,0,1,0,0,0,0,0,0,0,0,0,81" "fc:input.rows@=1" \
+// RUN:   "dyn:input.min@=-9" "dyn:input.max@=4" "dyn:input.absmax@4=4,1,0,9" \
+// RUN:   "dyn:input.xtx@4x4=16,0,0,0,0,1,0,0,0,0,0,0,0,0,0,81" "dyn:input.rows@=1" \
 // RUN:   "out:input.xtx@4x4=16,0,0,0,0,1,0,0,0,0,0,0,0,0,0,81" "out:input.rows@=1"
 // RUN: lattice-opt %s --lattice-smoothquant="stats=%t.stats" -split-input-file -verify-diagnostics | FileCheck %s
 // RUN: lattice-opt %s --lattice-smoothquant="stats=%t.stats alpha-search=true" -split-input-file 2>&1 | FileCheck %s --check-prefix=SEARCH
@@ -37,4 +39,17 @@ func.func @other_user(%x: tensor<3x4xf32>) -> (tensor<3x2xf32>, tensor<3x4xf32>)
   // expected-remark@+1 {{layer 'out': the producer of its input cannot absorb the smoothing factors; kept an explicit lattice.channel_scale}}
   %y = lattice.matmul %n, %w accumulate(f32) : (tensor<3x4xf32>, tensor<2x4xf32>) -> tensor<3x2xf32>
   return %y, %n : tensor<3x2xf32>, tensor<3x4xf32>
+}
+
+// -----
+
+/// A dynamic K in the input: the factors come from the static weight.
+// CHECK-LABEL: func.func @dynamic_k
+// CHECK: %[[INV:.*]] = arith.constant dense<[5.000000e-01, 2.000000e+00, 1.000000e+00, 0.333333343]> : tensor<4xf32>
+// CHECK: lattice.channel_scale %{{.*}}, %[[INV]] axis(1) : (tensor<3x?xf32>, tensor<4xf32>) -> tensor<3x?xf32>
+func.func @dynamic_k(%x: tensor<3x?xf32>) -> tensor<3x2xf32> {
+  %w = arith.constant dense<[[1.0, 4.0, 2.0, 0.0], [0.25, 1.0, -1.0, 1.0]]> : tensor<2x4xf32> loc("dyn")
+  // expected-remark@+1 {{layer 'dyn': the producer of its input cannot absorb the smoothing factors; kept an explicit lattice.channel_scale}}
+  %y = lattice.matmul %x, %w accumulate(f32) : (tensor<3x?xf32>, tensor<2x4xf32>) -> tensor<3x2xf32>
+  return %y : tensor<3x2xf32>
 }

@@ -203,7 +203,8 @@ LogicalResult
 LatticeSmoothQuantPass::smooth(Value input,
                                MutableArrayRef<Layer> layers) const {
   auto inputType = cast<RankedTensorType>(input.getType());
-  int64_t k = inputType.getDimSize(inputType.getRank() - 1);
+  // K from the static weights: the input's last dimension may be dynamic.
+  int64_t k = layers.front().op.getRhs().getType().getDimSize(1);
   FailureOr<double> groupAlpha = getAlpha(layers);
   if (failed(groupAlpha))
     return failure();
@@ -311,7 +312,7 @@ LatticeSmoothQuantPass::smooth(Value input,
     return true;
   };
   bool folded = false;
-  if (onlyGroupUses && inputType.getRank() >= 1) {
+  if (onlyGroupUses) {
     if (auto norm = dyn_cast_or_null<RmsNormOp>(producer))
       folded = foldInto(norm.getWeightMutable(), nullptr);
     else if (auto norm = dyn_cast_or_null<LayerNormOp>(producer))
