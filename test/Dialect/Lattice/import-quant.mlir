@@ -29,6 +29,17 @@ func.func @per_axis(%x: tensor<2x4xf32>) -> tensor<2x4x!quant.uniform<i8:f32:0, 
 
 // -----
 
+/// A dynamic quantized axis: the type says how many scales there are.
+// CHECK-LABEL: func.func @dynamic_axis
+// CHECK: %[[S:.*]] = arith.constant dense<[1.000000e-01, 2.000000e-01]> : tensor<2xf32>
+// CHECK: lattice.quantize %{{.*}}, %[[S]] : (tensor<?x4xf32>, tensor<2xf32>) -> tensor<?x4x!lattice.quant<s8, f32, channel<0>>>
+func.func @dynamic_axis(%x: tensor<?x4xf32>) -> tensor<?x4x!quant.uniform<i8:f32:0, {0.1, 0.2}>> {
+  %q = quant.qcast %x : tensor<?x4xf32> to tensor<?x4x!quant.uniform<i8:f32:0, {0.1, 0.2}>>
+  return %q : tensor<?x4x!quant.uniform<i8:f32:0, {0.1, 0.2}>>
+}
+
+// -----
+
 /// Codes in a storage cast; signatures converted.
 // CHECK-LABEL: func.func @codes
 // CHECK-SAME: (%[[C:.*]]: tensor<4xi8>) -> tensor<4xf32>

@@ -203,9 +203,12 @@ void LatticeImportQuantPass::runOnOperation() {
       replacement = StorageCastOp::create(b, loc, convert(resultType), input);
     } else {
       const ImportedType &params = imported.find(upstreamType)->second;
-      auto [scale, zeroPoint] =
-          createQuantParamConstants(b, loc, params.type, resultType.getShape(),
-                                    params.scales, params.zeroPoints);
+      // A per-axis dimension may be dynamic; the type fixes its size.
+      SmallVector<int64_t> shape(resultType.getShape());
+      if (params.type.isPerChannel())
+        shape[params.type.getAxis()] = int64_t(params.scales.size());
+      auto [scale, zeroPoint] = createQuantParamConstants(
+          b, loc, params.type, shape, params.scales, params.zeroPoints);
       if (isa<quant::QuantizeCastOp>(op))
         replacement =
             QuantizeOp::create(b, loc, convert(resultType), input, scale,

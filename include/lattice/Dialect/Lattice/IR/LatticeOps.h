@@ -44,7 +44,8 @@ Value createFloatConstant(OpBuilder &b, Location loc, RankedTensorType type,
 /// Creates the scale constant (in `type`'s scale type) and, when `type` is
 /// asymmetric, the zero-point constant (i8, or i16 when the codes exceed
 /// 127) of a tensor of `shape` quantized as `type`; the zero point is null
-/// otherwise. `scales` and `zeroPoints` hold one value per block.
+/// otherwise. `scales` and `zeroPoints` hold one value per block; the
+/// dimensions that `type` blocks must be static in `shape`.
 std::pair<Value, Value> createQuantParamConstants(OpBuilder &b, Location loc,
                                                   QuantType type,
                                                   ArrayRef<int64_t> shape,
