@@ -31,6 +31,26 @@ def find(name):
     raise ToolError(f"{name} not found: build Lattice or set LATTICE_BUILD_DIR")
 
 
+def missing():
+    """Why lattice-opt and lattice-compile cannot run here (a reason to
+    skip tests), or None when both are found."""
+    try:
+        find("lattice-opt")
+        find("lattice-compile")
+    except ToolError as error:
+        return str(error)
+    return None
+
+
+def dense_attr(array, dtype="<f4"):
+    """The MLIR dense elements attribute holding `array` stored as `dtype`
+    (a hex blob, exact for every value)."""
+    import numpy as np  # only the callers that build IR need numpy
+
+    data = np.asarray(array, dtype=dtype).tobytes().hex().upper()
+    return f'dense<"0x{data}">'
+
+
 def run(name, *args):
     """Runs the tool `name` with `args`; returns its stderr (remarks).
 

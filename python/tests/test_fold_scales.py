@@ -10,43 +10,34 @@ import pytest
 
 from lattice import tools
 
-try:
-    tools.find("lattice-opt")
-    tools.find("lattice-compile")
-    HAVE_TOOLS = True
-except tools.ToolError:
-    HAVE_TOOLS = False
-pytestmark = pytest.mark.skipif(not HAVE_TOOLS, reason="Lattice is not built")
+MISSING = tools.missing()
+pytestmark = pytest.mark.skipif(MISSING is not None, reason=str(MISSING))
 
 M, K, N = 8, 32, 16
 
-
-def dense(array, dtype="<f4"):
-    data = np.asarray(array, dtype=dtype).tobytes().hex().upper()
-    return f'dense<"0x{data}">'
 
 
 def model_source(rng):
     x, h, y = f"tensor<{M}x{K}xf32>", f"tensor<{M}x{N}xf32>", f"tensor<{M}x{N}xf32>"
     w, wq = f"tensor<{N}x{K}xf32>", f"tensor<{N}x{K}x!lattice.quant<s4, f32, group<1, 8>>>"
     return f"""func.func @model(%x: {x}) -> ({y}, {y}) {{
-  %g = arith.constant {dense(rng.uniform(0.5, 2, K))} : tensor<{K}xf32>
-  %b = arith.constant {dense(rng.standard_normal(K))} : tensor<{K}xf32>
+  %g = arith.constant {tools.dense_attr(rng.uniform(0.5, 2, K))} : tensor<{K}xf32>
+  %b = arith.constant {tools.dense_attr(rng.standard_normal(K))} : tensor<{K}xf32>
   %n = lattice.layer_norm %x, %g, %b : ({x}, tensor<{K}xf32>, tensor<{K}xf32>) -> {x}
-  %s1 = arith.constant {dense(rng.uniform(0.1, 4, K))} : tensor<{K}xf32>
+  %s1 = arith.constant {tools.dense_attr(rng.uniform(0.1, 4, K))} : tensor<{K}xf32>
   %ns = lattice.channel_scale %n, %s1 axis(1) : ({x}, tensor<{K}xf32>) -> {x}
-  %s2 = arith.constant {dense(rng.uniform(-2, 2, K))} : tensor<{K}xf32>
+  %s2 = arith.constant {tools.dense_attr(rng.uniform(-2, 2, K))} : tensor<{K}xf32>
   %xs = lattice.channel_scale %ns, %s2 axis(1) : ({x}, tensor<{K}xf32>) -> {x}
-  %w1 = arith.constant {dense(rng.standard_normal((N, K)))} : {w}
+  %w1 = arith.constant {tools.dense_attr(rng.standard_normal((N, K)))} : {w}
   %y1 = lattice.matmul %xs, %w1 accumulate(f32) : ({x}, {w}) -> {h}
-  %s3 = arith.constant {dense(rng.uniform(-2, 2, N))} : tensor<{N}xf32>
+  %s3 = arith.constant {tools.dense_attr(rng.uniform(-2, 2, N))} : tensor<{N}xf32>
   %y1s = lattice.channel_scale %y1, %s3 axis(1) : ({h}, tensor<{N}xf32>) -> {h}
-  %c = arith.constant {dense(rng.integers(-8, 8, (N, K)), "i1")} : tensor<{N}x{K}xi8>
+  %c = arith.constant {tools.dense_attr(rng.integers(-8, 8, (N, K)), "i1")} : tensor<{N}x{K}xi8>
   %q = lattice.scast %c : tensor<{N}x{K}xi8> to {wq}
-  %qs = arith.constant {dense(rng.uniform(0.01, 0.1, (N, K // 8)))} : tensor<{N}x{K // 8}xf32>
+  %qs = arith.constant {tools.dense_attr(rng.uniform(0.01, 0.1, (N, K // 8)))} : tensor<{N}x{K // 8}xf32>
   %wd = lattice.dequantize %q, %qs : ({wq}, tensor<{N}x{K // 8}xf32>) -> {w}
   %y2 = lattice.matmul %n, %wd accumulate(f32) : ({x}, {w}) -> {h}
-  %s4 = arith.constant {dense(rng.uniform(0.5, 2, N))} : tensor<{N}xf32>
+  %s4 = arith.constant {tools.dense_attr(rng.uniform(0.5, 2, N))} : tensor<{N}xf32>
   %y2s = lattice.channel_scale %y2, %s4 axis(1) : ({h}, tensor<{N}xf32>) -> {h}
   return %y1s, %y2s : {y}, {y}
 }}

@@ -8,13 +8,8 @@ import pytest
 
 from lattice import tools
 
-try:
-    tools.find("lattice-opt")
-    tools.find("lattice-compile")
-    HAVE_TOOLS = True
-except tools.ToolError:
-    HAVE_TOOLS = False
-pytestmark = pytest.mark.skipif(not HAVE_TOOLS, reason="Lattice is not built")
+MISSING = tools.missing()
+pytestmark = pytest.mark.skipif(MISSING is not None, reason=str(MISSING))
 
 
 def roundtrip(tmp_path, quant_type, shape):

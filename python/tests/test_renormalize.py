@@ -13,26 +13,20 @@ import pytest
 
 from lattice import reference as ref, tools
 
-try:
-    tools.find("lattice-opt")
-    tools.find("lattice-compile")
-    HAVE_TOOLS = True
-except tools.ToolError:
-    HAVE_TOOLS = False
-pytestmark = pytest.mark.skipif(not HAVE_TOOLS, reason="Lattice is not built")
+MISSING = tools.missing()
+pytestmark = pytest.mark.skipif(MISSING is not None, reason=str(MISSING))
 
 M, K, N = 8, 64, 32
 ACT_SCALE = 0.05  # s4 fake quantization of the unit vectors: [-0.35, 0.35]
 
 
 def block_source(w):
-    data = np.asarray(w, dtype="<f4").tobytes().hex().upper()
     x, y, wt = f"tensor<{M}x{K}xf32>", f"tensor<{M}x{N}xf32>", f"tensor<{N}x{K}xf32>"
     return f"""func.func @block(%x: {x}) -> ({x}, {y}, {y}) {{
   %h = lattice.normalize %x : ({x}) -> {x}
   %s = arith.constant dense<{ACT_SCALE}> : tensor<f32>
   %a = lattice.fake_quant %h, %s as !lattice.quant<s4, f32> : ({x}, tensor<f32>) -> {x}
-  %w = arith.constant dense<"0x{data}"> : {wt} loc("proj")
+  %w = arith.constant {tools.dense_attr(w)} : {wt} loc("proj")
   %y = lattice.matmul %a, %w accumulate(f32) : ({x}, {wt}) -> {y}
   %z = lattice.normalize %y : ({y}) -> {y}
   return %a, %y, %z : {x}, {y}, {y}

@@ -13,20 +13,11 @@ import pytest
 
 from lattice import calibrate, reference as ref, tools
 
-try:
-    tools.find("lattice-opt")
-    tools.find("lattice-compile")
-    HAVE_TOOLS = True
-except tools.ToolError:
-    HAVE_TOOLS = False
-pytestmark = pytest.mark.skipif(not HAVE_TOOLS, reason="Lattice is not built")
+MISSING = tools.missing()
+pytestmark = pytest.mark.skipif(MISSING is not None, reason=str(MISSING))
 
 M, K, N = 16, 64, 32
 
-
-def dense(array):
-    data = np.asarray(array, dtype="<f4").tobytes().hex().upper()
-    return f'dense<"0x{data}">'
 
 
 def qk_source(gain, wq, wk, norm=True):
@@ -36,12 +27,12 @@ def qk_source(gain, wq, wk, norm=True):
     w = f"tensor<{N}x{K}xf32>"
     lines = [f"func.func @qk(%x: {x}) -> ({y}, {y}) {{"]
     if norm:
-        lines += [f"  %g = arith.constant {dense(gain)} : tensor<{K}xf32>",
+        lines += [f"  %g = arith.constant {tools.dense_attr(gain)} : tensor<{K}xf32>",
                   f"  %n = lattice.rms_norm %x, %g : ({x}, tensor<{K}xf32>) -> {x}"]
     else:
         lines += ["  %n = arith.addf %x, %x : " + x]
-    lines += [f'  %wq = arith.constant {dense(wq)} : {w} loc("q")',
-              f'  %wk = arith.constant {dense(wk)} : {w} loc("k")',
+    lines += [f'  %wq = arith.constant {tools.dense_attr(wq)} : {w} loc("q")',
+              f'  %wk = arith.constant {tools.dense_attr(wk)} : {w} loc("k")',
               f"  %q = lattice.matmul %n, %wq accumulate(f32) : ({x}, {w}) -> {y}",
               f"  %k = lattice.matmul %n, %wk accumulate(f32) : ({x}, {w}) -> {y}",
               f"  return %q, %k : {y}, {y}", "}"]
