@@ -37,11 +37,22 @@ class CalibrationError(ValueError):
     """Calibration data that does not fit the model."""
 
 
+_ESCAPE = re.compile(rb"\\(\\|[0-9A-Fa-f]{2})")
+
+
+def _unescape(text):
+    r"""A string as MLIR prints it (\\ for a backslash, \HH for a quote or
+    a byte that is not printable ASCII) back to the string."""
+    data = _ESCAPE.sub(lambda m: b"\\" if m.group(1) == b"\\"
+                       else bytes([int(m.group(1), 16)]), text.encode())
+    return data.decode("utf-8", errors="replace")
+
+
 def _probes(observed_ir):
     """The (name, channel axis or None) of every probe in printed IR."""
     probes = {}
     for match in _PROBE.finditer(observed_ir):
-        name = match.group(1).encode().decode("unicode_escape")
+        name = _unescape(match.group(1))
         probes[name] = int(match.group(2)) if match.group(2) else None
     return probes
 

@@ -15,19 +15,9 @@ import pytest
 
 from lattice import calibrate, reference as ref, safetensors, tools
 
-try:
-    tools.find("lattice-opt")
-    tools.find("lattice-compile")
-    HAVE_TOOLS = True
-except tools.ToolError:
-    HAVE_TOOLS = False
-pytestmark = pytest.mark.skipif(not HAVE_TOOLS, reason="Lattice is not built")
+MISSING = tools.missing()
+pytestmark = pytest.mark.skipif(MISSING is not None, reason=str(MISSING))
 
-
-def dense(array):
-    """An MLIR dense attribute of an f32 array, as a hex blob."""
-    data = np.asarray(array, dtype="<f4").tobytes().hex().upper()
-    return f'dense<"0x{data}">'
 
 
 def mlp_source(gain, w1, w2, m):
@@ -36,12 +26,12 @@ def mlp_source(gain, w1, w2, m):
                f"tensor<{m}x{n2}xf32>")
     return (
         f"func.func @mlp(%x: {x}) -> {y} {{\n"
-        f"  %g = arith.constant {dense(gain)} : tensor<{k}xf32>\n"
+        f"  %g = arith.constant {tools.dense_attr(gain)} : tensor<{k}xf32>\n"
         f"  %n = lattice.rms_norm %x, %g : ({x}, tensor<{k}xf32>) -> {x}\n"
-        f"  %w1 = arith.constant {dense(w1)} : tensor<{n1}x{k}xf32> loc(\"fc1\")\n"
+        f"  %w1 = arith.constant {tools.dense_attr(w1)} : tensor<{n1}x{k}xf32> loc(\"fc1\")\n"
         f"  %h = lattice.matmul %n, %w1 accumulate(f32) : ({x}, "
         f"tensor<{n1}x{k}xf32>) -> {h}\n"
-        f"  %w2 = arith.constant {dense(w2)} : tensor<{n2}x{n1}xf32> loc(\"fc2\")\n"
+        f"  %w2 = arith.constant {tools.dense_attr(w2)} : tensor<{n2}x{n1}xf32> loc(\"fc2\")\n"
         f"  %y = lattice.matmul %h, %w2 accumulate(f32) : ({h}, "
         f"tensor<{n2}x{n1}xf32>) -> {y}\n"
         f"  return %y : {y}\n}}\n")
@@ -146,3 +136,17 @@ def test_command_line(model, tmp_path):
         capture_output=True, text=True, cwd=calibrate.__file__.rsplit("/", 2)[0])
     assert result.returncode == 1
     assert "error: cannot read calibration data" in result.stderr
+
+
+def test_names_with_quotes_and_unicode(model, tmp_path):
+    """Layer names that MLIR prints with escapes (a quote, non-ASCII bytes)
+    come back unchanged in the statistics file."""
+    path, _, _, _, samples = model
+    source = path.read_text().replace('loc("fc1")', r'loc("fc \"1\" \C3\BC")')
+    renamed = tmp_path / "renamed.mlir"
+    renamed.write_text(source)
+    out = tmp_path / "stats.safetensors"
+    calibrate.calibrate(renamed, {"input0": samples}, out, bins=0, quiet=True)
+    stats = safetensors.load(out)
+    assert 'fc "1" ü:input.absmax' in stats
+    assert 'fc "1" ü:weight.absmax' in stats
