@@ -482,3 +482,65 @@ void lattice_model_free(lattice_model *model) {
 const lattice_model_info *lattice_model_get_info(const lattice_model *model) {
   return model ? model->info : NULL;
 }
+
+/*===------------------------------------------------------------------===*
+ * memrefCopy: the copy between strided buffers that MLIR's memref.copy
+ * lowers to when a view is not contiguous (a slice of a tensor copied into
+ * a concatenation, for example). Same ABI as MLIR's C runner utilities;
+ * hidden, so that every model library carries its own.
+ *===------------------------------------------------------------------===*/
+
+typedef struct {
+  int64_t rank;
+  void *descriptor;
+} lattice_unranked_memref;
+
+typedef struct {
+  char *allocated;
+  char *aligned;
+  int64_t offset;
+  int64_t sizes_and_strides[]; /* sizes[rank], then strides[rank] */
+} lattice_strided_memref;
+
+__attribute__((visibility("hidden"))) void
+memrefCopy(int64_t element_size, lattice_unranked_memref *source,
+           lattice_unranked_memref *target) {
+  int64_t rank = source->rank;
+  const lattice_strided_memref *src = source->descriptor;
+  const lattice_strided_memref *dst = target->descriptor;
+  const int64_t *sizes = src->sizes_and_strides;
+  const int64_t *src_strides = src->sizes_and_strides + rank;
+  const int64_t *dst_strides = dst->sizes_and_strides + rank;
+  const char *from = src->aligned + src->offset * element_size;
+  char *to = dst->aligned + dst->offset * element_size;
+  if (rank == 0) {
+    memcpy(to, from, (size_t)element_size);
+    return;
+  }
+  for (int64_t d = 0; d < rank; ++d)
+    if (sizes[d] == 0)
+      return;
+  /* An odometer over every index; the innermost dimension is copied in
+   * one memcpy when it is contiguous on both sides. */
+  int64_t index[rank > 0 ? rank : 1];
+  memset(index, 0, sizeof(index));
+  int contiguous = src_strides[rank - 1] == 1 && dst_strides[rank - 1] == 1;
+  int64_t inner = contiguous ? sizes[rank - 1] : 1;
+  for (;;) {
+    int64_t src_offset = 0, dst_offset = 0;
+    for (int64_t d = 0; d < rank; ++d) {
+      src_offset += index[d] * src_strides[d];
+      dst_offset += index[d] * dst_strides[d];
+    }
+    memcpy(to + dst_offset * element_size, from + src_offset * element_size,
+           (size_t)(inner * element_size));
+    int64_t d = contiguous ? rank - 2 : rank - 1;
+    for (; d >= 0; --d) {
+      if (++index[d] < sizes[d])
+        break;
+      index[d] = 0;
+    }
+    if (d < 0)
+      return;
+  }
+}

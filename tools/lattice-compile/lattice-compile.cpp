@@ -523,6 +523,11 @@ static LogicalResult compile(const char *argv0) {
     desc->identifier = identifier;
     outputs.push_back(*desc);
   }
+  // The names live in the C API's tables; LLVM has no use for them.
+  for (unsigned i = 0, e = entry.getNumArguments(); i < e; ++i)
+    entry.removeArgAttr(i, "lattice.name");
+  for (unsigned i = 0, e = entry.getNumResults(); i < e; ++i)
+    entry.removeResultAttr(i, StringAttr::get(&context, "lattice.name"));
   std::vector<PackedWeight> weights;
   StringRef modelDir = llvm::sys::path::parent_path(inputFile);
   // The microkernels' fast paths need AVX-512; elsewhere the generated
@@ -557,6 +562,13 @@ static LogicalResult compile(const char *argv0) {
     return module->emitError() << "cannot translate to LLVM IR";
 
   std::string prefix = outputPrefix;
+  StringRef outputDir = llvm::sys::path::parent_path(prefix);
+  if (!outputDir.empty())
+    if (std::error_code ec = llvm::sys::fs::create_directories(outputDir)) {
+      llvm::errs() << "lattice-compile: cannot create '" << outputDir
+                   << "': " << ec.message() << "\n";
+      return failure();
+    }
   std::string objectPath = prefix + ".o", glueSource = prefix + ".c";
   std::string headerPath = prefix + ".h", libraryPath = prefix + ".so";
   std::string weightsPath = prefix + ".safetensors";

@@ -75,6 +75,28 @@ def CPUEmulateNarrowTypesPass
   ];
 }
 
+def CPUExpandMathPass : Pass<"lattice-cpu-expand-math", "ModuleOp"> {
+  let summary = "Expand math functions that LLVM cannot lower into polynomials";
+  let description = [{
+    Rewrites the `math` functions that have no LLVM intrinsic (and would
+    otherwise need a C library call per element), scalar or vector, into
+    the polynomial approximations of upstream MLIR: `erf`, `erfc`, `tanh`,
+    `atan`, `atan2`, `asin`, `acos`, `cbrt`, `log1p`, `expm1`. The error is
+    a few ulp over the whole float range (see MLIR's
+    PolynomialApproximation.cpp). Other math ops are left to
+    `convert-math-to-llvm`.
+
+    ```mlir
+    %y = math.erf %x : vector<16xf32>
+    ```
+
+    becomes arithmetic, comparisons and selects on `vector<16xf32>`.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::vector::VectorDialect",
+                           "::mlir::math::MathDialect"];
+}
+
 def CPUFuseMultiplyAddPass
     : Pass<"lattice-cpu-fuse-multiply-add", "func::FuncOp"> {
   let summary = "Turn reductions of contractible products into vector.fma";

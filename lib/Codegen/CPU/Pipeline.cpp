@@ -118,6 +118,7 @@ mlir::lattice::buildLatticeCPUPipeline(OpPassManager &pm,
   pm.addPass(createConvertSCFToOpenMPPass(ompOptions));
 
   // Vector ops to 1-D loads, stores and arithmetic; the rest to loops.
+  pm.addPass(createCPUExpandMathPass());
   pm.addNestedPass<func::FuncOp>(vector::createLowerVectorMaskPass());
   pm.addNestedPass<func::FuncOp>(createCPUFuseMultiplyAddPass());
   pm.addNestedPass<func::FuncOp>(vector::createLowerVectorMultiReductionPass());

@@ -1,0 +1,48 @@
+//===- ExpandMath.cpp - Polynomial approximations of math functions -------===//
+//
+// Part of the Lattice project, under the Apache License v2.0 with LLVM
+// Exceptions. See LICENSE for license information.
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+//
+// Math functions without an LLVM intrinsic become polynomials, so that
+// vectorized model code (GELU's erf, tanh activations) needs no libm call.
+//
+//===----------------------------------------------------------------------===//
+
+#include "lattice/Codegen/Passes.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Math/Transforms/Passes.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+#include "llvm/ADT/StringSwitch.h"
+
+namespace mlir::lattice {
+#define GEN_PASS_DEF_CPUEXPANDMATHPASS
+#include "lattice/Codegen/Passes.h.inc"
+} // namespace mlir::lattice
+
+using namespace mlir;
+
+namespace {
+struct CPUExpandMathPass final
+    : lattice::impl::CPUExpandMathPassBase<CPUExpandMathPass> {
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    auto noLLVMLowering = [](StringRef name) {
+      return llvm::StringSwitch<bool>(name)
+          .Cases({"math.erf", "math.erfc", "math.tanh", "math.atan",
+                  "math.atan2", "math.asin", "math.acos", "math.cbrt",
+                  "math.log1p", "math.expm1"},
+                 true)
+          .Default(false);
+    };
+    populateMathF32ExpansionPatterns(patterns, noLLVMLowering);
+    populateMathPolynomialApproximationPatterns(patterns, noLLVMLowering);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      return signalPassFailure();
+  }
+};
+} // namespace
