@@ -1,10 +1,17 @@
 """Lattice: Python side of the Lattice quantization compiler.
 
-`lattice.reference` is a numpy implementation of the dialect's numerics,
-written from the op documentation (docs/Dialects/Lattice.md) and independent
-of the C++ code: the oracle that compiled code is compared with.
+    import lattice
+    model = lattice.compile("model.onnx", recipe="w4a16", calib="calib.npz")
+    (y,) = model(x)
+
+`lattice.compile` imports (ONNX), calibrates, quantizes and compiles a model
+into a native library and returns it as a callable on numpy arrays
+(`lattice.compiler`); `lattice.reference` is a numpy implementation of the
+dialect's numerics, written from the op documentation and independent of
+the C++ code: the oracle that compiled code is compared with.
 """
 
 from . import reference
+from .compiler import CompileError, RECIPES, compile
 
-__all__ = ["reference"]
+__all__ = ["reference", "compile", "CompileError", "RECIPES"]

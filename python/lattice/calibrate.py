@@ -168,16 +168,22 @@ def calibrate(model, calib, output, *, bins=2048, xtx=False, weights=True,
         raise CalibrationError(f"bins must be non-negative, got {bins}")
     with tempfile.TemporaryDirectory(prefix="lattice-calibrate-") as work:
         work = pathlib.Path(work)
-        observed = work / "observed.mlir"
-        tools.run("lattice-opt", model,
+        # External weights are loaded (the build lives in `work`, away from
+        # the model's files); bytecode keeps their constants compact.
+        observed = work / "observed.mlirbc"
+        folder = pathlib.Path(model).resolve().parent
+        tools.run("lattice-opt", model, f"--lattice-load-weights=dir={folder}",
                   f"--lattice-observe=weights={str(weights).lower()}",
-                  "-o", observed)
-        probes = _probes(observed.read_text())
+                  "--emit-bytecode", "-o", observed)
+        listing = work / "observed.mlir"
+        tools.run("lattice-opt", observed, "--mlir-elide-elementsattrs-if-larger=8",
+                  "-o", listing)
+        probes = _probes(listing.read_text())
         if not probes:
             raise CalibrationError(f"{model}: no matmul to observe")
-        exported = work / "calibration.mlir"
+        exported = work / "calibration.mlirbc"
         tools.run("lattice-opt", observed, "--lattice-export-observations",
-                  "-o", exported)
+                  "--emit-bytecode", "-o", exported)
         library = tools.compile_model(exported, work / "calibration")
         try:
             samples = _samples(calib, library.inputs)

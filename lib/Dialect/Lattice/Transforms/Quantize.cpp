@@ -443,14 +443,16 @@ struct LatticeQuantizePass final
     SmallVector<llvm::Regex> skipPatterns;
     for (const std::string &pattern : skip)
       skipPatterns.emplace_back(pattern);
-    for (MatmulOp op : matmuls)
-      if (failed(quantizeMatmul(op, skipPatterns)))
+    for (auto [index, op] : llvm::enumerate(matmuls)) {
+      bool isEdge = index == 0 || index + 1 == matmuls.size();
+      if (failed(quantizeMatmul(op, skipPatterns, isEdge)))
         return signalPassFailure();
+    }
   }
 
 private:
-  LogicalResult quantizeMatmul(MatmulOp op,
-                               ArrayRef<llvm::Regex> skipPatterns) const;
+  LogicalResult quantizeMatmul(MatmulOp op, ArrayRef<llvm::Regex> skipPatterns,
+                               bool isEdge) const;
   Value quantizeActivations(OpBuilder &b, MatmulOp op,
                             const LayerConfig &config, Value &scale) const;
   Value quantizeActivationsStatically(OpBuilder &b, MatmulOp op,
@@ -463,12 +465,25 @@ private:
 };
 } // namespace
 
-LogicalResult
-LatticeQuantizePass::quantizeMatmul(MatmulOp op,
-                                    ArrayRef<llvm::Regex> skipPatterns) const {
+LogicalResult LatticeQuantizePass::quantizeMatmul(
+    MatmulOp op, ArrayRef<llvm::Regex> skipPatterns, bool isEdge) const {
   std::string name = getLayerName(op);
   StringRef layer = name.empty() ? StringRef("<unnamed>") : StringRef(name);
   Settings settings = defaults;
+  if (isEdge && !edgeBits.empty()) {
+    settings.weightBits = edgeBits;
+    settings.granularity = "channel";
+  }
+  if (groupFallback && settings.granularity == "group" &&
+      op.getRhs().getType().getRank() == 2 && settings.groupSize > 0 &&
+      op.getRhs().getType().getDimSize(1) % settings.groupSize != 0) {
+    settings.granularity = "channel";
+    if (report)
+      op.emitRemark() << "layer '" << layer << "': group size "
+                      << settings.groupSize << " does not divide K = "
+                      << op.getRhs().getType().getDimSize(1)
+                      << "; quantized per channel";
+  }
   if (auto overrides = op->getAttrOfType<DictionaryAttr>(kOverrideAttrName)) {
     if (failed(applyOverrides(op, overrides, settings)))
       return failure();

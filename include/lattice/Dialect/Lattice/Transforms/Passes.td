@@ -81,6 +81,41 @@ def LatticeExportObservationsPass
   let dependentDialects = ["::mlir::func::FuncDialect"];
 }
 
+def LatticeLoadWeightsPass : Pass<"lattice-load-weights", "ModuleOp"> {
+  let summary = "Replace float external weights with constants from their files";
+  let description = [{
+    Reads every `lattice.weight` of a float type from its safetensors file
+    and replaces it with an `arith.constant` holding the same values, with
+    the weight's name as its location (`loc("name")`). The passes that
+    rewrite weights (`lattice-quantize`, `lattice-smoothquant`,
+    `lattice-fold-scales`) work on constants, so an imported model, whose
+    weights live in a file, is loaded first; `lattice-compile` moves the
+    quantized constants back into a weights file. Quantized weights stay
+    external.
+
+    Files are found relative to `dir` (the model's folder; the current
+    directory by default). A missing file or tensor, or a tensor whose
+    dtype or shape differs from the op's type, is an error naming the
+    weight. Write the result as bytecode (`--emit-bytecode`) to keep large
+    constants compact.
+
+    ```mlir
+    %w = lattice.weight "fc1" from "model.safetensors" : tensor<64x32xf32>
+    ```
+
+    becomes
+
+    ```mlir
+    %w = arith.constant dense<...> : tensor<64x32xf32> loc("fc1")
+    ```
+  }];
+  let options = [
+    Option<"dir", "dir", "std::string", /*default=*/"\"\"",
+           "Folder that the weights' file names are relative to">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
 def LatticeObservePass : Pass<"lattice-observe", "ModuleOp"> {
   let summary = "Insert calibration probes on matmul inputs and weights";
   let description = [{
@@ -227,6 +262,15 @@ def LatticeQuantizePass : Pass<"lattice-quantize", "ModuleOp"> {
     |x| from the probe's histogram (100: the absolute maximum). Missing or
     malformed statistics are errors naming the tensor.
 
+    `edge-bits` gives the first and the last matmul of the module (in
+    program order, among those with float operands) their own weight codes,
+    per output channel: llama.cpp's mixtures and the `mixed` recipe of
+    lattice-compile keep the layers next to the embedding and the output
+    more precise. A per-layer `lattice.quantize` dictionary still wins.
+    With `group-fallback`, a layer whose K is not a multiple of
+    `group-size` (a convolution's first layer, say) is quantized per
+    channel instead of being an error (a remark says so with `report`).
+
     Matmuls whose weight is not a constant (a function argument, a
     `lattice.weight` not yet loaded) are left alone with a warning. A
     weight with a non-finite element, a group size that does not divide K,
@@ -263,6 +307,12 @@ def LatticeQuantizePass : Pass<"lattice-quantize", "ModuleOp"> {
            "Statistics file of lattice.calibrate (for activations=static)">,
     ListOption<"skip", "skip", "std::string",
                "Regular expressions of layer names to leave in float">,
+    Option<"edgeBits", "edge-bits", "std::string", /*default=*/"\"\"",
+           "Weight codes of the first and last quantized matmul (per "
+           "channel), as mixed recipes keep a model's ends more precise">,
+    Option<"groupFallback", "group-fallback", "bool", /*default=*/"false",
+           "Quantize per channel the layers whose K the group size does not "
+           "divide, instead of failing">,
     Option<"report", "report", "bool", /*default=*/"false",
            "Remark the weight SQNR and bits per weight of every layer">,
   ];

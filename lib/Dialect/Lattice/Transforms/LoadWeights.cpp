@@ -1,0 +1,101 @@
+//===- LoadWeights.cpp - External weights into constants ------------------===//
+//
+// Part of the Lattice project, under the Apache License v2.0 with LLVM
+// Exceptions. See LICENSE for license information.
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+//
+// Float lattice.weight ops become arith.constant ops with the values of
+// their safetensors files, so that the weight-rewriting passes see them.
+//
+//===----------------------------------------------------------------------===//
+
+#include "lattice/Dialect/Lattice/IR/LatticeOps.h"
+#include "lattice/Dialect/Lattice/Transforms/Passes.h"
+#include "lattice/Support/Safetensors.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/IR/Builders.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/Support/Path.h"
+
+namespace mlir::lattice {
+#define GEN_PASS_DEF_LATTICELOADWEIGHTSPASS
+#include "lattice/Dialect/Lattice/Transforms/Passes.h.inc"
+} // namespace mlir::lattice
+
+using namespace mlir;
+using namespace mlir::lattice;
+
+/// The safetensors dtype that holds `type` bit for bit, or "".
+static StringRef getFloatDType(Type type) {
+  if (type.isF32())
+    return "F32";
+  if (type.isF16())
+    return "F16";
+  if (type.isBF16())
+    return "BF16";
+  return "";
+}
+
+namespace {
+struct LatticeLoadWeightsPass final
+    : lattice::impl::LatticeLoadWeightsPassBase<LatticeLoadWeightsPass> {
+  using Base::Base;
+
+  void runOnOperation() override {
+    llvm::StringMap<std::unique_ptr<SafetensorsFile>> files;
+    SmallVector<WeightOp> weights;
+    getOperation()->walk([&](WeightOp op) {
+      if (isa<FloatType>(op.getType().getElementType()))
+        weights.push_back(op);
+    });
+    for (WeightOp op : weights) {
+      RankedTensorType type = op.getType();
+      StringRef dtype = getFloatDType(type.getElementType());
+      if (dtype.empty()) {
+        op.emitError() << "weight '" << op.getName()
+                       << "' has an element type that cannot be loaded: "
+                       << type.getElementType();
+        return signalPassFailure();
+      }
+      SmallString<256> path(dir);
+      llvm::sys::path::append(path, op.getFile());
+      auto &file = files[path];
+      if (!file) {
+        llvm::Expected<std::unique_ptr<SafetensorsFile>> opened =
+            SafetensorsFile::open(path);
+        if (!opened) {
+          op.emitError() << "cannot load weight '" << op.getName()
+                         << "': " << llvm::toString(opened.takeError());
+          return signalPassFailure();
+        }
+        file = std::move(*opened);
+      }
+      const SafetensorsEntry *entry = file->lookup(op.getName());
+      if (!entry) {
+        op.emitError() << "weight '" << op.getName() << "' is not in '" << path
+                       << "'";
+        return signalPassFailure();
+      }
+      if (entry->dtype != dtype ||
+          ArrayRef<int64_t>(entry->shape) != type.getShape()) {
+        auto diag = op.emitError() << "weight '" << op.getName() << "' is "
+                                   << entry->dtype << " [";
+        llvm::interleaveComma(entry->shape, diag);
+        diag << "] in '" << path << "', the model expects " << type;
+        return signalPassFailure();
+      }
+      auto value = DenseElementsAttr::getFromRawBuffer(
+          type,
+          ArrayRef<char>(reinterpret_cast<const char *>(entry->data.data()),
+                         entry->data.size()));
+      OpBuilder builder(op);
+      Location loc = NameLoc::get(op.getNameAttr(), op.getLoc());
+      auto constant = arith::ConstantOp::create(builder, loc, type, value);
+      op.replaceAllUsesWith(constant.getResult());
+      op.erase();
+    }
+  }
+};
+} // namespace

@@ -1,0 +1,298 @@
+"""One step from a float model to a native library: import, calibrate,
+quantize with a recipe, compile.
+
+    model = lattice.compile("model.onnx", recipe="w4a16")
+    (logits,) = model(tokens)
+
+    python3 -m lattice.compiler model.onnx --recipe w8a8 --calib data.npz -o out/model
+
+(`lattice-compile model.onnx --recipe ...` runs the same command.)
+
+A recipe names the quantization; every one of them quantizes the weights
+of the matmuls (linear layers, convolutions with one group, recurrent
+weights) and leaves the rest in float:
+
+    f32          no quantization
+    w8a16        8-bit weights, per output channel; float activations
+    w4a16        4-bit weights in groups of 128 along K (f16 scales)
+    w4a16-g32    4-bit weights in groups of 32
+    w2a16        2-bit weights in groups of 32, MSE-clipped
+    ternary      {-1, 0, 1} weights, one absmean scale per channel
+    mixed        4-bit groups of 32, 8-bit first and last layers (as
+                 llama.cpp's Q4_K_M keeps the model's ends more precise)
+    w8a8         SmoothQuant (alpha 0.5), then 8-bit per-channel weights
+                 and 8-bit per-tensor static activations, from calibration
+    w8a8-dynamic 8-bit weights and 8-bit activations quantized per token
+                 at run time (SmoothQuant first when calibration data is
+                 given)
+
+Layers whose K a group size does not divide are quantized per channel.
+Models with `lattice.normalize` (nGPT-style) are renormalized after
+quantization. Calibration data is an .npz file with one array per model
+input (docs/Calibration.md); recipes that need it and get none calibrate on
+generated inputs, and say so.
+"""
+
+import argparse
+import pathlib
+import re
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+from . import calibrate as calibration
+from . import onnx_import, runtime, tools
+
+_GROUPED = {"granularity": "group", "scale-type": "f16", "group-fallback": "true"}
+
+RECIPES = {
+    "f32": None,
+    "w8a16": {"weight-bits": "8"},
+    "w4a16": dict(_GROUPED, **{"weight-bits": "4", "group-size": "128"}),
+    "w4a16-g32": dict(_GROUPED, **{"weight-bits": "4", "group-size": "32"}),
+    "w2a16": dict(_GROUPED, **{"weight-bits": "2", "group-size": "32", "clip": "mse"}),
+    "ternary": {"weight-bits": "ternary"},
+    "mixed": dict(_GROUPED, **{"weight-bits": "4", "group-size": "32", "edge-bits": "8"}),
+    "w8a8": {"weight-bits": "8", "activations": "static"},
+    "w8a8-dynamic": {"weight-bits": "8", "activations": "dynamic"},
+}
+
+GENERATED_SAMPLES = 8
+
+
+class CompileError(RuntimeError):
+    """A model that could not be compiled; the message says why."""
+
+
+class _Steps:
+    """Numbered progress lines on stderr, with the time of each step."""
+
+    def __init__(self, total, quiet):
+        self.total, self.quiet, self.done = total, quiet, 0
+        self.started = None
+
+    def __call__(self, text):
+        self.finish()
+        self.done += 1
+        self.started = time.perf_counter()
+        if not self.quiet:
+            print(f"[{self.done}/{self.total}] {text} ...", file=sys.stderr, flush=True)
+
+    def finish(self):
+        if self.started is not None and not self.quiet:
+            print(f"      done in {time.perf_counter() - self.started:.1f} s",
+                  file=sys.stderr, flush=True)
+        self.started = None
+
+
+class CompiledModel:
+    """A compiled model: call it on numpy arrays, one per input (integer
+    inputs may be int64, as ONNX token ids are); it returns the outputs as
+    a tuple. `library` is the .so, `layers` the per-layer report of the
+    quantizer (name -> dict with 'scheme', 'sqnr_db', 'bits')."""
+
+    def __init__(self, library, recipe, layers):
+        self.library = str(library)
+        self.recipe = recipe
+        self.layers = layers
+        self._model = runtime.load(self.library)
+        self.inputs = self._model.inputs
+        self.outputs = self._model.outputs
+
+    def __call__(self, *arrays):
+        if len(arrays) != len(self.inputs):
+            raise ValueError(f"the model takes {len(self.inputs)} inputs, got {len(arrays)}")
+        converted = []
+        for array, (name, dtype, shape) in zip(arrays, self.inputs):
+            array = np.asarray(array)
+            if np.issubdtype(dtype, np.integer) and np.issubdtype(array.dtype, np.integer):
+                info = np.iinfo(dtype)
+                if array.size and (array.min() < info.min or array.max() > info.max):
+                    raise ValueError(f"input '{name}' has values outside {np.dtype(dtype)}")
+            converted.append(np.ascontiguousarray(array, dtype=dtype))
+        return tuple(self._model(*converted))
+
+    @property
+    def weight_bytes(self):
+        """Bytes of the weights file next to the library."""
+        path = pathlib.Path(self.library).with_suffix(".safetensors")
+        return path.stat().st_size if path.exists() else 0
+
+    def close(self):
+        self._model.close()
+
+
+_REMARK = re.compile(r"remark: layer '((?:[^'\\]|\\.)*)': '([^']*)', weight SQNR "
+                     r"([-\d.inf]+) dB, ([\d.]+) bits per weight")
+
+
+def _layers(remarks):
+    layers = {}
+    for match in _REMARK.finditer(remarks):
+        layers[match.group(1)] = {"scheme": match.group(2),
+                                  "sqnr_db": float(match.group(3)),
+                                  "bits": float(match.group(4))}
+    return layers
+
+
+def generated_inputs(inputs, count=GENERATED_SAMPLES, seed=0):
+    """Representative inputs when no calibration data is given: standard
+    normal floats, integers uniform in [0, 64) (token ids; lookups clamp
+    larger ones)."""
+    rng = np.random.default_rng(seed)
+    data = {}
+    for name, dtype, shape in inputs:
+        if np.issubdtype(dtype, np.integer):
+            data[name] = rng.integers(0, 64, (count,) + tuple(shape)).astype(dtype)
+        else:
+            data[name] = rng.standard_normal((count,) + tuple(shape)).astype(dtype)
+    return data
+
+
+def _options(values):
+    return " ".join(f"{k}={v}" for k, v in values.items())
+
+
+def compile(model, recipe="f32", calib=None, output=None, *, shapes=None,
+            target_cpu=None, num_threads=None, quiet=False):
+    """Compiles `model` (.onnx or .mlir) with `recipe` into `output` (a
+    path prefix: output.so, output.safetensors, output.h; a temporary
+    folder when None) and loads it. `calib`: an .npz file or a dict of
+    arrays, one per input."""
+    if recipe not in RECIPES:
+        raise CompileError(f"unknown recipe '{recipe}'; choose one of "
+                           f"{', '.join(RECIPES)}")
+    model = pathlib.Path(model)
+    if not model.is_file():
+        raise CompileError(f"{model}: no such file")
+    if output is None:
+        holder = tempfile.mkdtemp(prefix="lattice-compile-")
+        output = pathlib.Path(holder) / re.sub(r"\W", "_", model.stem)
+    output = pathlib.Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    work = output.parent / f"{output.name}.work"
+    work.mkdir(exist_ok=True)
+    settings = RECIPES[recipe]
+    activations = (settings or {}).get("activations")
+    smooth = activations == "static" or (activations == "dynamic" and calib is not None)
+    steps = _Steps(1 + (model.suffix == ".onnx") + (settings is not None) +
+                   (2 * smooth + (activations == "static")) + (settings is not None), quiet)
+    extra = []
+    if target_cpu:
+        extra += ["--target-cpu", target_cpu]
+    if num_threads:
+        extra += ["--num-threads", str(num_threads)]
+    name = re.sub(r"\W", "_", output.name)
+    if name[:1].isdigit():
+        name = "m_" + name
+    extra += ["--name", name]
+    try:
+        if model.suffix == ".onnx":
+            steps(f"importing {model.name}")
+            imported = onnx_import.import_model(model, work / "imported.mlir", shapes,
+                                                quiet=quiet)
+            source = pathlib.Path(imported.mlir)
+        elif model.suffix in (".mlir", ".mlirbc"):
+            source = model
+        else:
+            raise CompileError(f"{model}: expected an .onnx or .mlir file")
+        layers = {}
+        if settings is not None:
+            steps("loading the weights")
+            loaded = work / "loaded.mlirbc"
+            tools.run("lattice-opt", source,
+                      f"--lattice-load-weights=dir={source.resolve().parent}",
+                      "--emit-bytecode", "-o", loaded)
+            if smooth or activations == "static":
+                if calib is None:
+                    inputs = _model_inputs(loaded, work)
+                    calib = generated_inputs(inputs)
+                    if not quiet:
+                        print("lattice: NOTE: no calibration data given (--calib); "
+                              f"calibrating on {GENERATED_SAMPLES} generated inputs "
+                              "(normal floats, integers in [0, 64)). Statistics of "
+                              "generated data misrepresent real activations: give "
+                              "representative inputs for real use.", file=sys.stderr)
+            if smooth:
+                steps("calibrating the float model")
+                stats = work / "stats.safetensors"
+                calibration.calibrate(loaded, calib, stats, weights=False, quiet=quiet)
+                steps("SmoothQuant (alpha 0.5)")
+                smoothed = work / "smoothed.mlirbc"
+                tools.run("lattice-opt", loaded, f"--lattice-smoothquant=stats={stats}",
+                          "--emit-bytecode", "-o", smoothed)
+                loaded = smoothed
+            options = dict(settings)
+            if activations == "static":
+                steps("calibrating the smoothed model")
+                stats = work / "stats-smoothed.safetensors"
+                calibration.calibrate(loaded, calib, stats, weights=False, quiet=quiet)
+                options["stats"] = str(stats)
+            steps(f"quantizing ({recipe}: {_options(options)})")
+            quantized = work / "quantized.mlirbc"
+            remarks = tools.run("lattice-opt", loaded,
+                                f"--lattice-quantize={_options(options)} report=true",
+                                "--lattice-renormalize", "--emit-bytecode", "-o", quantized)
+            layers = _layers(remarks)
+            source = quantized
+        steps(f"compiling to {output}.so")
+        tools.run("lattice-compile", source, "-o", output, *extra)
+        steps.finish()
+    except (onnx_import.OnnxImportError, calibration.CalibrationError) as error:
+        raise CompileError(str(error)) from None
+    except tools.ToolError as error:
+        raise CompileError(str(error)) from None
+    return CompiledModel(f"{output}.so", recipe, layers)
+
+
+def _model_inputs(module, work):
+    """(name, dtype, shape) of the inputs of `module`, from a build of it."""
+    probe = tools.compile_model(module, work / "inputs")
+    try:
+        return probe.inputs
+    finally:
+        probe.close()
+
+
+def _parse_shape(text):
+    return onnx_import._parse_shape(text)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="lattice-compile MODEL --recipe",
+        description="Compile an ONNX or MLIR model to a native library with a "
+                    "quantization recipe.",
+        epilog="recipes: " + ", ".join(RECIPES))
+    parser.add_argument("model", help="the model (.onnx or .mlir)")
+    parser.add_argument("-o", "--output", required=True,
+                        help="output prefix: writes PREFIX.so, .h, .safetensors")
+    parser.add_argument("--recipe", default="f32", help="quantization recipe (default f32)")
+    parser.add_argument("--calib", help=".npz file with one array per model input")
+    parser.add_argument("--shape", action="append", type=_parse_shape, default=[],
+                        help="NAME=D1,D2,...: the shape of an ONNX input with symbolic sizes")
+    parser.add_argument("--target-cpu")
+    parser.add_argument("--num-threads", type=int)
+    parser.add_argument("-q", "--quiet", action="store_true")
+    args = parser.parse_args(argv)
+    try:
+        result = compile(args.model, args.recipe, args.calib, args.output,
+                         shapes=dict(args.shape), target_cpu=args.target_cpu,
+                         num_threads=args.num_threads, quiet=args.quiet)
+    except CompileError as error:
+        print(f"lattice-compile: error: {error}", file=sys.stderr)
+        return 1
+    if result.layers and not args.quiet:
+        print(f"{'layer':40s} {'scheme':36s} {'SQNR dB':>8s} {'bits':>6s}")
+        for layer, info in result.layers.items():
+            print(f"{layer[:40]:40s} {info['scheme'][:36]:36s} {info['sqnr_db']:8.2f} "
+                  f"{info['bits']:6.2f}")
+    print(f"wrote {result.library}")
+    result.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
