@@ -4,7 +4,7 @@ quantize with a recipe, compile.
     model = lattice.compile("model.onnx", recipe="w4a16")
     (logits,) = model(tokens)
 
-    python3 -m lattice.compiler model.onnx --recipe w8a8 --calib data.npz -o out/model
+    python3 -m lattice model.onnx --recipe w8a8 --calib data.npz -o out/model
 
 (`lattice-compile model.onnx --recipe ...` runs the same command.)
 
@@ -285,9 +285,9 @@ def main(argv=None):
         print(f"lattice-compile: error: {error}", file=sys.stderr)
         return 1
     if result.layers and not args.quiet:
-        print(f"{'layer':40s} {'scheme':36s} {'SQNR dB':>8s} {'bits':>6s}")
+        print(f"{'layer':40s} {'scheme':40s} {'SQNR dB':>8s} {'bits':>6s}")
         for layer, info in result.layers.items():
-            print(f"{layer[:40]:40s} {info['scheme'][:36]:36s} {info['sqnr_db']:8.2f} "
+            print(f"{layer[:40]:40s} {info['scheme'][:40]:40s} {info['sqnr_db']:8.2f} "
                   f"{info['bits']:6.2f}")
     print(f"wrote {result.library}")
     result.close()

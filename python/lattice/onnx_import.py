@@ -617,8 +617,15 @@ class _Importer:
 
     def where(self, node=None):
         node = node or self.node
-        name = node.name or f"#{list(self.graph.node).index(node)}"
+        name = node.name or f"#{self.position(node)}"
         return f"node '{name}' ({node.op_type}, opset {self.opset})"
+
+    def position(self, node):
+        """The index of `node` in the graph (wrappers compare by value)."""
+        for index, candidate in enumerate(self.graph.node):
+            if candidate == node:
+                return index
+        return "?"
 
     def fail(self, message):
         raise OnnxImportError(f"{self.where()}: {message}")
@@ -675,7 +682,7 @@ class _Importer:
             base = re.sub(r"\.weight$", "", weight_name)
             base = re.sub(r"[^A-Za-z0-9_.\-]", "_", base)
         else:
-            base = f"{node.op_type.lower()}{list(self.graph.node).index(node)}"
+            base = f"{node.op_type.lower()}{self.position(node)}"
         name, n = base, 2
         while name in self.layer_names:
             name = f"{base}_{n}"
@@ -810,8 +817,8 @@ class _Importer:
         """A fused form of `node`'s output: (kind, deps, info) or None."""
         out = node.output[0] if node.output else ""
         if node.op_type in ("Mul", "Div"):
-            for kind, finder in (("rms_norm", self._rms_core),
-                                 ("layer_norm", self._layer_core),
+            for kind, finder in (("layer_norm", self._layer_core),
+                                 ("rms_norm", self._rms_core),
                                  ("normalize", self._l2_core)):
                 core = finder(out)
                 if core:
@@ -819,8 +826,8 @@ class _Importer:
             # A gain on a core.
             if node.op_type == "Mul":
                 for core_name in node.input:
-                    for kind, finder in (("rms_norm", self._rms_core),
-                                         ("layer_norm", self._layer_core)):
+                    for kind, finder in (("layer_norm", self._layer_core),
+                                         ("rms_norm", self._rms_core)):
                         core = finder(core_name)
                         gain = core and self._constant_operand(core_name, node, "Mul")
                         if gain:
@@ -898,27 +905,31 @@ class _Importer:
         if not graph.output:
             raise OnnxImportError("the graph has no outputs")
 
+        # Protobuf hands out a new wrapper object per access: nodes are
+        # keyed by position.
+        nodes = list(graph.node)
         fused = {}
-        for node in graph.node:
+        for index, node in enumerate(nodes):
             self.node = node
             found = self.match(node)
             if found:
-                fused[id(node)] = found
+                fused[index] = found
         live = {out.name for out in graph.output}
         live_nodes = set()
-        for node in reversed(graph.node):
+        for index in reversed(range(len(nodes))):
+            node = nodes[index]
             if not any(out in live for out in node.output):
                 continue
-            live_nodes.add(id(node))
-            deps = fused[id(node)][1] if id(node) in fused else list(node.input)
+            live_nodes.add(index)
+            deps = fused[index][1] if index in fused else list(node.input)
             live.update(d for d in deps if d)
 
-        for node in graph.node:
-            if id(node) not in live_nodes:
+        for index, node in enumerate(nodes):
+            if index not in live_nodes:
                 continue
             self.node = node
-            if id(node) in fused:
-                kind, deps, info = fused[id(node)]
+            if index in fused:
+                kind, deps, info = fused[index]
                 outputs = [getattr(self, "fused_" + kind)(node, dict(info, x=deps[0]))]
             else:
                 if node.domain not in ("", "ai.onnx"):
@@ -936,6 +947,8 @@ class _Importer:
             if not isinstance(outputs, (list, tuple)):
                 outputs = [outputs]
             for name, value in zip(node.output, outputs):
+                if isinstance(value, (np.generic, bool, int, float)):
+                    value = np.asarray(value)  # folding may give scalars
                 if name and value is not None:
                     self.env[name] = value
 
@@ -1295,7 +1308,8 @@ class _Importer:
     def slice_along(self, x, axis, start, end, step=1):
         if isinstance(x, np.ndarray):
             index = [slice(None)] * x.ndim
-            index[axis] = slice(start, end, step)
+            # range() bounds: an end of -1 means "before 0", not "the last".
+            index[axis] = slice(start, end if end >= 0 else None, step)
             return x[tuple(index)]
         shape = list(x.shape)
         count = len(range(start, end, step))
@@ -1383,7 +1397,7 @@ class _Importer:
             if idx.ndim == 0:
                 piece = self.slice_along(data, axis, int(idx), int(idx) + 1)
                 return self.e.reshape(piece, shape[:axis] + shape[axis + 1:])
-        data = self.value(data, name=node.input[0])
+        data = self.value(data, name=node.input[0] if node.input else None)
         indices = self.value(indices)
         if indices.dtype != "i32":
             self.fail("indices must be integers")
@@ -1885,8 +1899,9 @@ class _Importer:
             axes = list(range(rank))
         else:
             pads = self.need_const(ins[1], "pads").reshape(-1).tolist()
-            fill = (float(self.need_const(ins[2], "the value").reshape(-1)[0])
-                    if len(ins) > 2 and ins[2] is not None else 0.0)
+            fill = 0.0
+            if len(ins) > 2 and ins[2] is not None and np.size(ins[2]):
+                fill = float(self.need_const(ins[2], "the value").reshape(-1)[0])
             axes = self.axes_of(node, ins, attrs, 3, rank, list(range(rank)))
         if len(pads) != 2 * len(axes):
             self.fail(f"{len(pads)} pads for {len(axes)} axes")

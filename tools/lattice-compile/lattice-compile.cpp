@@ -49,6 +49,9 @@
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/Target/TargetOptions.h"
 #include "llvm/TargetParser/Host.h"
+#include <cstdlib>
+
+extern char **environ;
 
 using namespace mlir;
 using namespace mlir::lattice::compile;
@@ -89,6 +92,26 @@ static llvm::cl::opt<bool> useUkernels(
 static llvm::cl::opt<std::string>
     cCompiler("cc", llvm::cl::desc("C compiler that links the library"),
               llvm::cl::init(LATTICE_DEFAULT_CC));
+
+// Whole-model compilation (ONNX import, calibration, quantization recipes)
+// is driven by the Python package; these options hand the command to it.
+static llvm::cl::OptionCategory
+    recipeCategory("Whole models (run by the Python driver, lattice.compiler)");
+static llvm::cl::opt<std::string>
+    recipe("recipe",
+           llvm::cl::desc("Quantization recipe: f32, w8a16, w4a16, "
+                          "w4a16-g32, w2a16, ternary, mixed, w8a8, "
+                          "w8a8-dynamic"),
+           llvm::cl::cat(recipeCategory));
+static llvm::cl::opt<std::string>
+    calib("calib",
+          llvm::cl::desc("Calibration data (.npz, one array per input)"),
+          llvm::cl::cat(recipeCategory));
+static llvm::cl::list<std::string>
+    shapes("shape",
+           llvm::cl::desc("NAME=D1,D2,...: an ONNX input's shape where the "
+                          "model leaves sizes symbolic"),
+           llvm::cl::cat(recipeCategory));
 
 namespace {
 /// One input, output or weight of the compiled function, for the glue.
@@ -639,6 +662,57 @@ static LogicalResult compile(const char *argv0) {
   return success();
 }
 
+/// Runs `python3 -m lattice.compiler` with this command's options: ONNX
+/// models and recipes go through the Python package (import, calibration,
+/// the quantization passes, then this tool again). Returns the exit code.
+static int runModelDriver(const char *argv0) {
+  std::string toolDir = getToolDir(argv0);
+  const char *pythonOverride = std::getenv("LATTICE_PYTHON");
+  std::string python = pythonOverride ? pythonOverride : LATTICE_PYTHON;
+  SmallVector<std::string> args = {python,    "-m", "lattice",
+                                   inputFile, "-o", outputPrefix};
+  if (!recipe.empty())
+    args.append({"--recipe", recipe});
+  if (!calib.empty())
+    args.append({"--calib", calib});
+  for (const std::string &shape : shapes)
+    args.append({"--shape", shape});
+  if (targetCPU.getNumOccurrences())
+    args.append({"--target-cpu", targetCPU});
+  if (numThreads.getNumOccurrences())
+    args.append({"--num-threads", std::to_string(numThreads)});
+
+  // The package comes from the source tree this tool was built from; the
+  // tools it runs are this build's.
+  SmallString<256> buildDir(toolDir);
+  llvm::sys::path::remove_filename(buildDir);
+  std::vector<std::string> environment;
+  for (char **entry = environ; *entry; ++entry) {
+    StringRef variable(*entry);
+    if (!variable.starts_with("PYTHONPATH=") &&
+        !variable.starts_with("LATTICE_BUILD_DIR="))
+      environment.push_back(variable.str());
+  }
+  std::string pythonPath = LATTICE_PYTHON_DIR;
+  if (const char *existing = std::getenv("PYTHONPATH"))
+    pythonPath += ":" + std::string(existing);
+  environment.push_back("PYTHONPATH=" + pythonPath);
+  environment.push_back("LATTICE_BUILD_DIR=" + buildDir.str().str());
+
+  SmallVector<StringRef> argRefs(args.begin(), args.end());
+  SmallVector<StringRef> envRefs(environment.begin(), environment.end());
+  std::string message;
+  int status =
+      llvm::sys::ExecuteAndWait(python, argRefs, envRefs, {}, 0, 0, &message);
+  if (status < 0) {
+    llvm::errs() << "lattice-compile: cannot run '" << python << "'"
+                 << (message.empty() ? "" : ": ") << message
+                 << " (set LATTICE_PYTHON to a python3 with numpy and onnx)\n";
+    return 1;
+  }
+  return status;
+}
+
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   llvm::InitializeNativeTarget();
@@ -646,6 +720,12 @@ int main(int argc, char **argv) {
   lattice::registerLatticePasses();
   llvm::cl::ParseCommandLineOptions(
       argc, argv,
-      "lattice-compile: compile a model to a native shared library\n");
+      "lattice-compile: compile a model to a native shared library\n\n"
+      "  lattice-compile model.mlir -o out/model\n"
+      "  lattice-compile model.onnx --recipe w4a16 [--calib data.npz] -o "
+      "out/model\n");
+  if (!recipe.empty() || !calib.empty() || !shapes.empty() ||
+      StringRef(inputFile).ends_with(".onnx"))
+    return runModelDriver(argv[0]);
   return failed(compile(argv[0])) ? 1 : 0;
 }

@@ -1,0 +1,354 @@
+"""ONNX import: models exported by PyTorch (an independent reference),
+imported, compiled and run, against PyTorch's outputs; and the importer's
+diagnostics for malformed and unsupported models.
+
+Float paths: every output within 1e-4 of PyTorch's relative to the
+output's largest magnitude (f32 sums in another order; erf and tanh are
+polynomial approximations within a few ulp).
+"""
+
+import pathlib
+import warnings
+
+import numpy as np
+import pytest
+
+from lattice import compiler, onnx_import, tools
+
+torch = pytest.importorskip("torch")
+onnx = pytest.importorskip("onnx")
+nn = torch.nn
+
+pytestmark = pytest.mark.skipif(tools.missing() is not None,
+                                reason=str(tools.missing()))
+
+
+def _export(model, example, path, opset, names=("x",)):
+    model.eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, example, str(path), opset_version=opset,
+                          input_names=list(names))
+    with torch.no_grad():
+        out = model(*example) if isinstance(example, tuple) else model(example)
+    if isinstance(out, tuple):
+        out = out[0]
+    return out.numpy()
+
+
+def _run(tmp_path, onnx_path, inputs, recipe="f32", **kwargs):
+    compiled = compiler.compile(onnx_path, recipe, output=tmp_path / f"out_{recipe}",
+                                quiet=True, **kwargs)
+    try:
+        return compiled(*inputs)[0]
+    finally:
+        compiled.close()
+
+
+def _close(actual, expected, tolerance=1e-4):
+    scale = max(float(np.abs(expected).max()), 1e-30)
+    error = float(np.abs(actual - expected).max()) / scale
+    assert actual.shape == expected.shape
+    assert error <= tolerance, f"relative error {error:.3g}"
+
+
+def _sqnr(actual, expected):
+    return 10 * np.log10((expected ** 2).sum() / max(((actual - expected) ** 2).sum(), 1e-30))
+
+
+class RMSNorm(nn.Module):
+    def __init__(self, dim):
+        super().__init__()
+        self.weight = nn.Parameter(torch.rand(dim) + 0.5)
+
+    def forward(self, x):
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + 1e-6) * self.weight
+
+
+class Mlp(nn.Module):
+    """RMSNorm (decomposed), LayerNorm, Linear, GELU, SiLU, softmax."""
+
+    def __init__(self):
+        super().__init__()
+        self.norm = RMSNorm(32)
+        self.fc1 = nn.Linear(32, 64)
+        self.ln = nn.LayerNorm(64)
+        self.fc2 = nn.Linear(64, 16)
+
+    def forward(self, x):
+        h = nn.functional.gelu(self.fc1(self.norm(x)))
+        h = self.ln(h)
+        h = h * torch.sigmoid(h)
+        return torch.softmax(self.fc2(h), dim=-1)
+
+
+@pytest.mark.parametrize("opset", [13, 17])
+def test_mlp(tmp_path, opset):
+    torch.manual_seed(0)
+    x = torch.randn(3, 5, 32)
+    expected = _export(Mlp(), x, tmp_path / "mlp.onnx", opset)
+    mlir = tmp_path / "mlp.mlir"
+    onnx_import.import_model(tmp_path / "mlp.onnx", mlir, quiet=True)
+    text = mlir.read_text()
+    # The norms are raised to lattice ops, whichever way the opset spells them.
+    assert "lattice.rms_norm" in text and "lattice.layer_norm" in text
+    assert text.count("lattice.matmul") == 2
+    _close(_run(tmp_path, tmp_path / "mlp.onnx", [x.numpy()]), expected)
+
+
+class Cnn(nn.Module):
+    """Conv (strides, padding, groups, dilation) + BatchNorm + pooling +
+    resizing + padding + the activations of mobile CNNs."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 16, 3, stride=2, padding=1)
+        self.bn1 = nn.BatchNorm2d(16)
+        self.depthwise = nn.Conv2d(16, 16, 3, padding=2, dilation=2, groups=16)
+        self.grouped = nn.Conv2d(16, 24, 3, padding=1, groups=4, bias=False)
+        self.pointwise = nn.Conv2d(24, 32, 1)
+        self.fc = nn.Linear(32, 10)
+        for bn in (self.bn1,):
+            bn.running_mean.uniform_(-0.2, 0.2)
+            bn.running_var.uniform_(0.5, 2.0)
+
+    def forward(self, x):
+        h = torch.relu(self.bn1(self.conv1(x)))
+        h = nn.functional.max_pool2d(h, 3, 2, 1)
+        h = nn.functional.hardswish(self.depthwise(h))
+        h = nn.functional.leaky_relu(self.grouped(h), 0.1)
+        h = nn.functional.pad(h, (1, 2, 0, 1), mode="reflect")
+        h = nn.functional.avg_pool2d(h, 2, 2, ceil_mode=True, count_include_pad=False)
+        h = nn.functional.interpolate(h, scale_factor=2, mode="nearest")
+        h = nn.functional.interpolate(h, size=(7, 9), mode="bilinear", align_corners=False)
+        h = nn.functional.hardsigmoid(self.pointwise(h)) * torch.tanh(h.mean(1, keepdim=True))
+        h = torch.clamp(nn.functional.adaptive_avg_pool2d(h, 1).flatten(1), -0.4, 0.9)
+        return self.fc(h)
+
+
+@pytest.mark.parametrize("opset", [11, 13, 17])
+def test_cnn(tmp_path, opset):
+    torch.manual_seed(1)
+    x = torch.randn(2, 3, 20, 18)
+    expected = _export(Cnn(), x, tmp_path / "cnn.onnx", opset)
+    mlir = tmp_path / "cnn.mlir"
+    onnx_import.import_model(tmp_path / "cnn.onnx", mlir, quiet=True)
+    # conv1 (BatchNorm folded in), pointwise and fc are matmuls; the grouped
+    # convolutions are not.
+    assert mlir.read_text().count("lattice.matmul") == 3
+    _close(_run(tmp_path, tmp_path / "cnn.onnx", [x.numpy()]), expected)
+
+
+class Audio(nn.Module):
+    """1-D convolutions and a GRU, as small audio models have."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv1d(8, 16, 5, stride=1, padding=4, dilation=2)
+        self.pool = nn.MaxPool1d(2)
+        self.gru = nn.GRU(16, 24, batch_first=False)
+        self.out = nn.Linear(24, 4)
+
+    def forward(self, x):
+        h = self.pool(torch.relu(self.conv(x)))       # [B, 16, T]
+        h = h.permute(2, 0, 1)                          # [T, B, 16]
+        y, _ = self.gru(h)
+        return self.out(y[-1])
+
+
+def test_audio_gru(tmp_path):
+    torch.manual_seed(2)
+    x = torch.randn(2, 8, 24)
+    expected = _export(Audio(), x, tmp_path / "audio.onnx", 13)
+    _close(_run(tmp_path, tmp_path / "audio.onnx", [x.numpy()]), expected)
+
+
+class Lstm(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(12, 20, bidirectional=True)
+        self.out = nn.Linear(40, 6)
+
+    def forward(self, x):
+        y, (h, c) = self.lstm(x)
+        return self.out(y).sum(0) + h.sum(0).sum(-1, keepdim=True) + c.mean()
+
+
+def test_lstm(tmp_path):
+    torch.manual_seed(3)
+    x = torch.randn(7, 2, 12)
+    expected = _export(Lstm(), x, tmp_path / "lstm.onnx", 14)
+    _close(_run(tmp_path, tmp_path / "lstm.onnx", [x.numpy()]), expected)
+    # The input and recurrent weights are quantizable matmuls.
+    quantized = _run(tmp_path, tmp_path / "lstm.onnx", [x.numpy()], "w8a16")
+    assert _sqnr(quantized, expected) > 30
+
+
+class Encoder(nn.Module):
+    """PyTorch's own transformer layer (fused attention exported as ONNX
+    ops: Gather, Slice, Reshape, Transpose, batched MatMul)."""
+
+    def __init__(self):
+        super().__init__()
+        self.embed = nn.Embedding(50, 32)
+        self.layer = nn.TransformerEncoderLayer(32, 4, 64, dropout=0.0, batch_first=True)
+        self.head = nn.Linear(32, 50)
+
+    def forward(self, tokens):
+        return self.head(self.layer(self.embed(tokens)))
+
+
+@pytest.mark.parametrize("opset", [13, 17])
+def test_transformer(tmp_path, opset):
+    torch.manual_seed(4)
+    tokens = torch.randint(0, 50, (2, 10))
+    expected = _export(Encoder(), tokens, tmp_path / "enc.onnx", opset, ("tokens",))
+    _close(_run(tmp_path, tmp_path / "enc.onnx", [tokens.numpy()]), expected)
+    for recipe, floor in (("w8a8-dynamic", 25), ("w4a16-g32", 15)):
+        quantized = _run(tmp_path, tmp_path / "enc.onnx", [tokens.numpy()], recipe)
+        assert _sqnr(quantized, expected) > floor, recipe
+
+
+def test_symbolic_dimensions(tmp_path):
+    torch.manual_seed(5)
+    model = nn.Sequential(nn.Linear(8, 4), nn.ReLU()).eval()
+    path = tmp_path / "dyn.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, torch.randn(2, 8), str(path), input_names=["x"],
+                          dynamic_axes={"x": {0: "batch"}}, opset_version=13)
+    out = tmp_path / "dyn.mlir"
+    result = onnx_import.import_model(path, out, shapes={"x": [6, 8]}, quiet=True)
+    assert result.inputs == [("x", (6, 8), "f32")]
+    x = np.random.default_rng(0).standard_normal((6, 8)).astype(np.float32)
+    expected = model(torch.from_numpy(x)).detach().numpy()
+    _close(_run(tmp_path, path, [x], shapes={"x": [6, 8]}), expected)
+
+
+# --------------------------------------------------------------------------
+# Diagnostics
+# --------------------------------------------------------------------------
+
+def _graph_model(nodes, inputs, outputs, initializers=(), opset=13):
+    from onnx import helper
+    graph = helper.make_graph(nodes, "g", inputs, outputs, list(initializers))
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+
+
+def _float_info(name, shape):
+    from onnx import TensorProto, helper
+    return helper.make_tensor_value_info(name, TensorProto.FLOAT, shape)
+
+
+def _import_error(tmp_path, model_or_path):
+    path = model_or_path
+    if not isinstance(model_or_path, (str, pathlib.Path)):
+        path = tmp_path / "bad.onnx"
+        onnx.save(model_or_path, str(path))
+    with pytest.raises(onnx_import.OnnxImportError) as info:
+        onnx_import.import_model(path, tmp_path / "bad.mlir", quiet=True)
+    return str(info.value)
+
+
+def test_unsupported_op_names_op_node_and_opset(tmp_path):
+    from onnx import helper
+    model = _graph_model([helper.make_node("Einsum", ["x", "x"], ["y"], name="mix",
+                                           equation="ij,ij->i")],
+                         [_float_info("x", [2, 3])], [_float_info("y", [2])])
+    message = _import_error(tmp_path, model)
+    assert "node 'mix' (Einsum, opset 13)" in message and "not supported" in message
+
+
+def test_opset_out_of_range(tmp_path):
+    from onnx import helper
+    model = _graph_model([helper.make_node("Relu", ["x"], ["y"])],
+                         [_float_info("x", [2])], [_float_info("y", [2])], opset=8)
+    assert "opset 8 is not supported" in _import_error(tmp_path, model)
+
+
+def test_truncated_file(tmp_path):
+    torch.manual_seed(0)
+    path = tmp_path / "full.onnx"
+    _export(nn.Linear(16, 16), torch.randn(1, 16), path, 13)
+    data = path.read_bytes()
+    cut = tmp_path / "cut.onnx"
+    cut.write_bytes(data[:len(data) // 2])
+    assert "not a valid ONNX file" in _import_error(tmp_path, cut)
+
+
+def test_missing_initializer(tmp_path):
+    from onnx import helper
+    model = _graph_model([helper.make_node("MatMul", ["x", "w"], ["y"], name="fc")],
+                         [_float_info("x", [2, 3])], [_float_info("y", [2, 4])])
+    message = _import_error(tmp_path, model)
+    assert "node 'fc' (MatMul, opset 13)" in message and "'w'" in message
+
+
+def test_external_data_outside_the_folder(tmp_path):
+    from onnx import TensorProto, helper
+    weight = helper.make_tensor("w", TensorProto.FLOAT, [3, 4], np.zeros(12, np.float32))
+    weight.ClearField("float_data")
+    weight.data_location = TensorProto.EXTERNAL
+    for key, value in (("location", "../secret.bin"), ("length", "48")):
+        entry = weight.external_data.add()
+        entry.key, entry.value = key, value
+    model = _graph_model([helper.make_node("MatMul", ["x", "w"], ["y"])],
+                         [_float_info("x", [2, 3])], [_float_info("y", [2, 4])], [weight])
+    sub = tmp_path / "model"
+    sub.mkdir()
+    (tmp_path / "secret.bin").write_bytes(bytes(48))
+    onnx.save(model, str(sub / "m.onnx"))
+    assert "outside the model's folder" in _import_error(tmp_path, sub / "m.onnx")
+
+
+def test_external_data_beyond_the_file(tmp_path):
+    from onnx import TensorProto, helper
+    weight = helper.make_tensor("w", TensorProto.FLOAT, [3, 4], np.zeros(12, np.float32))
+    weight.ClearField("float_data")
+    weight.data_location = TensorProto.EXTERNAL
+    for key, value in (("location", "w.bin"), ("offset", "16"), ("length", "48")):
+        entry = weight.external_data.add()
+        entry.key, entry.value = key, value
+    model = _graph_model([helper.make_node("MatMul", ["x", "w"], ["y"])],
+                         [_float_info("x", [2, 3])], [_float_info("y", [2, 4])], [weight])
+    (tmp_path / "w.bin").write_bytes(bytes(48))
+    onnx.save(model, str(tmp_path / "m.onnx"))
+    assert "is outside 'w.bin'" in _import_error(tmp_path, tmp_path / "m.onnx")
+
+
+def test_shapes_that_overflow(tmp_path):
+    from onnx import TensorProto, helper
+    huge = helper.make_tensor("w", TensorProto.FLOAT, [0], [])
+    huge.dims[:] = [1 << 20, 1 << 20]
+    model = _graph_model([helper.make_node("MatMul", ["x", "w"], ["y"])],
+                         [_float_info("x", [2, 1 << 20])], [_float_info("y", [2, 1 << 20])],
+                         [huge])
+    assert "more than Lattice supports" in _import_error(tmp_path, model)
+    model = _graph_model([helper.make_node("Relu", ["x"], ["y"])],
+                         [_float_info("x", [1 << 16, 1 << 16])],
+                         [_float_info("y", [1 << 16, 1 << 16])])
+    assert "has shape" in _import_error(tmp_path, model)
+
+
+def test_initializer_with_wrong_size(tmp_path):
+    from onnx import TensorProto, helper
+    weight = helper.make_tensor("w", TensorProto.FLOAT, [3, 4], np.zeros(12, np.float32))
+    weight.raw_data = bytes(20)
+    weight.ClearField("float_data")
+    model = _graph_model([helper.make_node("MatMul", ["x", "w"], ["y"])],
+                         [_float_info("x", [2, 3])], [_float_info("y", [2, 4])], [weight])
+    assert "tensor 'w'" in _import_error(tmp_path, model)
+
+
+def test_bad_reshape_is_a_diagnostic(tmp_path):
+    from onnx import TensorProto, helper
+    shape = helper.make_tensor("s", TensorProto.INT64, [2], [5, 5])
+    model = _graph_model([helper.make_node("Reshape", ["x", "s"], ["y"], name="r")],
+                         [_float_info("x", [2, 3])], [_float_info("y", [5, 5])], [shape])
+    message = _import_error(tmp_path, model)
+    assert "node 'r' (Reshape, opset 13)" in message and "cannot reshape" in message
+
+
+def test_unknown_recipe(tmp_path):
+    with pytest.raises(compiler.CompileError, match="unknown recipe 'w3a3'"):
+        compiler.compile(tmp_path / "none.onnx", "w3a3")
