@@ -2,6 +2,7 @@
 // RUN: lattice-opt %s --lattice-observe="weights=false" -split-input-file | FileCheck %s --check-prefix=INPUTS
 // RUN: lattice-opt %s --lattice-observe --lattice-observe -split-input-file | FileCheck %s
 // RUN: lattice-opt %s --lattice-observe --lattice-export-observations -split-input-file | FileCheck %s --check-prefix=EXPORT
+// RUN: lattice-opt %s --lattice-observe="weights=false outputs=true" --lattice-observe="weights=false outputs=true" -split-input-file | FileCheck %s --check-prefix=OUTPUTS
 
 /// Probes on the input (channel axis K, the last) and on the weight (axis
 /// 1, also K); running the pass twice adds nothing.
@@ -23,6 +24,17 @@
 // INPUTS-NOT: name("fc1:weight")
 // INPUTS: lattice.observe %{{.*}} name("fc2.weight:input")
 // INPUTS-NOT: lattice.observe
+
+/// Output probes (for reports) on the matmul results, once however often
+/// the pass runs; the next layer reads the probe.
+// OUTPUTS-LABEL: func.func @mlp
+// OUTPUTS: %[[H:.*]] = lattice.matmul
+// OUTPUTS-NEXT: %[[PH:.*]] = lattice.observe %[[H]] name("fc1:output") channel_axis(2)
+// OUTPUTS-NEXT: lattice.observe %[[PH]] name("fc2.weight:input")
+// OUTPUTS: %[[Y:.*]] = lattice.matmul
+// OUTPUTS-NEXT: %[[PY:.*]] = lattice.observe %[[Y]] name("fc2.weight:output")
+// OUTPUTS-NOT: lattice.observe
+// OUTPUTS: return %[[PY]]
 
 /// The calibration build: probes become results named after them, in
 /// program order after the model's own result.

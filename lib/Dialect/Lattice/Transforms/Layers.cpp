@@ -28,3 +28,7 @@ std::string mlir::lattice::getInputProbeName(StringRef layer) {
 std::string mlir::lattice::getWeightProbeName(StringRef layer) {
   return (layer + ":weight").str();
 }
+
+std::string mlir::lattice::getOutputProbeName(StringRef layer) {
+  return (layer + ":output").str();
+}

@@ -75,6 +75,19 @@ struct LatticeObservePass final
       if (weights)
         observe(b, op.getRhsMutable(), getWeightProbeName(name),
                 /*channelAxis=*/1);
+      std::string outputProbe = getOutputProbeName(name);
+      bool observed = llvm::any_of(op->getUsers(), [&](Operation *user) {
+        auto probe = dyn_cast<ObserveOp>(user);
+        return probe && probe.getName() == outputProbe;
+      });
+      if (outputs && !observed) {
+        Value result = op.getResult();
+        b.setInsertionPointAfter(op);
+        auto probe = ObserveOp::create(
+            b, op.getLoc(), result.getType(), result, outputProbe,
+            b.getI64IntegerAttr(op.getType().getRank() - 1));
+        result.replaceAllUsesExcept(probe.getResult(), probe);
+      }
       return WalkResult::advance();
     });
     if (result.wasInterrupted())

@@ -28,6 +28,9 @@ std::string getInputProbeName(StringRef layer);
 
 /// The probe on the weight of layer `layer`: "<layer>:weight".
 std::string getWeightProbeName(StringRef layer);
+
+/// The name of the probe on the result of `layer`'s matmul.
+std::string getOutputProbeName(StringRef layer);
 } // namespace mlir::lattice
 
 #endif // LATTICE_DIALECT_LATTICE_TRANSFORMS_LAYERS_H

@@ -138,6 +138,9 @@ def LatticeObservePass : Pass<"lattice-observe", "ModuleOp"> {
   let options = [
     Option<"weights", "weights", "bool", /*default=*/"true",
            "Also observe the weights (per input channel absmax)">,
+    Option<"outputs", "outputs", "bool", /*default=*/"false",
+           "Also observe the results (`<layer>:output`, channel axis N), "
+           "for per-layer quality reports">,
   ];
 }
 
