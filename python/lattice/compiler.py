@@ -156,7 +156,7 @@ def _options(values):
 
 
 def compile(model, recipe="f32", calib=None, output=None, *, shapes=None,
-            target_cpu=None, num_threads=None, quiet=False):
+            target_cpu=None, num_threads=None, quiet=False, _export_probes=False):
     """Compiles `model` (.onnx or .mlir) with `recipe` into `output` (a
     path prefix: output.so, output.safetensors, output.h; a temporary
     folder when None) and loads it. `calib`: an .npz file or a dict of
@@ -232,9 +232,12 @@ def compile(model, recipe="f32", calib=None, output=None, *, shapes=None,
                 options["stats"] = str(stats)
             steps(f"quantizing ({recipe}: {_options(options)})")
             quantized = work / "quantized.mlirbc"
+            # (Reports build models with probes, made outputs here.)
+            export = ["--lattice-export-observations"] if _export_probes else []
             remarks = tools.run("lattice-opt", loaded,
                                 f"--lattice-quantize={_options(options)} report=true",
-                                "--lattice-renormalize", "--emit-bytecode", "-o", quantized)
+                                "--lattice-renormalize", *export, "--emit-bytecode",
+                                "-o", quantized)
             layers = _layers(remarks)
             source = quantized
         steps(f"compiling to {output}.so")

@@ -51,8 +51,9 @@ def save(path, tensors, metadata=None):
             f.write(blob)
 
 
-def load(path):
-    """Reads a safetensors file into a dict of name -> numpy array."""
+def load(path, with_metadata=False):
+    """Reads a safetensors file into a dict of name -> numpy array (and,
+    with `with_metadata`, the header's `__metadata__` strings too)."""
     with open(path, "rb") as f:
         data = f.read()
     if len(data) < 8:
@@ -84,4 +85,9 @@ def load(path):
             raise SafetensorsError(f"{path}: tensor '{name}' has data_offsets "
                                    "that do not match its size")
         tensors[name] = np.frombuffer(payload[begin:end], dtype=dtype).reshape(shape).copy()
+    if with_metadata:
+        metadata = header.get("__metadata__", {})
+        if not isinstance(metadata, dict):
+            raise SafetensorsError(f"{path}: __metadata__ is not a JSON object")
+        return tensors, {str(k): str(v) for k, v in metadata.items()}
     return tensors

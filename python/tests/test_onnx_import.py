@@ -352,3 +352,52 @@ def test_bad_reshape_is_a_diagnostic(tmp_path):
 def test_unknown_recipe(tmp_path):
     with pytest.raises(compiler.CompileError, match="unknown recipe 'w3a3'"):
         compiler.compile(tmp_path / "none.onnx", "w3a3")
+
+
+# --------------------------------------------------------------------------
+# lattice-compile MODEL.onnx --recipe (the command-line driver)
+# --------------------------------------------------------------------------
+
+def _lattice_compile(*args):
+    import subprocess
+    return subprocess.run([tools.find("lattice-compile"), *map(str, args)],
+                          capture_output=True, text=True)
+
+
+def test_lattice_compile_runs_recipes_on_onnx(tmp_path):
+    torch.manual_seed(6)
+    x = torch.randn(4, 32)
+    expected = _export(Mlp(), x, tmp_path / "mlp.onnx", 17)
+    result = _lattice_compile(tmp_path / "mlp.onnx", "--recipe", "w8a8", "-o",
+                              tmp_path / "out" / "mlp")
+    assert result.returncode == 0, result.stderr
+    # No calibration data: said loudly, and the generated inputs are used.
+    assert "no calibration data given" in result.stderr
+    assert "SQNR dB" in result.stdout and "fc1" in result.stdout
+    from lattice import runtime
+    model = runtime.load(str(tmp_path / "out" / "mlp.so"))
+    try:
+        assert _sqnr(model(x.numpy())[0], expected) > 25
+    finally:
+        model.close()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--recipe", "w3a3"], "unknown recipe 'w3a3'"),
+    (["--calib", "missing.npz", "--recipe", "w8a8"], "cannot read calibration data"),
+    (["--shape", "nope=1,2"], "--shape names 'nope'"),
+])
+def test_lattice_compile_driver_errors(tmp_path, args, message):
+    torch.manual_seed(7)
+    _export(Mlp(), torch.randn(4, 32), tmp_path / "mlp.onnx", 17)
+    result = _lattice_compile(tmp_path / "mlp.onnx", *args, "-o", tmp_path / "out")
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_lattice_compile_bad_onnx(tmp_path):
+    (tmp_path / "bad.onnx").write_bytes(b"\x08\x07garbage")
+    result = _lattice_compile(tmp_path / "bad.onnx", "-o", tmp_path / "out")
+    assert result.returncode == 1
+    assert "lattice-compile: error:" in result.stderr and "Traceback" not in result.stderr
