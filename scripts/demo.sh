@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 #===- demo.sh - The README's demo command ---------------------------------===//
 #
-# Builds Lattice and runs the bundled example model (examples/mlp-w4a16.mlir,
-# an RMSNorm + two-layer MLP block with 4-bit weights in groups of 32):
-# quantizes a float model's weights to it, compiles it to a native library
-# with lattice-compile, runs it from Python and from C, and prints its
-# quality (SQNR against the float model, agreement with the numpy reference)
-# and speed. Calibration, the quantization passes, ONNX models and the
-# table over recipes come with the next issues.
+# Builds Lattice and runs the bundled example model, a character-level
+# transformer LM trained on the King James Bible (examples/charlm): exports
+# it to ONNX, compiles it float, w8a8 (SmoothQuant, static activations),
+# w4a16 and mixed (8-bit first and last layers, 4-bit elsewhere), and its
+# nGPT-style variant float and w4a16 (renormalized), runs each natively on
+# held-out text and prints perplexity, SQNR against the float model, weight
+# bytes and tokens per second; then the per-layer report of w4a16 with its
+# plots. Last, the small RMSNorm + MLP example from C.
 #
 #===----------------------------------------------------------------------===//
 set -euo pipefail
@@ -17,10 +18,12 @@ work="${LATTICE_DEMO_WORK:-${TMPDIR:-/tmp}/lattice-demo}"
 
 "$root/scripts/build.sh" "$build" >/dev/null
 
-echo "== examples/mlp-w4a16.mlir: quantize, compile, run from Python"
+echo "== examples/charlm: the KJV character LM, float and quantized"
+/usr/bin/python3 "$root/examples/charlm/demo.py" --work "$work/charlm"
+echo
+echo "== examples/mlp-w4a16.mlir: a hand-written W4A16 block, from Python and C"
 /usr/bin/python3 "$root/examples/mlp_demo.py" "$build" "$work"
 echo
-echo "== the same library from C (examples/run-mlp.c), first 4 outputs"
 cc -I"$work/out" "$root/examples/run-mlp.c" "$work/out/mlp.so" \
   -Wl,-rpath,"$work/out" -lm -o "$work/run-mlp"
 "$work/run-mlp" "$work/out/mlp.safetensors" | sed -n '2,5p'

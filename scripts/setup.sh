@@ -22,6 +22,12 @@ PACKAGES=(
   libbenchmark-dev
   # Python side (reference implementation, tests).
   python3 python3-numpy python3-pytest
+  # Whole models: ONNX import, PyTorch as the independent reference and the
+  # trainer of the example model (OpenBLAS makes it fast), torchvision's
+  # published architectures, report plots, and the example model's corpus
+  # (the King James Bible).
+  python3-onnx python3-torch python3-torchvision python3-matplotlib
+  libopenblas0-pthread bible-kjv
 )
 
 missing=()

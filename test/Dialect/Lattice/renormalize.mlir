@@ -77,3 +77,38 @@ func.func @not_on_sphere(%x: tensor<3x2xf32>) -> tensor<3x2xf32> {
   %y = lattice.matmul %x, %w rhs_scale(%s) accumulate(f32) : (tensor<3x2xf32>, tensor<2x2x!lattice.quant<s8, f32, channel<0>>>, tensor<2xf32>) -> tensor<3x2xf32>
   return %y : tensor<3x2xf32>
 }
+
+// -----
+
+/// Flattening the leading dimensions (the importer's reshape before a
+/// matmul) keeps rows on the sphere: the norms are folded as above.
+// CHECK-LABEL: func.func @flattened
+// CHECK: %[[S:.*]] = arith.constant dense<[2.000000e-01, 0.142857149]> : tensor<2xf32>
+// CHECK: lattice.matmul %{{.*}}, %{{.*}} rhs_scale(%[[S]])
+func.func @flattened(%x: tensor<1x3x2xf32>) -> tensor<3x2xf32> {
+  %n = lattice.normalize %x : (tensor<1x3x2xf32>) -> tensor<1x3x2xf32>
+  %f = tensor.collapse_shape %n [[0, 1], [2]] : tensor<1x3x2xf32> into tensor<3x2xf32>
+  %c = arith.constant dense<[[3, 4], [0, 7]]> : tensor<2x2xi8>
+  %w = lattice.scast %c : tensor<2x2xi8> to tensor<2x2x!lattice.quant<s8, f32, channel<0>>>
+  %s = arith.constant dense<[0.19, 0.15]> : tensor<2xf32>
+  %y = lattice.matmul %f, %w rhs_scale(%s) accumulate(f32) : (tensor<3x2xf32>, tensor<2x2x!lattice.quant<s8, f32, channel<0>>>, tensor<2xf32>) -> tensor<3x2xf32>
+  return %y : tensor<3x2xf32>
+}
+
+// -----
+
+/// A reshape that merges the last dimension into another breaks the rows:
+/// nothing changes.
+// CHECK-LABEL: func.func @rows_merged
+// CHECK: %[[S:.*]] = arith.constant dense<[1.900000e-01, 1.500000e-01]>
+// CHECK: lattice.matmul %{{.*}}, %{{.*}} rhs_scale(%[[S]])
+func.func @rows_merged(%x: tensor<2x1xf32>) -> tensor<1x2xf32> {
+  %n = lattice.normalize %x : (tensor<2x1xf32>) -> tensor<2x1xf32>
+  %f = tensor.collapse_shape %n [[0, 1]] : tensor<2x1xf32> into tensor<2xf32>
+  %e = tensor.expand_shape %f [[0, 1]] output_shape [1, 2] : tensor<2xf32> into tensor<1x2xf32>
+  %c = arith.constant dense<[[3, 4], [0, 7]]> : tensor<2x2xi8>
+  %w = lattice.scast %c : tensor<2x2xi8> to tensor<2x2x!lattice.quant<s8, f32, channel<0>>>
+  %s = arith.constant dense<[0.19, 0.15]> : tensor<2xf32>
+  %y = lattice.matmul %e, %w rhs_scale(%s) accumulate(f32) : (tensor<1x2xf32>, tensor<2x2x!lattice.quant<s8, f32, channel<0>>>, tensor<2xf32>) -> tensor<1x2xf32>
+  return %y : tensor<1x2xf32>
+}

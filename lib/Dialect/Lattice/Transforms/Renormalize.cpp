@@ -16,6 +16,7 @@
 #include "lattice/Dialect/Lattice/Transforms/Layers.h"
 #include "lattice/Dialect/Lattice/Transforms/Passes.h"
 #include "lattice/Dialect/Lattice/Utils/QuantMath.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
 #include <cmath>
 
@@ -28,11 +29,26 @@ using namespace mlir;
 using namespace mlir::lattice;
 
 /// The normalize that `value` comes from, through quantization ops only.
+/// Whether a reshape keeps the rows of the last dimension intact (the last
+/// dimension is its own reassociation group), as flattening the leading
+/// dimensions before a matmul does.
+template <typename ReshapeOp>
+static bool keepsRows(ReshapeOp op) {
+  SmallVector<ReassociationIndices> groups = op.getReassociationIndices();
+  return !groups.empty() && groups.back().size() == 1;
+}
+
 static NormalizeOp getSphereSource(Value value) {
   while (Operation *def = value.getDefiningOp()) {
     if (auto normalize = dyn_cast<NormalizeOp>(def))
       return normalize;
-    if (!isa<QuantizeOp, DynamicQuantizeOp, DequantizeOp, FakeQuantOp>(def))
+    bool transparent = isa<QuantizeOp, DynamicQuantizeOp, DequantizeOp,
+                           FakeQuantOp, ObserveOp>(def);
+    if (auto collapse = dyn_cast<tensor::CollapseShapeOp>(def))
+      transparent = keepsRows(collapse);
+    if (auto expand = dyn_cast<tensor::ExpandShapeOp>(def))
+      transparent = keepsRows(expand);
+    if (!transparent)
       return {};
     value = def->getOperand(0);
   }
