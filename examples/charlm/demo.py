@@ -25,7 +25,7 @@ sys.path.insert(0, str(HERE))
 
 import charlm  # noqa: E402
 import lattice  # noqa: E402
-from lattice import report as reporting  # noqa: E402
+from lattice import reports  # noqa: E402
 
 RECIPES = ["f32", "w8a8", "w4a16", "mixed"]
 NGPT_RECIPES = ["f32", "w4a16"]
@@ -115,7 +115,7 @@ def main(argv=None):
         print(file=sys.stderr)
         print("== per-layer report (w4a16)", file=sys.stderr, flush=True)
         samples = [(window[None],) for window in x[:16]]
-        rep = reporting.report(onnx_path, "w4a16", samples, work / "report", calib=calib,
+        rep = reports.report(onnx_path, "w4a16", samples, work / "report", calib=calib,
                                quiet=True)
         print()
         print(rep.table())

@@ -13,5 +13,6 @@ the C++ code: the oracle that compiled code is compared with.
 
 from . import reference
 from .compiler import CompileError, RECIPES, compile
+from .reports import Report, report
 
-__all__ = ["reference", "compile", "CompileError", "RECIPES"]
+__all__ = ["reference", "compile", "CompileError", "RECIPES", "report", "Report"]

@@ -322,14 +322,27 @@ def test_error_bad_options(tmp_path):
         tmp_path, GEMV, weights, ["--target-cpu=no-such-cpu"])
 
 
-def test_error_unwritable_output(tmp_path):
+def test_output_directory_is_created(tmp_path):
     (tmp_path / "m.mlir").write_text(GEMV)
     safetensors.save(tmp_path / "w.safetensors", _gemv_weights())
     result = subprocess.run(
         [str(COMPILE), str(tmp_path / "m.mlir"), "-o",
-         str(tmp_path / "no-such-dir" / "m")], capture_output=True, text=True)
+         str(tmp_path / "new-dir" / "m")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "new-dir" / "m.h").exists()
+
+
+def test_error_unwritable_output(tmp_path):
+    (tmp_path / "m.mlir").write_text(GEMV)
+    safetensors.save(tmp_path / "w.safetensors", _gemv_weights())
+    # A regular file where the output folder should be: even root cannot
+    # create a directory below it.
+    (tmp_path / "a-file").write_text("")
+    result = subprocess.run(
+        [str(COMPILE), str(tmp_path / "m.mlir"), "-o",
+         str(tmp_path / "a-file" / "m")], capture_output=True, text=True)
     assert result.returncode == 1
-    assert "cannot write" in result.stderr
+    assert "cannot write" in result.stderr and "Not a directory" in result.stderr
 
 
 def test_error_unsupported_op(tmp_path):

@@ -75,6 +75,39 @@ def CPUEmulateNarrowTypesPass
   ];
 }
 
+def CPUCopyAliasedResultsPass
+    : Pass<"lattice-cpu-copy-aliased-results", "func::FuncOp"> {
+  let summary = "Give every tensor result of a function its own value";
+  let description = [{
+    A function that returns one tensor value twice, or returns one of its
+    arguments, makes its results share a buffer after bufferization, which
+    the C ABI (one out-parameter per result) cannot express: upstream's
+    `buffer-results-to-out-params` fails on it. This pass copies every
+    repeated result and every returned argument into a new tensor
+    (`linalg.copy` into `tensor.empty`), so that each result is written by
+    an op of its own. Calibration and report builds return a probe's
+    value next to the model output it equals.
+
+    ```mlir
+    return %y, %y : tensor<4xf32>, tensor<4xf32>
+    ```
+
+    becomes
+
+    ```mlir
+    %e = tensor.empty() : tensor<4xf32>
+    %c = linalg.copy ins(%y : tensor<4xf32>) outs(%e : tensor<4xf32>) -> tensor<4xf32>
+    return %y, %c : tensor<4xf32>, tensor<4xf32>
+    ```
+
+    Run it after `eliminate-empty-tensors`, which would otherwise write the
+    producer straight into the copy's destination and share the buffer
+    again.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 def CPUExpandMathPass : Pass<"lattice-cpu-expand-math", "ModuleOp"> {
   let summary = "Expand math functions that LLVM cannot lower into polynomials";
   let description = [{

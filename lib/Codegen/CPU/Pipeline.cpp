@@ -96,6 +96,9 @@ mlir::lattice::buildLatticeCPUPipeline(OpPassManager &pm,
   // Buffers: function arguments and results with identity layouts, results
   // returned through out-parameters (the C ABI), temporaries freed.
   pm.addPass(bufferization::createEmptyTensorEliminationPass());
+  // After empty-tensor elimination, which would fold the copies' fresh
+  // destinations back into the producers.
+  pm.addNestedPass<func::FuncOp>(createCPUCopyAliasedResultsPass());
   bufferization::OneShotBufferizePassOptions bufferizeOptions;
   bufferizeOptions.bufferizeFunctionBoundaries = true;
   bufferizeOptions.functionBoundaryTypeConversion =

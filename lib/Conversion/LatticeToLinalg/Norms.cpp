@@ -42,7 +42,10 @@ static SmallVector<AffineMap> getRowwiseMaps(OpBuilder &b, int64_t rank,
                                              unsigned numChannel,
                                              bool reduceRows) {
   AffineMap identity = b.getMultiDimIdentityMap(rank);
-  AffineMap rows = identity.getMajorSubMap(rank - 1);
+  // Not getMajorSubMap: it returns a null map for rank 1, where the row
+  // tensor is 0-d.
+  AffineMap rows = AffineMap::get(rank, 0, identity.getResults().drop_back(),
+                                  b.getContext());
   AffineMap channel = identity.getMinorSubMap(1);
   SmallVector<AffineMap> maps = {identity};
   maps.append(numRow, rows);
