@@ -57,6 +57,30 @@ def _probes(observed_ir):
     return probes
 
 
+def _stack_samples(samples, inputs):
+    """A list of samples (each a tuple of arrays in input order, or one array
+    for a model with one input) as a dict of stacked arrays."""
+    columns = [[] for _ in inputs]
+    for index, sample in enumerate(samples):
+        if not isinstance(sample, (list, tuple)):
+            sample = (sample,)
+        if len(sample) != len(inputs):
+            raise CalibrationError(
+                f"calibration sample {index} has {len(sample)} arrays; the "
+                f"model has {len(inputs)} inputs")
+        for column, array in zip(columns, sample):
+            column.append(np.asarray(array))
+    stacked = {}
+    for (name, _, shape), column in zip(inputs, columns):
+        if not column:
+            continue
+        if any(array.shape != column[0].shape for array in column):
+            raise CalibrationError(
+                f"calibration samples for input '{name}' differ in shape")
+        stacked[name] = np.stack(column)
+    return stacked
+
+
 def _samples(calib, inputs):
     """The calibration samples: a list of tuples of arrays, one per input,
     checked against the model's inputs."""
@@ -67,6 +91,13 @@ def _samples(calib, inputs):
         except (OSError, ValueError) as error:
             raise CalibrationError(f"cannot read calibration data '{calib}': "
                                    f"{error}") from None
+    if isinstance(calib, (list, tuple)):
+        calib = _stack_samples(calib, inputs)
+    elif not isinstance(calib, dict):
+        raise CalibrationError(
+            "calibration data must be an .npz file, a dict of arrays (one "
+            "per input) or a list of samples (tuples of arrays), not "
+            f"{type(calib).__name__}")
     stacks, count = [], None
     for name, dtype, shape in inputs:
         if name not in calib:

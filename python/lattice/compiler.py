@@ -159,8 +159,9 @@ def compile(model, recipe="f32", calib=None, output=None, *, shapes=None,
             target_cpu=None, num_threads=None, quiet=False, _export_probes=False):
     """Compiles `model` (.onnx or .mlir) with `recipe` into `output` (a
     path prefix: output.so, output.safetensors, output.h; a temporary
-    folder when None) and loads it. `calib`: an .npz file or a dict of
-    arrays, one per input."""
+    folder when None) and loads it. `calib`: an .npz file, a dict of
+    arrays (one per input, samples along a leading axis) or a list of
+    samples, each a tuple of arrays in input order."""
     if recipe not in RECIPES:
         raise CompileError(f"unknown recipe '{recipe}'; choose one of "
                            f"{', '.join(RECIPES)}")

@@ -161,6 +161,12 @@ def test_audio_gru(tmp_path):
     x = torch.randn(2, 8, 24)
     expected = _export(Audio(), x, tmp_path / "audio.onnx", 13)
     _close(_run(tmp_path, tmp_path / "audio.onnx", [x.numpy()]), expected)
+    # W8A8 with SmoothQuant and static activation scales: the unrolled
+    # recurrent matmuls share one weight, so their probes are pooled and
+    # the weight is smoothed once (calibration samples as a list).
+    calib = [(torch.randn(2, 8, 24).numpy(),) for _ in range(4)] + [(x.numpy(),)]
+    quantized = _run(tmp_path, tmp_path / "audio.onnx", [x.numpy()], "w8a8", calib=calib)
+    assert _sqnr(quantized, expected) > 25
 
 
 class Lstm(nn.Module):
@@ -182,6 +188,9 @@ def test_lstm(tmp_path):
     # The input and recurrent weights are quantizable matmuls.
     quantized = _run(tmp_path, tmp_path / "lstm.onnx", [x.numpy()], "w8a16")
     assert _sqnr(quantized, expected) > 30
+    quantized = _run(tmp_path, tmp_path / "lstm.onnx", [x.numpy()], "w8a8-dynamic",
+                     calib={"x": np.stack([x.numpy()] * 2)})
+    assert _sqnr(quantized, expected) > 25
 
 
 class Encoder(nn.Module):

@@ -1,11 +1,32 @@
 // RUN: lattice-opt %s --lattice-export-observations -split-input-file -verify-diagnostics
 
-func.func @duplicate(%x: tensor<4xf32>) -> tensor<4xf32> {
+func.func @types_differ(%x: tensor<2x4xf32>, %y: tensor<3x4xf32>) -> (tensor<2x4xf32>, tensor<3x4xf32>) {
   // expected-note@+1 {{the first one}}
-  %a = lattice.observe %x name("p") : tensor<4xf32>
-  // expected-error@+1 {{two probes are named 'p'}}
-  %b = lattice.observe %a name("p") : tensor<4xf32>
-  return %b : tensor<4xf32>
+  %a = lattice.observe %x name("p") channel_axis(1) : tensor<2x4xf32>
+  // expected-error@+1 {{probes named 'p' cannot be pooled: they need one type and one channel axis other than 0}}
+  %b = lattice.observe %y name("p") channel_axis(1) : tensor<3x4xf32>
+  return %a, %b : tensor<2x4xf32>, tensor<3x4xf32>
+}
+
+// -----
+
+func.func @axes_differ(%x: tensor<4x4xf32>, %y: tensor<4x4xf32>) -> (tensor<4x4xf32>, tensor<4x4xf32>) {
+  // expected-note@+1 {{the first one}}
+  %a = lattice.observe %x name("p") channel_axis(1) : tensor<4x4xf32>
+  // expected-error@+1 {{probes named 'p' cannot be pooled}}
+  %b = lattice.observe %y name("p") : tensor<4x4xf32>
+  return %a, %b : tensor<4x4xf32>, tensor<4x4xf32>
+}
+
+// -----
+
+/// Pooling stacks rows: samples along the channel axis 0 would mix channels.
+func.func @channel_axis_zero(%x: tensor<4x2xf32>, %y: tensor<4x2xf32>) -> (tensor<4x2xf32>, tensor<4x2xf32>) {
+  // expected-note@+1 {{the first one}}
+  %a = lattice.observe %x name("p") channel_axis(0) : tensor<4x2xf32>
+  // expected-error@+1 {{probes named 'p' cannot be pooled}}
+  %b = lattice.observe %y name("p") channel_axis(0) : tensor<4x2xf32>
+  return %a, %b : tensor<4x2xf32>, tensor<4x2xf32>
 }
 
 // -----

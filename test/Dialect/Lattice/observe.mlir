@@ -63,3 +63,38 @@ func.func @quantized(%x: tensor<1x4xf32>, %w: tensor<2x4x!lattice.quant<s8, f32>
   %y = lattice.matmul %x, %w rhs_scale(%s) accumulate(f32) : (tensor<1x4xf32>, tensor<2x4x!lattice.quant<s8, f32>>, tensor<f32>) -> tensor<1x2xf32>
   return %y : tensor<1x2xf32>
 }
+
+// -----
+
+/// One weight used twice (an unrolled recurrence) is one layer: both uses
+/// get probes of its names, and the calibration build stacks the inputs
+/// of the two steps into one result and returns the weight once.
+// CHECK-LABEL: func.func @recurrent
+// CHECK-SAME: (%[[X:.*]]: tensor<1x4xf32>)
+// CHECK: %[[W:.*]] = arith.constant
+// CHECK: lattice.observe %[[X]] name("cell:input") channel_axis(1)
+// CHECK: lattice.observe %[[W]] name("cell:weight") channel_axis(1)
+// CHECK: %[[H:.*]] = lattice.matmul
+// CHECK: lattice.observe %[[H]] name("cell:input") channel_axis(1)
+// CHECK: lattice.observe %[[W]] name("cell:weight") channel_axis(1)
+// CHECK: lattice.matmul
+
+// INPUTS-LABEL: func.func @recurrent
+// OUTPUTS-LABEL: func.func @recurrent
+// OUTPUTS-COUNT-2: name("cell:output")
+
+// EXPORT-LABEL: func.func @recurrent
+// EXPORT-SAME: (%[[X:.*]]: tensor<1x4xf32>) -> (tensor<1x4xf32>, tensor<2x4xf32> {lattice.name = "cell:input"}, tensor<4x4xf32> {lattice.name = "cell:weight"})
+// EXPORT: %[[W:.*]] = arith.constant
+// EXPORT: %[[H:.*]] = lattice.matmul %[[X]], %[[W]]
+// EXPORT: %[[Y:.*]] = lattice.matmul %[[H]], %[[W]]
+// EXPORT: %[[E:.*]] = tensor.empty() : tensor<2x4xf32>
+// EXPORT: %[[P0:.*]] = tensor.insert_slice %[[X]] into %[[E]][0, 0] [1, 4] [1, 1]
+// EXPORT: %[[P1:.*]] = tensor.insert_slice %[[H]] into %[[P0]][1, 0] [1, 4] [1, 1]
+// EXPORT: return %[[Y]], %[[P1]], %[[W]]
+func.func @recurrent(%x: tensor<1x4xf32>) -> tensor<1x4xf32> {
+  %w = arith.constant dense<0.5> : tensor<4x4xf32> loc("cell")
+  %h = lattice.matmul %x, %w accumulate(f32) : (tensor<1x4xf32>, tensor<4x4xf32>) -> tensor<1x4xf32>
+  %y = lattice.matmul %h, %w accumulate(f32) : (tensor<1x4xf32>, tensor<4x4xf32>) -> tensor<1x4xf32>
+  return %y : tensor<1x4xf32>
+}

@@ -3,7 +3,8 @@
 // RUN:   "ln_fc:input.min@=-9" "ln_fc:input.max@=4" "ln_fc:input.absmax@4=4,1,0,9" \
 // RUN:   "q:input.min@=-9" "q:input.max@=4" "q:input.absmax@4=4,1,0,9" \
 // RUN:   "k:input.min@=-9" "k:input.max@=4" "k:input.absmax@4=4,1,0,9" \
-// RUN:   "fc1:input.min@=-9" "fc1:input.max@=4" "fc1:input.absmax@4=4,1,0,9"
+// RUN:   "fc1:input.min@=-9" "fc1:input.max@=4" "fc1:input.absmax@4=4,1,0,9" \
+// RUN:   "cell:input.min@=-9" "cell:input.max@=4" "cell:input.absmax@4=4,1,0,9"
 // RUN: lattice-opt %s --lattice-smoothquant="stats=%t.stats" -split-input-file | FileCheck %s
 
 /// max|X| = [4, 1, 0, 9], max|W| = [1, 4, 2, 1], alpha = 0.5:
@@ -49,8 +50,8 @@ func.func @layer_norm(%x: tensor<3x4xf32>) -> tensor<3x2xf32> {
 // CHECK: %[[G:.*]] = arith.constant dense<[5.000000e-01, 2.000000e+00, 1.000000e+00, 0.333333343]> : tensor<4xf32>
 // CHECK: %[[N:.*]] = lattice.rms_norm %{{.*}}, %[[G]]
 // CHECK: %[[WQ:.*]] = arith.constant dense<{{\[}}[2.000000e+00, 2.000000e+00, 2.000000e+00, 0.000000e+00]]> : tensor<1x4xf32>
-// CHECK: lattice.matmul %[[N]], %[[WQ]]
 // CHECK: %[[WK:.*]] = arith.constant dense<{{\[}}[5.000000e-01, 5.000000e-01, -1.000000e+00, 3.000000e+00]]> : tensor<1x4xf32>
+// CHECK: lattice.matmul %[[N]], %[[WQ]]
 // CHECK: lattice.matmul %[[N]], %[[WK]]
 func.func @shared_input(%x: tensor<3x4xf32>) -> (tensor<3x1xf32>, tensor<3x1xf32>) {
   %g = arith.constant dense<1.0> : tensor<4xf32>
@@ -75,4 +76,26 @@ func.func @override(%x: tensor<3x4xf32>) -> tensor<3x2xf32> {
   %w = arith.constant dense<[[1.0, 4.0, 2.0, 0.0], [0.25, 1.0, -1.0, 1.0]]> : tensor<2x4xf32> loc("fc1")
   %y = lattice.matmul %n, %w accumulate(f32) {lattice.smoothquant = {alpha = 1.0}} : (tensor<3x4xf32>, tensor<2x4xf32>) -> tensor<3x2xf32>
   return %y : tensor<3x2xf32>
+}
+
+// -----
+
+/// One weight used by two matmuls (an unrolled recurrence; the probes of
+/// both steps are pooled under one name): the weight is scaled once and
+/// stays shared, and each step's input gets the same 1/s.
+// CHECK-LABEL: func.func @recurrent
+// CHECK-SAME: (%[[X:.*]]: tensor<1x4xf32>)
+// CHECK: %[[INV:.*]] = arith.constant dense<[5.000000e-01, 2.000000e+00, 1.000000e+00, 0.333333343]> : tensor<4xf32>
+// CHECK: %[[XS:.*]] = lattice.channel_scale %[[X]], %[[INV]]
+// CHECK: %[[W:.*]] = arith.constant dense<{{\[}}[2.000000e+00, 2.000000e+00, 2.000000e+00, 3.000000e+00], [2.000000e+00, 5.000000e-01, 1.000000e+00, 3.000000e+00], [1.000000e+00, 2.500000e-01, 5.000000e-01, 1.500000e+00], [0.000000e+00, 0.000000e+00, 0.000000e+00, 0.000000e+00]]> : tensor<4x4xf32>
+// CHECK: %[[H:.*]] = lattice.matmul %[[XS]], %[[W]]
+// CHECK: %[[INV2:.*]] = arith.constant dense<[5.000000e-01, 2.000000e+00, 1.000000e+00, 0.333333343]> : tensor<4xf32>
+// CHECK: %[[HS:.*]] = lattice.channel_scale %[[H]], %[[INV2]]
+// CHECK-NOT: arith.constant
+// CHECK: lattice.matmul %[[HS]], %[[W]]
+func.func @recurrent(%x: tensor<1x4xf32>) -> tensor<1x4xf32> {
+  %w = arith.constant dense<[[1.0, 4.0, 2.0, 1.0], [1.0, 1.0, 1.0, 1.0], [0.5, 0.5, 0.5, 0.5], [0.0, 0.0, 0.0, 0.0]]> : tensor<4x4xf32> loc("cell")
+  %h = lattice.matmul %x, %w accumulate(f32) : (tensor<1x4xf32>, tensor<4x4xf32>) -> tensor<1x4xf32>
+  %y = lattice.matmul %h, %w accumulate(f32) : (tensor<1x4xf32>, tensor<4x4xf32>) -> tensor<1x4xf32>
+  return %y : tensor<1x4xf32>
 }

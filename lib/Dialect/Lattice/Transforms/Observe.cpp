@@ -15,8 +15,12 @@
 #include "lattice/Dialect/Lattice/IR/LatticeOps.h"
 #include "lattice/Dialect/Lattice/Transforms/Layers.h"
 #include "lattice/Dialect/Lattice/Transforms/Passes.h"
+#include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
+#include "llvm/ADT/MapVector.h"
+#include "llvm/ADT/SetVector.h"
 #include "llvm/ADT/StringMap.h"
 
 namespace mlir::lattice {
@@ -45,13 +49,40 @@ static void observe(OpBuilder &b, OpOperand &operand, StringRef name,
   operand.set(probe.getResult());
 }
 
+/// `value` with any probes on it looked through.
+static Value getObserved(Value value) {
+  while (auto probe = value.getDefiningOp<ObserveOp>())
+    value = probe.getInput();
+  return value;
+}
+
+/// Stacks `samples`, ranked tensors of one static type, along dimension 0.
+static Value poolSamples(OpBuilder &b, Location loc, ArrayRef<Value> samples) {
+  auto type = cast<RankedTensorType>(samples.front().getType());
+  SmallVector<int64_t> shape(type.getShape());
+  shape[0] *= static_cast<int64_t>(samples.size());
+  Value pooled = tensor::EmptyOp::create(b, loc, shape, type.getElementType());
+  SmallVector<OpFoldResult> offsets(type.getRank(), b.getIndexAttr(0));
+  SmallVector<OpFoldResult> sizes =
+      getAsIndexOpFoldResult(b.getContext(), type.getShape());
+  SmallVector<OpFoldResult> strides(type.getRank(), b.getIndexAttr(1));
+  for (auto [index, sample] : llvm::enumerate(samples)) {
+    offsets[0] =
+        b.getIndexAttr(static_cast<int64_t>(index) * type.getDimSize(0));
+    pooled = tensor::InsertSliceOp::create(b, loc, sample, pooled, offsets,
+                                           sizes, strides);
+  }
+  return pooled;
+}
+
 namespace {
 struct LatticeObservePass final
     : lattice::impl::LatticeObservePassBase<LatticeObservePass> {
   using Base::Base;
 
   void runOnOperation() override {
-    llvm::StringMap<MatmulOp> layers;
+    // Each layer's first matmul and weight.
+    llvm::StringMap<std::pair<MatmulOp, Value>> layers;
     WalkResult result = getOperation().walk([&](MatmulOp op) {
       if (isa<QuantType>(op.getLhs().getType().getElementType()) ||
           isa<QuantType>(op.getRhs().getType().getElementType()))
@@ -62,11 +93,15 @@ struct LatticeObservePass final
                        "its weight or give it a name location");
         return WalkResult::advance();
       }
-      auto [it, inserted] = layers.try_emplace(name, op);
-      if (!inserted) {
+      // One weight used by several matmuls (an unrolled recurrence) is one
+      // layer: its probes share names and their samples are pooled.
+      auto [it, inserted] =
+          layers.try_emplace(name, op, getObserved(op.getRhs()));
+      if (!inserted && it->second.second != getObserved(op.getRhs())) {
         op.emitError() << "layer name '" << name
-                       << "' is used by two matmuls; probes need unique names";
-        it->second.emitRemark("the other matmul named '") << name << "'";
+                       << "' is used by two matmuls with different weights; "
+                          "probes need unique names";
+        it->second.first.emitRemark("the other matmul named '") << name << "'";
         return WalkResult::interrupt();
       }
       OpBuilder b(op);
@@ -123,31 +158,48 @@ LogicalResult LatticeExportObservationsPass::exportProbes(func::FuncOp func) {
   if (!ret)
     return func.emitError("a function with probes must have one block "
                           "ending in func.return to export them");
-  llvm::StringMap<ObserveOp> names;
+  // Probes by name, in program order of their first occurrence.
+  llvm::MapVector<StringAttr, SmallVector<ObserveOp, 1>> groups;
   for (ObserveOp probe : probes) {
     if (probe->getParentRegion() != &body)
       return probe.emitError("probe '")
              << probe.getName()
              << "' is inside a nested region; only probes in the function "
                 "body can be exported";
-    auto [it, inserted] = names.try_emplace(probe.getName(), probe);
-    if (!inserted) {
-      InFlightDiagnostic diag = probe.emitError("two probes are named '")
-                                << probe.getName() << "'";
-      diag.attachNote(it->second.getLoc()) << "the first one";
+    SmallVector<ObserveOp, 1> &group = groups[probe.getNameAttr()];
+    if (!group.empty() &&
+        (probe.getType() != group.front().getType() ||
+         probe.getChannelAxis() != group.front().getChannelAxis() ||
+         probe.getChannelAxis() == 0)) {
+      InFlightDiagnostic diag =
+          probe.emitError("probes named '")
+          << probe.getName()
+          << "' cannot be pooled: they need one type and one channel axis "
+             "other than 0";
+      diag.attachNote(group.front().getLoc()) << "the first one";
       return diag;
     }
+    group.push_back(probe);
   }
-  Builder b(func.getContext());
+
+  OpBuilder b(ret);
   SmallVector<Type> resultTypes(func.getResultTypes());
   SmallVector<DictionaryAttr> resultAttrs;
   func.getAllResultAttrs(resultAttrs);
   SmallVector<Value> values;
+  for (auto &[name, group] : groups) {
+    llvm::SetVector<Value> inputs;
+    for (ObserveOp probe : group)
+      inputs.insert(probe.getInput());
+    Value value = inputs.size() == 1 ? inputs.front()
+                                     : poolSamples(b, group.front().getLoc(),
+                                                   inputs.getArrayRef());
+    resultTypes.push_back(value.getType());
+    resultAttrs.push_back(
+        b.getDictionaryAttr(b.getNamedAttr(kResultNameAttr, name)));
+    values.push_back(value);
+  }
   for (ObserveOp probe : probes) {
-    resultTypes.push_back(probe.getType());
-    resultAttrs.push_back(b.getDictionaryAttr(
-        b.getNamedAttr(kResultNameAttr, probe.getNameAttr())));
-    values.push_back(probe.getInput());
     probe.replaceAllUsesWith(probe.getInput());
     probe.erase();
   }

@@ -20,7 +20,9 @@
 #include "lattice/Support/Statistics.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/Matchers.h"
 #include "llvm/ADT/MapVector.h"
+#include "llvm/ADT/SetVector.h"
 #include <algorithm>
 #include <cmath>
 
@@ -39,12 +41,23 @@ static constexpr StringLiteral kOptionsAttrName = "lattice.smoothquant";
 static constexpr double kMinFactor = 1e-5, kMaxFactor = 1e5;
 
 namespace {
-/// One matmul of a group and its constant weight.
+/// One constant weight of a group and the matmuls that use it (several in
+/// an unrolled recurrence).
 struct Layer {
-  MatmulOp op;
+  SmallVector<MatmulOp, 1> ops;
   std::string name;
   std::vector<float> weight; // row-major [N, K]
   int64_t n = 0;
+  TypedValue<RankedTensorType> rhs;
+
+  MatmulOp front() const { return ops.front(); }
+};
+
+/// Matmuls that must share smoothing factors: those with a common input (Q,
+/// K and V) and those with a common weight, transitively.
+struct Group {
+  SmallVector<Layer> layers;
+  llvm::SetVector<Value> inputs;
 };
 } // namespace
 
@@ -103,6 +116,56 @@ static double estimateError(ArrayRef<Layer> layers, ArrayRef<float> actMax,
   return weightError + stats.rows * step * step / 12.0 * weightNorm;
 }
 
+/// Folds diag(`inverse`) into the gain (and bias) of the norm producing
+/// `input` when `layers` are its only users.
+static LogicalResult foldIntoProducer(Value input, ArrayRef<Layer> layers,
+                                      ArrayRef<float> inverse) {
+  auto isGroupUse = [&](OpOperand &use) {
+    return use.getOperandNumber() == 0 &&
+           llvm::any_of(layers, [&](const Layer &layer) {
+             return llvm::any_of(layer.ops, [&](MatmulOp op) {
+               return op.getOperation() == use.getOwner();
+             });
+           });
+  };
+  if (!llvm::all_of(input.getUses(), isGroupUse))
+    return failure();
+  Operation *producer = input.getDefiningOp();
+  auto foldInto = [&](OpOperand &gainOperand,
+                      OpOperand *biasOperand) -> LogicalResult {
+    std::optional<std::vector<float>> gain =
+        getConstantFloats(gainOperand.get());
+    std::optional<std::vector<float>> bias;
+    if (biasOperand) {
+      bias = getConstantFloats(biasOperand->get());
+      if (!bias)
+        return failure();
+    }
+    if (!gain)
+      return failure();
+    OpBuilder b(producer);
+    auto rescale = [&](OpOperand &operand, std::vector<float> values) {
+      for (auto [value, factor] : llvm::zip_equal(values, inverse))
+        value *= factor;
+      Value old = operand.get();
+      operand.set(createFloatConstant(
+          b, old.getLoc(), cast<RankedTensorType>(old.getType()), values));
+      if (Operation *def = old.getDefiningOp(); def && def->use_empty())
+        def->erase();
+    };
+    rescale(gainOperand, *gain);
+    if (biasOperand)
+      rescale(*biasOperand, *bias);
+    return success();
+  };
+  if (auto norm = dyn_cast_or_null<RmsNormOp>(producer))
+    return foldInto(norm.getWeightMutable(), nullptr);
+  if (auto norm = dyn_cast_or_null<LayerNormOp>(producer))
+    return foldInto(norm.getWeightMutable(),
+                    norm.getBias() ? &norm.getBiasMutable()[0] : nullptr);
+  return failure();
+}
+
 namespace {
 struct LatticeSmoothQuantPass final
     : lattice::impl::LatticeSmoothQuantPassBase<LatticeSmoothQuantPass> {
@@ -128,103 +191,148 @@ struct LatticeSmoothQuantPass final
   void runOnOperation() override;
 
 private:
-  LogicalResult smooth(Value input, MutableArrayRef<Layer> layers) const;
-  FailureOr<double> getAlpha(MutableArrayRef<Layer> layers) const;
+  LogicalResult smooth(Group &group) const;
+  FailureOr<double> getAlpha(ArrayRef<Layer> layers) const;
 
   std::shared_ptr<const StatisticsFile> statistics;
 };
 } // namespace
 
 void LatticeSmoothQuantPass::runOnOperation() {
-  // Float matmuls with constant weights, grouped by their input.
-  llvm::MapVector<Value, SmallVector<Layer>> groups;
+  // Float matmuls with static constant weights.
+  SmallVector<MatmulOp> matmuls;
   getOperation().walk([&](MatmulOp op) {
     if (!isa<FloatType>(op.getLhs().getType().getElementType()) ||
         !isa<FloatType>(op.getRhs().getType().getElementType()))
       return;
-    Layer layer{op, getLayerName(op), {}, 0};
-    std::optional<std::vector<float>> weight = getConstantFloats(op.getRhs());
-    if (!weight || !op.getRhs().getType().hasStaticShape()) {
-      op.emitWarning() << "layer '" << layer.name
+    if (!op.getRhs().getType().hasStaticShape() ||
+        !matchPattern(op.getRhs(), m_Constant())) {
+      op.emitWarning() << "layer '" << getLayerName(op)
                        << "': the weight is not a constant; not smoothed";
       return;
     }
-    layer.weight = std::move(*weight);
-    layer.n = op.getRhs().getType().getDimSize(0);
-    groups[op.getLhs()].push_back(std::move(layer));
+    matmuls.push_back(op);
   });
-  for (auto &[input, layers] : groups)
-    if (failed(smooth(input, layers)))
+
+  // Union-find over the matmuls, joined through shared inputs and weights.
+  SmallVector<unsigned> parent(matmuls.size());
+  auto find = [&](unsigned i) {
+    while (parent[i] != i)
+      i = parent[i] = parent[parent[i]];
+    return i;
+  };
+  DenseMap<Value, unsigned> firstUser;
+  for (auto [index, op] : llvm::enumerate(matmuls)) {
+    parent[index] = index;
+    for (Value value : {op.getLhs(), op.getRhs()}) {
+      auto [it, inserted] = firstUser.try_emplace(value, index);
+      if (!inserted)
+        parent[find(index)] = find(it->second);
+    }
+  }
+
+  llvm::MapVector<unsigned, Group> groups;
+  for (unsigned index = 0, e = matmuls.size(); index < e; ++index) {
+    MatmulOp op = matmuls[index];
+    Group &group = groups[find(index)];
+    auto layer = llvm::find_if(group.layers, [&](const Layer &layer) {
+      return layer.rhs == op.getRhs();
+    });
+    if (layer != group.layers.end()) {
+      layer->ops.push_back(op);
+      group.inputs.insert(op.getLhs());
+      continue;
+    }
+    std::optional<std::vector<float>> weight = getConstantFloats(op.getRhs());
+    if (!weight) {
+      op.emitWarning() << "layer '" << getLayerName(op)
+                       << "': the weight is not a float constant; not "
+                          "smoothed";
+      continue;
+    }
+    group.layers.push_back({{op},
+                            getLayerName(op),
+                            std::move(*weight),
+                            op.getRhs().getType().getDimSize(0),
+                            op.getRhs()});
+    group.inputs.insert(op.getLhs());
+  }
+  for (auto &entry : groups)
+    if (!entry.second.layers.empty() && failed(smooth(entry.second)))
       return signalPassFailure();
 }
 
 FailureOr<double>
-LatticeSmoothQuantPass::getAlpha(MutableArrayRef<Layer> layers) const {
+LatticeSmoothQuantPass::getAlpha(ArrayRef<Layer> layers) const {
   std::optional<double> chosen;
-  Layer *chooser = nullptr;
-  for (Layer &layer : layers) {
-    Attribute attr = layer.op->getAttr(kOptionsAttrName);
-    if (!attr)
-      continue;
-    auto dict = dyn_cast<DictionaryAttr>(attr);
-    if (!dict)
-      return layer.op.emitError() << "'" << kOptionsAttrName
-                                  << "' must be a dictionary, got " << attr;
-    for (NamedAttribute entry : dict)
-      if (entry.getName() != "alpha")
-        return layer.op.emitError()
-               << "'" << kOptionsAttrName << "' has unknown entry '"
-               << entry.getName().strref() << "'";
-    auto value = dyn_cast_or_null<FloatAttr>(dict.get("alpha"));
-    if (!value)
-      return layer.op.emitError()
-             << "'" << kOptionsAttrName << "' entry 'alpha' must be a float";
-    double alphaValue = value.getValueAsDouble();
-    if (!(alphaValue >= 0.0 && alphaValue <= 1.0))
-      return layer.op.emitError()
-             << "layer '" << layer.name << "': alpha must be in [0, 1], got "
-             << formatNumber(alphaValue);
-    if (chosen && *chosen != alphaValue) {
-      InFlightDiagnostic diag =
-          layer.op.emitError()
-          << "layer '" << layer.name << "' sets alpha "
-          << formatNumber(alphaValue) << " but shares its input with layer '"
-          << chooser->name << "', which sets " << formatNumber(*chosen);
-      diag.attachNote(chooser->op.getLoc()) << "the other layer";
-      return diag;
+  MatmulOp chooser;
+  for (const Layer &layer : layers) {
+    for (MatmulOp op : layer.ops) {
+      Attribute attr = op->getAttr(kOptionsAttrName);
+      if (!attr)
+        continue;
+      auto dict = dyn_cast<DictionaryAttr>(attr);
+      if (!dict)
+        return op.emitError() << "'" << kOptionsAttrName
+                              << "' must be a dictionary, got " << attr;
+      for (NamedAttribute entry : dict)
+        if (entry.getName() != "alpha")
+          return op.emitError()
+                 << "'" << kOptionsAttrName << "' has unknown entry '"
+                 << entry.getName().strref() << "'";
+      auto value = dyn_cast_or_null<FloatAttr>(dict.get("alpha"));
+      if (!value)
+        return op.emitError()
+               << "'" << kOptionsAttrName << "' entry 'alpha' must be a float";
+      double alphaValue = value.getValueAsDouble();
+      if (!(alphaValue >= 0.0 && alphaValue <= 1.0))
+        return op.emitError()
+               << "layer '" << layer.name << "': alpha must be in [0, 1], got "
+               << formatNumber(alphaValue);
+      if (chosen && *chosen != alphaValue) {
+        InFlightDiagnostic diag = op.emitError()
+                                  << "layer '" << layer.name << "' sets alpha "
+                                  << formatNumber(alphaValue)
+                                  << " but shares its input with layer '"
+                                  << getLayerName(chooser) << "', which sets "
+                                  << formatNumber(*chosen);
+        diag.attachNote(chooser.getLoc()) << "the other layer";
+        return diag;
+      }
+      chosen = alphaValue;
+      chooser = op;
     }
-    chosen = alphaValue;
-    chooser = &layer;
   }
   return chosen.value_or(double(alpha));
 }
 
-LogicalResult
-LatticeSmoothQuantPass::smooth(Value input,
-                               MutableArrayRef<Layer> layers) const {
-  auto inputType = cast<RankedTensorType>(input.getType());
+LogicalResult LatticeSmoothQuantPass::smooth(Group &group) const {
+  MutableArrayRef<Layer> layers = group.layers;
   // K from the static weights: the input's last dimension may be dynamic.
-  int64_t k = layers.front().op.getRhs().getType().getDimSize(1);
+  int64_t k = layers.front().rhs.getType().getDimSize(1);
   FailureOr<double> groupAlpha = getAlpha(layers);
   if (failed(groupAlpha))
     return failure();
   for (Layer &layer : layers)
-    layer.op->removeAttr(kOptionsAttrName);
+    for (MatmulOp op : layer.ops)
+      op->removeAttr(kOptionsAttrName);
 
-  // Activation maxima: the probes of all layers of the group see the same
-  // input; take the largest.
+  // Activation maxima: the probes of the group's layers see its inputs;
+  // take the largest.
   std::vector<float> actMax(k, 0.0f);
   std::optional<ProbeStatistics> xtxStats;
   for (Layer &layer : layers) {
     if (layer.name.empty())
-      return layer.op.emitError("SmoothQuant needs a layer name to find the "
-                                "statistics of the matmul's input");
+      return layer.front().emitError(
+          "SmoothQuant needs a layer name to find the statistics of the "
+          "matmul's input");
     bool withXtX = alphaSearch && !xtxStats;
     llvm::Expected<ProbeStatistics> probe =
         statistics->get(getInputProbeName(layer.name), k, withXtX);
     if (!probe)
-      return layer.op.emitError() << "layer '" << layer.name
-                                  << "': " << llvm::toString(probe.takeError());
+      return layer.front().emitError()
+             << "layer '" << layer.name
+             << "': " << llvm::toString(probe.takeError());
     for (int64_t j = 0; j < k; ++j)
       actMax[j] = std::max(actMax[j], probe->absmax[j]);
     if (withXtX)
@@ -237,6 +345,7 @@ LatticeSmoothQuantPass::smooth(Value input,
         weightMax[j] =
             std::max(weightMax[j], std::fabs(layer.weight[n * k + j]));
 
+  Location loc = layers.front().front().getLoc();
   double chosenAlpha = *groupAlpha;
   if (alphaSearch) {
     double best = INFINITY;
@@ -250,94 +359,65 @@ LatticeSmoothQuantPass::smooth(Value input,
         chosenAlpha = candidate;
       }
     }
-    emitRemark(layers.front().op.getLoc())
-        << "layer '" << layers.front().name << "'"
-        << (layers.size() > 1 ? " and the layers sharing its input" : "")
-        << ": alpha " << formatNumber(std::round(chosenAlpha * 100) / 100);
+    emitRemark(loc) << "layer '" << layers.front().name << "'"
+                    << (layers.size() > 1 ? " and the layers sharing its input"
+                                          : "")
+                    << ": alpha "
+                    << formatNumber(std::round(chosenAlpha * 100) / 100);
   }
   std::vector<double> factors = computeFactors(actMax, weightMax, chosenAlpha);
 
-  // W diag(s): scale column j of every weight by s_j.
+  // W diag(s): scale column j of every weight by s_j, once per weight
+  // however many matmuls use it.
   for (Layer &layer : layers) {
     std::vector<float> scaled(layer.weight.size());
     for (int64_t n = 0; n < layer.n; ++n)
       for (int64_t j = 0; j < k; ++j)
         scaled[n * k + j] = float(double(layer.weight[n * k + j]) * factors[j]);
-    Value rhs = layer.op.getRhs();
-    OpBuilder b(layer.op);
-    Operation *oldWeight = rhs.getDefiningOp();
-    layer.op.getRhsMutable().assign(createFloatConstant(
-        b, rhs.getLoc(), layer.op.getRhs().getType(), scaled));
+    Operation *oldWeight = layer.rhs.getDefiningOp();
+    OpBuilder b(oldWeight);
+    Value newWeight =
+        createFloatConstant(b, layer.rhs.getLoc(), layer.rhs.getType(), scaled);
+    for (MatmulOp op : layer.ops)
+      op.getRhsMutable().assign(newWeight);
     if (oldWeight->use_empty())
       oldWeight->erase();
   }
 
-  // diag(s)^-1: into the gain (and bias) of the norm producing X when the
-  // group is its only user, else an explicit channel_scale.
+  // diag(s)^-1 on every input: into the gain (and bias) of the norm that
+  // produces it when the group is its only user, else an explicit
+  // channel_scale.
   std::vector<float> inverse(k);
   for (int64_t j = 0; j < k; ++j)
     inverse[j] = float(1.0 / factors[j]);
-  auto isGroupUse = [&](OpOperand &use) {
-    return llvm::any_of(layers, [&](Layer &layer) {
-      return use.getOwner() == layer.op.getOperation() &&
-             use.getOperandNumber() == 0;
-    });
-  };
-  Operation *producer = input.getDefiningOp();
-  bool onlyGroupUses = llvm::all_of(input.getUses(), isGroupUse);
-  auto foldInto = [&](OpOperand &gainOperand, OpOperand *biasOperand) {
-    std::optional<std::vector<float>> gain =
-        getConstantFloats(gainOperand.get());
-    std::optional<std::vector<float>> bias;
-    if (biasOperand) {
-      bias = getConstantFloats(biasOperand->get());
-      if (!bias)
-        return false;
-    }
-    if (!gain)
-      return false;
-    OpBuilder b(producer);
-    auto rescale = [&](OpOperand &operand, std::vector<float> values) {
-      for (int64_t j = 0; j < k; ++j)
-        values[j] *= inverse[j];
-      Value old = operand.get();
-      operand.set(createFloatConstant(
-          b, old.getLoc(), cast<RankedTensorType>(old.getType()), values));
-      if (Operation *def = old.getDefiningOp(); def && def->use_empty())
-        def->erase();
-    };
-    rescale(gainOperand, *gain);
-    if (biasOperand)
-      rescale(*biasOperand, *bias);
-    return true;
-  };
-  bool folded = false;
-  if (onlyGroupUses) {
-    if (auto norm = dyn_cast_or_null<RmsNormOp>(producer))
-      folded = foldInto(norm.getWeightMutable(), nullptr);
-    else if (auto norm = dyn_cast_or_null<LayerNormOp>(producer))
-      folded = foldInto(norm.getWeightMutable(),
-                        norm.getBias() ? &norm.getBiasMutable()[0] : nullptr);
+  unsigned kept = 0;
+  for (Value input : group.inputs) {
+    if (succeeded(foldIntoProducer(input, layers, inverse)))
+      continue;
+    auto inputType = cast<RankedTensorType>(input.getType());
+    OpBuilder b(input.getContext());
+    if (Operation *producer = input.getDefiningOp())
+      b.setInsertionPointAfter(producer);
+    else
+      b.setInsertionPointToStart(cast<BlockArgument>(input).getOwner());
+    auto scaleType = RankedTensorType::get({k}, inputType.getElementType());
+    Value scale = createFloatConstant(b, loc, scaleType, inverse);
+    Value scaled =
+        ChannelScaleOp::create(b, loc, inputType, input, scale,
+                               b.getI64IntegerAttr(inputType.getRank() - 1));
+    for (Layer &layer : layers)
+      for (MatmulOp op : layer.ops)
+        if (op.getLhs() == input)
+          op.getLhsMutable().assign(scaled);
+    ++kept;
   }
-  if (folded)
-    return success();
-
-  OpBuilder b(layers.front().op.getContext());
-  if (producer)
-    b.setInsertionPointAfter(producer);
-  else
-    b.setInsertionPointToStart(cast<BlockArgument>(input).getOwner());
-  Location loc = layers.front().op.getLoc();
-  auto scaleType = RankedTensorType::get({k}, inputType.getElementType());
-  Value scale = createFloatConstant(b, loc, scaleType, inverse);
-  Value scaled =
-      ChannelScaleOp::create(b, loc, inputType, input, scale,
-                             b.getI64IntegerAttr(inputType.getRank() - 1));
-  for (Layer &layer : layers)
-    layer.op.getLhsMutable().assign(scaled);
-  emitRemark(loc)
-      << "layer '" << layers.front().name
-      << "': the producer of its input cannot absorb the "
-         "smoothing factors; kept an explicit lattice.channel_scale";
+  if (kept > 0) {
+    InFlightDiagnostic remark = emitRemark(loc);
+    remark << "layer '" << layers.front().name
+           << "': the producer of its input cannot absorb the smoothing "
+              "factors; kept an explicit lattice.channel_scale";
+    if (group.inputs.size() > 1)
+      remark << " on " << kept << " of " << group.inputs.size() << " inputs";
+  }
   return success();
 }

@@ -76,9 +76,14 @@ def LatticeExportObservationsPass
     ```
 
     A function with probes must have a body that ends in a single
-    `func.return`; two probes with one name are an error.
+    `func.return`. Probes with one name (one weight used by several
+    matmuls, as in an unrolled LSTM or GRU) are one result: the distinct
+    values they observe are stacked along dimension 0, so that the
+    statistics pool every use. They must have one type and one channel
+    axis other than 0; otherwise the pass fails.
   }];
-  let dependentDialects = ["::mlir::func::FuncDialect"];
+  let dependentDialects = ["::mlir::func::FuncDialect",
+                           "::mlir::tensor::TensorDialect"];
 }
 
 def LatticeLoadWeightsPass : Pass<"lattice-load-weights", "ModuleOp"> {
@@ -132,8 +137,11 @@ def LatticeObservePass : Pass<"lattice-observe", "ModuleOp"> {
     (docs/Calibration.md) that `lattice-quantize activations=static` and
     `lattice-smoothquant` read, looking statistics up by these names.
 
-    A matmul without a layer name gets a warning and no probe; two matmuls
-    with one layer name are an error (their statistics would be mixed).
+    A matmul without a layer name gets a warning and no probe. Matmuls that
+    share one weight value (an unrolled recurrence) are one layer and get
+    probes of the same names, pooled by `lattice-export-observations`; two
+    matmuls with one layer name and different weights are an error (their
+    statistics would be mixed).
   }];
   let options = [
     Option<"weights", "weights", "bool", /*default=*/"true",
