@@ -23,6 +23,7 @@
 // step does; hot mode reuses one copy.
 //
 //   lattice-bench [--threads=T] [--mode=cold|hot] LIB.so... [benchmark flags]
+//   lattice-bench [--threads=T] --peak-only   (the f32 FMA peak alone)
 //
 //===----------------------------------------------------------------------===//
 
@@ -365,7 +366,7 @@ void runKernel(benchmark::State &state, Kernel *kernel, bool cold) {
 int main(int argc, char **argv) {
   benchmark::Initialize(&argc, argv);
   int threads = 2;
-  bool cold = true;
+  bool cold = true, peakOnly = false;
   std::vector<std::string> libraries;
   for (int i = 1; i < argc; ++i) {
     std::string arg = argv[i];
@@ -373,13 +374,21 @@ int main(int argc, char **argv) {
       threads = std::atoi(arg.c_str() + 10);
     else if (arg == "--mode=cold" || arg == "--mode=hot")
       cold = arg == "--mode=cold";
+    else if (arg == "--peak-only")
+      peakOnly = true;
     else if (arg.size() > 3 && arg.compare(arg.size() - 3, 3, ".so") == 0)
       libraries.push_back(arg);
     else
       die("unknown argument '" + arg + "'");
   }
-  if (libraries.empty() || threads < 1)
-    die("usage: lattice-bench [--threads=T] [--mode=cold|hot] LIB.so...");
+  if (threads < 1 || (peakOnly && !libraries.empty()) ||
+      (!peakOnly && libraries.empty()))
+    die("usage: lattice-bench [--threads=T] [--mode=cold|hot] LIB.so...\n"
+        "       lattice-bench [--threads=T] --peak-only");
+  if (peakOnly) {
+    probePeak(threads);
+    return 0;
+  }
 
   std::vector<Kernel *> kernels;
   for (const std::string &library : libraries)

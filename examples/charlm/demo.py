@@ -65,8 +65,16 @@ def run_variant(ngpt, recipes, text, work, windows_count, rows):
     model, _ = charlm.load(ngpt)
     with torch.no_grad():
         torch_logits = model(torch.from_numpy(x)).numpy()
-    rows.append((f"{stem} PyTorch (float)", charlm.perplexity(torch_logits, y), None, None,
-                 None))
+        # The peer's speed, timed as the compiled models are: one window
+        # per call.
+        windows = torch.from_numpy(x)
+        model(windows[:1])
+        start = time.perf_counter()
+        for window in windows:
+            model(window[None])
+        torch_seconds = time.perf_counter() - start
+    rows.append((f"{stem} PyTorch (float)", charlm.perplexity(torch_logits, y), None,
+                 4 * sum(p.numel() for p in model.parameters()), x.size / torch_seconds))
     reference = None
     for recipe in recipes:
         print(f"== {stem}: {recipe}", file=sys.stderr, flush=True)

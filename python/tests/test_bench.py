@@ -82,3 +82,32 @@ def test_bad_arguments(tmp_path):
                              capture_output=True, text=True)
         assert run.returncode == 1
         assert "is not a library made by lattice-compile" in run.stderr
+
+
+def test_peak_only():
+    run = subprocess.run([str(BENCH), "--threads=1", "--peak-only"],
+                         check=True, capture_output=True, text=True)
+    (line,) = [l for l in run.stdout.splitlines() if l.startswith("RESULT")]
+    assert "peer=peak" in line
+    assert float(line.split("gflops=")[1].split()[0]) > 0
+    run = subprocess.run([str(BENCH), "--peak-only", "x_m1_n1_k1.so"],
+                         capture_output=True, text=True)
+    assert run.returncode == 1 and "--peak-only" in run.stderr
+
+
+def test_model_benchmark(tmp_path):
+    """bench/model.py: the example LM against PyTorch, in one run (two
+    windows, one round, f32 only: a smoke test of the script)."""
+    pytest.importorskip("torch")
+    pytest.importorskip("onnx")
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "model.py"), "--threads", "1",
+         "--windows", "2", "--rounds", "1", "--recipes", "f32", "--work", str(tmp_path)],
+        capture_output=True, text=True, env=dict(os.environ, LATTICE_BUILD_DIR=str(BUILD)))
+    assert run.returncode == 0, run.stderr
+    rows = {line.split("  ")[0]: line.split() for line in run.stdout.splitlines()}
+    assert "PyTorch float" in rows and "Lattice f32" in rows
+    # µs/call, tokens/s, GFLOP/s, /peak, x PyTorch: numbers, and PyTorch's
+    # ratio to itself is 1.
+    assert float(rows["PyTorch float"][-1]) == 1.0
+    assert float(rows["Lattice f32"][2].replace(",", "")) > 0
