@@ -106,8 +106,8 @@ def test_model_benchmark(tmp_path):
         capture_output=True, text=True, env=dict(os.environ, LATTICE_BUILD_DIR=str(BUILD)))
     assert run.returncode == 0, run.stderr
     rows = {line.split("  ")[0]: line.split() for line in run.stdout.splitlines()}
-    assert "PyTorch float" in rows and "Lattice f32" in rows
+    assert "PyTorch float (1t)" in rows and "Lattice f32" in rows
     # µs/call, tokens/s, GFLOP/s, /peak, x PyTorch: numbers, and PyTorch's
     # ratio to itself is 1.
-    assert float(rows["PyTorch float"][-1]) == 1.0
+    assert float(rows["PyTorch float (1t)"][-1]) == 1.0
     assert float(rows["Lattice f32"][2].replace(",", "")) > 0
