@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Weights.h"
+#include "lattice/Dialect/Lattice/IR/LatticeOps.h"
 #include "lattice/Dialect/Lattice/IR/LatticeTypes.h"
 #include "lattice/Dialect/Lattice/Utils/QuantMath.h"
 #include "llvm/ADT/StringExtras.h"
@@ -21,20 +22,6 @@ using namespace mlir::lattice::compile;
 using llvm::createStringError;
 using llvm::Expected;
 using llvm::StringRef;
-
-llvm::StringRef mlir::lattice::compile::getDType(mlir::Type type) {
-  if (type.isF32())
-    return "F32";
-  if (type.isF16())
-    return "F16";
-  if (type.isBF16())
-    return "BF16";
-  if (type.isInteger(8))
-    return "I8";
-  if (type.isInteger(32))
-    return "I32";
-  return "";
-}
 
 /// Rows of `rowBytes` bytes, in blocks of four: chunk c (16 bytes) of rows
 /// 4b..4b+3 stored one after the other; rows after the last full block stay
@@ -90,7 +77,7 @@ Expected<PackedWeight> mlir::lattice::compile::packWeight(
   auto quantType =
       llvm::dyn_cast<mlir::lattice::QuantType>(type.getElementType());
   if (!quantType) {
-    StringRef dtype = getDType(type.getElementType());
+    StringRef dtype = getSafetensorsDType(type.getElementType());
     if (dtype.empty())
       return fail("has an element type that weights cannot have");
     if (entry->dtype != dtype)

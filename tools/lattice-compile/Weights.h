@@ -39,11 +39,6 @@ struct PackedWeight {
   std::vector<uint8_t> bytes;
 };
 
-/// The safetensors dtype (also the runtime's lattice_dtype name) of an
-/// element type that crosses the C ABI unquantized: F32, F16, BF16, I8 or
-/// I32; "" for any other type.
-llvm::StringRef getDType(mlir::Type type);
-
 /// Converts the tensor `name` of `file` to the layout of a value of `type`
 /// (the result type of lattice.weight): floats are copied, codes of a
 /// quantized type are range-checked and packed LSB-first

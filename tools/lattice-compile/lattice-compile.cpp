@@ -145,7 +145,8 @@ static FailureOr<TensorDesc> describe(Location loc, Type type, StringRef name) {
                              "rank 8 or less";
   TensorDesc desc;
   desc.name = name.str();
-  desc.dtype = getDType(tensorType.getElementType()).str();
+  desc.dtype =
+      mlir::lattice::getSafetensorsDType(tensorType.getElementType()).str();
   if (desc.dtype.empty())
     return emitError(loc) << "'" << name << "' has element type "
                           << tensorType.getElementType()

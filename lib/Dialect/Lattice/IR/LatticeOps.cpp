@@ -226,6 +226,20 @@ LogicalResult FakeQuantOp::verify() {
   return verifyQuantParams(*this, "", quantType, getScale(), getZeroPoint());
 }
 
+StringRef mlir::lattice::getSafetensorsDType(Type type) {
+  if (type.isF32())
+    return "F32";
+  if (type.isF16())
+    return "F16";
+  if (type.isBF16())
+    return "BF16";
+  if (type.isInteger(8))
+    return "I8";
+  if (type.isInteger(32))
+    return "I32";
+  return "";
+}
+
 std::optional<std::vector<float>>
 mlir::lattice::getConstantFloats(Value value) {
   DenseFPElementsAttr attr;

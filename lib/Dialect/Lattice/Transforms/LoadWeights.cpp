@@ -27,17 +27,6 @@ namespace mlir::lattice {
 using namespace mlir;
 using namespace mlir::lattice;
 
-/// The safetensors dtype that holds `type` bit for bit, or "".
-static StringRef getFloatDType(Type type) {
-  if (type.isF32())
-    return "F32";
-  if (type.isF16())
-    return "F16";
-  if (type.isBF16())
-    return "BF16";
-  return "";
-}
-
 namespace {
 struct LatticeLoadWeightsPass final
     : lattice::impl::LatticeLoadWeightsPassBase<LatticeLoadWeightsPass> {
@@ -52,7 +41,7 @@ struct LatticeLoadWeightsPass final
     });
     for (WeightOp op : weights) {
       RankedTensorType type = op.getType();
-      StringRef dtype = getFloatDType(type.getElementType());
+      StringRef dtype = getSafetensorsDType(type.getElementType());
       if (dtype.empty()) {
         op.emitError() << "weight '" << op.getName()
                        << "' has an element type that cannot be loaded: "

@@ -32,6 +32,11 @@ namespace mlir::lattice {
 /// is not a constant.
 std::optional<std::vector<float>> getConstantFloats(Value value);
 
+/// The safetensors dtype that holds elements of `type` bit for bit (also the
+/// runtime's lattice_dtype name): F32, F16, BF16, I8 or I32; "" for any
+/// other type.
+StringRef getSafetensorsDType(Type type);
+
 /// Reads the values of an integer constant (row-major, splats expanded),
 /// sign-extended, or std::nullopt when `value` is not a constant.
 std::optional<std::vector<int64_t>> getConstantInts(Value value);
