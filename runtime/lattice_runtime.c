@@ -15,10 +15,12 @@
 \*===----------------------------------------------------------------------===*/
 
 #include "lattice_runtime.h"
+#include "lattice_cuda.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,6 +50,8 @@ struct lattice_model {
   /* One pointer per weight, into the mapping or into an aligned copy. */
   void **weights;
   void **copies;
+  /* CUDA models: one device copy of each weight (what `entry` gets). */
+  void **device_weights;
 };
 
 /*===----------------------------------------------------------------------===*/
@@ -156,8 +160,8 @@ static int skip_value(reader *r, int depth) {
     if (peek(r, close))
       return expect(r, close);
     do {
-      if (object && (!read_string(r, scratch, sizeof(scratch)) ||
-                     !expect(r, ':')))
+      if (object &&
+          (!read_string(r, scratch, sizeof(scratch)) || !expect(r, ':')))
         return 0;
       if (!skip_value(r, depth + 1))
         return 0;
@@ -308,8 +312,8 @@ static lattice_status bind_weights(lattice_model *model, const char *path,
                     (unsigned long long)e.end,
                     (unsigned long long)w->num_bytes);
       if (model->weights[index])
-        return fail(LATTICE_ERROR_FORMAT, "%s: tensor '%s' appears twice",
-                    path, name);
+        return fail(LATTICE_ERROR_FORMAT, "%s: tensor '%s' appears twice", path,
+                    name);
       const unsigned char *bytes = payload + e.begin;
       if (((uintptr_t)bytes) % 64 == 0) {
         model->weights[index] = (void *)(uintptr_t)bytes; /* read only */
@@ -318,8 +322,7 @@ static lattice_status bind_weights(lattice_model *model, const char *path,
         size_t rounded = (w->num_bytes + 63) / 64 * 64;
         void *copy = aligned_alloc(64, rounded ? rounded : 64);
         if (!copy)
-          return fail(LATTICE_ERROR_MEMORY, "out of memory copying '%s'",
-                      name);
+          return fail(LATTICE_ERROR_MEMORY, "out of memory copying '%s'", name);
         memcpy(copy, bytes, w->num_bytes);
         model->copies[index] = copy;
         model->weights[index] = copy;
@@ -332,8 +335,8 @@ static lattice_status bind_weights(lattice_model *model, const char *path,
   if (found != info->num_weights) {
     for (uint32_t i = 0; i < info->num_weights; ++i)
       if (!model->weights[i])
-        return fail(LATTICE_ERROR_MISMATCH, "%s: weight '%s' is missing",
-                    path, info->weights[i].name);
+        return fail(LATTICE_ERROR_MISMATCH, "%s: weight '%s' is missing", path,
+                    info->weights[i].name);
   }
   return LATTICE_OK;
 }
@@ -351,9 +354,44 @@ static lattice_status create_model(const lattice_model_info *info,
   m->info = info;
   m->weights = calloc(info->num_weights + 1, sizeof(void *));
   m->copies = calloc(info->num_weights + 1, sizeof(void *));
-  if (!m->weights || !m->copies) {
+  m->device_weights = calloc(info->num_weights + 1, sizeof(void *));
+  if (!m->weights || !m->copies || !m->device_weights) {
     lattice_model_free(m);
     return fail(LATTICE_ERROR_MEMORY, "out of memory");
+  }
+  *model = m;
+  return LATTICE_OK;
+}
+
+static lattice_status device_failure(const char *what) {
+  const char *reason = lattice_cuda_take_error();
+  return fail(LATTICE_ERROR_DEVICE, "%s%s%s", what, reason ? ": " : "",
+              reason ? reason : "");
+}
+
+/* For a CUDA model: opens the driver and copies the bound weights to the
+   device. Frees the model on failure. */
+static lattice_status finish_load(lattice_model *m, lattice_model **model) {
+  const lattice_model_info *info = m->info;
+  if (info->device == LATTICE_DEVICE_CUDA) {
+    lattice_cuda_take_error(); /* a stale failure of this thread */
+    if (lattice_cuda_init() != 0) {
+      lattice_model_free(m);
+      return device_failure("cannot run a CUDA model");
+    }
+    for (uint32_t i = 0; i < info->num_weights; ++i) {
+      size_t size = (size_t)info->weights[i].num_bytes;
+      if (lattice_cuda_alloc(&m->device_weights[i], size) != 0 ||
+          lattice_cuda_copy(m->device_weights[i], m->weights[i], size) != 0) {
+        lattice_status status = device_failure("cannot copy the weights to "
+                                               "the GPU");
+        lattice_model_free(m);
+        return status;
+      }
+    }
+  } else if (info->device != LATTICE_DEVICE_CPU) {
+    lattice_model_free(m);
+    return fail(LATTICE_ERROR_ARGUMENT, "unknown device %u", info->device);
   }
   *model = m;
   return LATTICE_OK;
@@ -388,8 +426,7 @@ lattice_status lattice_model_load(const lattice_model_info *info,
     }
     m->mapping_size = (size_t)st.st_size;
     if (m->mapping_size > 0) {
-      m->mapping =
-          mmap(NULL, m->mapping_size, PROT_READ, MAP_PRIVATE, fd, 0);
+      m->mapping = mmap(NULL, m->mapping_size, PROT_READ, MAP_PRIVATE, fd, 0);
       if (m->mapping == MAP_FAILED) {
         m->mapping = NULL;
         close(fd);
@@ -405,8 +442,7 @@ lattice_status lattice_model_load(const lattice_model_info *info,
       return status;
     }
   }
-  *model = m;
-  return LATTICE_OK;
+  return finish_load(m, model);
 }
 
 lattice_status lattice_model_load_memory(const lattice_model_info *info,
@@ -427,13 +463,13 @@ lattice_status lattice_model_load_memory(const lattice_model_info *info,
       return status;
     }
   }
-  *model = m;
-  return LATTICE_OK;
+  return finish_load(m, model);
 }
 
-lattice_status lattice_model_run(const lattice_model *model,
-                                 const void *const *inputs,
-                                 void *const *outputs) {
+/* Checks the arguments of a run. */
+static lattice_status check_run(const lattice_model *model,
+                                const void *const *inputs,
+                                void *const *outputs) {
   if (!model)
     return fail(LATTICE_ERROR_ARGUMENT, "lattice_model_run: NULL model");
   const lattice_model_info *info = model->info;
@@ -448,6 +484,16 @@ lattice_status lattice_model_run(const lattice_model *model,
     if (!outputs[i])
       return fail(LATTICE_ERROR_ARGUMENT, "output '%s' is NULL",
                   info->outputs[i].name);
+  return LATTICE_OK;
+}
+
+/* Calls the entry point on buffers where the model runs. */
+static lattice_status call_entry(const lattice_model *model,
+                                 const void *const *inputs,
+                                 void *const *outputs) {
+  const lattice_model_info *info = model->info;
+  bool cuda = info->device == LATTICE_DEVICE_CUDA;
+  void *const *weights = cuda ? model->device_weights : model->weights;
   uint32_t count = info->num_inputs + info->num_weights + info->num_outputs;
   void *stack_args[64];
   void **args = count <= 64 ? stack_args : malloc(count * sizeof(void *));
@@ -457,13 +503,82 @@ lattice_status lattice_model_run(const lattice_model *model,
   for (uint32_t i = 0; i < info->num_inputs; ++i)
     args[n++] = (void *)(uintptr_t)inputs[i]; /* read only */
   for (uint32_t i = 0; i < info->num_weights; ++i)
-    args[n++] = model->weights[i];
+    args[n++] = weights[i];
   for (uint32_t i = 0; i < info->num_outputs; ++i)
     args[n++] = outputs[i];
+  if (cuda)
+    lattice_cuda_take_error(); /* a stale failure of this thread */
   info->entry(args);
   if (args != stack_args)
     free(args);
+  if (cuda && lattice_cuda_synchronize() != 0)
+    return device_failure("the model failed on the GPU");
   return LATTICE_OK;
+}
+
+lattice_status lattice_model_run_device(const lattice_model *model,
+                                        const void *const *inputs,
+                                        void *const *outputs) {
+  lattice_status status = check_run(model, inputs, outputs);
+  if (status != LATTICE_OK)
+    return status;
+  return call_entry(model, inputs, outputs);
+}
+
+/* Rounds a buffer size up so that the next buffer stays 256-byte aligned,
+   as cuMemAlloc's are. */
+static size_t align_up(uint64_t size) {
+  return (size_t)((size + 255) & ~(uint64_t)255);
+}
+
+lattice_status lattice_model_run(const lattice_model *model,
+                                 const void *const *inputs,
+                                 void *const *outputs) {
+  lattice_status status = check_run(model, inputs, outputs);
+  if (status != LATTICE_OK || model->info->device != LATTICE_DEVICE_CUDA)
+    return status != LATTICE_OK ? status : call_entry(model, inputs, outputs);
+
+  /* CUDA: the inputs and outputs go through one device allocation. */
+  const lattice_model_info *info = model->info;
+  uint32_t count = info->num_inputs + info->num_outputs;
+  size_t total = 0;
+  for (uint32_t i = 0; i < info->num_inputs; ++i)
+    total += align_up(info->inputs[i].num_bytes);
+  for (uint32_t i = 0; i < info->num_outputs; ++i)
+    total += align_up(info->outputs[i].num_bytes);
+  void **buffers = calloc(count + 1, sizeof(void *));
+  if (!buffers)
+    return fail(LATTICE_ERROR_MEMORY, "out of memory");
+  lattice_cuda_take_error();
+  char *block = NULL;
+  if (lattice_cuda_alloc((void **)&block, total) != 0) {
+    free(buffers);
+    return device_failure("cannot allocate the inputs and outputs on the "
+                          "GPU");
+  }
+  size_t offset = 0;
+  for (uint32_t i = 0; i < count; ++i) {
+    const lattice_tensor_info *t = i < info->num_inputs
+                                       ? &info->inputs[i]
+                                       : &info->outputs[i - info->num_inputs];
+    buffers[i] = block + offset;
+    offset += align_up(t->num_bytes);
+  }
+  status = LATTICE_OK;
+  for (uint32_t i = 0; i < info->num_inputs && status == LATTICE_OK; ++i)
+    if (lattice_cuda_copy(buffers[i], inputs[i],
+                          (size_t)info->inputs[i].num_bytes) != 0)
+      status = device_failure("cannot copy the inputs to the GPU");
+  if (status == LATTICE_OK)
+    status = call_entry(model, (const void *const *)buffers,
+                        buffers + info->num_inputs);
+  for (uint32_t i = 0; i < info->num_outputs && status == LATTICE_OK; ++i)
+    if (lattice_cuda_copy(outputs[i], buffers[info->num_inputs + i],
+                          (size_t)info->outputs[i].num_bytes) != 0)
+      status = device_failure("cannot copy the outputs from the GPU");
+  lattice_cuda_free(block);
+  free(buffers);
+  return status;
 }
 
 void lattice_model_free(lattice_model *model) {
@@ -472,6 +587,10 @@ void lattice_model_free(lattice_model *model) {
   if (model->copies)
     for (uint32_t i = 0; i < model->info->num_weights; ++i)
       free(model->copies[i]);
+  if (model->device_weights)
+    for (uint32_t i = 0; i < model->info->num_weights; ++i)
+      lattice_cuda_free(model->device_weights[i]);
+  free(model->device_weights);
   if (model->mapping)
     munmap(model->mapping, model->mapping_size);
   free(model->copies);

@@ -11,7 +11,9 @@
 |* weights, and the functions below; its generated header adds typed         *|
 |* wrappers named after the model.                                           *|
 |*                                                                            *|
-|* Tensors are dense, row-major, in host memory. Sub-byte weights are packed *|
+|* Tensors are dense, row-major, in host memory (models built for CUDA copy  *|
+|* them to and from the GPU, or take device buffers through                 *|
+|* lattice_model_run_device). Sub-byte weights are packed                   *|
 |* as docs/WeightLayout.md describes. Functions return LATTICE_OK (0) or an  *|
 |* error code; lattice_last_error() then describes the failure.             *|
 |*                                                                            *|
@@ -27,7 +29,7 @@
 extern "C" {
 #endif
 
-#define LATTICE_ABI_VERSION 1
+#define LATTICE_ABI_VERSION 2
 #define LATTICE_MAX_RANK 8
 
 typedef enum {
@@ -36,8 +38,12 @@ typedef enum {
   LATTICE_ERROR_IO = 2,       /* the weights file cannot be opened or mapped */
   LATTICE_ERROR_FORMAT = 3,   /* the weights file is not valid safetensors */
   LATTICE_ERROR_MISMATCH = 4, /* a weight is missing or has another type */
-  LATTICE_ERROR_MEMORY = 5    /* out of memory */
+  LATTICE_ERROR_MEMORY = 5,   /* out of memory */
+  LATTICE_ERROR_DEVICE = 6    /* no usable GPU, or a GPU call failed */
 } lattice_status;
+
+/* Where a model runs. */
+typedef enum { LATTICE_DEVICE_CPU = 0, LATTICE_DEVICE_CUDA = 1 } lattice_device;
 
 /* Element types, as safetensors names them. */
 typedef enum {
@@ -64,14 +70,18 @@ typedef struct {
   const lattice_tensor_info *inputs;
   const lattice_tensor_info *outputs;
   const lattice_tensor_info *weights;
-  /* The compiled function: args = inputs, weights, outputs, in that order. */
+  /* The compiled function: args = inputs, weights, outputs, in that order;
+     device buffers for CUDA models. */
   void (*entry)(void **args);
+  uint32_t device; /* lattice_device */
 } lattice_model_info;
 
 typedef struct lattice_model lattice_model;
 
 /* Maps the safetensors file `weights_path` and checks that it holds every
-   weight of `info` with its dtype and size. */
+   weight of `info` with its dtype and size. A CUDA model also opens the
+   CUDA driver (LATTICE_ERROR_DEVICE, "no CUDA driver", where there is none)
+   and copies its weights to the GPU once. */
 lattice_status lattice_model_load(const lattice_model_info *info,
                                   const char *weights_path,
                                   lattice_model **model);
@@ -91,6 +101,15 @@ lattice_status lattice_model_load_memory(const lattice_model_info *info,
 lattice_status lattice_model_run(const lattice_model *model,
                                  const void *const *inputs,
                                  void *const *outputs);
+
+/* Runs the model on buffers that are already where it runs: for a CUDA
+   model, `inputs` and `outputs` are device pointers (CUdeviceptr values,
+   from cuMemAlloc or cudaMalloc: 16-byte aligned at least) and nothing is
+   copied; for a CPU model this is lattice_model_run. Returns when the
+   outputs are written. */
+lattice_status lattice_model_run_device(const lattice_model *model,
+                                        const void *const *inputs,
+                                        void *const *outputs);
 
 /* Unmaps the weights and frees the model; NULL is ignored. */
 void lattice_model_free(lattice_model *model);

@@ -56,3 +56,44 @@ if os.path.exists(os.path.join(config.lattice_tools_dir,
 # The formatting check needs the clang-format that .clang-format targets.
 if lit.util.which("clang-format-22"):
     config.available_features.add("clang-format")
+
+# GPU code generation: gpu-module-to-binary links CUDA's libdevice and ptxas
+# assembles the PTX; both come with CUDA's toolkit (CUDA_HOME, else
+# /usr/local/cuda). GPU execution needs a device that answers.
+cuda_root = (os.environ.get("CUDA_HOME") or os.environ.get("CUDA_ROOT")
+             or "/usr/local/cuda")
+if os.path.isdir(os.path.join(cuda_root, "nvvm", "libdevice")):
+    config.available_features.add("cuda-toolkit")
+else:
+    lit_config.note(f"no CUDA toolkit under {cuda_root}: the tests that "
+                    "generate PTX are unsupported")
+ptxas = lit.util.which("ptxas", os.path.join(cuda_root, "bin") + os.pathsep
+                       + config.environment["PATH"])
+if ptxas:
+    config.available_features.add("ptxas")
+    config.substitutions.append(("%ptxas", ptxas))
+else:
+    lit_config.note("ptxas not found: the tests that assemble PTX are "
+                    "unsupported")
+config.substitutions.append(
+    ("%lattice_cuda_runtime",
+     os.path.join(config.lattice_obj_root, "lib", "liblattice_cuda_runtime.so")))
+
+
+def _cuda_device_answers():
+    """Whether the CUDA driver loads and sees a device (no GPU: False)."""
+    import ctypes
+    try:
+        cuda = ctypes.CDLL("libcuda.so.1")
+    except OSError:
+        return False
+    count = ctypes.c_int(0)
+    return (cuda.cuInit(0) == 0
+            and cuda.cuDeviceGetCount(ctypes.byref(count)) == 0
+            and count.value > 0)
+
+
+if _cuda_device_answers():
+    config.available_features.add("cuda-device")
+else:
+    lit_config.note("no CUDA device: the GPU execution tests are unsupported")

@@ -156,12 +156,17 @@ def _options(values):
 
 
 def compile(model, recipe="f32", calib=None, output=None, *, shapes=None,
-            target_cpu=None, num_threads=None, quiet=False, _export_probes=False):
+            target="cpu", gpu_chip=None, target_cpu=None, num_threads=None,
+            quiet=False, _export_probes=False):
     """Compiles `model` (.onnx or .mlir) with `recipe` into `output` (a
     path prefix: output.so, output.safetensors, output.h; a temporary
     folder when None) and loads it. `calib`: an .npz file, a dict of
     arrays (one per input, samples along a leading axis) or a list of
-    samples, each a tuple of arrays in input order."""
+    samples, each a tuple of arrays in input order. `target`: "cpu", or
+    "cuda" for an NVIDIA GPU (`gpu_chip`, default sm_80; calibration still
+    runs on the CPU)."""
+    if target not in ("cpu", "cuda"):
+        raise CompileError(f"unknown target '{target}'; choose cpu or cuda")
     if recipe not in RECIPES:
         raise CompileError(f"unknown recipe '{recipe}'; choose one of "
                            f"{', '.join(RECIPES)}")
@@ -180,7 +185,9 @@ def compile(model, recipe="f32", calib=None, output=None, *, shapes=None,
     smooth = activations == "static" or (activations == "dynamic" and calib is not None)
     steps = _Steps(1 + (model.suffix == ".onnx") + (settings is not None) +
                    (2 * smooth + (activations == "static")) + (settings is not None), quiet)
-    extra = []
+    extra = ["--target", target]
+    if gpu_chip:
+        extra += ["--gpu-chip", gpu_chip]
     if target_cpu:
         extra += ["--target-cpu", target_cpu]
     if num_threads:
@@ -277,13 +284,17 @@ def main(argv=None):
     parser.add_argument("--calib", help=".npz file with one array per model input")
     parser.add_argument("--shape", action="append", type=_parse_shape, default=[],
                         help="NAME=D1,D2,...: the shape of an ONNX input with symbolic sizes")
+    parser.add_argument("--target", default="cpu", choices=("cpu", "cuda"),
+                        help="where the model runs (default cpu)")
+    parser.add_argument("--gpu-chip", help="GPU architecture for --target cuda")
     parser.add_argument("--target-cpu")
     parser.add_argument("--num-threads", type=int)
     parser.add_argument("-q", "--quiet", action="store_true")
     args = parser.parse_args(argv)
     try:
         result = compile(args.model, args.recipe, args.calib, args.output,
-                         shapes=dict(args.shape), target_cpu=args.target_cpu,
+                         shapes=dict(args.shape), target=args.target,
+                         gpu_chip=args.gpu_chip, target_cpu=args.target_cpu,
                          num_threads=args.num_threads, quiet=args.quiet)
     except CompileError as error:
         print(f"lattice-compile: error: {error}", file=sys.stderr)

@@ -34,7 +34,7 @@ class _ModelInfo(ctypes.Structure):
                 ("inputs", ctypes.POINTER(_TensorInfo)),
                 ("outputs", ctypes.POINTER(_TensorInfo)),
                 ("weights", ctypes.POINTER(_TensorInfo)),
-                ("entry", ctypes.c_void_p)]
+                ("entry", ctypes.c_void_p), ("device", ctypes.c_uint32)]
 
 
 def _describe(info):
@@ -56,7 +56,13 @@ class Model:
         get_info.restype = ctypes.POINTER(_ModelInfo)
         self._info = get_info()
         info = self._info.contents
+        if info.abi_version != 2:
+            raise LatticeError(f"{library}: built for ABI version "
+                               f"{info.abi_version}; this package reads version 2")
         self.name = info.name.decode()
+        #: "cpu" or "cuda": where the model runs (inputs and outputs stay
+        #: numpy arrays in host memory either way).
+        self.device = {0: "cpu", 1: "cuda"}.get(info.device, "unknown")
         self.inputs = [_describe(info.inputs[i]) for i in range(info.num_inputs)]
         self.outputs = [_describe(info.outputs[i]) for i in range(info.num_outputs)]
         for name, dtype, _ in self.inputs + self.outputs:

@@ -70,6 +70,22 @@ static llvm::cl::opt<std::string>
     entryName("entry", llvm::cl::desc("Function to compile (default: the "
                                       "only public function)"));
 static llvm::cl::opt<std::string>
+    target("target",
+           llvm::cl::desc("Where the model runs: cpu (the default) or cuda "
+                          "(an NVIDIA GPU, through the CUDA driver)"),
+           llvm::cl::init("cpu"));
+static llvm::cl::opt<std::string>
+    gpuChip("gpu-chip",
+            llvm::cl::desc("With --target cuda: the GPU architecture (sm_80, "
+                           "sm_90, ...); the PTX also runs on later GPUs"),
+            llvm::cl::init("sm_80"));
+static llvm::cl::opt<std::string> gpuFormat(
+    "gpu-format",
+    llvm::cl::desc("With --target cuda: isa (PTX, compiled by the driver when "
+                   "the library loads; the default) or bin (cubin for "
+                   "exactly --gpu-chip, assembled now with ptxas)"),
+    llvm::cl::init("isa"));
+static llvm::cl::opt<std::string>
     targetCPU("target-cpu",
               llvm::cl::desc("CPU to compile for: native, x86-64, "
                              "x86-64-v2/v3/v4 or an LLVM CPU name"),
@@ -378,7 +394,9 @@ static void writeGlue(llvm::raw_ostream &header, llvm::raw_ostream &glue,
   }
   glue << "\nstatic const lattice_model_info info = {LATTICE_ABI_VERSION, \""
        << name << "\", " << inputs.size() << ", " << outputs.size() << ", "
-       << weights.size() << ", inputs, outputs, weights, entry};\n\n"
+       << weights.size() << ", inputs, outputs, weights, entry, "
+       << (target == "cuda" ? "LATTICE_DEVICE_CUDA" : "LATTICE_DEVICE_CPU")
+       << "};\n\n"
        << "const lattice_model_info *lattice_model_info_v1(void) { return "
           "&info; }\n\n"
        << "lattice_status " << name
@@ -524,6 +542,12 @@ static LogicalResult compile(const char *argv0) {
     return failure();
   }
 
+  if (target != "cpu" && target != "cuda") {
+    llvm::errs() << "lattice-compile: unknown --target '" << target
+                 << "' (expected cpu or cuda)\n";
+    return failure();
+  }
+
   std::vector<TensorDesc> inputs, outputs, weightDescs;
   // Inputs and outputs are named by their `lattice.name` attribute (for
   // example the probes of a calibration build), else by position.
@@ -554,27 +578,46 @@ static LogicalResult compile(const char *argv0) {
     entry.removeResultAttr(i, StringAttr::get(&context, "lattice.name"));
   std::vector<PackedWeight> weights;
   StringRef modelDir = llvm::sys::path::parent_path(inputFile);
+  bool cuda = target == "cuda";
   // The microkernels' fast paths need AVX-512; elsewhere the generated
   // vector code is faster than their scalar fallback.
   FailureOr<unsigned> vectorBits = lattice::getTargetVectorBits(targetCPU);
-  bool ukernels = useUkernels && succeeded(vectorBits) && *vectorBits >= 512;
+  bool ukernels =
+      !cuda && useUkernels && succeeded(vectorBits) && *vectorBits >= 512;
   if (failed(
           externalizeWeights(entry, modelDir, ukernels, weights, weightDescs)))
     return failure();
   std::string symbol = name + "_forward";
   entry.setName(symbol);
 
-  // Lower to the LLVM dialect.
+  // Lower to the LLVM dialect (with the GPU code in gpu.binary ops).
   PassManager pm(&context);
-  lattice::CPUPipelineOptions options;
-  options.targetCPU = targetCPU;
-  options.numThreads = numThreads;
-  options.barePointerABI = true;
-  options.ukernels = ukernels;
-  if (failed(lattice::buildLatticeCPUPipeline(pm, options))) {
-    llvm::errs() << "lattice-compile: unknown --target-cpu '" << targetCPU
-                 << "'\n";
-    return failure();
+  if (cuda) {
+    lattice::GPUPipelineOptions options;
+    options.chip = gpuChip;
+    options.format = gpuFormat;
+    options.barePointerABI = true;
+    std::string error;
+    if (gpuFormat == "fatbin" ||
+        failed(lattice::buildLatticeGPUPipeline(pm, options, &error))) {
+      llvm::errs() << "lattice-compile: "
+                   << (error.empty() ? "unknown --gpu-format '" + gpuFormat +
+                                           "' (expected isa or bin)"
+                                     : error)
+                   << "\n";
+      return failure();
+    }
+  } else {
+    lattice::CPUPipelineOptions options;
+    options.targetCPU = targetCPU;
+    options.numThreads = numThreads;
+    options.barePointerABI = true;
+    options.ukernels = ukernels;
+    if (failed(lattice::buildLatticeCPUPipeline(pm, options))) {
+      llvm::errs() << "lattice-compile: unknown --target-cpu '" << targetCPU
+                   << "'\n";
+      return failure();
+    }
   }
   if (failed(pm.run(*module)))
     return failure();
@@ -678,6 +721,10 @@ static int runModelDriver(const char *argv0) {
     args.append({"--calib", calib});
   for (const std::string &shape : shapes)
     args.append({"--shape", shape});
+  if (target.getNumOccurrences())
+    args.append({"--target", target});
+  if (gpuChip.getNumOccurrences())
+    args.append({"--gpu-chip", gpuChip});
   if (targetCPU.getNumOccurrences())
     args.append({"--target-cpu", targetCPU});
   if (numThreads.getNumOccurrences())

@@ -65,7 +65,58 @@ FailureOr<unsigned> getTargetVectorBits(StringRef targetCPU);
 LogicalResult buildLatticeCPUPipeline(OpPassManager &pm,
                                       const CPUPipelineOptions &options);
 
-/// Registers `lattice-lower-to-cpu`.
+/// Options of the `lattice-lower-to-gpu` pipeline.
+struct GPUPipelineOptions : public PassPipelineOptions<GPUPipelineOptions> {
+  PassOptions::Option<std::string> chip{
+      *this, "chip",
+      llvm::cl::desc("NVIDIA GPU architecture to generate code for (sm_80, "
+                     "sm_90, sm_90a, ...)"),
+      llvm::cl::init("sm_80")};
+  PassOptions::Option<std::string> features{
+      *this, "features",
+      llvm::cl::desc("PTX features, for example +ptx80; empty derives the "
+                     "PTX version from chip"),
+      llvm::cl::init("")};
+  PassOptions::Option<unsigned> optLevel{
+      *this, "opt-level",
+      llvm::cl::desc("Optimization level of the device code (0 to 3)"),
+      llvm::cl::init(3)};
+  PassOptions::Option<std::string> format{
+      *this, "format",
+      llvm::cl::desc("What the GPU modules become: `isa` (PTX, compiled by "
+                     "the driver at load), `bin` (cubin, assembled with "
+                     "ptxas) or `fatbin`"),
+      llvm::cl::init("isa")};
+  PassOptions::Option<std::string> cudaPath{
+      *this, "cuda-path",
+      llvm::cl::desc("CUDA toolkit whose libdevice (math functions) and "
+                     "ptxas the device code uses; empty: $CUDA_HOME, else "
+                     "/usr/local/cuda"),
+      llvm::cl::init("")};
+  PassOptions::Option<unsigned> blockSize{
+      *this, "block-size", llvm::cl::desc("Threads per block of the kernels"),
+      llvm::cl::init(256)};
+  PassOptions::Option<bool> barePointerABI{
+      *this, "bare-pointer-abi",
+      llvm::cl::desc("Pass statically shaped buffers to host functions as "
+                     "bare device pointers (the C ABI of compiled models) "
+                     "instead of memref descriptors"),
+      llvm::cl::init(false)};
+};
+
+/// Returns the PTX feature string for `chip` (sm_XY[a]): the PTX version
+/// that introduced it, or failure when the name is not an sm_ architecture.
+FailureOr<std::string> getDefaultPTXFeatures(StringRef chip);
+
+/// Builds the GPU pipeline: lattice and upstream ops on tensors to host code
+/// in the LLVM dialect that launches kernels compiled for an NVIDIA GPU
+/// (`gpu.binary`). Fails when an option is invalid, with the reason in
+/// `error` when given.
+LogicalResult buildLatticeGPUPipeline(OpPassManager &pm,
+                                      const GPUPipelineOptions &options,
+                                      std::string *error = nullptr);
+
+/// Registers `lattice-lower-to-cpu` and `lattice-lower-to-gpu`.
 void registerLatticeCodegenPipelines();
 } // namespace mlir::lattice
 

@@ -191,4 +191,83 @@ def CPUUseUkernelsPass : Pass<"lattice-cpu-use-ukernels", "ModuleOp"> {
   ];
 }
 
+def GPUDistributePass : Pass<"lattice-gpu-distribute", "func::FuncOp"> {
+  let summary = "Turn each linalg op on buffers into a GPU kernel";
+  let description = [{
+    Replaces every linalg op of a bufferized function (named ops are first
+    written as `linalg.generic`, `memref.copy` as `linalg.copy`) by a
+    `gpu.launch` of one-dimensional blocks of `block-size` threads whose
+    body evaluates the op's payload, in one of two shapes:
+
+    - *Warp per output.* A single-output reduction whose payload combines
+      the output with one associative operator (`out = out + f(ins)`, or
+      max, min, ...: the ops `arith::getNeutralElement` knows), on `f32` or
+      `i32`, with at least 32 reduced elements. The 32 lanes of a warp share
+      one output: lane `l` evaluates chunks `l, l + 32, ...` of `c`
+      consecutive elements of the innermost reduction loop (`c` is the
+      largest power of two up to `max-chunk` dividing its extent), so that a
+      warp reads rows of a `[N, K]` weight in contiguous spans and the
+      payload (dequantization included) runs in registers; the lanes' partial
+      results meet in a butterfly of `gpu.shuffle xor` and lane 0 combines
+      the total with the output's initial value. Matmuls with quantized
+      weights (GEMV and small-M GEMM), the sums of norms and the maxima and
+      sums of softmax take this shape.
+    - *Thread per output.* Every other op: consecutive threads take
+      consecutive output elements (the innermost parallel loop varies
+      fastest), reductions run as sequential loops in the thread.
+
+    Both walk their outputs with a grid-stride loop over a grid of at most
+    65535 blocks. After the rewrite no buffer is read or written outside a
+    kernel; an op that would (a `memref.load` in host code, for example) is
+    an error, as is a linalg op without a generic form.
+
+    ```mlir
+    linalg.generic {iterator_types = ["parallel", "reduction"], ...}
+        ins(%x, %w : memref<64xf32>, memref<128x64xi4>) outs(%y : memref<128xf32>)
+    ```
+
+    becomes a `gpu.launch` of 16 blocks of 256 threads (8 warps each, one
+    output per warp), each lane summing 2 chunks of 8 products.
+  }];
+  let options = [
+    Option<"blockSize", "block-size", "unsigned", /*default=*/"256",
+           "Threads per block (a multiple of 32, at most 1024)">,
+    Option<"maxChunk", "max-chunk", "unsigned", /*default=*/"8",
+           "Most consecutive reduction elements a lane handles per step">,
+  ];
+  let dependentDialects = [
+    "::mlir::affine::AffineDialect",
+    "::mlir::arith::ArithDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::ub::UBDialect",
+  ];
+}
+
+def GPUAllocateOnDevicePass
+    : Pass<"lattice-gpu-allocate-on-device", "ModuleOp"> {
+  let summary = "Put the buffers of host code in device memory";
+  let description = [{
+    Runs after `lattice-gpu-distribute`, when kernels do all the reading
+    and writing of buffers, and makes host code hand them device memory:
+
+    - `memref.alloc` and `memref.dealloc` outside kernels become
+      `gpu.alloc` and `gpu.dealloc`; a `memref.alloca` read by a kernel is
+      an error;
+    - a `memref.get_global` whose buffer a kernel reads is cloned into the
+      kernel, so that `gpu-kernel-outlining` copies the global into the GPU
+      module;
+    - a call to an external function (host code, such as the runtime's
+      `printMemrefF32`) is passed host copies (`gpu.memcpy`) of its buffer
+      operands, freed after the call; what the callee writes to them is not
+      copied back.
+
+    Function arguments are taken to be device memory: the caller (the
+    runtime of a compiled model) passes device buffers.
+  }];
+  let dependentDialects = ["::mlir::gpu::GPUDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
 #endif // LATTICE_CODEGEN_PASSES_TD

@@ -13,13 +13,12 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "../PipelineSteps.h"
 #include "lattice/Codegen/Passes.h"
 #include "lattice/Conversion/Passes.h"
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Conversion/VectorToSCF/VectorToSCF.h"
 #include "mlir/Dialect/Arith/Transforms/Passes.h"
-#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
-#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Dialect/SCF/Transforms/Passes.h"
@@ -79,11 +78,7 @@ mlir::lattice::buildLatticeCPUPipeline(OpPassManager &pm,
     ukernelOptions.numThreads = numThreads;
     pm.addPass(createCPUUseUkernelsPass(ukernelOptions));
   }
-  pm.addPass(createConvertLatticeToLinalgPass());
-  pm.addPass(createReconcileUnrealizedCastsPass());
-  pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());
-  pm.addPass(createCanonicalizerPass());
-  pm.addPass(createCSEPass());
+  addLatticeToLinalgPasses(pm);
 
   // Tiling and vectorization on tensors.
   CPUTileAndVectorizePassOptions tileOptions;
@@ -93,26 +88,7 @@ mlir::lattice::buildLatticeCPUPipeline(OpPassManager &pm,
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
 
-  // Buffers: function arguments and results with identity layouts, results
-  // returned through out-parameters (the C ABI), temporaries freed.
-  pm.addPass(bufferization::createEmptyTensorEliminationPass());
-  // After empty-tensor elimination, which would fold the copies' fresh
-  // destinations back into the producers.
-  pm.addNestedPass<func::FuncOp>(createCPUCopyAliasedResultsPass());
-  bufferization::OneShotBufferizePassOptions bufferizeOptions;
-  bufferizeOptions.bufferizeFunctionBoundaries = true;
-  bufferizeOptions.functionBoundaryTypeConversion =
-      bufferization::LayoutMapOption::IdentityLayoutMap;
-  pm.addPass(bufferization::createOneShotBufferizePass(bufferizeOptions));
-  bufferization::BufferResultsToOutParamsPassOptions outParamOptions;
-  outParamOptions.hoistStaticAllocs = true;
-  outParamOptions.modifyPublicFunctions = true;
-  pm.addPass(
-      bufferization::createBufferResultsToOutParamsPass(outParamOptions));
-  pm.addPass(createCanonicalizerPass());
-  bufferization::buildBufferDeallocationPipeline(pm);
-  pm.addPass(createCanonicalizerPass());
-  pm.addPass(createCSEPass());
+  addBufferizationPasses(pm);
 
   // Threads.
   pm.addNestedPass<func::FuncOp>(createForallToParallelLoopPass());
@@ -156,27 +132,4 @@ mlir::lattice::buildLatticeCPUPipeline(OpPassManager &pm,
   pm.addPass(createReconcileUnrealizedCastsPass());
   pm.addPass(createCanonicalizerPass());
   return success();
-}
-
-void mlir::lattice::registerLatticeCodegenPipelines() {
-  registerPassPipeline(
-      "lattice-lower-to-cpu",
-      "Lower lattice and upstream ops on tensors to the LLVM dialect for a "
-      "CPU: tiled for threads and registers, vectorized, parallel loops on "
-      "OpenMP, sub-byte codes packed",
-      [](OpPassManager &pm, StringRef optionsString,
-         function_ref<LogicalResult(const Twine &)> errorHandler) {
-        CPUPipelineOptions options;
-        if (failed(options.parseFromString(optionsString)))
-          return failure();
-        if (failed(buildLatticeCPUPipeline(pm, options)))
-          return errorHandler("lattice-lower-to-cpu: unknown target-cpu '" +
-                              options.targetCPU +
-                              "' (expected native, generic, an x86-64 level "
-                              "or an x86 CPU name)");
-        return success();
-      },
-      [](function_ref<void(const detail::PassOptions &)> optionHandler) {
-        optionHandler(CPUPipelineOptions());
-      });
 }

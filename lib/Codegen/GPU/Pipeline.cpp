@@ -1,0 +1,141 @@
+//===- Pipeline.cpp - The lattice-lower-to-gpu pipeline -------------------===//
+//
+// Part of the Lattice project, under the Apache License v2.0 with LLVM
+// Exceptions. See LICENSE for license information.
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+//
+// Lattice and upstream ops on tensors, down to host code in the LLVM dialect
+// and device code for an NVIDIA GPU, after upstream's gpu-lower-to-nvvm
+// pipeline: the portable lowering to linalg, bufferization, one kernel per
+// linalg op (lattice-gpu-distribute), buffers in device memory, narrow-type
+// packing, outlining, NVVM, and gpu-module-to-binary. The host code calls
+// the `mgpu*` functions of the GPU runtime (runtime/lattice_cuda.c), which
+// load the module and launch the kernels through the CUDA driver API.
+//
+//===----------------------------------------------------------------------===//
+
+#include "../PipelineSteps.h"
+#include "lattice/Codegen/Passes.h"
+#include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/GPU/Transforms/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Transforms/Passes.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FormatVariadic.h"
+#include <cstdlib>
+
+using namespace mlir;
+using namespace mlir::lattice;
+
+FailureOr<std::string> mlir::lattice::getDefaultPTXFeatures(StringRef chip) {
+  StringRef digits = chip;
+  if (!digits.consume_front("sm_"))
+    return failure();
+  digits.consume_back("a");
+  digits.consume_back("f");
+  unsigned arch;
+  if (digits.getAsInteger(10, arch) || arch < 50)
+    return failure();
+  // The PTX version that introduced each architecture (PTX ISA, "Release
+  // notes"); older ones are all covered by PTX 7.0, and 8.0 adds sm_90a.
+  unsigned ptx = 70;
+  if (arch >= 120)
+    ptx = 87;
+  else if (arch >= 100)
+    ptx = 86;
+  else if (arch >= 90)
+    ptx = chip.ends_with("a") ? 80 : 78;
+  else if (arch >= 89)
+    ptx = 78;
+  else if (arch >= 86)
+    ptx = 71;
+  return llvm::formatv("+ptx{0}", ptx).str();
+}
+
+LogicalResult mlir::lattice::buildLatticeGPUPipeline(
+    OpPassManager &pm, const GPUPipelineOptions &options, std::string *error) {
+  auto fail = [&](const Twine &message) {
+    if (error)
+      *error = message.str();
+    return failure();
+  };
+  std::string features = options.features;
+  if (features.empty()) {
+    FailureOr<std::string> derived = getDefaultPTXFeatures(options.chip);
+    if (failed(derived))
+      return fail("unknown chip '" + options.chip +
+                  "' (expected an NVIDIA architecture such as sm_80 or "
+                  "sm_90a)");
+    features = *derived;
+  }
+  if (!llvm::is_contained({"isa", "bin", "fatbin"}, options.format))
+    return fail("unknown format '" + options.format +
+                "' (expected isa, bin or fatbin)");
+  if (options.optLevel > 3)
+    return fail("opt-level must be 0 to 3, not " +
+                Twine(options.optLevel.getValue()));
+  if (options.blockSize == 0 || options.blockSize % 32 != 0 ||
+      options.blockSize > 1024)
+    return fail("block-size must be a multiple of 32 between 32 and 1024, "
+                "not " +
+                Twine(options.blockSize.getValue()));
+
+  addLatticeToLinalgPasses(pm);
+  addBufferizationPasses(pm);
+
+  // Kernels: one per linalg op; buffers in device memory.
+  pm.addPass(createCPUExpandMathPass());
+  GPUDistributePassOptions distributeOptions;
+  distributeOptions.blockSize = options.blockSize;
+  pm.addNestedPass<func::FuncOp>(createGPUDistributePass(distributeOptions));
+  // Sub-byte codes packed in bytes, in host signatures, allocations and
+  // kernels alike (the kernels still read the host function's values).
+  pm.addPass(createCPUEmulateNarrowTypesPass());
+  pm.addPass(createGPUAllocateOnDevicePass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  // Constants and index arithmetic move into the kernels instead of
+  // becoming kernel arguments.
+  pm.addNestedPass<func::FuncOp>(createGpuLaunchSinkIndexComputationsPass());
+  pm.addPass(createGpuKernelOutliningPass());
+  // One stream per call: launches, allocations and copies queue on it
+  // without a synchronization each; the function waits for it at the end.
+  pm.addNestedPass<func::FuncOp>(createGpuAsyncRegionPass());
+
+  // Device code: NVVM, then PTX or cubin.
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createSCFToControlFlowPass());
+  pm.addPass(createCanonicalizerPass());
+  GpuNVVMAttachTargetOptions targetOptions;
+  targetOptions.chip = options.chip;
+  targetOptions.features = features;
+  targetOptions.optLevel = options.optLevel;
+  pm.addPass(createGpuNVVMAttachTarget(targetOptions));
+  OpPassManager &device = pm.nest<gpu::GPUModuleOp>();
+  device.addPass(createConvertGpuOpsToNVVMOps());
+  device.addPass(createCanonicalizerPass());
+  device.addPass(createCSEPass());
+  device.addPass(createReconcileUnrealizedCastsPass());
+
+  // Host code: kernel launches become calls of the GPU runtime.
+  GpuToLLVMConversionPassOptions hostOptions;
+  hostOptions.hostBarePtrCallConv = options.barePointerABI;
+  pm.addPass(createGpuToLLVMConversionPass(hostOptions));
+  pm.addPass(createConvertToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
+  GpuModuleToBinaryPassOptions binaryOptions;
+  binaryOptions.compilationTarget = options.format;
+  binaryOptions.toolkitPath = options.cudaPath;
+  if (binaryOptions.toolkitPath.empty()) {
+    const char *home = std::getenv("CUDA_HOME");
+    binaryOptions.toolkitPath = home && *home ? home : "/usr/local/cuda";
+  }
+  pm.addPass(createGpuModuleToBinaryPass(binaryOptions));
+  return success();
+}

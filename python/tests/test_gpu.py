@@ -1,0 +1,122 @@
+"""Models compiled for CUDA (lattice-compile --target cuda).
+
+Without a GPU: the libraries build, link and load, and running them fails
+with a clear "no CUDA driver" / "no CUDA device" error. With one (the `gpu`
+marker, set when the CUDA driver sees a device): every recipe matches the CPU
+build of the same model, integer paths exactly and float paths within the
+tolerance of reassociated sums.
+"""
+
+import ctypes
+import os
+import pathlib
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from lattice import compile as compile_model, runtime, safetensors
+from lattice.runtime import LatticeError
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+BUILD = pathlib.Path(os.environ.get("LATTICE_BUILD_DIR", ROOT / "build"))
+COMPILE = BUILD / "bin" / "lattice-compile"
+CUDA_HOME = pathlib.Path(os.environ.get("CUDA_HOME", "/usr/local/cuda"))
+
+pytestmark = [
+    pytest.mark.skipif(not COMPILE.exists(), reason="lattice-compile is not built"),
+    pytest.mark.skipif(not (CUDA_HOME / "nvvm" / "libdevice").is_dir(),
+                       reason=f"no CUDA toolkit under {CUDA_HOME} (libdevice)"),
+]
+
+
+def _cuda_device():
+    try:
+        cuda = ctypes.CDLL("libcuda.so.1")
+    except OSError:
+        return False
+    count = ctypes.c_int(0)
+    return (cuda.cuInit(0) == 0 and cuda.cuDeviceGetCount(ctypes.byref(count)) == 0
+            and count.value > 0)
+
+
+HAS_GPU = _cuda_device()
+gpu = pytest.mark.skipif(not HAS_GPU, reason="no CUDA device answers")
+
+
+@pytest.fixture(scope="module")
+def mlp(tmp_path_factory):
+    work = tmp_path_factory.mktemp("gpu-mlp")
+    shutil.copy(ROOT / "examples" / "mlp-w4a16.mlir", work)
+    rng = np.random.default_rng(0)
+    safetensors.save(work / "mlp.safetensors", {
+        "norm.weight": rng.uniform(0.5, 1.5, 64).astype(np.float32),
+        "fc1.weight": rng.integers(-8, 8, (128, 64)).astype(np.int8),
+        "fc1.scale": rng.uniform(0.01, 0.05, (128, 2)).astype(np.float16),
+        "fc2.weight": rng.integers(-8, 8, (64, 128)).astype(np.int8),
+        "fc2.scale": rng.uniform(0.01, 0.05, (64, 4)).astype(np.float16),
+    })
+    for target in ("cpu", "cuda"):
+        (work / target).mkdir()
+        subprocess.run([str(COMPILE), str(work / "mlp-w4a16.mlir"), "--target",
+                        target, "-o", str(work / target / "mlp")], check=True,
+                       capture_output=True)
+    return work
+
+
+def test_library_links_and_describes_itself(mlp):
+    header = (mlp / "cuda" / "mlp.h").read_text()
+    assert "mlp_run(const lattice_model *model, const float *input0" in header
+    if HAS_GPU:
+        pytest.skip("a CUDA device answers: the model loads (test_matches_cpu)")
+    with pytest.raises(LatticeError, match="cannot run a CUDA model: no CUDA "
+                                           "(driver|device)"):
+        runtime.load(mlp / "cuda" / "mlp.so")
+
+
+def test_bad_target_and_chip(mlp, tmp_path):
+    bad = subprocess.run([str(COMPILE), str(mlp / "mlp-w4a16.mlir"), "--target",
+                          "tpu", "-o", str(tmp_path / "m")],
+                         capture_output=True, text=True)
+    assert bad.returncode == 1
+    assert "unknown --target 'tpu' (expected cpu or cuda)" in bad.stderr
+    chip = subprocess.run([str(COMPILE), str(mlp / "mlp-w4a16.mlir"), "--target",
+                           "cuda", "--gpu-chip", "sm_x", "-o", str(tmp_path / "m")],
+                          capture_output=True, text=True)
+    assert chip.returncode == 1
+    assert "unknown chip 'sm_x'" in chip.stderr
+    with pytest.raises(Exception, match="unknown target 'tpu'"):
+        compile_model(mlp / "mlp-w4a16.mlir", target="tpu")
+
+
+@gpu
+def test_matches_cpu(mlp):
+    cpu = runtime.load(mlp / "cpu" / "mlp.so")
+    cuda = runtime.load(mlp / "cuda" / "mlp.so")
+    assert cuda.device == "cuda" and cpu.device == "cpu"
+    for seed in range(3):
+        x = np.random.default_rng(seed).standard_normal((1, 64)).astype(np.float32)
+        (expected,) = cpu(x)
+        (y,) = cuda(x)
+        np.testing.assert_allclose(y, expected, rtol=0,
+                                   atol=1e-5 * np.abs(expected).max())
+
+
+@gpu
+@pytest.mark.parametrize("recipe", ["f32", "w8a16", "w4a16", "w4a16-g32", "w2a16",
+                                    "ternary", "mixed", "w8a8", "w8a8-dynamic"])
+def test_recipes_match_cpu(recipe, tmp_path):
+    """Every recipe of the example LM, on the GPU against the CPU build."""
+    onnx_model = tmp_path / "charlm.onnx"
+    subprocess.run(["/usr/bin/python3", str(ROOT / "examples" / "charlm" / "charlm.py"),
+                    "export", "-o", str(onnx_model)], check=True, capture_output=True)
+    cpu = compile_model(onnx_model, recipe, output=tmp_path / "cpu" / "m", quiet=True)
+    cuda = compile_model(onnx_model, recipe, output=tmp_path / "cuda" / "m",
+                         target="cuda", quiet=True)
+    rng = np.random.default_rng(1)
+    name, dtype, shape = cpu.inputs[0]
+    x = rng.integers(0, 64, shape).astype(dtype)
+    (expected,) = cpu(x)
+    (y,) = cuda(x)
+    np.testing.assert_allclose(y, expected, rtol=0, atol=1e-4 * np.abs(expected).max())
