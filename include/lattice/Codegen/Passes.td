@@ -227,7 +227,8 @@ def GPUDistributePass : Pass<"lattice-gpu-distribute", "func::FuncOp"> {
     ```
 
     becomes a `gpu.launch` of 16 blocks of 256 threads (8 warps each, one
-    output per warp), each lane summing 2 chunks of 8 products.
+    output per warp): the 64 reduced elements are 8 chunks of 8, so lanes
+    0 to 7 each sum one chunk and the other lanes contribute the identity.
   }];
   let options = [
     Option<"blockSize", "block-size", "unsigned", /*default=*/"256",
