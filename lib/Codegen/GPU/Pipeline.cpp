@@ -24,7 +24,9 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Transforms/Passes.h"
 #include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/Path.h"
 #include <cstdlib>
 
 using namespace mlir;
@@ -83,6 +85,20 @@ LogicalResult mlir::lattice::buildLatticeGPUPipeline(
                 "not " +
                 Twine(options.blockSize.getValue()));
 
+  // The toolkit's libdevice holds the math functions kernels call; without
+  // it gpu-module-to-binary leaves them unresolved (or only warns).
+  std::string toolkit = options.cudaPath;
+  if (toolkit.empty()) {
+    const char *home = std::getenv("CUDA_HOME");
+    toolkit = home && *home ? home : "/usr/local/cuda";
+  }
+  SmallString<128> libdevice(toolkit);
+  llvm::sys::path::append(libdevice, "nvvm", "libdevice");
+  if (!llvm::sys::fs::is_directory(libdevice))
+    return fail("no CUDA toolkit at '" + toolkit +
+                "' (its nvvm/libdevice is missing); set cuda-path or "
+                "CUDA_HOME");
+
   addLatticeToLinalgPasses(pm);
   addBufferizationPasses(pm);
 
@@ -131,11 +147,7 @@ LogicalResult mlir::lattice::buildLatticeGPUPipeline(
   pm.addPass(createCSEPass());
   GpuModuleToBinaryPassOptions binaryOptions;
   binaryOptions.compilationTarget = options.format;
-  binaryOptions.toolkitPath = options.cudaPath;
-  if (binaryOptions.toolkitPath.empty()) {
-    const char *home = std::getenv("CUDA_HOME");
-    binaryOptions.toolkitPath = home && *home ? home : "/usr/local/cuda";
-  }
+  binaryOptions.toolkitPath = toolkit;
   pm.addPass(createGpuModuleToBinaryPass(binaryOptions));
   return success();
 }
