@@ -156,15 +156,16 @@ def _options(values):
 
 
 def compile(model, recipe="f32", calib=None, output=None, *, shapes=None,
-            target="cpu", gpu_chip=None, target_cpu=None, num_threads=None,
+            target="cpu", gpu_chip=None, gpu_format=None, target_cpu=None,
+            num_threads=None,
             quiet=False, _export_probes=False):
     """Compiles `model` (.onnx or .mlir) with `recipe` into `output` (a
     path prefix: output.so, output.safetensors, output.h; a temporary
     folder when None) and loads it. `calib`: an .npz file, a dict of
     arrays (one per input, samples along a leading axis) or a list of
     samples, each a tuple of arrays in input order. `target`: "cpu", or
-    "cuda" for an NVIDIA GPU (`gpu_chip`, default sm_80; calibration still
-    runs on the CPU)."""
+    "cuda" for an NVIDIA GPU (`gpu_chip`, default sm_80; `gpu_format`: isa,
+    bin or fatbin, default isa; calibration still runs on the CPU)."""
     if target not in ("cpu", "cuda"):
         raise CompileError(f"unknown target '{target}'; choose cpu or cuda")
     if recipe not in RECIPES:
@@ -188,6 +189,8 @@ def compile(model, recipe="f32", calib=None, output=None, *, shapes=None,
     extra = ["--target", target]
     if gpu_chip:
         extra += ["--gpu-chip", gpu_chip]
+    if gpu_format:
+        extra += ["--gpu-format", gpu_format]
     if target_cpu:
         extra += ["--target-cpu", target_cpu]
     if num_threads:
@@ -287,6 +290,7 @@ def main(argv=None):
     parser.add_argument("--target", default="cpu", choices=("cpu", "cuda"),
                         help="where the model runs (default cpu)")
     parser.add_argument("--gpu-chip", help="GPU architecture for --target cuda")
+    parser.add_argument("--gpu-format", help="isa, bin or fatbin for --target cuda")
     parser.add_argument("--target-cpu")
     parser.add_argument("--num-threads", type=int)
     parser.add_argument("-q", "--quiet", action="store_true")
@@ -294,7 +298,8 @@ def main(argv=None):
     try:
         result = compile(args.model, args.recipe, args.calib, args.output,
                          shapes=dict(args.shape), target=args.target,
-                         gpu_chip=args.gpu_chip, target_cpu=args.target_cpu,
+                         gpu_chip=args.gpu_chip, gpu_format=args.gpu_format,
+                         target_cpu=args.target_cpu,
                          num_threads=args.num_threads, quiet=args.quiet)
     except CompileError as error:
         print(f"lattice-compile: error: {error}", file=sys.stderr)

@@ -86,6 +86,11 @@ def test_bad_target_and_chip(mlp, tmp_path):
                           capture_output=True, text=True)
     assert chip.returncode == 1
     assert "unknown chip 'sm_x'" in chip.stderr
+    fmt = subprocess.run([str(COMPILE), str(mlp / "mlp-w4a16.mlir"), "--target",
+                          "cuda", "--gpu-format", "ptx", "-o", str(tmp_path / "m")],
+                         capture_output=True, text=True)
+    assert fmt.returncode == 1
+    assert "unknown format 'ptx' (expected isa, bin or fatbin)" in fmt.stderr
     with pytest.raises(Exception, match="unknown target 'tpu'"):
         compile_model(mlp / "mlp-w4a16.mlir", target="tpu")
 
@@ -108,6 +113,7 @@ def test_matches_cpu(mlp):
                                     "ternary", "mixed", "w8a8", "w8a8-dynamic"])
 def test_recipes_match_cpu(recipe, tmp_path):
     """Every recipe of the example LM, on the GPU against the CPU build."""
+    pytest.importorskip("torch", reason="exporting the example LM needs PyTorch")
     onnx_model = tmp_path / "charlm.onnx"
     subprocess.run(["/usr/bin/python3", str(ROOT / "examples" / "charlm" / "charlm.py"),
                     "export", "-o", str(onnx_model)], check=True, capture_output=True)

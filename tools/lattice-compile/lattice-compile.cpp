@@ -82,8 +82,8 @@ static llvm::cl::opt<std::string>
 static llvm::cl::opt<std::string> gpuFormat(
     "gpu-format",
     llvm::cl::desc("With --target cuda: isa (PTX, compiled by the driver when "
-                   "the library loads; the default) or bin (cubin for "
-                   "exactly --gpu-chip, assembled now with ptxas)"),
+                   "the library loads; the default), bin (cubin for exactly "
+                   "--gpu-chip, assembled now with ptxas) or fatbin"),
     llvm::cl::init("isa"));
 static llvm::cl::opt<std::string>
     targetCPU("target-cpu",
@@ -598,13 +598,8 @@ static LogicalResult compile(const char *argv0) {
     options.format = gpuFormat;
     options.barePointerABI = true;
     std::string error;
-    if (gpuFormat == "fatbin" ||
-        failed(lattice::buildLatticeGPUPipeline(pm, options, &error))) {
-      llvm::errs() << "lattice-compile: "
-                   << (error.empty() ? "unknown --gpu-format '" + gpuFormat +
-                                           "' (expected isa or bin)"
-                                     : error)
-                   << "\n";
+    if (failed(lattice::buildLatticeGPUPipeline(pm, options, &error))) {
+      llvm::errs() << "lattice-compile: " << error << "\n";
       return failure();
     }
   } else {
@@ -725,6 +720,8 @@ static int runModelDriver(const char *argv0) {
     args.append({"--target", target});
   if (gpuChip.getNumOccurrences())
     args.append({"--gpu-chip", gpuChip});
+  if (gpuFormat.getNumOccurrences())
+    args.append({"--gpu-format", gpuFormat});
   if (targetCPU.getNumOccurrences())
     args.append({"--target-cpu", targetCPU});
   if (numThreads.getNumOccurrences())
