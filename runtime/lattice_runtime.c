@@ -522,6 +522,20 @@ lattice_status lattice_model_run_device(const lattice_model *model,
   lattice_status status = check_run(model, inputs, outputs);
   if (status != LATTICE_OK)
     return status;
+  /* Kernels read buffers in aligned vectors of up to 16 bytes. */
+  const lattice_model_info *info = model->info;
+  if (info->device == LATTICE_DEVICE_CUDA) {
+    for (uint32_t i = 0; i < info->num_inputs; ++i)
+      if ((uintptr_t)inputs[i] % 16 != 0)
+        return fail(LATTICE_ERROR_ARGUMENT,
+                    "input '%s' is not 16-byte aligned on the device",
+                    info->inputs[i].name);
+    for (uint32_t i = 0; i < info->num_outputs; ++i)
+      if ((uintptr_t)outputs[i] % 16 != 0)
+        return fail(LATTICE_ERROR_ARGUMENT,
+                    "output '%s' is not 16-byte aligned on the device",
+                    info->outputs[i].name);
+  }
   return call_entry(model, inputs, outputs);
 }
 

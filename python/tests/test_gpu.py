@@ -126,3 +126,42 @@ def test_recipes_match_cpu(recipe, tmp_path):
     (expected,) = cpu(x)
     (y,) = cuda(x)
     np.testing.assert_allclose(y, expected, rtol=0, atol=1e-4 * np.abs(expected).max())
+
+
+@gpu
+def test_run_on_device_buffers(mlp):
+    """lattice_model_run_device on device buffers: the result of the host
+    path; a buffer that is not 16-byte aligned is refused."""
+    model = runtime.load(mlp / "cuda" / "mlp.so")
+    cuda = ctypes.CDLL("libcuda.so.1")
+    device, context = ctypes.c_int(), ctypes.c_void_p()
+    assert cuda.cuDeviceGet(ctypes.byref(device), 0) == 0
+    assert cuda.cuDevicePrimaryCtxRetain(ctypes.byref(context), device) == 0
+    assert cuda.cuCtxSetCurrent(context) == 0
+    x = np.random.default_rng(0).standard_normal((1, 64)).astype(np.float32)
+    (expected,) = model(x)
+    buffer = ctypes.c_uint64()
+    assert cuda.cuMemAlloc_v2(ctypes.byref(buffer), ctypes.c_size_t(1024)) == 0
+    try:
+        x_dev, y_dev = buffer.value, buffer.value + 512
+        assert cuda.cuMemcpyHtoD_v2(ctypes.c_uint64(x_dev), x.ctypes.data_as(
+            ctypes.c_void_p), ctypes.c_size_t(x.nbytes)) == 0
+        run = model._lib.lattice_model_run_device
+        run.argtypes = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p),
+                        ctypes.POINTER(ctypes.c_void_p)]
+
+        def call(x_ptr, y_ptr):
+            return run(model._model, (ctypes.c_void_p * 1)(x_ptr),
+                       (ctypes.c_void_p * 1)(y_ptr))
+
+        assert call(x_dev, y_dev) == 0
+        y = np.empty_like(expected)
+        assert cuda.cuMemcpyDtoH_v2(y.ctypes.data_as(ctypes.c_void_p),
+                                    ctypes.c_uint64(y_dev),
+                                    ctypes.c_size_t(y.nbytes)) == 0
+        np.testing.assert_array_equal(y, expected)
+        assert call(x_dev + 4, y_dev) != 0
+        assert "not 16-byte aligned" in model._lib.lattice_last_error().decode()
+    finally:
+        cuda.cuMemFree_v2(buffer)
+        cuda.cuDevicePrimaryCtxRelease_v2(device)

@@ -199,8 +199,8 @@ def GPUDistributePass : Pass<"lattice-gpu-distribute", "func::FuncOp"> {
     `gpu.launch` of one-dimensional blocks of `block-size` threads whose
     body evaluates the op's payload, in one of two shapes:
 
-    - *Warp per output.* A single-output reduction whose payload combines
-      the output with one associative operator (`out = out + f(ins)`, or
+    - *Warp per output.* A reduction whose payload combines each output
+      with one associative operator of its own (`out = out + f(ins)`, or
       max, min, ...: the ops `arith::getNeutralElement` knows), on `f32` or
       `i32`, with at least 32 reduced elements. The 32 lanes of a warp share
       one output: lane `l` evaluates chunks `l, l + 32, ...` of `c`
@@ -209,9 +209,16 @@ def GPUDistributePass : Pass<"lattice-gpu-distribute", "func::FuncOp"> {
       warp reads rows of a `[N, K]` weight in contiguous spans and the
       payload (dequantization included) runs in registers; the lanes' partial
       results meet in a butterfly of `gpu.shuffle xor` and lane 0 combines
-      the total with the output's initial value. Matmuls with quantized
-      weights (GEMV and small-M GEMM), the sums of norms and the maxima and
-      sums of softmax take this shape.
+      the totals with the outputs' initial values. Matmuls with quantized
+      weights (GEMV and small-M GEMM), the sums of norms, the maxima and
+      sums of softmax and the minimum and maximum of a dynamic quantization
+      take this shape. An input read at unit stride along that loop (a
+      weight row, the activations) is read as one `vector.load` per chunk,
+      aligned to the chunk's size up to 16 bytes: kernel buffers must be
+      16-byte aligned, as CUDA's allocations are. A dot product of bytes
+      (`out + ext(a) * ext(b)`, `a` and `b` i8, `out` i32: W8A8 matmuls)
+      becomes one `nvvm.dot.accumulate.4way` (dp4a) per four elements when
+      `dot-products` is set.
     - *Thread per output.* Every other op: consecutive threads take
       consecutive output elements (the innermost parallel loop varies
       fastest), reductions run as sequential loops in the thread.
@@ -227,22 +234,27 @@ def GPUDistributePass : Pass<"lattice-gpu-distribute", "func::FuncOp"> {
     ```
 
     becomes a `gpu.launch` of 16 blocks of 256 threads (8 warps each, one
-    output per warp): the 64 reduced elements are 8 chunks of 8, so lanes
-    0 to 7 each sum one chunk and the other lanes contribute the identity.
+    output per warp): the 64 reduced elements are 4 chunks of 16, so lanes
+    0 to 3 each read 16 activations and 16 codes (8 bytes) in two vector
+    loads and sum them, and the other lanes contribute the identity.
   }];
   let options = [
     Option<"blockSize", "block-size", "unsigned", /*default=*/"256",
            "Threads per block (a multiple of 32, at most 1024)">,
-    Option<"maxChunk", "max-chunk", "unsigned", /*default=*/"8",
+    Option<"maxChunk", "max-chunk", "unsigned", /*default=*/"16",
            "Most consecutive reduction elements a lane handles per step">,
+    Option<"dotProducts", "dot-products", "bool", /*default=*/"true",
+           "Dot products of bytes as dp4a (sm_61 and newer)">,
   ];
   let dependentDialects = [
     "::mlir::affine::AffineDialect",
     "::mlir::arith::ArithDialect",
     "::mlir::gpu::GPUDialect",
     "::mlir::memref::MemRefDialect",
+    "::mlir::NVVM::NVVMDialect",
     "::mlir::scf::SCFDialect",
     "::mlir::ub::UBDialect",
+    "::mlir::vector::VectorDialect",
   ];
 }
 
@@ -258,7 +270,8 @@ def GPUAllocateOnDevicePass
       an error;
     - a `memref.get_global` whose buffer a kernel reads is cloned into the
       kernel, so that `gpu-kernel-outlining` copies the global into the GPU
-      module;
+      module, and the global is aligned to 16 bytes at least (kernels read
+      buffers in aligned vectors);
     - a call to an external function (host code, such as the runtime's
       `printMemrefF32`) is passed host copies (`gpu.memcpy`) of its buffer
       operands, freed after the call; what the callee writes to them is not

@@ -127,6 +127,76 @@ struct ConvertSubByteGetGlobal final
   }
 };
 
+/// A vector load of sub-byte codes that carries an alignment starts on a
+/// byte boundary (lattice-gpu-distribute sets one on such loads alone): it
+/// becomes one aligned load of the bytes holding the codes. Upstream's
+/// rewrite drops the alignment and, for indices it cannot prove byte
+/// aligned, reads byte by byte.
+struct ConvertAlignedSubByteVectorLoad final
+    : OpConversionPattern<vector::LoadOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult
+  matchAndRewrite(vector::LoadOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    VectorType type = op.getVectorType();
+    auto element = dyn_cast<IntegerType>(type.getElementType());
+    auto bytes = dyn_cast<MemRefType>(adaptor.getBase().getType());
+    if (!op.getAlignment() || !element || element.getWidth() >= 8 ||
+        8 % element.getWidth() != 0 || type.getRank() != 1 ||
+        type.getNumElements() * element.getWidth() % 8 != 0 || !bytes ||
+        bytes.getRank() != 1 || !bytes.getElementType().isInteger(8) ||
+        adaptor.getIndices().size() != 1)
+      return rewriter.notifyMatchFailure(op, "not an aligned 1-D load");
+    Location loc = op.getLoc();
+    int64_t perByte = 8 / element.getWidth();
+    Value index = arith::DivUIOp::create(
+        rewriter, loc, adaptor.getIndices().front(),
+        arith::ConstantIndexOp::create(rewriter, loc, perByte));
+    auto load = vector::LoadOp::create(
+        rewriter, loc,
+        VectorType::get({type.getNumElements() / perByte},
+                        bytes.getElementType()),
+        adaptor.getBase(), index, op.getNontemporal(),
+        llvm::MaybeAlign(*op.getAlignment()));
+    rewriter.replaceOpWithNewOp<vector::BitCastOp>(op, type, load);
+    return success();
+  }
+};
+
+/// One code of a vector of codes unpacked from bytes, `vector.extract
+/// (vector.bitcast %bytes)[i]`, is a shift of the 32-bit word holding it:
+/// backends unpack codes from a register better than from a vector of i4.
+struct ExtractSubByteCode final : OpRewritePattern<vector::ExtractOp> {
+  using OpRewritePattern::OpRewritePattern;
+
+  LogicalResult matchAndRewrite(vector::ExtractOp op,
+                                PatternRewriter &rewriter) const override {
+    auto bitcast = op.getSource().getDefiningOp<vector::BitCastOp>();
+    auto code = dyn_cast<IntegerType>(op.getResult().getType());
+    if (!bitcast || !code || code.getWidth() >= 8 ||
+        bitcast.getResultVectorType().getRank() != 1 ||
+        !bitcast.getSourceVectorType().getElementType().isInteger(8) ||
+        op.hasDynamicPosition())
+      return rewriter.notifyMatchFailure(op, "not a code of bytes");
+    Location loc = op.getLoc();
+    int64_t numBits = bitcast.getSourceVectorType().getNumElements() * 8;
+    int64_t word = numBits % 32 == 0 ? 32 : numBits % 16 == 0 ? 16 : 8;
+    int64_t bit = op.getStaticPosition()[0] * code.getWidth();
+    auto wordType = rewriter.getIntegerType(word);
+    Value words = vector::BitCastOp::create(
+        rewriter, loc, VectorType::get({numBits / word}, wordType),
+        bitcast.getSource());
+    Value value = vector::ExtractOp::create(rewriter, loc, words, bit / word);
+    if (bit % word != 0)
+      value = arith::ShRUIOp::create(
+          rewriter, loc, value,
+          arith::ConstantIntOp::create(rewriter, loc, wordType, bit % word));
+    rewriter.replaceOpWithNewOp<arith::TruncIOp>(op, code, value);
+    return success();
+  }
+};
+
 struct CPUEmulateNarrowTypesPass final
     : lattice::impl::CPUEmulateNarrowTypesPassBase<CPUEmulateNarrowTypesPass> {
   void runOnOperation() override {
@@ -176,8 +246,8 @@ struct CPUEmulateNarrowTypesPass final
     });
 
     RewritePatternSet patterns(ctx);
-    patterns.add<EraseUnusedStridedMetadata>(typeConverter, ctx,
-                                             /*benefit=*/2);
+    patterns.add<EraseUnusedStridedMetadata, ConvertAlignedSubByteVectorLoad>(
+        typeConverter, ctx, /*benefit=*/2);
     patterns.add<ConvertExtractAlignedPointer, ConvertSubByteGetGlobal,
                  ConvertSubByteGlobal>(typeConverter, ctx);
     populateFunctionOpInterfaceTypeConversionPattern<func::FuncOp>(
@@ -194,6 +264,7 @@ struct CPUEmulateNarrowTypesPass final
     // shifts that the backend turns into a few byte instructions.
     RewritePatternSet rewrites(ctx);
     vector::populateVectorNarrowTypeRewritePatterns(rewrites);
+    rewrites.add<ExtractSubByteCode>(ctx);
     if (failed(applyPatternsGreedily(module, std::move(rewrites))))
       return signalPassFailure();
   }

@@ -32,7 +32,12 @@ namespace mlir::lattice {
 
 using namespace mlir;
 
-/// Clones the globals that `launch` reads from outside into its body.
+/// Kernels read buffers in vectors of up to 16 bytes, aligned to their size
+/// (lattice-gpu-distribute); CUDA's allocations are 256-byte aligned.
+static constexpr int64_t kKernelBufferAlignment = 16;
+
+/// Clones the globals that `launch` reads from outside into its body, and
+/// aligns them as kernels expect of their buffers.
 static void sinkGlobals(RewriterBase &rewriter, gpu::LaunchOp launch) {
   SetVector<Value> captured;
   getUsedValuesDefinedAbove(launch.getBody(), captured);
@@ -40,6 +45,11 @@ static void sinkGlobals(RewriterBase &rewriter, gpu::LaunchOp launch) {
     auto global = value.getDefiningOp<memref::GetGlobalOp>();
     if (!global)
       continue;
+    auto definition = SymbolTable::lookupNearestSymbolFrom<memref::GlobalOp>(
+        global, global.getNameAttr());
+    if (definition && definition.getAlignment().value_or(0) <
+                          uint64_t(kKernelBufferAlignment))
+      definition.setAlignment(kKernelBufferAlignment);
     rewriter.setInsertionPointToStart(&launch.getBody().front());
     Operation *clone = rewriter.clone(*global);
     rewriter.replaceUsesWithIf(value, clone->getResult(0), [&](OpOperand &use) {

@@ -32,7 +32,8 @@
 using namespace mlir;
 using namespace mlir::lattice;
 
-FailureOr<std::string> mlir::lattice::getDefaultPTXFeatures(StringRef chip) {
+/// The compute capability of `chip` ("sm_90a" is 90), from sm_50 on.
+static FailureOr<unsigned> getComputeCapability(StringRef chip) {
   StringRef digits = chip;
   if (!digits.consume_front("sm_"))
     return failure();
@@ -41,6 +42,14 @@ FailureOr<std::string> mlir::lattice::getDefaultPTXFeatures(StringRef chip) {
   unsigned arch;
   if (digits.getAsInteger(10, arch) || arch < 50)
     return failure();
+  return arch;
+}
+
+FailureOr<std::string> mlir::lattice::getDefaultPTXFeatures(StringRef chip) {
+  FailureOr<unsigned> capability = getComputeCapability(chip);
+  if (failed(capability))
+    return failure();
+  unsigned arch = *capability;
   // The PTX version that introduced each architecture (PTX ISA, "Release
   // notes"); older ones are all covered by PTX 7.0, and 8.0 adds sm_90a.
   unsigned ptx = 70;
@@ -106,6 +115,9 @@ LogicalResult mlir::lattice::buildLatticeGPUPipeline(
   pm.addPass(createCPUExpandMathPass());
   GPUDistributePassOptions distributeOptions;
   distributeOptions.blockSize = options.blockSize;
+  // dp4a: sm_61 and newer.
+  FailureOr<unsigned> capability = getComputeCapability(options.chip);
+  distributeOptions.dotProducts = succeeded(capability) && *capability >= 61;
   pm.addNestedPass<func::FuncOp>(createGPUDistributePass(distributeOptions));
   // Sub-byte codes packed in bytes, in host signatures, allocations and
   // kernels alike (the kernels still read the host function's values).

@@ -2,8 +2,10 @@
 // RUN:   --verify-diagnostics | FileCheck %s
 
 // Host allocations become device allocations; a constant global that a
-// kernel reads is read inside the kernel; an external (host) function gets a
+// kernel reads is read inside the kernel and aligned as kernels read buffers
+// (16 bytes); an external (host) function gets a
 // host copy of a device buffer, freed after the call.
+// CHECK: memref.global "private" constant @table : memref<4xf32> = dense<[1.000000e+00, 2.000000e+00, 3.000000e+00, 4.000000e+00]> {alignment = 16 : i64}
 // CHECK-LABEL: func.func @f
 // CHECK: %[[T:.*]] = gpu.alloc () : memref<4xf32>
 // CHECK: gpu.launch

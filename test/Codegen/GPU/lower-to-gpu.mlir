@@ -6,7 +6,9 @@
 // REQUIRES: cuda-toolkit
 // RUN: lattice-opt %s --lattice-lower-to-gpu="chip=sm_90" | FileCheck %s --check-prefix=HOST
 // RUN: lattice-opt %s --lattice-lower-to-gpu="chip=sm_90" \
-// RUN: | %PYTHON %lattice_src_root/utils/gpu-objects.py - | FileCheck %s --check-prefix=PTX
+// RUN: | %PYTHON %lattice_src_root/utils/gpu-objects.py - > %t.ptx
+// RUN: FileCheck %s --check-prefix=PTX < %t.ptx
+// RUN: FileCheck %s --check-prefix=NOCVT < %t.ptx
 // RUN: %if ptxas %{ lattice-opt %s --lattice-lower-to-gpu="chip=sm_90" \
 // RUN: | %PYTHON %lattice_src_root/utils/gpu-objects.py - --ptxas %ptxas --arch sm_90 \
 // RUN: | FileCheck %s --check-prefix=PTXAS %}
@@ -27,16 +29,30 @@
 // HOST: llvm.call @mgpuStreamDestroy(%[[STREAM]])
 // HOST: gpu.binary @mlp_kernel [#gpu.object<#nvvm.target<O = 3, chip = "sm_90", features = "+ptx78">
 
-// The 4-bit codes are read as bytes, unpacked with bit-field extracts,
-// scaled by the group's f16 scale and summed with fma; the warp's partial
-// sums meet in five butterfly shuffles.
-// PTX: // object @mlp_kernel_3
+// The matmul kernel reads, per lane and chunk of 16, the activations in four
+// 16-byte loads and the 4-bit codes in one 8-byte load; it unpacks the codes
+// with bit-field extracts and turns them into floats through the exponent of
+// 2^23 (xor with 0x4B000008, add -(2^23 + 8)) without a conversion
+// instruction, scales them by the group's f16 scale and sums with fma; the
+// warp's partial sums meet in five butterfly shuffles.
+// PTX-LABEL: // object @mlp_kernel_3
 // PTX: .target sm_90
-// PTX: ld.global.s8
-// PTX: bfe.s32
-// PTX: cvt.f32.f16
-// PTX: fma.rn.f32
-// PTX-COUNT-5: shfl.sync.bfly.b32
+// PTX-DAG: ld.global.v4.b32
+// PTX-DAG: ld.global.v2.b32
+// PTX-DAG: bfe.u32
+// PTX-DAG: xor.b32 {{.*}}, 1258291208;
+// PTX-DAG: add.rn.f32 {{.*}}, 0fCB000008;
+// PTX-DAG: cvt.f32.f16
+// PTX-DAG: fma.rn.f32
+// PTX-DAG: shfl.sync.bfly.b32 {{.*}}, 16, 31, -1;
+// PTX-DAG: shfl.sync.bfly.b32 {{.*}}, 8, 31, -1;
+// PTX-DAG: shfl.sync.bfly.b32 {{.*}}, 4, 31, -1;
+// PTX-DAG: shfl.sync.bfly.b32 {{.*}}, 2, 31, -1;
+// PTX-DAG: shfl.sync.bfly.b32 {{.*}}, 1, 31, -1;
+// PTX-LABEL: // object @mlp_kernel_4
+// NOCVT: // object @mlp_kernel_3
+// NOCVT-NOT: cvt.rn.f32.s
+// NOCVT: // object @mlp_kernel_4
 // PTXAS-COUNT-7: ptxas: @mlp_kernel{{.*}} ok
 
 // KERNELS-LABEL: func.func @mlp(
