@@ -27,7 +27,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "lattice_runtime.h"
+#include "BenchLibrary.h"
 
 #include <benchmark/benchmark.h>
 
@@ -38,55 +38,13 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <dlfcn.h>
-#include <fstream>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
 namespace {
-using Clock = std::chrono::steady_clock;
-
-struct AlignedFree {
-  void operator()(void *p) const { std::free(p); }
-};
-using Buffer = std::unique_ptr<unsigned char, AlignedFree>;
-
-Buffer allocate(size_t bytes) {
-  size_t rounded = (bytes + 63) / 64 * 64;
-  return Buffer(static_cast<unsigned char *>(
-      std::aligned_alloc(64, rounded ? rounded : 64)));
-}
-
-[[noreturn]] void die(const std::string &message) {
-  std::fprintf(stderr, "lattice-bench: %s\n", message.c_str());
-  std::exit(1);
-}
-
-/// Per-call samples of one case, reported as a RESULT line at the end.
-struct Case {
-  std::string dtype, op;
-  int m = 0, n = 0, k = 0;
-  double bytes = 0;
-  std::vector<double> samples; // seconds
-};
-
-void report(const char *peer, const Case &c, int threads, bool cold) {
-  std::vector<double> t = c.samples;
-  if (t.empty())
-    return;
-  std::sort(t.begin(), t.end());
-  double median = t[t.size() / 2];
-  double flops = 2.0 * c.m * c.n * c.k;
-  std::printf("RESULT peer=%s op=%s dtype=%s M=%d N=%d K=%d threads=%d "
-              "mode=%s median_us=%.1f min_us=%.1f max_us=%.1f gflops=%.2f "
-              "gbs=%.2f bytes=%.0f iters=%zu\n",
-              peer, c.op.c_str(), c.dtype.c_str(), c.m, c.n, c.k, threads,
-              cold ? "cold" : "hot", median * 1e6, t.front() * 1e6,
-              t.back() * 1e6, flops / median / 1e9, c.bytes / median / 1e9,
-              c.bytes, t.size());
-}
+using namespace lattice_bench;
 
 /// Sums `count` floats with eight independent vector accumulators, so that
 /// the loads, not the adds, are the limit.
@@ -232,106 +190,26 @@ void probePeak(int threads) {
     std::printf("\n"); // keeps the chains alive
 }
 
-/// One compiled library with its inputs, outputs and weight copies.
+/// A library with the bandwidth probe of its calls.
 struct Kernel {
-  Case info;
-  void *handle = nullptr;
-  std::vector<Buffer> weightCopies;
-  std::vector<lattice_model *> models;
-  // Each library carries its own copy of the runtime.
-  lattice_status (*run)(const lattice_model *, const void *const *,
-                        void *const *) = nullptr;
-  std::vector<Buffer> inputs, outputs;
-  std::vector<const void *> inputPtrs;
-  std::vector<void *> outputPtrs;
+  Library *library;
   // Bandwidth measured between the kernel's calls (cold mode) or right
   // before them (hot mode, where a probe would evict the weights).
   BandwidthProbe *probe = nullptr;
   Case probeSamples;
 };
 
-std::vector<unsigned char> readFile(const std::string &path) {
-  std::ifstream file(path, std::ios::binary);
-  if (!file)
-    die("cannot read '" + path + "'");
-  return std::vector<unsigned char>(std::istreambuf_iterator<char>(file), {});
-}
-
-Kernel *openKernel(const std::string &path, bool cold) {
-  auto *kernel = new Kernel;
-  std::string stem = path.substr(path.find_last_of('/') + 1);
-  stem = stem.substr(0, stem.rfind(".so"));
-  if (std::sscanf(stem.c_str() + std::min(stem.find("_m"), stem.size()),
-                  "_m%d_n%d_k%d", &kernel->info.m, &kernel->info.n,
-                  &kernel->info.k) != 3)
-    die("'" + path + "' is not named <dtype>_m<M>_n<N>_k<K>.so");
-  kernel->info.dtype = stem.substr(0, stem.find("_m"));
-  kernel->info.op = kernel->info.m == 1 ? "gemv" : "gemm";
-  kernel->handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (!kernel->handle)
-    die(dlerror());
-  using InfoFn = const lattice_model_info *(*)();
-  auto getInfo =
-      reinterpret_cast<InfoFn>(dlsym(kernel->handle, "lattice_model_info_v1"));
-  using LoadFn = lattice_status (*)(const lattice_model_info *, const void *,
-                                    size_t, lattice_model **);
-  auto load = reinterpret_cast<LoadFn>(
-      dlsym(kernel->handle, "lattice_model_load_memory"));
-  kernel->run = reinterpret_cast<decltype(kernel->run)>(
-      dlsym(kernel->handle, "lattice_model_run"));
-  if (!getInfo || !load || !kernel->run)
-    die("'" + path + "' is not a library made by lattice-compile");
-  const lattice_model_info *info = getInfo();
-
-  double weightBytes = 0;
-  for (uint32_t i = 0; i < info->num_weights; ++i)
-    weightBytes += double(info->weights[i].num_bytes);
-  std::vector<unsigned char> file =
-      readFile(path.substr(0, path.rfind(".so")) + ".safetensors");
-  int copies = 1;
-  if (cold)
-    copies = std::max(2, int(256.0 * (1 << 20) / weightBytes) + 1);
-  for (int c = 0; c < copies; ++c) {
-    Buffer copy = allocate(file.size());
-    std::memcpy(copy.get(), file.data(), file.size());
-    lattice_model *model = nullptr;
-    if (load(info, copy.get(), file.size(), &model) != LATTICE_OK)
-      die(path + ": cannot load its weights");
-    kernel->weightCopies.push_back(std::move(copy));
-    kernel->models.push_back(model);
-  }
-  double bytes = weightBytes;
-  auto fill = [&](const lattice_tensor_info &t, std::vector<Buffer> &out) {
-    Buffer buffer = allocate(t.num_bytes);
-    // Small values of the tensor's type: zero bytes are valid everywhere,
-    // and a varied pattern keeps float paths honest.
-    if (t.dtype == LATTICE_F32)
-      for (uint64_t i = 0; i < t.num_bytes / 4; ++i)
-        reinterpret_cast<float *>(buffer.get())[i] = float(i % 17) / 17 - 0.5f;
-    else
-      std::memset(buffer.get(), 0, t.num_bytes);
-    bytes += double(t.num_bytes);
-    out.push_back(std::move(buffer));
-  };
-  for (uint32_t i = 0; i < info->num_inputs; ++i)
-    fill(info->inputs[i], kernel->inputs);
-  for (uint32_t i = 0; i < info->num_outputs; ++i)
-    fill(info->outputs[i], kernel->outputs);
-  for (Buffer &b : kernel->inputs)
-    kernel->inputPtrs.push_back(b.get());
-  for (Buffer &b : kernel->outputs)
-    kernel->outputPtrs.push_back(b.get());
-  kernel->info.bytes = bytes;
-  return kernel;
-}
-
 void runKernel(benchmark::State &state, Kernel *kernel, bool cold) {
   size_t next = 0;
+  Library &library = *kernel->library;
+  using RunFn = lattice_status (*)(const lattice_model *, const void *const *,
+                                   void *const *);
+  auto run = library.lookup<RunFn>("lattice_model_run");
   auto call = [&] {
-    lattice_model *model = kernel->models[next++ % kernel->models.size()];
-    if (kernel->run(model, kernel->inputPtrs.data(),
-                    kernel->outputPtrs.data()) != LATTICE_OK)
-      die(kernel->info.dtype + ": the run failed");
+    lattice_model *model = library.models[next++ % library.models.size()];
+    if (run(model, library.inputPtrs.data(), library.outputPtrs.data()) !=
+        LATTICE_OK)
+      die(library.info.dtype + ": the run failed");
   };
   auto probe = [&] {
     kernel->probeSamples.samples.push_back(kernel->probe->pass());
@@ -354,11 +232,11 @@ void runKernel(benchmark::State &state, Kernel *kernel, bool cold) {
     double seconds =
         std::chrono::duration<double>(Clock::now() - start).count();
     state.SetIterationTime(seconds);
-    kernel->info.samples.push_back(seconds);
+    library.info.samples.push_back(seconds);
     sinceProbe += seconds;
   }
   state.counters["GB/s"] =
-      benchmark::Counter(kernel->info.bytes * double(state.iterations()),
+      benchmark::Counter(library.info.bytes * double(state.iterations()),
                          benchmark::Counter::kIsRate);
 }
 } // namespace
@@ -392,10 +270,10 @@ int main(int argc, char **argv) {
 
   std::vector<Kernel *> kernels;
   for (const std::string &library : libraries)
-    kernels.push_back(openKernel(library, cold));
+    kernels.push_back(new Kernel{openLibrary(library, cold), nullptr, {}});
   BandwidthProbe probe(threads);
   for (Kernel *kernel : kernels) {
-    const Case &c = kernel->info;
+    const Case &c = kernel->library->info;
     std::string name = c.op + "/" + c.dtype + "/M" + std::to_string(c.m) +
                        "/N" + std::to_string(c.n) + "/K" + std::to_string(c.k);
     kernel->probe = &probe;
@@ -408,9 +286,10 @@ int main(int argc, char **argv) {
   probePeak(threads);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
+  std::string where = "threads=" + std::to_string(threads);
   for (Kernel *kernel : kernels) {
-    report("probe", kernel->probeSamples, threads, /*cold=*/true);
-    report("lattice", kernel->info, threads, cold);
+    report("probe", kernel->probeSamples, where, /*cold=*/true);
+    report("lattice", kernel->library->info, where, cold);
   }
   if (probe.sink == -1)
     std::printf("\n");

@@ -32,6 +32,7 @@ typedef struct CUctx_st *CUcontext;
 typedef struct CUmod_st *CUmodule;
 typedef struct CUfunc_st *CUfunction;
 typedef struct CUstream_st *CUstream;
+typedef struct CUevent_st *CUevent;
 typedef unsigned long long CUdeviceptr;
 typedef int CUjit_option;
 #define CUDA_SUCCESS 0
@@ -65,6 +66,11 @@ static struct {
   CUresult (*MemcpyAsync)(CUdeviceptr, CUdeviceptr, size_t, CUstream);
   CUresult (*MemsetD32Async)(CUdeviceptr, unsigned, size_t, CUstream);
   CUresult (*MemsetD16Async)(CUdeviceptr, unsigned short, size_t, CUstream);
+  CUresult (*EventCreate)(CUevent *, unsigned);
+  CUresult (*EventDestroy)(CUevent);
+  CUresult (*EventRecord)(CUevent, CUstream);
+  CUresult (*EventSynchronize)(CUevent);
+  CUresult (*EventElapsedTime)(float *, CUevent, CUevent);
 } cu;
 
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
@@ -146,6 +152,11 @@ static void open_driver(void) {
   LOOKUP(MemcpyAsync, "cuMemcpyAsync");
   LOOKUP(MemsetD32Async, "cuMemsetD32Async");
   LOOKUP(MemsetD16Async, "cuMemsetD16Async");
+  LOOKUP(EventCreate, "cuEventCreate");
+  LOOKUP(EventDestroy, "cuEventDestroy_v2");
+  LOOKUP(EventRecord, "cuEventRecord");
+  LOOKUP(EventSynchronize, "cuEventSynchronize");
+  LOOKUP(EventElapsedTime, "cuEventElapsedTime");
 #undef LOOKUP
 
   CUresult result = cu.Init(0);
@@ -230,8 +241,81 @@ int lattice_cuda_copy(void *destination, const void *source, size_t size) {
              : -1;
 }
 
+/* Kernel timing: a pair of events around every launch of the thread,
+   read back when the thread waits for its work. */
+enum { kTimedLaunches = 256 };
+static _Thread_local bool timing;
+static _Thread_local CUevent timing_events[2 * kTimedLaunches];
+static _Thread_local unsigned num_timing_events; /* created */
+static _Thread_local unsigned num_timed;         /* pairs recorded */
+static _Thread_local double timed_us;
+static _Thread_local unsigned long long timed_launches;
+
+/* Adds the recorded launches' durations to the totals. */
+static bool collect_kernel_times(void) {
+  for (unsigned i = 0; i < num_timed; ++i) {
+    float ms = 0;
+    CUevent start = timing_events[2 * i], end = timing_events[2 * i + 1];
+    if (!check(cu.EventSynchronize(end), "cuEventSynchronize") ||
+        !check(cu.EventElapsedTime(&ms, start, end), "cuEventElapsedTime")) {
+      num_timed = 0;
+      return false;
+    }
+    timed_us += ms * 1000.0;
+    ++timed_launches;
+  }
+  num_timed = 0;
+  return true;
+}
+
+int lattice_cuda_time_kernels(int enable) {
+  if (!ready())
+    return -1;
+  bool ok = collect_kernel_times();
+  if (!enable) {
+    for (unsigned i = 0; i < num_timing_events; ++i)
+      cu.EventDestroy(timing_events[i]);
+    num_timing_events = 0;
+  }
+  timing = enable != 0;
+  timed_us = 0;
+  timed_launches = 0;
+  return ok ? 0 : -1;
+}
+
+int lattice_cuda_take_kernel_time(double *microseconds,
+                                  unsigned long long *launches) {
+  *microseconds = 0;
+  if (launches)
+    *launches = 0;
+  if (!ready() || !collect_kernel_times())
+    return -1;
+  *microseconds = timed_us;
+  if (launches)
+    *launches = timed_launches;
+  timed_us = 0;
+  timed_launches = 0;
+  return 0;
+}
+
+/* Records the start (end = false) or the end of the event pair
+   `num_timed`; a pair counts once both are recorded. */
+static bool record_timing_event(CUstream stream, bool end) {
+  unsigned index = 2 * num_timed + end;
+  if (index == num_timing_events) {
+    if (!check(cu.EventCreate(&timing_events[index], /*CU_EVENT_DEFAULT=*/0),
+               "cuEventCreate"))
+      return false;
+    ++num_timing_events;
+  }
+  return check(cu.EventRecord(timing_events[index], stream), "cuEventRecord");
+}
+
 int lattice_cuda_synchronize(void) {
-  return ready() && check(cu.CtxSynchronize(), "cuCtxSynchronize") ? 0 : -1;
+  return ready() && check(cu.CtxSynchronize(), "cuCtxSynchronize") &&
+                 collect_kernel_times()
+             ? 0
+             : -1;
 }
 
 /*===----------------------------------------------------------------------===*/
@@ -312,11 +396,16 @@ void mgpuLaunchKernel(CUfunction function, intptr_t grid_x, intptr_t grid_y,
   (void)num_params;
   if (!function || !ready())
     return;
+  bool timed = timing &&
+               (num_timed < kTimedLaunches || collect_kernel_times()) &&
+               record_timing_event(stream, false);
   check(cu.LaunchKernel(function, (unsigned)grid_x, (unsigned)grid_y,
                         (unsigned)grid_z, (unsigned)block_x, (unsigned)block_y,
                         (unsigned)block_z, (unsigned)shared_memory, stream,
                         params, extra),
         "cuLaunchKernel");
+  if (timed && record_timing_event(stream, true))
+    ++num_timed;
 }
 
 CUstream mgpuStreamCreate(void) {
@@ -333,8 +422,8 @@ void mgpuStreamDestroy(CUstream stream) {
 }
 
 void mgpuStreamSynchronize(CUstream stream) {
-  if (ready())
-    check(cu.StreamSynchronize(stream), "cuStreamSynchronize");
+  if (ready() && check(cu.StreamSynchronize(stream), "cuStreamSynchronize"))
+    collect_kernel_times();
 }
 
 void *mgpuMemAlloc(uint64_t size, CUstream stream, bool host_shared) {

@@ -41,6 +41,16 @@ int lattice_cuda_copy(void *destination, const void *source, size_t size);
 /* Waits for the work of this thread's context. */
 int lattice_cuda_synchronize(void);
 
+/* Kernel timing, for benchmarks: with `enable` set, every kernel this thread
+   launches is timed with a pair of CUDA events (which serialize nothing
+   but add a little to each launch); 0 stops it. Clears the totals. */
+int lattice_cuda_time_kernels(int enable);
+/* The summed duration, in microseconds, of the kernels this thread launched
+   since the last call (or lattice_cuda_time_kernels), waiting for them to
+   finish; `launches` (may be NULL) receives their number. */
+int lattice_cuda_take_kernel_time(double *microseconds,
+                                  unsigned long long *launches);
+
 /* The first failure of a CUDA call on this thread since the last call of
    this function, or NULL; clears it. */
 const char *lattice_cuda_take_error(void);

@@ -42,6 +42,19 @@ def _describe(info):
     return info.name.decode(), dtype, tuple(info.shape[:info.rank])
 
 
+def describe(library):
+    """The tensors a library declares, without loading its weights: a dict
+    with "inputs", "outputs" and "weights", each a list of (name, numpy
+    dtype, or None for bf16, shape). Packed sub-byte weights are uint8,
+    their shape the number of bytes."""
+    get_info = ctypes.CDLL(os.path.abspath(library)).lattice_model_info_v1
+    get_info.restype = ctypes.POINTER(_ModelInfo)
+    info = get_info().contents
+    return {kind: [_describe(getattr(info, kind)[i])
+                   for i in range(getattr(info, f"num_{kind}"))]
+            for kind in ("inputs", "outputs", "weights")}
+
+
 class Model:
     """A compiled model with its weights mapped; call it on numpy arrays."""
 

@@ -165,3 +165,60 @@ def test_run_on_device_buffers(mlp):
     finally:
         cuda.cuMemFree_v2(buffer)
         cuda.cuDevicePrimaryCtxRelease_v2(device)
+
+
+GPU_BENCH = BUILD / "bin" / "lattice-gpu-bench"
+
+
+def _bench_copy(mlp, tmp_path, target):
+    """The example MLP under a name of bench/make_models.py."""
+    for suffix in (".so", ".safetensors"):
+        shutil.copy(mlp / target / f"mlp{suffix}", tmp_path / f"f32_m1_n64_k64{suffix}")
+    return tmp_path / "f32_m1_n64_k64.so"
+
+
+@pytest.mark.skipif(not GPU_BENCH.exists(), reason="lattice-gpu-bench is not built")
+def test_gpu_bench_refuses_cpu_libraries_and_needs_a_driver(mlp, tmp_path):
+    run = subprocess.run([str(GPU_BENCH), "--frobnicate"], capture_output=True,
+                         text=True)
+    assert run.returncode == 1 and "unknown argument '--frobnicate'" in run.stderr
+    (tmp_path / "cpu").mkdir()
+    cpu = _bench_copy(mlp, tmp_path / "cpu", "cpu")
+    run = subprocess.run([str(GPU_BENCH), str(cpu)], capture_output=True, text=True)
+    assert run.returncode == 1
+    assert "built for the CPU" in run.stderr
+    if HAS_GPU:
+        return
+    cuda = _bench_copy(mlp, tmp_path, "cuda")
+    run = subprocess.run([str(GPU_BENCH), str(cuda)], capture_output=True, text=True)
+    assert run.returncode == 1 and "no CUDA driver" in run.stderr, run.stderr
+
+
+@gpu
+@pytest.mark.skipif(not GPU_BENCH.exists(), reason="lattice-gpu-bench is not built")
+def test_gpu_bench_times_kernels(mlp, tmp_path):
+    library = _bench_copy(mlp, tmp_path, "cuda")
+    run = subprocess.run([str(GPU_BENCH), "--iters=5", "--mode=hot", str(library)],
+                         capture_output=True, text=True, check=True)
+    results = [dict(field.split("=", 1) for field in line.split()[1:])
+               for line in run.stdout.splitlines() if line.startswith("RESULT ")]
+    assert [r["peer"] for r in results] == ["probe", "lattice"]
+    assert float(results[0]["gbs"]) > 0
+    assert float(results[1]["median_us"]) > 0 and int(results[1]["launches"]) >= 7
+    assert results[1]["device"] == "cuda" and results[1]["iters"] == "5"
+
+
+def test_bench_weights_match_what_the_library_declares(mlp, tmp_path):
+    """bench/gpu.sh makes weights on the GPU machine (make_models.py
+    --weights-only): the names, types and shapes lattice-compile wrote."""
+    import sys
+    sys.path.insert(0, str(ROOT / "bench"))
+    import make_models  # noqa: E402
+    library = _bench_copy(mlp, tmp_path, "cuda")
+    expected = safetensors.load(library.with_suffix(".safetensors"))
+    make_models.write_weights(library, np.random.default_rng(0))
+    made = safetensors.load(library.with_suffix(".safetensors"))
+    assert {k: (v.dtype, v.shape) for k, v in made.items()} == \
+        {k: (v.dtype, v.shape) for k, v in expected.items()}
+    assert all(np.isfinite(v).all() for v in made.values()
+               if v.dtype.kind == "f")
