@@ -97,9 +97,19 @@ class CompiledModel:
         self.library = str(library)
         self.recipe = recipe
         self.layers = layers
-        self._model = runtime.load(self.library)
-        self.inputs = self._model.inputs
-        self.outputs = self._model.outputs
+        # The weights are loaded (for CUDA, copied to the GPU) at the first
+        # call: compiling for a GPU needs none.
+        self._model = None
+        tensors = runtime.describe(self.library)
+        self.inputs = tensors["inputs"]
+        self.outputs = tensors["outputs"]
+
+    @property
+    def runtime_model(self):
+        """The library as a lattice.runtime.Model, its weights loaded."""
+        if self._model is None:
+            self._model = runtime.load(self.library)
+        return self._model
 
     def __call__(self, *arrays):
         if len(arrays) != len(self.inputs):
@@ -112,7 +122,7 @@ class CompiledModel:
                 if array.size and (array.min() < info.min or array.max() > info.max):
                     raise ValueError(f"input '{name}' has values outside {np.dtype(dtype)}")
             converted.append(np.ascontiguousarray(array, dtype=dtype))
-        return tuple(self._model(*converted))
+        return tuple(self.runtime_model(*converted))
 
     @property
     def weight_bytes(self):
@@ -121,7 +131,9 @@ class CompiledModel:
         return path.stat().st_size if path.exists() else 0
 
     def close(self):
-        self._model.close()
+        if self._model is not None:
+            self._model.close()
+            self._model = None
 
 
 _REMARK = re.compile(r"remark: layer '((?:[^'\\]|\\.)*)': '([^']*)', weight SQNR "

@@ -116,7 +116,7 @@ def report(model, recipe, inputs, output_dir=None, *, calib=None, shapes=None,
         samples = [tuple(np.asarray(a, dtype=d) for a, (_, d, _) in
                          zip(sample, float_model.inputs)) for sample in inputs]
         names, f_out = _collect(float_model, samples)
-        _, q_out = _collect(quant._model, samples)
+        _, q_out = _collect(quant.runtime_model, samples)
         probes = [n for n in names if n.endswith(":output")]
         model_output = names[0]
 

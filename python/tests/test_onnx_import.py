@@ -7,6 +7,7 @@ output's largest magnitude (f32 sums in another order; erf and tanh are
 polynomial approximations within a few ulp).
 """
 
+import os
 import pathlib
 import warnings
 
@@ -389,6 +390,23 @@ def test_lattice_compile_runs_recipes_on_onnx(tmp_path):
         assert _sqnr(model(x.numpy())[0], expected) > 25
     finally:
         model.close()
+
+
+def test_lattice_compile_for_cuda_needs_no_gpu(tmp_path):
+    """A recipe compiled for CUDA: the library is written where no GPU is;
+    the weights go to a GPU only when the model first runs."""
+    if not (pathlib.Path(os.environ.get("CUDA_HOME", "/usr/local/cuda"))
+            / "nvvm" / "libdevice").is_dir():
+        pytest.skip("no CUDA toolkit (libdevice)")
+    torch.manual_seed(6)
+    _export(Mlp(), torch.randn(4, 32), tmp_path / "mlp.onnx", 17)
+    result = _lattice_compile(tmp_path / "mlp.onnx", "--recipe", "w8a8", "--target",
+                              "cuda", "-o", tmp_path / "out" / "mlp")
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    from lattice import runtime
+    assert runtime.describe(tmp_path / "out" / "mlp.so")["inputs"] == \
+        [("x", np.float32, (4, 32))]
 
 
 @pytest.mark.parametrize("args, message", [
