@@ -110,8 +110,10 @@ struct Library {
   Fn lookup(const char *name) const {
     auto fn = reinterpret_cast<Fn>(dlsym(handle, name));
     if (!fn)
-      die("'" + path + "' is not a library made by lattice-compile (it has "
-          "no " + name + ")");
+      die("'" + path +
+          "' is not a library made by lattice-compile (it has "
+          "no " +
+          name + ")");
     return fn;
   }
 };

@@ -135,7 +135,7 @@ void runLibrary(Library &library, bool cold, int iterations) {
     kernels.samples.push_back(microseconds * 1e-6);
   }
   cuda.check(cuda.timeKernels(0), "cannot time kernels");
-  // The next library needs the GPU memory.
+  // The next library needs the memory.
   using FreeModelFn = void (*)(lattice_model *);
   using FreeFn = int (*)(void *);
   auto freeModel = library.lookup<FreeModelFn>("lattice_model_free");
@@ -143,6 +143,7 @@ void runLibrary(Library &library, bool cold, int iterations) {
   for (lattice_model *model : library.models)
     freeModel(model);
   library.models.clear();
+  library.weightCopies.clear();
   for (const void *input : inputs)
     freeDevice(const_cast<void *>(input));
   for (void *output : outputs)

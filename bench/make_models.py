@@ -128,11 +128,11 @@ def main():
             for dtype in args.dtypes:
                 stem = f"{dtype}_m{m}_n{n}_k{k}"
                 library = args.out / f"{stem}.so"
-                source, weights = linear(dtype, m, n, k, rng)
                 if library.exists() and \
                         library.stat().st_mtime >= newest_tool:
                     print(library, flush=True)
                     continue
+                source, weights = linear(dtype, m, n, k, rng)
                 work = args.out / f"{stem}.src"
                 work.mkdir(exist_ok=True)
                 (work / "m.mlir").write_text(source)
