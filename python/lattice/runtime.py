@@ -42,14 +42,25 @@ def _describe(info):
     return info.name.decode(), dtype, tuple(info.shape[:info.rank])
 
 
+def _library_info(lib, library):
+    """The lattice_model_info of the loaded library `lib` (at `library`),
+    checked to be of the ABI version this module reads."""
+    get_info = lib.lattice_model_info_v1
+    get_info.restype = ctypes.POINTER(_ModelInfo)
+    info = get_info()
+    if info.contents.abi_version != 2:
+        raise LatticeError(f"{library}: built for ABI version "
+                           f"{info.contents.abi_version}; this package reads version 2")
+    return info
+
+
 def describe(library):
     """The tensors a library declares, without loading its weights: a dict
     with "inputs", "outputs" and "weights", each a list of (name, numpy
     dtype, or None for bf16, shape). Packed sub-byte weights are uint8,
     their shape the number of bytes."""
-    get_info = ctypes.CDLL(os.path.abspath(library)).lattice_model_info_v1
-    get_info.restype = ctypes.POINTER(_ModelInfo)
-    info = get_info().contents
+    library = os.path.abspath(library)
+    info = _library_info(ctypes.CDLL(library), library).contents
     return {kind: [_describe(getattr(info, kind)[i])
                    for i in range(getattr(info, f"num_{kind}"))]
             for kind in ("inputs", "outputs", "weights")}
@@ -65,13 +76,8 @@ class Model:
         embedded = getattr(self._lib, "lattice_embedded_weights_v1", None)
         if weights is None and embedded is None:
             weights = os.path.splitext(library)[0] + ".safetensors"
-        get_info = self._lib.lattice_model_info_v1
-        get_info.restype = ctypes.POINTER(_ModelInfo)
-        self._info = get_info()
+        self._info = _library_info(self._lib, library)
         info = self._info.contents
-        if info.abi_version != 2:
-            raise LatticeError(f"{library}: built for ABI version "
-                               f"{info.abi_version}; this package reads version 2")
         self.name = info.name.decode()
         #: "cpu" or "cuda": where the model runs (inputs and outputs stay
         #: numpy arrays in host memory either way).

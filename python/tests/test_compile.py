@@ -399,3 +399,20 @@ def test_demo_script(tmp_path):
     sqnr = float(row.split("|")[2].split()[0])
     assert 14 < sqnr < 22  # 4-bit RTN on Gaussian weights, two layers
     assert "4.50 bits/weight" in row
+
+
+def test_other_abi_version_is_refused(tmp_path):
+    """A library of another ABI version: loading it or reading its tensors
+    says so instead of misreading its description."""
+    source = tmp_path / "old.c"
+    source.write_text(
+        '#include "lattice_runtime.h"\n'
+        "static const lattice_model_info info = {1, \"old\", 0, 0, 0};\n"
+        "const lattice_model_info *lattice_model_info_v1(void) { return &info; }\n")
+    library = tmp_path / "old.so"
+    subprocess.run(["cc", "-shared", "-fPIC", f"-I{ROOT / 'runtime'}", str(source),
+                    "-o", str(library)], check=True)
+    with pytest.raises(runtime.LatticeError, match="built for ABI version 1"):
+        runtime.describe(library)
+    with pytest.raises(runtime.LatticeError, match="built for ABI version 1"):
+        runtime.load(library, weights=tmp_path / "none.safetensors")
