@@ -14,11 +14,16 @@
 |*                                                                            *|
 \*===----------------------------------------------------------------------===*/
 
+#define _GNU_SOURCE /* sched_getaffinity */
+
 #include "lattice_runtime.h"
 #include "lattice_cuda.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <omp.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -52,7 +57,94 @@ struct lattice_model {
   void **copies;
   /* CUDA models: one device copy of each weight (what `entry` gets). */
   void **device_weights;
+  /* The temporaries of one call (info->workspace_bytes), and whether a call
+     is using them. */
+  void *workspace;
+  atomic_flag workspace_busy;
+  /* Threads per call. */
+  int threads;
 };
+
+/*===----------------------------------------------------------------------===*/
+/* Threads                                                                   */
+/*===----------------------------------------------------------------------===*/
+
+/* Reads a small non-negative integer from a one-line file; -1 on failure. */
+static int read_small_int(const char *path) {
+  FILE *file = fopen(path, "r");
+  if (!file)
+    return -1;
+  int value = -1;
+  if (fscanf(file, "%d", &value) != 1)
+    value = -1;
+  fclose(file);
+  return value;
+}
+
+/* The number of physical cores among the CPUs this process may run on:
+   hardware threads of one core (SMT siblings) count once. Falls back to the
+   number of CPUs when the topology is not readable. */
+static int physical_cores(void) {
+  cpu_set_t set;
+  if (sched_getaffinity(0, sizeof(set), &set) != 0)
+    return 1;
+  int cpus = CPU_COUNT(&set);
+  /* (package, core) pairs seen so far. */
+  enum { MAX_CORES = 1024 };
+  int seen[MAX_CORES][2];
+  int cores = 0;
+  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu) {
+    if (!CPU_ISSET(cpu, &set))
+      continue;
+    char path[128];
+    snprintf(path, sizeof(path),
+             "/sys/devices/system/cpu/cpu%d/topology/core_id", cpu);
+    int core = read_small_int(path);
+    snprintf(path, sizeof(path),
+             "/sys/devices/system/cpu/cpu%d/topology/physical_package_id",
+             cpu);
+    int package = read_small_int(path);
+    if (core < 0 || package < 0 || cores == MAX_CORES)
+      return cpus > 0 ? cpus : 1;
+    int known = 0;
+    for (int i = 0; i < cores && !known; ++i)
+      known = seen[i][0] == package && seen[i][1] == core;
+    if (!known) {
+      seen[cores][0] = package;
+      seen[cores][1] = core;
+      ++cores;
+    }
+  }
+  return cores > 0 ? cores : 1;
+}
+
+/* The thread count a model starts with: LATTICE_NUM_THREADS, else the
+   physical cores. */
+static int default_threads(void) {
+  const char *text = getenv("LATTICE_NUM_THREADS");
+  if (text && *text) {
+    char *end;
+    long value = strtol(text, &end, 10);
+    if (*end == '\0' && value >= 1 && value <= 4096)
+      return (int)value;
+  }
+  return physical_cores();
+}
+
+lattice_status lattice_model_set_threads(lattice_model *model, int threads) {
+  if (!model)
+    return fail(LATTICE_ERROR_ARGUMENT,
+                "lattice_model_set_threads: NULL model");
+  if (threads < 1)
+    return fail(LATTICE_ERROR_ARGUMENT,
+                "lattice_model_set_threads: %d threads (at least 1)", threads);
+  model->threads = threads;
+  return LATTICE_OK;
+}
+
+int lattice_model_get_threads(const lattice_model *model) {
+  return model ? model->threads : 0;
+}
 
 /*===----------------------------------------------------------------------===*/
 /* A JSON reader for the safetensors header                                  */
@@ -352,6 +444,20 @@ static lattice_status create_model(const lattice_model_info *info,
   if (!m)
     return fail(LATTICE_ERROR_MEMORY, "out of memory");
   m->info = info;
+  m->threads = default_threads();
+  atomic_flag_clear(&m->workspace_busy);
+  if (info->workspace_bytes > 0) {
+    /* Touched once here, so that calls find its pages mapped. */
+    size_t size = (size_t)((info->workspace_bytes + 63) & ~(uint64_t)63);
+    m->workspace = aligned_alloc(64, size);
+    if (!m->workspace) {
+      free(m);
+      return fail(LATTICE_ERROR_MEMORY,
+                  "out of memory (a workspace of %llu bytes)",
+                  (unsigned long long)info->workspace_bytes);
+    }
+    memset(m->workspace, 0, size);
+  }
   m->weights = calloc(info->num_weights + 1, sizeof(void *));
   m->copies = calloc(info->num_weights + 1, sizeof(void *));
   m->device_weights = calloc(info->num_weights + 1, sizeof(void *));
@@ -494,7 +600,8 @@ static lattice_status call_entry(const lattice_model *model,
   const lattice_model_info *info = model->info;
   bool cuda = info->device == LATTICE_DEVICE_CUDA;
   void *const *weights = cuda ? model->device_weights : model->weights;
-  uint32_t count = info->num_inputs + info->num_weights + info->num_outputs;
+  uint32_t count = info->num_inputs + info->num_weights + info->num_outputs +
+                   (info->workspace_bytes > 0);
   void *stack_args[64];
   void **args = count <= 64 ? stack_args : malloc(count * sizeof(void *));
   if (!args)
@@ -506,9 +613,36 @@ static lattice_status call_entry(const lattice_model *model,
     args[n++] = weights[i];
   for (uint32_t i = 0; i < info->num_outputs; ++i)
     args[n++] = outputs[i];
+  /* The model's workspace, or one of this call's own when another call has
+     it. */
+  lattice_model *shared = (lattice_model *)(uintptr_t)model;
+  void *own_workspace = NULL;
+  bool holds_workspace = false;
+  if (info->workspace_bytes > 0) {
+    holds_workspace = !atomic_flag_test_and_set(&shared->workspace_busy);
+    if (holds_workspace) {
+      args[n++] = model->workspace;
+    } else {
+      size_t size = (size_t)((info->workspace_bytes + 63) & ~(uint64_t)63);
+      own_workspace = aligned_alloc(64, size);
+      if (!own_workspace) {
+        if (args != stack_args)
+          free(args);
+        return fail(LATTICE_ERROR_MEMORY, "out of memory");
+      }
+      args[n++] = own_workspace;
+    }
+  }
   if (cuda)
     lattice_cuda_take_error(); /* a stale failure of this thread */
+  /* The thread count is this thread's OpenMP setting for the call. */
+  int previous_threads = omp_get_max_threads();
+  omp_set_num_threads(model->threads);
   info->entry(args);
+  omp_set_num_threads(previous_threads);
+  if (holds_workspace)
+    atomic_flag_clear(&shared->workspace_busy);
+  free(own_workspace);
   if (args != stack_args)
     free(args);
   if (cuda && lattice_cuda_synchronize() != 0)
@@ -609,6 +743,7 @@ void lattice_model_free(lattice_model *model) {
     munmap(model->mapping, model->mapping_size);
   free(model->copies);
   free(model->weights);
+  free(model->workspace);
   free(model);
 }
 

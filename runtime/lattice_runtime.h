@@ -29,7 +29,7 @@
 extern "C" {
 #endif
 
-#define LATTICE_ABI_VERSION 2
+#define LATTICE_ABI_VERSION 3
 #define LATTICE_MAX_RANK 8
 
 typedef enum {
@@ -71,9 +71,13 @@ typedef struct {
   const lattice_tensor_info *outputs;
   const lattice_tensor_info *weights;
   /* The compiled function: args = inputs, weights, outputs, in that order;
-     device buffers for CUDA models. */
+     device buffers for CUDA models. When workspace_bytes is not 0, one more
+     argument follows: a 64-byte aligned buffer of that size for the
+     temporaries of a call, which the runtime allocates when the model
+     loads. */
   void (*entry)(void **args);
   uint32_t device; /* lattice_device */
+  uint64_t workspace_bytes;
 } lattice_model_info;
 
 typedef struct lattice_model lattice_model;
@@ -97,7 +101,8 @@ lattice_status lattice_model_load_memory(const lattice_model_info *info,
 
 /* Runs the model: `inputs` and `outputs` point to one buffer per tensor, of
    info->inputs[i].num_bytes and info->outputs[i].num_bytes bytes. Safe to
-   call from several threads on the same model. */
+   call from several threads on the same model: the model's workspace serves
+   one call at a time, and a call that finds it taken allocates its own. */
 lattice_status lattice_model_run(const lattice_model *model,
                                  const void *const *inputs,
                                  void *const *outputs);
@@ -110,6 +115,16 @@ lattice_status lattice_model_run(const lattice_model *model,
 lattice_status lattice_model_run_device(const lattice_model *model,
                                         const void *const *inputs,
                                         void *const *outputs);
+
+/* Sets the number of threads a call of the model uses (1 or more; at most
+   the parallelism the library was compiled for is used). A model starts
+   with the value of the environment variable LATTICE_NUM_THREADS when it
+   is set, else with the number of physical cores this process may run on.
+   Not to be called while the model runs. */
+lattice_status lattice_model_set_threads(lattice_model *model, int threads);
+
+/* The number of threads a call of the model uses. */
+int lattice_model_get_threads(const lattice_model *model);
 
 /* Unmaps the weights and frees the model; NULL is ignored. */
 void lattice_model_free(lattice_model *model);

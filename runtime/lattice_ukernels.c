@@ -21,6 +21,7 @@
 
 #include "lattice_ukernels.h"
 
+#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -246,11 +247,8 @@ void lattice_uk_matmul_f32_q4(int64_t x, int64_t q, int64_t s, int64_t z,
   int vectorized = 0;
   float *split = NULL;
 #if defined(__x86_64__)
-  /* LATTICE_UKERNELS=generic selects the portable loop (for testing it). */
-  const char *choice = getenv("LATTICE_UKERNELS");
-  int generic = choice && !strcmp(choice, "generic");
-  if (!generic && g % 32 == 0 && __builtin_cpu_supports("avx512f") &&
-      __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("f16c"))
+  /* The AVX-512 level (lattice_uk_level) also has F16C. */
+  if (g % 32 == 0 && lattice_uk_level() >= 2)
     split = malloc(sizeof(float) * (size_t)(m * k));
   if (split) {
     /* Activations by parity: even[i][j] = x[i][2j], odd[i][j] = x[i][2j+1]. */
@@ -267,8 +265,12 @@ void lattice_uk_matmul_f32_q4(int64_t x, int64_t q, int64_t s, int64_t z,
 #endif
   /* Blocks of rows, a multiple of ROWS, spread over the threads. */
   int64_t blocks = (n + 15) / 16;
-#pragma omp parallel for num_threads(threads > 0 ? threads : 1)               \
-    schedule(static)
+  /* At most `threads`, and no more than the caller's OpenMP setting (the
+     model's thread count). */
+  int team = omp_get_max_threads();
+  if (threads > 0 && threads < team)
+    team = (int)threads;
+#pragma omp parallel for num_threads(team) schedule(static)
   for (int64_t b = 0; b < blocks; ++b) {
     int64_t begin = b * 16, end = begin + 16 < n ? begin + 16 : n;
 #if defined(__x86_64__)

@@ -25,11 +25,18 @@ extern "C" {
 
 /* Flags of lattice_uk_matmul_f32_q4. */
 enum {
-  LATTICE_UK_UNSIGNED = 1,        /* u4 codes (else s4, two's complement) */
-  LATTICE_UK_SCALE_F16 = 2,       /* f16 scales (else f32) */
-  LATTICE_UK_ZERO_POINT = 4,      /* asymmetric: a zero point per group */
-  LATTICE_UK_ROWS4 = 16,          /* rows interleaved by four (see below) */
-  LATTICE_UK_ZERO_POINT_SHIFT = 8 /* bits 8..15: zero-point width (8..64) */
+  LATTICE_UK_UNSIGNED = 1,           /* u4 codes (else s4, two's complement) */
+  LATTICE_UK_SCALE_F16 = 2,          /* f16 scales (else f32) */
+  LATTICE_UK_ZERO_POINT = 4,         /* asymmetric: a zero point per group */
+  LATTICE_UK_ROWS4 = 16,             /* rows interleaved by four (see below) */
+  LATTICE_UK_ACCUMULATE = 32,        /* GEMM: C += A B (else C = A B) */
+  LATTICE_UK_B_Q4 = 64,              /* internal: B is 4-bit codes */
+  LATTICE_UK_ZERO_POINT_SHIFT = 8,   /* bits 8..15: zero-point width (8..64) */
+  LATTICE_UK_A_UNSIGNED = 1 << 16,   /* 8-bit GEMM: u8 A codes (else s8) */
+  LATTICE_UK_A_ZERO_POINT = 1 << 17, /* 8-bit GEMM: zero points of A (their
+                                        width in bits 8..15) */
+  LATTICE_UK_A_PER_ROW = 1 << 18     /* 8-bit GEMM: A's scale and zero point
+                                        per row (else per tensor) */
 };
 
 /* y[m, n] = sum_k x[m, k] * ((q[n, k] - z[n, k / g]) * s[n, k / g]) with
@@ -45,6 +52,50 @@ enum {
 void lattice_uk_matmul_f32_q4(int64_t x, int64_t q, int64_t s, int64_t z,
                               int64_t y, int64_t m, int64_t n, int64_t k,
                               int64_t g, int64_t flags, int64_t threads);
+
+/* Selects the vector level of the microkernels for this process: "generic"
+   (portable C), "avx2" or "avx512". Returns 0, or -1 when the name is
+   unknown or the CPU lacks the level. Without a selection the kernels use
+   the best level of the CPU, capped by the environment variable
+   LATTICE_UKERNELS (one of the same names). For tests and comparisons. */
+int lattice_uk_select_level(const char *name);
+
+/* The level in use: 0 generic, 1 AVX2, 2 AVX-512. */
+int lattice_uk_level(void);
+
+/* Batched f32 GEMM: for each b < batch, C_b[M, N] = A_b[M, K] B_b(K, N)
+   (with LATTICE_UK_ACCUMULATE, C_b += A_b B_b). Element (i, k) of A_b is at
+   a + b * a_batch + i * a_row + k, B_b(k, n) at b + b * b_batch + k * b_k +
+   n * b_n (a weight [N, K] has b_k = 1, b_n = K), C_b(i, n) at c + b *
+   c_batch + i * c_row + n; strides in elements. f32 arithmetic with fused
+   multiply-adds, summed in order along K for each output. Runs on up to
+   `threads` threads of the caller's OpenMP team size. */
+void lattice_uk_gemm_f32(int64_t a, int64_t b, int64_t c, int64_t batch,
+                         int64_t m, int64_t n, int64_t k, int64_t a_batch,
+                         int64_t a_row, int64_t b_batch, int64_t b_k,
+                         int64_t b_n, int64_t c_batch, int64_t c_row,
+                         int64_t flags, int64_t threads);
+
+/* GEMM of f32 activations and 4-bit grouped weights: the arguments and
+   arithmetic of lattice_uk_matmul_f32_q4 (without LATTICE_UK_ROWS4): each
+   weight is dequantized to f32 once per call, (q - z) * s, and multiplied
+   as lattice_uk_gemm_f32 does. For M large enough that dequantizing every
+   weight once pays off. */
+void lattice_uk_gemm_f32_q4(int64_t a, int64_t b, int64_t s, int64_t z,
+                            int64_t c, int64_t m, int64_t n, int64_t k,
+                            int64_t g, int64_t flags, int64_t threads);
+
+/* 8-bit GEMM: y[m, n] = f32(sum_k (a[m, k] - za) * w[n, k]) * sa * sw[n],
+   the sum exact in i32. a is [M, K] s8 codes (u8 with
+   LATTICE_UK_A_UNSIGNED); with LATTICE_UK_A_ZERO_POINT, za is an integer
+   zero point of the width in bits 8..15 (8 to 64; else 0); sa (f32) and za
+   are one per tensor, or one per row of a with LATTICE_UK_A_PER_ROW; w is [N,
+   K] s8 codes and sw f32 (f16 with LATTICE_UK_SCALE_F16), one per row of w. The
+   product f32(sum) * sa * sw is rounded in that order. Uses AVX512-VNNI where
+   the CPU has it. */
+void lattice_uk_gemm_s8(int64_t a, int64_t a_scale, int64_t a_zero, int64_t b,
+                        int64_t b_scale, int64_t c, int64_t m, int64_t n,
+                        int64_t k, int64_t flags, int64_t threads);
 
 #ifdef __cplusplus
 }

@@ -16,9 +16,12 @@ namespace lattice {
 void addLatticeToLinalgPasses(OpPassManager &pm);
 
 /// Tensors to buffers: function arguments and results with identity
-/// layouts, results returned through out-parameters (the C ABI),
-/// temporaries freed.
+/// layouts, results returned through out-parameters (the C ABI). The
+/// temporaries are allocated and not freed yet.
 void addBufferizationPasses(OpPassManager &pm);
+
+/// Frees the temporaries that bufferization allocated.
+void addDeallocationPasses(OpPassManager &pm);
 } // namespace lattice
 } // namespace mlir
 

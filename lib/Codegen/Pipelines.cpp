@@ -49,6 +49,9 @@ void mlir::lattice::addBufferizationPasses(OpPassManager &pm) {
   pm.addPass(
       bufferization::createBufferResultsToOutParamsPass(outParamOptions));
   pm.addPass(createCanonicalizerPass());
+}
+
+void mlir::lattice::addDeallocationPasses(OpPassManager &pm) {
   bufferization::buildBufferDeallocationPipeline(pm);
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());

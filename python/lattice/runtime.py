@@ -34,7 +34,8 @@ class _ModelInfo(ctypes.Structure):
                 ("inputs", ctypes.POINTER(_TensorInfo)),
                 ("outputs", ctypes.POINTER(_TensorInfo)),
                 ("weights", ctypes.POINTER(_TensorInfo)),
-                ("entry", ctypes.c_void_p), ("device", ctypes.c_uint32)]
+                ("entry", ctypes.c_void_p), ("device", ctypes.c_uint32),
+                ("workspace_bytes", ctypes.c_uint64)]
 
 
 def _describe(info):
@@ -48,9 +49,9 @@ def _library_info(lib, library):
     get_info = lib.lattice_model_info_v1
     get_info.restype = ctypes.POINTER(_ModelInfo)
     info = get_info()
-    if info.contents.abi_version != 2:
+    if info.contents.abi_version != 3:
         raise LatticeError(f"{library}: built for ABI version "
-                           f"{info.contents.abi_version}; this package reads version 2")
+                           f"{info.contents.abi_version}; this package reads version 3")
     return info
 
 
@@ -94,6 +95,12 @@ class Model:
         self._lib.lattice_model_run.argtypes = [
             ctypes.c_void_p, ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(ctypes.c_void_p)]
         self._lib.lattice_model_free.argtypes = [ctypes.c_void_p]
+        self._lib.lattice_model_set_threads.argtypes = [ctypes.c_void_p, ctypes.c_int]
+        self._lib.lattice_model_get_threads.argtypes = [ctypes.c_void_p]
+        self._lib.lattice_model_get_threads.restype = ctypes.c_int
+        #: Bytes of the temporaries of one call, allocated when the model
+        #: loads (0 for models that need none).
+        self.workspace_bytes = info.workspace_bytes
         if weights is None:
             # Weights inside the library (lattice-compile --embed-weights).
             embedded.restype = ctypes.c_void_p
@@ -134,6 +141,18 @@ class Model:
         if status != 0:
             raise LatticeError(self._lib.lattice_last_error().decode())
         return tuple(outputs)
+
+    @property
+    def threads(self):
+        """Threads a call uses: LATTICE_NUM_THREADS when the model loaded,
+        else the physical cores this process may run on; settable (1 or
+        more)."""
+        return self._lib.lattice_model_get_threads(self._model)
+
+    @threads.setter
+    def threads(self, count):
+        if self._lib.lattice_model_set_threads(self._model, int(count)) != 0:
+            raise LatticeError(self._lib.lattice_last_error().decode())
 
     def close(self):
         if self._model:

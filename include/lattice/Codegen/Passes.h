@@ -23,6 +23,14 @@ namespace mlir::lattice {
 #define GEN_PASS_REGISTRATION
 #include "lattice/Codegen/Passes.h.inc"
 
+/// The unit attribute of the function argument that receives the workspace
+/// (lattice-cpu-plan-workspace with `argument`).
+inline constexpr llvm::StringLiteral kWorkspaceAttrName = "lattice.workspace";
+
+/// The function attribute that gives the size of its workspace in bytes.
+inline constexpr llvm::StringLiteral kWorkspaceBytesAttrName =
+    "lattice.workspace_bytes";
+
 /// Options of the `lattice-lower-to-cpu` pipeline.
 struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
   PassOptions::Option<std::string> targetCPU{
@@ -46,6 +54,13 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
       llvm::cl::desc("Pass statically shaped buffers to functions as bare "
                      "pointers (the C ABI of compiled models) instead of "
                      "memref descriptors"),
+      llvm::cl::init(false)};
+  PassOptions::Option<bool> workspaceArgument{
+      *this, "workspace-argument",
+      llvm::cl::desc("Public functions take their temporaries' workspace as "
+                     "a trailing argument (the C ABI of compiled models: the "
+                     "runtime allocates it once) instead of allocating it "
+                     "per call"),
       llvm::cl::init(false)};
   PassOptions::Option<bool> ukernels{
       *this, "ukernels",

@@ -108,15 +108,59 @@ def CPUCopyAliasedResultsPass
                            "::mlir::tensor::TensorDialect"];
 }
 
-def CPUExpandMathPass : Pass<"lattice-cpu-expand-math", "ModuleOp"> {
-  let summary = "Expand math functions that LLVM cannot lower into polynomials";
+def CPUPlanWorkspacePass : Pass<"lattice-cpu-plan-workspace", "ModuleOp"> {
+  let summary = "Place a function's temporary buffers in one workspace";
   let description = [{
-    Rewrites the `math` functions that have no LLVM intrinsic (and would
-    otherwise need a C library call per element), scalar or vector, into
-    the polynomial approximations of upstream MLIR: `erf`, `erfc`, `tanh`,
-    `atan`, `atan2`, `asin`, `acos`, `cbrt`, `log1p`, `expm1`. The error is
-    a few ulp over the whole float range (see MLIR's
-    PolynomialApproximation.cpp). Other math ops are left to
+    Static memory planning after bufferization. Every `memref.alloc` in the
+    top-level block of a function body with a static shape, an identity
+    layout, the default memory space and whole-byte elements becomes a
+    `memref.view` at a fixed offset of one `memref<Nxi8>` workspace. A
+    buffer lives from its allocation to the last top-level op that uses it
+    or anything computed from it (views, extracted addresses, the results
+    of a loop whose body uses it); a buffer that a function returns stays an
+    allocation. Buffers are placed largest first, each at the lowest offset
+    (a multiple of 64 bytes) free of the buffers already placed whose
+    lifetimes overlap its own, the greedy-by-size plan of TFLite's arena
+    planner. The function gets `lattice.workspace_bytes = N`.
+
+    With `argument`, a public function without callers in the module takes
+    the workspace as a new trailing argument marked `lattice.workspace`: the
+    runtime of a compiled model allocates it once, when the model loads, so
+    that a call neither allocates nor faults pages in. Otherwise the
+    workspace is one allocation at the start of the function (one `malloc`
+    per call instead of one per temporary), freed by the deallocation
+    pipeline that runs next.
+
+    ```mlir
+    %a = memref.alloc() {alignment = 64 : i64} : memref<64x128xf32>
+    ```
+
+    becomes
+
+    ```mlir
+    %c0 = arith.constant 0 : index
+    %a = memref.view %workspace[%c0][] : memref<32768xi8> to memref<64x128xf32>
+    ```
+  }];
+  let options = [
+    Option<"argument", "argument", "bool", /*default=*/"false",
+           "Take the workspace as a trailing argument of public functions">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::memref::MemRefDialect"];
+}
+
+def CPUExpandMathPass : Pass<"lattice-cpu-expand-math", "ModuleOp"> {
+  let summary = "Expand math functions that LLVM would call per element";
+  let description = [{
+    Rewrites the `math` functions that have no LLVM intrinsic, or whose
+    vector intrinsic LLVM's x86 backend scalarizes into a C library call per
+    element, scalar or vector, into the polynomial approximations of
+    upstream MLIR: `exp`, `erf`, `erfc`, `tanh`, `atan`, `atan2`, `asin`,
+    `acos`, `cbrt`, `log1p`, `expm1`. The error is a few ulp over the whole
+    float range (see MLIR's PolynomialApproximation.cpp); `exp` is within 1
+    ulp where its result is a normal number, exact on infinities and NaN,
+    and flushes results below 2^-126 to zero. Other math ops are left to
     `convert-math-to-llvm`.
 
     ```mlir
@@ -156,32 +200,54 @@ def CPUFuseMultiplyAddPass
 def CPUUseUkernelsPass : Pass<"lattice-cpu-use-ukernels", "ModuleOp"> {
   let summary = "Call the runtime's microkernels for the matmuls they cover";
   let description = [{
-    Rewrites each `lattice.matmul` of f32 activations `[M, K]` (M <= 16)
-    and 4-bit weights (`s4`, or `u4` with or without zero points) in groups
-    of a multiple of 32 along K, with f16 or f32 scales, into a call of
-    `lattice_uk_matmul_f32_q4` (declared in `runtime/lattice_ukernels.h`
-    and linked into every library that `lattice-compile` makes). The
-    operands are passed by the addresses of their buffers
-    (`bufferization.to_buffer` + `memref.extract_aligned_pointer_as_index`)
-    and the result is a fresh buffer turned back into a tensor. The kernel
-    splits the activations by parity once, so that the low and high
-    nibbles of each byte of the packed weights pair with even and odd
-    activations, and dequantizes a nibble with one lane permutation of a
-    per-group table of `(code - zero point) * scale` values; it uses
-    AVX-512 where the CPU has it and a scalar loop elsewhere. A weight that
-    is a function argument with `lattice.layout = "q4-rows4"` (set by
-    `lattice-compile`, which then stores it with rows interleaved by four,
-    see docs/WeightLayout.md) is read in that layout; the attribute is
-    removed.
+    Rewrites `lattice.matmul` ops with static shapes and an f32 result into
+    calls of the runtime's microkernels (declared in
+    `runtime/lattice_ukernels.h` and linked into every library that
+    `lattice-compile` makes):
 
-    Other ops are left alone; runs before `convert-lattice-to-linalg`,
-    which finishes the conversion of the operands' types. Only for models
-    linked with the Lattice runtime: `lattice-lower-to-cpu` adds it with
-    `ukernels=true`, which `lattice-compile` sets for AVX-512 targets.
+    - `lattice_uk_gemm_f32`, packed GEMM: f32 activations `[..., K]` with at
+      least 8 rows (the product of the leading dimensions) and f32 weights
+      `[N, K]`, on targets with 256-bit vectors or wider. The kernel packs
+      the weights into panels of 32 columns once per call and thread, and
+      multiplies them with register tiles of 8 x 32 (AVX-512) or 6 x 16
+      (AVX2) accumulators.
+    - `lattice_uk_gemm_f32_q4`: the same for 4-bit weights (`s4`, or `u4`
+      with or without zero points) in groups of an even size along K with
+      f16 or f32 scales, and more than 16 rows: each weight is dequantized
+      once per call, while packing, instead of once per row.
+    - `lattice_uk_gemm_s8`: 8-bit activations (`s8` or `u8`, per tensor or
+      per row of a matrix, with or without `i8` zero points, f32 scales)
+      times symmetric `s8` weights per output channel (f32 or f16 scales),
+      summed in `i32` with AVX512-VNNI (`vpdpbusd`) where the CPU has it;
+      the epilogue `f32(sum) * sa * sw` is the op's.
+    - `lattice_uk_matmul_f32_q4`, the W4A16 GEMV: f32 activations `[M, K]`
+      with M <= 16 and 4-bit weights in groups of a multiple of 32, on
+      AVX-512 targets. It splits the activations by parity once, so that
+      the low and high nibbles of each byte of the packed weights pair with
+      even and odd activations, and dequantizes a nibble with one lane
+      permutation of a per-group table of `(code - zero point) * scale`
+      values. A weight that is a function argument with
+      `lattice.layout = "q4-rows4"` (set by `lattice-compile`, which then
+      stores it with rows interleaved by four, see docs/WeightLayout.md) is
+      read in that layout; the attribute is removed.
+
+    The operands are passed by the addresses of their buffers
+    (`bufferization.to_buffer` + `memref.extract_aligned_pointer_as_index`)
+    and the result is a fresh buffer turned back into a tensor. Each kernel
+    chooses its vector level (portable C, AVX2, AVX-512) from the CPU it
+    runs on and divides its work among up to `num-threads` threads of the
+    caller's OpenMP team. Other ops are left alone; runs before
+    `convert-lattice-to-linalg`, which finishes the conversion of the
+    operands' types. Only for models linked with the Lattice runtime:
+    `lattice-lower-to-cpu` adds it with `ukernels=true`, which
+    `lattice-compile` sets for targets with 256-bit vectors or wider.
   }];
   let options = [
     Option<"numThreads", "num-threads", "int64_t", /*default=*/"1",
            "Threads the microkernels may use">,
+    Option<"vectorBits", "vector-bits", "unsigned", /*default=*/"512",
+           "Vector width of the target in bits: the GEMMs need 256, the "
+           "W4A16 GEMV 512">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

@@ -17,10 +17,15 @@
 #include "lattice/Dialect/Lattice/IR/LatticeOps.h"
 
 namespace mlir::lattice {
-/// True when lattice-cpu-use-ukernels turns `op` into a call of the W4A16
-/// microkernel: f32 [M, K] activations (M <= 16), s4 or u4 weights in groups
-/// of a multiple of 32 along K with f16 or f32 scales, f32 result.
-bool isQ4UkernelCandidate(MatmulOp op);
+/// True when lattice-cpu-use-ukernels, for a target with `vectorBits`-bit
+/// vectors, turns `op` into a call of the W4A16 GEMV microkernel: f32
+/// [M, K] activations (M <= 16), s4 or u4 weights in groups of a multiple of
+/// 32 along K with f16 or f32 scales, f32 result, AVX-512.
+bool isQ4UkernelCandidate(MatmulOp op, unsigned vectorBits);
+
+/// True when lattice-cpu-use-ukernels turns `op` into a call of any
+/// microkernel (the GEMV above, or a packed GEMM).
+bool isUkernelCandidate(MatmulOp op, unsigned vectorBits);
 
 /// The function-argument attribute naming the layout of a weight argument
 /// whose bytes are not in the linear packed layout.

@@ -35,7 +35,7 @@ struct CPUExpandMathPass final
       return llvm::StringSwitch<bool>(name)
           .Cases({"math.erf", "math.erfc", "math.tanh", "math.atan",
                   "math.atan2", "math.asin", "math.acos", "math.cbrt",
-                  "math.log1p", "math.expm1"},
+                  "math.log1p", "math.expm1", "math.exp"},
                  true)
           .Default(false);
     };

@@ -76,6 +76,7 @@ mlir::lattice::buildLatticeCPUPipeline(OpPassManager &pm,
   if (options.ukernels) {
     CPUUseUkernelsPassOptions ukernelOptions;
     ukernelOptions.numThreads = numThreads;
+    ukernelOptions.vectorBits = vectorBits;
     pm.addPass(createCPUUseUkernelsPass(ukernelOptions));
   }
   addLatticeToLinalgPasses(pm);
@@ -89,12 +90,18 @@ mlir::lattice::buildLatticeCPUPipeline(OpPassManager &pm,
   pm.addPass(createCSEPass());
 
   addBufferizationPasses(pm);
+  // Temporaries in one workspace, then what is left freed.
+  CPUPlanWorkspacePassOptions workspaceOptions;
+  workspaceOptions.argument = options.workspaceArgument;
+  pm.addPass(createCPUPlanWorkspacePass(workspaceOptions));
+  addDeallocationPasses(pm);
 
   // Threads.
   pm.addNestedPass<func::FuncOp>(createForallToParallelLoopPass());
-  ConvertSCFToOpenMPPassOptions ompOptions;
-  ompOptions.numThreads = numThreads;
-  pm.addPass(createConvertSCFToOpenMPPass(ompOptions));
+  // Threads: `numThreads` chunks per parallel loop, run by the OpenMP
+  // threads of the call (no num_threads clause: the runtime sets the count
+  // per model, lattice_model_set_threads).
+  pm.addPass(createConvertSCFToOpenMPPass());
 
   // Vector ops to 1-D loads, stores and arithmetic; the rest to loops.
   pm.addPass(createCPUExpandMathPass());

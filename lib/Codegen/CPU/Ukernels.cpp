@@ -6,10 +6,11 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// Float x 4-bit grouped matmuls with few rows (decode GEMVs) become calls of
-// lattice_uk_matmul_f32_q4 (runtime/lattice_ukernels.h), which dequantizes
-// with a table lookup across lanes that the vector dialect cannot express.
-// The operands cross into the call as buffers, by address.
+// Matmuls become calls of the runtime's microkernels
+// (runtime/lattice_ukernels.h): packed GEMM for f32 and 4-bit weights with
+// enough rows, VNNI GEMM for 8-bit operands, and the W4A16 GEMV, whose table
+// lookup across lanes the vector dialect cannot express. The operands cross
+// into the call as buffers, by address; the result is a fresh buffer.
 //
 //===----------------------------------------------------------------------===//
 
@@ -20,7 +21,9 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/IR/Matchers.h"
 #include "mlir/Transforms/DialectConversion.h"
 
 // The ABI of the microkernels: their flags.
@@ -34,68 +37,320 @@ namespace mlir::lattice {
 using namespace mlir;
 using namespace mlir::lattice;
 
-static constexpr StringLiteral kQ4Kernel = "lattice_uk_matmul_f32_q4";
+/// The microkernels and their number of i64 parameters.
+static constexpr StringLiteral kQ4Gemv = "lattice_uk_matmul_f32_q4";
+static constexpr StringLiteral kGemmF32 = "lattice_uk_gemm_f32";
+static constexpr StringLiteral kGemmF32Q4 = "lattice_uk_gemm_f32_q4";
+static constexpr StringLiteral kGemmS8 = "lattice_uk_gemm_s8";
+static constexpr std::pair<StringLiteral, unsigned> kKernels[] = {
+    {kQ4Gemv, 11}, {kGemmF32, 16}, {kGemmF32Q4, 11}, {kGemmS8, 11}};
 
-/// The largest M the microkernel is used for: it dequantizes the weights
-/// once per row of the activations.
-static constexpr int64_t kMaxRows = 16;
+/// The largest M the W4A16 GEMV is used for: it dequantizes the weights once
+/// per row of the activations.
+static constexpr int64_t kMaxGemvRows = 16;
 
-bool mlir::lattice::isQ4UkernelCandidate(MatmulOp op) {
-  RankedTensorType lhsType = op.getLhs().getType();
-  RankedTensorType resultType = op.getType();
+/// The smallest M the packed GEMMs are used for: they pack (and dequantize)
+/// every weight once per call, which a few rows do not repay.
+static constexpr int64_t kMinGemmRows = 8;
+
+/// The vector width the GEMM microkernels need (AVX2); the W4A16 GEMV needs
+/// AVX-512.
+static constexpr unsigned kGemmVectorBits = 256;
+static constexpr unsigned kGemvVectorBits = 512;
+
+/// Rows of the activations of `op` (the product of its leading dimensions).
+static int64_t getRows(MatmulOp op) {
+  ArrayRef<int64_t> shape = op.getLhs().getType().getShape();
+  int64_t rows = 1;
+  for (int64_t size : shape.drop_back())
+    rows *= size;
+  return rows;
+}
+
+/// Static shapes, f32 result; the shared conditions of every kernel.
+static bool hasKernelShapes(MatmulOp op) {
+  return op.getLhs().getType().hasStaticShape() &&
+         op.getRhs().getType().hasStaticShape() &&
+         op.getType().getElementType().isF32();
+}
+
+/// 4-bit weights grouped along K with f16 or f32 scales.
+static bool isQ4Weight(MatmulOp op) {
   auto rhs = dyn_cast<QuantType>(op.getRhs().getType().getElementType());
-  if (!lhsType.getElementType().isF32() || lhsType.getRank() != 2 ||
-      !lhsType.hasStaticShape() || lhsType.getDimSize(0) > kMaxRows ||
-      !resultType.getElementType().isF32() ||
-      !op.getRhs().getType().hasStaticShape() || !op.getAccumulator().isF32() ||
-      !rhs)
+  if (!rhs || rhs.getBits() != 4 || !rhs.isPerGroup() || rhs.getAxis() != 1 ||
+      (rhs.getStorageKind() != StorageKind::Signed &&
+       rhs.getStorageKind() != StorageKind::Unsigned))
     return false;
-  bool fourBit =
-      rhs.getBits() == 4 && (rhs.getStorageKind() == StorageKind::Signed ||
-                             rhs.getStorageKind() == StorageKind::Unsigned);
-  return fourBit && rhs.isPerGroup() && rhs.getAxis() == 1 &&
-         rhs.getGroupSize() % 32 == 0 &&
-         (rhs.getScaleType().isF16() || rhs.getScaleType().isF32());
+  return rhs.getScaleType().isF16() || rhs.getScaleType().isF32();
+}
+
+static bool isFloatActivation(MatmulOp op) {
+  return op.getLhs().getType().getElementType().isF32() &&
+         op.getAccumulator().isF32();
+}
+
+bool mlir::lattice::isQ4UkernelCandidate(MatmulOp op, unsigned vectorBits) {
+  if (vectorBits < kGemvVectorBits || !hasKernelShapes(op) ||
+      !isFloatActivation(op) || !isQ4Weight(op) ||
+      op.getLhs().getType().getRank() != 2 || getRows(op) > kMaxGemvRows)
+    return false;
+  auto rhs = cast<QuantType>(op.getRhs().getType().getElementType());
+  return rhs.getGroupSize() % 32 == 0;
+}
+
+/// f32 activations [.., K] and f32 weights, enough rows.
+static bool isGemmF32Candidate(MatmulOp op, unsigned vectorBits) {
+  return vectorBits >= kGemmVectorBits && hasKernelShapes(op) &&
+         isFloatActivation(op) &&
+         op.getRhs().getType().getElementType().isF32() &&
+         getRows(op) >= kMinGemmRows;
+}
+
+/// f32 activations and 4-bit grouped weights (even groups), more rows than
+/// the GEMV takes.
+static bool isGemmF32Q4Candidate(MatmulOp op, unsigned vectorBits) {
+  if (vectorBits < kGemmVectorBits || !hasKernelShapes(op) ||
+      !isFloatActivation(op) || !isQ4Weight(op) ||
+      getRows(op) < std::max(kMinGemmRows, kMaxGemvRows + 1))
+    return false;
+  auto rhs = cast<QuantType>(op.getRhs().getType().getElementType());
+  return rhs.getGroupSize() % 2 == 0;
+}
+
+/// 8-bit activations (per tensor, or per row of a matrix, with or without
+/// zero points)
+/// and symmetric 8-bit weights per output channel, summed in i32.
+static bool isGemmS8Candidate(MatmulOp op, unsigned vectorBits) {
+  if (vectorBits < kGemmVectorBits || !hasKernelShapes(op) ||
+      !op.getAccumulator().isInteger(32))
+    return false;
+  auto lhs = dyn_cast<QuantType>(op.getLhs().getType().getElementType());
+  auto rhs = dyn_cast<QuantType>(op.getRhs().getType().getElementType());
+  if (!lhs || !rhs || lhs.getBits() != 8 || rhs.getBits() != 8 ||
+      rhs.getStorageKind() != StorageKind::Signed || op.getRhsZeroPoint() ||
+      !rhs.isPerChannel() || rhs.getAxis() != 0 ||
+      !(rhs.getScaleType().isF32() || rhs.getScaleType().isF16()) ||
+      !lhs.getScaleType().isF32())
+    return false;
+  if (lhs.getStorageKind() != StorageKind::Signed &&
+      lhs.getStorageKind() != StorageKind::Unsigned)
+    return false;
+  bool perRow = lhs.isPerChannel() && lhs.getAxis() == 0 &&
+                op.getLhs().getType().getRank() == 2;
+  return lhs.isPerTensor() || perRow;
+}
+
+bool mlir::lattice::isUkernelCandidate(MatmulOp op, unsigned vectorBits) {
+  return isQ4UkernelCandidate(op, vectorBits) ||
+         isGemmF32Candidate(op, vectorBits) ||
+         isGemmF32Q4Candidate(op, vectorBits) ||
+         isGemmS8Candidate(op, vectorBits);
+}
+
+/// A batched f32 contraction of linalg as lattice_uk_gemm_f32 reads it:
+/// sizes and strides in elements of row-major operands.
+struct GemmLayout {
+  int64_t batch = 1, m, n, k;
+  int64_t aBatch = 0, aRow, bBatch = 0, bK, bN, cBatch = 0, cRow;
+};
+
+/// The row-major strides of a static shape.
+static SmallVector<int64_t> getRowMajorStrides(ArrayRef<int64_t> shape) {
+  SmallVector<int64_t> strides(shape.size(), 1);
+  for (int64_t i = int64_t(shape.size()) - 2; i >= 0; --i)
+    strides[i] = strides[i + 1] * shape[i + 1];
+  return strides;
+}
+
+/// The stride of loop `dim` in an operand indexed by `map` (0 when the
+/// operand does not depend on it: broadcast).
+static int64_t getLoopStride(AffineMap map, ArrayRef<int64_t> strides,
+                             unsigned dim) {
+  for (auto [position, expr] : llvm::enumerate(map.getResults()))
+    if (cast<AffineDimExpr>(expr).getPosition() == dim)
+      return strides[position];
+  return 0;
+}
+
+/// The single batch stride of an operand over the batch loops `dims` of
+/// `sizes`, when its strides linearize them (each non-unit batch loop steps
+/// over the whole of the next one), or nullopt.
+static std::optional<int64_t> getBatchStride(AffineMap map,
+                                             ArrayRef<int64_t> strides,
+                                             ArrayRef<unsigned> dims,
+                                             ArrayRef<int64_t> sizes) {
+  SmallVector<unsigned> varying;
+  for (unsigned dim : dims)
+    if (sizes[dim] > 1)
+      varying.push_back(dim);
+  if (varying.empty())
+    return 0;
+  for (size_t i = 0; i + 1 < varying.size(); ++i)
+    if (getLoopStride(map, strides, varying[i]) !=
+        sizes[varying[i + 1]] * getLoopStride(map, strides, varying[i + 1]))
+      return std::nullopt;
+  return getLoopStride(map, strides, varying.back());
+}
+
+/// The layout of `op` for lattice_uk_gemm_f32: a linalg contraction
+/// (C += A * B) of static f32 tensors into a zero-filled destination, with
+/// one M, N and K loop and any batch loops that linearize, A read along K
+/// and C along N with unit stride; enough rows (at least 8), and enough work
+/// for a microkernel to beat the generated code.
+static std::optional<GemmLayout> getContractionLayout(linalg::GenericOp op) {
+  if (!op.hasPureTensorSemantics() || op.getNumDpsInputs() != 2 ||
+      op.getNumDpsInits() != 1 || !linalg::isaContractionOpInterface(op))
+    return std::nullopt;
+  SmallVector<ArrayRef<int64_t>> shapes;
+  for (Value operand : op->getOperands()) {
+    auto type = dyn_cast<RankedTensorType>(operand.getType());
+    if (!type || !type.hasStaticShape() || !type.getElementType().isF32())
+      return std::nullopt;
+    shapes.push_back(type.getShape());
+  }
+  // The destination starts at zero.
+  auto fill = op.getDpsInits()[0].getDefiningOp<linalg::FillOp>();
+  if (!fill || !matchPattern(fill.getInputs()[0], m_AnyZeroFloat()))
+    return std::nullopt;
+  FailureOr<linalg::ContractionDimensions> dims =
+      linalg::inferContractionDims(op);
+  if (failed(dims) || dims->m.size() != 1 || dims->n.size() != 1 ||
+      dims->k.size() != 1)
+    return std::nullopt;
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  for (AffineMap map : maps)
+    if (!map.isProjectedPermutation(/*allowZeroInResults=*/false))
+      return std::nullopt;
+  SmallVector<int64_t> sizes = op.getStaticLoopRanges();
+  unsigned m = dims->m[0], n = dims->n[0], k = dims->k[0];
+  SmallVector<int64_t> a = getRowMajorStrides(shapes[0]);
+  SmallVector<int64_t> b = getRowMajorStrides(shapes[1]);
+  SmallVector<int64_t> c = getRowMajorStrides(shapes[2]);
+  GemmLayout layout;
+  layout.m = sizes[m];
+  layout.n = sizes[n];
+  layout.k = sizes[k];
+  if (getLoopStride(maps[0], a, k) != 1 || getLoopStride(maps[2], c, n) != 1 ||
+      layout.m < kMinGemmRows)
+    return std::nullopt;
+  layout.aRow = getLoopStride(maps[0], a, m);
+  layout.bK = getLoopStride(maps[1], b, k);
+  layout.bN = getLoopStride(maps[1], b, n);
+  layout.cRow = getLoopStride(maps[2], c, m);
+  for (unsigned dim : dims->batch)
+    layout.batch *= sizes[dim];
+  std::optional<int64_t> aBatch =
+      getBatchStride(maps[0], a, dims->batch, sizes);
+  std::optional<int64_t> bBatch =
+      getBatchStride(maps[1], b, dims->batch, sizes);
+  std::optional<int64_t> cBatch =
+      getBatchStride(maps[2], c, dims->batch, sizes);
+  if (!aBatch || !bBatch || !cBatch)
+    return std::nullopt;
+  layout.aBatch = *aBatch;
+  layout.bBatch = *bBatch;
+  layout.cBatch = *cBatch;
+  return layout;
+}
+
+/// The flags of a quantized operand's scale and zero point for the W4A16
+/// kernels: unsigned codes, f16 scales, the zero points' width.
+static int64_t getQ4Flags(QuantType type, Value zeroPoint) {
+  int64_t flags = 0;
+  if (type.getStorageKind() == StorageKind::Unsigned)
+    flags |= LATTICE_UK_UNSIGNED;
+  if (type.getScaleType().isF16())
+    flags |= LATTICE_UK_SCALE_F16;
+  if (zeroPoint) {
+    auto width =
+        cast<RankedTensorType>(zeroPoint.getType()).getElementTypeBitWidth();
+    flags |=
+        LATTICE_UK_ZERO_POINT | (int64_t(width) << LATTICE_UK_ZERO_POINT_SHIFT);
+  }
+  return flags;
 }
 
 namespace {
-struct MatmulToQ4Ukernel final : OpConversionPattern<MatmulOp> {
-  MatmulToQ4Ukernel(const TypeConverter &converter, MLIRContext *context,
-                    int64_t numThreads)
-      : OpConversionPattern(converter, context), numThreads(numThreads) {}
+/// Builds the operands of a microkernel call: buffers by address, i64
+/// constants, and a fresh result buffer.
+class CallBuilder {
+public:
+  CallBuilder(ConversionPatternRewriter &rewriter, Location loc)
+      : rewriter(rewriter), loc(loc) {}
+
+  /// The address of the read-only buffer of `tensor`.
+  Value address(Value tensor) {
+    auto type = cast<RankedTensorType>(tensor.getType());
+    Value buffer = bufferization::ToBufferOp::create(
+        rewriter, loc, MemRefType::get(type.getShape(), type.getElementType()),
+        tensor, /*read_only=*/true);
+    return addressOf(buffer);
+  }
+
+  /// The i64 constant `value`, created once per call.
+  Value constant(int64_t value) {
+    Value &cached = constants[value];
+    if (!cached)
+      cached = arith::ConstantOp::create(rewriter, loc,
+                                         rewriter.getI64IntegerAttr(value));
+    return cached;
+  }
+
+  /// A fresh f32 buffer of `shape` for the result, and its address.
+  std::pair<Value, Value> result(ArrayRef<int64_t> shape) {
+    auto type = MemRefType::get(shape, rewriter.getF32Type());
+    Value buffer = memref::AllocOp::create(rewriter, loc, type,
+                                           rewriter.getI64IntegerAttr(64));
+    return {buffer, addressOf(buffer)};
+  }
+
+  /// Calls `kernel` and replaces `op` with the tensor of `result`.
+  void finish(Operation *op, StringRef kernel, ArrayRef<Value> args,
+              Value result) {
+    func::CallOp::create(rewriter, loc, kernel, TypeRange{}, args);
+    rewriter.replaceOpWithNewOp<bufferization::ToTensorOp>(
+        op, op->getResult(0).getType(), result, /*restrict=*/true,
+        /*writable=*/true);
+  }
+
+private:
+  Value addressOf(Value buffer) {
+    Value index =
+        memref::ExtractAlignedPointerAsIndexOp::create(rewriter, loc, buffer);
+    return arith::IndexCastOp::create(rewriter, loc, rewriter.getI64Type(),
+                                      index);
+  }
+
+  ConversionPatternRewriter &rewriter;
+  Location loc;
+  llvm::SmallDenseMap<int64_t, Value> constants;
+};
+
+/// A microkernel pattern: the pass's thread count and vector width.
+struct UkernelPattern : OpConversionPattern<MatmulOp> {
+  UkernelPattern(const TypeConverter &converter, MLIRContext *context,
+                 int64_t numThreads, unsigned vectorBits)
+      : OpConversionPattern(converter, context), numThreads(numThreads),
+        vectorBits(vectorBits) {}
+
+protected:
+  int64_t numThreads;
+  unsigned vectorBits;
+};
+
+/// W4A16 with few rows: lattice_uk_matmul_f32_q4.
+struct MatmulToQ4Gemv final : UkernelPattern {
+  using UkernelPattern::UkernelPattern;
 
   LogicalResult
   matchAndRewrite(MatmulOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    if (!isQ4UkernelCandidate(op))
+    if (!isQ4UkernelCandidate(op, vectorBits))
       return failure();
-    Location loc = op.getLoc();
     auto rhsType = cast<QuantType>(op.getRhs().getType().getElementType());
-    ArrayRef<int64_t> lhsShape = op.getLhs().getType().getShape();
-    int64_t m = lhsShape[0], k = lhsShape[1];
+    int64_t m = getRows(op), k = op.getLhs().getType().getShape().back();
     int64_t n = op.getRhs().getType().getDimSize(0);
-    Type i64 = rewriter.getI64Type();
-
-    // Every operand by the address of its (read-only) buffer.
-    auto address = [&](Value tensor) -> Value {
-      auto type = cast<RankedTensorType>(tensor.getType());
-      Value buffer = bufferization::ToBufferOp::create(
-          rewriter, loc,
-          MemRefType::get(type.getShape(), type.getElementType()), tensor,
-          /*read_only=*/true);
-      Value index =
-          memref::ExtractAlignedPointerAsIndexOp::create(rewriter, loc, buffer);
-      return arith::IndexCastOp::create(rewriter, loc, i64, index);
-    };
-    auto constant = [&](int64_t value) -> Value {
-      return arith::ConstantOp::create(rewriter, loc,
-                                       rewriter.getI64IntegerAttr(value));
-    };
-    int64_t flags = 0;
-    if (rhsType.getStorageKind() == StorageKind::Unsigned)
-      flags |= LATTICE_UK_UNSIGNED;
-    if (rhsType.getScaleType().isF16())
-      flags |= LATTICE_UK_SCALE_F16;
+    int64_t flags = getQ4Flags(rhsType, adaptor.getRhsZeroPoint());
     // A weight argument that the driver stored with rows interleaved.
     if (auto arg = dyn_cast<BlockArgument>(op.getRhs()))
       if (auto func = dyn_cast<func::FuncOp>(arg.getOwner()->getParentOp()))
@@ -103,34 +358,146 @@ struct MatmulToQ4Ukernel final : OpConversionPattern<MatmulOp> {
                 arg.getArgNumber(), kWeightLayoutAttrName);
             layout && layout.getValue() == kQ4Rows4Layout)
           flags |= LATTICE_UK_ROWS4;
-    Value zeroPoint = constant(0);
-    if (Value z = adaptor.getRhsZeroPoint()) {
-      auto width = cast<RankedTensorType>(z.getType()).getElementTypeBitWidth();
-      flags |= LATTICE_UK_ZERO_POINT |
-               (int64_t(width) << LATTICE_UK_ZERO_POINT_SHIFT);
-      zeroPoint = address(z);
-    }
+    CallBuilder call(rewriter, op.getLoc());
+    Value zeroPoint = adaptor.getRhsZeroPoint()
+                          ? call.address(adaptor.getRhsZeroPoint())
+                          : call.constant(0);
+    auto [result, resultAddress] = call.result({m, n});
+    call.finish(op, kQ4Gemv,
+                {call.address(adaptor.getLhs()), call.address(adaptor.getRhs()),
+                 call.address(adaptor.getRhsScale()), zeroPoint, resultAddress,
+                 call.constant(m), call.constant(n), call.constant(k),
+                 call.constant(rhsType.getGroupSize()), call.constant(flags),
+                 call.constant(numThreads)},
+                result);
+    return success();
+  }
+};
 
-    auto resultType = MemRefType::get({m, n}, rewriter.getF32Type());
-    Value result = memref::AllocOp::create(rewriter, loc, resultType,
-                                           rewriter.getI64IntegerAttr(64));
-    Value resultAddress = arith::IndexCastOp::create(
-        rewriter, loc, i64,
-        memref::ExtractAlignedPointerAsIndexOp::create(rewriter, loc, result));
-    SmallVector<Value> args = {address(adaptor.getLhs()),
-                               address(adaptor.getRhs()),
-                               address(adaptor.getRhsScale()),
-                               zeroPoint,
-                               resultAddress,
-                               constant(m),
-                               constant(n),
-                               constant(k),
-                               constant(rhsType.getGroupSize()),
-                               constant(flags),
-                               constant(numThreads)};
-    func::CallOp::create(rewriter, loc, kQ4Kernel, TypeRange{}, args);
-    rewriter.replaceOpWithNewOp<bufferization::ToTensorOp>(
-        op, op.getType(), result, /*restrict=*/true, /*writable=*/true);
+/// f32 x f32 with enough rows: lattice_uk_gemm_f32, the weight [N, K] read
+/// with b_k = 1, b_n = K.
+struct MatmulToGemmF32 final : UkernelPattern {
+  using UkernelPattern::UkernelPattern;
+
+  LogicalResult
+  matchAndRewrite(MatmulOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    if (!isGemmF32Candidate(op, vectorBits))
+      return failure();
+    int64_t m = getRows(op), k = op.getLhs().getType().getShape().back();
+    int64_t n = op.getRhs().getType().getDimSize(0);
+    CallBuilder call(rewriter, op.getLoc());
+    auto [result, resultAddress] = call.result(op.getType().getShape());
+    call.finish(op, kGemmF32,
+                {call.address(adaptor.getLhs()), call.address(adaptor.getRhs()),
+                 resultAddress, call.constant(1), call.constant(m),
+                 call.constant(n), call.constant(k), call.constant(0),
+                 call.constant(k), call.constant(0), call.constant(1),
+                 call.constant(k), call.constant(0), call.constant(n),
+                 call.constant(0), call.constant(numThreads)},
+                result);
+    return success();
+  }
+};
+
+/// f32 x 4-bit grouped with more rows than the GEMV takes:
+/// lattice_uk_gemm_f32_q4.
+struct MatmulToGemmF32Q4 final : UkernelPattern {
+  using UkernelPattern::UkernelPattern;
+
+  LogicalResult
+  matchAndRewrite(MatmulOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    if (!isGemmF32Q4Candidate(op, vectorBits))
+      return failure();
+    auto rhsType = cast<QuantType>(op.getRhs().getType().getElementType());
+    int64_t m = getRows(op), k = op.getLhs().getType().getShape().back();
+    int64_t n = op.getRhs().getType().getDimSize(0);
+    CallBuilder call(rewriter, op.getLoc());
+    Value zeroPoint = adaptor.getRhsZeroPoint()
+                          ? call.address(adaptor.getRhsZeroPoint())
+                          : call.constant(0);
+    auto [result, resultAddress] = call.result(op.getType().getShape());
+    call.finish(op, kGemmF32Q4,
+                {call.address(adaptor.getLhs()), call.address(adaptor.getRhs()),
+                 call.address(adaptor.getRhsScale()), zeroPoint, resultAddress,
+                 call.constant(m), call.constant(n), call.constant(k),
+                 call.constant(rhsType.getGroupSize()),
+                 call.constant(getQ4Flags(rhsType, adaptor.getRhsZeroPoint())),
+                 call.constant(numThreads)},
+                result);
+    return success();
+  }
+};
+
+/// 8-bit x 8-bit: lattice_uk_gemm_s8 (VNNI).
+struct MatmulToGemmS8 final : UkernelPattern {
+  using UkernelPattern::UkernelPattern;
+
+  LogicalResult
+  matchAndRewrite(MatmulOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    if (!isGemmS8Candidate(op, vectorBits))
+      return failure();
+    auto lhsType = cast<QuantType>(op.getLhs().getType().getElementType());
+    auto rhsType = cast<QuantType>(op.getRhs().getType().getElementType());
+    int64_t m = getRows(op), k = op.getLhs().getType().getShape().back();
+    int64_t n = op.getRhs().getType().getDimSize(0);
+    int64_t flags = 0;
+    if (lhsType.getStorageKind() == StorageKind::Unsigned)
+      flags |= LATTICE_UK_A_UNSIGNED;
+    if (lhsType.isPerChannel())
+      flags |= LATTICE_UK_A_PER_ROW;
+    if (rhsType.getScaleType().isF16())
+      flags |= LATTICE_UK_SCALE_F16;
+    CallBuilder call(rewriter, op.getLoc());
+    Value zeroPoint = call.constant(0);
+    if (Value z = adaptor.getLhsZeroPoint()) {
+      auto width = cast<RankedTensorType>(z.getType()).getElementTypeBitWidth();
+      flags |= LATTICE_UK_A_ZERO_POINT |
+               (int64_t(width) << LATTICE_UK_ZERO_POINT_SHIFT);
+      zeroPoint = call.address(z);
+    }
+    auto [result, resultAddress] = call.result(op.getType().getShape());
+    call.finish(op, kGemmS8,
+                {call.address(adaptor.getLhs()),
+                 call.address(adaptor.getLhsScale()), zeroPoint,
+                 call.address(adaptor.getRhs()),
+                 call.address(adaptor.getRhsScale()), resultAddress,
+                 call.constant(m), call.constant(n), call.constant(k),
+                 call.constant(flags), call.constant(numThreads)},
+                result);
+    return success();
+  }
+};
+
+/// A batched f32 contraction in linalg (the products of attention):
+/// lattice_uk_gemm_f32 with the operands' strides.
+struct ContractionToGemmF32 final : OpConversionPattern<linalg::GenericOp> {
+  ContractionToGemmF32(const TypeConverter &converter, MLIRContext *context,
+                       int64_t numThreads)
+      : OpConversionPattern(converter, context), numThreads(numThreads) {}
+
+  LogicalResult
+  matchAndRewrite(linalg::GenericOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    std::optional<GemmLayout> layout = getContractionLayout(op);
+    if (!layout)
+      return failure();
+    CallBuilder call(rewriter, op.getLoc());
+    auto resultType = cast<RankedTensorType>(op.getResultTypes()[0]);
+    auto [result, resultAddress] = call.result(resultType.getShape());
+    call.finish(op, kGemmF32,
+                {call.address(op.getDpsInputs()[0]),
+                 call.address(op.getDpsInputs()[1]), resultAddress,
+                 call.constant(layout->batch), call.constant(layout->m),
+                 call.constant(layout->n), call.constant(layout->k),
+                 call.constant(layout->aBatch), call.constant(layout->aRow),
+                 call.constant(layout->bBatch), call.constant(layout->bK),
+                 call.constant(layout->bN), call.constant(layout->cBatch),
+                 call.constant(layout->cRow), call.constant(0),
+                 call.constant(numThreads)},
+                result);
     return success();
   }
 
@@ -144,16 +511,25 @@ struct CPUUseUkernelsPass final
   void runOnOperation() override {
     ModuleOp module = getOperation();
     MLIRContext *ctx = &getContext();
+    unsigned bits = vectorBits;
     bool any = false;
-    module.walk([&](MatmulOp op) { any |= isQ4UkernelCandidate(op); });
+    bool contractions = bits >= kGemmVectorBits;
+    module.walk([&](Operation *op) {
+      if (auto matmul = dyn_cast<MatmulOp>(op))
+        any |= isUkernelCandidate(matmul, bits);
+      else if (auto generic = dyn_cast<linalg::GenericOp>(op))
+        any |= contractions && getContractionLayout(generic).has_value();
+    });
     if (!any)
       return;
 
-    // The kernel's declaration: eleven i64 (addresses, sizes, flags).
-    if (!module.lookupSymbol(kQ4Kernel)) {
-      OpBuilder builder = OpBuilder::atBlockBegin(module.getBody());
-      SmallVector<Type> params(11, builder.getI64Type());
-      auto decl = func::FuncOp::create(builder, module.getLoc(), kQ4Kernel,
+    // The kernels' declarations: i64 addresses, sizes and flags.
+    OpBuilder builder = OpBuilder::atBlockBegin(module.getBody());
+    for (auto [name, arity] : kKernels) {
+      if (module.lookupSymbol(name))
+        continue;
+      SmallVector<Type> params(arity, builder.getI64Type());
+      auto decl = func::FuncOp::create(builder, module.getLoc(), name,
                                        builder.getFunctionType(params, {}));
       decl.setPrivate();
     }
@@ -167,14 +543,24 @@ struct CPUUseUkernelsPass final
                            bufferization::BufferizationDialect,
                            func::FuncDialect, memref::MemRefDialect>();
     target.addDynamicallyLegalOp<MatmulOp>(
-        [](MatmulOp op) { return !isQ4UkernelCandidate(op); });
+        [&](MatmulOp op) { return !isUkernelCandidate(op, bits); });
+    target.addDynamicallyLegalOp<linalg::GenericOp>([&](linalg::GenericOp op) {
+      return !contractions || !getContractionLayout(op);
+    });
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     RewritePatternSet patterns(ctx);
-    patterns.add<MatmulToQ4Ukernel>(typeConverter, ctx,
-                                    std::max<int64_t>(1, numThreads));
+    int64_t threads = std::max<int64_t>(1, numThreads);
+    patterns.add<MatmulToQ4Gemv, MatmulToGemmF32, MatmulToGemmF32Q4,
+                 MatmulToGemmS8>(typeConverter, ctx, threads, bits);
+    if (contractions)
+      patterns.add<ContractionToGemmF32>(typeConverter, ctx, threads);
     if (failed(applyPartialConversion(module, target, std::move(patterns))))
       return signalPassFailure();
-    // The layouts are in the calls' flags now.
+    // Unused declarations go; the layouts are in the calls' flags now.
+    for (auto [name, arity] : kKernels)
+      if (auto decl = module.lookupSymbol<func::FuncOp>(name))
+        if (SymbolTable::symbolKnownUseEmpty(decl, module))
+          decl.erase();
     module.walk([](func::FuncOp func) {
       for (unsigned i = 0, e = func.getNumArguments(); i < e; ++i)
         func.removeArgAttr(i, kWeightLayoutAttrName);

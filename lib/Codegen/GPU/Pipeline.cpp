@@ -110,6 +110,7 @@ LogicalResult mlir::lattice::buildLatticeGPUPipeline(
 
   addLatticeToLinalgPasses(pm);
   addBufferizationPasses(pm);
+  addDeallocationPasses(pm);
 
   // Kernels: one per linalg op; buffers in device memory.
   pm.addPass(createCPUExpandMathPass());

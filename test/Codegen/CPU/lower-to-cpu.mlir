@@ -9,7 +9,7 @@
 
 // CHECK-LABEL: llvm.func @gemv
 // CHECK-SAME:    (%{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr, %{{.*}}: !llvm.ptr)
-// CHECK-NOT:   lattice.
+// CHECK-NOT:   = lattice.
 // CHECK:       omp.parallel
 // CHECK:       omp.wsloop
 // The packed codes: 8 bytes hold 16 codes, unpacked with vector shifts.
@@ -19,7 +19,7 @@
 // Dequantization (code times scale), then one fused multiply-add per vector.
 // CHECK:       llvm.fmul %{{.*}} : vector<16xf32>
 // CHECK:       llvm.intr.fmuladd(%{{.*}}, %{{.*}}, %{{.*}}) : (vector<16xf32>, vector<16xf32>, vector<16xf32>) -> vector<16xf32>
-// CHECK-NOT:   lattice.
+// CHECK-NOT:   = lattice.
 
 // The portable target uses 4-lane vectors.
 // SSE-LABEL:   llvm.func @gemv

@@ -53,19 +53,20 @@ func.func @asymmetric(%x: tensor<4x256xf32>, %w: tensor<8x256x!lattice.quant<u4,
 
 // -----
 
-// Left to the generated code: more than 16 rows, groups of 16, 8-bit
-// codes, bf16 scales, f16 activations.
+// Left to the generated code: 4-bit weights in groups of 16 (not a
+// multiple of 32) or with bf16 scales for the GEMV, 8-bit weights with
+// f32 activations, f16 activations, f32 weights with fewer than 8 rows.
 // CHECK-NOT: func.func private @lattice_uk
 // CHECK-LABEL: func.func @not_covered
 // CHECK-NOT: call @lattice_uk
 // CHECK-COUNT-5: lattice.matmul
-func.func @not_covered(%x: tensor<32x64xf32>, %w: tensor<8x64x!lattice.quant<s4, f16, group<1, 32>>>, %s: tensor<8x2xf16>,
+func.func @not_covered(%x: tensor<4x64xf32>, %w: tensor<8x64x!lattice.quant<s4, f16, group<1, 32>>>, %s: tensor<8x2xf16>,
                        %x1: tensor<1x64xf32>, %w16: tensor<8x64x!lattice.quant<s4, f16, group<1, 16>>>, %s16: tensor<8x4xf16>,
                        %w8: tensor<8x64x!lattice.quant<s8, f16, group<1, 32>>>,
                        %wb: tensor<8x64x!lattice.quant<s4, bf16, group<1, 32>>>, %sb: tensor<8x2xbf16>,
-                       %xh: tensor<1x64xf16>) {
-  %a = lattice.matmul %x, %w rhs_scale(%s) accumulate(f32)
-      : (tensor<32x64xf32>, tensor<8x64x!lattice.quant<s4, f16, group<1, 32>>>, tensor<8x2xf16>) -> tensor<32x8xf32>
+                       %xh: tensor<1x64xf16>, %wf: tensor<8x64xf32>) {
+  %a = lattice.matmul %x, %wf accumulate(f32)
+      : (tensor<4x64xf32>, tensor<8x64xf32>) -> tensor<4x8xf32>
   %b = lattice.matmul %x1, %w16 rhs_scale(%s16) accumulate(f32)
       : (tensor<1x64xf32>, tensor<8x64x!lattice.quant<s4, f16, group<1, 16>>>, tensor<8x4xf16>) -> tensor<1x8xf32>
   %c = lattice.matmul %x1, %w8 rhs_scale(%s) accumulate(f32)
@@ -92,4 +93,157 @@ func.func @interleaved(%x: tensor<1x64xf32>,
   %y = lattice.matmul %x, %w rhs_scale(%s) accumulate(f32)
       : (tensor<1x64xf32>, tensor<8x64x!lattice.quant<s4, f16, group<1, 32>>>, tensor<8x2xf16>) -> tensor<1x8xf32>
   return %y : tensor<1x8xf32>
+}
+
+// -----
+
+// f32 x f32 with 2 x 64 = 128 rows: the packed GEMM, the weight [N, K] read
+// with b_k = 1 and b_n = K; one batch, no flags.
+// CHECK-LABEL: func.func private @lattice_uk_gemm_f32(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
+// CHECK-LABEL: func.func @gemm_f32
+// CHECK-DAG: %[[OUT:.*]] = memref.alloc() {alignment = 64 : i64} : memref<2x64x48xf32>
+// CHECK-DAG: %[[ZERO:.*]] = arith.constant 0 : i64
+// CHECK-DAG: %[[ONE:.*]] = arith.constant 1 : i64
+// CHECK-DAG: %[[M:.*]] = arith.constant 128 : i64
+// CHECK-DAG: %[[N:.*]] = arith.constant 48 : i64
+// CHECK-DAG: %[[K:.*]] = arith.constant 96 : i64
+// CHECK: call @lattice_uk_gemm_f32(%{{.*}}, %{{.*}}, %{{.*}}, %[[ONE]], %[[M]], %[[N]], %[[K]], %[[ZERO]], %[[K]], %[[ZERO]], %[[ONE]], %[[K]], %[[ZERO]], %[[N]], %[[ZERO]], %{{.*}})
+// CHECK: bufferization.to_tensor %[[OUT]] restrict writable
+func.func @gemm_f32(%x: tensor<2x64x96xf32>, %w: tensor<48x96xf32>) -> tensor<2x64x48xf32> {
+  %y = lattice.matmul %x, %w accumulate(f32)
+      : (tensor<2x64x96xf32>, tensor<48x96xf32>) -> tensor<2x64x48xf32>
+  return %y : tensor<2x64x48xf32>
+}
+
+// -----
+
+// 4-bit weights and 32 rows: the GEMM that dequantizes each weight once;
+// groups of 16 are fine there. flags = f16 scales (2).
+// CHECK-LABEL: func.func @gemm_q4
+// CHECK-DAG: %[[G:.*]] = arith.constant 16 : i64
+// CHECK-DAG: %[[FLAGS:.*]] = arith.constant 2 : i64
+// CHECK: call @lattice_uk_gemm_f32_q4({{.*}}, %[[G]], %[[FLAGS]], %{{.*}})
+func.func @gemm_q4(%x: tensor<32x64xf32>, %w: tensor<8x64x!lattice.quant<s4, f16, group<1, 16>>>,
+                   %s: tensor<8x4xf16>) -> tensor<32x8xf32> {
+  %y = lattice.matmul %x, %w rhs_scale(%s) accumulate(f32)
+      : (tensor<32x64xf32>, tensor<8x64x!lattice.quant<s4, f16, group<1, 16>>>, tensor<8x4xf16>) -> tensor<32x8xf32>
+  return %y : tensor<32x8xf32>
+}
+
+// -----
+
+// W8A8, static: s8 activations per tensor, s8 weights per channel; no
+// flags, no zero point.
+// CHECK-LABEL: func.func @gemm_s8_static
+// CHECK-DAG: %[[NO_ZERO_POINT:.*]] = arith.constant 0 : i64
+// CHECK-DAG: %[[M:.*]] = arith.constant 16 : i64
+// CHECK: call @lattice_uk_gemm_s8(%{{.*}}, %{{.*}}, %[[NO_ZERO_POINT]], %{{.*}}, %{{.*}}, %{{.*}}, %[[M]], %{{.*}}, %{{.*}}, %[[NO_ZERO_POINT]], %{{.*}})
+func.func @gemm_s8_static(%x: tensor<16x64x!lattice.quant<s8, f32>>, %sx: tensor<f32>,
+                          %w: tensor<32x64x!lattice.quant<s8, f32, channel<0>>>,
+                          %sw: tensor<32xf32>) -> tensor<16x32xf32> {
+  %y = lattice.matmul %x, %w lhs_scale(%sx) rhs_scale(%sw) accumulate(i32)
+      : (tensor<16x64x!lattice.quant<s8, f32>>, tensor<32x64x!lattice.quant<s8, f32, channel<0>>>,
+         tensor<f32>, tensor<32xf32>) -> tensor<16x32xf32>
+  return %y : tensor<16x32xf32>
+}
+
+// -----
+
+// W8A8, dynamic and asymmetric: u8 activations per row with i16 zero
+// points, f16 weight scales. flags = f16 (2) | width 16 << 8 | unsigned A
+// (1 << 16) | zero point (1 << 17) | per row (1 << 18).
+// CHECK-LABEL: func.func @gemm_u8_per_row
+// CHECK-SAME: %[[ZP:[a-z0-9]+]]: tensor<16xi16>
+// CHECK-DAG: %[[FLAGS:.*]] = arith.constant 462850 : i64
+// CHECK-DAG: %[[ZP_BUFFER:.*]] = bufferization.to_buffer %[[ZP]] read_only
+// CHECK: call @lattice_uk_gemm_s8({{.*}}, %[[FLAGS]], %{{.*}})
+func.func @gemm_u8_per_row(%x: tensor<16x64x!lattice.quant<u8, f32, channel<0>, asymmetric>>,
+                           %sx: tensor<16xf32>, %zp: tensor<16xi16>,
+                           %w: tensor<32x64x!lattice.quant<s8, f16, channel<0>>>,
+                           %sw: tensor<32xf16>) -> tensor<16x32xf32> {
+  %y = lattice.matmul %x, %w lhs_scale(%sx) lhs_zero_point(%zp) rhs_scale(%sw) accumulate(i32)
+      : (tensor<16x64x!lattice.quant<u8, f32, channel<0>, asymmetric>>,
+         tensor<32x64x!lattice.quant<s8, f16, channel<0>>>,
+         tensor<16xf32>, tensor<16xi16>, tensor<32xf16>) -> tensor<16x32xf32>
+  return %y : tensor<16x32xf32>
+}
+
+// -----
+
+// The scores of attention, a linalg contraction over batch (1 x 4 heads),
+// M = 64 queries, N = 64 keys and K = 32: B is [K, N] (b_k = 64, b_n = 1),
+// 4 batches of 64 x 32 (A), 32 x 64 (B) and 64 x 64 (C) elements.
+// CHECK-LABEL: func.func @attention_scores
+// CHECK-DAG: %[[BATCH:.*]] = arith.constant 4 : i64
+// CHECK-DAG: %[[D64:.*]] = arith.constant 64 : i64
+// CHECK-DAG: %[[D32:.*]] = arith.constant 32 : i64
+// CHECK-DAG: %[[A_BATCH:.*]] = arith.constant 2048 : i64
+// CHECK-DAG: %[[C_BATCH:.*]] = arith.constant 4096 : i64
+// CHECK-DAG: %[[ONE:.*]] = arith.constant 1 : i64
+// CHECK-DAG: %[[NO_FLAGS:.*]] = arith.constant 0 : i64
+// CHECK: call @lattice_uk_gemm_f32(%{{.*}}, %{{.*}}, %{{.*}}, %[[BATCH]], %[[D64]], %[[D64]], %[[D32]], %[[A_BATCH]], %[[D32]], %[[A_BATCH]], %[[D64]], %[[ONE]], %[[C_BATCH]], %[[D64]], %[[NO_FLAGS]], %{{.*}})
+// CHECK-NOT: linalg.generic
+func.func @attention_scores(%q: tensor<1x4x64x32xf32>, %k: tensor<1x4x32x64xf32>) -> tensor<1x4x64x64xf32> {
+  %e = tensor.empty() : tensor<1x4x64x64xf32>
+  %zero = arith.constant 0.0 : f32
+  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<1x4x64x64xf32>) -> tensor<1x4x64x64xf32>
+  %s = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d4)>,
+                                        affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d4, d3)>,
+                                        affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3)>],
+                       iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]}
+      ins(%q, %k : tensor<1x4x64x32xf32>, tensor<1x4x32x64xf32>) outs(%init : tensor<1x4x64x64xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %p = arith.mulf %a, %b : f32
+    %r = arith.addf %o, %p : f32
+    linalg.yield %r : f32
+  } -> tensor<1x4x64x64xf32>
+  return %s : tensor<1x4x64x64xf32>
+}
+
+// -----
+
+// Contractions the GEMM does not take: a destination that does not start
+// at zero, and fewer than 8 rows.
+// CHECK-LABEL: func.func @contractions_not_covered
+// CHECK-NOT: call @lattice_uk
+// CHECK-COUNT-2: linalg.generic
+func.func @contractions_not_covered(%a: tensor<16x32xf32>, %b: tensor<32x8xf32>, %c: tensor<16x8xf32>,
+                                    %a4: tensor<4x32xf32>) -> (tensor<16x8xf32>, tensor<4x8xf32>) {
+  %r = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d2)>,
+                                        affine_map<(d0, d1, d2) -> (d2, d1)>,
+                                        affine_map<(d0, d1, d2) -> (d0, d1)>],
+                       iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a, %b : tensor<16x32xf32>, tensor<32x8xf32>) outs(%c : tensor<16x8xf32>) {
+  ^bb0(%x: f32, %y: f32, %o: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %o, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<16x8xf32>
+  %e = tensor.empty() : tensor<4x8xf32>
+  %zero = arith.constant 0.0 : f32
+  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<4x8xf32>) -> tensor<4x8xf32>
+  %r4 = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d2)>,
+                                         affine_map<(d0, d1, d2) -> (d2, d1)>,
+                                         affine_map<(d0, d1, d2) -> (d0, d1)>],
+                        iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%a4, %b : tensor<4x32xf32>, tensor<32x8xf32>) outs(%init : tensor<4x8xf32>) {
+  ^bb0(%x: f32, %y: f32, %o: f32):
+    %p = arith.mulf %x, %y : f32
+    %s = arith.addf %o, %p : f32
+    linalg.yield %s : f32
+  } -> tensor<4x8xf32>
+  return %r, %r4 : tensor<16x8xf32>, tensor<4x8xf32>
+}
+
+// -----
+
+// A target with 128-bit vectors gets none of the GEMMs.
+// RUN: lattice-opt %s --lattice-cpu-use-ukernels="vector-bits=128" -split-input-file | FileCheck %s --check-prefix=SSE
+// SSE-LABEL: func.func @gemm_sse
+// SSE-NOT: call @lattice_uk
+// SSE: lattice.matmul
+func.func @gemm_sse(%x: tensor<64x96xf32>, %w: tensor<48x96xf32>) -> tensor<64x48xf32> {
+  %y = lattice.matmul %x, %w accumulate(f32)
+      : (tensor<64x96xf32>, tensor<48x96xf32>) -> tensor<64x48xf32>
+  return %y : tensor<64x48xf32>
 }

@@ -1,0 +1,148 @@
+"""The runtime of compiled models: threads chosen at run time, the
+workspace allocated at load (and calls from several threads at once), the
+packed GEMM microkernels and the polynomial exp against numpy."""
+
+import os
+import pathlib
+import subprocess
+import threading
+
+import numpy as np
+import pytest
+
+from lattice import runtime, safetensors
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+BUILD = pathlib.Path(os.environ.get("LATTICE_BUILD_DIR", ROOT / "build"))
+COMPILE = BUILD / "bin" / "lattice-compile"
+
+pytestmark = pytest.mark.skipif(not COMPILE.exists(),
+                                reason="lattice-compile is not built")
+
+# A linear layer (M = 64: the packed GEMM), attention scores over 4 heads
+# (a batched contraction of activations), an exponential, and a second
+# linear layer with 4 rows (the generated code).
+MODEL = """
+func.func @model(%x: tensor<64x96xf32>, %q: tensor<4x64x32xf32>, %k: tensor<4x32x64xf32>,
+                 %e: tensor<8x1024xf32>, %x4: tensor<4x96xf32>)
+    -> (tensor<64x48xf32>, tensor<4x64x64xf32>, tensor<8x1024xf32>, tensor<4x48xf32>) {
+  %w = lattice.weight "w" from "model.safetensors" : tensor<48x96xf32>
+  %y = lattice.matmul %x, %w accumulate(f32) : (tensor<64x96xf32>, tensor<48x96xf32>) -> tensor<64x48xf32>
+  %empty = tensor.empty() : tensor<4x64x64xf32>
+  %zero = arith.constant 0.0 : f32
+  %init = linalg.fill ins(%zero : f32) outs(%empty : tensor<4x64x64xf32>) -> tensor<4x64x64xf32>
+  %s = linalg.generic {indexing_maps = [affine_map<(b, m, n, k) -> (b, m, k)>,
+                                        affine_map<(b, m, n, k) -> (b, k, n)>,
+                                        affine_map<(b, m, n, k) -> (b, m, n)>],
+                       iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%q, %k : tensor<4x64x32xf32>, tensor<4x32x64xf32>) outs(%init : tensor<4x64x64xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %p = arith.mulf %a, %b : f32
+    %r = arith.addf %o, %p : f32
+    linalg.yield %r : f32
+  } -> tensor<4x64x64xf32>
+  %eempty = tensor.empty() : tensor<8x1024xf32>
+  %exp = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>],
+                         iterator_types = ["parallel", "parallel"]}
+      ins(%e : tensor<8x1024xf32>) outs(%eempty : tensor<8x1024xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %r = math.exp %a : f32
+    linalg.yield %r : f32
+  } -> tensor<8x1024xf32>
+  %y4 = lattice.matmul %x4, %w accumulate(f32) : (tensor<4x96xf32>, tensor<48x96xf32>) -> tensor<4x48xf32>
+  return %y, %s, %exp, %y4 : tensor<64x48xf32>, tensor<4x64x64xf32>, tensor<8x1024xf32>, tensor<4x48xf32>
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory):
+    work = tmp_path_factory.mktemp("runtime")
+    (work / "model.mlir").write_text(MODEL)
+    rng = np.random.default_rng(0)
+    weight = rng.standard_normal((48, 96)).astype(np.float32)
+    safetensors.save(work / "model.safetensors", {"w": weight})
+    subprocess.run([str(COMPILE), str(work / "model.mlir"), "-o", str(work / "out" / "model")],
+                   check=True, capture_output=True)
+    return work / "out" / "model.so", weight
+
+
+def _inputs(seed):
+    rng = np.random.default_rng(seed)
+    exps = rng.uniform(-80, 80, (8, 1024)).astype(np.float32)
+    exps[0, :6] = [-np.inf, np.inf, np.nan, 0.0, -100.0, 88.0]
+    return (rng.standard_normal((64, 96)).astype(np.float32),
+            rng.standard_normal((4, 64, 32)).astype(np.float32),
+            rng.standard_normal((4, 32, 64)).astype(np.float32),
+            exps,
+            rng.standard_normal((4, 96)).astype(np.float32))
+
+
+def _check(outputs, inputs, weight):
+    x, q, k, e, x4 = inputs
+    y, s, exp, y4 = outputs
+    w = weight.astype(np.float64)
+    for got, want, a, b in ((y, x.astype(np.float64) @ w.T, x, weight.T),
+                            (y4, x4.astype(np.float64) @ w.T, x4, weight.T)):
+        bound = np.abs(a.astype(np.float64)) @ np.abs(b.astype(np.float64))
+        assert np.all(np.abs(got - want) <= 1e-5 * bound)
+    want = np.einsum("bmk,bkn->bmn", q.astype(np.float64), k.astype(np.float64))
+    bound = np.einsum("bmk,bkn->bmn", np.abs(q.astype(np.float64)), np.abs(k.astype(np.float64)))
+    assert np.all(np.abs(s - want) <= 1e-5 * bound)
+    # exp: within 1 ulp where the result is a normal f32, exact specials.
+    ref = np.exp(e.astype(np.float64))
+    normal = np.isfinite(ref) & (ref >= np.finfo(np.float32).tiny) & (ref < 3e38)
+    ulp = np.spacing(ref[normal].astype(np.float32)).astype(np.float64)
+    assert np.all(np.abs(exp[normal] - ref[normal]) <= ulp)
+    assert exp[0, 0] == 0.0 and exp[0, 1] == np.inf and np.isnan(exp[0, 2])
+    assert exp[0, 3] == 1.0 and exp[0, 4] == 0.0
+
+
+def test_kernels_match_numpy(compiled):
+    library, weight = compiled
+    model = runtime.load(library)
+    inputs = _inputs(1)
+    _check(model(*inputs), inputs, weight)
+    assert model.workspace_bytes > 0
+
+
+def test_threads(compiled, monkeypatch):
+    library, _ = compiled
+    model = runtime.load(library)
+    assert model.threads >= 1
+    inputs = _inputs(2)
+    model.threads = 1
+    one = model(*inputs)
+    model.threads = 2
+    two = model(*inputs)
+    # The split among threads does not change any sum's order.
+    for a, b in zip(one, two):
+        assert np.array_equal(a, b, equal_nan=True)
+    with pytest.raises(runtime.LatticeError, match="0 threads"):
+        model.threads = 0
+    monkeypatch.setenv("LATTICE_NUM_THREADS", "3")
+    assert runtime.load(library).threads == 3
+
+
+def test_concurrent_calls(compiled):
+    """Calls from several threads at once: one takes the model's workspace,
+    the others allocate their own; every result is right."""
+    library, weight = compiled
+    model = runtime.load(library)
+    model.threads = 1
+    inputs = [_inputs(10 + i) for i in range(4)]
+    expected = [model(*x) for x in inputs]
+    results = {}
+
+    def work(i):
+        for _ in range(20):
+            results[i] = model(*inputs[i])
+
+    workers = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    for i in range(4):
+        for a, b in zip(results[i], expected[i]):
+            assert np.array_equal(a, b, equal_nan=True)

@@ -1,0 +1,780 @@
+/*===- lattice_gemm.c - Packed matrix-multiply microkernels ---------------===*
+ *
+ * Part of the Lattice project, under the Apache License v2.0 with LLVM
+ * Exceptions. See LICENSE for license information.
+ * SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+ *
+ *===----------------------------------------------------------------------===*
+ *
+ * GEMM in the GotoBLAS/BLIS shape, for the matmuls of compiled models:
+ *
+ * - B is packed into panels of 32 columns: panel[p][j] = B(p, n0 + j), K
+ *   rows of 32 floats (or, for 8-bit codes, K/4 rows of 32 x 4 bytes: four
+ *   consecutive k of a column side by side, the operand order of vpdpbusd).
+ *   Columns past N are zero. A panel is packed once per thread and reused
+ *   for every row of A that the thread computes against it; from B in any
+ *   strides (a weight [N, K], an activation [K, N]), or dequantized from
+ *   4-bit codes, so that dequantization is paid once per weight and call,
+ *   not once per row of A.
+ * - A is read in place, row-major with unit stride along K: the register
+ *   tile broadcasts one element of each of MR rows per step of k.
+ * - The register tile is MR rows x 32 columns of accumulators: 8 x 2 zmm on
+ *   AVX-512, 6 x 2 ymm (one half panel at a time) on AVX2, and a portable
+ *   loop elsewhere.
+ * - Threads (OpenMP, the caller's team size) take contiguous runs of
+ *   (batch, panel, block of rows) units, panel-major, so that a thread
+ *   repacks a panel only when its run moves to the next one.
+ *
+ * The level is chosen at run time from the CPU (and LATTICE_UKERNELS =
+ * generic, avx2 or avx512, to test the others on one machine).
+ *
+ *===----------------------------------------------------------------------===*/
+
+#include "lattice_ukernels.h"
+
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
+
+/* Columns of a packed panel. */
+#define NR 32
+/* Rows of A per unit of work (a multiple of every MR). */
+#define MB 48
+
+/*===----------------------------------------------------------------------===*/
+/* Dispatch and scratch memory                                               */
+/*===----------------------------------------------------------------------===*/
+
+enum { LEVEL_GENERIC = 0, LEVEL_AVX2 = 1, LEVEL_AVX512 = 2 };
+
+/* The level lattice_uk_select_level chose, or -1. */
+static int selected_level = -1;
+
+/* The vector level of this CPU. */
+static int hardware_level(void) {
+  int level = LEVEL_GENERIC;
+#if defined(__x86_64__)
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+    level = LEVEL_AVX2;
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512vl"))
+    level = LEVEL_AVX512;
+#endif
+  return level;
+}
+
+static int level_of(const char *name) {
+  if (!strcmp(name, "generic"))
+    return LEVEL_GENERIC;
+  if (!strcmp(name, "avx2"))
+    return LEVEL_AVX2;
+  if (!strcmp(name, "avx512"))
+    return LEVEL_AVX512;
+  return -1;
+}
+
+int lattice_uk_select_level(const char *name) {
+  int level = name ? level_of(name) : -1;
+  if (level < 0 || level > hardware_level())
+    return -1;
+  selected_level = level;
+  return 0;
+}
+
+/* The level the kernels use: the selected one, else this CPU's, capped by
+   LATTICE_UKERNELS. */
+int lattice_uk_level(void) {
+  if (selected_level >= 0)
+    return selected_level;
+  static int cached = -1;
+  if (cached >= 0)
+    return cached;
+  int level = hardware_level();
+  const char *choice = getenv("LATTICE_UKERNELS");
+  int wanted = choice ? level_of(choice) : -1;
+  if (wanted >= 0 && wanted < level)
+    level = wanted;
+  cached = level;
+  return level;
+}
+
+/* Whether the CPU has AVX512-VNNI (vpdpbusd on zmm). */
+static int cpu_has_vnni(void) {
+#if defined(__x86_64__)
+  return lattice_uk_level() == LEVEL_AVX512 &&
+         __builtin_cpu_supports("avx512vnni");
+#else
+  return 0;
+#endif
+}
+
+/* A per-thread buffer of at least `bytes` bytes, 64-byte aligned, kept and
+   grown across calls (the threads are the OpenMP runtime's, which live as
+   long as the process), so that a call allocates nothing once warm. */
+static void *scratch(size_t bytes, int which) {
+  static _Thread_local void *buffers[2];
+  static _Thread_local size_t sizes[2];
+  if (sizes[which] < bytes) {
+    free(buffers[which]);
+    size_t size = (bytes + 4095) & ~(size_t)4095;
+    buffers[which] = aligned_alloc(64, size);
+    sizes[which] = buffers[which] ? size : 0;
+  }
+  return buffers[which];
+}
+
+/* The team size of a kernel: the caller's OpenMP setting (the model's
+   thread count), at most `limit`, and no more than the units of work. */
+static int team_size(int64_t limit, int64_t units) {
+  int64_t team = omp_get_max_threads();
+  if (limit > 0 && limit < team)
+    team = limit;
+  if (units < team)
+    team = units;
+  return team > 0 ? (int)team : 1;
+}
+
+/* The range [*begin, *end) of `units` that thread `t` of `team` takes. */
+static void split_units(int64_t units, int t, int team, int64_t *begin,
+                        int64_t *end) {
+  int64_t base = units / team, extra = units % team;
+  *begin = t * base + (t < extra ? t : extra);
+  *end = *begin + base + (t < extra);
+}
+
+/*===----------------------------------------------------------------------===*/
+/* f32 GEMM                                                                  */
+/*===----------------------------------------------------------------------===*/
+
+typedef struct {
+  const float *a;
+  const void *b;
+  float *c;
+  int64_t batch, m, n, k;
+  int64_t a_batch, a_row;
+  int64_t b_batch, b_k, b_n;
+  int64_t c_batch, c_row;
+  int64_t flags;
+  /* 4-bit B: scales, zero points and group size (LATTICE_UK_B_Q4). */
+  const void *b_scale, *b_zero;
+  int64_t group;
+} f32_problem;
+
+/* The f32 value of a half-precision number. */
+static float half_to_float(uint16_t h) {
+  uint32_t sign = (uint32_t)(h & 0x8000) << 16;
+  uint32_t exponent = (h >> 10) & 0x1f, mantissa = h & 0x3ff;
+  float value;
+  if (exponent == 0) {
+    value = (float)mantissa * (1.0f / 16777216.0f);
+    uint32_t bits;
+    memcpy(&bits, &value, 4);
+    bits |= sign;
+    memcpy(&value, &bits, 4);
+    return value;
+  }
+  uint32_t bits = exponent == 31
+                      ? sign | 0x7f800000u | (mantissa << 13)
+                      : sign | ((exponent + 112) << 23) | (mantissa << 13);
+  memcpy(&value, &bits, 4);
+  return value;
+}
+
+/* Packs columns [n0, n0 + 32) of B for batch `bi` from f32 in any strides. */
+static void pack_f32_strided(const f32_problem *p, int64_t bi, int64_t n0,
+                             float *panel) {
+  const float *b = (const float *)p->b + bi * p->b_batch;
+  int64_t cols = p->n - n0 < NR ? p->n - n0 : NR;
+  if (p->b_n == 1) {
+    /* Rows of B along n are contiguous: one copy per k. */
+    for (int64_t k = 0; k < p->k; ++k) {
+      memcpy(panel + k * NR, b + k * p->b_k + n0, sizeof(float) * cols);
+      memset(panel + k * NR + cols, 0, sizeof(float) * (NR - cols));
+    }
+    return;
+  }
+  /* A column of the panel is a row of a weight [N, K] (b_k == 1), or any
+     stride: 8 x 8 blocks keep both sides' accesses local. */
+  for (int64_t k0 = 0; k0 < p->k; k0 += 8) {
+    int64_t kn = p->k - k0 < 8 ? p->k - k0 : 8;
+    for (int64_t j0 = 0; j0 < NR; j0 += 8)
+      for (int64_t j = j0; j < j0 + 8; ++j) {
+        float *out = panel + k0 * NR + j;
+        if (j >= cols) {
+          for (int64_t kk = 0; kk < kn; ++kk)
+            out[kk * NR] = 0.0f;
+          continue;
+        }
+        const float *in = b + (n0 + j) * p->b_n + k0 * p->b_k;
+        for (int64_t kk = 0; kk < kn; ++kk)
+          out[kk * NR] = in[kk * p->b_k];
+      }
+  }
+}
+
+/* The 4-bit code of B(k, n) (a [N, K] weight packed two codes a byte). */
+static int32_t q4_code(const f32_problem *p, int64_t n, int64_t k) {
+  uint8_t byte = ((const uint8_t *)p->b)[n * (p->k / 2) + k / 2];
+  int32_t code = (k & 1) ? byte >> 4 : byte & 0xf;
+  if (!(p->flags & LATTICE_UK_UNSIGNED) && code >= 8)
+    code -= 16;
+  return code;
+}
+
+/* Packs columns [n0, n0 + 32) of a 4-bit grouped weight, dequantized:
+   (code - zero point) * scale, in f32, the arithmetic of the op. */
+static void pack_q4(const f32_problem *p, int64_t n0, float *panel) {
+  int64_t cols = p->n - n0 < NR ? p->n - n0 : NR;
+  int64_t groups = p->k / p->group;
+  for (int64_t j = 0; j < NR; ++j) {
+    float *out = panel + j;
+    if (j >= cols) {
+      for (int64_t k = 0; k < p->k; ++k)
+        out[k * NR] = 0.0f;
+      continue;
+    }
+    int64_t n = n0 + j;
+    for (int64_t g = 0; g < groups; ++g) {
+      int64_t index = n * groups + g;
+      float scale = (p->flags & LATTICE_UK_SCALE_F16)
+                        ? half_to_float(((const uint16_t *)p->b_scale)[index])
+                        : ((const float *)p->b_scale)[index];
+      float zero = 0.0f;
+      if (p->flags & LATTICE_UK_ZERO_POINT) {
+        switch ((p->flags >> LATTICE_UK_ZERO_POINT_SHIFT) & 0xff) {
+        case 8:
+          zero = ((const int8_t *)p->b_zero)[index];
+          break;
+        case 16:
+          zero = ((const int16_t *)p->b_zero)[index];
+          break;
+        case 32:
+          zero = (float)((const int32_t *)p->b_zero)[index];
+          break;
+        default:
+          zero = (float)((const int64_t *)p->b_zero)[index];
+        }
+      }
+      /* Codes and zero points are small integers: code - zero is exact. */
+      for (int64_t k = g * p->group; k < (g + 1) * p->group; ++k)
+        out[k * NR] = ((float)q4_code(p, n, k) - zero) * scale;
+    }
+  }
+}
+
+static void pack_f32(const f32_problem *p, int64_t bi, int64_t n0,
+                     float *panel) {
+  if (p->flags & LATTICE_UK_B_Q4)
+    pack_q4(p, n0, panel);
+  else
+    pack_f32_strided(p, bi, n0, panel);
+}
+
+/* C rows [m0, m0 + mr) x columns [n0, n0 + cols) from a packed panel: the
+   portable register tile. */
+static void tile_f32_generic(const f32_problem *p, const float *a,
+                             const float *panel, float *c, int64_t mr,
+                             int64_t cols) {
+  for (int64_t i = 0; i < mr; ++i) {
+    float acc[NR] = {0};
+    const float *row = a + i * p->a_row;
+    for (int64_t k = 0; k < p->k; ++k) {
+      float x = row[k];
+      for (int j = 0; j < NR; ++j)
+        acc[j] = __builtin_fmaf(x, panel[k * NR + j], acc[j]);
+    }
+    float *out = c + i * p->c_row;
+    for (int64_t j = 0; j < cols; ++j)
+      out[j] = (p->flags & LATTICE_UK_ACCUMULATE) ? out[j] + acc[j] : acc[j];
+  }
+}
+
+#if defined(__x86_64__)
+#define AVX2 __attribute__((target("avx2,fma")))
+#define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,fma")))
+
+/* Stores `cols` (< 32) lanes of a 32-wide row held in a buffer. */
+static void store_partial(float *out, const float *row, int64_t cols,
+                          int accumulate) {
+  for (int64_t j = 0; j < cols; ++j)
+    out[j] = accumulate ? out[j] + row[j] : row[j];
+}
+
+/* AVX-512: MR rows x 32 columns in 2 * MR zmm accumulators. */
+#define MR_AVX512 8
+
+AVX512 __attribute__((always_inline)) static inline void
+tile_f32_avx512_rows(const f32_problem *p, const float *a, const float *panel,
+                     float *c, const int mr, int64_t cols) {
+  __m512 acc[MR_AVX512][2];
+  for (int i = 0; i < mr; ++i)
+    acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+  const int64_t lda = p->a_row;
+  for (int64_t k = 0; k < p->k; ++k) {
+    __m512 b0 = _mm512_load_ps(panel + k * NR);
+    __m512 b1 = _mm512_load_ps(panel + k * NR + 16);
+    for (int i = 0; i < mr; ++i) {
+      __m512 x = _mm512_set1_ps(a[i * lda + k]);
+      acc[i][0] = _mm512_fmadd_ps(x, b0, acc[i][0]);
+      acc[i][1] = _mm512_fmadd_ps(x, b1, acc[i][1]);
+    }
+  }
+  int accumulate = (p->flags & LATTICE_UK_ACCUMULATE) != 0;
+  for (int i = 0; i < mr; ++i) {
+    float *out = c + i * p->c_row;
+    if (cols == NR) {
+      if (accumulate) {
+        acc[i][0] = _mm512_add_ps(acc[i][0], _mm512_loadu_ps(out));
+        acc[i][1] = _mm512_add_ps(acc[i][1], _mm512_loadu_ps(out + 16));
+      }
+      _mm512_storeu_ps(out, acc[i][0]);
+      _mm512_storeu_ps(out + 16, acc[i][1]);
+    } else {
+      float row[NR] __attribute__((aligned(64)));
+      _mm512_store_ps(row, acc[i][0]);
+      _mm512_store_ps(row + 16, acc[i][1]);
+      store_partial(out, row, cols, accumulate);
+    }
+  }
+}
+
+AVX512 static void tile_f32_avx512(const f32_problem *p, const float *a,
+                                   const float *panel, float *c, int64_t mr,
+                                   int64_t cols) {
+  switch (mr) {
+  case 8:
+    return tile_f32_avx512_rows(p, a, panel, c, 8, cols);
+  case 7:
+    return tile_f32_avx512_rows(p, a, panel, c, 7, cols);
+  case 6:
+    return tile_f32_avx512_rows(p, a, panel, c, 6, cols);
+  case 5:
+    return tile_f32_avx512_rows(p, a, panel, c, 5, cols);
+  case 4:
+    return tile_f32_avx512_rows(p, a, panel, c, 4, cols);
+  case 3:
+    return tile_f32_avx512_rows(p, a, panel, c, 3, cols);
+  case 2:
+    return tile_f32_avx512_rows(p, a, panel, c, 2, cols);
+  default:
+    return tile_f32_avx512_rows(p, a, panel, c, 1, cols);
+  }
+}
+
+/* AVX2: MR rows x 16 columns (half a panel) in 2 * MR ymm accumulators. */
+#define MR_AVX2 6
+
+AVX2 __attribute__((always_inline)) static inline void
+tile_f32_avx2_rows(const f32_problem *p, const float *a, const float *panel,
+                   float *c, const int mr, int64_t cols) {
+  int accumulate = (p->flags & LATTICE_UK_ACCUMULATE) != 0;
+  const int64_t lda = p->a_row;
+  for (int half = 0; half < 2; ++half) {
+    int64_t first = 16 * half;
+    if (first >= cols)
+      break;
+    __m256 acc[MR_AVX2][2];
+    for (int i = 0; i < mr; ++i)
+      acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+    for (int64_t k = 0; k < p->k; ++k) {
+      __m256 b0 = _mm256_load_ps(panel + k * NR + first);
+      __m256 b1 = _mm256_load_ps(panel + k * NR + first + 8);
+      for (int i = 0; i < mr; ++i) {
+        __m256 x = _mm256_broadcast_ss(a + i * lda + k);
+        acc[i][0] = _mm256_fmadd_ps(x, b0, acc[i][0]);
+        acc[i][1] = _mm256_fmadd_ps(x, b1, acc[i][1]);
+      }
+    }
+    int64_t n = cols - first < 16 ? cols - first : 16;
+    for (int i = 0; i < mr; ++i) {
+      float *out = c + i * p->c_row + first;
+      if (n == 16) {
+        if (accumulate) {
+          acc[i][0] = _mm256_add_ps(acc[i][0], _mm256_loadu_ps(out));
+          acc[i][1] = _mm256_add_ps(acc[i][1], _mm256_loadu_ps(out + 8));
+        }
+        _mm256_storeu_ps(out, acc[i][0]);
+        _mm256_storeu_ps(out + 8, acc[i][1]);
+      } else {
+        float row[16] __attribute__((aligned(32)));
+        _mm256_store_ps(row, acc[i][0]);
+        _mm256_store_ps(row + 8, acc[i][1]);
+        store_partial(out, row, n, accumulate);
+      }
+    }
+  }
+}
+
+AVX2 static void tile_f32_avx2(const f32_problem *p, const float *a,
+                               const float *panel, float *c, int64_t mr,
+                               int64_t cols) {
+  switch (mr) {
+  case 6:
+    return tile_f32_avx2_rows(p, a, panel, c, 6, cols);
+  case 5:
+    return tile_f32_avx2_rows(p, a, panel, c, 5, cols);
+  case 4:
+    return tile_f32_avx2_rows(p, a, panel, c, 4, cols);
+  case 3:
+    return tile_f32_avx2_rows(p, a, panel, c, 3, cols);
+  case 2:
+    return tile_f32_avx2_rows(p, a, panel, c, 2, cols);
+  default:
+    return tile_f32_avx2_rows(p, a, panel, c, 1, cols);
+  }
+}
+#endif
+
+/* Rows [m0, m1) of batch `bi` against the packed panel at column n0. */
+static void rows_f32(const f32_problem *p, int level, int64_t bi, int64_t n0,
+                     int64_t m0, int64_t m1, const float *panel) {
+  int64_t cols = p->n - n0 < NR ? p->n - n0 : NR;
+  const float *a = p->a + bi * p->a_batch;
+  float *c = p->c + bi * p->c_batch + n0;
+#if defined(__x86_64__)
+  if (level == LEVEL_AVX512) {
+    for (int64_t i = m0; i < m1; i += MR_AVX512) {
+      int64_t mr = m1 - i < MR_AVX512 ? m1 - i : MR_AVX512;
+      tile_f32_avx512(p, a + i * p->a_row, panel, c + i * p->c_row, mr, cols);
+    }
+    return;
+  }
+  if (level == LEVEL_AVX2) {
+    for (int64_t i = m0; i < m1; i += MR_AVX2) {
+      int64_t mr = m1 - i < MR_AVX2 ? m1 - i : MR_AVX2;
+      tile_f32_avx2(p, a + i * p->a_row, panel, c + i * p->c_row, mr, cols);
+    }
+    return;
+  }
+#endif
+  (void)level;
+  tile_f32_generic(p, a + m0 * p->a_row, panel, c + m0 * p->c_row, m1 - m0,
+                   cols);
+}
+
+static void gemm_f32(const f32_problem *p, int64_t threads) {
+  if (p->m <= 0 || p->n <= 0 || p->batch <= 0)
+    return;
+  int level = lattice_uk_level();
+  int64_t panels = (p->n + NR - 1) / NR, blocks = (p->m + MB - 1) / MB;
+  int64_t units = p->batch * panels * blocks;
+  int team = team_size(threads, units);
+#pragma omp parallel num_threads(team)
+  {
+    int64_t begin, end;
+    split_units(units, omp_get_thread_num(), omp_get_num_threads(), &begin,
+                &end);
+    float *panel = scratch(sizeof(float) * NR * (size_t)(p->k > 0 ? p->k : 1),
+                           0);
+    int64_t packed = -1; /* the (batch, panel) index in `panel` */
+    for (int64_t u = begin; u < end && panel; ++u) {
+      int64_t which = u / blocks, block = u % blocks;
+      int64_t bi = which / panels, n0 = (which % panels) * NR;
+      if (which != packed) {
+        pack_f32(p, bi, n0, panel);
+        packed = which;
+      }
+      int64_t m0 = block * MB, m1 = m0 + MB < p->m ? m0 + MB : p->m;
+      rows_f32(p, level, bi, n0, m0, m1, panel);
+    }
+  }
+}
+
+void lattice_uk_gemm_f32(int64_t a, int64_t b, int64_t c, int64_t batch,
+                         int64_t m, int64_t n, int64_t k, int64_t a_batch,
+                         int64_t a_row, int64_t b_batch, int64_t b_k,
+                         int64_t b_n, int64_t c_batch, int64_t c_row,
+                         int64_t flags, int64_t threads) {
+  f32_problem p = {(const float *)(intptr_t)a,
+                   (const void *)(intptr_t)b,
+                   (float *)(intptr_t)c,
+                   batch,
+                   m,
+                   n,
+                   k,
+                   a_batch,
+                   a_row,
+                   b_batch,
+                   b_k,
+                   b_n,
+                   c_batch,
+                   c_row,
+                   flags & ~(int64_t)LATTICE_UK_B_Q4,
+                   NULL,
+                   NULL,
+                   0};
+  gemm_f32(&p, threads);
+}
+
+void lattice_uk_gemm_f32_q4(int64_t a, int64_t b, int64_t s, int64_t z,
+                            int64_t c, int64_t m, int64_t n, int64_t k,
+                            int64_t g, int64_t flags, int64_t threads) {
+  f32_problem p = {(const float *)(intptr_t)a,
+                   (const void *)(intptr_t)b,
+                   (float *)(intptr_t)c,
+                   1,
+                   m,
+                   n,
+                   k,
+                   0,
+                   k,
+                   0,
+                   0,
+                   0,
+                   0,
+                   n,
+                   (flags | LATTICE_UK_B_Q4) & ~(int64_t)LATTICE_UK_ACCUMULATE,
+                   (const void *)(intptr_t)s,
+                   (const void *)(intptr_t)z,
+                   g};
+  gemm_f32(&p, threads);
+}
+
+/*===----------------------------------------------------------------------===*/
+/* 8-bit GEMM                                                                */
+/*===----------------------------------------------------------------------===*/
+
+typedef struct {
+  const uint8_t *a; /* [M, K4] unsigned: the codes + 128 for signed ones */
+  const int8_t *b;  /* [N, K] */
+  float *c;
+  int64_t m, n, k, k4;
+  /* Per-tensor (stride 0) or per-row values of A. */
+  const float *a_scale;
+  int64_t a_scale_stride;
+  const void *a_zero; /* of a_zero_bits bits */
+  int64_t a_zero_stride, a_zero_bits;
+  const void *b_scale;
+  int64_t flags;
+} s8_problem;
+
+/* Packs columns [n0, n0 + 32) of B: panel[q][j][t] = B(n0 + j, 4q + t),
+   zero past K and N; sums[j] = the sum over K of column j. */
+static void pack_s8(const s8_problem *p, int64_t n0, int8_t *panel,
+                    int32_t *sums) {
+  int64_t cols = p->n - n0 < NR ? p->n - n0 : NR;
+  memset(panel, 0, (size_t)(p->k4 * NR));
+  for (int64_t j = 0; j < cols; ++j) {
+    const int8_t *row = p->b + (n0 + j) * p->k;
+    int32_t sum = 0;
+    for (int64_t k = 0; k < p->k; ++k) {
+      panel[(k / 4) * NR * 4 + j * 4 + (k % 4)] = row[k];
+      sum += row[k];
+    }
+    sums[j] = sum;
+  }
+  for (int64_t j = cols; j < NR; ++j)
+    sums[j] = 0;
+}
+
+/* The zero point of A's row `row`, or 0. */
+static int32_t a_zero_of(const s8_problem *p, int64_t row) {
+  if (!p->a_zero)
+    return 0;
+  int64_t index = row * p->a_zero_stride;
+  switch (p->a_zero_bits) {
+  case 8:
+    return ((const int8_t *)p->a_zero)[index];
+  case 16:
+    return ((const int16_t *)p->a_zero)[index];
+  case 32:
+    return ((const int32_t *)p->a_zero)[index];
+  default:
+    return (int32_t)((const int64_t *)p->a_zero)[index];
+  }
+}
+
+/* C = f32(sum_k (a - za) * b) * sa * sb for rows [m0, m0 + mr), from the
+   unsigned dot products `dot` (a + 128 for signed a). */
+static void finish_s8(const s8_problem *p, int64_t m0, int64_t n0,
+                      const int32_t *dot, int64_t ldd, int64_t mr,
+                      int64_t cols, const int32_t *sums) {
+  int offset = (p->flags & LATTICE_UK_A_UNSIGNED) ? 0 : 128;
+  for (int64_t i = 0; i < mr; ++i) {
+    int64_t row = m0 + i;
+    int32_t zero = offset + a_zero_of(p, row);
+    float sa = p->a_scale[row * p->a_scale_stride];
+    float *out = p->c + row * p->n + n0;
+    for (int64_t j = 0; j < cols; ++j) {
+      float sb = (p->flags & LATTICE_UK_SCALE_F16)
+                     ? half_to_float(((const uint16_t *)p->b_scale)[n0 + j])
+                     : ((const float *)p->b_scale)[n0 + j];
+      int32_t total = dot[i * ldd + j] - zero * sums[j];
+      out[j] = (float)total * sa * sb;
+    }
+  }
+}
+
+static void rows_s8_generic(const s8_problem *p, int64_t n0, int64_t m0,
+                            int64_t m1, const int8_t *panel,
+                            const int32_t *sums) {
+  int64_t cols = p->n - n0 < NR ? p->n - n0 : NR;
+  for (int64_t i = m0; i < m1; ++i) {
+    int32_t dot[NR] = {0};
+    const uint8_t *row = p->a + i * p->k4;
+    for (int64_t q = 0; q < p->k4 / 4; ++q)
+      for (int j = 0; j < NR; ++j)
+        for (int t = 0; t < 4; ++t)
+          dot[j] += (int32_t)row[4 * q + t] * panel[q * NR * 4 + j * 4 + t];
+    finish_s8(p, i, n0, dot, NR, 1, cols, sums);
+  }
+}
+
+#if defined(__x86_64__)
+#define VNNI __attribute__((target("avx512f,avx512bw,avx512vl,avx512vnni")))
+#define MR_VNNI 8
+
+VNNI __attribute__((always_inline)) static inline void
+tile_s8_vnni_rows(const s8_problem *p, int64_t m0, int64_t n0,
+                  const int8_t *panel, const int32_t *sums, const int mr) {
+  __m512i acc[MR_VNNI][2];
+  for (int i = 0; i < mr; ++i)
+    acc[i][0] = acc[i][1] = _mm512_setzero_si512();
+  const uint8_t *a = p->a + m0 * p->k4;
+  for (int64_t q = 0; q < p->k4 / 4; ++q) {
+    __m512i b0 = _mm512_load_si512(panel + q * NR * 4);
+    __m512i b1 = _mm512_load_si512(panel + q * NR * 4 + 64);
+    for (int i = 0; i < mr; ++i) {
+      int32_t quad;
+      memcpy(&quad, a + i * p->k4 + 4 * q, 4);
+      __m512i x = _mm512_set1_epi32(quad);
+      acc[i][0] = _mm512_dpbusd_epi32(acc[i][0], x, b0);
+      acc[i][1] = _mm512_dpbusd_epi32(acc[i][1], x, b1);
+    }
+  }
+  /* The epilogue in vectors: (dot - zero * sum) * sa * sb. */
+  int64_t cols = p->n - n0 < NR ? p->n - n0 : NR;
+  __mmask16 mask0 = cols >= 16 ? 0xffff : (__mmask16)((1u << cols) - 1);
+  __mmask16 mask1 =
+      cols >= NR ? 0xffff : (cols <= 16 ? 0 : (__mmask16)((1u << (cols - 16)) - 1));
+  __m512 sb0, sb1;
+  if (p->flags & LATTICE_UK_SCALE_F16) {
+    const uint16_t *s = (const uint16_t *)p->b_scale + n0;
+    sb0 = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask0, s));
+    sb1 = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask1, s + 16));
+  } else {
+    const float *s = (const float *)p->b_scale + n0;
+    sb0 = _mm512_maskz_loadu_ps(mask0, s);
+    sb1 = _mm512_maskz_loadu_ps(mask1, s + 16);
+  }
+  __m512i sum0 = _mm512_load_si512(sums), sum1 = _mm512_load_si512(sums + 16);
+  int offset = (p->flags & LATTICE_UK_A_UNSIGNED) ? 0 : 128;
+  for (int i = 0; i < mr; ++i) {
+    int64_t row = m0 + i;
+    int32_t zero = offset + a_zero_of(p, row);
+    __m512 sa = _mm512_set1_ps(p->a_scale[row * p->a_scale_stride]);
+    __m512i z = _mm512_set1_epi32(zero);
+    __m512 r0 = _mm512_cvtepi32_ps(
+        _mm512_sub_epi32(acc[i][0], _mm512_mullo_epi32(z, sum0)));
+    __m512 r1 = _mm512_cvtepi32_ps(
+        _mm512_sub_epi32(acc[i][1], _mm512_mullo_epi32(z, sum1)));
+    float *out = p->c + row * p->n + n0;
+    _mm512_mask_storeu_ps(out, mask0, _mm512_mul_ps(_mm512_mul_ps(r0, sa), sb0));
+    _mm512_mask_storeu_ps(out + 16, mask1,
+                          _mm512_mul_ps(_mm512_mul_ps(r1, sa), sb1));
+  }
+}
+
+VNNI static void rows_s8_vnni(const s8_problem *p, int64_t n0, int64_t m0,
+                              int64_t m1, const int8_t *panel,
+                              const int32_t *sums) {
+  for (int64_t i = m0; i < m1; i += MR_VNNI) {
+    switch (m1 - i < MR_VNNI ? m1 - i : MR_VNNI) {
+    case 8:
+      tile_s8_vnni_rows(p, i, n0, panel, sums, 8);
+      break;
+    case 7:
+      tile_s8_vnni_rows(p, i, n0, panel, sums, 7);
+      break;
+    case 6:
+      tile_s8_vnni_rows(p, i, n0, panel, sums, 6);
+      break;
+    case 5:
+      tile_s8_vnni_rows(p, i, n0, panel, sums, 5);
+      break;
+    case 4:
+      tile_s8_vnni_rows(p, i, n0, panel, sums, 4);
+      break;
+    case 3:
+      tile_s8_vnni_rows(p, i, n0, panel, sums, 3);
+      break;
+    case 2:
+      tile_s8_vnni_rows(p, i, n0, panel, sums, 2);
+      break;
+    default:
+      tile_s8_vnni_rows(p, i, n0, panel, sums, 1);
+    }
+  }
+}
+#endif
+
+void lattice_uk_gemm_s8(int64_t a, int64_t a_scale, int64_t a_zero,
+                        int64_t b, int64_t b_scale, int64_t c, int64_t m,
+                        int64_t n, int64_t k, int64_t flags, int64_t threads) {
+  if (m <= 0 || n <= 0)
+    return;
+  int64_t k4 = (k + 3) / 4 * 4;
+  /* A as unsigned bytes (vpdpbusd multiplies unsigned by signed ones),
+     padded with the code of zero to a multiple of 4 along K. */
+  uint8_t *ua = scratch((size_t)(m * k4), 1);
+  if (!ua)
+    return;
+  const int8_t *sa = (const int8_t *)(intptr_t)a;
+  uint8_t flip = (flags & LATTICE_UK_A_UNSIGNED) ? 0 : 0x80;
+  for (int64_t i = 0; i < m; ++i) {
+    for (int64_t kk = 0; kk < k; ++kk)
+      ua[i * k4 + kk] = (uint8_t)sa[i * k + kk] ^ flip;
+    /* Padding multiplies zero columns of B: any value gives 0. */
+    memset(ua + i * k4 + k, 0, (size_t)(k4 - k));
+  }
+  s8_problem p = {ua,
+                  (const int8_t *)(intptr_t)b,
+                  (float *)(intptr_t)c,
+                  m,
+                  n,
+                  k,
+                  k4,
+                  (const float *)(intptr_t)a_scale,
+                  (flags & LATTICE_UK_A_PER_ROW) ? 1 : 0,
+                  (flags & LATTICE_UK_A_ZERO_POINT)
+                      ? (const void *)(intptr_t)a_zero
+                      : NULL,
+                  (flags & LATTICE_UK_A_PER_ROW) ? 1 : 0,
+                  (flags >> LATTICE_UK_ZERO_POINT_SHIFT) & 0xff,
+                  (const void *)(intptr_t)b_scale,
+                  flags};
+  int vnni = cpu_has_vnni();
+  int64_t panels = (n + NR - 1) / NR, blocks = (m + MB - 1) / MB;
+  int64_t units = panels * blocks;
+  int team = team_size(threads, units);
+#pragma omp parallel num_threads(team)
+  {
+    int64_t begin, end;
+    split_units(units, omp_get_thread_num(), omp_get_num_threads(), &begin,
+                &end);
+    int8_t *panel = scratch((size_t)(k4 * NR) + sizeof(int32_t) * NR, 0);
+    int32_t *sums = panel ? (int32_t *)(panel + k4 * NR) : NULL;
+    int64_t packed = -1;
+    for (int64_t u = begin; u < end && panel; ++u) {
+      int64_t which = u / blocks, block = u % blocks, n0 = which * NR;
+      if (which != packed) {
+        pack_s8(&p, n0, panel, sums);
+        packed = which;
+      }
+      int64_t m0 = block * MB, m1 = m0 + MB < m ? m0 + MB : m;
+#if defined(__x86_64__)
+      if (vnni) {
+        rows_s8_vnni(&p, n0, m0, m1, panel, sums);
+        continue;
+      }
+#endif
+      (void)vnni;
+      rows_s8_generic(&p, n0, m0, m1, panel, sums);
+    }
+  }
+}

@@ -1,0 +1,252 @@
+//===- GemmTest.cpp - The runtime's GEMM microkernels against a reference -===//
+//
+// Part of the Lattice project, under the Apache License v2.0 with LLVM
+// Exceptions. See LICENSE for license information.
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+//
+// Every vector level the CPU has (portable C, AVX2, AVX-512) on shapes that
+// exercise the register tiles' edges: M and N not multiples of the tile, K
+// of 1, batches, both layouts of B, accumulation. f32 results are compared
+// with a double-precision reference within the error bound of a sum of K
+// products; 8-bit results must be bit-exact (the i32 sums are exact and the
+// epilogue rounds in the documented order).
+//
+//===----------------------------------------------------------------------===//
+
+#include "lattice_ukernels.h"
+
+#include "gtest/gtest.h"
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace {
+/// The levels this CPU can run.
+std::vector<std::string> availableLevels() {
+  std::vector<std::string> levels;
+  for (const char *name : {"generic", "avx2", "avx512"})
+    if (lattice_uk_select_level(name) == 0)
+      levels.push_back(name);
+  return levels;
+}
+
+int64_t addr(const void *p) { return static_cast<int64_t>(uintptr_t(p)); }
+
+struct Shape {
+  int64_t batch, m, n, k;
+};
+
+const Shape kShapes[] = {
+    {1, 1, 1, 1},    {1, 3, 5, 7},      {1, 8, 32, 16},
+    {1, 13, 33, 17}, {1, 64, 73, 128},  {2, 50, 100, 3},
+    {3, 9, 64, 31},  {1, 100, 65, 300}, {1, 49, 31, 2},
+};
+
+/// f32 GEMM with B as a weight [N, K] (b_k = 1) or as [K, N] (b_n = 1).
+void checkF32(const Shape &s, bool weightLayout, bool accumulate) {
+  std::mt19937 rng(static_cast<unsigned>(s.m * 131 + s.n * 17 + s.k));
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  int64_t lda = s.k + 3, ldc = s.n + 5; // padded rows: strides matter
+  std::vector<float> a(s.batch * s.m * lda), b(s.batch * s.n * s.k),
+      c(s.batch * s.m * ldc);
+  for (float &x : a)
+    x = dist(rng);
+  for (float &x : b)
+    x = dist(rng);
+  for (float &x : c)
+    x = dist(rng);
+  std::vector<float> before = c;
+  int64_t bK = weightLayout ? 1 : s.n, bN = weightLayout ? s.k : 1;
+  lattice_uk_gemm_f32(addr(a.data()), addr(b.data()), addr(c.data()), s.batch,
+                      s.m, s.n, s.k, s.m * lda, lda, s.n * s.k, bK, bN,
+                      s.m * ldc, ldc, accumulate ? LATTICE_UK_ACCUMULATE : 0,
+                      2);
+  for (int64_t bi = 0; bi < s.batch; ++bi)
+    for (int64_t i = 0; i < s.m; ++i)
+      for (int64_t j = 0; j < ldc; ++j) {
+        float got = c[bi * s.m * ldc + i * ldc + j];
+        float old = before[bi * s.m * ldc + i * ldc + j];
+        if (j >= s.n) {
+          ASSERT_EQ(got, old) << "wrote past N at " << i << ", " << j;
+          continue;
+        }
+        double want = accumulate ? old : 0.0, bound = 0.0;
+        for (int64_t kk = 0; kk < s.k; ++kk) {
+          double x = a[bi * s.m * lda + i * lda + kk];
+          double w = b[bi * s.n * s.k + kk * bK + j * bN];
+          want += x * w;
+          bound += std::fabs(x * w);
+        }
+        double tolerance = 1e-6 * (bound + (accumulate ? std::fabs(old) : 0)) *
+                           std::sqrt(double(s.k) + 1);
+        ASSERT_NEAR(got, want, tolerance + 1e-30)
+            << "batch " << bi << " row " << i << " column " << j;
+      }
+}
+
+TEST(GemmF32, MatchesReference) {
+  for (const std::string &level : availableLevels()) {
+    SCOPED_TRACE(level);
+    ASSERT_EQ(lattice_uk_select_level(level.c_str()), 0);
+    for (const Shape &s : kShapes) {
+      SCOPED_TRACE(testing::Message()
+                   << s.batch << "x" << s.m << "x" << s.n << "x" << s.k);
+      checkF32(s, /*weightLayout=*/true, /*accumulate=*/false);
+      checkF32(s, /*weightLayout=*/false, /*accumulate=*/false);
+      checkF32(s, /*weightLayout=*/true, /*accumulate=*/true);
+    }
+  }
+}
+
+/// IEEE half bits of a float that has an exact half representation.
+uint16_t toHalf(float value) {
+  uint32_t bits;
+  std::memcpy(&bits, &value, 4);
+  uint32_t sign = (bits >> 16) & 0x8000;
+  int32_t exponent = int32_t((bits >> 23) & 0xff) - 127 + 15;
+  uint32_t mantissa = (bits >> 13) & 0x3ff;
+  return uint16_t(sign | (uint32_t(exponent) << 10) | mantissa);
+}
+
+float fromHalf(uint16_t h) {
+  uint32_t sign = uint32_t(h & 0x8000) << 16;
+  uint32_t bits =
+      sign | ((((h >> 10) & 0x1f) + 112) << 23) | (uint32_t(h & 0x3ff) << 13);
+  float value;
+  std::memcpy(&value, &bits, 4);
+  return value;
+}
+
+/// f32 x 4-bit grouped GEMM: the reference dequantizes as the op does.
+void checkQ4(int64_t m, int64_t n, int64_t k, int64_t group, int64_t flags) {
+  std::mt19937 rng(static_cast<unsigned>(m * 7 + n * 3 + k + flags));
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::uniform_int_distribution<int> nibble(0, 15), zeroDist(-3, 3);
+  std::vector<float> a(m * k), c(m * n);
+  for (float &x : a)
+    x = dist(rng);
+  std::vector<uint8_t> codes(n * k / 2);
+  for (uint8_t &byte : codes)
+    byte = uint8_t(nibble(rng) | (nibble(rng) << 4));
+  int64_t groups = k / group;
+  std::vector<float> scales(n * groups);
+  std::vector<uint16_t> halves(n * groups);
+  std::vector<int8_t> zeros(n * groups);
+  for (int64_t i = 0; i < n * groups; ++i) {
+    halves[i] = toHalf(0.25f + 0.125f * float(i % 7));
+    scales[i] = fromHalf(halves[i]);
+    zeros[i] = int8_t(zeroDist(rng));
+  }
+  bool f16 = flags & LATTICE_UK_SCALE_F16;
+  bool hasZero = flags & LATTICE_UK_ZERO_POINT;
+  lattice_uk_gemm_f32_q4(
+      addr(a.data()), addr(codes.data()),
+      f16 ? addr(halves.data()) : addr(scales.data()),
+      hasZero ? addr(zeros.data()) : 0, addr(c.data()), m, n, k, group,
+      flags | (hasZero ? 8 << LATTICE_UK_ZERO_POINT_SHIFT : 0), 2);
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      double want = 0, bound = 0;
+      for (int64_t kk = 0; kk < k; ++kk) {
+        uint8_t byte = codes[j * (k / 2) + kk / 2];
+        int code = (kk & 1) ? byte >> 4 : byte & 0xf;
+        if (!(flags & LATTICE_UK_UNSIGNED) && code >= 8)
+          code -= 16;
+        int64_t g = j * groups + kk / group;
+        float w =
+            (float(code) - (hasZero ? float(zeros[g]) : 0.0f)) * scales[g];
+        want += double(a[i * k + kk]) * w;
+        bound += std::fabs(double(a[i * k + kk]) * w);
+      }
+      ASSERT_NEAR(c[i * n + j], want, 1e-6 * bound * std::sqrt(double(k)))
+          << "row " << i << " column " << j;
+    }
+}
+
+TEST(GemmF32Q4, MatchesReference) {
+  for (const std::string &level : availableLevels()) {
+    SCOPED_TRACE(level);
+    ASSERT_EQ(lattice_uk_select_level(level.c_str()), 0);
+    checkQ4(17, 40, 64, 32, LATTICE_UK_SCALE_F16);
+    checkQ4(64, 96, 256, 128, LATTICE_UK_SCALE_F16);
+    checkQ4(5, 33, 64, 16, 0);
+    checkQ4(20, 31, 96, 32, LATTICE_UK_UNSIGNED | LATTICE_UK_ZERO_POINT);
+  }
+}
+
+/// 8-bit GEMM: bit-exact against the documented arithmetic.
+void checkS8(int64_t m, int64_t n, int64_t k, int64_t flags) {
+  std::mt19937 rng(static_cast<unsigned>(m * 5 + n * 11 + k + flags));
+  std::uniform_int_distribution<int> code(-128, 127), ucode(0, 255),
+      zeroDist(-20, 20);
+  std::uniform_real_distribution<float> scaleDist(0.001f, 0.1f);
+  bool perRow = flags & LATTICE_UK_A_PER_ROW;
+  bool hasZero = flags & LATTICE_UK_A_ZERO_POINT;
+  bool isUnsigned = flags & LATTICE_UK_A_UNSIGNED;
+  std::vector<int8_t> a(m * k), b(n * k), za(perRow ? m : 1);
+  for (int8_t &x : a)
+    x = int8_t(isUnsigned ? ucode(rng) : code(rng));
+  for (int8_t &x : b)
+    x = int8_t(code(rng));
+  for (int8_t &z : za)
+    z = int8_t(zeroDist(rng));
+  std::vector<float> sa(perRow ? m : 1), sb(n), c(m * n, -1.0f);
+  std::vector<uint16_t> sbHalf(n);
+  for (float &s : sa)
+    s = scaleDist(rng);
+  for (int64_t j = 0; j < n; ++j) {
+    sbHalf[j] = toHalf(0.0625f * float(1 + j % 5));
+    sb[j] =
+        (flags & LATTICE_UK_SCALE_F16) ? fromHalf(sbHalf[j]) : scaleDist(rng);
+  }
+  // Zero points as i8 for s8 codes, as i16 for u8 ones (the types the op
+  // allows).
+  std::vector<int16_t> za16(za.begin(), za.end());
+  if (hasZero)
+    flags |= int64_t(isUnsigned ? 16 : 8) << LATTICE_UK_ZERO_POINT_SHIFT;
+  const void *zeroData = isUnsigned ? static_cast<const void *>(za16.data())
+                                    : static_cast<const void *>(za.data());
+  lattice_uk_gemm_s8(addr(a.data()), addr(sa.data()),
+                     hasZero ? addr(zeroData) : 0, addr(b.data()),
+                     (flags & LATTICE_UK_SCALE_F16) ? addr(sbHalf.data())
+                                                    : addr(sb.data()),
+                     addr(c.data()), m, n, k, flags, 2);
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t j = 0; j < n; ++j) {
+      int32_t zero = hasZero ? za[perRow ? i : 0] : 0;
+      int32_t sum = 0;
+      for (int64_t kk = 0; kk < k; ++kk) {
+        int32_t x = isUnsigned ? int32_t(uint8_t(a[i * k + kk]))
+                               : int32_t(a[i * k + kk]);
+        sum += (x - zero) * int32_t(b[j * k + kk]);
+      }
+      float want = float(sum) * sa[perRow ? i : 0] * sb[j];
+      ASSERT_EQ(c[i * n + j], want) << "row " << i << " column " << j;
+    }
+}
+
+TEST(GemmS8, BitExact) {
+  for (const std::string &level : availableLevels()) {
+    SCOPED_TRACE(level);
+    ASSERT_EQ(lattice_uk_select_level(level.c_str()), 0);
+    for (int64_t flags :
+         {int64_t(0), int64_t(LATTICE_UK_A_PER_ROW),
+          int64_t(LATTICE_UK_A_ZERO_POINT | LATTICE_UK_SCALE_F16),
+          int64_t(LATTICE_UK_A_UNSIGNED | LATTICE_UK_A_ZERO_POINT |
+                  LATTICE_UK_A_PER_ROW)}) {
+      SCOPED_TRACE(flags);
+      checkS8(1, 1, 1, flags);
+      checkS8(8, 32, 16, flags);
+      checkS8(13, 33, 17, flags);
+      checkS8(64, 73, 130, flags);
+      checkS8(50, 100, 3, flags);
+    }
+  }
+}
+} // namespace
