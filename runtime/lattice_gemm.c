@@ -30,6 +30,7 @@
  *
  *===----------------------------------------------------------------------===*/
 
+#include "lattice_pack.h"
 #include "lattice_ukernels.h"
 
 #include <omp.h>
@@ -40,8 +41,8 @@
 #include <immintrin.h>
 #endif
 
-/* Columns of a packed panel. */
-#define NR 32
+/* Columns of a packed panel (lattice_pack.h). */
+#define NR LATTICE_PACK_NR
 /* Rows of A per unit of work (a multiple of every MR). */
 #define MB 48
 
@@ -185,38 +186,6 @@ static float half_to_float(uint16_t h) {
   return value;
 }
 
-/* Packs columns [n0, n0 + 32) of B for batch `bi` from f32 in any strides. */
-static void pack_f32_strided(const f32_problem *p, int64_t bi, int64_t n0,
-                             float *panel) {
-  const float *b = (const float *)p->b + bi * p->b_batch;
-  int64_t cols = p->n - n0 < NR ? p->n - n0 : NR;
-  if (p->b_n == 1) {
-    /* Rows of B along n are contiguous: one copy per k. */
-    for (int64_t k = 0; k < p->k; ++k) {
-      memcpy(panel + k * NR, b + k * p->b_k + n0, sizeof(float) * cols);
-      memset(panel + k * NR + cols, 0, sizeof(float) * (NR - cols));
-    }
-    return;
-  }
-  /* A column of the panel is a row of a weight [N, K] (b_k == 1), or any
-     stride: 8 x 8 blocks keep both sides' accesses local. */
-  for (int64_t k0 = 0; k0 < p->k; k0 += 8) {
-    int64_t kn = p->k - k0 < 8 ? p->k - k0 : 8;
-    for (int64_t j0 = 0; j0 < NR; j0 += 8)
-      for (int64_t j = j0; j < j0 + 8; ++j) {
-        float *out = panel + k0 * NR + j;
-        if (j >= cols) {
-          for (int64_t kk = 0; kk < kn; ++kk)
-            out[kk * NR] = 0.0f;
-          continue;
-        }
-        const float *in = b + (n0 + j) * p->b_n + k0 * p->b_k;
-        for (int64_t kk = 0; kk < kn; ++kk)
-          out[kk * NR] = in[kk * p->b_k];
-      }
-  }
-}
-
 /* The 4-bit code of B(k, n) (a [N, K] weight packed two codes a byte). */
 static int32_t q4_code(const f32_problem *p, int64_t n, int64_t k) {
   uint8_t byte = ((const uint8_t *)p->b)[n * (p->k / 2) + k / 2];
@@ -267,12 +236,19 @@ static void pack_q4(const f32_problem *p, int64_t n0, float *panel) {
   }
 }
 
-static void pack_f32(const f32_problem *p, int64_t bi, int64_t n0,
-                     float *panel) {
+/* The panel of columns [n0, n0 + 32) of batch `bi`: packed into `buffer`,
+   or where a prepacked B holds it. */
+static const float *pack_f32(const f32_problem *p, int64_t bi, int64_t n0,
+                             float *buffer) {
+  if (p->flags & LATTICE_UK_B_PACKED)
+    return (const float *)((const char *)p->b +
+                           (n0 / NR) * lattice_pack_f32_panel_bytes(p->k));
   if (p->flags & LATTICE_UK_B_Q4)
-    pack_q4(p, n0, panel);
+    pack_q4(p, n0, buffer);
   else
-    pack_f32_strided(p, bi, n0, panel);
+    lattice_pack_f32_panel((const float *)p->b + bi * p->b_batch, p->b_k,
+                           p->b_n, n0, p->n, p->k, buffer);
+  return buffer;
 }
 
 /* C rows [m0, m0 + mr) x columns [n0, n0 + cols) from a packed panel: the
@@ -306,7 +282,7 @@ static void store_partial(float *out, const float *row, int64_t cols,
 }
 
 /* AVX-512: MR rows x 32 columns in 2 * MR zmm accumulators. */
-#define MR_AVX512 8
+#define MR_AVX512 12
 
 AVX512 __attribute__((always_inline)) static inline void
 tile_f32_avx512_rows(const f32_problem *p, const float *a, const float *panel,
@@ -316,8 +292,8 @@ tile_f32_avx512_rows(const f32_problem *p, const float *a, const float *panel,
     acc[i][0] = acc[i][1] = _mm512_setzero_ps();
   const int64_t lda = p->a_row;
   for (int64_t k = 0; k < p->k; ++k) {
-    __m512 b0 = _mm512_load_ps(panel + k * NR);
-    __m512 b1 = _mm512_load_ps(panel + k * NR + 16);
+    __m512 b0 = _mm512_loadu_ps(panel + k * NR);
+    __m512 b1 = _mm512_loadu_ps(panel + k * NR + 16);
     for (int i = 0; i < mr; ++i) {
       __m512 x = _mm512_set1_ps(a[i * lda + k]);
       acc[i][0] = _mm512_fmadd_ps(x, b0, acc[i][0]);
@@ -347,6 +323,14 @@ AVX512 static void tile_f32_avx512(const f32_problem *p, const float *a,
                                    const float *panel, float *c, int64_t mr,
                                    int64_t cols) {
   switch (mr) {
+  case 12:
+    return tile_f32_avx512_rows(p, a, panel, c, 12, cols);
+  case 11:
+    return tile_f32_avx512_rows(p, a, panel, c, 11, cols);
+  case 10:
+    return tile_f32_avx512_rows(p, a, panel, c, 10, cols);
+  case 9:
+    return tile_f32_avx512_rows(p, a, panel, c, 9, cols);
   case 8:
     return tile_f32_avx512_rows(p, a, panel, c, 8, cols);
   case 7:
@@ -382,8 +366,8 @@ tile_f32_avx2_rows(const f32_problem *p, const float *a, const float *panel,
     for (int i = 0; i < mr; ++i)
       acc[i][0] = acc[i][1] = _mm256_setzero_ps();
     for (int64_t k = 0; k < p->k; ++k) {
-      __m256 b0 = _mm256_load_ps(panel + k * NR + first);
-      __m256 b1 = _mm256_load_ps(panel + k * NR + first + 8);
+      __m256 b0 = _mm256_loadu_ps(panel + k * NR + first);
+      __m256 b1 = _mm256_loadu_ps(panel + k * NR + first + 8);
       for (int i = 0; i < mr; ++i) {
         __m256 x = _mm256_broadcast_ss(a + i * lda + k);
         acc[i][0] = _mm256_fmadd_ps(x, b0, acc[i][0]);
@@ -469,14 +453,19 @@ static void gemm_f32(const f32_problem *p, int64_t threads) {
     int64_t begin, end;
     split_units(units, omp_get_thread_num(), omp_get_num_threads(), &begin,
                 &end);
-    float *panel = scratch(sizeof(float) * NR * (size_t)(p->k > 0 ? p->k : 1),
-                           0);
+    float *buffer =
+        (p->flags & LATTICE_UK_B_PACKED)
+            ? NULL
+            : scratch(sizeof(float) * NR * (size_t)(p->k > 0 ? p->k : 1), 0);
+    const float *panel = NULL;
     int64_t packed = -1; /* the (batch, panel) index in `panel` */
-    for (int64_t u = begin; u < end && panel; ++u) {
+    for (int64_t u = begin; u < end; ++u) {
       int64_t which = u / blocks, block = u % blocks;
       int64_t bi = which / panels, n0 = (which % panels) * NR;
       if (which != packed) {
-        pack_f32(p, bi, n0, panel);
+        if (!buffer && !(p->flags & LATTICE_UK_B_PACKED))
+          break; /* out of memory */
+        panel = pack_f32(p, bi, n0, buffer);
         packed = which;
       }
       int64_t m0 = block * MB, m1 = m0 + MB < p->m ? m0 + MB : p->m;
@@ -553,25 +542,6 @@ typedef struct {
   int64_t flags;
 } s8_problem;
 
-/* Packs columns [n0, n0 + 32) of B: panel[q][j][t] = B(n0 + j, 4q + t),
-   zero past K and N; sums[j] = the sum over K of column j. */
-static void pack_s8(const s8_problem *p, int64_t n0, int8_t *panel,
-                    int32_t *sums) {
-  int64_t cols = p->n - n0 < NR ? p->n - n0 : NR;
-  memset(panel, 0, (size_t)(p->k4 * NR));
-  for (int64_t j = 0; j < cols; ++j) {
-    const int8_t *row = p->b + (n0 + j) * p->k;
-    int32_t sum = 0;
-    for (int64_t k = 0; k < p->k; ++k) {
-      panel[(k / 4) * NR * 4 + j * 4 + (k % 4)] = row[k];
-      sum += row[k];
-    }
-    sums[j] = sum;
-  }
-  for (int64_t j = cols; j < NR; ++j)
-    sums[j] = 0;
-}
-
 /* The zero point of A's row `row`, or 0. */
 static int32_t a_zero_of(const s8_problem *p, int64_t row) {
   if (!p->a_zero)
@@ -637,8 +607,8 @@ tile_s8_vnni_rows(const s8_problem *p, int64_t m0, int64_t n0,
     acc[i][0] = acc[i][1] = _mm512_setzero_si512();
   const uint8_t *a = p->a + m0 * p->k4;
   for (int64_t q = 0; q < p->k4 / 4; ++q) {
-    __m512i b0 = _mm512_load_si512(panel + q * NR * 4);
-    __m512i b1 = _mm512_load_si512(panel + q * NR * 4 + 64);
+    __m512i b0 = _mm512_loadu_si512(panel + q * NR * 4);
+    __m512i b1 = _mm512_loadu_si512(panel + q * NR * 4 + 64);
     for (int i = 0; i < mr; ++i) {
       int32_t quad;
       memcpy(&quad, a + i * p->k4 + 4 * q, 4);
@@ -662,7 +632,7 @@ tile_s8_vnni_rows(const s8_problem *p, int64_t m0, int64_t n0,
     sb0 = _mm512_maskz_loadu_ps(mask0, s);
     sb1 = _mm512_maskz_loadu_ps(mask1, s + 16);
   }
-  __m512i sum0 = _mm512_load_si512(sums), sum1 = _mm512_load_si512(sums + 16);
+  __m512i sum0 = _mm512_loadu_si512(sums), sum1 = _mm512_loadu_si512(sums + 16);
   int offset = (p->flags & LATTICE_UK_A_UNSIGNED) ? 0 : 128;
   for (int i = 0; i < mr; ++i) {
     int64_t row = m0 + i;
@@ -757,13 +727,25 @@ void lattice_uk_gemm_s8(int64_t a, int64_t a_scale, int64_t a_zero,
     int64_t begin, end;
     split_units(units, omp_get_thread_num(), omp_get_num_threads(), &begin,
                 &end);
-    int8_t *panel = scratch((size_t)(k4 * NR) + sizeof(int32_t) * NR, 0);
-    int32_t *sums = panel ? (int32_t *)(panel + k4 * NR) : NULL;
+    int64_t panel_bytes = lattice_pack_s8_panel_bytes(k);
+    int8_t *buffer = (flags & LATTICE_UK_B_PACKED)
+                         ? NULL
+                         : scratch((size_t)panel_bytes, 0);
+    const int8_t *panel = NULL;
+    const int32_t *sums = NULL;
     int64_t packed = -1;
-    for (int64_t u = begin; u < end && panel; ++u) {
+    for (int64_t u = begin; u < end; ++u) {
       int64_t which = u / blocks, block = u % blocks, n0 = which * NR;
       if (which != packed) {
-        pack_s8(&p, n0, panel, sums);
+        if (flags & LATTICE_UK_B_PACKED) {
+          panel = p.b + which * panel_bytes;
+        } else if (buffer) {
+          lattice_pack_s8_panel(p.b, n0, n, k, buffer);
+          panel = buffer;
+        } else {
+          break; /* out of memory */
+        }
+        sums = (const int32_t *)(panel + k4 * NR);
         packed = which;
       }
       int64_t m0 = block * MB, m1 = m0 + MB < m ? m0 + MB : m;

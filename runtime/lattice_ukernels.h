@@ -31,6 +31,8 @@ enum {
   LATTICE_UK_ROWS4 = 16,             /* rows interleaved by four (see below) */
   LATTICE_UK_ACCUMULATE = 32,        /* GEMM: C += A B (else C = A B) */
   LATTICE_UK_B_Q4 = 64,              /* internal: B is 4-bit codes */
+  LATTICE_UK_B_PACKED = 128,         /* GEMM: B is a weight stored in panels
+                                        (lattice_pack.h) */
   LATTICE_UK_ZERO_POINT_SHIFT = 8,   /* bits 8..15: zero-point width (8..64) */
   LATTICE_UK_A_UNSIGNED = 1 << 16,   /* 8-bit GEMM: u8 A codes (else s8) */
   LATTICE_UK_A_ZERO_POINT = 1 << 17, /* 8-bit GEMM: zero points of A (their
@@ -68,7 +70,9 @@ int lattice_uk_level(void);
    a + b * a_batch + i * a_row + k, B_b(k, n) at b + b * b_batch + k * b_k +
    n * b_n (a weight [N, K] has b_k = 1, b_n = K), C_b(i, n) at c + b *
    c_batch + i * c_row + n; strides in elements. f32 arithmetic with fused
-   multiply-adds, summed in order along K for each output. Runs on up to
+   multiply-adds, summed in order along K for each output. With
+   LATTICE_UK_B_PACKED, b is an [N, K] weight already in the f32 panels of
+   lattice_pack.h (batch 1; the strides of B are not used). Runs on up to
    `threads` threads of the caller's OpenMP team size. */
 void lattice_uk_gemm_f32(int64_t a, int64_t b, int64_t c, int64_t batch,
                          int64_t m, int64_t n, int64_t k, int64_t a_batch,

@@ -19,15 +19,19 @@ COMPILE = BUILD / "bin" / "lattice-compile"
 pytestmark = pytest.mark.skipif(not COMPILE.exists(),
                                 reason="lattice-compile is not built")
 
-# A linear layer (M = 64: the packed GEMM), attention scores over 4 heads
-# (a batched contraction of activations), an exponential, and a second
-# linear layer with 4 rows (the generated code).
+# Linear layers (M = 64: the packed GEMM; w2 only there, so stored in its
+# panels), attention scores over 4 heads (a batched contraction of
+# activations), an exponential, and a linear layer with 4 rows (the
+# generated code) sharing w with the first, which keeps w linear.
 MODEL = """
 func.func @model(%x: tensor<64x96xf32>, %q: tensor<4x64x32xf32>, %k: tensor<4x32x64xf32>,
                  %e: tensor<8x1024xf32>, %x4: tensor<4x96xf32>)
-    -> (tensor<64x48xf32>, tensor<4x64x64xf32>, tensor<8x1024xf32>, tensor<4x48xf32>) {
+    -> (tensor<64x48xf32>, tensor<4x64x64xf32>, tensor<8x1024xf32>, tensor<4x48xf32>,
+        tensor<64x40xf32>) {
   %w = lattice.weight "w" from "model.safetensors" : tensor<48x96xf32>
+  %w2 = lattice.weight "w2" from "model.safetensors" : tensor<40x96xf32>
   %y = lattice.matmul %x, %w accumulate(f32) : (tensor<64x96xf32>, tensor<48x96xf32>) -> tensor<64x48xf32>
+  %y2 = lattice.matmul %x, %w2 accumulate(f32) : (tensor<64x96xf32>, tensor<40x96xf32>) -> tensor<64x40xf32>
   %empty = tensor.empty() : tensor<4x64x64xf32>
   %zero = arith.constant 0.0 : f32
   %init = linalg.fill ins(%zero : f32) outs(%empty : tensor<4x64x64xf32>) -> tensor<4x64x64xf32>
@@ -50,7 +54,8 @@ func.func @model(%x: tensor<64x96xf32>, %q: tensor<4x64x32xf32>, %k: tensor<4x32
     linalg.yield %r : f32
   } -> tensor<8x1024xf32>
   %y4 = lattice.matmul %x4, %w accumulate(f32) : (tensor<4x96xf32>, tensor<48x96xf32>) -> tensor<4x48xf32>
-  return %y, %s, %exp, %y4 : tensor<64x48xf32>, tensor<4x64x64xf32>, tensor<8x1024xf32>, tensor<4x48xf32>
+  return %y, %s, %exp, %y4, %y2
+      : tensor<64x48xf32>, tensor<4x64x64xf32>, tensor<8x1024xf32>, tensor<4x48xf32>, tensor<64x40xf32>
 }
 """
 
@@ -61,10 +66,11 @@ def compiled(tmp_path_factory):
     (work / "model.mlir").write_text(MODEL)
     rng = np.random.default_rng(0)
     weight = rng.standard_normal((48, 96)).astype(np.float32)
-    safetensors.save(work / "model.safetensors", {"w": weight})
+    weight2 = rng.standard_normal((40, 96)).astype(np.float32)
+    safetensors.save(work / "model.safetensors", {"w": weight, "w2": weight2})
     subprocess.run([str(COMPILE), str(work / "model.mlir"), "-o", str(work / "out" / "model")],
                    check=True, capture_output=True)
-    return work / "out" / "model.so", weight
+    return work / "out" / "model.so", (weight, weight2)
 
 
 def _inputs(seed):
@@ -78,12 +84,14 @@ def _inputs(seed):
             rng.standard_normal((4, 96)).astype(np.float32))
 
 
-def _check(outputs, inputs, weight):
+def _check(outputs, inputs, weights):
     x, q, k, e, x4 = inputs
-    y, s, exp, y4 = outputs
-    w = weight.astype(np.float64)
+    y, s, exp, y4, y2 = outputs
+    weight, weight2 = weights
+    w, w2 = weight.astype(np.float64), weight2.astype(np.float64)
     for got, want, a, b in ((y, x.astype(np.float64) @ w.T, x, weight.T),
-                            (y4, x4.astype(np.float64) @ w.T, x4, weight.T)):
+                            (y4, x4.astype(np.float64) @ w.T, x4, weight.T),
+                            (y2, x.astype(np.float64) @ w2.T, x, weight2.T)):
         bound = np.abs(a.astype(np.float64)) @ np.abs(b.astype(np.float64))
         assert np.all(np.abs(got - want) <= 1e-5 * bound)
     want = np.einsum("bmk,bkn->bmn", q.astype(np.float64), k.astype(np.float64))
@@ -99,11 +107,20 @@ def _check(outputs, inputs, weight):
 
 
 def test_kernels_match_numpy(compiled):
-    library, weight = compiled
+    library, weights = compiled
     model = runtime.load(library)
     inputs = _inputs(1)
-    _check(model(*inputs), inputs, weight)
+    _check(model(*inputs), inputs, weights)
     assert model.workspace_bytes > 0
+
+
+def test_weights_in_panels(compiled):
+    """A weight that only the packed GEMM reads is stored in its panels (two
+    panels of 32 columns for N = 40, 96 deep); one that the generated code
+    reads too stays [N, K]."""
+    library, _ = compiled
+    shapes = {name: shape for name, _, shape in runtime.describe(library)["weights"]}
+    assert shapes == {"w": (48, 96), "w2": (2 * 96 * 32,)}
 
 
 def test_threads(compiled, monkeypatch):
@@ -127,7 +144,7 @@ def test_threads(compiled, monkeypatch):
 def test_concurrent_calls(compiled):
     """Calls from several threads at once: one takes the model's workspace,
     the others allocate their own; every result is right."""
-    library, weight = compiled
+    library, _ = compiled
     model = runtime.load(library)
     model.threads = 1
     inputs = [_inputs(10 + i) for i in range(4)]

@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "Weights.h"
+#include "lattice/Codegen/Ukernels.h"
 #include "lattice/Dialect/Lattice/IR/LatticeOps.h"
 #include "lattice/Dialect/Lattice/IR/LatticeTypes.h"
 #include "lattice/Dialect/Lattice/Utils/QuantMath.h"
@@ -17,6 +18,9 @@
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/raw_ostream.h"
 #include <algorithm>
+#include <cstring>
+
+#include "lattice_pack.h"
 
 using namespace mlir::lattice::compile;
 using llvm::createStringError;
@@ -39,21 +43,33 @@ static std::vector<uint8_t> interleaveRowsByFour(llvm::ArrayRef<uint8_t> bytes,
   return out;
 }
 
+/// An [N, K] weight in the GEMM panels of lattice_pack.h, `panelBytes` per
+/// 32 columns, each packed by `packPanel(n0, out)`.
+template <typename PackPanel>
+static std::vector<uint8_t> packPanels(int64_t n, int64_t panelBytes,
+                                       PackPanel packPanel) {
+  int64_t panels = lattice_pack_panels(n);
+  std::vector<uint8_t> out(panels * panelBytes);
+  for (int64_t p = 0; p < panels; ++p)
+    packPanel(p * LATTICE_PACK_NR, out.data() + p * panelBytes);
+  return out;
+}
+
 Expected<PackedWeight>
 mlir::lattice::compile::packWeight(const SafetensorsFile &file, StringRef name,
                                    mlir::RankedTensorType type,
-                                   bool interleaveRows4) {
+                                   StringRef layout) {
   const SafetensorsEntry *entry = file.lookup(name);
   if (!entry)
     return createStringError(std::errc::invalid_argument,
                              "%s: tensor '%s' does not exist",
                              file.getPath().str().c_str(), name.str().c_str());
-  return packWeight(*entry, file.getPath(), name, type, interleaveRows4);
+  return packWeight(*entry, file.getPath(), name, type, layout);
 }
 
 Expected<PackedWeight> mlir::lattice::compile::packWeight(
     const SafetensorsEntry &source, StringRef origin, StringRef name,
-    mlir::RankedTensorType type, bool interleaveRows4) {
+    mlir::RankedTensorType type, StringRef layout) {
   auto fail = [&](const llvm::Twine &message) {
     return createStringError(std::errc::invalid_argument, "%s: tensor '%s' %s",
                              origin.str().c_str(), name.str().c_str(),
@@ -84,6 +100,17 @@ Expected<PackedWeight> mlir::lattice::compile::packWeight(
       return fail("is " + entry->dtype + ", the model expects " + dtype);
     weight.dtype = dtype.str();
     weight.bytes.assign(entry->data.begin(), entry->data.end());
+    if (layout == kF32PanelsLayout && dtype == "F32" && type.getRank() == 2) {
+      int64_t n = type.getDimSize(0), k = type.getDimSize(1);
+      std::vector<float> values(n * k);
+      std::memcpy(values.data(), weight.bytes.data(), weight.bytes.size());
+      weight.bytes = packPanels(
+          n, lattice_pack_f32_panel_bytes(k), [&](int64_t n0, uint8_t *out) {
+            lattice_pack_f32_panel(values.data(), /*b_k=*/1, /*b_n=*/k, n0, n,
+                                   k, reinterpret_cast<float *>(out));
+          });
+      weight.shape = {int64_t(weight.bytes.size() / sizeof(float))};
+    }
     return weight;
   }
 
@@ -112,6 +139,16 @@ Expected<PackedWeight> mlir::lattice::compile::packWeight(
   if (scheme.getStorageBits() == 8) {
     weight.dtype = codeDType.str();
     weight.bytes.assign(entry->data.begin(), entry->data.end());
+    if (layout == kS8PanelsLayout && !isUnsigned && type.getRank() == 2) {
+      int64_t n = type.getDimSize(0), k = type.getDimSize(1);
+      std::vector<int8_t> codes8(entry->data.begin(), entry->data.end());
+      weight.bytes = packPanels(
+          n, lattice_pack_s8_panel_bytes(k), [&](int64_t n0, uint8_t *out) {
+            lattice_pack_s8_panel(codes8.data(), n0, n, k,
+                                  reinterpret_cast<int8_t *>(out));
+          });
+      weight.shape = {int64_t(weight.bytes.size())};
+    }
     return weight;
   }
   Expected<std::vector<uint8_t>> packed = packCodes(scheme, codes);
@@ -120,7 +157,7 @@ Expected<PackedWeight> mlir::lattice::compile::packWeight(
   weight.dtype = "U8";
   weight.shape = {int64_t(packed->size())};
   weight.bytes = std::move(*packed);
-  if (interleaveRows4)
+  if (layout == kQ4Rows4Layout)
     weight.bytes = interleaveRowsByFour(weight.bytes, type.getDimSize(0),
                                         type.getDimSize(1) / 2);
   return weight;

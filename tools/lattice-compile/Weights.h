@@ -42,13 +42,15 @@ struct PackedWeight {
 /// Converts the tensor `name` of `file` to the layout of a value of `type`
 /// (the result type of lattice.weight): floats are copied, codes of a
 /// quantized type are range-checked and packed LSB-first
-/// (docs/WeightLayout.md); with `interleaveRows4`, the packed rows of a
-/// 4-bit [N, K] weight (K a multiple of 32) are then interleaved by four in
-/// 16-byte chunks, the layout of the W4A16 microkernel.
+/// (docs/WeightLayout.md). `layout` names a microkernel's layout
+/// (lattice/Codegen/Ukernels.h) or is empty: "q4-rows4" interleaves the
+/// packed rows of a 4-bit [N, K] weight (K a multiple of 32) by four in
+/// 16-byte chunks; "f32-panels32" and "s8-panels32" store an f32 or s8
+/// [N, K] weight in the GEMM's panels (runtime/lattice_pack.h).
 llvm::Expected<PackedWeight> packWeight(const SafetensorsFile &file,
                                         llvm::StringRef name,
                                         mlir::RankedTensorType type,
-                                        bool interleaveRows4 = false);
+                                        llvm::StringRef layout = "");
 
 /// As above, for the tensor `source` named `name`, read from `origin` (a
 /// file name or a description, for messages).
@@ -56,7 +58,7 @@ llvm::Expected<PackedWeight> packWeight(const SafetensorsEntry &source,
                                         llvm::StringRef origin,
                                         llvm::StringRef name,
                                         mlir::RankedTensorType type,
-                                        bool interleaveRows4 = false);
+                                        llvm::StringRef layout = "");
 
 /// Writes `weights` as a safetensors file whose tensors start at 64-byte
 /// aligned offsets.

@@ -226,9 +226,9 @@ static SmallVector<WeightSource> collectWeights(func::FuncOp func) {
 /// Replaces every weight of `func` (collectWeights) by a new argument after
 /// the existing ones, reading and packing its tensor.
 /// With microkernels for a target of `ukernelVectorBits`-bit vectors (0: no
-/// microkernels), the 4-bit weights that only feed matmuls covered by the
-/// W4A16 GEMV microkernel are stored in its interleaved layout, and their
-/// arguments say so (kWeightLayoutAttrName).
+/// microkernels), a weight whose every use is the rhs of a matmul that a
+/// microkernel covers, all wanting one layout (getUkernelWeightLayout), is
+/// stored in that layout, and its argument says so (kWeightLayoutAttrName).
 static LogicalResult externalizeWeights(func::FuncOp func, StringRef modelDir,
                                         unsigned ukernelVectorBits,
                                         std::vector<PackedWeight> &weights,
@@ -236,25 +236,30 @@ static LogicalResult externalizeWeights(func::FuncOp func, StringRef modelDir,
   llvm::StringMap<std::unique_ptr<SafetensorsFile>> files;
   llvm::StringMap<unsigned> argumentOf;
   SmallVector<WeightSource> sources = collectWeights(func);
-  // A weight is interleaved when every use of every op that reads it is the
-  // rhs of a covered matmul.
-  llvm::StringMap<bool> interleave;
+  // The layout of each weight: the one every use of every op that reads it
+  // wants, or "" (linear).
+  llvm::StringMap<std::string> layouts;
   for (const WeightSource &source : sources) {
-    bool covered =
-        ukernelVectorBits && !source.op->use_empty() &&
-        llvm::all_of(source.op->getUses(), [&](OpOperand &use) {
-          auto matmul = dyn_cast<lattice::MatmulOp>(use.getOwner());
-          return matmul && use.get() == matmul.getRhs() &&
-                 lattice::isQ4UkernelCandidate(matmul, ukernelVectorBits);
-        });
-    auto [it, inserted] = interleave.try_emplace(source.key, covered);
-    if (!inserted)
-      it->second = it->second && covered;
+    std::optional<StringRef> wanted;
+    bool agree = ukernelVectorBits && !source.op->use_empty();
+    for (OpOperand &use : source.op->getUses()) {
+      auto matmul = dyn_cast<lattice::MatmulOp>(use.getOwner());
+      StringRef layout =
+          matmul && use.get() == matmul.getRhs()
+              ? lattice::getUkernelWeightLayout(matmul, ukernelVectorBits)
+              : StringRef();
+      agree = agree && !layout.empty() && (!wanted || *wanted == layout);
+      wanted = layout;
+    }
+    std::string layout = agree ? wanted->str() : "";
+    auto [it, inserted] = layouts.try_emplace(source.key, layout);
+    if (!inserted && it->second != layout)
+      it->second.clear();
   }
   for (const WeightSource &source : sources) {
     Operation *op = source.op;
     if (!argumentOf.contains(source.key)) {
-      bool interleaved = interleave.lookup(source.key);
+      std::string layout = layouts.lookup(source.key);
       auto pack = [&]() -> llvm::Expected<PackedWeight> {
         if (auto weight = dyn_cast<lattice::WeightOp>(op)) {
           SmallString<256> path(modelDir);
@@ -266,7 +271,7 @@ static LogicalResult externalizeWeights(func::FuncOp func, StringRef modelDir,
               return opened.takeError();
             file = std::move(*opened);
           }
-          return packWeight(*file, source.name, source.type, interleaved);
+          return packWeight(*file, source.name, source.type, layout);
         }
         SafetensorsEntry entry;
         auto quantType = cast<lattice::QuantType>(source.type.getElementType());
@@ -276,8 +281,7 @@ static LogicalResult externalizeWeights(func::FuncOp func, StringRef modelDir,
         entry.shape.assign(source.type.getShape().begin(),
                            source.type.getShape().end());
         entry.data = source.codes;
-        return packWeight(entry, "constant", source.name, source.type,
-                          interleaved);
+        return packWeight(entry, "constant", source.name, source.type, layout);
       };
       llvm::Expected<PackedWeight> packed = pack();
       if (!packed)
@@ -291,10 +295,10 @@ static LogicalResult externalizeWeights(func::FuncOp func, StringRef modelDir,
       if (failed(func.insertArgument(func.getNumArguments(), source.type, {},
                                      op->getLoc())))
         return failure();
-      if (interleaved)
-        func.setArgAttr(
-            func.getNumArguments() - 1, lattice::kWeightLayoutAttrName,
-            StringAttr::get(func.getContext(), lattice::kQ4Rows4Layout));
+      if (!layout.empty())
+        func.setArgAttr(func.getNumArguments() - 1,
+                        lattice::kWeightLayoutAttrName,
+                        StringAttr::get(func.getContext(), layout));
       weights.push_back(std::move(*packed));
       descs.push_back(std::move(desc));
     }
@@ -701,8 +705,8 @@ static LogicalResult compile(const char *argv0) {
   SmallVector<StringRef> args = {
       *cc,         "-O2",      "-fPIC",    "-shared",
       includeFlag, glueSource, objectPath, runtimeLibrary.str(),
-      ompDir,      "-lomp",    ompRPath,   "-o",
-      libraryPath};
+      ompDir,      "-lomp",    "-lm",      ompRPath,
+      "-o",        libraryPath};
   std::string message;
   int status =
       llvm::sys::ExecuteAndWait(*cc, args, std::nullopt, {}, 0, 0, &message);

@@ -15,6 +15,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "lattice_pack.h"
 #include "lattice_ukernels.h"
 
 #include "gtest/gtest.h"
@@ -48,8 +49,10 @@ const Shape kShapes[] = {
     {3, 9, 64, 31},  {1, 100, 65, 300}, {1, 49, 31, 2},
 };
 
-/// f32 GEMM with B as a weight [N, K] (b_k = 1) or as [K, N] (b_n = 1).
-void checkF32(const Shape &s, bool weightLayout, bool accumulate) {
+/// f32 GEMM with B as a weight [N, K] (b_k = 1) or as [K, N] (b_n = 1), or
+/// as a weight packed beforehand (batch 1).
+void checkF32(const Shape &s, bool weightLayout, bool accumulate,
+              bool prepacked = false) {
   std::mt19937 rng(static_cast<unsigned>(s.m * 131 + s.n * 17 + s.k));
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
   int64_t lda = s.k + 3, ldc = s.n + 5; // padded rows: strides matter
@@ -63,10 +66,21 @@ void checkF32(const Shape &s, bool weightLayout, bool accumulate) {
     x = dist(rng);
   std::vector<float> before = c;
   int64_t bK = weightLayout ? 1 : s.n, bN = weightLayout ? s.k : 1;
-  lattice_uk_gemm_f32(addr(a.data()), addr(b.data()), addr(c.data()), s.batch,
-                      s.m, s.n, s.k, s.m * lda, lda, s.n * s.k, bK, bN,
-                      s.m * ldc, ldc, accumulate ? LATTICE_UK_ACCUMULATE : 0,
-                      2);
+  int64_t flags = accumulate ? LATTICE_UK_ACCUMULATE : 0;
+  std::vector<float> panels;
+  const float *bData = b.data();
+  if (prepacked) {
+    int64_t panelFloats = lattice_pack_f32_panel_bytes(s.k) / 4;
+    panels.resize(lattice_pack_panels(s.n) * panelFloats);
+    for (int64_t p = 0; p < lattice_pack_panels(s.n); ++p)
+      lattice_pack_f32_panel(b.data(), bK, bN, p * LATTICE_PACK_NR, s.n, s.k,
+                             panels.data() + p * panelFloats);
+    bData = panels.data();
+    flags |= LATTICE_UK_B_PACKED;
+  }
+  lattice_uk_gemm_f32(addr(a.data()), addr(bData), addr(c.data()), s.batch, s.m,
+                      s.n, s.k, s.m * lda, lda, s.n * s.k, bK, bN, s.m * ldc,
+                      ldc, flags, 2);
   for (int64_t bi = 0; bi < s.batch; ++bi)
     for (int64_t i = 0; i < s.m; ++i)
       for (int64_t j = 0; j < ldc; ++j) {
@@ -100,6 +114,9 @@ TEST(GemmF32, MatchesReference) {
       checkF32(s, /*weightLayout=*/true, /*accumulate=*/false);
       checkF32(s, /*weightLayout=*/false, /*accumulate=*/false);
       checkF32(s, /*weightLayout=*/true, /*accumulate=*/true);
+      if (s.batch == 1)
+        checkF32(s, /*weightLayout=*/true, /*accumulate=*/false,
+                 /*prepacked=*/true);
     }
   }
 }
@@ -180,7 +197,8 @@ TEST(GemmF32Q4, MatchesReference) {
   }
 }
 
-/// 8-bit GEMM: bit-exact against the documented arithmetic.
+/// 8-bit GEMM: bit-exact against the documented arithmetic; with
+/// LATTICE_UK_B_PACKED in `flags`, the weight is packed beforehand.
 void checkS8(int64_t m, int64_t n, int64_t k, int64_t flags) {
   std::mt19937 rng(static_cast<unsigned>(m * 5 + n * 11 + k + flags));
   std::uniform_int_distribution<int> code(-128, 127), ucode(0, 255),
@@ -212,8 +230,18 @@ void checkS8(int64_t m, int64_t n, int64_t k, int64_t flags) {
     flags |= int64_t(isUnsigned ? 16 : 8) << LATTICE_UK_ZERO_POINT_SHIFT;
   const void *zeroData = isUnsigned ? static_cast<const void *>(za16.data())
                                     : static_cast<const void *>(za.data());
+  std::vector<int8_t> panels;
+  const int8_t *bData = b.data();
+  if (flags & LATTICE_UK_B_PACKED) {
+    int64_t panelBytes = lattice_pack_s8_panel_bytes(k);
+    panels.resize(lattice_pack_panels(n) * panelBytes);
+    for (int64_t p = 0; p < lattice_pack_panels(n); ++p)
+      lattice_pack_s8_panel(b.data(), p * LATTICE_PACK_NR, n, k,
+                            panels.data() + p * panelBytes);
+    bData = panels.data();
+  }
   lattice_uk_gemm_s8(addr(a.data()), addr(sa.data()),
-                     hasZero ? addr(zeroData) : 0, addr(b.data()),
+                     hasZero ? addr(zeroData) : 0, addr(bData),
                      (flags & LATTICE_UK_SCALE_F16) ? addr(sbHalf.data())
                                                     : addr(sb.data()),
                      addr(c.data()), m, n, k, flags, 2);
@@ -239,7 +267,8 @@ TEST(GemmS8, BitExact) {
          {int64_t(0), int64_t(LATTICE_UK_A_PER_ROW),
           int64_t(LATTICE_UK_A_ZERO_POINT | LATTICE_UK_SCALE_F16),
           int64_t(LATTICE_UK_A_UNSIGNED | LATTICE_UK_A_ZERO_POINT |
-                  LATTICE_UK_A_PER_ROW)}) {
+                  LATTICE_UK_A_PER_ROW),
+          int64_t(LATTICE_UK_B_PACKED | LATTICE_UK_A_PER_ROW)}) {
       SCOPED_TRACE(flags);
       checkS8(1, 1, 1, flags);
       checkS8(8, 32, 16, flags);

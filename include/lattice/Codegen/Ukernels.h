@@ -33,6 +33,15 @@ inline constexpr llvm::StringLiteral kWeightLayoutAttrName = "lattice.layout";
 /// Its value for 4-bit codes with rows interleaved by four in 16-byte chunks
 /// (docs/WeightLayout.md).
 inline constexpr llvm::StringLiteral kQ4Rows4Layout = "q4-rows4";
+/// Its value for f32 and s8 weights [N, K] stored in the panels of the GEMM
+/// microkernels (runtime/lattice_pack.h).
+inline constexpr llvm::StringLiteral kF32PanelsLayout = "f32-panels32";
+inline constexpr llvm::StringLiteral kS8PanelsLayout = "s8-panels32";
+
+/// The layout in which lattice-cpu-use-ukernels wants the weight (rhs) of
+/// `op` when it is a function argument: one of the above, or "" for the
+/// linear layout.
+llvm::StringRef getUkernelWeightLayout(MatmulOp op, unsigned vectorBits);
 } // namespace mlir::lattice
 
 #endif // LATTICE_CODEGEN_UKERNELS_H

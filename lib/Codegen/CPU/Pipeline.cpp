@@ -80,6 +80,11 @@ mlir::lattice::buildLatticeCPUPipeline(OpPassManager &pm,
     pm.addPass(createCPUUseUkernelsPass(ukernelOptions));
   }
   addLatticeToLinalgPasses(pm);
+  // Chains of elementwise ops become one op each: one pass over memory and
+  // one parallel region instead of one per op.
+  pm.addPass(createLinalgElementwiseOpFusionPass());
+  pm.addPass(createCanonicalizerPass());
+  pm.addPass(createCSEPass());
 
   // Tiling and vectorization on tensors.
   CPUTileAndVectorizePassOptions tileOptions;

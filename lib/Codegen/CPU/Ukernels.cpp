@@ -270,6 +270,30 @@ static int64_t getQ4Flags(QuantType type, Value zeroPoint) {
   return flags;
 }
 
+StringRef mlir::lattice::getUkernelWeightLayout(MatmulOp op,
+                                                unsigned vectorBits) {
+  if (isQ4UkernelCandidate(op, vectorBits))
+    return kQ4Rows4Layout;
+  if (isGemmF32Candidate(op, vectorBits))
+    return kF32PanelsLayout;
+  if (isGemmS8Candidate(op, vectorBits))
+    return kS8PanelsLayout;
+  return "";
+}
+
+/// Whether the rhs of `op` is a function argument stored in `layout`.
+static bool hasWeightLayout(MatmulOp op, StringRef layout) {
+  auto arg = dyn_cast<BlockArgument>(op.getRhs());
+  if (!arg)
+    return false;
+  auto func = dyn_cast<func::FuncOp>(arg.getOwner()->getParentOp());
+  if (!func)
+    return false;
+  auto attr = func.getArgAttrOfType<StringAttr>(arg.getArgNumber(),
+                                                kWeightLayoutAttrName);
+  return attr && attr.getValue() == layout;
+}
+
 namespace {
 /// Builds the operands of a microkernel call: buffers by address, i64
 /// constants, and a fresh result buffer.
@@ -352,12 +376,8 @@ struct MatmulToQ4Gemv final : UkernelPattern {
     int64_t n = op.getRhs().getType().getDimSize(0);
     int64_t flags = getQ4Flags(rhsType, adaptor.getRhsZeroPoint());
     // A weight argument that the driver stored with rows interleaved.
-    if (auto arg = dyn_cast<BlockArgument>(op.getRhs()))
-      if (auto func = dyn_cast<func::FuncOp>(arg.getOwner()->getParentOp()))
-        if (auto layout = func.getArgAttrOfType<StringAttr>(
-                arg.getArgNumber(), kWeightLayoutAttrName);
-            layout && layout.getValue() == kQ4Rows4Layout)
-          flags |= LATTICE_UK_ROWS4;
+    if (hasWeightLayout(op, kQ4Rows4Layout))
+      flags |= LATTICE_UK_ROWS4;
     CallBuilder call(rewriter, op.getLoc());
     Value zeroPoint = adaptor.getRhsZeroPoint()
                           ? call.address(adaptor.getRhsZeroPoint())
@@ -388,14 +408,16 @@ struct MatmulToGemmF32 final : UkernelPattern {
     int64_t n = op.getRhs().getType().getDimSize(0);
     CallBuilder call(rewriter, op.getLoc());
     auto [result, resultAddress] = call.result(op.getType().getShape());
-    call.finish(op, kGemmF32,
-                {call.address(adaptor.getLhs()), call.address(adaptor.getRhs()),
-                 resultAddress, call.constant(1), call.constant(m),
-                 call.constant(n), call.constant(k), call.constant(0),
-                 call.constant(k), call.constant(0), call.constant(1),
-                 call.constant(k), call.constant(0), call.constant(n),
-                 call.constant(0), call.constant(numThreads)},
-                result);
+    call.finish(
+        op, kGemmF32,
+        {call.address(adaptor.getLhs()), call.address(adaptor.getRhs()),
+         resultAddress, call.constant(1), call.constant(m), call.constant(n),
+         call.constant(k), call.constant(0), call.constant(k), call.constant(0),
+         call.constant(1), call.constant(k), call.constant(0), call.constant(n),
+         call.constant(
+             hasWeightLayout(op, kF32PanelsLayout) ? LATTICE_UK_B_PACKED : 0),
+         call.constant(numThreads)},
+        result);
     return success();
   }
 };
@@ -450,6 +472,8 @@ struct MatmulToGemmS8 final : UkernelPattern {
       flags |= LATTICE_UK_A_PER_ROW;
     if (rhsType.getScaleType().isF16())
       flags |= LATTICE_UK_SCALE_F16;
+    if (hasWeightLayout(op, kS8PanelsLayout))
+      flags |= LATTICE_UK_B_PACKED;
     CallBuilder call(rewriter, op.getLoc());
     Value zeroPoint = call.constant(0);
     if (Value z = adaptor.getLhsZeroPoint()) {

@@ -247,3 +247,24 @@ func.func @gemm_sse(%x: tensor<64x96xf32>, %w: tensor<48x96xf32>) -> tensor<64x4
       : (tensor<64x96xf32>, tensor<48x96xf32>) -> tensor<64x48xf32>
   return %y : tensor<64x48xf32>
 }
+
+// -----
+
+// Weight arguments that the driver stored in the GEMMs' panels: flags =
+// packed B (128); the attributes are consumed.
+// CHECK-LABEL: func.func @prepacked
+// CHECK-NOT: lattice.layout
+// CHECK: %[[PACKED:.*]] = arith.constant 128 : i64
+// CHECK: call @lattice_uk_gemm_f32({{.*}}, %[[PACKED]], %{{.*}})
+// CHECK: %[[PACKED_S8:.*]] = arith.constant 128 : i64
+// CHECK: call @lattice_uk_gemm_s8({{.*}}, %[[PACKED_S8]], %{{.*}})
+func.func @prepacked(%x: tensor<16x64xf32>, %w: tensor<32x64xf32> {lattice.layout = "f32-panels32"},
+                     %xq: tensor<16x64x!lattice.quant<s8, f32>>, %sx: tensor<f32>,
+                     %wq: tensor<32x64x!lattice.quant<s8, f32, channel<0>>> {lattice.layout = "s8-panels32"},
+                     %sw: tensor<32xf32>) -> (tensor<16x32xf32>, tensor<16x32xf32>) {
+  %y = lattice.matmul %x, %w accumulate(f32) : (tensor<16x64xf32>, tensor<32x64xf32>) -> tensor<16x32xf32>
+  %z = lattice.matmul %xq, %wq lhs_scale(%sx) rhs_scale(%sw) accumulate(i32)
+      : (tensor<16x64x!lattice.quant<s8, f32>>, tensor<32x64x!lattice.quant<s8, f32, channel<0>>>,
+         tensor<f32>, tensor<32xf32>) -> tensor<16x32xf32>
+  return %y, %z : tensor<16x32xf32>, tensor<16x32xf32>
+}

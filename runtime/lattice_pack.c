@@ -1,0 +1,76 @@
+/*===- lattice_pack.c - Panel layouts of the GEMM microkernels ------------===*
+ *
+ * Part of the Lattice project, under the Apache License v2.0 with LLVM
+ * Exceptions. See LICENSE for license information.
+ * SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+ *
+ *===----------------------------------------------------------------------===*
+ *
+ * Packing of B into the panels of lattice_pack.h. Portable C: the compiler
+ * (lattice-compile) and the kernels (at run time, for B that is not a
+ * prepacked weight) share it.
+ *
+ *===----------------------------------------------------------------------===*/
+
+#include "lattice_pack.h"
+
+#include <string.h>
+
+#define NR LATTICE_PACK_NR
+
+int64_t lattice_pack_f32_panel_bytes(int64_t k) {
+  return k * NR * (int64_t)sizeof(float);
+}
+
+int64_t lattice_pack_s8_panel_bytes(int64_t k) {
+  return (k + 3) / 4 * 4 * NR + NR * (int64_t)sizeof(int32_t);
+}
+
+int64_t lattice_pack_panels(int64_t n) { return (n + NR - 1) / NR; }
+
+void lattice_pack_f32_panel(const float *b, int64_t b_k, int64_t b_n,
+                            int64_t n0, int64_t n, int64_t k, float *panel) {
+  int64_t cols = n - n0 < NR ? n - n0 : NR;
+  if (b_n == 1) {
+    /* Rows of B are contiguous along n: one copy per k. */
+    for (int64_t kk = 0; kk < k; ++kk) {
+      memcpy(panel + kk * NR, b + kk * b_k + n0, sizeof(float) * cols);
+      memset(panel + kk * NR + cols, 0, sizeof(float) * (NR - cols));
+    }
+    return;
+  }
+  /* A column of the panel is a row of a weight [N, K] (b_k == 1), or any
+     stride: 8 x 8 blocks keep both sides' accesses local. */
+  for (int64_t k0 = 0; k0 < k; k0 += 8) {
+    int64_t kn = k - k0 < 8 ? k - k0 : 8;
+    for (int64_t j = 0; j < NR; ++j) {
+      float *out = panel + k0 * NR + j;
+      if (j >= cols) {
+        for (int64_t kk = 0; kk < kn; ++kk)
+          out[kk * NR] = 0.0f;
+        continue;
+      }
+      const float *in = b + (n0 + j) * b_n + k0 * b_k;
+      for (int64_t kk = 0; kk < kn; ++kk)
+        out[kk * NR] = in[kk * b_k];
+    }
+  }
+}
+
+void lattice_pack_s8_panel(const int8_t *w, int64_t n0, int64_t n, int64_t k,
+                           int8_t *panel) {
+  int64_t cols = n - n0 < NR ? n - n0 : NR;
+  int64_t k4 = (k + 3) / 4 * 4;
+  int32_t sums[NR] = {0};
+  memset(panel, 0, (size_t)(k4 * NR));
+  for (int64_t j = 0; j < cols; ++j) {
+    const int8_t *row = w + (n0 + j) * k;
+    int32_t sum = 0;
+    for (int64_t kk = 0; kk < k; ++kk) {
+      panel[(kk / 4) * NR * 4 + j * 4 + (kk % 4)] = row[kk];
+      sum += row[kk];
+    }
+    sums[j] = sum;
+  }
+  memcpy(panel + k4 * NR, sums, sizeof(sums));
+}
