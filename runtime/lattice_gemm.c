@@ -21,9 +21,11 @@
  * - The register tile is MR rows x 32 columns of accumulators: 8 x 2 zmm on
  *   AVX-512, 6 x 2 ymm (one half panel at a time) on AVX2, and a portable
  *   loop elsewhere.
- * - Threads (OpenMP, the caller's team size) take contiguous runs of
- *   (batch, panel, block of rows) units, panel-major, so that a thread
- *   repacks a panel only when its run moves to the next one.
+ * - The units of work, (batch, panel, block of rows), panel-major, are cut
+ *   into runs that the threads of the pool (lattice_threads.h) claim one at
+ *   a time, a few runs per thread: a thread repacks a panel only when its
+ *   run moves to the next one, and a thread that the OS deschedules leaves
+ *   its runs to the others.
  *
  * The level is chosen at run time from the CPU (and LATTICE_UKERNELS =
  * generic, avx2 or avx512, to test the others on one machine).
@@ -31,9 +33,9 @@
  *===----------------------------------------------------------------------===*/
 
 #include "lattice_pack.h"
+#include "lattice_threads.h"
 #include "lattice_ukernels.h"
 
-#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -129,23 +131,18 @@ static void *scratch(size_t bytes, int which) {
   return buffers[which];
 }
 
-/* The team size of a kernel: the caller's OpenMP setting (the model's
-   thread count), at most `limit`, and no more than the units of work. */
-static int team_size(int64_t limit, int64_t units) {
-  int64_t team = omp_get_max_threads();
-  if (limit > 0 && limit < team)
-    team = limit;
-  if (units < team)
-    team = units;
-  return team > 0 ? (int)team : 1;
-}
+/* Runs of units per thread: enough for the pool to balance threads that
+   run at different speeds, few enough that panels are reused. */
+#define RUNS_PER_THREAD 4
 
-/* The range [*begin, *end) of `units` that thread `t` of `team` takes. */
-static void split_units(int64_t units, int t, int team, int64_t *begin,
-                        int64_t *end) {
-  int64_t base = units / team, extra = units % team;
-  *begin = t * base + (t < extra ? t : extra);
-  *end = *begin + base + (t < extra);
+/* The number of units per run for `units` units of work on up to `limit`
+   threads (0: no limit) of the caller's thread count. */
+static int64_t run_length(int64_t limit, int64_t units) {
+  int64_t threads = lattice_get_call_threads();
+  if (limit > 0 && limit < threads)
+    threads = limit;
+  int64_t runs = threads > 1 ? threads * RUNS_PER_THREAD : 1;
+  return (units + runs - 1) / runs;
 }
 
 /*===----------------------------------------------------------------------===*/
@@ -441,37 +438,46 @@ static void rows_f32(const f32_problem *p, int level, int64_t bi, int64_t n0,
                    cols);
 }
 
+typedef struct {
+  const f32_problem *p;
+  int level;
+  int64_t panels, blocks, run;
+} f32_work;
+
+/* Runs [begin, end) of the units of an f32 GEMM. */
+static void gemm_f32_runs(void *context, int64_t begin, int64_t end) {
+  const f32_work *w = context;
+  const f32_problem *p = w->p;
+  int64_t units = p->batch * w->panels * w->blocks;
+  float *buffer =
+      (p->flags & LATTICE_UK_B_PACKED)
+          ? NULL
+          : scratch(sizeof(float) * NR * (size_t)(p->k > 0 ? p->k : 1), 0);
+  if (!buffer && !(p->flags & LATTICE_UK_B_PACKED))
+    return; /* out of memory */
+  const float *panel = NULL;
+  int64_t packed = -1; /* the (batch, panel) index in `panel` */
+  int64_t last = end * w->run < units ? end * w->run : units;
+  for (int64_t u = begin * w->run; u < last; ++u) {
+    int64_t which = u / w->blocks, block = u % w->blocks;
+    int64_t bi = which / w->panels, n0 = (which % w->panels) * NR;
+    if (which != packed) {
+      panel = pack_f32(p, bi, n0, buffer);
+      packed = which;
+    }
+    int64_t m0 = block * MB, m1 = m0 + MB < p->m ? m0 + MB : p->m;
+    rows_f32(p, w->level, bi, n0, m0, m1, panel);
+  }
+}
+
 static void gemm_f32(const f32_problem *p, int64_t threads) {
   if (p->m <= 0 || p->n <= 0 || p->batch <= 0)
     return;
-  int level = lattice_uk_level();
-  int64_t panels = (p->n + NR - 1) / NR, blocks = (p->m + MB - 1) / MB;
-  int64_t units = p->batch * panels * blocks;
-  int team = team_size(threads, units);
-#pragma omp parallel num_threads(team)
-  {
-    int64_t begin, end;
-    split_units(units, omp_get_thread_num(), omp_get_num_threads(), &begin,
-                &end);
-    float *buffer =
-        (p->flags & LATTICE_UK_B_PACKED)
-            ? NULL
-            : scratch(sizeof(float) * NR * (size_t)(p->k > 0 ? p->k : 1), 0);
-    const float *panel = NULL;
-    int64_t packed = -1; /* the (batch, panel) index in `panel` */
-    for (int64_t u = begin; u < end; ++u) {
-      int64_t which = u / blocks, block = u % blocks;
-      int64_t bi = which / panels, n0 = (which % panels) * NR;
-      if (which != packed) {
-        if (!buffer && !(p->flags & LATTICE_UK_B_PACKED))
-          break; /* out of memory */
-        panel = pack_f32(p, bi, n0, buffer);
-        packed = which;
-      }
-      int64_t m0 = block * MB, m1 = m0 + MB < p->m ? m0 + MB : p->m;
-      rows_f32(p, level, bi, n0, m0, m1, panel);
-    }
-  }
+  f32_work w = {p, lattice_uk_level(), (p->n + NR - 1) / NR,
+                (p->m + MB - 1) / MB, 0};
+  int64_t units = p->batch * w.panels * w.blocks;
+  w.run = run_length(threads, units);
+  lattice_parallel_for(gemm_f32_runs, &w, 0, (units + w.run - 1) / w.run, 1);
 }
 
 void lattice_uk_gemm_f32(int64_t a, int64_t b, int64_t c, int64_t batch,
@@ -683,6 +689,50 @@ VNNI static void rows_s8_vnni(const s8_problem *p, int64_t n0, int64_t m0,
 }
 #endif
 
+typedef struct {
+  const s8_problem *p;
+  int vnni;
+  int64_t panels, blocks, run;
+} s8_work;
+
+/* Runs [begin, end) of the units of an 8-bit GEMM. */
+static void gemm_s8_runs(void *context, int64_t begin, int64_t end) {
+  const s8_work *w = context;
+  const s8_problem *p = w->p;
+  int64_t units = w->panels * w->blocks;
+  int64_t panel_bytes = lattice_pack_s8_panel_bytes(p->k);
+  int8_t *buffer = (p->flags & LATTICE_UK_B_PACKED)
+                       ? NULL
+                       : scratch((size_t)panel_bytes, 0);
+  if (!buffer && !(p->flags & LATTICE_UK_B_PACKED))
+    return; /* out of memory */
+  const int8_t *panel = NULL;
+  const int32_t *sums = NULL;
+  int64_t packed = -1;
+  int64_t last = end * w->run < units ? end * w->run : units;
+  for (int64_t u = begin * w->run; u < last; ++u) {
+    int64_t which = u / w->blocks, block = u % w->blocks, n0 = which * NR;
+    if (which != packed) {
+      if (p->flags & LATTICE_UK_B_PACKED) {
+        panel = p->b + which * panel_bytes;
+      } else {
+        lattice_pack_s8_panel(p->b, n0, p->n, p->k, buffer);
+        panel = buffer;
+      }
+      sums = (const int32_t *)(panel + p->k4 * NR);
+      packed = which;
+    }
+    int64_t m0 = block * MB, m1 = m0 + MB < p->m ? m0 + MB : p->m;
+#if defined(__x86_64__)
+    if (w->vnni) {
+      rows_s8_vnni(p, n0, m0, m1, panel, sums);
+      continue;
+    }
+#endif
+    rows_s8_generic(p, n0, m0, m1, panel, sums);
+  }
+}
+
 void lattice_uk_gemm_s8(int64_t a, int64_t a_scale, int64_t a_zero,
                         int64_t b, int64_t b_scale, int64_t c, int64_t m,
                         int64_t n, int64_t k, int64_t flags, int64_t threads) {
@@ -718,45 +768,8 @@ void lattice_uk_gemm_s8(int64_t a, int64_t a_scale, int64_t a_zero,
                   (flags >> LATTICE_UK_ZERO_POINT_SHIFT) & 0xff,
                   (const void *)(intptr_t)b_scale,
                   flags};
-  int vnni = cpu_has_vnni();
-  int64_t panels = (n + NR - 1) / NR, blocks = (m + MB - 1) / MB;
-  int64_t units = panels * blocks;
-  int team = team_size(threads, units);
-#pragma omp parallel num_threads(team)
-  {
-    int64_t begin, end;
-    split_units(units, omp_get_thread_num(), omp_get_num_threads(), &begin,
-                &end);
-    int64_t panel_bytes = lattice_pack_s8_panel_bytes(k);
-    int8_t *buffer = (flags & LATTICE_UK_B_PACKED)
-                         ? NULL
-                         : scratch((size_t)panel_bytes, 0);
-    const int8_t *panel = NULL;
-    const int32_t *sums = NULL;
-    int64_t packed = -1;
-    for (int64_t u = begin; u < end; ++u) {
-      int64_t which = u / blocks, block = u % blocks, n0 = which * NR;
-      if (which != packed) {
-        if (flags & LATTICE_UK_B_PACKED) {
-          panel = p.b + which * panel_bytes;
-        } else if (buffer) {
-          lattice_pack_s8_panel(p.b, n0, n, k, buffer);
-          panel = buffer;
-        } else {
-          break; /* out of memory */
-        }
-        sums = (const int32_t *)(panel + k4 * NR);
-        packed = which;
-      }
-      int64_t m0 = block * MB, m1 = m0 + MB < m ? m0 + MB : m;
-#if defined(__x86_64__)
-      if (vnni) {
-        rows_s8_vnni(&p, n0, m0, m1, panel, sums);
-        continue;
-      }
-#endif
-      (void)vnni;
-      rows_s8_generic(&p, n0, m0, m1, panel, sums);
-    }
-  }
+  s8_work w = {&p, cpu_has_vnni(), (n + NR - 1) / NR, (m + MB - 1) / MB, 0};
+  int64_t units = w.panels * w.blocks;
+  w.run = run_length(threads, units);
+  lattice_parallel_for(gemm_s8_runs, &w, 0, (units + w.run - 1) / w.run, 1);
 }

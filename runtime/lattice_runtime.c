@@ -18,6 +18,7 @@
 
 #include "lattice_runtime.h"
 #include "lattice_cuda.h"
+#include "lattice_threads.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -635,11 +636,14 @@ static lattice_status call_entry(const lattice_model *model,
   }
   if (cuda)
     lattice_cuda_take_error(); /* a stale failure of this thread */
-  /* The thread count is this thread's OpenMP setting for the call. */
-  int previous_threads = omp_get_max_threads();
+  /* The thread count of the call: the pool's (lattice_threads.h), and this
+     thread's OpenMP setting for code built without the pool. */
+  int previous_threads = lattice_set_call_threads(model->threads);
+  int previous_omp_threads = omp_get_max_threads();
   omp_set_num_threads(model->threads);
   info->entry(args);
-  omp_set_num_threads(previous_threads);
+  omp_set_num_threads(previous_omp_threads);
+  lattice_set_call_threads(previous_threads);
   if (holds_workspace)
     atomic_flag_clear(&shared->workspace_busy);
   free(own_workspace);

@@ -19,9 +19,9 @@
  *
  *===----------------------------------------------------------------------===*/
 
+#include "lattice_threads.h"
 #include "lattice_ukernels.h"
 
-#include <omp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -229,6 +229,26 @@ AVX512 static void rows_avx512(const problem *p, int64_t begin, int64_t end) {
 }
 #endif
 
+typedef struct {
+  const problem *p;
+  int vectorized;
+} gemv_work;
+
+/* Blocks [begin, end) of 16 rows. */
+static void gemv_blocks(void *context, int64_t begin, int64_t end) {
+  const gemv_work *w = context;
+  for (int64_t b = begin; b < end; ++b) {
+    int64_t first = b * 16, last = first + 16 < w->p->n ? first + 16 : w->p->n;
+#if defined(__x86_64__)
+    if (w->vectorized) {
+      rows_avx512(w->p, first, last);
+      continue;
+    }
+#endif
+    rows_generic(w->p, first, last);
+  }
+}
+
 void lattice_uk_matmul_f32_q4(int64_t x, int64_t q, int64_t s, int64_t z,
                               int64_t y, int64_t m, int64_t n, int64_t k,
                               int64_t g, int64_t flags, int64_t threads) {
@@ -263,23 +283,14 @@ void lattice_uk_matmul_f32_q4(int64_t x, int64_t q, int64_t s, int64_t z,
     vectorized = 1;
   }
 #endif
-  /* Blocks of rows, a multiple of ROWS, spread over the threads. */
+  /* Blocks of 16 rows (a multiple of ROWS) on the pool's threads, at most
+     `threads` of them. */
   int64_t blocks = (n + 15) / 16;
-  /* At most `threads`, and no more than the caller's OpenMP setting (the
-     model's thread count). */
-  int team = omp_get_max_threads();
-  if (threads > 0 && threads < team)
-    team = (int)threads;
-#pragma omp parallel for num_threads(team) schedule(static)
-  for (int64_t b = 0; b < blocks; ++b) {
-    int64_t begin = b * 16, end = begin + 16 < n ? begin + 16 : n;
-#if defined(__x86_64__)
-    if (vectorized) {
-      rows_avx512(&p, begin, end);
-      continue;
-    }
-#endif
-    rows_generic(&p, begin, end);
-  }
+  int previous = lattice_get_call_threads();
+  if (threads > 0 && threads < previous)
+    lattice_set_call_threads((int)threads);
+  gemv_work w = {&p, vectorized};
+  lattice_parallel_for(gemv_blocks, &w, 0, blocks, 1);
+  lattice_set_call_threads(previous);
   free(split);
 }

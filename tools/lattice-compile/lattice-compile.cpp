@@ -618,6 +618,7 @@ static LogicalResult compile(const char *argv0) {
     options.numThreads = numThreads;
     options.barePointerABI = true;
     options.workspaceArgument = true;
+    options.threadPool = true;
     options.ukernels = ukernels;
     if (failed(lattice::buildLatticeCPUPipeline(pm, options))) {
       llvm::errs() << "lattice-compile: unknown --target-cpu '" << targetCPU

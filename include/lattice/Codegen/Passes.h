@@ -62,6 +62,12 @@ struct CPUPipelineOptions : public PassPipelineOptions<CPUPipelineOptions> {
                      "runtime allocates it once) instead of allocating it "
                      "per call"),
       llvm::cl::init(false)};
+  PassOptions::Option<bool> threadPool{
+      *this, "thread-pool",
+      llvm::cl::desc("Run parallel loops on the Lattice runtime's thread "
+                     "pool (lattice-cpu-outline-parallel) instead of OpenMP; "
+                     "the result must be linked with the runtime"),
+      llvm::cl::init(false)};
   PassOptions::Option<bool> ukernels{
       *this, "ukernels",
       llvm::cl::desc("Call the Lattice runtime's microkernels for the matmuls "

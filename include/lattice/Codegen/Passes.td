@@ -150,6 +150,51 @@ def CPUPlanWorkspacePass : Pass<"lattice-cpu-plan-workspace", "ModuleOp"> {
                            "::mlir::memref::MemRefDialect"];
 }
 
+def CPUOutlineParallelPass
+    : Pass<"lattice-cpu-outline-parallel", "ModuleOp"> {
+  let summary = "Run parallel loops on the Lattice runtime's thread pool";
+  let description = [{
+    Rewrites each `omp.parallel` whose body is one `omp.wsloop` over a
+    single `omp.loop_nest` with an exclusive bound and no clauses (the form
+    `convert-scf-to-openmp` gives a parallel loop without reductions), in
+    the LLVM dialect, into a call of the runtime's
+    `lattice_parallel_for(body, context, lower, upper, step)`
+    (`runtime/lattice_threads.h`):
+
+    - the loop becomes an internal function `body(context, begin, end)`
+      that runs the iterations `begin, begin + step, ... < end`;
+    - the values it uses from outside are stored in a struct on the
+      caller's stack (one slot per call site, in the entry block) and
+      loaded back in `body`; constants and global addresses are repeated
+      in `body` instead.
+
+    The pool runs each iteration on whichever of its threads claims it
+    first, the caller included, and returns when all have run: unlike an
+    OpenMP team, it does not wait for a thread that never started (one
+    that the OS has descheduled in favour of another process), and its
+    idle threads sleep after a short spin. Other OpenMP constructs are
+    left to the OpenMP runtime. Only for code linked with the Lattice
+    runtime: `lattice-lower-to-cpu` adds it with `thread-pool=true`, which
+    `lattice-compile` sets.
+
+    ```mlir
+    omp.parallel {
+      omp.wsloop {
+        omp.loop_nest (%i) : i64 = (%c0) to (%c64) step (%c32) {
+          ... %buffer ...
+          omp.yield
+        }
+      }
+      omp.terminator
+    }
+    ```
+
+    becomes a store of `%buffer` into a stack slot and
+    `llvm.call @lattice_parallel_for(@f..par0, %slot, %c0, %c64, %c32)`.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
 def CPUExpandMathPass : Pass<"lattice-cpu-expand-math", "ModuleOp"> {
   let summary = "Expand math functions that LLVM would call per element";
   let description = [{

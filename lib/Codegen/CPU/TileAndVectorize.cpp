@@ -41,6 +41,11 @@ using namespace mlir;
 /// more than it saves.
 static constexpr int64_t kMinParallelWork = 1 << 14;
 
+/// Chunks per thread of a parallel loop: the runtime's pool hands them out
+/// one at a time, so that a thread slowed down by another process leaves
+/// its share to the others.
+static constexpr int64_t kChunksPerThread = 4;
+
 /// Register block on the parallel loops of a reduction (rows of outputs that
 /// share one read of an operand).
 static constexpr int64_t kRegisterBlock = 4;
@@ -273,7 +278,8 @@ static TilingPlan planTiling(linalg::LinalgOp op, int64_t lanes,
   if (!best)
     return plan;
   int64_t block = plan.registerTile[*best];
-  int64_t perThread = llvm::divideCeil(ranges[*best], numThreads);
+  int64_t perThread =
+      llvm::divideCeil(ranges[*best], numThreads * kChunksPerThread);
   plan.threadDim = best;
   plan.threadTile = llvm::alignTo(perThread, block);
   return plan;

@@ -1,0 +1,229 @@
+/*===- lattice_threads.c - The thread pool of compiled models -------------===*
+ *
+ * Part of the Lattice project, under the Apache License v2.0 with LLVM
+ * Exceptions. See LICENSE for license information.
+ * SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+ *
+ *===----------------------------------------------------------------------===*
+ *
+ * One pool per process (per model library): workers created on demand, a
+ * single job at a time. The protocol, on one atomic word `state`:
+ *
+ *   bits 0..7   workers that joined the current job
+ *   bits 8..15  workers the job admits (the call's thread count - 1)
+ *   bit 16      the job is open to workers
+ *   bits 17..   the job's generation
+ *
+ * The caller writes the job, then publishes a new generation, open; a
+ * worker joins by incrementing the count while the job is open and not
+ * full, and only then reads the job. The caller runs iterations itself,
+ * closes the job (clears the open bit: from then on nobody joins), and
+ * waits for the workers that joined to finish theirs; every iteration has
+ * then run, and the job may be rewritten. Iterations are claimed from a
+ * counter, so a worker that joins late, or never, costs nothing.
+ *
+ *===----------------------------------------------------------------------===*/
+
+#define _GNU_SOURCE
+
+#include "lattice_threads.h"
+
+#include <limits.h>
+#include <linux/futex.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define CPU_RELAX() _mm_pause()
+#else
+#define CPU_RELAX() ((void)0)
+#endif
+
+#define MAX_WORKERS 255
+#define OPEN ((uint64_t)1 << 16)
+#define GENERATION_SHIFT 17
+
+/* How long an idle worker spins before it sleeps, and how long the caller
+   spins for a worker before it yields its CPU. */
+#define IDLE_SPIN_NS 50000
+#define WAIT_SPIN_NS 20000
+
+typedef struct {
+  lattice_loop_body body;
+  void *context;
+  int64_t lower, upper, step, count;
+  atomic_llong next;     /* the next iteration to claim */
+  atomic_int finished;   /* workers that joined and are done */
+} job_t;
+
+static job_t job;
+static _Atomic uint64_t state;
+static atomic_uint wake_sequence; /* the futex that sleeping workers wait on */
+static atomic_int sleepers;
+static atomic_flag pool_busy = ATOMIC_FLAG_INIT;
+static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
+static int started_workers;
+
+static _Thread_local int call_threads = 1;
+
+int lattice_get_call_threads(void) { return call_threads; }
+
+int lattice_set_call_threads(int threads) {
+  int previous = call_threads;
+  call_threads = threads < 1 ? 1 : threads;
+  return previous;
+}
+
+static int64_t now_ns(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
+}
+
+static uint64_t generation_of(uint64_t s) { return s >> GENERATION_SHIFT; }
+
+/* Runs iterations of `j` until none is left. */
+static void run_iterations(job_t *j) {
+  for (;;) {
+    int64_t i = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
+    if (i >= j->count)
+      return;
+    int64_t begin = j->lower + i * j->step;
+    int64_t end = begin + j->step < j->upper ? begin + j->step : j->upper;
+    j->body(j->context, begin, end);
+  }
+}
+
+/* Whether `s` is a job of a generation other than `seen` that a worker may
+   still join. */
+static bool joinable(uint64_t s, uint64_t seen) {
+  return generation_of(s) != seen && (s & OPEN) &&
+         (s & 0xff) < ((s >> 8) & 0xff);
+}
+
+/* Waits for a joinable job: spins for a while, then sleeps until the next
+   job is published. Returns the state that showed it. */
+static uint64_t wait_for_job(uint64_t seen) {
+  for (;;) {
+    int64_t start = now_ns();
+    for (int spins = 0;; ++spins) {
+      uint64_t s = atomic_load_explicit(&state, memory_order_acquire);
+      if (joinable(s, seen))
+        return s;
+      CPU_RELAX();
+      if ((spins & 63) == 63 && now_ns() - start > IDLE_SPIN_NS)
+        break;
+    }
+    unsigned sequence = atomic_load(&wake_sequence);
+    atomic_fetch_add(&sleepers, 1);
+    uint64_t s = atomic_load(&state);
+    if (!joinable(s, seen))
+      syscall(SYS_futex, &wake_sequence, FUTEX_WAIT_PRIVATE, sequence, NULL,
+              NULL, 0);
+    atomic_fetch_sub(&sleepers, 1);
+  }
+}
+
+static void *worker_main(void *unused) {
+  (void)unused;
+  uint64_t seen = 0;
+  for (;;) {
+    uint64_t s = wait_for_job(seen);
+    seen = generation_of(s);
+    /* Join: one more worker, while this job is open and not full. */
+    bool joined = false;
+    while (!joined && generation_of(s) == seen && (s & OPEN) &&
+           (s & 0xff) < ((s >> 8) & 0xff))
+      joined = atomic_compare_exchange_weak_explicit(
+          &state, &s, s + 1, memory_order_acq_rel, memory_order_acquire);
+    if (!joined)
+      continue;
+    run_iterations(&job);
+    atomic_fetch_add_explicit(&job.finished, 1, memory_order_release);
+  }
+  return NULL;
+}
+
+/* Starts workers until there are `count`; returns how many there are. */
+static int ensure_workers(int count) {
+  if (__atomic_load_n(&started_workers, __ATOMIC_ACQUIRE) >= count)
+    return count;
+  pthread_mutex_lock(&start_lock);
+  while (started_workers < count) {
+    pthread_attr_t attributes;
+    pthread_attr_init(&attributes);
+    pthread_attr_setdetachstate(&attributes, PTHREAD_CREATE_DETACHED);
+    pthread_t thread;
+    int failed = pthread_create(&thread, &attributes, worker_main, NULL);
+    pthread_attr_destroy(&attributes);
+    if (failed)
+      break;
+    __atomic_store_n(&started_workers, started_workers + 1, __ATOMIC_RELEASE);
+  }
+  int started = started_workers;
+  pthread_mutex_unlock(&start_lock);
+  return started < count ? started : count;
+}
+
+void lattice_parallel_for(lattice_loop_body body, void *context, int64_t lower,
+                          int64_t upper, int64_t step) {
+  if (upper <= lower || step <= 0)
+    return;
+  int64_t count = (upper - lower + step - 1) / step;
+  int threads = call_threads;
+  if (count == 1 || threads <= 1 || atomic_flag_test_and_set(&pool_busy)) {
+    /* Serially: one iteration, one thread, or the pool is another call's
+       (or this loop is inside one of the pool's loops). */
+    for (int64_t begin = lower; begin < upper; begin += step)
+      body(context, begin, begin + step < upper ? begin + step : upper);
+    return;
+  }
+  int64_t wanted = threads - 1 < count - 1 ? threads - 1 : count - 1;
+  int workers = ensure_workers(wanted < MAX_WORKERS ? (int)wanted : MAX_WORKERS);
+
+  job.body = body;
+  job.context = context;
+  job.lower = lower;
+  job.upper = upper;
+  job.step = step;
+  job.count = count;
+  atomic_store_explicit(&job.next, 0, memory_order_relaxed);
+  atomic_store_explicit(&job.finished, 0, memory_order_relaxed);
+  uint64_t generation = generation_of(atomic_load(&state)) + 1;
+  atomic_store_explicit(&state,
+                        (generation << GENERATION_SHIFT) | OPEN |
+                            ((uint64_t)workers << 8),
+                        memory_order_seq_cst);
+  if (atomic_load(&sleepers) > 0) {
+    atomic_fetch_add(&wake_sequence, 1);
+    syscall(SYS_futex, &wake_sequence, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL,
+            0);
+  }
+
+  run_iterations(&job);
+
+  /* Close the job, then wait for those who joined. */
+  uint64_t s = atomic_load(&state);
+  while (!atomic_compare_exchange_weak(&state, &s, s & ~OPEN))
+    ;
+  int joined = (int)(s & 0xff);
+  int64_t start = 0;
+  for (int spins = 0;
+       atomic_load_explicit(&job.finished, memory_order_acquire) < joined;
+       ++spins) {
+    CPU_RELAX();
+    if ((spins & 63) != 63)
+      continue;
+    if (!start)
+      start = now_ns();
+    else if (now_ns() - start > WAIT_SPIN_NS)
+      sched_yield();
+  }
+  atomic_flag_clear(&pool_busy);
+}

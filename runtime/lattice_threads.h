@@ -1,0 +1,57 @@
+/*===- lattice_threads.h - The thread pool of compiled models ----*- C -*-===*
+ *
+ * Part of the Lattice project, under the Apache License v2.0 with LLVM
+ * Exceptions. See LICENSE for license information.
+ * SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+ *
+ *===----------------------------------------------------------------------===*
+ *
+ * The parallel loops of a compiled model (the generated code, through
+ * lattice-cpu-outline-parallel, and the microkernels) run on this pool:
+ *
+ * - The iterations of a loop are claimed one at a time from a shared
+ *   counter by whichever threads are running, the caller included; the
+ *   loop ends when every iteration has run, not when every thread has
+ *   checked in. A worker that the OS has descheduled (another process
+ *   busy on its core) therefore delays nothing unless it holds an
+ *   iteration: the caller takes its share.
+ * - Workers spin briefly between loops (the loops of one call follow one
+ *   another within microseconds), then sleep on a futex, so that an idle
+ *   model costs no CPU.
+ * - The thread count of a call is the model's (lattice_model_set_threads);
+ *   loops run serially on the caller when it is 1, when a loop has one
+ *   iteration, or when another call holds the pool.
+ *
+ *===----------------------------------------------------------------------===*/
+
+#ifndef LATTICE_THREADS_H
+#define LATTICE_THREADS_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The body of a parallel loop: runs iterations [begin, end) (one step of
+   the loop: `end` is begin + step, or the loop's end). */
+typedef void (*lattice_loop_body)(void *context, int64_t begin, int64_t end);
+
+/* Runs `body` for every step of [lower, upper) by `step`, on up to the
+   calling thread's thread count (lattice_set_call_threads). */
+void lattice_parallel_for(lattice_loop_body body, void *context, int64_t lower,
+                          int64_t upper, int64_t step);
+
+/* Sets the thread count of the parallel loops that this thread starts (1
+   or more); returns the previous one. The runtime sets it around each
+   call of a model. */
+int lattice_set_call_threads(int threads);
+
+/* The thread count of the parallel loops that this thread starts. */
+int lattice_get_call_threads(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LATTICE_THREADS_H */
