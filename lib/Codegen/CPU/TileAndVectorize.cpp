@@ -39,7 +39,7 @@ using namespace mlir;
 
 /// Ops with fewer loop iterations than this run on one thread: forking costs
 /// more than it saves.
-static constexpr int64_t kMinParallelWork = 1 << 14;
+static constexpr int64_t kMinParallelWork = 1 << 16;
 
 /// Chunks per thread of a parallel loop: the runtime's pool hands them out
 /// one at a time, so that a thread slowed down by another process leaves
