@@ -149,6 +149,13 @@ static int64_t run_length(int64_t limit, int64_t units) {
 /* f32 GEMM                                                                  */
 /*===----------------------------------------------------------------------===*/
 
+/* A 2-D convolution of a padded NCHW input x [N, C, HP, WP] with KH x KW
+   windows at strides SH, SW and dilations DH, DW: OH x OW outputs. */
+typedef struct conv_geometry {
+  const float *x;
+  int64_t n, c, hp, wp, kh, kw, oh, ow, sh, sw, dh, dw;
+} conv_geometry;
+
 typedef struct {
   const float *a;
   const void *b;
@@ -156,11 +163,16 @@ typedef struct {
   int64_t batch, m, n, k;
   int64_t a_batch, a_row;
   int64_t b_batch, b_k, b_n;
+  /* Elements between consecutive k of a row of A (1 but for gathered
+     im2col blocks, stored k-major). */
+  int64_t a_step;
   int64_t c_batch, c_row;
   int64_t flags;
   /* 4-bit B: scales, zero points and group size (LATTICE_UK_B_Q4). */
   const void *b_scale, *b_zero;
   int64_t group;
+  /* A convolution's im2col matrix as A, gathered block by block. */
+  const struct conv_geometry *conv;
 } f32_problem;
 
 /* The f32 value of a half-precision number. */
@@ -257,7 +269,7 @@ static void tile_f32_generic(const f32_problem *p, const float *a,
     float acc[NR] = {0};
     const float *row = a + i * p->a_row;
     for (int64_t k = 0; k < p->k; ++k) {
-      float x = row[k];
+      float x = row[k * p->a_step];
       for (int j = 0; j < NR; ++j)
         acc[j] = __builtin_fmaf(x, panel[k * NR + j], acc[j]);
     }
@@ -287,12 +299,12 @@ tile_f32_avx512_rows(const f32_problem *p, const float *a, const float *panel,
   __m512 acc[MR_AVX512][2];
   for (int i = 0; i < mr; ++i)
     acc[i][0] = acc[i][1] = _mm512_setzero_ps();
-  const int64_t lda = p->a_row;
+  const int64_t lda = p->a_row, step = p->a_step;
   for (int64_t k = 0; k < p->k; ++k) {
     __m512 b0 = _mm512_loadu_ps(panel + k * NR);
     __m512 b1 = _mm512_loadu_ps(panel + k * NR + 16);
     for (int i = 0; i < mr; ++i) {
-      __m512 x = _mm512_set1_ps(a[i * lda + k]);
+      __m512 x = _mm512_set1_ps(a[i * lda + k * step]);
       acc[i][0] = _mm512_fmadd_ps(x, b0, acc[i][0]);
       acc[i][1] = _mm512_fmadd_ps(x, b1, acc[i][1]);
     }
@@ -354,7 +366,7 @@ AVX2 __attribute__((always_inline)) static inline void
 tile_f32_avx2_rows(const f32_problem *p, const float *a, const float *panel,
                    float *c, const int mr, int64_t cols) {
   int accumulate = (p->flags & LATTICE_UK_ACCUMULATE) != 0;
-  const int64_t lda = p->a_row;
+  const int64_t lda = p->a_row, step = p->a_step;
   for (int half = 0; half < 2; ++half) {
     int64_t first = 16 * half;
     if (first >= cols)
@@ -366,7 +378,7 @@ tile_f32_avx2_rows(const f32_problem *p, const float *a, const float *panel,
       __m256 b0 = _mm256_loadu_ps(panel + k * NR + first);
       __m256 b1 = _mm256_loadu_ps(panel + k * NR + first + 8);
       for (int i = 0; i < mr; ++i) {
-        __m256 x = _mm256_broadcast_ss(a + i * lda + k);
+        __m256 x = _mm256_broadcast_ss(a + i * lda + k * step);
         acc[i][0] = _mm256_fmadd_ps(x, b0, acc[i][0]);
         acc[i][1] = _mm256_fmadd_ps(x, b1, acc[i][1]);
       }
@@ -412,30 +424,82 @@ AVX2 static void tile_f32_avx2(const f32_problem *p, const float *a,
 #endif
 
 /* Rows [m0, m1) of batch `bi` against the packed panel at column n0. */
+/* The rows of register tile `t` when `rows` rows go in tiles of at most
+   `mr`: as many tiles as needed, of sizes that differ by one at most (49
+   rows in tiles of 12 are 10, 10, 10, 10, 9: no tile of one row). */
+static int64_t tile_rows(int64_t rows, int64_t mr, int64_t t) {
+  int64_t tiles = (rows + mr - 1) / mr;
+  return rows / tiles + (t < rows % tiles);
+}
+
+/* Rows [m0, m1) of C (batch `bi`) against the packed panel at column n0;
+   `a` is row m0 of A, whose rows are p->a_row apart. */
 static void rows_f32(const f32_problem *p, int level, int64_t bi, int64_t n0,
-                     int64_t m0, int64_t m1, const float *panel) {
-  int64_t cols = p->n - n0 < NR ? p->n - n0 : NR;
-  const float *a = p->a + bi * p->a_batch;
-  float *c = p->c + bi * p->c_batch + n0;
+                     int64_t m0, int64_t m1, const float *panel,
+                     const float *a) {
+  int64_t cols = p->n - n0 < NR ? p->n - n0 : NR, rows = m1 - m0;
+  float *c = p->c + bi * p->c_batch + m0 * p->c_row + n0;
 #if defined(__x86_64__)
   if (level == LEVEL_AVX512) {
-    for (int64_t i = m0; i < m1; i += MR_AVX512) {
-      int64_t mr = m1 - i < MR_AVX512 ? m1 - i : MR_AVX512;
+    for (int64_t i = 0, t = 0; i < rows; ++t) {
+      int64_t mr = tile_rows(rows, MR_AVX512, t);
       tile_f32_avx512(p, a + i * p->a_row, panel, c + i * p->c_row, mr, cols);
+      i += mr;
     }
     return;
   }
   if (level == LEVEL_AVX2) {
-    for (int64_t i = m0; i < m1; i += MR_AVX2) {
-      int64_t mr = m1 - i < MR_AVX2 ? m1 - i : MR_AVX2;
+    for (int64_t i = 0, t = 0; i < rows; ++t) {
+      int64_t mr = tile_rows(rows, MR_AVX2, t);
       tile_f32_avx2(p, a + i * p->a_row, panel, c + i * p->c_row, mr, cols);
+      i += mr;
     }
     return;
   }
 #endif
   (void)level;
-  tile_f32_generic(p, a + m0 * p->a_row, panel, c + m0 * p->c_row, m1 - m0,
-                   cols);
+  tile_f32_generic(p, a, panel, c, rows, cols);
+}
+
+/* Gathers rows [m0, m1) (at most MB) of the im2col matrix of a
+   convolution into `cols`, k-major: element (p, k) at cols[k * MB + p -
+   m0]. Row p (the output pixel n, oh, ow) holds x[n, c, oh * sh + y * dh,
+   ow * sw + x * dw] at column k = (c * kh + y) * kw + x, the order of the
+   weight [M, C, KH, KW] flattened. Pixels of one output row are adjacent
+   in x along its width: each k takes one copy per output row the block
+   spans (a plain copy at unit stride). */
+static void gather_im2col(const conv_geometry *g, int64_t m0, int64_t m1,
+                          float *cols) {
+  /* The block's runs of pixels along an output row: where each starts in
+     the block and in x (for the window's first element), and its length;
+     computed once for every column. */
+  int64_t pixels = g->oh * g->ow, runs = 0;
+  int64_t start[MB], source[MB], length[MB];
+  for (int64_t i = m0; i < m1; i += length[runs++]) {
+    int64_t n = i / pixels, r = i % pixels, oh = r / g->ow, ow = r % g->ow;
+    start[runs] = i - m0;
+    source[runs] = (n * g->c * g->hp + oh * g->sh) * g->wp + ow * g->sw;
+    length[runs] = g->ow - ow < m1 - i ? g->ow - ow : m1 - i;
+  }
+  for (int64_t c = 0; c < g->c; ++c)
+    for (int64_t y = 0; y < g->kh; ++y)
+      for (int64_t x = 0; x < g->kw; ++x) {
+        float *dst = cols + ((c * g->kh + y) * g->kw + x) * MB;
+        const float *base =
+            g->x + (c * g->hp + y * g->dh) * g->wp + x * g->dw;
+        for (int64_t r = 0; r < runs; ++r) {
+          const float *src = base + source[r];
+          float *out = dst + start[r];
+          /* Runs are short (an output row): a loop the compiler
+             vectorizes beats a call of memcpy. */
+          if (g->sw == 1)
+            for (int64_t j = 0; j < length[r]; ++j)
+              out[j] = src[j];
+          else
+            for (int64_t j = 0; j < length[r]; ++j)
+              out[j] = src[j * g->sw];
+        }
+      }
 }
 
 typedef struct {
@@ -456,8 +520,30 @@ static void gemm_f32_runs(void *context, int64_t begin, int64_t end) {
   if (!buffer && !(p->flags & LATTICE_UK_B_PACKED))
     return; /* out of memory */
   const float *panel = NULL;
-  int64_t packed = -1; /* the (batch, panel) index in `panel` */
   int64_t last = end * w->run < units ? end * w->run : units;
+  if (p->conv) {
+    /* Units block-major: a thread gathers a block of im2col rows once and
+       runs it against the (prepacked or packed) panels. */
+    float *rows = scratch(sizeof(float) * MB * (size_t)p->k, 1);
+    if (!rows)
+      return; /* out of memory */
+    f32_problem q = *p;
+    q.a_row = 1;
+    q.a_step = MB;
+    int64_t gathered = -1;
+    for (int64_t u = begin * w->run; u < last; ++u) {
+      int64_t block = u / w->panels, n0 = (u % w->panels) * NR;
+      int64_t m0 = block * MB, m1 = m0 + MB < p->m ? m0 + MB : p->m;
+      if (block != gathered) {
+        gather_im2col(p->conv, m0, m1, rows);
+        gathered = block;
+      }
+      panel = pack_f32(p, 0, n0, buffer);
+      rows_f32(&q, w->level, 0, n0, m0, m1, panel, rows);
+    }
+    return;
+  }
+  int64_t packed = -1; /* the (batch, panel) index in `panel` */
   for (int64_t u = begin * w->run; u < last; ++u) {
     int64_t which = u / w->blocks, block = u % w->blocks;
     int64_t bi = which / w->panels, n0 = (which % w->panels) * NR;
@@ -466,7 +552,8 @@ static void gemm_f32_runs(void *context, int64_t begin, int64_t end) {
       packed = which;
     }
     int64_t m0 = block * MB, m1 = m0 + MB < p->m ? m0 + MB : p->m;
-    rows_f32(p, w->level, bi, n0, m0, m1, panel);
+    rows_f32(p, w->level, bi, n0, m0, m1, panel,
+             p->a + bi * p->a_batch + m0 * p->a_row);
   }
 }
 
@@ -485,48 +572,65 @@ void lattice_uk_gemm_f32(int64_t a, int64_t b, int64_t c, int64_t batch,
                          int64_t a_row, int64_t b_batch, int64_t b_k,
                          int64_t b_n, int64_t c_batch, int64_t c_row,
                          int64_t flags, int64_t threads) {
-  f32_problem p = {(const float *)(intptr_t)a,
-                   (const void *)(intptr_t)b,
-                   (float *)(intptr_t)c,
-                   batch,
-                   m,
-                   n,
-                   k,
-                   a_batch,
-                   a_row,
-                   b_batch,
-                   b_k,
-                   b_n,
-                   c_batch,
-                   c_row,
-                   flags & ~(int64_t)LATTICE_UK_B_Q4,
-                   NULL,
-                   NULL,
-                   0};
+  f32_problem p = {.a = (const float *)(intptr_t)a,
+                   .b = (const void *)(intptr_t)b,
+                   .c = (float *)(intptr_t)c,
+                   .batch = batch,
+                   .m = m,
+                   .n = n,
+                   .k = k,
+                   .a_batch = a_batch,
+                   .a_row = a_row,
+                   .b_batch = b_batch,
+                   .b_k = b_k,
+                   .b_n = b_n,
+                   .a_step = 1,
+                   .c_batch = c_batch,
+                   .c_row = c_row,
+                   .flags = flags & ~(int64_t)LATTICE_UK_B_Q4};
   gemm_f32(&p, threads);
 }
 
 void lattice_uk_gemm_f32_q4(int64_t a, int64_t b, int64_t s, int64_t z,
                             int64_t c, int64_t m, int64_t n, int64_t k,
                             int64_t g, int64_t flags, int64_t threads) {
-  f32_problem p = {(const float *)(intptr_t)a,
-                   (const void *)(intptr_t)b,
-                   (float *)(intptr_t)c,
-                   1,
-                   m,
-                   n,
-                   k,
-                   0,
-                   k,
-                   0,
-                   0,
-                   0,
-                   0,
-                   n,
-                   (flags | LATTICE_UK_B_Q4) & ~(int64_t)LATTICE_UK_ACCUMULATE,
-                   (const void *)(intptr_t)s,
-                   (const void *)(intptr_t)z,
-                   g};
+  f32_problem p = {.a = (const float *)(intptr_t)a,
+                   .b = (const void *)(intptr_t)b,
+                   .c = (float *)(intptr_t)c,
+                   .batch = 1,
+                   .m = m,
+                   .n = n,
+                   .k = k,
+                   .a_row = k,
+                   .a_step = 1,
+                   .c_row = n,
+                   .flags = (flags | LATTICE_UK_B_Q4) &
+                            ~(int64_t)LATTICE_UK_ACCUMULATE,
+                   .b_scale = (const void *)(intptr_t)s,
+                   .b_zero = (const void *)(intptr_t)z,
+                   .group = g};
+  gemm_f32(&p, threads);
+}
+
+void lattice_uk_conv2d_f32(int64_t x, int64_t w, int64_t y, int64_t n,
+                           int64_t c, int64_t hp, int64_t wp, int64_t kh,
+                           int64_t kw, int64_t oh, int64_t ow, int64_t sh,
+                           int64_t sw, int64_t dh, int64_t dw, int64_t m,
+                           int64_t flags, int64_t threads) {
+  conv_geometry g = {(const float *)(intptr_t)x, n, c, hp, wp, kh, kw, oh, ow,
+                     sh, sw, dh, dw};
+  int64_t k = c * kh * kw;
+  f32_problem p = {.b = (const void *)(intptr_t)w,
+                   .c = (float *)(intptr_t)y,
+                   .batch = 1,
+                   .m = n * oh * ow,
+                   .n = m,
+                   .k = k,
+                   .b_k = 1,
+                   .b_n = k,
+                   .c_row = m,
+                   .flags = flags & LATTICE_UK_B_PACKED,
+                   .conv = &g};
   gemm_f32(&p, threads);
 }
 
@@ -659,8 +763,8 @@ tile_s8_vnni_rows(const s8_problem *p, int64_t m0, int64_t n0,
 VNNI static void rows_s8_vnni(const s8_problem *p, int64_t n0, int64_t m0,
                               int64_t m1, const int8_t *panel,
                               const int32_t *sums) {
-  for (int64_t i = m0; i < m1; i += MR_VNNI) {
-    switch (m1 - i < MR_VNNI ? m1 - i : MR_VNNI) {
+  for (int64_t i = m0, t = 0; i < m1; i += tile_rows(m1 - m0, MR_VNNI, t++)) {
+    switch (tile_rows(m1 - m0, MR_VNNI, t)) {
     case 8:
       tile_s8_vnni_rows(p, i, n0, panel, sums, 8);
       break;

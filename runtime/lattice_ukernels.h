@@ -89,6 +89,20 @@ void lattice_uk_gemm_f32_q4(int64_t a, int64_t b, int64_t s, int64_t z,
                             int64_t c, int64_t m, int64_t n, int64_t k,
                             int64_t g, int64_t flags, int64_t threads);
 
+/* 2-D convolution as a GEMM whose A is the im2col matrix of the input,
+   gathered 48 rows at a time and never stored whole: y[p, m] = sum over
+   (c, i, j) of x[n, c, oh * sh + i * dh, ow * sw + j * dw] * w[m, c, i, j]
+   for each output pixel p = (n * OH + oh) * OW + ow, with f32 arithmetic
+   summed in order of (c, i, j) (as lattice_uk_gemm_f32 does for the
+   im2col matrix). x is the padded input [N, C, HP, WP] (NCHW), w the
+   weight [M, C * KH * KW] (with LATTICE_UK_B_PACKED, in the f32 panels of
+   lattice_pack.h), y [N * OH * OW, M] (pixel-major). */
+void lattice_uk_conv2d_f32(int64_t x, int64_t w, int64_t y, int64_t n,
+                           int64_t c, int64_t hp, int64_t wp, int64_t kh,
+                           int64_t kw, int64_t oh, int64_t ow, int64_t sh,
+                           int64_t sw, int64_t dh, int64_t dw, int64_t m,
+                           int64_t flags, int64_t threads);
+
 /* 8-bit GEMM: y[m, n] = f32(sum_k (a[m, k] - za) * w[n, k]) * sa * sw[n],
    the sum exact in i32. a is [M, K] s8 codes (u8 with
    LATTICE_UK_A_UNSIGNED); with LATTICE_UK_A_ZERO_POINT, za is an integer

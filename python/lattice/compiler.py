@@ -97,6 +97,9 @@ class CompiledModel:
         self.library = str(library)
         self.recipe = recipe
         self.layers = layers
+        #: The code generator's remarks (lattice-compile --remarks), one
+        #: string each ("not vectorized; left as scalar loops", ...).
+        self.remarks = []
         # The weights are loaded (for CUDA, copied to the GPU) at the first
         # call: compiling for a GPU needs none.
         self._model = None
@@ -169,7 +172,7 @@ def _options(values):
 
 def compile(model, recipe="f32", calib=None, output=None, *, shapes=None,
             target="cpu", gpu_chip=None, gpu_format=None, target_cpu=None,
-            num_threads=None,
+            num_threads=None, remarks=False,
             quiet=False, _export_probes=False):
     """Compiles `model` (.onnx or .mlir) with `recipe` into `output` (a
     path prefix: output.so, output.safetensors, output.h; a temporary
@@ -177,7 +180,9 @@ def compile(model, recipe="f32", calib=None, output=None, *, shapes=None,
     arrays (one per input, samples along a leading axis) or a list of
     samples, each a tuple of arrays in input order. `target`: "cpu", or
     "cuda" for an NVIDIA GPU (`gpu_chip`, default sm_80; `gpu_format`: isa,
-    bin or fatbin, default isa; calibration still runs on the CPU)."""
+    bin or fatbin, default isa; calibration still runs on the CPU).
+    `remarks`: print the code generator's remarks (ops left as scalar
+    loops, ...) on stderr; they are also in `CompiledModel.remarks`."""
     if target not in ("cpu", "cuda"):
         raise CompileError(f"unknown target '{target}'; choose cpu or cuda")
     if recipe not in RECIPES:
@@ -264,13 +269,18 @@ def compile(model, recipe="f32", calib=None, output=None, *, shapes=None,
             layers = _layers(remarks)
             source = quantized
         steps(f"compiling to {output}.so")
-        tools.run("lattice-compile", source, "-o", output, *extra)
+        codegen = tools.run("lattice-compile", source, "-o", output, "--remarks", *extra)
         steps.finish()
+        if remarks and codegen:
+            print(codegen, file=sys.stderr, end="", flush=True)
     except (onnx_import.OnnxImportError, calibration.CalibrationError) as error:
         raise CompileError(str(error)) from None
     except tools.ToolError as error:
         raise CompileError(str(error)) from None
-    return CompiledModel(f"{output}.so", recipe, layers)
+    compiled = CompiledModel(f"{output}.so", recipe, layers)
+    compiled.remarks = [line.split("remark: ", 1)[1] for line in codegen.splitlines()
+                        if "remark: " in line]
+    return compiled
 
 
 def _model_inputs(module, work):
@@ -305,6 +315,8 @@ def main(argv=None):
     parser.add_argument("--gpu-format", help="isa, bin or fatbin for --target cuda")
     parser.add_argument("--target-cpu")
     parser.add_argument("--num-threads", type=int)
+    parser.add_argument("--remarks", action="store_true",
+                        help="print the code generator's remarks")
     parser.add_argument("-q", "--quiet", action="store_true")
     args = parser.parse_args(argv)
     try:
@@ -312,7 +324,8 @@ def main(argv=None):
                          shapes=dict(args.shape), target=args.target,
                          gpu_chip=args.gpu_chip, gpu_format=args.gpu_format,
                          target_cpu=args.target_cpu,
-                         num_threads=args.num_threads, quiet=args.quiet)
+                         num_threads=args.num_threads, remarks=args.remarks,
+                         quiet=args.quiet)
     except CompileError as error:
         print(f"lattice-compile: error: {error}", file=sys.stderr)
         return 1

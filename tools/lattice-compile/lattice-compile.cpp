@@ -106,6 +106,12 @@ static llvm::cl::opt<bool> useUkernels(
     llvm::cl::desc("Call the runtime's microkernels for the matmuls they "
                    "cover, on AVX-512 targets (default: on)"),
     llvm::cl::init(true));
+static llvm::cl::opt<bool> showRemarks(
+    "remarks",
+    llvm::cl::desc("Print the code generator's remarks (ops left as scalar "
+                   "loops, microkernel choices, ...); without it only "
+                   "errors and warnings are printed"),
+    llvm::cl::init(false));
 static llvm::cl::opt<std::string>
     cCompiler("cc", llvm::cl::desc("C compiler that links the library"),
               llvm::cl::init(LATTICE_DEFAULT_CC));
@@ -511,6 +517,12 @@ static LogicalResult compile(const char *argv0) {
 
   llvm::SourceMgr sourceMgr;
   SourceMgrDiagnosticHandler handler(sourceMgr, &context);
+  // Remarks are dropped unless asked for (handlers run newest first; a
+  // handler that fails passes the diagnostic on).
+  ScopedDiagnosticHandler remarkFilter(&context, [](Diagnostic &diagnostic) {
+    return success(diagnostic.getSeverity() == DiagnosticSeverity::Remark &&
+                   !showRemarks);
+  });
   std::string error;
   auto buffer = openInputFile(inputFile, &error);
   if (!buffer) {
@@ -635,6 +647,9 @@ static LogicalResult compile(const char *argv0) {
             lattice::kWorkspaceBytesAttrName)) {
       workspaceBytes = bytes.getInt();
       lowered->removeAttr(lattice::kWorkspaceBytesAttrName);
+      // The glue passes it; LLVM has no use for the marker.
+      lowered.removeArgAttr(lowered.getNumArguments() - 1,
+                            lattice::kWorkspaceAttrName);
     }
 
   llvm::LLVMContext llvmContext;
@@ -747,6 +762,8 @@ static int runModelDriver(const char *argv0) {
     args.append({"--target-cpu", targetCPU});
   if (numThreads.getNumOccurrences())
     args.append({"--num-threads", std::to_string(numThreads)});
+  if (showRemarks)
+    args.push_back("--remarks");
 
   // The package comes from the source tree this tool was built from; the
   // tools it runs are this build's.

@@ -121,6 +121,65 @@ TEST(GemmF32, MatchesReference) {
   }
 }
 
+/// Convolution with the im2col matrix gathered by the kernel: against a
+/// direct convolution in double precision, with the weight plain or packed.
+void checkConv(int64_t n, int64_t c, int64_t h, int64_t w, int64_t m,
+               int64_t kh, int64_t kw, int64_t s, int64_t d, bool prepacked) {
+  int64_t oh = (h - d * (kh - 1) - 1) / s + 1,
+          ow = (w - d * (kw - 1) - 1) / s + 1;
+  int64_t k = c * kh * kw;
+  std::mt19937 rng(static_cast<unsigned>(n + c * 3 + h * 5 + m * 7 + s));
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::vector<float> x(n * c * h * w), wt(m * k), y(n * oh * ow * m);
+  for (float &v : x)
+    v = dist(rng);
+  for (float &v : wt)
+    v = dist(rng);
+  std::vector<float> panels;
+  const float *wData = wt.data();
+  if (prepacked) {
+    int64_t panelFloats = lattice_pack_f32_panel_bytes(k) / 4;
+    panels.resize(lattice_pack_panels(m) * panelFloats);
+    for (int64_t p = 0; p < lattice_pack_panels(m); ++p)
+      lattice_pack_f32_panel(wt.data(), 1, k, p * LATTICE_PACK_NR, m, k,
+                             panels.data() + p * panelFloats);
+    wData = panels.data();
+  }
+  lattice_uk_conv2d_f32(addr(x.data()), addr(wData), addr(y.data()), n, c, h, w,
+                        kh, kw, oh, ow, s, s, d, d, m,
+                        prepacked ? LATTICE_UK_B_PACKED : 0, 2);
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t i = 0; i < oh; ++i)
+      for (int64_t j = 0; j < ow; ++j)
+        for (int64_t o = 0; o < m; ++o) {
+          double want = 0, bound = 0;
+          for (int64_t ch = 0; ch < c; ++ch)
+            for (int64_t u = 0; u < kh; ++u)
+              for (int64_t v = 0; v < kw; ++v) {
+                double a =
+                    x[((b * c + ch) * h + i * s + u * d) * w + j * s + v * d];
+                double f = wt[o * k + (ch * kh + u) * kw + v];
+                want += a * f;
+                bound += std::fabs(a * f);
+              }
+          float got = y[((b * oh + i) * ow + j) * m + o];
+          ASSERT_NEAR(got, want, 1e-6 * bound * std::sqrt(double(k)) + 1e-30)
+              << "pixel " << b << "," << i << "," << j << " channel " << o;
+        }
+}
+
+TEST(Conv2dF32, MatchesDirectConvolution) {
+  for (const std::string &level : availableLevels()) {
+    SCOPED_TRACE(level);
+    ASSERT_EQ(lattice_uk_select_level(level.c_str()), 0);
+    checkConv(1, 3, 16, 16, 8, 3, 3, 1, 1, false);
+    checkConv(2, 5, 13, 11, 33, 3, 3, 2, 1, true);
+    checkConv(1, 4, 12, 12, 40, 3, 3, 1, 2, true);
+    checkConv(1, 7, 9, 20, 64, 1, 5, 1, 1, false);
+    checkConv(1, 16, 30, 30, 24, 7, 7, 2, 1, true);
+  }
+}
+
 /// IEEE half bits of a float that has an exact half representation.
 uint16_t toHalf(float value) {
   uint32_t bits;

@@ -256,6 +256,16 @@ def CPUUseUkernelsPass : Pass<"lattice-cpu-use-ukernels", "ModuleOp"> {
       the weights into panels of 32 columns once per call and thread, and
       multiplies them with register tiles of 8 x 32 (AVX-512) or 6 x 16
       (AVX2) accumulators.
+    - `lattice_uk_conv2d_f32`: the same for a matmul whose lhs is the
+      im2col matrix of a 2-D convolution (the collapse of a copy
+      `patches[n, oh, ow, c, i, j] = x[n, c, oh * sh + i * dh, ow * sw +
+      j * dw]`, as the ONNX importer writes convolutions): the kernel
+      gathers the matrix from `x` 48 rows at a time instead of reading a
+      copy of it, and the copy loses its last user.
+    - `lattice_uk_gemm_f32` also takes the batched f32 contractions of
+      linalg (`linalg.generic` with one M, N and K loop, batch loops whose
+      strides linearize, a zero-filled destination: the products of
+      attention) with at least 8 rows.
     - `lattice_uk_gemm_f32_q4`: the same for 4-bit weights (`s4`, or `u4`
       with or without zero points) in groups of an even size along K with
       f16 or f32 scales, and more than 16 rows: each weight is dequantized

@@ -46,6 +46,10 @@ static constexpr int64_t kMinParallelWork = 1 << 16;
 /// its share to the others.
 static constexpr int64_t kChunksPerThread = 4;
 
+/// The longest innermost loop, in vectors, that becomes one vector when the
+/// lanes do not divide it.
+static constexpr int64_t kMaxWholeVectorLanes = 4;
+
 /// Register block on the parallel loops of a reduction (rows of outputs that
 /// share one read of an operand).
 static constexpr int64_t kRegisterBlock = 4;
@@ -235,7 +239,13 @@ static TilingPlan planTiling(linalg::LinalgOp op, int64_t lanes,
     plan.registerTile[d] = std::max<int64_t>(size, 1);
   };
   plan.vectorDim = numLoops - 1;
-  clampTile(numLoops - 1, lanes);
+  // A short innermost loop that the lanes do not divide is one vector (of
+  // a few registers) rather than a full tile and a partial one.
+  int64_t innermost = ranges[numLoops - 1];
+  bool shortAndRagged = !ShapedType::isDynamic(innermost) &&
+                        innermost % lanes != 0 &&
+                        innermost <= kMaxWholeVectorLanes * lanes;
+  clampTile(numLoops - 1, shortAndRagged ? innermost : lanes);
 
   // Short reductions (the planes of a split group) are unrolled into the
   // vector op.
@@ -277,11 +287,20 @@ static TilingPlan planTiling(linalg::LinalgOp op, int64_t lanes,
     best = numLoops - 1;
   if (!best)
     return plan;
-  int64_t block = plan.registerTile[*best];
-  int64_t perThread =
-      llvm::divideCeil(ranges[*best], numThreads * kChunksPerThread);
-  plan.threadDim = best;
-  plan.threadTile = llvm::alignTo(perThread, block);
+  // Chunks of a multiple of the register block that divide the loop, so
+  // that every chunk has a static size (and vectorizes): the smallest such
+  // size that makes at most kChunksPerThread chunks per thread, if it makes
+  // at least two.
+  int64_t block = plan.registerTile[*best], range = ranges[*best];
+  int64_t perThread = llvm::divideCeil(range, numThreads * kChunksPerThread);
+  for (int64_t tile = llvm::alignTo(perThread, block); tile <= range / 2;
+       tile += block) {
+    if (range % tile != 0)
+      continue;
+    plan.threadDim = best;
+    plan.threadTile = tile;
+    break;
+  }
   return plan;
 }
 
@@ -411,6 +430,7 @@ void CPUTileAndVectorizePass::runOnOperation() {
   auto cleanUp = [&]() {
     RewritePatternSet patterns(ctx);
     linalg::populateLinalgTilingCanonicalizationPatterns(patterns);
+
     tensor::populateFoldTensorSubsetIntoVectorTransferPatterns(patterns);
     vector::populateVectorTransferPermutationMapLoweringPatterns(patterns);
     vector::populateSinkVectorOpsPatterns(patterns);
@@ -468,14 +488,27 @@ void CPUTileAndVectorizePass::runOnOperation() {
     // compile time.)
     if (llvm::any_of(tile->getResultTypes(), isSubByteTensor))
       continue;
+    // Casts of static slices to dynamic types (the partial tiles of peeled
+    // loops) fold into the tile's inputs, whose shapes are then static.
+    // Not for sub-byte codes: a partial tile starts inside a byte, which
+    // the packed vector loads cannot (those tiles read one code at a time).
+    if (tile.getNumDpsInits() > 0 &&
+        llvm::none_of(
+            tile.getDpsInits(),
+            [](Value init) { return init.getDefiningOp<tensor::CastOp>(); }) &&
+        llvm::none_of(tile->getOperandTypes(), isSubByteTensor))
+      (void)tensor::foldTensorCast(tile);
+    // Gathers (tensor.extract at computed indices: embedding lookups)
+    // become vector gathers.
     if (llvm::any_of(tile.getStaticLoopRanges(), ShapedType::isDynamic) ||
-        failed(linalg::vectorizeOpPrecondition(tile))) {
+        failed(linalg::vectorizeOpPrecondition(tile, {}, {},
+                                               /*vectorizeNDExtract=*/true))) {
       tile->emitRemark("not vectorized; left as scalar loops");
       continue;
     }
     rewriter.setInsertionPoint(tile);
     FailureOr<linalg::VectorizationResult> vectorized =
-        linalg::vectorize(rewriter, tile);
+        linalg::vectorize(rewriter, tile, {}, {}, /*vectorizeNDExtract=*/true);
     if (failed(vectorized)) {
       tile->emitRemark("not vectorized; left as scalar loops");
       continue;

@@ -23,6 +23,7 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/Transforms/DialectConversion.h"
 
@@ -42,8 +43,13 @@ static constexpr StringLiteral kQ4Gemv = "lattice_uk_matmul_f32_q4";
 static constexpr StringLiteral kGemmF32 = "lattice_uk_gemm_f32";
 static constexpr StringLiteral kGemmF32Q4 = "lattice_uk_gemm_f32_q4";
 static constexpr StringLiteral kGemmS8 = "lattice_uk_gemm_s8";
+static constexpr StringLiteral kConvF32 = "lattice_uk_conv2d_f32";
 static constexpr std::pair<StringLiteral, unsigned> kKernels[] = {
-    {kQ4Gemv, 11}, {kGemmF32, 16}, {kGemmF32Q4, 11}, {kGemmS8, 11}};
+    {kQ4Gemv, 11},
+    {kGemmF32, 16},
+    {kGemmF32Q4, 11},
+    {kGemmS8, 11},
+    {kConvF32, 18}};
 
 /// The largest M the W4A16 GEMV is used for: it dequantizes the weights once
 /// per row of the activations.
@@ -140,7 +146,101 @@ static bool isGemmS8Candidate(MatmulOp op, unsigned vectorBits) {
   return lhs.isPerTensor() || perRow;
 }
 
+/// A 2-D convolution whose im2col matrix is the lhs of a matmul: the
+/// geometry of lattice_uk_conv2d_f32.
+struct ConvGeometry {
+  Value input; // the padded input [N, C, HP, WP]
+  int64_t n, c, hp, wp, kh, kw, oh, ow, sh, sw, dh, dw;
+};
+
+/// The coefficients of `expr` in `numDims` dimensions when it is a sum of
+/// dimensions times non-negative constants, or failure.
+static FailureOr<SmallVector<int64_t>> getDimCoefficients(AffineExpr expr,
+                                                          unsigned numDims) {
+  SmallVector<int64_t> coefficients(numDims, 0);
+  std::function<bool(AffineExpr, int64_t)> add = [&](AffineExpr e,
+                                                     int64_t scale) {
+    if (auto dim = dyn_cast<AffineDimExpr>(e)) {
+      coefficients[dim.getPosition()] += scale;
+      return true;
+    }
+    auto binary = dyn_cast<AffineBinaryOpExpr>(e);
+    if (!binary)
+      return false;
+    if (binary.getKind() == AffineExprKind::Add)
+      return add(binary.getLHS(), scale) && add(binary.getRHS(), scale);
+    auto constant = dyn_cast<AffineConstantExpr>(binary.getRHS());
+    return binary.getKind() == AffineExprKind::Mul && constant &&
+           constant.getValue() >= 0 &&
+           add(binary.getLHS(), scale * constant.getValue());
+  };
+  if (!add(expr, 1))
+    return failure();
+  return coefficients;
+}
+
+/// The convolution of `op`: its lhs is the collapse, to [N * OH * OW,
+/// C * KH * KW], of a copy `patches[n, oh, ow, c, i, j] = x[n, c, oh * sh +
+/// i * dh, ow * sw + j * dw]` (the ONNX importer's im2col) of a static f32
+/// input.
+static std::optional<ConvGeometry> getIm2colConv(MatmulOp op) {
+  auto collapse = op.getLhs().getDefiningOp<tensor::CollapseShapeOp>();
+  if (!collapse || collapse.getSrcType().getRank() != 6 ||
+      collapse.getReassociationIndices() !=
+          SmallVector<ReassociationIndices>{{0, 1, 2}, {3, 4, 5}})
+    return std::nullopt;
+  auto copy = collapse.getSrc().getDefiningOp<linalg::GenericOp>();
+  if (!copy || copy.getNumDpsInputs() != 1 || copy.getNumDpsInits() != 1 ||
+      copy.getNumParallelLoops() != 6 || copy.getNumLoops() != 6)
+    return std::nullopt;
+  auto yield = cast<linalg::YieldOp>(copy.getBody()->getTerminator());
+  if (copy.getBody()->getOperations().size() != 1 ||
+      yield.getValues() != ValueRange{copy.getBody()->getArgument(0)})
+    return std::nullopt;
+  auto inputType = dyn_cast<RankedTensorType>(copy.getDpsInputs()[0].getType());
+  if (!inputType || inputType.getRank() != 4 || !inputType.hasStaticShape() ||
+      !inputType.getElementType().isF32())
+    return std::nullopt;
+  SmallVector<AffineMap> maps = copy.getIndexingMapsArray();
+  if (!maps[1].isIdentity())
+    return std::nullopt;
+  AffineMap in = maps[0];
+  MLIRContext *ctx = op.getContext();
+  if (in.getNumResults() != 4 || in.getResult(0) != getAffineDimExpr(0, ctx) ||
+      in.getResult(1) != getAffineDimExpr(3, ctx))
+    return std::nullopt;
+  FailureOr<SmallVector<int64_t>> h = getDimCoefficients(in.getResult(2), 6);
+  FailureOr<SmallVector<int64_t>> w = getDimCoefficients(in.getResult(3), 6);
+  if (failed(h) || failed(w) ||
+      *h != SmallVector<int64_t>{0, (*h)[1], 0, 0, (*h)[4], 0} ||
+      *w != SmallVector<int64_t>{0, 0, (*w)[2], 0, 0, (*w)[5]} || (*h)[1] < 1 ||
+      (*w)[2] < 1 || (*h)[4] < 1 || (*w)[5] < 1)
+    return std::nullopt;
+  ArrayRef<int64_t> x = inputType.getShape();
+  ArrayRef<int64_t> patches = collapse.getSrcType().getShape();
+  ConvGeometry g{copy.getDpsInputs()[0],
+                 x[0],
+                 x[1],
+                 x[2],
+                 x[3],
+                 patches[4],
+                 patches[5],
+                 patches[1],
+                 patches[2],
+                 (*h)[1],
+                 (*w)[2],
+                 (*h)[4],
+                 (*w)[5]};
+  // Every window inside the input.
+  if (patches[0] != g.n || patches[3] != g.c ||
+      (g.oh - 1) * g.sh + (g.kh - 1) * g.dh >= g.hp ||
+      (g.ow - 1) * g.sw + (g.kw - 1) * g.dw >= g.wp)
+    return std::nullopt;
+  return g;
+}
+
 bool mlir::lattice::isUkernelCandidate(MatmulOp op, unsigned vectorBits) {
+  // (An im2col convolution is a GEMM candidate too.)
   return isQ4UkernelCandidate(op, vectorBits) ||
          isGemmF32Candidate(op, vectorBits) ||
          isGemmF32Q4Candidate(op, vectorBits) ||
@@ -353,9 +453,10 @@ private:
 /// A microkernel pattern: the pass's thread count and vector width.
 struct UkernelPattern : OpConversionPattern<MatmulOp> {
   UkernelPattern(const TypeConverter &converter, MLIRContext *context,
-                 int64_t numThreads, unsigned vectorBits)
-      : OpConversionPattern(converter, context), numThreads(numThreads),
-        vectorBits(vectorBits) {}
+                 int64_t numThreads, unsigned vectorBits,
+                 PatternBenefit benefit = 1)
+      : OpConversionPattern(converter, context, benefit),
+        numThreads(numThreads), vectorBits(vectorBits) {}
 
 protected:
   int64_t numThreads;
@@ -448,6 +549,37 @@ struct MatmulToGemmF32Q4 final : UkernelPattern {
                  call.constant(getQ4Flags(rhsType, adaptor.getRhsZeroPoint())),
                  call.constant(numThreads)},
                 result);
+    return success();
+  }
+};
+
+/// f32 x f32 whose lhs is an im2col matrix: lattice_uk_conv2d_f32, which
+/// gathers the matrix block by block instead of reading it whole. Takes
+/// precedence over MatmulToGemmF32.
+struct MatmulToConvF32 final : UkernelPattern {
+  MatmulToConvF32(const TypeConverter &converter, MLIRContext *context,
+                  int64_t numThreads, unsigned vectorBits)
+      : UkernelPattern(converter, context, numThreads, vectorBits,
+                       /*benefit=*/2) {}
+
+  LogicalResult
+  matchAndRewrite(MatmulOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    std::optional<ConvGeometry> g;
+    if (!isGemmF32Candidate(op, vectorBits) || !(g = getIm2colConv(op)))
+      return failure();
+    int64_t m = op.getRhs().getType().getDimSize(0);
+    CallBuilder call(rewriter, op.getLoc());
+    auto [result, resultAddress] = call.result(op.getType().getShape());
+    SmallVector<Value> args = {call.address(g->input),
+                               call.address(adaptor.getRhs()), resultAddress};
+    for (int64_t value : {g->n, g->c, g->hp, g->wp, g->kh, g->kw, g->oh, g->ow,
+                          g->sh, g->sw, g->dh, g->dw, m})
+      args.push_back(call.constant(value));
+    args.push_back(call.constant(
+        hasWeightLayout(op, kF32PanelsLayout) ? LATTICE_UK_B_PACKED : 0));
+    args.push_back(call.constant(numThreads));
+    call.finish(op, kConvF32, args, result);
     return success();
   }
 };
@@ -575,7 +707,8 @@ struct CPUUseUkernelsPass final
     RewritePatternSet patterns(ctx);
     int64_t threads = std::max<int64_t>(1, numThreads);
     patterns.add<MatmulToQ4Gemv, MatmulToGemmF32, MatmulToGemmF32Q4,
-                 MatmulToGemmS8>(typeConverter, ctx, threads, bits);
+                 MatmulToGemmS8, MatmulToConvF32>(typeConverter, ctx, threads,
+                                                  bits);
     if (contractions)
       patterns.add<ContractionToGemmF32>(typeConverter, ctx, threads);
     if (failed(applyPartialConversion(module, target, std::move(patterns))))

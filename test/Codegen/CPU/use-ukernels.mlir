@@ -268,3 +268,56 @@ func.func @prepacked(%x: tensor<16x64xf32>, %w: tensor<32x64xf32> {lattice.layou
          tensor<f32>, tensor<32xf32>) -> tensor<16x32xf32>
   return %y, %z : tensor<16x32xf32>, tensor<16x32xf32>
 }
+
+// -----
+
+// A convolution as the ONNX importer writes it (im2col copy, collapse,
+// matmul): 1 image of 3 x 10 x 10 (padded), 3 x 3 windows at stride 2 and
+// dilation 1, 4 x 4 outputs, 8 output channels. The kernel gathers the
+// im2col matrix itself; the copy is left without users.
+// CHECK-LABEL: func.func @conv
+// CHECK-SAME: (%[[X:.*]]: tensor<1x3x10x10xf32>, %[[W:.*]]: tensor<8x27xf32>)
+// CHECK-DAG: %[[XB:.*]] = bufferization.to_buffer %[[X]] read_only
+// CHECK-DAG: %[[C1:.*]] = arith.constant 1 : i64
+// CHECK-DAG: %[[C3:.*]] = arith.constant 3 : i64
+// CHECK-DAG: %[[C10:.*]] = arith.constant 10 : i64
+// CHECK-DAG: %[[C4:.*]] = arith.constant 4 : i64
+// CHECK-DAG: %[[C2:.*]] = arith.constant 2 : i64
+// CHECK-DAG: %[[C8:.*]] = arith.constant 8 : i64
+// CHECK-DAG: %[[NO_FLAGS:.*]] = arith.constant 0 : i64
+// CHECK: call @lattice_uk_conv2d_f32(%{{.*}}, %{{.*}}, %{{.*}}, %[[C1]], %[[C3]], %[[C10]], %[[C10]], %[[C3]], %[[C3]], %[[C4]], %[[C4]], %[[C2]], %[[C2]], %[[C1]], %[[C1]], %[[C8]], %[[NO_FLAGS]], %{{.*}})
+// CHECK-NOT: lattice.matmul
+func.func @conv(%x: tensor<1x3x10x10xf32>, %w: tensor<8x27xf32>) -> tensor<16x8xf32> {
+  %e = tensor.empty() : tensor<1x4x4x3x3x3xf32>
+  %p = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d3, d1 * 2 + d4, d2 * 2 + d5)>,
+                                        affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3, d4, d5)>],
+                       iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "parallel"]}
+      ins(%x : tensor<1x3x10x10xf32>) outs(%e : tensor<1x4x4x3x3x3xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    linalg.yield %a : f32
+  } -> tensor<1x4x4x3x3x3xf32>
+  %cols = tensor.collapse_shape %p [[0, 1, 2], [3, 4, 5]] : tensor<1x4x4x3x3x3xf32> into tensor<16x27xf32>
+  %y = lattice.matmul %cols, %w accumulate(f32) : (tensor<16x27xf32>, tensor<8x27xf32>) -> tensor<16x8xf32>
+  return %y : tensor<16x8xf32>
+}
+
+// -----
+
+// Not an im2col: the window's offsets in the wrong dimensions. The matmul
+// becomes an ordinary GEMM of the copied matrix.
+// CHECK-LABEL: func.func @conv_negative
+// CHECK-NOT: lattice_uk_conv2d_f32
+// CHECK: call @lattice_uk_gemm_f32
+func.func @conv_negative(%x: tensor<1x3x10x10xf32>, %w: tensor<8x27xf32>) -> tensor<16x8xf32> {
+  %e = tensor.empty() : tensor<1x4x4x3x3x3xf32>
+  %p = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d3, d1 + d2, d4 + d5)>,
+                                        affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3, d4, d5)>],
+                       iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "parallel"]}
+      ins(%x : tensor<1x3x10x10xf32>) outs(%e : tensor<1x4x4x3x3x3xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    linalg.yield %a : f32
+  } -> tensor<1x4x4x3x3x3xf32>
+  %cols = tensor.collapse_shape %p [[0, 1, 2], [3, 4, 5]] : tensor<1x4x4x3x3x3xf32> into tensor<16x27xf32>
+  %y = lattice.matmul %cols, %w accumulate(f32) : (tensor<16x27xf32>, tensor<8x27xf32>) -> tensor<16x8xf32>
+  return %y : tensor<16x8xf32>
+}
