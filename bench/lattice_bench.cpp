@@ -268,6 +268,8 @@ int main(int argc, char **argv) {
     return 0;
   }
 
+  // The models take their thread count from the environment when they load.
+  setenv("LATTICE_NUM_THREADS", std::to_string(threads).c_str(), 1);
   std::vector<Kernel *> kernels;
   for (const std::string &library : libraries)
     kernels.push_back(new Kernel{openLibrary(library, cold), nullptr, {}});

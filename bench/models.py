@@ -3,7 +3,7 @@ models and inputs, in one run, at 1 and 2 threads.
 
     python3 bench/models.py --ort NPM_DIR [--models charlm gpt resnet18
         mobilenet_v3_small lstm] [--threads 1 2] [--rounds 5] [--work DIR]
-        [--json results.json]
+        [--json results.json] [--busy]
 
 Models (PyTorch modules exported to ONNX by PyTorch, seeded, so that every
 run times the same graphs):
@@ -26,6 +26,8 @@ quantize_dynamic writes it), and PyTorch (float, torch.set_num_threads).
 Each engine runs every prepared input once per round; the figure is the
 median over rounds of the mean time per call. Ratios in the table are
 "x ORT": ONNX Runtime float's time over the engine's (above 1: faster).
+With --busy, Lattice runs its calls again at the largest thread count with
+a CPU-bound process beside it; the "busy/quiet" rows are the time ratios.
 """
 
 import argparse
@@ -217,7 +219,7 @@ def time_torch(model, calls, threads, rounds):
 
 def run_model(name, args, work):
     onnx_path, input_name, calls, module = prepare(name, work)
-    rows = {}  # engine -> {threads: seconds}
+    rows = {"ONNX Runtime float": {}} if args.ort else {}  # engine -> {threads: s}
     ort_int8 = None
     if args.ort and name in LANGUAGE_MODELS:
         import onnx
@@ -225,7 +227,7 @@ def run_model(name, args, work):
         ort_int8 = work / f"{name}-int8.onnx"
         onnx.save(dynamic_int8(onnx.load(str(onnx_path))), str(ort_int8))
     compiled = {}
-    for recipe in RECIPES[name]:
+    for recipe in args.recipes or RECIPES[name]:
         started = time.perf_counter()
         compiled[recipe] = lattice.compile(
             onnx_path, recipe, calib={input_name: np.stack(calls)},
@@ -240,12 +242,29 @@ def run_model(name, args, work):
             if ort_int8:
                 rows.setdefault("ONNX Runtime int8", {})[threads] = time_ort(
                     args.ort, ort_int8, input_name, calls, threads, args.rounds, work)
-        rows.setdefault("PyTorch float", {})[threads] = time_torch(
-            module, calls, threads, args.rounds)
         for recipe, model in compiled.items():
             model.runtime_model.threads = threads
             rows.setdefault(f"Lattice {recipe}", {})[threads] = time_calls(
                 lambda x, m=model: m(x), calls, args.rounds)
+        # PyTorch last: its OpenMP threads keep spinning for a while after
+        # its calls, on the cores the next engine would use.
+        rows.setdefault("PyTorch float", {})[threads] = time_torch(
+            module, calls, threads, args.rounds)
+    if args.busy:
+        # The same calls with a CPU-bound process beside them, at the largest
+        # thread count: the row holds busy / quiet time ratios.
+        threads = max(args.threads)
+        burner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        try:
+            time.sleep(0.2)
+            for recipe, model in compiled.items():
+                model.runtime_model.threads = threads
+                busy = time_calls(lambda x, m=model: m(x), calls, args.rounds)
+                quiet = rows[f"Lattice {recipe}"][threads]
+                rows.setdefault(f"busy/quiet {recipe}", {})[threads] = busy / quiet
+        finally:
+            burner.kill()
+            burner.wait()
     for model in compiled.values():
         model.close()
     return rows
@@ -260,6 +279,10 @@ def print_table(name, rows, threads):
     print("-" * len(head))
     for engine, times in rows.items():
         line = f"{engine:24s}"
+        if engine.startswith("busy/quiet"):
+            print(line + "".join(f" {times[t]:9.2f}x {'':6s}" if t in times else
+                                 f" {'':10s} {'':6s}" for t in threads))
+            continue
         for t in threads:
             seconds = times.get(t)
             ratio = ort[t] / seconds if t in ort and seconds else float("nan")
@@ -275,6 +298,10 @@ def main(argv=None):
     parser.add_argument("--ort", help="folder with node_modules/onnxruntime-node")
     parser.add_argument("--work", default=None)
     parser.add_argument("--json", help="write the times (seconds per call) here")
+    parser.add_argument("--recipes", nargs="+",
+                        help="Lattice recipes for every model (default: each model's own)")
+    parser.add_argument("--busy", action="store_true",
+                        help="time Lattice again with a CPU-bound process beside it")
     args = parser.parse_args(argv)
     work = pathlib.Path(args.work or tempfile.mkdtemp(prefix="lattice-models-"))
     work.mkdir(parents=True, exist_ok=True)

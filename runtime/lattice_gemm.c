@@ -32,6 +32,7 @@
  *
  *===----------------------------------------------------------------------===*/
 
+#include "lattice_half.h"
 #include "lattice_pack.h"
 #include "lattice_threads.h"
 #include "lattice_ukernels.h"
@@ -175,26 +176,6 @@ typedef struct {
   const struct conv_geometry *conv;
 } f32_problem;
 
-/* The f32 value of a half-precision number. */
-static float half_to_float(uint16_t h) {
-  uint32_t sign = (uint32_t)(h & 0x8000) << 16;
-  uint32_t exponent = (h >> 10) & 0x1f, mantissa = h & 0x3ff;
-  float value;
-  if (exponent == 0) {
-    value = (float)mantissa * (1.0f / 16777216.0f);
-    uint32_t bits;
-    memcpy(&bits, &value, 4);
-    bits |= sign;
-    memcpy(&value, &bits, 4);
-    return value;
-  }
-  uint32_t bits = exponent == 31
-                      ? sign | 0x7f800000u | (mantissa << 13)
-                      : sign | ((exponent + 112) << 23) | (mantissa << 13);
-  memcpy(&value, &bits, 4);
-  return value;
-}
-
 /* The 4-bit code of B(k, n) (a [N, K] weight packed two codes a byte). */
 static int32_t q4_code(const f32_problem *p, int64_t n, int64_t k) {
   uint8_t byte = ((const uint8_t *)p->b)[n * (p->k / 2) + k / 2];
@@ -219,9 +200,10 @@ static void pack_q4(const f32_problem *p, int64_t n0, float *panel) {
     int64_t n = n0 + j;
     for (int64_t g = 0; g < groups; ++g) {
       int64_t index = n * groups + g;
-      float scale = (p->flags & LATTICE_UK_SCALE_F16)
-                        ? half_to_float(((const uint16_t *)p->b_scale)[index])
-                        : ((const float *)p->b_scale)[index];
+      float scale =
+          (p->flags & LATTICE_UK_SCALE_F16)
+              ? lattice_half_to_float(((const uint16_t *)p->b_scale)[index])
+              : ((const float *)p->b_scale)[index];
       float zero = 0.0f;
       if (p->flags & LATTICE_UK_ZERO_POINT) {
         switch ((p->flags >> LATTICE_UK_ZERO_POINT_SHIFT) & 0xff) {
@@ -290,12 +272,60 @@ static void store_partial(float *out, const float *row, int64_t cols,
     out[j] = accumulate ? out[j] + row[j] : row[j];
 }
 
+/* Calls `fn(args..., mr)` with mr as a constant in 1..12 (the always-inline
+   tile bodies then keep their accumulators in registers). */
+#define DISPATCH_ROWS(mr, fn, ...)                                             \
+  do {                                                                         \
+    switch (mr) {                                                              \
+    case 12:                                                                   \
+      fn(__VA_ARGS__, 12);                                                     \
+      break;                                                                   \
+    case 11:                                                                   \
+      fn(__VA_ARGS__, 11);                                                     \
+      break;                                                                   \
+    case 10:                                                                   \
+      fn(__VA_ARGS__, 10);                                                     \
+      break;                                                                   \
+    case 9:                                                                    \
+      fn(__VA_ARGS__, 9);                                                      \
+      break;                                                                   \
+    case 8:                                                                    \
+      fn(__VA_ARGS__, 8);                                                      \
+      break;                                                                   \
+    case 7:                                                                    \
+      fn(__VA_ARGS__, 7);                                                      \
+      break;                                                                   \
+    case 6:                                                                    \
+      fn(__VA_ARGS__, 6);                                                      \
+      break;                                                                   \
+    case 5:                                                                    \
+      fn(__VA_ARGS__, 5);                                                      \
+      break;                                                                   \
+    case 4:                                                                    \
+      fn(__VA_ARGS__, 4);                                                      \
+      break;                                                                   \
+    case 3:                                                                    \
+      fn(__VA_ARGS__, 3);                                                      \
+      break;                                                                   \
+    case 2:                                                                    \
+      fn(__VA_ARGS__, 2);                                                      \
+      break;                                                                   \
+    default:                                                                   \
+      fn(__VA_ARGS__, 1);                                                      \
+      break;                                                                   \
+    }                                                                          \
+  } while (0)
+
+/* The most rows of any register tile (the size of the tiles' accumulator
+   arrays, whatever their level's MR). */
+#define MR_MAX 12
+
 /* AVX-512: MR rows x 32 columns in 2 * MR zmm accumulators. */
 #define MR_AVX512 12
 
 AVX512 __attribute__((always_inline)) static inline void
 tile_f32_avx512_rows(const f32_problem *p, const float *a, const float *panel,
-                     float *c, const int mr, int64_t cols) {
+                     float *c, int64_t cols, const int mr) {
   __m512 acc[MR_AVX512][2];
   for (int i = 0; i < mr; ++i)
     acc[i][0] = acc[i][1] = _mm512_setzero_ps();
@@ -331,32 +361,7 @@ tile_f32_avx512_rows(const f32_problem *p, const float *a, const float *panel,
 AVX512 static void tile_f32_avx512(const f32_problem *p, const float *a,
                                    const float *panel, float *c, int64_t mr,
                                    int64_t cols) {
-  switch (mr) {
-  case 12:
-    return tile_f32_avx512_rows(p, a, panel, c, 12, cols);
-  case 11:
-    return tile_f32_avx512_rows(p, a, panel, c, 11, cols);
-  case 10:
-    return tile_f32_avx512_rows(p, a, panel, c, 10, cols);
-  case 9:
-    return tile_f32_avx512_rows(p, a, panel, c, 9, cols);
-  case 8:
-    return tile_f32_avx512_rows(p, a, panel, c, 8, cols);
-  case 7:
-    return tile_f32_avx512_rows(p, a, panel, c, 7, cols);
-  case 6:
-    return tile_f32_avx512_rows(p, a, panel, c, 6, cols);
-  case 5:
-    return tile_f32_avx512_rows(p, a, panel, c, 5, cols);
-  case 4:
-    return tile_f32_avx512_rows(p, a, panel, c, 4, cols);
-  case 3:
-    return tile_f32_avx512_rows(p, a, panel, c, 3, cols);
-  case 2:
-    return tile_f32_avx512_rows(p, a, panel, c, 2, cols);
-  default:
-    return tile_f32_avx512_rows(p, a, panel, c, 1, cols);
-  }
+  DISPATCH_ROWS(mr, tile_f32_avx512_rows, p, a, panel, c, cols);
 }
 
 /* AVX2: MR rows x 16 columns (half a panel) in 2 * MR ymm accumulators. */
@@ -364,14 +369,14 @@ AVX512 static void tile_f32_avx512(const f32_problem *p, const float *a,
 
 AVX2 __attribute__((always_inline)) static inline void
 tile_f32_avx2_rows(const f32_problem *p, const float *a, const float *panel,
-                   float *c, const int mr, int64_t cols) {
+                   float *c, int64_t cols, const int mr) {
   int accumulate = (p->flags & LATTICE_UK_ACCUMULATE) != 0;
   const int64_t lda = p->a_row, step = p->a_step;
   for (int half = 0; half < 2; ++half) {
     int64_t first = 16 * half;
     if (first >= cols)
       break;
-    __m256 acc[MR_AVX2][2];
+    __m256 acc[MR_MAX][2];
     for (int i = 0; i < mr; ++i)
       acc[i][0] = acc[i][1] = _mm256_setzero_ps();
     for (int64_t k = 0; k < p->k; ++k) {
@@ -406,24 +411,10 @@ tile_f32_avx2_rows(const f32_problem *p, const float *a, const float *panel,
 AVX2 static void tile_f32_avx2(const f32_problem *p, const float *a,
                                const float *panel, float *c, int64_t mr,
                                int64_t cols) {
-  switch (mr) {
-  case 6:
-    return tile_f32_avx2_rows(p, a, panel, c, 6, cols);
-  case 5:
-    return tile_f32_avx2_rows(p, a, panel, c, 5, cols);
-  case 4:
-    return tile_f32_avx2_rows(p, a, panel, c, 4, cols);
-  case 3:
-    return tile_f32_avx2_rows(p, a, panel, c, 3, cols);
-  case 2:
-    return tile_f32_avx2_rows(p, a, panel, c, 2, cols);
-  default:
-    return tile_f32_avx2_rows(p, a, panel, c, 1, cols);
-  }
+  DISPATCH_ROWS(mr, tile_f32_avx2_rows, p, a, panel, c, cols);
 }
 #endif
 
-/* Rows [m0, m1) of batch `bi` against the packed panel at column n0. */
 /* The rows of register tile `t` when `rows` rows go in tiles of at most
    `mr`: as many tiles as needed, of sizes that differ by one at most (49
    rows in tiles of 12 are 10, 10, 10, 10, 9: no tile of one row). */
@@ -485,8 +476,7 @@ static void gather_im2col(const conv_geometry *g, int64_t m0, int64_t m1,
     for (int64_t y = 0; y < g->kh; ++y)
       for (int64_t x = 0; x < g->kw; ++x) {
         float *dst = cols + ((c * g->kh + y) * g->kw + x) * MB;
-        const float *base =
-            g->x + (c * g->hp + y * g->dh) * g->wp + x * g->dw;
+        const float *base = g->x + (c * g->hp + y * g->dh) * g->wp + x * g->dw;
         for (int64_t r = 0; r < runs; ++r) {
           const float *src = base + source[r];
           float *out = dst + start[r];
@@ -617,8 +607,8 @@ void lattice_uk_conv2d_f32(int64_t x, int64_t w, int64_t y, int64_t n,
                            int64_t kw, int64_t oh, int64_t ow, int64_t sh,
                            int64_t sw, int64_t dh, int64_t dw, int64_t m,
                            int64_t flags, int64_t threads) {
-  conv_geometry g = {(const float *)(intptr_t)x, n, c, hp, wp, kh, kw, oh, ow,
-                     sh, sw, dh, dw};
+  conv_geometry g = {
+      (const float *)(intptr_t)x, n, c, hp, wp, kh, kw, oh, ow, sh, sw, dh, dw};
   int64_t k = c * kh * kw;
   f32_problem p = {.b = (const void *)(intptr_t)w,
                    .c = (float *)(intptr_t)y,
@@ -672,8 +662,8 @@ static int32_t a_zero_of(const s8_problem *p, int64_t row) {
 /* C = f32(sum_k (a - za) * b) * sa * sb for rows [m0, m0 + mr), from the
    unsigned dot products `dot` (a + 128 for signed a). */
 static void finish_s8(const s8_problem *p, int64_t m0, int64_t n0,
-                      const int32_t *dot, int64_t ldd, int64_t mr,
-                      int64_t cols, const int32_t *sums) {
+                      const int32_t *dot, int64_t ldd, int64_t mr, int64_t cols,
+                      const int32_t *sums) {
   int offset = (p->flags & LATTICE_UK_A_UNSIGNED) ? 0 : 128;
   for (int64_t i = 0; i < mr; ++i) {
     int64_t row = m0 + i;
@@ -681,9 +671,10 @@ static void finish_s8(const s8_problem *p, int64_t m0, int64_t n0,
     float sa = p->a_scale[row * p->a_scale_stride];
     float *out = p->c + row * p->n + n0;
     for (int64_t j = 0; j < cols; ++j) {
-      float sb = (p->flags & LATTICE_UK_SCALE_F16)
-                     ? half_to_float(((const uint16_t *)p->b_scale)[n0 + j])
-                     : ((const float *)p->b_scale)[n0 + j];
+      float sb =
+          (p->flags & LATTICE_UK_SCALE_F16)
+              ? lattice_half_to_float(((const uint16_t *)p->b_scale)[n0 + j])
+              : ((const float *)p->b_scale)[n0 + j];
       int32_t total = dot[i * ldd + j] - zero * sums[j];
       out[j] = (float)total * sa * sb;
     }
@@ -712,7 +703,7 @@ static void rows_s8_generic(const s8_problem *p, int64_t n0, int64_t m0,
 VNNI __attribute__((always_inline)) static inline void
 tile_s8_vnni_rows(const s8_problem *p, int64_t m0, int64_t n0,
                   const int8_t *panel, const int32_t *sums, const int mr) {
-  __m512i acc[MR_VNNI][2];
+  __m512i acc[MR_MAX][2];
   for (int i = 0; i < mr; ++i)
     acc[i][0] = acc[i][1] = _mm512_setzero_si512();
   const uint8_t *a = p->a + m0 * p->k4;
@@ -731,7 +722,8 @@ tile_s8_vnni_rows(const s8_problem *p, int64_t m0, int64_t n0,
   int64_t cols = p->n - n0 < NR ? p->n - n0 : NR;
   __mmask16 mask0 = cols >= 16 ? 0xffff : (__mmask16)((1u << cols) - 1);
   __mmask16 mask1 =
-      cols >= NR ? 0xffff : (cols <= 16 ? 0 : (__mmask16)((1u << (cols - 16)) - 1));
+      cols >= NR ? 0xffff
+                 : (cols <= 16 ? 0 : (__mmask16)((1u << (cols - 16)) - 1));
   __m512 sb0, sb1;
   if (p->flags & LATTICE_UK_SCALE_F16) {
     const uint16_t *s = (const uint16_t *)p->b_scale + n0;
@@ -754,7 +746,8 @@ tile_s8_vnni_rows(const s8_problem *p, int64_t m0, int64_t n0,
     __m512 r1 = _mm512_cvtepi32_ps(
         _mm512_sub_epi32(acc[i][1], _mm512_mullo_epi32(z, sum1)));
     float *out = p->c + row * p->n + n0;
-    _mm512_mask_storeu_ps(out, mask0, _mm512_mul_ps(_mm512_mul_ps(r0, sa), sb0));
+    _mm512_mask_storeu_ps(out, mask0,
+                          _mm512_mul_ps(_mm512_mul_ps(r0, sa), sb0));
     _mm512_mask_storeu_ps(out + 16, mask1,
                           _mm512_mul_ps(_mm512_mul_ps(r1, sa), sb1));
   }
@@ -764,31 +757,8 @@ VNNI static void rows_s8_vnni(const s8_problem *p, int64_t n0, int64_t m0,
                               int64_t m1, const int8_t *panel,
                               const int32_t *sums) {
   for (int64_t i = m0, t = 0; i < m1; i += tile_rows(m1 - m0, MR_VNNI, t++)) {
-    switch (tile_rows(m1 - m0, MR_VNNI, t)) {
-    case 8:
-      tile_s8_vnni_rows(p, i, n0, panel, sums, 8);
-      break;
-    case 7:
-      tile_s8_vnni_rows(p, i, n0, panel, sums, 7);
-      break;
-    case 6:
-      tile_s8_vnni_rows(p, i, n0, panel, sums, 6);
-      break;
-    case 5:
-      tile_s8_vnni_rows(p, i, n0, panel, sums, 5);
-      break;
-    case 4:
-      tile_s8_vnni_rows(p, i, n0, panel, sums, 4);
-      break;
-    case 3:
-      tile_s8_vnni_rows(p, i, n0, panel, sums, 3);
-      break;
-    case 2:
-      tile_s8_vnni_rows(p, i, n0, panel, sums, 2);
-      break;
-    default:
-      tile_s8_vnni_rows(p, i, n0, panel, sums, 1);
-    }
+    DISPATCH_ROWS(tile_rows(m1 - m0, MR_VNNI, t), tile_s8_vnni_rows, p, i, n0,
+                  panel, sums);
   }
 }
 #endif
@@ -805,9 +775,8 @@ static void gemm_s8_runs(void *context, int64_t begin, int64_t end) {
   const s8_problem *p = w->p;
   int64_t units = w->panels * w->blocks;
   int64_t panel_bytes = lattice_pack_s8_panel_bytes(p->k);
-  int8_t *buffer = (p->flags & LATTICE_UK_B_PACKED)
-                       ? NULL
-                       : scratch((size_t)panel_bytes, 0);
+  int8_t *buffer =
+      (p->flags & LATTICE_UK_B_PACKED) ? NULL : scratch((size_t)panel_bytes, 0);
   if (!buffer && !(p->flags & LATTICE_UK_B_PACKED))
     return; /* out of memory */
   const int8_t *panel = NULL;
@@ -837,9 +806,9 @@ static void gemm_s8_runs(void *context, int64_t begin, int64_t end) {
   }
 }
 
-void lattice_uk_gemm_s8(int64_t a, int64_t a_scale, int64_t a_zero,
-                        int64_t b, int64_t b_scale, int64_t c, int64_t m,
-                        int64_t n, int64_t k, int64_t flags, int64_t threads) {
+void lattice_uk_gemm_s8(int64_t a, int64_t a_scale, int64_t a_zero, int64_t b,
+                        int64_t b_scale, int64_t c, int64_t m, int64_t n,
+                        int64_t k, int64_t flags, int64_t threads) {
   if (m <= 0 || n <= 0)
     return;
   int64_t k4 = (k + 3) / 4 * 4;
@@ -856,22 +825,21 @@ void lattice_uk_gemm_s8(int64_t a, int64_t a_scale, int64_t a_zero,
     /* Padding multiplies zero columns of B: any value gives 0. */
     memset(ua + i * k4 + k, 0, (size_t)(k4 - k));
   }
-  s8_problem p = {ua,
-                  (const int8_t *)(intptr_t)b,
-                  (float *)(intptr_t)c,
-                  m,
-                  n,
-                  k,
-                  k4,
-                  (const float *)(intptr_t)a_scale,
-                  (flags & LATTICE_UK_A_PER_ROW) ? 1 : 0,
-                  (flags & LATTICE_UK_A_ZERO_POINT)
-                      ? (const void *)(intptr_t)a_zero
-                      : NULL,
-                  (flags & LATTICE_UK_A_PER_ROW) ? 1 : 0,
-                  (flags >> LATTICE_UK_ZERO_POINT_SHIFT) & 0xff,
-                  (const void *)(intptr_t)b_scale,
-                  flags};
+  s8_problem p = {
+      ua,
+      (const int8_t *)(intptr_t)b,
+      (float *)(intptr_t)c,
+      m,
+      n,
+      k,
+      k4,
+      (const float *)(intptr_t)a_scale,
+      (flags & LATTICE_UK_A_PER_ROW) ? 1 : 0,
+      (flags & LATTICE_UK_A_ZERO_POINT) ? (const void *)(intptr_t)a_zero : NULL,
+      (flags & LATTICE_UK_A_PER_ROW) ? 1 : 0,
+      (flags >> LATTICE_UK_ZERO_POINT_SHIFT) & 0xff,
+      (const void *)(intptr_t)b_scale,
+      flags};
   s8_work w = {&p, cpu_has_vnni(), (n + NR - 1) / NR, (m + MB - 1) / MB, 0};
   int64_t units = w.panels * w.blocks;
   w.run = run_length(threads, units);

@@ -19,8 +19,9 @@
  *
  *===----------------------------------------------------------------------===*/
 
-#include "lattice_threads.h"
 #include "lattice_ukernels.h"
+#include "lattice_half.h"
+#include "lattice_threads.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -38,28 +39,9 @@ typedef struct {
   const float *even, *odd; /* [M, K / 2]: x split by parity */
 } problem;
 
-static float half_to_float(uint16_t h) {
-  uint32_t sign = (uint32_t)(h & 0x8000) << 16;
-  uint32_t exponent = (h >> 10) & 0x1f, mantissa = h & 0x3ff;
-  float value;
-  if (exponent == 0) {
-    value = (float)mantissa * (1.0f / 16777216.0f); /* subnormal: m * 2^-24 */
-    uint32_t bits;
-    memcpy(&bits, &value, 4);
-    bits |= sign;
-    memcpy(&value, &bits, 4);
-    return value;
-  }
-  uint32_t bits = exponent == 31
-                      ? sign | 0x7f800000u | (mantissa << 13)
-                      : sign | ((exponent + 112) << 23) | (mantissa << 13);
-  memcpy(&value, &bits, 4);
-  return value;
-}
-
 static float scale_at(const problem *p, int64_t index) {
   if (p->flags & LATTICE_UK_SCALE_F16)
-    return half_to_float(((const uint16_t *)p->s)[index]);
+    return lattice_half_to_float(((const uint16_t *)p->s)[index]);
   return ((const float *)p->s)[index];
 }
 
@@ -119,10 +101,8 @@ static void rows_generic(const problem *p, int64_t begin, int64_t end) {
 AVX512 __attribute__((always_inline)) static inline __m512
 codes_of(int64_t flags) {
   if (flags & LATTICE_UK_UNSIGNED)
-    return _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
-                          15);
-  return _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, -8, -7, -6, -5, -4, -3, -2,
-                        -1);
+    return _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  return _mm512_setr_ps(0, 1, 2, 3, 4, 5, 6, 7, -8, -7, -6, -5, -4, -3, -2, -1);
 }
 
 /* The dequantization table of one group: lane c holds (code(c) - z) * s. */
@@ -162,16 +142,15 @@ rows_avx512_with(const problem *p, int64_t flags, int64_t begin, int64_t end) {
   for (; row + ROWS <= end; row += ROWS) {
     const uint8_t *codes[ROWS];
     for (int r = 0; r < ROWS; ++r)
-      codes[r] = interleaved ? p->q + row * half + 16 * r
-                             : p->q + (row + r) * half;
+      codes[r] =
+          interleaved ? p->q + row * half + 16 * r : p->q + (row + r) * half;
     if (staged)
       for (int r = 0; r < ROWS; ++r)
         for (int64_t g16 = 0; g16 < groups; g16 += 16)
-          _mm512_storeu_ps(
-              &scales[r][g16],
-              _mm512_cvtph_ps(_mm256_loadu_si256(
-                  (const __m256i *)((const uint16_t *)p->s +
-                                    (row + r) * groups + g16))));
+          _mm512_storeu_ps(&scales[r][g16],
+                           _mm512_cvtph_ps(_mm256_loadu_si256(
+                               (const __m256i *)((const uint16_t *)p->s +
+                                                 (row + r) * groups + g16))));
     for (int64_t i = 0; i < p->m; ++i) {
       const float *even = p->even + i * half, *odd = p->odd + i * half;
       __m512 accEven[ROWS], accOdd[ROWS];

@@ -96,18 +96,46 @@ def test_peak_only():
 
 
 def test_model_benchmark(tmp_path):
-    """bench/model.py: the example LM against PyTorch, in one run (two
-    windows, one round, f32 only: a smoke test of the script)."""
+    """bench/models.py: the example LM against PyTorch, in one run (one
+    round, one thread, f32 only, no ONNX Runtime: a smoke test of the
+    script)."""
     pytest.importorskip("torch")
     pytest.importorskip("onnx")
     run = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "model.py"), "--threads", "1",
-         "--windows", "2", "--rounds", "1", "--recipes", "f32", "--work", str(tmp_path)],
+        [sys.executable, str(ROOT / "bench" / "models.py"), "--models", "charlm",
+         "--threads", "1", "--rounds", "1", "--recipes", "f32", "--work", str(tmp_path)],
         capture_output=True, text=True, env=dict(os.environ, LATTICE_BUILD_DIR=str(BUILD)))
     assert run.returncode == 0, run.stderr
-    rows = {line.split("  ")[0]: line.split() for line in run.stdout.splitlines()}
-    assert "PyTorch float (1t)" in rows and "Lattice f32" in rows
-    # µs/call, tokens/s, GFLOP/s, /peak, x PyTorch: numbers, and PyTorch's
-    # ratio to itself is 1.
-    assert float(rows["PyTorch float (1t)"][-1]) == 1.0
-    assert float(rows["Lattice f32"][2].replace(",", "")) > 0
+    rows = {line[:24].strip(): line[24:].split() for line in run.stdout.splitlines()}
+    assert "PyTorch float" in rows and "Lattice f32" in rows
+    # ms per call, then the ratio to ONNX Runtime (not run: nan).
+    assert float(rows["Lattice f32"][0]) > 0
+    assert rows["Lattice f32"][1] == "nan"
+
+
+def test_ort_dynamic_form():
+    """bench/ort_dynamic.py writes ONNX Runtime's dynamic int8 form: each
+    MatMul by a constant weight becomes DynamicQuantizeLinear, MatMulInteger
+    on symmetric int8 codes (scale max|w| / 127), Cast and two Muls; the
+    float weight goes."""
+    onnx = pytest.importorskip("onnx")
+    from onnx import helper, numpy_helper
+    sys.path.insert(0, str(ROOT / "bench"))
+    from ort_dynamic import dynamic_int8  # noqa: E402
+    w = np.array([[0.5, -1.27], [0.254, 0.0]], np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w"], ["y"], name="fc"),
+         helper.make_node("MatMul", ["y", "y2"], ["z"], name="dynamic")],
+        "g", [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1, 2]),
+              helper.make_tensor_value_info("y2", onnx.TensorProto.FLOAT, [2, 2])],
+        [helper.make_tensor_value_info("z", onnx.TensorProto.FLOAT, [1, 2])],
+        [numpy_helper.from_array(w, "w")])
+    model = dynamic_int8(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]))
+    onnx.checker.check_model(model)
+    ops = [node.op_type for node in model.graph.node]
+    assert ops == ["DynamicQuantizeLinear", "MatMulInteger", "Cast", "Mul", "Mul", "MatMul"]
+    inits = {init.name: numpy_helper.to_array(init) for init in model.graph.initializer}
+    assert "w" not in inits
+    assert np.array_equal(inits["fc_dq_w"], [[50, -127], [25, 0]])
+    assert inits["fc_dq_w_scale"] == np.float32(1.27 / 127)
+    assert model.metadata_props[0].value == "1"

@@ -463,28 +463,32 @@ protected:
   unsigned vectorBits;
 };
 
-/// W4A16 with few rows: lattice_uk_matmul_f32_q4.
-struct MatmulToQ4Gemv final : UkernelPattern {
+/// f32 activations and 4-bit grouped weights: lattice_uk_matmul_f32_q4
+/// (the GEMV, few rows) or lattice_uk_gemm_f32_q4 (the GEMM that
+/// dequantizes each weight once), which take the same arguments.
+struct MatmulToQ4 final : UkernelPattern {
   using UkernelPattern::UkernelPattern;
 
   LogicalResult
   matchAndRewrite(MatmulOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    if (!isQ4UkernelCandidate(op, vectorBits))
+    bool gemv = isQ4UkernelCandidate(op, vectorBits);
+    if (!gemv && !isGemmF32Q4Candidate(op, vectorBits))
       return failure();
     auto rhsType = cast<QuantType>(op.getRhs().getType().getElementType());
     int64_t m = getRows(op), k = op.getLhs().getType().getShape().back();
     int64_t n = op.getRhs().getType().getDimSize(0);
     int64_t flags = getQ4Flags(rhsType, adaptor.getRhsZeroPoint());
-    // A weight argument that the driver stored with rows interleaved.
+    // A weight argument that the driver stored with rows interleaved (only
+    // ever for the GEMV's).
     if (hasWeightLayout(op, kQ4Rows4Layout))
       flags |= LATTICE_UK_ROWS4;
     CallBuilder call(rewriter, op.getLoc());
     Value zeroPoint = adaptor.getRhsZeroPoint()
                           ? call.address(adaptor.getRhsZeroPoint())
                           : call.constant(0);
-    auto [result, resultAddress] = call.result({m, n});
-    call.finish(op, kQ4Gemv,
+    auto [result, resultAddress] = call.result(op.getType().getShape());
+    call.finish(op, gemv ? kQ4Gemv : kGemmF32Q4,
                 {call.address(adaptor.getLhs()), call.address(adaptor.getRhs()),
                  call.address(adaptor.getRhsScale()), zeroPoint, resultAddress,
                  call.constant(m), call.constant(n), call.constant(k),
@@ -519,36 +523,6 @@ struct MatmulToGemmF32 final : UkernelPattern {
              hasWeightLayout(op, kF32PanelsLayout) ? LATTICE_UK_B_PACKED : 0),
          call.constant(numThreads)},
         result);
-    return success();
-  }
-};
-
-/// f32 x 4-bit grouped with more rows than the GEMV takes:
-/// lattice_uk_gemm_f32_q4.
-struct MatmulToGemmF32Q4 final : UkernelPattern {
-  using UkernelPattern::UkernelPattern;
-
-  LogicalResult
-  matchAndRewrite(MatmulOp op, OpAdaptor adaptor,
-                  ConversionPatternRewriter &rewriter) const override {
-    if (!isGemmF32Q4Candidate(op, vectorBits))
-      return failure();
-    auto rhsType = cast<QuantType>(op.getRhs().getType().getElementType());
-    int64_t m = getRows(op), k = op.getLhs().getType().getShape().back();
-    int64_t n = op.getRhs().getType().getDimSize(0);
-    CallBuilder call(rewriter, op.getLoc());
-    Value zeroPoint = adaptor.getRhsZeroPoint()
-                          ? call.address(adaptor.getRhsZeroPoint())
-                          : call.constant(0);
-    auto [result, resultAddress] = call.result(op.getType().getShape());
-    call.finish(op, kGemmF32Q4,
-                {call.address(adaptor.getLhs()), call.address(adaptor.getRhs()),
-                 call.address(adaptor.getRhsScale()), zeroPoint, resultAddress,
-                 call.constant(m), call.constant(n), call.constant(k),
-                 call.constant(rhsType.getGroupSize()),
-                 call.constant(getQ4Flags(rhsType, adaptor.getRhsZeroPoint())),
-                 call.constant(numThreads)},
-                result);
     return success();
   }
 };
@@ -706,9 +680,8 @@ struct CPUUseUkernelsPass final
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     RewritePatternSet patterns(ctx);
     int64_t threads = std::max<int64_t>(1, numThreads);
-    patterns.add<MatmulToQ4Gemv, MatmulToGemmF32, MatmulToGemmF32Q4,
-                 MatmulToGemmS8, MatmulToConvF32>(typeConverter, ctx, threads,
-                                                  bits);
+    patterns.add<MatmulToQ4, MatmulToGemmF32, MatmulToGemmS8, MatmulToConvF32>(
+        typeConverter, ctx, threads, bits);
     if (contractions)
       patterns.add<ContractionToGemmF32>(typeConverter, ctx, threads);
     if (failed(applyPartialConversion(module, target, std::move(patterns))))
