@@ -19,8 +19,9 @@
  * full, and only then reads the job. The caller runs iterations itself,
  * closes the job (clears the open bit: from then on nobody joins), and
  * waits for the workers that joined to finish theirs; every iteration has
- * then run, and the job may be rewritten. Iterations are claimed from a
- * counter, so a worker that joins late, or never, costs nothing.
+ * then run, and the job may be rewritten. Iterations are claimed from
+ * counters (a contiguous range per thread, its own first), so a worker that
+ * joins late, or never, costs nothing: the others take its range.
  *
  *===----------------------------------------------------------------------===*/
 
@@ -58,9 +59,20 @@ typedef struct {
   lattice_loop_body body;
   void *context;
   int64_t lower, upper, step, count;
-  atomic_llong next;     /* the next iteration to claim */
-  atomic_int finished;   /* workers that joined and are done */
+  /* The iterations are cut into `shares` contiguous ranges, one per thread
+     the job admits: each thread starts with its own range (the caller with
+     range 0, worker w with range w % shares), so that a thread meets the
+     same data from one loop to the next (a recurrent weight in its L2),
+     then takes what is left of the others'. */
+  int shares;
+  int64_t range_end[MAX_WORKERS + 1];
+  atomic_int finished; /* workers that joined and are done */
 } job_t;
+
+/* The next iteration of each range, a cache line each. */
+static struct {
+  _Alignas(64) atomic_llong next;
+} cursors[MAX_WORKERS + 1];
 
 static job_t job;
 static _Atomic uint64_t state;
@@ -88,15 +100,20 @@ static int64_t now_ns(void) {
 
 static uint64_t generation_of(uint64_t s) { return s >> GENERATION_SHIFT; }
 
-/* Runs iterations of `j` until none is left. */
-static void run_iterations(job_t *j) {
-  for (;;) {
-    int64_t i = atomic_fetch_add_explicit(&j->next, 1, memory_order_relaxed);
-    if (i >= j->count)
-      return;
-    int64_t begin = j->lower + i * j->step;
-    int64_t end = begin + j->step < j->upper ? begin + j->step : j->upper;
-    j->body(j->context, begin, end);
+/* Runs iterations of `j` until none is left: those of range `home` first,
+   then those of the next ranges in turn. */
+static void run_iterations(job_t *j, int home) {
+  for (int taken = 0, r = home; taken < j->shares;
+       ++taken, r = r + 1 == j->shares ? 0 : r + 1) {
+    for (;;) {
+      int64_t i =
+          atomic_fetch_add_explicit(&cursors[r].next, 1, memory_order_relaxed);
+      if (i >= j->range_end[r])
+        break;
+      int64_t begin = j->lower + i * j->step;
+      int64_t end = begin + j->step < j->upper ? begin + j->step : j->upper;
+      j->body(j->context, begin, end);
+    }
   }
 }
 
@@ -130,8 +147,9 @@ static uint64_t wait_for_job(uint64_t seen) {
   }
 }
 
-static void *worker_main(void *unused) {
-  (void)unused;
+static void *worker_main(void *argument) {
+  /* This worker's number, 1, 2, ... in order of creation. */
+  int index = (int)(intptr_t)argument;
   uint64_t seen = 0;
   for (;;) {
     uint64_t s = wait_for_job(seen);
@@ -144,7 +162,7 @@ static void *worker_main(void *unused) {
           &state, &s, s + 1, memory_order_acq_rel, memory_order_acquire);
     if (!joined)
       continue;
-    run_iterations(&job);
+    run_iterations(&job, index % job.shares);
     atomic_fetch_add_explicit(&job.finished, 1, memory_order_release);
   }
   return NULL;
@@ -160,7 +178,8 @@ static int ensure_workers(int count) {
     pthread_attr_init(&attributes);
     pthread_attr_setdetachstate(&attributes, PTHREAD_CREATE_DETACHED);
     pthread_t thread;
-    int failed = pthread_create(&thread, &attributes, worker_main, NULL);
+    int failed = pthread_create(&thread, &attributes, worker_main,
+                                (void *)(intptr_t)(started_workers + 1));
     pthread_attr_destroy(&attributes);
     if (failed)
       break;
@@ -185,7 +204,8 @@ void lattice_parallel_for(lattice_loop_body body, void *context, int64_t lower,
     return;
   }
   int64_t wanted = threads - 1 < count - 1 ? threads - 1 : count - 1;
-  int workers = ensure_workers(wanted < MAX_WORKERS ? (int)wanted : MAX_WORKERS);
+  int workers =
+      ensure_workers(wanted < MAX_WORKERS ? (int)wanted : MAX_WORKERS);
 
   job.body = body;
   job.context = context;
@@ -193,7 +213,12 @@ void lattice_parallel_for(lattice_loop_body body, void *context, int64_t lower,
   job.upper = upper;
   job.step = step;
   job.count = count;
-  atomic_store_explicit(&job.next, 0, memory_order_relaxed);
+  job.shares = workers + 1;
+  for (int r = 0; r < job.shares; ++r) {
+    atomic_store_explicit(&cursors[r].next, count * r / job.shares,
+                          memory_order_relaxed);
+    job.range_end[r] = count * (r + 1) / job.shares;
+  }
   atomic_store_explicit(&job.finished, 0, memory_order_relaxed);
   uint64_t generation = generation_of(atomic_load(&state)) + 1;
   atomic_store_explicit(&state,
@@ -206,7 +231,7 @@ void lattice_parallel_for(lattice_loop_body body, void *context, int64_t lower,
             0);
   }
 
-  run_iterations(&job);
+  run_iterations(&job, 0);
 
   /* Close the job, then wait for those who joined. */
   uint64_t s = atomic_load(&state);

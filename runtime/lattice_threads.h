@@ -9,12 +9,14 @@
  * The parallel loops of a compiled model (the generated code, through
  * lattice-cpu-outline-parallel, and the microkernels) run on this pool:
  *
- * - The iterations of a loop are claimed one at a time from a shared
- *   counter by whichever threads are running, the caller included; the
- *   loop ends when every iteration has run, not when every thread has
- *   checked in. A worker that the OS has descheduled (another process
- *   busy on its core) therefore delays nothing unless it holds an
- *   iteration: the caller takes its share.
+ * - The iterations of a loop are cut into one contiguous range per thread;
+ *   each running thread (the caller included) claims the iterations of its
+ *   own range one at a time, then those left in the others'. The loop ends
+ *   when every iteration has run, not when every thread has checked in. A
+ *   worker that the OS has descheduled (another process busy on its core)
+ *   therefore delays nothing unless it holds an iteration: the caller takes
+ *   its share. On a quiet machine a thread meets the same range, and data,
+ *   from one loop to the next.
  * - Workers spin briefly between loops (the loops of one call follow one
  *   another within microseconds), then sleep on a futex, so that an idle
  *   model costs no CPU.
