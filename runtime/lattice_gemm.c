@@ -659,40 +659,36 @@ static int32_t a_zero_of(const s8_problem *p, int64_t row) {
   }
 }
 
-/* C = f32(sum_k (a - za) * b) * sa * sb for rows [m0, m0 + mr), from the
-   unsigned dot products `dot` (a + 128 for signed a). */
-static void finish_s8(const s8_problem *p, int64_t m0, int64_t n0,
-                      const int32_t *dot, int64_t ldd, int64_t mr, int64_t cols,
-                      const int32_t *sums) {
-  int offset = (p->flags & LATTICE_UK_A_UNSIGNED) ? 0 : 128;
-  for (int64_t i = 0; i < mr; ++i) {
-    int64_t row = m0 + i;
-    int32_t zero = offset + a_zero_of(p, row);
-    float sa = p->a_scale[row * p->a_scale_stride];
-    float *out = p->c + row * p->n + n0;
+/* Rows [m0, m1) of C against a packed panel, portably: C = f32(sum_k (a -
+   za) * b) * sa * sb from the unsigned dot products (a + 128 for signed a)
+   minus (128 + za) times the column sums. The i32 arithmetic wraps as
+   vpdpbusd's does (in unsigned integers here): intermediate sums may leave
+   the i32 range, and the final one, which the op proves inside it, is
+   exact. */
+static void rows_s8_generic(const s8_problem *p, int64_t n0, int64_t m0,
+                            int64_t m1, const int8_t *panel,
+                            const int32_t *sums) {
+  int64_t cols = p->n - n0 < NR ? p->n - n0 : NR;
+  uint32_t offset = (p->flags & LATTICE_UK_A_UNSIGNED) ? 0 : 128;
+  for (int64_t i = m0; i < m1; ++i) {
+    uint32_t dot[NR] = {0};
+    const uint8_t *row = p->a + i * p->k4;
+    for (int64_t q = 0; q < p->k4 / 4; ++q)
+      for (int j = 0; j < NR; ++j)
+        for (int t = 0; t < 4; ++t)
+          dot[j] += (uint32_t)((int32_t)row[4 * q + t] *
+                               panel[q * NR * 4 + j * 4 + t]);
+    uint32_t zero = offset + (uint32_t)a_zero_of(p, i);
+    float sa = p->a_scale[i * p->a_scale_stride];
+    float *out = p->c + i * p->n + n0;
     for (int64_t j = 0; j < cols; ++j) {
       float sb =
           (p->flags & LATTICE_UK_SCALE_F16)
               ? lattice_half_to_float(((const uint16_t *)p->b_scale)[n0 + j])
               : ((const float *)p->b_scale)[n0 + j];
-      int32_t total = dot[i * ldd + j] - zero * sums[j];
+      int32_t total = (int32_t)(dot[j] - zero * (uint32_t)sums[j]);
       out[j] = (float)total * sa * sb;
     }
-  }
-}
-
-static void rows_s8_generic(const s8_problem *p, int64_t n0, int64_t m0,
-                            int64_t m1, const int8_t *panel,
-                            const int32_t *sums) {
-  int64_t cols = p->n - n0 < NR ? p->n - n0 : NR;
-  for (int64_t i = m0; i < m1; ++i) {
-    int32_t dot[NR] = {0};
-    const uint8_t *row = p->a + i * p->k4;
-    for (int64_t q = 0; q < p->k4 / 4; ++q)
-      for (int j = 0; j < NR; ++j)
-        for (int t = 0; t < 4; ++t)
-          dot[j] += (int32_t)row[4 * q + t] * panel[q * NR * 4 + j * 4 + t];
-    finish_s8(p, i, n0, dot, NR, 1, cols, sums);
   }
 }
 

@@ -318,6 +318,24 @@ void checkS8(int64_t m, int64_t n, int64_t k, int64_t flags) {
     }
 }
 
+/// A K at which the kernels' unsigned dot products (a + 128) leave the i32
+/// range though the true sum does not: 70000 * 255 * 127 > 2^31 >
+/// 70000 * 127 * 127. Their wrapping arithmetic must still give it exactly.
+TEST(GemmS8, IntermediateSumsWrap) {
+  const int64_t k = 70000, n = 33;
+  std::vector<int8_t> a(k, 127), b(n * k, 127);
+  float sa = 1.0f;
+  std::vector<float> sb(n, 1.0f), c(n);
+  for (const std::string &level : availableLevels()) {
+    SCOPED_TRACE(level);
+    ASSERT_EQ(lattice_uk_select_level(level.c_str()), 0);
+    lattice_uk_gemm_s8(addr(a.data()), addr(&sa), 0, addr(b.data()),
+                       addr(sb.data()), addr(c.data()), 1, n, k, 0, 1);
+    for (int64_t j = 0; j < n; ++j)
+      ASSERT_EQ(c[j], float(int32_t(k * 127 * 127))) << "column " << j;
+  }
+}
+
 TEST(GemmS8, BitExact) {
   for (const std::string &level : availableLevels()) {
     SCOPED_TRACE(level);
