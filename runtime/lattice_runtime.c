@@ -24,8 +24,8 @@
 #include <fcntl.h>
 #include <omp.h>
 #include <sched.h>
-#include <stdatomic.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -102,8 +102,7 @@ static int physical_cores(void) {
              "/sys/devices/system/cpu/cpu%d/topology/core_id", cpu);
     int core = read_small_int(path);
     snprintf(path, sizeof(path),
-             "/sys/devices/system/cpu/cpu%d/topology/physical_package_id",
-             cpu);
+             "/sys/devices/system/cpu/cpu%d/topology/physical_package_id", cpu);
     int package = read_small_int(path);
     if (core < 0 || package < 0 || cores == MAX_CORES)
       return cpus > 0 ? cpus : 1;
@@ -120,16 +119,23 @@ static int physical_cores(void) {
 }
 
 /* The thread count a model starts with: LATTICE_NUM_THREADS, else the
-   physical cores. */
-static int default_threads(void) {
+   physical cores. A variable that is set but not a count from 1 to 4096 is
+   an error. */
+static lattice_status default_threads(int *threads) {
   const char *text = getenv("LATTICE_NUM_THREADS");
-  if (text && *text) {
-    char *end;
-    long value = strtol(text, &end, 10);
-    if (*end == '\0' && value >= 1 && value <= 4096)
-      return (int)value;
+  if (!text || !*text) {
+    *threads = physical_cores();
+    return LATTICE_OK;
   }
-  return physical_cores();
+  char *end;
+  errno = 0;
+  long value = strtol(text, &end, 10);
+  if (*end != '\0' || errno || value < 1 || value > 4096)
+    return fail(LATTICE_ERROR_ARGUMENT,
+                "LATTICE_NUM_THREADS='%s' is not a thread count (1 to 4096)",
+                text);
+  *threads = (int)value;
+  return LATTICE_OK;
 }
 
 lattice_status lattice_model_set_threads(lattice_model *model, int threads) {
@@ -434,6 +440,12 @@ static lattice_status bind_weights(lattice_model *model, const char *path,
   return LATTICE_OK;
 }
 
+/* The bytes of a workspace of `info`: a multiple of 64, as aligned_alloc
+   wants. */
+static size_t workspace_size(const lattice_model_info *info) {
+  return (size_t)((info->workspace_bytes + 63) & ~(uint64_t)63);
+}
+
 /* A model of `info` with no weights bound yet. */
 static lattice_status create_model(const lattice_model_info *info,
                                    lattice_model **model) {
@@ -445,11 +457,15 @@ static lattice_status create_model(const lattice_model_info *info,
   if (!m)
     return fail(LATTICE_ERROR_MEMORY, "out of memory");
   m->info = info;
-  m->threads = default_threads();
+  lattice_status status = default_threads(&m->threads);
+  if (status != LATTICE_OK) {
+    free(m);
+    return status;
+  }
   atomic_flag_clear(&m->workspace_busy);
   if (info->workspace_bytes > 0) {
     /* Touched once here, so that calls find its pages mapped. */
-    size_t size = (size_t)((info->workspace_bytes + 63) & ~(uint64_t)63);
+    size_t size = workspace_size(info);
     m->workspace = aligned_alloc(64, size);
     if (!m->workspace) {
       free(m);
@@ -624,8 +640,7 @@ static lattice_status call_entry(const lattice_model *model,
     if (holds_workspace) {
       args[n++] = model->workspace;
     } else {
-      size_t size = (size_t)((info->workspace_bytes + 63) & ~(uint64_t)63);
-      own_workspace = aligned_alloc(64, size);
+      own_workspace = aligned_alloc(64, workspace_size(info));
       if (!own_workspace) {
         if (args != stack_args)
           free(args);

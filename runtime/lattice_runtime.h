@@ -119,8 +119,9 @@ lattice_status lattice_model_run_device(const lattice_model *model,
 /* Sets the number of threads a call of the model uses (1 or more; at most
    the parallelism the library was compiled for is used). A model starts
    with the value of the environment variable LATTICE_NUM_THREADS when it
-   is set, else with the number of physical cores this process may run on.
-   Not to be called while the model runs. */
+   is set (loading fails with LATTICE_ERROR_ARGUMENT when it is not a count
+   from 1 to 4096), else with the number of physical cores this process may
+   run on. Not to be called while the model runs. */
 lattice_status lattice_model_set_threads(lattice_model *model, int threads);
 
 /* The number of threads a call of the model uses. */

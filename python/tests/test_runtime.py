@@ -4,6 +4,7 @@ packed GEMM microkernels and the polynomial exp against numpy."""
 
 import os
 import pathlib
+import shutil
 import subprocess
 import threading
 
@@ -139,6 +140,21 @@ def test_threads(compiled, monkeypatch):
         model.threads = 0
     monkeypatch.setenv("LATTICE_NUM_THREADS", "3")
     assert runtime.load(library).threads == 3
+    for bad in ("0", "two", "3x", "100000"):
+        monkeypatch.setenv("LATTICE_NUM_THREADS", bad)
+        with pytest.raises(runtime.LatticeError,
+                           match=f"LATTICE_NUM_THREADS='{bad}' is not a thread count"):
+            runtime.load(library)
+
+
+@pytest.mark.skipif(shutil.which("readelf") is None, reason="no readelf")
+def test_library_is_never_unloaded(compiled):
+    """The pool's threads run the library's code for as long as the process
+    lives: the library is linked so that dlclose leaves it mapped."""
+    library, _ = compiled
+    dynamic = subprocess.run(["readelf", "-d", str(library)], capture_output=True,
+                             text=True, check=True).stdout
+    assert "NODELETE" in dynamic
 
 
 def test_concurrent_calls(compiled):

@@ -718,11 +718,23 @@ static LogicalResult compile(const char *argv0) {
     includeFlag = "-I.";
   std::string ompDir = "-L" LATTICE_OPENMP_LIBRARY_DIR;
   std::string ompRPath = "-Wl,-rpath," LATTICE_OPENMP_LIBRARY_DIR;
-  SmallVector<StringRef> args = {
-      *cc,         "-O2",      "-fPIC",    "-shared",
-      includeFlag, glueSource, objectPath, runtimeLibrary.str(),
-      ompDir,      "-lomp",    "-lm",      ompRPath,
-      "-o",        libraryPath};
+  // -z nodelete: the runtime's pool threads run code of the library until
+  // the process ends; unloading it under them (dlclose) would crash them.
+  SmallVector<StringRef> args = {*cc,
+                                 "-O2",
+                                 "-fPIC",
+                                 "-shared",
+                                 "-Wl,-z,nodelete",
+                                 includeFlag,
+                                 glueSource,
+                                 objectPath,
+                                 runtimeLibrary.str(),
+                                 ompDir,
+                                 "-lomp",
+                                 "-lm",
+                                 ompRPath,
+                                 "-o",
+                                 libraryPath};
   std::string message;
   int status =
       llvm::sys::ExecuteAndWait(*cc, args, std::nullopt, {}, 0, 0, &message);
