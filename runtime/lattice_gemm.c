@@ -118,8 +118,8 @@ static int cpu_has_vnni(void) {
 }
 
 /* A per-thread buffer of at least `bytes` bytes, 64-byte aligned, kept and
-   grown across calls (the threads are the OpenMP runtime's, which live as
-   long as the process), so that a call allocates nothing once warm. */
+   grown across calls (the pool's threads live as long as the process), so
+   that a call allocates nothing once warm. */
 static void *scratch(size_t bytes, int which) {
   static _Thread_local void *buffers[2];
   static _Thread_local size_t sizes[2];

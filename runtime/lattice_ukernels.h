@@ -7,10 +7,11 @@
  *===----------------------------------------------------------------------===*
  *
  * The ABI between lattice-compile's CPU pipeline (option `ukernels`) and the
- * runtime: hand-written kernels for the matmuls whose inner loop needs an
- * instruction the vector dialect cannot express (a 16-entry table lookup
- * across lanes). Pointers are passed as integers, as the compiled code
- * extracts them from its buffers.
+ * runtime: hand-written kernels for the matmuls and convolutions whose
+ * register tiles, packing or inner loop (a 16-entry table lookup across
+ * lanes) the vector dialect cannot express. Pointers are passed as
+ * integers, as the compiled code extracts them from its buffers. The
+ * kernels run on the runtime's pool (lattice_threads.h).
  *
  *===----------------------------------------------------------------------===*/
 
@@ -72,8 +73,9 @@ int lattice_uk_level(void);
    c_batch + i * c_row + n; strides in elements. f32 arithmetic with fused
    multiply-adds, summed in order along K for each output. With
    LATTICE_UK_B_PACKED, b is an [N, K] weight already in the f32 panels of
-   lattice_pack.h (batch 1; the strides of B are not used). Runs on up to
-   `threads` threads of the caller's OpenMP team size. */
+   lattice_pack.h (batch 1; the strides of B are not used). Runs on the
+   pool (lattice_threads.h), on at most `threads` threads and the call's
+   thread count. */
 void lattice_uk_gemm_f32(int64_t a, int64_t b, int64_t c, int64_t batch,
                          int64_t m, int64_t n, int64_t k, int64_t a_batch,
                          int64_t a_row, int64_t b_batch, int64_t b_k,

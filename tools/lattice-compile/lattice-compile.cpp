@@ -103,8 +103,9 @@ static llvm::cl::opt<bool> embedWeights(
     llvm::cl::init(false));
 static llvm::cl::opt<bool> useUkernels(
     "ukernels",
-    llvm::cl::desc("Call the runtime's microkernels for the matmuls they "
-                   "cover, on AVX-512 targets (default: on)"),
+    llvm::cl::desc("Call the runtime's microkernels for the matmuls and "
+                   "convolutions they cover, on targets with 256-bit vectors "
+                   "or wider (default: on)"),
     llvm::cl::init(true));
 static llvm::cl::opt<bool> showRemarks(
     "remarks",

@@ -291,7 +291,7 @@ def CPUUseUkernelsPass : Pass<"lattice-cpu-use-ukernels", "ModuleOp"> {
     and the result is a fresh buffer turned back into a tensor. Each kernel
     chooses its vector level (portable C, AVX2, AVX-512) from the CPU it
     runs on and divides its work among up to `num-threads` threads of the
-    caller's OpenMP team. Other ops are left alone; runs before
+    runtime's pool (at most the call's thread count). Other ops are left alone; runs before
     `convert-lattice-to-linalg`, which finishes the conversion of the
     operands' types. Only for models linked with the Lattice runtime:
     `lattice-lower-to-cpu` adds it with `ukernels=true`, which

@@ -103,9 +103,10 @@ mlir::lattice::buildLatticeCPUPipeline(OpPassManager &pm,
 
   // Threads.
   pm.addNestedPass<func::FuncOp>(createForallToParallelLoopPass());
-  // Threads: `numThreads` chunks per parallel loop, run by the OpenMP
-  // threads of the call (no num_threads clause: the runtime sets the count
-  // per model, lattice_model_set_threads).
+  // Parallel loops, cut into a few chunks per thread by the tiling, as
+  // OpenMP loops without a num_threads clause: the runtime sets the count
+  // per model (lattice_model_set_threads), and with `threadPool` they move
+  // to the runtime's pool below.
   pm.addPass(createConvertSCFToOpenMPPass());
 
   // Vector ops to 1-D loads, stores and arithmetic; the rest to loops.

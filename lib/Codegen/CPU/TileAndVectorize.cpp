@@ -430,7 +430,6 @@ void CPUTileAndVectorizePass::runOnOperation() {
   auto cleanUp = [&]() {
     RewritePatternSet patterns(ctx);
     linalg::populateLinalgTilingCanonicalizationPatterns(patterns);
-
     tensor::populateFoldTensorSubsetIntoVectorTransferPatterns(patterns);
     vector::populateVectorTransferPermutationMapLoweringPatterns(patterns);
     vector::populateSinkVectorOpsPatterns(patterns);

@@ -8,9 +8,10 @@
 //
 // Matmuls become calls of the runtime's microkernels
 // (runtime/lattice_ukernels.h): packed GEMM for f32 and 4-bit weights with
-// enough rows, VNNI GEMM for 8-bit operands, and the W4A16 GEMV, whose table
-// lookup across lanes the vector dialect cannot express. The operands cross
-// into the call as buffers, by address; the result is a fresh buffer.
+// enough rows (and for attention's batched contractions and im2col
+// convolutions), VNNI GEMM for 8-bit operands, and the W4A16 GEMV, whose
+// table lookup across lanes the vector dialect cannot express. The operands
+// cross into the call as buffers, by address; the result is a fresh buffer.
 //
 //===----------------------------------------------------------------------===//
 
@@ -124,8 +125,8 @@ static bool isGemmF32Q4Candidate(MatmulOp op, unsigned vectorBits) {
 }
 
 /// 8-bit activations (per tensor, or per row of a matrix, with or without
-/// zero points)
-/// and symmetric 8-bit weights per output channel, summed in i32.
+/// zero points) and symmetric 8-bit weights per output channel, summed in
+/// i32.
 static bool isGemmS8Candidate(MatmulOp op, unsigned vectorBits) {
   if (vectorBits < kGemmVectorBits || !hasKernelShapes(op) ||
       !op.getAccumulator().isInteger(32))
@@ -295,8 +296,7 @@ static std::optional<int64_t> getBatchStride(AffineMap map,
 /// The layout of `op` for lattice_uk_gemm_f32: a linalg contraction
 /// (C += A * B) of static f32 tensors into a zero-filled destination, with
 /// one M, N and K loop and any batch loops that linearize, A read along K
-/// and C along N with unit stride; enough rows (at least 8), and enough work
-/// for a microkernel to beat the generated code.
+/// and C along N with unit stride, and at least 8 rows.
 static std::optional<GemmLayout> getContractionLayout(linalg::GenericOp op) {
   if (!op.hasPureTensorSemantics() || op.getNumDpsInputs() != 2 ||
       op.getNumDpsInits() != 1 || !linalg::isaContractionOpInterface(op))
