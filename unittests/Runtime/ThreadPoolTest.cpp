@@ -1,0 +1,116 @@
+//===- ThreadPoolTest.cpp - The runtime's thread pool ---------------------===//
+//
+// Part of the Lattice project, under the Apache License v2.0 with LLVM
+// Exceptions. See LICENSE for license information.
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+//
+// lattice_parallel_for runs every iteration exactly once, with the bounds a
+// step gives, whatever the thread count, when loops follow one another
+// quickly (workers still spinning) or slowly (workers asleep), when several
+// threads start loops at once, and when a loop body starts a loop.
+//
+//===----------------------------------------------------------------------===//
+
+#include "lattice_threads.h"
+
+#include "gtest/gtest.h"
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <thread>
+#include <vector>
+
+namespace {
+struct Counts {
+  std::vector<std::atomic<int>> hits;
+  int64_t lower, upper, step;
+  std::atomic<int> badBounds{0};
+  explicit Counts(int64_t lower, int64_t upper, int64_t step)
+      : hits((upper - lower + step - 1) / step), lower(lower), upper(upper),
+        step(step) {}
+};
+
+void countStep(void *context, int64_t begin, int64_t end) {
+  auto *counts = static_cast<Counts *>(context);
+  int64_t want = begin + counts->step < counts->upper ? begin + counts->step
+                                                      : counts->upper;
+  if ((begin - counts->lower) % counts->step != 0 || end != want)
+    ++counts->badBounds;
+  ++counts->hits[(begin - counts->lower) / counts->step];
+}
+
+/// Runs one loop of [lower, upper) by `step` and checks it.
+void checkLoop(int64_t lower, int64_t upper, int64_t step) {
+  Counts counts(lower, upper, step);
+  lattice_parallel_for(countStep, &counts, lower, upper, step);
+  EXPECT_EQ(counts.badBounds.load(), 0);
+  for (size_t i = 0; i < counts.hits.size(); ++i)
+    ASSERT_EQ(counts.hits[i].load(), 1) << "iteration " << i;
+}
+
+TEST(ThreadPool, EveryIterationOnce) {
+  for (int threads : {1, 2, 3, 8}) {
+    SCOPED_TRACE(threads);
+    int previous = lattice_set_call_threads(threads);
+    checkLoop(0, 1, 1);
+    checkLoop(0, 1000, 1);
+    checkLoop(5, 1003, 7); // a partial last step
+    checkLoop(-64, 64, 16);
+    for (int i = 0; i < 200; ++i) // back to back: workers still spinning
+      checkLoop(0, 37, 3);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5)); // asleep
+    checkLoop(0, 100, 1);
+    lattice_set_call_threads(previous);
+  }
+}
+
+TEST(ThreadPool, EmptyLoopsRunNothing) {
+  lattice_set_call_threads(4);
+  Counts counts(0, 1, 1);
+  lattice_parallel_for(countStep, &counts, 5, 5, 1);
+  lattice_parallel_for(countStep, &counts, 5, 4, 1);
+  lattice_parallel_for(countStep, &counts, 0, 10, 0);
+  EXPECT_EQ(counts.hits[0].load(), 0);
+  lattice_set_call_threads(1);
+}
+
+/// A loop started from inside a loop's body runs serially and completely.
+void nested(void *context, int64_t begin, int64_t) {
+  auto *inner = static_cast<std::vector<std::unique_ptr<Counts>> *>(context);
+  lattice_parallel_for(countStep, (*inner)[begin].get(), 0, 50, 1);
+}
+
+TEST(ThreadPool, NestedLoops) {
+  int previous = lattice_set_call_threads(4);
+  std::vector<std::unique_ptr<Counts>> inner;
+  for (int i = 0; i < 16; ++i)
+    inner.push_back(std::make_unique<Counts>(0, 50, 1));
+  lattice_parallel_for(nested, &inner, 0, 16, 1);
+  for (auto &counts : inner)
+    for (auto &hit : counts->hits)
+      ASSERT_EQ(hit.load(), 1);
+  lattice_set_call_threads(previous);
+}
+
+TEST(ThreadPool, ConcurrentCallers) {
+  std::vector<std::thread> callers;
+  std::atomic<int> failures{0};
+  for (int t = 0; t < 4; ++t)
+    callers.emplace_back([&failures] {
+      lattice_set_call_threads(2);
+      for (int i = 0; i < 300; ++i) {
+        Counts counts(0, 64, 1);
+        lattice_parallel_for(countStep, &counts, 0, 64, 1);
+        for (auto &hit : counts.hits)
+          failures += hit.load() != 1;
+      }
+    });
+  for (std::thread &caller : callers)
+    caller.join();
+  EXPECT_EQ(failures.load(), 0);
+}
+} // namespace
