@@ -16,9 +16,10 @@
  *   strides (a weight [N, K], an activation [K, N]), or dequantized from
  *   4-bit codes, so that dequantization is paid once per weight and call,
  *   not once per row of A.
- * - A is read in place, row-major with unit stride along K: the register
+ * - A is read in place, row-major with unit stride along K (a convolution's
+ *   im2col matrix is gathered, k-major, MB rows at a time): the register
  *   tile broadcasts one element of each of MR rows per step of k.
- * - The register tile is MR rows x 32 columns of accumulators: 8 x 2 zmm on
+ * - The register tile is MR rows x 32 columns of accumulators: 12 x 2 zmm on
  *   AVX-512, 6 x 2 ymm (one half panel at a time) on AVX2, and a portable
  *   loop elsewhere.
  * - The units of work, (batch, panel, block of rows), panel-major, are cut
@@ -130,20 +131,6 @@ static void *scratch(size_t bytes, int which) {
     sizes[which] = buffers[which] ? size : 0;
   }
   return buffers[which];
-}
-
-/* Runs of units per thread: enough for the pool to balance threads that
-   run at different speeds, few enough that panels are reused. */
-#define RUNS_PER_THREAD 4
-
-/* The number of units per run for `units` units of work on up to `limit`
-   threads (0: no limit) of the caller's thread count. */
-static int64_t run_length(int64_t limit, int64_t units) {
-  int64_t threads = lattice_get_call_threads();
-  if (limit > 0 && limit < threads)
-    threads = limit;
-  int64_t runs = threads > 1 ? threads * RUNS_PER_THREAD : 1;
-  return (units + runs - 1) / runs;
 }
 
 /*===----------------------------------------------------------------------===*/
@@ -325,11 +312,12 @@ static void store_partial(float *out, const float *row, int64_t cols,
 
 AVX512 __attribute__((always_inline)) static inline void
 tile_f32_avx512_rows(const f32_problem *p, const float *a, const float *panel,
-                     float *c, int64_t cols, const int mr) {
+                     float *c, int64_t cols, const int64_t lda,
+                     const int64_t step, const int mr) {
   __m512 acc[MR_AVX512][2];
   for (int i = 0; i < mr; ++i)
     acc[i][0] = acc[i][1] = _mm512_setzero_ps();
-  const int64_t lda = p->a_row, step = p->a_step;
+#pragma clang loop unroll_count(2)
   for (int64_t k = 0; k < p->k; ++k) {
     __m512 b0 = _mm512_loadu_ps(panel + k * NR);
     __m512 b1 = _mm512_loadu_ps(panel + k * NR + 16);
@@ -361,7 +349,13 @@ tile_f32_avx512_rows(const f32_problem *p, const float *a, const float *panel,
 AVX512 static void tile_f32_avx512(const f32_problem *p, const float *a,
                                    const float *panel, float *c, int64_t mr,
                                    int64_t cols) {
-  DISPATCH_ROWS(mr, tile_f32_avx512_rows, p, a, panel, c, cols);
+  /* A gathered block (k-major, MB rows a k): its strides as constants, so
+     that the broadcasts take one pointer and constant offsets. */
+  if (p->a_row == 1 && p->a_step == MB)
+    DISPATCH_ROWS(mr, tile_f32_avx512_rows, p, a, panel, c, cols, 1, MB);
+  else
+    DISPATCH_ROWS(mr, tile_f32_avx512_rows, p, a, panel, c, cols, p->a_row,
+                  p->a_step);
 }
 
 /* AVX2: MR rows x 16 columns (half a panel) in 2 * MR ymm accumulators. */
@@ -369,9 +363,9 @@ AVX512 static void tile_f32_avx512(const f32_problem *p, const float *a,
 
 AVX2 __attribute__((always_inline)) static inline void
 tile_f32_avx2_rows(const f32_problem *p, const float *a, const float *panel,
-                   float *c, int64_t cols, const int mr) {
+                   float *c, int64_t cols, const int64_t lda,
+                   const int64_t step, const int mr) {
   int accumulate = (p->flags & LATTICE_UK_ACCUMULATE) != 0;
-  const int64_t lda = p->a_row, step = p->a_step;
   for (int half = 0; half < 2; ++half) {
     int64_t first = 16 * half;
     if (first >= cols)
@@ -411,9 +405,21 @@ tile_f32_avx2_rows(const f32_problem *p, const float *a, const float *panel,
 AVX2 static void tile_f32_avx2(const f32_problem *p, const float *a,
                                const float *panel, float *c, int64_t mr,
                                int64_t cols) {
-  DISPATCH_ROWS(mr, tile_f32_avx2_rows, p, a, panel, c, cols);
+  if (p->a_row == 1 && p->a_step == MB)
+    DISPATCH_ROWS(mr, tile_f32_avx2_rows, p, a, panel, c, cols, 1, MB);
+  else
+    DISPATCH_ROWS(mr, tile_f32_avx2_rows, p, a, panel, c, cols, p->a_row,
+                  p->a_step);
 }
 #endif
+
+/* The first row of block `b` when `m` rows go in `blocks` blocks of sizes
+   that differ by one at most (49 rows in 2 blocks are 25 and 24, not 48
+   and 1: a block of one row costs a pass over the panels as a full one
+   does). */
+static int64_t block_start(int64_t m, int64_t blocks, int64_t b) {
+  return b * (m / blocks) + (b < m % blocks ? b : m % blocks);
+}
 
 /* The rows of register tile `t` when `rows` rows go in tiles of at most
    `mr`: as many tiles as needed, of sizes that differ by one at most (49
@@ -452,45 +458,103 @@ static void rows_f32(const f32_problem *p, int level, int64_t bi, int64_t n0,
   tile_f32_generic(p, a, panel, c, rows, cols);
 }
 
+/* The runs of pixels of rows [m0, m1) (at most MB) of a convolution's
+   im2col matrix along output rows: where each starts in the block and in x
+   (for the window's first element), and its length. */
+typedef struct {
+  int64_t count;
+  int64_t start[MB], source[MB], length[MB];
+} pixel_runs;
+
+static void find_runs(const conv_geometry *g, int64_t m0, int64_t m1,
+                      pixel_runs *runs) {
+  int64_t pixels = g->oh * g->ow;
+  runs->count = 0;
+  for (int64_t i = m0; i < m1; i += runs->length[runs->count++]) {
+    int64_t n = i / pixels, r = i % pixels, oh = r / g->ow, ow = r % g->ow;
+    runs->start[runs->count] = i - m0;
+    runs->source[runs->count] =
+        (n * g->c * g->hp + oh * g->sh) * g->wp + ow * g->sw;
+    runs->length[runs->count] = g->ow - ow < m1 - i ? g->ow - ow : m1 - i;
+  }
+}
+
 /* Gathers rows [m0, m1) (at most MB) of the im2col matrix of a
    convolution into `cols`, k-major: element (p, k) at cols[k * MB + p -
    m0]. Row p (the output pixel n, oh, ow) holds x[n, c, oh * sh + y * dh,
    ow * sw + x * dw] at column k = (c * kh + y) * kw + x, the order of the
    weight [M, C, KH, KW] flattened. Pixels of one output row are adjacent
    in x along its width: each k takes one copy per output row the block
-   spans (a plain copy at unit stride). */
+   spans. `copy(out, src, length, stride)` copies one run. */
+#define GATHER_IM2COL(g, m0, m1, cols, copy)                                   \
+  do {                                                                         \
+    pixel_runs runs;                                                           \
+    find_runs(g, m0, m1, &runs);                                               \
+    for (int64_t c = 0; c < (g)->c; ++c)                                       \
+      for (int64_t y = 0; y < (g)->kh; ++y)                                    \
+        for (int64_t x = 0; x < (g)->kw; ++x) {                                \
+          float *dst = (cols) + ((c * (g)->kh + y) * (g)->kw + x) * MB;        \
+          const float *base =                                                  \
+              (g)->x + (c * (g)->hp + y * (g)->dh) * (g)->wp + x * (g)->dw;    \
+          for (int64_t r = 0; r < runs.count; ++r)                             \
+            copy(dst + runs.start[r], base + runs.source[r], runs.length[r],   \
+                 (g)->sw);                                                     \
+        }                                                                      \
+  } while (0)
+
+/* Runs are short (an output row): a loop the compiler vectorizes beats a
+   call of memcpy. */
+static inline void copy_run(float *out, const float *src, int64_t length,
+                            int64_t stride) {
+  if (stride == 1)
+    for (int64_t j = 0; j < length; ++j)
+      out[j] = src[j];
+  else
+    for (int64_t j = 0; j < length; ++j)
+      out[j] = src[j * stride];
+}
+
 static void gather_im2col(const conv_geometry *g, int64_t m0, int64_t m1,
                           float *cols) {
-  /* The block's runs of pixels along an output row: where each starts in
-     the block and in x (for the window's first element), and its length;
-     computed once for every column. */
-  int64_t pixels = g->oh * g->ow, runs = 0;
-  int64_t start[MB], source[MB], length[MB];
-  for (int64_t i = m0; i < m1; i += length[runs++]) {
-    int64_t n = i / pixels, r = i % pixels, oh = r / g->ow, ow = r % g->ow;
-    start[runs] = i - m0;
-    source[runs] = (n * g->c * g->hp + oh * g->sh) * g->wp + ow * g->sw;
-    length[runs] = g->ow - ow < m1 - i ? g->ow - ow : m1 - i;
-  }
-  for (int64_t c = 0; c < g->c; ++c)
-    for (int64_t y = 0; y < g->kh; ++y)
-      for (int64_t x = 0; x < g->kw; ++x) {
-        float *dst = cols + ((c * g->kh + y) * g->kw + x) * MB;
-        const float *base = g->x + (c * g->hp + y * g->dh) * g->wp + x * g->dw;
-        for (int64_t r = 0; r < runs; ++r) {
-          const float *src = base + source[r];
-          float *out = dst + start[r];
-          /* Runs are short (an output row): a loop the compiler
-             vectorizes beats a call of memcpy. */
-          if (g->sw == 1)
-            for (int64_t j = 0; j < length[r]; ++j)
-              out[j] = src[j];
-          else
-            for (int64_t j = 0; j < length[r]; ++j)
-              out[j] = src[j * g->sw];
-        }
-      }
+  GATHER_IM2COL(g, m0, m1, cols, copy_run);
 }
+
+#if defined(__x86_64__)
+/* A run in masked 16-lane moves: at unit stride plain ones, at stride 2
+   the even lanes of two loads (no element past the run's last is read). */
+AVX512 __attribute__((always_inline)) static inline void
+copy_run_avx512(float *out, const float *src, int64_t length, int64_t stride) {
+  if (stride == 1) {
+    for (int64_t j = 0; j < length; j += 16) {
+      __mmask16 mask =
+          length - j >= 16 ? 0xffff : (__mmask16)((1u << (length - j)) - 1);
+      _mm512_mask_storeu_ps(out + j, mask,
+                            _mm512_maskz_loadu_ps(mask, src + j));
+    }
+    return;
+  }
+  if (stride == 2) {
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18,
+                                           20, 22, 24, 26, 28, 30);
+    for (int64_t j = 0; j < length; j += 16) {
+      int64_t n = length - j >= 16 ? 16 : length - j, last = 2 * n - 1;
+      __mmask16 lo = last >= 16 ? 0xffff : (__mmask16)((1u << last) - 1);
+      __mmask16 hi = last > 16 ? (__mmask16)((1u << (last - 16)) - 1) : 0;
+      __m512 v =
+          _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(lo, src + 2 * j), even,
+                                 _mm512_maskz_loadu_ps(hi, src + 2 * j + 16));
+      _mm512_mask_storeu_ps(out + j, (__mmask16)((1u << n) - 1), v);
+    }
+    return;
+  }
+  copy_run(out, src, length, stride);
+}
+
+AVX512 static void gather_im2col_avx512(const conv_geometry *g, int64_t m0,
+                                        int64_t m1, float *cols) {
+  GATHER_IM2COL(g, m0, m1, cols, copy_run_avx512);
+}
+#endif
 
 typedef struct {
   const f32_problem *p;
@@ -523,9 +587,15 @@ static void gemm_f32_runs(void *context, int64_t begin, int64_t end) {
     int64_t gathered = -1;
     for (int64_t u = begin * w->run; u < last; ++u) {
       int64_t block = u / w->panels, n0 = (u % w->panels) * NR;
-      int64_t m0 = block * MB, m1 = m0 + MB < p->m ? m0 + MB : p->m;
+      int64_t m0 = block_start(p->m, w->blocks, block),
+              m1 = block_start(p->m, w->blocks, block + 1);
       if (block != gathered) {
-        gather_im2col(p->conv, m0, m1, rows);
+#if defined(__x86_64__)
+        if (w->level == LEVEL_AVX512)
+          gather_im2col_avx512(p->conv, m0, m1, rows);
+        else
+#endif
+          gather_im2col(p->conv, m0, m1, rows);
         gathered = block;
       }
       panel = pack_f32(p, 0, n0, buffer);
@@ -541,7 +611,8 @@ static void gemm_f32_runs(void *context, int64_t begin, int64_t end) {
       panel = pack_f32(p, bi, n0, buffer);
       packed = which;
     }
-    int64_t m0 = block * MB, m1 = m0 + MB < p->m ? m0 + MB : p->m;
+    int64_t m0 = block_start(p->m, w->blocks, block),
+            m1 = block_start(p->m, w->blocks, block + 1);
     rows_f32(p, w->level, bi, n0, m0, m1, panel,
              p->a + bi * p->a_batch + m0 * p->a_row);
   }
@@ -553,7 +624,7 @@ static void gemm_f32(const f32_problem *p, int64_t threads) {
   f32_work w = {p, lattice_uk_level(), (p->n + NR - 1) / NR,
                 (p->m + MB - 1) / MB, 0};
   int64_t units = p->batch * w.panels * w.blocks;
-  w.run = run_length(threads, units);
+  w.run = lattice_run_length(threads, units);
   lattice_parallel_for(gemm_f32_runs, &w, 0, (units + w.run - 1) / w.run, 1);
 }
 
@@ -791,7 +862,8 @@ static void gemm_s8_runs(void *context, int64_t begin, int64_t end) {
       sums = (const int32_t *)(panel + p->k4 * NR);
       packed = which;
     }
-    int64_t m0 = block * MB, m1 = m0 + MB < p->m ? m0 + MB : p->m;
+    int64_t m0 = block_start(p->m, w->blocks, block),
+            m1 = block_start(p->m, w->blocks, block + 1);
 #if defined(__x86_64__)
     if (w->vnni) {
       rows_s8_vnni(p, n0, m0, m1, panel, sums);
@@ -838,6 +910,6 @@ void lattice_uk_gemm_s8(int64_t a, int64_t a_scale, int64_t a_zero, int64_t b,
       flags};
   s8_work w = {&p, cpu_has_vnni(), (n + NR - 1) / NR, (m + MB - 1) / MB, 0};
   int64_t units = w.panels * w.blocks;
-  w.run = run_length(threads, units);
+  w.run = lattice_run_length(threads, units);
   lattice_parallel_for(gemm_s8_runs, &w, 0, (units + w.run - 1) / w.run, 1);
 }

@@ -86,6 +86,17 @@ static _Thread_local int call_threads = 1;
 
 int lattice_get_call_threads(void) { return call_threads; }
 
+/* Runs of units per thread. */
+#define RUNS_PER_THREAD 4
+
+int64_t lattice_run_length(int64_t limit, int64_t units) {
+  int64_t threads = call_threads;
+  if (limit > 0 && limit < threads)
+    threads = limit;
+  int64_t runs = threads > 1 ? threads * RUNS_PER_THREAD : 1;
+  return units > runs ? (units + runs - 1) / runs : 1;
+}
+
 int lattice_set_call_threads(int threads) {
   int previous = call_threads;
   call_threads = threads < 1 ? 1 : threads;

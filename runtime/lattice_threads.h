@@ -44,6 +44,12 @@ typedef void (*lattice_loop_body)(void *context, int64_t begin, int64_t end);
 void lattice_parallel_for(lattice_loop_body body, void *context, int64_t lower,
                           int64_t upper, int64_t step);
 
+/* The step of a parallel loop over `units` units of work on up to `limit`
+   threads (0: no limit) of the caller's thread count: a few runs per
+   thread, enough for the pool to balance threads that run at different
+   speeds, few enough that each run reuses what it loaded. */
+int64_t lattice_run_length(int64_t limit, int64_t units);
+
 /* Sets the thread count of the parallel loops that this thread starts (1
    or more); returns the previous one. The runtime sets it around each
    call of a model. */

@@ -105,6 +105,29 @@ void lattice_uk_conv2d_f32(int64_t x, int64_t w, int64_t y, int64_t n,
                            int64_t sw, int64_t dh, int64_t dw, int64_t m,
                            int64_t flags, int64_t threads);
 
+/* Kinds of lattice_uk_window2d_f32. */
+enum {
+  LATTICE_UK_WINDOW_CONV = 0, /* depthwise convolution: sum of x * w */
+  LATTICE_UK_WINDOW_MAX = 1,  /* max pooling (NaN propagates) */
+  LATTICE_UK_WINDOW_SUM = 2,  /* sum pooling (the average's numerator) */
+};
+
+/* An op that slides a KH x KW window over the channels of an NCHW input
+   group by group: for output channel o = g * mult + j (j < mult) of group
+   g < groups and image b, y[b, o, oh, ow] is the reduction over (c, i, l),
+   in that order, of x[b, g * cg + c, oh * sh + i * dh, ow * sw + l * dw]
+   (c < cg), multiplied by w[o, c, i, l] and summed (LATTICE_UK_WINDOW_CONV:
+   a grouped convolution, depthwise with cg = 1, from 0), or their max (from
+   -inf) or sum (from 0) for pooling, where cg and mult are 1. x is the
+   padded input [N, groups * cg, HP, WP], w [groups * mult, cg, KH, KW]
+   (read for CONV only), y [N, groups * mult, OH, OW]; every window inside
+   x. f32 arithmetic, fused multiply-adds for CONV. */
+void lattice_uk_window2d_f32(int64_t x, int64_t w, int64_t y, int64_t n,
+                             int64_t groups, int64_t cg, int64_t hp, int64_t wp,
+                             int64_t kh, int64_t kw, int64_t oh, int64_t ow,
+                             int64_t sh, int64_t sw, int64_t dh, int64_t dw,
+                             int64_t mult, int64_t kind, int64_t threads);
+
 /* 8-bit GEMM: y[m, n] = f32(sum_k (a[m, k] - za) * w[n, k]) * sa * sw[n],
    the sum exact in i32. a is [M, K] s8 codes (u8 with
    LATTICE_UK_A_UNSIGNED); with LATTICE_UK_A_ZERO_POINT, za is an integer

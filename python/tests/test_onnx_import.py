@@ -219,19 +219,22 @@ def test_transformer(tmp_path, opset):
         assert _sqnr(quantized, expected) > floor, recipe
 
 
-@pytest.mark.parametrize("name", ["transformer", "lstm"])
+@pytest.mark.parametrize("name", ["transformer", "lstm", "cnn"])
 def test_no_scalar_loops(tmp_path, name):
-    """Every op of the transformer and recurrent models lowers to vector
-    code or a microkernel: the code generator says of none that it is left
-    as scalar loops. (Pooling windows, and the im2col copies of quantized
-    convolutions, are still scalar: CNNs are not in this list yet.)"""
+    """Every op of the transformer, recurrent and convolutional models
+    lowers to vector code or a microkernel: the code generator says of none
+    that it is left as scalar loops. (The CNN in f32 only: the im2col copies
+    of quantized convolutions, fused with the quantization of their input,
+    are still scalar.)"""
     torch.manual_seed(5)
-    module, example, names = {
-        "transformer": (Encoder(), torch.randint(0, 50, (2, 10)), ("tokens",)),
-        "lstm": (Lstm(), torch.randn(7, 2, 12), ("x",)),
+    module, example, names, recipes = {
+        "transformer": (Encoder(), torch.randint(0, 50, (2, 10)), ("tokens",),
+                        ("f32", "w8a8-dynamic")),
+        "lstm": (Lstm(), torch.randn(7, 2, 12), ("x",), ("f32", "w8a8-dynamic")),
+        "cnn": (Cnn(), torch.randn(2, 3, 20, 18), ("x",), ("f32",)),
     }[name]
     _export(module, example, tmp_path / "model.onnx", 14, names)
-    for recipe in ("f32", "w8a8-dynamic"):
+    for recipe in recipes:
         compiled = compiler.compile(tmp_path / "model.onnx", recipe,
                                     output=tmp_path / f"out_{recipe}", quiet=True)
         compiled.close()

@@ -15,6 +15,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "KernelLevels.h"
 #include "lattice_pack.h"
 #include "lattice_ukernels.h"
 
@@ -28,16 +29,8 @@
 #include <vector>
 
 namespace {
-/// The levels this CPU can run.
-std::vector<std::string> availableLevels() {
-  std::vector<std::string> levels;
-  for (const char *name : {"generic", "avx2", "avx512"})
-    if (lattice_uk_select_level(name) == 0)
-      levels.push_back(name);
-  return levels;
-}
-
-int64_t addr(const void *p) { return static_cast<int64_t>(uintptr_t(p)); }
+using lattice::test::addr;
+using lattice::test::availableLevels;
 
 struct Shape {
   int64_t batch, m, n, k;
@@ -177,6 +170,11 @@ TEST(Conv2dF32, MatchesDirectConvolution) {
     checkConv(1, 4, 12, 12, 40, 3, 3, 1, 2, true);
     checkConv(1, 7, 9, 20, 64, 1, 5, 1, 1, false);
     checkConv(1, 16, 30, 30, 24, 7, 7, 2, 1, true);
+    // Output rows longer than a block of rows, at strides 1, 2 and 3 (runs
+    // of pixels that take several vector moves, partial ones last).
+    checkConv(1, 3, 9, 100, 20, 3, 3, 1, 1, true);
+    checkConv(1, 2, 11, 90, 17, 3, 3, 2, 1, false);
+    checkConv(1, 3, 10, 41, 9, 2, 2, 3, 1, true);
   }
 }
 

@@ -243,7 +243,7 @@ def CPUFuseMultiplyAddPass
 }
 
 def CPUUseUkernelsPass : Pass<"lattice-cpu-use-ukernels", "ModuleOp"> {
-  let summary = "Call the runtime's microkernels for the matmuls they cover";
+  let summary = "Call the runtime's microkernels for the ops they cover";
   let description = [{
     Rewrites `lattice.matmul` ops with static shapes and an f32 result into
     calls of the runtime's microkernels (declared in
@@ -254,7 +254,7 @@ def CPUUseUkernelsPass : Pass<"lattice-cpu-use-ukernels", "ModuleOp"> {
       least 8 rows (the product of the leading dimensions) and f32 weights
       `[N, K]`, on targets with 256-bit vectors or wider. The kernel packs
       the weights into panels of 32 columns once per call and thread, and
-      multiplies them with register tiles of 8 x 32 (AVX-512) or 6 x 16
+      multiplies them with register tiles of 12 x 32 (AVX-512) or 6 x 16
       (AVX2) accumulators.
     - `lattice_uk_conv2d_f32`: the same for a matmul whose lhs is the
       im2col matrix of a 2-D convolution (the collapse of a copy
@@ -266,6 +266,15 @@ def CPUUseUkernelsPass : Pass<"lattice-cpu-use-ukernels", "ModuleOp"> {
       linalg (`linalg.generic` with one M, N and K loop, batch loops whose
       strides linearize, a zero-filled destination: the products of
       attention) with at least 8 rows.
+    - `lattice_uk_window2d_f32`: the `linalg.generic` ops that slide a
+      window over the channels of a static f32 NCHW tensor, as the ONNX
+      importer writes them: grouped and depthwise convolutions (`y[n, g, m,
+      oh, ow] += x[n, g, c, oh * sh + i * dh, ow * sw + j * dw] * w[g, m, c,
+      i, j]` into a zero fill) and max and sum pooling (`y[n, c, oh, ow] =
+      max|+ x[n, c, oh * sh + i * dh, ow * sw + j * dw]` into a fill of
+      -inf or 0), on targets with 256-bit vectors or wider. The kernel
+      computes 16 output pixels of a row per vector, several rows at once,
+      reading each channel's plane in place.
     - `lattice_uk_gemm_f32_q4`: the same for 4-bit weights (`s4`, or `u4`
       with or without zero points) in groups of an even size along K with
       f16 or f32 scales, and more than 16 rows: each weight is dequantized

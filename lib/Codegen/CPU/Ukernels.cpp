@@ -10,8 +10,10 @@
 // (runtime/lattice_ukernels.h): packed GEMM for f32 and 4-bit weights with
 // enough rows (and for attention's batched contractions and im2col
 // convolutions), VNNI GEMM for 8-bit operands, and the W4A16 GEMV, whose
-// table lookup across lanes the vector dialect cannot express. The operands
-// cross into the call as buffers, by address; the result is a fresh buffer.
+// table lookup across lanes the vector dialect cannot express; so do the
+// window ops of CNNs (grouped and depthwise convolutions, pooling), whose
+// strided windows linalg's vectorizer does not take. The operands cross into
+// the call as buffers, by address; the result is a fresh buffer.
 //
 //===----------------------------------------------------------------------===//
 
@@ -45,12 +47,10 @@ static constexpr StringLiteral kGemmF32 = "lattice_uk_gemm_f32";
 static constexpr StringLiteral kGemmF32Q4 = "lattice_uk_gemm_f32_q4";
 static constexpr StringLiteral kGemmS8 = "lattice_uk_gemm_s8";
 static constexpr StringLiteral kConvF32 = "lattice_uk_conv2d_f32";
+static constexpr StringLiteral kWindowF32 = "lattice_uk_window2d_f32";
 static constexpr std::pair<StringLiteral, unsigned> kKernels[] = {
-    {kQ4Gemv, 11},
-    {kGemmF32, 16},
-    {kGemmF32Q4, 11},
-    {kGemmS8, 11},
-    {kConvF32, 18}};
+    {kQ4Gemv, 11}, {kGemmF32, 16}, {kGemmF32Q4, 11},
+    {kGemmS8, 11}, {kConvF32, 18}, {kWindowF32, 19}};
 
 /// The largest M the W4A16 GEMV is used for: it dequantizes the weights once
 /// per row of the activations.
@@ -180,13 +180,59 @@ static FailureOr<SmallVector<int64_t>> getDimCoefficients(AffineExpr expr,
   return coefficients;
 }
 
+/// The 1 x 1 convolution of `op`: its lhs is the collapse, to [N * H * W,
+/// C], of a transpose `t[n, h, w, c] = x[n, c, h, w]` of a static f32 input
+/// (the ONNX importer's pointwise convolution).
+static std::optional<ConvGeometry>
+getPointwiseConv(tensor::CollapseShapeOp collapse) {
+  if (collapse.getSrcType().getRank() != 4 ||
+      collapse.getReassociationIndices() !=
+          SmallVector<ReassociationIndices>{{0, 1, 2}, {3}})
+    return std::nullopt;
+  auto copy = collapse.getSrc().getDefiningOp<linalg::GenericOp>();
+  if (!copy || copy.getNumDpsInputs() != 1 || copy.getNumDpsInits() != 1 ||
+      copy.getNumParallelLoops() != 4 || copy.getNumLoops() != 4 ||
+      copy.getBody()->getOperations().size() != 1 ||
+      cast<linalg::YieldOp>(copy.getBody()->getTerminator()).getValues() !=
+          ValueRange{copy.getBody()->getArgument(0)})
+    return std::nullopt;
+  auto inputType = dyn_cast<RankedTensorType>(copy.getDpsInputs()[0].getType());
+  if (!inputType || inputType.getRank() != 4 || !inputType.hasStaticShape() ||
+      !inputType.getElementType().isF32())
+    return std::nullopt;
+  MLIRContext *ctx = copy.getContext();
+  SmallVector<AffineMap> maps = copy.getIndexingMapsArray();
+  AffineMap transpose =
+      AffineMap::getPermutationMap(ArrayRef<unsigned>{0, 3, 1, 2}, ctx);
+  if (maps[0] != transpose || !maps[1].isIdentity())
+    return std::nullopt;
+  ArrayRef<int64_t> x = inputType.getShape();
+  return ConvGeometry{copy.getDpsInputs()[0],
+                      x[0],
+                      x[1],
+                      x[2],
+                      x[3],
+                      1,
+                      1,
+                      x[2],
+                      x[3],
+                      1,
+                      1,
+                      1,
+                      1};
+}
+
 /// The convolution of `op`: its lhs is the collapse, to [N * OH * OW,
 /// C * KH * KW], of a copy `patches[n, oh, ow, c, i, j] = x[n, c, oh * sh +
 /// i * dh, ow * sw + j * dw]` (the ONNX importer's im2col) of a static f32
-/// input.
+/// input, or a pointwise convolution (getPointwiseConv).
 static std::optional<ConvGeometry> getIm2colConv(MatmulOp op) {
   auto collapse = op.getLhs().getDefiningOp<tensor::CollapseShapeOp>();
-  if (!collapse || collapse.getSrcType().getRank() != 6 ||
+  if (!collapse)
+    return std::nullopt;
+  if (std::optional<ConvGeometry> pointwise = getPointwiseConv(collapse))
+    return pointwise;
+  if (collapse.getSrcType().getRank() != 6 ||
       collapse.getReassociationIndices() !=
           SmallVector<ReassociationIndices>{{0, 1, 2}, {3, 4, 5}})
     return std::nullopt;
@@ -240,6 +286,161 @@ static std::optional<ConvGeometry> getIm2colConv(MatmulOp op) {
   return g;
 }
 
+/// An op that slides a window over each channel of an NCHW input on its
+/// own: the geometry of lattice_uk_window2d_f32.
+struct WindowGeometry {
+  Value input;  // the padded input, [N, G * CG, HP, WP] or [N, G, CG, HP, WP]
+  Value weight; // [G, mult, CG, KH, KW] for a convolution, else null
+  int64_t n, groups, cg, hp, wp, kh, kw, oh, ow, sh, sw, dh, dw, mult, kind;
+};
+
+/// Whether `expr` is `outer * stride + inner * dilation` in the loops
+/// `outer` and `inner` (of `numDims`), both factors at least 1; sets them.
+static bool isWindowExpr(AffineExpr expr, unsigned numDims, unsigned outer,
+                         unsigned inner, int64_t &stride, int64_t &dilation) {
+  FailureOr<SmallVector<int64_t>> coefficients =
+      getDimCoefficients(expr, numDims);
+  if (failed(coefficients))
+    return false;
+  stride = (*coefficients)[outer];
+  dilation = (*coefficients)[inner];
+  for (unsigned d = 0; d < numDims; ++d)
+    if (d != outer && d != inner && (*coefficients)[d] != 0)
+      return false;
+  return stride >= 1 && dilation >= 1;
+}
+
+/// Whether `value` is a linalg.fill of the constant `expected`.
+static bool isFilledWith(Value value, float expected) {
+  auto fill = value.getDefiningOp<linalg::FillOp>();
+  FloatAttr constant;
+  return fill && matchPattern(fill.getInputs()[0], m_Constant(&constant)) &&
+         constant.getValue().convertToFloat() == expected;
+}
+
+/// Whether `binary` takes `lhs` and `rhs`, in either order.
+template <typename OpTy>
+static bool takes(OpTy binary, Value lhs, Value rhs) {
+  return binary && ((binary.getLhs() == lhs && binary.getRhs() == rhs) ||
+                    (binary.getLhs() == rhs && binary.getRhs() == lhs));
+}
+
+/// The op of type `OpTy` that `op`'s body yields (its only result), or
+/// null.
+template <typename OpTy>
+static OpTy getYielded(linalg::GenericOp op) {
+  auto yield = cast<linalg::YieldOp>(op.getBody()->getTerminator());
+  if (yield.getValues().size() != 1)
+    return nullptr;
+  return yield.getValues()[0].getDefiningOp<OpTy>();
+}
+
+/// The window op of `op`, as the ONNX importer writes pooling and grouped
+/// convolutions over static f32 tensors, when the kernel covers it:
+///   - max or sum pooling: `y[n, c, oh, ow] = max|+ over (i, j) of x[n, c,
+///     oh * sh + i * dh, ow * sw + j * dw]` with a [KH, KW] operand that
+///     only gives the window its extent, into a fill of -inf or 0;
+///   - a grouped convolution (depthwise with one input channel per group):
+///     `y[n, g, m, oh, ow] += x[n, g, c, oh * sh + i * dh, ow * sw + j *
+///     dw] * w[g, m, c, i, j]` into a fill of 0.
+static std::optional<WindowGeometry> getWindowOp(linalg::GenericOp op) {
+  if (!op.hasPureTensorSemantics() || op.getNumDpsInputs() != 2 ||
+      op.getNumDpsInits() != 1)
+    return std::nullopt;
+  SmallVector<ArrayRef<int64_t>> shapes;
+  for (Value operand : op->getOperands()) {
+    auto type = dyn_cast<RankedTensorType>(operand.getType());
+    if (!type || !type.hasStaticShape() || !type.getElementType().isF32())
+      return std::nullopt;
+    shapes.push_back(type.getShape());
+  }
+  MLIRContext *ctx = op.getContext();
+  auto dims = [&](ArrayRef<unsigned> positions) {
+    SmallVector<AffineExpr> exprs;
+    for (unsigned position : positions)
+      exprs.push_back(getAffineDimExpr(position, ctx));
+    return exprs;
+  };
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  Block *body = op.getBody();
+  Value in = body->getArgument(0), out = body->getArgument(2);
+  WindowGeometry g;
+  g.input = op.getDpsInputs()[0];
+  unsigned numLoops = op.getNumLoops();
+  if (numLoops == 6 && op.getNumParallelLoops() == 4) {
+    // Pooling: loops (n, c, oh, ow, i, j).
+    if (shapes[0].size() != 4 ||
+        maps[1].getResults() != ArrayRef(dims({4, 5})) ||
+        maps[2].getResults() != ArrayRef(dims({0, 1, 2, 3})) ||
+        maps[0].getNumResults() != 4 ||
+        maps[0].getResults().take_front(2) != ArrayRef(dims({0, 1})) ||
+        !isWindowExpr(maps[0].getResult(2), 6, 2, 4, g.sh, g.dh) ||
+        !isWindowExpr(maps[0].getResult(3), 6, 3, 5, g.sw, g.dw))
+      return std::nullopt;
+    if (takes(getYielded<arith::MaximumFOp>(op), in, out) &&
+        isFilledWith(op.getDpsInits()[0], -INFINITY))
+      g.kind = LATTICE_UK_WINDOW_MAX;
+    else if (takes(getYielded<arith::AddFOp>(op), in, out) &&
+             isFilledWith(op.getDpsInits()[0], 0.0f))
+      g.kind = LATTICE_UK_WINDOW_SUM;
+    else
+      return std::nullopt;
+    if (body->getOperations().size() != 2)
+      return std::nullopt;
+    g.n = shapes[0][0];
+    g.groups = shapes[0][1];
+    g.cg = 1;
+    g.hp = shapes[0][2];
+    g.wp = shapes[0][3];
+    g.kh = shapes[1][0];
+    g.kw = shapes[1][1];
+    g.oh = shapes[2][2];
+    g.ow = shapes[2][3];
+    g.mult = 1;
+    if (shapes[2][0] != g.n || shapes[2][1] != g.groups)
+      return std::nullopt;
+  } else if (numLoops == 8 && op.getNumParallelLoops() == 5) {
+    // Grouped convolution: loops (n, g, m, oh, ow, c, i, j).
+    if (shapes[0].size() != 5 ||
+        maps[1].getResults() != ArrayRef(dims({1, 2, 5, 6, 7})) ||
+        maps[2].getResults() != ArrayRef(dims({0, 1, 2, 3, 4})) ||
+        maps[0].getNumResults() != 5 ||
+        maps[0].getResults().take_front(3) != ArrayRef(dims({0, 1, 5})) ||
+        !isWindowExpr(maps[0].getResult(3), 8, 3, 6, g.sh, g.dh) ||
+        !isWindowExpr(maps[0].getResult(4), 8, 4, 7, g.sw, g.dw) ||
+        !isFilledWith(op.getDpsInits()[0], 0.0f) ||
+        body->getOperations().size() != 3)
+      return std::nullopt;
+    auto multiply = dyn_cast<arith::MulFOp>(body->front());
+    if (!takes(multiply, in, body->getArgument(1)) ||
+        !takes(getYielded<arith::AddFOp>(op), out, multiply.getResult()))
+      return std::nullopt;
+    g.kind = LATTICE_UK_WINDOW_CONV;
+    g.weight = op.getDpsInputs()[1];
+    g.n = shapes[0][0];
+    g.groups = shapes[0][1];
+    g.cg = shapes[0][2];
+    g.hp = shapes[0][3];
+    g.wp = shapes[0][4];
+    g.mult = shapes[1][1];
+    g.kh = shapes[1][3];
+    g.kw = shapes[1][4];
+    g.oh = shapes[2][3];
+    g.ow = shapes[2][4];
+    if (shapes[1][0] != g.groups || shapes[1][2] != g.cg ||
+        shapes[2][0] != g.n || shapes[2][1] != g.groups ||
+        shapes[2][2] != g.mult)
+      return std::nullopt;
+  } else {
+    return std::nullopt;
+  }
+  // Every window inside the input.
+  if ((g.oh - 1) * g.sh + (g.kh - 1) * g.dh >= g.hp ||
+      (g.ow - 1) * g.sw + (g.kw - 1) * g.dw >= g.wp)
+    return std::nullopt;
+  return g;
+}
+
 bool mlir::lattice::isUkernelCandidate(MatmulOp op, unsigned vectorBits) {
   // (An im2col convolution is a GEMM candidate too.)
   return isQ4UkernelCandidate(op, vectorBits) ||
@@ -247,6 +448,9 @@ bool mlir::lattice::isUkernelCandidate(MatmulOp op, unsigned vectorBits) {
          isGemmF32Q4Candidate(op, vectorBits) ||
          isGemmS8Candidate(op, vectorBits);
 }
+
+/// Whether a kernel covers the linalg op `op`.
+static bool isGenericCandidate(linalg::GenericOp op);
 
 /// A batched f32 contraction of linalg as lattice_uk_gemm_f32 reads it:
 /// sizes and strides in elements of row-major operands.
@@ -351,6 +555,10 @@ static std::optional<GemmLayout> getContractionLayout(linalg::GenericOp op) {
   layout.bBatch = *bBatch;
   layout.cBatch = *cBatch;
   return layout;
+}
+
+static bool isGenericCandidate(linalg::GenericOp op) {
+  return getContractionLayout(op) || getWindowOp(op);
 }
 
 /// The flags of a quantized operand's scale and zero point for the W4A16
@@ -634,6 +842,36 @@ struct ContractionToGemmF32 final : OpConversionPattern<linalg::GenericOp> {
   int64_t numThreads;
 };
 
+/// Grouped (depthwise) convolution or pooling: lattice_uk_window2d_f32.
+struct WindowToKernel final : OpConversionPattern<linalg::GenericOp> {
+  WindowToKernel(const TypeConverter &converter, MLIRContext *context,
+                 int64_t numThreads)
+      : OpConversionPattern(converter, context), numThreads(numThreads) {}
+
+  LogicalResult
+  matchAndRewrite(linalg::GenericOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    std::optional<WindowGeometry> g = getWindowOp(op);
+    if (!g)
+      return failure();
+    CallBuilder call(rewriter, op.getLoc());
+    auto resultType = cast<RankedTensorType>(op.getResultTypes()[0]);
+    auto [result, resultAddress] = call.result(resultType.getShape());
+    SmallVector<Value> args = {
+        call.address(g->input),
+        g->weight ? call.address(g->weight) : call.constant(0), resultAddress};
+    for (int64_t value :
+         {g->n, g->groups, g->cg, g->hp, g->wp, g->kh, g->kw, g->oh, g->ow,
+          g->sh, g->sw, g->dh, g->dw, g->mult, g->kind})
+      args.push_back(call.constant(value));
+    args.push_back(call.constant(numThreads));
+    call.finish(op, kWindowF32, args, result);
+    return success();
+  }
+
+  int64_t numThreads;
+};
+
 struct CPUUseUkernelsPass final
     : lattice::impl::CPUUseUkernelsPassBase<CPUUseUkernelsPass> {
   using Base::Base;
@@ -648,7 +886,7 @@ struct CPUUseUkernelsPass final
       if (auto matmul = dyn_cast<MatmulOp>(op))
         any |= isUkernelCandidate(matmul, bits);
       else if (auto generic = dyn_cast<linalg::GenericOp>(op))
-        any |= contractions && getContractionLayout(generic).has_value();
+        any |= contractions && isGenericCandidate(generic);
     });
     if (!any)
       return;
@@ -675,7 +913,7 @@ struct CPUUseUkernelsPass final
     target.addDynamicallyLegalOp<MatmulOp>(
         [&](MatmulOp op) { return !isUkernelCandidate(op, bits); });
     target.addDynamicallyLegalOp<linalg::GenericOp>([&](linalg::GenericOp op) {
-      return !contractions || !getContractionLayout(op);
+      return !contractions || !isGenericCandidate(op);
     });
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     RewritePatternSet patterns(ctx);
@@ -683,7 +921,8 @@ struct CPUUseUkernelsPass final
     patterns.add<MatmulToQ4, MatmulToGemmF32, MatmulToGemmS8, MatmulToConvF32>(
         typeConverter, ctx, threads, bits);
     if (contractions)
-      patterns.add<ContractionToGemmF32>(typeConverter, ctx, threads);
+      patterns.add<ContractionToGemmF32, WindowToKernel>(typeConverter, ctx,
+                                                         threads);
     if (failed(applyPartialConversion(module, target, std::move(patterns))))
       return signalPassFailure();
     // Unused declarations go; the layouts are in the calls' flags now.

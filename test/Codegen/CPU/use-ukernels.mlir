@@ -321,3 +321,216 @@ func.func @conv_negative(%x: tensor<1x3x10x10xf32>, %w: tensor<8x27xf32>) -> ten
   %y = lattice.matmul %cols, %w accumulate(f32) : (tensor<16x27xf32>, tensor<8x27xf32>) -> tensor<16x8xf32>
   return %y : tensor<16x8xf32>
 }
+
+// -----
+
+// Max pooling as the ONNX importer writes it: 3 x 3 windows at stride 2 over
+// a padded 1 x 4 x 9 x 9 input (filled with -inf), 4 x 4 outputs.
+// CHECK-LABEL: func.func @max_pool
+// CHECK-DAG: %[[C0:.*]] = arith.constant 0 : i64
+// CHECK-DAG: %[[C1:.*]] = arith.constant 1 : i64
+// CHECK-DAG: %[[C2:.*]] = arith.constant 2 : i64
+// CHECK-DAG: %[[C3:.*]] = arith.constant 3 : i64
+// CHECK-DAG: %[[C4:.*]] = arith.constant 4 : i64
+// CHECK-DAG: %[[C9:.*]] = arith.constant 9 : i64
+// CHECK: call @lattice_uk_window2d_f32(%{{.*}}, %[[C0]], %{{.*}}, %[[C1]], %[[C4]], %[[C1]], %[[C9]], %[[C9]], %[[C3]], %[[C3]], %[[C4]], %[[C4]], %[[C2]], %[[C2]], %[[C1]], %[[C1]], %[[C1]], %[[C1]], %[[C2]])
+// CHECK-NOT: linalg.generic
+func.func @max_pool(%x: tensor<1x4x9x9xf32>) -> tensor<1x4x4x4xf32> {
+  %ninf = arith.constant 0xFF800000 : f32
+  %e = tensor.empty() : tensor<1x4x4x4xf32>
+  %init = linalg.fill ins(%ninf : f32) outs(%e : tensor<1x4x4x4xf32>) -> tensor<1x4x4x4xf32>
+  %window = tensor.empty() : tensor<3x3xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2 * 2 + d4, d3 * 2 + d5)>,
+                                        affine_map<(d0, d1, d2, d3, d4, d5) -> (d4, d5)>,
+                                        affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3)>],
+                       iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]}
+      ins(%x, %window : tensor<1x4x9x9xf32>, tensor<3x3xf32>) outs(%init : tensor<1x4x4x4xf32>) {
+  ^bb0(%a: f32, %w: f32, %o: f32):
+    %r = arith.maximumf %o, %a : f32
+    linalg.yield %r : f32
+  } -> tensor<1x4x4x4xf32>
+  return %y : tensor<1x4x4x4xf32>
+}
+
+// -----
+
+// Sum pooling (the average's numerator), 2 x 2 windows at stride 1 with
+// dilation 2: kind 2.
+// CHECK-LABEL: func.func @sum_pool
+// CHECK: call @lattice_uk_window2d_f32
+// CHECK-NOT: linalg.generic
+func.func @sum_pool(%x: tensor<2x3x6x6xf32>) -> tensor<2x3x4x4xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<2x3x4x4xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<2x3x4x4xf32>) -> tensor<2x3x4x4xf32>
+  %window = tensor.empty() : tensor<2x2xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2 + d4 * 2, d3 + d5 * 2)>,
+                                        affine_map<(d0, d1, d2, d3, d4, d5) -> (d4, d5)>,
+                                        affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3)>],
+                       iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]}
+      ins(%x, %window : tensor<2x3x6x6xf32>, tensor<2x2xf32>) outs(%init : tensor<2x3x4x4xf32>) {
+  ^bb0(%a: f32, %w: f32, %o: f32):
+    %r = arith.addf %a, %o : f32
+    linalg.yield %r : f32
+  } -> tensor<2x3x4x4xf32>
+  return %y : tensor<2x3x4x4xf32>
+}
+
+// -----
+
+// A depthwise convolution (groups of one input channel, two output channels
+// each): 1 x 3 x 8 x 8 padded input, 3 x 3 windows at stride 1, 6 x 6
+// outputs, multiplier 2, kind 0.
+// CHECK-LABEL: func.func @depthwise
+// CHECK-SAME: (%[[X:.*]]: tensor<1x3x1x8x8xf32>, %[[W:.*]]: tensor<3x2x1x3x3xf32>)
+// CHECK-DAG: %[[WB:.*]] = bufferization.to_buffer %[[W]] read_only
+// CHECK-DAG: %[[C0:.*]] = arith.constant 0 : i64
+// CHECK-DAG: %[[C1:.*]] = arith.constant 1 : i64
+// CHECK-DAG: %[[C2:.*]] = arith.constant 2 : i64
+// CHECK-DAG: %[[C3:.*]] = arith.constant 3 : i64
+// CHECK-DAG: %[[C6:.*]] = arith.constant 6 : i64
+// CHECK-DAG: %[[C8:.*]] = arith.constant 8 : i64
+// CHECK: call @lattice_uk_window2d_f32(%{{.*}}, %{{.*}}, %{{.*}}, %[[C1]], %[[C3]], %[[C1]], %[[C8]], %[[C8]], %[[C3]], %[[C3]], %[[C6]], %[[C6]], %[[C1]], %[[C1]], %[[C1]], %[[C1]], %[[C2]], %[[C0]], %[[C2]])
+// CHECK-NOT: linalg.generic
+func.func @depthwise(%x: tensor<1x3x1x8x8xf32>, %w: tensor<3x2x1x3x3xf32>) -> tensor<1x3x2x6x6xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<1x3x2x6x6xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<1x3x2x6x6xf32>) -> tensor<1x3x2x6x6xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d0, d1, d5, d3 + d6, d4 + d7)>,
+                                        affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d1, d2, d5, d6, d7)>,
+                                        affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d0, d1, d2, d3, d4)>],
+                       iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
+      ins(%x, %w : tensor<1x3x1x8x8xf32>, tensor<3x2x1x3x3xf32>) outs(%init : tensor<1x3x2x6x6xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %p = arith.mulf %a, %b : f32
+    %r = arith.addf %o, %p : f32
+    linalg.yield %r : f32
+  } -> tensor<1x3x2x6x6xf32>
+  return %y : tensor<1x3x2x6x6xf32>
+}
+
+// -----
+
+// A grouped convolution with two input channels per group (3 groups, one
+// output channel each): groups 3, cg 2.
+// CHECK-LABEL: func.func @grouped
+// CHECK-DAG: %[[C1:.*]] = arith.constant 1 : i64
+// CHECK-DAG: %[[C2:.*]] = arith.constant 2 : i64
+// CHECK-DAG: %[[C3:.*]] = arith.constant 3 : i64
+// CHECK: call @lattice_uk_window2d_f32(%{{.*}}, %{{.*}}, %{{.*}}, %[[C1]], %[[C3]], %[[C2]],
+func.func @grouped(%x: tensor<1x3x2x8x8xf32>, %w: tensor<3x1x2x3x3xf32>) -> tensor<1x3x1x6x6xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<1x3x1x6x6xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<1x3x1x6x6xf32>) -> tensor<1x3x1x6x6xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d0, d1, d5, d3 + d6, d4 + d7)>,
+                                        affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d1, d2, d5, d6, d7)>,
+                                        affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d0, d1, d2, d3, d4)>],
+                       iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
+      ins(%x, %w : tensor<1x3x2x8x8xf32>, tensor<3x1x2x3x3xf32>) outs(%init : tensor<1x3x1x6x6xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %m = arith.mulf %a, %b : f32
+    %r = arith.addf %o, %m : f32
+    linalg.yield %r : f32
+  } -> tensor<1x3x1x6x6xf32>
+  return %y : tensor<1x3x1x6x6xf32>
+}
+
+// -----
+
+// Not covered, left to linalg: a grouped convolution into a destination
+// that is not zero; max pooling into a destination that is not -inf; min
+// pooling.
+// CHECK-LABEL: func.func @windows_not_covered
+// CHECK-NOT: lattice_uk_window2d_f32
+// CHECK-COUNT-3: linalg.generic
+func.func @windows_not_covered(%x: tensor<1x3x2x8x8xf32>, %w: tensor<3x1x2x3x3xf32>,
+                               %p: tensor<1x4x9x9xf32>) -> (tensor<1x3x1x6x6xf32>, tensor<1x4x4x4xf32>, tensor<1x4x4x4xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %one = arith.constant 1.0 : f32
+  %e = tensor.empty() : tensor<1x3x1x6x6xf32>
+  %init = linalg.fill ins(%one : f32) outs(%e : tensor<1x3x1x6x6xf32>) -> tensor<1x3x1x6x6xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d0, d1, d5, d3 + d6, d4 + d7)>,
+                                        affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d1, d2, d5, d6, d7)>,
+                                        affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d0, d1, d2, d3, d4)>],
+                       iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
+      ins(%x, %w : tensor<1x3x2x8x8xf32>, tensor<3x1x2x3x3xf32>) outs(%init : tensor<1x3x1x6x6xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %m = arith.mulf %a, %b : f32
+    %r = arith.addf %o, %m : f32
+    linalg.yield %r : f32
+  } -> tensor<1x3x1x6x6xf32>
+  %e2 = tensor.empty() : tensor<1x4x4x4xf32>
+  %init2 = linalg.fill ins(%zero : f32) outs(%e2 : tensor<1x4x4x4xf32>) -> tensor<1x4x4x4xf32>
+  %window = tensor.empty() : tensor<3x3xf32>
+  %z = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2 * 2 + d4, d3 * 2 + d5)>,
+                                        affine_map<(d0, d1, d2, d3, d4, d5) -> (d4, d5)>,
+                                        affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3)>],
+                       iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]}
+      ins(%p, %window : tensor<1x4x9x9xf32>, tensor<3x3xf32>) outs(%init2 : tensor<1x4x4x4xf32>) {
+  ^bb0(%a: f32, %ww: f32, %o: f32):
+    %r = arith.maximumf %o, %a : f32
+    linalg.yield %r : f32
+  } -> tensor<1x4x4x4xf32>
+  %inf = arith.constant 0x7F800000 : f32
+  %e3 = tensor.empty() : tensor<1x4x4x4xf32>
+  %init3 = linalg.fill ins(%inf : f32) outs(%e3 : tensor<1x4x4x4xf32>) -> tensor<1x4x4x4xf32>
+  %u = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2 * 2 + d4, d3 * 2 + d5)>,
+                                        affine_map<(d0, d1, d2, d3, d4, d5) -> (d4, d5)>,
+                                        affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3)>],
+                       iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]}
+      ins(%p, %window : tensor<1x4x9x9xf32>, tensor<3x3xf32>) outs(%init3 : tensor<1x4x4x4xf32>) {
+  ^bb0(%a: f32, %ww: f32, %o: f32):
+    %r = arith.minimumf %o, %a : f32
+    linalg.yield %r : f32
+  } -> tensor<1x4x4x4xf32>
+  return %y, %z, %u : tensor<1x3x1x6x6xf32>, tensor<1x4x4x4xf32>, tensor<1x4x4x4xf32>
+}
+
+// -----
+
+// A pointwise convolution as the ONNX importer writes it (transpose to
+// pixel-major, collapse, matmul): lattice_uk_conv2d_f32 with 1 x 1 windows
+// at unit strides, which reads the channels in place instead of the
+// transposed copy.
+// CHECK-LABEL: func.func @pointwise
+// CHECK-DAG: %[[C1:.*]] = arith.constant 1 : i64
+// CHECK-DAG: %[[C5:.*]] = arith.constant 5 : i64
+// CHECK-DAG: %[[C6:.*]] = arith.constant 6 : i64
+// CHECK-DAG: %[[C7:.*]] = arith.constant 7 : i64
+// CHECK-DAG: %[[C9:.*]] = arith.constant 9 : i64
+// CHECK: call @lattice_uk_conv2d_f32(%{{.*}}, %{{.*}}, %{{.*}}, %[[C1]], %[[C5]], %[[C6]], %[[C7]], %[[C1]], %[[C1]], %[[C6]], %[[C7]], %[[C1]], %[[C1]], %[[C1]], %[[C1]], %[[C9]],
+// CHECK-NOT: lattice.matmul
+func.func @pointwise(%x: tensor<1x5x6x7xf32>, %w: tensor<9x5xf32>) -> tensor<42x9xf32> {
+  %e = tensor.empty() : tensor<1x6x7x5xf32>
+  %t = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d3, d1, d2)>,
+                                        affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>],
+                       iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%x : tensor<1x5x6x7xf32>) outs(%e : tensor<1x6x7x5xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    linalg.yield %a : f32
+  } -> tensor<1x6x7x5xf32>
+  %cols = tensor.collapse_shape %t [[0, 1, 2], [3]] : tensor<1x6x7x5xf32> into tensor<42x5xf32>
+  %y = lattice.matmul %cols, %w accumulate(f32) : (tensor<42x5xf32>, tensor<9x5xf32>) -> tensor<42x9xf32>
+  return %y : tensor<42x9xf32>
+}
+
+// -----
+
+// Not a pointwise convolution: the copy keeps the channels innermost (a
+// plain reshape of NHWC data). An ordinary GEMM.
+// CHECK-LABEL: func.func @pointwise_negative
+// CHECK-NOT: lattice_uk_conv2d_f32
+// CHECK: call @lattice_uk_gemm_f32
+func.func @pointwise_negative(%x: tensor<1x6x7x5xf32>, %w: tensor<9x5xf32>) -> tensor<42x9xf32> {
+  %e = tensor.empty() : tensor<1x6x7x5xf32>
+  %t = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>,
+                                        affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>],
+                       iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%x : tensor<1x6x7x5xf32>) outs(%e : tensor<1x6x7x5xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    linalg.yield %a : f32
+  } -> tensor<1x6x7x5xf32>
+  %cols = tensor.collapse_shape %t [[0, 1, 2], [3]] : tensor<1x6x7x5xf32> into tensor<42x5xf32>
+  %y = lattice.matmul %cols, %w accumulate(f32) : (tensor<42x5xf32>, tensor<9x5xf32>) -> tensor<42x9xf32>
+  return %y : tensor<42x9xf32>
+}

@@ -1,0 +1,128 @@
+//===- WindowTest.cpp - Depthwise convolution and pooling kernels ---------===//
+//
+// Part of the Lattice project, under the Apache License v2.0 with LLVM
+// Exceptions. See LICENSE for license information.
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+//
+// lattice_uk_window2d_f32 at every vector level the CPU has, against a
+// direct loop: max and sum pooling bit-exact (the same f32 operations in
+// the same order), grouped and depthwise convolution within the error bound
+// of their sums of products. Shapes cover output rows shorter and longer than
+// a vector, strides 1, 2 and 3, dilation, channel multipliers, several input
+// channels per group and several images.
+//
+//===----------------------------------------------------------------------===//
+
+#include "KernelLevels.h"
+#include "lattice_ukernels.h"
+
+#include "gtest/gtest.h"
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+#include <random>
+#include <vector>
+
+namespace {
+using lattice::test::addr;
+using lattice::test::availableLevels;
+
+/// Groups c of cg input channels each (pooling takes cg = mult = 1).
+struct Window {
+  int64_t n, c, h, w, kh, kw, s, d, mult, cg;
+};
+
+const Window kWindows[] = {
+    {1, 3, 16, 16, 3, 3, 1, 1, 1, 1}, {2, 5, 13, 40, 3, 3, 2, 1, 1, 1},
+    {1, 4, 12, 12, 3, 3, 1, 2, 2, 1}, {1, 2, 9, 70, 5, 5, 1, 1, 1, 1},
+    {1, 3, 11, 50, 2, 2, 3, 1, 3, 1}, {1, 1, 7, 7, 7, 7, 1, 1, 1, 1},
+    {3, 2, 18, 35, 1, 1, 2, 1, 1, 1}, {1, 2, 10, 21, 3, 3, 1, 1, 3, 4},
+    {2, 3, 9, 40, 3, 2, 2, 1, 1, 2},
+};
+
+void checkWindow(const Window &s, int kind) {
+  int64_t oh = (s.h - s.d * (s.kh - 1) - 1) / s.s + 1;
+  int64_t ow = (s.w - s.d * (s.kw - 1) - 1) / s.s + 1;
+  int64_t m = s.c * s.mult, window = s.cg * s.kh * s.kw;
+  std::mt19937 rng(static_cast<unsigned>(s.c * 7 + s.h * 5 + s.w + kind));
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::vector<float> x(s.n * s.c * s.cg * s.h * s.w), wt(m * window),
+      y(s.n * m * oh * ow, 123.0f);
+  for (float &v : x)
+    v = dist(rng);
+  for (float &v : wt)
+    v = dist(rng);
+  lattice_uk_window2d_f32(addr(x.data()), addr(wt.data()), addr(y.data()), s.n,
+                          s.c, s.cg, s.h, s.w, s.kh, s.kw, oh, ow, s.s, s.s,
+                          s.d, s.d, s.mult, kind, 2);
+  for (int64_t b = 0; b < s.n; ++b)
+    for (int64_t o = 0; o < m; ++o)
+      for (int64_t i = 0; i < oh; ++i)
+        for (int64_t j = 0; j < ow; ++j) {
+          float want = kind == LATTICE_UK_WINDOW_MAX
+                           ? -std::numeric_limits<float>::infinity()
+                           : 0.0f;
+          double exact = 0, bound = 0;
+          for (int64_t c = 0; c < s.cg; ++c)
+            for (int64_t u = 0; u < s.kh; ++u)
+              for (int64_t v = 0; v < s.kw; ++v) {
+                const float *plane =
+                    x.data() + ((b * s.c + o / s.mult) * s.cg + c) * s.h * s.w;
+                float a = plane[(i * s.s + u * s.d) * s.w + j * s.s + v * s.d];
+                float f = wt[((o * s.cg + c) * s.kh + u) * s.kw + v];
+                if (kind == LATTICE_UK_WINDOW_MAX)
+                  want = std::fmax(want, a);
+                else if (kind == LATTICE_UK_WINDOW_SUM)
+                  want += a;
+                exact += double(a) * f;
+                bound += std::fabs(double(a) * f);
+              }
+          float got = y[((b * m + o) * oh + i) * ow + j];
+          if (kind == LATTICE_UK_WINDOW_CONV)
+            ASSERT_NEAR(got, exact, 1e-6 * bound * window + 1e-30)
+                << "image " << b << " channel " << o << " pixel " << i << ","
+                << j;
+          else
+            ASSERT_EQ(got, want) << "image " << b << " channel " << o
+                                 << " pixel " << i << "," << j;
+        }
+}
+
+TEST(Window2dF32, MatchesDirectLoops) {
+  for (const std::string &level : availableLevels()) {
+    SCOPED_TRACE(level);
+    ASSERT_EQ(lattice_uk_select_level(level.c_str()), 0);
+    for (const Window &s : kWindows)
+      for (int kind : {LATTICE_UK_WINDOW_CONV, LATTICE_UK_WINDOW_MAX,
+                       LATTICE_UK_WINDOW_SUM}) {
+        if (kind != LATTICE_UK_WINDOW_CONV && (s.cg != 1 || s.mult != 1))
+          continue;
+        SCOPED_TRACE(kind);
+        checkWindow(s, kind);
+      }
+  }
+}
+
+/// Max pooling propagates NaN, as arith.maximumf does, wherever it is in
+/// the window.
+TEST(Window2dF32, MaxPropagatesNaN) {
+  for (const std::string &level : availableLevels()) {
+    SCOPED_TRACE(level);
+    ASSERT_EQ(lattice_uk_select_level(level.c_str()), 0);
+    const int64_t h = 4, w = 40;
+    std::vector<float> x(h * w, 1.0f), y(3 * 38, 0.0f);
+    x[1 * w + 20] = std::numeric_limits<float>::quiet_NaN();
+    x[0] = std::numeric_limits<float>::quiet_NaN();
+    lattice_uk_window2d_f32(addr(x.data()), 0, addr(y.data()), 1, 1, 1, h, w, 2,
+                            3, 3, 38, 1, 1, 1, 1, 1, LATTICE_UK_WINDOW_MAX, 2);
+    for (int64_t i = 0; i < 3; ++i)
+      for (int64_t j = 0; j < 38; ++j) {
+        bool nan = (i <= 1 && j >= 18 && j <= 20) || (i == 0 && j == 0);
+        EXPECT_EQ(std::isnan(y[i * 38 + j]), nan) << i << "," << j;
+      }
+  }
+}
+} // namespace
