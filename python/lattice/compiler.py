@@ -262,11 +262,11 @@ def compile(model, recipe="f32", calib=None, output=None, *, shapes=None,
             quantized = work / "quantized.mlirbc"
             # (Reports build models with probes, made outputs here.)
             export = ["--lattice-export-observations"] if _export_probes else []
-            remarks = tools.run("lattice-opt", loaded,
-                                f"--lattice-quantize={_options(options)} report=true",
-                                "--lattice-renormalize", *export, "--emit-bytecode",
-                                "-o", quantized)
-            layers = _layers(remarks)
+            report = tools.run("lattice-opt", loaded,
+                               f"--lattice-quantize={_options(options)} report=true",
+                               "--lattice-renormalize", *export, "--emit-bytecode",
+                               "-o", quantized)
+            layers = _layers(report)
             source = quantized
         steps(f"compiling to {output}.so")
         codegen = tools.run("lattice-compile", source, "-o", output, "--remarks", *extra)

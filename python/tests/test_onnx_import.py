@@ -242,6 +242,25 @@ def test_no_scalar_loops(tmp_path, name):
         assert not scalar, (recipe, scalar)
 
 
+def test_remarks_printed_on_request(tmp_path, capfd):
+    """The code generator's remarks reach stderr only with remarks=True
+    (the quantizer's own report is not that request); they are kept in
+    CompiledModel.remarks either way."""
+    torch.manual_seed(1)
+    x = torch.randn(2, 3, 20, 18)
+    _export(Cnn(), x, tmp_path / "cnn.onnx", 14)
+    quiet = compiler.compile(tmp_path / "cnn.onnx", "w8a8", calib={"x": x.numpy()},
+                             output=tmp_path / "quiet", quiet=True)
+    quiet.close()
+    assert "remark:" not in capfd.readouterr().err
+    assert quiet.layers  # the quantizer did report
+    loud = compiler.compile(tmp_path / "cnn.onnx", "w8a8", calib={"x": x.numpy()},
+                            output=tmp_path / "loud", quiet=True, remarks=True)
+    loud.close()
+    printed = capfd.readouterr().err.count("remark:")
+    assert printed == len(loud.remarks) == len(quiet.remarks)
+
+
 def test_symbolic_dimensions(tmp_path):
     torch.manual_seed(5)
     model = nn.Sequential(nn.Linear(8, 4), nn.ReLU()).eval()
