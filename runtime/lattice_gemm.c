@@ -34,6 +34,7 @@
  *===----------------------------------------------------------------------===*/
 
 #include "lattice_half.h"
+#include "lattice_lanes.h"
 #include "lattice_pack.h"
 #include "lattice_threads.h"
 #include "lattice_ukernels.h"
@@ -47,39 +48,38 @@
 
 /* Columns of a packed panel (lattice_pack.h). */
 #define NR LATTICE_PACK_NR
-/* Rows of A per unit of work (a multiple of every MR). */
+/* The most rows of A per unit of work: blocks of rows are balanced to at
+   most MB (block_start). */
 #define MB 48
 
 /*===----------------------------------------------------------------------===*/
 /* Dispatch and scratch memory                                               */
 /*===----------------------------------------------------------------------===*/
 
-enum { LEVEL_GENERIC = 0, LEVEL_AVX2 = 1, LEVEL_AVX512 = 2 };
-
 /* The level lattice_uk_select_level chose, or -1. */
 static int selected_level = -1;
 
 /* The vector level of this CPU. */
 static int hardware_level(void) {
-  int level = LEVEL_GENERIC;
+  int level = LATTICE_UK_LEVEL_GENERIC;
 #if defined(__x86_64__)
   __builtin_cpu_init();
   if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-    level = LEVEL_AVX2;
+    level = LATTICE_UK_LEVEL_AVX2;
   if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
       __builtin_cpu_supports("avx512vl"))
-    level = LEVEL_AVX512;
+    level = LATTICE_UK_LEVEL_AVX512;
 #endif
   return level;
 }
 
 static int level_of(const char *name) {
   if (!strcmp(name, "generic"))
-    return LEVEL_GENERIC;
+    return LATTICE_UK_LEVEL_GENERIC;
   if (!strcmp(name, "avx2"))
-    return LEVEL_AVX2;
+    return LATTICE_UK_LEVEL_AVX2;
   if (!strcmp(name, "avx512"))
-    return LEVEL_AVX512;
+    return LATTICE_UK_LEVEL_AVX512;
   return -1;
 }
 
@@ -111,7 +111,7 @@ int lattice_uk_level(void) {
 /* Whether the CPU has AVX512-VNNI (vpdpbusd on zmm). */
 static int cpu_has_vnni(void) {
 #if defined(__x86_64__)
-  return lattice_uk_level() == LEVEL_AVX512 &&
+  return lattice_uk_level() == LATTICE_UK_LEVEL_AVX512 &&
          __builtin_cpu_supports("avx512vnni");
 #else
   return 0;
@@ -437,7 +437,7 @@ static void rows_f32(const f32_problem *p, int level, int64_t bi, int64_t n0,
   int64_t cols = p->n - n0 < NR ? p->n - n0 : NR, rows = m1 - m0;
   float *c = p->c + bi * p->c_batch + m0 * p->c_row + n0;
 #if defined(__x86_64__)
-  if (level == LEVEL_AVX512) {
+  if (level == LATTICE_UK_LEVEL_AVX512) {
     for (int64_t i = 0, t = 0; i < rows; ++t) {
       int64_t mr = tile_rows(rows, MR_AVX512, t);
       tile_f32_avx512(p, a + i * p->a_row, panel, c + i * p->c_row, mr, cols);
@@ -445,7 +445,7 @@ static void rows_f32(const f32_problem *p, int level, int64_t bi, int64_t n0,
     }
     return;
   }
-  if (level == LEVEL_AVX2) {
+  if (level == LATTICE_UK_LEVEL_AVX2) {
     for (int64_t i = 0, t = 0; i < rows; ++t) {
       int64_t mr = tile_rows(rows, MR_AVX2, t);
       tile_f32_avx2(p, a + i * p->a_row, panel, c + i * p->c_row, mr, cols);
@@ -520,34 +520,13 @@ static void gather_im2col(const conv_geometry *g, int64_t m0, int64_t m1,
 }
 
 #if defined(__x86_64__)
-/* A run in masked 16-lane moves: at unit stride plain ones, at stride 2
-   the even lanes of two loads (no element past the run's last is read). */
+/* A run in 16-lane moves (lattice_lanes.h). */
 AVX512 __attribute__((always_inline)) static inline void
 copy_run_avx512(float *out, const float *src, int64_t length, int64_t stride) {
-  if (stride == 1) {
-    for (int64_t j = 0; j < length; j += 16) {
-      __mmask16 mask =
-          length - j >= 16 ? 0xffff : (__mmask16)((1u << (length - j)) - 1);
-      _mm512_mask_storeu_ps(out + j, mask,
-                            _mm512_maskz_loadu_ps(mask, src + j));
-    }
-    return;
-  }
-  if (stride == 2) {
-    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18,
-                                           20, 22, 24, 26, 28, 30);
-    for (int64_t j = 0; j < length; j += 16) {
-      int64_t n = length - j >= 16 ? 16 : length - j, last = 2 * n - 1;
-      __mmask16 lo = last >= 16 ? 0xffff : (__mmask16)((1u << last) - 1);
-      __mmask16 hi = last > 16 ? (__mmask16)((1u << (last - 16)) - 1) : 0;
-      __m512 v =
-          _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(lo, src + 2 * j), even,
-                                 _mm512_maskz_loadu_ps(hi, src + 2 * j + 16));
-      _mm512_mask_storeu_ps(out + j, (__mmask16)((1u << n) - 1), v);
-    }
-    return;
-  }
-  copy_run(out, src, length, stride);
+  for (int64_t j = 0; j < length; j += 16)
+    _mm512_mask_storeu_ps(
+        out + j, lattice_first_lanes(length - j),
+        lattice_load_strided(src + j * stride, length - j, stride));
 }
 
 AVX512 static void gather_im2col_avx512(const conv_geometry *g, int64_t m0,
@@ -591,7 +570,7 @@ static void gemm_f32_runs(void *context, int64_t begin, int64_t end) {
               m1 = block_start(p->m, w->blocks, block + 1);
       if (block != gathered) {
 #if defined(__x86_64__)
-        if (w->level == LEVEL_AVX512)
+        if (w->level == LATTICE_UK_LEVEL_AVX512)
           gather_im2col_avx512(p->conv, m0, m1, rows);
         else
 #endif

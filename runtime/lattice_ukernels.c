@@ -247,7 +247,7 @@ void lattice_uk_matmul_f32_q4(int64_t x, int64_t q, int64_t s, int64_t z,
   float *split = NULL;
 #if defined(__x86_64__)
   /* The AVX-512 level (lattice_uk_level) also has F16C. */
-  if (g % 32 == 0 && lattice_uk_level() >= 2)
+  if (g % 32 == 0 && lattice_uk_level() >= LATTICE_UK_LEVEL_AVX512)
     split = malloc(sizeof(float) * (size_t)(m * k));
   if (split) {
     /* Activations by parity: even[i][j] = x[i][2j], odd[i][j] = x[i][2j+1]. */

@@ -63,7 +63,14 @@ void lattice_uk_matmul_f32_q4(int64_t x, int64_t q, int64_t s, int64_t z,
    LATTICE_UKERNELS (one of the same names). For tests and comparisons. */
 int lattice_uk_select_level(const char *name);
 
-/* The level in use: 0 generic, 1 AVX2, 2 AVX-512. */
+/* The vector levels of the microkernels. */
+enum {
+  LATTICE_UK_LEVEL_GENERIC = 0, /* portable C */
+  LATTICE_UK_LEVEL_AVX2 = 1,
+  LATTICE_UK_LEVEL_AVX512 = 2,
+};
+
+/* The level in use. */
 int lattice_uk_level(void);
 
 /* Batched f32 GEMM: for each b < batch, C_b[M, N] = A_b[M, K] B_b(K, N)

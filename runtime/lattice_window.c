@@ -23,6 +23,7 @@
  *
  *===----------------------------------------------------------------------===*/
 
+#include "lattice_lanes.h"
 #include "lattice_threads.h"
 #include "lattice_ukernels.h"
 
@@ -58,8 +59,9 @@ window_step(float acc, float x, float w, const int kind) {
 }
 
 /* Output pixels [ow0, ow0 + lanes) of row `oh` of one output plane;
-   `plane` is its input channel, `wts` its KH x KW weights. LANES lanes
-   with `full` (a constant trip count), `lanes` otherwise. */
+   `plane` is the first input channel of its group, `wts` its CG x KH x KW
+   weights. LANES lanes with `full` (a constant trip count), `lanes`
+   otherwise. */
 __attribute__((always_inline)) static inline void
 window_pixels(const window_problem *p, const float *plane, const float *wts,
               float *out, int64_t oh, int64_t ow0, int64_t lanes,
@@ -86,62 +88,66 @@ window_pixels(const window_problem *p, const float *plane, const float *wts,
     out[ow0 + j] = acc[j];
 }
 
-/* Units [begin, end): (output plane, block of ROWS_PER_UNIT rows). */
+/* A unit of work: a block of ROWS_PER_UNIT rows [first, last) of one
+   output plane, with its group's input channels and its weights. */
+typedef struct {
+  const float *in, *wts;
+  float *out;
+  int64_t first, last;
+} window_unit;
+
+static inline window_unit window_unit_of(const window_problem *p, int64_t u) {
+  int64_t plane = u / p->row_blocks, block = u % p->row_blocks;
+  int64_t outputs = p->groups * p->mult;
+  int64_t b = plane / outputs, o = plane % outputs;
+  window_unit unit;
+  unit.in = p->x + (b * p->groups + o / p->mult) * p->cg * p->hp * p->wp;
+  unit.wts = p->w ? p->w + o * p->cg * p->kh * p->kw : NULL;
+  unit.out = p->y + plane * p->oh * p->ow;
+  unit.first = block * ROWS_PER_UNIT;
+  unit.last =
+      unit.first + ROWS_PER_UNIT < p->oh ? unit.first + ROWS_PER_UNIT : p->oh;
+  return unit;
+}
+
+/* Units [begin, end) of the work. */
 __attribute__((always_inline)) static inline void
 window_units(const window_problem *p, int64_t begin, int64_t end,
              const int64_t sw, const int kind) {
   for (int64_t u = begin; u < end; ++u) {
-    int64_t plane = u / p->row_blocks, block = u % p->row_blocks;
-    int64_t outputs = p->groups * p->mult;
-    int64_t b = plane / outputs, o = plane % outputs;
-    const float *in =
-        p->x + (b * p->groups + o / p->mult) * p->cg * p->hp * p->wp;
-    const float *wts = p->w ? p->w + o * p->cg * p->kh * p->kw : NULL;
-    float *out = p->y + plane * p->oh * p->ow;
-    int64_t last = (block + 1) * ROWS_PER_UNIT;
-    for (int64_t oh = block * ROWS_PER_UNIT; oh < last && oh < p->oh; ++oh) {
-      float *row = out + oh * p->ow;
+    window_unit unit = window_unit_of(p, u);
+    for (int64_t oh = unit.first; oh < unit.last; ++oh) {
+      float *row = unit.out + oh * p->ow;
       int64_t ow0 = 0;
       for (; ow0 + LANES <= p->ow; ow0 += LANES)
-        window_pixels(p, in, wts, row, oh, ow0, LANES, sw, kind, 1);
+        window_pixels(p, unit.in, unit.wts, row, oh, ow0, LANES, sw, kind, 1);
       if (ow0 < p->ow)
-        window_pixels(p, in, wts, row, oh, ow0, p->ow - ow0, sw, kind, 0);
+        window_pixels(p, unit.in, unit.wts, row, oh, ow0, p->ow - ow0, sw, kind,
+                      0);
     }
   }
 }
 
-/* The strides 1 and 2 and every kind as constants of their own copy. */
+/* `units` with the kind, and the strides 1 and 2, as constants of their own
+   copy. */
+#define WINDOW_STRIDES(units, p, begin, end, kind)                             \
+  do {                                                                         \
+    if ((p)->sw == 1)                                                          \
+      units(p, begin, end, 1, kind);                                           \
+    else if ((p)->sw == 2)                                                     \
+      units(p, begin, end, 2, kind);                                           \
+    else                                                                       \
+      units(p, begin, end, (p)->sw, kind);                                     \
+  } while (0)
+
 #define WINDOW_DISPATCH(units, p, begin, end)                                  \
   do {                                                                         \
-    switch ((p)->kind * 3 + ((p)->sw == 1 ? 0 : (p)->sw == 2 ? 1 : 2)) {       \
-    case LATTICE_UK_WINDOW_CONV * 3 + 0:                                       \
-      units(p, begin, end, 1, LATTICE_UK_WINDOW_CONV);                         \
-      break;                                                                   \
-    case LATTICE_UK_WINDOW_CONV * 3 + 1:                                       \
-      units(p, begin, end, 2, LATTICE_UK_WINDOW_CONV);                         \
-      break;                                                                   \
-    case LATTICE_UK_WINDOW_CONV * 3 + 2:                                       \
-      units(p, begin, end, (p)->sw, LATTICE_UK_WINDOW_CONV);                   \
-      break;                                                                   \
-    case LATTICE_UK_WINDOW_MAX * 3 + 0:                                        \
-      units(p, begin, end, 1, LATTICE_UK_WINDOW_MAX);                          \
-      break;                                                                   \
-    case LATTICE_UK_WINDOW_MAX * 3 + 1:                                        \
-      units(p, begin, end, 2, LATTICE_UK_WINDOW_MAX);                          \
-      break;                                                                   \
-    case LATTICE_UK_WINDOW_MAX * 3 + 2:                                        \
-      units(p, begin, end, (p)->sw, LATTICE_UK_WINDOW_MAX);                    \
-      break;                                                                   \
-    case LATTICE_UK_WINDOW_SUM * 3 + 0:                                        \
-      units(p, begin, end, 1, LATTICE_UK_WINDOW_SUM);                          \
-      break;                                                                   \
-    case LATTICE_UK_WINDOW_SUM * 3 + 1:                                        \
-      units(p, begin, end, 2, LATTICE_UK_WINDOW_SUM);                          \
-      break;                                                                   \
-    default:                                                                   \
-      units(p, begin, end, (p)->sw, LATTICE_UK_WINDOW_SUM);                    \
-      break;                                                                   \
-    }                                                                          \
+    if ((p)->kind == LATTICE_UK_WINDOW_CONV)                                   \
+      WINDOW_STRIDES(units, p, begin, end, LATTICE_UK_WINDOW_CONV);            \
+    else if ((p)->kind == LATTICE_UK_WINDOW_MAX)                               \
+      WINDOW_STRIDES(units, p, begin, end, LATTICE_UK_WINDOW_MAX);             \
+    else                                                                       \
+      WINDOW_STRIDES(units, p, begin, end, LATTICE_UK_WINDOW_SUM);             \
   } while (0)
 
 static void window_generic(const window_problem *p, int64_t begin,
@@ -157,28 +163,6 @@ window_avx2(const window_problem *p, int64_t begin, int64_t end) {
 
 #define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,fma")))
 
-/* Inputs j * sw of `src` for the lanes j of `mask` (no other element is
-   read): a plain load at stride 1, the even lanes of two loads at stride 2,
-   a gather otherwise. */
-AVX512 __attribute__((always_inline)) static inline __m512
-load_lanes(const float *src, __mmask16 mask, int64_t lanes, const int64_t sw) {
-  if (sw == 1)
-    return _mm512_maskz_loadu_ps(mask, src);
-  if (sw == 2) {
-    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18,
-                                           20, 22, 24, 26, 28, 30);
-    int64_t last = 2 * lanes - 1; /* elements read: 0 .. last - 1 */
-    __mmask16 lo = last >= 16 ? 0xffff : (__mmask16)((1u << last) - 1);
-    __mmask16 hi = last > 16 ? (__mmask16)((1u << (last - 16)) - 1) : 0;
-    return _mm512_permutex2var_ps(_mm512_maskz_loadu_ps(lo, src), even,
-                                  _mm512_maskz_loadu_ps(hi, src + 16));
-  }
-  __m512i index = _mm512_mullo_epi32(
-      _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-      _mm512_set1_epi32((int)sw));
-  return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mask, index, src, 4);
-}
-
 /* window_pixels in registers, for `rows` (a constant) consecutive output
    rows from `oh` at once: independent accumulators that hide the latency
    of the multiply-adds, one broadcast of each weight. */
@@ -187,7 +171,6 @@ window_pixels_avx512(const window_problem *p, const float *plane,
                      const float *wts, float *out, int64_t oh, int64_t ow0,
                      int64_t lanes, const int64_t sw, const int kind,
                      const int rows) {
-  __mmask16 mask = lanes >= LANES ? 0xffff : (__mmask16)((1u << lanes) - 1);
   __m512 acc[ROWS_PER_UNIT];
   for (int r = 0; r < rows; ++r)
     acc[r] = _mm512_set1_ps(kind == LATTICE_UK_WINDOW_MAX ? -INFINITY : 0.0f);
@@ -201,7 +184,7 @@ window_pixels_avx512(const window_problem *p, const float *plane,
                      ? _mm512_set1_ps(wts[k * p->kw + l])
                      : _mm512_setzero_ps();
       for (int r = 0; r < rows; ++r) {
-        __m512 x = load_lanes(src + r * p->sh * p->wp, mask, lanes, sw);
+        __m512 x = lattice_load_strided(src + r * p->sh * p->wp, lanes, sw);
         if (kind == LATTICE_UK_WINDOW_MAX)
           /* maxps returns its second operand when either is NaN. */
           acc[r] =
@@ -214,30 +197,24 @@ window_pixels_avx512(const window_problem *p, const float *plane,
       }
     }
   for (int r = 0; r < rows; ++r)
-    _mm512_mask_storeu_ps(out + (oh + r) * p->ow + ow0, mask, acc[r]);
+    _mm512_mask_storeu_ps(out + (oh + r) * p->ow + ow0,
+                          lattice_first_lanes(lanes), acc[r]);
 }
 
 AVX512 __attribute__((always_inline)) static inline void
 window_units_avx512(const window_problem *p, int64_t begin, int64_t end,
                     const int64_t sw, const int kind) {
   for (int64_t u = begin; u < end; ++u) {
-    int64_t plane = u / p->row_blocks, block = u % p->row_blocks;
-    int64_t outputs = p->groups * p->mult;
-    int64_t b = plane / outputs, o = plane % outputs;
-    const float *in =
-        p->x + (b * p->groups + o / p->mult) * p->cg * p->hp * p->wp;
-    const float *wts = p->w ? p->w + o * p->cg * p->kh * p->kw : NULL;
-    float *out = p->y + plane * p->oh * p->ow;
-    int64_t oh = block * ROWS_PER_UNIT;
-    int64_t last = oh + ROWS_PER_UNIT < p->oh ? oh + ROWS_PER_UNIT : p->oh;
+    window_unit unit = window_unit_of(p, u);
     for (int64_t ow0 = 0; ow0 < p->ow; ow0 += LANES) {
-      if (last - oh == ROWS_PER_UNIT) {
-        window_pixels_avx512(p, in, wts, out, oh, ow0, p->ow - ow0, sw, kind,
-                             ROWS_PER_UNIT);
+      if (unit.last - unit.first == ROWS_PER_UNIT) {
+        window_pixels_avx512(p, unit.in, unit.wts, unit.out, unit.first, ow0,
+                             p->ow - ow0, sw, kind, ROWS_PER_UNIT);
         continue;
       }
-      for (int64_t r = oh; r < last; ++r)
-        window_pixels_avx512(p, in, wts, out, r, ow0, p->ow - ow0, sw, kind, 1);
+      for (int64_t oh = unit.first; oh < unit.last; ++oh)
+        window_pixels_avx512(p, unit.in, unit.wts, unit.out, oh, ow0,
+                             p->ow - ow0, sw, kind, 1);
     }
   }
 }
@@ -253,11 +230,11 @@ static void window_runs(void *context, int64_t begin, int64_t end) {
   const window_problem *p = context;
 #if defined(__x86_64__)
   int level = lattice_uk_level();
-  if (level == 2) {
+  if (level == LATTICE_UK_LEVEL_AVX512) {
     window_avx512(p, begin, end);
     return;
   }
-  if (level == 1) {
+  if (level == LATTICE_UK_LEVEL_AVX2) {
     window_avx2(p, begin, end);
     return;
   }
