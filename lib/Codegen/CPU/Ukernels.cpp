@@ -449,9 +449,6 @@ bool mlir::lattice::isUkernelCandidate(MatmulOp op, unsigned vectorBits) {
          isGemmS8Candidate(op, vectorBits);
 }
 
-/// Whether a kernel covers the linalg op `op`.
-static bool isGenericCandidate(linalg::GenericOp op);
-
 /// A batched f32 contraction of linalg as lattice_uk_gemm_f32 reads it:
 /// sizes and strides in elements of row-major operands.
 struct GemmLayout {
@@ -557,6 +554,7 @@ static std::optional<GemmLayout> getContractionLayout(linalg::GenericOp op) {
   return layout;
 }
 
+/// Whether a kernel covers the linalg op `op`.
 static bool isGenericCandidate(linalg::GenericOp op) {
   return getContractionLayout(op) || getWindowOp(op);
 }
@@ -659,16 +657,25 @@ private:
 };
 
 /// A microkernel pattern: the pass's thread count and vector width.
-struct UkernelPattern : OpConversionPattern<MatmulOp> {
-  UkernelPattern(const TypeConverter &converter, MLIRContext *context,
-                 int64_t numThreads, unsigned vectorBits,
-                 PatternBenefit benefit = 1)
-      : OpConversionPattern(converter, context, benefit),
+template <typename OpTy>
+struct KernelPattern : OpConversionPattern<OpTy> {
+  KernelPattern(const TypeConverter &converter, MLIRContext *context,
+                int64_t numThreads, unsigned vectorBits,
+                PatternBenefit benefit = 1)
+      : OpConversionPattern<OpTy>(converter, context, benefit),
         numThreads(numThreads), vectorBits(vectorBits) {}
 
 protected:
   int64_t numThreads;
   unsigned vectorBits;
+};
+
+struct UkernelPattern : KernelPattern<MatmulOp> {
+  using KernelPattern::KernelPattern;
+};
+
+struct LinalgUkernelPattern : KernelPattern<linalg::GenericOp> {
+  using KernelPattern::KernelPattern;
 };
 
 /// f32 activations and 4-bit grouped weights: lattice_uk_matmul_f32_q4
@@ -811,10 +818,8 @@ struct MatmulToGemmS8 final : UkernelPattern {
 
 /// A batched f32 contraction in linalg (the products of attention):
 /// lattice_uk_gemm_f32 with the operands' strides.
-struct ContractionToGemmF32 final : OpConversionPattern<linalg::GenericOp> {
-  ContractionToGemmF32(const TypeConverter &converter, MLIRContext *context,
-                       int64_t numThreads)
-      : OpConversionPattern(converter, context), numThreads(numThreads) {}
+struct ContractionToGemmF32 final : LinalgUkernelPattern {
+  using LinalgUkernelPattern::LinalgUkernelPattern;
 
   LogicalResult
   matchAndRewrite(linalg::GenericOp op, OpAdaptor adaptor,
@@ -838,15 +843,11 @@ struct ContractionToGemmF32 final : OpConversionPattern<linalg::GenericOp> {
                 result);
     return success();
   }
-
-  int64_t numThreads;
 };
 
 /// Grouped (depthwise) convolution or pooling: lattice_uk_window2d_f32.
-struct WindowToKernel final : OpConversionPattern<linalg::GenericOp> {
-  WindowToKernel(const TypeConverter &converter, MLIRContext *context,
-                 int64_t numThreads)
-      : OpConversionPattern(converter, context), numThreads(numThreads) {}
+struct WindowToKernel final : LinalgUkernelPattern {
+  using LinalgUkernelPattern::LinalgUkernelPattern;
 
   LogicalResult
   matchAndRewrite(linalg::GenericOp op, OpAdaptor adaptor,
@@ -868,8 +869,6 @@ struct WindowToKernel final : OpConversionPattern<linalg::GenericOp> {
     call.finish(op, kWindowF32, args, result);
     return success();
   }
-
-  int64_t numThreads;
 };
 
 struct CPUUseUkernelsPass final
@@ -922,7 +921,7 @@ struct CPUUseUkernelsPass final
         typeConverter, ctx, threads, bits);
     if (contractions)
       patterns.add<ContractionToGemmF32, WindowToKernel>(typeConverter, ctx,
-                                                         threads);
+                                                         threads, bits);
     if (failed(applyPartialConversion(module, target, std::move(patterns))))
       return signalPassFailure();
     // Unused declarations go; the layouts are in the calls' flags now.
