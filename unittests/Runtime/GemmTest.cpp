@@ -350,6 +350,7 @@ TEST(GemmS8, BitExact) {
       checkS8(13, 33, 17, flags);
       checkS8(64, 73, 130, flags);
       checkS8(50, 100, 3, flags);
+      checkS8(97, 40, 45, flags); // three blocks, tiles of 8 and 9 rows
     }
   }
 }
