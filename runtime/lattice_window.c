@@ -12,9 +12,12 @@
  * load of 16 inputs per element (at unit stride a plain load, at stride 2
  * the even lanes of two, else a gather), one fused multiply-add, max or add
  * per element and lane. On AVX-512 the loads are masked at the end of a row
- * and four output rows go together, so that four independent accumulators
- * hide the latency of the multiply-adds. No im2col and no transposes: each
- * channel's plane is read in place.
+ * and up to eight output rows go together, so that independent accumulators
+ * hide the latency of the multiply-adds; 3 x 3 and 5 x 5 windows have their
+ * own unrolled copies. A window that covers its whole plane (global
+ * pooling) reads the plane in vectors instead. No im2col and no transposes:
+ * each channel's plane is read in place. Whole planes are the units of
+ * work, unless there are too few of them for the threads.
  *
  * The AVX2 and portable levels run the same loops over an array of 16
  * lanes, with the strides 1 and 2 as constants in their own copies, for the
@@ -36,15 +39,16 @@
 
 /* Output pixels computed together: a 512-bit vector of f32. */
 #define LANES 16
-/* Output rows per unit of work: planes are cut into blocks of rows so that
-   a few large planes still spread over the threads. */
-#define ROWS_PER_UNIT 4
+/* Output rows computed together (one accumulator each), and the unit of
+   the blocks of rows that planes are cut into when there are too few of
+   them to spread over the threads. */
+#define ROWS_PER_UNIT 8
 
 typedef struct {
   const float *x, *w;
   float *y;
   int64_t n, groups, cg, hp, wp, kh, kw, oh, ow, sh, sw, dh, dw, mult, kind;
-  int64_t row_blocks;
+  int64_t row_blocks, unit_rows; /* blocks of rows a plane, rows a block */
 } window_problem;
 
 /* One element of the window into the accumulator `acc`: max propagates
@@ -88,8 +92,8 @@ window_pixels(const window_problem *p, const float *plane, const float *wts,
     out[ow0 + j] = acc[j];
 }
 
-/* A unit of work: a block of ROWS_PER_UNIT rows [first, last) of one
-   output plane, with its group's input channels and its weights. */
+/* A unit of work: a block of rows [first, last) of one output plane, with
+   its group's input channels and its weights. */
 typedef struct {
   const float *in, *wts;
   float *out;
@@ -104,9 +108,9 @@ static inline window_unit window_unit_of(const window_problem *p, int64_t u) {
   unit.in = p->x + (b * p->groups + o / p->mult) * p->cg * p->hp * p->wp;
   unit.wts = p->w ? p->w + o * p->cg * p->kh * p->kw : NULL;
   unit.out = p->y + plane * p->oh * p->ow;
-  unit.first = block * ROWS_PER_UNIT;
+  unit.first = block * p->unit_rows;
   unit.last =
-      unit.first + ROWS_PER_UNIT < p->oh ? unit.first + ROWS_PER_UNIT : p->oh;
+      unit.first + p->unit_rows < p->oh ? unit.first + p->unit_rows : p->oh;
   return unit;
 }
 
@@ -163,58 +167,161 @@ window_avx2(const window_problem *p, int64_t begin, int64_t end) {
 
 #define AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,fma")))
 
+/* window_step on 16 lanes. */
+AVX512 __attribute__((always_inline)) static inline __m512
+window_step_avx512(__m512 acc, __m512 x, __m512 w, const int kind) {
+  if (kind == LATTICE_UK_WINDOW_MAX)
+    /* maxps returns its second operand when either is NaN. */
+    return _mm512_mask_mov_ps(_mm512_max_ps(x, acc),
+                              _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), x);
+  if (kind == LATTICE_UK_WINDOW_SUM)
+    return _mm512_add_ps(acc, x);
+  return _mm512_fmadd_ps(x, w, acc);
+}
+
 /* window_pixels in registers, for `rows` (a constant) consecutive output
    rows from `oh` at once: independent accumulators that hide the latency
    of the multiply-adds, one broadcast of each weight. */
-AVX512 __attribute__((always_inline)) static inline void
-window_pixels_avx512(const window_problem *p, const float *plane,
-                     const float *wts, float *out, int64_t oh, int64_t ow0,
-                     int64_t lanes, const int64_t sw, const int kind,
-                     const int rows) {
+AVX512 __attribute__((always_inline)) static inline void window_pixels_avx512(
+    const window_problem *p, const float *plane, const float *wts, float *out,
+    int64_t oh, int64_t ow0, int64_t lanes, const int64_t sw, const int64_t kh,
+    const int64_t kw, const int64_t dw, const int kind, const int rows) {
   __m512 acc[ROWS_PER_UNIT];
   for (int r = 0; r < rows; ++r)
     acc[r] = _mm512_set1_ps(kind == LATTICE_UK_WINDOW_MAX ? -INFINITY : 0.0f);
-  const float *first = plane + oh * p->sh * p->wp + ow0 * sw;
-  for (int64_t k = 0; k < p->cg * p->kh; ++k)
-    for (int64_t l = 0; l < p->kw; ++l) {
-      /* Window element (c, i, l) of k = c * KH + i. */
-      int64_t c = k / p->kh, i = k % p->kh;
-      const float *src = first + (c * p->hp + i * p->dh) * p->wp + l * p->dw;
-      __m512 w = kind == LATTICE_UK_WINDOW_CONV
-                     ? _mm512_set1_ps(wts[k * p->kw + l])
-                     : _mm512_setzero_ps();
-      for (int r = 0; r < rows; ++r) {
-        __m512 x = lattice_load_strided(src + r * p->sh * p->wp, lanes, sw);
-        if (kind == LATTICE_UK_WINDOW_MAX)
-          /* maxps returns its second operand when either is NaN. */
-          acc[r] =
-              _mm512_mask_mov_ps(_mm512_max_ps(x, acc[r]),
-                                 _mm512_cmp_ps_mask(x, x, _CMP_UNORD_Q), x);
-        else if (kind == LATTICE_UK_WINDOW_SUM)
-          acc[r] = _mm512_add_ps(acc[r], x);
-        else
-          acc[r] = _mm512_fmadd_ps(x, w, acc[r]);
+  /* A pointer per row, moved down the window: with a constant KW and unit
+     dilation, each element's load is one of them and a constant offset. */
+  const float *line[ROWS_PER_UNIT];
+  for (int r = 0; r < rows; ++r)
+    line[r] = plane + (oh + r) * p->sh * p->wp + ow0 * sw;
+  const int64_t down = p->dh * p->wp, next = (p->hp - kh * p->dh) * p->wp;
+  const float *taps = wts;
+  for (int64_t c = 0; c < p->cg; ++c) {
+    for (int64_t i = 0; i < kh; ++i) {
+      for (int64_t l = 0; l < kw; ++l) {
+        __m512 w = kind == LATTICE_UK_WINDOW_CONV ? _mm512_set1_ps(taps[l])
+                                                  : _mm512_setzero_ps();
+        for (int r = 0; r < rows; ++r) {
+          __m512 x = lattice_load_strided(line[r] + l * dw, lanes, sw);
+          acc[r] = window_step_avx512(acc[r], x, w, kind);
+        }
       }
+      for (int r = 0; r < rows; ++r)
+        line[r] += down;
+      if (kind == LATTICE_UK_WINDOW_CONV)
+        taps += kw;
     }
+    for (int r = 0; r < rows; ++r)
+      line[r] += next;
+  }
   for (int r = 0; r < rows; ++r)
     _mm512_mask_storeu_ps(out + (oh + r) * p->ow + ow0,
                           lattice_first_lanes(lanes), acc[r]);
 }
 
+/* A window that covers its whole plane once (global pooling: one output
+   pixel, unit strides): the plane's rows in 16-lane vectors, reduced across
+   the lanes at the end. Sums are then associated by lanes, not in the
+   window's order. */
+AVX512 __attribute__((always_inline)) static inline void
+window_plane_avx512(const window_problem *p, const float *plane, float *out,
+                    const int kind) {
+  __m512 acc = _mm512_set1_ps(kind == LATTICE_UK_WINDOW_MAX ? -INFINITY : 0.0f);
+  const __m512 none = _mm512_setzero_ps();
+  for (int64_t i = 0; i < p->kh; ++i)
+    for (int64_t l = 0; l < p->kw; l += LANES) {
+      __mmask16 mask = lattice_first_lanes(p->kw - l);
+      /* Lanes past the row's end load the accumulator's initial value. */
+      __m512 x = _mm512_mask_loadu_ps(
+          kind == LATTICE_UK_WINDOW_MAX ? _mm512_set1_ps(-INFINITY) : none,
+          mask, plane + i * p->wp + l);
+      acc = window_step_avx512(acc, x, none, kind);
+    }
+  if (kind == LATTICE_UK_WINDOW_MAX) {
+    /* A NaN anywhere is the result, as in window_step. */
+    __mmask16 nan = _mm512_cmp_ps_mask(acc, acc, _CMP_UNORD_Q);
+    *out = nan ? NAN : _mm512_reduce_max_ps(acc);
+  } else {
+    *out = _mm512_reduce_add_ps(acc);
+  }
+}
+
+/* window_pixels_avx512 for `rows` (at most ROWS_PER_UNIT) rows from `oh`,
+   with the window's size and unit dilation as constants where it is 3 x 3
+   or 5 x 5 (most depthwise convolutions): its loops then unroll, and each
+   element is a load at a constant offset and a multiply-add. */
+#define WINDOW_SIZES(fn, p, ...)                                               \
+  do {                                                                         \
+    if ((p)->kh == 3 && (p)->kw == 3 && (p)->dw == 1)                          \
+      fn(__VA_ARGS__, 3, 3, 1);                                                \
+    else if ((p)->kh == 5 && (p)->kw == 5 && (p)->dw == 1)                     \
+      fn(__VA_ARGS__, 5, 5, 1);                                                \
+    else                                                                       \
+      fn(__VA_ARGS__, (p)->kh, (p)->kw, (p)->dw);                              \
+  } while (0)
+
+AVX512 __attribute__((always_inline)) static inline void
+window_rows_sized_avx512(const window_problem *p, const window_unit *unit,
+                         int64_t oh, int64_t rows, const int64_t sw,
+                         const int kind, const int64_t kh, const int64_t kw,
+                         const int64_t dw) {
+  for (int64_t ow0 = 0; ow0 < p->ow; ow0 += LANES) {
+    int64_t lanes = p->ow - ow0;
+#define WINDOW_ROWS(count)                                                     \
+  window_pixels_avx512(p, unit->in, unit->wts, unit->out, oh, ow0, lanes, sw,  \
+                       kh, kw, dw, kind, count)
+    /* Each row is one chain of dependent multiply-adds: all the rows of a
+       block (up to 8) at once keep both FMA pipes busy. */
+    switch (rows) {
+    case 8:
+      WINDOW_ROWS(8);
+      break;
+    case 7:
+      WINDOW_ROWS(7);
+      break;
+    case 6:
+      WINDOW_ROWS(6);
+      break;
+    case 5:
+      WINDOW_ROWS(5);
+      break;
+    case 4:
+      WINDOW_ROWS(4);
+      break;
+    case 3:
+      WINDOW_ROWS(3);
+      break;
+    case 2:
+      WINDOW_ROWS(2);
+      break;
+    default:
+      WINDOW_ROWS(1);
+    }
+#undef WINDOW_ROWS
+  }
+}
+
+AVX512 __attribute__((always_inline)) static inline void
+window_rows_avx512(const window_problem *p, const window_unit *unit, int64_t oh,
+                   int64_t rows, const int64_t sw, const int kind) {
+  WINDOW_SIZES(window_rows_sized_avx512, p, p, unit, oh, rows, sw, kind);
+}
+
 AVX512 __attribute__((always_inline)) static inline void
 window_units_avx512(const window_problem *p, int64_t begin, int64_t end,
                     const int64_t sw, const int kind) {
+  int global = kind != LATTICE_UK_WINDOW_CONV && p->oh == 1 && p->ow == 1 &&
+               p->dh == 1 && p->dw == 1;
   for (int64_t u = begin; u < end; ++u) {
     window_unit unit = window_unit_of(p, u);
-    for (int64_t ow0 = 0; ow0 < p->ow; ow0 += LANES) {
-      if (unit.last - unit.first == ROWS_PER_UNIT) {
-        window_pixels_avx512(p, unit.in, unit.wts, unit.out, unit.first, ow0,
-                             p->ow - ow0, sw, kind, ROWS_PER_UNIT);
-        continue;
-      }
-      for (int64_t oh = unit.first; oh < unit.last; ++oh)
-        window_pixels_avx512(p, unit.in, unit.wts, unit.out, oh, ow0,
-                             p->ow - ow0, sw, kind, 1);
+    if (global) {
+      window_plane_avx512(p, unit.in, unit.out, kind);
+      continue;
+    }
+    for (int64_t oh = unit.first; oh < unit.last; oh += ROWS_PER_UNIT) {
+      int64_t rows = unit.last - oh;
+      window_rows_avx512(p, &unit, oh,
+                         rows < ROWS_PER_UNIT ? rows : ROWS_PER_UNIT, sw, kind);
     }
   }
 }
@@ -269,8 +376,16 @@ void lattice_uk_window2d_f32(int64_t x, int64_t w, int64_t y, int64_t n,
                       .dw = dw,
                       .mult = mult,
                       .kind = kind,
-                      .row_blocks = (oh + ROWS_PER_UNIT - 1) / ROWS_PER_UNIT};
-  int64_t units = n * groups * mult * p.row_blocks;
+                      .row_blocks = 1,
+                      .unit_rows = oh};
+  /* Whole planes are the units, unless there are too few of them to keep
+     every thread busy: then blocks of ROWS_PER_UNIT rows. */
+  int64_t planes = n * groups * mult;
+  if (planes < 4 * lattice_get_call_threads() && oh > ROWS_PER_UNIT) {
+    p.unit_rows = ROWS_PER_UNIT;
+    p.row_blocks = (oh + ROWS_PER_UNIT - 1) / ROWS_PER_UNIT;
+  }
+  int64_t units = planes * p.row_blocks;
   lattice_parallel_for(window_runs, &p, 0, units,
                        lattice_run_length(threads, units));
 }

@@ -36,11 +36,20 @@ struct Window {
 };
 
 const Window kWindows[] = {
-    {1, 3, 16, 16, 3, 3, 1, 1, 1, 1}, {2, 5, 13, 40, 3, 3, 2, 1, 1, 1},
-    {1, 4, 12, 12, 3, 3, 1, 2, 2, 1}, {1, 2, 9, 70, 5, 5, 1, 1, 1, 1},
-    {1, 3, 11, 50, 2, 2, 3, 1, 3, 1}, {1, 1, 7, 7, 7, 7, 1, 1, 1, 1},
-    {3, 2, 18, 35, 1, 1, 2, 1, 1, 1}, {1, 2, 10, 21, 3, 3, 1, 1, 3, 4},
+    {1, 3, 16, 16, 3, 3, 1, 1, 1, 1},
+    {2, 5, 13, 40, 3, 3, 2, 1, 1, 1},
+    {1, 4, 12, 12, 3, 3, 1, 2, 2, 1},
+    {1, 2, 9, 70, 5, 5, 1, 1, 1, 1},
+    {1, 3, 11, 50, 2, 2, 3, 1, 3, 1},
+    {1, 1, 7, 7, 7, 7, 1, 1, 1, 1},
+    {3, 2, 18, 35, 1, 1, 2, 1, 1, 1},
+    {1, 2, 10, 21, 3, 3, 1, 1, 3, 4},
     {2, 3, 9, 40, 3, 2, 2, 1, 1, 2},
+    // Global pooling (the window is the plane), rows longer than a vector.
+    {2, 3, 20, 37, 20, 37, 1, 1, 1, 1},
+    // Planes of up to 8 rows in one go, and 9 rows (8 + 1).
+    {1, 2, 13, 30, 5, 5, 1, 1, 1, 1},
+    {1, 2, 11, 20, 3, 3, 1, 1, 1, 1},
 };
 
 void checkWindow(const Window &s, int kind) {
@@ -65,7 +74,7 @@ void checkWindow(const Window &s, int kind) {
           float want = kind == LATTICE_UK_WINDOW_MAX
                            ? -std::numeric_limits<float>::infinity()
                            : 0.0f;
-          double exact = 0, bound = 0;
+          double exact = 0, bound = 0, magnitude = 0;
           for (int64_t c = 0; c < s.cg; ++c)
             for (int64_t u = 0; u < s.kh; ++u)
               for (int64_t v = 0; v < s.kw; ++v) {
@@ -79,12 +88,19 @@ void checkWindow(const Window &s, int kind) {
                   want += a;
                 exact += double(a) * f;
                 bound += std::fabs(double(a) * f);
+                magnitude += std::fabs(a);
               }
           float got = y[((b * m + o) * oh + i) * ow + j];
+          // Sums over a whole plane (global pooling) are associated by
+          // vector lanes; other sums in the window's order.
+          bool global = oh == 1 && ow == 1 && s.kh == s.h && s.kw == s.w;
           if (kind == LATTICE_UK_WINDOW_CONV)
             ASSERT_NEAR(got, exact, 1e-6 * bound * window + 1e-30)
                 << "image " << b << " channel " << o << " pixel " << i << ","
                 << j;
+          else if (kind == LATTICE_UK_WINDOW_SUM && global)
+            ASSERT_NEAR(got, want, 1e-6 * magnitude * window)
+                << "image " << b << " channel " << o;
           else
             ASSERT_EQ(got, want) << "image " << b << " channel " << o
                                  << " pixel " << i << "," << j;
@@ -123,6 +139,21 @@ TEST(Window2dF32, MaxPropagatesNaN) {
         bool nan = (i <= 1 && j >= 18 && j <= 20) || (i == 0 && j == 0);
         EXPECT_EQ(std::isnan(y[i * 38 + j]), nan) << i << "," << j;
       }
+    // Global pooling: one NaN anywhere in the plane, or none.
+    for (int64_t at : {int64_t(-1), int64_t(0), int64_t(77), h * w - 1}) {
+      std::vector<float> plane(h * w, 2.0f);
+      plane[5] = 7.0f;
+      if (at >= 0)
+        plane[at] = std::numeric_limits<float>::quiet_NaN();
+      float out = 0.0f;
+      lattice_uk_window2d_f32(addr(plane.data()), 0, addr(&out), 1, 1, 1, h, w,
+                              h, w, 1, 1, 1, 1, 1, 1, 1, LATTICE_UK_WINDOW_MAX,
+                              1);
+      if (at >= 0)
+        EXPECT_TRUE(std::isnan(out)) << "NaN at " << at;
+      else
+        EXPECT_EQ(out, 7.0f);
+    }
   }
 }
 } // namespace
