@@ -75,6 +75,42 @@ def CPUEmulateNarrowTypesPass
   ];
 }
 
+def CPUHoistPadDestinationsPass
+    : Pass<"lattice-cpu-hoist-pad-destinations", "func::FuncOp"> {
+  let summary = "Create padded buffers before the ops that fill their interior";
+  let description = [{
+    A padding (of a convolution's input, say) is a `tensor.insert_slice` of
+    the value into a `linalg.fill` of a constant into a `tensor.empty`, all
+    created after the value. Upstream's `eliminate-empty-tensors` can make
+    the value's producer write straight into the padded buffer's interior,
+    but only when that buffer is defined before the producer's own
+    destination, which it is not: without this pass every padding is a copy
+    of the whole tensor after bufferization (a strided `memref.copy`).
+
+    This pass moves the `tensor.empty` and `linalg.fill` of such a
+    destination just above the producer of the inserted value (a linalg op,
+    or the `scf.forall` of a tiled one), when the producer is in the same
+    block, the fill's value is defined before it, and the empty tensor and
+    the fill have no other use. Nothing else moves, so buffers live no longer than the producer's.
+
+    ```mlir
+    %y = linalg.generic ... outs(%e : tensor<1x8x6x6xf32>)
+    %p = tensor.empty() : tensor<1x8x8x8xf32>
+    %z = linalg.fill ins(%zero : f32) outs(%p : tensor<1x8x8x8xf32>)
+    %i = tensor.insert_slice %y into %z[0, 0, 1, 1] [1, 8, 6, 6] [1, 1, 1, 1]
+    ```
+
+    becomes
+
+    ```mlir
+    %p = tensor.empty() : tensor<1x8x8x8xf32>
+    %z = linalg.fill ins(%zero : f32) outs(%p : tensor<1x8x8x8xf32>)
+    %y = linalg.generic ... outs(%e : tensor<1x8x6x6xf32>)
+    %i = tensor.insert_slice %y into %z[0, 0, 1, 1] [1, 8, 6, 6] [1, 1, 1, 1]
+    ```
+  }];
+}
+
 def CPUCopyAliasedResultsPass
     : Pass<"lattice-cpu-copy-aliased-results", "func::FuncOp"> {
   let summary = "Give every tensor result of a function its own value";

@@ -85,6 +85,9 @@ mlir::lattice::buildLatticeCPUPipeline(OpPassManager &pm,
   pm.addPass(createLinalgElementwiseOpFusionPass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  // Paddings' buffers before their values' producers, which empty-tensor
+  // elimination (in bufferization) then makes write into them.
+  pm.addNestedPass<func::FuncOp>(createCPUHoistPadDestinationsPass());
 
   // Tiling and vectorization on tensors.
   CPUTileAndVectorizePassOptions tileOptions;
@@ -95,6 +98,11 @@ mlir::lattice::buildLatticeCPUPipeline(OpPassManager &pm,
   pm.addPass(createCSEPass());
 
   addBufferizationPasses(pm);
+  // A padded buffer's producer now writes into its interior, which leaves a
+  // copy of that interior onto itself (two equal subviews): one subview,
+  // and the copy folds away.
+  pm.addPass(createCSEPass());
+  pm.addPass(createCanonicalizerPass());
   // Temporaries in one workspace, then what is left freed.
   CPUPlanWorkspacePassOptions workspaceOptions;
   workspaceOptions.argument = options.workspaceArgument;
