@@ -251,6 +251,8 @@ TEST(GemmF32Q4, MatchesReference) {
     checkQ4(64, 96, 256, 128, LATTICE_UK_SCALE_F16);
     checkQ4(5, 33, 64, 16, 0);
     checkQ4(20, 31, 96, 32, LATTICE_UK_UNSIGNED | LATTICE_UK_ZERO_POINT);
+    // Groups that are not a multiple of 16 (decoded element by element).
+    checkQ4(7, 20, 48, 24, LATTICE_UK_ZERO_POINT);
   }
 }
 
