@@ -39,6 +39,7 @@
 #include "lattice_threads.h"
 #include "lattice_ukernels.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -931,31 +932,30 @@ VNNI static void rows_s8_vnni(const s8_problem *p, int64_t n0, int64_t m0,
 }
 #endif
 
-/* A [M, K] into the tiled layout of s8_problem, as unsigned bytes (x ^
-   flip), padded with zeros to K4 along K: padding multiplies zero columns
-   of B, so any value gives 0. */
+/* Block `b` of A [M, K] into the tiled layout of s8_problem, as unsigned
+   bytes (x ^ flip), padded with zeros to K4 along K: padding multiplies
+   zero columns of B, so any value gives 0. */
 static void pack_s8_rows(const uint8_t *a, int64_t m, int64_t k, int64_t k4,
-                         int64_t blocks, uint8_t flip, uint8_t *out) {
+                         int64_t blocks, int64_t b, uint8_t flip,
+                         uint8_t *out) {
   uint32_t flips = flip * 0x01010101u;
-  for (int64_t b = 0; b < blocks; ++b) {
-    int64_t m0 = block_start(m, blocks, b), m1 = block_start(m, blocks, b + 1);
-    for (int64_t r0 = m0, t = 0, mr; r0 < m1; r0 += mr, ++t) {
-      mr = tile_rows(m1 - m0, MR_S8, t);
-      uint8_t *tile = out + r0 * k4;
-      for (int64_t r = 0; r < mr; ++r) {
-        const uint8_t *row = a + (r0 + r) * k;
-        for (int64_t q = 0; q < k / 4; ++q) {
-          uint32_t quad;
-          memcpy(&quad, row + 4 * q, 4);
-          quad ^= flips;
-          memcpy(tile + (q * mr + r) * 4, &quad, 4);
-        }
-        if (k % 4) {
-          uint8_t tail[4] = {0, 0, 0, 0};
-          for (int64_t j = 0; j < k % 4; ++j)
-            tail[j] = row[k / 4 * 4 + j] ^ flip;
-          memcpy(tile + (k / 4 * mr + r) * 4, tail, 4);
-        }
+  int64_t m0 = block_start(m, blocks, b), m1 = block_start(m, blocks, b + 1);
+  for (int64_t r0 = m0, t = 0, mr; r0 < m1; r0 += mr, ++t) {
+    mr = tile_rows(m1 - m0, MR_S8, t);
+    uint8_t *tile = out + r0 * k4;
+    for (int64_t r = 0; r < mr; ++r) {
+      const uint8_t *row = a + (r0 + r) * k;
+      for (int64_t q = 0; q < k / 4; ++q) {
+        uint32_t quad;
+        memcpy(&quad, row + 4 * q, 4);
+        quad ^= flips;
+        memcpy(tile + (q * mr + r) * 4, &quad, 4);
+      }
+      if (k % 4) {
+        uint8_t tail[4] = {0, 0, 0, 0};
+        for (int64_t j = 0; j < k % 4; ++j)
+          tail[j] = row[k / 4 * 4 + j] ^ flip;
+        memcpy(tile + (k / 4 * mr + r) * 4, tail, 4);
       }
     }
   }
@@ -1005,20 +1005,43 @@ static void gemm_s8_runs(void *context, int64_t begin, int64_t end) {
   }
 }
 
-void lattice_uk_gemm_s8(int64_t a, int64_t a_scale, int64_t a_zero, int64_t b,
-                        int64_t b_scale, int64_t c, int64_t m, int64_t n,
-                        int64_t k, int64_t flags, int64_t threads) {
+/* An 8-bit GEMM whose A (m rows, k columns) `pack` writes into the tiled
+   layout of s8_problem, in `blocks` blocks of rows, on up to `threads`
+   threads: the arguments of lattice_uk_gemm_s8 otherwise. */
+typedef struct {
+  void (*pack)(void *context, int64_t m, int64_t k, int64_t k4, int64_t blocks,
+               int64_t block, uint8_t *out);
+  void *context;
+} s8_source;
+
+typedef struct {
+  const s8_source *source;
+  int64_t m, k, k4, blocks;
+  uint8_t *out;
+} s8_packing;
+
+static void pack_s8_blocks(void *context, int64_t begin, int64_t end) {
+  const s8_packing *w = context;
+  for (int64_t b = begin; b < end; ++b)
+    w->source->pack(w->source->context, w->m, w->k, w->k4, w->blocks, b,
+                    w->out);
+}
+
+static void gemm_s8(const s8_source *source, int64_t a_scale, int64_t a_zero,
+                    int64_t b, int64_t b_scale, int64_t c, int64_t m, int64_t n,
+                    int64_t k, int64_t flags, int64_t threads) {
   if (m <= 0 || n <= 0)
     return;
   int64_t k4 = (k + 3) / 4 * 4;
   /* A as unsigned bytes (vpdpbusd multiplies unsigned by signed ones),
-     padded with the code of zero to a multiple of 4 along K. */
+     padded along K to a multiple of 4. */
   uint8_t *ua = scratch((size_t)(m * k4), 1);
   if (!ua)
     return;
   int64_t blocks = (m + MB - 1) / MB;
-  pack_s8_rows((const uint8_t *)(intptr_t)a, m, k, k4, blocks,
-               (flags & LATTICE_UK_A_UNSIGNED) ? 0 : 0x80, ua);
+  s8_packing packing = {source, m, k, k4, blocks, ua};
+  lattice_parallel_for(pack_s8_blocks, &packing, 0, blocks,
+                       lattice_run_length(threads, blocks));
   s8_problem p = {
       ua,
       (const int8_t *)(intptr_t)b,
@@ -1039,4 +1062,173 @@ void lattice_uk_gemm_s8(int64_t a, int64_t a_scale, int64_t a_zero, int64_t b,
   int64_t units = w.panels * w.blocks;
   w.run = lattice_run_length(threads, units);
   lattice_parallel_for(gemm_s8_runs, &w, 0, (units + w.run - 1) / w.run, 1);
+}
+
+typedef struct {
+  const uint8_t *a;
+  uint8_t flip;
+} s8_matrix;
+
+static void pack_s8_matrix(void *context, int64_t m, int64_t k, int64_t k4,
+                           int64_t blocks, int64_t block, uint8_t *out) {
+  const s8_matrix *a = context;
+  pack_s8_rows(a->a, m, k, k4, blocks, block, a->flip, out);
+}
+
+void lattice_uk_gemm_s8(int64_t a, int64_t a_scale, int64_t a_zero, int64_t b,
+                        int64_t b_scale, int64_t c, int64_t m, int64_t n,
+                        int64_t k, int64_t flags, int64_t threads) {
+  s8_matrix matrix = {(const uint8_t *)(intptr_t)a,
+                      (flags & LATTICE_UK_A_UNSIGNED) ? 0 : 0x80};
+  s8_source source = {pack_s8_matrix, &matrix};
+  gemm_s8(&source, a_scale, a_zero, b, b_scale, c, m, n, k, flags, threads);
+}
+
+/* The quantized im2col matrix of a convolution (lattice_uk_conv2d_s8). */
+typedef struct {
+  conv_geometry g;
+  const float *column_scale; /* or NULL */
+  float scale, zero, lo, hi;
+  uint8_t flip;
+} s8_conv;
+
+/* lattice.quantize of one value (nearest even): round(v / s) + z clamped
+   to the codes' range, z for NaN. */
+static int32_t quantize_value(const s8_conv *q, float v) {
+  float scaled = v / q->scale;
+  float code = scaled != scaled ? q->zero : rintf(scaled) + q->zero;
+  code = code < q->lo ? q->lo : code;
+  code = code > q->hi ? q->hi : code;
+  return (int32_t)code;
+}
+
+/* The k-quad-major block of rows [m0, m1) of the quantized im2col matrix
+   (code (r, k) at ((k / 4) * rows + r - m0) * 4 + k % 4), portably. */
+static void gather_s8_conv(const s8_conv *q, int64_t m0, int64_t m1, int64_t k4,
+                           uint8_t *block) {
+  const conv_geometry *g = &q->g;
+  pixel_runs runs;
+  find_runs(g, m0, m1, &runs);
+  int64_t rows = m1 - m0, k = g->c * g->kh * g->kw;
+  for (int64_t kk = 0; kk < k4; ++kk) {
+    int64_t c = kk / (g->kh * g->kw), y = kk / g->kw % g->kh, x = kk % g->kw;
+    const float *base = g->x + (c * g->hp + y * g->dh) * g->wp + x * g->dw;
+    float cs = q->column_scale && kk < k ? q->column_scale[kk] : 1.0f;
+    for (int64_t r = 0; r < runs.count; ++r)
+      for (int64_t j = 0; j < runs.length[r]; ++j) {
+        uint8_t byte = 0;
+        if (kk < k) {
+          float v = base[runs.source[r] + j * g->sw];
+          if (q->column_scale)
+            v *= cs;
+          byte = (uint8_t)quantize_value(q, v) ^ q->flip;
+        }
+        block[((kk / 4) * rows + runs.start[r] + j) * 4 + kk % 4] = byte;
+      }
+  }
+}
+
+#if defined(__x86_64__)
+/* gather_s8_conv with 16 pixels of a run a vector: 4 columns quantized and
+   interleaved into the 16 dwords of their quad. */
+AVX512 static void gather_s8_conv_avx512(const s8_conv *q, int64_t m0,
+                                         int64_t m1, int64_t k4,
+                                         uint8_t *block) {
+  const conv_geometry *g = &q->g;
+  pixel_runs runs;
+  find_runs(g, m0, m1, &runs);
+  int64_t rows = m1 - m0, k = g->c * g->kh * g->kw;
+  const __m512 scale = _mm512_set1_ps(q->scale), zero = _mm512_set1_ps(q->zero),
+               lo = _mm512_set1_ps(q->lo), hi = _mm512_set1_ps(q->hi);
+  const __m512i bytes = _mm512_set1_epi32(0xff),
+                flip = _mm512_set1_epi32(q->flip);
+  for (int64_t quad = 0; quad < k4 / 4; ++quad) {
+    const float *base[4];
+    float cs[4];
+    for (int t = 0; t < 4; ++t) {
+      int64_t kk = quad * 4 + t < k ? quad * 4 + t : 0;
+      int64_t c = kk / (g->kh * g->kw), y = kk / g->kw % g->kh, x = kk % g->kw;
+      base[t] = g->x + (c * g->hp + y * g->dh) * g->wp + x * g->dw;
+      cs[t] = q->column_scale ? q->column_scale[kk] : 1.0f;
+    }
+    uint8_t *out = block + quad * rows * 4;
+    for (int64_t r = 0; r < runs.count; ++r)
+      for (int64_t j = 0; j < runs.length[r]; j += 16) {
+        int64_t lanes = runs.length[r] - j;
+        __m512i dwords = _mm512_setzero_si512();
+        for (int t = 0; t < 4 && quad * 4 + t < k; ++t) {
+          __m512 v = lattice_load_strided(base[t] + runs.source[r] + j * g->sw,
+                                          lanes, g->sw);
+          if (q->column_scale)
+            v = _mm512_mul_ps(v, _mm512_set1_ps(cs[t]));
+          __m512 scaled = _mm512_div_ps(v, scale);
+          __m512 code = _mm512_add_ps(
+              _mm512_roundscale_ps(scaled, _MM_FROUND_TO_NEAREST_INT |
+                                               _MM_FROUND_NO_EXC),
+              zero);
+          code = _mm512_mask_mov_ps(
+              code, _mm512_cmp_ps_mask(scaled, scaled, _CMP_UNORD_Q), zero);
+          code = _mm512_min_ps(_mm512_max_ps(code, lo), hi);
+          __m512i byte = _mm512_xor_si512(
+              _mm512_and_si512(_mm512_cvttps_epi32(code), bytes), flip);
+          dwords = _mm512_or_si512(dwords, _mm512_slli_epi32(byte, 8 * t));
+        }
+        _mm512_mask_storeu_epi32(out + (runs.start[r] + j) * 4,
+                                 lattice_first_lanes(lanes), dwords);
+      }
+  }
+}
+#endif
+
+/* Block `block` of the quantized im2col matrix in the tiled layout: its
+   quad-major gather, then each register tile's rows copied out of it. */
+static void pack_s8_conv(void *context, int64_t m, int64_t k, int64_t k4,
+                         int64_t blocks, int64_t block, uint8_t *out) {
+  (void)k;
+  const s8_conv *q = context;
+  int64_t m0 = block_start(m, blocks, block),
+          m1 = block_start(m, blocks, block + 1), rows = m1 - m0;
+  uint8_t *gathered = scratch((size_t)(rows * k4), 0);
+  if (!gathered)
+    return;
+#if defined(__x86_64__)
+  if (lattice_uk_level() == LATTICE_UK_LEVEL_AVX512)
+    gather_s8_conv_avx512(q, m0, m1, k4, gathered);
+  else
+#endif
+    gather_s8_conv(q, m0, m1, k4, gathered);
+  for (int64_t r0 = m0, t = 0, mr; r0 < m1; r0 += mr, ++t) {
+    mr = tile_rows(rows, MR_S8, t);
+    uint8_t *tile = out + r0 * k4;
+    for (int64_t quad = 0; quad < k4 / 4; ++quad)
+      memcpy(tile + quad * mr * 4, gathered + (quad * rows + r0 - m0) * 4,
+             (size_t)(mr * 4));
+  }
+}
+
+void lattice_uk_conv2d_s8(int64_t x, int64_t column_scale, int64_t a_scale,
+                          int64_t a_zero, int64_t w, int64_t w_scale, int64_t y,
+                          int64_t n, int64_t c, int64_t hp, int64_t wp,
+                          int64_t kh, int64_t kw, int64_t oh, int64_t ow,
+                          int64_t sh, int64_t sw, int64_t dh, int64_t dw,
+                          int64_t m, int64_t flags, int64_t threads) {
+  if (n <= 0 || c <= 0 || kh <= 0 || kw <= 0 || oh <= 0 || ow <= 0)
+    return;
+  s8_problem zero_of = {.a_zero = (flags & LATTICE_UK_A_ZERO_POINT)
+                                      ? (const void *)(intptr_t)a_zero
+                                      : NULL,
+                        .a_zero_bits =
+                            (flags >> LATTICE_UK_ZERO_POINT_SHIFT) & 0xff};
+  int is_unsigned = (flags & LATTICE_UK_A_UNSIGNED) != 0;
+  s8_conv q = {{(const float *)(intptr_t)x, n, c, hp, wp, kh, kw, oh, ow, sh,
+                sw, dh, dw},
+               (const float *)(intptr_t)column_scale,
+               *(const float *)(intptr_t)a_scale,
+               (float)a_zero_of(&zero_of, 0),
+               is_unsigned ? 0.0f : -128.0f,
+               is_unsigned ? 255.0f : 127.0f,
+               is_unsigned ? 0 : 0x80};
+  s8_source source = {pack_s8_conv, &q};
+  gemm_s8(&source, a_scale, a_zero, w, w_scale, y, n * oh * ow, m, c * kh * kw,
+          flags & ~(int64_t)LATTICE_UK_A_PER_ROW, threads);
 }

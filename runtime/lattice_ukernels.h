@@ -149,6 +149,26 @@ void lattice_uk_gemm_s8(int64_t a, int64_t a_scale, int64_t a_zero, int64_t b,
                         int64_t b_scale, int64_t c, int64_t m, int64_t n,
                         int64_t k, int64_t flags, int64_t threads);
 
+/* A 2-D convolution with 8-bit activations: lattice_uk_gemm_s8 whose A is
+   the im2col matrix of the padded NCHW f32 input x (the layout of
+   lattice_uk_conv2d_f32), each column k = (c * KH + i) * KW + j multiplied
+   by column_scale[k] (f32; none when column_scale is 0) and quantized as
+   lattice.quantize does per tensor with the f32 scale at a_scale and the
+   zero point at a_zero (LATTICE_UK_A_ZERO_POINT, its width in bits 8..15):
+   round-half-even of v / scale, plus the zero point, clamped to the s8 (or
+   u8, LATTICE_UK_A_UNSIGNED) range, the zero point for NaN. w is the [M, C *
+   KH * KW] s8 weight (with LATTICE_UK_B_PACKED, in the panels of
+   lattice_pack.h), w_scale its scales per output channel (f16 with
+   LATTICE_UK_SCALE_F16), y [N * OH * OW, M] (pixel-major), with
+   lattice_uk_gemm_s8's arithmetic. The matrix is quantized block by block
+   and never stored whole. */
+void lattice_uk_conv2d_s8(int64_t x, int64_t column_scale, int64_t a_scale,
+                          int64_t a_zero, int64_t w, int64_t w_scale, int64_t y,
+                          int64_t n, int64_t c, int64_t hp, int64_t wp,
+                          int64_t kh, int64_t kw, int64_t oh, int64_t ow,
+                          int64_t sh, int64_t sw, int64_t dh, int64_t dw,
+                          int64_t m, int64_t flags, int64_t threads);
+
 #ifdef __cplusplus
 }
 #endif

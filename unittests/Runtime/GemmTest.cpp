@@ -21,9 +21,11 @@
 
 #include "gtest/gtest.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <random>
 #include <string>
 #include <vector>
@@ -316,6 +318,93 @@ void checkS8(int64_t m, int64_t n, int64_t k, int64_t flags) {
       float want = float(sum) * sa[perRow ? i : 0] * sb[j];
       ASSERT_EQ(c[i * n + j], want) << "row " << i << " column " << j;
     }
+}
+
+/// 8-bit convolution: bit-exact against the documented arithmetic, an
+/// im2col matrix scaled by column, quantized (round half to even, NaN to the
+/// zero point, clamped), and summed in i32.
+void checkConvS8(int64_t c, int64_t h, int64_t w, int64_t m, int64_t kh,
+                 int64_t kw, int64_t s, int64_t d, int64_t flags,
+                 bool columnScale) {
+  int64_t n = 2, oh = (h - d * (kh - 1) - 1) / s + 1,
+          ow = (w - d * (kw - 1) - 1) / s + 1, k = c * kh * kw;
+  std::mt19937 rng(static_cast<unsigned>(c * 3 + h * 5 + m * 7 + s + flags));
+  std::uniform_real_distribution<float> dist(-3.0f, 3.0f), pos(0.5f, 2.0f);
+  std::uniform_int_distribution<int> code(-128, 127);
+  std::vector<float> x(n * c * h * w), cs(k), sw(m), y(n * oh * ow * m);
+  for (float &v : x)
+    v = dist(rng);
+  x[5] = std::numeric_limits<float>::quiet_NaN();
+  x[7] = std::numeric_limits<float>::infinity();
+  x[9] = 1000.0f;       // far outside the range: clamped
+  x[11] = 0.5f * 0.02f; // a tie: rounds to even
+  for (float &v : cs)
+    v = columnScale ? pos(rng) : 1.0f;
+  for (float &v : sw)
+    v = pos(rng) * 0.01f;
+  std::vector<int8_t> wt(m * k);
+  for (int8_t &v : wt)
+    v = int8_t(code(rng));
+  bool isUnsigned = flags & LATTICE_UK_A_UNSIGNED;
+  float sa = 0.02f;
+  int16_t za = (flags & LATTICE_UK_A_ZERO_POINT) ? (isUnsigned ? 128 : -3) : 0;
+  if (flags & LATTICE_UK_A_ZERO_POINT)
+    flags |= int64_t(16) << LATTICE_UK_ZERO_POINT_SHIFT;
+  std::vector<int8_t> panels;
+  const int8_t *wData = wt.data();
+  if (flags & LATTICE_UK_B_PACKED) {
+    int64_t panelBytes = lattice_pack_s8_panel_bytes(k);
+    panels.resize(lattice_pack_panels(m) * panelBytes);
+    for (int64_t p = 0; p < lattice_pack_panels(m); ++p)
+      lattice_pack_s8_panel(wt.data(), p * LATTICE_PACK_NR, m, k,
+                            panels.data() + p * panelBytes);
+    wData = panels.data();
+  }
+  lattice_uk_conv2d_s8(addr(x.data()), columnScale ? addr(cs.data()) : 0,
+                       addr(&sa), addr(&za), addr(wData), addr(sw.data()),
+                       addr(y.data()), n, c, h, w, kh, kw, oh, ow, s, s, d, d,
+                       m, flags, 2);
+  float lo = isUnsigned ? 0.0f : -128.0f, hi = isUnsigned ? 255.0f : 127.0f;
+  for (int64_t b = 0; b < n; ++b)
+    for (int64_t i = 0; i < oh; ++i)
+      for (int64_t j = 0; j < ow; ++j) {
+        std::vector<int32_t> a(k);
+        for (int64_t ch = 0; ch < c; ++ch)
+          for (int64_t u = 0; u < kh; ++u)
+            for (int64_t v = 0; v < kw; ++v) {
+              int64_t col = (ch * kh + u) * kw + v;
+              float value =
+                  x[((b * c + ch) * h + i * s + u * d) * w + j * s + v * d];
+              if (columnScale)
+                value *= cs[col];
+              float scaled = value / sa;
+              float q = std::isnan(scaled) ? float(za)
+                                           : std::nearbyint(scaled) + float(za);
+              a[col] = int32_t(std::min(std::max(q, lo), hi));
+            }
+        for (int64_t o = 0; o < m; ++o) {
+          int32_t sum = 0;
+          for (int64_t col = 0; col < k; ++col)
+            sum += (a[col] - za) * int32_t(wt[o * k + col]);
+          float want = float(sum) * sa * sw[o];
+          ASSERT_EQ(y[((b * oh + i) * ow + j) * m + o], want)
+              << "pixel " << b << "," << i << "," << j << " channel " << o;
+        }
+      }
+}
+
+TEST(Conv2dS8, BitExact) {
+  for (const std::string &level : availableLevels()) {
+    SCOPED_TRACE(level);
+    ASSERT_EQ(lattice_uk_select_level(level.c_str()), 0);
+    // K not a multiple of 4, strides, dilation, rows longer than a vector,
+    // more than one block of rows, 1 x 1 windows.
+    checkConvS8(3, 9, 40, 5, 3, 3, 1, 1, 0, true);
+    checkConvS8(4, 13, 21, 33, 3, 3, 2, 1, LATTICE_UK_B_PACKED, true);
+    checkConvS8(2, 12, 12, 8, 3, 2, 1, 2, LATTICE_UK_A_ZERO_POINT, false);
+    checkConvS8(5, 7, 30, 40, 1, 1, 2, 1,
+                LATTICE_UK_A_UNSIGNED | LATTICE_UK_A_ZERO_POINT, true);
+  }
 }
 
 /// A K at which the kernels' unsigned dot products (a + 128) leave the i32

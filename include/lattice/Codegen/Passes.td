@@ -320,6 +320,13 @@ def CPUUseUkernelsPass : Pass<"lattice-cpu-use-ukernels", "ModuleOp"> {
       times symmetric `s8` weights per output channel (f32 or f16 scales),
       summed in `i32` with AVX512-VNNI (`vpdpbusd`) where the CPU has it;
       the epilogue `f32(sum) * sa * sw` is the op's.
+    - `lattice_uk_conv2d_s8`: the same for a matmul whose lhs is the
+      per-tensor quantization (half to even, with the matmul's own scale
+      and zero point) of an im2col matrix as above, possibly multiplied by
+      column scales first (`lattice.channel_scale` on axis 1, which
+      SmoothQuant writes): the kernel gathers, scales and quantizes the
+      matrix a block of rows at a time, vectorized along the pixels of an
+      output row, with the arithmetic of the ops it replaces.
     - `lattice_uk_matmul_f32_q4`, the W4A16 GEMV: f32 activations `[M, K]`
       with M <= 16 and 4-bit weights in groups of a multiple of 32, on
       AVX-512 targets. It splits the activations by parity once, so that

@@ -47,10 +47,11 @@ static constexpr StringLiteral kGemmF32 = "lattice_uk_gemm_f32";
 static constexpr StringLiteral kGemmF32Q4 = "lattice_uk_gemm_f32_q4";
 static constexpr StringLiteral kGemmS8 = "lattice_uk_gemm_s8";
 static constexpr StringLiteral kConvF32 = "lattice_uk_conv2d_f32";
+static constexpr StringLiteral kConvS8 = "lattice_uk_conv2d_s8";
 static constexpr StringLiteral kWindowF32 = "lattice_uk_window2d_f32";
 static constexpr std::pair<StringLiteral, unsigned> kKernels[] = {
-    {kQ4Gemv, 11}, {kGemmF32, 16}, {kGemmF32Q4, 11},
-    {kGemmS8, 11}, {kConvF32, 18}, {kWindowF32, 19}};
+    {kQ4Gemv, 11},  {kGemmF32, 16}, {kGemmF32Q4, 11}, {kGemmS8, 11},
+    {kConvF32, 18}, {kConvS8, 22},  {kWindowF32, 19}};
 
 /// The largest M the W4A16 GEMV is used for: it dequantizes the weights once
 /// per row of the activations.
@@ -222,12 +223,12 @@ getPointwiseConv(tensor::CollapseShapeOp collapse) {
                       1};
 }
 
-/// The convolution of `op`: its lhs is the collapse, to [N * OH * OW,
-/// C * KH * KW], of a copy `patches[n, oh, ow, c, i, j] = x[n, c, oh * sh +
-/// i * dh, ow * sw + j * dw]` (the ONNX importer's im2col) of a static f32
-/// input, or a pointwise convolution (getPointwiseConv).
-static std::optional<ConvGeometry> getIm2colConv(MatmulOp op) {
-  auto collapse = op.getLhs().getDefiningOp<tensor::CollapseShapeOp>();
+/// The convolution whose im2col matrix is `matrix`: the collapse, to [N *
+/// OH * OW, C * KH * KW], of a copy `patches[n, oh, ow, c, i, j] = x[n, c,
+/// oh * sh + i * dh, ow * sw + j * dw]` (the ONNX importer's im2col) of a
+/// static f32 input, or a pointwise convolution (getPointwiseConv).
+static std::optional<ConvGeometry> getIm2colConv(Value matrix) {
+  auto collapse = matrix.getDefiningOp<tensor::CollapseShapeOp>();
   if (!collapse)
     return std::nullopt;
   if (std::optional<ConvGeometry> pointwise = getPointwiseConv(collapse))
@@ -252,7 +253,7 @@ static std::optional<ConvGeometry> getIm2colConv(MatmulOp op) {
   if (!maps[1].isIdentity())
     return std::nullopt;
   AffineMap in = maps[0];
-  MLIRContext *ctx = op.getContext();
+  MLIRContext *ctx = matrix.getContext();
   if (in.getNumResults() != 4 || in.getResult(0) != getAffineDimExpr(0, ctx) ||
       in.getResult(1) != getAffineDimExpr(3, ctx))
     return std::nullopt;
@@ -284,6 +285,42 @@ static std::optional<ConvGeometry> getIm2colConv(MatmulOp op) {
       (g.ow - 1) * g.sw + (g.kw - 1) * g.dw >= g.wp)
     return std::nullopt;
   return g;
+}
+
+/// A convolution with 8-bit activations: the lhs of an 8-bit matmul is
+/// the per-tensor quantization (rounding half to even, with the matmul's
+/// own scale and zero point) of an im2col matrix, possibly scaled by column
+/// (SmoothQuant's lattice.channel_scale on axis 1): the geometry, and the
+/// column scales or null. lattice_uk_conv2d_s8 quantizes the matrix as it
+/// gathers it.
+struct QuantizedConv {
+  ConvGeometry geometry;
+  Value columnScale;
+};
+
+static std::optional<QuantizedConv> getQuantizedConv(MatmulOp op) {
+  auto quantize = op.getLhs().getDefiningOp<QuantizeOp>();
+  auto lhsType = cast<QuantType>(op.getLhs().getType().getElementType());
+  if (!quantize || !lhsType.isPerTensor() ||
+      quantize.getRounding() != RoundingMode::NearestEven ||
+      quantize.getScale() != op.getLhsScale() ||
+      quantize.getZeroPoint() != op.getLhsZeroPoint() ||
+      !quantize.getInput().getType().getElementType().isF32())
+    return std::nullopt;
+  Value matrix = quantize.getInput();
+  Value columnScale;
+  if (auto scale = matrix.getDefiningOp<ChannelScaleOp>()) {
+    auto scaleType = cast<RankedTensorType>(scale.getScale().getType());
+    if (scale.getAxis() != 1 || !scaleType.getElementType().isF32() ||
+        scaleType.getRank() != 1)
+      return std::nullopt;
+    matrix = scale.getInput();
+    columnScale = scale.getScale();
+  }
+  std::optional<ConvGeometry> g = getIm2colConv(matrix);
+  if (!g)
+    return std::nullopt;
+  return QuantizedConv{*g, columnScale};
 }
 
 /// An op that slides a window over each channel of an NCHW input on its
@@ -755,7 +792,8 @@ struct MatmulToConvF32 final : UkernelPattern {
   matchAndRewrite(MatmulOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     std::optional<ConvGeometry> g;
-    if (!isGemmF32Candidate(op, vectorBits) || !(g = getIm2colConv(op)))
+    if (!isGemmF32Candidate(op, vectorBits) ||
+        !(g = getIm2colConv(op.getLhs())))
       return failure();
     int64_t m = op.getRhs().getType().getDimSize(0);
     CallBuilder call(rewriter, op.getLoc());
@@ -773,6 +811,31 @@ struct MatmulToConvF32 final : UkernelPattern {
   }
 };
 
+/// The flags of an 8-bit matmul's kernel call (its operands' kinds, the
+/// weight's layout) and the address of its activations' zero point (or 0).
+static std::pair<int64_t, Value>
+getS8Flags(MatmulOp op, MatmulOp::Adaptor adaptor, CallBuilder &call) {
+  auto lhsType = cast<QuantType>(op.getLhs().getType().getElementType());
+  auto rhsType = cast<QuantType>(op.getRhs().getType().getElementType());
+  int64_t flags = 0;
+  if (lhsType.getStorageKind() == StorageKind::Unsigned)
+    flags |= LATTICE_UK_A_UNSIGNED;
+  if (lhsType.isPerChannel())
+    flags |= LATTICE_UK_A_PER_ROW;
+  if (rhsType.getScaleType().isF16())
+    flags |= LATTICE_UK_SCALE_F16;
+  if (hasWeightLayout(op, kS8PanelsLayout))
+    flags |= LATTICE_UK_B_PACKED;
+  Value zeroPoint = call.constant(0);
+  if (Value z = adaptor.getLhsZeroPoint()) {
+    auto width = cast<RankedTensorType>(z.getType()).getElementTypeBitWidth();
+    flags |= LATTICE_UK_A_ZERO_POINT |
+             (int64_t(width) << LATTICE_UK_ZERO_POINT_SHIFT);
+    zeroPoint = call.address(z);
+  }
+  return {flags, zeroPoint};
+}
+
 /// 8-bit x 8-bit: lattice_uk_gemm_s8 (VNNI).
 struct MatmulToGemmS8 final : UkernelPattern {
   using UkernelPattern::UkernelPattern;
@@ -782,27 +845,10 @@ struct MatmulToGemmS8 final : UkernelPattern {
                   ConversionPatternRewriter &rewriter) const override {
     if (!isGemmS8Candidate(op, vectorBits))
       return failure();
-    auto lhsType = cast<QuantType>(op.getLhs().getType().getElementType());
-    auto rhsType = cast<QuantType>(op.getRhs().getType().getElementType());
     int64_t m = getRows(op), k = op.getLhs().getType().getShape().back();
     int64_t n = op.getRhs().getType().getDimSize(0);
-    int64_t flags = 0;
-    if (lhsType.getStorageKind() == StorageKind::Unsigned)
-      flags |= LATTICE_UK_A_UNSIGNED;
-    if (lhsType.isPerChannel())
-      flags |= LATTICE_UK_A_PER_ROW;
-    if (rhsType.getScaleType().isF16())
-      flags |= LATTICE_UK_SCALE_F16;
-    if (hasWeightLayout(op, kS8PanelsLayout))
-      flags |= LATTICE_UK_B_PACKED;
     CallBuilder call(rewriter, op.getLoc());
-    Value zeroPoint = call.constant(0);
-    if (Value z = adaptor.getLhsZeroPoint()) {
-      auto width = cast<RankedTensorType>(z.getType()).getElementTypeBitWidth();
-      flags |= LATTICE_UK_A_ZERO_POINT |
-               (int64_t(width) << LATTICE_UK_ZERO_POINT_SHIFT);
-      zeroPoint = call.address(z);
-    }
+    auto [flags, zeroPoint] = getS8Flags(op, adaptor, call);
     auto [result, resultAddress] = call.result(op.getType().getShape());
     call.finish(op, kGemmS8,
                 {call.address(adaptor.getLhs()),
@@ -812,6 +858,44 @@ struct MatmulToGemmS8 final : UkernelPattern {
                  call.constant(m), call.constant(n), call.constant(k),
                  call.constant(flags), call.constant(numThreads)},
                 result);
+    return success();
+  }
+};
+
+/// 8-bit x 8-bit whose lhs quantizes an im2col matrix (getQuantizedConv):
+/// lattice_uk_conv2d_s8, which gathers and quantizes the matrix block by
+/// block instead of reading it whole. Takes precedence over MatmulToGemmS8.
+struct MatmulToConvS8 final : UkernelPattern {
+  MatmulToConvS8(const TypeConverter &converter, MLIRContext *context,
+                 int64_t numThreads, unsigned vectorBits)
+      : UkernelPattern(converter, context, numThreads, vectorBits,
+                       /*benefit=*/2) {}
+
+  LogicalResult
+  matchAndRewrite(MatmulOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    std::optional<QuantizedConv> conv;
+    if (!isGemmS8Candidate(op, vectorBits) || !(conv = getQuantizedConv(op)))
+      return failure();
+    const ConvGeometry &g = conv->geometry;
+    CallBuilder call(rewriter, op.getLoc());
+    auto [flags, zeroPoint] = getS8Flags(op, adaptor, call);
+    auto [result, resultAddress] = call.result(op.getType().getShape());
+    SmallVector<Value> args = {
+        call.address(g.input),
+        conv->columnScale ? call.address(conv->columnScale) : call.constant(0),
+        call.address(adaptor.getLhsScale()),
+        zeroPoint,
+        call.address(adaptor.getRhs()),
+        call.address(adaptor.getRhsScale()),
+        resultAddress};
+    for (int64_t value :
+         {g.n, g.c, g.hp, g.wp, g.kh, g.kw, g.oh, g.ow, g.sh, g.sw, g.dh, g.dw,
+          op.getRhs().getType().getDimSize(0)})
+      args.push_back(call.constant(value));
+    args.push_back(call.constant(flags));
+    args.push_back(call.constant(numThreads));
+    call.finish(op, kConvS8, args, result);
     return success();
   }
 };
@@ -917,8 +1001,8 @@ struct CPUUseUkernelsPass final
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     RewritePatternSet patterns(ctx);
     int64_t threads = std::max<int64_t>(1, numThreads);
-    patterns.add<MatmulToQ4, MatmulToGemmF32, MatmulToGemmS8, MatmulToConvF32>(
-        typeConverter, ctx, threads, bits);
+    patterns.add<MatmulToQ4, MatmulToGemmF32, MatmulToGemmS8, MatmulToConvF32,
+                 MatmulToConvS8>(typeConverter, ctx, threads, bits);
     if (contractions)
       patterns.add<ContractionToGemmF32, WindowToKernel>(typeConverter, ctx,
                                                          threads, bits);

@@ -303,6 +303,72 @@ func.func @conv(%x: tensor<1x3x10x10xf32>, %w: tensor<8x27xf32>) -> tensor<16x8x
 
 // -----
 
+// A convolution with static 8-bit activations, as the quantizer writes it
+// after SmoothQuant: the im2col matrix scaled by column, quantized per
+// tensor with the matmul's own scale. The kernel gathers, scales and
+// quantizes the matrix itself: the copy, the scaling and the quantization
+// are left without users.
+// CHECK-LABEL: func.func @conv_s8
+// CHECK-SAME: (%[[X:[a-z0-9]+]]: tensor<1x3x10x10xf32>, %[[CS:[a-z0-9]+]]: tensor<27xf32>, %[[SX:[a-z0-9]+]]: tensor<f32>
+// CHECK-DAG: %[[XB:.*]] = bufferization.to_buffer %[[X]] read_only
+// CHECK-DAG: %[[CSB:.*]] = bufferization.to_buffer %[[CS]] read_only
+// CHECK-DAG: %[[C3:.*]] = arith.constant 3 : i64
+// CHECK-DAG: %[[C10:.*]] = arith.constant 10 : i64
+// CHECK-DAG: %[[C4:.*]] = arith.constant 4 : i64
+// CHECK-DAG: %[[C2:.*]] = arith.constant 2 : i64
+// CHECK-DAG: %[[C1:.*]] = arith.constant 1 : i64
+// CHECK-DAG: %[[C8:.*]] = arith.constant 8 : i64
+// CHECK-DAG: %[[NONE:.*]] = arith.constant 0 : i64
+// CHECK: call @lattice_uk_conv2d_s8(%{{.*}}, %{{.*}}, %{{.*}}, %[[NONE]], %{{.*}}, %{{.*}}, %{{.*}}, %[[C1]], %[[C3]], %[[C10]], %[[C10]], %[[C3]], %[[C3]], %[[C4]], %[[C4]], %[[C2]], %[[C2]], %[[C1]], %[[C1]], %[[C8]], %[[NONE]], %{{.*}})
+// CHECK-NOT: lattice.matmul
+func.func @conv_s8(%x: tensor<1x3x10x10xf32>, %cs: tensor<27xf32>, %sx: tensor<f32>,
+                   %w: tensor<8x27x!lattice.quant<s8, f32, channel<0>>>,
+                   %sw: tensor<8xf32>) -> tensor<16x8xf32> {
+  %e = tensor.empty() : tensor<1x4x4x3x3x3xf32>
+  %p = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d3, d1 * 2 + d4, d2 * 2 + d5)>,
+                                        affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3, d4, d5)>],
+                       iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "parallel"]}
+      ins(%x : tensor<1x3x10x10xf32>) outs(%e : tensor<1x4x4x3x3x3xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    linalg.yield %a : f32
+  } -> tensor<1x4x4x3x3x3xf32>
+  %cols = tensor.collapse_shape %p [[0, 1, 2], [3, 4, 5]] : tensor<1x4x4x3x3x3xf32> into tensor<16x27xf32>
+  %scaled = lattice.channel_scale %cols, %cs axis(1) : (tensor<16x27xf32>, tensor<27xf32>) -> tensor<16x27xf32>
+  %q = lattice.quantize %scaled, %sx : (tensor<16x27xf32>, tensor<f32>) -> tensor<16x27x!lattice.quant<s8, f32>>
+  %y = lattice.matmul %q, %w lhs_scale(%sx) rhs_scale(%sw) accumulate(i32)
+      : (tensor<16x27x!lattice.quant<s8, f32>>, tensor<8x27x!lattice.quant<s8, f32, channel<0>>>,
+         tensor<f32>, tensor<8xf32>) -> tensor<16x8xf32>
+  return %y : tensor<16x8xf32>
+}
+
+// -----
+
+// The quantization's scale is not the matmul's: the matrix is quantized on
+// its own and the matmul is an ordinary 8-bit GEMM.
+// CHECK-LABEL: func.func @conv_s8_other_scale
+// CHECK-NOT: lattice_uk_conv2d_s8
+// CHECK: call @lattice_uk_gemm_s8
+func.func @conv_s8_other_scale(%x: tensor<1x3x10x10xf32>, %s1: tensor<f32>, %s2: tensor<f32>,
+                               %w: tensor<8x27x!lattice.quant<s8, f32, channel<0>>>,
+                               %sw: tensor<8xf32>) -> tensor<16x8xf32> {
+  %e = tensor.empty() : tensor<1x4x4x3x3x3xf32>
+  %p = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d3, d1 * 2 + d4, d2 * 2 + d5)>,
+                                        affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3, d4, d5)>],
+                       iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "parallel"]}
+      ins(%x : tensor<1x3x10x10xf32>) outs(%e : tensor<1x4x4x3x3x3xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    linalg.yield %a : f32
+  } -> tensor<1x4x4x3x3x3xf32>
+  %cols = tensor.collapse_shape %p [[0, 1, 2], [3, 4, 5]] : tensor<1x4x4x3x3x3xf32> into tensor<16x27xf32>
+  %q = lattice.quantize %cols, %s1 : (tensor<16x27xf32>, tensor<f32>) -> tensor<16x27x!lattice.quant<s8, f32>>
+  %y = lattice.matmul %q, %w lhs_scale(%s2) rhs_scale(%sw) accumulate(i32)
+      : (tensor<16x27x!lattice.quant<s8, f32>>, tensor<8x27x!lattice.quant<s8, f32, channel<0>>>,
+         tensor<f32>, tensor<8xf32>) -> tensor<16x8xf32>
+  return %y : tensor<16x8xf32>
+}
+
+// -----
+
 // Not an im2col: the window's offsets in the wrong dimensions. The matmul
 // becomes an ordinary GEMM of the copied matrix.
 // CHECK-LABEL: func.func @conv_negative
