@@ -75,6 +75,37 @@ def CPUEmulateNarrowTypesPass
   ];
 }
 
+def CPUFuseElementwisePass : Pass<"lattice-cpu-fuse-elementwise"> {
+  let summary = "Fuse chains of elementwise linalg ops, except through broadcasts";
+  let description = [{
+    Upstream's `linalg-fuse-elementwise-ops` with one difference in what it
+    fuses: a producer is not fused into a consumer that reads it through a
+    broadcasting map (fewer results than loops, such as a per-row value read
+    by every element of the row). Fused, the producer's body would run once
+    per element of the consumer instead of once per element of its own
+    result: the mean and root of a layer norm, or the scale of a per-row
+    quantization, would cost a division and a square root per element. As
+    upstream, the producer must have a single use; reshapes are folded by
+    expansion, and constants folded, under the same rule.
+
+    ```mlir
+    %roots = linalg.generic {iterator_types = ["parallel"]}
+        ins(%sums : tensor<8xf32>) outs(%e : tensor<8xf32>) { sqrt ... }
+    %y = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>,
+                                          affine_map<(d0, d1) -> (d0)>, ...]}
+        ins(%x, %roots : tensor<8x64xf32>, tensor<8xf32>) ... { divf ... }
+    ```
+
+    stays two ops (8 square roots, not 512), where upstream's pass makes
+    one.
+  }];
+  let dependentDialects = [
+    "::mlir::affine::AffineDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+}
+
 def CPUHoistPadDestinationsPass
     : Pass<"lattice-cpu-hoist-pad-destinations", "func::FuncOp"> {
   let summary = "Create padded buffers before the ops that fill their interior";

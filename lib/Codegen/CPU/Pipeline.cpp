@@ -82,7 +82,7 @@ mlir::lattice::buildLatticeCPUPipeline(OpPassManager &pm,
   addLatticeToLinalgPasses(pm);
   // Chains of elementwise ops become one op each: one pass over memory and
   // one parallel region instead of one per op.
-  pm.addPass(createLinalgElementwiseOpFusionPass());
+  pm.addPass(createCPUFuseElementwisePass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
   // Paddings' buffers before their values' producers, which empty-tensor

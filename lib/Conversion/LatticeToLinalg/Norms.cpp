@@ -7,7 +7,8 @@
 //===----------------------------------------------------------------------===//
 //
 // rms_norm, layer_norm and normalize become f32 row reductions over the
-// last dimension and a row-wise map with the documented formula;
+// last dimension, the per-row values of the documented formula (a mean, a
+// root) computed once per row, and a row-wise map with the rest of it;
 // channel_scale becomes an elementwise multiply.
 //
 //===----------------------------------------------------------------------===//
@@ -109,6 +110,33 @@ static Value buildRowwiseMap(OpBuilder &b, Location loc, Value input,
       .getResult(0);
 }
 
+/// Maps the row tensors `rows` (over the leading dimensions of `input`) to
+/// one f32 row tensor per value that `body(rows)` returns: values computed
+/// once per row (a mean, a root), not once per element by the row-wise map
+/// that reads them.
+static SmallVector<Value> buildRowValues(
+    OpBuilder &b, Location loc, Value input, ValueRange rows,
+    unsigned numResults,
+    function_ref<SmallVector<Value>(OpBuilder &, Location, ValueRange)> body) {
+  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, input);
+  sizes.pop_back();
+  int64_t rank = sizes.size();
+  SmallVector<Value> inits;
+  for (unsigned i = 0; i < numResults; ++i)
+    inits.push_back(tensor::EmptyOp::create(b, loc, sizes, b.getF32Type()));
+  SmallVector<AffineMap> maps(rows.size() + numResults,
+                              b.getMultiDimIdentityMap(rank));
+  SmallVector<utils::IteratorType> iterators(rank,
+                                             utils::IteratorType::parallel);
+  auto generic = linalg::GenericOp::create(
+      b, loc, ValueRange(inits).getTypes(), rows, inits, maps, iterators,
+      [&](OpBuilder &nb, Location nl, ValueRange args) {
+        linalg::YieldOp::create(nb, nl,
+                                body(nb, nl, args.take_front(rows.size())));
+      });
+  return SmallVector<Value>(generic.getResults());
+}
+
 /// The size of the last dimension of `input` as an f32 value.
 static Value getRowLength(OpBuilder &b, Location loc, Value input) {
   int64_t last = cast<RankedTensorType>(input.getType()).getRank() - 1;
@@ -204,15 +232,19 @@ struct RmsNormOpLowering final : NormLowering<RmsNormOp> {
   Value build(OpBuilder &b, OpAdaptor adaptor,
               const NormContext &c) const override {
     Value sums = buildRowSumOfSquares(b, c.loc, c.input);
+    Value roots = buildRowValues(
+        b, c.loc, c.input, sums, 1,
+        [&](OpBuilder &nb, Location nl, ValueRange rows) {
+          Value meanSquare = arith::DivFOp::create(nb, nl, rows[0], c.length);
+          return SmallVector<Value>{math::SqrtOp::create(
+              nb, nl, arith::AddFOp::create(nb, nl, meanSquare, c.epsilon))};
+        })[0];
     return buildRowwiseMap(
-        b, c.loc, c.input, ValueRange{sums}, ValueRange{adaptor.getWeight()},
+        b, c.loc, c.input, ValueRange{roots}, ValueRange{adaptor.getWeight()},
         [&](OpBuilder &nb, Location nl, Value x, ValueRange rows,
             ValueRange channels) {
-          Value meanSquare = arith::DivFOp::create(nb, nl, rows[0], c.length);
-          Value root = math::SqrtOp::create(
-              nb, nl, arith::AddFOp::create(nb, nl, meanSquare, c.epsilon));
           Value normalized =
-              arith::DivFOp::create(nb, nl, toF32(nb, nl, x), root);
+              arith::DivFOp::create(nb, nl, toF32(nb, nl, x), rows[0]);
           Value scaled = arith::MulFOp::create(nb, nl, normalized,
                                                toF32(nb, nl, channels[0]));
           return fromF32(nb, nl, scaled, c.elementType);
@@ -241,19 +273,25 @@ struct LayerNormOpLowering final : NormLowering<LayerNormOp> {
                                                  mean(nb, nl, rows[0]));
           return arith::MulFOp::create(nb, nl, centered, centered).getResult();
         });
+    // The mean and sqrt(var + eps) of each row, once.
+    SmallVector<Value> moments = buildRowValues(
+        b, c.loc, c.input, ValueRange{sums, squares}, 2,
+        [&](OpBuilder &nb, Location nl, ValueRange rows) {
+          Value root = math::SqrtOp::create(
+              nb, nl,
+              arith::AddFOp::create(nb, nl, mean(nb, nl, rows[1]), c.epsilon));
+          return SmallVector<Value>{mean(nb, nl, rows[0]), root};
+        });
     SmallVector<Value> channels = {adaptor.getWeight()};
     if (adaptor.getBias())
       channels.push_back(adaptor.getBias());
     return buildRowwiseMap(
-        b, c.loc, c.input, ValueRange{sums, squares}, channels,
+        b, c.loc, c.input, moments, channels,
         [&](OpBuilder &nb, Location nl, Value x, ValueRange rows,
             ValueRange vectors) {
-          Value centered = arith::SubFOp::create(nb, nl, toF32(nb, nl, x),
-                                                 mean(nb, nl, rows[0]));
-          Value root = math::SqrtOp::create(
-              nb, nl,
-              arith::AddFOp::create(nb, nl, mean(nb, nl, rows[1]), c.epsilon));
-          Value value = arith::DivFOp::create(nb, nl, centered, root);
+          Value centered =
+              arith::SubFOp::create(nb, nl, toF32(nb, nl, x), rows[0]);
+          Value value = arith::DivFOp::create(nb, nl, centered, rows[1]);
           value =
               arith::MulFOp::create(nb, nl, value, toF32(nb, nl, vectors[0]));
           if (vectors.size() > 1)
@@ -271,13 +309,18 @@ struct NormalizeOpLowering final : NormLowering<NormalizeOp> {
   Value build(OpBuilder &b, OpAdaptor adaptor,
               const NormContext &c) const override {
     Value sums = buildRowSumOfSquares(b, c.loc, c.input);
+    Value divisors =
+        buildRowValues(b, c.loc, c.input, sums, 1,
+                       [&](OpBuilder &nb, Location nl, ValueRange rows) {
+                         Value norm = math::SqrtOp::create(nb, nl, rows[0]);
+                         return SmallVector<Value>{arith::MaximumFOp::create(
+                             nb, nl, norm, c.epsilon)};
+                       })[0];
     return buildRowwiseMap(
-        b, c.loc, c.input, ValueRange{sums}, {},
+        b, c.loc, c.input, ValueRange{divisors}, {},
         [&](OpBuilder &nb, Location nl, Value x, ValueRange rows, ValueRange) {
-          Value norm = math::SqrtOp::create(nb, nl, rows[0]);
-          Value divisor = arith::MaximumFOp::create(nb, nl, norm, c.epsilon);
           Value value =
-              arith::DivFOp::create(nb, nl, toF32(nb, nl, x), divisor);
+              arith::DivFOp::create(nb, nl, toF32(nb, nl, x), rows[0]);
           return fromF32(nb, nl, value, c.elementType);
         });
   }

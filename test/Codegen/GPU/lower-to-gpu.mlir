@@ -23,7 +23,7 @@
 // HOST-LABEL: llvm.func @mlp(
 // HOST: %[[STREAM:.*]] = llvm.call @mgpuStreamCreate()
 // HOST: llvm.call @mgpuMemAlloc
-// HOST-COUNT-7: gpu.launch_func <%[[STREAM]] : !llvm.ptr> @mlp_kernel{{.*}}::@mlp_kernel
+// HOST-COUNT-8: gpu.launch_func <%[[STREAM]] : !llvm.ptr> @mlp_kernel{{.*}}::@mlp_kernel
 // HOST: llvm.call @mgpuMemFree
 // HOST: llvm.call @mgpuStreamSynchronize(%[[STREAM]])
 // HOST: llvm.call @mgpuStreamDestroy(%[[STREAM]])
@@ -35,7 +35,7 @@
 // 2^23 (xor with 0x4B000008, add -(2^23 + 8)) without a conversion
 // instruction, scales them by the group's f16 scale and sums with fma; the
 // warp's partial sums meet in five butterfly shuffles.
-// PTX-LABEL: // object @mlp_kernel_3
+// PTX-LABEL: // object @mlp_kernel_4
 // PTX: .target sm_90
 // PTX-DAG: ld.global.v4.b32
 // PTX-DAG: ld.global.v2.b32
@@ -49,16 +49,16 @@
 // PTX-DAG: shfl.sync.bfly.b32 {{.*}}, 4, 31, -1;
 // PTX-DAG: shfl.sync.bfly.b32 {{.*}}, 2, 31, -1;
 // PTX-DAG: shfl.sync.bfly.b32 {{.*}}, 1, 31, -1;
-// PTX-LABEL: // object @mlp_kernel_4
-// NOCVT: // object @mlp_kernel_3
-// NOCVT-NOT: cvt.rn.f32.s
+// PTX-LABEL: // object @mlp_kernel_5
 // NOCVT: // object @mlp_kernel_4
-// PTXAS-COUNT-7: ptxas: @mlp_kernel{{.*}} ok
+// NOCVT-NOT: cvt.rn.f32.s
+// NOCVT: // object @mlp_kernel_5
+// PTXAS-COUNT-8: ptxas: @mlp_kernel{{.*}} ok
 
 // KERNELS-LABEL: func.func @mlp(
 // KERNELS-SAME: %{{.*}}: memref<4096xi8>
-// KERNELS: gpu.launch_func @mlp_kernel_3::@mlp_kernel blocks in
-// KERNELS: gpu.module @mlp_kernel_3
+// KERNELS: gpu.launch_func @mlp_kernel_4::@mlp_kernel blocks in
+// KERNELS: gpu.module @mlp_kernel_4
 // KERNELS: gpu.shuffle  xor
 func.func @mlp(%x: tensor<1x64xf32>, %gamma: tensor<64xf32>,
                %w1: tensor<128x64x!lattice.quant<s4, f16, group<1, 32>>>, %s1: tensor<128x2xf16>,

@@ -188,16 +188,21 @@ func.func @matmul_w8a8(%x: tensor<16x64x!lattice.quant<s8, f32, channel<0>>>, %x
 
 // -----
 
-/// RMSNorm: a row reduction of x^2 in f32, then x / sqrt(sum / N + eps) * w.
+/// RMSNorm: a row reduction of x^2 in f32, sqrt(sum / N + eps) once per
+/// row, then x / root * w.
 // CHECK-DAG: #[[$ROWS:.+]] = affine_map<(d0, d1) -> (d0)>
 // CHECK-DAG: #[[$LAST:.+]] = affine_map<(d0, d1) -> (d1)>
 // CHECK-LABEL: func.func @rms_norm
 // CHECK-SAME: (%[[X:.*]]: tensor<8x64xf16>, %[[W:.*]]: tensor<64xf16>)
 // CHECK: %[[SUMS:.*]] = linalg.generic {indexing_maps = [#{{.*}}, #[[$ROWS]]], iterator_types = ["parallel", "reduction"]}
 // CHECK-SAME: ins(%[[X]] : tensor<8x64xf16>) outs(%{{.*}} : tensor<8xf32>)
-// CHECK: linalg.generic {indexing_maps = [#{{.*}}, #[[$ROWS]], #[[$LAST]], #{{.*}}], iterator_types = ["parallel", "parallel"]}
-// CHECK-SAME: ins(%[[X]], %[[SUMS]], %[[W]] : tensor<8x64xf16>, tensor<8xf32>, tensor<64xf16>)
+// CHECK: %[[ROOTS:.*]] = linalg.generic {{.*}} iterator_types = ["parallel"]}
+// CHECK-SAME: ins(%[[SUMS]] : tensor<8xf32>) outs(%{{.*}} : tensor<8xf32>)
+// CHECK: arith.divf
 // CHECK: math.sqrt
+// CHECK: linalg.generic {indexing_maps = [#{{.*}}, #[[$ROWS]], #[[$LAST]], #{{.*}}], iterator_types = ["parallel", "parallel"]}
+// CHECK-SAME: ins(%[[X]], %[[ROOTS]], %[[W]] : tensor<8x64xf16>, tensor<8xf32>, tensor<64xf16>)
+// CHECK-NOT: math.sqrt
 // CHECK: arith.truncf %{{.*}} : f32 to f16
 func.func @rms_norm(%x: tensor<8x64xf16>, %w: tensor<64xf16>) -> tensor<8x64xf16> {
   %y = lattice.rms_norm %x, %w : (tensor<8x64xf16>, tensor<64xf16>) -> tensor<8x64xf16>
@@ -206,11 +211,20 @@ func.func @rms_norm(%x: tensor<8x64xf16>, %w: tensor<64xf16>) -> tensor<8x64xf16
 
 // -----
 
+/// LayerNorm: sums, sums of squares around the mean, the mean and root once
+/// per row, then the map; normalize: sums of squares, the divisor once per
+/// row, then the map.
 // CHECK-LABEL: func.func @layer_norm_and_normalize
 // CHECK-COUNT-2: iterator_types = ["parallel", "reduction"]
+// CHECK: iterator_types = ["parallel"]
+// CHECK: math.sqrt
 // CHECK: iterator_types = ["parallel", "parallel"]
+// CHECK-NOT: math.sqrt
 // CHECK: iterator_types = ["parallel", "reduction"]
+// CHECK: iterator_types = ["parallel"]
 // CHECK: arith.maximumf
+// CHECK: iterator_types = ["parallel", "parallel"]
+// CHECK-NOT: math.sqrt
 func.func @layer_norm_and_normalize(%x: tensor<8x64xf32>, %w: tensor<64xf32>) -> tensor<8x64xf32> {
   %y = lattice.layer_norm %x, %w : (tensor<8x64xf32>, tensor<64xf32>) -> tensor<8x64xf32>
   %z = lattice.normalize %y : (tensor<8x64xf32>) -> tensor<8x64xf32>
