@@ -35,11 +35,16 @@ def CPUTileAndVectorizePass
     3. *Register tiling.* Inside, every linalg op is tiled with `scf.for` to
        a register block: `L` on the vector loop (the lanes, else the
        innermost loop), up to 4 on the innermost other parallel loop and on
-       the outermost parallel loop of a reduction, 1 elsewhere.
+       the outermost parallel loop of a reduction, 1 elsewhere. An
+       elementwise op with a 32-bit operand read transposed (its contiguous
+       dimension is another loop than the vector's, as when a pixel-major
+       GEMM result goes back to NCHW) gets `L` on that loop too.
     4. *Vectorization* of each register tile with `linalg::vectorize`;
        partial tiles at the ends of odd extents are vectorized with masks.
        An op that cannot be vectorized stays a scalar loop nest (correct,
-       slower) and is named in a remark.
+       slower) and is named in a remark. The `L x L` transposes of step 3
+       are lowered to shuffles (`shuffle_16x16`) here, before later
+       unrolling would fold their rows into element-wise extractions.
   }];
   let options = [
     Option<"vectorBits", "vector-bits", "unsigned", /*default=*/"256",

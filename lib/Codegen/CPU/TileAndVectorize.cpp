@@ -25,6 +25,7 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/Dialect/Vector/Transforms/LoweringPatterns.h"
 #include "mlir/Dialect/Vector/Transforms/VectorTransforms.h"
+#include "mlir/Dialect/Vector/Utils/VectorUtils.h"
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "mlir/Transforms/LoopInvariantCodeMotionUtils.h"
@@ -255,6 +256,30 @@ static TilingPlan planTiling(linalg::LinalgOp op, int64_t lanes,
       plan.registerTile[d] = ranges[d];
 
   bool isReduction = op.getNumReductionLoops() > 0;
+  // An operand read transposed (its contiguous dimension is another loop
+  // than the vector's, as when a GEMM's pixel-major result goes back to
+  // NCHW): that loop takes a vector's worth of iterations too, so that the
+  // operand is read in lanes x lanes blocks of contiguous rows and
+  // transposed in registers (vector.transpose, lowered to shuffles) instead
+  // of element by element.
+  if (!isReduction && plan.registerTile[numLoops - 1] == lanes) {
+    for (OpOperand *input : op.getDpsInputOperands()) {
+      auto type = dyn_cast<ShapedType>(input->get().getType());
+      AffineMap map = op.getMatchingIndexingMap(input);
+      if (!type || type.getElementTypeBitWidth() != 32 ||
+          map.getNumResults() == 0 || !map.isFunctionOfDim(numLoops - 1))
+        continue;
+      auto last = dyn_cast<AffineDimExpr>(map.getResults().back());
+      if (!last || last.getPosition() == numLoops - 1)
+        continue;
+      unsigned d = last.getPosition();
+      if (!linalg::isParallelIterator(iterators[d]) ||
+          ShapedType::isDynamic(ranges[d]) || ranges[d] < lanes)
+        continue;
+      clampTile(d, lanes);
+      break;
+    }
+  }
   SmallVector<unsigned> parallelDims;
   for (unsigned d = 0; d + 1 < numLoops; ++d)
     if (linalg::isParallelIterator(iterators[d]))
@@ -529,4 +554,27 @@ void CPUTileAndVectorizePass::runOnOperation() {
 
   if (failed(cleanUp()))
     return signalPassFailure();
+
+  // Transposed 16 x 16 blocks of 32-bit values (planTiling) in shuffles now:
+  // unrolled later, the rows of a transpose would fold into element-wise
+  // extractions.
+  SmallVector<Operation *> transposes;
+  func.walk([&](vector::TransposeOp op) {
+    FailureOr<std::pair<int, int>> dims = vector::isTranspose2DSlice(op);
+    VectorType type = op.getSourceVectorType();
+    if (succeeded(dims) && type.getElementTypeBitWidth() == 32 &&
+        type.getDimSize(dims->first) == 16 &&
+        type.getDimSize(dims->second) == 16)
+      transposes.push_back(op);
+  });
+  if (!transposes.empty()) {
+    RewritePatternSet patterns(ctx);
+    vector::populateVectorTransposeLoweringPatterns(
+        patterns, vector::VectorTransposeLowering::Shuffle16x16);
+    GreedyRewriteConfig config;
+    config.setStrictness(GreedyRewriteStrictness::ExistingAndNewOps);
+    if (failed(
+            applyOpPatternsGreedily(transposes, std::move(patterns), config)))
+      return signalPassFailure();
+  }
 }
