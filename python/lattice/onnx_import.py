@@ -1021,6 +1021,18 @@ class _Importer:
                     return (np.trunc(a / b)).astype(np.result_type(a, b))
                 return (a / b).astype(np.result_type(a, b))
             return fold(a, b).astype(np.result_type(a, b))
+        if (node.op_type == "Div" and isinstance(b, np.ndarray)
+                and np.issubdtype(b.dtype, np.floating)):
+            # A float divided by constants: a multiplication by their
+            # reciprocals (at most one ulp from the quotient, as ONNX
+            # Runtime's fused Gelu does for x / sqrt(2)), where every
+            # reciprocal is a normal float. A division costs ten times a
+            # multiplication per vector.
+            with np.errstate(divide="ignore", over="ignore"):
+                inverse = (np.float32(1) / b.astype(np.float32)).astype(b.dtype)
+            tiny = np.finfo(np.float32).tiny
+            if np.all(np.isfinite(inverse)) and np.all(np.abs(inverse) >= tiny):
+                fop, b = "arith.mulf", inverse
         va, vb = self.value(a), self.value(b)
         if va.dtype != vb.dtype or va.dtype == "i1":
             self.fail(f"operands of types {va.dtype} and {vb.dtype}")
@@ -1502,12 +1514,18 @@ class _Importer:
         shifted = self.e.elementwise([x, peak], "f32", lambda a: _f(
             f"%d = arith.subf {a[0]}, {a[1]} : f32", "%r = math.exp %d : f32"))
         total = self.e.reduce(shifted, [axis], "sum")
+        # log(sum) and 1 / sum once per row, then one subtraction or
+        # multiplication per element (as ONNX Runtime's kernels do).
         if log:
-            return self.e.elementwise([x, peak, total], "f32", lambda a: _f(
-                f"%d = arith.subf {a[0]}, {a[1]} : f32", f"%l = math.log {a[2]} : f32",
-                "%r = arith.subf %d, %l : f32"))
-        return self.e.elementwise([shifted, total], "f32", lambda a: _f(
-            f"%r = arith.divf {a[0]}, {a[1]} : f32"))
+            logs = self.e.elementwise([total], "f32", lambda a: _f(
+                f"%r = math.log {a[0]} : f32"))
+            return self.e.elementwise([x, peak, logs], "f32", lambda a: _f(
+                f"%d = arith.subf {a[0]}, {a[1]} : f32",
+                f"%r = arith.subf %d, {a[2]} : f32"))
+        inverse = self.e.elementwise([total], "f32", lambda a: _f(
+            "%c = arith.constant 1.0 : f32", f"%r = arith.divf %c, {a[0]} : f32"))
+        return self.e.elementwise([shifted, inverse], "f32", lambda a: _f(
+            f"%r = arith.mulf {a[0]}, {a[1]} : f32"))
 
     op_Softmax = op_LogSoftmax = softmax
 

@@ -278,6 +278,49 @@ def test_symbolic_dimensions(tmp_path):
     _close(_run(tmp_path, path, [x], shapes={"x": [6, 8]}), expected)
 
 
+def test_division_by_constants(tmp_path):
+    """Div by constants is imported as a multiplication by their reciprocals
+    (within one ulp of the quotient) where every reciprocal is a normal
+    float, a division otherwise (a zero or subnormal divisor); Softmax
+    divides once per row. The compiled results match numpy either way."""
+    from onnx import helper, numpy_helper
+    x = np.linspace(-3, 3, 24, dtype=np.float32).reshape(2, 12)
+    normal = np.full(12, 1.4142135, np.float32)
+    unusual = normal.copy()
+    unusual[3] = 0.0          # x / 0 is inf or nan, as ONNX says
+    unusual[5] = 1e-39        # a subnormal: its reciprocal overflows
+    for index, (divisor, op) in enumerate(((normal, "arith.mulf"),
+                                           (unusual, "arith.divf"))):
+        model = _graph_model(
+            [helper.make_node("Div", ["x", "c"], ["q"]),
+             helper.make_node("Softmax", ["q"], ["y"], axis=-1)],
+            [_float_info("x", [2, 12])], [_float_info("y", [2, 12]), _float_info("q", [2, 12])],
+            [numpy_helper.from_array(divisor, "c")])
+        path = tmp_path / f"div{index}.onnx"
+        onnx.save(model, str(path))
+        imported = onnx_import.import_model(path, tmp_path / f"div{index}.mlir", quiet=True)
+        code = [line for line in pathlib.Path(imported.mlir).read_text().splitlines()
+                if not line.lstrip().startswith("//")]
+        # The Div's body, before the softmax's exp.
+        division = "\n".join(code).split("math.exp")[0]
+        assert op in division and ({"arith.mulf", "arith.divf"} - {op}).pop() \
+            not in division, division
+        if op == "arith.mulf":  # the softmax's one division: 1 / sum per row
+            assert "\n".join(code).count("arith.divf") == 1
+        compiled = compiler.compile(path, "f32", output=tmp_path / f"out{index}", quiet=True)
+        y, q = compiled(x)
+        compiled.close()
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            want = x / divisor
+        finite = np.isfinite(want)
+        np.testing.assert_array_equal(np.isfinite(q), finite)
+        np.testing.assert_array_max_ulp(q[finite], want[finite], maxulp=1)
+        if op == "arith.mulf":
+            e = np.exp(want - want.max(axis=-1, keepdims=True))
+            np.testing.assert_allclose(y, e / e.sum(axis=-1, keepdims=True),
+                                       rtol=1e-6, atol=1e-7)
+
+
 # --------------------------------------------------------------------------
 # Diagnostics
 # --------------------------------------------------------------------------
