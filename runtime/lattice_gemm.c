@@ -1197,12 +1197,15 @@ static void pack_s8_conv(void *context, int64_t m, int64_t k, int64_t k4,
   else
 #endif
     gather_s8_conv(q, m0, m1, k4, gathered);
+  /* Rows of a tile are a few dwords a quad: moved inline (a call of memcpy
+     per quad took a quarter of the convolution's time). */
   for (int64_t r0 = m0, t = 0, mr; r0 < m1; r0 += mr, ++t) {
     mr = tile_rows(rows, MR_S8, t);
-    uint8_t *tile = out + r0 * k4;
+    uint32_t *tile = (uint32_t *)(out + r0 * k4);
+    const uint32_t *from = (const uint32_t *)gathered + (r0 - m0);
     for (int64_t quad = 0; quad < k4 / 4; ++quad)
-      memcpy(tile + quad * mr * 4, gathered + (quad * rows + r0 - m0) * 4,
-             (size_t)(mr * 4));
+      for (int64_t r = 0; r < mr; ++r)
+        tile[quad * mr + r] = from[quad * rows + r];
   }
 }
 
