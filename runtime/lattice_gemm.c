@@ -1142,14 +1142,24 @@ AVX512 static void gather_s8_conv_avx512(const s8_conv *q, int64_t m0,
                lo = _mm512_set1_ps(q->lo), hi = _mm512_set1_ps(q->hi);
   const __m512i bytes = _mm512_set1_epi32(0xff),
                 flip = _mm512_set1_epi32(q->flip);
+  /* The window element (c, y, x) of column kk, advanced column by column
+     (no division per column: small planes have few pixels per column). */
+  int64_t c = 0, y = 0, x = 0;
   for (int64_t quad = 0; quad < k4 / 4; ++quad) {
     const float *base[4];
     float cs[4];
     for (int t = 0; t < 4; ++t) {
-      int64_t kk = quad * 4 + t < k ? quad * 4 + t : 0;
-      int64_t c = kk / (g->kh * g->kw), y = kk / g->kw % g->kh, x = kk % g->kw;
-      base[t] = g->x + (c * g->hp + y * g->dh) * g->wp + x * g->dw;
-      cs[t] = q->column_scale ? q->column_scale[kk] : 1.0f;
+      int64_t kk = quad * 4 + t;
+      base[t] = kk < k ? g->x + (c * g->hp + y * g->dh) * g->wp + x * g->dw
+                       : g->x; /* padding: not read */
+      cs[t] = q->column_scale && kk < k ? q->column_scale[kk] : 1.0f;
+      if (++x == g->kw) {
+        x = 0;
+        if (++y == g->kh) {
+          y = 0;
+          ++c;
+        }
+      }
     }
     uint8_t *out = block + quad * rows * 4;
     for (int64_t r = 0; r < runs.count; ++r)
