@@ -173,6 +173,23 @@ static int32_t q4_code(const f32_problem *p, int64_t n, int64_t k) {
   return code;
 }
 
+/* Element `index` of a zero-point array of `bits`-bit integers, or 0 when
+   there is none. */
+static int32_t zero_point_at(const void *zero, int64_t bits, int64_t index) {
+  if (!zero)
+    return 0;
+  switch (bits) {
+  case 8:
+    return ((const int8_t *)zero)[index];
+  case 16:
+    return ((const int16_t *)zero)[index];
+  case 32:
+    return ((const int32_t *)zero)[index];
+  default:
+    return (int32_t)((const int64_t *)zero)[index];
+  }
+}
+
 /* The scale and zero point (0 without LATTICE_UK_ZERO_POINT) of group
    `index` (column * groups + group) of a 4-bit weight. */
 static void q4_scale_zero(const f32_problem *p, int64_t index, float *scale,
@@ -180,22 +197,11 @@ static void q4_scale_zero(const f32_problem *p, int64_t index, float *scale,
   *scale = (p->flags & LATTICE_UK_SCALE_F16)
                ? lattice_half_to_float(((const uint16_t *)p->b_scale)[index])
                : ((const float *)p->b_scale)[index];
-  *zero = 0.0f;
-  if (!(p->flags & LATTICE_UK_ZERO_POINT))
-    return;
-  switch ((p->flags >> LATTICE_UK_ZERO_POINT_SHIFT) & 0xff) {
-  case 8:
-    *zero = ((const int8_t *)p->b_zero)[index];
-    break;
-  case 16:
-    *zero = ((const int16_t *)p->b_zero)[index];
-    break;
-  case 32:
-    *zero = (float)((const int32_t *)p->b_zero)[index];
-    break;
-  default:
-    *zero = (float)((const int64_t *)p->b_zero)[index];
-  }
+  *zero = (p->flags & LATTICE_UK_ZERO_POINT)
+              ? (float)zero_point_at(
+                    p->b_zero, (p->flags >> LATTICE_UK_ZERO_POINT_SHIFT) & 0xff,
+                    index)
+              : 0.0f;
 }
 
 /* Packs columns [n0, n0 + 32) of a 4-bit grouped weight, dequantized:
@@ -813,19 +819,7 @@ typedef struct {
 
 /* The zero point of A's row `row`, or 0. */
 static int32_t a_zero_of(const s8_problem *p, int64_t row) {
-  if (!p->a_zero)
-    return 0;
-  int64_t index = row * p->a_zero_stride;
-  switch (p->a_zero_bits) {
-  case 8:
-    return ((const int8_t *)p->a_zero)[index];
-  case 16:
-    return ((const int16_t *)p->a_zero)[index];
-  case 32:
-    return ((const int32_t *)p->a_zero)[index];
-  default:
-    return (int32_t)((const int64_t *)p->a_zero)[index];
-  }
+  return zero_point_at(p->a_zero, p->a_zero_bits, row * p->a_zero_stride);
 }
 
 /* Rows [m0, m1) (a block) of C against a packed panel, portably: C = f32(sum_k
@@ -1227,17 +1221,15 @@ void lattice_uk_conv2d_s8(int64_t x, int64_t column_scale, int64_t a_scale,
                           int64_t m, int64_t flags, int64_t threads) {
   if (n <= 0 || c <= 0 || kh <= 0 || kw <= 0 || oh <= 0 || ow <= 0)
     return;
-  s8_problem zero_of = {.a_zero = (flags & LATTICE_UK_A_ZERO_POINT)
-                                      ? (const void *)(intptr_t)a_zero
-                                      : NULL,
-                        .a_zero_bits =
-                            (flags >> LATTICE_UK_ZERO_POINT_SHIFT) & 0xff};
+  int32_t zero = zero_point_at(
+      (flags & LATTICE_UK_A_ZERO_POINT) ? (const void *)(intptr_t)a_zero : NULL,
+      (flags >> LATTICE_UK_ZERO_POINT_SHIFT) & 0xff, 0);
   int is_unsigned = (flags & LATTICE_UK_A_UNSIGNED) != 0;
   s8_conv q = {{(const float *)(intptr_t)x, n, c, hp, wp, kh, kw, oh, ow, sh,
                 sw, dh, dw},
                (const float *)(intptr_t)column_scale,
                *(const float *)(intptr_t)a_scale,
-               (float)a_zero_of(&zero_of, 0),
+               (float)zero,
                is_unsigned ? 0.0f : -128.0f,
                is_unsigned ? 255.0f : 127.0f,
                is_unsigned ? 0 : 0x80};
