@@ -258,6 +258,16 @@ TEST(GemmF32Q4, MatchesReference) {
   }
 }
 
+/// An [N, K] s8 weight in the panels of lattice_pack.h.
+std::vector<int8_t> packS8(const std::vector<int8_t> &w, int64_t n, int64_t k) {
+  int64_t panelBytes = lattice_pack_s8_panel_bytes(k);
+  std::vector<int8_t> panels(lattice_pack_panels(n) * panelBytes);
+  for (int64_t p = 0; p < lattice_pack_panels(n); ++p)
+    lattice_pack_s8_panel(w.data(), p * LATTICE_PACK_NR, n, k,
+                          panels.data() + p * panelBytes);
+  return panels;
+}
+
 /// 8-bit GEMM: bit-exact against the documented arithmetic; with
 /// LATTICE_UK_B_PACKED in `flags`, the weight is packed beforehand.
 void checkS8(int64_t m, int64_t n, int64_t k, int64_t flags) {
@@ -293,14 +303,8 @@ void checkS8(int64_t m, int64_t n, int64_t k, int64_t flags) {
                                     : static_cast<const void *>(za.data());
   std::vector<int8_t> panels;
   const int8_t *bData = b.data();
-  if (flags & LATTICE_UK_B_PACKED) {
-    int64_t panelBytes = lattice_pack_s8_panel_bytes(k);
-    panels.resize(lattice_pack_panels(n) * panelBytes);
-    for (int64_t p = 0; p < lattice_pack_panels(n); ++p)
-      lattice_pack_s8_panel(b.data(), p * LATTICE_PACK_NR, n, k,
-                            panels.data() + p * panelBytes);
-    bData = panels.data();
-  }
+  if (flags & LATTICE_UK_B_PACKED)
+    bData = (panels = packS8(b, n, k)).data();
   lattice_uk_gemm_s8(addr(a.data()), addr(sa.data()),
                      hasZero ? addr(zeroData) : 0, addr(bData),
                      (flags & LATTICE_UK_SCALE_F16) ? addr(sbHalf.data())
@@ -352,14 +356,8 @@ void checkConvS8(int64_t c, int64_t h, int64_t w, int64_t m, int64_t kh,
     flags |= int64_t(16) << LATTICE_UK_ZERO_POINT_SHIFT;
   std::vector<int8_t> panels;
   const int8_t *wData = wt.data();
-  if (flags & LATTICE_UK_B_PACKED) {
-    int64_t panelBytes = lattice_pack_s8_panel_bytes(k);
-    panels.resize(lattice_pack_panels(m) * panelBytes);
-    for (int64_t p = 0; p < lattice_pack_panels(m); ++p)
-      lattice_pack_s8_panel(wt.data(), p * LATTICE_PACK_NR, m, k,
-                            panels.data() + p * panelBytes);
-    wData = panels.data();
-  }
+  if (flags & LATTICE_UK_B_PACKED)
+    wData = (panels = packS8(wt, m, k)).data();
   lattice_uk_conv2d_s8(addr(x.data()), columnScale ? addr(cs.data()) : 0,
                        addr(&sa), addr(&za), addr(wData), addr(sw.data()),
                        addr(y.data()), n, c, h, w, kh, kw, oh, ow, s, s, d, d,
