@@ -779,6 +779,17 @@ struct MatmulToGemmF32 final : UkernelPattern {
   }
 };
 
+/// The sizes that the convolution kernels take after their buffers: the
+/// geometry (n, c, hp, wp, kh, kw, oh, ow, sh, sw, dh, dw) and the number of
+/// output channels.
+static void appendConvSizes(CallBuilder &call, const ConvGeometry &g,
+                            int64_t outputChannels,
+                            SmallVectorImpl<Value> &args) {
+  for (int64_t value : {g.n, g.c, g.hp, g.wp, g.kh, g.kw, g.oh, g.ow, g.sh,
+                        g.sw, g.dh, g.dw, outputChannels})
+    args.push_back(call.constant(value));
+}
+
 /// f32 x f32 whose lhs is an im2col matrix: lattice_uk_conv2d_f32, which
 /// gathers the matrix block by block instead of reading it whole. Takes
 /// precedence over MatmulToGemmF32.
@@ -800,9 +811,7 @@ struct MatmulToConvF32 final : UkernelPattern {
     auto [result, resultAddress] = call.result(op.getType().getShape());
     SmallVector<Value> args = {call.address(g->input),
                                call.address(adaptor.getRhs()), resultAddress};
-    for (int64_t value : {g->n, g->c, g->hp, g->wp, g->kh, g->kw, g->oh, g->ow,
-                          g->sh, g->sw, g->dh, g->dw, m})
-      args.push_back(call.constant(value));
+    appendConvSizes(call, *g, m, args);
     args.push_back(call.constant(
         hasWeightLayout(op, kF32PanelsLayout) ? LATTICE_UK_B_PACKED : 0));
     args.push_back(call.constant(numThreads));
@@ -889,10 +898,7 @@ struct MatmulToConvS8 final : UkernelPattern {
         call.address(adaptor.getRhs()),
         call.address(adaptor.getRhsScale()),
         resultAddress};
-    for (int64_t value :
-         {g.n, g.c, g.hp, g.wp, g.kh, g.kw, g.oh, g.ow, g.sh, g.sw, g.dh, g.dw,
-          op.getRhs().getType().getDimSize(0)})
-      args.push_back(call.constant(value));
+    appendConvSizes(call, g, op.getRhs().getType().getDimSize(0), args);
     args.push_back(call.constant(flags));
     args.push_back(call.constant(numThreads));
     call.finish(op, kConvS8, args, result);
