@@ -128,9 +128,9 @@ enum {
    -inf) or sum (from 0) for pooling, where cg and mult are 1. x is the
    padded input [N, groups * cg, HP, WP], w [groups * mult, cg, KH, KW]
    (read for CONV only), y [N, groups * mult, OH, OW]; every window inside
-   x. f32 arithmetic, fused multiply-adds for CONV; a sum over a window
-   that covers its whole plane (global pooling) is associated by vector
-   lanes instead. */
+   x. f32 arithmetic, fused multiply-adds for CONV; on AVX-512, a sum over
+   a window that covers its whole plane (global pooling) is associated by
+   vector lanes instead. */
 void lattice_uk_window2d_f32(int64_t x, int64_t w, int64_t y, int64_t n,
                              int64_t groups, int64_t cg, int64_t hp, int64_t wp,
                              int64_t kh, int64_t kw, int64_t oh, int64_t ow,
