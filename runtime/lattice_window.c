@@ -267,36 +267,27 @@ window_rows_sized_avx512(const window_problem *p, const window_unit *unit,
                          const int64_t dw) {
   for (int64_t ow0 = 0; ow0 < p->ow; ow0 += LANES) {
     int64_t lanes = p->ow - ow0;
-#define WINDOW_ROWS(count)                                                     \
-  window_pixels_avx512(p, unit->in, unit->wts, unit->out, oh, ow0, lanes, sw,  \
-                       kh, kw, dw, kind, count)
-    /* Each row is one chain of dependent multiply-adds: all the rows of a
-       block (up to 8) at once keep both FMA pipes busy. */
-    switch (rows) {
-    case 8:
-      WINDOW_ROWS(8);
-      break;
-    case 7:
-      WINDOW_ROWS(7);
-      break;
-    case 6:
-      WINDOW_ROWS(6);
-      break;
-    case 5:
-      WINDOW_ROWS(5);
-      break;
-    case 4:
-      WINDOW_ROWS(4);
-      break;
-    case 3:
-      WINDOW_ROWS(3);
-      break;
-    case 2:
-      WINDOW_ROWS(2);
-      break;
-    default:
-      WINDOW_ROWS(1);
+#define WINDOW_ROWS(from, count)                                               \
+  window_pixels_avx512(p, unit->in, unit->wts, unit->out, from, ow0, lanes,    \
+                       sw, kh, kw, dw, kind, count)
+    /* Each row is one chain of dependent multiply-adds: 8 rows at once keep
+       both FMA pipes busy; the rest of a block goes in 4, 2 and 1 (fewer
+       copies of the unrolled body than one per count, as fast). */
+    int64_t done = 0;
+    if (rows - done >= 8) {
+      WINDOW_ROWS(oh + done, 8);
+      done += 8;
     }
+    if (rows - done >= 4) {
+      WINDOW_ROWS(oh + done, 4);
+      done += 4;
+    }
+    if (rows - done >= 2) {
+      WINDOW_ROWS(oh + done, 2);
+      done += 2;
+    }
+    if (rows - done >= 1)
+      WINDOW_ROWS(oh + done, 1);
 #undef WINDOW_ROWS
   }
 }
