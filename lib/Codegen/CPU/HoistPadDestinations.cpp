@@ -54,7 +54,6 @@ struct CPUHoistPadDestinationsPass final
     getOperation().walk([&](tensor::InsertSliceOp insert) {
       hoistDestination(insert, dominance);
     });
-    markAllAnalysesPreserved();
   }
 };
 } // namespace
