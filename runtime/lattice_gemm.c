@@ -16,9 +16,11 @@
  *   strides (a weight [N, K], an activation [K, N]), or dequantized from
  *   4-bit codes, so that dequantization is paid once per weight and call,
  *   not once per row of A.
- * - A is read in place, row-major with unit stride along K (a convolution's
- *   im2col matrix is gathered, k-major, MB rows at a time): the register
- *   tile broadcasts one element of each of MR rows per step of k.
+ * - A is read in place, row-major with unit stride along K: the register
+ *   tile broadcasts one element of each of MR rows per step of k. A
+ *   convolution's im2col matrix is never built: the tiles take runs of
+ *   output pixels along a row, and a table of offsets in the input for the
+ *   k (conv_offsets).
  * - The register tile is MR rows x 32 columns of accumulators: 12 x 2 zmm on
  *   AVX-512, 6 x 2 ymm (one half panel at a time) on AVX2, and a portable
  *   loop elsewhere.
@@ -50,8 +52,9 @@
 /* Columns of a packed panel (lattice_pack.h). */
 #define NR LATTICE_PACK_NR
 /* The most rows of A per unit of work: blocks of rows are balanced to at
-   most MB (block_start). */
+   most MB (block_start), MB_CONV for convolutions. */
 #define MB 48
+#define MB_CONV 256
 
 /*===----------------------------------------------------------------------===*/
 /* Dispatch and scratch memory                                               */
@@ -152,15 +155,12 @@ typedef struct {
   int64_t batch, m, n, k;
   int64_t a_batch, a_row;
   int64_t b_batch, b_k, b_n;
-  /* Elements between consecutive k of a row of A (1 but for gathered
-     im2col blocks, stored k-major). */
-  int64_t a_step;
   int64_t c_batch, c_row;
   int64_t flags;
   /* 4-bit B: scales, zero points and group size (LATTICE_UK_B_Q4). */
   const void *b_scale, *b_zero;
   int64_t group;
-  /* A convolution's im2col matrix as A, gathered block by block. */
+  /* A convolution's im2col matrix as A, read in place (conv_offsets). */
   const struct conv_geometry *conv;
 } f32_problem;
 
@@ -332,15 +332,16 @@ static const float *pack_f32(const f32_problem *p, int64_t bi, int64_t n0,
 }
 
 /* C rows [m0, m0 + mr) x columns [n0, n0 + cols) from a packed panel: the
-   portable register tile. */
+   portable register tile. Element (i, k) of A is a[i * p->a_row + k], or
+   a[i * p->a_row + offsets[k]] when there are offsets (a convolution). */
 static void tile_f32_generic(const f32_problem *p, const float *a,
-                             const float *panel, float *c, int64_t mr,
-                             int64_t cols) {
+                             const int64_t *offsets, const float *panel,
+                             float *c, int64_t mr, int64_t cols) {
   for (int64_t i = 0; i < mr; ++i) {
     float acc[NR] = {0};
     const float *row = a + i * p->a_row;
     for (int64_t k = 0; k < p->k; ++k) {
-      float x = row[k * p->a_step];
+      float x = offsets ? row[offsets[k]] : row[k];
       for (int j = 0; j < NR; ++j)
         acc[j] = __builtin_fmaf(x, panel[k * NR + j], acc[j]);
     }
@@ -428,9 +429,9 @@ prefetch_panel(const void *step) {
 #define MR_AVX512 12
 
 AVX512 __attribute__((always_inline)) static inline void
-tile_f32_avx512_rows(const f32_problem *p, const float *a, const float *panel,
-                     float *c, int64_t cols, const int64_t lda,
-                     const int64_t step, const int mr) {
+tile_f32_avx512_rows(const f32_problem *p, const float *a,
+                     const int64_t *offsets, const float *panel, float *c,
+                     int64_t cols, const int64_t lda, const int mr) {
   __m512 acc[MR_AVX512][2];
   for (int i = 0; i < mr; ++i)
     acc[i][0] = acc[i][1] = _mm512_setzero_ps();
@@ -439,8 +440,9 @@ tile_f32_avx512_rows(const f32_problem *p, const float *a, const float *panel,
     __m512 b0 = _mm512_loadu_ps(panel + k * NR);
     __m512 b1 = _mm512_loadu_ps(panel + k * NR + 16);
     prefetch_panel(panel + k * NR);
+    const float *column = a + (offsets ? offsets[k] : k);
     for (int i = 0; i < mr; ++i) {
-      __m512 x = _mm512_set1_ps(a[i * lda + k * step]);
+      __m512 x = _mm512_set1_ps(column[i * lda]);
       acc[i][0] = _mm512_fmadd_ps(x, b0, acc[i][0]);
       acc[i][1] = _mm512_fmadd_ps(x, b1, acc[i][1]);
     }
@@ -465,24 +467,30 @@ tile_f32_avx512_rows(const f32_problem *p, const float *a, const float *panel,
 }
 
 AVX512 static void tile_f32_avx512(const f32_problem *p, const float *a,
-                                   const float *panel, float *c, int64_t mr,
-                                   int64_t cols) {
-  /* A gathered block (k-major, MB rows a k): its strides as constants, so
-     that the broadcasts take one pointer and constant offsets. */
-  if (p->a_row == 1 && p->a_step == MB)
-    DISPATCH_ROWS(mr, tile_f32_avx512_rows, p, a, panel, c, cols, 1, MB);
+                                   const int64_t *offsets, const float *panel,
+                                   float *c, int64_t mr, int64_t cols) {
+  /* A convolution at stride 1 or 2: the pixels' distance as a constant, so
+     that the broadcasts take one pointer and constant offsets (at twice
+     the speed). */
+  if (offsets && p->a_row == 1)
+    DISPATCH_ROWS(mr, tile_f32_avx512_rows, p, a, offsets, panel, c, cols, 1);
+  else if (offsets && p->a_row == 2)
+    DISPATCH_ROWS(mr, tile_f32_avx512_rows, p, a, offsets, panel, c, cols, 2);
+  else if (offsets)
+    DISPATCH_ROWS(mr, tile_f32_avx512_rows, p, a, offsets, panel, c, cols,
+                  p->a_row);
   else
-    DISPATCH_ROWS(mr, tile_f32_avx512_rows, p, a, panel, c, cols, p->a_row,
-                  p->a_step);
+    DISPATCH_ROWS(mr, tile_f32_avx512_rows, p, a, NULL, panel, c, cols,
+                  p->a_row);
 }
 
 /* AVX2: MR rows x 16 columns (half a panel) in 2 * MR ymm accumulators. */
 #define MR_AVX2 6
 
 AVX2 __attribute__((always_inline)) static inline void
-tile_f32_avx2_rows(const f32_problem *p, const float *a, const float *panel,
-                   float *c, int64_t cols, const int64_t lda,
-                   const int64_t step, const int mr) {
+tile_f32_avx2_rows(const f32_problem *p, const float *a, const int64_t *offsets,
+                   const float *panel, float *c, int64_t cols,
+                   const int64_t lda, const int mr) {
   int accumulate = (p->flags & LATTICE_UK_ACCUMULATE) != 0;
   for (int half = 0; half < 2; ++half) {
     int64_t first = 16 * half;
@@ -494,8 +502,9 @@ tile_f32_avx2_rows(const f32_problem *p, const float *a, const float *panel,
     for (int64_t k = 0; k < p->k; ++k) {
       __m256 b0 = _mm256_loadu_ps(panel + k * NR + first);
       __m256 b1 = _mm256_loadu_ps(panel + k * NR + first + 8);
+      const float *column = a + (offsets ? offsets[k] : k);
       for (int i = 0; i < mr; ++i) {
-        __m256 x = _mm256_broadcast_ss(a + i * lda + k * step);
+        __m256 x = _mm256_broadcast_ss(column + i * lda);
         acc[i][0] = _mm256_fmadd_ps(x, b0, acc[i][0]);
         acc[i][1] = _mm256_fmadd_ps(x, b1, acc[i][1]);
       }
@@ -521,13 +530,13 @@ tile_f32_avx2_rows(const f32_problem *p, const float *a, const float *panel,
 }
 
 AVX2 static void tile_f32_avx2(const f32_problem *p, const float *a,
-                               const float *panel, float *c, int64_t mr,
-                               int64_t cols) {
-  if (p->a_row == 1 && p->a_step == MB)
-    DISPATCH_ROWS(mr, tile_f32_avx2_rows, p, a, panel, c, cols, 1, MB);
+                               const int64_t *offsets, const float *panel,
+                               float *c, int64_t mr, int64_t cols) {
+  if (offsets && p->a_row == 1)
+    DISPATCH_ROWS(mr, tile_f32_avx2_rows, p, a, offsets, panel, c, cols, 1);
   else
-    DISPATCH_ROWS(mr, tile_f32_avx2_rows, p, a, panel, c, cols, p->a_row,
-                  p->a_step);
+    DISPATCH_ROWS(mr, tile_f32_avx2_rows, p, a, offsets, panel, c, cols,
+                  p->a_row);
 }
 #endif
 
@@ -547,18 +556,17 @@ static int64_t tile_rows(int64_t rows, int64_t mr, int64_t t) {
   return rows / tiles + (t < rows % tiles);
 }
 
-/* Rows [m0, m1) of C (batch `bi`) against the packed panel at column n0;
-   `a` is row m0 of A, whose rows are p->a_row apart. */
-static void rows_f32(const f32_problem *p, int level, int64_t bi, int64_t n0,
-                     int64_t m0, int64_t m1, const float *panel,
-                     const float *a) {
-  int64_t cols = p->n - n0 < NR ? p->n - n0 : NR, rows = m1 - m0;
-  float *c = p->c + bi * p->c_batch + m0 * p->c_row + n0;
+/* C rows [0, rows) x columns [0, cols) (a block of them at `c`) against
+   a packed panel; `a` is the first row of A (tile_f32_generic). */
+static void rows_f32(const f32_problem *p, int level, const float *a,
+                     const int64_t *offsets, const float *panel, float *c,
+                     int64_t rows, int64_t cols) {
 #if defined(__x86_64__)
   if (level == LATTICE_UK_LEVEL_AVX512) {
     for (int64_t i = 0, t = 0; i < rows; ++t) {
       int64_t mr = tile_rows(rows, MR_AVX512, t);
-      tile_f32_avx512(p, a + i * p->a_row, panel, c + i * p->c_row, mr, cols);
+      tile_f32_avx512(p, a + i * p->a_row, offsets, panel, c + i * p->c_row, mr,
+                      cols);
       i += mr;
     }
     return;
@@ -566,19 +574,31 @@ static void rows_f32(const f32_problem *p, int level, int64_t bi, int64_t n0,
   if (level == LATTICE_UK_LEVEL_AVX2) {
     for (int64_t i = 0, t = 0; i < rows; ++t) {
       int64_t mr = tile_rows(rows, MR_AVX2, t);
-      tile_f32_avx2(p, a + i * p->a_row, panel, c + i * p->c_row, mr, cols);
+      tile_f32_avx2(p, a + i * p->a_row, offsets, panel, c + i * p->c_row, mr,
+                    cols);
       i += mr;
     }
     return;
   }
 #endif
   (void)level;
-  tile_f32_generic(p, a, panel, c, rows, cols);
+  tile_f32_generic(p, a, offsets, panel, c, rows, cols);
+}
+
+/* The run of pixels from row i (< m1) of a convolution's im2col matrix
+   along its output row: its length, and where in x the window of its first
+   pixel starts (`source`). */
+static int64_t pixel_run(const conv_geometry *g, int64_t i, int64_t m1,
+                         int64_t *source) {
+  int64_t pixels = g->oh * g->ow;
+  int64_t n = i / pixels, r = i % pixels, oh = r / g->ow, ow = r % g->ow;
+  *source = (n * g->c * g->hp + oh * g->sh) * g->wp + ow * g->sw;
+  return g->ow - ow < m1 - i ? g->ow - ow : m1 - i;
 }
 
 /* The runs of pixels of rows [m0, m1) (at most MB) of a convolution's
-   im2col matrix along output rows: where each starts in the block and in x
-   (for the window's first element), and its length. */
+   im2col matrix (pixel_run): where each starts in the block and in x, and
+   its length. */
 typedef struct {
   int64_t count;
   int64_t start[MB], source[MB], length[MB];
@@ -586,72 +606,25 @@ typedef struct {
 
 static void find_runs(const conv_geometry *g, int64_t m0, int64_t m1,
                       pixel_runs *runs) {
-  int64_t pixels = g->oh * g->ow;
   runs->count = 0;
   for (int64_t i = m0; i < m1; i += runs->length[runs->count++]) {
-    int64_t n = i / pixels, r = i % pixels, oh = r / g->ow, ow = r % g->ow;
     runs->start[runs->count] = i - m0;
-    runs->source[runs->count] =
-        (n * g->c * g->hp + oh * g->sh) * g->wp + ow * g->sw;
-    runs->length[runs->count] = g->ow - ow < m1 - i ? g->ow - ow : m1 - i;
+    runs->length[runs->count] = pixel_run(g, i, m1, &runs->source[runs->count]);
   }
 }
 
-/* Gathers rows [m0, m1) (at most MB) of the im2col matrix of a
-   convolution into `cols`, k-major: element (p, k) at cols[k * MB + p -
-   m0]. Row p (the output pixel n, oh, ow) holds x[n, c, oh * sh + y * dh,
-   ow * sw + x * dw] at column k = (c * kh + y) * kw + x, the order of the
-   weight [M, C, KH, KW] flattened. Pixels of one output row are adjacent
-   in x along its width: each k takes one copy per output row the block
-   spans. `copy(out, src, length, stride)` copies one run. */
-#define GATHER_IM2COL(g, m0, m1, cols, copy)                                   \
-  do {                                                                         \
-    pixel_runs runs;                                                           \
-    find_runs(g, m0, m1, &runs);                                               \
-    for (int64_t c = 0; c < (g)->c; ++c)                                       \
-      for (int64_t y = 0; y < (g)->kh; ++y)                                    \
-        for (int64_t x = 0; x < (g)->kw; ++x) {                                \
-          float *dst = (cols) + ((c * (g)->kh + y) * (g)->kw + x) * MB;        \
-          const float *base =                                                  \
-              (g)->x + (c * (g)->hp + y * (g)->dh) * (g)->wp + x * (g)->dw;    \
-          for (int64_t r = 0; r < runs.count; ++r)                             \
-            copy(dst + runs.start[r], base + runs.source[r], runs.length[r],   \
-                 (g)->sw);                                                     \
-        }                                                                      \
-  } while (0)
-
-/* Runs are short (an output row): a loop the compiler vectorizes beats a
-   call of memcpy. */
-static inline void copy_run(float *out, const float *src, int64_t length,
-                            int64_t stride) {
-  if (stride == 1)
-    for (int64_t j = 0; j < length; ++j)
-      out[j] = src[j];
-  else
-    for (int64_t j = 0; j < length; ++j)
-      out[j] = src[j * stride];
+/* The offset in x of column k of a convolution's im2col matrix from the
+   window's first element: k = (c * kh + y) * kw + x, the order of the
+   weight [M, C, KH, KW] flattened, is x[c, y * dh, x * dw] of the window.
+   Row i of the matrix (output pixel n, oh, ow) is the window at x[n, 0, oh
+   * sh, ow * sw]: the tiles read the matrix in place, a run of pixels along
+   an output row sw elements apart, and never gather it. */
+static void conv_offsets(const conv_geometry *g, int64_t *offsets) {
+  for (int64_t c = 0, k = 0; c < g->c; ++c)
+    for (int64_t y = 0; y < g->kh; ++y)
+      for (int64_t x = 0; x < g->kw; ++x)
+        offsets[k++] = (c * g->hp + y * g->dh) * g->wp + x * g->dw;
 }
-
-static void gather_im2col(const conv_geometry *g, int64_t m0, int64_t m1,
-                          float *cols) {
-  GATHER_IM2COL(g, m0, m1, cols, copy_run);
-}
-
-#if defined(__x86_64__)
-/* A run in 16-lane moves (lattice_lanes.h). */
-AVX512 __attribute__((always_inline)) static inline void
-copy_run_avx512(float *out, const float *src, int64_t length, int64_t stride) {
-  for (int64_t j = 0; j < length; j += 16)
-    _mm512_mask_storeu_ps(
-        out + j, lattice_first_lanes(length - j),
-        lattice_load_strided(src + j * stride, length - j, stride));
-}
-
-AVX512 static void gather_im2col_avx512(const conv_geometry *g, int64_t m0,
-                                        int64_t m1, float *cols) {
-  GATHER_IM2COL(g, m0, m1, cols, copy_run_avx512);
-}
-#endif
 
 typedef struct {
   const f32_problem *p;
@@ -673,30 +646,26 @@ static void gemm_f32_runs(void *context, int64_t begin, int64_t end) {
   const float *panel = NULL;
   int64_t last = end * w->run < units ? end * w->run : units;
   if (p->conv) {
-    /* Units block-major: a thread gathers a block of im2col rows once and
-       runs it against the (prepacked or packed) panels. */
-    float *rows = scratch(sizeof(float) * MB * (size_t)p->k, 1);
-    if (!rows)
+    /* Units block-major; each run of pixels along an output row is a row
+       block of its own. */
+    const conv_geometry *g = p->conv;
+    int64_t *offsets = scratch(sizeof(int64_t) * (size_t)p->k, 1);
+    if (!offsets)
       return; /* out of memory */
+    conv_offsets(g, offsets);
     f32_problem q = *p;
-    q.a_row = 1;
-    q.a_step = MB;
-    int64_t gathered = -1;
+    q.a_row = g->sw;
     for (int64_t u = begin * w->run; u < last; ++u) {
       int64_t block = u / w->panels, n0 = (u % w->panels) * NR;
       int64_t m0 = block_start(p->m, w->blocks, block),
               m1 = block_start(p->m, w->blocks, block + 1);
-      if (block != gathered) {
-#if defined(__x86_64__)
-        if (w->level == LATTICE_UK_LEVEL_AVX512)
-          gather_im2col_avx512(p->conv, m0, m1, rows);
-        else
-#endif
-          gather_im2col(p->conv, m0, m1, rows);
-        gathered = block;
-      }
+      int64_t cols = p->n - n0 < NR ? p->n - n0 : NR;
       panel = pack_f32(p, 0, n0, buffer);
-      rows_f32(&q, w->level, 0, n0, m0, m1, panel, rows);
+      for (int64_t i = m0, length, source; i < m1; i += length) {
+        length = pixel_run(g, i, m1, &source);
+        rows_f32(&q, w->level, g->x + source, offsets, panel,
+                 p->c + i * p->c_row + n0, length, cols);
+      }
     }
     return;
   }
@@ -710,16 +679,21 @@ static void gemm_f32_runs(void *context, int64_t begin, int64_t end) {
     }
     int64_t m0 = block_start(p->m, w->blocks, block),
             m1 = block_start(p->m, w->blocks, block + 1);
-    rows_f32(p, w->level, bi, n0, m0, m1, panel,
-             p->a + bi * p->a_batch + m0 * p->a_row);
+    rows_f32(p, w->level, p->a + bi * p->a_batch + m0 * p->a_row, NULL, panel,
+             p->c + bi * p->c_batch + m0 * p->c_row + n0, m1 - m0,
+             p->n - n0 < NR ? p->n - n0 : NR);
   }
 }
 
 static void gemm_f32(const f32_problem *p, int64_t threads) {
   if (p->m <= 0 || p->n <= 0 || p->batch <= 0)
     return;
+  /* A convolution's blocks are larger: they cost one pass over the
+     weights each, and its tiles read the input in place (the weights of
+     the last layers of a CNN, 9 MB for 49 pixels, were read twice). */
+  int64_t mb = p->conv ? MB_CONV : MB;
   f32_work w = {p, lattice_uk_level(), (p->n + NR - 1) / NR,
-                (p->m + MB - 1) / MB, 0};
+                (p->m + mb - 1) / mb, 0};
   int64_t units = p->batch * w.panels * w.blocks;
   w.run = lattice_run_length(threads, units);
   lattice_parallel_for(gemm_f32_runs, &w, 0, (units + w.run - 1) / w.run, 1);
@@ -742,7 +716,6 @@ void lattice_uk_gemm_f32(int64_t a, int64_t b, int64_t c, int64_t batch,
                    .b_batch = b_batch,
                    .b_k = b_k,
                    .b_n = b_n,
-                   .a_step = 1,
                    .c_batch = c_batch,
                    .c_row = c_row,
                    .flags = flags & ~(int64_t)LATTICE_UK_B_Q4};
@@ -760,7 +733,6 @@ void lattice_uk_gemm_f32_q4(int64_t a, int64_t b, int64_t s, int64_t z,
                    .n = n,
                    .k = k,
                    .a_row = k,
-                   .a_step = 1,
                    .c_row = n,
                    .flags = (flags | LATTICE_UK_B_Q4) &
                             ~(int64_t)LATTICE_UK_ACCUMULATE,

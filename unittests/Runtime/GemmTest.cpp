@@ -172,11 +172,14 @@ TEST(Conv2dF32, MatchesDirectConvolution) {
     checkConv(1, 4, 12, 12, 40, 3, 3, 1, 2, true);
     checkConv(1, 7, 9, 20, 64, 1, 5, 1, 1, false);
     checkConv(1, 16, 30, 30, 24, 7, 7, 2, 1, true);
-    // Output rows longer than a block of rows, at strides 1, 2 and 3 (runs
-    // of pixels that take several vector moves, partial ones last).
+    // Output rows of many register tiles, at strides 1, 2 and 3.
     checkConv(1, 3, 9, 100, 20, 3, 3, 1, 1, true);
     checkConv(1, 2, 11, 90, 17, 3, 3, 2, 1, false);
     checkConv(1, 3, 10, 41, 9, 2, 2, 3, 1, true);
+    // Blocks of pixels that end inside a row and span images; an output
+    // row longer than a block.
+    checkConv(3, 4, 12, 30, 35, 3, 3, 1, 1, true);
+    checkConv(1, 2, 5, 600, 9, 3, 3, 1, 1, false);
   }
 }
 
