@@ -121,13 +121,18 @@ def CPUHoistPadDestinationsPass
     the value's producer write straight into the padded buffer's interior,
     but only when that buffer is defined before the producer's own
     destination, which it is not: without this pass every padding is a copy
-    of the whole tensor after bufferization (a strided `memref.copy`).
+    of the whole tensor after bufferization (a strided `memref.copy`). And
+    CSE merges the fills of equal paddings (the inputs of a CNN's
+    convolutions of one size) into one tensor that every insertion then
+    copies before writing into it.
 
-    This pass moves the `tensor.empty` and `linalg.fill` of such a
-    destination just above the producer of the inserted value (a linalg op,
-    or the `scf.forall` of a tiled one), when the producer is in the same
-    block, the fill's value is defined before it, and the empty tensor and
-    the fill have no other use. Nothing else moves, so buffers live no longer than the producer's.
+    This pass gives each such insertion a padded buffer of its own, created
+    just above the producer of the inserted value (a linalg op, or the
+    `scf.forall` of a tiled one) when the producer is in the same block and
+    the fill's value is defined before it: a `bufferization.alloc_tensor`,
+    which CSE does not merge, and a fill of it. The old fill and empty
+    tensor go when nothing else uses them. Nothing else moves, so buffers
+    live no longer than the producer's.
 
     ```mlir
     %y = linalg.generic ... outs(%e : tensor<1x8x6x6xf32>)
@@ -139,12 +144,15 @@ def CPUHoistPadDestinationsPass
     becomes
 
     ```mlir
-    %p = tensor.empty() : tensor<1x8x8x8xf32>
+    %p = bufferization.alloc_tensor() : tensor<1x8x8x8xf32>
     %z = linalg.fill ins(%zero : f32) outs(%p : tensor<1x8x8x8xf32>)
     %y = linalg.generic ... outs(%e : tensor<1x8x6x6xf32>)
     %i = tensor.insert_slice %y into %z[0, 0, 1, 1] [1, 8, 6, 6] [1, 1, 1, 1]
     ```
   }];
+  let dependentDialects = [
+    "::mlir::bufferization::BufferizationDialect",
+  ];
 }
 
 def CPUCopyAliasedResultsPass

@@ -13,6 +13,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "lattice/Codegen/Passes.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -26,24 +27,31 @@ namespace mlir::lattice {
 using namespace mlir;
 
 namespace {
-/// Hoists the destination of `insert` above the producer of its source when
-/// it is a fill of a value into an empty tensor, used once each.
+/// Gives `insert` a destination of its own above the producer of its source
+/// when that destination is a fill of a value into an empty tensor: a
+/// `bufferization.alloc_tensor` (which, unlike `tensor.empty`, CSE does not
+/// merge with the other paddings of the same shape) and a fill of it.
 void hoistDestination(tensor::InsertSliceOp insert, DominanceInfo &dominance) {
   auto fill = insert.getDest().getDefiningOp<linalg::FillOp>();
-  if (!fill || !fill->hasOneUse() || fill->getBlock() != insert->getBlock())
+  if (!fill || fill->getBlock() != insert->getBlock())
     return;
   auto empty = fill.getOutputs()[0].getDefiningOp<tensor::EmptyOp>();
-  if (!empty || !empty->hasOneUse() || empty->getBlock() != fill->getBlock() ||
-      !empty.getDynamicSizes().empty())
+  if (!empty || !empty.getDynamicSizes().empty())
     return;
   Operation *producer = insert.getSource().getDefiningOp();
   if (!producer || producer->getBlock() != insert->getBlock() ||
-      !producer->isBeforeInBlock(empty))
+      !dominance.properlyDominates(fill.getInputs()[0], producer))
     return;
-  if (!dominance.properlyDominates(fill.getInputs()[0], producer))
-    return;
-  empty->moveBefore(producer);
-  fill->moveBefore(producer);
+  OpBuilder builder(producer);
+  auto buffer = bufferization::AllocTensorOp::create(
+      builder, empty.getLoc(), empty.getType(), ValueRange());
+  auto ownFill = linalg::FillOp::create(builder, fill.getLoc(),
+                                        fill.getInputs(), buffer.getResult());
+  insert.getDestMutable().assign(ownFill.getResult(0));
+  if (fill->use_empty())
+    fill->erase();
+  if (empty->use_empty())
+    empty->erase();
 }
 
 struct CPUHoistPadDestinationsPass final
@@ -51,9 +59,11 @@ struct CPUHoistPadDestinationsPass final
           CPUHoistPadDestinationsPass> {
   void runOnOperation() override {
     DominanceInfo &dominance = getAnalysis<DominanceInfo>();
-    getOperation().walk([&](tensor::InsertSliceOp insert) {
+    SmallVector<tensor::InsertSliceOp> inserts;
+    getOperation().walk(
+        [&](tensor::InsertSliceOp insert) { inserts.push_back(insert); });
+    for (tensor::InsertSliceOp insert : inserts)
       hoistDestination(insert, dominance);
-    });
   }
 };
 } // namespace
