@@ -126,8 +126,8 @@ static int cpu_has_vnni(void) {
    grown across calls (the pool's threads live as long as the process), so
    that a call allocates nothing once warm. */
 static void *scratch(size_t bytes, int which) {
-  static _Thread_local void *buffers[2];
-  static _Thread_local size_t sizes[2];
+  static _Thread_local void *buffers[3];
+  static _Thread_local size_t sizes[3];
   if (sizes[which] < bytes) {
     free(buffers[which]);
     size_t size = (bytes + 4095) & ~(size_t)4095;
@@ -626,6 +626,35 @@ static void conv_offsets(const conv_geometry *g, int64_t *offsets) {
         offsets[k++] = (c * g->hp + y * g->dh) * g->wp + x * g->dw;
 }
 
+/* Rows [0, rows) x columns [0, cols) of a block of C (NR floats a row) to
+   y[j * plane + i] (a run of pixels of an NCHW output, one plane per
+   channel). */
+static void store_planes(const float *block, int64_t rows, int64_t cols,
+                         float *y, int64_t plane) {
+  for (int64_t j = 0; j < cols; ++j)
+    for (int64_t i = 0; i < rows; ++i)
+      y[j * plane + i] = block[i * NR + j];
+}
+
+#if defined(__x86_64__)
+/* store_planes in 16 x 16 transposes; `block` has whole groups of 16
+   rows. */
+AVX512 static void store_planes_avx512(const float *block, int64_t rows,
+                                       int64_t cols, float *y, int64_t plane) {
+  for (int64_t i0 = 0; i0 < rows; i0 += 16) {
+    __mmask16 lanes = lattice_first_lanes(rows - i0);
+    for (int64_t j0 = 0; j0 < cols; j0 += 16) {
+      __m512 r[16];
+      for (int t = 0; t < 16; ++t)
+        r[t] = _mm512_loadu_ps(block + (i0 + t) * NR + j0);
+      transpose16(r);
+      for (int64_t j = 0; j < 16 && j0 + j < cols; ++j)
+        _mm512_mask_storeu_ps(y + (j0 + j) * plane + i0, lanes, r[j]);
+    }
+  }
+}
+#endif
+
 typedef struct {
   const f32_problem *p;
   int level;
@@ -655,6 +684,18 @@ static void gemm_f32_runs(void *context, int64_t begin, int64_t end) {
     conv_offsets(g, offsets);
     f32_problem q = *p;
     q.a_row = g->sw;
+    /* An NCHW output: each run's block of C in a buffer, then stored a
+       plane per channel. */
+    int nchw = (p->flags & LATTICE_UK_OUT_NCHW) != 0;
+    float *staged = NULL;
+    if (nchw) {
+      staged =
+          scratch(sizeof(float) * NR * (size_t)((g->ow + 15) / 16 * 16), 2);
+      if (!staged)
+        return; /* out of memory */
+      q.c_row = NR;
+    }
+    int64_t pixels = g->oh * g->ow;
     for (int64_t u = begin * w->run; u < last; ++u) {
       int64_t block = u / w->panels, n0 = (u % w->panels) * NR;
       int64_t m0 = block_start(p->m, w->blocks, block),
@@ -663,8 +704,20 @@ static void gemm_f32_runs(void *context, int64_t begin, int64_t end) {
       panel = pack_f32(p, 0, n0, buffer);
       for (int64_t i = m0, length, source; i < m1; i += length) {
         length = pixel_run(g, i, m1, &source);
-        rows_f32(&q, w->level, g->x + source, offsets, panel,
-                 p->c + i * p->c_row + n0, length, cols);
+        if (!nchw) {
+          rows_f32(&q, w->level, g->x + source, offsets, panel,
+                   p->c + i * p->c_row + n0, length, cols);
+          continue;
+        }
+        rows_f32(&q, w->level, g->x + source, offsets, panel, staged, length,
+                 cols);
+        float *y = p->c + ((i / pixels) * p->n + n0) * pixels + i % pixels;
+#if defined(__x86_64__)
+        if (w->level == LATTICE_UK_LEVEL_AVX512)
+          store_planes_avx512(staged, length, cols, y, pixels);
+        else
+#endif
+          store_planes(staged, length, cols, y, pixels);
       }
     }
     return;
@@ -759,7 +812,7 @@ void lattice_uk_conv2d_f32(int64_t x, int64_t w, int64_t y, int64_t n,
                    .b_k = 1,
                    .b_n = k,
                    .c_row = m,
-                   .flags = flags & LATTICE_UK_B_PACKED,
+                   .flags = flags & (LATTICE_UK_B_PACKED | LATTICE_UK_OUT_NCHW),
                    .conv = &g};
   gemm_f32(&p, threads);
 }

@@ -38,8 +38,10 @@ enum {
   LATTICE_UK_A_UNSIGNED = 1 << 16,   /* 8-bit GEMM: u8 A codes (else s8) */
   LATTICE_UK_A_ZERO_POINT = 1 << 17, /* 8-bit GEMM: zero points of A (their
                                         width in bits 8..15) */
-  LATTICE_UK_A_PER_ROW = 1 << 18     /* 8-bit GEMM: A's scale and zero point
+  LATTICE_UK_A_PER_ROW = 1 << 18,    /* 8-bit GEMM: A's scale and zero point
                                         per row (else per tensor) */
+  LATTICE_UK_OUT_NCHW = 1 << 19      /* f32 convolution: y is [N, M, OH, OW]
+                                        (else pixel-major) */
 };
 
 /* y[m, n] = sum_k x[m, k] * ((q[n, k] - z[n, k / g]) * s[n, k / g]) with
@@ -99,13 +101,14 @@ void lattice_uk_gemm_f32_q4(int64_t a, int64_t b, int64_t s, int64_t z,
                             int64_t g, int64_t flags, int64_t threads);
 
 /* 2-D convolution as a GEMM whose A is the im2col matrix of the input,
-   gathered 48 rows at a time and never stored whole: y[p, m] = sum over
+   read in place from x and never stored: y[p, m] = sum over
    (c, i, j) of x[n, c, oh * sh + i * dh, ow * sw + j * dw] * w[m, c, i, j]
    for each output pixel p = (n * OH + oh) * OW + ow, with f32 arithmetic
    summed in order of (c, i, j) (as lattice_uk_gemm_f32 does for the
    im2col matrix). x is the padded input [N, C, HP, WP] (NCHW), w the
    weight [M, C * KH * KW] (with LATTICE_UK_B_PACKED, in the f32 panels of
-   lattice_pack.h), y [N * OH * OW, M] (pixel-major). */
+   lattice_pack.h), y [N * OH * OW, M] (pixel-major) or, with
+   LATTICE_UK_OUT_NCHW, [N, M, OH, OW]. */
 void lattice_uk_conv2d_f32(int64_t x, int64_t w, int64_t y, int64_t n,
                            int64_t c, int64_t hp, int64_t wp, int64_t kh,
                            int64_t kw, int64_t oh, int64_t ow, int64_t sh,

@@ -119,7 +119,8 @@ TEST(GemmF32, MatchesReference) {
 /// Convolution with the im2col matrix gathered by the kernel: against a
 /// direct convolution in double precision, with the weight plain or packed.
 void checkConv(int64_t n, int64_t c, int64_t h, int64_t w, int64_t m,
-               int64_t kh, int64_t kw, int64_t s, int64_t d, bool prepacked) {
+               int64_t kh, int64_t kw, int64_t s, int64_t d, bool prepacked,
+               bool nchw = false) {
   int64_t oh = (h - d * (kh - 1) - 1) / s + 1,
           ow = (w - d * (kw - 1) - 1) / s + 1;
   int64_t k = c * kh * kw;
@@ -142,7 +143,9 @@ void checkConv(int64_t n, int64_t c, int64_t h, int64_t w, int64_t m,
   }
   lattice_uk_conv2d_f32(addr(x.data()), addr(wData), addr(y.data()), n, c, h, w,
                         kh, kw, oh, ow, s, s, d, d, m,
-                        prepacked ? LATTICE_UK_B_PACKED : 0, 2);
+                        (prepacked ? LATTICE_UK_B_PACKED : 0) |
+                            (nchw ? LATTICE_UK_OUT_NCHW : 0),
+                        2);
   for (int64_t b = 0; b < n; ++b)
     for (int64_t i = 0; i < oh; ++i)
       for (int64_t j = 0; j < ow; ++j)
@@ -157,7 +160,8 @@ void checkConv(int64_t n, int64_t c, int64_t h, int64_t w, int64_t m,
                 want += a * f;
                 bound += std::fabs(a * f);
               }
-          float got = y[((b * oh + i) * ow + j) * m + o];
+          float got = nchw ? y[((b * m + o) * oh + i) * ow + j]
+                           : y[((b * oh + i) * ow + j) * m + o];
           ASSERT_NEAR(got, want, 1e-6 * bound * std::sqrt(double(k)) + 1e-30)
               << "pixel " << b << "," << i << "," << j << " channel " << o;
         }
@@ -180,6 +184,12 @@ TEST(Conv2dF32, MatchesDirectConvolution) {
     // row longer than a block.
     checkConv(3, 4, 12, 30, 35, 3, 3, 1, 1, true);
     checkConv(1, 2, 5, 600, 9, 3, 3, 1, 1, false);
+    // NCHW outputs: partial groups of 16 pixels and channels, rows of one
+    // pixel, several images.
+    checkConv(2, 5, 13, 11, 33, 3, 3, 2, 1, true, /*nchw=*/true);
+    checkConv(1, 3, 9, 100, 20, 3, 3, 1, 1, false, /*nchw=*/true);
+    checkConv(3, 4, 12, 30, 35, 3, 3, 1, 1, true, /*nchw=*/true);
+    checkConv(2, 3, 8, 3, 64, 3, 3, 1, 1, true, /*nchw=*/true);
   }
 }
 

@@ -671,13 +671,20 @@ public:
     return {buffer, addressOf(buffer)};
   }
 
+  /// Calls `kernel`; returns the tensor of `result` after the call.
+  Value emit(StringRef kernel, ArrayRef<Value> args, Value result) {
+    func::CallOp::create(rewriter, loc, kernel, TypeRange{}, args);
+    auto type = cast<MemRefType>(result.getType());
+    return bufferization::ToTensorOp::create(
+        rewriter, loc,
+        RankedTensorType::get(type.getShape(), type.getElementType()), result,
+        /*restrict=*/true, /*writable=*/true);
+  }
+
   /// Calls `kernel` and replaces `op` with the tensor of `result`.
   void finish(Operation *op, StringRef kernel, ArrayRef<Value> args,
               Value result) {
-    func::CallOp::create(rewriter, loc, kernel, TypeRange{}, args);
-    rewriter.replaceOpWithNewOp<bufferization::ToTensorOp>(
-        op, op->getResult(0).getType(), result, /*restrict=*/true,
-        /*writable=*/true);
+    rewriter.replaceOp(op, emit(kernel, args, result));
   }
 
 private:
@@ -790,9 +797,49 @@ static void appendConvSizes(CallBuilder &call, const ConvGeometry &g,
     args.push_back(call.constant(value));
 }
 
+/// Whether the [N * OH * OW, M] result of a convolution's matmul goes,
+/// through elementwise ops on it alone (a bias), to an NCHW layout: its
+/// reshape to [N, OH, OW, M] read by a 4-D linalg op as (n, m, oh, ow),
+/// the ONNX importer's transpose.
+static bool feedsNchwTranspose(Value result) {
+  while (result.hasOneUse()) {
+    Operation *user = *result.getUsers().begin();
+    if (auto expand = dyn_cast<tensor::ExpandShapeOp>(user)) {
+      if (expand.getResultType().getRank() != 4 ||
+          expand.getReassociationIndices() !=
+              SmallVector<ReassociationIndices>{{0, 1, 2}, {3}})
+        return false;
+      AffineMap nchw = AffineMap::getPermutationMap(
+          ArrayRef<unsigned>{0, 2, 3, 1}, expand.getContext());
+      return llvm::any_of(expand->getUses(), [&](OpOperand &use) {
+        auto generic = dyn_cast<linalg::GenericOp>(use.getOwner());
+        return generic && generic.isDpsInput(&use) &&
+               generic.getMatchingIndexingMap(&use) == nchw;
+      });
+    }
+    auto generic = dyn_cast<linalg::GenericOp>(user);
+    if (!generic || generic.getNumResults() != 1 ||
+        generic.getNumLoops() != generic.getNumParallelLoops() ||
+        generic.getResult(0).getType() != result.getType() ||
+        !llvm::all_of(
+            generic->getOpOperands(),
+            [&](OpOperand &operand) {
+              return operand.get() != result ||
+                     generic.getMatchingIndexingMap(&operand).isIdentity();
+            }) ||
+        !generic.getIndexingMapsArray().back().isIdentity())
+      return false;
+    result = generic.getResult(0);
+  }
+  return false;
+}
+
 /// f32 x f32 whose lhs is an im2col matrix: lattice_uk_conv2d_f32, which
-/// gathers the matrix block by block instead of reading it whole. Takes
-/// precedence over MatmulToGemmF32.
+/// reads the matrix in place from the input. When the result goes to an
+/// NCHW layout (feedsNchwTranspose), the kernel writes it NCHW and a
+/// transposing copy gives the matmul's [N * OH * OW, M] back: elementwise
+/// fusion folds it into the transpose after it, and the result is never
+/// transposed. Takes precedence over MatmulToGemmF32.
 struct MatmulToConvF32 final : UkernelPattern {
   MatmulToConvF32(const TypeConverter &converter, MLIRContext *context,
                   int64_t numThreads, unsigned vectorBits)
@@ -807,15 +854,41 @@ struct MatmulToConvF32 final : UkernelPattern {
         !(g = getIm2colConv(op.getLhs())))
       return failure();
     int64_t m = op.getRhs().getType().getDimSize(0);
-    CallBuilder call(rewriter, op.getLoc());
-    auto [result, resultAddress] = call.result(op.getType().getShape());
+    bool nchw = feedsNchwTranspose(op.getResult());
+    Location loc = op.getLoc();
+    CallBuilder call(rewriter, loc);
+    auto [result, resultAddress] = nchw ? call.result({g->n, m, g->oh, g->ow})
+                                        : call.result(op.getType().getShape());
     SmallVector<Value> args = {call.address(g->input),
                                call.address(adaptor.getRhs()), resultAddress};
     appendConvSizes(call, *g, m, args);
-    args.push_back(call.constant(
-        hasWeightLayout(op, kF32PanelsLayout) ? LATTICE_UK_B_PACKED : 0));
+    int64_t flags =
+        hasWeightLayout(op, kF32PanelsLayout) ? LATTICE_UK_B_PACKED : 0;
+    if (nchw)
+      flags |= LATTICE_UK_OUT_NCHW;
+    args.push_back(call.constant(flags));
     args.push_back(call.constant(numThreads));
-    call.finish(op, kConvF32, args, result);
+    if (!nchw) {
+      call.finish(op, kConvF32, args, result);
+      return success();
+    }
+    Value planes = call.emit(kConvF32, args, result);
+    Type f32 = rewriter.getF32Type();
+    Value empty = tensor::EmptyOp::create(
+        rewriter, loc, ArrayRef<int64_t>{g->n, g->oh, g->ow, m}, f32);
+    MLIRContext *ctx = rewriter.getContext();
+    SmallVector<AffineMap> maps = {
+        AffineMap::getPermutationMap(ArrayRef<unsigned>{0, 3, 1, 2}, ctx),
+        AffineMap::getMultiDimIdentityMap(4, ctx)};
+    auto copy = linalg::GenericOp::create(
+        rewriter, loc, empty.getType(), planes, empty, maps,
+        SmallVector<utils::IteratorType>(4, utils::IteratorType::parallel),
+        [](OpBuilder &b, Location loc, ValueRange args) {
+          linalg::YieldOp::create(b, loc, args[0]);
+        });
+    rewriter.replaceOpWithNewOp<tensor::CollapseShapeOp>(
+        op, op.getType(), copy.getResult(0),
+        SmallVector<ReassociationIndices>{{0, 1, 2}, {3}});
     return success();
   }
 };

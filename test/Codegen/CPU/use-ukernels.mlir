@@ -303,6 +303,50 @@ func.func @conv(%x: tensor<1x3x10x10xf32>, %w: tensor<8x27xf32>) -> tensor<16x8x
 
 // -----
 
+// The same convolution with a bias, then transposed to NCHW as the ONNX
+// importer writes it: the kernel writes NCHW (flag 1 << 19), and a copy
+// gives the matmul's pixel-major result back to the bias.
+// CHECK-LABEL: func.func @conv_nchw
+// CHECK: %[[OUT:.*]] = memref.alloc() {alignment = 64 : i64} : memref<1x8x4x4xf32>
+// CHECK: %[[NCHW_FLAG:.*]] = arith.constant 524288 : i64
+// CHECK: call @lattice_uk_conv2d_f32({{.*}}, %[[NCHW_FLAG]], %{{.*}})
+// CHECK: %[[PLANES:.*]] = bufferization.to_tensor %[[OUT]]
+// CHECK: %[[COPY:.*]] = linalg.generic {{.*}} ins(%[[PLANES]] : tensor<1x8x4x4xf32>) outs(%{{.*}} : tensor<1x4x4x8xf32>)
+// CHECK: tensor.collapse_shape %[[COPY]] {{\[}}[0, 1, 2], [3]] : tensor<1x4x4x8xf32> into tensor<16x8xf32>
+func.func @conv_nchw(%x: tensor<1x3x10x10xf32>, %w: tensor<8x27xf32>, %b: tensor<8xf32>) -> tensor<1x8x4x4xf32> {
+  %e = tensor.empty() : tensor<1x4x4x3x3x3xf32>
+  %p = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d3, d1 * 2 + d4, d2 * 2 + d5)>,
+                                        affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3, d4, d5)>],
+                       iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "parallel"]}
+      ins(%x : tensor<1x3x10x10xf32>) outs(%e : tensor<1x4x4x3x3x3xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    linalg.yield %a : f32
+  } -> tensor<1x4x4x3x3x3xf32>
+  %cols = tensor.collapse_shape %p [[0, 1, 2], [3, 4, 5]] : tensor<1x4x4x3x3x3xf32> into tensor<16x27xf32>
+  %y = lattice.matmul %cols, %w accumulate(f32) : (tensor<16x27xf32>, tensor<8x27xf32>) -> tensor<16x8xf32>
+  %e2 = tensor.empty() : tensor<16x8xf32>
+  %biased = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>, affine_map<(d0, d1) -> (d1)>,
+                                             affine_map<(d0, d1) -> (d0, d1)>],
+                            iterator_types = ["parallel", "parallel"]}
+      ins(%y, %b : tensor<16x8xf32>, tensor<8xf32>) outs(%e2 : tensor<16x8xf32>) {
+  ^bb0(%a: f32, %c: f32, %o: f32):
+    %s = arith.addf %a, %c : f32
+    linalg.yield %s : f32
+  } -> tensor<16x8xf32>
+  %nhwc = tensor.expand_shape %biased [[0, 1, 2], [3]] output_shape [1, 4, 4, 8] : tensor<16x8xf32> into tensor<1x4x4x8xf32>
+  %e3 = tensor.empty() : tensor<1x8x4x4xf32>
+  %nchw = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d2, d3, d1)>,
+                                           affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>],
+                          iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%nhwc : tensor<1x4x4x8xf32>) outs(%e3 : tensor<1x8x4x4xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    linalg.yield %a : f32
+  } -> tensor<1x8x4x4xf32>
+  return %nchw : tensor<1x8x4x4xf32>
+}
+
+// -----
+
 // A convolution with static 8-bit activations, as the quantizer writes it
 // after SmoothQuant: the im2col matrix scaled by column, quantized per
 // tensor with the matmul's own scale. The kernel gathers, scales and
