@@ -126,8 +126,8 @@ static int cpu_has_vnni(void) {
    grown across calls (the pool's threads live as long as the process), so
    that a call allocates nothing once warm. */
 static void *scratch(size_t bytes, int which) {
-  static _Thread_local void *buffers[3];
-  static _Thread_local size_t sizes[3];
+  static _Thread_local void *buffers[4];
+  static _Thread_local size_t sizes[4];
   if (sizes[which] < bytes) {
     free(buffers[which]);
     size_t size = (bytes + 4095) & ~(size_t)4095;
@@ -435,18 +435,31 @@ tile_f32_avx512_rows(const f32_problem *p, const float *a,
   __m512 acc[MR_AVX512][2];
   for (int i = 0; i < mr; ++i)
     acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+#define TILE_F32_AVX512_STEP(column)                                           \
+  do {                                                                         \
+    __m512 b0 = _mm512_loadu_ps(panel + k * NR);                               \
+    __m512 b1 = _mm512_loadu_ps(panel + k * NR + 16);                          \
+    prefetch_panel(panel + k * NR);                                            \
+    for (int i = 0; i < mr; ++i) {                                             \
+      __m512 x = _mm512_set1_ps((column)[i * lda]);                            \
+      acc[i][0] = _mm512_fmadd_ps(x, b0, acc[i][0]);                           \
+      acc[i][1] = _mm512_fmadd_ps(x, b1, acc[i][1]);                           \
+    }                                                                          \
+  } while (0)
+  /* Rows of A at a distance known at compile time (a convolution's, through
+     offsets) go two steps of k at a time; rows lda apart at run time go one
+     at a time: unrolled, the loads of A that the compiler hoists out of two
+     steps do not fit in the registers, and the spills halve the speed. */
+  if (offsets) {
 #pragma clang loop unroll_count(2)
-  for (int64_t k = 0; k < p->k; ++k) {
-    __m512 b0 = _mm512_loadu_ps(panel + k * NR);
-    __m512 b1 = _mm512_loadu_ps(panel + k * NR + 16);
-    prefetch_panel(panel + k * NR);
-    const float *column = a + (offsets ? offsets[k] : k);
-    for (int i = 0; i < mr; ++i) {
-      __m512 x = _mm512_set1_ps(column[i * lda]);
-      acc[i][0] = _mm512_fmadd_ps(x, b0, acc[i][0]);
-      acc[i][1] = _mm512_fmadd_ps(x, b1, acc[i][1]);
-    }
+    for (int64_t k = 0; k < p->k; ++k)
+      TILE_F32_AVX512_STEP(a + offsets[k]);
+  } else {
+#pragma clang loop unroll(disable)
+    for (int64_t k = 0; k < p->k; ++k)
+      TILE_F32_AVX512_STEP(a + k);
   }
+#undef TILE_F32_AVX512_STEP
   int accumulate = (p->flags & LATTICE_UK_ACCUMULATE) != 0;
   for (int i = 0; i < mr; ++i) {
     float *out = c + i * p->c_row;
@@ -795,6 +808,284 @@ void lattice_uk_gemm_f32_q4(int64_t a, int64_t b, int64_t s, int64_t z,
   gemm_f32(&p, threads);
 }
 
+/*===----------------------------------------------------------------------===*/
+/* Winograd convolution                                                      */
+/*===----------------------------------------------------------------------===*/
+
+/* 3 x 3 windows at stride and dilation 1, on AVX-512, take Winograd's
+   F(2 x 2, 3 x 3): each 2 x 2 block of outputs (a tile) is
+   A^T [sum over c of U_c (.) V_c] A, with U_c = G g_c G^T the transformed
+   3 x 3 weight of input channel c and V_c = B^T d_c B the transformed 4 x 4
+   input window: 16 products per tile and channel instead of 36.
+
+   - U[xi] (xi = 4 * row + column of the 4 x 4 transform), [C][M], is
+     computed once per call, on the pool: 16 M C floats, which the 2 x 2
+     tiles of an output of 100 tiles or more repay.
+   - Tiles go in blocks of WINO_TILES (raster order over the image's tile
+     grid). For each block, V[xi] is written as a packed GEMM panel (C rows
+     of 32 tiles), then the 16 products [M, C] x [C, 32] run on the f32
+     register tiles, then the output transform writes the block's outputs.
+   - Transforms go 16 tiles a vector, along a tile row: the input columns
+     2t .. 2t + 3 of tile t come from two loads and four permutes per input
+     row, and the two output columns of each tile are interleaved back.
+
+   The arithmetic differs from the GEMM's: the transforms' sums round too.
+   Their coefficients are 0, 1/2 and 1, so the error stays within a few
+   ulps of the largest products' sums. */
+#define WINO_TILES NR
+#define WINO_MIN_TILES 100
+/* The panels of V (and the products) of the 16 xi are this many floats
+   more than their data apart: at a power of two apart, the 16 stores of
+   one channel's transform all fall in one set of the L1 cache. */
+#define WINO_SKEW 16
+
+typedef struct {
+  const conv_geometry *g;
+  const float *w; /* the weight, [M, C * 9] or in panels */
+  int packed;
+  int64_t m;
+  float *u; /* [16][C][M] */
+  float *y;
+  int nchw;
+  int level;
+  int64_t tiles_h, tiles_w, blocks, run;
+} wino_work;
+
+/* Whether lattice_uk_conv2d_f32 takes the Winograd path. */
+static int use_winograd(const conv_geometry *g, int level) {
+  return level == LATTICE_UK_LEVEL_AVX512 && g->kh == 3 && g->kw == 3 &&
+         g->sh == 1 && g->sw == 1 && g->dh == 1 && g->dw == 1 &&
+         ((g->oh + 1) / 2) * ((g->ow + 1) / 2) >= WINO_MIN_TILES;
+}
+
+/* G g G^T of the 3 x 3 weights g[9] of `lanes` output channels side by
+   side (g[k][lane], kk = 3 * row + column) into u[xi][lane] (row stride
+   `stride`). */
+#define WINO_WEIGHT_LANES 32
+static void wino_transform_weights(const float g[9][WINO_WEIGHT_LANES],
+                                   float *u, int64_t stride) {
+  for (int l = 0; l < WINO_WEIGHT_LANES; ++l) {
+    float t[4][3];
+    for (int j = 0; j < 3; ++j) { /* G g */
+      t[0][j] = g[j][l];
+      t[1][j] = 0.5f * (g[j][l] + g[3 + j][l] + g[6 + j][l]);
+      t[2][j] = 0.5f * (g[j][l] - g[3 + j][l] + g[6 + j][l]);
+      t[3][j] = g[6 + j][l];
+    }
+    for (int i = 0; i < 4; ++i) { /* (G g) G^T */
+      u[(4 * i) * stride + l] = t[i][0];
+      u[(4 * i + 1) * stride + l] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
+      u[(4 * i + 2) * stride + l] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
+      u[(4 * i + 3) * stride + l] = t[i][2];
+    }
+  }
+}
+
+/* U of the output channels of panels [begin, end) (32 channels each):
+   U[xi] is stored k-major, [C][M], which the tiles read through a table of
+   offsets as they read a convolution's input. */
+static void wino_weights(void *context, int64_t begin, int64_t end) {
+  const wino_work *w = context;
+  int64_t c = w->g->c, k = c * 9, m = w->m;
+  int64_t panel_floats = lattice_pack_f32_panel_bytes(k) / 4;
+  for (int64_t p = begin; p < end; ++p) {
+    int64_t o0 = p * NR, lanes = m - o0 < NR ? m - o0 : NR;
+    for (int64_t ch = 0; ch < c; ++ch) {
+      float g[9][WINO_WEIGHT_LANES], u[16][WINO_WEIGHT_LANES];
+      for (int kk = 0; kk < 9; ++kk)
+        for (int l = 0; l < WINO_WEIGHT_LANES; ++l)
+          g[kk][l] = l >= lanes ? 0.0f
+                     : w->packed
+                         ? w->w[p * panel_floats + (ch * 9 + kk) * NR + l]
+                         : w->w[(o0 + l) * k + ch * 9 + kk];
+      wino_transform_weights(g, &u[0][0], WINO_WEIGHT_LANES);
+      for (int xi = 0; xi < 16; ++xi)
+        memcpy(w->u + (xi * c + ch) * m + o0, u[xi],
+               sizeof(float) * (size_t)lanes);
+    }
+  }
+}
+
+#if defined(__x86_64__)
+/* The lanes of `count` elements (0 when count <= 0). */
+AVX512 static inline __mmask16 wino_lanes(int64_t count) {
+  return count > 0 ? lattice_first_lanes(count) : 0;
+}
+
+/* V of the `len` (at most 16) tiles from tile (ty, tx0) of image `n`, at
+   columns [j0, j0 + len) of the block's panels v[xi] (C rows of 32). */
+AVX512 static void wino_input(const conv_geometry *g, int64_t n, int64_t ty,
+                              int64_t tx0, int64_t len, float *v, int64_t j0) {
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20,
+                                         22, 24, 26, 28, 30);
+  const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21,
+                                        23, 25, 27, 29, 31);
+  __mmask16 store = lattice_first_lanes(len);
+  int64_t x0 = 2 * tx0, valid = g->wp - x0; /* input columns from x0 */
+  if (valid > 2 * len + 2)
+    valid = 2 * len + 2;
+  __mmask16 m0 = wino_lanes(valid), m1 = wino_lanes(valid - 16),
+            m2 = wino_lanes(valid - 2), m3 = wino_lanes(valid - 18);
+  for (int64_t c = 0; c < g->c; ++c) {
+    const float *plane = g->x + (n * g->c + c) * g->hp * g->wp + x0;
+    __m512 t[4][4];
+    for (int r = 0; r < 4; ++r) {
+      int64_t y = 2 * ty + r;
+      __m512 d0 = _mm512_setzero_ps(), d1 = d0, d2 = d0, d3 = d0;
+      if (y < g->hp) {
+        const float *row = plane + y * g->wp;
+        __m512 lo = _mm512_maskz_loadu_ps(m0, row),
+               hi = _mm512_maskz_loadu_ps(m1, row + 16),
+               lo2 = _mm512_maskz_loadu_ps(m2, row + 2),
+               hi2 = _mm512_maskz_loadu_ps(m3, row + 18);
+        d0 = _mm512_permutex2var_ps(lo, even, hi);   /* x[2t] */
+        d1 = _mm512_permutex2var_ps(lo, odd, hi);    /* x[2t + 1] */
+        d2 = _mm512_permutex2var_ps(lo2, even, hi2); /* x[2t + 2] */
+        d3 = _mm512_permutex2var_ps(lo2, odd, hi2);  /* x[2t + 3] */
+      }
+      /* d B along the row */
+      t[r][0] = _mm512_sub_ps(d0, d2);
+      t[r][1] = _mm512_add_ps(d1, d2);
+      t[r][2] = _mm512_sub_ps(d2, d1);
+      t[r][3] = _mm512_sub_ps(d1, d3);
+    }
+    for (int j = 0; j < 4; ++j) { /* B^T (d B) */
+      __m512 col[4] = {
+          _mm512_sub_ps(t[0][j], t[2][j]), _mm512_add_ps(t[1][j], t[2][j]),
+          _mm512_sub_ps(t[2][j], t[1][j]), _mm512_sub_ps(t[1][j], t[3][j])};
+      for (int i = 0; i < 4; ++i)
+        _mm512_mask_storeu_ps(v + (4 * i + j) * (g->c * NR + WINO_SKEW) +
+                                  c * NR + j0,
+                              store, col[i]);
+    }
+  }
+}
+
+/* The outputs of the `len` tiles from tile (ty, tx0) of image `n`, from
+   columns [j0, j0 + len) of the block's products p[xi] (M rows of 32). */
+AVX512 static void wino_output(const wino_work *w, int64_t n, int64_t ty,
+                               int64_t tx0, int64_t len, const float *p,
+                               int64_t j0) {
+  const conv_geometry *g = w->g;
+  const __m512i low =
+      _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+  const __m512i high = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28,
+                                         13, 29, 14, 30, 15, 31);
+  __mmask16 load = lattice_first_lanes(len);
+  int64_t x0 = 2 * tx0, count = g->ow - x0; /* output columns from x0 */
+  if (count > 2 * len)
+    count = 2 * len;
+  __mmask16 first = wino_lanes(count), second = wino_lanes(count - 16);
+  for (int64_t o = 0; o < w->m; ++o) {
+    __m512 q[16];
+    for (int xi = 0; xi < 16; ++xi)
+      q[xi] = _mm512_maskz_loadu_ps(load, p + xi * (w->m * NR + WINO_SKEW) +
+                                              o * NR + j0);
+    __m512 r0[4], r1[4];
+    for (int j = 0; j < 4; ++j) { /* A^T q */
+      r0[j] = _mm512_add_ps(_mm512_add_ps(q[j], q[4 + j]), q[8 + j]);
+      r1[j] = _mm512_sub_ps(_mm512_sub_ps(q[4 + j], q[8 + j]), q[12 + j]);
+    }
+    __m512 rows[2][2] = {{_mm512_add_ps(_mm512_add_ps(r0[0], r0[1]), r0[2]),
+                          _mm512_sub_ps(_mm512_sub_ps(r0[1], r0[2]), r0[3])},
+                         {_mm512_add_ps(_mm512_add_ps(r1[0], r1[1]), r1[2]),
+                          _mm512_sub_ps(_mm512_sub_ps(r1[1], r1[2]), r1[3])}};
+    for (int r = 0; r < 2; ++r) {
+      int64_t oy = 2 * ty + r;
+      if (oy >= g->oh)
+        break;
+      __m512 a = _mm512_permutex2var_ps(rows[r][0], low, rows[r][1]),
+             b = _mm512_permutex2var_ps(rows[r][0], high, rows[r][1]);
+      if (w->nchw) {
+        float *out = w->y + ((n * w->m + o) * g->oh + oy) * g->ow + x0;
+        _mm512_mask_storeu_ps(out, first, a);
+        _mm512_mask_storeu_ps(out + 16, second, b);
+        continue;
+      }
+      float values[32] __attribute__((aligned(64)));
+      _mm512_store_ps(values, a);
+      _mm512_store_ps(values + 16, b);
+      float *out = w->y + ((n * g->oh + oy) * g->ow + x0) * w->m + o;
+      for (int64_t l = 0; l < count; ++l)
+        out[l * w->m] = values[l];
+    }
+  }
+}
+
+/* Blocks [begin, end) of runs of (image, block of tiles). */
+AVX512 static void wino_blocks(void *context, int64_t begin, int64_t end) {
+  const wino_work *w = context;
+  const conv_geometry *g = w->g;
+  int64_t c = g->c, m = w->m, tiles = w->tiles_h * w->tiles_w;
+  int64_t v_panel = c * NR + WINO_SKEW, p_panel = m * NR + WINO_SKEW;
+  float *v = scratch(sizeof(float) * 16 * (size_t)v_panel, 0);
+  float *p = scratch(sizeof(float) * 16 * (size_t)p_panel, 1);
+  if (!v || !p)
+    return; /* out of memory */
+  f32_problem q = {.k = c, .a_row = 1, .c_row = NR};
+  int64_t *offsets = scratch(sizeof(int64_t) * (size_t)c, 2);
+  if (!offsets)
+    return; /* out of memory */
+  for (int64_t k = 0; k < c; ++k)
+    offsets[k] = k * m;
+  int64_t units = g->n * w->blocks;
+  int64_t last = end * w->run < units ? end * w->run : units;
+  for (int64_t u = begin * w->run; u < last; ++u) {
+    int64_t n = u / w->blocks, t0 = (u % w->blocks) * WINO_TILES;
+    int64_t t1 = t0 + WINO_TILES < tiles ? t0 + WINO_TILES : tiles;
+    for (int64_t t = t0, len; t < t1; t += len) {
+      int64_t ty = t / w->tiles_w, tx = t % w->tiles_w;
+      len = w->tiles_w - tx < t1 - t ? w->tiles_w - tx : t1 - t;
+      if (len > 16)
+        len = 16;
+      wino_input(g, n, ty, tx, len, v, t - t0);
+    }
+    if (t1 - t0 < WINO_TILES) /* the panels' unused columns */
+      for (int xi = 0; xi < 16; ++xi)
+        for (int64_t r = 0; r < c; ++r)
+          memset(v + xi * v_panel + r * NR + (t1 - t0), 0,
+                 sizeof(float) * (size_t)(WINO_TILES - (t1 - t0)));
+    for (int xi = 0; xi < 16; ++xi)
+      rows_f32(&q, LATTICE_UK_LEVEL_AVX512, w->u + xi * m * c, offsets,
+               v + xi * v_panel, p + xi * p_panel, m, t1 - t0);
+    for (int64_t t = t0, len; t < t1; t += len) {
+      int64_t ty = t / w->tiles_w, tx = t % w->tiles_w;
+      len = w->tiles_w - tx < t1 - t ? w->tiles_w - tx : t1 - t;
+      if (len > 16)
+        len = 16;
+      wino_output(w, n, ty, tx, len, p, t - t0);
+    }
+  }
+}
+
+static void conv_winograd(const conv_geometry *g, const float *weight,
+                          int packed, int64_t m, float *y, int nchw,
+                          int64_t threads) {
+  wino_work w = {g,
+                 weight,
+                 packed,
+                 m,
+                 NULL,
+                 y,
+                 nchw,
+                 LATTICE_UK_LEVEL_AVX512,
+                 (g->oh + 1) / 2,
+                 (g->ow + 1) / 2,
+                 0,
+                 0};
+  w.blocks = (w.tiles_h * w.tiles_w + WINO_TILES - 1) / WINO_TILES;
+  /* U is shared by the pool's threads: in the caller's own buffer, which
+     the blocks do not use. */
+  w.u = scratch(sizeof(float) * 16 * (size_t)(m * g->c), 3);
+  if (!w.u)
+    return; /* out of memory */
+  lattice_parallel_for(wino_weights, &w, 0, lattice_pack_panels(m), 1);
+  int64_t units = g->n * w.blocks;
+  w.run = lattice_run_length(threads, units);
+  lattice_parallel_for(wino_blocks, &w, 0, (units + w.run - 1) / w.run, 1);
+}
+#endif
+
 void lattice_uk_conv2d_f32(int64_t x, int64_t w, int64_t y, int64_t n,
                            int64_t c, int64_t hp, int64_t wp, int64_t kh,
                            int64_t kw, int64_t oh, int64_t ow, int64_t sh,
@@ -803,6 +1094,14 @@ void lattice_uk_conv2d_f32(int64_t x, int64_t w, int64_t y, int64_t n,
   conv_geometry g = {
       (const float *)(intptr_t)x, n, c, hp, wp, kh, kw, oh, ow, sh, sw, dh, dw};
   int64_t k = c * kh * kw;
+#if defined(__x86_64__)
+  if (use_winograd(&g, lattice_uk_level())) {
+    conv_winograd(&g, (const float *)(intptr_t)w,
+                  (flags & LATTICE_UK_B_PACKED) != 0, m, (float *)(intptr_t)y,
+                  (flags & LATTICE_UK_OUT_NCHW) != 0, threads);
+    return;
+  }
+#endif
   f32_problem p = {.b = (const void *)(intptr_t)w,
                    .c = (float *)(intptr_t)y,
                    .batch = 1,

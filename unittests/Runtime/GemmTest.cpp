@@ -190,6 +190,12 @@ TEST(Conv2dF32, MatchesDirectConvolution) {
     checkConv(1, 3, 9, 100, 20, 3, 3, 1, 1, false, /*nchw=*/true);
     checkConv(3, 4, 12, 30, 35, 3, 3, 1, 1, true, /*nchw=*/true);
     checkConv(2, 3, 8, 3, 64, 3, 3, 1, 1, true, /*nchw=*/true);
+    // 3 x 3 windows at stride 1 over 100 tiles of 2 x 2 outputs or more
+    // (Winograd on AVX-512): odd output sizes, several images and blocks
+    // of tiles, blocks that end inside a tile row, both layouts.
+    checkConv(2, 5, 21, 23, 37, 3, 3, 1, 1, true);
+    checkConv(2, 5, 21, 23, 37, 3, 3, 1, 1, false, /*nchw=*/true);
+    checkConv(1, 17, 30, 40, 70, 3, 3, 1, 1, true, /*nchw=*/true);
   }
 }
 
