@@ -812,29 +812,31 @@ void lattice_uk_gemm_f32_q4(int64_t a, int64_t b, int64_t s, int64_t z,
 /* Winograd convolution                                                      */
 /*===----------------------------------------------------------------------===*/
 
-/* 3 x 3 windows at stride and dilation 1, on AVX-512, take Winograd's
-   F(2 x 2, 3 x 3): each 2 x 2 block of outputs (a tile) is
-   A^T [sum over c of U_c (.) V_c] A, with U_c = G g_c G^T the transformed
-   3 x 3 weight of input channel c and V_c = B^T d_c B the transformed 4 x 4
-   input window: 16 products per tile and channel instead of 36.
+/* 3 x 3 windows at stride and dilation 1 over 100 tiles or more
+   (lattice_uk_conv2d_f32_winograd) take Winograd's F(2 x 2, 3 x 3): each
+   2 x 2 block of outputs (a tile) is A^T [sum over c of U_c (.) V_c] A,
+   with U_c = G g_c G^T the transformed 3 x 3 weight of input channel c and
+   V_c = B^T d_c B the transformed 4 x 4 input window: 16 products per tile
+   and channel instead of 36.
 
-   - U[xi] (xi = 4 * row + column of the 4 x 4 transform), [C][M], is
-     computed once per call, on the pool: 16 M C floats, which the 2 x 2
-     tiles of an output of 100 tiles or more repay.
+   - U[xi] (xi = 4 * row + column of the 4 x 4 transform), [C][M], comes
+     from the compiler (LATTICE_UK_B_WINOGRAD) or is computed per call on
+     the pool: 16 M C floats.
    - Tiles go in blocks of WINO_TILES (raster order over the image's tile
      grid). For each block, V[xi] is written as a packed GEMM panel (C rows
      of 32 tiles), then the 16 products [M, C] x [C, 32] run on the f32
-     register tiles, then the output transform writes the block's outputs.
-   - Transforms go 16 tiles a vector, along a tile row: the input columns
-     2t .. 2t + 3 of tile t come from two loads and four permutes per input
-     row, and the two output columns of each tile are interleaved back.
+     register tiles (U read k-major through offsets, as a convolution's
+     input is), then the output transform writes the block's outputs.
+   - On AVX-512 the transforms go 16 tiles a vector along a tile row: the
+     input columns 2t .. 2t + 3 of tile t come from two loads and four
+     permutes per input row, and the two output columns of each tile are
+     interleaved back. The portable transforms do the same arithmetic a
+     tile at a time.
 
-   The arithmetic differs from the GEMM's: the transforms' sums round too.
-   Their coefficients are 0, 1/2 and 1, so the error stays within a few
-   ulps of the largest products' sums. */
+   The transforms' sums round too; their coefficients are 0, 1/2 and 1, so
+   the error stays within a few ulps of the largest products' sums. */
 #define WINO_TILES NR
-#define WINO_MIN_TILES 100
-/* The panels of V (and the products) of the 16 xi are this many floats
+/* The panels of V (and of the products) of the 16 xi are this many floats
    more than their data apart: at a power of two apart, the 16 stores of
    one channel's transform all fall in one set of the L1 cache. */
 #define WINO_SKEW 16
@@ -844,46 +846,16 @@ typedef struct {
   const float *w; /* the weight, [M, C * 9] or in panels */
   int packed;
   int64_t m;
-  float *u; /* [16][C][M] */
+  const float *u; /* [16][C][M] */
+  float *u_out;   /* where wino_weights writes U */
   float *y;
   int nchw;
   int level;
   int64_t tiles_h, tiles_w, blocks, run;
 } wino_work;
 
-/* Whether lattice_uk_conv2d_f32 takes the Winograd path. */
-static int use_winograd(const conv_geometry *g, int level) {
-  return level == LATTICE_UK_LEVEL_AVX512 && g->kh == 3 && g->kw == 3 &&
-         g->sh == 1 && g->sw == 1 && g->dh == 1 && g->dw == 1 &&
-         ((g->oh + 1) / 2) * ((g->ow + 1) / 2) >= WINO_MIN_TILES;
-}
-
-/* G g G^T of the 3 x 3 weights g[9] of `lanes` output channels side by
-   side (g[k][lane], kk = 3 * row + column) into u[xi][lane] (row stride
-   `stride`). */
-#define WINO_WEIGHT_LANES 32
-static void wino_transform_weights(const float g[9][WINO_WEIGHT_LANES],
-                                   float *u, int64_t stride) {
-  for (int l = 0; l < WINO_WEIGHT_LANES; ++l) {
-    float t[4][3];
-    for (int j = 0; j < 3; ++j) { /* G g */
-      t[0][j] = g[j][l];
-      t[1][j] = 0.5f * (g[j][l] + g[3 + j][l] + g[6 + j][l]);
-      t[2][j] = 0.5f * (g[j][l] - g[3 + j][l] + g[6 + j][l]);
-      t[3][j] = g[6 + j][l];
-    }
-    for (int i = 0; i < 4; ++i) { /* (G g) G^T */
-      u[(4 * i) * stride + l] = t[i][0];
-      u[(4 * i + 1) * stride + l] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
-      u[(4 * i + 2) * stride + l] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
-      u[(4 * i + 3) * stride + l] = t[i][2];
-    }
-  }
-}
-
-/* U of the output channels of panels [begin, end) (32 channels each):
-   U[xi] is stored k-major, [C][M], which the tiles read through a table of
-   offsets as they read a convolution's input. */
+/* U of the output channels of panels [begin, end) (32 channels each), from
+   the weight in panels or plain, into the caller's buffer. */
 static void wino_weights(void *context, int64_t begin, int64_t end) {
   const wino_work *w = context;
   int64_t c = w->g->c, k = c * 9, m = w->m;
@@ -891,19 +863,92 @@ static void wino_weights(void *context, int64_t begin, int64_t end) {
   for (int64_t p = begin; p < end; ++p) {
     int64_t o0 = p * NR, lanes = m - o0 < NR ? m - o0 : NR;
     for (int64_t ch = 0; ch < c; ++ch) {
-      float g[9][WINO_WEIGHT_LANES], u[16][WINO_WEIGHT_LANES];
-      for (int kk = 0; kk < 9; ++kk)
-        for (int l = 0; l < WINO_WEIGHT_LANES; ++l)
-          g[kk][l] = l >= lanes ? 0.0f
-                     : w->packed
-                         ? w->w[p * panel_floats + (ch * 9 + kk) * NR + l]
-                         : w->w[(o0 + l) * k + ch * 9 + kk];
-      wino_transform_weights(g, &u[0][0], WINO_WEIGHT_LANES);
-      for (int xi = 0; xi < 16; ++xi)
-        memcpy(w->u + (xi * c + ch) * m + o0, u[xi],
-               sizeof(float) * (size_t)lanes);
+      float g[9][NR];
+      for (int t = 0; t < 9; ++t)
+        for (int64_t l = 0; l < lanes; ++l)
+          g[t][l] = w->packed ? w->w[p * panel_floats + (ch * 9 + t) * NR + l]
+                              : w->w[(o0 + l) * k + ch * 9 + t];
+      lattice_winograd_f32_weights(g, lanes, w->u_out + ch * m + o0, c * m);
     }
   }
+}
+
+/* B^T d B of the 4 x 4 window d (its row transform t first, as the vector
+   transform does) into v[xi * v_panel]. */
+static void wino_transform_input(const float d[4][4], float *v,
+                                 int64_t v_panel) {
+  float t[4][4];
+  for (int r = 0; r < 4; ++r) {
+    t[r][0] = d[r][0] - d[r][2];
+    t[r][1] = d[r][1] + d[r][2];
+    t[r][2] = d[r][2] - d[r][1];
+    t[r][3] = d[r][1] - d[r][3];
+  }
+  for (int j = 0; j < 4; ++j) {
+    v[j * v_panel] = t[0][j] - t[2][j];
+    v[(4 + j) * v_panel] = t[1][j] + t[2][j];
+    v[(8 + j) * v_panel] = t[2][j] - t[1][j];
+    v[(12 + j) * v_panel] = t[1][j] - t[3][j];
+  }
+}
+
+/* V of the `len` tiles from tile (ty, tx0) of image `n`, at columns [j0,
+   j0 + len) of the block's panels v[xi] (C rows of 32, v_panel floats
+   apart); input outside x is 0. */
+static void wino_input(const conv_geometry *g, int64_t n, int64_t ty,
+                       int64_t tx0, int64_t len, float *v, int64_t v_panel,
+                       int64_t j0) {
+  for (int64_t c = 0; c < g->c; ++c) {
+    const float *plane = g->x + (n * g->c + c) * g->hp * g->wp;
+    for (int64_t l = 0; l < len; ++l) {
+      float d[4][4];
+      for (int r = 0; r < 4; ++r)
+        for (int q = 0; q < 4; ++q) {
+          int64_t y = 2 * ty + r, x = 2 * (tx0 + l) + q;
+          d[r][q] = y < g->hp && x < g->wp ? plane[y * g->wp + x] : 0.0f;
+        }
+      wino_transform_input(d, v + c * NR + j0 + l, v_panel);
+    }
+  }
+}
+
+/* A^T q A of the 16 products q[xi * stride] of a tile: out[r][s]. */
+static void wino_transform_output(const float *q, int64_t stride,
+                                  float out[2][2]) {
+  float r0[4], r1[4];
+  for (int j = 0; j < 4; ++j) {
+    r0[j] = (q[j * stride] + q[(4 + j) * stride]) + q[(8 + j) * stride];
+    r1[j] = (q[(4 + j) * stride] - q[(8 + j) * stride]) - q[(12 + j) * stride];
+  }
+  out[0][0] = (r0[0] + r0[1]) + r0[2];
+  out[0][1] = (r0[1] - r0[2]) - r0[3];
+  out[1][0] = (r1[0] + r1[1]) + r1[2];
+  out[1][1] = (r1[1] - r1[2]) - r1[3];
+}
+
+/* The element of y for output channel o at (oy, ox) of image n. */
+static float *wino_out(const wino_work *w, int64_t n, int64_t o, int64_t oy,
+                       int64_t ox) {
+  const conv_geometry *g = w->g;
+  return w->nchw ? w->y + ((n * w->m + o) * g->oh + oy) * g->ow + ox
+                 : w->y + ((n * g->oh + oy) * g->ow + ox) * w->m + o;
+}
+
+/* The outputs of the `len` tiles from tile (ty, tx0) of image `n`, from
+   columns [j0, j0 + len) of the block's products p[xi] (M rows of 32,
+   p_panel floats apart). */
+static void wino_output(const wino_work *w, int64_t n, int64_t ty, int64_t tx0,
+                        int64_t len, const float *p, int64_t p_panel,
+                        int64_t j0) {
+  const conv_geometry *g = w->g;
+  for (int64_t o = 0; o < w->m; ++o)
+    for (int64_t l = 0; l < len; ++l) {
+      float out[2][2];
+      wino_transform_output(p + o * NR + j0 + l, p_panel, out);
+      for (int r = 0; r < 2 && 2 * ty + r < g->oh; ++r)
+        for (int s = 0; s < 2 && 2 * (tx0 + l) + s < g->ow; ++s)
+          *wino_out(w, n, o, 2 * ty + r, 2 * (tx0 + l) + s) = out[r][s];
+    }
 }
 
 #if defined(__x86_64__)
@@ -912,10 +957,10 @@ AVX512 static inline __mmask16 wino_lanes(int64_t count) {
   return count > 0 ? lattice_first_lanes(count) : 0;
 }
 
-/* V of the `len` (at most 16) tiles from tile (ty, tx0) of image `n`, at
-   columns [j0, j0 + len) of the block's panels v[xi] (C rows of 32). */
-AVX512 static void wino_input(const conv_geometry *g, int64_t n, int64_t ty,
-                              int64_t tx0, int64_t len, float *v, int64_t j0) {
+/* wino_input for up to 16 tiles, a vector. */
+AVX512 static void wino_input_avx512(const conv_geometry *g, int64_t n,
+                                     int64_t ty, int64_t tx0, int64_t len,
+                                     float *v, int64_t v_panel, int64_t j0) {
   const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20,
                                          22, 24, 26, 28, 30);
   const __m512i odd = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21,
@@ -943,29 +988,29 @@ AVX512 static void wino_input(const conv_geometry *g, int64_t n, int64_t ty,
         d2 = _mm512_permutex2var_ps(lo2, even, hi2); /* x[2t + 2] */
         d3 = _mm512_permutex2var_ps(lo2, odd, hi2);  /* x[2t + 3] */
       }
-      /* d B along the row */
       t[r][0] = _mm512_sub_ps(d0, d2);
       t[r][1] = _mm512_add_ps(d1, d2);
       t[r][2] = _mm512_sub_ps(d2, d1);
       t[r][3] = _mm512_sub_ps(d1, d3);
     }
-    for (int j = 0; j < 4; ++j) { /* B^T (d B) */
-      __m512 col[4] = {
-          _mm512_sub_ps(t[0][j], t[2][j]), _mm512_add_ps(t[1][j], t[2][j]),
-          _mm512_sub_ps(t[2][j], t[1][j]), _mm512_sub_ps(t[1][j], t[3][j])};
-      for (int i = 0; i < 4; ++i)
-        _mm512_mask_storeu_ps(v + (4 * i + j) * (g->c * NR + WINO_SKEW) +
-                                  c * NR + j0,
-                              store, col[i]);
+    float *out = v + c * NR + j0;
+    for (int j = 0; j < 4; ++j) {
+      _mm512_mask_storeu_ps(out + j * v_panel, store,
+                            _mm512_sub_ps(t[0][j], t[2][j]));
+      _mm512_mask_storeu_ps(out + (4 + j) * v_panel, store,
+                            _mm512_add_ps(t[1][j], t[2][j]));
+      _mm512_mask_storeu_ps(out + (8 + j) * v_panel, store,
+                            _mm512_sub_ps(t[2][j], t[1][j]));
+      _mm512_mask_storeu_ps(out + (12 + j) * v_panel, store,
+                            _mm512_sub_ps(t[1][j], t[3][j]));
     }
   }
 }
 
-/* The outputs of the `len` tiles from tile (ty, tx0) of image `n`, from
-   columns [j0, j0 + len) of the block's products p[xi] (M rows of 32). */
-AVX512 static void wino_output(const wino_work *w, int64_t n, int64_t ty,
-                               int64_t tx0, int64_t len, const float *p,
-                               int64_t j0) {
+/* wino_output for up to 16 tiles, a vector. */
+AVX512 static void wino_output_avx512(const wino_work *w, int64_t n, int64_t ty,
+                                      int64_t tx0, int64_t len, const float *p,
+                                      int64_t p_panel, int64_t j0) {
   const conv_geometry *g = w->g;
   const __m512i low =
       _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
@@ -979,10 +1024,9 @@ AVX512 static void wino_output(const wino_work *w, int64_t n, int64_t ty,
   for (int64_t o = 0; o < w->m; ++o) {
     __m512 q[16];
     for (int xi = 0; xi < 16; ++xi)
-      q[xi] = _mm512_maskz_loadu_ps(load, p + xi * (w->m * NR + WINO_SKEW) +
-                                              o * NR + j0);
+      q[xi] = _mm512_maskz_loadu_ps(load, p + xi * p_panel + o * NR + j0);
     __m512 r0[4], r1[4];
-    for (int j = 0; j < 4; ++j) { /* A^T q */
+    for (int j = 0; j < 4; ++j) {
       r0[j] = _mm512_add_ps(_mm512_add_ps(q[j], q[4 + j]), q[8 + j]);
       r1[j] = _mm512_sub_ps(_mm512_sub_ps(q[4 + j], q[8 + j]), q[12 + j]);
     }
@@ -990,14 +1034,11 @@ AVX512 static void wino_output(const wino_work *w, int64_t n, int64_t ty,
                           _mm512_sub_ps(_mm512_sub_ps(r0[1], r0[2]), r0[3])},
                          {_mm512_add_ps(_mm512_add_ps(r1[0], r1[1]), r1[2]),
                           _mm512_sub_ps(_mm512_sub_ps(r1[1], r1[2]), r1[3])}};
-    for (int r = 0; r < 2; ++r) {
-      int64_t oy = 2 * ty + r;
-      if (oy >= g->oh)
-        break;
+    for (int r = 0; r < 2 && 2 * ty + r < g->oh; ++r) {
       __m512 a = _mm512_permutex2var_ps(rows[r][0], low, rows[r][1]),
              b = _mm512_permutex2var_ps(rows[r][0], high, rows[r][1]);
       if (w->nchw) {
-        float *out = w->y + ((n * w->m + o) * g->oh + oy) * g->ow + x0;
+        float *out = wino_out(w, n, o, 2 * ty + r, x0);
         _mm512_mask_storeu_ps(out, first, a);
         _mm512_mask_storeu_ps(out + 16, second, b);
         continue;
@@ -1005,86 +1046,103 @@ AVX512 static void wino_output(const wino_work *w, int64_t n, int64_t ty,
       float values[32] __attribute__((aligned(64)));
       _mm512_store_ps(values, a);
       _mm512_store_ps(values + 16, b);
-      float *out = w->y + ((n * g->oh + oy) * g->ow + x0) * w->m + o;
       for (int64_t l = 0; l < count; ++l)
-        out[l * w->m] = values[l];
+        *wino_out(w, n, o, 2 * ty + r, x0 + l) = values[l];
     }
   }
 }
+#endif
 
-/* Blocks [begin, end) of runs of (image, block of tiles). */
-AVX512 static void wino_blocks(void *context, int64_t begin, int64_t end) {
+/* Calls `transform(args..., ty, tx, len, j0)` for the runs of tiles [t0,
+   t1) of a block along tile rows, at most 16 tiles each. */
+#define WINO_SEGMENTS(w, t0, t1, transform, ...)                               \
+  for (int64_t t = (t0), len; t < (t1); t += len) {                            \
+    int64_t ty = t / (w)->tiles_w, tx = t % (w)->tiles_w;                      \
+    len = (w)->tiles_w - tx < (t1) - t ? (w)->tiles_w - tx : (t1) - t;         \
+    if (len > 16)                                                              \
+      len = 16;                                                                \
+    transform(__VA_ARGS__, ty, tx, len, t - (t0));                             \
+  }
+
+/* The transforms with the buffers' strides last, in the order that
+   WINO_SEGMENTS passes the rest. */
+#define WINO_INPUT(fn, g, n, v, v_panel, ty, tx, len, j0)                      \
+  fn(g, n, ty, tx, len, v, v_panel, j0)
+#define WINO_OUTPUT(fn, w, n, p, p_panel, ty, tx, len, j0)                     \
+  fn(w, n, ty, tx, len, p, p_panel, j0)
+
+/* Runs [begin, end) of the units (image, block of tiles). */
+static void wino_blocks(void *context, int64_t begin, int64_t end) {
   const wino_work *w = context;
   const conv_geometry *g = w->g;
   int64_t c = g->c, m = w->m, tiles = w->tiles_h * w->tiles_w;
   int64_t v_panel = c * NR + WINO_SKEW, p_panel = m * NR + WINO_SKEW;
   float *v = scratch(sizeof(float) * 16 * (size_t)v_panel, 0);
   float *p = scratch(sizeof(float) * 16 * (size_t)p_panel, 1);
-  if (!v || !p)
-    return; /* out of memory */
-  f32_problem q = {.k = c, .a_row = 1, .c_row = NR};
   int64_t *offsets = scratch(sizeof(int64_t) * (size_t)c, 2);
-  if (!offsets)
+  if (!v || !p || !offsets)
     return; /* out of memory */
   for (int64_t k = 0; k < c; ++k)
     offsets[k] = k * m;
+  f32_problem q = {.k = c, .a_row = 1, .c_row = NR};
   int64_t units = g->n * w->blocks;
   int64_t last = end * w->run < units ? end * w->run : units;
   for (int64_t u = begin * w->run; u < last; ++u) {
     int64_t n = u / w->blocks, t0 = (u % w->blocks) * WINO_TILES;
     int64_t t1 = t0 + WINO_TILES < tiles ? t0 + WINO_TILES : tiles;
-    for (int64_t t = t0, len; t < t1; t += len) {
-      int64_t ty = t / w->tiles_w, tx = t % w->tiles_w;
-      len = w->tiles_w - tx < t1 - t ? w->tiles_w - tx : t1 - t;
-      if (len > 16)
-        len = 16;
-      wino_input(g, n, ty, tx, len, v, t - t0);
-    }
+#if defined(__x86_64__)
+    if (w->level == LATTICE_UK_LEVEL_AVX512)
+      WINO_SEGMENTS(w, t0, t1, WINO_INPUT, wino_input_avx512, g, n, v, v_panel)
+    else
+#endif
+      WINO_SEGMENTS(w, t0, t1, WINO_INPUT, wino_input, g, n, v, v_panel)
     if (t1 - t0 < WINO_TILES) /* the panels' unused columns */
       for (int xi = 0; xi < 16; ++xi)
         for (int64_t r = 0; r < c; ++r)
           memset(v + xi * v_panel + r * NR + (t1 - t0), 0,
                  sizeof(float) * (size_t)(WINO_TILES - (t1 - t0)));
     for (int xi = 0; xi < 16; ++xi)
-      rows_f32(&q, LATTICE_UK_LEVEL_AVX512, w->u + xi * m * c, offsets,
-               v + xi * v_panel, p + xi * p_panel, m, t1 - t0);
-    for (int64_t t = t0, len; t < t1; t += len) {
-      int64_t ty = t / w->tiles_w, tx = t % w->tiles_w;
-      len = w->tiles_w - tx < t1 - t ? w->tiles_w - tx : t1 - t;
-      if (len > 16)
-        len = 16;
-      wino_output(w, n, ty, tx, len, p, t - t0);
-    }
+      rows_f32(&q, w->level, w->u + xi * m * c, offsets, v + xi * v_panel,
+               p + xi * p_panel, m, t1 - t0);
+#if defined(__x86_64__)
+    if (w->level == LATTICE_UK_LEVEL_AVX512)
+      WINO_SEGMENTS(w, t0, t1, WINO_OUTPUT, wino_output_avx512, w, n, p,
+                    p_panel)
+    else
+#endif
+      WINO_SEGMENTS(w, t0, t1, WINO_OUTPUT, wino_output, w, n, p, p_panel)
   }
 }
 
 static void conv_winograd(const conv_geometry *g, const float *weight,
-                          int packed, int64_t m, float *y, int nchw,
-                          int64_t threads) {
+                          int64_t flags, int64_t m, float *y, int64_t threads) {
   wino_work w = {g,
                  weight,
-                 packed,
+                 (flags & LATTICE_UK_B_PACKED) != 0,
                  m,
+                 weight,
                  NULL,
                  y,
-                 nchw,
-                 LATTICE_UK_LEVEL_AVX512,
+                 (flags & LATTICE_UK_OUT_NCHW) != 0,
+                 lattice_uk_level(),
                  (g->oh + 1) / 2,
                  (g->ow + 1) / 2,
                  0,
                  0};
   w.blocks = (w.tiles_h * w.tiles_w + WINO_TILES - 1) / WINO_TILES;
-  /* U is shared by the pool's threads: in the caller's own buffer, which
-     the blocks do not use. */
-  w.u = scratch(sizeof(float) * 16 * (size_t)(m * g->c), 3);
-  if (!w.u)
-    return; /* out of memory */
-  lattice_parallel_for(wino_weights, &w, 0, lattice_pack_panels(m), 1);
+  if (!(flags & LATTICE_UK_B_WINOGRAD)) {
+    /* U is shared by the pool's threads: in the caller's own buffer, which
+       the blocks do not use. */
+    float *u = scratch(sizeof(float) * 16 * (size_t)(m * g->c), 3);
+    if (!u)
+      return; /* out of memory */
+    w.u = w.u_out = u;
+    lattice_parallel_for(wino_weights, &w, 0, lattice_pack_panels(m), 1);
+  }
   int64_t units = g->n * w.blocks;
   w.run = lattice_run_length(threads, units);
   lattice_parallel_for(wino_blocks, &w, 0, (units + w.run - 1) / w.run, 1);
 }
-#endif
 
 void lattice_uk_conv2d_f32(int64_t x, int64_t w, int64_t y, int64_t n,
                            int64_t c, int64_t hp, int64_t wp, int64_t kh,
@@ -1094,14 +1152,12 @@ void lattice_uk_conv2d_f32(int64_t x, int64_t w, int64_t y, int64_t n,
   conv_geometry g = {
       (const float *)(intptr_t)x, n, c, hp, wp, kh, kw, oh, ow, sh, sw, dh, dw};
   int64_t k = c * kh * kw;
-#if defined(__x86_64__)
-  if (use_winograd(&g, lattice_uk_level())) {
-    conv_winograd(&g, (const float *)(intptr_t)w,
-                  (flags & LATTICE_UK_B_PACKED) != 0, m, (float *)(intptr_t)y,
-                  (flags & LATTICE_UK_OUT_NCHW) != 0, threads);
+  if ((flags & LATTICE_UK_B_WINOGRAD) ||
+      lattice_uk_conv2d_f32_winograd(kh, kw, oh, ow, sh, sw, dh, dw)) {
+    conv_winograd(&g, (const float *)(intptr_t)w, flags, m,
+                  (float *)(intptr_t)y, threads);
     return;
   }
-#endif
   f32_problem p = {.b = (const void *)(intptr_t)w,
                    .c = (float *)(intptr_t)y,
                    .batch = 1,

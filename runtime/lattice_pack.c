@@ -74,3 +74,40 @@ void lattice_pack_s8_panel(const int8_t *w, int64_t n0, int64_t n, int64_t k,
   }
   memcpy(panel + k4 * NR, sums, sizeof(sums));
 }
+
+void lattice_winograd_f32_weights(const float g[9][NR], int64_t lanes, float *u,
+                                  int64_t stride) {
+  for (int64_t l = 0; l < lanes; ++l) {
+    float t[4][3];
+    for (int j = 0; j < 3; ++j) { /* G g */
+      t[0][j] = g[j][l];
+      t[1][j] = 0.5f * (g[j][l] + g[3 + j][l] + g[6 + j][l]);
+      t[2][j] = 0.5f * (g[j][l] - g[3 + j][l] + g[6 + j][l]);
+      t[3][j] = g[6 + j][l];
+    }
+    for (int i = 0; i < 4; ++i) { /* (G g) G^T */
+      u[(4 * i) * stride + l] = t[i][0];
+      u[(4 * i + 1) * stride + l] = 0.5f * (t[i][0] + t[i][1] + t[i][2]);
+      u[(4 * i + 2) * stride + l] = 0.5f * (t[i][0] - t[i][1] + t[i][2]);
+      u[(4 * i + 3) * stride + l] = t[i][2];
+    }
+  }
+}
+
+int64_t lattice_pack_winograd_f32_bytes(int64_t m, int64_t c) {
+  return 16 * m * c * (int64_t)sizeof(float);
+}
+
+void lattice_pack_winograd_f32(const float *w, int64_t m, int64_t c, float *u) {
+  for (int64_t o0 = 0; o0 < m; o0 += NR) {
+    int64_t lanes = m - o0 < NR ? m - o0 : NR;
+    for (int64_t ch = 0; ch < c; ++ch) {
+      float g[9][NR];
+      for (int t = 0; t < 9; ++t)
+        for (int64_t l = 0; l < lanes; ++l)
+          g[t][l] = w[(o0 + l) * c * 9 + ch * 9 + t];
+      /* U[xi] is [C, M]: element (ch, o0 + l) of matrix xi. */
+      lattice_winograd_f32_weights(g, lanes, u + ch * m + o0, c * m);
+    }
+  }
+}

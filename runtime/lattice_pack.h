@@ -55,6 +55,21 @@ void lattice_pack_f32_panel(const float *b, int64_t b_k, int64_t b_n,
 void lattice_pack_s8_panel(const int8_t *w, int64_t n0, int64_t n, int64_t k,
                            int8_t *panel);
 
+/* Winograd F(2 x 2, 3 x 3) transforms of 3 x 3 weights, `lanes` (at most
+   32) output channels side by side: g[t][j] is tap t (3 * row + column) of
+   channel j, and u[xi * stride + j] gets element xi (4 * row + column) of
+   G g G^T, with G = [1 0 0; 1/2 1/2 1/2; 1/2 -1/2 1/2; 0 0 1]. */
+void lattice_winograd_f32_weights(const float g[9][LATTICE_PACK_NR],
+                                  int64_t lanes, float *u, int64_t stride);
+
+/* Bytes of a weight [M, C * 9] of 3 x 3 windows in the Winograd layout. */
+int64_t lattice_pack_winograd_f32_bytes(int64_t m, int64_t c);
+
+/* A weight w [M, C * 9] of 3 x 3 windows (M output and C input channels)
+   in the Winograd layout of lattice_uk_conv2d_f32: U[xi][c][m], the
+   transforms of lattice_winograd_f32_weights, 16 matrices [C, M]. */
+void lattice_pack_winograd_f32(const float *w, int64_t m, int64_t c, float *u);
+
 #ifdef __cplusplus
 }
 #endif

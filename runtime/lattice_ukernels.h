@@ -40,8 +40,10 @@ enum {
                                         width in bits 8..15) */
   LATTICE_UK_A_PER_ROW = 1 << 18,    /* 8-bit GEMM: A's scale and zero point
                                         per row (else per tensor) */
-  LATTICE_UK_OUT_NCHW = 1 << 19      /* f32 convolution: y is [N, M, OH, OW]
+  LATTICE_UK_OUT_NCHW = 1 << 19,     /* f32 convolution: y is [N, M, OH, OW]
                                         (else pixel-major) */
+  LATTICE_UK_B_WINOGRAD = 1 << 20    /* f32 convolution: w is in the Winograd
+                                        layout (lattice_pack.h) */
 };
 
 /* y[m, n] = sum_k x[m, k] * ((q[n, k] - z[n, k / g]) * s[n, k / g]) with
@@ -100,6 +102,19 @@ void lattice_uk_gemm_f32_q4(int64_t a, int64_t b, int64_t s, int64_t z,
                             int64_t c, int64_t m, int64_t n, int64_t k,
                             int64_t g, int64_t flags, int64_t threads);
 
+/* Whether lattice_uk_conv2d_f32 computes a convolution of this geometry
+   with Winograd's F(2 x 2, 3 x 3) (3 x 3 windows at stride and dilation 1,
+   100 tiles of 2 x 2 outputs or more), whose weight may then be in the
+   Winograd layout (LATTICE_UK_B_WINOGRAD). Inline: the compiler chooses
+   the weights' layout with it. */
+static inline int lattice_uk_conv2d_f32_winograd(int64_t kh, int64_t kw,
+                                                 int64_t oh, int64_t ow,
+                                                 int64_t sh, int64_t sw,
+                                                 int64_t dh, int64_t dw) {
+  return kh == 3 && kw == 3 && sh == 1 && sw == 1 && dh == 1 && dw == 1 &&
+         ((oh + 1) / 2) * ((ow + 1) / 2) >= 100;
+}
+
 /* 2-D convolution as a GEMM whose A is the im2col matrix of the input,
    read in place from x and never stored: y[p, m] = sum over
    (c, i, j) of x[n, c, oh * sh + i * dh, ow * sw + j * dw] * w[m, c, i, j]
@@ -107,8 +122,11 @@ void lattice_uk_gemm_f32_q4(int64_t a, int64_t b, int64_t s, int64_t z,
    summed in order of (c, i, j) (as lattice_uk_gemm_f32 does for the
    im2col matrix). x is the padded input [N, C, HP, WP] (NCHW), w the
    weight [M, C * KH * KW] (with LATTICE_UK_B_PACKED, in the f32 panels of
-   lattice_pack.h), y [N * OH * OW, M] (pixel-major) or, with
-   LATTICE_UK_OUT_NCHW, [N, M, OH, OW]. */
+   lattice_pack.h; with LATTICE_UK_B_WINOGRAD, where
+   lattice_uk_conv2d_f32_winograd holds, in its Winograd layout), y [N * OH
+   * OW, M] (pixel-major) or, with LATTICE_UK_OUT_NCHW, [N, M, OH, OW].
+   Winograd convolutions sum in another order, and round in the
+   transforms too (lattice_gemm.c). */
 void lattice_uk_conv2d_f32(int64_t x, int64_t w, int64_t y, int64_t n,
                            int64_t c, int64_t hp, int64_t wp, int64_t kh,
                            int64_t kw, int64_t oh, int64_t ow, int64_t sh,

@@ -14,7 +14,7 @@ import warnings
 import numpy as np
 import pytest
 
-from lattice import compiler, onnx_import, tools
+from lattice import compiler, onnx_import, safetensors, tools
 
 torch = pytest.importorskip("torch")
 onnx = pytest.importorskip("onnx")
@@ -138,6 +138,32 @@ def test_cnn(tmp_path, opset):
     # convolutions are not.
     assert mlir.read_text().count("lattice.matmul") == 3
     _close(_run(tmp_path, tmp_path / "cnn.onnx", [x.numpy()]), expected)
+
+
+class Residual(nn.Module):
+    """3 x 3 convolutions at stride 1 over 100 tiles of 2 x 2 outputs or
+    more (23 x 21 outputs: partial tiles), with a residual: Winograd."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(8, 16, 3, padding=1)
+        self.conv2 = nn.Conv2d(16, 16, 3, padding=1)
+
+    def forward(self, x):
+        h = torch.relu(self.conv1(x))
+        return torch.relu(self.conv2(h) + h)
+
+
+def test_winograd_convolutions(tmp_path):
+    torch.manual_seed(4)
+    x = torch.randn(2, 8, 23, 21)
+    expected = _export(Residual(), x, tmp_path / "residual.onnx", 13)
+    _close(_run(tmp_path, tmp_path / "residual.onnx", [x.numpy()]), expected)
+    # Both weights are stored transformed: 16 matrices [C, M] each, where
+    # the GEMM's panels would hold K = 9 C rows of 32 floats.
+    weights = safetensors.load(tmp_path / "out_f32.safetensors")
+    sizes = sorted(w.size for w in weights.values() if w.dtype == np.float32)
+    assert 16 * 8 * 16 in sizes and 16 * 16 * 16 in sizes, sizes
 
 
 class Audio(nn.Module):

@@ -111,6 +111,16 @@ Expected<PackedWeight> mlir::lattice::compile::packWeight(
           });
       weight.shape = {int64_t(weight.bytes.size() / sizeof(float))};
     }
+    if (layout == kF32WinogradLayout && dtype == "F32" && type.getRank() == 2 &&
+        type.getDimSize(1) % 9 == 0) {
+      int64_t m = type.getDimSize(0), c = type.getDimSize(1) / 9;
+      std::vector<float> values(m * c * 9);
+      std::memcpy(values.data(), weight.bytes.data(), weight.bytes.size());
+      weight.bytes.assign(lattice_pack_winograd_f32_bytes(m, c), 0);
+      lattice_pack_winograd_f32(values.data(), m, c,
+                                reinterpret_cast<float *>(weight.bytes.data()));
+      weight.shape = {int64_t(weight.bytes.size() / sizeof(float))};
+    }
     return weight;
   }
 

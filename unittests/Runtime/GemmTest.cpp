@@ -120,7 +120,7 @@ TEST(GemmF32, MatchesReference) {
 /// direct convolution in double precision, with the weight plain or packed.
 void checkConv(int64_t n, int64_t c, int64_t h, int64_t w, int64_t m,
                int64_t kh, int64_t kw, int64_t s, int64_t d, bool prepacked,
-               bool nchw = false) {
+               bool nchw = false, bool winograd = false) {
   int64_t oh = (h - d * (kh - 1) - 1) / s + 1,
           ow = (w - d * (kw - 1) - 1) / s + 1;
   int64_t k = c * kh * kw;
@@ -141,10 +141,16 @@ void checkConv(int64_t n, int64_t c, int64_t h, int64_t w, int64_t m,
                              panels.data() + p * panelFloats);
     wData = panels.data();
   }
+  if (winograd) { // the weight as the compiler stores it for Winograd
+    panels.resize(lattice_pack_winograd_f32_bytes(m, c) / 4);
+    lattice_pack_winograd_f32(wt.data(), m, c, panels.data());
+    wData = panels.data();
+  }
   lattice_uk_conv2d_f32(addr(x.data()), addr(wData), addr(y.data()), n, c, h, w,
                         kh, kw, oh, ow, s, s, d, d, m,
                         (prepacked ? LATTICE_UK_B_PACKED : 0) |
-                            (nchw ? LATTICE_UK_OUT_NCHW : 0),
+                            (nchw ? LATTICE_UK_OUT_NCHW : 0) |
+                            (winograd ? LATTICE_UK_B_WINOGRAD : 0),
                         2);
   for (int64_t b = 0; b < n; ++b)
     for (int64_t i = 0; i < oh; ++i)
@@ -196,6 +202,11 @@ TEST(Conv2dF32, MatchesDirectConvolution) {
     checkConv(2, 5, 21, 23, 37, 3, 3, 1, 1, true);
     checkConv(2, 5, 21, 23, 37, 3, 3, 1, 1, false, /*nchw=*/true);
     checkConv(1, 17, 30, 40, 70, 3, 3, 1, 1, true, /*nchw=*/true);
+    // Weights in the Winograd layout.
+    checkConv(2, 5, 21, 23, 37, 3, 3, 1, 1, false, /*nchw=*/true,
+              /*winograd=*/true);
+    checkConv(1, 17, 30, 40, 70, 3, 3, 1, 1, false, /*nchw=*/false,
+              /*winograd=*/true);
   }
 }
 

@@ -37,6 +37,10 @@ inline constexpr llvm::StringLiteral kQ4Rows4Layout = "q4-rows4";
 /// microkernels (runtime/lattice_pack.h).
 inline constexpr llvm::StringLiteral kF32PanelsLayout = "f32-panels32";
 inline constexpr llvm::StringLiteral kS8PanelsLayout = "s8-panels32";
+/// Its value for the f32 weights [M, C * 9] of 3 x 3 convolutions that the
+/// kernel computes with Winograd's F(2 x 2, 3 x 3): the transformed weights
+/// (lattice_pack_winograd_f32).
+inline constexpr llvm::StringLiteral kF32WinogradLayout = "f32-winograd2x2";
 
 /// The layout in which lattice-cpu-use-ukernels wants the weight (rhs) of
 /// `op` when it is a function argument: one of the above, or "" for the

@@ -613,12 +613,20 @@ static int64_t getQ4Flags(QuantType type, Value zeroPoint) {
   return flags;
 }
 
+/// Whether lattice_uk_conv2d_f32 computes `op`, a convolution's matmul,
+/// with Winograd's transforms (lattice_uk_conv2d_f32_winograd).
+static bool isWinogradConv(MatmulOp op) {
+  std::optional<ConvGeometry> g = getIm2colConv(op.getLhs());
+  return g && lattice_uk_conv2d_f32_winograd(g->kh, g->kw, g->oh, g->ow, g->sh,
+                                             g->sw, g->dh, g->dw);
+}
+
 StringRef mlir::lattice::getUkernelWeightLayout(MatmulOp op,
                                                 unsigned vectorBits) {
   if (isQ4UkernelCandidate(op, vectorBits))
     return kQ4Rows4Layout;
   if (isGemmF32Candidate(op, vectorBits))
-    return kF32PanelsLayout;
+    return isWinogradConv(op) ? kF32WinogradLayout : kF32PanelsLayout;
   if (isGemmS8Candidate(op, vectorBits))
     return kS8PanelsLayout;
   return "";
@@ -862,8 +870,11 @@ struct MatmulToConvF32 final : UkernelPattern {
     SmallVector<Value> args = {call.address(g->input),
                                call.address(adaptor.getRhs()), resultAddress};
     appendConvSizes(call, *g, m, args);
-    int64_t flags =
-        hasWeightLayout(op, kF32PanelsLayout) ? LATTICE_UK_B_PACKED : 0;
+    int64_t flags = 0;
+    if (hasWeightLayout(op, kF32PanelsLayout))
+      flags |= LATTICE_UK_B_PACKED;
+    else if (hasWeightLayout(op, kF32WinogradLayout) && isWinogradConv(op))
+      flags |= LATTICE_UK_B_WINOGRAD;
     if (nchw)
       flags |= LATTICE_UK_OUT_NCHW;
     args.push_back(call.constant(flags));

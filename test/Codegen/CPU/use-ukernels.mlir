@@ -303,6 +303,46 @@ func.func @conv(%x: tensor<1x3x10x10xf32>, %w: tensor<8x27xf32>) -> tensor<16x8x
 
 // -----
 
+// A 3 x 3 convolution at stride 1 over 10 x 10 tiles of 2 x 2 outputs, its
+// weight an argument that the driver stored in the Winograd layout: the
+// call says so (1 << 20); the same weight in panels says B_PACKED (128).
+// CHECK-LABEL: func.func @conv_winograd
+// CHECK: %[[WINOGRAD:.*]] = arith.constant 1048576 : i64
+// CHECK: call @lattice_uk_conv2d_f32({{.*}}, %[[WINOGRAD]], %{{.*}})
+// CHECK-LABEL: func.func @conv_winograd_panels
+// CHECK: %[[PANELS:.*]] = arith.constant 128 : i64
+// CHECK: call @lattice_uk_conv2d_f32({{.*}}, %[[PANELS]], %{{.*}})
+func.func @conv_winograd(%x: tensor<1x2x22x22xf32>,
+                         %w: tensor<4x18xf32> {lattice.layout = "f32-winograd2x2"}) -> tensor<400x4xf32> {
+  %e = tensor.empty() : tensor<1x20x20x2x3x3xf32>
+  %p = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d3, d1 + d4, d2 + d5)>,
+                                        affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3, d4, d5)>],
+                       iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "parallel"]}
+      ins(%x : tensor<1x2x22x22xf32>) outs(%e : tensor<1x20x20x2x3x3xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    linalg.yield %a : f32
+  } -> tensor<1x20x20x2x3x3xf32>
+  %cols = tensor.collapse_shape %p [[0, 1, 2], [3, 4, 5]] : tensor<1x20x20x2x3x3xf32> into tensor<400x18xf32>
+  %y = lattice.matmul %cols, %w accumulate(f32) : (tensor<400x18xf32>, tensor<4x18xf32>) -> tensor<400x4xf32>
+  return %y : tensor<400x4xf32>
+}
+func.func @conv_winograd_panels(%x: tensor<1x2x22x22xf32>,
+                                %w: tensor<4x18xf32> {lattice.layout = "f32-panels32"}) -> tensor<400x4xf32> {
+  %e = tensor.empty() : tensor<1x20x20x2x3x3xf32>
+  %p = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d3, d1 + d4, d2 + d5)>,
+                                        affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3, d4, d5)>],
+                       iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "parallel"]}
+      ins(%x : tensor<1x2x22x22xf32>) outs(%e : tensor<1x20x20x2x3x3xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    linalg.yield %a : f32
+  } -> tensor<1x20x20x2x3x3xf32>
+  %cols = tensor.collapse_shape %p [[0, 1, 2], [3, 4, 5]] : tensor<1x20x20x2x3x3xf32> into tensor<400x18xf32>
+  %y = lattice.matmul %cols, %w accumulate(f32) : (tensor<400x18xf32>, tensor<4x18xf32>) -> tensor<400x4xf32>
+  return %y : tensor<400x4xf32>
+}
+
+// -----
+
 // The same convolution with a bias, then transposed to NCHW as the ONNX
 // importer writes it: the kernel writes NCHW (flag 1 << 19), and a copy
 // gives the matmul's pixel-major result back to the bias.
