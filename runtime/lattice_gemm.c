@@ -598,15 +598,24 @@ static void rows_f32(const f32_problem *p, int level, const float *a,
   tile_f32_generic(p, a, offsets, panel, c, rows, cols);
 }
 
+/* Whether the windows of consecutive output rows follow one another in x
+   as those of one row do (sw apart): a 1 x 1 convolution at stride 1
+   without padding. */
+static int rows_adjoin(const conv_geometry *g) {
+  return g->wp * g->sh == g->ow * g->sw;
+}
+
 /* The run of pixels from row i (< m1) of a convolution's im2col matrix
-   along its output row: its length, and where in x the window of its first
+   whose windows are sw apart in x (along an output row, or the whole image
+   when rows adjoin): its length, and where in x the window of its first
    pixel starts (`source`). */
 static int64_t pixel_run(const conv_geometry *g, int64_t i, int64_t m1,
                          int64_t *source) {
   int64_t pixels = g->oh * g->ow;
   int64_t n = i / pixels, r = i % pixels, oh = r / g->ow, ow = r % g->ow;
   *source = (n * g->c * g->hp + oh * g->sh) * g->wp + ow * g->sw;
-  return g->ow - ow < m1 - i ? g->ow - ow : m1 - i;
+  int64_t left = rows_adjoin(g) ? pixels - r : g->ow - ow;
+  return left < m1 - i ? left : m1 - i;
 }
 
 /* The runs of pixels of rows [m0, m1) (at most MB) of a convolution's
@@ -702,8 +711,9 @@ static void gemm_f32_runs(void *context, int64_t begin, int64_t end) {
     int nchw = (p->flags & LATTICE_UK_OUT_NCHW) != 0;
     float *staged = NULL;
     if (nchw) {
+      int64_t longest = rows_adjoin(g) ? MB_CONV : g->ow;
       staged =
-          scratch(sizeof(float) * NR * (size_t)((g->ow + 15) / 16 * 16), 2);
+          scratch(sizeof(float) * NR * (size_t)((longest + 15) / 16 * 16), 2);
       if (!staged)
         return; /* out of memory */
       q.c_row = NR;
@@ -761,7 +771,8 @@ static void gemm_f32(const f32_problem *p, int64_t threads) {
   f32_work w = {p, lattice_uk_level(), (p->n + NR - 1) / NR,
                 (p->m + mb - 1) / mb, 0};
   int64_t units = p->batch * w.panels * w.blocks;
-  w.run = lattice_run_length(threads, units);
+  w.run = lattice_run_length(
+      lattice_work_threads(threads, p->batch * p->m * p->n * p->k), units);
   lattice_parallel_for(gemm_f32_runs, &w, 0, (units + w.run - 1) / w.run, 1);
 }
 
@@ -1140,7 +1151,10 @@ static void conv_winograd(const conv_geometry *g, const float *weight,
     lattice_parallel_for(wino_weights, &w, 0, lattice_pack_panels(m), 1);
   }
   int64_t units = g->n * w.blocks;
-  w.run = lattice_run_length(threads, units);
+  w.run = lattice_run_length(
+      lattice_work_threads(threads,
+                           g->n * w.tiles_h * w.tiles_w * 16 * g->c * m),
+      units);
   lattice_parallel_for(wino_blocks, &w, 0, (units + w.run - 1) / w.run, 1);
 }
 
@@ -1414,6 +1428,7 @@ static void gemm_s8(const s8_source *source, int64_t a_scale, int64_t a_zero,
     return;
   int64_t blocks = (m + MB - 1) / MB;
   s8_packing packing = {source, m, k, k4, blocks, ua};
+  threads = lattice_work_threads(threads, m * n * k);
   lattice_parallel_for(pack_s8_blocks, &packing, 0, blocks,
                        lattice_run_length(threads, blocks));
   s8_problem p = {

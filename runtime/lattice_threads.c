@@ -97,6 +97,16 @@ int64_t lattice_run_length(int64_t limit, int64_t units) {
   return units > runs ? (units + runs - 1) / runs : 1;
 }
 
+int64_t lattice_work_threads(int64_t limit, int64_t work) {
+  int64_t threads = call_threads;
+  if (limit > 0 && limit < threads)
+    threads = limit;
+  int64_t worth = work / LATTICE_THREAD_WORK;
+  if (worth < threads)
+    threads = worth < 1 ? 1 : worth;
+  return threads;
+}
+
 int lattice_set_call_threads(int threads) {
   int previous = call_threads;
   call_threads = threads < 1 ? 1 : threads;

@@ -50,6 +50,13 @@ void lattice_parallel_for(lattice_loop_body body, void *context, int64_t lower,
    speeds, few enough that each run reuses what it loaded. */
 int64_t lattice_run_length(int64_t limit, int64_t units);
 
+/* The threads worth waking for `work` steps of a kernel (multiply-adds,
+   or the like) on up to `limit` threads (0: no limit) of the caller's
+   thread count: one per LATTICE_THREAD_WORK steps at most, since waking
+   a thread and joining it costs about what that many steps do. */
+#define LATTICE_THREAD_WORK (1 << 17)
+int64_t lattice_work_threads(int64_t limit, int64_t work);
+
 /* Sets the thread count of the parallel loops that this thread starts (1
    or more); returns the previous one. The runtime sets it around each
    call of a model. */

@@ -377,6 +377,8 @@ void lattice_uk_window2d_f32(int64_t x, int64_t w, int64_t y, int64_t n,
     p.row_blocks = (oh + ROWS_PER_UNIT - 1) / ROWS_PER_UNIT;
   }
   int64_t units = planes * p.row_blocks;
-  lattice_parallel_for(window_runs, &p, 0, units,
-                       lattice_run_length(threads, units));
+  int64_t work = planes * oh * ow * kh * kw;
+  lattice_parallel_for(
+      window_runs, &p, 0, units,
+      lattice_run_length(lattice_work_threads(threads, work), units));
 }

@@ -202,6 +202,10 @@ TEST(Conv2dF32, MatchesDirectConvolution) {
     checkConv(2, 5, 21, 23, 37, 3, 3, 1, 1, true);
     checkConv(2, 5, 21, 23, 37, 3, 3, 1, 1, false, /*nchw=*/true);
     checkConv(1, 17, 30, 40, 70, 3, 3, 1, 1, true, /*nchw=*/true);
+    // 1 x 1 windows at stride 1: runs of pixels across output rows, blocks
+    // that span images.
+    checkConv(3, 6, 17, 19, 40, 1, 1, 1, 1, true);
+    checkConv(3, 6, 17, 19, 40, 1, 1, 1, 1, false, /*nchw=*/true);
     // Weights in the Winograd layout.
     checkConv(2, 5, 21, 23, 37, 3, 3, 1, 1, false, /*nchw=*/true,
               /*winograd=*/true);
@@ -432,6 +436,8 @@ TEST(Conv2dS8, BitExact) {
     checkConvS8(2, 12, 12, 8, 3, 2, 1, 2, LATTICE_UK_A_ZERO_POINT, false);
     checkConvS8(5, 7, 30, 40, 1, 1, 2, 1,
                 LATTICE_UK_A_UNSIGNED | LATTICE_UK_A_ZERO_POINT, true);
+    // 1 x 1 at stride 1: runs of pixels across output rows.
+    checkConvS8(5, 7, 30, 40, 1, 1, 1, 1, LATTICE_UK_B_PACKED, true);
   }
 }
 
