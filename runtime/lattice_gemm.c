@@ -55,6 +55,8 @@
    most MB (block_start), MB_CONV for convolutions. */
 #define MB 48
 #define MB_CONV 256
+/* Units of work per thread that a convolution's blocks make at least. */
+#define RUNS_WANTED 4
 
 /*===----------------------------------------------------------------------===*/
 /* Dispatch and scratch memory                                               */
@@ -770,9 +772,17 @@ static void gemm_f32(const f32_problem *p, int64_t threads) {
   int64_t mb = p->conv ? MB_CONV : MB;
   f32_work w = {p, lattice_uk_level(), (p->n + NR - 1) / NR,
                 (p->m + mb - 1) / mb, 0};
+  threads = lattice_work_threads(threads, p->batch * p->m * p->n * p->k);
+  /* Enough units for the threads to balance (a small image's 196 pixels
+     against 3 panels made 3 units for 2 threads), but blocks of at least a
+     register tile's rows. */
+  int64_t wanted = (RUNS_WANTED * threads + w.panels - 1) / w.panels;
+  if (p->conv && w.blocks < wanted)
+    w.blocks = wanted < (p->m + MR_MAX - 1) / MR_MAX
+                   ? wanted
+                   : (p->m + MR_MAX - 1) / MR_MAX;
   int64_t units = p->batch * w.panels * w.blocks;
-  w.run = lattice_run_length(
-      lattice_work_threads(threads, p->batch * p->m * p->n * p->k), units);
+  w.run = lattice_run_length(threads, units);
   lattice_parallel_for(gemm_f32_runs, &w, 0, (units + w.run - 1) / w.run, 1);
 }
 
