@@ -164,6 +164,9 @@ typedef struct {
   int64_t group;
   /* A convolution's im2col matrix as A, read in place (conv_offsets). */
   const struct conv_geometry *conv;
+  /* A is a weight [M, K] in the f32 panels of lattice_pack.h (rows in
+     groups of 32, k-major): blocks are its panels. */
+  int a_panels;
 } f32_problem;
 
 /* The 4-bit code of B(k, n) (a [N, K] weight packed two codes a byte). */
@@ -747,6 +750,17 @@ static void gemm_f32_runs(void *context, int64_t begin, int64_t end) {
     }
     return;
   }
+  /* A in panels: a block's rows are k-major, NR apart. */
+  int64_t *offsets = NULL;
+  f32_problem q = *p;
+  if (p->a_panels) {
+    offsets = scratch(sizeof(int64_t) * (size_t)p->k, 1);
+    if (!offsets)
+      return; /* out of memory */
+    for (int64_t k = 0; k < p->k; ++k)
+      offsets[k] = k * NR;
+    q.a_row = 1;
+  }
   int64_t packed = -1; /* the (batch, panel) index in `panel` */
   for (int64_t u = begin * w->run; u < last; ++u) {
     int64_t which = u / w->blocks, block = u % w->blocks;
@@ -757,7 +771,13 @@ static void gemm_f32_runs(void *context, int64_t begin, int64_t end) {
     }
     int64_t m0 = block_start(p->m, w->blocks, block),
             m1 = block_start(p->m, w->blocks, block + 1);
-    rows_f32(p, w->level, p->a + bi * p->a_batch + m0 * p->a_row, NULL, panel,
+    const float *a = p->a + bi * p->a_batch + m0 * p->a_row;
+    if (p->a_panels) {
+      m0 = block * NR;
+      m1 = m0 + NR < p->m ? m0 + NR : p->m;
+      a = p->a + block * (lattice_pack_f32_panel_bytes(p->k) / 4);
+    }
+    rows_f32(&q, w->level, a, offsets, panel,
              p->c + bi * p->c_batch + m0 * p->c_row + n0, m1 - m0,
              p->n - n0 < NR ? p->n - n0 : NR);
   }
@@ -769,7 +789,7 @@ static void gemm_f32(const f32_problem *p, int64_t threads) {
   /* A convolution's blocks are larger: they cost one pass over the
      weights each, and its tiles read the input in place (the weights of
      the last layers of a CNN, 9 MB for 49 pixels, were read twice). */
-  int64_t mb = p->conv ? MB_CONV : MB;
+  int64_t mb = p->conv ? MB_CONV : p->a_panels ? NR : MB;
   f32_work w = {p, lattice_uk_level(), (p->n + NR - 1) / NR,
                 (p->m + mb - 1) / mb, 0};
   threads = lattice_work_threads(threads, p->batch * p->m * p->n * p->k);
@@ -1176,6 +1196,31 @@ void lattice_uk_conv2d_f32(int64_t x, int64_t w, int64_t y, int64_t n,
   conv_geometry g = {
       (const float *)(intptr_t)x, n, c, hp, wp, kh, kw, oh, ow, sh, sw, dh, dw};
   int64_t k = c * kh * kw;
+  /* 1 x 1 at stride 1 into NCHW, without padding along rows: per image,
+     y[M, OH * OW] = w[M, C] x[C, OH * OW], a GEMM with the weight as A and
+     the input as B, which needs no transposes; when the pixels fill the
+     panels' 32 columns better than the output channels do. */
+  int64_t pixels = oh * ow;
+  if (kh == 1 && kw == 1 && sh == 1 && sw == 1 && wp == ow &&
+      (flags & LATTICE_UK_OUT_NCHW) && !(flags & LATTICE_UK_B_WINOGRAD) &&
+      (pixels + NR - 1) / NR * NR * m <= (m + NR - 1) / NR * NR * pixels) {
+    f32_problem p = {.a = (const float *)(intptr_t)w,
+                     .b = (const void *)(intptr_t)x,
+                     .c = (float *)(intptr_t)y,
+                     .batch = n,
+                     .m = m,
+                     .n = pixels,
+                     .k = c,
+                     .a_row = c,
+                     .b_batch = c * hp * wp,
+                     .b_k = hp * wp,
+                     .b_n = 1,
+                     .c_batch = m * pixels,
+                     .c_row = pixels,
+                     .a_panels = (flags & LATTICE_UK_B_PACKED) != 0};
+    gemm_f32(&p, threads);
+    return;
+  }
   if ((flags & LATTICE_UK_B_WINOGRAD) ||
       lattice_uk_conv2d_f32_winograd(kh, kw, oh, ow, sh, sw, dh, dw)) {
     conv_winograd(&g, (const float *)(intptr_t)w, flags, m,

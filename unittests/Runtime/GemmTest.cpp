@@ -206,6 +206,11 @@ TEST(Conv2dF32, MatchesDirectConvolution) {
     // that span images.
     checkConv(3, 6, 17, 19, 40, 1, 1, 1, 1, true);
     checkConv(3, 6, 17, 19, 40, 1, 1, 1, 1, false, /*nchw=*/true);
+    // Into NCHW as the weight times the input (pixels fill the panels
+    // better than 40 channels), the weight in panels; 96 channels of 49
+    // pixels stay pixel-major.
+    checkConv(3, 6, 17, 19, 40, 1, 1, 1, 1, true, /*nchw=*/true);
+    checkConv(2, 8, 7, 7, 96, 1, 1, 1, 1, true, /*nchw=*/true);
     // Weights in the Winograd layout.
     checkConv(2, 5, 21, 23, 37, 3, 3, 1, 1, false, /*nchw=*/true,
               /*winograd=*/true);
