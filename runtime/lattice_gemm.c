@@ -124,19 +124,9 @@ static int cpu_has_vnni(void) {
 #endif
 }
 
-/* A per-thread buffer of at least `bytes` bytes, 64-byte aligned, kept and
-   grown across calls (the pool's threads live as long as the process), so
-   that a call allocates nothing once warm. */
+/* The thread's buffer `which` (lattice_scratch). */
 static void *scratch(size_t bytes, int which) {
-  static _Thread_local void *buffers[4];
-  static _Thread_local size_t sizes[4];
-  if (sizes[which] < bytes) {
-    free(buffers[which]);
-    size_t size = (bytes + 4095) & ~(size_t)4095;
-    buffers[which] = aligned_alloc(64, size);
-    sizes[which] = buffers[which] ? size : 0;
-  }
-  return buffers[which];
+  return lattice_scratch(bytes, which);
 }
 
 /*===----------------------------------------------------------------------===*/
@@ -235,37 +225,6 @@ static void pack_q4(const f32_problem *p, int64_t n0, float *panel) {
 #if defined(__x86_64__)
 #define AVX512_Q4 __attribute__((target("avx512f,avx512bw,avx512vl")))
 
-/* The 16 x 16 transpose of r (row i, lane j to row j, lane i). */
-AVX512_Q4 __attribute__((always_inline)) static inline void
-transpose16(__m512 r[16]) {
-  __m512 t[16];
-  for (int i = 0; i < 16; i += 2) {
-    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
-    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
-  }
-  /* Within each 128-bit lane L, r[4b + q] now holds column 4L + q of rows
-     4b .. 4b + 3. */
-  for (int b = 0; b < 16; b += 4)
-    for (int h = 0; h < 2; ++h) {
-      __m512d x = _mm512_castps_pd(t[b + h]),
-              y = _mm512_castps_pd(t[b + h + 2]);
-      r[b + 2 * h] = _mm512_castpd_ps(_mm512_unpacklo_pd(x, y));
-      r[b + 2 * h + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(x, y));
-    }
-  for (int q = 0; q < 4; ++q) {
-    __m512 u = _mm512_shuffle_f32x4(r[q], r[4 + q], 0x88),
-           v = _mm512_shuffle_f32x4(r[q], r[4 + q], 0xdd),
-           u2 = _mm512_shuffle_f32x4(r[8 + q], r[12 + q], 0x88),
-           v2 = _mm512_shuffle_f32x4(r[8 + q], r[12 + q], 0xdd);
-    t[q] = _mm512_shuffle_f32x4(u, u2, 0x88);
-    t[8 + q] = _mm512_shuffle_f32x4(u, u2, 0xdd);
-    t[4 + q] = _mm512_shuffle_f32x4(v, v2, 0x88);
-    t[12 + q] = _mm512_shuffle_f32x4(v, v2, 0xdd);
-  }
-  for (int i = 0; i < 16; ++i)
-    r[i] = t[i];
-}
-
 /* pack_q4 for groups that are a multiple of 16: 16 codes of a column
    decoded in one vector, 16 columns transposed into 16 rows of the panel,
    instead of one strided store per element. The same arithmetic. */
@@ -306,7 +265,7 @@ AVX512_Q4 static void pack_q4_avx512(const f32_problem *p, int64_t n0,
               _mm512_sub_ps(_mm512_cvtepi32_ps(code), _mm512_set1_ps(zero[j])),
               _mm512_set1_ps(scale[j]));
         }
-        transpose16(r);
+        lattice_transpose16(r);
         for (int64_t t = 0; t < 16; ++t)
           _mm512_storeu_ps(panel + (k0 + t) * NR + j0, r[t]);
       }
@@ -674,7 +633,7 @@ AVX512 static void store_planes_avx512(const float *block, int64_t rows,
       __m512 r[16];
       for (int t = 0; t < 16; ++t)
         r[t] = _mm512_loadu_ps(block + (i0 + t) * NR + j0);
-      transpose16(r);
+      lattice_transpose16(r);
       for (int64_t j = 0; j < 16 && j0 + j < cols; ++j)
         _mm512_mask_storeu_ps(y + (j0 + j) * plane + i0, lanes, r[j]);
     }

@@ -46,6 +46,37 @@ lattice_load_strided(const float *src, int64_t lanes, int64_t stride) {
       _mm512_set1_epi32((int)stride));
   return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mask, index, src, 4);
 }
+
+/* The 16 x 16 transpose of r (row i, lane j to row j, lane i). */
+__attribute__((target("avx512f"), always_inline)) static inline void
+lattice_transpose16(__m512 r[16]) {
+  __m512 t[16];
+  for (int i = 0; i < 16; i += 2) {
+    t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
+    t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
+  }
+  /* Within each 128-bit lane L, r[4b + q] now holds column 4L + q of rows
+     4b .. 4b + 3. */
+  for (int b = 0; b < 16; b += 4)
+    for (int h = 0; h < 2; ++h) {
+      __m512d x = _mm512_castps_pd(t[b + h]),
+              y = _mm512_castps_pd(t[b + h + 2]);
+      r[b + 2 * h] = _mm512_castpd_ps(_mm512_unpacklo_pd(x, y));
+      r[b + 2 * h + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(x, y));
+    }
+  for (int q = 0; q < 4; ++q) {
+    __m512 u = _mm512_shuffle_f32x4(r[q], r[4 + q], 0x88),
+           v = _mm512_shuffle_f32x4(r[q], r[4 + q], 0xdd),
+           u2 = _mm512_shuffle_f32x4(r[8 + q], r[12 + q], 0x88),
+           v2 = _mm512_shuffle_f32x4(r[8 + q], r[12 + q], 0xdd);
+    t[q] = _mm512_shuffle_f32x4(u, u2, 0x88);
+    t[8 + q] = _mm512_shuffle_f32x4(u, u2, 0xdd);
+    t[4 + q] = _mm512_shuffle_f32x4(v, v2, 0x88);
+    t[12 + q] = _mm512_shuffle_f32x4(v, v2, 0xdd);
+  }
+  for (int i = 0; i < 16; ++i)
+    r[i] = t[i];
+}
 #endif
 
 #endif /* LATTICE_LANES_H */

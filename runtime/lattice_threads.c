@@ -35,6 +35,7 @@
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -105,6 +106,18 @@ int64_t lattice_work_threads(int64_t limit, int64_t work) {
   if (worth < threads)
     threads = worth < 1 ? 1 : worth;
   return threads;
+}
+
+void *lattice_scratch(size_t bytes, int which) {
+  static _Thread_local void *buffers[LATTICE_SCRATCH_SLOTS];
+  static _Thread_local size_t sizes[LATTICE_SCRATCH_SLOTS];
+  if (sizes[which] < bytes) {
+    free(buffers[which]);
+    size_t size = (bytes + 4095) & ~(size_t)4095;
+    buffers[which] = aligned_alloc(64, size);
+    sizes[which] = buffers[which] ? size : 0;
+  }
+  return buffers[which];
 }
 
 int lattice_set_call_threads(int threads) {

@@ -29,6 +29,7 @@
 #ifndef LATTICE_THREADS_H
 #define LATTICE_THREADS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #ifdef __cplusplus
@@ -56,6 +57,14 @@ int64_t lattice_run_length(int64_t limit, int64_t units);
    a thread and joining it costs about what that many steps do. */
 #define LATTICE_THREAD_WORK (1 << 17)
 int64_t lattice_work_threads(int64_t limit, int64_t work);
+
+/* A buffer of this thread of at least `bytes` bytes, 64-byte aligned, in
+   slot `which` (< LATTICE_SCRATCH_SLOTS), kept and grown across calls (the
+   pool's threads live as long as the process), so that a kernel call
+   allocates nothing once warm; NULL when out of memory. Kernels own the
+   slots while they run. */
+#define LATTICE_SCRATCH_SLOTS 4
+void *lattice_scratch(size_t bytes, int which);
 
 /* Sets the thread count of the parallel loops that this thread starts (1
    or more); returns the previous one. The runtime sets it around each

@@ -17,7 +17,9 @@
  * own unrolled copies. A window that covers its whole plane (global
  * pooling) reads the plane in vectors instead. No im2col and no transposes:
  * each channel's plane is read in place. Whole planes are the units of
- * work, unless there are too few of them for the threads.
+ * work, unless there are too few of them for the threads. Depthwise
+ * convolutions with rows shorter than two vectors are the exception: they
+ * go 16 channels a vector, through transposes (depthwise_channels_avx512).
  *
  * The AVX2 and portable levels run the same loops over an array of 16
  * lanes, with the strides 1 and 2 as constants in their own copies, for the
@@ -321,6 +323,121 @@ AVX512 static void window_avx512(const window_problem *p, int64_t begin,
                                  int64_t end) {
   WINDOW_DISPATCH(window_units_avx512, p, begin, end);
 }
+
+/* Depthwise convolutions with short output rows (fewer pixels than a
+   vector's lanes, which a row would leave partly idle) go 16 channels a
+   vector instead: the 16 input planes are transposed to channel-minor in a
+   buffer, each output pixel is a multiply-add per window element on 16
+   channels (DEPTHWISE_PIXELS pixels at once, independent accumulators),
+   and the results are transposed back. The same multiply-adds in the same
+   order as the rows' path, so the same results. */
+#define DEPTHWISE_PIXELS 8
+
+static int depthwise_by_channels(const window_problem *p) {
+  return p->kind == LATTICE_UK_WINDOW_CONV && p->cg == 1 && p->mult == 1 &&
+         p->ow < 2 * LANES;
+}
+
+/* DEPTHWISE_PIXELS output pixels from (oh, ow0) of the 16 channels (past
+   the row's end, into the next row or the buffers' slack, which later
+   pixels overwrite): taps[t] holds window element t of each. The window's
+   size and the stride are constants where they are 3 x 3 or 5 x 5 and 1
+   or 2, so that the taps unroll into loads at constant offsets. */
+AVX512 __attribute__((always_inline)) static inline void
+depthwise_pixels_avx512(const window_problem *p, const float *in,
+                        const float *taps, float *out, int64_t oh, int64_t ow0,
+                        const int64_t kh, const int64_t kw, const int64_t sw) {
+  __m512 acc[DEPTHWISE_PIXELS];
+  for (int q = 0; q < DEPTHWISE_PIXELS; ++q)
+    acc[q] = _mm512_setzero_ps();
+  const float *x = in + ((oh * p->sh) * p->wp + ow0 * sw) * LANES;
+  for (int64_t i = 0; i < kh; ++i) {
+    const float *row = x + i * p->dh * p->wp * LANES;
+    for (int64_t l = 0; l < kw; ++l) {
+      __m512 w = _mm512_loadu_ps(taps + (i * kw + l) * LANES);
+      for (int q = 0; q < DEPTHWISE_PIXELS; ++q)
+        acc[q] = _mm512_fmadd_ps(
+            _mm512_loadu_ps(row + (q * sw + l * p->dw) * LANES), w, acc[q]);
+    }
+  }
+  for (int q = 0; q < DEPTHWISE_PIXELS; ++q)
+    _mm512_storeu_ps(out + (oh * p->ow + ow0 + q) * LANES, acc[q]);
+}
+
+AVX512 __attribute__((always_inline)) static inline void
+depthwise_plane_avx512(const window_problem *p, const float *in,
+                       const float *taps, float *out, const int64_t kh,
+                       const int64_t kw, const int64_t sw) {
+  for (int64_t oh = 0; oh < p->oh; ++oh)
+    for (int64_t ow0 = 0; ow0 < p->ow; ow0 += DEPTHWISE_PIXELS)
+      depthwise_pixels_avx512(p, in, taps, out, oh, ow0, kh, kw, sw);
+}
+
+#define DEPTHWISE_STRIDES(p, in, taps, out, kh, kw)                            \
+  do {                                                                         \
+    if ((p)->sw == 1)                                                          \
+      depthwise_plane_avx512(p, in, taps, out, kh, kw, 1);                     \
+    else if ((p)->sw == 2)                                                     \
+      depthwise_plane_avx512(p, in, taps, out, kh, kw, 2);                     \
+    else                                                                       \
+      depthwise_plane_avx512(p, in, taps, out, kh, kw, (p)->sw);               \
+  } while (0)
+
+/* Units [begin, end): (image, 16 channels). */
+AVX512 static void depthwise_channels_avx512(void *context, int64_t begin,
+                                             int64_t end) {
+  const window_problem *p = context;
+  int64_t plane_in = p->hp * p->wp, plane_out = p->oh * p->ow;
+  int64_t taps_count = p->kh * p->kw;
+  int64_t blocks = (p->groups + LANES - 1) / LANES;
+  /* Slack past the planes for the pixels past a row's end. */
+  int64_t slack = DEPTHWISE_PIXELS * (p->sw + 1);
+  float *in = lattice_scratch(
+      sizeof(float) * LANES *
+          (size_t)(plane_in + plane_out + 2 * slack + taps_count),
+      0);
+  if (!in)
+    return; /* out of memory */
+  float *out = in + (plane_in + slack) * LANES,
+        *taps = out + (plane_out + slack) * LANES;
+  for (int64_t u = begin; u < end; ++u) {
+    int64_t b = u / blocks, c0 = (u % blocks) * LANES;
+    int64_t channels = p->groups - c0 < LANES ? p->groups - c0 : LANES;
+    const float *x = p->x + (b * p->groups + c0) * plane_in;
+    for (int64_t t = 0; t < taps_count; ++t)
+      for (int64_t ch = 0; ch < LANES; ++ch)
+        taps[t * LANES + ch] =
+            ch < channels ? p->w[(c0 + ch) * taps_count + t] : 0.0f;
+    for (int64_t pos = 0; pos < plane_in; pos += LANES) {
+      __mmask16 count = lattice_first_lanes(plane_in - pos);
+      __m512 r[LANES];
+      for (int64_t ch = 0; ch < LANES; ++ch)
+        r[ch] = ch < channels
+                    ? _mm512_maskz_loadu_ps(count, x + ch * plane_in + pos)
+                    : _mm512_setzero_ps();
+      lattice_transpose16(r);
+      for (int64_t j = 0; j < LANES && pos + j < plane_in; ++j)
+        _mm512_storeu_ps(in + (pos + j) * LANES, r[j]);
+    }
+    if (p->kh == 3 && p->kw == 3)
+      DEPTHWISE_STRIDES(p, in, taps, out, 3, 3);
+    else if (p->kh == 5 && p->kw == 5)
+      DEPTHWISE_STRIDES(p, in, taps, out, 5, 5);
+    else
+      DEPTHWISE_STRIDES(p, in, taps, out, p->kh, p->kw);
+    float *y = p->y + (b * p->groups + c0) * plane_out;
+    for (int64_t pos = 0; pos < plane_out; pos += LANES) {
+      __mmask16 count = lattice_first_lanes(plane_out - pos);
+      __m512 r[LANES];
+      for (int64_t j = 0; j < LANES; ++j)
+        r[j] = pos + j < plane_out ? _mm512_loadu_ps(out + (pos + j) * LANES)
+                                   : _mm512_setzero_ps();
+      lattice_transpose16(r);
+      for (int64_t ch = 0; ch < channels; ++ch)
+        _mm512_mask_storeu_ps(y + ch * plane_out + pos, count, r[ch]);
+    }
+  }
+}
 #endif
 
 /* Units [begin, end) at the level of the GEMM kernels. */
@@ -376,8 +493,18 @@ void lattice_uk_window2d_f32(int64_t x, int64_t w, int64_t y, int64_t n,
     p.unit_rows = ROWS_PER_UNIT;
     p.row_blocks = (oh + ROWS_PER_UNIT - 1) / ROWS_PER_UNIT;
   }
-  int64_t units = planes * p.row_blocks;
   int64_t work = planes * oh * ow * kh * kw;
+#if defined(__x86_64__)
+  if (lattice_uk_level() == LATTICE_UK_LEVEL_AVX512 &&
+      depthwise_by_channels(&p)) {
+    int64_t units = n * ((groups + LANES - 1) / LANES);
+    lattice_parallel_for(
+        depthwise_channels_avx512, &p, 0, units,
+        lattice_run_length(lattice_work_threads(threads, work), units));
+    return;
+  }
+#endif
+  int64_t units = planes * p.row_blocks;
   lattice_parallel_for(
       window_runs, &p, 0, units,
       lattice_run_length(lattice_work_threads(threads, work), units));

@@ -50,6 +50,12 @@ const Window kWindows[] = {
     // Planes of up to 8 rows in one go, and 9 rows (8 + 1).
     {1, 2, 13, 30, 5, 5, 1, 1, 1, 1},
     {1, 2, 11, 20, 3, 3, 1, 1, 1, 1},
+    // Depthwise with rows shorter than a vector (16 channels a vector on
+    // AVX-512): a partial group of channels, 2 images, strides, dilation,
+    // rows of 7, 8 and 9 pixels.
+    {2, 37, 11, 11, 5, 5, 1, 1, 1, 1},
+    {1, 20, 15, 17, 3, 3, 2, 1, 1, 1},
+    {1, 18, 13, 13, 3, 3, 1, 2, 1, 1},
 };
 
 void checkWindow(const Window &s, int kind) {
