@@ -381,8 +381,8 @@ static OpTy getYielded(linalg::GenericOp op) {
 ///     `y[n, g, m, oh, ow] += x[n, g, c, oh * sh + i * dh, ow * sw + j *
 ///     dw] * w[g, m, c, i, j]` into a fill of 0.
 static std::optional<WindowGeometry> getWindowOp(linalg::GenericOp op) {
-  if (!op.hasPureTensorSemantics() || op.getNumDpsInputs() != 2 ||
-      op.getNumDpsInits() != 1)
+  if (!op.hasPureTensorSemantics() || op.getNumDpsInputs() < 1 ||
+      op.getNumDpsInputs() > 2 || op.getNumDpsInits() != 1)
     return std::nullopt;
   SmallVector<ArrayRef<int64_t>> shapes;
   for (Value operand : op->getOperands()) {
@@ -400,10 +400,43 @@ static std::optional<WindowGeometry> getWindowOp(linalg::GenericOp op) {
   };
   SmallVector<AffineMap> maps = op.getIndexingMapsArray();
   Block *body = op.getBody();
-  Value in = body->getArgument(0), out = body->getArgument(2);
+  Value in = body->getArgument(0),
+        out = body->getArgument(op.getNumDpsInputs());
   WindowGeometry g;
   g.input = op.getDpsInputs()[0];
   unsigned numLoops = op.getNumLoops();
+  // The kind of a pooling: max from -inf or sum from 0, alone in the body.
+  auto poolingKind = [&]() -> std::optional<int64_t> {
+    if (body->getOperations().size() != 2)
+      return std::nullopt;
+    if (takes(getYielded<arith::MaximumFOp>(op), in, out) &&
+        isFilledWith(op.getDpsInits()[0], -INFINITY))
+      return LATTICE_UK_WINDOW_MAX;
+    if (takes(getYielded<arith::AddFOp>(op), in, out) &&
+        isFilledWith(op.getDpsInits()[0], 0.0f))
+      return LATTICE_UK_WINDOW_SUM;
+    return std::nullopt;
+  };
+  if (op.getNumDpsInputs() == 1) {
+    // A reduction of whole planes (global pooling written as a reduction,
+    // a mean's sum): loops (n, c, h, w), [N, C, H, W] to [N, C], which is
+    // [N, C, 1, 1] in memory.
+    std::optional<int64_t> kind = poolingKind();
+    if (numLoops != 4 || op.getNumParallelLoops() != 2 || !kind ||
+        shapes[0].size() != 4 || !maps[0].isIdentity() ||
+        maps[1].getResults() != ArrayRef(dims({0, 1})))
+      return std::nullopt;
+    g.kind = *kind;
+    g.n = shapes[0][0];
+    g.groups = shapes[0][1];
+    g.cg = 1;
+    g.hp = g.kh = shapes[0][2];
+    g.wp = g.kw = shapes[0][3];
+    g.oh = g.ow = 1;
+    g.sh = g.sw = g.dh = g.dw = 1;
+    g.mult = 1;
+    return g;
+  }
   if (numLoops == 6 && op.getNumParallelLoops() == 4) {
     // Pooling: loops (n, c, oh, ow, i, j).
     if (shapes[0].size() != 4 ||
@@ -414,16 +447,10 @@ static std::optional<WindowGeometry> getWindowOp(linalg::GenericOp op) {
         !isWindowExpr(maps[0].getResult(2), 6, 2, 4, g.sh, g.dh) ||
         !isWindowExpr(maps[0].getResult(3), 6, 3, 5, g.sw, g.dw))
       return std::nullopt;
-    if (takes(getYielded<arith::MaximumFOp>(op), in, out) &&
-        isFilledWith(op.getDpsInits()[0], -INFINITY))
-      g.kind = LATTICE_UK_WINDOW_MAX;
-    else if (takes(getYielded<arith::AddFOp>(op), in, out) &&
-             isFilledWith(op.getDpsInits()[0], 0.0f))
-      g.kind = LATTICE_UK_WINDOW_SUM;
-    else
+    std::optional<int64_t> kind = poolingKind();
+    if (!kind)
       return std::nullopt;
-    if (body->getOperations().size() != 2)
-      return std::nullopt;
+    g.kind = *kind;
     g.n = shapes[0][0];
     g.groups = shapes[0][1];
     g.cg = 1;

@@ -504,6 +504,56 @@ func.func @max_pool(%x: tensor<1x4x9x9xf32>) -> tensor<1x4x4x4xf32> {
 
 // -----
 
+// A sum over whole planes ([N, C, H, W] to [N, C], a mean's numerator as
+// the importer writes ReduceMean): global sum pooling, a 5 x 7 window with
+// one output pixel, kind 2.
+// CHECK-LABEL: func.func @plane_sum
+// CHECK: memref.alloc() {alignment = 64 : i64} : memref<2x3xf32>
+// CHECK-DAG: %[[C1:.*]] = arith.constant 1 : i64
+// CHECK-DAG: %[[C2:.*]] = arith.constant 2 : i64
+// CHECK-DAG: %[[C3:.*]] = arith.constant 3 : i64
+// CHECK-DAG: %[[C5:.*]] = arith.constant 5 : i64
+// CHECK-DAG: %[[C7:.*]] = arith.constant 7 : i64
+// CHECK: call @lattice_uk_window2d_f32(%{{.*}}, %{{.*}}, %{{.*}}, %[[C2]], %[[C3]], %[[C1]], %[[C5]], %[[C7]], %[[C5]], %[[C7]], %[[C1]], %[[C1]], %[[C1]], %[[C1]], %[[C1]], %[[C1]], %[[C1]], %[[C2]],
+// CHECK-NOT: linalg.generic
+func.func @plane_sum(%x: tensor<2x3x5x7xf32>) -> tensor<2x3xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<2x3xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<2x3xf32>) -> tensor<2x3xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>,
+                                        affine_map<(d0, d1, d2, d3) -> (d0, d1)>],
+                       iterator_types = ["parallel", "parallel", "reduction", "reduction"]}
+      ins(%x : tensor<2x3x5x7xf32>) outs(%init : tensor<2x3xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %r = arith.addf %a, %o : f32
+    linalg.yield %r : f32
+  } -> tensor<2x3xf32>
+  return %y : tensor<2x3xf32>
+}
+
+// -----
+
+// A sum over the last dimension only is not a plane's: left to linalg.
+// CHECK-LABEL: func.func @row_sum
+// CHECK-NOT: call @lattice_uk_window2d_f32
+// CHECK: linalg.generic
+func.func @row_sum(%x: tensor<2x3x5x7xf32>) -> tensor<2x3x5xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<2x3x5xf32>
+  %init = linalg.fill ins(%zero : f32) outs(%e : tensor<2x3x5xf32>) -> tensor<2x3x5xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>,
+                                        affine_map<(d0, d1, d2, d3) -> (d0, d1, d2)>],
+                       iterator_types = ["parallel", "parallel", "parallel", "reduction"]}
+      ins(%x : tensor<2x3x5x7xf32>) outs(%init : tensor<2x3x5xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %r = arith.addf %a, %o : f32
+    linalg.yield %r : f32
+  } -> tensor<2x3x5xf32>
+  return %y : tensor<2x3x5xf32>
+}
+
+// -----
+
 // Sum pooling (the average's numerator), 2 x 2 windows at stride 1 with
 // dilation 2: kind 2.
 // CHECK-LABEL: func.func @sum_pool
