@@ -23,8 +23,9 @@ the npm package onnxruntime-node (`npm install --prefix NPM_DIR
 --ignore-scripts onnxruntime-node@1.30.0`), float and, for the language
 models, its dynamic int8 form (bench/ort_dynamic.py, as ONNX Runtime's
 quantize_dynamic writes it), and PyTorch (float, torch.set_num_threads).
-Each engine runs every prepared input once per round; the figure is the
-median over rounds of the mean time per call. Ratios in the table are
+Each engine runs every prepared input once per round, or again until the
+round has lasted 0.1 s; the figure is the median over rounds of the mean
+time per call. Ratios in the table are
 "x ORT": ONNX Runtime float's time over the engine's (above 1: faster).
 With --busy, Lattice runs its calls again at the largest thread count with
 a CPU-bound process beside it; the "busy/quiet" rows are the time ratios.
@@ -175,16 +176,25 @@ def prepare(name, work):
 # Engines
 # --------------------------------------------------------------------------
 
+# A round goes over the inputs as many times as it takes this long (at least
+# once): one preemption in a round of a few milliseconds (the small models'
+# 16 calls) moved its mean by tens of percent.
+MIN_ROUND_S = 0.1
+
+
 def time_calls(call, calls, rounds):
     """Median over `rounds` of the mean seconds per call, every input once
-    per round, after one call to warm up."""
+    or more per round (MIN_ROUND_S), after one call to warm up."""
     call(calls[0])
     means = []
     for _ in range(rounds):
+        count = 0
         start = time.perf_counter()
-        for x in calls:
-            call(x)
-        means.append((time.perf_counter() - start) / len(calls))
+        while count == 0 or time.perf_counter() - start < MIN_ROUND_S:
+            for x in calls:
+                call(x)
+            count += len(calls)
+        means.append((time.perf_counter() - start) / count)
     return float(np.median(means))
 
 
@@ -200,7 +210,8 @@ def time_ort(npm, onnx_path, input_name, calls, threads, rounds, work):
     env = dict(os.environ, NODE_PATH=str(pathlib.Path(npm) / "node_modules"))
     result = subprocess.run(
         ["node", str(ROOT / "bench" / "models_ort.js"), str(onnx_path), str(manifest),
-         str(threads), str(rounds)], capture_output=True, text=True, env=env)
+         str(threads), str(rounds), str(MIN_ROUND_S)], capture_output=True, text=True,
+        env=env)
     if result.returncode != 0:
         raise RuntimeError(f"ONNX Runtime failed on {onnx_path.name}: {result.stderr.strip()}")
     return float(re.search(r"median_us=([0-9.]+)", result.stdout).group(1)) * 1e-6

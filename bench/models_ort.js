@@ -16,7 +16,8 @@ const ort = require('onnxruntime-node');
 const ARRAYS = {float32: Float32Array, int64: BigInt64Array, int32: Int32Array};
 
 async function main() {
-  const [model, manifestPath, threadsArg, roundsArg] = process.argv.slice(2);
+  const [model, manifestPath, threadsArg, roundsArg, minRoundArg] = process.argv.slice(2);
+  const minRoundNs = BigInt(Math.round(parseFloat(minRoundArg || '0') * 1e9));
   const manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf8'));
   const folder = path.dirname(manifestPath);
   const feeds = [];
@@ -37,9 +38,15 @@ async function main() {
   await session.run(feeds[0]);
   const means = [];
   for (let round = 0; round < parseInt(roundsArg, 10); round++) {
+    // As bench/models.py times Lattice: the inputs once or more, until the
+    // round has lasted minRound seconds.
+    let count = 0;
     const start = process.hrtime.bigint();
-    for (const feed of feeds) await session.run(feed);
-    means.push(Number(process.hrtime.bigint() - start) / 1e3 / feeds.length);
+    while (count === 0 || process.hrtime.bigint() - start < minRoundNs) {
+      for (const feed of feeds) await session.run(feed);
+      count += feeds.length;
+    }
+    means.push(Number(process.hrtime.bigint() - start) / 1e3 / count);
   }
   means.sort((a, b) => a - b);
   console.log(`median_us=${means[Math.floor(means.length / 2)].toFixed(1)}`);
