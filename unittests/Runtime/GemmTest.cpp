@@ -178,6 +178,8 @@ TEST(Conv2dF32, MatchesDirectConvolution) {
     SCOPED_TRACE(level);
     ASSERT_EQ(lattice_uk_select_level(level.c_str()), 0);
     checkConv(1, 3, 16, 16, 8, 3, 3, 1, 1, false);
+    // 3 x 3 at stride 1 below Winograd's 100 tiles (7 x 7 outputs).
+    checkConv(2, 6, 9, 9, 40, 3, 3, 1, 1, true, /*nchw=*/true);
     checkConv(2, 5, 13, 11, 33, 3, 3, 2, 1, true);
     checkConv(1, 4, 12, 12, 40, 3, 3, 1, 2, true);
     checkConv(1, 7, 9, 20, 64, 1, 5, 1, 1, false);
