@@ -339,9 +339,17 @@ def CPUUseUkernelsPass : Pass<"lattice-cpu-use-ukernels", "ModuleOp"> {
     - `lattice_uk_conv2d_f32`: the same for a matmul whose lhs is the
       im2col matrix of a 2-D convolution (the collapse of a copy
       `patches[n, oh, ow, c, i, j] = x[n, c, oh * sh + i * dh, ow * sw +
-      j * dw]`, as the ONNX importer writes convolutions): the kernel
-      gathers the matrix from `x` 48 rows at a time instead of reading a
-      copy of it, and the copy loses its last user.
+      j * dw]`, as the ONNX importer writes convolutions): the kernel's
+      tiles read the matrix in place from `x` instead of a copy of it, and
+      the copy loses its last user. When the result goes, through
+      elementwise ops alone, to the importer's transpose to NCHW, the
+      kernel writes NCHW (flag `LATTICE_UK_OUT_NCHW`) and a transposing
+      copy gives the matmul's pixel-major result back, which elementwise
+      fusion cancels against the importer's transpose. A weight that the
+      driver stored transformed for Winograd's F(2 x 2, 3 x 3) (layout
+      `f32-winograd2x2`, for the 3 x 3 stride-1 convolutions that
+      `lattice_uk_conv2d_f32_winograd` names) gets flag
+      `LATTICE_UK_B_WINOGRAD`.
     - `lattice_uk_gemm_f32` also takes the batched f32 contractions of
       linalg (`linalg.generic` with one M, N and K loop, batch loops whose
       strides linearize, a zero-filled destination: the products of
@@ -352,7 +360,9 @@ def CPUUseUkernelsPass : Pass<"lattice-cpu-use-ukernels", "ModuleOp"> {
       oh, ow] += x[n, g, c, oh * sh + i * dh, ow * sw + j * dw] * w[g, m, c,
       i, j]` into a zero fill) and max and sum pooling (`y[n, c, oh, ow] =
       max|+ x[n, c, oh * sh + i * dh, ow * sw + j * dw]` into a fill of
-      -inf or 0), on targets with 256-bit vectors or wider. The kernel
+      -inf or 0), and sums or maxima over whole planes written as
+      reductions (`[N, C, H, W]` to `[N, C]`: global pooling), on targets
+      with 256-bit vectors or wider. The kernel
       computes 16 output pixels of a row per vector, several rows at once,
       reading each channel's plane in place.
     - `lattice_uk_gemm_f32_q4`: the same for 4-bit weights (`s4`, or `u4`
