@@ -335,7 +335,9 @@ def CPUUseUkernelsPass : Pass<"lattice-cpu-use-ukernels", "ModuleOp"> {
       `[N, K]`, on targets with 256-bit vectors or wider. The kernel packs
       the weights into panels of 32 columns once per call and thread, and
       multiplies them with register tiles of 12 x 32 (AVX-512) or 6 x 16
-      (AVX2) accumulators.
+      (AVX2) accumulators. A weight argument that the driver stored in the
+      panels (`lattice.layout = "f32-panels32"`) takes the kernel with any
+      number of rows: it has nothing to pack (a recurrent cell's GEMV).
     - `lattice_uk_conv2d_f32`: the same for a matmul whose lhs is the
       im2col matrix of a 2-D convolution (the collapse of a copy
       `patches[n, oh, ow, c, i, j] = x[n, c, oh * sh + i * dh, ow * sw +

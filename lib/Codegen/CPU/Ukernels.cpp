@@ -106,12 +106,50 @@ bool mlir::lattice::isQ4UkernelCandidate(MatmulOp op, unsigned vectorBits) {
   return rhs.getGroupSize() % 32 == 0;
 }
 
-/// f32 activations [.., K] and f32 weights, enough rows.
-static bool isGemmF32Candidate(MatmulOp op, unsigned vectorBits) {
+/// Whether the rhs of `op` is a function argument stored in `layout`.
+static bool hasWeightLayout(MatmulOp op, StringRef layout) {
+  auto arg = dyn_cast<BlockArgument>(op.getRhs());
+  if (!arg)
+    return false;
+  auto func = dyn_cast<func::FuncOp>(arg.getOwner()->getParentOp());
+  if (!func)
+    return false;
+  auto attr = func.getArgAttrOfType<StringAttr>(arg.getArgNumber(),
+                                                kWeightLayoutAttrName);
+  return attr && attr.getValue() == layout;
+}
+
+/// f32 activations [.., K] and f32 weights, of any number of rows.
+static bool hasGemmF32Operands(MatmulOp op, unsigned vectorBits) {
   return vectorBits >= kGemmVectorBits && hasKernelShapes(op) &&
          isFloatActivation(op) &&
-         op.getRhs().getType().getElementType().isF32() &&
-         getRows(op) >= kMinGemmRows;
+         op.getRhs().getType().getElementType().isF32();
+}
+
+/// The largest f32 weight that fewer than kMinGemmRows rows take the GEMM
+/// for (when stored in the panels): one that stays in L2 across calls, as
+/// a recurrent cell's does. There the generated GEMV's sums of each row's
+/// 16 lanes, one row at a time after its parallel loop, cost a third of
+/// it; a weight streamed from memory it reads at the bandwidth, the GEMM
+/// kernel at 0.9 of it.
+static constexpr int64_t kMaxFewRowsWeightBytes = 1 << 21;
+
+/// hasGemmF32Operands with few rows and a weight of at most
+/// kMaxFewRowsWeightBytes.
+static bool hasFewRowsCachedWeight(MatmulOp op, unsigned vectorBits) {
+  auto rhs = op.getRhs().getType();
+  return hasGemmF32Operands(op, vectorBits) && getRows(op) < kMinGemmRows &&
+         rhs.getNumElements() * 4 <= kMaxFewRowsWeightBytes;
+}
+
+/// hasGemmF32Operands with enough rows to repay packing the weight, or a
+/// small weight that the driver stored in the panels
+/// (hasFewRowsCachedWeight).
+static bool isGemmF32Candidate(MatmulOp op, unsigned vectorBits) {
+  return hasGemmF32Operands(op, vectorBits) &&
+         (getRows(op) >= kMinGemmRows ||
+          (hasFewRowsCachedWeight(op, vectorBits) &&
+           hasWeightLayout(op, kF32PanelsLayout)));
 }
 
 /// f32 activations and 4-bit grouped weights (even groups), more rows than
@@ -652,24 +690,14 @@ StringRef mlir::lattice::getUkernelWeightLayout(MatmulOp op,
                                                 unsigned vectorBits) {
   if (isQ4UkernelCandidate(op, vectorBits))
     return kQ4Rows4Layout;
-  if (isGemmF32Candidate(op, vectorBits))
+  // Weights are packed once, by the driver: few rows over a small weight
+  // are candidates too.
+  if (isGemmF32Candidate(op, vectorBits) ||
+      hasFewRowsCachedWeight(op, vectorBits))
     return isWinogradConv(op) ? kF32WinogradLayout : kF32PanelsLayout;
   if (isGemmS8Candidate(op, vectorBits))
     return kS8PanelsLayout;
   return "";
-}
-
-/// Whether the rhs of `op` is a function argument stored in `layout`.
-static bool hasWeightLayout(MatmulOp op, StringRef layout) {
-  auto arg = dyn_cast<BlockArgument>(op.getRhs());
-  if (!arg)
-    return false;
-  auto func = dyn_cast<func::FuncOp>(arg.getOwner()->getParentOp());
-  if (!func)
-    return false;
-  auto attr = func.getArgAttrOfType<StringAttr>(arg.getArgNumber(),
-                                                kWeightLayoutAttrName);
-  return attr && attr.getValue() == layout;
 }
 
 namespace {
@@ -1076,6 +1104,26 @@ struct CPUUseUkernelsPass final
     : lattice::impl::CPUUseUkernelsPassBase<CPUUseUkernelsPass> {
   using Base::Base;
 
+  /// A matmul left to linalg would read a weight stored in a kernel's
+  /// layout as if it were plain: an error, not a wrong result.
+  void checkLayoutsRead(ModuleOp module) {
+    WalkResult result = module.walk([](MatmulOp op) {
+      auto arg = dyn_cast<BlockArgument>(op.getRhs());
+      auto func = arg ? dyn_cast<func::FuncOp>(arg.getOwner()->getParentOp())
+                      : func::FuncOp();
+      auto layout = func ? func.getArgAttrOfType<StringAttr>(
+                               arg.getArgNumber(), kWeightLayoutAttrName)
+                         : StringAttr();
+      if (!layout)
+        return WalkResult::advance();
+      op.emitError() << "weight stored in layout '" << layout.getValue()
+                     << "', which no microkernel for this matmul reads";
+      return WalkResult::interrupt();
+    });
+    if (result.wasInterrupted())
+      signalPassFailure();
+  }
+
   void runOnOperation() override {
     ModuleOp module = getOperation();
     MLIRContext *ctx = &getContext();
@@ -1089,7 +1137,7 @@ struct CPUUseUkernelsPass final
         any |= contractions && isGenericCandidate(generic);
     });
     if (!any)
-      return;
+      return checkLayoutsRead(module);
 
     // The kernels' declarations: i64 addresses, sizes and flags.
     OpBuilder builder = OpBuilder::atBlockBegin(module.getBody());
@@ -1125,6 +1173,7 @@ struct CPUUseUkernelsPass final
                                                          threads, bits);
     if (failed(applyPartialConversion(module, target, std::move(patterns))))
       return signalPassFailure();
+    checkLayoutsRead(module);
     // Unused declarations go; the layouts are in the calls' flags now.
     for (auto [name, arity] : kKernels)
       if (auto decl = module.lookupSymbol<func::FuncOp>(name))

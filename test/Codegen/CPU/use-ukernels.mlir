@@ -1,5 +1,5 @@
 // RUN: lattice-opt %s --lattice-cpu-use-ukernels="num-threads=2" -split-input-file | FileCheck %s
-// RUN: lattice-opt %s --lattice-lower-to-cpu="ukernels num-threads=2 bare-pointer-abi" -split-input-file \
+// RUN: lattice-opt %s --lattice-lower-to-cpu="ukernels num-threads=2 vector-bits=512 bare-pointer-abi" -split-input-file \
 // RUN:   | FileCheck %s --check-prefix=LLVM
 
 // A W4A16 GEMV: every operand by address, the result in a fresh buffer.
@@ -237,19 +237,6 @@ func.func @contractions_not_covered(%a: tensor<16x32xf32>, %b: tensor<32x8xf32>,
 
 // -----
 
-// A target with 128-bit vectors gets none of the GEMMs.
-// RUN: lattice-opt %s --lattice-cpu-use-ukernels="vector-bits=128" -split-input-file | FileCheck %s --check-prefix=SSE
-// SSE-LABEL: func.func @gemm_sse
-// SSE-NOT: call @lattice_uk
-// SSE: lattice.matmul
-func.func @gemm_sse(%x: tensor<64x96xf32>, %w: tensor<48x96xf32>) -> tensor<64x48xf32> {
-  %y = lattice.matmul %x, %w accumulate(f32)
-      : (tensor<64x96xf32>, tensor<48x96xf32>) -> tensor<64x48xf32>
-  return %y : tensor<64x48xf32>
-}
-
-// -----
-
 // Weight arguments that the driver stored in the GEMMs' panels: flags =
 // packed B (128); the attributes are consumed.
 // CHECK-LABEL: func.func @prepacked
@@ -267,6 +254,26 @@ func.func @prepacked(%x: tensor<16x64xf32>, %w: tensor<32x64xf32> {lattice.layou
       : (tensor<16x64x!lattice.quant<s8, f32>>, tensor<32x64x!lattice.quant<s8, f32, channel<0>>>,
          tensor<f32>, tensor<32xf32>) -> tensor<16x32xf32>
   return %y, %z : tensor<16x32xf32>, tensor<16x32xf32>
+}
+
+// -----
+
+// One row (a recurrent cell's GEMV) against a weight in the panels: the
+// GEMM kernel, which has nothing to pack; against a plain weight, left to
+// linalg (packing it per call would not pay).
+// CHECK-LABEL: func.func @one_row_prepacked
+// CHECK: %[[PACKED:.*]] = arith.constant 128 : i64
+// CHECK: call @lattice_uk_gemm_f32({{.*}}, %[[PACKED]], %{{.*}})
+// CHECK-LABEL: func.func @one_row_plain
+// CHECK-NOT: call @lattice_uk_gemm_f32
+// CHECK: lattice.matmul
+func.func @one_row_prepacked(%x: tensor<1x64xf32>, %w: tensor<96x64xf32> {lattice.layout = "f32-panels32"}) -> tensor<1x96xf32> {
+  %y = lattice.matmul %x, %w accumulate(f32) : (tensor<1x64xf32>, tensor<96x64xf32>) -> tensor<1x96xf32>
+  return %y : tensor<1x96xf32>
+}
+func.func @one_row_plain(%x: tensor<1x64xf32>, %w: tensor<96x64xf32>) -> tensor<1x96xf32> {
+  %y = lattice.matmul %x, %w accumulate(f32) : (tensor<1x64xf32>, tensor<96x64xf32>) -> tensor<1x96xf32>
+  return %y : tensor<1x96xf32>
 }
 
 // -----
