@@ -24,7 +24,8 @@ namespace mlir::lattice {
 bool isQ4UkernelCandidate(MatmulOp op, unsigned vectorBits);
 
 /// True when lattice-cpu-use-ukernels turns `op` into a call of any
-/// microkernel (the GEMV above, or a packed GEMM).
+/// microkernel (the GEMV above, or a packed GEMM): never when its weight is
+/// an argument stored in another layout than getUkernelWeightLayout's.
 bool isUkernelCandidate(MatmulOp op, unsigned vectorBits);
 
 /// The function-argument attribute naming the layout of a weight argument

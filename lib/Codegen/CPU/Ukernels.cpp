@@ -106,17 +106,23 @@ bool mlir::lattice::isQ4UkernelCandidate(MatmulOp op, unsigned vectorBits) {
   return rhs.getGroupSize() % 32 == 0;
 }
 
-/// Whether the rhs of `op` is a function argument stored in `layout`.
-static bool hasWeightLayout(MatmulOp op, StringRef layout) {
+/// The layout that the driver stored the rhs of `op` in (the attribute of
+/// its function argument), or "" for the plain one.
+static StringRef getWeightLayout(MatmulOp op) {
   auto arg = dyn_cast<BlockArgument>(op.getRhs());
   if (!arg)
-    return false;
+    return "";
   auto func = dyn_cast<func::FuncOp>(arg.getOwner()->getParentOp());
   if (!func)
-    return false;
+    return "";
   auto attr = func.getArgAttrOfType<StringAttr>(arg.getArgNumber(),
                                                 kWeightLayoutAttrName);
-  return attr && attr.getValue() == layout;
+  return attr ? attr.getValue() : "";
+}
+
+/// Whether the rhs of `op` is a function argument stored in `layout`.
+static bool hasWeightLayout(MatmulOp op, StringRef layout) {
+  return !layout.empty() && getWeightLayout(op) == layout;
 }
 
 /// f32 activations [.., K] and f32 weights, of any number of rows.
@@ -544,6 +550,15 @@ static std::optional<WindowGeometry> getWindowOp(linalg::GenericOp op) {
 }
 
 bool mlir::lattice::isUkernelCandidate(MatmulOp op, unsigned vectorBits) {
+  // A weight in a layout is read only by the kernel that the driver stores
+  // it for (another would read its bytes as plain ones), or, in the panels,
+  // by a Winograd convolution (which transforms them per call); another
+  // such matmul is left alone, and the pass reports it.
+  StringRef layout = getWeightLayout(op);
+  StringRef wanted = getUkernelWeightLayout(op, vectorBits);
+  if (!layout.empty() && layout != wanted &&
+      !(layout == kF32PanelsLayout && wanted == kF32WinogradLayout))
+    return false;
   // (An im2col convolution is a GEMM candidate too.)
   return isQ4UkernelCandidate(op, vectorBits) ||
          isGemmF32Candidate(op, vectorBits) ||
@@ -928,7 +943,7 @@ struct MatmulToConvF32 final : UkernelPattern {
     int64_t flags = 0;
     if (hasWeightLayout(op, kF32PanelsLayout))
       flags |= LATTICE_UK_B_PACKED;
-    else if (hasWeightLayout(op, kF32WinogradLayout) && isWinogradConv(op))
+    else if (hasWeightLayout(op, kF32WinogradLayout))
       flags |= LATTICE_UK_B_WINOGRAD;
     if (nchw)
       flags |= LATTICE_UK_OUT_NCHW;
@@ -1108,15 +1123,10 @@ struct CPUUseUkernelsPass final
   /// layout as if it were plain: an error, not a wrong result.
   void checkLayoutsRead(ModuleOp module) {
     WalkResult result = module.walk([](MatmulOp op) {
-      auto arg = dyn_cast<BlockArgument>(op.getRhs());
-      auto func = arg ? dyn_cast<func::FuncOp>(arg.getOwner()->getParentOp())
-                      : func::FuncOp();
-      auto layout = func ? func.getArgAttrOfType<StringAttr>(
-                               arg.getArgNumber(), kWeightLayoutAttrName)
-                         : StringAttr();
-      if (!layout)
+      StringRef layout = getWeightLayout(op);
+      if (layout.empty())
         return WalkResult::advance();
-      op.emitError() << "weight stored in layout '" << layout.getValue()
+      op.emitError() << "weight stored in layout '" << layout
                      << "', which no microkernel for this matmul reads";
       return WalkResult::interrupt();
     });
