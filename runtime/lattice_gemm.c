@@ -59,7 +59,7 @@
 #define RUNS_WANTED 4
 
 /*===----------------------------------------------------------------------===*/
-/* Dispatch and scratch memory                                               */
+/* Dispatch                                                                  */
 /*===----------------------------------------------------------------------===*/
 
 /* The level lattice_uk_select_level chose, or -1. */
@@ -122,11 +122,6 @@ static int cpu_has_vnni(void) {
 #else
   return 0;
 #endif
-}
-
-/* The thread's buffer `which` (lattice_scratch). */
-static void *scratch(size_t bytes, int which) {
-  return lattice_scratch(bytes, which);
 }
 
 /*===----------------------------------------------------------------------===*/
@@ -655,7 +650,8 @@ static void gemm_f32_runs(void *context, int64_t begin, int64_t end) {
   float *buffer =
       (p->flags & LATTICE_UK_B_PACKED)
           ? NULL
-          : scratch(sizeof(float) * NR * (size_t)(p->k > 0 ? p->k : 1), 0);
+          : lattice_scratch(sizeof(float) * NR * (size_t)(p->k > 0 ? p->k : 1),
+                            0);
   if (!buffer && !(p->flags & LATTICE_UK_B_PACKED))
     return; /* out of memory */
   const float *panel = NULL;
@@ -664,7 +660,7 @@ static void gemm_f32_runs(void *context, int64_t begin, int64_t end) {
     /* Units block-major; each run of pixels along an output row is a row
        block of its own. */
     const conv_geometry *g = p->conv;
-    int64_t *offsets = scratch(sizeof(int64_t) * (size_t)p->k, 1);
+    int64_t *offsets = lattice_scratch(sizeof(int64_t) * (size_t)p->k, 1);
     if (!offsets)
       return; /* out of memory */
     conv_offsets(g, offsets);
@@ -676,8 +672,8 @@ static void gemm_f32_runs(void *context, int64_t begin, int64_t end) {
     float *staged = NULL;
     if (nchw) {
       int64_t longest = rows_adjoin(g) ? MB_CONV : g->ow;
-      staged =
-          scratch(sizeof(float) * NR * (size_t)((longest + 15) / 16 * 16), 2);
+      staged = lattice_scratch(
+          sizeof(float) * NR * (size_t)((longest + 15) / 16 * 16), 2);
       if (!staged)
         return; /* out of memory */
       q.c_row = NR;
@@ -713,7 +709,7 @@ static void gemm_f32_runs(void *context, int64_t begin, int64_t end) {
   int64_t *offsets = NULL;
   f32_problem q = *p;
   if (p->a_panels) {
-    offsets = scratch(sizeof(int64_t) * (size_t)p->k, 1);
+    offsets = lattice_scratch(sizeof(int64_t) * (size_t)p->k, 1);
     if (!offsets)
       return; /* out of memory */
     for (int64_t k = 0; k < p->k; ++k)
@@ -1077,9 +1073,9 @@ static void wino_blocks(void *context, int64_t begin, int64_t end) {
   const conv_geometry *g = w->g;
   int64_t c = g->c, m = w->m, tiles = w->tiles_h * w->tiles_w;
   int64_t v_panel = c * NR + WINO_SKEW, p_panel = m * NR + WINO_SKEW;
-  float *v = scratch(sizeof(float) * 16 * (size_t)v_panel, 0);
-  float *p = scratch(sizeof(float) * 16 * (size_t)p_panel, 1);
-  int64_t *offsets = scratch(sizeof(int64_t) * (size_t)c, 2);
+  float *v = lattice_scratch(sizeof(float) * 16 * (size_t)v_panel, 0);
+  float *p = lattice_scratch(sizeof(float) * 16 * (size_t)p_panel, 1);
+  int64_t *offsets = lattice_scratch(sizeof(int64_t) * (size_t)c, 2);
   if (!v || !p || !offsets)
     return; /* out of memory */
   for (int64_t k = 0; k < c; ++k)
@@ -1133,11 +1129,15 @@ static void conv_winograd(const conv_geometry *g, const float *weight,
   if (!(flags & LATTICE_UK_B_WINOGRAD)) {
     /* U is shared by the pool's threads: in the caller's own buffer, which
        the blocks do not use. */
-    float *u = scratch(sizeof(float) * 16 * (size_t)(m * g->c), 3);
+    float *u = lattice_scratch(sizeof(float) * 16 * (size_t)(m * g->c), 3);
     if (!u)
       return; /* out of memory */
     w.u = w.u_out = u;
-    lattice_parallel_for(wino_weights, &w, 0, lattice_pack_panels(m), 1);
+    int64_t panels = lattice_pack_panels(m);
+    lattice_parallel_for(
+        wino_weights, &w, 0, panels,
+        lattice_run_length(lattice_work_threads(threads, 16 * m * g->c),
+                           panels));
   }
   int64_t units = g->n * w.blocks;
   w.run = lattice_run_length(
@@ -1375,8 +1375,9 @@ static void gemm_s8_runs(void *context, int64_t begin, int64_t end) {
   const s8_problem *p = w->p;
   int64_t units = w->panels * w->blocks;
   int64_t panel_bytes = lattice_pack_s8_panel_bytes(p->k);
-  int8_t *buffer =
-      (p->flags & LATTICE_UK_B_PACKED) ? NULL : scratch((size_t)panel_bytes, 0);
+  int8_t *buffer = (p->flags & LATTICE_UK_B_PACKED)
+                       ? NULL
+                       : lattice_scratch((size_t)panel_bytes, 0);
   if (!buffer && !(p->flags & LATTICE_UK_B_PACKED))
     return; /* out of memory */
   const int8_t *panel = NULL;
@@ -1437,7 +1438,7 @@ static void gemm_s8(const s8_source *source, int64_t a_scale, int64_t a_zero,
   int64_t k4 = (k + 3) / 4 * 4;
   /* A as unsigned bytes (vpdpbusd multiplies unsigned by signed ones),
      padded along K to a multiple of 4. */
-  uint8_t *ua = scratch((size_t)(m * k4), 1);
+  uint8_t *ua = lattice_scratch((size_t)(m * k4), 1);
   if (!ua)
     return;
   int64_t blocks = (m + MB - 1) / MB;
@@ -1601,7 +1602,7 @@ static void pack_s8_conv(void *context, int64_t m, int64_t k, int64_t k4,
   const s8_conv *q = context;
   int64_t m0 = block_start(m, blocks, block),
           m1 = block_start(m, blocks, block + 1), rows = m1 - m0;
-  uint8_t *gathered = scratch((size_t)(rows * k4), 0);
+  uint8_t *gathered = lattice_scratch((size_t)(rows * k4), 0);
   if (!gathered)
     return;
 #if defined(__x86_64__)
