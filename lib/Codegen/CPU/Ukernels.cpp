@@ -796,6 +796,15 @@ struct UkernelPattern : KernelPattern<MatmulOp> {
   using KernelPattern::KernelPattern;
 };
 
+/// A convolution's pattern: it takes precedence over the plain GEMM's that
+/// would match the same matmul.
+struct ConvUkernelPattern : UkernelPattern {
+  ConvUkernelPattern(const TypeConverter &converter, MLIRContext *context,
+                     int64_t numThreads, unsigned vectorBits)
+      : UkernelPattern(converter, context, numThreads, vectorBits,
+                       /*benefit=*/2) {}
+};
+
 struct LinalgUkernelPattern : KernelPattern<linalg::GenericOp> {
   using KernelPattern::KernelPattern;
 };
@@ -918,11 +927,8 @@ static bool feedsNchwTranspose(Value result) {
 /// transposing copy gives the matmul's [N * OH * OW, M] back: elementwise
 /// fusion folds it into the transpose after it, and the result is never
 /// transposed. Takes precedence over MatmulToGemmF32.
-struct MatmulToConvF32 final : UkernelPattern {
-  MatmulToConvF32(const TypeConverter &converter, MLIRContext *context,
-                  int64_t numThreads, unsigned vectorBits)
-      : UkernelPattern(converter, context, numThreads, vectorBits,
-                       /*benefit=*/2) {}
+struct MatmulToConvF32 final : ConvUkernelPattern {
+  using ConvUkernelPattern::ConvUkernelPattern;
 
   LogicalResult
   matchAndRewrite(MatmulOp op, OpAdaptor adaptor,
@@ -1028,11 +1034,8 @@ struct MatmulToGemmS8 final : UkernelPattern {
 /// 8-bit x 8-bit whose lhs quantizes an im2col matrix (getQuantizedConv):
 /// lattice_uk_conv2d_s8, which gathers and quantizes the matrix block by
 /// block instead of reading it whole. Takes precedence over MatmulToGemmS8.
-struct MatmulToConvS8 final : UkernelPattern {
-  MatmulToConvS8(const TypeConverter &converter, MLIRContext *context,
-                 int64_t numThreads, unsigned vectorBits)
-      : UkernelPattern(converter, context, numThreads, vectorBits,
-                       /*benefit=*/2) {}
+struct MatmulToConvS8 final : ConvUkernelPattern {
+  using ConvUkernelPattern::ConvUkernelPattern;
 
   LogicalResult
   matchAndRewrite(MatmulOp op, OpAdaptor adaptor,
