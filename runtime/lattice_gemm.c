@@ -384,25 +384,30 @@ prefetch_panel(const void *step) {
   _mm_prefetch(p + 64, _MM_HINT_T0);
 }
 
-/* AVX-512: MR rows x 32 columns in 2 * MR zmm accumulators. */
+/* AVX-512: MR rows x 32 columns in 2 * MR zmm accumulators, or x 16
+   columns in MR of them (`vectors` = 1) when the panel's columns past the
+   first 16 are padding: the last panel of N = 16, 40 or 72, where the
+   second half's multiply-adds were half the work for nothing. */
 #define MR_AVX512 12
 
 AVX512 __attribute__((always_inline)) static inline void
 tile_f32_avx512_rows(const f32_problem *p, const float *a,
                      const int64_t *offsets, const float *panel, float *c,
-                     int64_t cols, const int64_t lda, const int mr) {
+                     int64_t cols, const int64_t lda, const int vectors,
+                     const int mr) {
   __m512 acc[MR_AVX512][2];
   for (int i = 0; i < mr; ++i)
     acc[i][0] = acc[i][1] = _mm512_setzero_ps();
 #define TILE_F32_AVX512_STEP(column)                                           \
   do {                                                                         \
     __m512 b0 = _mm512_loadu_ps(panel + k * NR);                               \
-    __m512 b1 = _mm512_loadu_ps(panel + k * NR + 16);                          \
+    __m512 b1 = vectors == 2 ? _mm512_loadu_ps(panel + k * NR + 16) : b0;      \
     prefetch_panel(panel + k * NR);                                            \
     for (int i = 0; i < mr; ++i) {                                             \
       __m512 x = _mm512_set1_ps((column)[i * lda]);                            \
       acc[i][0] = _mm512_fmadd_ps(x, b0, acc[i][0]);                           \
-      acc[i][1] = _mm512_fmadd_ps(x, b1, acc[i][1]);                           \
+      if (vectors == 2)                                                        \
+        acc[i][1] = _mm512_fmadd_ps(x, b1, acc[i][1]);                         \
     }                                                                          \
   } while (0)
   /* Rows of A at a distance known at compile time (a convolution's, through
@@ -422,7 +427,12 @@ tile_f32_avx512_rows(const f32_problem *p, const float *a,
   int accumulate = (p->flags & LATTICE_UK_ACCUMULATE) != 0;
   for (int i = 0; i < mr; ++i) {
     float *out = c + i * p->c_row;
-    if (cols == NR) {
+    if (vectors == 1) {
+      __mmask16 mask = (__mmask16)((1u << cols) - 1);
+      if (accumulate)
+        acc[i][0] = _mm512_add_ps(acc[i][0], _mm512_maskz_loadu_ps(mask, out));
+      _mm512_mask_storeu_ps(out, mask, acc[i][0]);
+    } else if (cols == NR) {
       if (accumulate) {
         acc[i][0] = _mm512_add_ps(acc[i][0], _mm512_loadu_ps(out));
         acc[i][1] = _mm512_add_ps(acc[i][1], _mm512_loadu_ps(out + 16));
@@ -438,6 +448,15 @@ tile_f32_avx512_rows(const f32_problem *p, const float *a,
   }
 }
 
+/* tile_f32_avx512_rows with `vectors` as a constant. */
+#define TILE_F32_AVX512_VECTORS(cols, ...)                                     \
+  do {                                                                         \
+    if ((cols) <= 16)                                                          \
+      DISPATCH_ROWS(__VA_ARGS__, 1);                                           \
+    else                                                                       \
+      DISPATCH_ROWS(__VA_ARGS__, 2);                                           \
+  } while (0)
+
 AVX512 static void tile_f32_avx512(const f32_problem *p, const float *a,
                                    const int64_t *offsets, const float *panel,
                                    float *c, int64_t mr, int64_t cols) {
@@ -445,16 +464,19 @@ AVX512 static void tile_f32_avx512(const f32_problem *p, const float *a,
      that the broadcasts take one pointer and constant offsets (at twice
      the speed). */
   if (offsets && p->a_row == 1)
-    DISPATCH_ROWS(mr, tile_f32_avx512_rows, p, a, offsets, panel, c, cols, 1);
+    TILE_F32_AVX512_VECTORS(cols, mr, tile_f32_avx512_rows, p, a, offsets,
+                            panel, c, cols, 1);
   else if (offsets && p->a_row == 2)
-    DISPATCH_ROWS(mr, tile_f32_avx512_rows, p, a, offsets, panel, c, cols, 2);
+    TILE_F32_AVX512_VECTORS(cols, mr, tile_f32_avx512_rows, p, a, offsets,
+                            panel, c, cols, 2);
   else if (offsets)
-    DISPATCH_ROWS(mr, tile_f32_avx512_rows, p, a, offsets, panel, c, cols,
-                  p->a_row);
+    TILE_F32_AVX512_VECTORS(cols, mr, tile_f32_avx512_rows, p, a, offsets,
+                            panel, c, cols, p->a_row);
   else
-    DISPATCH_ROWS(mr, tile_f32_avx512_rows, p, a, NULL, panel, c, cols,
-                  p->a_row);
+    TILE_F32_AVX512_VECTORS(cols, mr, tile_f32_avx512_rows, p, a, NULL, panel,
+                            c, cols, p->a_row);
 }
+#undef TILE_F32_AVX512_VECTORS
 
 /* AVX2: MR rows x 16 columns (half a panel) in 2 * MR ymm accumulators. */
 #define MR_AVX2 6

@@ -39,9 +39,18 @@ struct Shape {
 };
 
 const Shape kShapes[] = {
-    {1, 1, 1, 1},    {1, 3, 5, 7},      {1, 8, 32, 16},
-    {1, 13, 33, 17}, {1, 64, 73, 128},  {2, 50, 100, 3},
-    {3, 9, 64, 31},  {1, 100, 65, 300}, {1, 49, 31, 2},
+    {1, 1, 1, 1},
+    {1, 3, 5, 7},
+    {1, 8, 32, 16},
+    {1, 13, 33, 17},
+    {1, 64, 73, 128},
+    {2, 50, 100, 3},
+    {3, 9, 64, 31},
+    {1, 100, 65, 300},
+    {1, 49, 31, 2},
+    // Panels of 16 columns and fewer (the 16-column AVX-512 tiles).
+    {1, 25, 16, 9},
+    {2, 14, 48, 20},
 };
 
 /// f32 GEMM with B as a weight [N, K] (b_k = 1) or as [K, N] (b_n = 1), or
@@ -198,6 +207,8 @@ TEST(Conv2dF32, MatchesDirectConvolution) {
     checkConv(1, 3, 9, 100, 20, 3, 3, 1, 1, false, /*nchw=*/true);
     checkConv(3, 4, 12, 30, 35, 3, 3, 1, 1, true, /*nchw=*/true);
     checkConv(2, 3, 8, 3, 64, 3, 3, 1, 1, true, /*nchw=*/true);
+    // 16 channels, one 16-column tile: a CNN's stem at stride 2.
+    checkConv(1, 3, 23, 29, 16, 3, 3, 2, 1, true, /*nchw=*/true);
     // 3 x 3 windows at stride 1 over 100 tiles of 2 x 2 outputs or more
     // (Winograd on AVX-512): odd output sizes, several images and blocks
     // of tiles, blocks that end inside a tile row, both layouts.
