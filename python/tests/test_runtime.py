@@ -22,8 +22,9 @@ pytestmark = pytest.mark.skipif(not COMPILE.exists(),
 
 # Linear layers (M = 64: the packed GEMM, the weights stored in its panels),
 # attention scores over 4 heads (a batched contraction of activations), an
-# exponential, and a linear layer with 4 rows sharing w with the first
-# (the packed GEMM too: w is small and packed once, by the driver).
+# exponential, a linear layer with 4 rows sharing w with the first (the
+# packed GEMM too: w is small and packed once, by the driver), and a linear
+# layer followed by a ReLU (its product a temporary, in the workspace).
 MODEL = """
 func.func @model(%x: tensor<64x96xf32>, %q: tensor<4x64x32xf32>, %k: tensor<4x32x64xf32>,
                  %e: tensor<8x1024xf32>, %x4: tensor<4x96xf32>)
@@ -32,7 +33,16 @@ func.func @model(%x: tensor<64x96xf32>, %q: tensor<4x64x32xf32>, %k: tensor<4x32
   %w = lattice.weight "w" from "model.safetensors" : tensor<48x96xf32>
   %w2 = lattice.weight "w2" from "model.safetensors" : tensor<40x96xf32>
   %y = lattice.matmul %x, %w accumulate(f32) : (tensor<64x96xf32>, tensor<48x96xf32>) -> tensor<64x48xf32>
-  %y2 = lattice.matmul %x, %w2 accumulate(f32) : (tensor<64x96xf32>, tensor<40x96xf32>) -> tensor<64x40xf32>
+  %p2 = lattice.matmul %x, %w2 accumulate(f32) : (tensor<64x96xf32>, tensor<40x96xf32>) -> tensor<64x40xf32>
+  %rempty = tensor.empty() : tensor<64x40xf32>
+  %y2 = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>],
+                        iterator_types = ["parallel", "parallel"]}
+      ins(%p2 : tensor<64x40xf32>) outs(%rempty : tensor<64x40xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %zero2 = arith.constant 0.0 : f32
+    %r = arith.maximumf %a, %zero2 : f32
+    linalg.yield %r : f32
+  } -> tensor<64x40xf32>
   %empty = tensor.empty() : tensor<4x64x64xf32>
   %zero = arith.constant 0.0 : f32
   %init = linalg.fill ins(%zero : f32) outs(%empty : tensor<4x64x64xf32>) -> tensor<4x64x64xf32>
@@ -92,7 +102,7 @@ def _check(outputs, inputs, weights):
     w, w2 = weight.astype(np.float64), weight2.astype(np.float64)
     for got, want, a, b in ((y, x.astype(np.float64) @ w.T, x, weight.T),
                             (y4, x4.astype(np.float64) @ w.T, x4, weight.T),
-                            (y2, x.astype(np.float64) @ w2.T, x, weight2.T)):
+                            (y2, np.maximum(x.astype(np.float64) @ w2.T, 0), x, weight2.T)):
         bound = np.abs(a.astype(np.float64)) @ np.abs(b.astype(np.float64))
         assert np.all(np.abs(got - want) <= 1e-5 * bound)
     want = np.einsum("bmk,bkn->bmn", q.astype(np.float64), k.astype(np.float64))
