@@ -386,7 +386,7 @@ prefetch_panel(const void *step) {
 
 /* AVX-512: MR rows x 32 columns in 2 * MR zmm accumulators, or x 16
    columns in MR of them (`vectors` = 1) when the panel's columns past the
-   first 16 are padding: the last panel of N = 16, 40 or 72, where the
+   first 16 are padding: the last panel of N = 16, 40, 48 or 72, where the
    second half's multiply-adds were half the work for nothing. */
 #define MR_AVX512 12
 
@@ -428,7 +428,7 @@ tile_f32_avx512_rows(const f32_problem *p, const float *a,
   for (int i = 0; i < mr; ++i) {
     float *out = c + i * p->c_row;
     if (vectors == 1) {
-      __mmask16 mask = (__mmask16)((1u << cols) - 1);
+      __mmask16 mask = lattice_first_lanes(cols);
       if (accumulate)
         acc[i][0] = _mm512_add_ps(acc[i][0], _mm512_maskz_loadu_ps(mask, out));
       _mm512_mask_storeu_ps(out, mask, acc[i][0]);
