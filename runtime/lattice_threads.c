@@ -36,6 +36,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -55,6 +56,30 @@
    spins for a worker before it yields its CPU. */
 #define IDLE_SPIN_NS 50000
 #define WAIT_SPIN_NS 20000
+
+/* Contention: another process running on the pool's cores. Either of two
+   signs of it sends the loops that follow to the caller alone for a while:
+   - a loop stalls: the caller, its own iterations done, waits for the
+     workers longer than STALL_NS and longer than STALL_ITERATIONS of its
+     own iterations took on average (a worker was descheduled while it held
+     an iteration, which no claiming of iterations can work around);
+   - the caller is preempted: over a window of WINDOW_LOOPS loops in which
+     it slept nowhere, it was switched out involuntarily and spent more than
+     PREEMPTED_NS, and a quarter of the window, off its CPU. The pool then
+     has more runnable threads than it gets cores, and the caller, sharing
+     one with the other process, runs at a fraction of its speed while the
+     workers spin between loops on CPU time it could use.
+   The serial stretch is SERIAL_MIN_NS after a first sign, twice as long
+   after each that comes within the last stretch's length of its end (up
+   to SERIAL_MAX_NS): on a busy machine a model costs about its
+   single-thread time and a probe every SERIAL_MAX_NS, and a machine that
+   turns quiet again gets its threads back within that time. */
+#define STALL_NS 100000
+#define STALL_ITERATIONS 4
+#define WINDOW_LOOPS 32
+#define PREEMPTED_NS 200000
+#define SERIAL_MIN_NS 2000000
+#define SERIAL_MAX_NS 128000000
 
 typedef struct {
   lattice_loop_body body;
@@ -82,6 +107,23 @@ static atomic_int sleepers;
 static atomic_flag pool_busy = ATOMIC_FLAG_INIT;
 static pthread_mutex_t start_lock = PTHREAD_MUTEX_INITIALIZER;
 static int started_workers;
+
+/* The contention back-off (see STALL_NS): loops start serially before
+   `serial_until`; `serial_length` is the last serial stretch. Written by
+   the caller that holds the pool. */
+static _Atomic int64_t serial_until;
+static int64_t serial_length;
+
+/* The caller's window of loops (see STALL_NS): the caller, and its wall
+   clock, CPU time and context switches at the window's start. */
+typedef struct {
+  const void *thread;
+  int64_t wall, cpu;
+  long voluntary, involuntary;
+} usage_t;
+static _Thread_local char this_thread; /* its address names the thread */
+static usage_t window_start;
+static int window_loops;
 
 static _Thread_local int call_threads = 1;
 
@@ -132,11 +174,33 @@ static int64_t now_ns(void) {
   return (int64_t)t.tv_sec * 1000000000 + t.tv_nsec;
 }
 
+static usage_t usage_now(void) {
+  struct rusage usage;
+  getrusage(RUSAGE_THREAD, &usage);
+  int64_t cpu_us =
+      (int64_t)(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1000000 +
+      usage.ru_utime.tv_usec + usage.ru_stime.tv_usec;
+  return (usage_t){&this_thread, now_ns(), cpu_us * 1000, usage.ru_nvcsw,
+                   usage.ru_nivcsw};
+}
+
+/* Whether the caller was preempted for long over the window that ends now
+   (see STALL_NS), which then restarts. */
+static bool preempted_in_window(void) {
+  usage_t now = usage_now(), start = window_start;
+  window_start = now;
+  int64_t wall = now.wall - start.wall, off = wall - (now.cpu - start.cpu);
+  return start.thread == now.thread && now.voluntary == start.voluntary &&
+         now.involuntary != start.involuntary && off > PREEMPTED_NS &&
+         4 * off > wall;
+}
+
 static uint64_t generation_of(uint64_t s) { return s >> GENERATION_SHIFT; }
 
 /* Runs iterations of `j` until none is left: those of range `home` first,
-   then those of the next ranges in turn. */
-static void run_iterations(job_t *j, int home) {
+   then those of the next ranges in turn. Returns how many it ran. */
+static int64_t run_iterations(job_t *j, int home) {
+  int64_t ran = 0;
   for (int taken = 0, r = home; taken < j->shares;
        ++taken, r = r + 1 == j->shares ? 0 : r + 1) {
     for (;;) {
@@ -147,8 +211,10 @@ static void run_iterations(job_t *j, int home) {
       int64_t begin = j->lower + i * j->step;
       int64_t end = begin + j->step < j->upper ? begin + j->step : j->upper;
       j->body(j->context, begin, end);
+      ++ran;
     }
   }
+  return ran;
 }
 
 /* Whether `s` is a job of a generation other than `seen` that a worker may
@@ -202,6 +268,18 @@ static void *worker_main(void *argument) {
   return NULL;
 }
 
+/* Runs the loops that start before `now` + the next serial stretch on
+   their caller alone (see STALL_NS). */
+static void back_off(int64_t now) {
+  int64_t last = atomic_load_explicit(&serial_until, memory_order_relaxed);
+  bool soon = last && now - last < serial_length;
+  serial_length = !soon                               ? SERIAL_MIN_NS
+                  : 2 * serial_length < SERIAL_MAX_NS ? 2 * serial_length
+                                                      : SERIAL_MAX_NS;
+  atomic_store_explicit(&serial_until, now + serial_length,
+                        memory_order_relaxed);
+}
+
 /* Starts workers until there are `count`; returns how many there are. */
 static int ensure_workers(int count) {
   if (__atomic_load_n(&started_workers, __ATOMIC_ACQUIRE) >= count)
@@ -230,9 +308,13 @@ void lattice_parallel_for(lattice_loop_body body, void *context, int64_t lower,
     return;
   int64_t count = (upper - lower + step - 1) / step;
   int threads = call_threads;
-  if (count == 1 || threads <= 1 || atomic_flag_test_and_set(&pool_busy)) {
-    /* Serially: one iteration, one thread, or the pool is another call's
-       (or this loop is inside one of the pool's loops). */
+  if (count == 1 || threads <= 1 ||
+      (atomic_load_explicit(&serial_until, memory_order_relaxed) &&
+       now_ns() < atomic_load_explicit(&serial_until, memory_order_relaxed)) ||
+      atomic_flag_test_and_set(&pool_busy)) {
+    /* Serially: one iteration, one thread, contention (see STALL_NS), or
+       the pool is another call's (or this loop is inside one of the pool's
+       loops). */
     for (int64_t begin = lower; begin < upper; begin += step)
       body(context, begin, begin + step < upper ? begin + step : upper);
     return;
@@ -265,24 +347,35 @@ void lattice_parallel_for(lattice_loop_body body, void *context, int64_t lower,
             0);
   }
 
-  run_iterations(&job, 0);
+  int64_t started = now_ns();
+  int64_t ran = run_iterations(&job, 0);
 
   /* Close the job, then wait for those who joined. */
   uint64_t s = atomic_load(&state);
   while (!atomic_compare_exchange_weak(&state, &s, s & ~OPEN))
     ;
   int joined = (int)(s & 0xff);
-  int64_t start = 0;
+  int64_t done = now_ns(), waited = 0;
   for (int spins = 0;
        atomic_load_explicit(&job.finished, memory_order_acquire) < joined;
        ++spins) {
     CPU_RELAX();
     if ((spins & 63) != 63)
       continue;
-    if (!start)
-      start = now_ns();
-    else if (now_ns() - start > WAIT_SPIN_NS)
+    waited = now_ns() - done;
+    if (waited > WAIT_SPIN_NS)
       sched_yield();
+  }
+  bool stalled = false;
+  if (waited > STALL_NS) {
+    waited = now_ns() - done;
+    int64_t iteration = ran ? (done - started) / ran : 0;
+    stalled = waited > STALL_NS && waited > STALL_ITERATIONS * iteration;
+  }
+  if (stalled || ++window_loops == WINDOW_LOOPS) {
+    window_loops = 0;
+    if (preempted_in_window() || stalled)
+      back_off(now_ns());
   }
   atomic_flag_clear(&pool_busy);
 }

@@ -9,7 +9,9 @@
 // lattice_parallel_for runs every iteration exactly once, with the bounds a
 // step gives, whatever the thread count, when loops follow one another
 // quickly (workers still spinning) or slowly (workers asleep), when several
-// threads start loops at once, and when a loop body starts a loop.
+// threads start loops at once, and when a loop body starts a loop; a
+// worker that holds an iteration for long sends the loops that follow to
+// the caller alone.
 //
 //===----------------------------------------------------------------------===//
 
@@ -21,6 +23,8 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -114,3 +118,43 @@ TEST(ThreadPool, ConcurrentCallers) {
   EXPECT_EQ(failures.load(), 0);
 }
 } // namespace
+
+namespace {
+struct Holder {
+  std::thread::id caller;
+  std::atomic<int> workerIterations{0};
+};
+
+/// Each iteration run by a worker sleeps 5 ms: a worker descheduled while
+/// it holds an iteration, as when another process runs on its core.
+void holdInWorker(void *context, int64_t, int64_t) {
+  auto *holder = static_cast<Holder *>(context);
+  if (std::this_thread::get_id() == holder->caller)
+    return;
+  ++holder->workerIterations;
+  std::this_thread::sleep_for(std::chrono::milliseconds(5));
+}
+
+void recordThread(void *context, int64_t, int64_t) {
+  auto *threads =
+      static_cast<std::pair<std::mutex, std::set<std::thread::id>> *>(context);
+  std::lock_guard<std::mutex> lock(threads->first);
+  threads->second.insert(std::this_thread::get_id());
+}
+} // namespace
+
+TEST(ThreadPool, StalledLoopSendsTheNextToTheCaller) {
+  // Past any serial stretch that the tests before left.
+  std::this_thread::sleep_for(std::chrono::milliseconds(130));
+  int previous = lattice_set_call_threads(2);
+  Holder holder;
+  holder.caller = std::this_thread::get_id();
+  // Loops until a worker joins one (and stalls it).
+  for (int i = 0; i < 1000 && holder.workerIterations.load() == 0; ++i)
+    lattice_parallel_for(holdInWorker, &holder, 0, 64, 1);
+  ASSERT_GT(holder.workerIterations.load(), 0) << "no worker ever joined";
+  std::pair<std::mutex, std::set<std::thread::id>> threads;
+  lattice_parallel_for(recordThread, &threads, 0, 1000, 1);
+  EXPECT_EQ(threads.second, std::set<std::thread::id>{holder.caller});
+  lattice_set_call_threads(previous);
+}
