@@ -17,6 +17,7 @@
 #include "mlir/Dialect/Arith/Utils/Utils.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/SCF/Transforms/TileUsingInterface.h"
 #include "mlir/Dialect/SCF/Transforms/Transforms.h"
@@ -38,11 +39,35 @@ namespace mlir::lattice {
 
 using namespace mlir;
 
-/// Ops with fewer loop iterations than this run on one thread: forking costs
-/// more than it saves. At 2^16, most of a MobileNet's elementwise ops (72 x
-/// 28 x 28 activations, say) ran on one thread while the other waited:
-/// 2^13 made it 7 % faster at 2 threads, and left the others as they were.
-static constexpr int64_t kMinParallelWork = 1 << 13;
+/// Ops with less work than this run on one thread: a fork and join costs
+/// about 2 us at 2 threads (waking the other core, which then reads what
+/// this one wrote), what 2^17 units of work take (see iterationCost). Work
+/// is the op's iterations times the cost of one. By iterations alone, 2^16
+/// left most of a MobileNet's elementwise ops (72 x 28 x 28 activations,
+/// say) on one thread while the other waited, and 2^13 forked for the
+/// 64 x 128 norms and quantizations of a small transformer, each of which
+/// took 0.4-1.8 us on one thread and 2-3.7 us on two.
+static constexpr int64_t kMinParallelWork = 1 << 17;
+
+/// The cost of a division or a math function (a polynomial once expanded)
+/// in units of one simple vector op.
+static constexpr uint64_t kSlowOpCost = 8;
+
+/// The cost of one iteration of `op`, in units of one simple vector op: one
+/// per operand it reads or writes, one per op of its body, kSlowOpCost per
+/// division or math function.
+static uint64_t iterationCost(linalg::LinalgOp op) {
+  uint64_t cost = op->getNumOperands();
+  for (Operation &inner : op.getBlock()->without_terminator()) {
+    if (isa<arith::ConstantOp>(inner))
+      continue;
+    bool slow = isa<math::MathDialect>(inner.getDialect()) ||
+                isa<arith::DivFOp, arith::RemFOp, arith::DivSIOp,
+                    arith::DivUIOp, arith::RemSIOp, arith::RemUIOp>(inner);
+    cost += slow ? kSlowOpCost : 1;
+  }
+  return cost;
+}
 
 /// Chunks per thread of a parallel loop: the runtime's pool hands them out
 /// one at a time, so that a thread slowed down by another process leaves
@@ -295,8 +320,9 @@ static TilingPlan planTiling(linalg::LinalgOp op, int64_t lanes,
   }
 
   // Threads take the largest static parallel loop (not the lanes).
-  // Work: the iterations of the static loops (dynamic ones are not split).
-  uint64_t work = 1;
+  // Work: the iterations of the static loops (dynamic ones are not split)
+  // times the cost of one.
+  uint64_t work = iterationCost(op);
   for (int64_t r : ranges)
     if (!ShapedType::isDynamic(r))
       work = llvm::SaturatingMultiply(work, static_cast<uint64_t>(r));
