@@ -70,8 +70,8 @@
      one with the other process, runs at a fraction of its speed while the
      workers spin between loops on CPU time it could use.
    The serial stretch is SERIAL_MIN_NS after a first sign, twice as long
-   after each that comes within the last stretch's length of its end (up
-   to SERIAL_MAX_NS): on a busy machine a model costs about its
+   after each that comes within SOON_STRETCHES of the last stretch's length
+   of its end (up to SERIAL_MAX_NS): on a busy machine a model costs about its
    single-thread time and a probe every SERIAL_MAX_NS, and a machine that
    turns quiet again gets its threads back within that time. */
 #define STALL_NS 100000
@@ -80,6 +80,7 @@
 #define PREEMPTED_NS 200000
 #define SERIAL_MIN_NS 2000000
 #define SERIAL_MAX_NS 128000000
+#define SOON_STRETCHES 4
 
 typedef struct {
   lattice_loop_body body;
@@ -272,7 +273,7 @@ static void *worker_main(void *argument) {
    their caller alone (see STALL_NS). */
 static void back_off(int64_t now) {
   int64_t last = atomic_load_explicit(&serial_until, memory_order_relaxed);
-  bool soon = last && now - last < serial_length;
+  bool soon = last && now - last < SOON_STRETCHES * serial_length;
   serial_length = !soon                               ? SERIAL_MIN_NS
                   : 2 * serial_length < SERIAL_MAX_NS ? 2 * serial_length
                                                       : SERIAL_MAX_NS;
