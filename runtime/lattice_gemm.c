@@ -769,8 +769,8 @@ static void gemm_f32(const f32_problem *p, int64_t threads) {
      weights each, and its tiles read the input in place (the weights of
      the last layers of a CNN, 9 MB for 49 pixels, were read twice). */
   int64_t mb = p->conv ? MB_CONV : p->a_panels ? NR : MB;
-  f32_work w = {p, lattice_uk_level(), (p->n + NR - 1) / NR,
-                (p->m + mb - 1) / mb, 0, 0};
+  f32_work w = {
+      p, lattice_uk_level(), (p->n + NR - 1) / NR, (p->m + mb - 1) / mb, 0, 0};
   threads = lattice_work_threads(threads, p->batch * p->m * p->n * p->k);
   /* Enough units for the threads to balance (a small image's 196 pixels
      against 3 panels made 3 units for 2 threads), but blocks of at least a
