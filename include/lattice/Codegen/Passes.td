@@ -29,8 +29,11 @@ def CPUTileAndVectorizePass
        parallel) followed by a small reduction of the partial sums. The hot
        loop then accumulates whole vectors and reduces horizontally once per
        output instead of once per step; floating-point sums are reassociated.
-    2. *Thread tiling.* When the op has enough work, its largest parallel
-       loop (other than the lanes) is tiled into `num-threads` chunks with
+    2. *Thread tiling.* When the op has enough work (its iterations times
+       the cost of one: a unit per operand and per op of its body, eight
+       per division or math function; 2^17 units or more, about what a
+       fork and join of the threads costs), its largest parallel loop
+       (other than the lanes) is tiled into `num-threads` chunks with
        `scf.forall`, fusing the `linalg.fill` of its destination.
     3. *Register tiling.* Inside, every linalg op is tiled with `scf.for` to
        a register block: `L` on the vector loop (the lanes, else the
