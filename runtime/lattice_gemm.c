@@ -58,6 +58,11 @@
 /* Units of work per thread that a convolution's blocks make at least. */
 #define RUNS_WANTED 4
 
+/* The largest weight (bytes) of a GEMM that every thread reads whole when
+   the threads split its rows (gemm_f32, gemm_s8): a few of them stay in
+   each core's 2 MB L2. */
+#define SHARED_WEIGHT_BYTES (256 << 10)
+
 /*===----------------------------------------------------------------------===*/
 /* Dispatch                                                                  */
 /*===----------------------------------------------------------------------===*/
@@ -663,6 +668,7 @@ typedef struct {
   int level;
   int64_t panels, blocks, run;
   int panel_major; /* a convolution's units go panel by panel */
+  int row_major;   /* a GEMM's units go block by block (gemm_f32) */
 } f32_work;
 
 /* Runs [begin, end) of the units of an f32 GEMM. */
@@ -742,7 +748,9 @@ static void gemm_f32_runs(void *context, int64_t begin, int64_t end) {
   }
   int64_t packed = -1; /* the (batch, panel) index in `panel` */
   for (int64_t u = begin * w->run; u < last; ++u) {
-    int64_t which = u / w->blocks, block = u % w->blocks;
+    /* Block-major (row_major, one image) or panel-major. */
+    int64_t which = w->row_major ? u % w->panels : u / w->blocks;
+    int64_t block = w->row_major ? u / w->panels : u % w->blocks;
     int64_t bi = which / w->panels, n0 = (which % w->panels) * NR;
     if (which != packed) {
       panel = pack_f32(p, bi, n0, buffer);
@@ -770,7 +778,8 @@ static void gemm_f32(const f32_problem *p, int64_t threads) {
      the last layers of a CNN, 9 MB for 49 pixels, were read twice). */
   int64_t mb = p->conv ? MB_CONV : p->a_panels ? NR : MB;
   f32_work w = {
-      p, lattice_uk_level(), (p->n + NR - 1) / NR, (p->m + mb - 1) / mb, 0, 0};
+      p, lattice_uk_level(), (p->n + NR - 1) / NR, (p->m + mb - 1) / mb, 0, 0,
+      0};
   threads = lattice_work_threads(threads, p->batch * p->m * p->n * p->k);
   /* Enough units for the threads to balance (a small image's 196 pixels
      against 3 panels made 3 units for 2 threads), but blocks of at least a
@@ -786,6 +795,15 @@ static void gemm_f32(const f32_problem *p, int64_t threads) {
      the cores (a 1 x 1 convolution of 40 to 120 channels over 14 x 14
      pixels was slower on 2 threads than on 1). */
   w.panel_major = p->conv && (p->flags & LATTICE_UK_OUT_NCHW);
+  /* A packed weight that stays in each core's cache, with a block of rows
+     for each thread: the threads split the rows (each reads the whole
+     weight), so that each writes the rows of C that the next op, split by
+     rows, reads on the same core. Otherwise they split the panels (each
+     reads half of a weight that streams from memory). */
+  w.row_major = !p->conv && !p->a_panels && p->batch == 1 &&
+                (p->flags & LATTICE_UK_B_PACKED) &&
+                p->k * p->n * (int64_t)sizeof(float) <= SHARED_WEIGHT_BYTES &&
+                w.blocks >= threads && threads > 1;
   int64_t units = p->batch * w.panels * w.blocks;
   w.run = lattice_run_length(threads, units);
   lattice_parallel_for(gemm_f32_runs, &w, 0, (units + w.run - 1) / w.run, 1);
@@ -1399,42 +1417,61 @@ typedef struct {
   int64_t panels, blocks, run;
 } s8_work;
 
-/* Runs [begin, end) of the units of an 8-bit GEMM. */
+/* Panel `which` of B: in place when the weight is packed, else packed into
+   `buffer`; its column sums at `*sums`. */
+static const int8_t *s8_panel(const s8_problem *p, int64_t which,
+                              int8_t *buffer, const int32_t **sums) {
+  int64_t panel_bytes = lattice_pack_s8_panel_bytes(p->k);
+  const int8_t *panel = buffer;
+  if (p->flags & LATTICE_UK_B_PACKED)
+    panel = p->b + which * panel_bytes;
+  else
+    lattice_pack_s8_panel(p->b, which * NR, p->n, p->k, buffer);
+  *sums = (const int32_t *)(panel + p->k4 * NR);
+  return panel;
+}
+
+/* Rows [m0, m1) of C against a panel, at the best level. */
+static void rows_s8(const s8_work *w, int64_t n0, int64_t m0, int64_t m1,
+                    const int8_t *panel, const int32_t *sums) {
+#if defined(__x86_64__)
+  if (w->vnni) {
+    rows_s8_vnni(w->p, n0, m0, m1, panel, sums);
+    return;
+  }
+#endif
+  rows_s8_generic(w->p, n0, m0, m1, panel, sums);
+}
+
+/* The panel buffer of this thread when B is not packed; NULL when out of
+   memory. */
+static int8_t *s8_panel_buffer(const s8_problem *p) {
+  static int8_t packed;
+  return (p->flags & LATTICE_UK_B_PACKED)
+             ? &packed
+             : lattice_scratch((size_t)lattice_pack_s8_panel_bytes(p->k), 0);
+}
+
+/* Runs [begin, end) of the units of an 8-bit GEMM: panel-major. */
 static void gemm_s8_runs(void *context, int64_t begin, int64_t end) {
   const s8_work *w = context;
   const s8_problem *p = w->p;
   int64_t units = w->panels * w->blocks;
-  int64_t panel_bytes = lattice_pack_s8_panel_bytes(p->k);
-  int8_t *buffer = (p->flags & LATTICE_UK_B_PACKED)
-                       ? NULL
-                       : lattice_scratch((size_t)panel_bytes, 0);
-  if (!buffer && !(p->flags & LATTICE_UK_B_PACKED))
+  int8_t *buffer = s8_panel_buffer(p);
+  if (!buffer)
     return; /* out of memory */
   const int8_t *panel = NULL;
   const int32_t *sums = NULL;
   int64_t packed = -1;
   int64_t last = end * w->run < units ? end * w->run : units;
   for (int64_t u = begin * w->run; u < last; ++u) {
-    int64_t which = u / w->blocks, block = u % w->blocks, n0 = which * NR;
+    int64_t which = u / w->blocks, block = u % w->blocks;
     if (which != packed) {
-      if (p->flags & LATTICE_UK_B_PACKED) {
-        panel = p->b + which * panel_bytes;
-      } else {
-        lattice_pack_s8_panel(p->b, n0, p->n, p->k, buffer);
-        panel = buffer;
-      }
-      sums = (const int32_t *)(panel + p->k4 * NR);
+      panel = s8_panel(p, which, buffer, &sums);
       packed = which;
     }
-    int64_t m0 = block_start(p->m, p->blocks, block),
-            m1 = block_start(p->m, p->blocks, block + 1);
-#if defined(__x86_64__)
-    if (w->vnni) {
-      rows_s8_vnni(p, n0, m0, m1, panel, sums);
-      continue;
-    }
-#endif
-    rows_s8_generic(p, n0, m0, m1, panel, sums);
+    rows_s8(w, which * NR, block_start(p->m, p->blocks, block),
+            block_start(p->m, p->blocks, block + 1), panel, sums);
   }
 }
 
@@ -1460,6 +1497,31 @@ static void pack_s8_blocks(void *context, int64_t begin, int64_t end) {
                     w->out);
 }
 
+typedef struct {
+  const s8_work *work;
+  s8_packing *packing;
+} s8_block_work;
+
+/* Blocks [begin, end) of an 8-bit GEMM, each packed and multiplied by
+   every panel by the thread that takes it. */
+static void gemm_s8_blocks(void *context, int64_t begin, int64_t end) {
+  const s8_block_work *bw = context;
+  const s8_problem *p = bw->work->p;
+  int8_t *buffer = s8_panel_buffer(p);
+  if (!buffer)
+    return; /* out of memory */
+  for (int64_t b = begin; b < end; ++b) {
+    pack_s8_blocks(bw->packing, b, b + 1);
+    int64_t m0 = block_start(p->m, p->blocks, b),
+            m1 = block_start(p->m, p->blocks, b + 1);
+    for (int64_t which = 0; which < bw->work->panels; ++which) {
+      const int32_t *sums;
+      const int8_t *panel = s8_panel(p, which, buffer, &sums);
+      rows_s8(bw->work, which * NR, m0, m1, panel, sums);
+    }
+  }
+}
+
 static void gemm_s8(const s8_source *source, int64_t a_scale, int64_t a_zero,
                     int64_t b, int64_t b_scale, int64_t c, int64_t m, int64_t n,
                     int64_t k, int64_t flags, int64_t threads) {
@@ -1474,8 +1536,6 @@ static void gemm_s8(const s8_source *source, int64_t a_scale, int64_t a_zero,
   int64_t blocks = (m + MB - 1) / MB;
   s8_packing packing = {source, m, k, k4, blocks, ua};
   threads = lattice_work_threads(threads, m * n * k);
-  lattice_parallel_for(pack_s8_blocks, &packing, 0, blocks,
-                       lattice_run_length(threads, blocks));
   s8_problem p = {
       ua,
       (const int8_t *)(intptr_t)b,
@@ -1493,6 +1553,19 @@ static void gemm_s8(const s8_source *source, int64_t a_scale, int64_t a_zero,
       (const void *)(intptr_t)b_scale,
       flags};
   s8_work w = {&p, cpu_has_vnni(), (n + NR - 1) / NR, blocks, 0};
+  /* A weight that stays in each core's cache (SHARED_WEIGHT_BYTES at
+     most) with a block of rows for each thread: each thread packs and
+     multiplies its own blocks, against the whole weight; its rows of C are
+     then where the next op, split by rows, reads them. Otherwise the
+     threads split the panels (each reads half of a weight that streams
+     from memory), after A is packed. */
+  if (k4 * n <= SHARED_WEIGHT_BYTES && blocks >= threads && threads > 1) {
+    s8_block_work bw = {&w, &packing};
+    lattice_parallel_for(gemm_s8_blocks, &bw, 0, blocks, 1);
+    return;
+  }
+  lattice_parallel_for(pack_s8_blocks, &packing, 0, blocks,
+                       lattice_run_length(threads, blocks));
   int64_t units = w.panels * w.blocks;
   w.run = lattice_run_length(threads, units);
   lattice_parallel_for(gemm_s8_runs, &w, 0, (units + w.run - 1) / w.run, 1);

@@ -32,7 +32,8 @@
 
 namespace {
 using lattice::test::addr;
-using lattice::test::availableLevels;
+using lattice::test::KernelConfig;
+using lattice::test::kernelConfigs;
 
 struct Shape {
   int64_t batch, m, n, k;
@@ -109,9 +110,9 @@ void checkF32(const Shape &s, bool weightLayout, bool accumulate,
 }
 
 TEST(GemmF32, MatchesReference) {
-  for (const std::string &level : availableLevels()) {
-    SCOPED_TRACE(level);
-    ASSERT_EQ(lattice_uk_select_level(level.c_str()), 0);
+  for (const KernelConfig &config : kernelConfigs()) {
+    SCOPED_TRACE(config.name());
+    ASSERT_TRUE(config.select());
     for (const Shape &s : kShapes) {
       SCOPED_TRACE(testing::Message()
                    << s.batch << "x" << s.m << "x" << s.n << "x" << s.k);
@@ -183,9 +184,9 @@ void checkConv(int64_t n, int64_t c, int64_t h, int64_t w, int64_t m,
 }
 
 TEST(Conv2dF32, MatchesDirectConvolution) {
-  for (const std::string &level : availableLevels()) {
-    SCOPED_TRACE(level);
-    ASSERT_EQ(lattice_uk_select_level(level.c_str()), 0);
+  for (const KernelConfig &config : kernelConfigs()) {
+    SCOPED_TRACE(config.name());
+    ASSERT_TRUE(config.select());
     checkConv(1, 3, 16, 16, 8, 3, 3, 1, 1, false);
     // 3 x 3 at stride 1 below Winograd's 100 tiles (7 x 7 outputs).
     checkConv(2, 6, 9, 9, 40, 3, 3, 1, 1, true, /*nchw=*/true);
@@ -298,9 +299,9 @@ void checkQ4(int64_t m, int64_t n, int64_t k, int64_t group, int64_t flags) {
 }
 
 TEST(GemmF32Q4, MatchesReference) {
-  for (const std::string &level : availableLevels()) {
-    SCOPED_TRACE(level);
-    ASSERT_EQ(lattice_uk_select_level(level.c_str()), 0);
+  for (const KernelConfig &config : kernelConfigs()) {
+    SCOPED_TRACE(config.name());
+    ASSERT_TRUE(config.select());
     checkQ4(17, 40, 64, 32, LATTICE_UK_SCALE_F16);
     checkQ4(64, 96, 256, 128, LATTICE_UK_SCALE_F16);
     checkQ4(5, 33, 64, 16, 0);
@@ -444,9 +445,9 @@ void checkConvS8(int64_t c, int64_t h, int64_t w, int64_t m, int64_t kh,
 }
 
 TEST(Conv2dS8, BitExact) {
-  for (const std::string &level : availableLevels()) {
-    SCOPED_TRACE(level);
-    ASSERT_EQ(lattice_uk_select_level(level.c_str()), 0);
+  for (const KernelConfig &config : kernelConfigs()) {
+    SCOPED_TRACE(config.name());
+    ASSERT_TRUE(config.select());
     // K not a multiple of 4, strides, dilation, rows longer than a vector,
     // more than one block of rows, 1 x 1 windows.
     checkConvS8(3, 9, 40, 5, 3, 3, 1, 1, 0, true);
@@ -467,9 +468,9 @@ TEST(GemmS8, IntermediateSumsWrap) {
   std::vector<int8_t> a(k, 127), b(n * k, 127);
   float sa = 1.0f;
   std::vector<float> sb(n, 1.0f), c(n);
-  for (const std::string &level : availableLevels()) {
-    SCOPED_TRACE(level);
-    ASSERT_EQ(lattice_uk_select_level(level.c_str()), 0);
+  for (const KernelConfig &config : kernelConfigs()) {
+    SCOPED_TRACE(config.name());
+    ASSERT_TRUE(config.select());
     lattice_uk_gemm_s8(addr(a.data()), addr(&sa), 0, addr(b.data()),
                        addr(sb.data()), addr(c.data()), 1, n, k, 0, 1);
     for (int64_t j = 0; j < n; ++j)
@@ -478,9 +479,9 @@ TEST(GemmS8, IntermediateSumsWrap) {
 }
 
 TEST(GemmS8, BitExact) {
-  for (const std::string &level : availableLevels()) {
-    SCOPED_TRACE(level);
-    ASSERT_EQ(lattice_uk_select_level(level.c_str()), 0);
+  for (const KernelConfig &config : kernelConfigs()) {
+    SCOPED_TRACE(config.name());
+    ASSERT_TRUE(config.select());
     for (int64_t flags :
          {int64_t(0), int64_t(LATTICE_UK_A_PER_ROW),
           int64_t(LATTICE_UK_A_ZERO_POINT | LATTICE_UK_SCALE_F16),

@@ -28,7 +28,8 @@
 
 namespace {
 using lattice::test::addr;
-using lattice::test::availableLevels;
+using lattice::test::KernelConfig;
+using lattice::test::kernelConfigs;
 
 /// Groups c of cg input channels each (pooling takes cg = mult = 1).
 struct Window {
@@ -114,9 +115,9 @@ void checkWindow(const Window &s, int kind) {
 }
 
 TEST(Window2dF32, MatchesDirectLoops) {
-  for (const std::string &level : availableLevels()) {
-    SCOPED_TRACE(level);
-    ASSERT_EQ(lattice_uk_select_level(level.c_str()), 0);
+  for (const KernelConfig &config : kernelConfigs()) {
+    SCOPED_TRACE(config.name());
+    ASSERT_TRUE(config.select());
     for (const Window &s : kWindows)
       for (int kind : {LATTICE_UK_WINDOW_CONV, LATTICE_UK_WINDOW_MAX,
                        LATTICE_UK_WINDOW_SUM}) {
@@ -131,9 +132,9 @@ TEST(Window2dF32, MatchesDirectLoops) {
 /// Max pooling propagates NaN, as arith.maximumf does, wherever it is in
 /// the window.
 TEST(Window2dF32, MaxPropagatesNaN) {
-  for (const std::string &level : availableLevels()) {
-    SCOPED_TRACE(level);
-    ASSERT_EQ(lattice_uk_select_level(level.c_str()), 0);
+  for (const KernelConfig &config : kernelConfigs()) {
+    SCOPED_TRACE(config.name());
+    ASSERT_TRUE(config.select());
     const int64_t h = 4, w = 40;
     std::vector<float> x(h * w, 1.0f), y(3 * 38, 0.0f);
     x[1 * w + 20] = std::numeric_limits<float>::quiet_NaN();
