@@ -1385,6 +1385,37 @@ VNNI static void rows_s8_vnni(const s8_problem *p, int64_t n0, int64_t m0,
 /* Block `b` of A [M, K] into the tiled layout of s8_problem, as unsigned
    bytes (x ^ flip), padded with zeros to K4 along K: padding multiplies
    zero columns of B, so any value gives 0. */
+#if defined(__x86_64__)
+/* The quads of a tile of 8 rows of A (pack_s8_rows), 4 at a time: each
+   group of 4 quads of rows 0-3 and of rows 4-7 is a 4 x 4 transpose of
+   dwords. Returns how many quads it wrote (a multiple of 4). */
+static int64_t pack_s8_tile8(const uint8_t *a, int64_t k, uint32_t flips,
+                             uint8_t *tile) {
+  const __m128i flip = _mm_set1_epi32((int)flips);
+  int64_t quads = k / 4 / 4 * 4;
+  for (int64_t q = 0; q < quads; q += 4) {
+    for (int half = 0; half < 2; ++half) {
+      __m128i x[4];
+      for (int i = 0; i < 4; ++i)
+        x[i] = _mm_xor_si128(
+            _mm_loadu_si128((const __m128i *)(a + (4 * half + i) * k + q * 4)),
+            flip);
+      __m128i t0 = _mm_unpacklo_epi32(x[0], x[1]),
+              t1 = _mm_unpacklo_epi32(x[2], x[3]),
+              t2 = _mm_unpackhi_epi32(x[0], x[1]),
+              t3 = _mm_unpackhi_epi32(x[2], x[3]);
+      __m128i column[4] = {
+          _mm_unpacklo_epi64(t0, t1), _mm_unpackhi_epi64(t0, t1),
+          _mm_unpacklo_epi64(t2, t3), _mm_unpackhi_epi64(t2, t3)};
+      for (int j = 0; j < 4; ++j)
+        _mm_storeu_si128((__m128i *)(tile + ((q + j) * 8 + 4 * half) * 4),
+                         column[j]);
+    }
+  }
+  return quads;
+}
+#endif
+
 static void pack_s8_rows(const uint8_t *a, int64_t m, int64_t k, int64_t k4,
                          int64_t blocks, int64_t b, uint8_t flip,
                          uint8_t *out) {
@@ -1393,9 +1424,15 @@ static void pack_s8_rows(const uint8_t *a, int64_t m, int64_t k, int64_t k4,
   for (int64_t r0 = m0, t = 0, mr; r0 < m1; r0 += mr, ++t) {
     mr = tile_rows(m1 - m0, MR_S8, t);
     uint8_t *tile = out + r0 * k4;
+    /* Quads before `first` are in the tile already. */
+    int64_t first = 0;
+#if defined(__x86_64__)
+    if (mr == 8)
+      first = pack_s8_tile8(a + r0 * k, k, flips, tile);
+#endif
     for (int64_t r = 0; r < mr; ++r) {
       const uint8_t *row = a + (r0 + r) * k;
-      for (int64_t q = 0; q < k / 4; ++q) {
+      for (int64_t q = first; q < k / 4; ++q) {
         uint32_t quad;
         memcpy(&quad, row + 4 * q, 4);
         quad ^= flips;
