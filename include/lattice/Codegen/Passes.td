@@ -23,12 +23,15 @@ def CPUTileAndVectorizePass
   let description = [{
     The CPU strategy for linalg on tensors, op by op:
 
-    1. *Lane split.* A reduction whose innermost loop is an addition over a
+    1. *Lane split.* A reduction whose innermost loop is an addition, or an
+       IEEE maximum or minimum (`arith.maximumf`, `arith.minimumf`), over a
        static extent divisible by the vector width `L` is rewritten into a
-       reduction into `L` partial sums per output (the innermost loop becomes
-       parallel) followed by a small reduction of the partial sums. The hot
-       loop then accumulates whole vectors and reduces horizontally once per
-       output instead of once per step; floating-point sums are reassociated.
+       reduction into `L` partial results per output (the innermost loop
+       becomes parallel; maxima start at -inf, minima at +inf) followed by a
+       small reduction of the partial results. The hot loop then combines
+       whole vectors and reduces horizontally once per output instead of
+       once per step; floating-point sums are reassociated, maxima and
+       minima are exact in any order.
     2. *Thread tiling.* When the op has enough work (its iterations times
        the cost of one: a unit per operand and per op of its body, eight
        per division or math function; 2^17 units or more, about what a

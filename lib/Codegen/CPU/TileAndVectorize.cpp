@@ -87,14 +87,16 @@ static constexpr int64_t kRegisterBlock = 4;
 //===----------------------------------------------------------------------===//
 
 /// Returns the combiner of `op` when it accumulates its single output with
-/// an integer or float addition, `out + f(ins)` in either order, and reads
-/// the output nowhere else.
-static Operation *getAdditiveCombiner(linalg::GenericOp op) {
+/// an integer or float addition, or an IEEE maximum or minimum of floats
+/// (NaN propagates), `out + f(ins)` in either order, and reads the output
+/// nowhere else.
+static Operation *getSplittableCombiner(linalg::GenericOp op) {
   if (op.getNumDpsInits() != 1 || op.getNumResults() != 1)
     return nullptr;
   auto yield = cast<linalg::YieldOp>(op.getBody()->getTerminator());
   Operation *combiner = yield.getOperand(0).getDefiningOp();
-  if (!isa_and_nonnull<arith::AddFOp, arith::AddIOp>(combiner) ||
+  if (!isa_and_nonnull<arith::AddFOp, arith::AddIOp, arith::MaximumFOp,
+                       arith::MinimumFOp>(combiner) ||
       combiner->getBlock() != op.getBody())
     return nullptr;
   BlockArgument out = op.getRegionOutputArgs().front();
@@ -103,16 +105,28 @@ static Operation *getAdditiveCombiner(linalg::GenericOp op) {
   return combiner;
 }
 
-/// Splits the innermost loop of `op`, an additive reduction of static extent
-/// divisible by `lanes`, into (outer reduction, `lanes` parallel lanes): the
-/// op accumulates into a [..., lanes] tensor of partial sums that a second
-/// generic adds up. Returns the new accumulating op, or failure when `op`
-/// does not have that form.
+/// The value that `combiner` leaves any other unchanged with: 0 for a sum,
+/// -inf for a maximum, +inf for a minimum.
+static TypedAttr getCombinerIdentity(Operation *combiner, Type type) {
+  if (isa<arith::MaximumFOp, arith::MinimumFOp>(combiner))
+    return FloatAttr::get(
+        type, APFloat::getInf(cast<FloatType>(type).getFloatSemantics(),
+                              /*Negative=*/isa<arith::MaximumFOp>(combiner)));
+  return cast<TypedAttr>(OpBuilder(combiner->getContext()).getZeroAttr(type));
+}
+
+/// Splits the innermost loop of `op`, a reduction (getSplittableCombiner) of
+/// static extent divisible by `lanes`, into (outer reduction, `lanes`
+/// parallel lanes): the op accumulates into a [..., lanes] tensor of
+/// partial results that a second generic combines. Sums are reassociated;
+/// maxima and minima are exact in any order. Returns the new accumulating
+/// op, or failure when `op` does not have that form.
 static FailureOr<linalg::GenericOp>
 splitInnermostReduction(RewriterBase &rewriter, linalg::GenericOp op,
                         int64_t lanes) {
   unsigned numLoops = op.getNumLoops();
-  if (numLoops == 0 || !getAdditiveCombiner(op) || !op.hasPureTensorSemantics())
+  Operation *combiner = numLoops ? getSplittableCombiner(op) : nullptr;
+  if (!combiner || !op.hasPureTensorSemantics())
     return failure();
   unsigned dim = numLoops - 1;
   if (!linalg::isReductionIterator(op.getIteratorTypesArray()[dim]))
@@ -168,7 +182,8 @@ splitInnermostReduction(RewriterBase &rewriter, linalg::GenericOp op,
     newMaps.push_back(AffineMap::get(numLoops + 1, 0, results, ctx));
   }
 
-  // Partial sums: the output shape with the lanes appended, starting at 0.
+  // Partial results: the output shape with the lanes appended, starting at
+  // the combiner's identity.
   OpOperand *init = op.getDpsInitOperand(0);
   auto initType = cast<RankedTensorType>(init->get().getType());
   SmallVector<OpFoldResult> partialSizes =
@@ -176,10 +191,10 @@ splitInnermostReduction(RewriterBase &rewriter, linalg::GenericOp op,
   partialSizes.push_back(rewriter.getIndexAttr(lanes));
   Value empty = tensor::EmptyOp::create(rewriter, loc, partialSizes,
                                         initType.getElementType());
-  Value zero = arith::ConstantOp::create(
-      rewriter, loc, rewriter.getZeroAttr(initType.getElementType()));
+  Value identity = arith::ConstantOp::create(
+      rewriter, loc, getCombinerIdentity(combiner, initType.getElementType()));
   Value partialInit =
-      linalg::FillOp::create(rewriter, loc, zero, empty).getResult(0);
+      linalg::FillOp::create(rewriter, loc, identity, empty).getResult(0);
   SmallVector<AffineExpr> initResults(
       op.getMatchingIndexingMap(init).getResults());
   initResults.push_back(laneExpr);
@@ -209,7 +224,8 @@ splitInnermostReduction(RewriterBase &rewriter, linalg::GenericOp op,
                        arith::AddIOp::create(rewriter, loc, scaled, lane));
   }
 
-  // Add the lanes up into the original destination.
+  // Combine the lanes into the original destination, with the combiner's
+  // own op.
   rewriter.setInsertionPointAfter(split);
   unsigned outRank = initType.getRank();
   AffineMap partialMap = AffineMap::getMultiDimIdentityMap(outRank + 1, ctx);
@@ -218,17 +234,15 @@ splitInnermostReduction(RewriterBase &rewriter, linalg::GenericOp op,
   SmallVector<utils::IteratorType> combineIterators(
       outRank, utils::IteratorType::parallel);
   combineIterators.push_back(utils::IteratorType::reduction);
-  bool isFloat = isa<FloatType>(initType.getElementType());
+  OperationName combinerName = combiner->getName();
   auto combine = linalg::GenericOp::create(
       rewriter, loc, TypeRange{initType}, split.getResult(0), init->get(),
       combineMaps, combineIterators,
       [&](OpBuilder &b, Location nestedLoc, ValueRange args) {
-        Value sum = isFloat
-                        ? arith::AddFOp::create(b, nestedLoc, args[1], args[0])
-                              .getResult()
-                        : arith::AddIOp::create(b, nestedLoc, args[1], args[0])
-                              .getResult();
-        linalg::YieldOp::create(b, nestedLoc, sum);
+        OperationState state(nestedLoc, combinerName);
+        state.addOperands({args[1], args[0]});
+        state.addTypes(args[0].getType());
+        linalg::YieldOp::create(b, nestedLoc, b.create(state)->getResult(0));
       });
   rewriter.replaceOp(op, combine.getResults());
   return split;
