@@ -1544,11 +1544,13 @@ typedef struct {
 static void gemm_s8_blocks(void *context, int64_t begin, int64_t end) {
   const s8_block_work *bw = context;
   const s8_problem *p = bw->work->p;
-  int8_t *buffer = s8_panel_buffer(p);
-  if (!buffer)
-    return; /* out of memory */
   for (int64_t b = begin; b < end; ++b) {
     pack_s8_blocks(bw->packing, b, b + 1);
+    /* The panel buffer after the packing, which may have grown the same
+       scratch slot (a convolution gathers its block there). */
+    int8_t *buffer = s8_panel_buffer(p);
+    if (!buffer)
+      return; /* out of memory */
     int64_t m0 = block_start(p->m, p->blocks, b),
             m1 = block_start(p->m, p->blocks, b + 1);
     for (int64_t which = 0; which < bw->work->panels; ++which) {

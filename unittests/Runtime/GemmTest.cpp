@@ -457,6 +457,9 @@ TEST(Conv2dS8, BitExact) {
                 LATTICE_UK_A_UNSIGNED | LATTICE_UK_A_ZERO_POINT, true);
     // 1 x 1 at stride 1: runs of pixels across output rows.
     checkConvS8(5, 7, 30, 40, 1, 1, 1, 1, LATTICE_UK_B_PACKED, true);
+    // A small plain weight and enough work for 2 threads: each thread
+    // gathers its blocks and packs the weight's panels in turn.
+    checkConvS8(16, 20, 20, 40, 3, 3, 1, 1, 0, true);
   }
 }
 
