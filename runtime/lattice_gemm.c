@@ -1382,9 +1382,6 @@ VNNI static void rows_s8_vnni(const s8_problem *p, int64_t n0, int64_t m0,
 }
 #endif
 
-/* Block `b` of A [M, K] into the tiled layout of s8_problem, as unsigned
-   bytes (x ^ flip), padded with zeros to K4 along K: padding multiplies
-   zero columns of B, so any value gives 0. */
 #if defined(__x86_64__)
 /* The quads of a tile of 8 rows of A (pack_s8_rows), 4 at a time: each
    group of 4 quads of rows 0-3 and of rows 4-7 is a 4 x 4 transpose of
@@ -1416,6 +1413,9 @@ static int64_t pack_s8_tile8(const uint8_t *a, int64_t k, uint32_t flips,
 }
 #endif
 
+/* Block `b` of A [M, K] into the tiled layout of s8_problem, as unsigned
+   bytes (x ^ flip), padded with zeros to K4 along K: padding multiplies
+   zero columns of B, so any value gives 0. */
 static void pack_s8_rows(const uint8_t *a, int64_t m, int64_t k, int64_t k4,
                          int64_t blocks, int64_t b, uint8_t flip,
                          uint8_t *out) {
@@ -1424,10 +1424,11 @@ static void pack_s8_rows(const uint8_t *a, int64_t m, int64_t k, int64_t k4,
   for (int64_t r0 = m0, t = 0, mr; r0 < m1; r0 += mr, ++t) {
     mr = tile_rows(m1 - m0, MR_S8, t);
     uint8_t *tile = out + r0 * k4;
-    /* Quads before `first` are in the tile already. */
+    /* Quads before `first` are in the tile already (the portable level
+       packs every quad itself). */
     int64_t first = 0;
 #if defined(__x86_64__)
-    if (mr == 8)
+    if (mr == 8 && lattice_uk_level() != LATTICE_UK_LEVEL_GENERIC)
       first = pack_s8_tile8(a + r0 * k, k, flips, tile);
 #endif
     for (int64_t r = 0; r < mr; ++r) {
