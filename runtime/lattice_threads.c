@@ -281,6 +281,12 @@ static void back_off(int64_t now) {
                         memory_order_relaxed);
 }
 
+/* Whether loops start serially now (see STALL_NS). */
+static bool backing_off(void) {
+  int64_t until = atomic_load_explicit(&serial_until, memory_order_relaxed);
+  return until && now_ns() < until;
+}
+
 /* Starts workers until there are `count`; returns how many there are. */
 static int ensure_workers(int count) {
   if (__atomic_load_n(&started_workers, __ATOMIC_ACQUIRE) >= count)
@@ -309,9 +315,7 @@ void lattice_parallel_for(lattice_loop_body body, void *context, int64_t lower,
     return;
   int64_t count = (upper - lower + step - 1) / step;
   int threads = call_threads;
-  if (count == 1 || threads <= 1 ||
-      (atomic_load_explicit(&serial_until, memory_order_relaxed) &&
-       now_ns() < atomic_load_explicit(&serial_until, memory_order_relaxed)) ||
+  if (count == 1 || threads <= 1 || backing_off() ||
       atomic_flag_test_and_set(&pool_busy)) {
     /* Serially: one iteration, one thread, contention (see STALL_NS), or
        the pool is another call's (or this loop is inside one of the pool's
@@ -367,12 +371,9 @@ void lattice_parallel_for(lattice_loop_body body, void *context, int64_t lower,
     if (waited > WAIT_SPIN_NS)
       sched_yield();
   }
-  bool stalled = false;
-  if (waited > STALL_NS) {
-    waited = now_ns() - done;
-    int64_t iteration = ran ? (done - started) / ran : 0;
-    stalled = waited > STALL_NS && waited > STALL_ITERATIONS * iteration;
-  }
+  /* `waited` as last read in the wait, at most 64 spins before its end. */
+  int64_t iteration = ran ? (done - started) / ran : 0;
+  bool stalled = waited > STALL_NS && waited > STALL_ITERATIONS * iteration;
   if (stalled || ++window_loops == WINDOW_LOOPS) {
     window_loops = 0;
     if (preempted_in_window() || stalled)
