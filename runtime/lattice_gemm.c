@@ -223,13 +223,13 @@ static void pack_q4(const f32_problem *p, int64_t n0, float *panel) {
 }
 
 #if defined(__x86_64__)
-#define AVX512_Q4 __attribute__((target("avx512f,avx512bw,avx512vl")))
+#define AVX512_PACK __attribute__((target("avx512f,avx512bw,avx512vl")))
 
 /* pack_q4 for groups that are a multiple of 16: 16 codes of a column
    decoded in one vector, 16 columns transposed into 16 rows of the panel,
    instead of one strided store per element. The same arithmetic. */
-AVX512_Q4 static void pack_q4_avx512(const f32_problem *p, int64_t n0,
-                                     float *panel) {
+AVX512_PACK static void pack_q4_avx512(const f32_problem *p, int64_t n0,
+                                       float *panel) {
   int64_t cols = p->n - n0 < NR ? p->n - n0 : NR;
   int64_t groups = p->k / p->group, row_bytes = p->k / 2;
   const uint8_t *codes = p->b;
@@ -272,6 +272,29 @@ AVX512_Q4 static void pack_q4_avx512(const f32_problem *p, int64_t n0,
     }
   }
 }
+
+/* lattice_pack_f32_panel of a B read along K with unit stride (b_k == 1:
+   a weight [N, K], or the keys of attention read in place): 16 columns of
+   16 values of K at a time, transposed in registers. */
+AVX512_PACK static void pack_f32_columns_avx512(const float *b, int64_t b_n,
+                                                int64_t n0, int64_t n,
+                                                int64_t k, float *panel) {
+  int64_t cols = n - n0 < NR ? n - n0 : NR;
+  for (int64_t j0 = 0; j0 < NR; j0 += 16) {
+    for (int64_t k0 = 0; k0 < k; k0 += 16) {
+      int64_t kn = k - k0 < 16 ? k - k0 : 16;
+      __mmask16 lanes = (__mmask16)((1u << kn) - 1);
+      __m512 r[16];
+      for (int64_t j = 0; j < 16; ++j)
+        r[j] = j0 + j < cols
+                   ? _mm512_maskz_loadu_ps(lanes, b + (n0 + j0 + j) * b_n + k0)
+                   : _mm512_setzero_ps();
+      lattice_transpose16(r);
+      for (int64_t t = 0; t < kn; ++t)
+        _mm512_storeu_ps(panel + (k0 + t) * NR + j0, r[t]);
+    }
+  }
+}
 #endif
 
 /* The panel of columns [n0, n0 + 32) of batch `bi`: packed into `buffer`,
@@ -289,9 +312,18 @@ static const float *pack_f32(const f32_problem *p, int64_t bi, int64_t n0,
     }
 #endif
     pack_q4(p, n0, buffer);
-  } else
-    lattice_pack_f32_panel((const float *)p->b + bi * p->b_batch, p->b_k,
-                           p->b_n, n0, p->n, p->k, buffer);
+    return buffer;
+  }
+#if defined(__x86_64__)
+  if (p->b_k == 1 && p->b_n != 1 &&
+      lattice_uk_level() == LATTICE_UK_LEVEL_AVX512) {
+    pack_f32_columns_avx512((const float *)p->b + bi * p->b_batch, p->b_n, n0,
+                            p->n, p->k, buffer);
+    return buffer;
+  }
+#endif
+  lattice_pack_f32_panel((const float *)p->b + bi * p->b_batch, p->b_k, p->b_n,
+                         n0, p->n, p->k, buffer);
   return buffer;
 }
 

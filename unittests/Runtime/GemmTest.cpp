@@ -60,8 +60,12 @@ void checkF32(const Shape &s, bool weightLayout, bool accumulate,
               bool prepacked = false) {
   std::mt19937 rng(static_cast<unsigned>(s.m * 131 + s.n * 17 + s.k));
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  int64_t lda = s.k + 3, ldc = s.n + 5; // padded rows: strides matter
-  std::vector<float> a(s.batch * s.m * lda), b(s.batch * s.n * s.k),
+  // Padded rows (strides matter); a weight's rows padded too, unless it is
+  // packed beforehand, as the keys of attention read in place are.
+  int64_t lda = s.k + 3, ldc = s.n + 5,
+          ldb = weightLayout && !prepacked ? s.k + 2 : s.k;
+  int64_t bBatch = s.n * ldb;
+  std::vector<float> a(s.batch * s.m * lda), b(s.batch * bBatch),
       c(s.batch * s.m * ldc);
   for (float &x : a)
     x = dist(rng);
@@ -70,7 +74,7 @@ void checkF32(const Shape &s, bool weightLayout, bool accumulate,
   for (float &x : c)
     x = dist(rng);
   std::vector<float> before = c;
-  int64_t bK = weightLayout ? 1 : s.n, bN = weightLayout ? s.k : 1;
+  int64_t bK = weightLayout ? 1 : s.n, bN = weightLayout ? ldb : 1;
   int64_t flags = accumulate ? LATTICE_UK_ACCUMULATE : 0;
   std::vector<float> panels;
   const float *bData = b.data();
@@ -84,8 +88,8 @@ void checkF32(const Shape &s, bool weightLayout, bool accumulate,
     flags |= LATTICE_UK_B_PACKED;
   }
   lattice_uk_gemm_f32(addr(a.data()), addr(bData), addr(c.data()), s.batch, s.m,
-                      s.n, s.k, s.m * lda, lda, s.n * s.k, bK, bN, s.m * ldc,
-                      ldc, flags, 2);
+                      s.n, s.k, s.m * lda, lda, bBatch, bK, bN, s.m * ldc, ldc,
+                      flags, 2);
   for (int64_t bi = 0; bi < s.batch; ++bi)
     for (int64_t i = 0; i < s.m; ++i)
       for (int64_t j = 0; j < ldc; ++j) {
@@ -98,7 +102,7 @@ void checkF32(const Shape &s, bool weightLayout, bool accumulate,
         double want = accumulate ? old : 0.0, bound = 0.0;
         for (int64_t kk = 0; kk < s.k; ++kk) {
           double x = a[bi * s.m * lda + i * lda + kk];
-          double w = b[bi * s.n * s.k + kk * bK + j * bN];
+          double w = b[bi * bBatch + kk * bK + j * bN];
           want += x * w;
           bound += std::fabs(x * w);
         }
