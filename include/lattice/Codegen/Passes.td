@@ -361,7 +361,12 @@ def CPUUseUkernelsPass : Pass<"lattice-cpu-use-ukernels", "ModuleOp"> {
     - `lattice_uk_gemm_f32` also takes the batched f32 contractions of
       linalg (`linalg.generic` with one M, N and K loop, batch loops whose
       strides linearize, a zero-filled destination: the products of
-      attention) with at least 8 rows.
+      attention) with at least 8 rows. Its operands are read in place
+      through static slices, reshapes and transposes (`linalg.generic`
+      copies through a permutation), where the kernel takes the strides (A
+      along K and C along N with unit stride): the heads of attention where
+      the projection wrote them, and a result that only a transpose reads
+      is written where that transpose would put it, in its place.
     - `lattice_uk_window2d_f32`: the `linalg.generic` ops that slide a
       window over the channels of a static f32 NCHW tensor, as the ONNX
       importer writes them: grouped and depthwise convolutions (`y[n, g, m,

@@ -13,7 +13,8 @@
 // table lookup across lanes the vector dialect cannot express; so do the
 // window ops of CNNs (grouped and depthwise convolutions, pooling), whose
 // strided windows linalg's vectorizer does not take. The operands cross into
-// the call as buffers, by address; the result is a fresh buffer.
+// the call as buffers, by address (a contraction's read in place through
+// slices, reshapes and transposes); the result is a fresh buffer.
 //
 //===----------------------------------------------------------------------===//
 
@@ -611,20 +612,162 @@ static std::optional<int64_t> getBatchStride(AffineMap map,
   return getLoopStride(map, strides, varying.back());
 }
 
-/// The layout of `op` for lattice_uk_gemm_f32: a linalg contraction
+/// Whether `op` copies its one input in another order: the input read
+/// through a permutation, the result written in order, each element as it
+/// is (the transposes of attention's heads).
+static bool isTranspose(linalg::GenericOp op) {
+  if (!op.hasPureTensorSemantics() || op.getNumDpsInputs() != 1 ||
+      op.getNumDpsInits() != 1 || op.getNumReductionLoops() != 0)
+    return false;
+  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
+  if (!maps[0].isPermutation() || !maps[1].isIdentity())
+    return false;
+  auto yield = cast<linalg::YieldOp>(op.getBody()->getTerminator());
+  return yield.getNumOperands() == 1 &&
+         yield.getOperand(0) == op.getBody()->getArgument(0);
+}
+
+namespace {
+/// A tensor read in place: its elements are those of `base` (a tensor
+/// whose buffer is row-major) from element `offset`, `strides` apart along
+/// each of its dimensions.
+struct StridedView {
+  Value base;
+  int64_t offset = 0;
+  SmallVector<int64_t> strides;
+};
+} // namespace
+
+/// How far getStridedView follows a chain of views.
+static constexpr unsigned kMaxViewDepth = 8;
+
+/// `tensor` as a view of the tensor that holds its elements, through
+/// reshapes, static slices and transposes: a kernel that takes strides
+/// reads it there, and the copies that transposes and non-contiguous
+/// slices would cost are not made.
+static StridedView getStridedView(Value tensor, unsigned depth = 0) {
+  auto type = cast<RankedTensorType>(tensor.getType());
+  StridedView view{tensor, 0, getRowMajorStrides(type.getShape())};
+  Operation *def = tensor.getDefiningOp();
+  if (!def || !type.hasStaticShape() || depth == kMaxViewDepth)
+    return view;
+  if (auto expand = dyn_cast<tensor::ExpandShapeOp>(def)) {
+    // Each source dimension splits into a group that steps over it in
+    // order, the last of the group with the source's stride.
+    StridedView source = getStridedView(expand.getSrc(), depth + 1);
+    SmallVector<int64_t> strides(type.getRank());
+    for (auto [i, group] : llvm::enumerate(expand.getReassociationIndices())) {
+      int64_t stride = source.strides[i];
+      for (int64_t dim : llvm::reverse(group)) {
+        strides[dim] = stride;
+        stride *= type.getDimSize(dim);
+      }
+    }
+    return {source.base, source.offset, std::move(strides)};
+  }
+  if (auto collapse = dyn_cast<tensor::CollapseShapeOp>(def)) {
+    // A group merges into one dimension when its dimensions (of more than
+    // one element) step over each other in order.
+    StridedView source = getStridedView(collapse.getSrc(), depth + 1);
+    ArrayRef<int64_t> sourceShape = collapse.getSrcType().getShape();
+    SmallVector<int64_t> strides;
+    for (ReassociationIndices group : collapse.getReassociationIndices()) {
+      int64_t stride = 1, inner = -1;
+      for (int64_t dim : llvm::reverse(group)) {
+        if (sourceShape[dim] == 1)
+          continue;
+        if (inner >= 0 &&
+            source.strides[dim] != source.strides[inner] * sourceShape[inner])
+          return view;
+        if (inner < 0)
+          stride = source.strides[dim];
+        inner = dim;
+      }
+      strides.push_back(stride);
+    }
+    return {source.base, source.offset, std::move(strides)};
+  }
+  if (auto slice = dyn_cast<tensor::ExtractSliceOp>(def)) {
+    ArrayRef<int64_t> offsets = slice.getStaticOffsets(),
+                      steps = slice.getStaticStrides();
+    if (!slice.getSourceType().hasStaticShape() ||
+        ShapedType::isDynamicShape(offsets) ||
+        ShapedType::isDynamicShape(steps))
+      return view;
+    StridedView source = getStridedView(slice.getSource(), depth + 1);
+    llvm::SmallBitVector dropped = slice.getDroppedDims();
+    int64_t offset = source.offset;
+    SmallVector<int64_t> strides;
+    for (auto [i, stride] : llvm::enumerate(source.strides)) {
+      offset += offsets[i] * stride;
+      if (!dropped.test(i))
+        strides.push_back(stride * steps[i]);
+    }
+    return {source.base, offset, std::move(strides)};
+  }
+  if (auto transpose = dyn_cast<linalg::GenericOp>(def);
+      transpose && isTranspose(transpose)) {
+    // Dimension d of the result is the input's dimension that the input
+    // map reads with loop d.
+    StridedView source = getStridedView(transpose.getDpsInputs()[0], depth + 1);
+    AffineMap map = transpose.getIndexingMapsArray()[0];
+    SmallVector<int64_t> strides(type.getRank());
+    for (auto [position, expr] : llvm::enumerate(map.getResults()))
+      strides[cast<AffineDimExpr>(expr).getPosition()] =
+          source.strides[position];
+    return {source.base, source.offset, std::move(strides)};
+  }
+  return view;
+}
+
+/// The transpose that is the only user of the result of `op`, whose
+/// result the kernel may then write in its place, or null.
+static linalg::GenericOp getResultTranspose(linalg::GenericOp op) {
+  if (!op->getResult(0).hasOneUse())
+    return nullptr;
+  auto user = dyn_cast<linalg::GenericOp>(*op->getResult(0).user_begin());
+  return user && isTranspose(user) &&
+                 cast<RankedTensorType>(user.getResultTypes()[0])
+                     .hasStaticShape()
+             ? user
+             : nullptr;
+}
+
+/// The strides of the result of `op` written as `transpose` (its only
+/// user) would store it: element i of `op` where `transpose` puts it.
+static SmallVector<int64_t> getTransposedStrides(linalg::GenericOp transpose) {
+  auto type = cast<RankedTensorType>(transpose.getResultTypes()[0]);
+  SmallVector<int64_t> out = getRowMajorStrides(type.getShape());
+  AffineMap map = transpose.getIndexingMapsArray()[0];
+  SmallVector<int64_t> strides;
+  for (AffineExpr expr : map.getResults())
+    strides.push_back(out[cast<AffineDimExpr>(expr).getPosition()]);
+  return strides;
+}
+
+namespace {
+/// The loops of a contraction that lattice_uk_gemm_f32 computes.
+struct ContractionLoops {
+  unsigned m, n, k;
+  SmallVector<unsigned> batch;
+  SmallVector<AffineMap> maps;
+  SmallVector<int64_t> sizes;
+};
+} // namespace
+
+/// The loops of `op` for lattice_uk_gemm_f32: a linalg contraction
 /// (C += A * B) of static f32 tensors into a zero-filled destination, with
-/// one M, N and K loop and any batch loops that linearize, A read along K
-/// and C along N with unit stride, and at least 8 rows.
-static std::optional<GemmLayout> getContractionLayout(linalg::GenericOp op) {
+/// one M, N and K loop, operands indexed by projected permutations, and at
+/// least 8 rows.
+static std::optional<ContractionLoops>
+getContractionLoops(linalg::GenericOp op) {
   if (!op.hasPureTensorSemantics() || op.getNumDpsInputs() != 2 ||
       op.getNumDpsInits() != 1 || !linalg::isaContractionOpInterface(op))
     return std::nullopt;
-  SmallVector<ArrayRef<int64_t>> shapes;
   for (Value operand : op->getOperands()) {
     auto type = dyn_cast<RankedTensorType>(operand.getType());
     if (!type || !type.hasStaticShape() || !type.getElementType().isF32())
       return std::nullopt;
-    shapes.push_back(type.getShape());
   }
   // The destination starts at zero.
   auto fill = op.getDpsInits()[0].getDefiningOp<linalg::FillOp>();
@@ -635,40 +778,83 @@ static std::optional<GemmLayout> getContractionLayout(linalg::GenericOp op) {
   if (failed(dims) || dims->m.size() != 1 || dims->n.size() != 1 ||
       dims->k.size() != 1)
     return std::nullopt;
-  SmallVector<AffineMap> maps = op.getIndexingMapsArray();
-  for (AffineMap map : maps)
+  ContractionLoops loops{
+      dims->m[0],
+      dims->n[0],
+      dims->k[0],
+      SmallVector<unsigned>(dims->batch.begin(), dims->batch.end()),
+      op.getIndexingMapsArray(),
+      op.getStaticLoopRanges()};
+  for (AffineMap map : loops.maps)
     if (!map.isProjectedPermutation(/*allowZeroInResults=*/false))
       return std::nullopt;
-  SmallVector<int64_t> sizes = op.getStaticLoopRanges();
-  unsigned m = dims->m[0], n = dims->n[0], k = dims->k[0];
-  SmallVector<int64_t> a = getRowMajorStrides(shapes[0]);
-  SmallVector<int64_t> b = getRowMajorStrides(shapes[1]);
-  SmallVector<int64_t> c = getRowMajorStrides(shapes[2]);
+  if (loops.sizes[loops.m] < kMinGemmRows)
+    return std::nullopt;
+  return loops;
+}
+
+/// Operand `index` (A, B or C) of a contraction with `loops`, in memory
+/// with `strides`: its batch stride, and its strides along the loops
+/// `first` and `second`, when the kernel takes them (the batch loops
+/// linearize, and A steps along K and C along N by one element).
+static std::optional<std::array<int64_t, 3>>
+getOperandStrides(const ContractionLoops &loops, unsigned index,
+                  ArrayRef<int64_t> strides) {
+  AffineMap map = loops.maps[index];
+  unsigned first = index == 1 ? loops.k : loops.m;
+  unsigned second = index == 0 ? loops.k : loops.n;
+  std::optional<int64_t> batch =
+      getBatchStride(map, strides, loops.batch, loops.sizes);
+  if (!batch || (index != 1 && getLoopStride(map, strides, second) != 1))
+    return std::nullopt;
+  return std::array<int64_t, 3>{*batch, getLoopStride(map, strides, first),
+                                getLoopStride(map, strides, second)};
+}
+
+/// The layout of the contraction `op` for lattice_uk_gemm_f32 with its
+/// operands in memory with `strides` (A, B, C), or nullopt.
+static std::optional<GemmLayout>
+getContractionLayout(linalg::GenericOp op,
+                     ArrayRef<SmallVector<int64_t>> strides) {
+  std::optional<ContractionLoops> loops = getContractionLoops(op);
+  if (!loops)
+    return std::nullopt;
+  std::optional<std::array<int64_t, 3>> a =
+      getOperandStrides(*loops, 0, strides[0]);
+  std::optional<std::array<int64_t, 3>> b =
+      getOperandStrides(*loops, 1, strides[1]);
+  std::optional<std::array<int64_t, 3>> c =
+      getOperandStrides(*loops, 2, strides[2]);
+  if (!a || !b || !c)
+    return std::nullopt;
   GemmLayout layout;
-  layout.m = sizes[m];
-  layout.n = sizes[n];
-  layout.k = sizes[k];
-  if (getLoopStride(maps[0], a, k) != 1 || getLoopStride(maps[2], c, n) != 1 ||
-      layout.m < kMinGemmRows)
-    return std::nullopt;
-  layout.aRow = getLoopStride(maps[0], a, m);
-  layout.bK = getLoopStride(maps[1], b, k);
-  layout.bN = getLoopStride(maps[1], b, n);
-  layout.cRow = getLoopStride(maps[2], c, m);
-  for (unsigned dim : dims->batch)
-    layout.batch *= sizes[dim];
-  std::optional<int64_t> aBatch =
-      getBatchStride(maps[0], a, dims->batch, sizes);
-  std::optional<int64_t> bBatch =
-      getBatchStride(maps[1], b, dims->batch, sizes);
-  std::optional<int64_t> cBatch =
-      getBatchStride(maps[2], c, dims->batch, sizes);
-  if (!aBatch || !bBatch || !cBatch)
-    return std::nullopt;
-  layout.aBatch = *aBatch;
-  layout.bBatch = *bBatch;
-  layout.cBatch = *cBatch;
+  for (unsigned dim : loops->batch)
+    layout.batch *= loops->sizes[dim];
+  layout.m = loops->sizes[loops->m];
+  layout.n = loops->sizes[loops->n];
+  layout.k = loops->sizes[loops->k];
+  layout.aBatch = (*a)[0];
+  layout.aRow = (*a)[1];
+  layout.bBatch = (*b)[0];
+  layout.bK = (*b)[1];
+  layout.bN = (*b)[2];
+  layout.cBatch = (*c)[0];
+  layout.cRow = (*c)[1];
   return layout;
+}
+
+/// The row-major strides of the operands of `op`.
+static SmallVector<SmallVector<int64_t>>
+getRowMajorOperandStrides(Operation *op) {
+  SmallVector<SmallVector<int64_t>> strides;
+  for (Value operand : op->getOperands())
+    strides.push_back(getRowMajorStrides(
+        cast<RankedTensorType>(operand.getType()).getShape()));
+  return strides;
+}
+
+static std::optional<GemmLayout> getContractionLayout(linalg::GenericOp op) {
+  return getContractionLayout(op, getRowMajorOperandStrides(op));
 }
 
 /// Whether a kernel covers the linalg op `op`.
@@ -730,6 +916,16 @@ public:
         rewriter, loc, MemRefType::get(type.getShape(), type.getElementType()),
         tensor, /*read_only=*/true);
     return addressOf(buffer);
+  }
+
+  /// The address of the first element of `view`, read-only.
+  Value address(const StridedView &view) {
+    Value base = address(view.base);
+    if (view.offset == 0)
+      return base;
+    auto type = cast<RankedTensorType>(view.base.getType());
+    int64_t bytes = view.offset * (type.getElementTypeBitWidth() / 8);
+    return arith::AddIOp::create(rewriter, loc, base, constant(bytes));
   }
 
   /// The i64 constant `value`, created once per call.
@@ -1071,23 +1267,52 @@ struct ContractionToGemmF32 final : LinalgUkernelPattern {
   LogicalResult
   matchAndRewrite(linalg::GenericOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    std::optional<GemmLayout> layout = getContractionLayout(op);
-    if (!layout)
+    SmallVector<SmallVector<int64_t>> strides = getRowMajorOperandStrides(op);
+    if (!getContractionLayout(op, strides))
       return failure();
+    // A and B read in place, and C written where the transpose that is its
+    // only user would move it, when the kernel takes the strides of each.
+    SmallVector<StridedView> inputs;
+    for (auto [index, input] : llvm::enumerate(op.getDpsInputs())) {
+      StridedView view = getStridedView(input);
+      std::swap(strides[index], view.strides);
+      if (!getContractionLayout(op, strides)) {
+        std::swap(strides[index], view.strides);
+        view = {input, 0, strides[index]};
+      }
+      inputs.push_back(std::move(view));
+    }
+    linalg::GenericOp transpose = getResultTranspose(op);
+    if (transpose) {
+      SmallVector<int64_t> plain =
+          std::exchange(strides[2], getTransposedStrides(transpose));
+      if (!getContractionLayout(op, strides)) {
+        strides[2] = std::move(plain);
+        transpose = nullptr;
+      }
+    }
+    GemmLayout layout = *getContractionLayout(op, strides);
     CallBuilder call(rewriter, op.getLoc());
-    auto resultType = cast<RankedTensorType>(op.getResultTypes()[0]);
+    auto resultType = cast<RankedTensorType>(
+        (transpose ? transpose : op).getResultTypes()[0]);
     auto [result, resultAddress] = call.result(resultType.getShape());
-    call.finish(op, kGemmF32,
-                {call.address(op.getDpsInputs()[0]),
-                 call.address(op.getDpsInputs()[1]), resultAddress,
-                 call.constant(layout->batch), call.constant(layout->m),
-                 call.constant(layout->n), call.constant(layout->k),
-                 call.constant(layout->aBatch), call.constant(layout->aRow),
-                 call.constant(layout->bBatch), call.constant(layout->bK),
-                 call.constant(layout->bN), call.constant(layout->cBatch),
-                 call.constant(layout->cRow), call.constant(0),
-                 call.constant(numThreads)},
-                result);
+    Value product =
+        call.emit(kGemmF32,
+                  {call.address(inputs[0]), call.address(inputs[1]),
+                   resultAddress, call.constant(layout.batch),
+                   call.constant(layout.m), call.constant(layout.n),
+                   call.constant(layout.k), call.constant(layout.aBatch),
+                   call.constant(layout.aRow), call.constant(layout.bBatch),
+                   call.constant(layout.bK), call.constant(layout.bN),
+                   call.constant(layout.cBatch), call.constant(layout.cRow),
+                   call.constant(0), call.constant(numThreads)},
+                  result);
+    if (!transpose) {
+      rewriter.replaceOp(op, product);
+      return success();
+    }
+    rewriter.replaceOp(transpose, product);
+    rewriter.eraseOp(op);
     return success();
   }
 };

@@ -202,6 +202,155 @@ func.func @attention_scores(%q: tensor<1x4x64x32xf32>, %k: tensor<1x4x32x64xf32>
 
 // -----
 
+// The products of attention read the heads where the projection wrote
+// them, [64, 3 x 4 heads x 32], through the slices, reshapes and transposes
+// that split them: Q at element 0 (a_batch = 32, a_row = 384), K at element
+// 128 (byte 512) read along K with unit stride (b_batch = 32, b_k = 1,
+// b_n = 384), V at element 256 (byte 1024; b_k = 384, b_n = 1); the
+// context is written where the transpose back to [64, 4, 32] puts it
+// (c_batch = 32, c_row = 128), in that transpose's place.
+// CHECK-LABEL: func.func @attention_in_place
+// CHECK-SAME: (%[[QKV:.*]]: tensor<1x64x384xf32>, %[[P:.*]]: tensor<1x4x64x64xf32>)
+// CHECK: %[[SCORES:.*]] = memref.alloc() {alignment = 64 : i64} : memref<1x4x64x64xf32>
+// CHECK: bufferization.to_buffer %[[QKV]] read_only
+// CHECK-NEXT: memref.extract_aligned_pointer_as_index
+// CHECK-NEXT: %[[Q:.*]] = arith.index_cast
+// CHECK-NEXT: bufferization.to_buffer %[[QKV]] read_only
+// CHECK-NEXT: memref.extract_aligned_pointer_as_index
+// CHECK-NEXT: %[[K_BASE:.*]] = arith.index_cast
+// CHECK-NEXT: %[[B512:.*]] = arith.constant 512 : i64
+// CHECK-NEXT: %[[K:.*]] = arith.addi %[[K_BASE]], %[[B512]]
+// CHECK-DAG: %[[D4:.*]] = arith.constant 4 : i64
+// CHECK-DAG: %[[D64:.*]] = arith.constant 64 : i64
+// CHECK-DAG: %[[D32:.*]] = arith.constant 32 : i64
+// CHECK-DAG: %[[D384:.*]] = arith.constant 384 : i64
+// CHECK-DAG: %[[ONE:.*]] = arith.constant 1 : i64
+// CHECK-DAG: %[[D4096:.*]] = arith.constant 4096 : i64
+// CHECK: call @lattice_uk_gemm_f32(%[[Q]], %[[K]], %{{.*}}, %[[D4]], %[[D64]], %[[D64]], %[[D32]], %[[D32]], %[[D384]], %[[D32]], %[[ONE]], %[[D384]], %[[D4096]], %[[D64]],
+// CHECK: %[[S:.*]] = bufferization.to_tensor %[[SCORES]]
+// CHECK: %[[CONTEXT:.*]] = memref.alloc() {alignment = 64 : i64} : memref<1x64x4x32xf32>
+// CHECK: bufferization.to_buffer %[[P]] read_only
+// CHECK: bufferization.to_buffer %[[QKV]] read_only
+// CHECK-NEXT: memref.extract_aligned_pointer_as_index
+// CHECK-NEXT: %[[V_BASE:.*]] = arith.index_cast
+// CHECK-NEXT: %[[B1024:.*]] = arith.constant 1024 : i64
+// CHECK-NEXT: %[[V:.*]] = arith.addi %[[V_BASE]], %[[B1024]]
+// CHECK-DAG: %[[E4:.*]] = arith.constant 4 : i64
+// CHECK-DAG: %[[E64:.*]] = arith.constant 64 : i64
+// CHECK-DAG: %[[E32:.*]] = arith.constant 32 : i64
+// CHECK-DAG: %[[E4096:.*]] = arith.constant 4096 : i64
+// CHECK-DAG: %[[E384:.*]] = arith.constant 384 : i64
+// CHECK-DAG: %[[E1:.*]] = arith.constant 1 : i64
+// CHECK-DAG: %[[E128:.*]] = arith.constant 128 : i64
+// CHECK: call @lattice_uk_gemm_f32(%{{.*}}, %[[V]], %{{.*}}, %[[E4]], %[[E64]], %[[E32]], %[[E64]], %[[E4096]], %[[E64]], %[[E32]], %[[E384]], %[[E1]], %[[E32]], %[[E128]],
+// CHECK: %[[T:.*]] = bufferization.to_tensor %[[CONTEXT]]
+// CHECK: return %[[S]], %[[T]]
+#heads = affine_map<(d0, d1, d2, d3) -> (d0, d2, d1, d3)>
+#keys = affine_map<(d0, d1, d2, d3) -> (d0, d3, d1, d2)>
+#id4 = affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>
+#a = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d4)>
+#b = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d4, d3)>
+#c = affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3)>
+func.func @attention_in_place(%qkv: tensor<1x64x384xf32>, %p: tensor<1x4x64x64xf32>)
+    -> (tensor<1x4x64x64xf32>, tensor<1x64x4x32xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %q2 = tensor.extract_slice %qkv[0, 0, 0] [1, 64, 128] [1, 1, 1] : tensor<1x64x384xf32> to tensor<1x64x128xf32>
+  %k2 = tensor.extract_slice %qkv[0, 0, 128] [1, 64, 128] [1, 1, 1] : tensor<1x64x384xf32> to tensor<1x64x128xf32>
+  %v2 = tensor.extract_slice %qkv[0, 0, 256] [1, 64, 128] [1, 1, 1] : tensor<1x64x384xf32> to tensor<1x64x128xf32>
+  %q3 = tensor.expand_shape %q2 [[0], [1], [2, 3]] output_shape [1, 64, 4, 32] : tensor<1x64x128xf32> into tensor<1x64x4x32xf32>
+  %k3 = tensor.expand_shape %k2 [[0], [1], [2, 3]] output_shape [1, 64, 4, 32] : tensor<1x64x128xf32> into tensor<1x64x4x32xf32>
+  %v3 = tensor.expand_shape %v2 [[0], [1], [2, 3]] output_shape [1, 64, 4, 32] : tensor<1x64x128xf32> into tensor<1x64x4x32xf32>
+  %qe = tensor.empty() : tensor<1x4x64x32xf32>
+  %q = linalg.generic {indexing_maps = [#heads, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%q3 : tensor<1x64x4x32xf32>) outs(%qe : tensor<1x4x64x32xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  } -> tensor<1x4x64x32xf32>
+  %ke = tensor.empty() : tensor<1x4x32x64xf32>
+  %k = linalg.generic {indexing_maps = [#keys, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%k3 : tensor<1x64x4x32xf32>) outs(%ke : tensor<1x4x32x64xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  } -> tensor<1x4x32x64xf32>
+  %se = tensor.empty() : tensor<1x4x64x64xf32>
+  %sz = linalg.fill ins(%zero : f32) outs(%se : tensor<1x4x64x64xf32>) -> tensor<1x4x64x64xf32>
+  %s = linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]}
+      ins(%q, %k : tensor<1x4x64x32xf32>, tensor<1x4x32x64xf32>) outs(%sz : tensor<1x4x64x64xf32>) {
+  ^bb0(%x: f32, %y: f32, %o: f32):
+    %m = arith.mulf %x, %y : f32
+    %r = arith.addf %o, %m : f32
+    linalg.yield %r : f32
+  } -> tensor<1x4x64x64xf32>
+  %ve = tensor.empty() : tensor<1x4x64x32xf32>
+  %v = linalg.generic {indexing_maps = [#heads, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%v3 : tensor<1x64x4x32xf32>) outs(%ve : tensor<1x4x64x32xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  } -> tensor<1x4x64x32xf32>
+  %oe = tensor.empty() : tensor<1x4x64x32xf32>
+  %oz = linalg.fill ins(%zero : f32) outs(%oe : tensor<1x4x64x32xf32>) -> tensor<1x4x64x32xf32>
+  %o = linalg.generic {indexing_maps = [#a, #b, #c], iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction"]}
+      ins(%p, %v : tensor<1x4x64x64xf32>, tensor<1x4x64x32xf32>) outs(%oz : tensor<1x4x64x32xf32>) {
+  ^bb0(%x: f32, %y: f32, %acc: f32):
+    %m = arith.mulf %x, %y : f32
+    %r = arith.addf %acc, %m : f32
+    linalg.yield %r : f32
+  } -> tensor<1x4x64x32xf32>
+  %te = tensor.empty() : tensor<1x64x4x32xf32>
+  %t = linalg.generic {indexing_maps = [#heads, #id4], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%o : tensor<1x4x64x32xf32>) outs(%te : tensor<1x64x4x32xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  } -> tensor<1x64x4x32xf32>
+  return %s, %t : tensor<1x4x64x64xf32>, tensor<1x64x4x32xf32>
+}
+
+// -----
+
+// A transposed A whose K the kernel cannot read with unit stride is read
+// where the transpose writes it; a result read by more than the transpose
+// is written in order (and the transpose copies it).
+// CHECK-LABEL: func.func @transposes_kept
+// CHECK: %[[AT:.*]] = linalg.generic
+// CHECK: %[[C:.*]] = memref.alloc() {alignment = 64 : i64} : memref<16x8xf32>
+// CHECK: bufferization.to_buffer %[[AT]]
+// CHECK: call @lattice_uk_gemm_f32
+// CHECK: %[[PRODUCT:.*]] = bufferization.to_tensor %[[C]]
+// CHECK: %[[CT:.*]] = linalg.generic {{.*}} ins(%[[PRODUCT]] : tensor<16x8xf32>)
+// CHECK: return %[[PRODUCT]], %[[CT]]
+func.func @transposes_kept(%x: tensor<32x16xf32>, %b: tensor<32x8xf32>) -> (tensor<16x8xf32>, tensor<8x16xf32>) {
+  %zero = arith.constant 0.0 : f32
+  %ae = tensor.empty() : tensor<16x32xf32>
+  %at = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d1, d0)>, affine_map<(d0, d1) -> (d0, d1)>],
+                        iterator_types = ["parallel", "parallel"]}
+      ins(%x : tensor<32x16xf32>) outs(%ae : tensor<16x32xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  } -> tensor<16x32xf32>
+  %ce = tensor.empty() : tensor<16x8xf32>
+  %cz = linalg.fill ins(%zero : f32) outs(%ce : tensor<16x8xf32>) -> tensor<16x8xf32>
+  %c = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2) -> (d0, d2)>,
+                                        affine_map<(d0, d1, d2) -> (d2, d1)>,
+                                        affine_map<(d0, d1, d2) -> (d0, d1)>],
+                       iterator_types = ["parallel", "parallel", "reduction"]}
+      ins(%at, %b : tensor<16x32xf32>, tensor<32x8xf32>) outs(%cz : tensor<16x8xf32>) {
+  ^bb0(%p: f32, %q: f32, %o: f32):
+    %m = arith.mulf %p, %q : f32
+    %r = arith.addf %o, %m : f32
+    linalg.yield %r : f32
+  } -> tensor<16x8xf32>
+  %te = tensor.empty() : tensor<8x16xf32>
+  %ct = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d1, d0)>, affine_map<(d0, d1) -> (d0, d1)>],
+                        iterator_types = ["parallel", "parallel"]}
+      ins(%c : tensor<16x8xf32>) outs(%te : tensor<8x16xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  } -> tensor<8x16xf32>
+  return %c, %ct : tensor<16x8xf32>, tensor<8x16xf32>
+}
+
+// -----
+
 // Contractions the GEMM does not take: a destination that does not start
 // at zero, and fewer than 8 rows.
 // CHECK-LABEL: func.func @contractions_not_covered
