@@ -35,7 +35,9 @@ def CPUTileAndVectorizePass
     2. *Thread tiling.* When the op has enough work (its iterations times
        the cost of one: a unit per operand and per op of its body, eight
        per division or math function; 2^17 units or more, about what a
-       fork and join of the threads costs), its largest parallel loop
+       fork and join of the threads costs; 2^19 when an op left on one
+       thread wrote its largest input, which the other threads then read
+       from the caller's cache), its largest parallel loop
        (other than the lanes) is tiled into `num-threads` chunks with
        `scf.forall`, fusing the `linalg.fill` of its destination.
     3. *Register tiling.* Inside, every linalg op is tiled with `scf.for` to
