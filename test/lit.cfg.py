@@ -42,6 +42,7 @@ config.environment["FILECHECK_OPTS"] = (
 tool_dirs = [config.lattice_tools_dir, config.llvm_tools_dir]
 tools = [
     "lattice-opt",
+    "lattice-compile",
     "mlir-runner",
     ToolSubst("lattice-parser-fuzzer", unresolved="ignore"),
     ToolSubst("%PYTHON", config.python_executable, unresolved="ignore"),

@@ -11,6 +11,7 @@
 #include "lattice/Conversion/Passes.h"
 #include "lattice/Dialect/Lattice/IR/LatticeDialect.h"
 #include "lattice/Dialect/Lattice/Transforms/Passes.h"
+#include "lattice/Dialect/Lattice/Transforms/Recipes.h"
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Affine/IR/ValueBoundsOpInterfaceImpl.h"
@@ -166,6 +167,7 @@ void mlir::lattice::registerLatticePasses() {
   registerLatticeConversionPasses();
   registerLatticeCodegenPasses();
   registerLatticeCodegenPipelines();
+  registerRecipePipelines();
 
   // Generic transformations (canonicalize, cse, inline, ...) and conversions.
   registerTransformsPasses();

@@ -34,6 +34,8 @@ generated inputs, and say so.
 """
 
 import argparse
+import json
+import math
 import pathlib
 import re
 import sys
@@ -45,18 +47,20 @@ import numpy as np
 from . import calibrate as calibration
 from . import onnx_import, runtime, tools
 
-_GROUPED = {"granularity": "group", "scale-type": "f16", "group-fallback": "true"}
-
+# The recipes and what they do with activations ("none", "dynamic",
+# "static"); their passes are the lattice-recipe-<name> pipelines of the
+# compiler (lib/Dialect/Lattice/Transforms/Recipes.cpp), which
+# test_compile checks this table against.
 RECIPES = {
-    "f32": None,
-    "w8a16": {"weight-bits": "8"},
-    "w4a16": dict(_GROUPED, **{"weight-bits": "4", "group-size": "128"}),
-    "w4a16-g32": dict(_GROUPED, **{"weight-bits": "4", "group-size": "32"}),
-    "w2a16": dict(_GROUPED, **{"weight-bits": "2", "group-size": "32", "clip": "mse"}),
-    "ternary": {"weight-bits": "ternary"},
-    "mixed": dict(_GROUPED, **{"weight-bits": "4", "group-size": "32", "edge-bits": "8"}),
-    "w8a8": {"weight-bits": "8", "activations": "static"},
-    "w8a8-dynamic": {"weight-bits": "8", "activations": "dynamic"},
+    "f32": "none",
+    "w8a16": "none",
+    "w4a16": "none",
+    "w4a16-g32": "none",
+    "w2a16": "none",
+    "ternary": "none",
+    "mixed": "none",
+    "w8a8": "static",
+    "w8a8-dynamic": "dynamic",
 }
 
 GENERATED_SAMPLES = 8
@@ -139,17 +143,18 @@ class CompiledModel:
             self._model = None
 
 
-_REMARK = re.compile(r"remark: layer '((?:[^'\\]|\\.)*)': '([^']*)', weight SQNR "
-                     r"([-\d.inf]+) dB, ([\d.]+) bits per weight")
-
-
-def _layers(remarks):
-    layers = {}
-    for match in _REMARK.finditer(remarks):
-        layers[match.group(1)] = {"scheme": match.group(2),
-                                  "sqnr_db": float(match.group(3)),
-                                  "bits": float(match.group(4))}
-    return layers
+def _layers(report_file):
+    """The per-layer report that lattice-compile wrote (docs/Reports.md):
+    name -> dict with 'scheme', 'sqnr_db' (inf for exact codes) and
+    'bits'."""
+    if not report_file.is_file():
+        return {}
+    report = json.loads(report_file.read_text())
+    return {layer["name"]: {"scheme": layer["scheme"],
+                            "sqnr_db": (math.inf if layer["sqnr_db"] is None
+                                        else layer["sqnr_db"]),
+                            "bits": layer.get("bits_per_weight")}
+            for layer in report["layers"]}
 
 
 def generated_inputs(inputs, count=GENERATED_SAMPLES, seed=0):
@@ -164,10 +169,6 @@ def generated_inputs(inputs, count=GENERATED_SAMPLES, seed=0):
         else:
             data[name] = rng.standard_normal((count,) + tuple(shape)).astype(dtype)
     return data
-
-
-def _options(values):
-    return " ".join(f"{k}={v}" for k, v in values.items())
 
 
 def compile(model, recipe="f32", calib=None, output=None, *, shapes=None,
@@ -198,11 +199,10 @@ def compile(model, recipe="f32", calib=None, output=None, *, shapes=None,
     output.parent.mkdir(parents=True, exist_ok=True)
     work = output.parent / f"{output.name}.work"
     work.mkdir(exist_ok=True)
-    settings = RECIPES[recipe]
-    activations = (settings or {}).get("activations")
+    activations = RECIPES[recipe]
     smooth = activations == "static" or (activations == "dynamic" and calib is not None)
-    steps = _Steps(1 + (model.suffix == ".onnx") + (settings is not None) +
-                   (2 * smooth + (activations == "static")) + (settings is not None), quiet)
+    steps = _Steps(1 + (model.suffix == ".onnx") + smooth + (activations == "static"),
+                   quiet)
     extra = ["--target", target]
     if gpu_chip:
         extra += ["--gpu-chip", gpu_chip]
@@ -212,10 +212,15 @@ def compile(model, recipe="f32", calib=None, output=None, *, shapes=None,
         extra += ["--target-cpu", target_cpu]
     if num_threads:
         extra += ["--num-threads", str(num_threads)]
+    if _export_probes:
+        # (Reports build models with probes, made outputs after the recipe.)
+        extra += ["--export-observations"]
     name = re.sub(r"\W", "_", output.name)
     if name[:1].isdigit():
         name = "m_" + name
     extra += ["--name", name]
+    report_file = work / "report.json"
+    report_file.unlink(missing_ok=True)
     try:
         if model.suffix == ".onnx":
             steps(f"importing {model.name}")
@@ -226,53 +231,41 @@ def compile(model, recipe="f32", calib=None, output=None, *, shapes=None,
             source = model
         else:
             raise CompileError(f"{model}: expected an .onnx or .mlir file")
-        layers = {}
-        if settings is not None:
-            steps("loading the weights")
-            loaded = work / "loaded.mlirbc"
-            tools.run("lattice-opt", source,
-                      f"--lattice-load-weights=dir={source.resolve().parent}",
-                      "--emit-bytecode", "-o", loaded)
-            if smooth or activations == "static":
-                if calib is None:
-                    inputs = _model_inputs(loaded, work)
-                    calib = generated_inputs(inputs)
-                    if not quiet:
-                        print("lattice: NOTE: no calibration data given (--calib); "
-                              f"calibrating on {GENERATED_SAMPLES} generated inputs "
-                              "(normal floats, integers in [0, 64)). Statistics of "
-                              "generated data misrepresent real activations: give "
-                              "representative inputs for real use.", file=sys.stderr)
-            if smooth:
-                steps("calibrating the float model")
-                stats = work / "stats.safetensors"
-                calibration.calibrate(loaded, calib, stats, weights=False, quiet=quiet)
-                steps("SmoothQuant (alpha 0.5)")
-                smoothed = work / "smoothed.mlirbc"
-                tools.run("lattice-opt", loaded, f"--lattice-smoothquant=stats={stats}",
-                          "--emit-bytecode", "-o", smoothed)
-                loaded = smoothed
-            options = dict(settings)
+        statistics = []
+        if smooth:
+            if calib is None:
+                inputs = _model_inputs(source, work)
+                calib = generated_inputs(inputs)
+                if not quiet:
+                    print("lattice: NOTE: no calibration data given (--calib); "
+                          f"calibrating on {GENERATED_SAMPLES} generated inputs "
+                          "(normal floats, integers in [0, 64)). Statistics of "
+                          "generated data misrepresent real activations: give "
+                          "representative inputs for real use.", file=sys.stderr)
+            steps("calibrating the float model")
+            float_stats = work / "stats.safetensors"
+            calibration.calibrate(source, calib, float_stats, weights=False, quiet=quiet)
+            statistics += ["--float-stats", float_stats]
             if activations == "static":
-                steps("calibrating the smoothed model")
-                stats = work / "stats-smoothed.safetensors"
-                calibration.calibrate(loaded, calib, stats, weights=False, quiet=quiet)
-                options["stats"] = str(stats)
-            steps(f"quantizing ({recipe}: {_options(options)})")
-            quantized = work / "quantized.mlirbc"
-            # (Reports build models with probes, made outputs here.)
-            export = ["--lattice-export-observations"] if _export_probes else []
-            report = tools.run("lattice-opt", loaded,
-                               f"--lattice-quantize={_options(options)} report=true",
-                               "--lattice-renormalize", *export, "--emit-bytecode",
-                               "-o", quantized)
-            layers = _layers(report)
-            source = quantized
-        steps(f"compiling to {output}.so")
-        codegen = tools.run("lattice-compile", source, "-o", output, "--remarks", *extra)
+                steps("calibrating the smoothed model (SmoothQuant, alpha 0.5)")
+                smoothed = work / "smoothed.mlirbc"
+                tools.run("lattice-opt", source,
+                          f"--lattice-load-weights=dir={source.resolve().parent}",
+                          f"--lattice-smoothquant=stats={float_stats}",
+                          "--emit-bytecode", "-o", smoothed)
+                smoothed_stats = work / "stats-smoothed.safetensors"
+                calibration.calibrate(smoothed, calib, smoothed_stats, weights=False,
+                                      quiet=quiet)
+                statistics += ["--smoothed-stats", smoothed_stats]
+        steps(f"quantizing ({recipe}) and compiling to {output}.so")
+        recipe_options = ([] if recipe == "f32" else
+                          ["--recipe", recipe, "--report-file", report_file])
+        codegen = tools.run("lattice-compile", source, "-o", output, "--remarks",
+                            *recipe_options, *statistics, *extra)
         steps.finish()
         if remarks and codegen:
             print(codegen, file=sys.stderr, end="", flush=True)
+        layers = _layers(report_file)
     except (onnx_import.OnnxImportError, calibration.CalibrationError) as error:
         raise CompileError(str(error)) from None
     except tools.ToolError as error:

@@ -416,3 +416,58 @@ def test_other_abi_version_is_refused(tmp_path):
         runtime.describe(library)
     with pytest.raises(runtime.LatticeError, match="built for ABI version 1"):
         runtime.load(library, weights=tmp_path / "none.safetensors")
+
+
+_THREE_LAYERS = ROOT / "test" / "Tools" / "Inputs" / "three-layers.mlir"
+
+
+def test_recipes_match_the_compiler():
+    """The Python driver's recipe table names the compiler's recipes, each
+    with what it does with activations: a weight-only recipe's pipeline
+    quantizes no activation, a dynamic one quantizes them per token without
+    statistics, a static one refuses to run without them."""
+    from lattice import compiler
+
+    listed = subprocess.run([str(COMPILE), str(_THREE_LAYERS), "--recipe", "?",
+                             "-o", "unused"], capture_output=True, text=True)
+    assert listed.returncode == 1
+    names = listed.stderr.strip().split("choose one of ", 1)[1].split(", ")
+    assert names == list(compiler.RECIPES)
+    opt = BUILD / "bin" / "lattice-opt"
+    for name, activations in compiler.RECIPES.items():
+        run = subprocess.run([str(opt), str(_THREE_LAYERS), f"--lattice-recipe-{name}"],
+                             capture_output=True, text=True)
+        if activations == "static":
+            assert run.returncode != 0 and "needs the statistics" in run.stderr, name
+            continue
+        assert run.returncode == 0, (name, run.stderr)
+        assert ("lattice.dynamic_quantize" in run.stdout) == (activations == "dynamic"), name
+        assert ("!lattice.quant" in run.stdout) == (name != "f32"), name
+
+
+def test_weight_only_recipe_in_one_process(tmp_path):
+    """A weight-only recipe on a .mlir model is one lattice-compile process
+    (no Python driver: it runs with no interpreter to find), and
+    lattice.compile reads the per-layer report it writes."""
+    from lattice import compiler
+
+    env = dict(os.environ, LATTICE_PYTHON=str(tmp_path / "no-python"))
+    subprocess.run([str(COMPILE), str(_THREE_LAYERS), "--recipe", "w4a16-g32",
+                    "-o", str(tmp_path / "direct")], check=True, env=env)
+    assert (tmp_path / "direct.so").is_file()
+    model = compiler.compile(_THREE_LAYERS, "w4a16-g32", output=tmp_path / "driven",
+                             quiet=True)
+    try:
+        assert list(model.layers) == ["first", "middle", "last"]
+        for info in model.layers.values():
+            assert info["scheme"] == "!lattice.quant<s4, f16, group<1, 32>>"
+            assert info["bits"] == pytest.approx(4.5)
+            # Constant rows: exact codes, the f16 scale's rounding alone.
+            assert info["sqnr_db"] > 60
+        x = np.ones((2, 64), np.float32)
+        (y,) = model(x)
+        # Three f16 scales, each within 2^-11 of its value.
+        np.testing.assert_allclose(y, np.full((2, 16), 0.125 * 64 * 0.25 * 64 * 0.5 * 64),
+                                   rtol=3 * 2.0 ** -11)
+    finally:
+        model.close()

@@ -22,6 +22,8 @@
 #include "lattice/Codegen/Passes.h"
 #include "lattice/Codegen/Ukernels.h"
 #include "lattice/Dialect/Lattice/IR/LatticeOps.h"
+#include "lattice/Dialect/Lattice/Transforms/Passes.h"
+#include "lattice/Dialect/Lattice/Transforms/Recipes.h"
 #include "lattice/InitAll.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -117,10 +119,10 @@ static llvm::cl::opt<std::string>
     cCompiler("cc", llvm::cl::desc("C compiler that links the library"),
               llvm::cl::init(LATTICE_DEFAULT_CC));
 
-// Whole-model compilation (ONNX import, calibration, quantization recipes)
-// is driven by the Python package; these options hand the command to it.
-static llvm::cl::OptionCategory
-    recipeCategory("Whole models (run by the Python driver, lattice.compiler)");
+// Recipes (the lattice-recipe-<name> pipelines) run here on .mlir models;
+// the Python package imports ONNX models and calibrates, and hands the
+// command to this tool again with the statistics it gathered.
+static llvm::cl::OptionCategory recipeCategory("Quantization recipes");
 static llvm::cl::opt<std::string>
     recipe("recipe",
            llvm::cl::desc("Quantization recipe: f32, w8a16, w4a16, "
@@ -131,6 +133,27 @@ static llvm::cl::opt<std::string>
     calib("calib",
           llvm::cl::desc("Calibration data (.npz, one array per input)"),
           llvm::cl::cat(recipeCategory));
+static llvm::cl::opt<std::string> floatStats(
+    "float-stats",
+    llvm::cl::desc("Statistics of the float model (SmoothQuant of the w8a8 "
+                   "recipes), instead of calibration data"),
+    llvm::cl::cat(recipeCategory));
+static llvm::cl::opt<std::string> smoothedStats(
+    "smoothed-stats",
+    llvm::cl::desc("Statistics of the smoothed model (the static "
+                   "activation scales of w8a8), instead of calibration data"),
+    llvm::cl::cat(recipeCategory));
+static llvm::cl::opt<bool> exportObservations(
+    "export-observations",
+    llvm::cl::desc("Make the model's lattice.observe probes outputs of the "
+                   "library, after the recipe (for reports that compare "
+                   "layers with a float build)"),
+    llvm::cl::init(false), llvm::cl::cat(recipeCategory));
+static llvm::cl::opt<std::string>
+    reportFile("report-file",
+               llvm::cl::desc("Write the per-layer quantization report (JSON, "
+                              "docs/Reports.md) to this file"),
+               llvm::cl::cat(recipeCategory));
 static llvm::cl::list<std::string>
     shapes("shape",
            llvm::cl::desc("NAME=D1,D2,...: an ONNX input's shape where the "
@@ -507,6 +530,34 @@ static LogicalResult emitObject(llvm::Module &module, StringRef path) {
   return success();
 }
 
+/// Runs the recipe of --recipe on `module`, whose external weights are
+/// relative to `modelDir`: the weights loaded, then the lattice-recipe
+/// pipeline.
+static LogicalResult quantize(ModuleOp module, StringRef modelDir) {
+  const lattice::Recipe *chosen = lattice::lookupRecipe(recipe);
+  PassManager pm(module.getContext());
+  if (!chosen || chosen->name == "f32") {
+    if (exportObservations)
+      pm.addPass(lattice::createLatticeExportObservationsPass());
+    return pm.run(module);
+  }
+  lattice::LatticeLoadWeightsPassOptions load;
+  load.dir = modelDir.str();
+  pm.addPass(lattice::createLatticeLoadWeightsPass(load));
+  lattice::RecipePipelineOptions options;
+  options.floatStats = floatStats;
+  options.smoothedStats = smoothedStats;
+  options.reportFile = reportFile;
+  std::string error;
+  if (failed(lattice::buildRecipePipeline(pm, *chosen, options, error))) {
+    llvm::errs() << "lattice-compile: " << error << "\n";
+    return failure();
+  }
+  if (exportObservations)
+    pm.addPass(lattice::createLatticeExportObservationsPass());
+  return pm.run(module);
+}
+
 static LogicalResult compile(const char *argv0) {
   DialectRegistry registry;
   lattice::registerLatticeDialects(registry);
@@ -533,6 +584,9 @@ static LogicalResult compile(const char *argv0) {
   sourceMgr.AddNewSourceBuffer(std::move(buffer), llvm::SMLoc());
   OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
   if (!module)
+    return failure();
+  StringRef modelDir = llvm::sys::path::parent_path(inputFile);
+  if (failed(quantize(*module, modelDir)))
     return failure();
 
   // The entry function.
@@ -599,7 +653,6 @@ static LogicalResult compile(const char *argv0) {
   for (unsigned i = 0, e = entry.getNumResults(); i < e; ++i)
     entry.removeResultAttr(i, StringAttr::get(&context, "lattice.name"));
   std::vector<PackedWeight> weights;
-  StringRef modelDir = llvm::sys::path::parent_path(inputFile);
   bool cuda = target == "cuda";
   // The microkernels' fast paths need AVX2 at least (the pass leaves each
   // matmul to the kernel the target's vectors suit); elsewhere the
@@ -820,8 +873,38 @@ int main(int argc, char **argv) {
       "  lattice-compile model.mlir -o out/model\n"
       "  lattice-compile model.onnx --recipe w4a16 [--calib data.npz] -o "
       "out/model\n");
-  if (!recipe.empty() || !calib.empty() || !shapes.empty() ||
-      StringRef(inputFile).ends_with(".onnx"))
+  const lattice::Recipe *chosen = nullptr;
+  if (!recipe.empty()) {
+    chosen = lattice::lookupRecipe(recipe);
+    if (!chosen) {
+      llvm::errs() << "lattice-compile: unknown recipe '" << recipe
+                   << "'; choose one of ";
+      llvm::interleaveComma(
+          lattice::getRecipes(), llvm::errs(),
+          [](const lattice::Recipe &r) { llvm::errs() << r.name; });
+      llvm::errs() << "\n";
+      return 1;
+    }
+  }
+  // ONNX models, calibration data and static recipes without their
+  // statistics go through the Python package, which imports and calibrates.
+  bool statistics = !floatStats.empty() || !smoothedStats.empty();
+  if (!calib.empty() || !shapes.empty() ||
+      StringRef(inputFile).ends_with(".onnx") ||
+      (chosen && chosen->activations == lattice::RecipeActivations::Static &&
+       !statistics)) {
+    if (statistics || !reportFile.empty() || exportObservations) {
+      llvm::errs() << "lattice-compile: --float-stats, --smoothed-stats, "
+                      "--report-file and --export-observations apply to "
+                      ".mlir models compiled without --calib\n";
+      return 1;
+    }
     return runModelDriver(argv[0]);
+  }
+  if (!chosen && (statistics || !reportFile.empty())) {
+    llvm::errs() << "lattice-compile: --float-stats, --smoothed-stats and "
+                    "--report-file need a --recipe\n";
+    return 1;
+  }
   return failed(compile(argv[0])) ? 1 : 0;
 }

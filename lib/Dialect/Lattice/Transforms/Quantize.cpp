@@ -25,7 +25,11 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Matchers.h"
 #include "llvm/ADT/StringSwitch.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
 #include "llvm/Support/Regex.h"
+#include "llvm/Support/ToolOutputFile.h"
 #include <algorithm>
 #include <cfloat>
 #include <cmath>
@@ -388,6 +392,43 @@ static IntegerType getAccumulatorType(Builder &b, int64_t run,
 }
 
 namespace {
+/// A quantized layer as the report describes it.
+struct LayerReport {
+  std::string name, scheme;
+  double sqnr;
+  std::optional<double> bitsPerWeight;
+};
+
+/// The version of the report file's schema (docs/Reports.md).
+constexpr int64_t kReportVersion = 1;
+
+/// Writes `layers` to `path` as the JSON report of lattice-quantize.
+LogicalResult writeReport(StringRef path, ArrayRef<LayerReport> layers,
+                          Location loc) {
+  llvm::json::Array entries;
+  for (const LayerReport &layer : layers) {
+    llvm::json::Object entry{{"name", layer.name}, {"scheme", layer.scheme}};
+    // JSON has no infinity: an exact layer's SQNR is null.
+    entry["sqnr_db"] = std::isfinite(layer.sqnr) ? llvm::json::Value(layer.sqnr)
+                                                 : llvm::json::Value(nullptr);
+    if (layer.bitsPerWeight)
+      entry["bits_per_weight"] = *layer.bitsPerWeight;
+    entries.push_back(std::move(entry));
+  }
+  llvm::json::Object report{{"format", "lattice-quantize-report"},
+                            {"version", kReportVersion},
+                            {"layers", std::move(entries)}};
+  std::error_code ec;
+  llvm::ToolOutputFile file(path, ec, llvm::sys::fs::OF_Text);
+  if (ec)
+    return emitError(loc) << "lattice-quantize: cannot write the report '"
+                          << path << "': " << ec.message();
+  file.os() << llvm::formatv("{0:2}", llvm::json::Value(std::move(report)))
+            << "\n";
+  file.keep();
+  return success();
+}
+
 struct LatticeQuantizePass final
     : lattice::impl::LatticeQuantizePassBase<LatticeQuantizePass> {
   using Base::Base;
@@ -443,16 +484,21 @@ struct LatticeQuantizePass final
     SmallVector<llvm::Regex> skipPatterns;
     for (const std::string &pattern : skip)
       skipPatterns.emplace_back(pattern);
+    SmallVector<LayerReport> layers;
     for (auto [index, op] : llvm::enumerate(matmuls)) {
       bool isEdge = index == 0 || index + 1 == matmuls.size();
-      if (failed(quantizeMatmul(op, skipPatterns, isEdge)))
+      if (failed(quantizeMatmul(op, skipPatterns, isEdge, layers)))
         return signalPassFailure();
     }
+    if (!reportFile.empty() &&
+        failed(writeReport(reportFile, layers, getOperation().getLoc())))
+      return signalPassFailure();
   }
 
 private:
   LogicalResult quantizeMatmul(MatmulOp op, ArrayRef<llvm::Regex> skipPatterns,
-                               bool isEdge) const;
+                               bool isEdge,
+                               SmallVectorImpl<LayerReport> &layers) const;
   Value quantizeActivations(OpBuilder &b, MatmulOp op,
                             const LayerConfig &config, Value &scale) const;
   Value quantizeActivationsStatically(OpBuilder &b, MatmulOp op,
@@ -466,7 +512,8 @@ private:
 } // namespace
 
 LogicalResult LatticeQuantizePass::quantizeMatmul(
-    MatmulOp op, ArrayRef<llvm::Regex> skipPatterns, bool isEdge) const {
+    MatmulOp op, ArrayRef<llvm::Regex> skipPatterns, bool isEdge,
+    SmallVectorImpl<LayerReport> &layers) const {
   std::string name = getLayerName(op);
   StringRef layer = name.empty() ? StringRef("<unnamed>") : StringRef(name);
   Settings settings = defaults;
@@ -579,20 +626,27 @@ LogicalResult LatticeQuantizePass::quantizeMatmul(
     emitRemark(loc) << "layer '" << layer
                     << "': " << quantized->degenerateBlocks
                     << " all-zero blocks use the fallback scale 1";
-  if (report) {
+  if (report || !reportFile.empty()) {
     llvm::Expected<StorageCost> cost =
         computeStorageCost(scheme, weightType.getShape());
     double sqnr = quantized->noise > 0
                       ? 10.0 * std::log10(quantized->signal / quantized->noise)
                       : INFINITY;
-    auto remark = emitRemark(loc);
-    remark << "layer '" << layer << "': " << quantType << ", weight SQNR "
-           << formatNumber(std::round(sqnr * 100) / 100) << " dB";
+    std::optional<double> bits;
     if (cost)
-      remark << ", " << formatNumber(cost->bitsPerElement)
-             << " bits per weight";
+      bits = cost->bitsPerElement;
     else
       llvm::consumeError(cost.takeError());
+    std::string schemeText;
+    llvm::raw_string_ostream(schemeText) << quantType;
+    if (report) {
+      auto remark = emitRemark(loc);
+      remark << "layer '" << layer << "': '" << schemeText << "', weight SQNR "
+             << formatNumber(std::round(sqnr * 100) / 100) << " dB";
+      if (bits)
+        remark << ", " << formatNumber(*bits) << " bits per weight";
+    }
+    layers.push_back({layer.str(), schemeText, sqnr, bits});
   }
   return success();
 }

@@ -264,7 +264,9 @@ def LatticeQuantizePass : Pass<"lattice-quantize", "ModuleOp"> {
     With `report`, every quantized weight gets a remark with the scheme,
     the weight SQNR in dB (10 log10 of sum(w^2) over sum((w - w_hat)^2),
     with w_hat dequantized in f32) and the effective bits per weight (codes,
-    scales and zero points).
+    scales and zero points). `report-file` writes the same, one entry per
+    layer in program order, as JSON (docs/Reports.md describes the schema):
+    what drivers read, instead of remark text.
 
     With `activations=static` the `lhs` is quantized per tensor with a
     constant symmetric scale P / qmax taken from the statistics file
@@ -326,6 +328,9 @@ def LatticeQuantizePass : Pass<"lattice-quantize", "ModuleOp"> {
            "divide, instead of failing">,
     Option<"report", "report", "bool", /*default=*/"false",
            "Remark the weight SQNR and bits per weight of every layer">,
+    Option<"reportFile", "report-file", "std::string", /*default=*/"\"\"",
+           "Write the per-layer report (scheme, weight SQNR, bits per "
+           "weight) to this JSON file (docs/Reports.md)">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect",
                            "::mlir::tensor::TensorDialect"];

@@ -1,0 +1,79 @@
+//===- Recipes.h - The built-in quantization recipes ------------*- C++ -*-===//
+//
+// Part of the Lattice project, under the Apache License v2.0 with LLVM
+// Exceptions. See LICENSE for license information.
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+//
+// A recipe names a quantization of a whole model: the options of
+// lattice-quantize (and SmoothQuant before it, for recipes that quantize
+// activations from calibration), then lattice-renormalize. Each is a pass
+// pipeline, `lattice-recipe-<name>`, that lattice-opt runs like any other
+// and that lattice-compile runs with `--recipe <name>`.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LATTICE_DIALECT_LATTICE_TRANSFORMS_RECIPES_H
+#define LATTICE_DIALECT_LATTICE_TRANSFORMS_RECIPES_H
+
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassOptions.h"
+#include "mlir/Support/LLVM.h"
+
+namespace mlir::lattice {
+/// What a recipe does with the activations, which decides what it needs
+/// from calibration.
+enum class RecipeActivations {
+  /// Float activations: the weights alone are quantized.
+  None,
+  /// Quantized per token at run time; SmoothQuant first when statistics
+  /// of the float model are given.
+  Dynamic,
+  /// Quantized per tensor with scales from the statistics of the smoothed
+  /// model, after SmoothQuant from those of the float model.
+  Static,
+};
+
+/// A built-in recipe.
+struct Recipe {
+  StringRef name;
+  StringRef summary;
+  RecipeActivations activations;
+};
+
+/// The built-in recipes, in the order the documentation lists them.
+ArrayRef<Recipe> getRecipes();
+
+/// The recipe called `name`, or null.
+const Recipe *lookupRecipe(StringRef name);
+
+/// The options of a recipe's pipeline.
+struct RecipePipelineOptions
+    : public PassPipelineOptions<RecipePipelineOptions> {
+  Option<std::string> floatStats{
+      *this, "float-stats",
+      llvm::cl::desc("Statistics of the float model: SmoothQuant runs first "
+                     "(static recipes need them; dynamic ones use them)")};
+  Option<std::string> smoothedStats{
+      *this, "smoothed-stats",
+      llvm::cl::desc("Statistics of the smoothed model, for the scales of "
+                     "static activations")};
+  Option<std::string> reportFile{
+      *this, "report-file",
+      llvm::cl::desc("Write lattice-quantize's per-layer report (JSON) to "
+                     "this file")};
+};
+
+/// Adds the passes of `recipe` to `pm`: SmoothQuant (with float-stats),
+/// lattice-quantize with the recipe's options, lattice-renormalize. Fails,
+/// with the reason in `error`, when the options do not fit the recipe.
+LogicalResult buildRecipePipeline(OpPassManager &pm, const Recipe &recipe,
+                                  const RecipePipelineOptions &options,
+                                  std::string &error);
+
+/// Registers `lattice-recipe-<name>` for every recipe.
+void registerRecipePipelines();
+} // namespace mlir::lattice
+
+#endif // LATTICE_DIALECT_LATTICE_TRANSFORMS_RECIPES_H

@@ -1,0 +1,44 @@
+// Each built-in recipe is a pass pipeline, lattice-recipe-<name>.
+// RUN: lattice-opt %s --lattice-recipe-w4a16 | FileCheck %s --check-prefix=W4A16
+// RUN: lattice-opt %s --lattice-recipe-w4a16-g32 | FileCheck %s --check-prefix=G32
+// RUN: lattice-opt %s --lattice-recipe-mixed | FileCheck %s --check-prefix=MIXED
+// RUN: lattice-opt %s --lattice-recipe-w8a8-dynamic | FileCheck %s --check-prefix=DYNAMIC
+// RUN: lattice-opt %s --lattice-recipe-ternary | FileCheck %s --check-prefix=TERNARY
+// RUN: lattice-opt %s --lattice-recipe-f32 | FileCheck %s --check-prefix=F32
+//
+// Statistics that do not fit the recipe are errors.
+// RUN: not lattice-opt %s --lattice-recipe-w8a8 2>&1 | FileCheck %s --check-prefix=STATIC
+// RUN: not lattice-opt %s --lattice-recipe-w4a16=smoothed-stats=s.safetensors 2>&1 \
+// RUN:   | FileCheck %s --check-prefix=WEIGHTS-ONLY
+// RUN: not lattice-opt %s --lattice-recipe-f32=float-stats=s.safetensors 2>&1 \
+// RUN:   | FileCheck %s --check-prefix=NONE
+// RUN: not lattice-opt %s --lattice-recipe-w8a8-dynamic=smoothed-stats=s.safetensors 2>&1 \
+// RUN:   | FileCheck %s --check-prefix=DYNAMIC-STATS
+
+// w4a16: groups of 128 along K, f16 scales; a K of 64 that 128 does not
+// divide falls back to one scale per output channel.
+// W4A16-COUNT-3: lattice.matmul {{.*}}!lattice.quant<s4, f16, channel<0>>
+// G32-COUNT-3: lattice.matmul {{.*}}!lattice.quant<s4, f16, group<1, 32>>
+// mixed: the first and the last layer in 8 bits per channel.
+// MIXED: lattice.matmul {{.*}}!lattice.quant<s8, f16, channel<0>>
+// MIXED: lattice.matmul {{.*}}!lattice.quant<s4, f16, group<1, 32>>
+// MIXED: lattice.matmul {{.*}}!lattice.quant<s8, f16, channel<0>>
+// DYNAMIC-COUNT-3: lattice.dynamic_quantize
+// TERNARY-COUNT-3: lattice.matmul {{.*}}!lattice.quant<ternary
+// F32-NOT: lattice.quant
+// F32-COUNT-3: lattice.matmul {{.*}} -> tensor
+
+// STATIC: error: recipe 'w8a8' needs the statistics of the float model (float-stats) and of the smoothed one (smoothed-stats)
+// WEIGHTS-ONLY: error: recipe 'w4a16' quantizes weights only and takes no statistics
+// NONE: error: recipe 'f32' takes no statistics
+// DYNAMIC-STATS: error: recipe 'w8a8-dynamic' takes the float model's statistics (float-stats) only
+
+func.func @three(%x: tensor<2x64xf32>) -> tensor<2x16xf32> {
+  %w1 = arith.constant dense<0.5> : tensor<64x64xf32> loc("first")
+  %w2 = arith.constant dense<0.25> : tensor<64x64xf32> loc("middle")
+  %w3 = arith.constant dense<0.125> : tensor<16x64xf32> loc("last")
+  %a = lattice.matmul %x, %w1 accumulate(f32) : (tensor<2x64xf32>, tensor<64x64xf32>) -> tensor<2x64xf32>
+  %b = lattice.matmul %a, %w2 accumulate(f32) : (tensor<2x64xf32>, tensor<64x64xf32>) -> tensor<2x64xf32>
+  %c = lattice.matmul %b, %w3 accumulate(f32) : (tensor<2x64xf32>, tensor<16x64xf32>) -> tensor<2x16xf32>
+  return %c : tensor<2x16xf32>
+}
