@@ -201,8 +201,7 @@ def compile(model, recipe="f32", calib=None, output=None, *, shapes=None,
     work.mkdir(exist_ok=True)
     activations = RECIPES[recipe]
     smooth = activations == "static" or (activations == "dynamic" and calib is not None)
-    steps = _Steps(1 + (model.suffix == ".onnx") + smooth + (activations == "static"),
-                   quiet)
+    steps = _Steps(1 + (model.suffix == ".onnx") + smooth, quiet)
     extra = ["--target", target]
     if gpu_chip:
         extra += ["--gpu-chip", gpu_chip]
@@ -246,17 +245,6 @@ def compile(model, recipe="f32", calib=None, output=None, *, shapes=None,
             float_stats = work / "stats.safetensors"
             calibration.calibrate(source, calib, float_stats, weights=False, quiet=quiet)
             statistics += ["--float-stats", float_stats]
-            if activations == "static":
-                steps("calibrating the smoothed model (SmoothQuant, alpha 0.5)")
-                smoothed = work / "smoothed.mlirbc"
-                tools.run("lattice-opt", source,
-                          f"--lattice-load-weights=dir={source.resolve().parent}",
-                          f"--lattice-smoothquant=stats={float_stats}",
-                          "--emit-bytecode", "-o", smoothed)
-                smoothed_stats = work / "stats-smoothed.safetensors"
-                calibration.calibrate(smoothed, calib, smoothed_stats, weights=False,
-                                      quiet=quiet)
-                statistics += ["--smoothed-stats", smoothed_stats]
         steps(f"quantizing ({recipe}) and compiling to {output}.so")
         recipe_options = ([] if recipe == "f32" else
                           ["--recipe", recipe, "--report-file", report_file])

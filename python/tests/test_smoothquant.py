@@ -122,6 +122,12 @@ def test_outliers_need_smoothing(outlier_model, tmp_path):
     print(f"W8A8 output SQNR: {plain:.2f} dB plain, {smoothed_sqnr:.2f} dB "
           "with SmoothQuant")
     assert smoothed_sqnr >= plain + 10
+    # The float model's statistics serve as well: SmoothQuant put each
+    # smoothed input's range on its matmul (what the recipe does, one
+    # calibration instead of two).
+    one_calibration = sqnr(expected, run(
+        w8a8(tmp_path, smoothed, stats, "one_calibration"), test))
+    assert one_calibration == pytest.approx(smoothed_sqnr, abs=0.05)
 
 
 def test_alpha_search(outlier_model, tmp_path):

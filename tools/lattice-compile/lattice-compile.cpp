@@ -135,13 +135,9 @@ static llvm::cl::opt<std::string>
           llvm::cl::cat(recipeCategory));
 static llvm::cl::opt<std::string> floatStats(
     "float-stats",
-    llvm::cl::desc("Statistics of the float model (SmoothQuant of the w8a8 "
-                   "recipes), instead of calibration data"),
-    llvm::cl::cat(recipeCategory));
-static llvm::cl::opt<std::string> smoothedStats(
-    "smoothed-stats",
-    llvm::cl::desc("Statistics of the smoothed model (the static "
-                   "activation scales of w8a8), instead of calibration data"),
+    llvm::cl::desc("Statistics of the float model (SmoothQuant and the "
+                   "static activation scales of w8a8), instead of "
+                   "calibration data"),
     llvm::cl::cat(recipeCategory));
 static llvm::cl::opt<bool> exportObservations(
     "export-observations",
@@ -546,7 +542,6 @@ static LogicalResult quantize(ModuleOp module, StringRef modelDir) {
   pm.addPass(lattice::createLatticeLoadWeightsPass(load));
   lattice::RecipePipelineOptions options;
   options.floatStats = floatStats;
-  options.smoothedStats = smoothedStats;
   options.reportFile = reportFile;
   std::string error;
   if (failed(lattice::buildRecipePipeline(pm, *chosen, options, error))) {
@@ -888,22 +883,22 @@ int main(int argc, char **argv) {
   }
   // ONNX models, calibration data and static recipes without their
   // statistics go through the Python package, which imports and calibrates.
-  bool statistics = !floatStats.empty() || !smoothedStats.empty();
+  bool statistics = !floatStats.empty();
   if (!calib.empty() || !shapes.empty() ||
       StringRef(inputFile).ends_with(".onnx") ||
       (chosen && chosen->activations == lattice::RecipeActivations::Static &&
        !statistics)) {
     if (statistics || !reportFile.empty() || exportObservations) {
-      llvm::errs() << "lattice-compile: --float-stats, --smoothed-stats, "
-                      "--report-file and --export-observations apply to "
-                      ".mlir models compiled without --calib\n";
+      llvm::errs() << "lattice-compile: --float-stats, --report-file and "
+                      "--export-observations apply to .mlir models compiled "
+                      "without --calib\n";
       return 1;
     }
     return runModelDriver(argv[0]);
   }
   if (!chosen && (statistics || !reportFile.empty())) {
-    llvm::errs() << "lattice-compile: --float-stats, --smoothed-stats and "
-                    "--report-file need a --recipe\n";
+    llvm::errs() << "lattice-compile: --float-stats and --report-file need "
+                    "a --recipe\n";
     return 1;
   }
   return failed(compile(argv[0])) ? 1 : 0;

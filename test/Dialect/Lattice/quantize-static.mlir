@@ -29,3 +29,25 @@ func.func @linear(%x: tensor<3x4xf32>) -> tensor<3x2xf32> {
   %y = lattice.matmul %x, %w accumulate(f32) : (tensor<3x4xf32>, tensor<2x4xf32>) -> tensor<3x2xf32>
   return %y : tensor<3x2xf32>
 }
+
+/// A matmul that lattice-smoothquant smoothed carries its input's range
+/// (lattice.input_absmax): the 100th percentile takes it (scale 2.54 / 127,
+/// 2.54 / 7 in 4 bits) instead of the statistics, which describe the input
+/// before smoothing; other percentiles need statistics of the smoothed
+/// model and read the file.
+// CHECK-LABEL: func.func @smoothed
+// CHECK: %[[XS:.*]] = arith.constant dense<2.000000e-02> : tensor<f32>
+// CHECK: lattice.quantize %{{.*}}, %[[XS]]
+// CHECK-NOT: lattice.input_absmax
+// P99-LABEL: func.func @smoothed
+// P99: %[[XS:.*]] = arith.constant dense<2.500000e-02> : tensor<f32>
+// P99: lattice.quantize %{{.*}}, %[[XS]]
+// A4-LABEL: func.func @smoothed
+// A4: %[[XS:.*]] = arith.constant dense<0.362857133> : tensor<f32>
+// A4: lattice.quantize %{{.*}}, %[[XS]]
+func.func @smoothed(%x: tensor<3x4xf32>) -> tensor<3x2xf32> {
+  %w = arith.constant dense<[[0.0, 15.0, -1.0, 14.0], [7.0, -3.5, 1.75, -0.25]]> : tensor<2x4xf32> loc("fc")
+  %y = lattice.matmul %x, %w accumulate(f32) {lattice.input_absmax = 2.54 : f32}
+      : (tensor<3x4xf32>, tensor<2x4xf32>) -> tensor<3x2xf32>
+  return %y : tensor<3x2xf32>
+}

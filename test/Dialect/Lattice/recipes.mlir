@@ -8,12 +8,10 @@
 //
 // Statistics that do not fit the recipe are errors.
 // RUN: not lattice-opt %s --lattice-recipe-w8a8 2>&1 | FileCheck %s --check-prefix=STATIC
-// RUN: not lattice-opt %s --lattice-recipe-w4a16=smoothed-stats=s.safetensors 2>&1 \
+// RUN: not lattice-opt %s --lattice-recipe-w4a16=float-stats=s.safetensors 2>&1 \
 // RUN:   | FileCheck %s --check-prefix=WEIGHTS-ONLY
 // RUN: not lattice-opt %s --lattice-recipe-f32=float-stats=s.safetensors 2>&1 \
 // RUN:   | FileCheck %s --check-prefix=NONE
-// RUN: not lattice-opt %s --lattice-recipe-w8a8-dynamic=smoothed-stats=s.safetensors 2>&1 \
-// RUN:   | FileCheck %s --check-prefix=DYNAMIC-STATS
 
 // w4a16: groups of 128 along K, f16 scales; a K of 64 that 128 does not
 // divide falls back to one scale per output channel.
@@ -28,10 +26,9 @@
 // F32-NOT: lattice.quant
 // F32-COUNT-3: lattice.matmul {{.*}} -> tensor
 
-// STATIC: error: recipe 'w8a8' needs the statistics of the float model (float-stats) and of the smoothed one (smoothed-stats)
-// WEIGHTS-ONLY: error: recipe 'w4a16' quantizes weights only and takes no statistics
+// STATIC: error: recipe 'w8a8' needs the statistics of the float model (float-stats)
+// WEIGHTS-ONLY: error: recipe 'w4a16' takes no statistics
 // NONE: error: recipe 'f32' takes no statistics
-// DYNAMIC-STATS: error: recipe 'w8a8-dynamic' takes the float model's statistics (float-stats) only
 
 func.func @three(%x: tensor<2x64xf32>) -> tensor<2x16xf32> {
   %w1 = arith.constant dense<0.5> : tensor<64x64xf32> loc("first")

@@ -689,30 +689,40 @@ Value LatticeQuantizePass::quantizeActivations(OpBuilder &b, MatmulOp op,
 Value LatticeQuantizePass::quantizeActivationsStatically(
     OpBuilder &b, MatmulOp op, const LayerConfig &config, Value &scale) const {
   std::string layer = getLayerName(op);
-  if (!statistics) {
+  // The range that SmoothQuant computed for a smoothed input covers the
+  // whole of it: the scale of the 100th percentile.
+  std::optional<double> range;
+  if (auto absmax = op->getAttrOfType<FloatAttr>(kInputAbsMaxAttrName)) {
+    if (config.activationPercentile == 100.0)
+      range = absmax.getValueAsDouble();
+    op->removeAttr(kInputAbsMaxAttrName);
+  }
+  if (!range && !statistics) {
     op.emitError() << "layer '" << layer
                    << "': activations=static needs statistics; pass "
                       "stats=<file> (written by lattice.calibrate)";
     return {};
   }
-  if (layer.empty()) {
+  if (!range && layer.empty()) {
     op.emitError("activations=static needs a layer name to find the "
                  "statistics of the matmul's input");
     return {};
   }
-  llvm::Expected<ProbeStatistics> probe =
-      statistics->get(getInputProbeName(layer), std::nullopt);
-  if (!probe) {
-    op.emitError() << "layer '" << layer
-                   << "': " << llvm::toString(probe.takeError());
-    return {};
+  if (!range) {
+    llvm::Expected<ProbeStatistics> probe =
+        statistics->get(getInputProbeName(layer), std::nullopt);
+    if (!probe) {
+      op.emitError() << "layer '" << layer
+                     << "': " << llvm::toString(probe.takeError());
+      return {};
+    }
+    range = probe->getAbsPercentile(config.activationPercentile);
   }
   FloatType f32 = b.getF32Type();
   auto quantType =
       QuantType::get(StorageKind::Signed, config.activationBits, f32);
-  double range = probe->getAbsPercentile(config.activationPercentile);
   llvm::Expected<QuantParams> params =
-      computeQuantParams(quantType.getScheme(), -range, range);
+      computeQuantParams(quantType.getScheme(), -*range, *range);
   if (!params) {
     op.emitError() << "layer '" << layer
                    << "': " << llvm::toString(params.takeError());

@@ -88,43 +88,27 @@ mlir::lattice::buildRecipePipeline(OpPassManager &pm, const Recipe &recipe,
                                    std::string &error) {
   std::optional<LatticeQuantizePassOptions> quantize =
       getQuantizeOptions(recipe);
-  if (!quantize) {
-    if (!options.floatStats.empty() || !options.smoothedStats.empty()) {
+  if (!quantize || recipe.activations == RecipeActivations::None) {
+    if (!options.floatStats.empty()) {
       error = "recipe '" + recipe.name.str() + "' takes no statistics";
       return failure();
     }
-    return success();
+    if (!quantize)
+      return success();
   }
-  switch (recipe.activations) {
-  case RecipeActivations::None:
-    if (!options.floatStats.empty() || !options.smoothedStats.empty()) {
-      error = "recipe '" + recipe.name.str() +
-              "' quantizes weights only and takes no statistics";
-      return failure();
-    }
-    break;
-  case RecipeActivations::Dynamic:
-    if (!options.smoothedStats.empty()) {
-      error = "recipe '" + recipe.name.str() +
-              "' takes the float model's statistics (float-stats) only";
-      return failure();
-    }
-    break;
-  case RecipeActivations::Static:
-    if (options.floatStats.empty() || options.smoothedStats.empty()) {
-      error = "recipe '" + recipe.name.str() +
-              "' needs the statistics of the float model (float-stats) and "
-              "of the smoothed one (smoothed-stats)";
-      return failure();
-    }
-    break;
+  if (recipe.activations == RecipeActivations::Static &&
+      options.floatStats.empty()) {
+    error = "recipe '" + recipe.name.str() +
+            "' needs the statistics of the float model (float-stats)";
+    return failure();
   }
   if (!options.floatStats.empty()) {
     LatticeSmoothQuantPassOptions smooth;
     smooth.stats = options.floatStats;
     pm.addPass(createLatticeSmoothQuantPass(smooth));
   }
-  quantize->stats = options.smoothedStats;
+  if (recipe.activations == RecipeActivations::Static)
+    quantize->stats = options.floatStats;
   quantize->reportFile = options.reportFile;
   pm.addPass(createLatticeQuantizePass(*quantize));
   pm.addPass(createLatticeRenormalizePass());

@@ -321,6 +321,8 @@ LogicalResult LatticeSmoothQuantPass::smooth(Group &group) const {
   // take the largest.
   std::vector<float> actMax(k, 0.0f);
   std::optional<ProbeStatistics> xtxStats;
+  // Each layer's own maxima, for the range of its smoothed input.
+  std::vector<std::vector<float>> layerMax;
   for (Layer &layer : layers) {
     if (layer.name.empty())
       return layer.front().emitError(
@@ -335,6 +337,7 @@ LogicalResult LatticeSmoothQuantPass::smooth(Group &group) const {
              << "': " << llvm::toString(probe.takeError());
     for (int64_t j = 0; j < k; ++j)
       actMax[j] = std::max(actMax[j], probe->absmax[j]);
+    layerMax.push_back(probe->absmax);
     if (withXtX)
       xtxStats = std::move(*probe);
   }
@@ -390,6 +393,17 @@ LogicalResult LatticeSmoothQuantPass::smooth(Group &group) const {
   std::vector<float> inverse(k);
   for (int64_t j = 0; j < k; ++j)
     inverse[j] = float(1.0 / factors[j]);
+  // The range of each layer's smoothed input, as f32 arithmetic scales it
+  // (rounding is monotonic: the maximum of the products is the product of
+  // the maximum).
+  for (auto [layer, maxima] : llvm::zip(layers, layerMax)) {
+    float range = 0.0f;
+    for (int64_t j = 0; j < k; ++j)
+      range = std::max(range, maxima[j] * inverse[j]);
+    for (MatmulOp op : layer.ops)
+      op->setAttr(kInputAbsMaxAttrName,
+                  FloatAttr::get(Float32Type::get(op.getContext()), range));
+  }
   unsigned kept = 0;
   for (Value input : group.inputs) {
     if (succeeded(foldIntoProducer(input, layers, inverse)))

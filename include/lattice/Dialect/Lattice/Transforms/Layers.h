@@ -31,6 +31,13 @@ std::string getWeightProbeName(StringRef layer);
 
 /// The name of the probe on the result of `layer`'s matmul.
 std::string getOutputProbeName(StringRef layer);
+
+/// The attribute that lattice-smoothquant puts on the matmuls it smooths:
+/// the absolute maximum of the smoothed input over the calibration data
+/// (max_j max|X_j| / s_j, from the statistics it read), which
+/// lattice-quantize's static activation scales take instead of statistics
+/// of the smoothed model.
+inline constexpr StringLiteral kInputAbsMaxAttrName = "lattice.input_absmax";
 } // namespace mlir::lattice
 
 #endif // LATTICE_DIALECT_LATTICE_TRANSFORMS_LAYERS_H

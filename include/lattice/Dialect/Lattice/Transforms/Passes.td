@@ -273,7 +273,11 @@ def LatticeQuantizePass : Pass<"lattice-quantize", "ModuleOp"> {
     `stats` (the `<layer>:input` probe of `lattice-observe`, see
     docs/Calibration.md): P is the `activation-percentile`-th percentile of
     |x| from the probe's histogram (100: the absolute maximum). Missing or
-    malformed statistics are errors naming the tensor.
+    malformed statistics are errors naming the tensor. A matmul that
+    `lattice-smoothquant` smoothed carries its input's absolute maximum
+    (`lattice.input_absmax`), which the 100th percentile takes instead of
+    the file (whose probe saw the input before smoothing); other
+    percentiles need statistics of the smoothed model.
 
     `edge-bits` gives the first and the last matmul of the module (in
     program order, among those with float operands) their own weight codes,
@@ -388,7 +392,11 @@ def LatticeSmoothQuantPass : Pass<"lattice-smoothquant", "ModuleOp"> {
     `lattice.layer_norm` with constant gain (and bias) whose only users are
     the group. Otherwise an explicit `lattice.channel_scale` by 1/s is
     inserted and a remark says so. Channels where either maximum is zero
-    keep s_j = 1; s is clamped to [1e-5, 1e5].
+    keep s_j = 1; s is clamped to [1e-5, 1e5]. Every smoothed matmul gets
+    the range of its new input, `lattice.input_absmax` = max_j max|X_j| /
+    s_j (f32, from its own probe), from which `lattice-quantize
+    activations=static` takes the scale: one calibration of the float model
+    serves both passes.
 
     alpha comes from `alpha`, or from an `alpha` entry (a float) in a
     `lattice.smoothquant` dictionary on a matmul of the group (all matmuls

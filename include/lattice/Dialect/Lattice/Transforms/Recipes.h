@@ -30,8 +30,9 @@ enum class RecipeActivations {
   /// Quantized per token at run time; SmoothQuant first when statistics
   /// of the float model are given.
   Dynamic,
-  /// Quantized per tensor with scales from the statistics of the smoothed
-  /// model, after SmoothQuant from those of the float model.
+  /// Quantized per tensor, after SmoothQuant, with scales from the
+  /// statistics of the float model (lattice-smoothquant scales the ranges
+  /// of the inputs it smooths).
   Static,
 };
 
@@ -53,12 +54,9 @@ struct RecipePipelineOptions
     : public PassPipelineOptions<RecipePipelineOptions> {
   Option<std::string> floatStats{
       *this, "float-stats",
-      llvm::cl::desc("Statistics of the float model: SmoothQuant runs first "
-                     "(static recipes need them; dynamic ones use them)")};
-  Option<std::string> smoothedStats{
-      *this, "smoothed-stats",
-      llvm::cl::desc("Statistics of the smoothed model, for the scales of "
-                     "static activations")};
+      llvm::cl::desc("Statistics of the float model: SmoothQuant runs first, "
+                     "and static activation scales come from them (static "
+                     "recipes need them; dynamic ones use them)")};
   Option<std::string> reportFile{
       *this, "report-file",
       llvm::cl::desc("Write lattice-quantize's per-layer report (JSON) to "
