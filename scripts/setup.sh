@@ -14,8 +14,8 @@ PACKAGES=(
   clang-format-22 libclang-rt-22-dev
   # LLVM's OpenMP runtime, which compiled models call for their threads.
   libomp-22-dev
-  # Build.
-  cmake ninja-build ccache g++
+  # Build (zlib: calibration data in compressed .npz archives).
+  cmake ninja-build ccache g++ zlib1g-dev
   # Unit tests.
   libgtest-dev
   # Benchmarks (bench/: Google Benchmark).

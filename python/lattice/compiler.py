@@ -44,7 +44,6 @@ import time
 
 import numpy as np
 
-from . import calibrate as calibration
 from . import onnx_import, runtime, tools
 
 # The recipes and what they do with activations ("none", "dynamic",
@@ -62,9 +61,6 @@ RECIPES = {
     "w8a8": "static",
     "w8a8-dynamic": "dynamic",
 }
-
-GENERATED_SAMPLES = 8
-
 
 class CompileError(RuntimeError):
     """A model that could not be compiled; the message says why."""
@@ -157,18 +153,38 @@ def _layers(report_file):
             for layer in report["layers"]}
 
 
-def generated_inputs(inputs, count=GENERATED_SAMPLES, seed=0):
-    """Representative inputs when no calibration data is given: standard
-    normal floats, integers uniform in [0, 64) (token ids; lookups clamp
-    larger ones)."""
-    rng = np.random.default_rng(seed)
-    data = {}
-    for name, dtype, shape in inputs:
-        if np.issubdtype(dtype, np.integer):
-            data[name] = rng.integers(0, 64, (count,) + tuple(shape)).astype(dtype)
-        else:
-            data[name] = rng.standard_normal((count,) + tuple(shape)).astype(dtype)
-    return data
+class CalibrationDataError(ValueError):
+    """Calibration data that cannot be saved for the compiler."""
+
+
+def _calibration_file(calib, work):
+    """`calib` as an .npz file for lattice-compile: a path as it is, a dict
+    of arrays saved under its names, a list of samples (each a tuple of
+    arrays in input order, or one array) stacked and saved by position
+    (input0, input1, ...)."""
+    if isinstance(calib, (str, pathlib.Path)):
+        return pathlib.Path(calib)
+    if isinstance(calib, (list, tuple)):
+        samples = [s if isinstance(s, (list, tuple)) else (s,) for s in calib]
+        if not samples:
+            raise CalibrationDataError("calibration data holds no samples")
+        if any(len(s) != len(samples[0]) for s in samples):
+            raise CalibrationDataError(
+                "calibration samples differ in their number of arrays")
+        try:
+            calib = {f"input{i}": np.stack([np.asarray(s[i]) for s in samples])
+                     for i in range(len(samples[0]))}
+        except ValueError as error:
+            raise CalibrationDataError(
+                f"calibration samples differ in shape: {error}") from None
+    if not isinstance(calib, dict):
+        raise CalibrationDataError(
+            "calibration data must be an .npz file, a dict of arrays (one "
+            "per input) or a list of samples (tuples of arrays), not "
+            f"{type(calib).__name__}")
+    path = work / "calibration.npz"
+    np.savez(path, **{name: np.asarray(array) for name, array in calib.items()})
+    return path
 
 
 def compile(model, recipe="f32", calib=None, output=None, *, shapes=None,
@@ -201,7 +217,7 @@ def compile(model, recipe="f32", calib=None, output=None, *, shapes=None,
     work.mkdir(exist_ok=True)
     activations = RECIPES[recipe]
     smooth = activations == "static" or (activations == "dynamic" and calib is not None)
-    steps = _Steps(1 + (model.suffix == ".onnx") + smooth, quiet)
+    steps = _Steps(1 + (model.suffix == ".onnx"), quiet)
     extra = ["--target", target]
     if gpu_chip:
         extra += ["--gpu-chip", gpu_chip]
@@ -230,31 +246,25 @@ def compile(model, recipe="f32", calib=None, output=None, *, shapes=None,
             source = model
         else:
             raise CompileError(f"{model}: expected an .onnx or .mlir file")
-        statistics = []
-        if smooth:
-            if calib is None:
-                inputs = _model_inputs(source, work)
-                calib = generated_inputs(inputs)
-                if not quiet:
-                    print("lattice: NOTE: no calibration data given (--calib); "
-                          f"calibrating on {GENERATED_SAMPLES} generated inputs "
-                          "(normal floats, integers in [0, 64)). Statistics of "
-                          "generated data misrepresent real activations: give "
-                          "representative inputs for real use.", file=sys.stderr)
-            steps("calibrating the float model")
-            float_stats = work / "stats.safetensors"
-            calibration.calibrate(source, calib, float_stats, weights=False, quiet=quiet)
-            statistics += ["--float-stats", float_stats]
-        steps(f"quantizing ({recipe}) and compiling to {output}.so")
+        calibration_data = []
+        if calib is not None and activations != "none":
+            calibration_data = ["--calib", _calibration_file(calib, work)]
+        steps(("calibrating, " if smooth else "") +
+              f"quantizing ({recipe}) and compiling to {output}.so")
         recipe_options = ([] if recipe == "f32" else
                           ["--recipe", recipe, "--report-file", report_file])
         codegen = tools.run("lattice-compile", source, "-o", output, "--remarks",
-                            *recipe_options, *statistics, *extra)
+                            *recipe_options, *calibration_data, *extra)
         steps.finish()
         if remarks and codegen:
             print(codegen, file=sys.stderr, end="", flush=True)
+        elif not quiet:
+            # The compiler's notes (calibration on generated inputs, ...).
+            for line in codegen.splitlines():
+                if "lattice-compile: note:" in line:
+                    print(line, file=sys.stderr, flush=True)
         layers = _layers(report_file)
-    except (onnx_import.OnnxImportError, calibration.CalibrationError) as error:
+    except (onnx_import.OnnxImportError, CalibrationDataError) as error:
         raise CompileError(str(error)) from None
     except tools.ToolError as error:
         raise CompileError(str(error)) from None
@@ -262,15 +272,6 @@ def compile(model, recipe="f32", calib=None, output=None, *, shapes=None,
     compiled.remarks = [line.split("remark: ", 1)[1] for line in codegen.splitlines()
                         if "remark: " in line]
     return compiled
-
-
-def _model_inputs(module, work):
-    """(name, dtype, shape) of the inputs of `module`, from a build of it."""
-    probe = tools.compile_model(module, work / "inputs")
-    try:
-        return probe.inputs
-    finally:
-        probe.close()
 
 
 def _parse_shape(text):

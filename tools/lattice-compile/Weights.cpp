@@ -173,13 +173,14 @@ Expected<PackedWeight> mlir::lattice::compile::packWeight(
   return weight;
 }
 
-llvm::Error
-mlir::lattice::compile::writeSafetensors(StringRef path,
-                                         llvm::ArrayRef<PackedWeight> weights) {
+llvm::Error mlir::lattice::compile::writeSafetensors(
+    StringRef path, llvm::ArrayRef<PackedWeight> weights,
+    llvm::ArrayRef<std::pair<std::string, std::string>> metadata) {
   constexpr uint64_t kAlignment = 64;
-  llvm::json::Object header;
-  header["__metadata__"] =
-      llvm::json::Object{{"format", "lattice"}, {"layout", "lsb-first-v1"}};
+  llvm::json::Object header, fields;
+  for (const auto &[key, value] : metadata)
+    fields[key] = value;
+  header["__metadata__"] = std::move(fields);
   uint64_t offset = 0;
   std::vector<uint64_t> offsets;
   for (const PackedWeight &weight : weights) {

@@ -61,9 +61,12 @@ llvm::Expected<PackedWeight> packWeight(const SafetensorsEntry &source,
                                         llvm::StringRef layout = "");
 
 /// Writes `weights` as a safetensors file whose tensors start at 64-byte
-/// aligned offsets.
-llvm::Error writeSafetensors(llvm::StringRef path,
-                             llvm::ArrayRef<PackedWeight> weights);
+/// aligned offsets, with `metadata` as its `__metadata__` (by default the
+/// weights file's: format "lattice", layout "lsb-first-v1").
+llvm::Error writeSafetensors(
+    llvm::StringRef path, llvm::ArrayRef<PackedWeight> weights,
+    llvm::ArrayRef<std::pair<std::string, std::string>> metadata = {
+        {"format", "lattice"}, {"layout", "lsb-first-v1"}});
 } // namespace mlir::lattice::compile
 
 #endif // LATTICE_TOOLS_LATTICE_COMPILE_WEIGHTS_H

@@ -18,6 +18,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "Calibration.h"
 #include "Weights.h"
 #include "lattice/Codegen/Passes.h"
 #include "lattice/Codegen/Ukernels.h"
@@ -119,9 +120,9 @@ static llvm::cl::opt<std::string>
     cCompiler("cc", llvm::cl::desc("C compiler that links the library"),
               llvm::cl::init(LATTICE_DEFAULT_CC));
 
-// Recipes (the lattice-recipe-<name> pipelines) run here on .mlir models;
-// the Python package imports ONNX models and calibrates, and hands the
-// command to this tool again with the statistics it gathered.
+// Recipes (the lattice-recipe-<name> pipelines) run here on .mlir models,
+// after a calibration here too when they need statistics; the Python
+// package imports ONNX models and hands the command to this tool again.
 static llvm::cl::OptionCategory recipeCategory("Quantization recipes");
 static llvm::cl::opt<std::string>
     recipe("recipe",
@@ -131,7 +132,9 @@ static llvm::cl::opt<std::string>
            llvm::cl::cat(recipeCategory));
 static llvm::cl::opt<std::string>
     calib("calib",
-          llvm::cl::desc("Calibration data (.npz, one array per input)"),
+          llvm::cl::desc("Calibration data (.npz, one array per input, "
+                         "named after it or input<i>); the model is built "
+                         "with probes and run on it here"),
           llvm::cl::cat(recipeCategory));
 static llvm::cl::opt<std::string> floatStats(
     "float-stats",
@@ -364,7 +367,7 @@ static void writeGlue(llvm::raw_ostream &header, llvm::raw_ostream &glue,
                       StringRef name, StringRef symbol, StringRef headerName,
                       ArrayRef<TensorDesc> inputs, ArrayRef<TensorDesc> weights,
                       ArrayRef<TensorDesc> outputs, StringRef embeddedWeights,
-                      uint64_t workspaceBytes) {
+                      uint64_t workspaceBytes, bool cuda) {
   std::string guard = StringRef(name).upper() + "_H";
   std::string params;
   llvm::raw_string_ostream p(params);
@@ -430,8 +433,8 @@ static void writeGlue(llvm::raw_ostream &header, llvm::raw_ostream &glue,
   glue << "\nstatic const lattice_model_info info = {LATTICE_ABI_VERSION, \""
        << name << "\", " << inputs.size() << ", " << outputs.size() << ", "
        << weights.size() << ", inputs, outputs, weights, entry, "
-       << (target == "cuda" ? "LATTICE_DEVICE_CUDA" : "LATTICE_DEVICE_CPU")
-       << ", " << workspaceBytes << "u};\n\n"
+       << (cuda ? "LATTICE_DEVICE_CUDA" : "LATTICE_DEVICE_CPU") << ", "
+       << workspaceBytes << "u};\n\n"
        << "const lattice_model_info *lattice_model_info_v1(void) { return "
           "&info; }\n\n"
        << "lattice_status " << name
@@ -526,10 +529,75 @@ static LogicalResult emitObject(llvm::Module &module, StringRef path) {
   return success();
 }
 
+static LogicalResult compileModule(ModuleOp module, StringRef libraryPrefix,
+                                   StringRef name, StringRef modelDir,
+                                   StringRef device, bool embed,
+                                   const char *argv0);
+static FailureOr<func::FuncOp> getEntry(ModuleOp module);
+
+/// Calibrates the float model `module` (external weights relative to
+/// `modelDir`) on --calib, or on generated samples: its build with probes
+/// goes to `work`, the statistics to `stats`.
+static LogicalResult calibrateModule(ModuleOp module, StringRef modelDir,
+                                     StringRef work, StringRef stats,
+                                     const char *argv0) {
+  OwningOpRef<ModuleOp> probed = module.clone();
+  FailureOr<func::FuncOp> entry = getEntry(*probed);
+  if (failed(entry))
+    return failure();
+  unsigned firstProbe = entry->getNumResults();
+  PassManager pm(module.getContext());
+  lattice::LatticeObservePassOptions observe;
+  observe.weights = false;
+  pm.addPass(lattice::createLatticeObservePass(observe));
+  pm.addPass(lattice::createLatticeExportObservationsPass());
+  if (failed(pm.run(*probed)))
+    return failure();
+  if (std::error_code ec = llvm::sys::fs::create_directories(work)) {
+    llvm::errs() << "lattice-compile: cannot create '" << work
+                 << "': " << ec.message() << "\n";
+    return failure();
+  }
+  std::string prefix = (work + "/calibration").str();
+  {
+    // The remarks of the code generator are about the library the user
+    // asked for, not about this build.
+    ScopedDiagnosticHandler quiet(module.getContext(), [](Diagnostic &d) {
+      return success(d.getSeverity() == DiagnosticSeverity::Remark);
+    });
+    // Calibration runs on this machine's CPU, whatever the target.
+    if (failed(compileModule(*probed, prefix, "calibration", modelDir, "cpu",
+                             /*embed=*/false, argv0)))
+      return failure();
+  }
+  lattice::compile::CalibrationOptions options;
+  std::string library = prefix + ".so", weights = prefix + ".safetensors";
+  options.library = library;
+  options.weights = weights;
+  options.firstProbe = firstProbe;
+  options.samples = calib;
+  options.output = stats;
+  if (calib.empty())
+    llvm::errs() << "lattice-compile: note: no calibration data given "
+                    "(--calib); calibrating on "
+                 << options.generatedSamples
+                 << " generated inputs (normal floats, integers in [0, 64)). "
+                    "Statistics of generated data misrepresent real "
+                    "activations: give representative inputs for real use.\n";
+  if (llvm::Error error = lattice::compile::calibrate(options)) {
+    llvm::errs() << "lattice-compile: " << llvm::toString(std::move(error))
+                 << "\n";
+    return failure();
+  }
+  return success();
+}
+
 /// Runs the recipe of --recipe on `module`, whose external weights are
-/// relative to `modelDir`: the weights loaded, then the lattice-recipe
-/// pipeline.
-static LogicalResult quantize(ModuleOp module, StringRef modelDir) {
+/// relative to `modelDir`: calibration when the recipe needs statistics
+/// that --float-stats does not give, the weights loaded, then the
+/// lattice-recipe pipeline.
+static LogicalResult quantize(ModuleOp module, StringRef modelDir,
+                              const char *argv0) {
   const lattice::Recipe *chosen = lattice::lookupRecipe(recipe);
   PassManager pm(module.getContext());
   if (!chosen || chosen->name == "f32") {
@@ -537,11 +605,23 @@ static LogicalResult quantize(ModuleOp module, StringRef modelDir) {
       pm.addPass(lattice::createLatticeExportObservationsPass());
     return pm.run(module);
   }
+  std::string stats = floatStats;
+  bool calibrates =
+      stats.empty() &&
+      (chosen->activations == lattice::RecipeActivations::Static ||
+       (chosen->activations == lattice::RecipeActivations::Dynamic &&
+        !calib.empty()));
+  if (calibrates) {
+    std::string work = outputPrefix + ".work";
+    stats = work + "/stats.safetensors";
+    if (failed(calibrateModule(module, modelDir, work, stats, argv0)))
+      return failure();
+  }
   lattice::LatticeLoadWeightsPassOptions load;
   load.dir = modelDir.str();
   pm.addPass(lattice::createLatticeLoadWeightsPass(load));
   lattice::RecipePipelineOptions options;
-  options.floatStats = floatStats;
+  options.floatStats = stats;
   options.reportFile = reportFile;
   std::string error;
   if (failed(lattice::buildRecipePipeline(pm, *chosen, options, error))) {
@@ -581,28 +661,47 @@ static LogicalResult compile(const char *argv0) {
   if (!module)
     return failure();
   StringRef modelDir = llvm::sys::path::parent_path(inputFile);
-  if (failed(quantize(*module, modelDir)))
+  std::string name = modelName;
+  if (name.empty())
+    name = llvm::sys::path::stem(outputPrefix).str();
+  if (failed(quantize(*module, modelDir, argv0)))
     return failure();
+  return compileModule(*module, outputPrefix, name, modelDir, target,
+                       embedWeights, argv0);
+}
 
-  // The entry function.
+/// The function of `module` to compile: --entry, or the only public one.
+static FailureOr<func::FuncOp> getEntry(ModuleOp module) {
   func::FuncOp entry;
-  for (auto func : module->getOps<func::FuncOp>()) {
+  for (auto func : module.getOps<func::FuncOp>()) {
     if (func.isExternal() ||
         (entryName.empty() ? !func.isPublic() : func.getName() != entryName))
       continue;
     if (entry)
-      return module->emitError()
+      return module.emitError()
              << "more than one public function; choose one with --entry";
     entry = func;
   }
   if (!entry)
-    return module->emitError()
+    return module.emitError()
            << (entryName.empty() ? "no public function to compile"
                                  : "no function named '" + entryName + "'");
+  return entry;
+}
 
-  std::string name = modelName;
-  if (name.empty())
-    name = llvm::sys::path::stem(outputPrefix).str();
+/// Lowers `module` (external weights relative to `modelDir`) for `device`
+/// (cpu or cuda) and writes `libraryPrefix`.so, .h, .c, .o and
+/// .safetensors (with `embed`, the weights in the library instead), with
+/// the C functions named after `name`.
+static LogicalResult compileModule(ModuleOp module, StringRef libraryPrefix,
+                                   StringRef name, StringRef modelDir,
+                                   StringRef device, bool embed,
+                                   const char *argv0) {
+  MLIRContext &context = *module.getContext();
+  FailureOr<func::FuncOp> found = getEntry(module);
+  if (failed(found))
+    return failure();
+  func::FuncOp entry = *found;
   bool isIdentifier =
       !name.empty() && !isdigit(name[0]) && llvm::all_of(name, [](char c) {
         return isalnum(static_cast<unsigned char>(c)) || c == '_';
@@ -613,8 +712,8 @@ static LogicalResult compile(const char *argv0) {
     return failure();
   }
 
-  if (target != "cpu" && target != "cuda") {
-    llvm::errs() << "lattice-compile: unknown --target '" << target
+  if (device != "cpu" && device != "cuda") {
+    llvm::errs() << "lattice-compile: unknown --target '" << device
                  << "' (expected cpu or cuda)\n";
     return failure();
   }
@@ -648,7 +747,7 @@ static LogicalResult compile(const char *argv0) {
   for (unsigned i = 0, e = entry.getNumResults(); i < e; ++i)
     entry.removeResultAttr(i, StringAttr::get(&context, "lattice.name"));
   std::vector<PackedWeight> weights;
-  bool cuda = target == "cuda";
+  bool cuda = device == "cuda";
   // The microkernels' fast paths need AVX2 at least (the pass leaves each
   // matmul to the kernel the target's vectors suit); elsewhere the
   // generated vector code is faster than their scalar fallback.
@@ -658,7 +757,7 @@ static LogicalResult compile(const char *argv0) {
   if (failed(externalizeWeights(entry, modelDir, ukernels ? *vectorBits : 0,
                                 weights, weightDescs)))
     return failure();
-  std::string symbol = name + "_forward";
+  std::string symbol = (name + "_forward").str();
   entry.setName(symbol);
 
   // Lower to the LLVM dialect (with the GPU code in gpu.binary ops).
@@ -687,11 +786,11 @@ static LogicalResult compile(const char *argv0) {
       return failure();
     }
   }
-  if (failed(pm.run(*module)))
+  if (failed(pm.run(module)))
     return failure();
   // The workspace that the runtime allocates for the temporaries, if any.
   uint64_t workspaceBytes = 0;
-  if (auto lowered = module->lookupSymbol<LLVM::LLVMFuncOp>(symbol))
+  if (auto lowered = module.lookupSymbol<LLVM::LLVMFuncOp>(symbol))
     if (auto bytes = lowered->getAttrOfType<IntegerAttr>(
             lattice::kWorkspaceBytesAttrName)) {
       workspaceBytes = bytes.getInt();
@@ -703,11 +802,11 @@ static LogicalResult compile(const char *argv0) {
 
   llvm::LLVMContext llvmContext;
   std::unique_ptr<llvm::Module> llvmModule =
-      translateModuleToLLVMIR(*module, llvmContext, name);
+      translateModuleToLLVMIR(module, llvmContext, name);
   if (!llvmModule)
-    return module->emitError() << "cannot translate to LLVM IR";
+    return module.emitError() << "cannot translate to LLVM IR";
 
-  std::string prefix = outputPrefix;
+  std::string prefix = libraryPrefix.str();
   StringRef outputDir = llvm::sys::path::parent_path(prefix);
   if (!outputDir.empty())
     if (std::error_code ec = llvm::sys::fs::create_directories(outputDir)) {
@@ -731,8 +830,8 @@ static LogicalResult compile(const char *argv0) {
     SmallString<256> absoluteWeights(weightsPath);
     llvm::sys::fs::make_absolute(absoluteWeights);
     writeGlue(h, g, name, symbol, llvm::sys::path::filename(headerPath), inputs,
-              weightDescs, outputs, embedWeights ? absoluteWeights.str() : "",
-              workspaceBytes);
+              weightDescs, outputs, embed ? absoluteWeights.str() : "",
+              workspaceBytes, cuda);
   }
   if (failed(writeFile(headerPath,
                        [&](llvm::raw_ostream &os) { os << headerText; })) ||
@@ -793,7 +892,7 @@ static LogicalResult compile(const char *argv0) {
     return failure();
   }
   // Embedded weights live in the library only.
-  if (embedWeights)
+  if (embed)
     llvm::sys::fs::remove(weightsPath);
   return success();
 }
@@ -881,25 +980,29 @@ int main(int argc, char **argv) {
       return 1;
     }
   }
-  // ONNX models, calibration data and static recipes without their
-  // statistics go through the Python package, which imports and calibrates.
-  bool statistics = !floatStats.empty();
-  if (!calib.empty() || !shapes.empty() ||
-      StringRef(inputFile).ends_with(".onnx") ||
-      (chosen && chosen->activations == lattice::RecipeActivations::Static &&
-       !statistics)) {
-    if (statistics || !reportFile.empty() || exportObservations) {
+  // ONNX models go through the Python package, which imports them and
+  // calls this tool again on the result.
+  if (!shapes.empty() || StringRef(inputFile).ends_with(".onnx")) {
+    if (!floatStats.empty() || !reportFile.empty() || exportObservations) {
       llvm::errs() << "lattice-compile: --float-stats, --report-file and "
-                      "--export-observations apply to .mlir models compiled "
-                      "without --calib\n";
+                      "--export-observations apply to .mlir models\n";
       return 1;
     }
     return runModelDriver(argv[0]);
   }
-  if (!chosen && (statistics || !reportFile.empty())) {
-    llvm::errs() << "lattice-compile: --float-stats and --report-file need "
-                    "a --recipe\n";
+  if (!chosen &&
+      (!floatStats.empty() || !reportFile.empty() || !calib.empty())) {
+    llvm::errs() << "lattice-compile: --calib, --float-stats and "
+                    "--report-file need a --recipe\n";
     return 1;
   }
+  if (!calib.empty() && !floatStats.empty()) {
+    llvm::errs() << "lattice-compile: give --calib (calibration data) or "
+                    "--float-stats (statistics gathered before), not both\n";
+    return 1;
+  }
+  if (!calib.empty() && chosen->activations == lattice::RecipeActivations::None)
+    llvm::errs() << "lattice-compile: note: recipe '" << chosen->name
+                 << "' quantizes weights only; --calib is not used\n";
   return failed(compile(argv[0])) ? 1 : 0;
 }

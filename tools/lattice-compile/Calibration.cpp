@@ -1,0 +1,359 @@
+//===- Calibration.cpp - Native calibration of a compiled model -----------===//
+//
+// Part of the Lattice project, under the Apache License v2.0 with LLVM
+// Exceptions. See LICENSE for license information.
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+
+#include "Calibration.h"
+#include "Weights.h"
+#include "lattice/Support/Npz.h"
+#include "lattice_runtime.h"
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/raw_ostream.h"
+#include <cmath>
+#include <cstring>
+#include <dlfcn.h>
+#include <limits>
+#include <random>
+
+using namespace mlir::lattice;
+using namespace mlir::lattice::compile;
+using llvm::StringRef;
+
+namespace {
+/// The statistics of one probe (docs/Calibration.md), accumulated in
+/// double precision as numpy does.
+struct ProbeStatistics {
+  std::string name;
+  unsigned output = 0;
+  int64_t channels = 1;
+  double min = std::numeric_limits<double>::infinity();
+  double max = -std::numeric_limits<double>::infinity();
+  std::vector<double> absmax, histogram;
+
+  void update(const float *x, int64_t count) {
+    for (int64_t i = 0; i < count; ++i) {
+      double v = x[i];
+      min = std::min(min, v);
+      max = std::max(max, v);
+      double &channel = absmax[i % channels];
+      channel = std::max(channel, std::fabs(v));
+    }
+  }
+
+  /// Counts |x| into the bins of [0, range] as numpy.histogram does: the
+  /// bin from the scaled value, corrected against the edges of
+  /// numpy.linspace, the last bin closed.
+  void updateHistogram(const float *x, int64_t count) {
+    int64_t bins = histogram.size();
+    double range = std::max(std::fabs(min), std::fabs(max));
+    if (range == 0)
+      range = 1.0;
+    double step = range / double(bins);
+    auto edge = [&](int64_t i) { return i == bins ? range : double(i) * step; };
+    for (int64_t i = 0; i < count; ++i) {
+      double v = std::fabs(double(x[i]));
+      int64_t bin = static_cast<int64_t>(v / range * double(bins));
+      if (bin >= bins)
+        bin = bins - 1;
+      if (v < edge(bin))
+        --bin;
+      else if (v >= edge(bin + 1) && bin != bins - 1)
+        ++bin;
+      histogram[bin] += 1;
+    }
+  }
+};
+
+/// The runtime's entry points, from the calibration library.
+struct Runtime {
+  const lattice_model_info *(*info)(void);
+  lattice_status (*load)(const lattice_model_info *, const char *,
+                         lattice_model **);
+  lattice_status (*run)(const lattice_model *, const void *const *,
+                        void *const *);
+  void (*free)(lattice_model *);
+  const char *(*lastError)(void);
+};
+
+/// The samples of one model input.
+struct InputSamples {
+  const lattice_tensor_info *info = nullptr;
+  const NpyArray *array = nullptr;
+  int64_t elements = 1; // per sample
+  /// Generated samples, when there is no file.
+  std::vector<double> generated;
+
+  double get(int64_t sample, int64_t i) const {
+    int64_t index = sample * elements + i;
+    return array ? array->getAsDouble(index) : generated[index];
+  }
+};
+} // namespace
+
+static llvm::Error fail(const llvm::Twine &message) {
+  return llvm::createStringError(message.str());
+}
+
+static std::string formatShape(llvm::ArrayRef<int64_t> shape) {
+  std::string text = "(";
+  for (auto [i, size] : llvm::enumerate(shape))
+    text += (i ? ", " : "") + std::to_string(size);
+  return text + (shape.size() == 1 ? ",)" : ")");
+}
+
+static StringRef getTypeName(int32_t dtype) {
+  switch (dtype) {
+  case LATTICE_F32:
+    return "float32";
+  case LATTICE_F16:
+    return "float16";
+  case LATTICE_BF16:
+    return "bfloat16";
+  case LATTICE_I8:
+    return "int8";
+  case LATTICE_U8:
+    return "uint8";
+  case LATTICE_I32:
+    return "int32";
+  }
+  return "an unknown type";
+}
+
+/// The range of the integer input types, or nullopt for floats.
+static std::optional<std::pair<double, double>> getIntegerRange(int32_t d) {
+  switch (d) {
+  case LATTICE_I8:
+    return std::make_pair(-128.0, 127.0);
+  case LATTICE_U8:
+    return std::make_pair(0.0, 255.0);
+  case LATTICE_I32:
+    return std::make_pair(-2147483648.0, 2147483647.0);
+  }
+  return std::nullopt;
+}
+
+/// Matches the model's inputs with the arrays of `file` (or generates
+/// samples); returns the sample count.
+static llvm::Expected<int64_t> getSamples(const lattice_model_info &info,
+                                          const NpzFile *file,
+                                          unsigned generatedSamples,
+                                          std::vector<InputSamples> &inputs) {
+  std::optional<int64_t> count;
+  std::mt19937_64 random(0);
+  for (uint32_t i = 0; i < info.num_inputs; ++i) {
+    const lattice_tensor_info &t = info.inputs[i];
+    InputSamples input;
+    input.info = &t;
+    llvm::ArrayRef<int64_t> shape(t.shape, t.rank);
+    for (int64_t size : shape)
+      input.elements *= size;
+    if (t.dtype != LATTICE_F32 && !getIntegerRange(t.dtype))
+      return fail("input '" + StringRef(t.name) + "' is " +
+                  getTypeName(t.dtype) + ", which calibration does not fill");
+    if (!file) {
+      count = generatedSamples;
+      input.generated.resize(*count * input.elements);
+      std::normal_distribution<double> normal;
+      std::uniform_int_distribution<int> token(0, 63);
+      for (double &v : input.generated)
+        v = t.dtype == LATTICE_F32 ? double(float(normal(random)))
+                                   : double(token(random));
+      inputs.push_back(std::move(input));
+      continue;
+    }
+    // Arrays are named after the input, or after its position (as
+    // lattice.compile saves a list of samples).
+    input.array = file->lookup(t.name);
+    if (!input.array)
+      input.array = file->lookup("input" + std::to_string(i));
+    if (!input.array) {
+      std::vector<std::string> names;
+      for (const NpyArray &array : file->getArrays())
+        names.push_back(array.name);
+      llvm::sort(names);
+      return fail(
+          "calibration data has no array for input '" + StringRef(t.name) +
+          "' (it has " +
+          (names.empty() ? std::string("none") : llvm::join(names, ", ")) +
+          ")");
+    }
+    const NpyArray &array = *input.array;
+    if (array.kind == NpyKind::Other)
+      return fail("calibration input '" + StringRef(t.name) + "' has dtype " +
+                  array.descr + ", not a number");
+    int64_t samples;
+    llvm::ArrayRef<int64_t> got = array.shape;
+    if (got == shape)
+      samples = 1;
+    else if (got.size() == shape.size() + 1 && got.drop_front() == shape)
+      samples = got.front();
+    else
+      return fail("calibration input '" + StringRef(t.name) + "' has shape " +
+                  formatShape(got) + "; expected " + formatShape(shape) +
+                  " or (samples, " + formatShape(shape).substr(1));
+    if (count && samples != *count)
+      return fail("calibration input '" + StringRef(t.name) + "' has " +
+                  llvm::Twine(samples) + " samples, the others " +
+                  llvm::Twine(*count));
+    count = samples;
+    // Every value fits the input's type.
+    std::optional<std::pair<double, double>> range = getIntegerRange(t.dtype);
+    for (int64_t s = 0; s < samples; ++s)
+      for (int64_t e = 0; e < input.elements; ++e) {
+        double v = input.get(s, e);
+        if (!std::isfinite(v))
+          return fail("calibration input '" + StringRef(t.name) +
+                      "' holds NaN or Inf in sample " + llvm::Twine(s));
+        if (range &&
+            (v != std::trunc(v) || v < range->first || v > range->second))
+          return fail("calibration input '" + StringRef(t.name) + "' holds " +
+                      llvm::formatv("{0:g}", v).str() + " in sample " +
+                      llvm::Twine(s) + ", which " + getTypeName(t.dtype) +
+                      " cannot hold");
+      }
+    inputs.push_back(std::move(input));
+  }
+  if (!count || *count == 0)
+    return fail("calibration data holds no samples");
+  return *count;
+}
+
+/// Writes sample `s` of every input into `buffers` in the input's type.
+static void fillInputs(llvm::ArrayRef<InputSamples> inputs, int64_t s,
+                       std::vector<std::vector<uint8_t>> &buffers) {
+  for (auto [input, buffer] : llvm::zip(inputs, buffers))
+    for (int64_t e = 0; e < input.elements; ++e) {
+      double v = input.get(s, e);
+      switch (input.info->dtype) {
+      case LATTICE_F32: {
+        float f = float(v);
+        std::memcpy(buffer.data() + 4 * e, &f, 4);
+        break;
+      }
+      case LATTICE_I32: {
+        int32_t i = int32_t(v);
+        std::memcpy(buffer.data() + 4 * e, &i, 4);
+        break;
+      }
+      default:
+        buffer[e] = static_cast<uint8_t>(int32_t(v));
+        break;
+      }
+    }
+}
+
+llvm::Error mlir::lattice::compile::calibrate(const CalibrationOptions &o) {
+  std::unique_ptr<NpzFile> file;
+  if (!o.samples.empty()) {
+    llvm::Expected<std::unique_ptr<NpzFile>> opened = NpzFile::open(o.samples);
+    if (!opened)
+      return fail("cannot read calibration data: " +
+                  llvm::toString(opened.takeError()));
+    file = std::move(*opened);
+  }
+  // RTLD_LOCAL: the library's copy of the runtime stays its own.
+  void *library = dlopen(o.library.str().c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!library)
+    return fail("cannot load the calibration build '" + o.library +
+                "': " + dlerror());
+  Runtime rt;
+  auto symbol = [&](const char *name) { return dlsym(library, name); };
+  rt.info =
+      reinterpret_cast<decltype(rt.info)>(symbol("lattice_model_info_v1"));
+  rt.load = reinterpret_cast<decltype(rt.load)>(symbol("lattice_model_load"));
+  rt.run = reinterpret_cast<decltype(rt.run)>(symbol("lattice_model_run"));
+  rt.free = reinterpret_cast<decltype(rt.free)>(symbol("lattice_model_free"));
+  rt.lastError =
+      reinterpret_cast<decltype(rt.lastError)>(symbol("lattice_last_error"));
+  if (!rt.info || !rt.load || !rt.run || !rt.free || !rt.lastError)
+    return fail("'" + o.library + "' is not a model library");
+  const lattice_model_info &info = *rt.info();
+
+  std::vector<InputSamples> inputs;
+  llvm::Expected<int64_t> samples =
+      getSamples(info, file.get(), o.generatedSamples, inputs);
+  if (!samples)
+    return samples.takeError();
+
+  std::vector<ProbeStatistics> probes;
+  for (uint32_t i = o.firstProbe; i < info.num_outputs; ++i) {
+    const lattice_tensor_info &t = info.outputs[i];
+    if (t.dtype != LATTICE_F32)
+      return fail("probe '" + StringRef(t.name) + "' is not float32");
+    ProbeStatistics p;
+    p.name = t.name;
+    p.output = i;
+    p.channels = t.rank > 0 ? t.shape[t.rank - 1] : 1;
+    p.absmax.assign(std::max<int64_t>(p.channels, 1), 0.0);
+    p.histogram.assign(o.bins, 0.0);
+    probes.push_back(std::move(p));
+  }
+  if (probes.empty())
+    return fail("the model has no matmul to observe");
+
+  lattice_model *model = nullptr;
+  if (rt.load(&info, o.weights.str().c_str(), &model) != LATTICE_OK)
+    return fail("cannot load the calibration build: " +
+                StringRef(rt.lastError()));
+  std::vector<std::vector<uint8_t>> inputBuffers, outputBuffers;
+  std::vector<const void *> inputPointers;
+  std::vector<void *> outputPointers;
+  for (uint32_t i = 0; i < info.num_inputs; ++i) {
+    inputBuffers.emplace_back(info.inputs[i].num_bytes);
+    inputPointers.push_back(inputBuffers.back().data());
+  }
+  for (uint32_t i = 0; i < info.num_outputs; ++i) {
+    outputBuffers.emplace_back(info.outputs[i].num_bytes);
+    outputPointers.push_back(outputBuffers.back().data());
+  }
+  // Two passes: the range of each probe, then its histogram in that range.
+  for (int pass = 0; pass < (o.bins ? 2 : 1); ++pass)
+    for (int64_t s = 0; s < *samples; ++s) {
+      fillInputs(inputs, s, inputBuffers);
+      if (rt.run(model, inputPointers.data(), outputPointers.data()) !=
+          LATTICE_OK) {
+        std::string why = rt.lastError();
+        rt.free(model);
+        return fail("the calibration build failed on sample " + llvm::Twine(s) +
+                    ": " + why);
+      }
+      for (ProbeStatistics &p : probes) {
+        const auto *x =
+            reinterpret_cast<const float *>(outputBuffers[p.output].data());
+        int64_t count = info.outputs[p.output].num_bytes / sizeof(float);
+        if (pass == 0)
+          p.update(x, count);
+        else
+          p.updateHistogram(x, count);
+      }
+    }
+  rt.free(model);
+
+  std::vector<PackedWeight> tensors;
+  auto add = [&](std::string name, std::vector<int64_t> shape,
+                 llvm::ArrayRef<double> values) {
+    PackedWeight t{std::move(name), "F32", std::move(shape), {}};
+    t.bytes.resize(values.size() * sizeof(float));
+    for (auto [i, v] : llvm::enumerate(values)) {
+      float f = float(v);
+      std::memcpy(t.bytes.data() + i * sizeof(float), &f, sizeof(float));
+    }
+    tensors.push_back(std::move(t));
+  };
+  for (const ProbeStatistics &p : probes) {
+    add(p.name + ".min", {}, {p.min});
+    add(p.name + ".max", {}, {p.max});
+    add(p.name + ".absmax", {int64_t(p.absmax.size())}, p.absmax);
+    if (o.bins)
+      add(p.name + ".histogram", {int64_t(o.bins)}, p.histogram);
+  }
+  return writeSafetensors(o.output, tensors,
+                          {{"format", "lattice-stats"},
+                           {"version", "1"},
+                           {"samples", std::to_string(*samples)}});
+}

@@ -1,0 +1,44 @@
+//===- Calibration.h - Native calibration of a compiled model ---*- C++ -*-===//
+//
+// Part of the Lattice project, under the Apache License v2.0 with LLVM
+// Exceptions. See LICENSE for license information.
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+//
+// Runs the calibration build of a model (a library whose outputs after the
+// model's own are its lattice.observe probes) inside lattice-compile on the
+// samples of an .npz file, accumulates the statistics of every probe, and
+// writes them as a statistics file (docs/Calibration.md).
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LATTICE_TOOLS_LATTICE_COMPILE_CALIBRATION_H
+#define LATTICE_TOOLS_LATTICE_COMPILE_CALIBRATION_H
+
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+#include <cstdint>
+
+namespace mlir::lattice::compile {
+struct CalibrationOptions {
+  /// The calibration build: its shared library and weights file.
+  llvm::StringRef library, weights;
+  /// Outputs of the library before the first probe (the model's own).
+  unsigned firstProbe = 0;
+  /// The .npz file of samples, or "" for `generatedSamples` generated ones
+  /// (standard normal floats, integers uniform in [0, 64)).
+  llvm::StringRef samples;
+  unsigned generatedSamples = 8;
+  /// Histogram bins of |x| per probe (0: no histograms).
+  unsigned bins = 2048;
+  /// The statistics file to write.
+  llvm::StringRef output;
+};
+
+/// Runs the calibration; every failure (a sample that does not fit an
+/// input, a library that does not load or run) is an error that says why.
+llvm::Error calibrate(const CalibrationOptions &options);
+} // namespace mlir::lattice::compile
+
+#endif // LATTICE_TOOLS_LATTICE_COMPILE_CALIBRATION_H
