@@ -65,11 +65,11 @@ RECIPES = {
 # Models
 # --------------------------------------------------------------------------
 
-def _gpt_module():
+def _gpt_module(layers=8):
     import torch
     from torch import nn
 
-    width, heads, layers, vocab, context = 512, 8, 8, 512, 64
+    width, heads, vocab, context = 512, 8, 512, 64
 
     class Block(nn.Module):
         def __init__(self):

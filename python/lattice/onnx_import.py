@@ -548,6 +548,11 @@ def _to_array(tensor, where):
                                   "more than Lattice supports")
     if tensor.data_type == onnx.TensorProto.STRING:
         raise OnnxImportError(f"{where}: tensor '{tensor.name}' holds strings")
+    if (tensor.data_type == onnx.TensorProto.FLOAT and tensor.HasField("raw_data")
+            and len(tensor.raw_data) == 4 * count):
+        # A read-only view of the model's bytes, not a copy: an importer
+        # that copied every weight held the model twice.
+        return np.frombuffer(tensor.raw_data, dtype="<f4").reshape(dims)
     try:
         array = numpy_helper.to_array(tensor)
     except Exception as error:

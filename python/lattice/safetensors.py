@@ -25,30 +25,31 @@ class SafetensorsError(ValueError):
 
 
 def save(path, tensors, metadata=None):
-    """Writes a dict of name -> numpy array, each tensor 64-byte aligned."""
+    """Writes a dict of name -> numpy array, each tensor 64-byte aligned,
+    straight from the arrays (no copy of the whole file in memory)."""
     header = {}
     if metadata:
         header["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
-    blobs, offset = [], 0
+    arrays, offset = [], 0
     for name, array in tensors.items():
         array = np.asarray(array)  # keeps 0-d arrays 0-d, unlike ascontiguousarray
-        if not array.flags.c_contiguous:
-            array = array.copy(order="C")
         if array.dtype not in _NAMES:
             raise SafetensorsError(f"tensor '{name}': unsupported dtype {array.dtype}")
-        data = array.tobytes()
         header[name] = {"dtype": _NAMES[array.dtype], "shape": list(array.shape),
-                        "data_offsets": [offset, offset + len(data)]}
-        pad = -(offset + len(data)) % 64
-        blobs.append(data + b"\0" * pad)
-        offset += len(data) + pad
+                        "data_offsets": [offset, offset + array.nbytes]}
+        pad = -(offset + array.nbytes) % 64
+        arrays.append((array, pad))
+        offset += array.nbytes + pad
     text = json.dumps(header).encode()
     text += b" " * (-(8 + len(text)) % 64)
     with open(path, "wb") as f:
         f.write(struct.pack("<Q", len(text)))
         f.write(text)
-        for blob in blobs:
-            f.write(blob)
+        for array, pad in arrays:
+            # (A non-contiguous array is copied here, one at a time.)
+            f.write(np.ascontiguousarray(array).reshape(-1).view(np.uint8).data
+                    if array.size else b"")
+            f.write(b"\0" * pad)
 
 
 def load(path, with_metadata=False):
