@@ -535,6 +535,16 @@ static LogicalResult compileModule(ModuleOp module, StringRef libraryPrefix,
                                    const char *argv0);
 static FailureOr<func::FuncOp> getEntry(ModuleOp module);
 
+/// A pass manager with the pass manager's command-line options (IR
+/// printing, timing, crash reproducers), as lattice-opt has them.
+static FailureOr<std::unique_ptr<PassManager>> makePassManager(MLIRContext *c) {
+  auto pm = std::make_unique<PassManager>(c);
+  if (failed(applyPassManagerCLOptions(*pm)))
+    return failure();
+  applyDefaultTimingPassManagerCLOptions(*pm);
+  return pm;
+}
+
 /// Calibrates the float model `module` (external weights relative to
 /// `modelDir`) on --calib, or on generated samples: its build with probes
 /// goes to `work`, the statistics to `stats`.
@@ -546,7 +556,11 @@ static LogicalResult calibrateModule(ModuleOp module, StringRef modelDir,
   if (failed(entry))
     return failure();
   unsigned firstProbe = entry->getNumResults();
-  PassManager pm(module.getContext());
+  FailureOr<std::unique_ptr<PassManager>> made =
+      makePassManager(module.getContext());
+  if (failed(made))
+    return failure();
+  PassManager &pm = **made;
   lattice::LatticeObservePassOptions observe;
   observe.weights = false;
   pm.addPass(lattice::createLatticeObservePass(observe));
@@ -599,7 +613,11 @@ static LogicalResult calibrateModule(ModuleOp module, StringRef modelDir,
 static LogicalResult quantize(ModuleOp module, StringRef modelDir,
                               const char *argv0) {
   const lattice::Recipe *chosen = lattice::lookupRecipe(recipe);
-  PassManager pm(module.getContext());
+  FailureOr<std::unique_ptr<PassManager>> made =
+      makePassManager(module.getContext());
+  if (failed(made))
+    return failure();
+  PassManager &pm = **made;
   if (!chosen || chosen->name == "f32") {
     if (exportObservations)
       pm.addPass(lattice::createLatticeExportObservationsPass());
@@ -761,7 +779,10 @@ static LogicalResult compileModule(ModuleOp module, StringRef libraryPrefix,
   entry.setName(symbol);
 
   // Lower to the LLVM dialect (with the GPU code in gpu.binary ops).
-  PassManager pm(&context);
+  FailureOr<std::unique_ptr<PassManager>> made = makePassManager(&context);
+  if (failed(made))
+    return failure();
+  PassManager &pm = **made;
   if (cuda) {
     lattice::GPUPipelineOptions options;
     options.chip = gpuChip;
@@ -961,6 +982,10 @@ int main(int argc, char **argv) {
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
   lattice::registerLatticePasses();
+  registerPassManagerCLOptions();
+  registerDefaultTimingManagerCLOptions();
+  registerAsmPrinterCLOptions();
+  registerMLIRContextCLOptions();
   llvm::cl::ParseCommandLineOptions(
       argc, argv,
       "lattice-compile: compile a model to a native shared library\n\n"
