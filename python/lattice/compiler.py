@@ -187,7 +187,8 @@ def _calibration_file(calib, work):
     return path
 
 
-def compile(model, recipe="f32", calib=None, output=None, *, shapes=None,
+def compile(model, recipe="f32", calib=None, output=None, *, recipe_file=None,
+            shapes=None,
             target="cpu", gpu_chip=None, gpu_format=None, target_cpu=None,
             num_threads=None, remarks=False,
             quiet=False, _export_probes=False):
@@ -199,9 +200,18 @@ def compile(model, recipe="f32", calib=None, output=None, *, shapes=None,
     "cuda" for an NVIDIA GPU (`gpu_chip`, default sm_80; `gpu_format`: isa,
     bin or fatbin, default isa; calibration still runs on the CPU).
     `remarks`: print the code generator's remarks (ops left as scalar
-    loops, ...) on stderr; they are also in `CompiledModel.remarks`."""
+    loops, ...) on stderr; they are also in `CompiledModel.remarks`.
+    `recipe_file`: a recipe file (docs/Recipes.md), whose recipe replaces
+    `recipe`, with per-layer settings."""
     if target not in ("cpu", "cuda"):
         raise CompileError(f"unknown target '{target}'; choose cpu or cuda")
+    if recipe_file is not None:
+        # The file names its recipe (docs/Recipes.md); the compiler checks it.
+        recipe_file = pathlib.Path(recipe_file)
+        try:
+            recipe = json.loads(recipe_file.read_text()).get("recipe")
+        except (OSError, ValueError, AttributeError) as error:
+            raise CompileError(f"recipe file '{recipe_file}': {error}") from None
     if recipe not in RECIPES:
         raise CompileError(f"unknown recipe '{recipe}'; choose one of "
                            f"{', '.join(RECIPES)}")
@@ -251,8 +261,10 @@ def compile(model, recipe="f32", calib=None, output=None, *, shapes=None,
             calibration_data = ["--calib", _calibration_file(calib, work)]
         steps(("calibrating, " if smooth else "") +
               f"quantizing ({recipe}) and compiling to {output}.so")
-        recipe_options = ([] if recipe == "f32" else
-                          ["--recipe", recipe, "--report-file", report_file])
+        recipe_options = (["--recipe-file", recipe_file] if recipe_file else
+                          ["--recipe", recipe] if recipe != "f32" else [])
+        if recipe_options:
+            recipe_options += ["--report-file", report_file]
         codegen = tools.run("lattice-compile", source, "-o", output, "--remarks",
                             *recipe_options, *calibration_data, *extra)
         steps.finish()
@@ -288,6 +300,8 @@ def main(argv=None):
     parser.add_argument("-o", "--output", required=True,
                         help="output prefix: writes PREFIX.so, .h, .safetensors")
     parser.add_argument("--recipe", default="f32", help="quantization recipe (default f32)")
+    parser.add_argument("--recipe-file",
+                        help="a recipe file: a recipe and per-layer settings (docs/Recipes.md)")
     parser.add_argument("--calib", help=".npz file with one array per model input")
     parser.add_argument("--shape", action="append", type=_parse_shape, default=[],
                         help="NAME=D1,D2,...: the shape of an ONNX input with symbolic sizes")
@@ -303,6 +317,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         result = compile(args.model, args.recipe, args.calib, args.output,
+                         recipe_file=args.recipe_file,
                          shapes=dict(args.shape), target=args.target,
                          gpu_chip=args.gpu_chip, gpu_format=args.gpu_format,
                          target_cpu=args.target_cpu,

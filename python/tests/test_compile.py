@@ -471,3 +471,25 @@ def test_weight_only_recipe_in_one_process(tmp_path):
                                    rtol=3 * 2.0 ** -11)
     finally:
         model.close()
+
+
+def test_recipe_file(tmp_path):
+    """A recipe file gives layers their own settings by name: the report
+    shows each layer's scheme, and the layer kept in float is not in it."""
+    from lattice import compiler
+
+    recipe = ROOT / "test" / "Dialect" / "Lattice" / "Inputs" / "mixed-recipe.json"
+    model = compiler.compile(_THREE_LAYERS, recipe_file=recipe, quiet=True,
+                             output=tmp_path / "model")
+    try:
+        assert model.recipe == "w4a16"
+        assert {name: info["scheme"] for name, info in model.layers.items()} == {
+            "first": "!lattice.quant<s8, f32, channel<0>>",
+            "middle": "!lattice.quant<u4, f16, group<1, 32>, asymmetric>"}
+        (y,) = model(np.ones((2, 64), np.float32))
+        np.testing.assert_allclose(y, np.full((2, 16), 0.125 * 64 * 0.25 * 64 * 0.5 * 64),
+                                   rtol=1e-3)
+    finally:
+        model.close()
+    with pytest.raises(compiler.CompileError, match="recipe file"):
+        compiler.compile(_THREE_LAYERS, recipe_file=tmp_path / "absent.json", quiet=True)

@@ -136,6 +136,11 @@ static llvm::cl::opt<std::string>
                          "named after it or input<i>); the model is built "
                          "with probes and run on it here"),
           llvm::cl::cat(recipeCategory));
+static llvm::cl::opt<std::string> recipeFile(
+    "recipe-file",
+    llvm::cl::desc("A recipe file (JSON, docs/Recipes.md): a recipe and "
+                   "per-layer settings by layer name"),
+    llvm::cl::cat(recipeCategory));
 static llvm::cl::opt<std::string> floatStats(
     "float-stats",
     llvm::cl::desc("Statistics of the float model (SmoothQuant and the "
@@ -606,13 +611,16 @@ static LogicalResult calibrateModule(ModuleOp module, StringRef modelDir,
   return success();
 }
 
+/// The recipe of --recipe or of --recipe-file, or null.
+static const lattice::Recipe *selectedRecipe = nullptr;
+
 /// Runs the recipe of --recipe on `module`, whose external weights are
 /// relative to `modelDir`: calibration when the recipe needs statistics
 /// that --float-stats does not give, the weights loaded, then the
 /// lattice-recipe pipeline.
 static LogicalResult quantize(ModuleOp module, StringRef modelDir,
                               const char *argv0) {
-  const lattice::Recipe *chosen = lattice::lookupRecipe(recipe);
+  const lattice::Recipe *chosen = selectedRecipe;
   FailureOr<std::unique_ptr<PassManager>> made =
       makePassManager(module.getContext());
   if (failed(made))
@@ -640,6 +648,7 @@ static LogicalResult quantize(ModuleOp module, StringRef modelDir,
   pm.addPass(lattice::createLatticeLoadWeightsPass(load));
   lattice::RecipePipelineOptions options;
   options.floatStats = stats;
+  options.recipeFile = recipeFile;
   options.reportFile = reportFile;
   std::string error;
   if (failed(lattice::buildRecipePipeline(pm, *chosen, options, error))) {
@@ -929,6 +938,8 @@ static int runModelDriver(const char *argv0) {
                                    inputFile, "-o", outputPrefix};
   if (!recipe.empty())
     args.append({"--recipe", recipe});
+  if (!recipeFile.empty())
+    args.append({"--recipe-file", recipeFile});
   if (!calib.empty())
     args.append({"--calib", calib});
   for (const std::string &shape : shapes)
@@ -993,6 +1004,26 @@ int main(int argc, char **argv) {
       "  lattice-compile model.onnx --recipe w4a16 [--calib data.npz] -o "
       "out/model\n");
   const lattice::Recipe *chosen = nullptr;
+  if (!recipe.empty() && !recipeFile.empty()) {
+    llvm::errs() << "lattice-compile: give --recipe or --recipe-file (which "
+                    "names its recipe), not both\n";
+    return 1;
+  }
+  if (!recipeFile.empty()) {
+    llvm::Expected<lattice::RecipeFile> file =
+        lattice::readRecipeFile(recipeFile);
+    if (!file) {
+      llvm::errs() << "lattice-compile: " << llvm::toString(file.takeError())
+                   << "\n";
+      return 1;
+    }
+    chosen = file->recipe;
+    if (chosen->name == "f32") {
+      llvm::errs() << "lattice-compile: recipe file '" << recipeFile
+                   << "': recipe 'f32' quantizes nothing\n";
+      return 1;
+    }
+  }
   if (!recipe.empty()) {
     chosen = lattice::lookupRecipe(recipe);
     if (!chosen) {
@@ -1029,5 +1060,6 @@ int main(int argc, char **argv) {
   if (!calib.empty() && chosen->activations == lattice::RecipeActivations::None)
     llvm::errs() << "lattice-compile: note: recipe '" << chosen->name
                  << "' quantizes weights only; --calib is not used\n";
+  selectedRecipe = chosen;
   return failed(compile(argv[0])) ? 1 : 0;
 }

@@ -1,16 +1,16 @@
 // Each built-in recipe is a pass pipeline, lattice-recipe-<name>.
-// RUN: lattice-opt %s --lattice-recipe-w4a16 | FileCheck %s --check-prefix=W4A16
-// RUN: lattice-opt %s --lattice-recipe-w4a16-g32 | FileCheck %s --check-prefix=G32
-// RUN: lattice-opt %s --lattice-recipe-mixed | FileCheck %s --check-prefix=MIXED
-// RUN: lattice-opt %s --lattice-recipe-w8a8-dynamic | FileCheck %s --check-prefix=DYNAMIC
-// RUN: lattice-opt %s --lattice-recipe-ternary | FileCheck %s --check-prefix=TERNARY
-// RUN: lattice-opt %s --lattice-recipe-f32 | FileCheck %s --check-prefix=F32
+// RUN: lattice-opt %S/../../Tools/Inputs/three-layers.mlir --lattice-recipe-w4a16 | FileCheck %s --check-prefix=W4A16
+// RUN: lattice-opt %S/../../Tools/Inputs/three-layers.mlir --lattice-recipe-w4a16-g32 | FileCheck %s --check-prefix=G32
+// RUN: lattice-opt %S/../../Tools/Inputs/three-layers.mlir --lattice-recipe-mixed | FileCheck %s --check-prefix=MIXED
+// RUN: lattice-opt %S/../../Tools/Inputs/three-layers.mlir --lattice-recipe-w8a8-dynamic | FileCheck %s --check-prefix=DYNAMIC
+// RUN: lattice-opt %S/../../Tools/Inputs/three-layers.mlir --lattice-recipe-ternary | FileCheck %s --check-prefix=TERNARY
+// RUN: lattice-opt %S/../../Tools/Inputs/three-layers.mlir --lattice-recipe-f32 | FileCheck %s --check-prefix=F32
 //
 // Statistics that do not fit the recipe are errors.
-// RUN: not lattice-opt %s --lattice-recipe-w8a8 2>&1 | FileCheck %s --check-prefix=STATIC
-// RUN: not lattice-opt %s --lattice-recipe-w4a16=float-stats=s.safetensors 2>&1 \
+// RUN: not lattice-opt %S/../../Tools/Inputs/three-layers.mlir --lattice-recipe-w8a8 2>&1 | FileCheck %s --check-prefix=STATIC
+// RUN: not lattice-opt %S/../../Tools/Inputs/three-layers.mlir --lattice-recipe-w4a16=float-stats=s.safetensors 2>&1 \
 // RUN:   | FileCheck %s --check-prefix=WEIGHTS-ONLY
-// RUN: not lattice-opt %s --lattice-recipe-f32=float-stats=s.safetensors 2>&1 \
+// RUN: not lattice-opt %S/../../Tools/Inputs/three-layers.mlir --lattice-recipe-f32=float-stats=s.safetensors 2>&1 \
 // RUN:   | FileCheck %s --check-prefix=NONE
 
 // w4a16: groups of 128 along K, f16 scales; a K of 64 that 128 does not
@@ -29,13 +29,3 @@
 // STATIC: error: recipe 'w8a8' needs the statistics of the float model (float-stats)
 // WEIGHTS-ONLY: error: recipe 'w4a16' takes no statistics
 // NONE: error: recipe 'f32' takes no statistics
-
-func.func @three(%x: tensor<2x64xf32>) -> tensor<2x16xf32> {
-  %w1 = arith.constant dense<0.5> : tensor<64x64xf32> loc("first")
-  %w2 = arith.constant dense<0.25> : tensor<64x64xf32> loc("middle")
-  %w3 = arith.constant dense<0.125> : tensor<16x64xf32> loc("last")
-  %a = lattice.matmul %x, %w1 accumulate(f32) : (tensor<2x64xf32>, tensor<64x64xf32>) -> tensor<2x64xf32>
-  %b = lattice.matmul %a, %w2 accumulate(f32) : (tensor<2x64xf32>, tensor<64x64xf32>) -> tensor<2x64xf32>
-  %c = lattice.matmul %b, %w3 accumulate(f32) : (tensor<2x64xf32>, tensor<16x64xf32>) -> tensor<2x16xf32>
-  return %c : tensor<2x16xf32>
-}

@@ -42,9 +42,6 @@ namespace mlir::lattice {
 using namespace mlir;
 using namespace mlir::lattice;
 
-/// Name of the per-layer override attribute on lattice.matmul.
-static constexpr StringLiteral kOverrideAttrName = "lattice.quantize";
-
 namespace {
 enum class ClipMethod { MinMax, Percentile, MSE };
 enum class ActivationMode { None, Dynamic, Static };
@@ -182,8 +179,9 @@ static LogicalResult applyOverrides(MatmulOp op, DictionaryAttr overrides,
     StringRef key = entry.getName().strref();
     Attribute value = entry.getValue();
     auto badValue = [&](StringRef expected) {
-      return op.emitError() << "'" << kOverrideAttrName << "' entry '" << key
-                            << "' must be " << expected << ", got " << value;
+      return op.emitError()
+             << "'" << kQuantizeOverridesAttrName << "' entry '" << key
+             << "' must be " << expected << ", got " << value;
     };
     auto setString = [&](std::string &field) -> LogicalResult {
       if (auto string = dyn_cast<StringAttr>(value)) {
@@ -236,7 +234,7 @@ static LogicalResult applyOverrides(MatmulOp op, DictionaryAttr overrides,
         return badValue("a unit attribute");
       settings.skip = true;
     } else {
-      return op.emitError() << "'" << kOverrideAttrName
+      return op.emitError() << "'" << kQuantizeOverridesAttrName
                             << "' has unknown entry '" << key << "'";
     }
     if (failed(result))
@@ -531,11 +529,12 @@ LogicalResult LatticeQuantizePass::quantizeMatmul(
                       << op.getRhs().getType().getDimSize(1)
                       << "; quantized per channel";
   }
-  if (auto overrides = op->getAttrOfType<DictionaryAttr>(kOverrideAttrName)) {
+  if (auto overrides =
+          op->getAttrOfType<DictionaryAttr>(kQuantizeOverridesAttrName)) {
     if (failed(applyOverrides(op, overrides, settings)))
       return failure();
-  } else if (Attribute other = op->getAttr(kOverrideAttrName)) {
-    return op.emitError() << "'" << kOverrideAttrName
+  } else if (Attribute other = op->getAttr(kQuantizeOverridesAttrName)) {
+    return op.emitError() << "'" << kQuantizeOverridesAttrName
                           << "' must be a dictionary, got " << other;
   }
   LayerConfig config;
@@ -544,7 +543,7 @@ LogicalResult LatticeQuantizePass::quantizeMatmul(
           [&]() { return op.emitError() << "layer '" << layer << "': "; },
           config)))
     return failure();
-  op->removeAttr(kOverrideAttrName);
+  op->removeAttr(kQuantizeOverridesAttrName);
   if (config.skip || llvm::any_of(skipPatterns, [&](const llvm::Regex &regex) {
         return regex.match(name);
       }))

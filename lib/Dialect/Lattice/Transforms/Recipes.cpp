@@ -9,6 +9,9 @@
 #include "lattice/Dialect/Lattice/Transforms/Recipes.h"
 #include "lattice/Dialect/Lattice/Transforms/Passes.h"
 #include "mlir/Pass/PassRegistry.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Regex.h"
 
 using namespace mlir;
 using namespace mlir::lattice;
@@ -45,6 +48,158 @@ const Recipe *mlir::lattice::lookupRecipe(StringRef name) {
     if (recipe.name == name)
       return &recipe;
   return nullptr;
+}
+
+static llvm::Error recipeFileError(StringRef path, const llvm::Twine &what) {
+  return llvm::createStringError("recipe file '" + path.str() +
+                                 "': " + what.str());
+}
+
+/// `value` as JSON text, for messages.
+static std::string printJson(const llvm::json::Value &value) {
+  std::string text;
+  llvm::raw_string_ostream(text) << value;
+  return text;
+}
+
+/// Reads rule `index` of a recipe file.
+static llvm::Expected<RecipeRule> readRule(StringRef path, size_t index,
+                                           const llvm::json::Value &value) {
+  std::string where = ("layers[" + llvm::Twine(index) + "]").str();
+  const llvm::json::Object *object = value.getAsObject();
+  if (!object)
+    return recipeFileError(path, where + " is " + printJson(value) +
+                                     "; expected an object");
+  RecipeRule rule;
+  auto bad = [&](StringRef key, const llvm::json::Value &v,
+                 StringRef expected) {
+    return recipeFileError(path, where + "." + key + " is " + printJson(v) +
+                                     "; expected " + expected);
+  };
+  auto oneOf = [&](StringRef key, const llvm::json::Value &v,
+                   ArrayRef<StringRef> choices,
+                   std::optional<std::string> &field) -> llvm::Error {
+    std::optional<StringRef> text = v.getAsString();
+    if (!text || !llvm::is_contained(choices, *text))
+      return bad(key, v, "one of \"" + llvm::join(choices, "\", \"") + "\"");
+    field = text->str();
+    return llvm::Error::success();
+  };
+  const llvm::json::Value *match = object->get("match");
+  if (!match)
+    return recipeFileError(path, where + " has no \"match\"");
+  for (const auto &[keyText, v] : *object) {
+    StringRef key = keyText;
+    if (key == "match") {
+      std::optional<StringRef> text = v.getAsString();
+      if (!text)
+        return bad(key, v, "a regular expression");
+      std::string reason;
+      if (!llvm::Regex(*text).isValid(reason))
+        return bad(key, v, "a regular expression (" + reason + ")");
+      rule.match = text->str();
+    } else if (key == "bits") {
+      std::optional<int64_t> bits = v.getAsInteger();
+      std::optional<StringRef> text = v.getAsString();
+      if (bits && *bits >= 2 && *bits <= 8)
+        rule.weightBits = std::to_string(*bits);
+      else if (text && (*text == "ternary" || *text == "binary"))
+        rule.weightBits = text->str();
+      else
+        return bad(key, v, "2 to 8, \"ternary\" or \"binary\"");
+    } else if (key == "granularity") {
+      if (llvm::Error e =
+              oneOf(key, v, {"tensor", "channel", "group"}, rule.granularity))
+        return std::move(e);
+    } else if (key == "scale_type") {
+      if (llvm::Error e = oneOf(key, v, {"f32", "f16", "bf16"}, rule.scaleType))
+        return std::move(e);
+    } else if (key == "clip") {
+      if (llvm::Error e =
+              oneOf(key, v, {"minmax", "percentile", "mse"}, rule.clip))
+        return std::move(e);
+    } else if (key == "group_size") {
+      std::optional<int64_t> size = v.getAsInteger();
+      if (!size || *size < 1 || *size > INT32_MAX)
+        return bad(key, v, "a positive integer");
+      rule.groupSize = *size;
+    } else if (key == "symmetric" || key == "keep_float") {
+      std::optional<bool> flag = v.getAsBoolean();
+      if (!flag)
+        return bad(key, v, "true or false");
+      if (key == "symmetric")
+        rule.symmetric = *flag;
+      else
+        rule.keepFloat = *flag;
+    } else if (key == "method") {
+      // GPTQ, AWQ and QEP are the next methods; round to nearest is the
+      // one the quantizer has.
+      std::optional<std::string> method;
+      if (llvm::Error e = oneOf(key, v, {"rtn"}, method))
+        return std::move(e);
+    } else {
+      return recipeFileError(path, where + " has unknown key \"" + key +
+                                       "\" (known: match, bits, granularity, "
+                                       "group_size, symmetric, scale_type, "
+                                       "clip, method, keep_float)");
+    }
+  }
+  return rule;
+}
+
+llvm::Expected<RecipeFile> mlir::lattice::readRecipeFile(StringRef path) {
+  llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> buffer =
+      llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
+  if (!buffer)
+    return recipeFileError(path,
+                           "cannot be read: " + buffer.getError().message());
+  llvm::Expected<llvm::json::Value> json =
+      llvm::json::parse((*buffer)->getBuffer());
+  if (!json)
+    return recipeFileError(path,
+                           "not JSON: " + llvm::toString(json.takeError()));
+  const llvm::json::Object *top = json->getAsObject();
+  if (!top)
+    return recipeFileError(path, "expected a JSON object");
+  RecipeFile file;
+  file.path = path.str();
+  for (const auto &[keyText, v] : *top) {
+    StringRef key = keyText;
+    if (key == "description") {
+      if (!v.getAsString())
+        return recipeFileError(path, "\"description\" is " + printJson(v) +
+                                         "; expected a string");
+    } else if (key == "recipe") {
+      std::optional<StringRef> name = v.getAsString();
+      file.recipe = name ? lookupRecipe(*name) : nullptr;
+      if (!file.recipe) {
+        std::string names;
+        for (const Recipe &recipe : getRecipes())
+          names += (names.empty() ? "" : ", ") + recipe.name.str();
+        return recipeFileError(path, "\"recipe\" is " + printJson(v) +
+                                         "; expected one of " + names);
+      }
+    } else if (key == "layers") {
+      const llvm::json::Array *rules = v.getAsArray();
+      if (!rules)
+        return recipeFileError(path, "\"layers\" is " + printJson(v) +
+                                         "; expected an array of rules");
+      for (auto [index, rule] : llvm::enumerate(*rules)) {
+        llvm::Expected<RecipeRule> parsed = readRule(path, index, rule);
+        if (!parsed)
+          return parsed.takeError();
+        file.rules.push_back(std::move(*parsed));
+      }
+    } else {
+      return recipeFileError(path, "unknown key \"" + key +
+                                       "\" (known: recipe, layers, "
+                                       "description)");
+    }
+  }
+  if (!file.recipe)
+    return recipeFileError(path, "has no \"recipe\" (the built-in recipe "
+                                 "whose passes run)");
+  return file;
 }
 
 /// The options of lattice-quantize that `recipe` runs with, or nullopt for
@@ -93,8 +248,25 @@ mlir::lattice::buildRecipePipeline(OpPassManager &pm, const Recipe &recipe,
       error = "recipe '" + recipe.name.str() + "' takes no statistics";
       return failure();
     }
+    if (!quantize && !options.recipeFile.empty()) {
+      error = "recipe '" + recipe.name.str() +
+              "' quantizes nothing; a recipe file needs one that does";
+      return failure();
+    }
     if (!quantize)
       return success();
+  }
+  if (!options.recipeFile.empty()) {
+    llvm::Expected<RecipeFile> file = readRecipeFile(options.recipeFile);
+    if (!file) {
+      error = llvm::toString(file.takeError());
+      return failure();
+    }
+    if (file->recipe != &recipe) {
+      error = "recipe file '" + options.recipeFile + "' is for recipe '" +
+              file->recipe->name.str() + "', not '" + recipe.name.str() + "'";
+      return failure();
+    }
   }
   if (recipe.activations == RecipeActivations::Static &&
       options.floatStats.empty()) {
@@ -110,6 +282,11 @@ mlir::lattice::buildRecipePipeline(OpPassManager &pm, const Recipe &recipe,
   if (recipe.activations == RecipeActivations::Static)
     quantize->stats = options.floatStats;
   quantize->reportFile = options.reportFile;
+  if (!options.recipeFile.empty()) {
+    LatticeApplyRecipeFilePassOptions apply;
+    apply.file = options.recipeFile;
+    pm.addPass(createLatticeApplyRecipeFilePass(apply));
+  }
   pm.addPass(createLatticeQuantizePass(*quantize));
   pm.addPass(createLatticeRenormalizePass());
   return success();

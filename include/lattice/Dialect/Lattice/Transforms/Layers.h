@@ -32,6 +32,10 @@ std::string getWeightProbeName(StringRef layer);
 /// The name of the probe on the result of `layer`'s matmul.
 std::string getOutputProbeName(StringRef layer);
 
+/// The dictionary attribute of a matmul through which lattice-quantize
+/// takes per-layer settings (a mixed-precision pass, a recipe file).
+inline constexpr StringLiteral kQuantizeOverridesAttrName = "lattice.quantize";
+
 /// The attribute that lattice-smoothquant puts on the matmuls it smooths:
 /// the absolute maximum of the smoothed input over the calibration data
 /// (max_j max|X_j| / s_j, from the statistics it read), which

@@ -340,6 +340,29 @@ def LatticeQuantizePass : Pass<"lattice-quantize", "ModuleOp"> {
                            "::mlir::tensor::TensorDialect"];
 }
 
+def LatticeApplyRecipeFilePass
+    : Pass<"lattice-apply-recipe-file", "ModuleOp"> {
+  let summary = "Give layers the per-layer settings of a recipe file";
+  let description = [{
+    Reads the recipe file `file` (JSON, docs/Recipes.md) and gives every
+    float `lattice.matmul` whose layer name (as `lattice-quantize` names
+    layers) the regular expression of one of its rules finds, the first
+    such rule, the settings of that rule as entries of its
+    `lattice.quantize` dictionary (added to the entries it has, replacing
+    those of the same key): `bits` as `weight_bits`, `granularity`,
+    `group_size`, `symmetric`, `scale_type`, `clip`, and `keep_float` as
+    `skip`. `lattice-quantize` then quantizes each layer with them.
+
+    An unreadable file, bad JSON, an unknown key or a value of the wrong
+    kind is an error naming the file, the key and the value; a rule that
+    matches no layer gets a warning.
+  }];
+  let options = [
+    Option<"file", "file", "std::string", /*default=*/"\"\"",
+           "The recipe file (required)">,
+  ];
+}
+
 def LatticeRenormalizePass : Pass<"lattice-renormalize", "ModuleOp"> {
   let summary = "Put quantized values of unit-norm models back on the sphere";
   let description = [{

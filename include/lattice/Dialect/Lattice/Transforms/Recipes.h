@@ -20,6 +20,10 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassOptions.h"
 #include "mlir/Support/LLVM.h"
+#include "llvm/Support/Error.h"
+#include <optional>
+#include <string>
+#include <vector>
 
 namespace mlir::lattice {
 /// What a recipe does with the activations, which decides what it needs
@@ -49,6 +53,31 @@ ArrayRef<Recipe> getRecipes();
 /// The recipe called `name`, or null.
 const Recipe *lookupRecipe(StringRef name);
 
+/// A rule of a recipe file (docs/Recipes.md): the layers whose name the
+/// regular expression `match` finds get these settings, as entries of a
+/// `lattice.quantize` dictionary.
+struct RecipeRule {
+  std::string match;
+  /// weight_bits (a number or "ternary"/"binary"), granularity, scale_type,
+  /// clip: strings as lattice-quantize spells them.
+  std::optional<std::string> weightBits, granularity, scaleType, clip;
+  std::optional<int64_t> groupSize;
+  std::optional<bool> symmetric;
+  bool keepFloat = false;
+};
+
+/// A recipe file: a built-in recipe and per-layer rules, the first rule
+/// that matches a layer applying to it.
+struct RecipeFile {
+  std::string path;
+  const Recipe *recipe = nullptr;
+  std::vector<RecipeRule> rules;
+};
+
+/// Reads and validates the recipe file `path`: an error names the file, the
+/// key and the bad value.
+llvm::Expected<RecipeFile> readRecipeFile(StringRef path);
+
 /// The options of a recipe's pipeline.
 struct RecipePipelineOptions
     : public PassPipelineOptions<RecipePipelineOptions> {
@@ -57,6 +86,10 @@ struct RecipePipelineOptions
       llvm::cl::desc("Statistics of the float model: SmoothQuant runs first, "
                      "and static activation scales come from them (static "
                      "recipes need them; dynamic ones use them)")};
+  Option<std::string> recipeFile{
+      *this, "recipe-file",
+      llvm::cl::desc("Per-layer settings (a recipe file whose recipe is this "
+                     "one), applied before lattice-quantize")};
   Option<std::string> reportFile{
       *this, "report-file",
       llvm::cl::desc("Write lattice-quantize's per-layer report (JSON) to "
