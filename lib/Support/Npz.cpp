@@ -56,6 +56,22 @@ struct Member {
 };
 } // namespace
 
+/// `text` from an archive as a message shows it: bytes outside printable
+/// ASCII as \xHH.
+static std::string printable(StringRef text) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (c >= 0x20 && c < 0x7f && c != '\\') {
+      out += char(c);
+      continue;
+    }
+    out += "\\x";
+    out += llvm::hexdigit(c >> 4, /*LowerCase=*/true);
+    out += llvm::hexdigit(c & 15, /*LowerCase=*/true);
+  }
+  return out;
+}
+
 static llvm::Error fail(StringRef path, const llvm::Twine &message) {
   return llvm::createStringError("%s: %s", path.str().c_str(),
                                  message.str().c_str());
@@ -111,7 +127,7 @@ readDirectory(StringRef path, llvm::ArrayRef<uint8_t> bytes) {
     m.name.assign(reinterpret_cast<const char *>(bytes.data() + at + 46),
                   nameLength);
     if (flags & 1)
-      return fail(path, "member '" + m.name + "' is encrypted");
+      return fail(path, "member '" + printable(m.name) + "' is encrypted");
     // The zip64 extra field holds the fields whose 32-bit value is all
     // ones, in this order.
     for (uint64_t e = at + 46 + nameLength, stop = e + extraLength;
@@ -179,7 +195,7 @@ static std::optional<StringRef> getHeaderValue(StringRef header,
 static llvm::Error parseNpy(StringRef path, StringRef name,
                             llvm::ArrayRef<uint8_t> bytes, NpyArray &array) {
   auto bad = [&](const llvm::Twine &why) {
-    return fail(path, "array '" + name + "': " + why);
+    return fail(path, "array '" + printable(name) + "': " + why);
   };
   Reader r(bytes);
   if (bytes.size() < 10 || std::memcmp(bytes.data(), "\x93NUMPY", 6) != 0)
@@ -213,7 +229,7 @@ static llvm::Error parseNpy(StringRef path, StringRef name,
   array.descr = descr->drop_front().drop_back().str();
   StringRef dims = *shape;
   if (!dims.consume_front("(") || !dims.consume_back(")"))
-    return bad("a .npy shape that is not a tuple: " + *shape);
+    return bad("a .npy shape that is not a tuple: " + printable(*shape));
   llvm::SmallVector<StringRef> parts;
   dims.split(parts, ',', -1, /*KeepEmpty=*/false);
   for (StringRef part : parts) {
@@ -222,7 +238,7 @@ static llvm::Error parseNpy(StringRef path, StringRef name,
       continue;
     int64_t size;
     if (part.getAsInteger(10, size) || size < 0)
-      return bad("a .npy shape with a bad size: " + *shape);
+      return bad("a .npy shape with a bad size: " + printable(*shape));
     array.shape.push_back(size);
   }
   // The dtype: byte order, kind letter, item size.
@@ -281,28 +297,40 @@ llvm::Expected<std::unique_ptr<NpzFile>> NpzFile::open(StringRef path) {
   Reader r(bytes);
   for (const Member &m : *members) {
     if (!StringRef(m.name).ends_with(".npy"))
-      return fail(path, "member '" + m.name + "' is not a .npy array");
+      return fail(path,
+                  "member '" + printable(m.name) + "' is not a .npy array");
     std::optional<uint16_t> nameLength = r.read<uint16_t>(m.localOffset + 26);
     std::optional<uint16_t> extraLength = r.read<uint16_t>(m.localOffset + 28);
     if (r.read<uint32_t>(m.localOffset) != kLocalHeader || !nameLength ||
         !extraLength)
-      return fail(path, "member '" + m.name + "' has a damaged header");
+      return fail(path,
+                  "member '" + printable(m.name) + "' has a damaged header");
     uint64_t data = m.localOffset + 30 + *nameLength + *extraLength;
     if (!r.has(data, m.compressedSize))
-      return fail(path, "member '" + m.name + "' lies past the end");
+      return fail(path, "member '" + printable(m.name) + "' lies past the end");
     llvm::ArrayRef<uint8_t> stored = bytes.slice(data, m.compressedSize);
     llvm::ArrayRef<uint8_t> contents;
     if (m.method == kStored) {
       if (m.size != m.compressedSize)
-        return fail(path, "member '" + m.name + "' has a damaged header");
+        return fail(path,
+                    "member '" + printable(m.name) + "' has a damaged header");
       contents = stored;
     } else if (m.method == kDeflated) {
+      // Deflate shrinks data at most 1032 times; a header that claims more
+      // (or more than one inflate call takes) is damaged, not a reason to
+      // allocate what it says.
+      if (m.size / 1032 > m.compressedSize + 1 || m.size > UINT32_MAX)
+        return fail(path, "member '" + printable(m.name) + "' claims " +
+                              llvm::Twine(m.size) + " bytes from " +
+                              llvm::Twine(m.compressedSize));
       file->inflated.emplace_back();
       if (!inflateRaw(stored, file->inflated.back(), m.size))
-        return fail(path, "member '" + m.name + "' does not inflate");
+        return fail(path,
+                    "member '" + printable(m.name) + "' does not inflate");
       contents = file->inflated.back();
     } else {
-      return fail(path, "member '" + m.name + "' uses compression method " +
+      return fail(path, "member '" + printable(m.name) +
+                            "' uses compression method " +
                             llvm::Twine(m.method) +
                             " (numpy.savez and savez_compressed write 0 "
                             "and 8)");

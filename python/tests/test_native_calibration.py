@@ -126,6 +126,7 @@ def _npy(array):
     ("truncated", "array 'input0': fewer bytes than its shape needs"),
     ("garbage", "array 'input0': not a .npy array"),
     ("missing-file", "cannot read calibration data: cannot read"),
+    ("huge", "member 'input0.npy' claims 2147483647 bytes from"),
 ])
 def test_bad_calibration_data(tmp_path, case, message):
     path = tmp_path / "calib.npz"
@@ -157,6 +158,13 @@ def test_bad_calibration_data(tmp_path, case, message):
         _zip(path, {"input0.npy": b"\x00" * 64})
     elif case == "missing-file":
         path = tmp_path / "absent.npz"
+    elif case == "huge":
+        # A compressed member whose directory entry claims 2 GiB.
+        import struct
+        _zip(path, {"input0.npy": _npy(x)}, zipfile.ZIP_DEFLATED)
+        data = bytearray(path.read_bytes())
+        struct.pack_into("<I", data, data.find(b"PK\x01\x02") + 24, 0x7FFFFFFF)
+        path.write_bytes(bytes(data))
     result, _ = _compile(tmp_path, path)
     assert result.returncode == 1
     assert message in result.stderr, result.stderr

@@ -183,9 +183,15 @@ static llvm::Expected<int64_t> getSamples(const lattice_model_info &info,
           ")");
     }
     const NpyArray &array = *input.array;
-    if (array.kind == NpyKind::Other)
+    if (array.kind == NpyKind::Other) {
+      // (The dtype as the archive spells it, unprintable bytes as '?'.)
+      std::string descr = array.descr;
+      for (char &c : descr)
+        if (c < 0x20 || c >= 0x7f)
+          c = '?';
       return fail("calibration input '" + StringRef(t.name) + "' has dtype " +
-                  array.descr + ", not a number");
+                  descr + ", not a number");
+    }
     int64_t samples;
     llvm::ArrayRef<int64_t> got = array.shape;
     if (got == shape)
@@ -247,15 +253,17 @@ static void fillInputs(llvm::ArrayRef<InputSamples> inputs, int64_t s,
     }
 }
 
+llvm::Expected<std::unique_ptr<NpzFile>>
+mlir::lattice::compile::openSamples(StringRef path) {
+  llvm::Expected<std::unique_ptr<NpzFile>> opened = NpzFile::open(path);
+  if (!opened)
+    return fail("cannot read calibration data: " +
+                llvm::toString(opened.takeError()));
+  return opened;
+}
+
 llvm::Error mlir::lattice::compile::calibrate(const CalibrationOptions &o) {
-  std::unique_ptr<NpzFile> file;
-  if (!o.samples.empty()) {
-    llvm::Expected<std::unique_ptr<NpzFile>> opened = NpzFile::open(o.samples);
-    if (!opened)
-      return fail("cannot read calibration data: " +
-                  llvm::toString(opened.takeError()));
-    file = std::move(*opened);
-  }
+  const NpzFile *file = o.samples;
   // RTLD_LOCAL: the library's copy of the runtime stays its own.
   void *library = dlopen(o.library.str().c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!library)
@@ -276,7 +284,7 @@ llvm::Error mlir::lattice::compile::calibrate(const CalibrationOptions &o) {
 
   std::vector<InputSamples> inputs;
   llvm::Expected<int64_t> samples =
-      getSamples(info, file.get(), o.generatedSamples, inputs);
+      getSamples(info, file, o.generatedSamples, inputs);
   if (!samples)
     return samples.takeError();
 

@@ -16,9 +16,11 @@
 #ifndef LATTICE_TOOLS_LATTICE_COMPILE_CALIBRATION_H
 #define LATTICE_TOOLS_LATTICE_COMPILE_CALIBRATION_H
 
+#include "lattice/Support/Npz.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 #include <cstdint>
+#include <memory>
 
 namespace mlir::lattice::compile {
 struct CalibrationOptions {
@@ -26,15 +28,19 @@ struct CalibrationOptions {
   llvm::StringRef library, weights;
   /// Outputs of the library before the first probe (the model's own).
   unsigned firstProbe = 0;
-  /// The .npz file of samples, or "" for `generatedSamples` generated ones
-  /// (standard normal floats, integers uniform in [0, 64)).
-  llvm::StringRef samples;
+  /// The samples (an .npz archive, see openSamples), or null for
+  /// `generatedSamples` generated ones (standard normal floats, integers
+  /// uniform in [0, 64)).
+  const NpzFile *samples = nullptr;
   unsigned generatedSamples = 8;
   /// Histogram bins of |x| per probe (0: no histograms).
   unsigned bins = 2048;
   /// The statistics file to write.
   llvm::StringRef output;
 };
+
+/// Opens the .npz archive of calibration samples at `path`.
+llvm::Expected<std::unique_ptr<NpzFile>> openSamples(llvm::StringRef path);
 
 /// Runs the calibration; every failure (a sample that does not fit an
 /// input, a library that does not load or run) is an error that says why.

@@ -556,6 +556,18 @@ static FailureOr<std::unique_ptr<PassManager>> makePassManager(MLIRContext *c) {
 static LogicalResult calibrateModule(ModuleOp module, StringRef modelDir,
                                      StringRef work, StringRef stats,
                                      const char *argv0) {
+  // The samples first: bad data is reported before anything is built.
+  std::unique_ptr<lattice::NpzFile> samples;
+  if (!calib.empty()) {
+    llvm::Expected<std::unique_ptr<lattice::NpzFile>> opened =
+        lattice::compile::openSamples(calib);
+    if (!opened) {
+      llvm::errs() << "lattice-compile: " << llvm::toString(opened.takeError())
+                   << "\n";
+      return failure();
+    }
+    samples = std::move(*opened);
+  }
   OwningOpRef<ModuleOp> probed = module.clone();
   FailureOr<func::FuncOp> entry = getEntry(*probed);
   if (failed(entry))
@@ -594,7 +606,7 @@ static LogicalResult calibrateModule(ModuleOp module, StringRef modelDir,
   options.library = library;
   options.weights = weights;
   options.firstProbe = firstProbe;
-  options.samples = calib;
+  options.samples = samples.get();
   options.output = stats;
   if (calib.empty())
     llvm::errs() << "lattice-compile: note: no calibration data given "
