@@ -168,3 +168,38 @@ def test_bad_calibration_data(tmp_path, case, message):
     result, _ = _compile(tmp_path, path)
     assert result.returncode == 1
     assert message in result.stderr, result.stderr
+
+
+TWO_INPUTS = ROOT / "test" / "Tools" / "Inputs" / "two-inputs.mlir"
+
+
+@pytest.mark.parametrize("arrays, message", [
+    ({"x": np.zeros((3, 2, 64), np.float32), "t": np.zeros((2, 2, 64), np.int64)},
+     "calibration input 't' has 2 samples, the others 3"),
+    ({"x": np.zeros((2, 64), np.float32), "t": np.full((2, 64), 2**40)},
+     "calibration input 't' holds 1099511627776 in sample 0, which int32 cannot hold"),
+    ({"x": np.zeros((2, 64), np.float32), "t": np.full((2, 64), 1.5)},
+     "calibration input 't' holds 1.5 in sample 0, which int32 cannot hold"),
+])
+def test_samples_that_do_not_fit(tmp_path, arrays, message):
+    np.savez(tmp_path / "calib.npz", **arrays)
+    result = subprocess.run([str(COMPILE), str(TWO_INPUTS), "--recipe", "w8a8", "--calib",
+                             str(tmp_path / "calib.npz"), "-o", str(tmp_path / "m")],
+                            capture_output=True, text=True)
+    assert result.returncode == 1
+    assert message in result.stderr, result.stderr
+
+
+def test_integer_and_float_inputs(tmp_path):
+    """Integer samples reach an int32 input (int64 arrays, as token ids
+    come), and the statistics see them: the matmul's input is x + t."""
+    x = np.full((2, 2, 64), 0.25, np.float32)
+    t = np.arange(2 * 2 * 64).reshape(2, 2, 64) % 7
+    np.savez(tmp_path / "calib.npz", x=x, t=t)
+    result = subprocess.run([str(COMPILE), str(TWO_INPUTS), "--recipe", "w8a8", "--calib",
+                             str(tmp_path / "calib.npz"), "-o", str(tmp_path / "m")],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    stats = safetensors.load(tmp_path / "m.work" / "stats.safetensors")
+    assert float(stats["fc:input.max"]) == 6.25
+    assert float(stats["fc:input.min"]) == 0.25

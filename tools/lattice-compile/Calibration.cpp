@@ -12,9 +12,9 @@
 #include "lattice_runtime.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
-#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/raw_ostream.h"
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <dlfcn.h>
 #include <limits>
@@ -97,6 +97,13 @@ struct InputSamples {
 
 static llvm::Error fail(const llvm::Twine &message) {
   return llvm::createStringError(message.str());
+}
+
+/// `v` as %.15g writes it: an integer without a fraction.
+static std::string formatNumber(double v) {
+  char text[32];
+  std::snprintf(text, sizeof(text), "%.15g", v);
+  return text;
 }
 
 static std::string formatShape(llvm::ArrayRef<int64_t> shape) {
@@ -218,9 +225,8 @@ static llvm::Expected<int64_t> getSamples(const lattice_model_info &info,
         if (range &&
             (v != std::trunc(v) || v < range->first || v > range->second))
           return fail("calibration input '" + StringRef(t.name) + "' holds " +
-                      llvm::formatv("{0:g}", v).str() + " in sample " +
-                      llvm::Twine(s) + ", which " + getTypeName(t.dtype) +
-                      " cannot hold");
+                      formatNumber(v) + " in sample " + llvm::Twine(s) +
+                      ", which " + getTypeName(t.dtype) + " cannot hold");
       }
     inputs.push_back(std::move(input));
   }
