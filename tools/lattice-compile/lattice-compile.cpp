@@ -482,7 +482,8 @@ static std::string getToolDir(const char *argv0) {
   return llvm::sys::path::parent_path(exe).str();
 }
 
-static LogicalResult emitObject(llvm::Module &module, StringRef path) {
+static LogicalResult emitObject(llvm::Module &module, StringRef path,
+                                StringRef cpuName) {
   std::string error;
   std::string triple = llvm::sys::getProcessTriple();
   const llvm::Target *target =
@@ -491,10 +492,10 @@ static LogicalResult emitObject(llvm::Module &module, StringRef path) {
     llvm::errs() << "lattice-compile: " << error << "\n";
     return failure();
   }
-  std::string cpu = targetCPU == "native" ? llvm::sys::getHostCPUName().str()
-                                          : std::string(targetCPU);
+  std::string cpu =
+      cpuName == "native" ? llvm::sys::getHostCPUName().str() : cpuName.str();
   std::string features;
-  if (targetCPU == "native") {
+  if (cpuName == "native") {
     SmallVector<std::string> list;
     for (const auto &feature : llvm::sys::getHostCPUFeatures())
       list.push_back((feature.second ? "+" : "-") + feature.first().str());
@@ -534,9 +535,18 @@ static LogicalResult emitObject(llvm::Module &module, StringRef path) {
   return success();
 }
 
+namespace {
+/// What a library is built for: where it runs (cpu or cuda), the CPU of its
+/// host code, and whether its weights go inside it.
+struct BuildOptions {
+  StringRef device, cpu;
+  bool embed = false;
+};
+} // namespace
+
 static LogicalResult compileModule(ModuleOp module, StringRef libraryPrefix,
                                    StringRef name, StringRef modelDir,
-                                   StringRef device, bool embed,
+                                   const BuildOptions &build,
                                    const char *argv0);
 static FailureOr<func::FuncOp> getEntry(ModuleOp module);
 
@@ -596,9 +606,10 @@ static LogicalResult calibrateModule(ModuleOp module, StringRef modelDir,
     ScopedDiagnosticHandler quiet(module.getContext(), [](Diagnostic &d) {
       return success(d.getSeverity() == DiagnosticSeverity::Remark);
     });
-    // Calibration runs on this machine's CPU, whatever the target.
-    if (failed(compileModule(*probed, prefix, "calibration", modelDir, "cpu",
-                             /*embed=*/false, argv0)))
+    // Calibration runs here, on this machine's CPU, whatever the target.
+    BuildOptions host{"cpu", "native", /*embed=*/false};
+    if (failed(compileModule(*probed, prefix, "calibration", modelDir, host,
+                             argv0)))
       return failure();
   }
   lattice::compile::CalibrationOptions options;
@@ -705,8 +716,8 @@ static LogicalResult compile(const char *argv0) {
     name = llvm::sys::path::stem(outputPrefix).str();
   if (failed(quantize(*module, modelDir, argv0)))
     return failure();
-  return compileModule(*module, outputPrefix, name, modelDir, target,
-                       embedWeights, argv0);
+  BuildOptions build{target, targetCPU, embedWeights};
+  return compileModule(*module, outputPrefix, name, modelDir, build, argv0);
 }
 
 /// The function of `module` to compile: --entry, or the only public one.
@@ -728,14 +739,15 @@ static FailureOr<func::FuncOp> getEntry(ModuleOp module) {
   return entry;
 }
 
-/// Lowers `module` (external weights relative to `modelDir`) for `device`
-/// (cpu or cuda) and writes `libraryPrefix`.so, .h, .c, .o and
-/// .safetensors (with `embed`, the weights in the library instead), with
-/// the C functions named after `name`.
+/// Lowers `module` (external weights relative to `modelDir`) for `build`
+/// and writes `libraryPrefix`.so, .h, .c, .o and .safetensors (the weights
+/// in the library instead with build.embed), with the C functions named
+/// after `name`.
 static LogicalResult compileModule(ModuleOp module, StringRef libraryPrefix,
                                    StringRef name, StringRef modelDir,
-                                   StringRef device, bool embed,
+                                   const BuildOptions &build,
                                    const char *argv0) {
+  StringRef device = build.device;
   MLIRContext &context = *module.getContext();
   FailureOr<func::FuncOp> found = getEntry(module);
   if (failed(found))
@@ -790,7 +802,7 @@ static LogicalResult compileModule(ModuleOp module, StringRef libraryPrefix,
   // The microkernels' fast paths need AVX2 at least (the pass leaves each
   // matmul to the kernel the target's vectors suit); elsewhere the
   // generated vector code is faster than their scalar fallback.
-  FailureOr<unsigned> vectorBits = lattice::getTargetVectorBits(targetCPU);
+  FailureOr<unsigned> vectorBits = lattice::getTargetVectorBits(build.cpu);
   bool ukernels =
       !cuda && useUkernels && succeeded(vectorBits) && *vectorBits >= 256;
   if (failed(externalizeWeights(entry, modelDir, ukernels ? *vectorBits : 0,
@@ -816,14 +828,14 @@ static LogicalResult compileModule(ModuleOp module, StringRef libraryPrefix,
     }
   } else {
     lattice::CPUPipelineOptions options;
-    options.targetCPU = targetCPU;
+    options.targetCPU = build.cpu.str();
     options.numThreads = numThreads;
     options.barePointerABI = true;
     options.workspaceArgument = true;
     options.threadPool = true;
     options.ukernels = ukernels;
     if (failed(lattice::buildLatticeCPUPipeline(pm, options))) {
-      llvm::errs() << "lattice-compile: unknown --target-cpu '" << targetCPU
+      llvm::errs() << "lattice-compile: unknown --target-cpu '" << build.cpu
                    << "'\n";
       return failure();
     }
@@ -859,7 +871,7 @@ static LogicalResult compileModule(ModuleOp module, StringRef libraryPrefix,
   std::string objectPath = prefix + ".o", glueSource = prefix + ".c";
   std::string headerPath = prefix + ".h", libraryPath = prefix + ".so";
   std::string weightsPath = prefix + ".safetensors";
-  if (failed(emitObject(*llvmModule, objectPath)))
+  if (failed(emitObject(*llvmModule, objectPath, build.cpu)))
     return failure();
   if (llvm::Error err = writeSafetensors(weightsPath, weights)) {
     llvm::errs() << "lattice-compile: " << llvm::toString(std::move(err))
@@ -872,7 +884,7 @@ static LogicalResult compileModule(ModuleOp module, StringRef libraryPrefix,
     SmallString<256> absoluteWeights(weightsPath);
     llvm::sys::fs::make_absolute(absoluteWeights);
     writeGlue(h, g, name, symbol, llvm::sys::path::filename(headerPath), inputs,
-              weightDescs, outputs, embed ? absoluteWeights.str() : "",
+              weightDescs, outputs, build.embed ? absoluteWeights.str() : "",
               workspaceBytes, cuda);
   }
   if (failed(writeFile(headerPath,
@@ -934,7 +946,7 @@ static LogicalResult compileModule(ModuleOp module, StringRef libraryPrefix,
     return failure();
   }
   // Embedded weights live in the library only.
-  if (embed)
+  if (build.embed)
     llvm::sys::fs::remove(weightsPath);
   return success();
 }
