@@ -123,16 +123,26 @@ namespace {
 struct Holder {
   std::thread::id caller;
   std::atomic<int> workerIterations{0};
+  /// When the caller ran its last iteration and when a worker ended its
+  /// last, in steady_clock ticks.
+  std::atomic<int64_t> callerDone{0}, workerDone{0};
 };
+
+int64_t ticksNow() {
+  return std::chrono::steady_clock::now().time_since_epoch().count();
+}
 
 /// Each iteration run by a worker sleeps 5 ms: a worker descheduled while
 /// it holds an iteration, as when another process runs on its core.
 void holdInWorker(void *context, int64_t, int64_t) {
   auto *holder = static_cast<Holder *>(context);
-  if (std::this_thread::get_id() == holder->caller)
+  if (std::this_thread::get_id() == holder->caller) {
+    holder->callerDone = ticksNow();
     return;
+  }
   ++holder->workerIterations;
   std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  holder->workerDone = ticksNow();
 }
 
 void recordThread(void *context, int64_t, int64_t) {
@@ -151,15 +161,25 @@ TEST(ThreadPool, StalledLoopSendsTheNextToTheCaller) {
   holder.caller = std::this_thread::get_id();
   // The serial stretch after a stall lasts 2 ms or more: the next loop
   // must start within it, which a loaded machine may not let this thread
-  // do; then the attempt is made again.
+  // do; and the caller must have waited for the worker (a caller that is
+  // itself descheduled while the worker sleeps does not wait: no stall).
+  // Otherwise the attempt is made again.
   bool checked = false;
   for (int attempt = 0; attempt < 5 && !checked; ++attempt) {
-    // Loops until a worker joins one (and stalls it).
+    // Loops until a worker joins one (and stalls it): for up to 2 s, past
+    // the serial stretch of a stall before (at most 128 ms) and a worker
+    // that sleeps and takes a while to wake.
     holder.workerIterations = 0;
-    for (int i = 0; i < 1000 && holder.workerIterations.load() == 0; ++i)
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+    while (holder.workerIterations.load() == 0 &&
+           std::chrono::steady_clock::now() < deadline)
       lattice_parallel_for(holdInWorker, &holder, 0, 64, 1);
     ASSERT_GT(holder.workerIterations.load(), 0) << "no worker ever joined";
     auto stalled = std::chrono::steady_clock::now();
+    auto waited = std::chrono::steady_clock::duration(holder.workerDone -
+                                                      holder.callerDone);
+    if (waited < std::chrono::milliseconds(1))
+      continue;
     std::pair<std::mutex, std::set<std::thread::id>> threads;
     lattice_parallel_for(recordThread, &threads, 0, 1000, 1);
     if (std::chrono::steady_clock::now() - stalled >
@@ -168,6 +188,7 @@ TEST(ThreadPool, StalledLoopSendsTheNextToTheCaller) {
     EXPECT_EQ(threads.second, std::set<std::thread::id>{holder.caller});
     checked = true;
   }
-  EXPECT_TRUE(checked) << "no loop started within 1 ms of a stall";
+  EXPECT_TRUE(checked)
+      << "no stall that the caller waited for, or no loop within 1 ms of one";
   lattice_set_call_threads(previous);
 }
