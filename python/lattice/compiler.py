@@ -44,6 +44,7 @@ import time
 
 import numpy as np
 
+from . import calibrate as calibration
 from . import onnx_import, runtime, tools
 
 # The recipes and what they do with activations ("none", "dynamic",
@@ -153,40 +154,6 @@ def _layers(report_file):
             for layer in report["layers"]}
 
 
-class CalibrationDataError(ValueError):
-    """Calibration data that cannot be saved for the compiler."""
-
-
-def _calibration_file(calib, work):
-    """`calib` as an .npz file for lattice-compile: a path as it is, a dict
-    of arrays saved under its names, a list of samples (each a tuple of
-    arrays in input order, or one array) stacked and saved by position
-    (input0, input1, ...)."""
-    if isinstance(calib, (str, pathlib.Path)):
-        return pathlib.Path(calib)
-    if isinstance(calib, (list, tuple)):
-        samples = [s if isinstance(s, (list, tuple)) else (s,) for s in calib]
-        if not samples:
-            raise CalibrationDataError("calibration data holds no samples")
-        if any(len(s) != len(samples[0]) for s in samples):
-            raise CalibrationDataError(
-                "calibration samples differ in their number of arrays")
-        try:
-            calib = {f"input{i}": np.stack([np.asarray(s[i]) for s in samples])
-                     for i in range(len(samples[0]))}
-        except ValueError as error:
-            raise CalibrationDataError(
-                f"calibration samples differ in shape: {error}") from None
-    if not isinstance(calib, dict):
-        raise CalibrationDataError(
-            "calibration data must be an .npz file, a dict of arrays (one "
-            "per input) or a list of samples (tuples of arrays), not "
-            f"{type(calib).__name__}")
-    path = work / "calibration.npz"
-    np.savez(path, **{name: np.asarray(array) for name, array in calib.items()})
-    return path
-
-
 def compile(model, recipe="f32", calib=None, output=None, *, recipe_file=None,
             shapes=None,
             target="cpu", gpu_chip=None, gpu_format=None, target_cpu=None,
@@ -258,7 +225,7 @@ def compile(model, recipe="f32", calib=None, output=None, *, recipe_file=None,
             raise CompileError(f"{model}: expected an .onnx or .mlir file")
         calibration_data = []
         if calib is not None and activations != "none":
-            calibration_data = ["--calib", _calibration_file(calib, work)]
+            calibration_data = ["--calib", calibration.samples_file(calib, work)]
         steps(("calibrating, " if smooth else "") +
               f"quantizing ({recipe}) and compiling to {output}.so")
         recipe_options = (["--recipe-file", recipe_file] if recipe_file else
@@ -276,7 +243,7 @@ def compile(model, recipe="f32", calib=None, output=None, *, recipe_file=None,
                 if "lattice-compile: note:" in line:
                     print(line, file=sys.stderr, flush=True)
         layers = _layers(report_file)
-    except (onnx_import.OnnxImportError, CalibrationDataError) as error:
+    except (onnx_import.OnnxImportError, calibration.CalibrationError) as error:
         raise CompileError(str(error)) from None
     except tools.ToolError as error:
         raise CompileError(str(error)) from None

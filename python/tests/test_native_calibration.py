@@ -1,7 +1,7 @@
 """Calibration inside lattice-compile (--calib): the statistics it gathers
-from the calibration build equal those of numpy on the same samples (and
-of the Python calibrator, bit for bit), from stored and compressed .npz
-archives alike; bad archives and samples that do not fit the model are
+from the calibration build equal those of numpy on the same samples, and
+lattice.calibrate (lattice-compile --stats-output) writes the same file,
+from stored and compressed .npz archives alike; bad archives and samples that do not fit the model are
 errors that say what is wrong."""
 
 import os
@@ -54,7 +54,7 @@ def test_statistics_equal_numpy(tmp_path):
     counts, _ = np.histogram(ax, bins=2048, range=(0.0, float(ax.max())))
     np.testing.assert_array_equal(stats["first:input.histogram"],
                                   counts.astype(np.float32))
-    # Every probe as the Python calibrator computes it from the same build.
+    # Every probe as lattice.calibrate (--stats-output, no recipe) writes it.
     reference = tmp_path / "reference.safetensors"
     calibrate.calibrate(MODEL, {"input0": x}, reference, weights=False, quiet=True)
     expected = safetensors.load(reference)

@@ -34,6 +34,10 @@ struct ProbeStatistics {
   double min = std::numeric_limits<double>::infinity();
   double max = -std::numeric_limits<double>::infinity();
   std::vector<double> absmax, histogram;
+  /// Sum of x x^T over the rows of x (channels last), upper triangle, when
+  /// asked for; and the rows summed.
+  std::vector<double> xtx;
+  int64_t rows = 0;
 
   void update(const float *x, int64_t count) {
     for (int64_t i = 0; i < count; ++i) {
@@ -42,6 +46,19 @@ struct ProbeStatistics {
       max = std::max(max, v);
       double &channel = absmax[i % channels];
       channel = std::max(channel, std::fabs(v));
+    }
+    if (xtx.empty())
+      return;
+    std::vector<double> row(channels);
+    for (int64_t r = 0; r + channels <= count; r += channels, ++rows) {
+      for (int64_t j = 0; j < channels; ++j)
+        row[j] = x[r + j];
+      for (int64_t i = 0; i < channels; ++i) {
+        double *out = xtx.data() + i * channels;
+        double xi = row[i];
+        for (int64_t j = i; j < channels; ++j)
+          out[j] += xi * row[j];
+      }
     }
   }
 
@@ -305,6 +322,9 @@ llvm::Error mlir::lattice::compile::calibrate(const CalibrationOptions &o) {
     p.channels = t.rank > 0 ? t.shape[t.rank - 1] : 1;
     p.absmax.assign(std::max<int64_t>(p.channels, 1), 0.0);
     p.histogram.assign(o.bins, 0.0);
+    // x^T x of matmul inputs only: weights need no Hessian.
+    if (o.xtx && StringRef(p.name).ends_with(":input"))
+      p.xtx.assign(p.channels * p.channels, 0.0);
     probes.push_back(std::move(p));
   }
   if (probes.empty())
@@ -365,6 +385,15 @@ llvm::Error mlir::lattice::compile::calibrate(const CalibrationOptions &o) {
     add(p.name + ".absmax", {int64_t(p.absmax.size())}, p.absmax);
     if (o.bins)
       add(p.name + ".histogram", {int64_t(o.bins)}, p.histogram);
+    if (!p.xtx.empty()) {
+      // The lower triangle from the upper.
+      std::vector<double> full(p.xtx);
+      for (int64_t i = 0; i < p.channels; ++i)
+        for (int64_t j = 0; j < i; ++j)
+          full[i * p.channels + j] = full[j * p.channels + i];
+      add(p.name + ".xtx", {p.channels, p.channels}, full);
+      add(p.name + ".rows", {}, {double(p.rows)});
+    }
   }
   return writeSafetensors(o.output, tensors,
                           {{"format", "lattice-stats"},

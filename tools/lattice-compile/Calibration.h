@@ -35,6 +35,9 @@ struct CalibrationOptions {
   unsigned generatedSamples = 8;
   /// Histogram bins of |x| per probe (0: no histograms).
   unsigned bins = 2048;
+  /// Also x x^T of every `:input` probe (the Hessians of GPTQ, and
+  /// SmoothQuant's alpha search).
+  bool xtx = false;
   /// The statistics file to write.
   llvm::StringRef output;
 };

@@ -136,6 +136,24 @@ static llvm::cl::opt<std::string>
                          "named after it or input<i>); the model is built "
                          "with probes and run on it here"),
           llvm::cl::cat(recipeCategory));
+static llvm::cl::opt<std::string> statsOutput(
+    "stats-output",
+    llvm::cl::desc("Only calibrate (on --calib): write the statistics file "
+                   "here, the calibration build under the -o prefix, and "
+                   "no library"),
+    llvm::cl::cat(recipeCategory));
+static llvm::cl::opt<unsigned>
+    calibBins("calib-bins",
+              llvm::cl::desc("Histogram bins of |x| per probe (0: none)"),
+              llvm::cl::init(2048), llvm::cl::cat(recipeCategory));
+static llvm::cl::opt<bool>
+    calibXtX("calib-xtx",
+             llvm::cl::desc("Also gather x x^T of every matmul input"),
+             llvm::cl::init(false), llvm::cl::cat(recipeCategory));
+static llvm::cl::opt<bool> observeWeights(
+    "observe-weights",
+    llvm::cl::desc("Also gather the per-channel absmax of the weights"),
+    llvm::cl::init(false), llvm::cl::cat(recipeCategory));
 static llvm::cl::opt<std::string> recipeFile(
     "recipe-file",
     llvm::cl::desc("A recipe file (JSON, docs/Recipes.md): a recipe and "
@@ -589,7 +607,7 @@ static LogicalResult calibrateModule(ModuleOp module, StringRef modelDir,
     return failure();
   PassManager &pm = **made;
   lattice::LatticeObservePassOptions observe;
-  observe.weights = false;
+  observe.weights = observeWeights;
   pm.addPass(lattice::createLatticeObservePass(observe));
   pm.addPass(lattice::createLatticeExportObservationsPass());
   if (failed(pm.run(*probed)))
@@ -619,6 +637,8 @@ static LogicalResult calibrateModule(ModuleOp module, StringRef modelDir,
   options.firstProbe = firstProbe;
   options.samples = samples.get();
   options.output = stats;
+  options.bins = calibBins;
+  options.xtx = calibXtX;
   if (calib.empty())
     llvm::errs() << "lattice-compile: note: no calibration data given "
                     "(--calib); calibrating on "
@@ -711,6 +731,9 @@ static LogicalResult compile(const char *argv0) {
   if (!module)
     return failure();
   StringRef modelDir = llvm::sys::path::parent_path(inputFile);
+  if (!statsOutput.empty())
+    return calibrateModule(*module, modelDir, outputPrefix + ".work",
+                           statsOutput, argv0);
   std::string name = modelName;
   if (name.empty())
     name = llvm::sys::path::stem(outputPrefix).str();
@@ -1063,12 +1086,22 @@ int main(int argc, char **argv) {
   // ONNX models go through the Python package, which imports them and
   // calls this tool again on the result.
   if (!shapes.empty() || StringRef(inputFile).ends_with(".onnx")) {
-    if (!floatStats.empty() || !reportFile.empty() || exportObservations) {
-      llvm::errs() << "lattice-compile: --float-stats, --report-file and "
-                      "--export-observations apply to .mlir models\n";
+    if (!floatStats.empty() || !reportFile.empty() || exportObservations ||
+        !statsOutput.empty()) {
+      llvm::errs() << "lattice-compile: --float-stats, --report-file, "
+                      "--export-observations and --stats-output apply to "
+                      ".mlir models\n";
       return 1;
     }
     return runModelDriver(argv[0]);
+  }
+  if (!statsOutput.empty()) {
+    if (chosen || calib.empty() || !floatStats.empty() || !reportFile.empty()) {
+      llvm::errs() << "lattice-compile: --stats-output calibrates on --calib "
+                      "alone, without a recipe, statistics or report\n";
+      return 1;
+    }
+    return failed(compile(argv[0])) ? 1 : 0;
   }
   if (!chosen &&
       (!floatStats.empty() || !reportFile.empty() || !calib.empty())) {
