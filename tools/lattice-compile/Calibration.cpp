@@ -368,16 +368,23 @@ llvm::Error mlir::lattice::compile::calibrate(const CalibrationOptions &o) {
     }
   rt.free(model);
 
-  std::vector<PackedWeight> tensors;
+  std::pair<std::string, std::string> metadata[] = {
+      {"format", "lattice-stats"},
+      {"version", "1"},
+      {"samples", std::to_string(*samples)}};
+  auto writer = SafetensorsWriter::create(o.output, metadata);
+  if (!writer)
+    return writer.takeError();
+  llvm::Error error = llvm::Error::success();
   auto add = [&](std::string name, std::vector<int64_t> shape,
                  llvm::ArrayRef<double> values) {
-    PackedWeight t{std::move(name), "F32", std::move(shape), {}};
-    t.bytes.resize(values.size() * sizeof(float));
-    for (auto [i, v] : llvm::enumerate(values)) {
-      float f = float(v);
-      std::memcpy(t.bytes.data() + i * sizeof(float), &f, sizeof(float));
-    }
-    tensors.push_back(std::move(t));
+    if (error)
+      return;
+    std::vector<float> floats(values.begin(), values.end());
+    error = (*writer)->add(
+        name, "F32", shape,
+        llvm::ArrayRef(reinterpret_cast<const uint8_t *>(floats.data()),
+                       floats.size() * sizeof(float)));
   };
   for (const ProbeStatistics &p : probes) {
     add(p.name + ".min", {}, {p.min});
@@ -395,8 +402,7 @@ llvm::Error mlir::lattice::compile::calibrate(const CalibrationOptions &o) {
       add(p.name + ".rows", {}, {double(p.rows)});
     }
   }
-  return writeSafetensors(o.output, tensors,
-                          {{"format", "lattice-stats"},
-                           {"version", "1"},
-                           {"samples", std::to_string(*samples)}});
+  if (error)
+    return error;
+  return (*writer)->finish();
 }

@@ -8,7 +8,7 @@
 //
 // Reading the weights a model refers to (lattice.weight) from safetensors
 // files, converting them to the in-memory layout of the compiled code, and
-// writing the weights file that the compiled library maps.
+// the metadata of the weights file that the compiled library maps.
 //
 //===----------------------------------------------------------------------===//
 
@@ -28,6 +28,7 @@
 namespace mlir::lattice::compile {
 using mlir::lattice::SafetensorsEntry;
 using mlir::lattice::SafetensorsFile;
+using mlir::lattice::SafetensorsWriter;
 
 /// A weight of the compiled model, in the layout the generated code reads.
 struct PackedWeight {
@@ -60,13 +61,9 @@ llvm::Expected<PackedWeight> packWeight(const SafetensorsEntry &source,
                                         mlir::RankedTensorType type,
                                         llvm::StringRef layout = "");
 
-/// Writes `weights` as a safetensors file whose tensors start at 64-byte
-/// aligned offsets, with `metadata` as its `__metadata__` (by default the
-/// weights file's: format "lattice", layout "lsb-first-v1").
-llvm::Error writeSafetensors(
-    llvm::StringRef path, llvm::ArrayRef<PackedWeight> weights,
-    llvm::ArrayRef<std::pair<std::string, std::string>> metadata = {
-        {"format", "lattice"}, {"layout", "lsb-first-v1"}});
+/// The `__metadata__` of a weights file.
+inline const std::pair<std::string, std::string> kWeightsFileMetadata[] = {
+    {"format", "lattice"}, {"layout", "lsb-first-v1"}};
 } // namespace mlir::lattice::compile
 
 #endif // LATTICE_TOOLS_LATTICE_COMPILE_WEIGHTS_H

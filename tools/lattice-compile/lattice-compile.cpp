@@ -23,6 +23,7 @@
 #include "lattice/Codegen/Passes.h"
 #include "lattice/Codegen/Ukernels.h"
 #include "lattice/Dialect/Lattice/IR/LatticeOps.h"
+#include "lattice/Dialect/Lattice/IR/WeightBlobs.h"
 #include "lattice/Dialect/Lattice/Transforms/Passes.h"
 #include "lattice/Dialect/Lattice/Transforms/Recipes.h"
 #include "lattice/InitAll.h"
@@ -54,6 +55,9 @@
 #include "llvm/Target/TargetOptions.h"
 #include "llvm/TargetParser/Host.h"
 #include <cstdlib>
+#if __has_include(<malloc.h>)
+#include <malloc.h>
+#endif
 
 extern char **environ;
 
@@ -226,68 +230,144 @@ static FailureOr<TensorDesc> describe(Location loc, Type type, StringRef name) {
   return desc;
 }
 
-/// A weight of the model: a lattice.weight, or a quantized constant (the
-/// codes of an arith.constant behind a lattice.scast).
+/// A weight of the model: a lattice.weight, a quantized constant (the codes
+/// of an arith.constant behind a lattice.scast), or a float constant in a
+/// blob (a weight that lattice-load-weights mapped, kept in float or
+/// rewritten by the recipe).
 struct WeightSource {
   Operation *op;
   /// Identifies the tensor: ops with the same key share one argument.
   std::string key;
   std::string name;
   RankedTensorType type;
-  /// For constants: the codes, one byte each.
-  std::vector<uint8_t> codes;
+  /// For constants: the stored elements (codes one byte each), in a blob or
+  /// in `storage`, and their safetensors dtype.
+  std::string dtype;
+  ArrayRef<uint8_t> bytes;
+  std::vector<uint8_t> storage;
+  /// The blob that holds `bytes`, if any.
+  DenseResourceElementsAttr blob;
 };
 
-/// Collects the weights of `func`. Quantized constants are named after their
-/// location's name when they have one (lattice-quantize names them after
-/// the weight they replace), otherwise "constant.<n>".
-static SmallVector<WeightSource> collectWeights(func::FuncOp func) {
+/// The bytes of the blob of `attr`, if it holds as many as its type says.
+static std::optional<ArrayRef<uint8_t>>
+getBlobBytes(DenseResourceElementsAttr attr) {
+  const AsmResourceBlob *blob = attr.getRawHandle().getBlob();
+  ShapedType type = attr.getType();
+  if (!blob || !type.hasStaticShape() || type.getElementTypeBitWidth() % 8 ||
+      uint64_t(blob->getData().size()) !=
+          uint64_t(type.getNumElements()) * (type.getElementTypeBitWidth() / 8))
+    return std::nullopt;
+  return llvm::arrayRefFromStringRef(
+      StringRef(blob->getData().data(), blob->getData().size()));
+}
+
+/// Collects the weights of `func`. Constants are named after their
+/// location's name when they have one (lattice-load-weights and
+/// lattice-quantize name them after the weight they hold or replace),
+/// otherwise "constant.<n>".
+static FailureOr<SmallVector<WeightSource>> collectWeights(func::FuncOp func) {
   SmallVector<WeightSource> sources;
   unsigned numConstants = 0;
   llvm::StringSet<> usedNames;
   func.walk(
       [&](lattice::WeightOp weight) { usedNames.insert(weight.getName()); });
-  func.walk([&](Operation *op) {
+  auto addConstant = [&](Operation *op, RankedTensorType type, StringRef dtype,
+                         ArrayRef<uint8_t> bytes, std::vector<uint8_t> storage,
+                         DenseResourceElementsAttr blob) {
+    std::string name;
+    if (auto nameLoc = dyn_cast<NameLoc>(op->getLoc()))
+      name = nameLoc.getName().str();
+    while (name.empty() || usedNames.contains(name))
+      name = "constant." + std::to_string(numConstants++);
+    usedNames.insert(name);
+    WeightSource source{op,    "\n" + name,        name, type, dtype.str(),
+                        bytes, std::move(storage), blob};
+    if (!source.storage.empty())
+      source.bytes = source.storage;
+    sources.push_back(std::move(source));
+  };
+  WalkResult result = func.walk([&](Operation *op) {
     if (auto weight = dyn_cast<lattice::WeightOp>(op)) {
       sources.push_back({op,
                          (weight.getFile() + "\n" + weight.getName()).str(),
                          weight.getName().str(),
                          weight.getType(),
+                         {},
+                         {},
+                         {},
                          {}});
-      return;
+      return WalkResult::advance();
+    }
+    if (auto constant = dyn_cast<arith::ConstantOp>(op)) {
+      auto blob = dyn_cast<DenseResourceElementsAttr>(constant.getValue());
+      auto type = dyn_cast<RankedTensorType>(constant.getType());
+      if (!blob || !type || !isa<FloatType>(type.getElementType()))
+        return WalkResult::advance();
+      StringRef dtype = lattice::getSafetensorsDType(type.getElementType());
+      std::optional<ArrayRef<uint8_t>> bytes = getBlobBytes(blob);
+      if (dtype.empty() || !bytes) {
+        op->emitError() << "constant of type " << type
+                        << " has no data that the weights file can hold";
+        return WalkResult::interrupt();
+      }
+      addConstant(op, type, dtype, *bytes, {}, blob);
+      return WalkResult::advance();
     }
     auto cast = dyn_cast<lattice::StorageCastOp>(op);
-    DenseIntElementsAttr codes;
-    if (!cast || !isa<lattice::QuantType>(cast.getType().getElementType()) ||
-        !matchPattern(cast.getInput(), m_Constant(&codes)))
-      return;
-    std::string name;
-    if (auto nameLoc = dyn_cast<NameLoc>(cast.getLoc()))
-      name = nameLoc.getName().str();
-    while (name.empty() || usedNames.contains(name))
-      name = "constant." + std::to_string(numConstants++);
-    usedNames.insert(name);
-    WeightSource source{op, "\n" + name, name, cast.getType(), {}};
-    for (const APInt &code : codes.getValues<APInt>())
-      source.codes.push_back(uint8_t(code.getZExtValue()));
-    sources.push_back(std::move(source));
+    auto quantType =
+        cast ? dyn_cast<lattice::QuantType>(cast.getType().getElementType())
+             : lattice::QuantType();
+    if (!quantType)
+      return WalkResult::advance();
+    StringRef dtype =
+        quantType.getStorageKind() == lattice::StorageKind::Unsigned ? "U8"
+                                                                     : "I8";
+    Attribute value;
+    if (!matchPattern(cast.getInput(), m_Constant(&value)))
+      return WalkResult::advance();
+    if (auto codes = dyn_cast<DenseIntElementsAttr>(value)) {
+      std::vector<uint8_t> storage;
+      storage.reserve(codes.getNumElements());
+      for (const APInt &code : codes.getValues<APInt>())
+        storage.push_back(uint8_t(code.getZExtValue()));
+      addConstant(op, cast.getType(), dtype, {}, std::move(storage), {});
+      return WalkResult::advance();
+    }
+    auto blob = dyn_cast<DenseResourceElementsAttr>(value);
+    if (!blob)
+      return WalkResult::advance();
+    std::optional<ArrayRef<uint8_t>> bytes = getBlobBytes(blob);
+    if (!bytes || !blob.getType().getElementType().isInteger(8)) {
+      op->emitError() << "quantized constant of type " << blob.getType()
+                      << " has no data that the weights file can hold";
+      return WalkResult::interrupt();
+    }
+    addConstant(op, cast.getType(), dtype, *bytes, {}, blob);
+    return WalkResult::advance();
   });
+  if (result.wasInterrupted())
+    return failure();
   return sources;
 }
 
 /// Replaces every weight of `func` (collectWeights) by a new argument after
-/// the existing ones, reading and packing its tensor.
+/// the existing ones, reading and packing its tensor into `writer` one at a
+/// time.
 /// With microkernels for a target of `ukernelVectorBits`-bit vectors (0: no
 /// microkernels), a weight whose every use is the rhs of a matmul that a
 /// microkernel covers, all wanting one layout (getUkernelWeightLayout), is
 /// stored in that layout, and its argument says so (kWeightLayoutAttrName).
 static LogicalResult externalizeWeights(func::FuncOp func, StringRef modelDir,
                                         unsigned ukernelVectorBits,
-                                        std::vector<PackedWeight> &weights,
+                                        SafetensorsWriter &writer,
                                         std::vector<TensorDesc> &descs) {
   llvm::StringMap<std::unique_ptr<SafetensorsFile>> files;
   llvm::StringMap<unsigned> argumentOf;
-  SmallVector<WeightSource> sources = collectWeights(func);
+  FailureOr<SmallVector<WeightSource>> collected = collectWeights(func);
+  if (failed(collected))
+    return failure();
+  SmallVector<WeightSource> &sources = *collected;
   // The layout of each weight: the one every use of every op that reads it
   // wants, or "" (linear).
   llvm::StringMap<std::string> layouts;
@@ -323,17 +403,21 @@ static LogicalResult externalizeWeights(func::FuncOp func, StringRef modelDir,
               return opened.takeError();
             file = std::move(*opened);
           }
-          return packWeight(*file, source.name, source.type, layout);
+          auto packed = packWeight(*file, source.name, source.type, layout);
+          if (const SafetensorsEntry *entry = file->lookup(source.name))
+            file->releasePages(*entry);
+          return packed;
         }
         SafetensorsEntry entry;
-        auto quantType = cast<lattice::QuantType>(source.type.getElementType());
-        entry.dtype =
-            quantType.getStorageKind() == lattice::StorageKind::Unsigned ? "U8"
-                                                                         : "I8";
+        entry.dtype = source.dtype;
         entry.shape.assign(source.type.getShape().begin(),
                            source.type.getShape().end());
-        entry.data = source.codes;
-        return packWeight(entry, "constant", source.name, source.type, layout);
+        entry.data = source.bytes;
+        auto packed =
+            packWeight(entry, "constant", source.name, source.type, layout);
+        if (source.blob)
+          lattice::getWeightBlobs(func.getContext()).doneReading(source.blob);
+        return packed;
       };
       llvm::Expected<PackedWeight> packed = pack();
       if (!packed)
@@ -351,13 +435,22 @@ static LogicalResult externalizeWeights(func::FuncOp func, StringRef modelDir,
         func.setArgAttr(func.getNumArguments() - 1,
                         lattice::kWeightLayoutAttrName,
                         StringAttr::get(func.getContext(), layout));
-      weights.push_back(std::move(*packed));
+      if (llvm::Error error = writer.add(packed->name, packed->dtype,
+                                         packed->shape, packed->bytes))
+        return op->emitError() << llvm::toString(std::move(error));
       descs.push_back(std::move(desc));
     }
     op->getResult(0).replaceAllUsesWith(
         func.getArgument(argumentOf[source.key]));
+    Operation *codes = isa<lattice::StorageCastOp>(op)
+                           ? op->getOperand(0).getDefiningOp()
+                           : nullptr;
     op->erase();
+    if (codes && codes->use_empty())
+      codes->erase();
   }
+  // The blobs of the constants now in the weights file.
+  lattice::releaseUnusedWeights(func);
   return success();
 }
 
@@ -820,7 +913,6 @@ static LogicalResult compileModule(ModuleOp module, StringRef libraryPrefix,
     entry.removeArgAttr(i, "lattice.name");
   for (unsigned i = 0, e = entry.getNumResults(); i < e; ++i)
     entry.removeResultAttr(i, StringAttr::get(&context, "lattice.name"));
-  std::vector<PackedWeight> weights;
   bool cuda = device == "cuda";
   // The microkernels' fast paths need AVX2 at least (the pass leaves each
   // matmul to the kernel the target's vectors suit); elsewhere the
@@ -828,9 +920,29 @@ static LogicalResult compileModule(ModuleOp module, StringRef libraryPrefix,
   FailureOr<unsigned> vectorBits = lattice::getTargetVectorBits(build.cpu);
   bool ukernels =
       !cuda && useUkernels && succeeded(vectorBits) && *vectorBits >= 256;
-  if (failed(externalizeWeights(entry, modelDir, ukernels ? *vectorBits : 0,
-                                weights, weightDescs)))
+  std::string prefix = libraryPrefix.str();
+  StringRef outputDir = llvm::sys::path::parent_path(prefix);
+  if (!outputDir.empty())
+    if (std::error_code ec = llvm::sys::fs::create_directories(outputDir)) {
+      llvm::errs() << "lattice-compile: cannot create '" << outputDir
+                   << "': " << ec.message() << "\n";
+      return failure();
+    }
+  std::string weightsPath = prefix + ".safetensors";
+  auto writer = SafetensorsWriter::create(weightsPath, kWeightsFileMetadata);
+  if (!writer) {
+    llvm::errs() << "lattice-compile: " << llvm::toString(writer.takeError())
+                 << "\n";
     return failure();
+  }
+  if (failed(externalizeWeights(entry, modelDir, ukernels ? *vectorBits : 0,
+                                **writer, weightDescs)))
+    return failure();
+  if (llvm::Error err = (*writer)->finish()) {
+    llvm::errs() << "lattice-compile: " << llvm::toString(std::move(err))
+                 << "\n";
+    return failure();
+  }
   std::string symbol = (name + "_forward").str();
   entry.setName(symbol);
 
@@ -883,24 +995,10 @@ static LogicalResult compileModule(ModuleOp module, StringRef libraryPrefix,
   if (!llvmModule)
     return module.emitError() << "cannot translate to LLVM IR";
 
-  std::string prefix = libraryPrefix.str();
-  StringRef outputDir = llvm::sys::path::parent_path(prefix);
-  if (!outputDir.empty())
-    if (std::error_code ec = llvm::sys::fs::create_directories(outputDir)) {
-      llvm::errs() << "lattice-compile: cannot create '" << outputDir
-                   << "': " << ec.message() << "\n";
-      return failure();
-    }
   std::string objectPath = prefix + ".o", glueSource = prefix + ".c";
   std::string headerPath = prefix + ".h", libraryPath = prefix + ".so";
-  std::string weightsPath = prefix + ".safetensors";
   if (failed(emitObject(*llvmModule, objectPath, build.cpu)))
     return failure();
-  if (llvm::Error err = writeSafetensors(weightsPath, weights)) {
-    llvm::errs() << "lattice-compile: " << llvm::toString(std::move(err))
-                 << "\n";
-    return failure();
-  }
   std::string headerText, glueText;
   {
     llvm::raw_string_ostream h(headerText), g(glueText);
@@ -1037,6 +1135,13 @@ static int runModelDriver(const char *argv0) {
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
+#ifdef M_MMAP_THRESHOLD
+  // Weights and their copies (MiBs each, freed as the passes go) get pages
+  // of their own that go back to the system when freed; glibc's default
+  // threshold grows to 32 MiB after the first such free, and the heap keeps
+  // what smaller weights leave behind.
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
+#endif
   llvm::InitializeNativeTarget();
   llvm::InitializeNativeTargetAsmPrinter();
   lattice::registerLatticePasses();

@@ -145,3 +145,21 @@ func.func @not_dictionary(%x: tensor<3x4xf32>) -> tensor<3x1xf32> {
   %y = lattice.matmul %x, %w accumulate(f32) {lattice.smoothquant = 0.5} : (tensor<3x4xf32>, tensor<1x4xf32>) -> tensor<3x1xf32>
   return %y : tensor<3x1xf32>
 }
+
+// -----
+
+/// A weight blob with fewer bytes than its type needs (4 of 16).
+func.func @short_blob(%x: tensor<3x4xf32>) -> tensor<3x1xf32> {
+  %w = arith.constant dense_resource<short_blob> : tensor<1x4xf32> loc("q")
+  // expected-error@+1 {{layer 'q': cannot read the weight}}
+  %y = lattice.matmul %x, %w accumulate(f32) : (tensor<3x4xf32>, tensor<1x4xf32>) -> tensor<3x1xf32>
+  return %y : tensor<3x1xf32>
+}
+
+{-#
+  dialect_resources: {
+    builtin: {
+      short_blob: "0x040000000000803F"
+    }
+  }
+#-}

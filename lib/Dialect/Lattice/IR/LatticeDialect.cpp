@@ -13,6 +13,7 @@
 #include "lattice/Dialect/Lattice/IR/LatticeDialect.h"
 #include "lattice/Dialect/Lattice/IR/LatticeOps.h"
 #include "lattice/Dialect/Lattice/IR/LatticeTypes.h"
+#include "lattice/Dialect/Lattice/IR/WeightBlobs.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/DialectImplementation.h"
 #include "llvm/ADT/TypeSwitch.h"
@@ -26,6 +27,7 @@ using namespace mlir::lattice;
 #include "lattice/Dialect/Lattice/IR/LatticeAttrs.cpp.inc"
 
 void LatticeDialect::initialize() {
+  weightBlobs = std::make_unique<WeightBlobs>();
   registerTypes();
   addAttributes<
 #define GET_ATTRDEF_LIST

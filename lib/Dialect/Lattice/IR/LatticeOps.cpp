@@ -240,35 +240,6 @@ StringRef mlir::lattice::getSafetensorsDType(Type type) {
   return "";
 }
 
-std::optional<std::vector<float>>
-mlir::lattice::getConstantFloats(Value value) {
-  DenseFPElementsAttr attr;
-  if (!matchPattern(value, m_Constant(&attr)))
-    return std::nullopt;
-  std::vector<float> values;
-  values.reserve(attr.getNumElements());
-  for (const APFloat &element : attr.getValues<APFloat>()) {
-    bool losesInfo = false;
-    APFloat f32 = element;
-    f32.convert(APFloat::IEEEsingle(), APFloat::rmNearestTiesToEven,
-                &losesInfo);
-    values.push_back(f32.convertToFloat());
-  }
-  return values;
-}
-
-std::optional<std::vector<int64_t>>
-mlir::lattice::getConstantInts(Value value) {
-  DenseIntElementsAttr attr;
-  if (!matchPattern(value, m_Constant(&attr)))
-    return std::nullopt;
-  std::vector<int64_t> values;
-  values.reserve(attr.getNumElements());
-  for (const APInt &element : attr.getValues<APInt>())
-    values.push_back(element.getSExtValue());
-  return values;
-}
-
 Value mlir::lattice::createFloatConstant(OpBuilder &b, Location loc,
                                          RankedTensorType type,
                                          ArrayRef<float> values) {
@@ -331,10 +302,9 @@ struct QuantizeConstant final : OpRewritePattern<QuantizeOp> {
         quantizeTensor(quantType.getScheme(), type.getShape(), *values, *scales,
                        zeroPoints, op.getRounding());
     SmallVector<int8_t> bytes(codes.begin(), codes.end());
-    auto codeType = type.clone(rewriter.getI8Type());
-    Value constant = arith::ConstantOp::create(
-        rewriter, op.getLoc(),
-        DenseElementsAttr::get(codeType, ArrayRef<int8_t>(bytes)));
+    Value constant = createCodeConstant(rewriter, op.getLoc(),
+                                        type.clone(rewriter.getI8Type()),
+                                        ArrayRef<int8_t>(bytes));
     rewriter.replaceOpWithNewOp<StorageCastOp>(op, type, constant);
     return success();
   }

@@ -49,7 +49,7 @@ static void replaceConstant(PatternRewriter &rewriter, Operation *user,
                             OpOperand &operand, ArrayRef<float> values) {
   Value old = operand.get();
   rewriter.setInsertionPoint(user);
-  Value updated = createFloatConstant(
+  Value updated = createWeightConstant(
       rewriter, old.getLoc(), cast<RankedTensorType>(old.getType()), values);
   rewriter.modifyOpInPlace(user, [&] { operand.set(updated); });
 }

@@ -8,10 +8,13 @@
 //
 // Float lattice.weight ops become arith.constant ops with the values of
 // their safetensors files, so that the weight-rewriting passes see them.
+// Large weights are `dense_resource` blobs over the mapped file (no copy;
+// WeightBlobs.h), small ones `dense` attributes.
 //
 //===----------------------------------------------------------------------===//
 
 #include "lattice/Dialect/Lattice/IR/LatticeOps.h"
+#include "lattice/Dialect/Lattice/IR/WeightBlobs.h"
 #include "lattice/Dialect/Lattice/Transforms/Passes.h"
 #include "lattice/Support/Safetensors.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -33,7 +36,7 @@ struct LatticeLoadWeightsPass final
   using Base::Base;
 
   void runOnOperation() override {
-    llvm::StringMap<std::unique_ptr<SafetensorsFile>> files;
+    llvm::StringMap<std::shared_ptr<SafetensorsFile>> files;
     SmallVector<WeightOp> weights;
     getOperation()->walk([&](WeightOp op) {
       if (isa<FloatType>(op.getType().getElementType()))
@@ -75,13 +78,22 @@ struct LatticeLoadWeightsPass final
         diag << "] in '" << path << "', the model expects " << type;
         return signalPassFailure();
       }
-      auto value = DenseElementsAttr::getFromRawBuffer(
-          type,
-          ArrayRef<char>(reinterpret_cast<const char *>(entry->data.data()),
-                         entry->data.size()));
+      ArrayRef<char> bytes(reinterpret_cast<const char *>(entry->data.data()),
+                           entry->data.size());
+      Attribute value;
+      if (type.getNumElements() >= kWeightBlobMinElements)
+        value =
+            getWeightBlobs(&getContext())
+                .addMapped(
+                    type, op.getName(), bytes,
+                    [file = file.get(), entry] { file->releasePages(*entry); },
+                    [file](void *, size_t, size_t) mutable { file.reset(); });
+      else
+        value = DenseElementsAttr::getFromRawBuffer(type, bytes);
       OpBuilder builder(op);
       Location loc = NameLoc::get(op.getNameAttr(), op.getLoc());
-      auto constant = arith::ConstantOp::create(builder, loc, type, value);
+      auto constant =
+          arith::ConstantOp::create(builder, loc, type, cast<TypedAttr>(value));
       op.replaceAllUsesWith(constant.getResult());
       op.erase();
     }

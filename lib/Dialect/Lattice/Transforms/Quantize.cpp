@@ -15,6 +15,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "lattice/Dialect/Lattice/IR/LatticeOps.h"
+#include "lattice/Dialect/Lattice/IR/WeightBlobs.h"
 #include "lattice/Dialect/Lattice/Transforms/Layers.h"
 #include "lattice/Dialect/Lattice/Transforms/Passes.h"
 #include "lattice/Dialect/Lattice/Utils/QuantMath.h"
@@ -487,6 +488,8 @@ struct LatticeQuantizePass final
       bool isEdge = index == 0 || index + 1 == matmuls.size();
       if (failed(quantizeMatmul(op, skipPatterns, isEdge, layers)))
         return signalPassFailure();
+      // The float weight, once no op reads it: one float copy at a time.
+      releaseUnusedWeights(getOperation());
     }
     if (!reportFile.empty() &&
         failed(writeReport(reportFile, layers, getOperation().getLoc())))
@@ -588,12 +591,9 @@ LogicalResult LatticeQuantizePass::quantizeMatmul(
   bytes.reserve(quantized->codes.size());
   for (int64_t code : quantized->codes)
     bytes.push_back(static_cast<int8_t>(code));
-  auto codes = arith::ConstantOp::create(
-      b, weightLoc,
-      DenseElementsAttr::get(weightType.clone(b.getI8Type()),
-                             ArrayRef<int8_t>(bytes)));
-  Value weight =
-      StorageCastOp::create(b, weightLoc, quantTensorType, codes.getResult());
+  Value codes = createCodeConstant(
+      b, weightLoc, weightType.clone(b.getI8Type()), ArrayRef<int8_t>(bytes));
+  Value weight = StorageCastOp::create(b, weightLoc, quantTensorType, codes);
 
   // The scales are already rounded to the scale type: float holds them.
   SmallVector<float> scales(quantized->scales.begin(), quantized->scales.end());

@@ -14,6 +14,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "lattice/Dialect/Lattice/IR/LatticeOps.h"
+#include "lattice/Dialect/Lattice/IR/WeightBlobs.h"
 #include "lattice/Dialect/Lattice/Transforms/Layers.h"
 #include "lattice/Dialect/Lattice/Transforms/Passes.h"
 #include "lattice/Dialect/Lattice/Utils/QuantMath.h"
@@ -243,23 +244,21 @@ void LatticeSmoothQuantPass::runOnOperation() {
       group.inputs.insert(op.getLhs());
       continue;
     }
-    std::optional<std::vector<float>> weight = getConstantFloats(op.getRhs());
-    if (!weight) {
-      op.emitWarning() << "layer '" << getLayerName(op)
-                       << "': the weight is not a float constant; not "
-                          "smoothed";
-      continue;
-    }
+    // The weight is read when its group is smoothed: one group's weights
+    // are in memory at a time.
     group.layers.push_back({{op},
                             getLayerName(op),
-                            std::move(*weight),
+                            {},
                             op.getRhs().getType().getDimSize(0),
                             op.getRhs()});
     group.inputs.insert(op.getLhs());
   }
-  for (auto &entry : groups)
+  for (auto &entry : groups) {
     if (!entry.second.layers.empty() && failed(smooth(entry.second)))
       return signalPassFailure();
+    // The group's old weights, when nothing else reads them.
+    releaseUnusedWeights(getOperation());
+  }
 }
 
 FailureOr<double>
@@ -341,6 +340,13 @@ LogicalResult LatticeSmoothQuantPass::smooth(Group &group) const {
     if (withXtX)
       xtxStats = std::move(*probe);
   }
+  for (Layer &layer : layers) {
+    std::optional<std::vector<float>> weight = getConstantFloats(layer.rhs);
+    if (!weight)
+      return layer.front().emitError()
+             << "layer '" << layer.name << "': cannot read the weight";
+    layer.weight = std::move(*weight);
+  }
   std::vector<float> weightMax(k, 0.0f);
   for (const Layer &layer : layers)
     for (int64_t n = 0; n < layer.n; ++n)
@@ -379,12 +385,14 @@ LogicalResult LatticeSmoothQuantPass::smooth(Group &group) const {
         scaled[n * k + j] = float(double(layer.weight[n * k + j]) * factors[j]);
     Operation *oldWeight = layer.rhs.getDefiningOp();
     OpBuilder b(oldWeight);
-    Value newWeight =
-        createFloatConstant(b, layer.rhs.getLoc(), layer.rhs.getType(), scaled);
+    Value newWeight = createWeightConstant(b, layer.rhs.getLoc(),
+                                           layer.rhs.getType(), scaled);
     for (MatmulOp op : layer.ops)
       op.getRhsMutable().assign(newWeight);
     if (oldWeight->use_empty())
       oldWeight->erase();
+    // Frees the copy (assigning {} would keep its capacity).
+    std::vector<float>().swap(layer.weight);
   }
 
   // diag(s)^-1 on every input: into the gain (and bias) of the norm that

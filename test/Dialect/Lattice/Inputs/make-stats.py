@@ -6,7 +6,8 @@ the Python standard library only.
 
 An ENTRY is NAME@SHAPE=VALUES: SHAPE is empty for a scalar or sizes joined
 by 'x'; VALUES are comma-separated floats ('nan' and 'inf' allowed), e.g.
-'fc:input.absmax@4=1,2,3,4' or 'fc:input.max@=4'. --dtype stores the values
+'fc:input.absmax@4=1,2,3,4' or 'fc:input.max@=4', or ramp:A:B, as many
+values as the shape holds from A to B (for weights too large to list). --dtype stores the values
 with another safetensors dtype (F16) to test the loader's checks.
 """
 
@@ -29,7 +30,15 @@ def main():
         name, rest = entry.rsplit("@", 1)
         shape_text, values_text = rest.split("=", 1)
         shape = [int(d) for d in shape_text.split("x")] if shape_text else []
-        values = [float(v) for v in values_text.split(",")]
+        if values_text.startswith("ramp:"):
+            first, last = (float(v) for v in values_text.split(":")[1:])
+            count = 1
+            for size in shape:
+                count *= size
+            values = [first + (last - first) * i / max(count - 1, 1)
+                      for i in range(count)]
+        else:
+            values = [float(v) for v in values_text.split(",")]
         code = "f" if args.dtype == "F32" else "e"
         blob = struct.pack(f"<{len(values)}{code}", *values)
         header[name] = {"dtype": args.dtype, "shape": shape,

@@ -64,6 +64,13 @@ def Lattice_Dialect : Dialect {
   let extraClassDeclaration = [{
     /// Registers the types; defined next to the type storage classes.
     void registerTypes();
+    /// The weight blobs created in this context (WeightBlobs.h).
+    WeightBlobs &getWeightBlobs() { return *weightBlobs; }
+
+  private:
+    std::unique_ptr<WeightBlobs> weightBlobs;
+
+  public:
   }];
 }
 

@@ -17,6 +17,11 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/Attributes.h"
 #include "mlir/IR/Dialect.h"
+#include <memory>
+
+namespace mlir::lattice {
+class WeightBlobs;
+} // namespace mlir::lattice
 
 #include "lattice/Dialect/Lattice/IR/LatticeOpsDialect.h.inc"
 

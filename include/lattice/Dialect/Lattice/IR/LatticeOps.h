@@ -29,7 +29,8 @@
 namespace mlir::lattice {
 /// Reads the values of a float constant (row-major, splats expanded) as f32,
 /// the arithmetic type of the quantization ops, or std::nullopt when `value`
-/// is not a constant.
+/// is not a constant. Takes `dense` and `dense_resource` constants; a mapped
+/// weight's pages are given back after the copy (WeightBlobs.h).
 std::optional<std::vector<float>> getConstantFloats(Value value);
 
 /// The safetensors dtype that holds elements of `type` bit for bit (also the
@@ -37,14 +38,25 @@ std::optional<std::vector<float>> getConstantFloats(Value value);
 /// other type.
 StringRef getSafetensorsDType(Type type);
 
-/// Reads the values of an integer constant (row-major, splats expanded),
-/// sign-extended, or std::nullopt when `value` is not a constant.
+/// Reads the values of an integer constant (`dense` or `dense_resource`,
+/// row-major, splats expanded), sign-extended, or std::nullopt when `value`
+/// is not a constant.
 std::optional<std::vector<int64_t>> getConstantInts(Value value);
 
 /// Creates an arith.constant of the float tensor type `type` holding
 /// `values`, rounded to its element type (round to nearest even).
 Value createFloatConstant(OpBuilder &b, Location loc, RankedTensorType type,
                           ArrayRef<float> values);
+
+/// As createFloatConstant, for a weight: a large one goes into a blob that
+/// is freed once no op refers to it (WeightBlobs.h).
+Value createWeightConstant(OpBuilder &b, Location loc, RankedTensorType type,
+                           ArrayRef<float> values);
+
+/// Creates an arith.constant of the i8 tensor type `type` holding the codes
+/// of a quantized weight (a blob when large, as createWeightConstant).
+Value createCodeConstant(OpBuilder &b, Location loc, RankedTensorType type,
+                         ArrayRef<int8_t> codes);
 
 /// Creates the scale constant (in `type`'s scale type) and, when `type` is
 /// asymmetric, the zero-point constant (i8, or i16 when the codes exceed
