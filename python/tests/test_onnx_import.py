@@ -438,6 +438,101 @@ def test_external_data_beyond_the_file(tmp_path):
     assert "is outside 'w.bin'" in _import_error(tmp_path, tmp_path / "m.onnx")
 
 
+def _two_layer_model(rng):
+    """x [2, 96] -> MatMul w1 [96, 256] -> Relu -> MatMul w2 [256, 64], with
+    w1 and w2 large enough to be mapped rather than parsed, and a small
+    bias."""
+    from onnx import helper, numpy_helper
+    w1 = rng.standard_normal((96, 256)).astype(np.float32)
+    w2 = rng.standard_normal((256, 64)).astype(np.float32)
+    bias = rng.standard_normal(256).astype(np.float32)
+    nodes = [helper.make_node("MatMul", ["x", "w1"], ["h"], name="fc1"),
+             helper.make_node("Add", ["h", "b"], ["hb"]),
+             helper.make_node("Relu", ["hb"], ["r"]),
+             helper.make_node("MatMul", ["r", "w2"], ["y"], name="fc2")]
+    inits = [numpy_helper.from_array(w1, "w1"), numpy_helper.from_array(w2, "w2"),
+             numpy_helper.from_array(bias, "b")]
+    model = _graph_model(nodes, [_float_info("x", [2, 96])], [_float_info("y", [2, 64])],
+                         inits)
+    return model, {"fc1": w1.T, "fc2": w2.T}
+
+
+def test_raw_weights_are_mapped_where_they_lie(tmp_path):
+    # The protobuf is parsed without the large weights' bytes: they become
+    # external data pointing into the .onnx file itself.
+    model, expected = _two_layer_model(np.random.default_rng(0))
+    path = tmp_path / "m.onnx"
+    onnx.save(model, str(path))
+    data = path.read_bytes()
+    parsed, mapped = onnx_import._load(path)
+    assert set(mapped) == {"w1", "w2"}
+    for name in ("w1", "w2"):
+        target, offset, length = mapped[name]
+        assert target == path.resolve()
+        original = next(t for t in model.graph.initializer if t.name == name)
+        assert data[offset:offset + length] == original.raw_data
+    # The small bias stays in the protobuf.
+    bias = next(t for t in parsed.graph.initializer if t.name == "b")
+    assert bias.data_location == onnx.TensorProto.DEFAULT and len(bias.raw_data) == 1024
+    onnx_import.import_model(path, tmp_path / "m.mlir", quiet=True)
+    weights = safetensors.load(tmp_path / "m.safetensors")
+    for layer, weight in expected.items():
+        np.testing.assert_array_equal(weights[layer], weight)
+
+
+def test_external_data_files_are_mapped(tmp_path):
+    # The same model with its weights in an external data file imports to
+    # the same weights, and matches the one with embedded weights.
+    model, expected = _two_layer_model(np.random.default_rng(1))
+    onnx.save(model, str(tmp_path / "embedded.onnx"))
+    onnx.save(model, str(tmp_path / "external.onnx"), save_as_external_data=True,
+              all_tensors_to_one_file=True, location="external.bin",
+              size_threshold=4096)
+    assert (tmp_path / "external.bin").stat().st_size > 96 * 256 * 4
+    _, mapped = onnx_import._load(tmp_path / "external.onnx")
+    assert set(mapped) == {"w1", "w2"}
+    for name in ("embedded", "external"):
+        onnx_import.import_model(tmp_path / f"{name}.onnx", tmp_path / f"{name}.mlir",
+                                 quiet=True)
+    embedded = safetensors.load(tmp_path / "embedded.safetensors")
+    external = safetensors.load(tmp_path / "external.safetensors")
+    assert embedded.keys() == external.keys()
+    for key in embedded:
+        np.testing.assert_array_equal(embedded[key], external[key])
+    for layer, weight in expected.items():
+        np.testing.assert_array_equal(external[layer], weight)
+    text = (tmp_path / "external.mlir").read_text()
+    assert text == (tmp_path / "embedded.mlir").read_text().replace("embedded", "external")
+
+
+def test_external_data_of_the_wrong_size(tmp_path):
+    from onnx import TensorProto, helper
+    weight = helper.make_tensor("w", TensorProto.FLOAT, [3, 4], np.zeros(12, np.float32))
+    weight.ClearField("float_data")
+    weight.data_location = TensorProto.EXTERNAL
+    for key, value in (("location", "w.bin"), ("length", "40")):
+        entry = weight.external_data.add()
+        entry.key, entry.value = key, value
+    model = _graph_model([helper.make_node("MatMul", ["x", "w"], ["y"])],
+                         [_float_info("x", [2, 3])], [_float_info("y", [2, 4])], [weight])
+    (tmp_path / "w.bin").write_bytes(bytes(48))
+    onnx.save(model, str(tmp_path / "m.onnx"))
+    assert ("tensor 'w' has 40 bytes of external data, its shape [3, 4] needs 48"
+            in _import_error(tmp_path, tmp_path / "m.onnx"))
+
+
+def test_malformed_encoding_goes_to_the_parser(tmp_path):
+    # Bytes whose protobuf encoding ends inside the graph are not rewritten;
+    # the parser reports them.
+    model, _ = _two_layer_model(np.random.default_rng(2))
+    data = model.SerializeToString()
+    data = data[:len(data) // 2]
+    assert onnx_import._without_raw_weights(data, "m.onnx") is None
+    path = tmp_path / "broken.onnx"
+    path.write_bytes(data)
+    assert "not a valid ONNX file" in _import_error(tmp_path, path)
+
+
 def test_shapes_that_overflow(tmp_path):
     from onnx import TensorProto, helper
     huge = helper.make_tensor("w", TensorProto.FLOAT, [0], [])
