@@ -1809,7 +1809,9 @@ class _Importer:
     def weight(self, array, layer):
         """A matmul weight [N, K]: always external, named after its layer."""
         array = np.asarray(array, np.float32)
-        if not np.all(np.isfinite(array)):
+        finite = np.all(np.isfinite(array))
+        safetensors.release_pages(array)  # read again when it is written
+        if not finite:
             self.fail("the weight has NaN or infinite values")
         return self.e.constant(array, name=layer, external=True)
 

@@ -7,6 +7,7 @@ size is checked before use.
 """
 
 import json
+import mmap
 import struct
 
 import numpy as np
@@ -22,6 +23,20 @@ _NAMES = {np.dtype(v): k for k, v in _DTYPES.items()}
 
 class SafetensorsError(ValueError):
     """A malformed or inconsistent safetensors file."""
+
+
+def release_pages(array):
+    """Gives the resident pages of a memory-mapped array (np.memmap, or a
+    view of one) back to the system: they are read again from the file if
+    touched, so a process that streams through a mapped file holds one
+    tensor of it at a time. Does nothing for other arrays."""
+    while isinstance(array, np.ndarray):
+        mapping = getattr(array, "_mmap", None)
+        if mapping is not None:
+            if hasattr(mapping, "madvise"):
+                mapping.madvise(mmap.MADV_DONTNEED)
+            return
+        array = array.base
 
 
 def save(path, tensors, metadata=None):
@@ -50,6 +65,7 @@ def save(path, tensors, metadata=None):
             f.write(np.ascontiguousarray(array).reshape(-1).view(np.uint8).data
                     if array.size else b"")
             f.write(b"\0" * pad)
+            release_pages(array)
 
 
 def load(path, with_metadata=False):
