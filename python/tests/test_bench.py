@@ -23,8 +23,7 @@ pytestmark = pytest.mark.skipif(
 
 
 def test_results_and_summary(tmp_path):
-    sys.path.insert(0, str(ROOT / "bench"))
-    import make_models  # noqa: E402
+    import make_models
     source, weights = make_models.linear("w4a16-g32", 1, 64, 128,
                                          np.random.default_rng(0))
     (tmp_path / "m.mlir").write_text(source)
@@ -120,8 +119,7 @@ def test_ort_dynamic_form():
     float weight goes."""
     onnx = pytest.importorskip("onnx")
     from onnx import helper, numpy_helper
-    sys.path.insert(0, str(ROOT / "bench"))
-    from ort_dynamic import dynamic_int8  # noqa: E402
+    from ort_dynamic import dynamic_int8
     w = np.array([[0.5, -1.27], [0.254, 0.0]], np.float32)
     graph = helper.make_graph(
         [helper.make_node("MatMul", ["x", "w"], ["y"], name="fc"),

@@ -7,7 +7,6 @@ the row norms of its unit-norm weights.
 
 import pathlib
 import shutil
-import sys
 
 import numpy as np
 import pytest
@@ -18,8 +17,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("onnx")
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "examples" / "charlm"))
-import charlm  # noqa: E402
+import charlm
 
 pytestmark = [
     pytest.mark.skipif(tools.missing() is not None, reason=str(tools.missing())),

@@ -211,9 +211,7 @@ def test_gpu_bench_times_kernels(mlp, tmp_path):
 def test_bench_weights_match_what_the_library_declares(mlp, tmp_path):
     """bench/gpu.sh makes weights on the GPU machine (make_models.py
     --weights-only): the names, types and shapes lattice-compile wrote."""
-    import sys
-    sys.path.insert(0, str(ROOT / "bench"))
-    import make_models  # noqa: E402
+    import make_models
     library = _bench_copy(mlp, tmp_path, "cuda")
     expected = safetensors.load(library.with_suffix(".safetensors"))
     make_models.write_weights(library, np.random.default_rng(0))
