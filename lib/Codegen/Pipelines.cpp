@@ -37,7 +37,7 @@ void mlir::lattice::addBufferizationPasses(OpPassManager &pm) {
   pm.addPass(bufferization::createEmptyTensorEliminationPass());
   // After empty-tensor elimination, which would fold the copies' fresh
   // destinations back into the producers.
-  pm.addNestedPass<func::FuncOp>(createCPUCopyAliasedResultsPass());
+  pm.addNestedPass<func::FuncOp>(createCopyAliasedResultsPass());
   bufferization::OneShotBufferizePassOptions bufferizeOptions;
   bufferizeOptions.bufferizeFunctionBoundaries = true;
   bufferizeOptions.functionBoundaryTypeConversion =

@@ -6,9 +6,11 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// The target-specific steps of the native pipelines, after the portable
-// lowering to linalg. The pipelines themselves (`lattice-lower-to-cpu`) are
-// declared in Pipelines.h.
+// The steps of the native pipelines after the portable lowering to linalg:
+// target-neutral passes (lib/Codegen/Common) that the CPU and GPU pipelines
+// share, then those of each target (`lattice-cpu-*`, `lattice-gpu-*`). The
+// pipelines themselves (`lattice-lower-to-cpu`) are declared in
+// Pipelines.h.
 //
 //===----------------------------------------------------------------------===//
 
@@ -16,6 +18,91 @@
 #define LATTICE_CODEGEN_PASSES_TD
 
 include "mlir/Pass/PassBase.td"
+
+//===----------------------------------------------------------------------===//
+// Target-neutral passes
+//===----------------------------------------------------------------------===//
+
+def EmulateNarrowTypesPass
+    : Pass<"lattice-emulate-narrow-types", "ModuleOp"> {
+  let summary = "Store sub-byte integers packed in bytes";
+  let description = [{
+    Rewrites memrefs of `i1`, `i2` and `i4` (quantized codes after
+    bufferization) into flat byte buffers that hold the codes packed
+    LSB-first, with the loads, stores and vector transfers that read and
+    write them, function signatures included. This is the in-memory layout
+    of sub-byte weights documented in docs/WeightLayout.md. Runs after vector
+    transfers are lowered to 1-D loads and stores.
+  }];
+  let dependentDialects = [
+    "::mlir::affine::AffineDialect",
+    "::mlir::arith::ArithDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::vector::VectorDialect",
+  ];
+}
+
+def CopyAliasedResultsPass
+    : Pass<"lattice-copy-aliased-results", "func::FuncOp"> {
+  let summary = "Give every tensor result of a function its own value";
+  let description = [{
+    A function that returns one tensor value twice, or returns one of its
+    arguments, makes its results share a buffer after bufferization, which
+    the C ABI (one out-parameter per result) cannot express: upstream's
+    `buffer-results-to-out-params` fails on it. This pass copies every
+    repeated result and every returned argument into a new tensor
+    (`linalg.copy` into `tensor.empty`), so that each result is written by
+    an op of its own. Calibration and report builds return a probe's
+    value next to the model output it equals.
+
+    ```mlir
+    return %y, %y : tensor<4xf32>, tensor<4xf32>
+    ```
+
+    becomes
+
+    ```mlir
+    %e = tensor.empty() : tensor<4xf32>
+    %c = linalg.copy ins(%y : tensor<4xf32>) outs(%e : tensor<4xf32>) -> tensor<4xf32>
+    return %y, %c : tensor<4xf32>, tensor<4xf32>
+    ```
+
+    Run it after `eliminate-empty-tensors`, which would otherwise write the
+    producer straight into the copy's destination and share the buffer
+    again.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
+def ExpandMathPass : Pass<"lattice-expand-math", "ModuleOp"> {
+  let summary = "Expand math functions that LLVM would call per element";
+  let description = [{
+    Rewrites the `math` functions that have no LLVM intrinsic, or whose
+    vector intrinsic LLVM's x86 backend scalarizes into a C library call per
+    element, scalar or vector, into the polynomial approximations of
+    upstream MLIR: `exp`, `erf`, `erfc`, `tanh`, `atan`, `atan2`, `asin`,
+    `acos`, `cbrt`, `log1p`, `expm1`. The error is a few ulp over the whole
+    float range (see MLIR's PolynomialApproximation.cpp); `exp` is within 1
+    ulp where its result is a normal number, exact on infinities and NaN,
+    and flushes results below 2^-126 to zero. Other math ops are left to
+    `convert-math-to-llvm`.
+
+    ```mlir
+    %y = math.erf %x : vector<16xf32>
+    ```
+
+    becomes arithmetic, comparisons and selects on `vector<16xf32>`.
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::vector::VectorDialect",
+                           "::mlir::math::MathDialect"];
+}
+
+//===----------------------------------------------------------------------===//
+// CPU passes
+//===----------------------------------------------------------------------===//
+
 
 def CPUTileAndVectorizePass
     : Pass<"lattice-cpu-tile-and-vectorize", "func::FuncOp"> {
@@ -65,25 +152,6 @@ def CPUTileAndVectorizePass
     "::mlir::linalg::LinalgDialect",
     "::mlir::scf::SCFDialect",
     "::mlir::tensor::TensorDialect",
-    "::mlir::vector::VectorDialect",
-  ];
-}
-
-def CPUEmulateNarrowTypesPass
-    : Pass<"lattice-cpu-emulate-narrow-types", "ModuleOp"> {
-  let summary = "Store sub-byte integers packed in bytes";
-  let description = [{
-    Rewrites memrefs of `i1`, `i2` and `i4` (quantized codes after
-    bufferization) into flat byte buffers that hold the codes packed
-    LSB-first, with the loads, stores and vector transfers that read and
-    write them, function signatures included. This is the in-memory layout
-    of sub-byte weights documented in docs/WeightLayout.md. Runs after vector
-    transfers are lowered to 1-D loads and stores.
-  }];
-  let dependentDialects = [
-    "::mlir::affine::AffineDialect",
-    "::mlir::arith::ArithDialect",
-    "::mlir::memref::MemRefDialect",
     "::mlir::vector::VectorDialect",
   ];
 }
@@ -161,39 +229,6 @@ def CPUHoistPadDestinationsPass
   let dependentDialects = [
     "::mlir::bufferization::BufferizationDialect",
   ];
-}
-
-def CPUCopyAliasedResultsPass
-    : Pass<"lattice-cpu-copy-aliased-results", "func::FuncOp"> {
-  let summary = "Give every tensor result of a function its own value";
-  let description = [{
-    A function that returns one tensor value twice, or returns one of its
-    arguments, makes its results share a buffer after bufferization, which
-    the C ABI (one out-parameter per result) cannot express: upstream's
-    `buffer-results-to-out-params` fails on it. This pass copies every
-    repeated result and every returned argument into a new tensor
-    (`linalg.copy` into `tensor.empty`), so that each result is written by
-    an op of its own. Calibration and report builds return a probe's
-    value next to the model output it equals.
-
-    ```mlir
-    return %y, %y : tensor<4xf32>, tensor<4xf32>
-    ```
-
-    becomes
-
-    ```mlir
-    %e = tensor.empty() : tensor<4xf32>
-    %c = linalg.copy ins(%y : tensor<4xf32>) outs(%e : tensor<4xf32>) -> tensor<4xf32>
-    return %y, %c : tensor<4xf32>, tensor<4xf32>
-    ```
-
-    Run it after `eliminate-empty-tensors`, which would otherwise write the
-    producer straight into the copy's destination and share the buffer
-    again.
-  }];
-  let dependentDialects = ["::mlir::linalg::LinalgDialect",
-                           "::mlir::tensor::TensorDialect"];
 }
 
 def CPUPlanWorkspacePass : Pass<"lattice-cpu-plan-workspace", "ModuleOp"> {
@@ -281,30 +316,6 @@ def CPUOutlineParallelPass
     `llvm.call @lattice_parallel_for(@f..par0, %slot, %c0, %c64, %c32)`.
   }];
   let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
-}
-
-def CPUExpandMathPass : Pass<"lattice-cpu-expand-math", "ModuleOp"> {
-  let summary = "Expand math functions that LLVM would call per element";
-  let description = [{
-    Rewrites the `math` functions that have no LLVM intrinsic, or whose
-    vector intrinsic LLVM's x86 backend scalarizes into a C library call per
-    element, scalar or vector, into the polynomial approximations of
-    upstream MLIR: `exp`, `erf`, `erfc`, `tanh`, `atan`, `atan2`, `asin`,
-    `acos`, `cbrt`, `log1p`, `expm1`. The error is a few ulp over the whole
-    float range (see MLIR's PolynomialApproximation.cpp); `exp` is within 1
-    ulp where its result is a normal number, exact on infinities and NaN,
-    and flushes results below 2^-126 to zero. Other math ops are left to
-    `convert-math-to-llvm`.
-
-    ```mlir
-    %y = math.erf %x : vector<16xf32>
-    ```
-
-    becomes arithmetic, comparisons and selects on `vector<16xf32>`.
-  }];
-  let dependentDialects = ["::mlir::arith::ArithDialect",
-                           "::mlir::vector::VectorDialect",
-                           "::mlir::math::MathDialect"];
 }
 
 def CPUFuseMultiplyAddPass
@@ -432,6 +443,10 @@ def CPUUseUkernelsPass : Pass<"lattice-cpu-use-ukernels", "ModuleOp"> {
     "::mlir::memref::MemRefDialect",
   ];
 }
+
+//===----------------------------------------------------------------------===//
+// GPU passes
+//===----------------------------------------------------------------------===//
 
 def GPUDistributePass : Pass<"lattice-gpu-distribute", "func::FuncOp"> {
   let summary = "Turn each linalg op on buffers into a GPU kernel";

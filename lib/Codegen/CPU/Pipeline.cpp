@@ -118,7 +118,7 @@ mlir::lattice::buildLatticeCPUPipeline(OpPassManager &pm,
   pm.addPass(createConvertSCFToOpenMPPass());
 
   // Vector ops to 1-D loads, stores and arithmetic; the rest to loops.
-  pm.addPass(createCPUExpandMathPass());
+  pm.addPass(createExpandMathPass());
   pm.addNestedPass<func::FuncOp>(vector::createLowerVectorMaskPass());
   pm.addNestedPass<func::FuncOp>(createCPUFuseMultiplyAddPass());
   pm.addNestedPass<func::FuncOp>(vector::createLowerVectorMultiReductionPass());
@@ -127,7 +127,7 @@ mlir::lattice::buildLatticeCPUPipeline(OpPassManager &pm,
   pm.addNestedPass<func::FuncOp>(createConvertLinalgToLoopsPass());
   pm.addPass(memref::createFoldMemRefAliasOpsPass());
   pm.addPass(createCanonicalizerPass());
-  pm.addPass(createCPUEmulateNarrowTypesPass());
+  pm.addPass(createEmulateNarrowTypesPass());
 
   // LLVM.
   pm.addPass(memref::createExpandStridedMetadataPass());

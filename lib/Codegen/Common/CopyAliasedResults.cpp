@@ -18,15 +18,15 @@
 #include "llvm/ADT/DenseSet.h"
 
 namespace mlir::lattice {
-#define GEN_PASS_DEF_CPUCOPYALIASEDRESULTSPASS
+#define GEN_PASS_DEF_COPYALIASEDRESULTSPASS
 #include "lattice/Codegen/Passes.h.inc"
 } // namespace mlir::lattice
 
 using namespace mlir;
 
 namespace {
-struct CPUCopyAliasedResultsPass final
-    : lattice::impl::CPUCopyAliasedResultsPassBase<CPUCopyAliasedResultsPass> {
+struct CopyAliasedResultsPass final
+    : lattice::impl::CopyAliasedResultsPassBase<CopyAliasedResultsPass> {
   void runOnOperation() override {
     getOperation().walk([](func::ReturnOp ret) {
       llvm::SmallDenseSet<Value> returned;

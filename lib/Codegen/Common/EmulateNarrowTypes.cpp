@@ -29,7 +29,7 @@
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace mlir::lattice {
-#define GEN_PASS_DEF_CPUEMULATENARROWTYPESPASS
+#define GEN_PASS_DEF_EMULATENARROWTYPESPASS
 #include "lattice/Codegen/Passes.h.inc"
 } // namespace mlir::lattice
 
@@ -197,8 +197,8 @@ struct ExtractSubByteCode final : OpRewritePattern<vector::ExtractOp> {
   }
 };
 
-struct CPUEmulateNarrowTypesPass final
-    : lattice::impl::CPUEmulateNarrowTypesPassBase<CPUEmulateNarrowTypesPass> {
+struct EmulateNarrowTypesPass final
+    : lattice::impl::EmulateNarrowTypesPassBase<EmulateNarrowTypesPass> {
   void runOnOperation() override {
     ModuleOp module = getOperation();
     MLIRContext *ctx = &getContext();

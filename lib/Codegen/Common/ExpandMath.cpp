@@ -20,15 +20,15 @@
 #include "llvm/ADT/StringSwitch.h"
 
 namespace mlir::lattice {
-#define GEN_PASS_DEF_CPUEXPANDMATHPASS
+#define GEN_PASS_DEF_EXPANDMATHPASS
 #include "lattice/Codegen/Passes.h.inc"
 } // namespace mlir::lattice
 
 using namespace mlir;
 
 namespace {
-struct CPUExpandMathPass final
-    : lattice::impl::CPUExpandMathPassBase<CPUExpandMathPass> {
+struct ExpandMathPass final
+    : lattice::impl::ExpandMathPassBase<ExpandMathPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     auto noLLVMLowering = [](StringRef name) {

@@ -375,7 +375,7 @@ bool KernelBuilder::isReadInChunks(OpOperand &operand, unsigned chunk) {
       !type.getLayout().isIdentity())
     return false;
   // Bytes, or 4-bit codes that a byte load and shifts unpack: a chunk of
-  // them starts on a byte (lattice-cpu-emulate-narrow-types relies on it).
+  // them starts on a byte (lattice-emulate-narrow-types relies on it).
   Type element = type.getElementType();
   if (!element.isIntOrFloat() || (element.getIntOrFloatBitWidth() % 8 != 0 &&
                                   element.getIntOrFloatBitWidth() != 4))

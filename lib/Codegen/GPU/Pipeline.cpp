@@ -113,7 +113,7 @@ LogicalResult mlir::lattice::buildLatticeGPUPipeline(
   addDeallocationPasses(pm);
 
   // Kernels: one per linalg op; buffers in device memory.
-  pm.addPass(createCPUExpandMathPass());
+  pm.addPass(createExpandMathPass());
   GPUDistributePassOptions distributeOptions;
   distributeOptions.blockSize = options.blockSize;
   // dp4a: sm_61 and newer.
@@ -122,7 +122,7 @@ LogicalResult mlir::lattice::buildLatticeGPUPipeline(
   pm.addNestedPass<func::FuncOp>(createGPUDistributePass(distributeOptions));
   // Sub-byte codes packed in bytes, in host signatures, allocations and
   // kernels alike (the kernels still read the host function's values).
-  pm.addPass(createCPUEmulateNarrowTypesPass());
+  pm.addPass(createEmulateNarrowTypesPass());
   pm.addPass(createGPUAllocateOnDevicePass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());

@@ -1,4 +1,4 @@
-// RUN: lattice-opt %s --pass-pipeline="builtin.module(func.func(lattice-cpu-copy-aliased-results))" -split-input-file | FileCheck %s
+// RUN: lattice-opt %s --pass-pipeline="builtin.module(func.func(lattice-copy-aliased-results))" -split-input-file | FileCheck %s
 // RUN: lattice-opt %s --lattice-lower-to-cpu="bare-pointer-abi=true ukernels=true target-cpu=x86-64-v4" -split-input-file -o /dev/null
 
 /// A repeated result and a returned argument get copies; the first use of

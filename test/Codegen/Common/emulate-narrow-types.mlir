@@ -1,4 +1,4 @@
-// RUN: lattice-opt %s --lattice-cpu-emulate-narrow-types --canonicalize --cse | FileCheck %s
+// RUN: lattice-opt %s --lattice-emulate-narrow-types --canonicalize --cse | FileCheck %s
 
 // A vector load of 4-bit codes that carries an alignment (as
 // lattice-gpu-distribute emits for a lane's chunk) is one aligned load of

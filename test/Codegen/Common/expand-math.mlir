@@ -1,4 +1,4 @@
-// RUN: lattice-opt %s --lattice-cpu-expand-math -split-input-file | FileCheck %s
+// RUN: lattice-opt %s --lattice-expand-math -split-input-file | FileCheck %s
 
 // exp and erf, whose vector forms LLVM's x86 backend would turn into a
 // library call per lane, become polynomials; sqrt (an instruction) stays.

@@ -17,7 +17,7 @@
 // RUN: | FileCheck %s --check-prefix=PTXAS %}
 //
 // The IR between the stages: kernels on buffers, then outlined.
-// RUN: lattice-opt %s --pass-pipeline="builtin.module(convert-lattice-to-linalg,func.func(convert-elementwise-to-linalg),canonicalize,one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map},func.func(lattice-gpu-distribute),lattice-cpu-emulate-narrow-types,lattice-gpu-allocate-on-device,canonicalize,cse,gpu-kernel-outlining)" \
+// RUN: lattice-opt %s --pass-pipeline="builtin.module(convert-lattice-to-linalg,func.func(convert-elementwise-to-linalg),canonicalize,one-shot-bufferize{bufferize-function-boundaries function-boundary-type-conversion=identity-layout-map},func.func(lattice-gpu-distribute),lattice-emulate-narrow-types,lattice-gpu-allocate-on-device,canonicalize,cse,gpu-kernel-outlining)" \
 // RUN: | FileCheck %s --check-prefix=KERNELS
 
 // HOST-LABEL: llvm.func @mlp(

@@ -98,6 +98,13 @@ def LatticeLoadWeightsPass : Pass<"lattice-load-weights", "ModuleOp"> {
     quantized constants back into a weights file. Quantized weights stay
     external.
 
+    Weights of 2^14 elements or more are not copied: the constant is a
+    `dense_resource` blob over the mapped file, whose pages are given back
+    to the system after each read (the passes copy one layer's weights at a
+    time). The weights that passes rewrite are blobs too, freed once no op
+    refers to them, so the compiler holds at most one float copy of the
+    model. Smaller weights (biases, norm gains) are `dense` attributes.
+
     Files are found relative to `dir` (the model's folder; the current
     directory by default). A missing file or tensor, or a tensor whose
     dtype or shape differs from the op's type, is an error naming the
@@ -105,13 +112,15 @@ def LatticeLoadWeightsPass : Pass<"lattice-load-weights", "ModuleOp"> {
     constants compact.
 
     ```mlir
-    %w = lattice.weight "fc1" from "model.safetensors" : tensor<64x32xf32>
+    %w = lattice.weight "fc1" from "model.safetensors" : tensor<4096x1024xf32>
+    %b = lattice.weight "fc1.bias" from "model.safetensors" : tensor<4096xf32>
     ```
 
     becomes
 
     ```mlir
-    %w = arith.constant dense<...> : tensor<64x32xf32> loc("fc1")
+    %w = arith.constant dense_resource<fc1> : tensor<4096x1024xf32> loc("fc1")
+    %b = arith.constant dense<...> : tensor<4096xf32> loc("fc1.bias")
     ```
   }];
   let options = [
