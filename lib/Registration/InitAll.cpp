@@ -12,6 +12,7 @@
 #include "lattice/Dialect/Lattice/IR/LatticeDialect.h"
 #include "lattice/Dialect/Lattice/Transforms/Passes.h"
 #include "lattice/Dialect/Lattice/Transforms/Recipes.h"
+#include "lattice/Pipelines/Pipelines.h"
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/Affine/IR/AffineOps.h"
 #include "mlir/Dialect/Affine/IR/ValueBoundsOpInterfaceImpl.h"
@@ -166,7 +167,7 @@ void mlir::lattice::registerLatticePasses() {
   registerLatticeTransformsPasses();
   registerLatticeConversionPasses();
   registerLatticeCodegenPasses();
-  registerLatticeCodegenPipelines();
+  registerLatticePipelines();
   registerRecipePipelines();
 
   // Generic transformations (canonicalize, cse, inline, ...) and conversions.

@@ -27,6 +27,7 @@
 #include "lattice/Dialect/Lattice/Transforms/Passes.h"
 #include "lattice/Dialect/Lattice/Transforms/Recipes.h"
 #include "lattice/InitAll.h"
+#include "lattice/Pipelines/Pipelines.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
@@ -957,7 +958,11 @@ static LogicalResult compileModule(ModuleOp module, StringRef libraryPrefix,
     options.format = gpuFormat;
     options.barePointerABI = true;
     std::string error;
-    if (failed(lattice::buildLatticeGPUPipeline(pm, options, &error))) {
+    FailureOr<std::string> toolkit = lattice::findCUDAToolkit("", error);
+    if (succeeded(toolkit))
+      options.cudaPath = *toolkit;
+    if (failed(toolkit) ||
+        failed(lattice::buildLatticeGPUPipeline(pm, options, &error))) {
       llvm::errs() << "lattice-compile: " << error << "\n";
       return failure();
     }

@@ -1,4 +1,4 @@
-//===- Pipeline.cpp - The lattice-lower-to-gpu pipeline -------------------===//
+//===- GPUPipeline.cpp - The lattice-lower-to-gpu pipeline ----------------===//
 //
 // Part of the Lattice project, under the Apache License v2.0 with LLVM
 // Exceptions. See LICENSE for license information.
@@ -16,8 +16,9 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "../PipelineSteps.h"
+#include "Steps.h"
 #include "lattice/Codegen/Passes.h"
+#include "lattice/Pipelines/Pipelines.h"
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Dialect/GPU/Transforms/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
@@ -43,6 +44,23 @@ static FailureOr<unsigned> getComputeCapability(StringRef chip) {
   if (digits.getAsInteger(10, arch) || arch < 50)
     return failure();
   return arch;
+}
+
+FailureOr<std::string> mlir::lattice::findCUDAToolkit(StringRef requested,
+                                                      std::string &error) {
+  std::string toolkit = requested.str();
+  if (toolkit.empty()) {
+    const char *home = std::getenv("CUDA_HOME");
+    toolkit = home && *home ? home : "/usr/local/cuda";
+  }
+  SmallString<128> libdevice(toolkit);
+  llvm::sys::path::append(libdevice, "nvvm", "libdevice");
+  if (!llvm::sys::fs::is_directory(libdevice)) {
+    error = "no CUDA toolkit at '" + toolkit +
+            "' (its nvvm/libdevice is missing); set cuda-path or CUDA_HOME";
+    return failure();
+  }
+  return toolkit;
 }
 
 FailureOr<std::string> mlir::lattice::getDefaultPTXFeatures(StringRef chip) {
@@ -93,20 +111,6 @@ LogicalResult mlir::lattice::buildLatticeGPUPipeline(
     return fail("block-size must be a multiple of 32 between 32 and 1024, "
                 "not " +
                 Twine(options.blockSize.getValue()));
-
-  // The toolkit's libdevice holds the math functions kernels call; without
-  // it gpu-module-to-binary leaves them unresolved (or only warns).
-  std::string toolkit = options.cudaPath;
-  if (toolkit.empty()) {
-    const char *home = std::getenv("CUDA_HOME");
-    toolkit = home && *home ? home : "/usr/local/cuda";
-  }
-  SmallString<128> libdevice(toolkit);
-  llvm::sys::path::append(libdevice, "nvvm", "libdevice");
-  if (!llvm::sys::fs::is_directory(libdevice))
-    return fail("no CUDA toolkit at '" + toolkit +
-                "' (its nvvm/libdevice is missing); set cuda-path or "
-                "CUDA_HOME");
 
   addLatticeToLinalgPasses(pm);
   addBufferizationPasses(pm);
@@ -160,7 +164,10 @@ LogicalResult mlir::lattice::buildLatticeGPUPipeline(
   pm.addPass(createCSEPass());
   GpuModuleToBinaryPassOptions binaryOptions;
   binaryOptions.compilationTarget = options.format;
-  binaryOptions.toolkitPath = toolkit;
+  // The toolkit's libdevice holds the math functions kernels call; without
+  // it gpu-module-to-binary leaves them unresolved (or only warns). The
+  // driver found it (findCUDAToolkit); empty leaves upstream's default.
+  binaryOptions.toolkitPath = options.cudaPath.getValue();
   pm.addPass(createGpuModuleToBinaryPass(binaryOptions));
   return success();
 }

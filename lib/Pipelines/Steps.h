@@ -1,4 +1,4 @@
-//===- PipelineSteps.h - Steps shared by the native pipelines ---*- C++ -*-===//
+//===- Steps.h - Steps shared by the native pipelines -----------*- C++ -*-===//
 //
 // Part of the Lattice project, under the Apache License v2.0 with LLVM
 // Exceptions. See LICENSE for license information.
@@ -6,8 +6,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef LATTICE_LIB_CODEGEN_PIPELINESTEPS_H
-#define LATTICE_LIB_CODEGEN_PIPELINESTEPS_H
+#ifndef LATTICE_LIB_PIPELINES_STEPS_H
+#define LATTICE_LIB_PIPELINES_STEPS_H
 
 namespace mlir {
 class OpPassManager;
@@ -25,4 +25,4 @@ void addDeallocationPasses(OpPassManager &pm);
 } // namespace lattice
 } // namespace mlir
 
-#endif // LATTICE_LIB_CODEGEN_PIPELINESTEPS_H
+#endif // LATTICE_LIB_PIPELINES_STEPS_H

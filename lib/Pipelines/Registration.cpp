@@ -1,4 +1,4 @@
-//===- Pipelines.cpp - Steps and registration of the native pipelines -----===//
+//===- Registration.cpp - The pipelines of lattice-opt --------------------===//
 //
 // Part of the Lattice project, under the Apache License v2.0 with LLVM
 // Exceptions. See LICENSE for license information.
@@ -6,58 +6,20 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// The steps that the CPU and GPU pipelines share (the portable lowering to
-// linalg and bufferization), and the registration of both pipelines.
+// `lattice-lower-to-cpu` and `lattice-lower-to-gpu` as registered pipelines:
+// their options parsed from the pipeline string, the CUDA toolkit resolved,
+// then the builders.
 //
 //===----------------------------------------------------------------------===//
 
-#include "PipelineSteps.h"
-#include "lattice/Codegen/Passes.h"
-#include "lattice/Conversion/Passes.h"
-#include "mlir/Conversion/Passes.h"
-#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
-#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
-#include "mlir/Dialect/Linalg/Passes.h"
+#include "lattice/Pipelines/Pipelines.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Pass/PassRegistry.h"
-#include "mlir/Transforms/Passes.h"
 
 using namespace mlir;
 using namespace mlir::lattice;
 
-void mlir::lattice::addLatticeToLinalgPasses(OpPassManager &pm) {
-  pm.addPass(createConvertLatticeToLinalgPass());
-  pm.addPass(createReconcileUnrealizedCastsPass());
-  pm.addNestedPass<func::FuncOp>(createConvertElementwiseToLinalgPass());
-  pm.addPass(createCanonicalizerPass());
-  pm.addPass(createCSEPass());
-}
-
-void mlir::lattice::addBufferizationPasses(OpPassManager &pm) {
-  pm.addPass(bufferization::createEmptyTensorEliminationPass());
-  // After empty-tensor elimination, which would fold the copies' fresh
-  // destinations back into the producers.
-  pm.addNestedPass<func::FuncOp>(createCopyAliasedResultsPass());
-  bufferization::OneShotBufferizePassOptions bufferizeOptions;
-  bufferizeOptions.bufferizeFunctionBoundaries = true;
-  bufferizeOptions.functionBoundaryTypeConversion =
-      bufferization::LayoutMapOption::IdentityLayoutMap;
-  pm.addPass(bufferization::createOneShotBufferizePass(bufferizeOptions));
-  bufferization::BufferResultsToOutParamsPassOptions outParamOptions;
-  outParamOptions.hoistStaticAllocs = true;
-  outParamOptions.modifyPublicFunctions = true;
-  pm.addPass(
-      bufferization::createBufferResultsToOutParamsPass(outParamOptions));
-  pm.addPass(createCanonicalizerPass());
-}
-
-void mlir::lattice::addDeallocationPasses(OpPassManager &pm) {
-  bufferization::buildBufferDeallocationPipeline(pm);
-  pm.addPass(createCanonicalizerPass());
-  pm.addPass(createCSEPass());
-}
-
-void mlir::lattice::registerLatticeCodegenPipelines() {
+void mlir::lattice::registerLatticePipelines() {
   registerPassPipeline(
       "lattice-lower-to-cpu",
       "Lower lattice and upstream ops on tensors to the LLVM dialect for a "
@@ -90,6 +52,11 @@ void mlir::lattice::registerLatticeCodegenPipelines() {
         if (failed(options.parseFromString(optionsString)))
           return failure();
         std::string error;
+        FailureOr<std::string> toolkit =
+            findCUDAToolkit(options.cudaPath, error);
+        if (failed(toolkit))
+          return errorHandler("lattice-lower-to-gpu: " + error);
+        options.cudaPath = *toolkit;
         if (failed(buildLatticeGPUPipeline(pm, options, &error)))
           return errorHandler("lattice-lower-to-gpu: " + error);
         return success();

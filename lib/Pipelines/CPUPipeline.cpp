@@ -1,4 +1,4 @@
-//===- Pipeline.cpp - The lattice-lower-to-cpu pipeline -------------------===//
+//===- CPUPipeline.cpp - The lattice-lower-to-cpu pipeline ----------------===//
 //
 // Part of the Lattice project, under the Apache License v2.0 with LLVM
 // Exceptions. See LICENSE for license information.
@@ -13,9 +13,10 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "../PipelineSteps.h"
+#include "Steps.h"
 #include "lattice/Codegen/Passes.h"
 #include "lattice/Conversion/Passes.h"
+#include "lattice/Pipelines/Pipelines.h"
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Conversion/VectorToSCF/VectorToSCF.h"
 #include "mlir/Dialect/Arith/Transforms/Passes.h"
