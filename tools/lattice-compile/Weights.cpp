@@ -10,7 +10,7 @@
 #include "lattice/Codegen/Ukernels.h"
 #include "lattice/Dialect/Lattice/IR/LatticeOps.h"
 #include "lattice/Dialect/Lattice/IR/LatticeTypes.h"
-#include "lattice/Dialect/Lattice/Utils/QuantMath.h"
+#include "lattice/Quant/QuantMath.h"
 #include "llvm/ADT/StringExtras.h"
 
 #include "llvm/Support/FileSystem.h"

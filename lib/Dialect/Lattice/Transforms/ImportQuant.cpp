@@ -14,7 +14,7 @@
 
 #include "lattice/Dialect/Lattice/IR/LatticeOps.h"
 #include "lattice/Dialect/Lattice/Transforms/Passes.h"
-#include "lattice/Dialect/Lattice/Utils/QuantMath.h"
+#include "lattice/Quant/QuantMath.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Quant/IR/Quant.h"
 #include "mlir/Dialect/Quant/IR/QuantTypes.h"

@@ -18,7 +18,7 @@
 #include "lattice/Dialect/Lattice/IR/WeightBlobs.h"
 #include "lattice/Dialect/Lattice/Transforms/Layers.h"
 #include "lattice/Dialect/Lattice/Transforms/Passes.h"
-#include "lattice/Dialect/Lattice/Utils/QuantMath.h"
+#include "lattice/Quant/QuantMath.h"
 #include "lattice/Support/Statistics.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"

@@ -15,7 +15,7 @@
 #include "lattice/Dialect/Lattice/IR/LatticeOps.h"
 #include "lattice/Dialect/Lattice/Transforms/Layers.h"
 #include "lattice/Dialect/Lattice/Transforms/Passes.h"
-#include "lattice/Dialect/Lattice/Utils/QuantMath.h"
+#include "lattice/Quant/QuantMath.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
 #include <cmath>

@@ -14,7 +14,7 @@
 
 #include "lattice/Dialect/Lattice/IR/LatticeOps.h"
 #include "lattice/Dialect/Lattice/Transforms/Passes.h"
-#include "lattice/Dialect/Lattice/Utils/QuantMath.h"
+#include "lattice/Quant/QuantMath.h"
 #include "llvm/Support/CheckedArithmetic.h"
 
 namespace mlir::lattice {

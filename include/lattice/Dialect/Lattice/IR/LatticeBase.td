@@ -16,7 +16,7 @@
 
 include "mlir/IR/OpBase.td"
 include "mlir/IR/EnumAttr.td"
-include "lattice/Dialect/Lattice/IR/LatticeEnums.td"
+include "lattice/Quant/QuantEnums.td"
 
 def Lattice_Dialect : Dialect {
   let name = "lattice";

@@ -13,7 +13,7 @@
 #ifndef LATTICE_DIALECT_LATTICE_IR_LATTICEDIALECT_H
 #define LATTICE_DIALECT_LATTICE_IR_LATTICEDIALECT_H
 
-#include "lattice/Dialect/Lattice/IR/LatticeEnums.h"
+#include "lattice/Quant/QuantEnums.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/IR/Attributes.h"
 #include "mlir/IR/Dialect.h"

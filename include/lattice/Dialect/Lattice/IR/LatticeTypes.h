@@ -13,8 +13,8 @@
 #ifndef LATTICE_DIALECT_LATTICE_IR_LATTICETYPES_H
 #define LATTICE_DIALECT_LATTICE_IR_LATTICETYPES_H
 
-#include "lattice/Dialect/Lattice/IR/LatticeEnums.h"
-#include "lattice/Dialect/Lattice/Utils/QuantMath.h"
+#include "lattice/Quant/QuantEnums.h"
+#include "lattice/Quant/QuantMath.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/Types.h"

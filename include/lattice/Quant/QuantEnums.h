@@ -1,4 +1,4 @@
-//===- LatticeEnums.h - Enums of the Lattice dialect ------------*- C++ -*-===//
+//===- QuantEnums.h - Enums of quantization schemes -------------*- C++ -*-===//
 //
 // Part of the Lattice project, under the Apache License v2.0 with LLVM
 // Exceptions. See LICENSE for license information.
@@ -12,8 +12,8 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef LATTICE_DIALECT_LATTICE_IR_LATTICEENUMS_H
-#define LATTICE_DIALECT_LATTICE_IR_LATTICEENUMS_H
+#ifndef LATTICE_QUANT_QUANTENUMS_H
+#define LATTICE_QUANT_QUANTENUMS_H
 
 #include "mlir/Support/LLVM.h"
 #include "llvm/ADT/DenseMapInfo.h"
@@ -22,6 +22,6 @@
 #include <cstdint>
 #include <optional>
 
-#include "lattice/Dialect/Lattice/IR/LatticeEnums.h.inc"
+#include "lattice/Quant/QuantEnums.h.inc"
 
-#endif // LATTICE_DIALECT_LATTICE_IR_LATTICEENUMS_H
+#endif // LATTICE_QUANT_QUANTENUMS_H

@@ -11,7 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "lattice/Dialect/Lattice/Utils/QuantMath.h"
+#include "lattice/Quant/QuantMath.h"
 #include "gtest/gtest.h"
 #include <cmath>
 #include <limits>

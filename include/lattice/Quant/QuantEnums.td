@@ -1,4 +1,4 @@
-//===- LatticeEnums.td - Enums of the Lattice dialect ------*- tablegen -*-===//
+//===- QuantEnums.td - Enums of quantization schemes -------*- tablegen -*-===//
 //
 // Part of the Lattice project, under the Apache License v2.0 with LLVM
 // Exceptions. See LICENSE for license information.
@@ -6,13 +6,14 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// Enums shared by the dialect and by the dialect-independent quantization
-// math (Utils/QuantMath). The generated C++ depends only on LLVM Support.
+// The enums of quantization schemes, owned by the quantization math
+// (QuantMath.h) and used by the dialect's attributes. The generated C++
+// depends only on LLVM Support.
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef LATTICE_DIALECT_LATTICE_IR_LATTICEENUMS_TD
-#define LATTICE_DIALECT_LATTICE_IR_LATTICEENUMS_TD
+#ifndef LATTICE_QUANT_QUANTENUMS_TD
+#define LATTICE_QUANT_QUANTENUMS_TD
 
 include "mlir/IR/EnumAttr.td"
 
@@ -46,4 +47,4 @@ def Lattice_RoundingModeEnum : I32EnumAttr<"RoundingMode",
   let genSpecializedAttr = 0;
 }
 
-#endif // LATTICE_DIALECT_LATTICE_IR_LATTICEENUMS_TD
+#endif // LATTICE_QUANT_QUANTENUMS_TD

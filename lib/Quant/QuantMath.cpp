@@ -10,7 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "lattice/Dialect/Lattice/Utils/QuantMath.h"
+#include "lattice/Quant/QuantMath.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CheckedArithmetic.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -23,7 +23,7 @@ using namespace mlir::lattice;
 using llvm::createStringError;
 using llvm::formatv;
 
-#include "lattice/Dialect/Lattice/IR/LatticeEnums.cpp.inc"
+#include "lattice/Quant/QuantEnums.cpp.inc"
 
 std::string mlir::lattice::formatNumber(double value) {
   char buffer[32];

@@ -20,10 +20,10 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef LATTICE_DIALECT_LATTICE_UTILS_QUANTMATH_H
-#define LATTICE_DIALECT_LATTICE_UTILS_QUANTMATH_H
+#ifndef LATTICE_QUANT_QUANTMATH_H
+#define LATTICE_QUANT_QUANTMATH_H
 
-#include "lattice/Dialect/Lattice/IR/LatticeEnums.h"
+#include "lattice/Quant/QuantEnums.h"
 #include "llvm/ADT/APFloat.h"
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/Support/Error.h"
@@ -183,4 +183,4 @@ llvm::Expected<StorageCost> computeStorageCost(const QuantScheme &scheme,
                                                llvm::ArrayRef<int64_t> shape);
 } // namespace mlir::lattice
 
-#endif // LATTICE_DIALECT_LATTICE_UTILS_QUANTMATH_H
+#endif // LATTICE_QUANT_QUANTMATH_H
