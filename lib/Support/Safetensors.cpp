@@ -21,8 +21,7 @@ using llvm::createStringError;
 using llvm::Expected;
 using llvm::StringRef;
 
-/// Bytes per element of a safetensors dtype, or 0 when unknown.
-static int64_t getDTypeSize(StringRef dtype) {
+int64_t mlir::lattice::getSafetensorsDTypeSize(StringRef dtype) {
   return llvm::StringSwitch<int64_t>(dtype)
       .Cases({"F64", "I64", "U64"}, 8)
       .Cases({"F32", "I32", "U32"}, 4)
@@ -88,7 +87,7 @@ SafetensorsFile::open(StringRef path) {
                   "' lacks dtype, shape or data_offsets");
     SafetensorsEntry entry;
     entry.dtype = dtype->str();
-    int64_t elementSize = getDTypeSize(*dtype);
+    int64_t elementSize = getSafetensorsDTypeSize(*dtype);
     if (elementSize == 0)
       return fail("tensor '" + StringRef(key) + "' has unknown dtype '" +
                   *dtype + "'");
@@ -187,7 +186,8 @@ llvm::Error SafetensorsWriter::add(StringRef name, StringRef dtype,
   uint64_t count = 1;
   for (int64_t size : shape)
     count *= size < 0 ? UINT64_MAX : uint64_t(size);
-  if (getDTypeSize(dtype) == 0 || count * getDTypeSize(dtype) != bytes.size())
+  if (getSafetensorsDTypeSize(dtype) == 0 ||
+      count * getSafetensorsDTypeSize(dtype) != bytes.size())
     return fail("has " + llvm::Twine(bytes.size()) + " bytes, not those of " +
                 dtype + " of its shape");
   data->write_zeros(llvm::alignTo(size, kTensorAlignment) - size);

@@ -7,8 +7,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "Calibration.h"
-#include "Weights.h"
 #include "lattice/Support/Npz.h"
+#include "lattice/Support/Safetensors.h"
 #include "lattice_runtime.h"
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"

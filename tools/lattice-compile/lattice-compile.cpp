@@ -19,7 +19,6 @@
 //===----------------------------------------------------------------------===//
 
 #include "Calibration.h"
-#include "Weights.h"
 #include "lattice/Codegen/Passes.h"
 #include "lattice/Codegen/Ukernels.h"
 #include "lattice/Dialect/Lattice/IR/LatticeOps.h"
@@ -28,6 +27,7 @@
 #include "lattice/Dialect/Lattice/Transforms/Recipes.h"
 #include "lattice/InitAll.h"
 #include "lattice/Pipelines/Pipelines.h"
+#include "lattice/Support/Safetensors.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
@@ -229,230 +229,6 @@ static FailureOr<TensorDesc> describe(Location loc, Type type, StringRef name) {
   desc.numBytes =
       tensorType.getNumElements() * (tensorType.getElementTypeBitWidth() / 8);
   return desc;
-}
-
-/// A weight of the model: a lattice.weight, a quantized constant (the codes
-/// of an arith.constant behind a lattice.scast), or a float constant in a
-/// blob (a weight that lattice-load-weights mapped, kept in float or
-/// rewritten by the recipe).
-struct WeightSource {
-  Operation *op;
-  /// Identifies the tensor: ops with the same key share one argument.
-  std::string key;
-  std::string name;
-  RankedTensorType type;
-  /// For constants: the stored elements (codes one byte each), in a blob or
-  /// in `storage`, and their safetensors dtype.
-  std::string dtype;
-  ArrayRef<uint8_t> bytes;
-  std::vector<uint8_t> storage;
-  /// The blob that holds `bytes`, if any.
-  DenseResourceElementsAttr blob;
-};
-
-/// The bytes of the blob of `attr`, if it holds as many as its type says.
-static std::optional<ArrayRef<uint8_t>>
-getBlobBytes(DenseResourceElementsAttr attr) {
-  const AsmResourceBlob *blob = attr.getRawHandle().getBlob();
-  ShapedType type = attr.getType();
-  if (!blob || !type.hasStaticShape() || type.getElementTypeBitWidth() % 8 ||
-      uint64_t(blob->getData().size()) !=
-          uint64_t(type.getNumElements()) * (type.getElementTypeBitWidth() / 8))
-    return std::nullopt;
-  return llvm::arrayRefFromStringRef(
-      StringRef(blob->getData().data(), blob->getData().size()));
-}
-
-/// Collects the weights of `func`. Constants are named after their
-/// location's name when they have one (lattice-load-weights and
-/// lattice-quantize name them after the weight they hold or replace),
-/// otherwise "constant.<n>".
-static FailureOr<SmallVector<WeightSource>> collectWeights(func::FuncOp func) {
-  SmallVector<WeightSource> sources;
-  unsigned numConstants = 0;
-  llvm::StringSet<> usedNames;
-  func.walk(
-      [&](lattice::WeightOp weight) { usedNames.insert(weight.getName()); });
-  auto addConstant = [&](Operation *op, RankedTensorType type, StringRef dtype,
-                         ArrayRef<uint8_t> bytes, std::vector<uint8_t> storage,
-                         DenseResourceElementsAttr blob) {
-    std::string name;
-    if (auto nameLoc = dyn_cast<NameLoc>(op->getLoc()))
-      name = nameLoc.getName().str();
-    while (name.empty() || usedNames.contains(name))
-      name = "constant." + std::to_string(numConstants++);
-    usedNames.insert(name);
-    WeightSource source{op,    "\n" + name,        name, type, dtype.str(),
-                        bytes, std::move(storage), blob};
-    if (!source.storage.empty())
-      source.bytes = source.storage;
-    sources.push_back(std::move(source));
-  };
-  WalkResult result = func.walk([&](Operation *op) {
-    if (auto weight = dyn_cast<lattice::WeightOp>(op)) {
-      sources.push_back({op,
-                         (weight.getFile() + "\n" + weight.getName()).str(),
-                         weight.getName().str(),
-                         weight.getType(),
-                         {},
-                         {},
-                         {},
-                         {}});
-      return WalkResult::advance();
-    }
-    if (auto constant = dyn_cast<arith::ConstantOp>(op)) {
-      auto blob = dyn_cast<DenseResourceElementsAttr>(constant.getValue());
-      auto type = dyn_cast<RankedTensorType>(constant.getType());
-      if (!blob || !type || !isa<FloatType>(type.getElementType()))
-        return WalkResult::advance();
-      StringRef dtype = lattice::getSafetensorsDType(type.getElementType());
-      std::optional<ArrayRef<uint8_t>> bytes = getBlobBytes(blob);
-      if (dtype.empty() || !bytes) {
-        op->emitError() << "constant of type " << type
-                        << " has no data that the weights file can hold";
-        return WalkResult::interrupt();
-      }
-      addConstant(op, type, dtype, *bytes, {}, blob);
-      return WalkResult::advance();
-    }
-    auto cast = dyn_cast<lattice::StorageCastOp>(op);
-    auto quantType =
-        cast ? dyn_cast<lattice::QuantType>(cast.getType().getElementType())
-             : lattice::QuantType();
-    if (!quantType)
-      return WalkResult::advance();
-    StringRef dtype =
-        quantType.getStorageKind() == lattice::StorageKind::Unsigned ? "U8"
-                                                                     : "I8";
-    Attribute value;
-    if (!matchPattern(cast.getInput(), m_Constant(&value)))
-      return WalkResult::advance();
-    if (auto codes = dyn_cast<DenseIntElementsAttr>(value)) {
-      std::vector<uint8_t> storage;
-      storage.reserve(codes.getNumElements());
-      for (const APInt &code : codes.getValues<APInt>())
-        storage.push_back(uint8_t(code.getZExtValue()));
-      addConstant(op, cast.getType(), dtype, {}, std::move(storage), {});
-      return WalkResult::advance();
-    }
-    auto blob = dyn_cast<DenseResourceElementsAttr>(value);
-    if (!blob)
-      return WalkResult::advance();
-    std::optional<ArrayRef<uint8_t>> bytes = getBlobBytes(blob);
-    if (!bytes || !blob.getType().getElementType().isInteger(8)) {
-      op->emitError() << "quantized constant of type " << blob.getType()
-                      << " has no data that the weights file can hold";
-      return WalkResult::interrupt();
-    }
-    addConstant(op, cast.getType(), dtype, *bytes, {}, blob);
-    return WalkResult::advance();
-  });
-  if (result.wasInterrupted())
-    return failure();
-  return sources;
-}
-
-/// Replaces every weight of `func` (collectWeights) by a new argument after
-/// the existing ones, reading and packing its tensor into `writer` one at a
-/// time.
-/// With microkernels for a target of `ukernelVectorBits`-bit vectors (0: no
-/// microkernels), a weight whose every use is the rhs of a matmul that a
-/// microkernel covers, all wanting one layout (getUkernelWeightLayout), is
-/// stored in that layout, and its argument says so (kWeightLayoutAttrName).
-static LogicalResult externalizeWeights(func::FuncOp func, StringRef modelDir,
-                                        unsigned ukernelVectorBits,
-                                        SafetensorsWriter &writer,
-                                        std::vector<TensorDesc> &descs) {
-  llvm::StringMap<std::unique_ptr<SafetensorsFile>> files;
-  llvm::StringMap<unsigned> argumentOf;
-  FailureOr<SmallVector<WeightSource>> collected = collectWeights(func);
-  if (failed(collected))
-    return failure();
-  SmallVector<WeightSource> &sources = *collected;
-  // The layout of each weight: the one every use of every op that reads it
-  // wants, or "" (linear).
-  llvm::StringMap<std::string> layouts;
-  for (const WeightSource &source : sources) {
-    std::optional<StringRef> wanted;
-    bool agree = ukernelVectorBits && !source.op->use_empty();
-    for (OpOperand &use : source.op->getUses()) {
-      auto matmul = dyn_cast<lattice::MatmulOp>(use.getOwner());
-      StringRef layout =
-          matmul && use.get() == matmul.getRhs()
-              ? lattice::getUkernelWeightLayout(matmul, ukernelVectorBits)
-              : StringRef();
-      agree = agree && !layout.empty() && (!wanted || *wanted == layout);
-      wanted = layout;
-    }
-    std::string layout = agree ? wanted->str() : "";
-    auto [it, inserted] = layouts.try_emplace(source.key, layout);
-    if (!inserted && it->second != layout)
-      it->second.clear();
-  }
-  for (const WeightSource &source : sources) {
-    Operation *op = source.op;
-    if (!argumentOf.contains(source.key)) {
-      std::string layout = layouts.lookup(source.key);
-      auto pack = [&]() -> llvm::Expected<PackedWeight> {
-        if (auto weight = dyn_cast<lattice::WeightOp>(op)) {
-          SmallString<256> path(modelDir);
-          llvm::sys::path::append(path, weight.getFile());
-          auto &file = files[path];
-          if (!file) {
-            auto opened = SafetensorsFile::open(path);
-            if (!opened)
-              return opened.takeError();
-            file = std::move(*opened);
-          }
-          auto packed = packWeight(*file, source.name, source.type, layout);
-          if (const SafetensorsEntry *entry = file->lookup(source.name))
-            file->releasePages(*entry);
-          return packed;
-        }
-        SafetensorsEntry entry;
-        entry.dtype = source.dtype;
-        entry.shape.assign(source.type.getShape().begin(),
-                           source.type.getShape().end());
-        entry.data = source.bytes;
-        auto packed =
-            packWeight(entry, "constant", source.name, source.type, layout);
-        if (source.blob)
-          lattice::getWeightBlobs(func.getContext()).doneReading(source.blob);
-        return packed;
-      };
-      llvm::Expected<PackedWeight> packed = pack();
-      if (!packed)
-        return op->emitError() << llvm::toString(packed.takeError());
-      TensorDesc desc;
-      desc.name = packed->name;
-      desc.dtype = packed->dtype;
-      desc.shape = packed->shape;
-      desc.numBytes = packed->bytes.size();
-      argumentOf[source.key] = func.getNumArguments();
-      if (failed(func.insertArgument(func.getNumArguments(), source.type, {},
-                                     op->getLoc())))
-        return failure();
-      if (!layout.empty())
-        func.setArgAttr(func.getNumArguments() - 1,
-                        lattice::kWeightLayoutAttrName,
-                        StringAttr::get(func.getContext(), layout));
-      if (llvm::Error error = writer.add(packed->name, packed->dtype,
-                                         packed->shape, packed->bytes))
-        return op->emitError() << llvm::toString(std::move(error));
-      descs.push_back(std::move(desc));
-    }
-    op->getResult(0).replaceAllUsesWith(
-        func.getArgument(argumentOf[source.key]));
-    Operation *codes = isa<lattice::StorageCastOp>(op)
-                           ? op->getOperand(0).getDefiningOp()
-                           : nullptr;
-    op->erase();
-    if (codes && codes->use_empty())
-      codes->erase();
-  }
-  // The blobs of the constants now in the weights file.
-  lattice::releaseUnusedWeights(func);
-  return success();
 }
 
 static void writeTensorTable(llvm::raw_ostream &os, StringRef table,
@@ -930,19 +706,40 @@ static LogicalResult compileModule(ModuleOp module, StringRef libraryPrefix,
       return failure();
     }
   std::string weightsPath = prefix + ".safetensors";
-  auto writer = SafetensorsWriter::create(weightsPath, kWeightsFileMetadata);
-  if (!writer) {
-    llvm::errs() << "lattice-compile: " << llvm::toString(writer.takeError())
-                 << "\n";
-    return failure();
+  {
+    FailureOr<std::unique_ptr<PassManager>> externalize =
+        makePassManager(&context);
+    if (failed(externalize))
+      return failure();
+    lattice::ExternalizeWeightsPassOptions options;
+    options.weightsFile = weightsPath;
+    options.dir = modelDir.str();
+    options.entry = entry.getName().str();
+    options.ukernelVectorBits = ukernels ? *vectorBits : 0;
+    (*externalize)->addPass(lattice::createExternalizeWeightsPass(options));
+    if (failed((*externalize)->run(module)))
+      return failure();
   }
-  if (failed(externalizeWeights(entry, modelDir, ukernels ? *vectorBits : 0,
-                                **writer, weightDescs)))
-    return failure();
-  if (llvm::Error err = (*writer)->finish()) {
-    llvm::errs() << "lattice-compile: " << llvm::toString(std::move(err))
-                 << "\n";
-    return failure();
+  // The weight table of the glue, from the arguments that the pass added.
+  for (unsigned i = inputs.size(), e = entry.getNumArguments(); i < e; ++i) {
+    auto stored = entry.getArgAttrOfType<DictionaryAttr>(
+        i, lattice::kStoredWeightAttrName);
+    auto weightName = stored ? stored.getAs<StringAttr>("name") : StringAttr();
+    auto dtype = stored ? stored.getAs<StringAttr>("dtype") : StringAttr();
+    auto shape =
+        stored ? stored.getAs<DenseI64ArrayAttr>("shape") : DenseI64ArrayAttr();
+    if (!weightName || !dtype || !shape)
+      return emitError(entry.getArgument(i).getLoc())
+             << "argument " << i << " is neither an input nor a weight";
+    TensorDesc desc;
+    desc.name = weightName.str();
+    desc.dtype = dtype.str();
+    desc.shape.assign(shape.asArrayRef().begin(), shape.asArrayRef().end());
+    desc.numBytes = lattice::getSafetensorsDTypeSize(desc.dtype);
+    for (int64_t size : desc.shape)
+      desc.numBytes *= uint64_t(size);
+    weightDescs.push_back(std::move(desc));
+    entry.removeArgAttr(i, lattice::kStoredWeightAttrName);
   }
   std::string symbol = (name + "_forward").str();
   entry.setName(symbol);

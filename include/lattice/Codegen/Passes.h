@@ -28,6 +28,12 @@ namespace mlir::lattice {
 /// (lattice-cpu-plan-workspace with `argument`).
 inline constexpr llvm::StringLiteral kWorkspaceAttrName = "lattice.workspace";
 
+/// The dictionary attribute of an argument that lattice-externalize-weights
+/// made of a weight: the tensor in the weights file (`name`, `dtype`, a
+/// safetensors dtype, and `shape`, as stored).
+inline constexpr llvm::StringLiteral kStoredWeightAttrName =
+    "lattice.stored_weight";
+
 /// The function attribute that gives the size of its workspace in bytes.
 inline constexpr llvm::StringLiteral kWorkspaceBytesAttrName =
     "lattice.workspace_bytes";

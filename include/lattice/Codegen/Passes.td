@@ -99,6 +99,59 @@ def ExpandMathPass : Pass<"lattice-expand-math", "ModuleOp"> {
                            "::mlir::math::MathDialect"];
 }
 
+def ExternalizeWeightsPass
+    : Pass<"lattice-externalize-weights", "ModuleOp"> {
+  let summary = "Move the weights of the entry function into a weights file";
+  let description = [{
+    Every weight of the entry function (`entry`, or the only public
+    function) becomes a trailing argument, and its tensor goes to
+    `weights-file` (safetensors, tensors 64-byte aligned), written one at a
+    time: `lattice.weight` ops (read from their files, relative to `dir`),
+    quantized constants (the codes behind a `lattice.scast`, packed
+    LSB-first in containers of 1, 2, 4 or 8 bits) and float constants in
+    blobs (the weights that `lattice-load-weights` mapped; small `dense`
+    constants stay in the code). Ops that read the same tensor share one
+    argument. Constants are named after their location's name
+    (`lattice-load-weights` and `lattice-quantize` set it), else
+    `constant.<n>`.
+
+    With `ukernel-vector-bits` (the target's vector width; 0: no
+    microkernels), a weight whose every use is the rhs of a matmul that a
+    microkernel covers is stored in that microkernel's layout
+    (docs/WeightLayout.md), and its argument says so (`lattice.layout`).
+    Each new argument carries `lattice.stored_weight = {name, dtype, shape}`
+    (the tensor as stored), from which a driver writes the library's weight
+    table. `lattice-compile` runs this pass before lowering.
+
+    ```mlir
+    func.func @model(%x: tensor<2x64xf32>) -> tensor<2x16xf32> {
+      %w = lattice.weight "fc" from "model.safetensors" : tensor<16x64xf32>
+      ...
+    ```
+
+    becomes
+
+    ```mlir
+    func.func @model(%x: tensor<2x64xf32>,
+        %fc: tensor<16x64xf32> {lattice.stored_weight = {
+            dtype = "F32", name = "fc", shape = array<i64: 16, 64>}})
+        -> tensor<2x16xf32> {
+    ```
+  }];
+  let options = [
+    Option<"weightsFile", "weights-file", "std::string", /*default=*/"\"\"",
+           "The safetensors file to write (required)">,
+    Option<"dir", "dir", "std::string", /*default=*/"\"\"",
+           "Folder that the lattice.weight ops' file names are relative to">,
+    Option<"entry", "entry", "std::string", /*default=*/"\"\"",
+           "The function whose weights move (default: the only public one)">,
+    Option<"ukernelVectorBits", "ukernel-vector-bits", "unsigned",
+           /*default=*/"0",
+           "Store weights in the layouts of the microkernels for this vector "
+           "width (0: linear layouts only)">,
+  ];
+}
+
 //===----------------------------------------------------------------------===//
 // CPU passes
 //===----------------------------------------------------------------------===//

@@ -27,6 +27,10 @@
 #include <vector>
 
 namespace mlir::lattice {
+/// Bytes per element of a safetensors dtype (F32, I8, ...), or 0 when
+/// unknown.
+int64_t getSafetensorsDTypeSize(llvm::StringRef dtype);
+
 /// One tensor of a safetensors file, pointing into the mapped file.
 struct SafetensorsEntry {
   std::string dtype;

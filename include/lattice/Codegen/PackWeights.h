@@ -1,4 +1,4 @@
-//===- Weights.h - Safetensors weights for lattice-compile ------*- C++ -*-===//
+//===- PackWeights.h - Weights in the layout of compiled code ---*- C++ -*-===//
 //
 // Part of the Lattice project, under the Apache License v2.0 with LLVM
 // Exceptions. See LICENSE for license information.
@@ -6,14 +6,14 @@
 //
 //===----------------------------------------------------------------------===//
 //
-// Reading the weights a model refers to (lattice.weight) from safetensors
-// files, converting them to the in-memory layout of the compiled code, and
-// the metadata of the weights file that the compiled library maps.
+// Converting the weights of a model to the layout that the compiled code
+// reads (lattice-externalize-weights), and the metadata of the weights file
+// that the compiled library maps.
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef LATTICE_TOOLS_LATTICE_COMPILE_WEIGHTS_H
-#define LATTICE_TOOLS_LATTICE_COMPILE_WEIGHTS_H
+#ifndef LATTICE_CODEGEN_PACKWEIGHTS_H
+#define LATTICE_CODEGEN_PACKWEIGHTS_H
 
 #include "lattice/Support/Safetensors.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -25,11 +25,7 @@
 #include <string>
 #include <vector>
 
-namespace mlir::lattice::compile {
-using mlir::lattice::SafetensorsEntry;
-using mlir::lattice::SafetensorsFile;
-using mlir::lattice::SafetensorsWriter;
-
+namespace mlir::lattice {
 /// A weight of the compiled model, in the layout the generated code reads.
 struct PackedWeight {
   std::string name;
@@ -64,6 +60,6 @@ llvm::Expected<PackedWeight> packWeight(const SafetensorsEntry &source,
 /// The `__metadata__` of a weights file.
 inline const std::pair<std::string, std::string> kWeightsFileMetadata[] = {
     {"format", "lattice"}, {"layout", "lsb-first-v1"}};
-} // namespace mlir::lattice::compile
+} // namespace mlir::lattice
 
-#endif // LATTICE_TOOLS_LATTICE_COMPILE_WEIGHTS_H
+#endif // LATTICE_CODEGEN_PACKWEIGHTS_H

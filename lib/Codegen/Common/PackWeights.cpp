@@ -1,4 +1,4 @@
-//===- Weights.cpp - Safetensors weights for lattice-compile --------------===//
+//===- PackWeights.cpp - Weights in the layout of compiled code -----------===//
 //
 // Part of the Lattice project, under the Apache License v2.0 with LLVM
 // Exceptions. See LICENSE for license information.
@@ -6,7 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "Weights.h"
+#include "lattice/Codegen/PackWeights.h"
 #include "lattice/Codegen/Ukernels.h"
 #include "lattice/Dialect/Lattice/IR/LatticeOps.h"
 #include "lattice/Dialect/Lattice/IR/LatticeTypes.h"
@@ -22,7 +22,7 @@
 
 #include "lattice_pack.h"
 
-using namespace mlir::lattice::compile;
+using namespace mlir::lattice;
 using llvm::createStringError;
 using llvm::Expected;
 using llvm::StringRef;
@@ -55,10 +55,10 @@ static std::vector<uint8_t> packPanels(int64_t n, int64_t panelBytes,
   return out;
 }
 
-Expected<PackedWeight>
-mlir::lattice::compile::packWeight(const SafetensorsFile &file, StringRef name,
-                                   mlir::RankedTensorType type,
-                                   StringRef layout) {
+Expected<PackedWeight> mlir::lattice::packWeight(const SafetensorsFile &file,
+                                                 StringRef name,
+                                                 mlir::RankedTensorType type,
+                                                 StringRef layout) {
   const SafetensorsEntry *entry = file.lookup(name);
   if (!entry)
     return createStringError(std::errc::invalid_argument,
@@ -67,9 +67,11 @@ mlir::lattice::compile::packWeight(const SafetensorsFile &file, StringRef name,
   return packWeight(*entry, file.getPath(), name, type, layout);
 }
 
-Expected<PackedWeight> mlir::lattice::compile::packWeight(
-    const SafetensorsEntry &source, StringRef origin, StringRef name,
-    mlir::RankedTensorType type, StringRef layout) {
+Expected<PackedWeight> mlir::lattice::packWeight(const SafetensorsEntry &source,
+                                                 StringRef origin,
+                                                 StringRef name,
+                                                 mlir::RankedTensorType type,
+                                                 StringRef layout) {
   auto fail = [&](const llvm::Twine &message) {
     return createStringError(std::errc::invalid_argument, "%s: tensor '%s' %s",
                              origin.str().c_str(), name.str().c_str(),
