@@ -464,7 +464,7 @@ def test_raw_weights_are_mapped_where_they_lie(tmp_path):
     path = tmp_path / "m.onnx"
     onnx.save(model, str(path))
     data = path.read_bytes()
-    parsed, mapped = onnx_import._load(path)
+    parsed, mapped = onnx_import.loader._load(path)
     assert set(mapped) == {"w1", "w2"}
     for name in ("w1", "w2"):
         target, offset, length = mapped[name]
@@ -489,7 +489,7 @@ def test_external_data_files_are_mapped(tmp_path):
               all_tensors_to_one_file=True, location="external.bin",
               size_threshold=4096)
     assert (tmp_path / "external.bin").stat().st_size > 96 * 256 * 4
-    _, mapped = onnx_import._load(tmp_path / "external.onnx")
+    _, mapped = onnx_import.loader._load(tmp_path / "external.onnx")
     assert set(mapped) == {"w1", "w2"}
     for name in ("embedded", "external"):
         onnx_import.import_model(tmp_path / f"{name}.onnx", tmp_path / f"{name}.mlir",
@@ -527,7 +527,7 @@ def test_malformed_encoding_goes_to_the_parser(tmp_path):
     model, _ = _two_layer_model(np.random.default_rng(2))
     data = model.SerializeToString()
     data = data[:len(data) // 2]
-    assert onnx_import._without_raw_weights(data, "m.onnx") is None
+    assert onnx_import.loader._without_raw_weights(data, "m.onnx") is None
     path = tmp_path / "broken.onnx"
     path.write_bytes(data)
     assert "not a valid ONNX file" in _import_error(tmp_path, path)

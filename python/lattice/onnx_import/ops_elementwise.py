@@ -1,0 +1,193 @@
+"""Elementwise operators: arithmetic, comparisons, logic, activations, casts."""
+
+import math
+
+import numpy as np
+
+from .emitter import _float_literal
+from .bodies import _BINARY, _COMPARE, _f, _numpy_unary, _unary_body
+
+
+class _ElementwiseOps:
+    """Handlers of elementwise operators (mixed into the importer)."""
+
+    def binary(self, node, ins, attrs):
+        a, b = ins[0], ins[1]
+        fop, iop, fold = _BINARY[node.op_type]
+        if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
+            if node.op_type == "Div":
+                if np.issubdtype(a.dtype, np.integer) and np.issubdtype(b.dtype, np.integer):
+                    if np.any(b == 0):
+                        self.fail("integer division by zero")
+                    return (np.trunc(a / b)).astype(np.result_type(a, b))
+                return (a / b).astype(np.result_type(a, b))
+            return fold(a, b).astype(np.result_type(a, b))
+        if (node.op_type == "Div" and isinstance(b, np.ndarray)
+                and np.issubdtype(b.dtype, np.floating)):
+            # A float divided by constants: a multiplication by their
+            # reciprocals (at most one ulp from the quotient, as ONNX
+            # Runtime's fused Gelu does for x / sqrt(2)), where every
+            # reciprocal is a normal float. A division costs ten times a
+            # multiplication per vector.
+            with np.errstate(divide="ignore", over="ignore"):
+                inverse = (np.float32(1) / b.astype(np.float32)).astype(b.dtype)
+            tiny = np.finfo(np.float32).tiny
+            if np.all(np.isfinite(inverse)) and np.all(np.abs(inverse) >= tiny):
+                fop, b = "arith.mulf", inverse
+        va, vb = self.value(a), self.value(b)
+        if va.dtype != vb.dtype or va.dtype == "i1":
+            self.fail(f"operands of types {va.dtype} and {vb.dtype}")
+        op = fop if va.dtype == "f32" else iop
+        return self.e.elementwise([va, vb], va.dtype, lambda x: _f(
+            f"%r = {op} {x[0]}, {x[1]} : {va.dtype}"))
+
+    op_Add = op_Sub = op_Mul = op_Div = binary
+
+    def op_Max(self, node, ins, attrs):
+        result = ins[0]
+        for other in ins[1:]:
+            result = self.binary(node, [result, other], attrs)
+        return result
+
+    op_Min = op_Max
+
+    def op_Sum(self, node, ins, attrs):
+        result = ins[0]
+        for other in ins[1:]:
+            result = self.binary(type(node)(op_type="Add"), [result, other], attrs)
+        return result
+
+    def op_Mean(self, node, ins, attrs):
+        total = self.op_Sum(node, ins, attrs)
+        return self.binary(type(node)(op_type="Mul"),
+                           [total, np.array(1.0 / len(ins), np.float32)], attrs)
+
+    def compare(self, node, ins, attrs):
+        a, b = ins
+        fpred, ipred, fold = _COMPARE[node.op_type]
+        if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
+            return fold(a, b)
+        va, vb = self.value(a), self.value(b)
+        if va.dtype != vb.dtype:
+            self.fail(f"operands of types {va.dtype} and {vb.dtype}")
+        op = "arith.cmpf " + fpred if va.dtype == "f32" else "arith.cmpi " + ipred
+        return self.e.elementwise([va, vb], "i1", lambda x: _f(
+            f"%r = {op}, {x[0]}, {x[1]} : {va.dtype}"))
+
+    op_Equal = op_Less = op_Greater = op_LessOrEqual = op_GreaterOrEqual = compare
+
+    def logical(self, node, ins, attrs):
+        op = {"And": "arith.andi", "Or": "arith.ori", "Xor": "arith.xori"}[node.op_type]
+        if all(isinstance(x, np.ndarray) for x in ins):
+            return {"And": np.logical_and, "Or": np.logical_or,
+                    "Xor": np.logical_xor}[node.op_type](*ins)
+        va, vb = self.value(ins[0]), self.value(ins[1])
+        return self.e.elementwise([va, vb], "i1", lambda x: _f(
+            f"%r = {op} {x[0]}, {x[1]} : i1"))
+
+    op_And = op_Or = op_Xor = logical
+
+    def op_Not(self, node, ins, attrs):
+        if isinstance(ins[0], np.ndarray):
+            return np.logical_not(ins[0])
+        return self.e.elementwise([self.value(ins[0])], "i1", lambda x: _f(
+            "%t = arith.constant true", f"%r = arith.xori {x[0]}, %t : i1"))
+
+    def op_Where(self, node, ins, attrs):
+        if all(isinstance(x, np.ndarray) for x in ins):
+            return np.where(*ins)
+        c, x, y = (self.value(v) for v in ins)
+        if c.dtype != "i1" or x.dtype != y.dtype:
+            self.fail("expects a bool condition and two values of one type")
+        return self.e.elementwise([c, x, y], x.dtype, lambda a: _f(
+            f"%r = arith.select {a[0]}, {a[1]}, {a[2]} : {x.dtype}"))
+
+    def unary(self, node, ins, attrs):
+        x = ins[0]
+        if isinstance(x, np.ndarray):
+            return _numpy_unary(node.op_type, attrs, x).astype(np.float32)
+        x = self.floats(x)
+        lines = _unary_body(node.op_type, attrs)
+        return self.e.elementwise([x], "f32", lambda a: (
+            [line.replace("%x", a[0]) for line in lines], "%r"))
+
+    op_Relu = op_LeakyRelu = op_Sigmoid = op_Tanh = op_Erf = op_Gelu = unary
+    op_HardSigmoid = op_HardSwish = op_Sqrt = op_Exp = op_Log = op_Neg = unary
+    op_Abs = op_Reciprocal = op_Softplus = unary
+
+    def op_Pow(self, node, ins, attrs):
+        x, p = ins
+        if isinstance(x, np.ndarray) and isinstance(p, np.ndarray):
+            return np.power(x.astype(np.float64), p).astype(x.dtype)
+        x = self.floats(x)
+        if isinstance(p, np.ndarray) and p.size == 1:
+            exponent = float(p.reshape(-1)[0])
+            if exponent == 2.0:
+                return self.e.elementwise([x], "f32", lambda a: _f(
+                    f"%r = arith.mulf {a[0]}, {a[0]} : f32"))
+            if exponent == 0.5:
+                return self.e.elementwise([x], "f32", lambda a: _f(f"%r = math.sqrt {a[0]} : f32"))
+            if exponent == 1.0:
+                return x
+        p = self.floats(p)
+        return self.e.elementwise([x, p], "f32", lambda a: _f(
+            f"%r = math.powf {a[0]}, {a[1]} : f32"))
+
+    def op_Clip(self, node, ins, attrs):
+        if self.opset < 11:
+            low, high = attrs.get("min", -math.inf), attrs.get("max", math.inf)
+        else:
+            low = float(self.need_const(ins[1], "min").reshape(-1)[0]) \
+                if len(ins) > 1 and ins[1] is not None else -math.inf
+            high = float(self.need_const(ins[2], "max").reshape(-1)[0]) \
+                if len(ins) > 2 and ins[2] is not None else math.inf
+        x = ins[0]
+        if isinstance(x, np.ndarray):
+            return np.clip(x, low, high).astype(x.dtype)
+        x = self.floats(x)
+        return self.e.elementwise([x], "f32", lambda a: _f(
+            f"%lo = arith.constant {_float_literal(low)} : f32",
+            f"%hi = arith.constant {_float_literal(high)} : f32",
+            f"%m = arith.maximumf {a[0]}, %lo : f32",
+            "%r = arith.minimumf %m, %hi : f32"))
+
+    def op_Cast(self, node, ins, attrs):
+        import onnx
+        to = attrs.get("to")
+        x = ins[0]
+        floats = (onnx.TensorProto.FLOAT, onnx.TensorProto.DOUBLE, onnx.TensorProto.FLOAT16)
+        ints = (onnx.TensorProto.INT64, onnx.TensorProto.INT32, onnx.TensorProto.INT8,
+                onnx.TensorProto.INT16, onnx.TensorProto.UINT8)
+        if to in floats:
+            target = "f32"
+        elif to in ints:
+            target = "i32"
+        elif to == onnx.TensorProto.BOOL:
+            target = "i1"
+        else:
+            self.fail(f"cast to element type {to} is not supported")
+        if isinstance(x, np.ndarray):
+            out = {"f32": np.float32, "i32": np.int64, "i1": np.bool_}[target]
+            return x.astype(out)
+        source = x.dtype
+        if source == target:
+            return x
+        body = {
+            ("i32", "f32"): "%r = arith.sitofp {0} : i32 to f32",
+            ("i1", "f32"): "%r = arith.uitofp {0} : i1 to f32",
+            ("f32", "i32"): "%r = arith.fptosi {0} : f32 to i32",
+            ("i1", "i32"): "%r = arith.extui {0} : i1 to i32",
+        }.get((source, target))
+        if target == "i1":
+            zero = "arith.constant 0.0 : f32" if source == "f32" else "arith.constant 0 : i32"
+            cmp = "arith.cmpf une" if source == "f32" else "arith.cmpi ne"
+            return self.e.elementwise([x], "i1", lambda a: _f(
+                f"%z = {zero}", f"%r = {cmp}, {a[0]}, %z : {source}"))
+        return self.e.elementwise([x], target, lambda a: _f(body.format(a[0])))
+
+    def passthrough(self, node, ins, attrs):
+        return ins[0]
+
+    op_Identity = op_Dropout = passthrough
+
+    # -- constants and shapes -------------------------------------------------------

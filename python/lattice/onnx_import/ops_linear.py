@@ -1,0 +1,116 @@
+"""Linear layers: MatMul and Gemm with a constant operand become
+lattice.matmul on an [N, K] weight; batched matmuls of activations."""
+
+import numpy as np
+
+from .. import safetensors
+from .emitter import _affine
+from .bodies import _f
+
+
+class _LinearOps:
+    """Handlers of linear layers (mixed into the importer)."""
+
+    def weight(self, array, layer):
+        """A matmul weight [N, K]: always external, named after its layer."""
+        array = np.asarray(array, np.float32)
+        finite = np.all(np.isfinite(array))
+        safetensors.release_pages(array)  # read again when it is written
+        if not finite:
+            self.fail("the weight has NaN or infinite values")
+        return self.e.constant(array, name=layer, external=True)
+
+    def linear(self, x, weight, bias=None):
+        """x [..., K] times a weight Value [N, K] (+ bias [N])."""
+        lead = x.shape[:-1]
+        flat = self.e.reshape(x, [int(np.prod(lead)), x.shape[-1]])
+        y = self.e.matmul(flat, weight)
+        if bias is not None:
+            y = self.e.elementwise([y, self.value(np.asarray(bias, np.float32))], "f32",
+                                   lambda a: _f(f"%r = arith.addf {a[0]}, {a[1]} : f32"))
+        return self.e.reshape(y, lead + (weight.shape[0],))
+
+    def batch_matmul(self, a, b):
+        """numpy.matmul semantics on two run-time values."""
+        a, b = self.floats(a), self.floats(b)
+        squeeze_a, squeeze_b = len(a.shape) == 1, len(b.shape) == 1
+        if squeeze_a:
+            a = self.e.reshape(a, (1,) + a.shape)
+        if squeeze_b:
+            b = self.e.reshape(b, b.shape + (1,))
+        m, k = a.shape[-2:]
+        k2, n = b.shape[-2:]
+        if k != k2:
+            self.fail(f"cannot multiply {list(a.shape)} by {list(b.shape)}")
+        batch = tuple(np.broadcast_shapes(a.shape[:-2], b.shape[:-2]))
+        nb = len(batch)
+        rank = nb + 3  # batch..., m, n, k
+
+        def operand(v, dims):
+            offset = nb - (len(v.shape) - 2)
+            kept, results = [], []
+            for i, d in enumerate(v.shape[:-2]):
+                j = offset + i
+                if d == batch[j]:
+                    kept.append(d)
+                    results.append(f"d{j}")
+            return self.e.reshape(v, kept + list(v.shape[-2:])), _affine(
+                rank, results + [f"d{nb + dims[0]}", f"d{nb + dims[1]}"])
+
+        va, ma = operand(a, (0, 2))
+        vb, mb = operand(b, (2, 1))
+        out_shape = batch + (m, n)
+        init = self.e.filled(out_shape, "f32", 0.0)
+        y = self.e.generic([va, vb], [ma, mb], init,
+                           _affine(rank, [f"d{i}" for i in range(nb + 2)]),
+                           ["parallel"] * (nb + 2) + ["reduction"], lambda x, o: _f(
+                               f"%p = arith.mulf {x[0]}, {x[1]} : f32",
+                               f"%r = arith.addf {o}, %p : f32"))
+        if squeeze_a:
+            y = self.e.reshape(y, batch + (n,))
+        if squeeze_b:
+            y = self.e.reshape(y, y.shape[:-1])
+        return y
+
+    def op_MatMul(self, node, ins, attrs):
+        a, b = ins
+        if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
+            return np.matmul(a, b)
+        if isinstance(b, np.ndarray) and b.ndim == 2 and not isinstance(a, np.ndarray):
+            layer = self.layer_name(node, node.input[1])
+            x = self.floats(a)
+            if x.shape[-1] != b.shape[0]:
+                self.fail(f"cannot multiply {list(x.shape)} by {list(b.shape)}")
+            if len(x.shape) == 1:
+                return self.e.reshape(self.linear(self.e.reshape(x, (1, x.shape[0])),
+                                                  self.weight(b.T, layer)), (b.shape[1],))
+            return self.linear(x, self.weight(b.T, layer))
+        return self.batch_matmul(a, b)
+
+    def op_Gemm(self, node, ins, attrs):
+        a, b = ins[0], ins[1]
+        c = ins[2] if len(ins) > 2 else None
+        alpha, beta = attrs.get("alpha", 1.0), attrs.get("beta", 1.0)
+        if attrs.get("transA", 0):
+            a = np.transpose(a) if isinstance(a, np.ndarray) else self.e.transpose(a, [1, 0])
+        if isinstance(b, np.ndarray) and not isinstance(a, np.ndarray):
+            w = b if attrs.get("transB", 0) else b.T
+            if w.ndim != 2 or len(a.shape) != 2 or w.shape[1] != a.shape[1]:
+                self.fail(f"cannot multiply {list(a.shape)} by {list(b.shape)}")
+            y = self.linear(self.floats(a), self.weight(w * alpha, self.layer_name(
+                node, node.input[1])))
+        else:
+            if attrs.get("transB", 0):
+                b = np.transpose(b) if isinstance(b, np.ndarray) else self.e.transpose(b, [1, 0])
+            y = self.batch_matmul(a, b)
+            if alpha != 1.0:
+                y = self.binary(type(node)(op_type="Mul"), [y, np.array(alpha, np.float32)], {})
+        if c is not None:
+            if isinstance(c, np.ndarray):
+                c = (c * beta).astype(np.float32)
+            elif beta != 1.0:
+                c = self.binary(type(node)(op_type="Mul"), [c, np.array(beta, np.float32)], {})
+            y = self.binary(type(node)(op_type="Add"), [y, c], {})
+        return y
+
+    # -- convolution and pooling -----------------------------------------------------

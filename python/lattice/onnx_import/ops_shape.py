@@ -1,0 +1,287 @@
+"""Constants and shape operators: Shape, Reshape, Transpose, Concat, Slice,
+Gather, Expand, Tile, ... (folded at import time when their inputs are known)."""
+
+import math
+
+import numpy as np
+
+from .common import _MAX_ELEMENTS
+from .emitter import _affine, _identity
+from .loader import _to_array
+
+
+class _ShapeOps:
+    """Handlers of constants and shape operators (mixed into the importer)."""
+
+    def op_Constant(self, node, ins, attrs):
+        array = self.static_array(node.output[0])
+        if array is None:
+            self.fail("only tensor, float and int constants are supported")
+        return array
+
+    def op_Shape(self, node, ins, attrs):
+        shape = np.array(self.shape_of(ins[0]), np.int64)
+        rank = len(shape)
+        start = attrs.get("start", 0)
+        end = attrs.get("end", rank)
+        return shape[slice(start, end)]
+
+    def op_Size(self, node, ins, attrs):
+        return np.array(int(np.prod(self.shape_of(ins[0]))), np.int64)
+
+    def op_ConstantOfShape(self, node, ins, attrs):
+        shape = self.need_const(ins[0], "the shape").astype(np.int64)
+        if np.any(shape < 0) or np.prod(shape) > _MAX_ELEMENTS:
+            self.fail(f"shape {shape.tolist()} is invalid")
+        value = attrs.get("value")
+        fill = _to_array(value, self.where()) if value is not None else np.zeros(1, np.float32)
+        return np.full(shape.tolist(), fill.reshape(-1)[0], fill.dtype)
+
+    def op_Range(self, node, ins, attrs):
+        start, limit, delta = (self.need_const(v, "Range's bounds").reshape(-1)[0] for v in ins)
+        if delta == 0:
+            self.fail("delta is 0")
+        count = max(int(math.ceil((limit - start) / delta)), 0)
+        if count > _MAX_ELEMENTS:
+            self.fail(f"{count} elements")
+        return (start + delta * np.arange(count)).astype(np.result_type(start, limit, delta))
+
+    def target_shape(self, shape, new, allowzero=False):
+        new = [int(d) for d in new]
+        out = []
+        for i, d in enumerate(new):
+            if d == 0 and not allowzero:
+                if i >= len(shape):
+                    self.fail(f"shape {new}: 0 copies a dimension the input lacks")
+                out.append(shape[i])
+            else:
+                out.append(d)
+        total = int(np.prod(shape))
+        if out.count(-1) > 1 or any(d < -1 for d in out):
+            self.fail(f"shape {new} is invalid")
+        if -1 in out:
+            known = int(np.prod([d for d in out if d != -1]))
+            if known == 0 or total % known:
+                self.fail(f"cannot reshape {list(shape)} to {new}")
+            out[out.index(-1)] = total // known
+        if int(np.prod(out)) != total:
+            self.fail(f"cannot reshape {list(shape)} to {new}")
+        return out
+
+    def reshaped(self, x, shape):
+        if isinstance(x, np.ndarray):
+            return x.reshape(shape)
+        return self.e.reshape(x, shape)
+
+    def op_Reshape(self, node, ins, attrs):
+        if self.opset < 5 or len(ins) < 2:
+            self.fail("Reshape needs its shape as an input")
+        new = self.need_const(ins[1], "the shape").reshape(-1)
+        shape = self.target_shape(self.shape_of(ins[0]), new, attrs.get("allowzero", 0))
+        return self.reshaped(ins[0], shape)
+
+    def op_Flatten(self, node, ins, attrs):
+        shape = self.shape_of(ins[0])
+        axis = attrs.get("axis", 1) % (len(shape) + 1) if shape else 0
+        return self.reshaped(ins[0], [int(np.prod(shape[:axis])), int(np.prod(shape[axis:]))])
+
+    def op_Squeeze(self, node, ins, attrs):
+        shape = self.shape_of(ins[0])
+        axes = self.axes_of(node, ins, attrs, 1, len(shape))
+        if axes is None:
+            axes = [i for i, d in enumerate(shape) if d == 1]
+        if any(shape[a] != 1 for a in axes):
+            self.fail(f"cannot squeeze axes {axes} of shape {list(shape)}")
+        return self.reshaped(ins[0], [d for i, d in enumerate(shape) if i not in axes])
+
+    def op_Unsqueeze(self, node, ins, attrs):
+        shape = list(self.shape_of(ins[0]))
+        rank = len(shape)
+        axes = attrs.get("axes")
+        if axes is None:
+            axes = self.need_const(ins[1], "axes").reshape(-1).tolist()
+        out_rank = rank + len(axes)
+        axes = sorted(int(a) % out_rank for a in axes)
+        for a in axes:
+            shape.insert(a, 1)
+        return self.reshaped(ins[0], shape)
+
+    def op_Transpose(self, node, ins, attrs):
+        rank = len(self.shape_of(ins[0]))
+        perm = list(attrs.get("perm", list(reversed(range(rank)))))
+        if sorted(perm) != list(range(rank)):
+            self.fail(f"perm {perm} is not a permutation of {rank} axes")
+        if isinstance(ins[0], np.ndarray):
+            return np.transpose(ins[0], perm)
+        return self.e.transpose(ins[0], perm)
+
+    def op_Concat(self, node, ins, attrs):
+        parts = [x for x in ins if x is not None]
+        if any(int(np.prod(self.shape_of(x))) > 0 for x in parts):
+            parts = [x for x in parts if int(np.prod(self.shape_of(x))) > 0]
+        rank = len(self.shape_of(parts[0]))
+        axis = attrs.get("axis", 0)
+        if not -rank <= axis < rank:
+            self.fail(f"axis {axis} is out of range for rank {rank}")
+        axis %= rank
+        if all(isinstance(x, np.ndarray) for x in parts):
+            return np.concatenate(parts, axis)
+        values = [self.value(x) for x in parts]
+        if len({v.dtype for v in values}) != 1:
+            self.fail("inputs of different element types")
+        out_shape = list(values[0].shape)
+        for v in values[1:]:
+            if len(v.shape) != rank or any(v.shape[i] != out_shape[i]
+                                           for i in range(rank) if i != axis):
+                self.fail(f"cannot concatenate shapes {[list(x.shape) for x in values]}")
+        out_shape[axis] = sum(v.shape[axis] for v in values)
+        if len(values) == 1:
+            return values[0]
+        return self.e.concat(values, axis, out_shape)
+
+    def slice_along(self, x, axis, start, end, step=1):
+        if isinstance(x, np.ndarray):
+            index = [slice(None)] * x.ndim
+            # range() bounds: an end of -1 means "before 0", not "the last".
+            index[axis] = slice(start, end if end >= 0 else None, step)
+            return x[tuple(index)]
+        shape = list(x.shape)
+        count = len(range(start, end, step))
+        if step > 0:
+            offsets = [0] * len(shape)
+            offsets[axis] = start
+            sizes = list(shape)
+            sizes[axis] = count
+            strides = [1] * len(shape)
+            strides[axis] = step
+            return self.e.extract_slice(x, offsets, sizes, strides)
+        # Negative steps: a copy that reads backwards.
+        out_shape = list(shape)
+        out_shape[axis] = count
+        rank = len(shape)
+        results = [f"d{i}" if i != axis else f"{start} - d{i} * {-step}" for i in range(rank)]
+        init = self.e.empty(out_shape, x.dtype)
+        return self.e.generic([x], [_affine(rank, results)], init, _identity(rank),
+                              ["parallel"] * rank, lambda a, o: ([], a[0]))
+
+    def op_Split(self, node, ins, attrs):
+        shape = self.shape_of(ins[0])
+        rank = len(shape)
+        axis = attrs.get("axis", 0) % rank
+        split = attrs.get("split")
+        if split is None and len(ins) > 1 and ins[1] is not None:
+            split = self.need_const(ins[1], "split").reshape(-1).tolist()
+        count = len(node.output)
+        if split is None:
+            parts = attrs.get("num_outputs", count)
+            size = -(-shape[axis] // parts)
+            split = [min(size, shape[axis] - i * size) for i in range(parts)]
+        if sum(split) != shape[axis] or len(split) != count or any(s < 0 for s in split):
+            self.fail(f"split {list(split)} does not fit dimension {shape[axis]}")
+        outputs, offset = [], 0
+        for size in split:
+            outputs.append(self.slice_along(ins[0], axis, offset, offset + size))
+            offset += size
+        return outputs
+
+    def op_Slice(self, node, ins, attrs):
+        shape = self.shape_of(ins[0])
+        rank = len(shape)
+        if self.opset < 10:
+            starts, ends = attrs["starts"], attrs["ends"]
+            axes = attrs.get("axes", list(range(len(starts))))
+            steps = [1] * len(starts)
+        else:
+            starts = self.need_const(ins[1], "starts").reshape(-1).tolist()
+            ends = self.need_const(ins[2], "ends").reshape(-1).tolist()
+            axes = (self.need_const(ins[3], "axes").reshape(-1).tolist()
+                    if len(ins) > 3 and ins[3] is not None else list(range(len(starts))))
+            steps = (self.need_const(ins[4], "steps").reshape(-1).tolist()
+                     if len(ins) > 4 and ins[4] is not None else [1] * len(starts))
+        if not len(starts) == len(ends) == len(axes) == len(steps):
+            self.fail("starts, ends, axes and steps differ in length")
+        x = ins[0]
+        for start, end, axis, step in zip(starts, ends, axes, steps):
+            axis = int(axis)
+            if not -rank <= axis < rank:
+                self.fail(f"axis {axis} is out of range for rank {rank}")
+            axis %= rank
+            if step == 0:
+                self.fail("step 0")
+            start, end, step = slice(int(start), int(end), int(step)).indices(shape[axis])
+            x = self.slice_along(x, axis, start, end, step)
+        return x
+
+    def op_Gather(self, node, ins, attrs):
+        data, indices = ins
+        shape = self.shape_of(data)
+        rank = len(shape)
+        axis = attrs.get("axis", 0)
+        if not -rank <= axis < rank:
+            self.fail(f"axis {axis} is out of range for rank {rank}")
+        axis %= rank
+        n = shape[axis]
+        if isinstance(indices, np.ndarray):
+            idx = indices.astype(np.int64)
+            if np.any(idx < -n) or np.any(idx >= n):
+                self.fail(f"index out of range for dimension {n}")
+            idx = np.where(idx < 0, idx + n, idx)
+            if isinstance(data, np.ndarray):
+                return np.take(data, idx, axis=axis)
+            if idx.ndim == 0:
+                piece = self.slice_along(data, axis, int(idx), int(idx) + 1)
+                return self.e.reshape(piece, shape[:axis] + shape[axis + 1:])
+        data = self.value(data, name=node.input[0] if node.input else None)
+        indices = self.value(indices)
+        if indices.dtype != "i32":
+            self.fail("indices must be integers")
+        r = len(indices.shape)
+        out_shape = shape[:axis] + indices.shape + shape[axis + 1:]
+        out_rank = len(out_shape)
+        idx_map = _affine(out_rank, [f"d{axis + i}" for i in range(r)])
+        init = self.e.empty(out_shape, data.dtype)
+        # The table is read with tensor.extract inside the body, so it is
+        # captured from above; indices are clamped into [0, n).
+        coords = []
+        lines = [f"%n = arith.constant {n} : i32", "%zero = arith.constant 0 : i32",
+                 f"%top = arith.constant {n - 1} : i32",
+                 "%neg = arith.cmpi slt, {i}, %zero : i32",
+                 "%wrap = arith.addi {i}, %n : i32",
+                 "%j = arith.select %neg, %wrap, {i} : i32",
+                 "%lo = arith.maxsi %j, %zero : i32", "%hi = arith.minsi %lo, %top : i32",
+                 "%k = arith.index_cast %hi : i32 to index"]
+        for d in range(rank):
+            if d == axis:
+                coords.append("%k")
+            else:
+                out_dim = d if d < axis else d - 1 + r
+                lines.append(f"%c{d} = linalg.index {out_dim} : index")
+                coords.append(f"%c{d}")
+        lines.append(f"%r = tensor.extract {data.ssa}[{', '.join(coords)}] : {data.type}")
+        return self.e.generic([indices], [idx_map], init, _identity(out_rank),
+                              ["parallel"] * out_rank, lambda a, o: (
+                                  [line.replace("{i}", a[0]) for line in lines], "%r"))
+
+    def op_Expand(self, node, ins, attrs):
+        target = self.need_const(ins[1], "the shape").reshape(-1).tolist()
+        shape = self.shape_of(ins[0])
+        out_shape = tuple(np.broadcast_shapes(shape, tuple(int(d) for d in target)))
+        if isinstance(ins[0], np.ndarray):
+            return np.broadcast_to(ins[0], out_shape).copy()
+        if out_shape == shape:
+            return ins[0]
+        x = ins[0]
+        return self.e.elementwise([x], x.dtype, lambda a: ([], a[0]), out_shape=out_shape)
+
+    def op_Tile(self, node, ins, attrs):
+        repeats = self.need_const(ins[1], "repeats").reshape(-1).tolist()
+        if isinstance(ins[0], np.ndarray):
+            return np.tile(ins[0], repeats)
+        x = ins[0]
+        for axis, count in enumerate(repeats):
+            if count != 1:
+                x = self.e.concat([x] * int(count), axis,
+                                  [d * (count if i == axis else 1) for i, d in enumerate(x.shape)])
+        return x
+
+    # -- reductions and normalisation ----------------------------------------------
