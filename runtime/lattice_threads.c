@@ -361,8 +361,8 @@ void lattice_parallel_for(lattice_loop_body body, void *context, int64_t lower,
     ;
   int joined = (int)(s & 0xff);
   int64_t done = now_ns(), waited = 0;
-  for (int spins = 0;
-       atomic_load_explicit(&job.finished, memory_order_acquire) < joined;
+  int spins = 0;
+  for (; atomic_load_explicit(&job.finished, memory_order_acquire) < joined;
        ++spins) {
     CPU_RELAX();
     if ((spins & 63) != 63)
@@ -371,7 +371,10 @@ void lattice_parallel_for(lattice_loop_body body, void *context, int64_t lower,
     if (waited > WAIT_SPIN_NS)
       sched_yield();
   }
-  /* `waited` as last read in the wait, at most 64 spins before its end. */
+  /* A wait of more than a few spins is timed to its end: a caller that
+     yielded its CPU may get it back long after the workers finished. */
+  if (spins >= 64)
+    waited = now_ns() - done;
   int64_t iteration = ran ? (done - started) / ran : 0;
   bool stalled = waited > STALL_NS && waited > STALL_ITERATIONS * iteration;
   if (stalled || ++window_loops == WINDOW_LOOPS) {
