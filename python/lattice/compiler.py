@@ -158,7 +158,7 @@ def compile(model, recipe="f32", calib=None, output=None, *, recipe_file=None,
             shapes=None,
             target="cpu", gpu_chip=None, gpu_format=None, target_cpu=None,
             num_threads=None, remarks=False,
-            quiet=False, _export_probes=False):
+            quiet=False, _probe_outputs=False):
     """Compiles `model` (.onnx or .mlir) with `recipe` into `output` (a
     path prefix: output.so, output.safetensors, output.h; a temporary
     folder when None) and loads it. `calib`: an .npz file, a dict of
@@ -204,9 +204,10 @@ def compile(model, recipe="f32", calib=None, output=None, *, recipe_file=None,
         extra += ["--target-cpu", target_cpu]
     if num_threads:
         extra += ["--num-threads", str(num_threads)]
-    if _export_probes:
-        # (Reports build models with probes, made outputs after the recipe.)
-        extra += ["--export-observations"]
+    if _probe_outputs:
+        # (Reports build models with a probe on every layer's output, made
+        # outputs of the library.)
+        extra += ["--observe-outputs"]
     name = re.sub(r"\W", "_", output.name)
     if name[:1].isdigit():
         name = "m_" + name

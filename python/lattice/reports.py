@@ -32,7 +32,7 @@ import tempfile
 
 import numpy as np
 
-from . import compiler, onnx_import, runtime, safetensors, tools
+from . import compiler, onnx_import, runtime, safetensors
 
 NOISE_SQNR_DB = 30.0
 
@@ -74,16 +74,6 @@ class Report:
         return "\n".join(lines)
 
 
-def _instrumented(source, work):
-    """The model with probes on every matmul result (before quantization)."""
-    observed = work / "observed.mlirbc"
-    tools.run("lattice-opt", source,
-              f"--lattice-load-weights=dir={pathlib.Path(source).resolve().parent}",
-              "--lattice-observe=weights=false outputs=true", "--emit-bytecode",
-              "-o", observed)
-    return observed
-
-
 def _collect(model, samples):
     """Per probe: sum of squares, sum, count, and the outputs per sample."""
     names = [name for name, _, _ in model.outputs]
@@ -106,13 +96,14 @@ def report(model, recipe, inputs, output_dir=None, *, calib=None, shapes=None,
                                                            shapes, quiet=True).mlir)
         else:
             source = model
-        observed = _instrumented(source, work)
-        exported = work / "float.mlirbc"
-        tools.run("lattice-opt", observed, "--lattice-export-observations",
-                  "--emit-bytecode", "-o", exported)
-        float_model = tools.compile_model(exported, work / "float")
-        quant = compiler.compile(observed, recipe, calib, work / "quant", quiet=quiet,
-                                 _export_probes=True)
+        # The float and the quantized build, each with a probe on every
+        # matmul's output (named after the layer, placed before the recipe)
+        # among its outputs: one lattice-compile run each.
+        float_build = compiler.compile(source, "f32", None, work / "float", quiet=True,
+                                       _probe_outputs=True)
+        quant = compiler.compile(source, recipe, calib, work / "quant", quiet=quiet,
+                                 _probe_outputs=True)
+        float_model = float_build.runtime_model
         samples = [tuple(np.asarray(a, dtype=d) for a, (_, d, _) in
                          zip(sample, float_model.inputs)) for sample in inputs]
         names, f_out = _collect(float_model, samples)
@@ -139,22 +130,20 @@ def report(model, recipe, inputs, output_dir=None, *, calib=None, shapes=None,
         quant.close()
 
         if sensitivity:
-            _sensitivity(source, rows, samples, work, quiet)
-        float_model.close()
+            _sensitivity(float_build, rows, samples, work, quiet)
+        float_build.close()
     plots = _plots(rows, recipe, output_dir) if output_dir else []
     return Report(recipe, rows, output_sqnr, plots)
 
 
-def _sensitivity(source, rows, samples, work, quiet):
+def _sensitivity(float_build, rows, samples, work, quiet):
     """Fills each row's 'sensitivity': the float model's output SQNR with
-    Gaussian noise of NOISE_SQNR_DB on that layer's weight alone."""
-    library = tools.compile_model(source, work / "plain")
-    weights_path = work / "plain.safetensors"
-    try:
-        clean = [library(*s)[0].astype(np.float64) for s in samples]
-    finally:
-        library.close()
-    tensors = safetensors.load(weights_path)
+    Gaussian noise of NOISE_SQNR_DB on that layer's weight alone (the float
+    build run again with a perturbed copy of its weights file; its first
+    output is the model's)."""
+    library = pathlib.Path(float_build.library)
+    clean = [float_build.runtime_model(*s)[0].astype(np.float64) for s in samples]
+    tensors = safetensors.load(library.with_suffix(".safetensors"))
     rng = np.random.default_rng(0)
     for i, row in enumerate(rows):
         name = row["layer"]
@@ -166,7 +155,7 @@ def _sensitivity(source, rows, samples, work, quiet):
         noisy[name] = (weight + rng.standard_normal(weight.shape) * sigma).astype(np.float32)
         path = work / "noisy.safetensors"
         safetensors.save(path, noisy)
-        perturbed = runtime.load(str(work / "plain.so"), weights=str(path))
+        perturbed = runtime.load(str(library), weights=str(path))
         try:
             signal = noise = 0.0
             for sample, reference in zip(samples, clean):

@@ -174,6 +174,13 @@ static llvm::cl::opt<bool> exportObservations(
                    "library, after the recipe (for reports that compare "
                    "layers with a float build)"),
     llvm::cl::init(false), llvm::cl::cat(recipeCategory));
+static llvm::cl::opt<bool> observeOutputs(
+    "observe-outputs",
+    llvm::cl::desc("Probe the output of every matmul before the recipe "
+                   "(`<layer>:output`) and make the probes outputs of the "
+                   "library (for reports that compare layers with a float "
+                   "build)"),
+    llvm::cl::init(false), llvm::cl::cat(recipeCategory));
 static llvm::cl::opt<std::string>
     reportFile("report-file",
                llvm::cl::desc("Write the per-layer quantization report (JSON, "
@@ -374,8 +381,19 @@ static LogicalResult quantize(ModuleOp module, StringRef modelDir,
   if (failed(made))
     return failure();
   PassManager &pm = **made;
+  // Probes on the layers' outputs, named as the float model's layers,
+  // before the recipe changes them.
+  auto addOutputProbes = [&] {
+    if (!observeOutputs)
+      return;
+    lattice::LatticeObservePassOptions observe;
+    observe.weights = false;
+    observe.outputs = true;
+    pm.addPass(lattice::createLatticeObservePass(observe));
+  };
   if (!chosen || chosen->name == "f32") {
-    if (exportObservations)
+    addOutputProbes();
+    if (exportObservations || observeOutputs)
       pm.addPass(lattice::createLatticeExportObservationsPass());
     return pm.run(module);
   }
@@ -391,6 +409,7 @@ static LogicalResult quantize(ModuleOp module, StringRef modelDir,
     if (failed(calibrateModule(module, modelDir, work, stats, argv0)))
       return failure();
   }
+  addOutputProbes();
   lattice::LatticeLoadWeightsPassOptions load;
   load.dir = modelDir.str();
   pm.addPass(lattice::createLatticeLoadWeightsPass(load));
@@ -403,7 +422,7 @@ static LogicalResult quantize(ModuleOp module, StringRef modelDir,
     llvm::errs() << "lattice-compile: " << error << "\n";
     return failure();
   }
-  if (exportObservations)
+  if (exportObservations || observeOutputs)
     pm.addPass(lattice::createLatticeExportObservationsPass());
   return pm.run(module);
 }
@@ -785,10 +804,10 @@ int main(int argc, char **argv) {
   // calls this tool again on the result.
   if (!shapes.empty() || StringRef(inputFile).ends_with(".onnx")) {
     if (!floatStats.empty() || !reportFile.empty() || exportObservations ||
-        !statsOutput.empty()) {
+        observeOutputs || !statsOutput.empty()) {
       llvm::errs() << "lattice-compile: --float-stats, --report-file, "
-                      "--export-observations and --stats-output apply to "
-                      ".mlir models\n";
+                      "--export-observations, --observe-outputs and "
+                      "--stats-output apply to .mlir models\n";
       return 1;
     }
     return runModelDriver(argv[0]);

@@ -3,6 +3,7 @@
 // RUN: lattice-opt %s --lattice-observe --lattice-observe -split-input-file | FileCheck %s
 // RUN: lattice-opt %s --lattice-observe --lattice-export-observations -split-input-file | FileCheck %s --check-prefix=EXPORT
 // RUN: lattice-opt %s --lattice-observe="weights=false outputs=true" --lattice-observe="weights=false outputs=true" -split-input-file | FileCheck %s --check-prefix=OUTPUTS
+// RUN: lattice-opt %s --lattice-observe="weights=false outputs=true" --lattice-export-observations -split-input-file | FileCheck %s --check-prefix=EXPORT-OUTPUTS
 
 /// Probes on the input (channel axis K, the last) and on the weight (axis
 /// 1, also K); running the pass twice adds nothing.
@@ -80,6 +81,15 @@ func.func @quantized(%x: tensor<1x4xf32>, %w: tensor<2x4x!lattice.quant<s8, f32>
 // CHECK: lattice.matmul
 
 // INPUTS-LABEL: func.func @recurrent
+// A probe that observes another probe (fc2's input is fc1's observed
+// output) exports the value beneath both.
+// EXPORT-OUTPUTS-LABEL: func.func @mlp
+// EXPORT-OUTPUTS-SAME: {lattice.name = "fc1:output"}, tensor<2x3x4xf32> {lattice.name = "fc2.weight:input"}
+// EXPORT-OUTPUTS: %[[H:.*]] = lattice.matmul
+// EXPORT-OUTPUTS: %[[Y:.*]] = lattice.matmul %[[H]]
+// EXPORT-OUTPUTS-NOT: lattice.observe
+// EXPORT-OUTPUTS: return %[[Y]], %arg0, %[[H]], %[[H]], %[[Y]]
+
 // OUTPUTS-LABEL: func.func @recurrent
 // OUTPUTS-COUNT-2: name("cell:output")
 

@@ -188,9 +188,16 @@ LogicalResult LatticeExportObservationsPass::exportProbes(func::FuncOp func) {
   func.getAllResultAttrs(resultAttrs);
   SmallVector<Value> values;
   for (auto &[name, group] : groups) {
+    // What a probe observes, seen through the probes before it (the input
+    // probe of a layer may observe the output probe of the one before):
+    // all of them are erased below.
     llvm::SetVector<Value> inputs;
-    for (ObserveOp probe : group)
-      inputs.insert(probe.getInput());
+    for (ObserveOp probe : group) {
+      Value observed = probe.getInput();
+      while (auto inner = observed.getDefiningOp<ObserveOp>())
+        observed = inner.getInput();
+      inputs.insert(observed);
+    }
     Value value = inputs.size() == 1 ? inputs.front()
                                      : poolSamples(b, group.front().getLoc(),
                                                    inputs.getArrayRef());
