@@ -53,19 +53,7 @@ struct WeightSource {
   /// The blob that holds `bytes`, if any.
   DenseResourceElementsAttr blob;
 };
-
-/// The bytes of the blob of `attr`, if it holds as many as its type says.
-static std::optional<ArrayRef<uint8_t>>
-getBlobBytes(DenseResourceElementsAttr attr) {
-  const AsmResourceBlob *blob = attr.getRawHandle().getBlob();
-  ShapedType type = attr.getType();
-  if (!blob || !type.hasStaticShape() || type.getElementTypeBitWidth() % 8 ||
-      uint64_t(blob->getData().size()) !=
-          uint64_t(type.getNumElements()) * (type.getElementTypeBitWidth() / 8))
-    return std::nullopt;
-  return llvm::arrayRefFromStringRef(
-      StringRef(blob->getData().data(), blob->getData().size()));
-}
+} // namespace
 
 /// Collects the weights of `func`. Constants are named after their
 /// location's name when they have one (lattice-load-weights and
@@ -109,7 +97,7 @@ static FailureOr<SmallVector<WeightSource>> collectWeights(func::FuncOp func) {
       if (!blob || !type || !isa<FloatType>(type.getElementType()))
         return WalkResult::advance();
       StringRef dtype = getSafetensorsDType(type.getElementType());
-      std::optional<ArrayRef<uint8_t>> bytes = getBlobBytes(blob);
+      std::optional<ArrayRef<uint8_t>> bytes = getBlobData(blob);
       if (dtype.empty() || !bytes) {
         op->emitError() << "constant of type " << type
                         << " has no data that the weights file can hold";
@@ -139,7 +127,7 @@ static FailureOr<SmallVector<WeightSource>> collectWeights(func::FuncOp func) {
     auto blob = dyn_cast<DenseResourceElementsAttr>(value);
     if (!blob)
       return WalkResult::advance();
-    std::optional<ArrayRef<uint8_t>> bytes = getBlobBytes(blob);
+    std::optional<ArrayRef<uint8_t>> bytes = getBlobData(blob);
     if (!bytes || !blob.getType().getElementType().isInteger(8)) {
       op->emitError() << "quantized constant of type " << blob.getType()
                       << " has no data that the weights file can hold";
@@ -254,6 +242,7 @@ static LogicalResult externalizeWeights(func::FuncOp func, StringRef modelDir,
   return success();
 }
 
+namespace {
 struct ExternalizeWeightsPass final
     : lattice::impl::ExternalizeWeightsPassBase<ExternalizeWeightsPass> {
   using Base::Base;

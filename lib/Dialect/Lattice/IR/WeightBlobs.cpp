@@ -102,10 +102,8 @@ void mlir::lattice::releaseUnusedWeights(Operation *root) {
 // Reading and creating constants
 //===----------------------------------------------------------------------===//
 
-/// The bytes of a resource constant whose blob holds as many bytes as its
-/// static shape and byte-sized elements need.
-static std::optional<ArrayRef<char>>
-getResourceData(DenseResourceElementsAttr attr) {
+std::optional<ArrayRef<uint8_t>>
+mlir::lattice::getBlobData(DenseResourceElementsAttr attr) {
   ShapedType type = attr.getType();
   const AsmResourceBlob *blob = attr.getRawHandle().getBlob();
   if (!blob || !type.hasStaticShape() || type.getElementTypeBitWidth() % 8)
@@ -114,11 +112,12 @@ getResourceData(DenseResourceElementsAttr attr) {
   if (uint64_t(data.size()) !=
       uint64_t(type.getNumElements()) * (type.getElementTypeBitWidth() / 8))
     return std::nullopt;
-  return data;
+  return ArrayRef<uint8_t>(reinterpret_cast<const uint8_t *>(data.data()),
+                           data.size());
 }
 
 /// The raw little-endian element `index` of `bytes` elements `data`.
-static uint64_t getRawElement(ArrayRef<char> data, int64_t index,
+static uint64_t getRawElement(ArrayRef<uint8_t> data, int64_t index,
                               unsigned bytes) {
   uint64_t raw = 0;
   std::memcpy(&raw, data.data() + index * bytes, bytes);
@@ -149,7 +148,7 @@ mlir::lattice::getConstantFloats(Value value) {
                : FloatType();
   if (!floatType)
     return std::nullopt;
-  std::optional<ArrayRef<char>> data = getResourceData(resource);
+  std::optional<ArrayRef<uint8_t>> data = getBlobData(resource);
   if (!data)
     return std::nullopt;
   int64_t count = resource.getNumElements();
@@ -185,7 +184,7 @@ mlir::lattice::getConstantInts(Value value) {
                : IntegerType();
   if (!intType || intType.getWidth() > 64)
     return std::nullopt;
-  std::optional<ArrayRef<char>> data = getResourceData(resource);
+  std::optional<ArrayRef<uint8_t>> data = getBlobData(resource);
   if (!data)
     return std::nullopt;
   unsigned bits = intType.getWidth();

@@ -24,6 +24,7 @@
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/FunctionExtras.h"
 #include <mutex>
+#include <optional>
 
 namespace mlir::lattice {
 /// Tensors of at least this many elements are stored in blobs; smaller
@@ -69,6 +70,11 @@ private:
 
 /// The weight blobs of `context` (its lattice dialect is loaded).
 WeightBlobs &getWeightBlobs(MLIRContext *context);
+
+/// The bytes of the blob of `attr` when it holds as many as its statically
+/// shaped type of byte-sized elements needs (a freed or mismatched blob
+/// gives std::nullopt).
+std::optional<ArrayRef<uint8_t>> getBlobData(DenseResourceElementsAttr attr);
 
 /// Frees the weight blobs that no op under the top-level op above `root`
 /// refers to (WeightBlobs::releaseUnused).
