@@ -516,6 +516,8 @@ static LogicalResult compileModule(ModuleOp module, StringRef libraryPrefix,
     return failure();
   }
 
+  if (failed(lattice::verifyModelSignature(entry)))
+    return failure();
   bool cuda = device == "cuda";
   // The microkernels' fast paths need AVX2 at least (the pass leaves each
   // matmul to the kernel the target's vectors suit); elsewhere the

@@ -59,6 +59,10 @@ struct ModelInterface {
 FailureOr<ModelInterface> describeModel(func::FuncOp entry,
                                         llvm::StringRef name);
 
+/// Checks that the C ABI can pass every input and output of `entry` (as
+/// describeModel does), before any work is spent on its weights.
+LogicalResult verifyModelSignature(func::FuncOp entry);
+
 /// Writes the typed header: `<name>_load`, `<name>_run` and `<name>_free`.
 void writeModelHeader(llvm::raw_ostream &os, const ModelInterface &model);
 

@@ -70,6 +70,27 @@ static std::string describeShape(const ModelTensor &d) {
   return text;
 }
 
+/// The name of input `i` or output `i` of `entry` in the C API: its
+/// `lattice.name`, else input<i> or output<i>.
+static std::string getTensorName(func::FuncOp entry, unsigned i, bool input) {
+  auto name = input ? entry.getArgAttrOfType<StringAttr>(i, "lattice.name")
+                    : entry.getResultAttrOfType<StringAttr>(i, "lattice.name");
+  return name ? name.str() : (input ? "input" : "output") + std::to_string(i);
+}
+
+LogicalResult mlir::lattice::verifyModelSignature(func::FuncOp entry) {
+  for (auto [i, type] : llvm::enumerate(entry.getArgumentTypes()))
+    if (!entry.getArgAttr(i, kStoredWeightAttrName) &&
+        failed(describe(entry.getArgument(i).getLoc(), type,
+                        getTensorName(entry, i, /*input=*/true))))
+      return failure();
+  for (auto [i, type] : llvm::enumerate(entry.getResultTypes()))
+    if (failed(describe(entry.getLoc(), type,
+                        getTensorName(entry, i, /*input=*/false))))
+      return failure();
+  return success();
+}
+
 FailureOr<ModelInterface> mlir::lattice::describeModel(func::FuncOp entry,
                                                        StringRef name) {
   ModelInterface model;
@@ -97,23 +118,19 @@ FailureOr<ModelInterface> mlir::lattice::describeModel(func::FuncOp entry,
     }
     if (!model.weights.empty())
       return emitError(loc) << "input " << i << " follows a weight";
-    std::string identifier = "input" + std::to_string(i);
-    auto inputName = entry.getArgAttrOfType<StringAttr>(i, "lattice.name");
     FailureOr<ModelTensor> input =
-        describe(loc, type, inputName ? inputName.str() : identifier);
+        describe(loc, type, getTensorName(entry, i, /*input=*/true));
     if (failed(input))
       return failure();
-    input->identifier = identifier;
+    input->identifier = "input" + std::to_string(i);
     model.inputs.push_back(std::move(*input));
   }
   for (auto [i, type] : llvm::enumerate(entry.getResultTypes())) {
-    std::string identifier = "output" + std::to_string(i);
-    auto outputName = entry.getResultAttrOfType<StringAttr>(i, "lattice.name");
     FailureOr<ModelTensor> output = describe(
-        entry.getLoc(), type, outputName ? outputName.str() : identifier);
+        entry.getLoc(), type, getTensorName(entry, i, /*input=*/false));
     if (failed(output))
       return failure();
-    output->identifier = identifier;
+    output->identifier = "output" + std::to_string(i);
     model.outputs.push_back(std::move(*output));
   }
   // The names live in the C API's tables; LLVM has no use for them.
