@@ -148,20 +148,6 @@ int64_t QuantScheme::getMaxCodeMagnitude() const {
 // Rounding, quantization and dequantization
 //===----------------------------------------------------------------------===//
 
-float mlir::lattice::roundHalfToEven(float x) {
-  if (!std::isfinite(x))
-    return x;
-  float truncated = std::trunc(x);
-  // Exact: x and trunc(x) share their exponent range, so the difference of two
-  // floats that close is representable.
-  float fraction = std::fabs(x - truncated);
-  if (fraction < 0.5f)
-    return truncated;
-  if (fraction > 0.5f || std::fmod(truncated, 2.0f) != 0.0f)
-    return truncated + std::copysign(1.0f, x);
-  return truncated;
-}
-
 float mlir::lattice::roundWithMode(float x, RoundingMode mode) {
   switch (mode) {
   case RoundingMode::NearestEven:
@@ -175,23 +161,10 @@ float mlir::lattice::roundWithMode(float x, RoundingMode mode) {
 int64_t mlir::lattice::quantizeValue(const QuantScheme &scheme, float x,
                                      float scale, int64_t zeroPoint,
                                      RoundingMode mode) {
-  float scaled = x / scale;
   if (scheme.storageKind == StorageKind::Binary)
-    return scaled < 0.0f ? -1 : 1;
-  int64_t qmin = scheme.getStorageMin();
-  int64_t qmax = scheme.getStorageMax();
-  if (std::isnan(scaled))
-    return std::clamp(zeroPoint, qmin, qmax);
-  // Clamp in double before converting: the rounded value may be far outside
-  // the int64 range (or infinite).
-  double shifted = double(roundWithMode(scaled, mode)) + double(zeroPoint);
-  double clamped = std::clamp(shifted, double(qmin), double(qmax));
-  return static_cast<int64_t>(clamped);
-}
-
-float mlir::lattice::dequantizeValue(int64_t code, float scale,
-                                     int64_t zeroPoint) {
-  return static_cast<float>(code - zeroPoint) * scale;
+    return x / scale < 0.0f ? -1 : 1;
+  return quantizeInRange(x, scale, zeroPoint, scheme.getStorageMin(),
+                         scheme.getStorageMax(), mode);
 }
 
 //===----------------------------------------------------------------------===//

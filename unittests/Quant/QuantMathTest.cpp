@@ -15,6 +15,7 @@
 #include "gtest/gtest.h"
 #include <cmath>
 #include <limits>
+#include <random>
 
 using namespace mlir::lattice;
 
@@ -162,6 +163,25 @@ TEST(QuantMathTest, RoundHalfToEvenTies) {
   float inf = std::numeric_limits<float>::infinity();
   EXPECT_EQ(roundHalfToEven(inf), inf);
   EXPECT_TRUE(std::isnan(roundHalfToEven(std::nanf(""))));
+}
+
+TEST(QuantMathTest, RoundHalfToEvenMatchesTheDefaultRounding) {
+  // As the default floating-point environment rounds (to nearest, ties to
+  // even), sign of zero included: random floats of every magnitude below
+  // 2^25, and every tie n + 1/2 of a range.
+  std::mt19937 rng(0);
+  std::uniform_real_distribution<float> uniform(-3.3e7f, 3.3e7f);
+  auto check = [](float x) {
+    float expected = std::nearbyint(x);
+    float got = roundHalfToEven(x);
+    return got == expected && std::signbit(got) == std::signbit(expected);
+  };
+  for (int i = 0; i < 200000; ++i) {
+    float x = std::ldexp(uniform(rng), -(i % 26));
+    ASSERT_TRUE(check(x)) << "x = " << x;
+  }
+  for (int n = -5000; n < 5000; ++n)
+    ASSERT_TRUE(check(float(n) + 0.5f)) << "x = " << float(n) + 0.5f;
 }
 
 TEST(QuantMathTest, RoundNearestAway) {

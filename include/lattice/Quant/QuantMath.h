@@ -27,6 +27,8 @@
 #include "llvm/ADT/APFloat.h"
 #include "llvm/ADT/ArrayRef.h"
 #include "llvm/Support/Error.h"
+#include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -94,7 +96,16 @@ std::string formatNumber(double value);
 
 /// Rounds to the nearest integer, ties to even (IEEE roundTiesToEven),
 /// independently of the floating-point environment.
-float roundHalfToEven(float x);
+inline float roundHalfToEven(float x) {
+  // Floats of magnitude 2^23 or more are integers; NaN and infinities come
+  // back as they are.
+  if (!(std::fabs(x) < 8388608.0f))
+    return x;
+  float rounded = std::round(x); // halfway cases away from zero
+  if (std::fabs(rounded - x) == 0.5f && (static_cast<int32_t>(rounded) & 1))
+    rounded -= std::copysign(1.0f, x);
+  return std::copysign(rounded, x); // -0.5 rounds to -0
+}
 
 /// Rounds `x` with `mode`.
 float roundWithMode(float x, RoundingMode mode);
@@ -118,8 +129,27 @@ int64_t quantizeValue(const QuantScheme &scheme, float x, float scale,
                       int64_t zeroPoint,
                       RoundingMode mode = RoundingMode::NearestEven);
 
+/// quantizeValue for a scheme that is not binary, its storage range
+/// [qmin, qmax] given: for loops over many values of one block, where the
+/// range is computed once (defined here so that such loops inline it).
+inline int64_t quantizeInRange(float x, float scale, int64_t zeroPoint,
+                               int64_t qmin, int64_t qmax,
+                               RoundingMode mode = RoundingMode::NearestEven) {
+  float scaled = x / scale;
+  if (std::isnan(scaled))
+    return std::clamp(zeroPoint, qmin, qmax);
+  // Clamp in double before converting: the rounded value may be far outside
+  // the int64 range (or infinite).
+  float rounded = mode == RoundingMode::NearestEven ? roundHalfToEven(scaled)
+                                                    : std::round(scaled);
+  double shifted = double(rounded) + double(zeroPoint);
+  return static_cast<int64_t>(std::clamp(shifted, double(qmin), double(qmax)));
+}
+
 /// Dequantizes one code: float(q - zeroPoint) * scale in f32.
-float dequantizeValue(int64_t code, float scale, int64_t zeroPoint);
+inline float dequantizeValue(int64_t code, float scale, int64_t zeroPoint) {
+  return static_cast<float>(code - zeroPoint) * scale;
+}
 
 /// Maps the row-major index of an element of a tensor to the row-major index
 /// of its block (its scale and zero point) under a scheme: 0 per tensor, the

@@ -362,9 +362,13 @@ static llvm::Expected<QuantizedWeight> quantizeWeight(const LayerConfig &config,
     result.scales.push_back(params->scale);
     if (!scheme.symmetric)
       result.zeroPoints.push_back(params->zeroPoint);
+    bool binary = scheme.storageKind == StorageKind::Binary;
+    int64_t qmin = scheme.getStorageMin(), qmax = scheme.getStorageMax();
     for (auto [offset, x] : llvm::enumerate(block)) {
-      int64_t code =
-          quantizeValue(scheme, x, float(params->scale), params->zeroPoint);
+      int64_t code = binary ? quantizeValue(scheme, x, float(params->scale),
+                                            params->zeroPoint)
+                            : quantizeInRange(x, float(params->scale),
+                                              params->zeroPoint, qmin, qmax);
       result.codes[start + offset] = code;
       double diff =
           double(x) - double(dequantizeValue(code, float(params->scale),
