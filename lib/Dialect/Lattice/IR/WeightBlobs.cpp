@@ -88,8 +88,27 @@ void WeightBlobs::releaseUnused(Operation *root) {
   }
 }
 
+bool WeightBlobs::contains(DenseResourceElementsAttr attr) {
+  std::lock_guard<std::mutex> lock(mutex);
+  return entries.contains(attr.getRawHandle().getResource());
+}
+
 WeightBlobs &mlir::lattice::getWeightBlobs(MLIRContext *context) {
   return context->getOrLoadDialect<LatticeDialect>()->getWeightBlobs();
+}
+
+void mlir::lattice::eraseUnusedWeight(Operation *op) {
+  if (!op->use_empty())
+    return;
+  WeightBlobs &blobs = getWeightBlobs(op->getContext());
+  bool heldBlob = false;
+  op->getAttrDictionary().walk([&](DenseResourceElementsAttr attr) {
+    heldBlob |= blobs.contains(attr);
+  });
+  Operation *root = op->getParentOp();
+  op->erase();
+  if (heldBlob && root)
+    releaseUnusedWeights(root);
 }
 
 void mlir::lattice::releaseUnusedWeights(Operation *root) {

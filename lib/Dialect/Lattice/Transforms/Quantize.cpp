@@ -492,8 +492,6 @@ struct LatticeQuantizePass final
       bool isEdge = index == 0 || index + 1 == matmuls.size();
       if (failed(quantizeMatmul(op, skipPatterns, isEdge, layers)))
         return signalPassFailure();
-      // The float weight, once no op reads it: one float copy at a time.
-      releaseUnusedWeights(getOperation());
     }
     if (!reportFile.empty() &&
         failed(writeReport(reportFile, layers, getOperation().getLoc())))
@@ -622,8 +620,8 @@ LogicalResult LatticeQuantizePass::quantizeMatmul(
   Operation *floatWeight = op.getRhs().getDefiningOp();
   op.replaceAllUsesWith(result);
   op.erase();
-  if (floatWeight->use_empty())
-    floatWeight->erase();
+  // Its blob goes once no op reads it: one float copy at a time.
+  eraseUnusedWeight(floatWeight);
 
   if (quantized->degenerateBlocks > 0)
     emitRemark(loc) << "layer '" << layer

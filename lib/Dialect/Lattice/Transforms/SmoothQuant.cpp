@@ -253,12 +253,9 @@ void LatticeSmoothQuantPass::runOnOperation() {
                             op.getRhs()});
     group.inputs.insert(op.getLhs());
   }
-  for (auto &entry : groups) {
+  for (auto &entry : groups)
     if (!entry.second.layers.empty() && failed(smooth(entry.second)))
       return signalPassFailure();
-    // The group's old weights, when nothing else reads them.
-    releaseUnusedWeights(getOperation());
-  }
 }
 
 FailureOr<double>
@@ -389,8 +386,8 @@ LogicalResult LatticeSmoothQuantPass::smooth(Group &group) const {
                                            layer.rhs.getType(), scaled);
     for (MatmulOp op : layer.ops)
       op.getRhsMutable().assign(newWeight);
-    if (oldWeight->use_empty())
-      oldWeight->erase();
+    // Its blob goes once no op reads it.
+    eraseUnusedWeight(oldWeight);
     // Frees the copy (assigning {} would keep its capacity).
     std::vector<float>().swap(layer.weight);
   }

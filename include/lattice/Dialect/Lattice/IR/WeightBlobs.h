@@ -55,6 +55,8 @@ public:
   /// `root` must hold every op of the context that may refer to one (a
   /// top-level module), and no other thread may create ops meanwhile.
   void releaseUnused(Operation *root);
+  /// Whether `attr`'s blob is one of this registry's.
+  bool contains(DenseResourceElementsAttr attr);
 
 private:
   DenseResourceElementsAttr add(ShapedType type, StringRef name,
@@ -75,6 +77,12 @@ WeightBlobs &getWeightBlobs(MLIRContext *context);
 /// shaped type of byte-sized elements needs (a freed or mismatched blob
 /// gives std::nullopt).
 std::optional<ArrayRef<uint8_t>> getBlobData(DenseResourceElementsAttr attr);
+
+/// Erases `op`, a weight constant, when nothing uses it, and frees its blob
+/// when it held one of the registry's and no other op refers to it (one
+/// walk of the top-level op, only then): what a pass calls on the weight it
+/// just replaced.
+void eraseUnusedWeight(Operation *op);
 
 /// Frees the weight blobs that no op under the top-level op above `root`
 /// refers to (WeightBlobs::releaseUnused).
