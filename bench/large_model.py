@@ -137,16 +137,14 @@ def generate(folder, blocks, width, seed=0):
 
 def reference(folder, blocks, width, tokens):
     """The float model's logits, in numpy over the mapped weights."""
-    from lattice import onnx_import
-    _, mapped = onnx_import.loader._load(folder / "model.onnx")
-    proto = onnx_import.loader._parse(folder / "model.onnx")
-    small = {t.name: t for t in proto.graph.initializer}
+    from lattice.onnx_import import loader
+    proto, mapped = loader._load(folder / "model.onnx")
+    initializers = {t.name: t for t in proto.graph.initializer}
 
     def get(name):
         if name in mapped:
-            return onnx_import.loader._mapped_array(small[name], mapped[name])
-        from onnx import numpy_helper
-        return numpy_helper.to_array(small[name])
+            return loader._mapped_array(initializers[name], mapped[name])
+        return loader._to_array(initializers[name], "initializer")
 
     def norm(x, name):
         mean = x.mean(-1, keepdims=True)

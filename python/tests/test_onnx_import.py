@@ -406,16 +406,22 @@ def test_missing_initializer(tmp_path):
     assert "node 'fc' (MatMul, opset 13)" in message and "'w'" in message
 
 
-def test_external_data_outside_the_folder(tmp_path):
+def _external_weight_model(**external_data):
+    """x [2, 3] MatMul w [3, 4], w's 48 bytes in external data described by
+    `external_data` (location, offset, length)."""
     from onnx import TensorProto, helper
     weight = helper.make_tensor("w", TensorProto.FLOAT, [3, 4], np.zeros(12, np.float32))
     weight.ClearField("float_data")
     weight.data_location = TensorProto.EXTERNAL
-    for key, value in (("location", "../secret.bin"), ("length", "48")):
+    for key, value in external_data.items():
         entry = weight.external_data.add()
         entry.key, entry.value = key, value
-    model = _graph_model([helper.make_node("MatMul", ["x", "w"], ["y"])],
-                         [_float_info("x", [2, 3])], [_float_info("y", [2, 4])], [weight])
+    return _graph_model([helper.make_node("MatMul", ["x", "w"], ["y"])],
+                        [_float_info("x", [2, 3])], [_float_info("y", [2, 4])], [weight])
+
+
+def test_external_data_outside_the_folder(tmp_path):
+    model = _external_weight_model(location="../secret.bin", length="48")
     sub = tmp_path / "model"
     sub.mkdir()
     (tmp_path / "secret.bin").write_bytes(bytes(48))
@@ -424,15 +430,7 @@ def test_external_data_outside_the_folder(tmp_path):
 
 
 def test_external_data_beyond_the_file(tmp_path):
-    from onnx import TensorProto, helper
-    weight = helper.make_tensor("w", TensorProto.FLOAT, [3, 4], np.zeros(12, np.float32))
-    weight.ClearField("float_data")
-    weight.data_location = TensorProto.EXTERNAL
-    for key, value in (("location", "w.bin"), ("offset", "16"), ("length", "48")):
-        entry = weight.external_data.add()
-        entry.key, entry.value = key, value
-    model = _graph_model([helper.make_node("MatMul", ["x", "w"], ["y"])],
-                         [_float_info("x", [2, 3])], [_float_info("y", [2, 4])], [weight])
+    model = _external_weight_model(location="w.bin", offset="16", length="48")
     (tmp_path / "w.bin").write_bytes(bytes(48))
     onnx.save(model, str(tmp_path / "m.onnx"))
     assert "is outside 'w.bin'" in _import_error(tmp_path, tmp_path / "m.onnx")
@@ -506,15 +504,7 @@ def test_external_data_files_are_mapped(tmp_path):
 
 
 def test_external_data_of_the_wrong_size(tmp_path):
-    from onnx import TensorProto, helper
-    weight = helper.make_tensor("w", TensorProto.FLOAT, [3, 4], np.zeros(12, np.float32))
-    weight.ClearField("float_data")
-    weight.data_location = TensorProto.EXTERNAL
-    for key, value in (("location", "w.bin"), ("length", "40")):
-        entry = weight.external_data.add()
-        entry.key, entry.value = key, value
-    model = _graph_model([helper.make_node("MatMul", ["x", "w"], ["y"])],
-                         [_float_info("x", [2, 3])], [_float_info("y", [2, 4])], [weight])
+    model = _external_weight_model(location="w.bin", length="40")
     (tmp_path / "w.bin").write_bytes(bytes(48))
     onnx.save(model, str(tmp_path / "m.onnx"))
     assert ("tensor 'w' has 40 bytes of external data, its shape [3, 4] needs 48"
