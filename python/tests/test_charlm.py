@@ -89,8 +89,10 @@ def test_ngpt_is_renormalized(ngpt, tmp_path):
     mlir = folder / "imported.mlir"
     from lattice import onnx_import
     onnx_import.import_model(folder / "model.onnx", mlir, quiet=True)
-    assert "lattice.normalize" in mlir.read_text()
-    remarks = tools.run("lattice-opt", mlir, f"--lattice-load-weights=dir={folder}",
+    prepared = tmp_path / "prepared.mlir"
+    tools.run("lattice-opt", mlir, f"--lattice-prepare-model=dir={folder}", "-o", prepared)
+    assert "lattice.normalize" in prepared.read_text()
+    remarks = tools.run("lattice-opt", prepared, f"--lattice-load-weights=dir={folder}",
                         "--lattice-quantize=weight-bits=4 granularity=group group-size=32",
                         "--lattice-renormalize=report=true", "-o", tmp_path / "q.mlir")
     assert "row norms folded into the scales" in remarks

@@ -53,6 +53,16 @@ def _close(actual, expected, tolerance=1e-4):
     assert error <= tolerance, f"relative error {error:.3g}"
 
 
+def _prepared(tmp_path, name):
+    """The text of `name`.onnx imported and run through the graph rewrites
+    that lattice-compile applies first (lattice-prepare-model)."""
+    mlir = tmp_path / f"{name}.mlir"
+    onnx_import.import_model(tmp_path / f"{name}.onnx", mlir, quiet=True)
+    out = tmp_path / f"{name}.prepared.mlir"
+    tools.run("lattice-opt", mlir, f"--lattice-prepare-model=dir={tmp_path}", "-o", out)
+    return out.read_text()
+
+
 def _sqnr(actual, expected):
     return 10 * np.log10((expected ** 2).sum() / max(((actual - expected) ** 2).sum(), 1e-30))
 
@@ -88,9 +98,7 @@ def test_mlp(tmp_path, opset):
     torch.manual_seed(0)
     x = torch.randn(3, 5, 32)
     expected = _export(Mlp(), x, tmp_path / "mlp.onnx", opset)
-    mlir = tmp_path / "mlp.mlir"
-    onnx_import.import_model(tmp_path / "mlp.onnx", mlir, quiet=True)
-    text = mlir.read_text()
+    text = _prepared(tmp_path, "mlp")
     # The norms are raised to lattice ops, whichever way the opset spells them.
     assert "lattice.rms_norm" in text and "lattice.layer_norm" in text
     assert text.count("lattice.matmul") == 2
@@ -132,12 +140,53 @@ def test_cnn(tmp_path, opset):
     torch.manual_seed(1)
     x = torch.randn(2, 3, 20, 18)
     expected = _export(Cnn(), x, tmp_path / "cnn.onnx", opset)
-    mlir = tmp_path / "cnn.mlir"
-    onnx_import.import_model(tmp_path / "cnn.onnx", mlir, quiet=True)
-    # conv1 (BatchNorm folded in), pointwise and fc are matmuls; the grouped
-    # convolutions are not.
-    assert mlir.read_text().count("lattice.matmul") == 3
+    # conv1 (BatchNorm folded in by the exporter), pointwise and fc are
+    # matmuls; the grouped convolutions are not.
+    assert _prepared(tmp_path, "cnn").count("lattice.matmul") == 3
     _close(_run(tmp_path, tmp_path / "cnn.onnx", [x.numpy()]), expected)
+
+
+class BatchNorms(nn.Module):
+    """Batch norms after a convolution without bias, a depthwise one with
+    bias and a grouped one, exported in training mode so that PyTorch
+    leaves them as BatchNormalization nodes (the model runs in eval mode)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1, bias=False)
+        self.depthwise = nn.Conv2d(8, 8, 3, padding=1, groups=8)
+        self.grouped = nn.Conv2d(8, 12, 3, padding=1, groups=2, bias=False)
+        self.bns = nn.ModuleList([nn.BatchNorm2d(8), nn.BatchNorm2d(8), nn.BatchNorm2d(12)])
+        for bn in self.bns:
+            bn.weight.data.uniform_(0.5, 1.5)
+            bn.bias.data.uniform_(-0.5, 0.5)
+            bn.running_mean.uniform_(-0.2, 0.2)
+            bn.running_var.uniform_(0.5, 2.0)
+
+    def forward(self, x):
+        h = torch.relu(self.bns[0](self.conv(x)))
+        h = self.bns[1](self.depthwise(h))
+        return self.bns[2](self.grouped(h))
+
+
+def test_batch_norms_fold_into_convolutions(tmp_path):
+    torch.manual_seed(5)
+    model, x = BatchNorms().eval(), torch.randn(2, 3, 9, 7)
+    with torch.no_grad():
+        expected = model(x).numpy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, x, str(tmp_path / "bn.onnx"), opset_version=13,
+                          input_names=["x"], training=torch.onnx.TrainingMode.PRESERVE,
+                          do_constant_folding=False)
+    graph = onnx.load(str(tmp_path / "bn.onnx")).graph
+    assert [n.op_type for n in graph.node].count("BatchNormalization") == 3
+    # No multiplication by a per-channel constant is left: the three norms'
+    # scales went into the weights (the shifts into the biases).
+    imported = (tmp_path / "bn.mlir")
+    text = _prepared(tmp_path, "bn")
+    assert imported.read_text().count("arith.mulf") == text.count("arith.mulf") + 3
+    _close(_run(tmp_path, tmp_path / "bn.onnx", [x.numpy()]), expected)
 
 
 class Residual(nn.Module):

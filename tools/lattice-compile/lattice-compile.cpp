@@ -455,6 +455,18 @@ static LogicalResult compile(const char *argv0) {
   if (!module)
     return failure();
   StringRef modelDir = llvm::sys::path::parent_path(inputFile);
+  {
+    // The graph rewrites every model gets (norms raised, batch norms
+    // folded), before calibration sees it.
+    FailureOr<std::unique_ptr<PassManager>> prepare = makePassManager(&context);
+    if (failed(prepare))
+      return failure();
+    lattice::ModelPreparationOptions options;
+    options.dir = modelDir.str();
+    lattice::buildModelPreparationPipeline(**prepare, options);
+    if (failed((*prepare)->run(*module)))
+      return failure();
+  }
   if (!statsOutput.empty())
     return calibrateModule(*module, modelDir, outputPrefix + ".work",
                            statsOutput, argv0);

@@ -43,13 +43,6 @@ class _Importer(_ElementwiseOps, _ShapeOps, _ReduceOps, _NormOps, _LinearOps, _C
         self.materialized = {}  # ONNX name -> Value of a constant
         self.layer_names = set()
         self.node = None
-        self.producer = {}
-        self.consumers = {}
-        for node in self.graph.node:
-            for out in node.output:
-                self.producer[out] = node
-            for name in node.input:
-                self.consumers.setdefault(name, []).append(node)
         self.static = {}
         for init in self.graph.initializer:
             self.static[init.name] = init
@@ -134,166 +127,6 @@ class _Importer(_ElementwiseOps, _ShapeOps, _ReduceOps, _NormOps, _LinearOps, _C
         self.layer_names.add(name)
         return name
 
-    # -- recognising norms ------------------------------------------------------
-
-    def _op(self, name, *types):
-        node = self.producer.get(name)
-        return node if node is not None and node.op_type in types else None
-
-    def _scalar(self, name):
-        array = self.static_array(name)
-        if array is None or array.size != 1:
-            return None
-        return float(array.reshape(-1)[0])
-
-    def _last_axis_reduce(self, name, op_type):
-        """The input of a keepdims reduction `op_type` over the last axis."""
-        node = self._op(name, op_type)
-        if node is None:
-            return None
-        attrs = _attrs(node)
-        axes = attrs.get("axes")
-        if axes is None and len(node.input) > 1 and node.input[1]:
-            array = self.static_array(node.input[1])
-            axes = None if array is None else array.reshape(-1).tolist()
-        if list(axes or []) != [-1] or attrs.get("keepdims", 1) != 1:
-            return None
-        return node.input[0]
-
-    def _square_of(self, name):
-        node = self._op(name, "Pow", "Mul")
-        if node is None:
-            return None
-        if node.op_type == "Mul":
-            return node.input[0] if node.input[0] == node.input[1] else None
-        return node.input[0] if self._scalar(node.input[1]) == 2.0 else None
-
-    def _sqrt_plus_eps(self, name):
-        """(t, eps) for name = Sqrt(t + eps)."""
-        sqrt = self._op(name, "Sqrt")
-        add = sqrt and self._op(sqrt.input[0], "Add")
-        if add is None:
-            return None
-        for a, b in (add.input, reversed(add.input)):
-            eps = self._scalar(b)
-            if eps is not None and eps > 0:
-                return a, eps
-        return None
-
-    def _rms_core(self, name):
-        """(x, eps) when `name` is x / sqrt(mean(x^2, -1) + eps)."""
-        node = self._op(name, "Mul", "Div")
-        if node is None:
-            return None
-        pairs = ([(node.input[0], node.input[1])] if node.op_type == "Div" else
-                 [(node.input[0], node.input[1]), (node.input[1], node.input[0])])
-        for x, r in pairs:
-            s = r
-            if node.op_type == "Mul":
-                inv = self._op(r, "Reciprocal", "Div")
-                if inv is None:
-                    continue
-                if inv.op_type == "Div":
-                    if self._scalar(inv.input[0]) != 1.0:
-                        continue
-                    s = inv.input[1]
-                else:
-                    s = inv.input[0]
-            found = self._sqrt_plus_eps(s)
-            if found and self._square_of(self._last_axis_reduce(found[0], "ReduceMean")) == x:
-                return x, found[1]
-        return None
-
-    def _layer_core(self, name):
-        """(x, eps) when `name` is (x - mean(x)) / sqrt(var(x) + eps)."""
-        div = self._op(name, "Div")
-        sub = div and self._op(div.input[0], "Sub")
-        if sub is None or self._last_axis_reduce(sub.input[1], "ReduceMean") != sub.input[0]:
-            return None
-        found = self._sqrt_plus_eps(div.input[1])
-        if found and self._square_of(
-                self._last_axis_reduce(found[0], "ReduceMean")) == div.input[0]:
-            return sub.input[0], found[1]
-        return None
-
-    def _l2_core(self, name):
-        """(x, eps) when `name` is x / max(||x||, eps) over the last axis."""
-        div = self._op(name, "Div")
-        if div is None:
-            return None
-        x, n = div.input[0], div.input[1]
-        eps = 1e-12
-        expand = self._op(n, "Expand")
-        if expand is not None:
-            n = expand.input[0]
-        clip = self._op(n, "Clip", "Max")
-        if clip is not None:
-            if clip.op_type == "Clip":
-                low = _attrs(clip).get("min") if self.opset < 11 else (
-                    self._scalar(clip.input[1]) if len(clip.input) > 1 and clip.input[1]
-                    else None)
-                if low is None or (len(clip.input) > 2 and clip.input[2]):
-                    return None
-            else:
-                low = self._scalar(clip.input[1])
-            if low is None or low <= 0:
-                return None
-            eps, n = low, clip.input[0]
-        if self._last_axis_reduce(n, "ReduceL2") == x:
-            return x, eps
-        sqrt = self._op(n, "Sqrt")
-        if sqrt and self._square_of(self._last_axis_reduce(sqrt.input[0], "ReduceSum")) == x:
-            return x, eps
-        return None
-
-    def _constant_operand(self, core, node, op_type):
-        """The constant that `node`, the single use of `core`, combines it
-        with by `op_type` (a gain or bias over the last axis), or None."""
-        if node.op_type != op_type or len(self.consumers.get(core, [])) != 1:
-            return None
-        other = node.input[1] if node.input[0] == core else node.input[0]
-        array = self.static_array(other)
-        if array is None or array.ndim < 1 or any(d != 1 for d in array.shape[:-1]):
-            return None
-        return other
-
-    def match(self, node):
-        """A fused form of `node`'s output: (kind, deps, info) or None."""
-        out = node.output[0] if node.output else ""
-        if node.op_type in ("Mul", "Div"):
-            for kind, finder in (("layer_norm", self._layer_core),
-                                 ("rms_norm", self._rms_core),
-                                 ("normalize", self._l2_core)):
-                core = finder(out)
-                if core:
-                    return kind, [core[0]], {"eps": core[1]}
-            # A gain on a core.
-            if node.op_type == "Mul":
-                for core_name in node.input:
-                    for kind, finder in (("layer_norm", self._layer_core),
-                                         ("rms_norm", self._rms_core)):
-                        core = finder(core_name)
-                        gain = core and self._constant_operand(core_name, node, "Mul")
-                        if gain:
-                            return kind, [core[0], gain], {"eps": core[1], "gain": gain}
-        if node.op_type == "Add":
-            for scaled in node.input:
-                mul = self._op(scaled, "Mul")
-                if mul is None:
-                    continue
-                fused = self.match(mul)
-                bias = self._constant_operand(scaled, node, "Add")
-                if fused and fused[0] == "layer_norm" and "gain" in fused[2] and bias:
-                    info = dict(fused[2], bias=bias)
-                    return "layer_norm", fused[1] + [bias], info
-        if node.op_type == "BatchNormalization":
-            conv = self._op(node.input[0], "Conv")
-            if (conv is not None and len(self.consumers.get(node.input[0], [])) == 1
-                    and all(self.static_array(n) is not None for n in node.input[1:5])
-                    and self.static_array(conv.input[1]) is not None):
-                return "conv_bn", [conv.input[0]], {"conv": conv}
-        return None
-
     # -- the graph ---------------------------------------------------------------
 
     def input_type(self, info):
@@ -354,12 +187,6 @@ class _Importer(_ElementwiseOps, _ShapeOps, _ReduceOps, _NormOps, _LinearOps, _C
         # Protobuf hands out a new wrapper object per access: nodes are
         # keyed by position.
         nodes = list(graph.node)
-        fused = {}
-        for index, node in enumerate(nodes):
-            self.node = node
-            found = self.match(node)
-            if found:
-                fused[index] = found
         live = {out.name for out in graph.output}
         live_nodes = set()
         for index in reversed(range(len(nodes))):
@@ -367,29 +194,24 @@ class _Importer(_ElementwiseOps, _ShapeOps, _ReduceOps, _NormOps, _LinearOps, _C
             if not any(out in live for out in node.output):
                 continue
             live_nodes.add(index)
-            deps = fused[index][1] if index in fused else list(node.input)
-            live.update(d for d in deps if d)
+            live.update(d for d in node.input if d)
 
         for index, node in enumerate(nodes):
             if index not in live_nodes:
                 continue
             self.node = node
-            if index in fused:
-                kind, deps, info = fused[index]
-                outputs = [getattr(self, "fused_" + kind)(node, dict(info, x=deps[0]))]
-            else:
-                if node.domain not in ("", "ai.onnx"):
-                    self.fail(f"operator domain '{node.domain}' is not supported")
-                handler = getattr(self, "op_" + node.op_type, None)
-                if handler is None:
-                    self.fail("operator not supported by Lattice's importer")
-                inputs = [self.get(name) if name else None for name in node.input]
-                try:
-                    outputs = handler(node, inputs, _attrs(node))
-                except OnnxImportError:
-                    raise
-                except (ValueError, IndexError, TypeError, KeyError) as error:
-                    self.fail(f"cannot import: {error}")
+            if node.domain not in ("", "ai.onnx"):
+                self.fail(f"operator domain '{node.domain}' is not supported")
+            handler = getattr(self, "op_" + node.op_type, None)
+            if handler is None:
+                self.fail("operator not supported by Lattice's importer")
+            inputs = [self.get(name) if name else None for name in node.input]
+            try:
+                outputs = handler(node, inputs, _attrs(node))
+            except OnnxImportError:
+                raise
+            except (ValueError, IndexError, TypeError, KeyError) as error:
+                self.fail(f"cannot import: {error}")
             if not isinstance(outputs, (list, tuple)):
                 outputs = [outputs]
             for name, value in zip(node.output, outputs):

@@ -1,47 +1,14 @@
-"""Normalization: raised RMS, layer and L2 norms, LayerNormalization,
-BatchNormalization (folded into a preceding Conv when it can be)."""
+"""Normalization: LayerNormalization, and BatchNormalization as its channel
+affine (lattice-fold-batch-norm folds it into a preceding convolution;
+lattice-raise-norms raises norms spelled out in elementwise ops)."""
 
 import numpy as np
 
-from .emitter import Value, _float_literal
 from .bodies import _f
-from .loader import _attrs
 
 
 class _NormOps:
     """Handlers of norms (mixed into the importer)."""
-
-    def norm_weight(self, name, size, default):
-        if name is None:
-            return self.e.constant(np.full(size, default, np.float32))
-        array = self.static_array(name)
-        if array is None:
-            array = self.need_const(self.get(name), "the norm's weight")
-        array = np.broadcast_to(np.asarray(array, np.float32).reshape(-1), (size,))
-        return self.value(np.ascontiguousarray(array))
-
-    def fused_rms_norm(self, node, info):
-        x = self.floats(self.get(self.fused_input(node, info)))
-        gain = self.norm_weight(info.get("gain"), x.shape[-1], 1.0)
-        return self.e.lattice_norm("rms_norm", x, [gain], info["eps"])
-
-    def fused_layer_norm(self, node, info):
-        x = self.floats(self.get(self.fused_input(node, info)))
-        d = x.shape[-1]
-        operands = [self.norm_weight(info.get("gain"), d, 1.0)]
-        if info.get("bias"):
-            operands.append(self.norm_weight(info["bias"], d, 0.0))
-        return self.e.lattice_norm("layer_norm", x, operands, info["eps"])
-
-    def fused_normalize(self, node, info):
-        x = self.floats(self.get(self.fused_input(node, info)))
-        ssa = self.e.fresh()
-        self.e.emit(f"{ssa} = lattice.normalize {x.ssa} {{epsilon = "
-                    f"{_float_literal(info['eps'])} : f32}} : ({x.type}) -> {x.type}")
-        return Value(ssa, x.shape, "f32")
-
-    def fused_input(self, node, info):
-        return info["x"]
 
     def op_LayerNormalization(self, node, ins, attrs):
         x = self.floats(ins[0])
@@ -88,22 +55,3 @@ class _NormOps:
             self.fail("variance + epsilon is not positive")
         a = scale / np.sqrt(var + eps)
         return a, bias - mean * a
-
-    def fused_conv_bn(self, node, info):
-        conv = info["conv"]
-        scale, bias, mean, var = (self.static_array(n).astype(np.float64) for n in node.input[1:5])
-        a, b = self.bn_affine(_attrs(node), scale, bias, mean, var)
-        weight = self.static_array(conv.input[1]).astype(np.float64)
-        conv_bias = (self.static_array(conv.input[2]).astype(np.float64)
-                     if len(conv.input) > 2 and conv.input[2] else np.zeros(weight.shape[0]))
-        weight = weight * a.reshape([-1] + [1] * (weight.ndim - 1))
-        conv_bias = conv_bias * a + b
-        saved = self.node
-        self.node = conv
-        try:
-            return self.conv(conv, self.get(conv.input[0]), weight.astype(np.float32),
-                             conv_bias.astype(np.float32), _attrs(conv))
-        finally:
-            self.node = saved
-
-    # -- linear layers -------------------------------------------------------------

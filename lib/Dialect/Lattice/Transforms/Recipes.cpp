@@ -292,7 +292,21 @@ mlir::lattice::buildRecipePipeline(OpPassManager &pm, const Recipe &recipe,
   return success();
 }
 
+void mlir::lattice::buildModelPreparationPipeline(
+    OpPassManager &pm, const ModelPreparationOptions &options) {
+  pm.addPass(createLatticeRaiseNormsPass());
+  LatticeFoldBatchNormPassOptions fold;
+  fold.dir = options.dir;
+  pm.addPass(createLatticeFoldBatchNormPass(fold));
+}
+
 void mlir::lattice::registerRecipePipelines() {
+  PassPipelineRegistration<ModelPreparationOptions>(
+      "lattice-prepare-model",
+      "The graph rewrites every model gets before calibration and "
+      "quantization: norms raised to lattice ops, channel affines (batch "
+      "norms) folded into the layers before them",
+      buildModelPreparationPipeline);
   for (const Recipe &recipe : kRecipes) {
     std::string name = ("lattice-recipe-" + recipe.name).str();
     registerPassPipeline(

@@ -162,6 +162,84 @@ def LatticeObservePass : Pass<"lattice-observe", "ModuleOp"> {
 }
 
 //===----------------------------------------------------------------------===//
+// Graph rewrites
+//===----------------------------------------------------------------------===//
+
+def LatticeFoldBatchNormPass : Pass<"lattice-fold-batch-norm", "ModuleOp"> {
+  let summary = "Fold channel affines (inference batch norms) into the "
+                "layer before them";
+  let description = [{
+    An elementwise `linalg.generic` computing `y = x * a + b` (or `x * a`,
+    or `x + b`) with `a` and `b` constant along one dimension of `y`, an
+    inference BatchNormalization as frontends import it, goes into the
+    layer that computes `x`: `a` scales the rows of its weight and the
+    bias becomes `bias * a + b`. The layer is a `lattice.matmul` with a
+    float weight (a linear layer, or a convolution as im2col and matmul)
+    or a convolution written as a `linalg.generic` that accumulates
+    `x * w` into zeros (grouped and depthwise convolutions), found through
+    reshapes, transposes and a bias-add with a constant, each used only on
+    the way to the affine. Without a bias-add, the affine becomes one
+    (`x + b`) or goes away (`x * a`).
+
+    The channel is followed dimension by dimension: through a reshape it
+    must be a whole run of non-unit dimensions, and at the layer it must
+    be the matmul's N axis or the loops that lead the weight's indexing
+    map. Weights still external (`lattice.weight`) are loaded from their
+    files (relative to `dir`) when they fold; the folded weights are new
+    constants and the replaced ones are freed.
+
+    ```mlir
+    %y = lattice.matmul %cols, %w accumulate(f32)
+        : (tensor<64x27xf32>, tensor<8x27xf32>) -> tensor<64x8xf32>
+    %bn = linalg.generic {...} ins(%y, %a, %b : tensor<64x8xf32>,
+        tensor<8xf32>, tensor<8xf32>) ... { mulf, addf }
+    ```
+
+    becomes a matmul by `w * a[n]` followed by `+ b`. The values are those
+    of the unfolded model up to float rounding (the product `w * a` is
+    rounded once).
+  }];
+  let options = [
+    Option<"dir", "dir", "std::string", /*default=*/"\"\"",
+           "Folder that external weights' file names are relative to">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::lattice::LatticeDialect"];
+}
+
+def LatticeRaiseNormsPass : Pass<"lattice-raise-norms", "ModuleOp"> {
+  let summary = "Raise norms spelled out in elementwise ops to lattice ops";
+  let description = [{
+    Frontends export RMS, layer and L2 norms as chains of elementwise and
+    reduction ops. This pass recognises them among `linalg.generic` ops
+    on f32 tensors, over the last axis, and replaces them with the norm
+    ops that the quantization passes reason about (SmoothQuant folds into
+    their gains, renormalization projects onto their sphere) and that
+    lower to one or two vector passes:
+
+    - `x / sqrt(mean(x * x) + eps)`, or `x * (1 / sqrt(...))`, becomes
+      `lattice.rms_norm`;
+    - `d / sqrt(mean(d * d) + eps)` with `d = x - mean(x)` becomes
+      `lattice.layer_norm`;
+    - `x / max(sqrt(sum(x * x)), eps)` (Clip or Max, the norm broadcast
+      or not) becomes `lattice.normalize`, and so does `x / sqrt(sum(x *
+      x))` with the op's default epsilon of 1e-12 (a row of zeros then
+      gives zeros, not NaN);
+    - a norm's only use multiplied by a constant gain over the last axis
+      (and a layer norm's then added to a constant bias) takes them as its
+      operands.
+
+    `eps` must be a positive finite constant and the mean's factor `1/n`
+    for the row's `n` elements; reshapes that add or drop unit dimensions
+    (keepdims) are looked through. Anything else stays as it is. A
+    decomposed norm and its raised op agree up to float rounding (the
+    raised op computes `1 / sqrt` once per row).
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::lattice::LatticeDialect"];
+}
+
+//===----------------------------------------------------------------------===//
 // Quantization
 //===----------------------------------------------------------------------===//
 

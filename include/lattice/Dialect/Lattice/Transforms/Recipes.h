@@ -103,7 +103,23 @@ LogicalResult buildRecipePipeline(OpPassManager &pm, const Recipe &recipe,
                                   const RecipePipelineOptions &options,
                                   std::string &error);
 
-/// Registers `lattice-recipe-<name>` for every recipe.
+/// The options of the model preparation pipeline.
+struct ModelPreparationOptions
+    : public PassPipelineOptions<ModelPreparationOptions> {
+  Option<std::string> dir{
+      *this, "dir",
+      llvm::cl::desc("Folder that external weights' file names are relative "
+                     "to")};
+};
+
+/// Adds the graph rewrites that every model gets before calibration and
+/// quantization: lattice-raise-norms, then lattice-fold-batch-norm (which
+/// loads the weights it folds from `options.dir`).
+void buildModelPreparationPipeline(OpPassManager &pm,
+                                   const ModelPreparationOptions &options);
+
+/// Registers `lattice-prepare-model` and `lattice-recipe-<name>` for every
+/// recipe.
 void registerRecipePipelines();
 } // namespace mlir::lattice
 
