@@ -189,9 +189,10 @@ static std::optional<Producer> findProducer(Value value, int64_t dim) {
     if (auto expand = dyn_cast<tensor::ExpandShapeOp>(op)) {
       // Every group the channel touches must be the channel's run of
       // non-unit dimensions.
+      SmallVector<ReassociationIndices> groups =
+          expand.getReassociationIndices();
       SmallVector<int64_t> source;
-      for (auto [i, group] :
-           llvm::enumerate(expand.getReassociationIndices())) {
+      for (auto [i, group] : llvm::enumerate(groups)) {
         SmallVector<int64_t> nonUnit(llvm::make_filter_range(
             group, [&](int64_t d) { return !isUnit(d); }));
         SmallVector<int64_t> tracked(llvm::make_filter_range(
@@ -206,7 +207,7 @@ static std::optional<Producer> findProducer(Value value, int64_t dim) {
           llvm::make_filter_range(dims, [&](int64_t d) { return !isUnit(d); }));
       SmallVector<int64_t> expected;
       for (int64_t s : source)
-        for (int64_t d : expand.getReassociationIndices()[s])
+        for (int64_t d : groups[s])
           if (!isUnit(d))
             expected.push_back(d);
       if (order != expected)
@@ -217,9 +218,11 @@ static std::optional<Producer> findProducer(Value value, int64_t dim) {
     }
     if (auto collapse = dyn_cast<tensor::CollapseShapeOp>(op)) {
       auto sourceShape = collapse.getSrcType().getShape();
+      SmallVector<ReassociationIndices> groups =
+          collapse.getReassociationIndices();
       SmallVector<int64_t> source;
       for (int64_t d : dims)
-        for (int64_t s : collapse.getReassociationIndices()[d])
+        for (int64_t s : groups[d])
           if (sourceShape[s] != 1)
             source.push_back(s);
       dims = source;
@@ -377,7 +380,11 @@ struct LatticeFoldBatchNormPass final
     for (int64_t d : weightType.getShape().take_front(producer->leading))
       channels *= d;
     size_t size = affine->a.empty() ? affine->b.size() : affine->a.size();
-    if (int64_t(size) != channels)
+    // The bias: b, or the bias-add's constant times a plus b.
+    std::vector<float> bias(channels, 0.0f);
+    if (producer->bias)
+      bias = *getFloatsThroughReshapes(producer->bias->get());
+    if (int64_t(size) != channels || int64_t(bias.size()) != channels)
       return success();
     OpBuilder builder(op);
     Operation *oldWeight = producer->weight->get().getDefiningOp();
@@ -389,10 +396,6 @@ struct LatticeFoldBatchNormPass final
       producer->weight->set(createWeightConstant(builder, oldWeight->getLoc(),
                                                  weightType, *weight));
     }
-    // The bias: b, or the bias-add's constant times a plus b.
-    std::vector<float> bias(channels, 0.0f);
-    if (producer->bias)
-      bias = *getFloatsThroughReshapes(producer->bias->get());
     for (int64_t c = 0; c < channels; ++c)
       bias[c] = bias[c] * (affine->a.empty() ? 1.0f : affine->a[c]) +
                 (affine->b.empty() ? 0.0f : affine->b[c]);
