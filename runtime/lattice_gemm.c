@@ -297,6 +297,29 @@ AVX512_PACK static void pack_f32_columns_avx512(const float *b, int64_t b_n,
 }
 #endif
 
+/* lattice_pack_f32_panel of a B whose rows are contiguous along N (b_n ==
+   1: an NCHW activation [C, H * W] that a 1 x 1 convolution multiplies by
+   its weight, the values of attention): per k, two masked 16-float loads
+   and stores, instead of a call of memcpy and one of memset (MobileNetV3
+   1-2 % faster). */
+AVX512_PACK static void pack_f32_rows_avx512(const float *b, int64_t b_k,
+                                             int64_t n0, int64_t n, int64_t k,
+                                             float *panel) {
+  _Static_assert(NR == 32, "two 16-float vectors per panel row");
+  int64_t cols = n - n0 < NR ? n - n0 : NR;
+  __mmask16 low =
+      cols >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << cols) - 1);
+  __mmask16 high = cols <= 16   ? (__mmask16)0
+                   : cols >= 32 ? (__mmask16)0xFFFF
+                                : (__mmask16)((1u << (cols - 16)) - 1);
+  const float *row = b + n0;
+  for (int64_t kk = 0; kk < k; ++kk, row += b_k) {
+    _mm512_storeu_ps(panel + kk * NR, _mm512_maskz_loadu_ps(low, row));
+    _mm512_storeu_ps(panel + kk * NR + 16,
+                     _mm512_maskz_loadu_ps(high, row + 16));
+  }
+}
+
 /* The panel of columns [n0, n0 + 32) of batch `bi`: packed into `buffer`,
    or where a prepacked B holds it. */
 static const float *pack_f32(const f32_problem *p, int64_t bi, int64_t n0,
@@ -319,6 +342,11 @@ static const float *pack_f32(const f32_problem *p, int64_t bi, int64_t n0,
       lattice_uk_level() == LATTICE_UK_LEVEL_AVX512) {
     pack_f32_columns_avx512((const float *)p->b + bi * p->b_batch, p->b_n, n0,
                             p->n, p->k, buffer);
+    return buffer;
+  }
+  if (p->b_n == 1 && lattice_uk_level() == LATTICE_UK_LEVEL_AVX512) {
+    pack_f32_rows_avx512((const float *)p->b + bi * p->b_batch, p->b_k, n0,
+                         p->n, p->k, buffer);
     return buffer;
   }
 #endif
