@@ -14,10 +14,12 @@ shapes, Concat, ...) is evaluated here.
 Linear layers become `lattice.matmul` on a constant `[N, K]` weight, so the
 quantization passes see them: MatMul and Gemm with a constant operand, Conv
 with one group (as im2col + matmul, one weight row per output channel),
-and the input and recurrence weights of LSTM and GRU. RMS norms, layer norms
-and L2 normalisation written as elementwise ops are recognised and raised to
-`lattice.rms_norm`, `lattice.layer_norm` and `lattice.normalize`; a
-BatchNormalization after a Conv is folded into its weights.
+and the input and recurrence weights of LSTM and GRU. Nodes are translated
+one by one: norms written as elementwise ops stay so, and BatchNormalization
+is its per-channel affine map. The MLIR passes that lattice-compile runs
+first (`lattice-prepare-model`: lattice-raise-norms, lattice-fold-batch-norm)
+raise the norms to `lattice.rms_norm`, `lattice.layer_norm` and
+`lattice.normalize` and fold the batch norms into the convolutions.
 
 Integer model inputs (token ids) are `i32` in the compiled function; int64
 values computed inside a model are i32 too. Gather clamps indices into
