@@ -15,8 +15,13 @@ weights) and leaves the rest in float:
     f32          no quantization
     w8a16        8-bit weights, per output channel; float activations
     w4a16        4-bit weights in groups of 128 along K (f16 scales)
+    w4a16-gptq   w4a16 with GPTQ (each column's rounding error compensated
+                 in the columns after it, from calibration)
     w4a16-g32    4-bit weights in groups of 32
+    w3a16        3-bit weights in groups of 128 (f16 scales)
+    w3a16-gptq   w3a16 with GPTQ, from calibration
     w2a16        2-bit weights in groups of 32, MSE-clipped
+    w2a16-gptq   w2a16 with GPTQ, from calibration
     ternary      {-1, 0, 1} weights, one absmean scale per channel
     mixed        4-bit groups of 32, 8-bit first and last layers (as
                  llama.cpp's Q4_K_M keeps the model's ends more precise)
@@ -48,15 +53,20 @@ from . import calibrate as calibration
 from . import onnx_import, runtime, tools
 
 # The recipes and what they do with activations ("none", "dynamic",
-# "static"); their passes are the lattice-recipe-<name> pipelines of the
+# "static"; "gptq": none, with weights fitted to calibration data); their
+# passes are the lattice-recipe-<name> pipelines of the
 # compiler (lib/Dialect/Lattice/Transforms/Recipes.cpp), which
 # test_compile checks this table against.
 RECIPES = {
     "f32": "none",
     "w8a16": "none",
     "w4a16": "none",
+    "w4a16-gptq": "gptq",
     "w4a16-g32": "none",
+    "w3a16": "none",
+    "w3a16-gptq": "gptq",
     "w2a16": "none",
+    "w2a16-gptq": "gptq",
     "ternary": "none",
     "mixed": "none",
     "w8a8": "static",
@@ -227,7 +237,7 @@ def compile(model, recipe="f32", calib=None, output=None, *, recipe_file=None,
         calibration_data = []
         if calib is not None and activations != "none":
             calibration_data = ["--calib", calibration.samples_file(calib, work)]
-        steps(("calibrating, " if smooth else "") +
+        steps(("calibrating, " if smooth or activations == "gptq" else "") +
               f"quantizing ({recipe}) and compiling to {output}.so")
         recipe_options = (["--recipe-file", recipe_file] if recipe_file else
                           ["--recipe", recipe] if recipe != "f32" else [])

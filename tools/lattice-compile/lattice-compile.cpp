@@ -290,6 +290,12 @@ static FailureOr<std::unique_ptr<PassManager>> makePassManager(MLIRContext *c) {
   return pm;
 }
 
+/// The recipe of --recipe or of --recipe-file, or null.
+static const lattice::Recipe *selectedRecipe = nullptr;
+/// Whether the recipe (or a rule of the recipe file) quantizes with GPTQ,
+/// which needs the X^T X of every layer's input from calibration.
+static bool selectedGPTQ = false;
+
 /// Calibrates the float model `module` (external weights relative to
 /// `modelDir`) on --calib, or on generated samples: its build with probes
 /// goes to `work`, the statistics to `stats`.
@@ -350,7 +356,7 @@ static LogicalResult calibrateModule(ModuleOp module, StringRef modelDir,
   options.samples = samples.get();
   options.output = stats;
   options.bins = calibBins;
-  options.xtx = calibXtX;
+  options.xtx = calibXtX || selectedGPTQ;
   if (calib.empty())
     llvm::errs() << "lattice-compile: note: no calibration data given "
                     "(--calib); calibrating on "
@@ -365,9 +371,6 @@ static LogicalResult calibrateModule(ModuleOp module, StringRef modelDir,
   }
   return success();
 }
-
-/// The recipe of --recipe or of --recipe-file, or null.
-static const lattice::Recipe *selectedRecipe = nullptr;
 
 /// Runs the recipe of --recipe on `module`, whose external weights are
 /// relative to `modelDir`: calibration when the recipe needs statistics
@@ -401,6 +404,7 @@ static LogicalResult quantize(ModuleOp module, StringRef modelDir,
   bool calibrates =
       stats.empty() &&
       (chosen->activations == lattice::RecipeActivations::Static ||
+       selectedGPTQ ||
        (chosen->activations == lattice::RecipeActivations::Dynamic &&
         !calib.empty()));
   if (calibrates) {
@@ -796,6 +800,7 @@ int main(int argc, char **argv) {
       return 1;
     }
     chosen = file->recipe;
+    selectedGPTQ = file->usesGPTQ();
     if (chosen->name == "f32") {
       llvm::errs() << "lattice-compile: recipe file '" << recipeFile
                    << "': recipe 'f32' quantizes nothing\n";
@@ -845,7 +850,9 @@ int main(int argc, char **argv) {
                     "--float-stats (statistics gathered before), not both\n";
     return 1;
   }
-  if (!calib.empty() && chosen->activations == lattice::RecipeActivations::None)
+  selectedGPTQ = selectedGPTQ || (chosen && chosen->gptq);
+  if (!calib.empty() &&
+      chosen->activations == lattice::RecipeActivations::None && !selectedGPTQ)
     llvm::errs() << "lattice-compile: note: recipe '" << chosen->name
                  << "' quantizes weights only; --calib is not used\n";
   selectedRecipe = chosen;

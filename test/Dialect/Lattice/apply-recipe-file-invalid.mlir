@@ -12,7 +12,7 @@
 // TOP-KEY: error: recipe file '{{.*}}c.json': unknown key "bits" (known: recipe, layers, description)
 // RUN: echo '{"recipe": "w9"}' > %t/d.json
 // RUN: not lattice-opt %S/../../Tools/Inputs/three-layers.mlir --lattice-apply-recipe-file=file=%t/d.json 2>&1 | FileCheck %s --check-prefix=RECIPE
-// RECIPE: error: recipe file '{{.*}}d.json': "recipe" is "w9"; expected one of f32, w8a16, w4a16, w4a16-g32, w2a16, ternary, mixed, w8a8, w8a8-dynamic
+// RECIPE: error: recipe file '{{.*}}d.json': "recipe" is "w9"; expected one of f32, w8a16, w4a16, w4a16-gptq, w4a16-g32, w3a16, w3a16-gptq, w2a16, w2a16-gptq, ternary, mixed, w8a8, w8a8-dynamic
 // RUN: echo '{"layers": []}' > %t/e.json
 // RUN: not lattice-opt %S/../../Tools/Inputs/three-layers.mlir --lattice-apply-recipe-file=file=%t/e.json 2>&1 | FileCheck %s --check-prefix=NO-RECIPE
 // NO-RECIPE: error: recipe file '{{.*}}e.json': has no "recipe" (the built-in recipe whose passes run)
@@ -43,12 +43,19 @@
 // RUN: echo '{"recipe": "w4a16", "layers": [{"match": ".", "scale_type": "f64"}]}' > %t/n.json
 // RUN: not lattice-opt %S/../../Tools/Inputs/three-layers.mlir --lattice-apply-recipe-file=file=%t/n.json 2>&1 | FileCheck %s --check-prefix=SCALE
 // SCALE: error: recipe file '{{.*}}n.json': layers[0].scale_type is "f64"; expected one of "f32", "f16", "bf16"
-// RUN: echo '{"recipe": "w4a16", "layers": [{"match": ".", "method": "gptq"}]}' > %t/o.json
+// RUN: echo '{"recipe": "w4a16", "layers": [{"match": ".", "method": "awq"}]}' > %t/o.json
 // RUN: not lattice-opt %S/../../Tools/Inputs/three-layers.mlir --lattice-apply-recipe-file=file=%t/o.json 2>&1 | FileCheck %s --check-prefix=METHOD
-// METHOD: error: recipe file '{{.*}}o.json': layers[0].method is "gptq"; expected one of "rtn"
+// METHOD: error: recipe file '{{.*}}o.json': layers[0].method is "awq"; expected one of "rtn", "gptq"
+// RUN: echo '{"recipe": "w4a16", "layers": [{"match": ".", "damp": 0}]}' > %t/o2.json
+// RUN: not lattice-opt %S/../../Tools/Inputs/three-layers.mlir --lattice-apply-recipe-file=file=%t/o2.json 2>&1 | FileCheck %s --check-prefix=DAMP
+// DAMP: error: recipe file '{{.*}}o2.json': layers[0].damp is 0; expected a number in (0, 1]
+// A rule asking for GPTQ makes the recipe's pipeline need statistics.
+// RUN: echo '{"recipe": "w4a16", "layers": [{"match": ".", "method": "gptq", "damp": 0.1}]}' > %t/o3.json
+// RUN: not lattice-opt %S/../../Tools/Inputs/three-layers.mlir --lattice-recipe-w4a16=recipe-file=%t/o3.json 2>&1 | FileCheck %s --check-prefix=GPTQ-STATS
+// GPTQ-STATS: recipe 'w4a16' uses GPTQ, which needs the statistics of the float model with the X^T X of every layer's input (float-stats)
 // RUN: echo '{"recipe": "w4a16", "layers": [{"match": ".", "bitz": 4}]}' > %t/p.json
 // RUN: not lattice-opt %S/../../Tools/Inputs/three-layers.mlir --lattice-apply-recipe-file=file=%t/p.json 2>&1 | FileCheck %s --check-prefix=RULE-KEY
-// RULE-KEY: error: recipe file '{{.*}}p.json': layers[0] has unknown key "bitz" (known: match, bits, granularity, group_size, symmetric, scale_type, clip, method, keep_float)
+// RULE-KEY: error: recipe file '{{.*}}p.json': layers[0] has unknown key "bitz" (known: match, bits, granularity, group_size, symmetric, scale_type, clip, method, damp, keep_float)
 // RUN: echo '{"recipe": "w4a16", "layers": [{"match": ".", "clip": "kl"}]}' > %t/q.json
 // RUN: not lattice-opt %S/../../Tools/Inputs/three-layers.mlir --lattice-apply-recipe-file=file=%t/q.json 2>&1 | FileCheck %s --check-prefix=CLIP
 // CLIP: error: recipe file '{{.*}}q.json': layers[0].clip is "kl"; expected one of "minmax", "percentile", "mse"

@@ -152,3 +152,13 @@ func.func @override(%x: tensor<3x8xf32>) -> tensor<3x2xf32> {
   %y = lattice.matmul %x, %w accumulate(f32) {lattice.quantize = {activations = "static"}} : (tensor<3x8xf32>, tensor<2x8xf32>) -> tensor<3x2xf32>
   return %y : tensor<3x2xf32>
 }
+
+// -----
+
+/// A per-layer override asks for GPTQ without statistics.
+func.func @override_gptq(%x: tensor<3x8xf32>) -> tensor<3x2xf32> {
+  %w = arith.constant dense<1.0> : tensor<2x8xf32> loc("fc")
+  // expected-error@+1 {{layer 'fc': method=gptq needs stats=<file> with the X^T X of the layer's input}}
+  %y = lattice.matmul %x, %w accumulate(f32) {lattice.quantize = {method = "gptq"}} : (tensor<3x8xf32>, tensor<2x8xf32>) -> tensor<3x2xf32>
+  return %y : tensor<3x2xf32>
+}

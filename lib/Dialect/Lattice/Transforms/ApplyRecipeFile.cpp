@@ -81,6 +81,9 @@ private:
     setString("granularity", rule.granularity);
     setString("scale_type", rule.scaleType);
     setString("clip", rule.clip);
+    setString("method", rule.method);
+    if (rule.damp)
+      entries.set("damp", b.getF64FloatAttr(*rule.damp));
     if (rule.groupSize)
       entries.set("group_size", b.getI64IntegerAttr(*rule.groupSize));
     if (rule.symmetric)

@@ -18,6 +18,7 @@
 #include "lattice/Dialect/Lattice/IR/WeightBlobs.h"
 #include "lattice/Dialect/Lattice/Transforms/Layers.h"
 #include "lattice/Dialect/Lattice/Transforms/Passes.h"
+#include "lattice/Quant/GPTQ.h"
 #include "lattice/Quant/QuantMath.h"
 #include "lattice/Support/Statistics.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -59,14 +60,18 @@ struct LayerConfig {
   unsigned activationBits = 8;
   double activationPercentile = 100.0;
   bool skip = false;
+  /// GPTQ (error compensation through the input's X^T X) instead of
+  /// rounding to nearest, with its dampening.
+  bool gptq = false;
+  double damp = 0.01;
 };
 
 /// The raw, unparsed settings (options or an override dictionary).
 struct Settings {
-  std::string weightBits, granularity, scaleType, clip, activations;
+  std::string weightBits, granularity, scaleType, clip, activations, method;
   int64_t groupSize = 0;
   bool symmetric = true;
-  double percentile = 0, activationPercentile = 0;
+  double percentile = 0, activationPercentile = 0, damp = 0;
   unsigned activationBits = 0;
   bool skip = false;
 };
@@ -168,6 +173,19 @@ static LogicalResult parseSettings(const Settings &settings,
                        << formatNumber(settings.activationPercentile);
   config.activationPercentile = settings.activationPercentile;
   config.skip = settings.skip;
+  if (settings.method != "rtn" && settings.method != "gptq")
+    return emitError() << "method must be 'rtn' or 'gptq', got '"
+                       << settings.method << "'";
+  config.gptq = settings.method == "gptq";
+  if (!(settings.damp > 0.0 && settings.damp <= 1.0))
+    return emitError() << "damp must be in (0, 1], got "
+                       << formatNumber(settings.damp);
+  config.damp = settings.damp;
+  if (config.gptq && (scheme.storageKind == StorageKind::Ternary ||
+                      scheme.storageKind == StorageKind::Binary))
+    return emitError() << "method 'gptq' needs integer codes (weight-bits 2 "
+                          "to 8), got '"
+                       << bits << "'";
   if (std::optional<std::string> problem = scheme.checkInvariants())
     return emitError() << *problem;
   return success();
@@ -210,6 +228,8 @@ static LogicalResult applyOverrides(MatmulOp op, DictionaryAttr overrides,
       result = setString(settings.clip);
     } else if (key == "activations") {
       result = setString(settings.activations);
+    } else if (key == "method") {
+      result = setString(settings.method);
     } else if (key == "group_size" || key == "activation_bits") {
       std::optional<int64_t> integer = getInteger();
       if (!integer || *integer < 0 || *integer > INT32_MAX)
@@ -223,11 +243,13 @@ static LogicalResult applyOverrides(MatmulOp op, DictionaryAttr overrides,
       if (!flag)
         return badValue("a boolean");
       settings.symmetric = flag.getValue();
-    } else if (key == "percentile" || key == "activation_percentile") {
+    } else if (key == "percentile" || key == "activation_percentile" ||
+               key == "damp") {
       auto number = dyn_cast<FloatAttr>(value);
       if (!number)
         return badValue("a float");
       (key == "percentile" ? settings.percentile
+       : key == "damp"     ? settings.damp
                            : settings.activationPercentile) =
           number.getValueAsDouble();
     } else if (key == "skip") {
@@ -400,6 +422,9 @@ struct LayerReport {
   std::string name, scheme;
   double sqnr;
   std::optional<double> bitsPerWeight;
+  /// With GPTQ: tr(D H D^T) of rounding to nearest and of GPTQ, relative to
+  /// tr(W H W^T) (the output's error energy over its signal).
+  std::optional<std::pair<double, double>> outputErrors;
 };
 
 /// The version of the report file's schema (docs/Reports.md).
@@ -416,6 +441,10 @@ LogicalResult writeReport(StringRef path, ArrayRef<LayerReport> layers,
                                                  : llvm::json::Value(nullptr);
     if (layer.bitsPerWeight)
       entry["bits_per_weight"] = *layer.bitsPerWeight;
+    if (layer.outputErrors) {
+      entry["output_error_rtn"] = layer.outputErrors->first;
+      entry["output_error"] = layer.outputErrors->second;
+    }
     entries.push_back(std::move(entry));
   }
   llvm::json::Object report{{"format", "lattice-quantize-report"},
@@ -455,6 +484,12 @@ struct LatticeQuantizePass final
     defaults.activations = activations;
     defaults.activationBits = activationBits;
     defaults.activationPercentile = activationPercentile;
+    defaults.method = method;
+    defaults.damp = damp;
+    if (method == "gptq" && stats.empty())
+      return emitError(UnknownLoc::get(context))
+             << "lattice-quantize: method=gptq needs stats=<file> with the "
+                "X^T X of every layer's input (lattice-compile --calib-xtx)";
     if (activations == "static" && stats.empty())
       return emitError(UnknownLoc::get(context))
              << "lattice-quantize: activations=static needs stats=<file> "
@@ -504,6 +539,10 @@ private:
                                SmallVectorImpl<LayerReport> &layers) const;
   Value quantizeActivations(OpBuilder &b, MatmulOp op,
                             const LayerConfig &config, Value &scale) const;
+  llvm::Expected<QuantizedWeight>
+  quantizeWeightGPTQ(MatmulOp op, StringRef layer, const LayerConfig &config,
+                     ArrayRef<float> values, int64_t n, int64_t k,
+                     std::optional<std::pair<double, double>> &errors) const;
   Value quantizeActivationsStatically(OpBuilder &b, MatmulOp op,
                                       const LayerConfig &config,
                                       Value &scale) const;
@@ -573,8 +612,11 @@ LogicalResult LatticeQuantizePass::quantizeMatmul(
       return op.emitError()
              << "layer '" << layer << "': weight element [" << index / k << ", "
              << index % k << "] is " << formatNumber(x);
+  std::optional<std::pair<double, double>> outputErrors;
   llvm::Expected<QuantizedWeight> quantized =
-      quantizeWeight(config, *values, n, k);
+      config.gptq
+          ? quantizeWeightGPTQ(op, layer, config, *values, n, k, outputErrors)
+          : quantizeWeight(config, *values, n, k);
   if (!quantized)
     return op.emitError() << "layer '" << layer
                           << "': " << llvm::toString(quantized.takeError());
@@ -646,10 +688,74 @@ LogicalResult LatticeQuantizePass::quantizeMatmul(
              << formatNumber(std::round(sqnr * 100) / 100) << " dB";
       if (bits)
         remark << ", " << formatNumber(*bits) << " bits per weight";
+      if (outputErrors)
+        remark << ", output error " << formatNumber(outputErrors->second)
+               << " (rounding to nearest: " << formatNumber(outputErrors->first)
+               << ")";
     }
-    layers.push_back({layer.str(), schemeText, sqnr, bits});
+    layers.push_back({layer.str(), schemeText, sqnr, bits, outputErrors});
   }
   return success();
+}
+
+/// Quantizes the weight of `op` with GPTQ, H from the X^T X of its input's
+/// statistics; `errors` gets the relative output errors of rounding to
+/// nearest and of GPTQ.
+llvm::Expected<QuantizedWeight> LatticeQuantizePass::quantizeWeightGPTQ(
+    MatmulOp op, StringRef layer, const LayerConfig &config,
+    ArrayRef<float> values, int64_t n, int64_t k,
+    std::optional<std::pair<double, double>> &errors) const {
+  if (!statistics)
+    return llvm::createStringError(
+        "method=gptq needs stats=<file> with the X^T X of the layer's input");
+  llvm::Expected<ProbeStatistics> probe =
+      statistics->get(getInputProbeName(layer), k, /*withXtX=*/true);
+  if (!probe)
+    return probe.takeError();
+  GPTQOptions options;
+  options.damp = config.damp;
+  llvm::Expected<GPTQResult> result = quantizeGPTQ(
+      config.scheme, values, n, k, probe->xtx, options,
+      [&](ArrayRef<float> block) { return chooseParams(config, block); });
+  if (!result)
+    return result.takeError();
+  if (result->damp > config.damp)
+    op.emitWarning() << "layer '" << layer
+                     << "': X^T X plus the dampening is not positive "
+                        "definite; dampening raised to "
+                     << formatNumber(result->damp);
+  if (result->deadChannels > 0)
+    op.emitWarning() << "layer '" << layer << "': " << result->deadChannels
+                     << " of " << k
+                     << " input channels are zero on every calibration row; "
+                        "their weights are set to zero";
+  QuantizedWeight quantized;
+  quantized.codes = std::move(result->codes);
+  quantized.scales = std::move(result->scales);
+  quantized.zeroPoints = std::move(result->zeroPoints);
+  quantized.degenerateBlocks = result->degenerateBlocks;
+  BlockIndexer blocks(config.scheme, {n, k});
+  double energy = 0;
+  for (auto [index, x] : llvm::enumerate(values)) {
+    int64_t block = blocks.getBlock(index);
+    float q = dequantizeValue(
+        quantized.codes[index], float(quantized.scales[block]),
+        quantized.zeroPoints.empty() ? 0 : quantized.zeroPoints[block]);
+    double diff = double(x) - double(q);
+    quantized.signal += double(x) * double(x);
+    quantized.noise += diff * diff;
+  }
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t i = 0; i < k; ++i) {
+      double s = 0;
+      for (int64_t j = 0; j < k; ++j)
+        s += double(probe->xtx[i * k + j]) * double(values[r * k + j]);
+      energy += double(values[r * k + i]) * s;
+    }
+  if (energy > 0)
+    errors = std::make_pair(result->roundingError / energy,
+                            result->compensatedError / energy);
+  return quantized;
 }
 
 /// Quantizes the lhs of `op`: statically per tensor, or dynamically per token

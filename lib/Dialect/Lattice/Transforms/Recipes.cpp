@@ -22,9 +22,19 @@ static constexpr Recipe kRecipes[] = {
      RecipeActivations::None},
     {"w4a16", "4-bit weights in groups of 128 along K (f16 scales)",
      RecipeActivations::None},
+    {"w4a16-gptq",
+     "w4a16 with GPTQ: each column's rounding error compensated in the "
+     "columns after it, from calibration",
+     RecipeActivations::None, /*gptq=*/true},
     {"w4a16-g32", "4-bit weights in groups of 32", RecipeActivations::None},
+    {"w3a16", "3-bit weights in groups of 128 (f16 scales)",
+     RecipeActivations::None},
+    {"w3a16-gptq", "w3a16 with GPTQ, from calibration", RecipeActivations::None,
+     /*gptq=*/true},
     {"w2a16", "2-bit weights in groups of 32, MSE-clipped",
      RecipeActivations::None},
+    {"w2a16-gptq", "w2a16 with GPTQ, from calibration", RecipeActivations::None,
+     /*gptq=*/true},
     {"ternary", "{-1, 0, 1} weights, one absmean scale per channel",
      RecipeActivations::None},
     {"mixed",
@@ -132,16 +142,18 @@ static llvm::Expected<RecipeRule> readRule(StringRef path, size_t index,
       else
         rule.keepFloat = *flag;
     } else if (key == "method") {
-      // GPTQ, AWQ and QEP are the next methods; round to nearest is the
-      // one the quantizer has.
-      std::optional<std::string> method;
-      if (llvm::Error e = oneOf(key, v, {"rtn"}, method))
+      if (llvm::Error e = oneOf(key, v, {"rtn", "gptq"}, rule.method))
         return std::move(e);
+    } else if (key == "damp") {
+      std::optional<double> damp = v.getAsNumber();
+      if (!damp || !(*damp > 0 && *damp <= 1))
+        return bad(key, v, "a number in (0, 1]");
+      rule.damp = *damp;
     } else {
       return recipeFileError(path, where + " has unknown key \"" + key +
                                        "\" (known: match, bits, granularity, "
                                        "group_size, symmetric, scale_type, "
-                                       "clip, method, keep_float)");
+                                       "clip, method, damp, keep_float)");
     }
   }
   return rule;
@@ -217,11 +229,13 @@ getQuantizeOptions(const Recipe &recipe) {
   StringRef name = recipe.name;
   if (name == "f32")
     return std::nullopt;
-  if (name == "w4a16")
+  if (name == "w4a16" || name == "w4a16-gptq")
     grouped("4", 128);
   else if (name == "w4a16-g32")
     grouped("4", 32);
-  else if (name == "w2a16") {
+  else if (name == "w3a16" || name == "w3a16-gptq")
+    grouped("3", 128);
+  else if (name == "w2a16" || name == "w2a16-gptq") {
     grouped("2", 32);
     options.clip = "mse";
   } else if (name == "ternary")
@@ -234,7 +248,15 @@ getQuantizeOptions(const Recipe &recipe) {
   else if (name == "w8a8-dynamic")
     options.activations = "dynamic";
   // w8a16: the defaults (8 bits per output channel).
+  if (recipe.gptq)
+    options.method = "gptq";
   return options;
+}
+
+bool RecipeFile::usesGPTQ() const {
+  return llvm::any_of(rules, [](const RecipeRule &rule) {
+    return rule.method && *rule.method == "gptq";
+  });
 }
 
 LogicalResult
@@ -243,7 +265,23 @@ mlir::lattice::buildRecipePipeline(OpPassManager &pm, const Recipe &recipe,
                                    std::string &error) {
   std::optional<LatticeQuantizePassOptions> quantize =
       getQuantizeOptions(recipe);
-  if (!quantize || recipe.activations == RecipeActivations::None) {
+  std::optional<RecipeFile> file;
+  if (!options.recipeFile.empty()) {
+    llvm::Expected<RecipeFile> read = readRecipeFile(options.recipeFile);
+    if (!read) {
+      error = llvm::toString(read.takeError());
+      return failure();
+    }
+    file = std::move(*read);
+  }
+  bool gptq = recipe.gptq || (file && file->usesGPTQ());
+  if (gptq && options.floatStats.empty()) {
+    error = "recipe '" + recipe.name.str() +
+            "' uses GPTQ, which needs the statistics of the float model with "
+            "the X^T X of every layer's input (float-stats)";
+    return failure();
+  }
+  if (!quantize || (recipe.activations == RecipeActivations::None && !gptq)) {
     if (!options.floatStats.empty()) {
       error = "recipe '" + recipe.name.str() + "' takes no statistics";
       return failure();
@@ -256,12 +294,7 @@ mlir::lattice::buildRecipePipeline(OpPassManager &pm, const Recipe &recipe,
     if (!quantize)
       return success();
   }
-  if (!options.recipeFile.empty()) {
-    llvm::Expected<RecipeFile> file = readRecipeFile(options.recipeFile);
-    if (!file) {
-      error = llvm::toString(file.takeError());
-      return failure();
-    }
+  if (file) {
     if (file->recipe != &recipe) {
       error = "recipe file '" + options.recipeFile + "' is for recipe '" +
               file->recipe->name.str() + "', not '" + recipe.name.str() + "'";
@@ -274,12 +307,14 @@ mlir::lattice::buildRecipePipeline(OpPassManager &pm, const Recipe &recipe,
             "' needs the statistics of the float model (float-stats)";
     return failure();
   }
-  if (!options.floatStats.empty()) {
+  // SmoothQuant for the recipes that quantize activations.
+  if (!options.floatStats.empty() &&
+      recipe.activations != RecipeActivations::None) {
     LatticeSmoothQuantPassOptions smooth;
     smooth.stats = options.floatStats;
     pm.addPass(createLatticeSmoothQuantPass(smooth));
   }
-  if (recipe.activations == RecipeActivations::Static)
+  if (recipe.activations == RecipeActivations::Static || gptq)
     quantize->stats = options.floatStats;
   quantize->reportFile = options.reportFile;
   if (!options.recipeFile.empty()) {

@@ -345,8 +345,23 @@ def LatticeQuantizePass : Pass<"lattice-quantize", "ModuleOp"> {
     may carry a `lattice.quantize` dictionary attribute that overrides the
     options for that layer (keys as the options, with `-` written `_`:
     `weight_bits`, `granularity`, `group_size`, `symmetric`, `scale_type`,
-    `clip`, `percentile`, `activations`, `activation_bits`; and `skip` as a
-    unit attribute); a mixed-precision pass assigns schemes that way.
+    `clip`, `percentile`, `activations`, `activation_bits`, `method`,
+    `damp`; and `skip` as a unit attribute); a mixed-precision pass assigns
+    schemes that way.
+
+    With `method=gptq` the codes are chosen by GPTQ (lattice/Quant/GPTQ.h)
+    instead of rounding to nearest: input column by column, each column's
+    rounding error is spread over the columns not yet quantized through
+    the inverse of H = X^T X, the `xtx` of the layer's input probe in
+    `stats` (lattice-compile `--calib-xtx` writes it), dampened by `damp`
+    times its mean diagonal. Per-tensor and per-channel scales come from
+    the weight as it is (with `clip`), a group's from its compensated
+    values when its first column is reached. Input channels that are zero
+    on every calibration row (a zero diagonal) get zero weights, with a
+    warning; an H that the dampening does not make positive definite gets
+    10 times more (up to 8 times) with a warning naming the layer. The
+    report adds the output error tr(D H D^T) / tr(W H W^T) of rounding to
+    nearest and of GPTQ (D the weight's error).
 
     With `report`, every quantized weight gets a remark with the scheme,
     the weight SQNR in dB (10 log10 of sum(w^2) over sum((w - w_hat)^2),
@@ -414,6 +429,13 @@ def LatticeQuantizePass : Pass<"lattice-quantize", "ModuleOp"> {
     Option<"edgeBits", "edge-bits", "std::string", /*default=*/"\"\"",
            "Weight codes of the first and last quantized matmul (per "
            "channel), as mixed recipes keep a model's ends more precise">,
+    Option<"method", "method", "std::string", /*default=*/"\"rtn\"",
+           "Weight rounding: rtn (to nearest) or gptq (each column's error "
+           "compensated in the columns after it, through the X^T X of the "
+           "layer's input in `stats`)">,
+    Option<"damp", "damp", "double", /*default=*/"0.01",
+           "GPTQ's dampening of X^T X, as a fraction of its mean diagonal, "
+           "in (0, 1]">,
     Option<"groupFallback", "group-fallback", "bool", /*default=*/"false",
            "Quantize per channel the layers whose K the group size does not "
            "divide, instead of failing">,

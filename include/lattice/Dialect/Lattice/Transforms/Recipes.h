@@ -45,6 +45,9 @@ struct Recipe {
   StringRef name;
   StringRef summary;
   RecipeActivations activations;
+  /// The weights are quantized by GPTQ, which needs the X^T X of every
+  /// layer's input from calibration.
+  bool gptq = false;
 };
 
 /// The built-in recipes, in the order the documentation lists them.
@@ -64,6 +67,10 @@ struct RecipeRule {
   std::optional<int64_t> groupSize;
   std::optional<bool> symmetric;
   bool keepFloat = false;
+  /// method ("rtn" or "gptq") and GPTQ's damp, as lattice-quantize takes
+  /// them.
+  std::optional<std::string> method;
+  std::optional<double> damp;
 };
 
 /// A recipe file: a built-in recipe and per-layer rules, the first rule
@@ -72,6 +79,9 @@ struct RecipeFile {
   std::string path;
   const Recipe *recipe = nullptr;
   std::vector<RecipeRule> rules;
+
+  /// Whether a rule asks for GPTQ (whose X^T X calibration gives).
+  bool usesGPTQ() const;
 };
 
 /// Reads and validates the recipe file `path`: an error names the file, the

@@ -1,0 +1,68 @@
+//===- GPTQ.h - Error-compensating weight quantization ----------*- C++ -*-===//
+//
+// Part of the Lattice project, under the Apache License v2.0 with LLVM
+// Exceptions. See LICENSE for license information.
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+//
+// GPTQ (Frantar et al., 2023): a weight [N, K] quantized one input column at
+// a time, each column's rounding error spread over the columns not yet
+// quantized through the inverse of the layer's input Hessian H = X^T X, so
+// that the output error ||X W^T - X Q^T|| rather than the weight error is
+// what is minimised.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LATTICE_QUANT_GPTQ_H
+#define LATTICE_QUANT_GPTQ_H
+
+#include "lattice/Quant/QuantMath.h"
+#include "llvm/ADT/STLFunctionalExtras.h"
+#include <vector>
+
+namespace mlir::lattice {
+/// The options of GPTQ.
+struct GPTQOptions {
+  /// Dampening added to H's diagonal, as a fraction of its mean diagonal.
+  double damp = 0.01;
+};
+
+/// A weight quantized by GPTQ, its blocks (scales, zero points) in the
+/// storage order of the scheme (row-major codes).
+struct GPTQResult {
+  std::vector<int64_t> codes;
+  std::vector<double> scales;
+  std::vector<int64_t> zeroPoints;
+  int64_t degenerateBlocks = 0;
+  /// Input channels whose diagonal of H was zero (never active in the
+  /// calibration data): their weights are zero in the result.
+  int64_t deadChannels = 0;
+  /// The dampening used: `damp`, or more when H + damp was not positive
+  /// definite (each retry multiplies it by 10).
+  double damp = 0;
+  /// tr(D H D^T) for D = W - dequant(Q): the output error summed over the
+  /// calibration rows, for rounding to nearest and for GPTQ.
+  double roundingError = 0, compensatedError = 0;
+};
+
+/// Chooses the scale and zero point of one block of a weight from its
+/// values.
+using ChooseBlockParams =
+    llvm::function_ref<llvm::Expected<QuantParams>(llvm::ArrayRef<float>)>;
+
+/// Quantizes the row-major weight `w` [n, k] under `scheme` (any integer
+/// scheme but binary and ternary; per-tensor, per-channel along the rows,
+/// or per-group along K) with H = `xtx` [k, k] (symmetric, row-major).
+/// Per-tensor and per-channel parameters are chosen from the weight before
+/// compensation, a group's when its first column is reached, from its
+/// compensated values (as GPTQ does). Fails when H is not positive
+/// definite after 8 increases of the dampening, or when `choose` fails.
+llvm::Expected<GPTQResult> quantizeGPTQ(const QuantScheme &scheme,
+                                        llvm::ArrayRef<float> w, int64_t n,
+                                        int64_t k, llvm::ArrayRef<float> xtx,
+                                        const GPTQOptions &options,
+                                        ChooseBlockParams choose);
+} // namespace mlir::lattice
+
+#endif // LATTICE_QUANT_GPTQ_H

@@ -1,0 +1,95 @@
+//===- GPTQTest.cpp - Tests of GPTQ
+//----------------------------------------===//
+//
+// Part of the Lattice project, under the Apache License v2.0 with LLVM
+// Exceptions. See LICENSE for license information.
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+//
+// The cases that do not need a reference implementation (those are in
+// python/tests/test_gptq.py, against numpy): a diagonal X^T X couples no
+// columns, so GPTQ rounds to nearest; and the invariants callers must keep.
+//
+//===----------------------------------------------------------------------===//
+
+#include "lattice/Quant/GPTQ.h"
+#include "gtest/gtest.h"
+#include <cmath>
+
+using namespace mlir::lattice;
+
+namespace {
+QuantScheme perChannel4() {
+  QuantScheme scheme;
+  scheme.bits = 4;
+  scheme.granularity = Granularity::PerChannel;
+  scheme.axis = 0;
+  return scheme;
+}
+
+/// Min-max parameters of a block.
+llvm::Expected<QuantParams> minMax(const QuantScheme &scheme,
+                                   llvm::ArrayRef<float> block) {
+  auto [lo, hi] = std::minmax_element(block.begin(), block.end());
+  QuantScheme one = scheme;
+  one.granularity = Granularity::PerTensor;
+  return computeQuantParams(one, *lo, *hi);
+}
+} // namespace
+
+TEST(GPTQ, DiagonalHessianRoundsToNearest) {
+  QuantScheme scheme = perChannel4();
+  const int64_t n = 3, k = 5;
+  std::vector<float> w = {0.3f,  -1.2f, 0.77f, 2.0f,  -0.1f, 1.0f, 0.5f, 0.25f,
+                          -0.4f, 0.9f,  -3.0f, 0.01f, 0.6f,  1.7f, -2.2f};
+  std::vector<float> h(k * k, 0.0f);
+  for (int64_t i = 0; i < k; ++i)
+    h[i * k + i] = float(i + 1);
+  auto choose = [&](llvm::ArrayRef<float> block) {
+    return minMax(scheme, block);
+  };
+  llvm::Expected<GPTQResult> result =
+      quantizeGPTQ(scheme, w, n, k, h, GPTQOptions(), choose);
+  ASSERT_TRUE(bool(result)) << llvm::toString(result.takeError());
+  ASSERT_EQ(result->scales.size(), size_t(n));
+  for (int64_t r = 0; r < n; ++r) {
+    // Row r's scale is its absmax over 7; each code the rounded quotient.
+    float absmax = 0;
+    for (int64_t j = 0; j < k; ++j)
+      absmax = std::max(absmax, std::fabs(w[r * k + j]));
+    EXPECT_FLOAT_EQ(float(result->scales[r]), absmax / 7.0f);
+    for (int64_t j = 0; j < k; ++j)
+      EXPECT_EQ(
+          result->codes[r * k + j],
+          int64_t(std::nearbyint(w[r * k + j] / float(result->scales[r]))))
+          << r << ", " << j;
+  }
+  EXPECT_DOUBLE_EQ(result->roundingError, result->compensatedError);
+  EXPECT_EQ(result->damp, 0.01);
+  EXPECT_EQ(result->deadChannels, 0);
+}
+
+TEST(GPTQ, RejectsWhatCallersMustNotPass) {
+  QuantScheme scheme = perChannel4();
+  std::vector<float> w(4, 1.0f), h = {1, 0, 0, 1};
+  auto choose = [&](llvm::ArrayRef<float> block) {
+    return minMax(scheme, block);
+  };
+  auto message = [&](const QuantScheme &s, int64_t n, int64_t k, double damp) {
+    GPTQOptions options;
+    options.damp = damp;
+    llvm::Expected<GPTQResult> result =
+        quantizeGPTQ(s, w, n, k, h, options, choose);
+    EXPECT_FALSE(bool(result));
+    return result ? std::string() : llvm::toString(result.takeError());
+  };
+  EXPECT_EQ(message(scheme, 3, 2, 0.01),
+            "GPTQ: the weight is not [3, 2] or X^T X not [2, 2]");
+  QuantScheme binary = scheme;
+  binary.storageKind = StorageKind::Binary;
+  EXPECT_EQ(message(binary, 2, 2, 0.01),
+            "GPTQ quantizes integer schemes (not binary or ternary)");
+  EXPECT_EQ(message(scheme, 2, 2, 0.0),
+            "GPTQ: dampening must be positive, got 0");
+}
