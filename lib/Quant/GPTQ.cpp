@@ -23,84 +23,135 @@
 
 using namespace mlir::lattice;
 
+/// The widest vectors the CPU has, for the loops of O(k^3) and O(n k^2)
+/// work below.
+#define GPTQ_VECTORIZED                                                        \
+  __attribute__((target_clones("avx512f", "avx2", "default")))
+
+/// y[0, n) += a * x[0, n): the loops below are written as such updates,
+/// which vectorize (a dot product's sum would not be reordered).
+static inline __attribute__((always_inline)) void
+axpy(double *y, const double *x, double a, int64_t n) {
+  for (int64_t j = 0; j < n; ++j)
+    y[j] += a * x[j];
+}
+
 /// Lower Cholesky factor of the symmetric positive definite `a` [k, k] in
-/// place (the upper triangle is left as it was); false when a pivot is not
-/// positive.
-static bool choleskyLower(std::vector<double> &a, int64_t k) {
+/// place, by outer products on the lower triangle (the upper triangle is
+/// left as it was; `column` holds k values); false when a pivot is not
+/// positive. (The vectorized functions take plain pointers: clones of
+/// library templates would not link.)
+GPTQ_VECTORIZED static bool choleskyLower(double *a, int64_t k,
+                                          double *column) {
   for (int64_t j = 0; j < k; ++j) {
-    double *rowJ = a.data() + j * k;
-    double d = rowJ[j];
-    for (int64_t p = 0; p < j; ++p)
-      d -= rowJ[p] * rowJ[p];
+    double d = a[j * k + j];
     if (!(d > 0) || !std::isfinite(d))
       return false;
     d = std::sqrt(d);
-    rowJ[j] = d;
+    a[j * k + j] = d;
     for (int64_t i = j + 1; i < k; ++i) {
-      double *rowI = a.data() + i * k;
-      double s = rowI[j];
-      for (int64_t p = 0; p < j; ++p)
-        s -= rowI[p] * rowJ[p];
-      rowI[j] = s / d;
+      a[i * k + j] /= d;
+      column[i] = a[i * k + j];
     }
+    // The trailing lower triangle minus the column's outer product.
+    for (int64_t i = j + 1; i < k; ++i)
+      axpy(a + i * k + j + 1, column + j + 1, -column[i], i - j);
   }
   return true;
 }
 
-/// U upper triangular with U^T U = H^-1, from the lower factor L of H (H =
-/// L L^T): H^-1 = L^-T L^-1, and U is the transposed lower factor of the
-/// reversed-order problem. Computed as the Cholesky factor of H^-1 formed
-/// explicitly, as the reference does.
-static bool inverseUpperFactor(const std::vector<double> &l, int64_t k,
-                               std::vector<double> &u) {
-  // M = L^-1 (lower triangular), by forward substitution per column.
-  std::vector<double> m(k * k, 0.0);
-  for (int64_t c = 0; c < k; ++c) {
-    m[c * k + c] = 1.0 / l[c * k + c];
-    for (int64_t i = c + 1; i < k; ++i) {
-      double s = 0;
-      for (int64_t p = c; p < i; ++p)
-        s += l[i * k + p] * m[p * k + c];
-      m[i * k + c] = -s / l[i * k + i];
-    }
+/// X = L^-1 for the lower triangular `l` [k, k], `x` zero on entry, row by
+/// row: X[i] = (e_i - sum_{p<i} L[i][p] X[p]) / L[i][i], row p of X nonzero
+/// in [0, p].
+GPTQ_VECTORIZED static void invertLower(const double *l, int64_t k, double *x) {
+  for (int64_t i = 0; i < k; ++i) {
+    double *xi = x + i * k;
+    xi[i] = 1.0;
+    const double *li = l + i * k;
+    for (int64_t p = 0; p < i; ++p)
+      axpy(xi, x + p * k, -li[p], p + 1);
+    double inverse = 1.0 / li[i];
+    for (int64_t c = 0; c <= i; ++c)
+      xi[c] *= inverse;
   }
-  // Hinv = M^T M.
-  std::vector<double> hinv(k * k, 0.0);
+}
+
+/// U upper triangular with U^T U = H^-1, for the dampened H: with P the
+/// reversal of the indices and P H P = L L^T, H^-1 = P L^-T L^-1 P, so
+/// U = P L^-1 P (L^-1 is lower triangular; reversed both ways it is upper).
+/// False when H is not positive definite.
+static bool upperFactorOfInverse(const std::vector<double> &h, int64_t k,
+                                 std::vector<double> &u) {
+  std::vector<double> l(k * k), column(k);
   for (int64_t i = 0; i < k; ++i)
-    for (int64_t j = i; j < k; ++j) {
-      double s = 0;
-      for (int64_t p = j; p < k; ++p)
-        s += m[p * k + i] * m[p * k + j];
-      hinv[i * k + j] = hinv[j * k + i] = s;
-    }
-  if (!choleskyLower(hinv, k))
+    for (int64_t j = 0; j < k; ++j)
+      l[i * k + j] = h[(k - 1 - i) * k + (k - 1 - j)];
+  if (!choleskyLower(l.data(), k, column.data()))
     return false;
+  std::vector<double> x(k * k, 0.0);
+  invertLower(l.data(), k, x.data());
   u.assign(k * k, 0.0);
   for (int64_t i = 0; i < k; ++i)
     for (int64_t j = 0; j <= i; ++j)
-      u[j * k + i] = hinv[i * k + j];
+      u[(k - 1 - i) * k + (k - 1 - j)] = x[i * k + j];
   return true;
 }
 
-/// tr(D H D^T) for the rows of D = a - b [n, k].
-static double outputError(const std::vector<double> &h, int64_t k,
-                          llvm::ArrayRef<float> a, const std::vector<float> &b,
-                          int64_t n) {
-  double total = 0;
-  std::vector<double> d(k);
-  for (int64_t r = 0; r < n; ++r) {
-    for (int64_t j = 0; j < k; ++j)
-      d[j] = double(a[r * k + j]) - double(b[r * k + j]);
-    for (int64_t i = 0; i < k; ++i) {
-      if (d[i] == 0)
-        continue;
-      double s = 0;
-      for (int64_t j = 0; j < k; ++j)
-        s += h[i * k + j] * d[j];
-      total += d[i] * s;
+/// quadraticForms' tiles: rows of each matrix, columns of H.
+constexpr int64_t kFormRows = 8, kFormColumns = 256;
+
+/// For each of the `count` row-major [n, k] matrices `m`, the sum over its
+/// rows r of m_r^T H m_r (H [k, k]) into `totals`: H m_r accumulated row
+/// of H by row of H, for a tile of rows of every matrix at a time and a
+/// block of columns (each row of H read once per tile, the partial products
+/// in cache: `products` holds count * kFormRows * kFormColumns values).
+GPTQ_VECTORIZED static void quadraticForms(const float *xtx, int64_t k,
+                                           int64_t n, const double *const *m,
+                                           int64_t count, double *totals,
+                                           double *products) {
+  constexpr int64_t kTile = kFormRows, kColumns = kFormColumns;
+  for (int64_t r0 = 0; r0 < n; r0 += kTile) {
+    int64_t tile = n - r0 < kTile ? n - r0 : kTile;
+    for (int64_t j0 = 0; j0 < k; j0 += kColumns) {
+      int64_t width = k - j0 < kColumns ? k - j0 : kColumns;
+      for (int64_t e = 0; e < count * kTile * kColumns; ++e)
+        products[e] = 0;
+      for (int64_t i = 0; i < k; ++i) {
+        const float *h = xtx + i * k + j0;
+        for (int64_t v = 0; v < count; ++v)
+          for (int64_t t = 0; t < tile; ++t) {
+            double x = m[v][(r0 + t) * k + i];
+            if (x == 0)
+              continue;
+            double *p = products + (v * kTile + t) * kColumns;
+            for (int64_t j = 0; j < width; ++j)
+              p[j] += x * double(h[j]);
+          }
+      }
+      for (int64_t v = 0; v < count; ++v)
+        for (int64_t t = 0; t < tile; ++t) {
+          const double *p = products + (v * kTile + t) * kColumns;
+          const double *row = m[v] + (r0 + t) * k + j0;
+          for (int64_t j = 0; j < width; ++j)
+            totals[v] += row[j] * p[j];
+        }
     }
   }
-  return total;
+}
+
+/// The compensation of column `i` in a tile of rows: row t of `rows`
+/// [tile, k] minus errors[t] times row i of U, after column i.
+GPTQ_VECTORIZED static void compensate(double *rows, const double *errors,
+                                       const double *uRow, int64_t tile,
+                                       int64_t k, int64_t i) {
+  for (int64_t t = 0; t < tile; ++t) {
+    double e = errors[t];
+    if (e == 0)
+      continue;
+    double *row = rows + t * k;
+    for (int64_t j = i + 1; j < k; ++j)
+      row[j] -= e * uRow[j];
+  }
 }
 
 llvm::Expected<GPTQResult>
@@ -150,10 +201,10 @@ mlir::lattice::quantizeGPTQ(const QuantScheme &scheme, llvm::ArrayRef<float> w,
   double damp = options.damp;
   bool factored = false;
   for (int attempt = 0; attempt <= 8 && !factored; ++attempt, damp *= 10) {
-    std::vector<double> l = h;
+    std::vector<double> dampened = h;
     for (int64_t i = 0; i < k; ++i)
-      l[i * k + i] += damp * meanDiagonal;
-    factored = choleskyLower(l, k) && inverseUpperFactor(l, k, u);
+      dampened[i * k + i] += damp * meanDiagonal;
+    factored = upperFactorOfInverse(dampened, k, u);
     if (factored)
       result.damp = damp;
   }
@@ -219,14 +270,7 @@ mlir::lattice::quantizeGPTQ(const QuantScheme &scheme, llvm::ArrayRef<float> w,
         dequantized[r * k + i] = q;
         errors[t] = (row[i] - double(q)) / uRow[i];
       }
-      for (int64_t t = 0; t < tile; ++t) {
-        double e = errors[t];
-        if (e == 0)
-          continue;
-        double *row = rows.data() + t * k;
-        for (int64_t j = i + 1; j < k; ++j)
-          row[j] -= e * uRow[j];
-      }
+      compensate(rows.data(), errors.data(), uRow, tile, k, i);
     }
   }
   for (const QuantParams &p : params) {
@@ -235,21 +279,31 @@ mlir::lattice::quantizeGPTQ(const QuantScheme &scheme, llvm::ArrayRef<float> w,
       result.zeroPoints.push_back(p.zeroPoint);
     result.degenerateBlocks += p.degenerate;
   }
-  // The output error of plain rounding with the same parameters' choice,
-  // against that of GPTQ (both on the undampened H).
-  std::vector<double> hUndamped(xtx.begin(), xtx.end());
-  std::vector<float> rounded(n * k);
+  // The output errors of rounding to nearest (the same choice of
+  // parameters) and of GPTQ, and the output's energy, on the undampened H.
+  std::vector<double> original(w.begin(), w.end()), rounded(n * k),
+      compensated(n * k);
   for (int64_t start = 0; start < n * k; start += blockSize) {
     llvm::ArrayRef<float> block = w.slice(start, blockSize);
     llvm::Expected<QuantParams> p = choose(block);
     if (!p)
       return p.takeError();
     for (int64_t j = 0; j < blockSize; ++j)
-      rounded[start + j] = dequantizeValue(
-          quantizeInRange(block[j], float(p->scale), p->zeroPoint, qmin, qmax),
-          float(p->scale), p->zeroPoint);
+      rounded[start + j] =
+          original[start + j] -
+          double(dequantizeValue(quantizeInRange(block[j], float(p->scale),
+                                                 p->zeroPoint, qmin, qmax),
+                                 float(p->scale), p->zeroPoint));
   }
-  result.roundingError = outputError(hUndamped, k, w, rounded, n);
-  result.compensatedError = outputError(hUndamped, k, w, dequantized, n);
+  for (int64_t e = 0; e < n * k; ++e)
+    compensated[e] = original[e] - double(dequantized[e]);
+  double forms[3] = {0, 0, 0};
+  const double *matrices[3] = {original.data(), rounded.data(),
+                               compensated.data()};
+  std::vector<double> products(3 * kFormRows * kFormColumns);
+  quadraticForms(xtx.data(), k, n, matrices, 3, forms, products.data());
+  result.outputEnergy = forms[0];
+  result.roundingError = forms[1];
+  result.compensatedError = forms[2];
   return result;
 }

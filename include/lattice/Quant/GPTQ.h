@@ -42,8 +42,9 @@ struct GPTQResult {
   /// definite (each retry multiplies it by 10).
   double damp = 0;
   /// tr(D H D^T) for D = W - dequant(Q): the output error summed over the
-  /// calibration rows, for rounding to nearest and for GPTQ.
-  double roundingError = 0, compensatedError = 0;
+  /// calibration rows, for rounding to nearest and for GPTQ; and tr(W H W^T),
+  /// the output's energy.
+  double roundingError = 0, compensatedError = 0, outputEnergy = 0;
 };
 
 /// Chooses the scale and zero point of one block of a weight from its

@@ -735,7 +735,6 @@ llvm::Expected<QuantizedWeight> LatticeQuantizePass::quantizeWeightGPTQ(
   quantized.zeroPoints = std::move(result->zeroPoints);
   quantized.degenerateBlocks = result->degenerateBlocks;
   BlockIndexer blocks(config.scheme, {n, k});
-  double energy = 0;
   for (auto [index, x] : llvm::enumerate(values)) {
     int64_t block = blocks.getBlock(index);
     float q = dequantizeValue(
@@ -745,13 +744,7 @@ llvm::Expected<QuantizedWeight> LatticeQuantizePass::quantizeWeightGPTQ(
     quantized.signal += double(x) * double(x);
     quantized.noise += diff * diff;
   }
-  for (int64_t r = 0; r < n; ++r)
-    for (int64_t i = 0; i < k; ++i) {
-      double s = 0;
-      for (int64_t j = 0; j < k; ++j)
-        s += double(probe->xtx[i * k + j]) * double(values[r * k + j]);
-      energy += double(values[r * k + i]) * s;
-    }
+  double energy = result->outputEnergy;
   if (energy > 0)
     errors = std::make_pair(result->roundingError / energy,
                             result->compensatedError / energy);
