@@ -234,7 +234,7 @@ mlir::lattice::quantizeGPTQ(const QuantScheme &scheme, llvm::ArrayRef<float> w,
   } else {
     params.resize(n * groupsPerRow);
   }
-  // Rounding to nearest, for the report.
+  // The codes' values, for the report.
   std::vector<float> dequantized(n * k);
 
   constexpr int64_t kTile = 16;

@@ -57,8 +57,9 @@ using ChooseBlockParams =
 /// or per-group along K) with H = `xtx` [k, k] (symmetric, row-major).
 /// Per-tensor and per-channel parameters are chosen from the weight before
 /// compensation, a group's when its first column is reached, from its
-/// compensated values (as GPTQ does). Fails when H is not positive
-/// definite after 8 increases of the dampening, or when `choose` fails.
+/// compensated values (as GPTQ does). Fails when `xtx` is not symmetric
+/// (to a relative 1e-5) or not finite, when H is not positive definite
+/// after 8 increases of the dampening, or when `choose` fails.
 llvm::Expected<GPTQResult> quantizeGPTQ(const QuantScheme &scheme,
                                         llvm::ArrayRef<float> w, int64_t n,
                                         int64_t k, llvm::ArrayRef<float> xtx,
