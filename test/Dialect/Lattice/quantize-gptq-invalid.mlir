@@ -8,6 +8,8 @@
 // RUN:   "skew:input.xtx@2x2=1,0.5,-0.5,1" \
 // RUN:   "dead:input.min@=-1" "dead:input.max@=1" "dead:input.absmax@2=1,0" "dead:input.rows@=8" \
 // RUN:   "dead:input.xtx@2x2=2,0,0,0" \
+// RUN:   "smooth:input.min@=-1" "smooth:input.max@=1" "smooth:input.absmax@2=1,1" "smooth:input.rows@=8" \
+// RUN:   "smooth:input.xtx@2x2=1,0,0,1" \
 // RUN:   "nox:input.min@=-1" "nox:input.max@=1" "nox:input.absmax@2=1,1"
 // RUN: lattice-opt %s --lattice-quantize="weight-bits=4 granularity=channel method=gptq stats=%t/s.safetensors" -split-input-file -verify-diagnostics
 
@@ -78,5 +80,16 @@ func.func @dead_channel(%x: tensor<8x2xf32>) -> tensor<8x2xf32> {
   %w = arith.constant dense<[[1.0, 2.0], [0.5, -1.0]]> : tensor<2x2xf32> loc("dead")
   // expected-warning @below {{layer 'dead': 1 of 2 input channels are zero on every calibration row; their weights are set to zero}}
   %y = lattice.matmul %x, %w accumulate(f32) : (tensor<8x2xf32>, tensor<2x2xf32>) -> tensor<8x2xf32>
+  return %y : tensor<8x2xf32>
+}
+
+// -----
+
+// A layer that SmoothQuant rescaled: its statistics describe the input
+// before that.
+func.func @smoothed(%x: tensor<8x2xf32>) -> tensor<8x2xf32> {
+  %w = arith.constant dense<[[1.0, 2.0], [0.5, -1.0]]> : tensor<2x2xf32> loc("smooth")
+  // expected-warning @below {{layer 'smooth': SmoothQuant rescaled this layer's input after its X^T X was gathered; GPTQ uses that X^T X as it is}}
+  %y = lattice.matmul %x, %w accumulate(f32) {lattice.input_absmax = 2.0 : f32} : (tensor<8x2xf32>, tensor<2x2xf32>) -> tensor<8x2xf32>
   return %y : tensor<8x2xf32>
 }

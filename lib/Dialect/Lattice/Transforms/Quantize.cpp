@@ -712,6 +712,10 @@ llvm::Expected<QuantizedWeight> LatticeQuantizePass::quantizeWeightGPTQ(
       statistics->get(getInputProbeName(layer), k, /*withXtX=*/true);
   if (!probe)
     return probe.takeError();
+  if (op->hasAttr(kInputAbsMaxAttrName))
+    op.emitWarning() << "layer '" << layer
+                     << "': SmoothQuant rescaled this layer's input after "
+                        "its X^T X was gathered; GPTQ uses that X^T X as it is";
   GPTQOptions options;
   options.damp = config.damp;
   llvm::Expected<GPTQResult> result = quantizeGPTQ(
