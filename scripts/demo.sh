@@ -4,7 +4,8 @@
 # Builds Lattice and runs the bundled example model, a character-level
 # transformer LM trained on the King James Bible (examples/charlm): exports
 # it to ONNX, compiles it float, w8a8 (SmoothQuant, static activations),
-# w4a16 and mixed (8-bit first and last layers, 4-bit elsewhere), and its
+# w4a16, w4a16-gptq (GPTQ on the calibration text) and mixed (8-bit first
+# and last layers, 4-bit elsewhere), and its
 # nGPT-style variant float and w4a16 (renormalized), runs each natively on
 # held-out text and prints perplexity, SQNR against the float model, weight
 # bytes and tokens per second; then the per-layer report of w4a16 with its

@@ -3,13 +3,13 @@ quantized, run natively, with quality and speed side by side.
 
     python3 examples/charlm/demo.py [--work DIR] [--windows N]
 
-For each recipe (f32, w8a8, w4a16, mixed; and the nGPT-style variant in
-f32 and w4a16): `lattice.compile` from the ONNX export, calibrated on
-training text, then every held-out window of 64 characters runs through
-the native library. The table gives the held-out perplexity (per
-character), the SQNR of the logits against the compiled float model, the
-weights' bytes, and tokens per second (64 tokens per call, one thread per
-core). The per-layer report of w4a16 and its plots go to DIR/report.
+For each recipe (f32, w8a8, w4a16, w4a16-gptq, mixed; and the nGPT-style
+variant in f32 and w4a16): `lattice.compile` from the ONNX export,
+calibrated on training text, then every held-out window of 64 characters
+runs through the native library. The table gives the held-out perplexity
+(per character), the SQNR of the logits against the compiled float model,
+the weights' bytes, and tokens per second (64 tokens per call, one thread
+per core). The per-layer report of w4a16 and its plots go to DIR/report.
 """
 
 import argparse
@@ -27,7 +27,7 @@ import charlm  # noqa: E402
 import lattice  # noqa: E402
 from lattice import reports  # noqa: E402
 
-RECIPES = ["f32", "w8a8", "w4a16", "mixed"]
+RECIPES = ["f32", "w8a8", "w4a16", "w4a16-gptq", "mixed"]
 NGPT_RECIPES = ["f32", "w4a16"]
 
 
