@@ -80,8 +80,11 @@ struct Generic {
   // (The op's accessors are not const.)
   mutable linalg::GenericOp op;
 
-  /// The generic defining `value` (through unit reshapes), or null.
+  /// The generic defining `value` (through unit reshapes), or null (also
+  /// for a null value).
   static Generic get(Value value) {
+    if (!value)
+      return {};
     auto op = skipUnitReshapes(value).getDefiningOp<linalg::GenericOp>();
     if (!op || op.getNumDpsInits() != 1 || op->getNumResults() != 1 ||
         !isa<RankedTensorType>(op.getResultTypes()[0]) ||
@@ -92,13 +95,17 @@ struct Generic {
     return {op};
   }
 
-  explicit operator bool() const { return bool(op); }
-
-  /// Whether every loop is parallel and the output map is the identity.
-  bool isElementwise() const {
-    return op.getNumLoops() == op.getNumParallelLoops() &&
-           op.getIndexingMapsArray().back().isIdentity();
+  /// get(value) when that generic is elementwise: every loop parallel and
+  /// the output map the identity.
+  static Generic getElementwise(Value value) {
+    Generic g = get(value);
+    if (!g || g.op.getNumLoops() != g.op.getNumParallelLoops() ||
+        !g.op.getIndexingMapsArray().back().isIdentity())
+      return {};
+    return g;
   }
+
+  explicit operator bool() const { return bool(op); }
 
   /// The body's yielded value.
   Value yielded() const {
@@ -163,9 +170,8 @@ struct Generic {
     if (Value row = getRowInput(scalar))
       return row;
     Value full = getIdentityInput(scalar);
-    Generic broadcast = full ? Generic::get(full) : Generic();
-    if (!broadcast || !broadcast.isElementwise() ||
-        broadcast.op.getNumLoops() != op.getNumLoops())
+    Generic broadcast = Generic::getElementwise(full);
+    if (!broadcast || broadcast.op.getNumLoops() != op.getNumLoops())
       return {};
     return broadcast.getRowInput(broadcast.yielded());
   }
@@ -180,8 +186,8 @@ static SmallVector<std::pair<Value, Value>, 2> bothOrders(Operation *op) {
 
 /// x for `value` = x * x elementwise (Pow(x, 2) or Mul(x, x)).
 static Value matchSquare(Value value) {
-  Generic g = Generic::get(value);
-  if (!g || !g.isElementwise())
+  Generic g = Generic::getElementwise(value);
+  if (!g)
     return {};
   auto mul = g.yieldedOp<arith::MulFOp>();
   if (!mul)
@@ -225,8 +231,8 @@ static Value matchLastAxisSum(Value value) {
 
 /// x for `value` = the mean over the last axis of x (the sum times 1 / n).
 static Value matchLastAxisMean(Value value) {
-  Generic g = Generic::get(value);
-  if (!g || !g.isElementwise())
+  Generic g = Generic::getElementwise(value);
+  if (!g)
     return {};
   auto mul = g.yieldedOp<arith::MulFOp>();
   if (!mul)
@@ -246,13 +252,13 @@ static Value matchLastAxisMean(Value value) {
 
 /// (t, eps) for `value` = sqrt(t + eps), eps a positive constant.
 static std::optional<std::pair<Value, double>> matchSqrtPlusEps(Value value) {
-  Generic sqrtGeneric = Generic::get(value);
-  if (!sqrtGeneric || !sqrtGeneric.isElementwise())
+  Generic sqrtGeneric = Generic::getElementwise(value);
+  if (!sqrtGeneric)
     return std::nullopt;
   auto sqrt = sqrtGeneric.yieldedOp<math::SqrtOp>();
   Value sum = sqrt ? sqrtGeneric.getIdentityInput(sqrt.getOperand()) : Value();
-  Generic addGeneric = sum ? Generic::get(sum) : Generic();
-  if (!addGeneric || !addGeneric.isElementwise())
+  Generic addGeneric = Generic::getElementwise(sum);
+  if (!addGeneric)
     return std::nullopt;
   auto add = addGeneric.yieldedOp<arith::AddFOp>();
   if (!add)
@@ -284,8 +290,8 @@ static Value matchDivisionByRow(Generic g, Value &numerator) {
   for (auto [a, b] : bothOrders(mul)) {
     Value x = g.getIdentityInput(a);
     Value inverse = x ? g.getRowOperand(b) : Value();
-    Generic inv = inverse ? Generic::get(inverse) : Generic();
-    if (!inv || !inv.isElementwise())
+    Generic inv = Generic::getElementwise(inverse);
+    if (!inv)
       continue;
     auto div = inv.yieldedOp<arith::DivFOp>();
     std::optional<double> one =
@@ -321,8 +327,8 @@ static Value createOnes(PatternRewriter &rewriter, Location loc, int64_t size) {
 
 /// Whether `value` is sqrt(sum(x * x)) over the last axis.
 static bool isL2NormOf(Value value, Value x) {
-  Generic g = Generic::get(value);
-  auto sqrt = g && g.isElementwise() ? g.yieldedOp<math::SqrtOp>() : nullptr;
+  Generic g = Generic::getElementwise(value);
+  auto sqrt = g ? g.yieldedOp<math::SqrtOp>() : nullptr;
   Value sum = sqrt ? g.getIdentityInput(sqrt.getOperand()) : Value();
   return sum && isSame(matchSquare(matchLastAxisSum(sum)), x);
 }
@@ -333,8 +339,8 @@ static bool isL2NormOf(Value value, Value x) {
 static std::optional<double> matchL2Norm(Value value, Value x) {
   if (isL2NormOf(value, x))
     return 1e-12;
-  Generic clip = Generic::get(value);
-  if (!clip || !clip.isElementwise())
+  Generic clip = Generic::getElementwise(value);
+  if (!clip)
     return std::nullopt;
   Value maxValue = clip.yielded();
   if (auto min = clip.yieldedOp<arith::MinimumFOp>()) {
@@ -370,8 +376,8 @@ struct RaiseNormCore final : OpRewritePattern<linalg::GenericOp> {
 
   LogicalResult matchAndRewrite(linalg::GenericOp op,
                                 PatternRewriter &rewriter) const override {
-    Generic g = Generic::get(op.getResult(0));
-    if (!g || g.op != op || !g.isElementwise() || op.getNumLoops() == 0)
+    Generic g = Generic::getElementwise(op.getResult(0));
+    if (!g || g.op != op || op.getNumLoops() == 0)
       return failure();
     auto type = cast<RankedTensorType>(op.getResult(0).getType());
     int64_t size = type.getShape().back();
@@ -386,7 +392,7 @@ struct RaiseNormCore final : OpRewritePattern<linalg::GenericOp> {
       if (!isSame(squared, numerator))
         return failure();
       // The numerator centred on its mean: a layer norm of the uncentred x.
-      if (Generic sub = Generic::get(numerator); sub && sub.isElementwise()) {
+      if (Generic sub = Generic::getElementwise(numerator)) {
         if (auto subOp = sub.yieldedOp<arith::SubFOp>()) {
           Value x = sub.getIdentityInput(subOp.getLhs());
           Value mean = sub.getRowInput(subOp.getRhs());
@@ -420,8 +426,8 @@ struct RaiseNormCore final : OpRewritePattern<linalg::GenericOp> {
 template <typename ScalarOp, typename... NormOps>
 static std::optional<std::pair<Operation *, Value>>
 matchNormWithChannelConstant(linalg::GenericOp op) {
-  Generic g = Generic::get(op.getResult(0));
-  if (!g || g.op != op || !g.isElementwise() || op.getNumLoops() == 0)
+  Generic g = Generic::getElementwise(op.getResult(0));
+  if (!g || g.op != op || op.getNumLoops() == 0)
     return std::nullopt;
   auto scalarOp = g.yieldedOp<ScalarOp>();
   if (!scalarOp)
