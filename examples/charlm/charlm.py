@@ -22,6 +22,7 @@ Training takes a few minutes on 2 cores with a fixed seed.
 """
 
 import argparse
+import dataclasses
 import json
 import math
 import pathlib
@@ -33,10 +34,22 @@ import numpy as np
 
 HERE = pathlib.Path(__file__).resolve().parent
 CONTEXT = 64
-WIDTH = 128
-LAYERS = 2
-HEADS = 4
-HIDDEN = 256
+
+
+@dataclasses.dataclass(frozen=True)
+class Shape:
+    layers: int
+    width: int
+    heads: int
+    hidden: int  # of the SwiGLU MLP
+
+
+# The bundled example (and its nGPT variant), and the larger LM that 3- and
+# 2-bit quantization is measured on (its weights are not in the repository:
+# `charlm.py train --large` writes them).
+SMALL = Shape(layers=2, width=128, heads=4, hidden=256)
+LARGE = Shape(layers=6, width=256, heads=8, hidden=768)
+LARGE_STEPS = 1000
 HELD_OUT = 0.05  # the last 5 % of the text
 
 
@@ -67,8 +80,8 @@ def split(text):
     return text[:cut], text[cut:]
 
 
-def paths(ngpt):
-    stem = "charlm-ngpt" if ngpt else "charlm"
+def paths(ngpt, large=False):
+    stem = "charlm-ngpt" if ngpt else "charlm-large" if large else "charlm"
     return HERE / f"{stem}.safetensors", stem
 
 
@@ -76,9 +89,11 @@ def paths(ngpt):
 # The model (PyTorch)
 # --------------------------------------------------------------------------
 
-def build(vocab_size, ngpt):
+def build(vocab_size, ngpt, shape=SMALL):
     import torch
     from torch import nn
+
+    width, heads, hidden = shape.width, shape.heads, shape.hidden
 
     def unit(x):
         return x / torch.sqrt((x * x).sum(-1, keepdim=True))
@@ -94,29 +109,29 @@ def build(vocab_size, ngpt):
     class Block(nn.Module):
         def __init__(self):
             super().__init__()
-            self.attn_norm = RMSNorm(WIDTH)
-            self.qkv = nn.Linear(WIDTH, 3 * WIDTH, bias=False)
-            self.out = nn.Linear(WIDTH, WIDTH, bias=False)
-            self.mlp_norm = RMSNorm(WIDTH)
-            self.gate = nn.Linear(WIDTH, HIDDEN, bias=False)
-            self.up = nn.Linear(WIDTH, HIDDEN, bias=False)
-            self.down = nn.Linear(HIDDEN, WIDTH, bias=False)
+            self.attn_norm = RMSNorm(width)
+            self.qkv = nn.Linear(width, 3 * width, bias=False)
+            self.out = nn.Linear(width, width, bias=False)
+            self.mlp_norm = RMSNorm(width)
+            self.gate = nn.Linear(width, hidden, bias=False)
+            self.up = nn.Linear(width, hidden, bias=False)
+            self.down = nn.Linear(hidden, width, bias=False)
             if ngpt:
-                self.attn_step = nn.Parameter(torch.full((WIDTH,), 0.05))
-                self.mlp_step = nn.Parameter(torch.full((WIDTH,), 0.05))
-                self.qk_scale = nn.Parameter(torch.ones(WIDTH // HEADS))
+                self.attn_step = nn.Parameter(torch.full((width,), 0.05))
+                self.mlp_step = nn.Parameter(torch.full((width,), 0.05))
+                self.qk_scale = nn.Parameter(torch.ones(width // heads))
 
         def attention(self, x, mask):
             t = x.shape[1]
-            q, k, v = self.qkv(x).split(WIDTH, dim=-1)
-            shape = (x.shape[0], t, HEADS, WIDTH // HEADS)
+            q, k, v = self.qkv(x).split(width, dim=-1)
+            shape = (x.shape[0], t, heads, width // heads)
             q, k, v = (y.reshape(shape).transpose(1, 2) for y in (q, k, v))
             if ngpt:
                 q = unit(q) * self.qk_scale
                 k = unit(k) * self.qk_scale
-                scale = math.sqrt(WIDTH // HEADS)
+                scale = math.sqrt(width // heads)
             else:
-                scale = 1 / math.sqrt(WIDTH // HEADS)
+                scale = 1 / math.sqrt(width // heads)
             scores = q @ k.transpose(-1, -2) * scale + mask
             y = torch.softmax(scores, dim=-1) @ v
             return self.out(y.transpose(1, 2).reshape(x.shape))
@@ -135,10 +150,10 @@ def build(vocab_size, ngpt):
     class CharLM(nn.Module):
         def __init__(self):
             super().__init__()
-            self.embed = nn.Embedding(vocab_size, WIDTH)
-            self.blocks = nn.ModuleList(Block() for _ in range(LAYERS))
-            self.norm = RMSNorm(WIDTH)
-            self.head = nn.Linear(WIDTH, vocab_size, bias=False)
+            self.embed = nn.Embedding(vocab_size, width)
+            self.blocks = nn.ModuleList(Block() for _ in range(shape.layers))
+            self.norm = RMSNorm(width)
+            self.head = nn.Linear(width, vocab_size, bias=False)
             if ngpt:
                 self.logit_scale = nn.Parameter(torch.full((vocab_size,), 10.0))
             mask = torch.full((CONTEXT, CONTEXT), -1e9).triu(1)
@@ -196,7 +211,7 @@ def perplexity(logits, targets):
     return float(np.exp(-picked.mean()))
 
 
-def train(ngpt, steps, seed=0):
+def train(ngpt, steps, large=False, seed=0):
     import torch
     from torch.nn import functional as F
 
@@ -207,7 +222,7 @@ def train(ngpt, steps, seed=0):
     text = corpus()
     vocab = vocabulary(text)
     data = torch.from_numpy(encode(split(text)[0], vocab))
-    model = build(len(vocab), ngpt)
+    model = build(len(vocab), ngpt, LARGE if large else SMALL)
     if ngpt:
         model.project()
     opt = torch.optim.AdamW(model.parameters(), lr=3e-3 if ngpt else 2e-3,
@@ -236,7 +251,7 @@ def train(ngpt, steps, seed=0):
         logits = model(torch.from_numpy(x)).numpy()
     ppl = perplexity(logits, y)
     print(f"held-out perplexity {ppl:.3f} (per character)")
-    path, stem = paths(ngpt)
+    path, stem = paths(ngpt, large)
     tensors = {k: v.detach().numpy().astype(np.float16)
                for k, v in model.state_dict().items()}
     safetensors.save(path, tensors, {"vocab": json.dumps("".join(vocab)),
@@ -245,26 +260,29 @@ def train(ngpt, steps, seed=0):
     print(f"wrote {path}")
 
 
-def load(ngpt):
+def load(ngpt, large=False):
     """The trained PyTorch model (weights as shipped, in f32) and its
     vocabulary."""
     import torch
 
     from lattice import safetensors
 
-    path, _ = paths(ngpt)
+    path, _ = paths(ngpt, large)
+    if not path.exists():
+        raise SystemExit(f"{path} is missing; `charlm.py train{' --large' if large else ''}` "
+                         "writes it")
     tensors, metadata = safetensors.load(path, with_metadata=True)
     vocab = list(json.loads(metadata["vocab"]))
-    model = build(len(vocab), ngpt)
+    model = build(len(vocab), ngpt, LARGE if large else SMALL)
     model.load_state_dict({k: torch.from_numpy(v.astype(np.float32))
                            for k, v in tensors.items()})
     return model.eval(), vocab
 
 
-def export(ngpt, output):
+def export(ngpt, output, large=False):
     import torch
 
-    model, vocab = load(ngpt)
+    model, vocab = load(ngpt, large)
     tokens = torch.zeros((1, CONTEXT), dtype=torch.int64)
     torch.onnx.export(model, tokens, str(output), opset_version=17,
                       input_names=["tokens"], output_names=["logits"])
@@ -276,13 +294,17 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("command", choices=["train", "export", "text"])
     parser.add_argument("--ngpt", action="store_true", help="the nGPT-style variant")
-    parser.add_argument("--steps", type=int, default=1500)
+    parser.add_argument("--large", action="store_true",
+                        help=f"the larger LM ({LARGE.layers} layers, width {LARGE.width})")
+    parser.add_argument("--steps", type=int)
     parser.add_argument("-o", "--output")
     args = parser.parse_args(argv)
     if args.command == "train":
-        train(args.ngpt, args.steps)
+        if args.ngpt and args.large:
+            parser.error("--ngpt and --large are different models")
+        train(args.ngpt, args.steps or (LARGE_STEPS if args.large else 1500), args.large)
     elif args.command == "export":
-        export(args.ngpt, args.output or paths(args.ngpt)[1] + ".onnx")
+        export(args.ngpt, args.output or paths(args.ngpt, args.large)[1] + ".onnx", args.large)
     else:
         pathlib.Path(args.output or "corpus.txt").write_text(corpus())
 

@@ -97,6 +97,91 @@ static bool upperFactorOfInverse(const std::vector<double> &h, int64_t k,
   return true;
 }
 
+/// Solves L L^T y = z in place for each of the `n` rows z of `rows` [n, k],
+/// L lower triangular [k, k] and `lt` its transpose: forward, then backward
+/// substitution, both written as vector updates over the columns not yet
+/// solved.
+GPTQ_VECTORIZED static void solveCholesky(const double *l, const double *lt,
+                                          int64_t k, double *rows, int64_t n) {
+  for (int64_t r = 0; r < n; ++r) {
+    double *y = rows + r * k;
+    // L u = z: u_j = z_j / L[j][j], then z_i -= L[i][j] u_j for i > j
+    // (column j of L, row j of L^T).
+    for (int64_t j = 0; j < k; ++j) {
+      double u = y[j] / l[j * k + j];
+      y[j] = u;
+      axpy(y + j + 1, lt + j * k + j + 1, -u, k - j - 1);
+    }
+    // L^T y = u: y_j = u_j / L[j][j] from the last, then u_i -= L[j][i]
+    // y_j for i < j (row j of L).
+    for (int64_t j = k - 1; j >= 0; --j) {
+      double v = y[j] / l[j * k + j];
+      y[j] = v;
+      axpy(y, l + j * k, -v, j);
+    }
+  }
+}
+
+llvm::Expected<std::vector<float>> mlir::lattice::computeQEPTarget(
+    llvm::ArrayRef<float> w, int64_t n, int64_t k, llvm::ArrayRef<float> xtx,
+    llvm::ArrayRef<float> cross, double alpha, double &damp) {
+  if (int64_t(w.size()) != n * k || int64_t(xtx.size()) != k * k ||
+      int64_t(cross.size()) != k * k)
+    return llvm::createStringError("QEP: the statistics are not [k, k]");
+  for (int64_t e = 0; e < k * k; ++e)
+    if (!std::isfinite(xtx[e]) || !std::isfinite(cross[e]))
+      return llvm::createStringError("QEP: the statistics are not finite");
+  std::vector<float> target(w.begin(), w.end());
+  if (alpha == 0)
+    return target;
+  double meanDiagonal = 0;
+  for (int64_t i = 0; i < k; ++i)
+    meanDiagonal += xtx[i * k + i];
+  meanDiagonal = std::max(meanDiagonal / double(k), 1e-30);
+  std::vector<double> l(k * k), column(k);
+  bool factored = false;
+  for (int attempt = 0; attempt <= 8 && !factored; ++attempt) {
+    for (int64_t e = 0; e < k * k; ++e)
+      l[e] = xtx[e];
+    for (int64_t i = 0; i < k; ++i)
+      l[i * k + i] += damp * meanDiagonal;
+    factored = choleskyLower(l.data(), k, column.data());
+    if (!factored)
+      damp *= 10;
+  }
+  if (!factored)
+    return llvm::createStringError(
+        "QEP: X^ ^T X^ is not positive definite even with dampening %g",
+        damp / 10);
+  std::vector<double> lt(k * k, 0.0);
+  for (int64_t i = 0; i < k; ++i)
+    for (int64_t j = 0; j <= i; ++j)
+      lt[j * k + i] = l[i * k + j];
+  // Z = W (C - G), a tile of rows at a time (each row of C - G read once
+  // per tile), then Z G_d^-1.
+  std::vector<double> difference(k * k);
+  for (int64_t e = 0; e < k * k; ++e)
+    difference[e] = double(cross[e]) - double(xtx[e]);
+  constexpr int64_t kTile = 16;
+  std::vector<double> z(kTile * k);
+  for (int64_t r0 = 0; r0 < n; r0 += kTile) {
+    int64_t tile = std::min(kTile, n - r0);
+    std::fill(z.begin(), z.end(), 0.0);
+    for (int64_t i = 0; i < k; ++i)
+      for (int64_t t = 0; t < tile; ++t) {
+        double x = w[(r0 + t) * k + i];
+        if (x != 0)
+          axpy(z.data() + t * k, difference.data() + i * k, x, k);
+      }
+    solveCholesky(l.data(), lt.data(), k, z.data(), tile);
+    for (int64_t t = 0; t < tile; ++t)
+      for (int64_t j = 0; j < k; ++j)
+        target[(r0 + t) * k + j] =
+            float(double(w[(r0 + t) * k + j]) + alpha * z[t * k + j]);
+  }
+  return target;
+}
+
 /// quadraticForms' tiles: rows of each matrix, columns of H.
 constexpr int64_t kFormRows = 8, kFormColumns = 256;
 
@@ -137,6 +222,17 @@ GPTQ_VECTORIZED static void quadraticForms(const float *xtx, int64_t k,
         }
     }
   }
+}
+
+std::vector<double>
+mlir::lattice::computeOutputErrors(llvm::ArrayRef<float> xtx, int64_t n,
+                                   int64_t k,
+                                   llvm::ArrayRef<const double *> matrices) {
+  std::vector<double> totals(matrices.size(), 0.0);
+  std::vector<double> products(matrices.size() * kFormRows * kFormColumns);
+  quadraticForms(xtx.data(), k, n, matrices.data(), matrices.size(),
+                 totals.data(), products.data());
+  return totals;
 }
 
 /// The compensation of column `i` in a tile of rows: row t of `rows`
@@ -297,11 +393,8 @@ mlir::lattice::quantizeGPTQ(const QuantScheme &scheme, llvm::ArrayRef<float> w,
   }
   for (int64_t e = 0; e < n * k; ++e)
     compensated[e] = original[e] - double(dequantized[e]);
-  double forms[3] = {0, 0, 0};
-  const double *matrices[3] = {original.data(), rounded.data(),
-                               compensated.data()};
-  std::vector<double> products(3 * kFormRows * kFormColumns);
-  quadraticForms(xtx.data(), k, n, matrices, 3, forms, products.data());
+  std::vector<double> forms = computeOutputErrors(
+      xtx, n, k, {original.data(), rounded.data(), compensated.data()});
   result.outputEnergy = forms[0];
   result.roundingError = forms[1];
   result.compensatedError = forms[2];

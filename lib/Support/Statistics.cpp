@@ -91,7 +91,7 @@ StatisticsFile::read(StringRef name, llvm::ArrayRef<int64_t> shape) const {
 
 Expected<ProbeStatistics> StatisticsFile::get(StringRef probe,
                                               std::optional<int64_t> channels,
-                                              bool withXtX) const {
+                                              ProbeFields fields) const {
   ProbeStatistics stats;
   std::string prefix = probe.str() + ".";
   auto readScalar = [&](StringRef field, auto &out) -> llvm::Error {
@@ -142,8 +142,22 @@ Expected<ProbeStatistics> StatisticsFile::get(StringRef probe,
     if (llvm::Error error = checkNonNegative("absmax", stats.absmax))
       return std::move(error);
   }
-  if (withXtX) {
-    int64_t size = channels.value_or(0);
+  int64_t size = channels.value_or(0);
+  if (fields & ProbeFields::AbsMean) {
+    Expected<std::vector<float>> absmean = read(prefix + "absmean", {size});
+    if (!absmean)
+      return absmean.takeError();
+    stats.absmean = std::move(*absmean);
+    if (llvm::Error error = checkNonNegative("absmean", stats.absmean))
+      return std::move(error);
+  }
+  if (fields & ProbeFields::Cross) {
+    Expected<std::vector<float>> cross = read(prefix + "cross", {size, size});
+    if (!cross)
+      return cross.takeError();
+    stats.cross = std::move(*cross);
+  }
+  if (fields & (ProbeFields::XtX | ProbeFields::Cross)) {
     Expected<std::vector<float>> xtx = read(prefix + "xtx", {size, size});
     if (!xtx)
       return xtx.takeError();

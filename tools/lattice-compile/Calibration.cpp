@@ -25,23 +25,25 @@ using namespace mlir::lattice::compile;
 using llvm::StringRef;
 
 namespace {
-/// The statistics of one probe (docs/Calibration.md), accumulated in
-/// double precision as numpy does.
-/// sums[i][j] += sum over the `n` rows b of rows[b][i] * rows[b][j], for
-/// j >= i ([c, c] row-major sums, [n, c] rows), each sum's terms in row
-/// order. Compiled for the widest vectors the CPU has.
+/// sums[i][j] += sum over the `n` rows b of left[b][i] * right[b][j] ([c, c]
+/// row-major sums, [n, c] rows), for j >= i when `upper` (x x^T, which is
+/// symmetric), for every j otherwise; each sum's terms in row order.
+/// Compiled for the widest vectors the CPU has.
 __attribute__((target_clones("avx512f", "avx2", "default"))) static void
-accumulateOuterProducts(double *sums, const double *rows, int64_t n,
-                        int64_t c) {
+accumulateOuterProducts(double *sums, const double *left, const double *right,
+                        int64_t n, int64_t c, bool upper) {
   for (int64_t i = 0; i < c; ++i) {
     double *out = sums + i * c;
+    int64_t first = upper ? i : 0;
     int64_t b = 0;
     // Four rows per pass over the sums' row (the same additions, in the
     // same order, with the partial sum in a register).
     for (; b + 4 <= n; b += 4) {
-      const double *r0 = rows + b * c, *r1 = r0 + c, *r2 = r1 + c, *r3 = r2 + c;
-      double x0 = r0[i], x1 = r1[i], x2 = r2[i], x3 = r3[i];
-      for (int64_t j = i; j < c; ++j) {
+      const double *r0 = right + b * c, *r1 = r0 + c, *r2 = r1 + c,
+                   *r3 = r2 + c;
+      const double *l0 = left + b * c;
+      double x0 = l0[i], x1 = l0[c + i], x2 = l0[2 * c + i], x3 = l0[3 * c + i];
+      for (int64_t j = first; j < c; ++j) {
         double v = out[j];
         v += x0 * r0[j];
         v += x1 * r1[j];
@@ -51,50 +53,73 @@ accumulateOuterProducts(double *sums, const double *rows, int64_t n,
       }
     }
     for (; b < n; ++b) {
-      const double *row = rows + b * c;
-      double xi = row[i];
-      for (int64_t j = i; j < c; ++j)
+      const double *row = right + b * c;
+      double xi = left[b * c + i];
+      for (int64_t j = first; j < c; ++j)
         out[j] += xi * row[j];
     }
   }
 }
 
+/// The rows of a sample (a few at a time), each row of the sums updated by
+/// all of them while it is in cache: one pass over the [C, C] sums per
+/// block of rows instead of one per row (each sum still adds its terms row
+/// by row, in order). `reference` (or null) gives x_ref x^T instead of
+/// x x^T. Returns the rows added.
+static int64_t accumulateMoments(std::vector<double> &sums, const float *x,
+                                 const float *reference, int64_t count,
+                                 int64_t channels) {
+  constexpr int64_t kBlock = 64;
+  int64_t total = count / channels;
+  int64_t size = std::min(total, kBlock) * channels;
+  std::vector<double> block(size), referenceBlock(reference ? size : 0);
+  for (int64_t r0 = 0; r0 < total; r0 += kBlock) {
+    int64_t n = std::min(kBlock, total - r0);
+    for (int64_t e = 0; e < n * channels; ++e)
+      block[e] = x[r0 * channels + e];
+    if (reference)
+      for (int64_t e = 0; e < n * channels; ++e)
+        referenceBlock[e] = reference[r0 * channels + e];
+    accumulateOuterProducts(sums.data(),
+                            reference ? referenceBlock.data() : block.data(),
+                            block.data(), n, channels, !reference);
+  }
+  return total;
+}
+
+/// The statistics of one probe (docs/Calibration.md), accumulated in
+/// double precision as numpy does.
 struct ProbeStatistics {
   std::string name;
   unsigned output = 0;
   int64_t channels = 1;
   double min = std::numeric_limits<double>::infinity();
   double max = -std::numeric_limits<double>::infinity();
-  std::vector<double> absmax, histogram;
+  /// Per channel: max |x| and the sum of |x| over `channelRows` values.
+  std::vector<double> absmax, abssum, histogram;
+  int64_t channelRows = 0;
   /// Sum of x x^T over the rows of x (channels last), upper triangle, when
-  /// asked for; and the rows summed.
-  std::vector<double> xtx;
+  /// asked for; and the rows summed. With QEP's statistics, also the sum of
+  /// x_ref x^T (full).
+  std::vector<double> xtx, cross;
   int64_t rows = 0;
 
-  void update(const float *x, int64_t count) {
+  /// Adds `count` values of the probe (and of the float model's probe,
+  /// `reference`, for the cross moment).
+  void update(const float *x, int64_t count, const float *reference = nullptr) {
     for (int64_t i = 0; i < count; ++i) {
       double v = x[i];
       min = std::min(min, v);
       max = std::max(max, v);
       double &channel = absmax[i % channels];
       channel = std::max(channel, std::fabs(v));
+      abssum[i % channels] += std::fabs(v);
     }
-    if (xtx.empty())
-      return;
-    // The rows of a sample (a few at a time), each row of x x^T updated by
-    // all of them while it is in cache: one pass over the [C, C] sums per
-    // block of rows instead of one per row (each sum still adds its terms
-    // row by row, in order).
-    constexpr int64_t kBlock = 64;
-    int64_t total = count / channels;
-    std::vector<double> block(std::min(total, kBlock) * channels);
-    for (int64_t r0 = 0; r0 < total; r0 += kBlock) {
-      int64_t n = std::min(kBlock, total - r0);
-      for (int64_t e = 0; e < n * channels; ++e)
-        block[e] = x[r0 * channels + e];
-      accumulateOuterProducts(xtx.data(), block.data(), n, channels);
-      rows += n;
-    }
+    channelRows += count / channels;
+    if (!xtx.empty())
+      rows += accumulateMoments(xtx, x, nullptr, count, channels);
+    if (!cross.empty())
+      accumulateMoments(cross, x, reference, count, channels);
   }
 
   /// Counts |x| into the bins of [0, range] as numpy.histogram does: the
@@ -121,17 +146,97 @@ struct ProbeStatistics {
   }
 };
 
-/// The runtime's entry points, from the calibration library.
-struct Runtime {
-  const lattice_model_info *(*info)(void);
-  lattice_status (*load)(const lattice_model_info *, const char *,
-                         lattice_model **);
-  lattice_status (*run)(const lattice_model *, const void *const *,
-                        void *const *);
-  void (*free)(lattice_model *);
-  const char *(*lastError)(void);
-};
+/// A loaded calibration build: the runtime's entry points, the model with
+/// its weights, and buffers for one sample's inputs and outputs.
+class Library {
+public:
+  ~Library() {
+    if (model)
+      rt.free(model);
+  }
 
+  /// Loads `path` with the weights file `weights`.
+  static llvm::Expected<std::unique_ptr<Library>> open(StringRef path,
+                                                       StringRef weights);
+
+  const lattice_model_info &getInfo() const { return *info; }
+  /// Runs the model on the input buffers (filled by the caller).
+  llvm::Error run(int64_t sample);
+  std::vector<std::vector<uint8_t>> &getInputBuffers() { return inputs; }
+  const float *getOutput(unsigned i) const {
+    return reinterpret_cast<const float *>(outputs[i].data());
+  }
+  int64_t getOutputSize(unsigned i) const {
+    return info->outputs[i].num_bytes / sizeof(float);
+  }
+
+private:
+  struct Runtime {
+    const lattice_model_info *(*info)(void);
+    lattice_status (*load)(const lattice_model_info *, const char *,
+                           lattice_model **);
+    lattice_status (*run)(const lattice_model *, const void *const *,
+                          void *const *);
+    void (*free)(lattice_model *);
+    const char *(*lastError)(void);
+  } rt;
+  const lattice_model_info *info = nullptr;
+  lattice_model *model = nullptr;
+  std::vector<std::vector<uint8_t>> inputs, outputs;
+  std::vector<const void *> inputPointers;
+  std::vector<void *> outputPointers;
+};
+} // namespace
+
+static llvm::Error fail(const llvm::Twine &message) {
+  return llvm::createStringError(message.str());
+}
+
+llvm::Expected<std::unique_ptr<Library>> Library::open(StringRef path,
+                                                       StringRef weights) {
+  // RTLD_LOCAL: the library's copy of the runtime stays its own. (A library
+  // is loaded once per process: the handle is not closed, as the runtime's
+  // pool threads may still run its code.)
+  void *handle = dlopen(path.str().c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!handle)
+    return fail("cannot load the calibration build '" + path +
+                "': " + dlerror());
+  auto result = std::make_unique<Library>();
+  Runtime &rt = result->rt;
+  auto symbol = [&](const char *name) { return dlsym(handle, name); };
+  rt.info =
+      reinterpret_cast<decltype(rt.info)>(symbol("lattice_model_info_v1"));
+  rt.load = reinterpret_cast<decltype(rt.load)>(symbol("lattice_model_load"));
+  rt.run = reinterpret_cast<decltype(rt.run)>(symbol("lattice_model_run"));
+  rt.free = reinterpret_cast<decltype(rt.free)>(symbol("lattice_model_free"));
+  rt.lastError =
+      reinterpret_cast<decltype(rt.lastError)>(symbol("lattice_last_error"));
+  if (!rt.info || !rt.load || !rt.run || !rt.free || !rt.lastError)
+    return fail("'" + path + "' is not a model library");
+  result->info = rt.info();
+  const lattice_model_info &info = *result->info;
+  if (rt.load(&info, weights.str().c_str(), &result->model) != LATTICE_OK)
+    return fail("cannot load the calibration build: " +
+                StringRef(rt.lastError()));
+  for (uint32_t i = 0; i < info.num_inputs; ++i) {
+    result->inputs.emplace_back(info.inputs[i].num_bytes);
+    result->inputPointers.push_back(result->inputs.back().data());
+  }
+  for (uint32_t i = 0; i < info.num_outputs; ++i) {
+    result->outputs.emplace_back(info.outputs[i].num_bytes);
+    result->outputPointers.push_back(result->outputs.back().data());
+  }
+  return result;
+}
+
+llvm::Error Library::run(int64_t sample) {
+  if (rt.run(model, inputPointers.data(), outputPointers.data()) == LATTICE_OK)
+    return llvm::Error::success();
+  return fail("the calibration build failed on sample " + llvm::Twine(sample) +
+              ": " + rt.lastError());
+}
+
+namespace {
 /// The samples of one model input.
 struct InputSamples {
   const lattice_tensor_info *info = nullptr;
@@ -146,10 +251,6 @@ struct InputSamples {
   }
 };
 } // namespace
-
-static llvm::Error fail(const llvm::Twine &message) {
-  return llvm::createStringError(message.str());
-}
 
 /// `v` as %.15g writes it: an integer without a fraction.
 static std::string formatNumber(double v) {
@@ -320,34 +421,13 @@ mlir::lattice::compile::openSamples(StringRef path) {
   return opened;
 }
 
-llvm::Error mlir::lattice::compile::calibrate(const CalibrationOptions &o) {
-  const NpzFile *file = o.samples;
-  // RTLD_LOCAL: the library's copy of the runtime stays its own.
-  void *library = dlopen(o.library.str().c_str(), RTLD_NOW | RTLD_LOCAL);
-  if (!library)
-    return fail("cannot load the calibration build '" + o.library +
-                "': " + dlerror());
-  Runtime rt;
-  auto symbol = [&](const char *name) { return dlsym(library, name); };
-  rt.info =
-      reinterpret_cast<decltype(rt.info)>(symbol("lattice_model_info_v1"));
-  rt.load = reinterpret_cast<decltype(rt.load)>(symbol("lattice_model_load"));
-  rt.run = reinterpret_cast<decltype(rt.run)>(symbol("lattice_model_run"));
-  rt.free = reinterpret_cast<decltype(rt.free)>(symbol("lattice_model_free"));
-  rt.lastError =
-      reinterpret_cast<decltype(rt.lastError)>(symbol("lattice_last_error"));
-  if (!rt.info || !rt.load || !rt.run || !rt.free || !rt.lastError)
-    return fail("'" + o.library + "' is not a model library");
-  const lattice_model_info &info = *rt.info();
-
-  std::vector<InputSamples> inputs;
-  llvm::Expected<int64_t> samples =
-      getSamples(info, file, o.generatedSamples, inputs);
-  if (!samples)
-    return samples.takeError();
-
+/// The probes of `library` (its outputs from `firstProbe` on), with their
+/// histograms' bins, x x^T for `:input` probes when `xtx` is set.
+static llvm::Expected<std::vector<ProbeStatistics>>
+getProbes(const lattice_model_info &info, unsigned firstProbe, unsigned bins,
+          bool xtx) {
   std::vector<ProbeStatistics> probes;
-  for (uint32_t i = o.firstProbe; i < info.num_outputs; ++i) {
+  for (uint32_t i = firstProbe; i < info.num_outputs; ++i) {
     const lattice_tensor_info &t = info.outputs[i];
     if (t.dtype != LATTICE_F32)
       return fail("probe '" + StringRef(t.name) + "' is not float32");
@@ -356,58 +436,27 @@ llvm::Error mlir::lattice::compile::calibrate(const CalibrationOptions &o) {
     p.output = i;
     p.channels = t.rank > 0 ? t.shape[t.rank - 1] : 1;
     p.absmax.assign(std::max<int64_t>(p.channels, 1), 0.0);
-    p.histogram.assign(o.bins, 0.0);
+    p.abssum.assign(p.absmax.size(), 0.0);
+    p.histogram.assign(bins, 0.0);
     // x^T x of matmul inputs only: weights need no Hessian.
-    if (o.xtx && StringRef(p.name).ends_with(":input"))
+    if (xtx && StringRef(p.name).ends_with(":input"))
       p.xtx.assign(p.channels * p.channels, 0.0);
     probes.push_back(std::move(p));
   }
   if (probes.empty())
     return fail("the model has no matmul to observe");
+  return probes;
+}
 
-  lattice_model *model = nullptr;
-  if (rt.load(&info, o.weights.str().c_str(), &model) != LATTICE_OK)
-    return fail("cannot load the calibration build: " +
-                StringRef(rt.lastError()));
-  std::vector<std::vector<uint8_t>> inputBuffers, outputBuffers;
-  std::vector<const void *> inputPointers;
-  std::vector<void *> outputPointers;
-  for (uint32_t i = 0; i < info.num_inputs; ++i) {
-    inputBuffers.emplace_back(info.inputs[i].num_bytes);
-    inputPointers.push_back(inputBuffers.back().data());
-  }
-  for (uint32_t i = 0; i < info.num_outputs; ++i) {
-    outputBuffers.emplace_back(info.outputs[i].num_bytes);
-    outputPointers.push_back(outputBuffers.back().data());
-  }
-  // Two passes: the range of each probe, then its histogram in that range.
-  for (int pass = 0; pass < (o.bins ? 2 : 1); ++pass)
-    for (int64_t s = 0; s < *samples; ++s) {
-      fillInputs(inputs, s, inputBuffers);
-      if (rt.run(model, inputPointers.data(), outputPointers.data()) !=
-          LATTICE_OK) {
-        std::string why = rt.lastError();
-        rt.free(model);
-        return fail("the calibration build failed on sample " + llvm::Twine(s) +
-                    ": " + why);
-      }
-      for (ProbeStatistics &p : probes) {
-        const auto *x =
-            reinterpret_cast<const float *>(outputBuffers[p.output].data());
-        int64_t count = info.outputs[p.output].num_bytes / sizeof(float);
-        if (pass == 0)
-          p.update(x, count);
-        else
-          p.updateHistogram(x, count);
-      }
-    }
-  rt.free(model);
-
+/// Writes the statistics file `path` (docs/Calibration.md).
+static llvm::Error writeStatistics(StringRef path,
+                                   llvm::ArrayRef<ProbeStatistics> probes,
+                                   int64_t samples, bool histograms) {
   std::pair<std::string, std::string> metadata[] = {
       {"format", "lattice-stats"},
       {"version", "1"},
-      {"samples", std::to_string(*samples)}};
-  auto writer = SafetensorsWriter::create(o.output, metadata);
+      {"samples", std::to_string(samples)}};
+  auto writer = SafetensorsWriter::create(path, metadata);
   if (!writer)
     return writer.takeError();
   llvm::Error error = llvm::Error::success();
@@ -424,9 +473,14 @@ llvm::Error mlir::lattice::compile::calibrate(const CalibrationOptions &o) {
   for (const ProbeStatistics &p : probes) {
     add(p.name + ".min", {}, {p.min});
     add(p.name + ".max", {}, {p.max});
-    add(p.name + ".absmax", {int64_t(p.absmax.size())}, p.absmax);
-    if (o.bins)
-      add(p.name + ".histogram", {int64_t(o.bins)}, p.histogram);
+    int64_t channels = p.absmax.size();
+    add(p.name + ".absmax", {channels}, p.absmax);
+    std::vector<double> absmean(p.abssum);
+    for (double &v : absmean)
+      v /= double(std::max<int64_t>(p.channelRows, 1));
+    add(p.name + ".absmean", {channels}, absmean);
+    if (histograms)
+      add(p.name + ".histogram", {int64_t(p.histogram.size())}, p.histogram);
     if (!p.xtx.empty()) {
       // The lower triangle from the upper.
       std::vector<double> full(p.xtx);
@@ -436,8 +490,106 @@ llvm::Error mlir::lattice::compile::calibrate(const CalibrationOptions &o) {
       add(p.name + ".xtx", {p.channels, p.channels}, full);
       add(p.name + ".rows", {}, {double(p.rows)});
     }
+    if (!p.cross.empty())
+      add(p.name + ".cross", {p.channels, p.channels}, p.cross);
   }
   if (error)
     return error;
   return (*writer)->finish();
+}
+
+llvm::Error mlir::lattice::compile::calibrate(const CalibrationOptions &o) {
+  llvm::Expected<std::unique_ptr<Library>> library =
+      Library::open(o.library, o.weights);
+  if (!library)
+    return library.takeError();
+  const lattice_model_info &info = (*library)->getInfo();
+  std::vector<InputSamples> inputs;
+  llvm::Expected<int64_t> samples =
+      getSamples(info, o.samples, o.generatedSamples, inputs);
+  if (!samples)
+    return samples.takeError();
+  llvm::Expected<std::vector<ProbeStatistics>> probes =
+      getProbes(info, o.firstProbe, o.bins, o.xtx);
+  if (!probes)
+    return probes.takeError();
+  // Two passes: the range of each probe, then its histogram in that range.
+  for (int pass = 0; pass < (o.bins ? 2 : 1); ++pass)
+    for (int64_t s = 0; s < *samples; ++s) {
+      fillInputs(inputs, s, (*library)->getInputBuffers());
+      if (llvm::Error error = (*library)->run(s))
+        return error;
+      for (ProbeStatistics &p : *probes) {
+        const float *x = (*library)->getOutput(p.output);
+        int64_t count = (*library)->getOutputSize(p.output);
+        if (pass == 0)
+          p.update(x, count);
+        else
+          p.updateHistogram(x, count);
+      }
+    }
+  return writeStatistics(o.output, *probes, *samples, o.bins != 0);
+}
+
+llvm::Error
+mlir::lattice::compile::calibrateCrossMoments(const CrossMomentOptions &o) {
+  llvm::Expected<std::unique_ptr<Library>> reference =
+      Library::open(o.reference, o.referenceWeights);
+  if (!reference)
+    return reference.takeError();
+  llvm::Expected<std::unique_ptr<Library>> library =
+      Library::open(o.library, o.weights);
+  if (!library)
+    return library.takeError();
+  const lattice_model_info &info = (*library)->getInfo();
+  const lattice_model_info &referenceInfo = (*reference)->getInfo();
+  std::vector<InputSamples> inputs, referenceInputs;
+  llvm::Expected<int64_t> samples =
+      getSamples(info, o.samples, o.generatedSamples, inputs);
+  if (!samples)
+    return samples.takeError();
+  if (llvm::Expected<int64_t> same = getSamples(
+          referenceInfo, o.samples, o.generatedSamples, referenceInputs);
+      !same)
+    return same.takeError();
+  llvm::Expected<std::vector<ProbeStatistics>> all =
+      getProbes(info, o.firstProbe, /*bins=*/0, /*xtx=*/false);
+  if (!all)
+    return all.takeError();
+  // The probes asked for, each with the reference's output of its name.
+  std::vector<ProbeStatistics> probes;
+  std::vector<unsigned> referenceOutputs;
+  for (ProbeStatistics &p : *all) {
+    if (!llvm::is_contained(o.probes, p.name))
+      continue;
+    std::optional<unsigned> match;
+    for (uint32_t i = 0; i < referenceInfo.num_outputs; ++i)
+      if (p.name == referenceInfo.outputs[i].name &&
+          referenceInfo.outputs[i].num_bytes ==
+              info.outputs[p.output].num_bytes)
+        match = i;
+    if (!match)
+      return fail("the float model has no probe '" + p.name +
+                  "' of the same shape");
+    p.xtx.assign(p.channels * p.channels, 0.0);
+    p.cross.assign(p.channels * p.channels, 0.0);
+    referenceOutputs.push_back(*match);
+    probes.push_back(std::move(p));
+  }
+  if (probes.size() != o.probes.size())
+    return fail(
+        "the partly quantized model lacks some of the probes asked for");
+  for (int64_t s = 0; s < *samples; ++s) {
+    fillInputs(inputs, s, (*library)->getInputBuffers());
+    fillInputs(referenceInputs, s, (*reference)->getInputBuffers());
+    if (llvm::Error error = (*library)->run(s))
+      return error;
+    if (llvm::Error error = (*reference)->run(s))
+      return error;
+    for (auto [p, output] : llvm::zip(probes, referenceOutputs))
+      p.update((*library)->getOutput(p.output),
+               (*library)->getOutputSize(p.output),
+               (*reference)->getOutput(output));
+  }
+  return writeStatistics(o.output, probes, *samples, /*histograms=*/false);
 }

@@ -21,6 +21,8 @@
 #include "llvm/Support/Error.h"
 #include <cstdint>
 #include <memory>
+#include <string>
+#include <vector>
 
 namespace mlir::lattice::compile {
 struct CalibrationOptions {
@@ -42,12 +44,33 @@ struct CalibrationOptions {
   llvm::StringRef output;
 };
 
+/// The statistics of QEP for some layers: the partly quantized model's
+/// build and the float model's, run on the same samples.
+struct CrossMomentOptions {
+  /// The build of the partly quantized model and its weights; its outputs
+  /// from `firstProbe` on are probes.
+  llvm::StringRef library, weights;
+  unsigned firstProbe = 0;
+  /// The float model's build (the same probes, by name) and its weights.
+  llvm::StringRef reference, referenceWeights;
+  /// The probes to gather: x x^T and x_ref x^T of each.
+  std::vector<std::string> probes;
+  const NpzFile *samples = nullptr;
+  unsigned generatedSamples = 8;
+  llvm::StringRef output;
+};
+
 /// Opens the .npz archive of calibration samples at `path`.
 llvm::Expected<std::unique_ptr<NpzFile>> openSamples(llvm::StringRef path);
 
 /// Runs the calibration; every failure (a sample that does not fit an
 /// input, a library that does not load or run) is an error that says why.
 llvm::Error calibrate(const CalibrationOptions &options);
+
+/// Gathers QEP's statistics (docs/Calibration.md): per probe the min, max,
+/// absmax and absmean of x, x x^T and x_ref x^T, x from the partly
+/// quantized model, x_ref from the float model on the same sample.
+llvm::Error calibrateCrossMoments(const CrossMomentOptions &options);
 } // namespace mlir::lattice::compile
 
 #endif // LATTICE_TOOLS_LATTICE_COMPILE_CALIBRATION_H

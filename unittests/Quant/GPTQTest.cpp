@@ -93,3 +93,54 @@ TEST(GPTQ, RejectsWhatCallersMustNotPass) {
   EXPECT_EQ(message(scheme, 2, 2, 0.0),
             "GPTQ: dampening must be positive, got 0");
 }
+
+TEST(QEP, TargetSolvesTheNormalEquations) {
+  // At alpha = 1 (and a negligible dampening) W* = W C G^-1: W* G = W C.
+  const int64_t n = 2, k = 3;
+  std::vector<float> w = {1.0f, -0.5f, 0.25f, 0.3f, 0.9f, -1.0f};
+  std::vector<float> g = {4.0f, 1.0f, 0.5f, 1.0f, 3.0f, 0.2f, 0.5f, 0.2f, 2.0f};
+  std::vector<float> c = {4.5f, 0.8f, 0.4f, 1.2f, 2.5f, 0.1f, 0.3f, 0.6f, 2.2f};
+  double damp = 1e-9;
+  llvm::Expected<std::vector<float>> target =
+      computeQEPTarget(w, n, k, g, c, 1.0, damp);
+  ASSERT_TRUE(bool(target)) << llvm::toString(target.takeError());
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t j = 0; j < k; ++j) {
+      double lhs = 0, rhs = 0;
+      for (int64_t i = 0; i < k; ++i) {
+        lhs += double((*target)[r * k + i]) * g[i * k + j];
+        rhs += double(w[r * k + i]) * c[i * k + j];
+      }
+      EXPECT_NEAR(lhs, rhs, 1e-5) << "row " << r << ", column " << j;
+    }
+  // At alpha = 0 the weight stays.
+  llvm::Expected<std::vector<float>> same =
+      computeQEPTarget(w, n, k, g, c, 0.0, damp);
+  ASSERT_TRUE(bool(same));
+  EXPECT_EQ(*same, w);
+}
+
+TEST(QEP, RejectsBadStatistics) {
+  std::vector<float> w = {1.0f, 2.0f};
+  std::vector<float> g = {1.0f, 0.0f, 0.0f, 1.0f};
+  double damp = 0.01;
+  llvm::Expected<std::vector<float>> shape =
+      computeQEPTarget(w, 1, 2, g, {1.0f}, 0.5, damp);
+  ASSERT_FALSE(bool(shape));
+  EXPECT_EQ(llvm::toString(shape.takeError()),
+            "QEP: the statistics are not [k, k]");
+  llvm::Expected<std::vector<float>> nan =
+      computeQEPTarget(w, 1, 2, g, {1.0f, NAN, 0.0f, 1.0f}, 0.5, damp);
+  ASSERT_FALSE(bool(nan));
+  EXPECT_EQ(llvm::toString(nan.takeError()),
+            "QEP: the statistics are not finite");
+  // A negative diagonal that no dampening outgrows.
+  std::vector<float> indefinite = {1.0f, 0.0f, 0.0f, -1e9f};
+  llvm::Expected<std::vector<float>> hopeless =
+      computeQEPTarget(w, 1, 2, indefinite, g, 0.5, damp);
+  ASSERT_FALSE(bool(hopeless));
+  EXPECT_NE(llvm::toString(hopeless.takeError())
+                .find("QEP: X^ ^T X^ is not positive definite even with "
+                      "dampening"),
+            std::string::npos);
+}

@@ -65,6 +65,29 @@ llvm::Expected<GPTQResult> quantizeGPTQ(const QuantScheme &scheme,
                                         int64_t k, llvm::ArrayRef<float> xtx,
                                         const GPTQOptions &options,
                                         ChooseBlockParams choose);
+
+/// QEP's target (seed 002): the weight W* that a layer fed the partly
+/// quantized model's input X^ needs for the float model's output, moved
+/// by `alpha` in [0, 1] from W towards it:
+///
+///   W* = W + alpha W (C - G) (G + damp mean(diag G) I)^-1
+///
+/// with G = X^ ^T X^ (`xtx`) and C = X^T X^ (`cross`, X the float model's
+/// input), both [k, k] row-major (W C G^-1 minimises ||X W^T - X^ W*^T||).
+/// The dampening is raised as in quantizeGPTQ when G is not positive
+/// definite (`damp` gets the value used). Fails on non-finite statistics.
+llvm::Expected<std::vector<float>> computeQEPTarget(llvm::ArrayRef<float> w,
+                                                    int64_t n, int64_t k,
+                                                    llvm::ArrayRef<float> xtx,
+                                                    llvm::ArrayRef<float> cross,
+                                                    double alpha, double &damp);
+
+/// For each row-major [n, k] matrix D of `matrices`, tr(D H D^T) with H =
+/// `xtx` [k, k]: the squared output error, summed over the calibration
+/// rows, of a weight error D on inputs whose X^T X is H.
+std::vector<double>
+computeOutputErrors(llvm::ArrayRef<float> xtx, int64_t n, int64_t k,
+                    llvm::ArrayRef<const double *> matrices);
 } // namespace mlir::lattice
 
 #endif // LATTICE_QUANT_GPTQ_H

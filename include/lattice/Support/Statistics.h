@@ -13,10 +13,14 @@
 //
 //   P.min, P.max   F32 []      extremes over all calibration inputs
 //   P.absmax       F32 [C]     max |x| per channel (probes with an axis)
+//   P.absmean      F32 [C]     mean |x| per channel (optional)
 //   P.histogram    F32 [B]     counts of |x| in B equal bins of [0, R],
 //                              R = max(|P.min|, |P.max|)
 //   P.xtx          F32 [C, C]  sum of x x^T over the rows of x (optional)
 //   P.rows         F32 []      number of rows summed into P.xtx
+//   P.cross        F32 [C, C]  sum of x_ref x^T over the rows, x_ref the
+//                              float model's input where x is the partly
+//                              quantized model's (QEP statistics only)
 //
 // Every tensor is checked when it is read: dtype, shape, finiteness and
 // ordering, with messages that name the tensor.
@@ -33,14 +37,17 @@ namespace mlir::lattice {
 /// The statistics of one probe.
 struct ProbeStatistics {
   float min = 0, max = 0;
-  /// Per-channel absolute maximum; empty unless requested.
-  std::vector<float> absmax;
+  /// Per-channel absolute maximum and mean; empty unless requested.
+  std::vector<float> absmax, absmean;
   /// Counts of |x| in equal bins of [0, getRange()]; may be empty.
   std::vector<float> histogram;
   /// Row-major [C, C] sum of x x^T and the number of rows; empty unless
   /// requested.
   std::vector<float> xtx;
   double rows = 0;
+  /// Row-major [C, C] sum of x_ref x^T (QEP's cross moment); empty unless
+  /// requested.
+  std::vector<float> cross;
 
   /// max(|min|, |max|).
   double getRange() const;
@@ -49,6 +56,21 @@ struct ProbeStatistics {
   /// the range when there is no histogram.
   double getAbsPercentile(double percentile) const;
 };
+
+/// The optional statistics of a probe that a pass asks for.
+enum class ProbeFields : unsigned {
+  None = 0,
+  XtX = 1,
+  AbsMean = 2,
+  /// x_ref x^T, with x x^T.
+  Cross = 4,
+};
+inline ProbeFields operator|(ProbeFields a, ProbeFields b) {
+  return ProbeFields(unsigned(a) | unsigned(b));
+}
+inline bool operator&(ProbeFields a, ProbeFields b) {
+  return (unsigned(a) & unsigned(b)) != 0;
+}
 
 /// A validated statistics file.
 class StatisticsFile {
@@ -63,10 +85,10 @@ public:
 
   /// Reads and checks the statistics of `probe`: min and max always (and
   /// the histogram when present), the per-channel absmax when `channels` is
-  /// set (it must have that many), and x x^T when `withXtX` is set.
-  llvm::Expected<ProbeStatistics> get(llvm::StringRef probe,
-                                      std::optional<int64_t> channels,
-                                      bool withXtX = false) const;
+  /// set (it must have that many), and the `fields` asked for.
+  llvm::Expected<ProbeStatistics>
+  get(llvm::StringRef probe, std::optional<int64_t> channels,
+      ProbeFields fields = ProbeFields::None) const;
 
   llvm::StringRef getPath() const { return file->getPath(); }
 

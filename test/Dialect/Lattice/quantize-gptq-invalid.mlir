@@ -85,11 +85,12 @@ func.func @dead_channel(%x: tensor<8x2xf32>) -> tensor<8x2xf32> {
 
 // -----
 
-// A layer that SmoothQuant rescaled: its statistics describe the input
-// before that.
+// A layer whose input SmoothQuant or AWQ rescaled after its statistics were
+// gathered: X^T X (the identity here) is rescaled by the recorded factors,
+// so that a channel scaled by 0 is dead.
 func.func @smoothed(%x: tensor<8x2xf32>) -> tensor<8x2xf32> {
   %w = arith.constant dense<[[1.0, 2.0], [0.5, -1.0]]> : tensor<2x2xf32> loc("smooth")
-  // expected-warning @below {{layer 'smooth': SmoothQuant rescaled this layer's input after its X^T X was gathered; GPTQ uses that X^T X as it is}}
-  %y = lattice.matmul %x, %w accumulate(f32) {lattice.input_absmax = 2.0 : f32} : (tensor<8x2xf32>, tensor<2x2xf32>) -> tensor<8x2xf32>
+  // expected-warning @below {{layer 'smooth': 1 of 2 input channels are zero on every calibration row; their weights are set to zero}}
+  %y = lattice.matmul %x, %w accumulate(f32) {lattice.input_rescale = array<f32: 0.0, 2.0>} : (tensor<8x2xf32>, tensor<2x2xf32>) -> tensor<8x2xf32>
   return %y : tensor<8x2xf32>
 }

@@ -11,12 +11,14 @@
 /// s = sqrt(max|X| / max|W|) = [2, 0.5, 1 (zero channel), 3]. The weight
 /// columns are multiplied by s and the RMSNorm gain divided by it; the
 /// smoothed input's range, max_j max|X_j| / s_j = 3, goes on the matmul.
+/// The factors by which the input the statistics saw was multiplied go on
+/// the matmul too (GPTQ rescales the X^T X gathered before by them).
 // CHECK-LABEL: func.func @rms_norm
 // CHECK-SAME: (%[[X:.*]]: tensor<3x4xf32>)
 // CHECK: %[[G:.*]] = arith.constant dense<[5.000000e-01, 2.000000e+00, 1.000000e+00, 0.333333343]> : tensor<4xf32>
 // CHECK: %[[N:.*]] = lattice.rms_norm %[[X]], %[[G]]
 // CHECK: %[[W:.*]] = arith.constant dense<{{\[}}[2.000000e+00, 2.000000e+00, 2.000000e+00, 0.000000e+00], [5.000000e-01, 5.000000e-01, -1.000000e+00, 3.000000e+00]]> : tensor<2x4xf32>
-// CHECK: %[[Y:.*]] = lattice.matmul %[[N]], %[[W]] accumulate(f32) {lattice.input_absmax = 3.000000e+00 : f32}
+// CHECK: %[[Y:.*]] = lattice.matmul %[[N]], %[[W]] accumulate(f32) {lattice.input_absmax = 3.000000e+00 : f32, lattice.input_rescale = array<f32: 5.000000e-01, 2.000000e+00, 1.000000e+00, 0.333333343>}
 // CHECK-NOT: lattice.channel_scale
 // CHECK: return %[[Y]]
 func.func @rms_norm(%x: tensor<3x4xf32>) -> tensor<3x2xf32> {

@@ -16,6 +16,7 @@
 
 #include "lattice/Dialect/Lattice/IR/LatticeOps.h"
 #include "lattice/Dialect/Lattice/IR/WeightBlobs.h"
+#include "lattice/Dialect/Lattice/Transforms/ChannelSmoothing.h"
 #include "lattice/Dialect/Lattice/Transforms/Layers.h"
 #include "lattice/Dialect/Lattice/Transforms/Passes.h"
 #include "lattice/Quant/GPTQ.h"
@@ -494,6 +495,15 @@ struct LatticeQuantizePass final
       return emitError(UnknownLoc::get(context))
              << "lattice-quantize: activations=static needs stats=<file> "
                 "(written by lattice.calibrate)";
+    if (!(qepAlpha >= 0.0 && qepAlpha <= 1.0))
+      return emitError(UnknownLoc::get(context))
+             << "lattice-quantize: qep-alpha must be in [0, 1], got "
+             << formatNumber(qepAlpha);
+    if (qep && stats.empty())
+      return emitError(UnknownLoc::get(context))
+             << "lattice-quantize: qep=true needs stats=<file> with QEP's "
+                "statistics of every layer's input (lattice-compile gathers "
+                "them for the -qep recipes)";
     if (!stats.empty()) {
       llvm::Expected<std::unique_ptr<StatisticsFile>> file =
           StatisticsFile::open(stats);
@@ -512,24 +522,27 @@ struct LatticeQuantizePass final
   }
 
   void runOnOperation() override {
+    // Every matmul, for the model's first and last layer; the float ones
+    // (of `layers`, if given) are quantized.
     SmallVector<MatmulOp> matmuls;
-    getOperation().walk([&](MatmulOp op) {
-      if (!isa<QuantType>(op.getRhs().getType().getElementType()) &&
-          !isa<QuantType>(op.getLhs().getType().getElementType()))
-        matmuls.push_back(op);
-    });
+    getOperation().walk([&](MatmulOp op) { matmuls.push_back(op); });
     // Regex is neither copyable nor thread-safe: compile the patterns here.
     SmallVector<llvm::Regex> skipPatterns;
     for (const std::string &pattern : skip)
       skipPatterns.emplace_back(pattern);
-    SmallVector<LayerReport> layers;
+    SmallVector<LayerReport> layerReports;
     for (auto [index, op] : llvm::enumerate(matmuls)) {
+      if (isa<QuantType>(op.getRhs().getType().getElementType()) ||
+          isa<QuantType>(op.getLhs().getType().getElementType()))
+        continue;
+      if (!layers.empty() && !llvm::is_contained(layers, getLayerName(op)))
+        continue;
       bool isEdge = index == 0 || index + 1 == matmuls.size();
-      if (failed(quantizeMatmul(op, skipPatterns, isEdge, layers)))
+      if (failed(quantizeMatmul(op, skipPatterns, isEdge, layerReports)))
         return signalPassFailure();
     }
     if (!reportFile.empty() &&
-        failed(writeReport(reportFile, layers, getOperation().getLoc())))
+        failed(writeReport(reportFile, layerReports, getOperation().getLoc())))
       return signalPassFailure();
   }
 
@@ -539,6 +552,10 @@ private:
                                SmallVectorImpl<LayerReport> &layers) const;
   Value quantizeActivations(OpBuilder &b, MatmulOp op,
                             const LayerConfig &config, Value &scale) const;
+  FailureOr<std::vector<float>> getQEPTarget(MatmulOp op, StringRef layer,
+                                             const LayerConfig &config,
+                                             ArrayRef<float> values, int64_t n,
+                                             int64_t k) const;
   llvm::Expected<QuantizedWeight>
   quantizeWeightGPTQ(MatmulOp op, StringRef layer, const LayerConfig &config,
                      ArrayRef<float> values, int64_t n, int64_t k,
@@ -612,6 +629,13 @@ LogicalResult LatticeQuantizePass::quantizeMatmul(
       return op.emitError()
              << "layer '" << layer << "': weight element [" << index / k << ", "
              << index % k << "] is " << formatNumber(x);
+  if (qep) {
+    FailureOr<std::vector<float>> target =
+        getQEPTarget(op, layer, config, *values, n, k);
+    if (failed(target))
+      return failure();
+    values = std::move(*target);
+  }
   std::optional<std::pair<double, double>> outputErrors;
   llvm::Expected<QuantizedWeight> quantized =
       config.gptq
@@ -698,6 +722,41 @@ LogicalResult LatticeQuantizePass::quantizeMatmul(
   return success();
 }
 
+/// QEP's target for the weight `values` of `op`, from the statistics of
+/// its input; null after an error.
+FailureOr<std::vector<float>> LatticeQuantizePass::getQEPTarget(
+    MatmulOp op, StringRef layer, const LayerConfig &config,
+    ArrayRef<float> values, int64_t n, int64_t k) const {
+  llvm::Expected<ProbeStatistics> probe =
+      statistics->get(getInputProbeName(layer), k, ProbeFields::Cross);
+  if (!probe)
+    return op.emitError() << "layer '" << layer
+                          << "': " << llvm::toString(probe.takeError());
+  double damp = config.damp;
+  llvm::Expected<std::vector<float>> target =
+      computeQEPTarget(values, n, k, probe->xtx, probe->cross, qepAlpha, damp);
+  if (!target)
+    return op.emitError() << "layer '" << layer
+                          << "': " << llvm::toString(target.takeError());
+  if (damp > config.damp)
+    op.emitWarning() << "layer '" << layer
+                     << "': the X^T X of the partly quantized model's input "
+                        "plus the dampening is not positive definite; QEP's "
+                        "dampening raised to "
+                     << formatNumber(damp);
+  if (report) {
+    double moved = 0, norm = 0;
+    for (auto [w, t] : llvm::zip_equal(values, *target)) {
+      moved += (double(t) - double(w)) * (double(t) - double(w));
+      norm += double(w) * double(w);
+    }
+    op.emitRemark() << "layer '" << layer << "': QEP moved the weight by "
+                    << formatNumber(norm > 0 ? std::sqrt(moved / norm) : 0)
+                    << " of its norm";
+  }
+  return std::move(*target);
+}
+
 /// Quantizes the weight of `op` with GPTQ, H from the X^T X of its input's
 /// statistics; `errors` gets the relative output errors of rounding to
 /// nearest and of GPTQ.
@@ -709,13 +768,13 @@ llvm::Expected<QuantizedWeight> LatticeQuantizePass::quantizeWeightGPTQ(
     return llvm::createStringError(
         "method=gptq needs stats=<file> with the X^T X of the layer's input");
   llvm::Expected<ProbeStatistics> probe =
-      statistics->get(getInputProbeName(layer), k, /*withXtX=*/true);
+      statistics->get(getInputProbeName(layer), k, ProbeFields::XtX);
   if (!probe)
     return probe.takeError();
-  if (op->hasAttr(kInputAbsMaxAttrName))
-    op.emitWarning() << "layer '" << layer
-                     << "': SmoothQuant rescaled this layer's input after "
-                        "its X^T X was gathered; GPTQ uses that X^T X as it is";
+  // QEP's statistics are those of the model as it is; others were
+  // gathered before SmoothQuant or AWQ rescaled the input.
+  if (!qep)
+    rescaleStatistics(op, *probe);
   GPTQOptions options;
   options.damp = config.damp;
   llvm::Expected<GPTQResult> result = quantizeGPTQ(

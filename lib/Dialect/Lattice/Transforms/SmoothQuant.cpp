@@ -15,6 +15,7 @@
 
 #include "lattice/Dialect/Lattice/IR/LatticeOps.h"
 #include "lattice/Dialect/Lattice/IR/WeightBlobs.h"
+#include "lattice/Dialect/Lattice/Transforms/ChannelSmoothing.h"
 #include "lattice/Dialect/Lattice/Transforms/Layers.h"
 #include "lattice/Dialect/Lattice/Transforms/Passes.h"
 #include "lattice/Quant/QuantMath.h"
@@ -41,27 +42,6 @@ static constexpr StringLiteral kOptionsAttrName = "lattice.smoothquant";
 /// Bounds of the smoothing factors.
 static constexpr double kMinFactor = 1e-5, kMaxFactor = 1e5;
 
-namespace {
-/// One constant weight of a group and the matmuls that use it (several in
-/// an unrolled recurrence).
-struct Layer {
-  SmallVector<MatmulOp, 1> ops;
-  std::string name;
-  std::vector<float> weight; // row-major [N, K]
-  int64_t n = 0;
-  TypedValue<RankedTensorType> rhs;
-
-  MatmulOp front() const { return ops.front(); }
-};
-
-/// Matmuls that must share smoothing factors: those with a common input (Q,
-/// K and V) and those with a common weight, transitively.
-struct Group {
-  SmallVector<Layer> layers;
-  llvm::SetVector<Value> inputs;
-};
-} // namespace
-
 /// s_j = a_j^alpha / w_j^(1 - alpha), 1 where either maximum is zero,
 /// clamped to [kMinFactor, kMaxFactor].
 static std::vector<double> computeFactors(ArrayRef<float> actMax,
@@ -80,7 +60,8 @@ static std::vector<double> computeFactors(ArrayRef<float> actMax,
 /// The expected squared output error of W8A8 (per-channel symmetric int8
 /// weights, per-tensor symmetric int8 activations) after smoothing by
 /// `factors`, from the input's x^T x, row count and channel absmax.
-static double estimateError(ArrayRef<Layer> layers, ArrayRef<float> actMax,
+static double estimateError(ArrayRef<SmoothingLayer> layers,
+                            ArrayRef<float> actMax,
                             const ProbeStatistics &stats,
                             ArrayRef<double> factors) {
   int64_t k = factors.size();
@@ -90,7 +71,7 @@ static double estimateError(ArrayRef<Layer> layers, ArrayRef<float> actMax,
   double step = actRange / 127.0;
   double weightNorm = 0, weightError = 0;
   std::vector<double> row(k), delta(k);
-  for (const Layer &layer : layers) {
+  for (const SmoothingLayer &layer : layers) {
     for (int64_t n = 0; n < layer.n; ++n) {
       double absmax = 0;
       for (int64_t j = 0; j < k; ++j) {
@@ -115,56 +96,6 @@ static double estimateError(ArrayRef<Layer> layers, ArrayRef<float> actMax,
     }
   }
   return weightError + stats.rows * step * step / 12.0 * weightNorm;
-}
-
-/// Folds diag(`inverse`) into the gain (and bias) of the norm producing
-/// `input` when `layers` are its only users.
-static LogicalResult foldIntoProducer(Value input, ArrayRef<Layer> layers,
-                                      ArrayRef<float> inverse) {
-  auto isGroupUse = [&](OpOperand &use) {
-    return use.getOperandNumber() == 0 &&
-           llvm::any_of(layers, [&](const Layer &layer) {
-             return llvm::any_of(layer.ops, [&](MatmulOp op) {
-               return op.getOperation() == use.getOwner();
-             });
-           });
-  };
-  if (!llvm::all_of(input.getUses(), isGroupUse))
-    return failure();
-  Operation *producer = input.getDefiningOp();
-  auto foldInto = [&](OpOperand &gainOperand,
-                      OpOperand *biasOperand) -> LogicalResult {
-    std::optional<std::vector<float>> gain =
-        getConstantFloats(gainOperand.get());
-    std::optional<std::vector<float>> bias;
-    if (biasOperand) {
-      bias = getConstantFloats(biasOperand->get());
-      if (!bias)
-        return failure();
-    }
-    if (!gain)
-      return failure();
-    OpBuilder b(producer);
-    auto rescale = [&](OpOperand &operand, std::vector<float> values) {
-      for (auto [value, factor] : llvm::zip_equal(values, inverse))
-        value *= factor;
-      Value old = operand.get();
-      operand.set(createFloatConstant(
-          b, old.getLoc(), cast<RankedTensorType>(old.getType()), values));
-      if (Operation *def = old.getDefiningOp(); def && def->use_empty())
-        def->erase();
-    };
-    rescale(gainOperand, *gain);
-    if (biasOperand)
-      rescale(*biasOperand, *bias);
-    return success();
-  };
-  if (auto norm = dyn_cast_or_null<RmsNormOp>(producer))
-    return foldInto(norm.getWeightMutable(), nullptr);
-  if (auto norm = dyn_cast_or_null<LayerNormOp>(producer))
-    return foldInto(norm.getWeightMutable(),
-                    norm.getBias() ? &norm.getBiasMutable()[0] : nullptr);
-  return failure();
 }
 
 namespace {
@@ -192,77 +123,25 @@ struct LatticeSmoothQuantPass final
   void runOnOperation() override;
 
 private:
-  LogicalResult smooth(Group &group) const;
-  FailureOr<double> getAlpha(ArrayRef<Layer> layers) const;
+  LogicalResult smooth(SmoothingGroup &group) const;
+  FailureOr<double> getAlpha(ArrayRef<SmoothingLayer> layers) const;
 
   std::shared_ptr<const StatisticsFile> statistics;
 };
 } // namespace
 
 void LatticeSmoothQuantPass::runOnOperation() {
-  // Float matmuls with static constant weights.
-  SmallVector<MatmulOp> matmuls;
-  getOperation().walk([&](MatmulOp op) {
-    if (!isa<FloatType>(op.getLhs().getType().getElementType()) ||
-        !isa<FloatType>(op.getRhs().getType().getElementType()))
-      return;
-    if (!op.getRhs().getType().hasStaticShape() ||
-        !matchPattern(op.getRhs(), m_Constant())) {
-      op.emitWarning() << "layer '" << getLayerName(op)
-                       << "': the weight is not a constant; not smoothed";
-      return;
-    }
-    matmuls.push_back(op);
-  });
-
-  // Union-find over the matmuls, joined through shared inputs and weights.
-  SmallVector<unsigned> parent(matmuls.size());
-  auto find = [&](unsigned i) {
-    while (parent[i] != i)
-      i = parent[i] = parent[parent[i]];
-    return i;
-  };
-  DenseMap<Value, unsigned> firstUser;
-  for (auto [index, op] : llvm::enumerate(matmuls)) {
-    parent[index] = index;
-    for (Value value : {op.getLhs(), op.getRhs()}) {
-      auto [it, inserted] = firstUser.try_emplace(value, index);
-      if (!inserted)
-        parent[find(index)] = find(it->second);
-    }
-  }
-
-  llvm::MapVector<unsigned, Group> groups;
-  for (unsigned index = 0, e = matmuls.size(); index < e; ++index) {
-    MatmulOp op = matmuls[index];
-    Group &group = groups[find(index)];
-    auto layer = llvm::find_if(group.layers, [&](const Layer &layer) {
-      return layer.rhs == op.getRhs();
-    });
-    if (layer != group.layers.end()) {
-      layer->ops.push_back(op);
-      group.inputs.insert(op.getLhs());
-      continue;
-    }
-    // The weight is read when its group is smoothed: one group's weights
-    // are in memory at a time.
-    group.layers.push_back({{op},
-                            getLayerName(op),
-                            {},
-                            op.getRhs().getType().getDimSize(0),
-                            op.getRhs()});
-    group.inputs.insert(op.getLhs());
-  }
-  for (auto &entry : groups)
-    if (!entry.second.layers.empty() && failed(smooth(entry.second)))
+  for (SmoothingGroup &group :
+       collectSmoothingGroups(getOperation(), "smoothed"))
+    if (failed(smooth(group)))
       return signalPassFailure();
 }
 
 FailureOr<double>
-LatticeSmoothQuantPass::getAlpha(ArrayRef<Layer> layers) const {
+LatticeSmoothQuantPass::getAlpha(ArrayRef<SmoothingLayer> layers) const {
   std::optional<double> chosen;
   MatmulOp chooser;
-  for (const Layer &layer : layers) {
+  for (const SmoothingLayer &layer : layers) {
     for (MatmulOp op : layer.ops) {
       Attribute attr = op->getAttr(kOptionsAttrName);
       if (!attr)
@@ -302,14 +181,13 @@ LatticeSmoothQuantPass::getAlpha(ArrayRef<Layer> layers) const {
   return chosen.value_or(double(alpha));
 }
 
-LogicalResult LatticeSmoothQuantPass::smooth(Group &group) const {
-  MutableArrayRef<Layer> layers = group.layers;
-  // K from the static weights: the input's last dimension may be dynamic.
-  int64_t k = layers.front().rhs.getType().getDimSize(1);
+LogicalResult LatticeSmoothQuantPass::smooth(SmoothingGroup &group) const {
+  MutableArrayRef<SmoothingLayer> layers = group.layers;
+  int64_t k = group.getK();
   FailureOr<double> groupAlpha = getAlpha(layers);
   if (failed(groupAlpha))
     return failure();
-  for (Layer &layer : layers)
+  for (SmoothingLayer &layer : layers)
     for (MatmulOp op : layer.ops)
       op->removeAttr(kOptionsAttrName);
 
@@ -319,14 +197,15 @@ LogicalResult LatticeSmoothQuantPass::smooth(Group &group) const {
   std::optional<ProbeStatistics> xtxStats;
   // Each layer's own maxima, for the range of its smoothed input.
   std::vector<std::vector<float>> layerMax;
-  for (Layer &layer : layers) {
+  for (SmoothingLayer &layer : layers) {
     if (layer.name.empty())
       return layer.front().emitError(
           "SmoothQuant needs a layer name to find the statistics of the "
           "matmul's input");
     bool withXtX = alphaSearch && !xtxStats;
     llvm::Expected<ProbeStatistics> probe =
-        statistics->get(getInputProbeName(layer.name), k, withXtX);
+        statistics->get(getInputProbeName(layer.name), k,
+                        withXtX ? ProbeFields::XtX : ProbeFields::None);
     if (!probe)
       return layer.front().emitError()
              << "layer '" << layer.name
@@ -337,15 +216,10 @@ LogicalResult LatticeSmoothQuantPass::smooth(Group &group) const {
     if (withXtX)
       xtxStats = std::move(*probe);
   }
-  for (Layer &layer : layers) {
-    std::optional<std::vector<float>> weight = getConstantFloats(layer.rhs);
-    if (!weight)
-      return layer.front().emitError()
-             << "layer '" << layer.name << "': cannot read the weight";
-    layer.weight = std::move(*weight);
-  }
+  if (failed(group.readWeights()))
+    return failure();
   std::vector<float> weightMax(k, 0.0f);
-  for (const Layer &layer : layers)
+  for (const SmoothingLayer &layer : layers)
     for (int64_t n = 0; n < layer.n; ++n)
       for (int64_t j = 0; j < k; ++j)
         weightMax[j] =
@@ -373,28 +247,6 @@ LogicalResult LatticeSmoothQuantPass::smooth(Group &group) const {
   }
   std::vector<double> factors = computeFactors(actMax, weightMax, chosenAlpha);
 
-  // W diag(s): scale column j of every weight by s_j, once per weight
-  // however many matmuls use it.
-  for (Layer &layer : layers) {
-    std::vector<float> scaled(layer.weight.size());
-    for (int64_t n = 0; n < layer.n; ++n)
-      for (int64_t j = 0; j < k; ++j)
-        scaled[n * k + j] = float(double(layer.weight[n * k + j]) * factors[j]);
-    Operation *oldWeight = layer.rhs.getDefiningOp();
-    OpBuilder b(oldWeight);
-    Value newWeight = createWeightConstant(b, layer.rhs.getLoc(),
-                                           layer.rhs.getType(), scaled);
-    for (MatmulOp op : layer.ops)
-      op.getRhsMutable().assign(newWeight);
-    // Its blob goes once no op reads it.
-    eraseUnusedWeight(oldWeight);
-    // Frees the copy (assigning {} would keep its capacity).
-    std::vector<float>().swap(layer.weight);
-  }
-
-  // diag(s)^-1 on every input: into the gain (and bias) of the norm that
-  // produces it when the group is its only user, else an explicit
-  // channel_scale.
   std::vector<float> inverse(k);
   for (int64_t j = 0; j < k; ++j)
     inverse[j] = float(1.0 / factors[j]);
@@ -409,27 +261,7 @@ LogicalResult LatticeSmoothQuantPass::smooth(Group &group) const {
       op->setAttr(kInputAbsMaxAttrName,
                   FloatAttr::get(Float32Type::get(op.getContext()), range));
   }
-  unsigned kept = 0;
-  for (Value input : group.inputs) {
-    if (succeeded(foldIntoProducer(input, layers, inverse)))
-      continue;
-    auto inputType = cast<RankedTensorType>(input.getType());
-    OpBuilder b(input.getContext());
-    if (Operation *producer = input.getDefiningOp())
-      b.setInsertionPointAfter(producer);
-    else
-      b.setInsertionPointToStart(cast<BlockArgument>(input).getOwner());
-    auto scaleType = RankedTensorType::get({k}, inputType.getElementType());
-    Value scale = createFloatConstant(b, loc, scaleType, inverse);
-    Value scaled =
-        ChannelScaleOp::create(b, loc, inputType, input, scale,
-                               b.getI64IntegerAttr(inputType.getRank() - 1));
-    for (Layer &layer : layers)
-      for (MatmulOp op : layer.ops)
-        if (op.getLhs() == input)
-          op.getLhsMutable().assign(scaled);
-    ++kept;
-  }
+  unsigned kept = applySmoothing(group, factors);
   if (kept > 0) {
     InFlightDiagnostic remark = emitRemark(loc);
     remark << "layer '" << layers.front().name

@@ -361,7 +361,20 @@ def LatticeQuantizePass : Pass<"lattice-quantize", "ModuleOp"> {
     warning; an H that the dampening does not make positive definite gets
     10 times more (up to 8 times) with a warning naming the layer. The
     report adds the output error tr(D H D^T) / tr(W H W^T) of rounding to
-    nearest and of GPTQ (D the weight's error).
+    nearest and of GPTQ (D the weight's error). A matmul whose input was
+    rescaled after calibration (`lattice.input_rescale`, from
+    `lattice-smoothquant` or `lattice-awq`) has its X^T X rescaled by the
+    same factors.
+
+    With `qep`, each layer first gets QEP's target (seed 002; Arai and
+    Ichikawa, "Quantization Error Propagation"): with X the input of the
+    float model and X^ that of the model whose earlier layers are already
+    quantized, W* = W + qep-alpha W (C - G)(G + damp mean(diag G) I)^-1,
+    G = X^ ^T X^ (the probe's `xtx`) and C = X^T X^ (its `cross`), which
+    at qep-alpha = 1 makes X^ W*^T the best linear fit of X W^T; then W*
+    is rounded (or GPTQ'd with H = G). The statistics are those that
+    `lattice-compile` gathers for `-qep` recipes, layer after layer, and
+    `layers` limits the pass to the layers whose statistics the file has.
 
     With `report`, every quantized weight gets a remark with the scheme,
     the weight SQNR in dB (10 log10 of sum(w^2) over sum((w - w_hat)^2),
@@ -382,7 +395,7 @@ def LatticeQuantizePass : Pass<"lattice-quantize", "ModuleOp"> {
     percentiles need statistics of the smoothed model.
 
     `edge-bits` gives the first and the last matmul of the module (in
-    program order, among those with float operands) their own weight codes,
+    program order, quantized or not) their own weight codes,
     per output channel: llama.cpp's mixtures and the `mixed` recipe of
     lattice-compile keep the layers next to the embedding and the output
     more precise. A per-layer `lattice.quantize` dictionary still wins.
@@ -439,6 +452,13 @@ def LatticeQuantizePass : Pass<"lattice-quantize", "ModuleOp"> {
     Option<"groupFallback", "group-fallback", "bool", /*default=*/"false",
            "Quantize per channel the layers whose K the group size does not "
            "divide, instead of failing">,
+    Option<"qep", "qep", "bool", /*default=*/"false",
+           "Quantize QEP's target weights, from the cross moments of the "
+           "float and the partly quantized model's inputs in `stats`">,
+    Option<"qepAlpha", "qep-alpha", "double", /*default=*/"0.5",
+           "QEP's propagation strength, in [0, 1]">,
+    ListOption<"layers", "layers", "std::string",
+               "Names of the layers to quantize (all when empty)">,
     Option<"report", "report", "bool", /*default=*/"false",
            "Remark the weight SQNR and bits per weight of every layer">,
     Option<"reportFile", "report-file", "std::string", /*default=*/"\"\"",
@@ -501,6 +521,73 @@ def LatticeRenormalizePass : Pass<"lattice-renormalize", "ModuleOp"> {
            "treated as unit vectors (in (0, 1))">,
     Option<"report", "report", "bool", /*default=*/"false",
            "Remark every layer folded or left alone">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect"];
+}
+
+def LatticeAWQPass : Pass<"lattice-awq", "ModuleOp"> {
+  let summary = "Scale weights by their inputs' magnitudes before weight "
+                "quantization (AWQ)";
+  let description = [{
+    AWQ (Lin et al.): the weights of input channels that carry large
+    activations matter most to a layer's output, and rounding errors
+    shrink relative to a weight that is scaled up. For every group of float
+    `lattice.matmul`s that share one `lhs` X (as Q, K and V do) or one
+    weight, with constant `[N, K]` weights, the pass computes factors
+
+    ```
+    s_j = mean|X_j|^alpha / sqrt(max_j(mean|X_j|^alpha) min_j(mean|X_j|^alpha))
+    ```
+
+    (mean |x| per input channel from the `absmean` of the layer's input
+    probe in `stats`; channels never active keep s_j = 1; s clamped to
+    [1e-4, 1e4]) for alpha in {0, 1/grid, ..., 1}, and keeps the alpha
+    whose output error, summed over the group's layers, is least:
+    tr(D H D^T) with H = X^T X (the probe's `xtx`) and
+    D = W - Q(W diag(s)) diag(s)^-1, Q rounding to nearest with min-max
+    blocks in the scheme that `lattice-quantize` will use (the options
+    below, with the `weight_bits`, `granularity`, `group_size` and
+    `symmetric` entries of a layer's `lattice.quantize` dictionary; layers
+    with `skip`, or binary or ternary codes, are left out of the error).
+    alpha = 0 is rounding to nearest itself, so the chosen alpha never
+    does worse on the calibration data. A remark per group gives alpha and
+    the relative output error tr(D H D^T) / tr(W H W^T) against the
+    unscaled one.
+
+    The rewrite is SmoothQuant's: X W^T = (X diag(s)^-1)(W diag(s))^T, with
+    diag(s)^-1 folded into the gain (and bias) of a `lattice.rms_norm` or
+    `lattice.layer_norm` producing X whose only users are the group, else
+    an explicit `lattice.channel_scale` (with a remark). Every rescaled
+    matmul records the factors on its input in `lattice.input_rescale`,
+    from which `lattice-quantize method=gptq` rescales the X^T X that was
+    gathered before.
+
+    With `clip-search`, each block of the scaled weight (a group, or a
+    row) is then clamped to its min-max range times the ratio in {1, 0.95,
+    ..., 0.5} whose rounding error, seen through the block's part of
+    X^T X, is least (AWQ's clipping search).
+  }];
+  let options = [
+    Option<"stats", "stats", "std::string", /*default=*/"\"\"",
+           "Statistics file with the absmean and xtx of every layer's input "
+           "(required)">,
+    Option<"weightBits", "weight-bits", "std::string", /*default=*/"\"4\"",
+           "Weight codes that lattice-quantize will use: 2 to 8 bits">,
+    Option<"granularity", "granularity", "std::string",
+           /*default=*/"\"group\"",
+           "Scale granularity: 'tensor', 'channel' or 'group'">,
+    Option<"groupSize", "group-size", "int64_t", /*default=*/"128",
+           "Elements per group along K when granularity=group (layers whose "
+           "K it does not divide are modelled per channel)">,
+    Option<"symmetric", "symmetric", "bool", /*default=*/"true",
+           "Symmetric codes (no zero point)">,
+    Option<"scaleType", "scale-type", "std::string", /*default=*/"\"f16\"",
+           "Element type of the scales: 'f32', 'f16' or 'bf16'">,
+    Option<"grid", "grid", "int64_t", /*default=*/"20",
+           "Steps of the alpha grid on [0, 1] (1 to 1000)">,
+    Option<"clipSearch", "clip-search", "bool", /*default=*/"false",
+           "Also clip every block of the weights to the range that "
+           "minimises its output error">,
   ];
   let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
