@@ -120,6 +120,14 @@ const SafetensorsEntry *SafetensorsFile::lookup(StringRef name) const {
   return it == entries.end() ? nullptr : &it->second;
 }
 
+std::vector<std::string> SafetensorsFile::getNames() const {
+  std::vector<std::string> names;
+  for (const auto &entry : entries)
+    names.push_back(entry.getKey().str());
+  llvm::sort(names);
+  return names;
+}
+
 std::optional<StringRef> SafetensorsFile::getMetadata(StringRef key) const {
   auto it = metadata.find(key);
   if (it == metadata.end())

@@ -17,11 +17,18 @@ weights) and leaves the rest in float:
     w4a16        4-bit weights in groups of 128 along K (f16 scales)
     w4a16-gptq   w4a16 with GPTQ (each column's rounding error compensated
                  in the columns after it, from calibration)
+    w4a16-awq    w4a16 after AWQ (weights scaled by their inputs'
+                 magnitudes, the scales searched on the output error)
+    w4a16-gptq-qep  w4a16-gptq on QEP's targets (each layer corrects the
+                 error of the quantized layers before it)
     w4a16-g32    4-bit weights in groups of 32
     w3a16        3-bit weights in groups of 128 (f16 scales)
     w3a16-gptq   w3a16 with GPTQ, from calibration
+    w3a16-awq    w3a16 after AWQ, from calibration
+    w3a16-gptq-qep  w3a16-gptq on QEP's targets, from calibration
     w2a16        2-bit weights in groups of 32, MSE-clipped
     w2a16-gptq   w2a16 with GPTQ, from calibration
+    w2a16-gptq-qep  w2a16-gptq on QEP's targets, from calibration
     ternary      {-1, 0, 1} weights, one absmean scale per channel
     mixed        4-bit groups of 32, 8-bit first and last layers (as
                  llama.cpp's Q4_K_M keeps the model's ends more precise)
@@ -53,7 +60,7 @@ from . import calibrate as calibration
 from . import onnx_import, runtime, tools
 
 # The recipes and what they do with activations ("none", "dynamic",
-# "static"; "gptq": none, with weights fitted to calibration data); their
+# "static"; "fitted": none, with weights fitted to calibration data); their
 # passes are the lattice-recipe-<name> pipelines of the
 # compiler (lib/Dialect/Lattice/Transforms/Recipes.cpp), which
 # test_compile checks this table against.
@@ -61,12 +68,17 @@ RECIPES = {
     "f32": "none",
     "w8a16": "none",
     "w4a16": "none",
-    "w4a16-gptq": "gptq",
+    "w4a16-gptq": "fitted",
+    "w4a16-awq": "fitted",
+    "w4a16-gptq-qep": "fitted",
     "w4a16-g32": "none",
     "w3a16": "none",
-    "w3a16-gptq": "gptq",
+    "w3a16-gptq": "fitted",
+    "w3a16-awq": "fitted",
+    "w3a16-gptq-qep": "fitted",
     "w2a16": "none",
-    "w2a16-gptq": "gptq",
+    "w2a16-gptq": "fitted",
+    "w2a16-gptq-qep": "fitted",
     "ternary": "none",
     "mixed": "none",
     "w8a8": "static",
@@ -237,7 +249,7 @@ def compile(model, recipe="f32", calib=None, output=None, *, recipe_file=None,
         calibration_data = []
         if calib is not None and activations != "none":
             calibration_data = ["--calib", calibration.samples_file(calib, work)]
-        steps(("calibrating, " if smooth or activations == "gptq" else "") +
+        steps(("calibrating, " if smooth or activations == "fitted" else "") +
               f"quantizing ({recipe}) and compiling to {output}.so")
         recipe_options = (["--recipe-file", recipe_file] if recipe_file else
                           ["--recipe", recipe] if recipe != "f32" else [])

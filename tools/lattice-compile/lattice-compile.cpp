@@ -23,6 +23,8 @@
 #include "lattice/Codegen/Passes.h"
 #include "lattice/Codegen/Ukernels.h"
 #include "lattice/Dialect/Lattice/IR/LatticeOps.h"
+#include "lattice/Dialect/Lattice/IR/WeightBlobs.h"
+#include "lattice/Dialect/Lattice/Transforms/Layers.h"
 #include "lattice/Dialect/Lattice/Transforms/Passes.h"
 #include "lattice/Dialect/Lattice/Transforms/Recipes.h"
 #include "lattice/InitAll.h"
@@ -44,6 +46,7 @@
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
@@ -53,6 +56,7 @@
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/Target/TargetOptions.h"
 #include "llvm/TargetParser/Host.h"
+#include <chrono>
 #include <cstdlib>
 #if __has_include(<malloc.h>)
 #include <malloc.h>
@@ -292,28 +296,37 @@ static FailureOr<std::unique_ptr<PassManager>> makePassManager(MLIRContext *c) {
 
 /// The recipe of --recipe or of --recipe-file, or null.
 static const lattice::Recipe *selectedRecipe = nullptr;
-/// Whether the recipe (or a rule of the recipe file) quantizes with GPTQ,
-/// which needs the X^T X of every layer's input from calibration.
-static bool selectedGPTQ = false;
+/// The methods of the recipe (and its recipe file): GPTQ and AWQ need the
+/// X^T X of every layer's input from calibration, QEP its own statistics.
+static lattice::RecipeMethods selectedMethods;
 
-/// Calibrates the float model `module` (external weights relative to
-/// `modelDir`) on --calib, or on generated samples: its build with probes
-/// goes to `work`, the statistics to `stats`.
-static LogicalResult calibrateModule(ModuleOp module, StringRef modelDir,
-                                     StringRef work, StringRef stats,
-                                     const char *argv0) {
-  // The samples first: bad data is reported before anything is built.
-  std::unique_ptr<lattice::NpzFile> samples;
-  if (!calib.empty()) {
-    llvm::Expected<std::unique_ptr<lattice::NpzFile>> opened =
-        lattice::compile::openSamples(calib);
-    if (!opened) {
-      llvm::errs() << "lattice-compile: " << llvm::toString(opened.takeError())
-                   << "\n";
-      return failure();
-    }
-    samples = std::move(*opened);
+/// The calibration samples of --calib, or null (generated samples) when
+/// none are given; failure after an error.
+static FailureOr<std::unique_ptr<lattice::NpzFile>> openCalibrationSamples() {
+  if (calib.empty())
+    return std::unique_ptr<lattice::NpzFile>();
+  llvm::Expected<std::unique_ptr<lattice::NpzFile>> opened =
+      lattice::compile::openSamples(calib);
+  if (!opened) {
+    llvm::errs() << "lattice-compile: " << llvm::toString(opened.takeError())
+                 << "\n";
+    return failure();
   }
+  return std::move(*opened);
+}
+
+/// Builds `module` (external weights relative to `modelDir`) with probes on
+/// the inputs of its float matmuls (and their weights with `weights`) for
+/// this machine's CPU, as `prefix`.so and .safetensors; returns the index of
+/// the library's first probe output.
+static FailureOr<unsigned> buildProbedLibrary(ModuleOp module,
+                                              StringRef modelDir,
+                                              StringRef prefix, bool weights,
+                                              const char *argv0) {
+  // The clone shares the weights loaded in `module`, which lowering it must
+  // not free.
+  lattice::WeightBlobs::KeepWeights keep(
+      lattice::getWeightBlobs(module.getContext()), module);
   OwningOpRef<ModuleOp> probed = module.clone();
   FailureOr<func::FuncOp> entry = getEntry(*probed);
   if (failed(entry))
@@ -325,38 +338,55 @@ static LogicalResult calibrateModule(ModuleOp module, StringRef modelDir,
     return failure();
   PassManager &pm = **made;
   lattice::LatticeObservePassOptions observe;
-  observe.weights = observeWeights;
+  observe.weights = weights;
   pm.addPass(lattice::createLatticeObservePass(observe));
   pm.addPass(lattice::createLatticeExportObservationsPass());
   if (failed(pm.run(*probed)))
     return failure();
+  StringRef work = llvm::sys::path::parent_path(prefix);
   if (std::error_code ec = llvm::sys::fs::create_directories(work)) {
     llvm::errs() << "lattice-compile: cannot create '" << work
                  << "': " << ec.message() << "\n";
     return failure();
   }
+  // The remarks of the code generator are about the library the user asked
+  // for, not about this build.
+  ScopedDiagnosticHandler quiet(module.getContext(), [](Diagnostic &d) {
+    return success(d.getSeverity() == DiagnosticSeverity::Remark);
+  });
+  // Calibration runs here, on this machine's CPU, whatever the target.
+  BuildOptions host{"cpu", "native", /*embed=*/false};
+  if (failed(
+          compileModule(*probed, prefix, "calibration", modelDir, host, argv0)))
+    return failure();
+  return firstProbe;
+}
+
+/// Calibrates the float model `module` (external weights relative to
+/// `modelDir`) on --calib, or on generated samples: its build with probes
+/// goes to `work`, the statistics to `stats`.
+static LogicalResult calibrateModule(ModuleOp module, StringRef modelDir,
+                                     StringRef work, StringRef stats,
+                                     const char *argv0) {
+  // The samples first: bad data is reported before anything is built.
+  FailureOr<std::unique_ptr<lattice::NpzFile>> samples =
+      openCalibrationSamples();
+  if (failed(samples))
+    return failure();
   std::string prefix = (work + "/calibration").str();
-  {
-    // The remarks of the code generator are about the library the user
-    // asked for, not about this build.
-    ScopedDiagnosticHandler quiet(module.getContext(), [](Diagnostic &d) {
-      return success(d.getSeverity() == DiagnosticSeverity::Remark);
-    });
-    // Calibration runs here, on this machine's CPU, whatever the target.
-    BuildOptions host{"cpu", "native", /*embed=*/false};
-    if (failed(compileModule(*probed, prefix, "calibration", modelDir, host,
-                             argv0)))
-      return failure();
-  }
+  FailureOr<unsigned> firstProbe =
+      buildProbedLibrary(module, modelDir, prefix, observeWeights, argv0);
+  if (failed(firstProbe))
+    return failure();
   lattice::compile::CalibrationOptions options;
   std::string library = prefix + ".so", weights = prefix + ".safetensors";
   options.library = library;
   options.weights = weights;
-  options.firstProbe = firstProbe;
-  options.samples = samples.get();
+  options.firstProbe = *firstProbe;
+  options.samples = samples->get();
   options.output = stats;
   options.bins = calibBins;
-  options.xtx = calibXtX || selectedGPTQ;
+  options.xtx = calibXtX || selectedMethods.gptq || selectedMethods.awq;
   if (calib.empty())
     llvm::errs() << "lattice-compile: note: no calibration data given "
                     "(--calib); calibrating on "
@@ -369,6 +399,173 @@ static LogicalResult calibrateModule(ModuleOp module, StringRef modelDir,
                  << "\n";
     return failure();
   }
+  return success();
+}
+
+/// The float matmuls of `entry` by QEP stage: a layer's stage is the number
+/// of matmuls on the longest path from the function's arguments to its
+/// input, so that the layers of one stage do not feed each other and all
+/// those before it are quantized when its statistics are gathered.
+static FailureOr<std::vector<std::vector<std::string>>>
+getQEPStages(func::FuncOp entry) {
+  DenseMap<Value, unsigned> depth;
+  llvm::StringMap<unsigned> stageOf;
+  std::vector<std::string> order;
+  WalkResult walk = entry.walk<WalkOrder::PreOrder>([&](Operation *op) {
+    unsigned d = 0;
+    for (Value operand : op->getOperands())
+      d = std::max(d, depth.lookup(operand));
+    if (auto matmul = dyn_cast<lattice::MatmulOp>(op)) {
+      if (isa<FloatType>(matmul.getRhs().getType().getElementType()) &&
+          isa<FloatType>(matmul.getLhs().getType().getElementType())) {
+        std::string name = lattice::getLayerName(matmul);
+        if (name.empty()) {
+          matmul.emitError("QEP needs a name for every layer, to gather the "
+                           "statistics of its input");
+          return WalkResult::interrupt();
+        }
+        unsigned stage = depth.lookup(matmul.getLhs());
+        auto [it, inserted] = stageOf.try_emplace(name, stage);
+        if (inserted)
+          order.push_back(name);
+        else // A weight used at several depths: its last use decides.
+          it->second = std::max(it->second, stage);
+        d = stage + 1;
+      }
+    }
+    for (Value result : op->getResults())
+      depth[result] = d;
+    return WalkResult::advance();
+  });
+  if (walk.wasInterrupted())
+    return failure();
+  std::vector<std::vector<std::string>> stages;
+  for (const std::string &name : order) {
+    unsigned stage = stageOf.lookup(name);
+    if (stages.size() <= stage)
+      stages.resize(stage + 1);
+    stages[stage].push_back(name);
+  }
+  llvm::erase_if(stages, [](const auto &names) { return names.empty(); });
+  return stages;
+}
+
+/// QEP: quantizes `module` (after the recipe's prologue) a stage of layers
+/// at a time, each stage's statistics gathered from the build of the model
+/// as it is then (the layers before it quantized) against the float
+/// model's build; `options` are the recipe pipeline's. The statistics of
+/// every layer go to `work`/qep.safetensors, from which lattice-opt can
+/// repeat the quantization (qep-stats).
+static LogicalResult quantizeWithQEP(ModuleOp module, StringRef modelDir,
+                                     StringRef work,
+                                     const lattice::Recipe &recipe,
+                                     lattice::RecipePipelineOptions &options,
+                                     const char *argv0) {
+  FailureOr<std::unique_ptr<lattice::NpzFile>> samples =
+      openCalibrationSamples();
+  if (failed(samples))
+    return failure();
+  FailureOr<func::FuncOp> entry = getEntry(module);
+  if (failed(entry))
+    return failure();
+  FailureOr<std::vector<std::vector<std::string>>> stages =
+      getQEPStages(*entry);
+  if (failed(stages))
+    return failure();
+  std::string reference = (work + "/qep-float").str();
+  FailureOr<unsigned> referenceProbe =
+      buildProbedLibrary(module, modelDir, reference, false, argv0);
+  if (failed(referenceProbe))
+    return failure();
+  std::string merged = (work + "/qep.safetensors").str();
+  std::pair<std::string, std::string> metadata[] = {{"format", "lattice-stats"},
+                                                    {"version", "1"}};
+  auto writer = lattice::SafetensorsWriter::create(merged, metadata);
+  if (!writer) {
+    llvm::errs() << "lattice-compile: " << llvm::toString(writer.takeError())
+                 << "\n";
+    return failure();
+  }
+  auto fail = [](llvm::Error error) {
+    llvm::errs() << "lattice-compile: " << llvm::toString(std::move(error))
+                 << "\n";
+    return failure();
+  };
+  auto start = std::chrono::steady_clock::now();
+  size_t done = 0, total = 0;
+  for (const std::vector<std::string> &names : *stages)
+    total += names.size();
+  for (auto [index, names] : llvm::enumerate(*stages)) {
+    std::string prefix = (work + "/qep-stage").str();
+    // A library is loaded once per process: each stage's has its own name.
+    std::string library = prefix + std::to_string(index);
+    FailureOr<unsigned> firstProbe =
+        buildProbedLibrary(module, modelDir, library, false, argv0);
+    if (failed(firstProbe))
+      return failure();
+    lattice::compile::CrossMomentOptions gather;
+    std::string so = library + ".so", weights = library + ".safetensors";
+    std::string referenceSo = reference + ".so",
+                referenceWeights = reference + ".safetensors";
+    std::string stats = library + ".stats.safetensors";
+    gather.library = so;
+    gather.weights = weights;
+    gather.firstProbe = *firstProbe;
+    gather.reference = referenceSo;
+    gather.referenceWeights = referenceWeights;
+    gather.samples = samples->get();
+    gather.output = stats;
+    for (const std::string &name : names)
+      gather.probes.push_back(lattice::getInputProbeName(name));
+    if (llvm::Error error = lattice::compile::calibrateCrossMoments(gather))
+      return fail(std::move(error));
+    // The build is loaded; its files are not needed any more.
+    for (StringRef extension : {".so", ".safetensors", ".o", ".c", ".h"})
+      llvm::sys::fs::remove(library + extension.str());
+    {
+      llvm::Expected<std::unique_ptr<lattice::SafetensorsFile>> read =
+          lattice::SafetensorsFile::open(stats);
+      if (!read)
+        return fail(read.takeError());
+      for (const std::string &name : (*read)->getNames()) {
+        const lattice::SafetensorsEntry *tensor = (*read)->lookup(name);
+        if (llvm::Error error = (*writer)->add(name, tensor->dtype,
+                                               tensor->shape, tensor->data))
+          return fail(std::move(error));
+      }
+    }
+    FailureOr<std::unique_ptr<PassManager>> made =
+        makePassManager(module.getContext());
+    if (failed(made))
+      return failure();
+    lattice::RecipePipelineOptions stage;
+    stage.floatStats = options.floatStats.getValue();
+    stage.recipeFile = options.recipeFile.getValue();
+    stage.qepStats = stats;
+    stage.layers = ArrayRef<std::string>(names);
+    std::string error;
+    if (failed(lattice::buildRecipePipeline(**made, recipe, stage, error,
+                                            lattice::RecipePart::Quantize))) {
+      llvm::errs() << "lattice-compile: " << error << "\n";
+      return failure();
+    }
+    if (failed((*made)->run(module)))
+      return failure();
+    llvm::sys::fs::remove(stats);
+    done += names.size();
+    double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+            .count();
+    llvm::errs() << llvm::formatv(
+        "lattice-compile: QEP: stage {0} of {1} ({2}), layer {3} of {4}, "
+        "{5:f1} s\n",
+        index + 1, stages->size(), llvm::join(names, ", "), done, total,
+        seconds);
+  }
+  for (StringRef extension : {".so", ".safetensors", ".o", ".c", ".h"})
+    llvm::sys::fs::remove(reference + extension.str());
+  if (llvm::Error error = (*writer)->finish())
+    return fail(std::move(error));
   return success();
 }
 
@@ -404,11 +601,11 @@ static LogicalResult quantize(ModuleOp module, StringRef modelDir,
   bool calibrates =
       stats.empty() &&
       (chosen->activations == lattice::RecipeActivations::Static ||
-       selectedGPTQ ||
+       selectedMethods.gptq || selectedMethods.awq || selectedMethods.qep ||
        (chosen->activations == lattice::RecipeActivations::Dynamic &&
         !calib.empty()));
+  std::string work = outputPrefix + ".work";
   if (calibrates) {
-    std::string work = outputPrefix + ".work";
     stats = work + "/stats.safetensors";
     if (failed(calibrateModule(module, modelDir, work, stats, argv0)))
       return failure();
@@ -422,13 +619,36 @@ static LogicalResult quantize(ModuleOp module, StringRef modelDir,
   options.recipeFile = recipeFile;
   options.reportFile = reportFile;
   std::string error;
-  if (failed(lattice::buildRecipePipeline(pm, *chosen, options, error))) {
+  if (!selectedMethods.qep) {
+    if (failed(lattice::buildRecipePipeline(pm, *chosen, options, error))) {
+      llvm::errs() << "lattice-compile: " << error << "\n";
+      return failure();
+    }
+    if (exportObservations || observeOutputs)
+      pm.addPass(lattice::createLatticeExportObservationsPass());
+    return pm.run(module);
+  }
+  // QEP: the prologue, the layers a stage at a time, the epilogue.
+  if (failed(lattice::buildRecipePipeline(pm, *chosen, options, error,
+                                          lattice::RecipePart::Prologue))) {
+    llvm::errs() << "lattice-compile: " << error << "\n";
+    return failure();
+  }
+  if (failed(pm.run(module)) ||
+      failed(quantizeWithQEP(module, modelDir, work, *chosen, options, argv0)))
+    return failure();
+  FailureOr<std::unique_ptr<PassManager>> rest =
+      makePassManager(module.getContext());
+  if (failed(rest))
+    return failure();
+  if (failed(lattice::buildRecipePipeline(**rest, *chosen, options, error,
+                                          lattice::RecipePart::Epilogue))) {
     llvm::errs() << "lattice-compile: " << error << "\n";
     return failure();
   }
   if (exportObservations || observeOutputs)
-    pm.addPass(lattice::createLatticeExportObservationsPass());
-  return pm.run(module);
+    (*rest)->addPass(lattice::createLatticeExportObservationsPass());
+  return (*rest)->run(module);
 }
 
 static LogicalResult compile(const char *argv0) {
@@ -800,7 +1020,7 @@ int main(int argc, char **argv) {
       return 1;
     }
     chosen = file->recipe;
-    selectedGPTQ = file->usesGPTQ();
+    selectedMethods = lattice::getRecipeMethods(*chosen, &*file);
     if (chosen->name == "f32") {
       llvm::errs() << "lattice-compile: recipe file '" << recipeFile
                    << "': recipe 'f32' quantizes nothing\n";
@@ -850,9 +1070,11 @@ int main(int argc, char **argv) {
                     "--float-stats (statistics gathered before), not both\n";
     return 1;
   }
-  selectedGPTQ = selectedGPTQ || (chosen && chosen->gptq);
+  if (chosen && recipeFile.empty())
+    selectedMethods = lattice::getRecipeMethods(*chosen, nullptr);
   if (!calib.empty() &&
-      chosen->activations == lattice::RecipeActivations::None && !selectedGPTQ)
+      chosen->activations == lattice::RecipeActivations::None &&
+      !selectedMethods.gptq && !selectedMethods.awq && !selectedMethods.qep)
     llvm::errs() << "lattice-compile: note: recipe '" << chosen->name
                  << "' quantizes weights only; --calib is not used\n";
   selectedRecipe = chosen;

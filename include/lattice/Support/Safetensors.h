@@ -46,6 +46,8 @@ public:
   open(llvm::StringRef path);
 
   const SafetensorsEntry *lookup(llvm::StringRef name) const;
+  /// The names of the tensors, sorted.
+  std::vector<std::string> getNames() const;
   /// The string value of `key` in the header's `__metadata__`, if any.
   std::optional<llvm::StringRef> getMetadata(llvm::StringRef key) const;
   llvm::StringRef getPath() const { return path; }

@@ -68,13 +68,30 @@ void WeightBlobs::doneReading(DenseResourceElementsAttr attr) {
     it->second();
 }
 
+WeightBlobs::KeepWeights::KeepWeights(WeightBlobs &blobs, Operation *root)
+    : blobs(blobs), root(root) {
+  std::lock_guard<std::mutex> lock(blobs.mutex);
+  blobs.keptRoots.push_back(root);
+}
+
+WeightBlobs::KeepWeights::~KeepWeights() {
+  std::lock_guard<std::mutex> lock(blobs.mutex);
+  llvm::erase(blobs.keptRoots, root);
+}
+
 void WeightBlobs::releaseUnused(Operation *root) {
   llvm::DenseSet<DialectResourceBlobManager::BlobEntry *> used;
-  root->walk([&](Operation *op) {
-    op->getAttrDictionary().walk([&](DenseResourceElementsAttr attr) {
-      used.insert(attr.getRawHandle().getResource());
+  SmallVector<Operation *> roots = {root};
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    llvm::append_range(roots, keptRoots);
+  }
+  for (Operation *top : roots)
+    top->walk([&](Operation *op) {
+      op->getAttrDictionary().walk([&](DenseResourceElementsAttr attr) {
+        used.insert(attr.getRawHandle().getResource());
+      });
     });
-  });
   std::lock_guard<std::mutex> lock(mutex);
   SmallVector<DialectResourceBlobManager::BlobEntry *> unused;
   for (auto &entry : entries)

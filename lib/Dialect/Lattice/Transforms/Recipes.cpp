@@ -26,15 +26,29 @@ static constexpr Recipe kRecipes[] = {
      "w4a16 with GPTQ: each column's rounding error compensated in the "
      "columns after it, from calibration",
      RecipeActivations::None, /*gptq=*/true},
+    {"w4a16-awq",
+     "w4a16 after AWQ: weights scaled by their inputs' magnitudes, the "
+     "scales searched on the output error, from calibration",
+     RecipeActivations::None, /*gptq=*/false, /*awq=*/true},
+    {"w4a16-gptq-qep",
+     "w4a16-gptq on QEP's targets: each layer corrects the error of the "
+     "quantized layers before it, from calibration",
+     RecipeActivations::None, /*gptq=*/true, /*awq=*/false, /*qep=*/true},
     {"w4a16-g32", "4-bit weights in groups of 32", RecipeActivations::None},
     {"w3a16", "3-bit weights in groups of 128 (f16 scales)",
      RecipeActivations::None},
     {"w3a16-gptq", "w3a16 with GPTQ, from calibration", RecipeActivations::None,
      /*gptq=*/true},
+    {"w3a16-awq", "w3a16 after AWQ, from calibration", RecipeActivations::None,
+     /*gptq=*/false, /*awq=*/true},
+    {"w3a16-gptq-qep", "w3a16-gptq on QEP's targets, from calibration",
+     RecipeActivations::None, /*gptq=*/true, /*awq=*/false, /*qep=*/true},
     {"w2a16", "2-bit weights in groups of 32, MSE-clipped",
      RecipeActivations::None},
     {"w2a16-gptq", "w2a16 with GPTQ, from calibration", RecipeActivations::None,
      /*gptq=*/true},
+    {"w2a16-gptq-qep", "w2a16-gptq on QEP's targets, from calibration",
+     RecipeActivations::None, /*gptq=*/true, /*awq=*/false, /*qep=*/true},
     {"ternary", "{-1, 0, 1} weights, one absmean scale per channel",
      RecipeActivations::None},
     {"mixed",
@@ -202,10 +216,32 @@ llvm::Expected<RecipeFile> mlir::lattice::readRecipeFile(StringRef path) {
           return parsed.takeError();
         file.rules.push_back(std::move(*parsed));
       }
+    } else if (key == "awq" || key == "awq_clip" || key == "qep") {
+      std::optional<bool> flag = v.getAsBoolean();
+      if (!flag)
+        return recipeFileError(path, "\"" + key + "\" is " + printJson(v) +
+                                         "; expected true or false");
+      (key == "awq"   ? file.awq
+       : key == "qep" ? file.qep
+                      : file.awqClip) = *flag;
+    } else if (key == "awq_grid") {
+      std::optional<int64_t> grid = v.getAsInteger();
+      if (!grid || *grid < 1 || *grid > 1000)
+        return recipeFileError(path, "\"awq_grid\" is " + printJson(v) +
+                                         "; expected an integer from 1 to "
+                                         "1000");
+      file.awqGrid = *grid;
+    } else if (key == "qep_alpha") {
+      std::optional<double> alpha = v.getAsNumber();
+      if (!alpha || !(*alpha >= 0 && *alpha <= 1))
+        return recipeFileError(path, "\"qep_alpha\" is " + printJson(v) +
+                                         "; expected a number in [0, 1]");
+      file.qepAlpha = *alpha;
     } else {
       return recipeFileError(path, "unknown key \"" + key +
-                                       "\" (known: recipe, layers, "
-                                       "description)");
+                                       "\" (known: recipe, description, "
+                                       "layers, awq, awq_grid, awq_clip, "
+                                       "qep, qep_alpha)");
     }
   }
   if (!file.recipe)
@@ -229,13 +265,13 @@ getQuantizeOptions(const Recipe &recipe) {
   StringRef name = recipe.name;
   if (name == "f32")
     return std::nullopt;
-  if (name == "w4a16" || name == "w4a16-gptq")
+  if (name.starts_with("w4a16") && name != "w4a16-g32")
     grouped("4", 128);
   else if (name == "w4a16-g32")
     grouped("4", 32);
-  else if (name == "w3a16" || name == "w3a16-gptq")
+  else if (name.starts_with("w3a16"))
     grouped("3", 128);
-  else if (name == "w2a16" || name == "w2a16-gptq") {
+  else if (name.starts_with("w2a16")) {
     grouped("2", 32);
     options.clip = "mse";
   } else if (name == "ternary")
@@ -259,10 +295,19 @@ bool RecipeFile::usesGPTQ() const {
   });
 }
 
+RecipeMethods mlir::lattice::getRecipeMethods(const Recipe &recipe,
+                                              const RecipeFile *file) {
+  RecipeMethods methods;
+  methods.gptq = recipe.gptq || (file && file->usesGPTQ());
+  methods.awq = file && file->awq ? *file->awq : recipe.awq;
+  methods.qep = file && file->qep ? *file->qep : recipe.qep;
+  return methods;
+}
+
 LogicalResult
 mlir::lattice::buildRecipePipeline(OpPassManager &pm, const Recipe &recipe,
                                    const RecipePipelineOptions &options,
-                                   std::string &error) {
+                                   std::string &error, RecipePart part) {
   std::optional<LatticeQuantizePassOptions> quantize =
       getQuantizeOptions(recipe);
   std::optional<RecipeFile> file;
@@ -274,14 +319,33 @@ mlir::lattice::buildRecipePipeline(OpPassManager &pm, const Recipe &recipe,
     }
     file = std::move(*read);
   }
-  bool gptq = recipe.gptq || (file && file->usesGPTQ());
-  if (gptq && options.floatStats.empty()) {
-    error = "recipe '" + recipe.name.str() +
-            "' uses GPTQ, which needs the statistics of the float model with "
-            "the X^T X of every layer's input (float-stats)";
+  RecipeMethods methods = getRecipeMethods(recipe, file ? &*file : nullptr);
+  bool weightMethods = methods.gptq || methods.awq;
+  if (weightMethods && options.floatStats.empty()) {
+    error = "recipe '" + recipe.name.str() + "' uses " +
+            (methods.gptq ? "GPTQ" : "AWQ") +
+            ", which needs the statistics of the float model with the X^T X "
+            "of every layer's input (float-stats)";
     return failure();
   }
-  if (!quantize || (recipe.activations == RecipeActivations::None && !gptq)) {
+  if (methods.qep && recipe.activations != RecipeActivations::None) {
+    error = "QEP quantizes weights only; recipe '" + recipe.name.str() +
+            "' quantizes activations";
+    return failure();
+  }
+  if (methods.qep && options.qepStats.empty() && part != RecipePart::Prologue &&
+      part != RecipePart::Epilogue) {
+    error = "recipe '" + recipe.name.str() +
+            "' uses QEP, which needs the statistics that lattice-compile "
+            "gathers layer after layer (qep-stats)";
+    return failure();
+  }
+  if (!methods.qep && !options.qepStats.empty()) {
+    error = "recipe '" + recipe.name.str() + "' does not use QEP (qep-stats)";
+    return failure();
+  }
+  if (!quantize ||
+      (recipe.activations == RecipeActivations::None && !weightMethods)) {
     if (!options.floatStats.empty()) {
       error = "recipe '" + recipe.name.str() + "' takes no statistics";
       return failure();
@@ -307,23 +371,52 @@ mlir::lattice::buildRecipePipeline(OpPassManager &pm, const Recipe &recipe,
             "' needs the statistics of the float model (float-stats)";
     return failure();
   }
-  // SmoothQuant for the recipes that quantize activations.
-  if (!options.floatStats.empty() &&
-      recipe.activations != RecipeActivations::None) {
-    LatticeSmoothQuantPassOptions smooth;
-    smooth.stats = options.floatStats;
-    pm.addPass(createLatticeSmoothQuantPass(smooth));
+  bool all = part == RecipePart::All;
+  if (all || part == RecipePart::Prologue) {
+    // SmoothQuant for the recipes that quantize activations.
+    if (!options.floatStats.empty() &&
+        recipe.activations != RecipeActivations::None) {
+      LatticeSmoothQuantPassOptions smooth;
+      smooth.stats = options.floatStats;
+      pm.addPass(createLatticeSmoothQuantPass(smooth));
+    }
+    if (!options.recipeFile.empty()) {
+      LatticeApplyRecipeFilePassOptions apply;
+      apply.file = options.recipeFile;
+      pm.addPass(createLatticeApplyRecipeFilePass(apply));
+    }
+    if (methods.awq) {
+      // AWQ models the scheme that lattice-quantize will use.
+      LatticeAWQPassOptions awq;
+      awq.stats = options.floatStats;
+      awq.weightBits = quantize->weightBits;
+      awq.granularity = quantize->granularity;
+      awq.groupSize = quantize->groupSize;
+      awq.symmetric = quantize->symmetric;
+      awq.scaleType = quantize->scaleType;
+      if (file && file->awqGrid)
+        awq.grid = *file->awqGrid;
+      if (file && file->awqClip)
+        awq.clipSearch = *file->awqClip;
+      pm.addPass(createLatticeAWQPass(awq));
+    }
   }
-  if (recipe.activations == RecipeActivations::Static || gptq)
-    quantize->stats = options.floatStats;
-  quantize->reportFile = options.reportFile;
-  if (!options.recipeFile.empty()) {
-    LatticeApplyRecipeFilePassOptions apply;
-    apply.file = options.recipeFile;
-    pm.addPass(createLatticeApplyRecipeFilePass(apply));
+  if (all || part == RecipePart::Quantize) {
+    if (methods.qep) {
+      quantize->qep = true;
+      quantize->stats = options.qepStats;
+      if (file && file->qepAlpha)
+        quantize->qepAlpha = *file->qepAlpha;
+    } else if (recipe.activations == RecipeActivations::Static ||
+               methods.gptq) {
+      quantize->stats = options.floatStats;
+    }
+    quantize->reportFile = options.reportFile;
+    quantize->layers.assign(options.layers.begin(), options.layers.end());
+    pm.addPass(createLatticeQuantizePass(*quantize));
   }
-  pm.addPass(createLatticeQuantizePass(*quantize));
-  pm.addPass(createLatticeRenormalizePass());
+  if (all || part == RecipePart::Epilogue)
+    pm.addPass(createLatticeRenormalizePass());
   return success();
 }
 

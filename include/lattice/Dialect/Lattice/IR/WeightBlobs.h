@@ -51,10 +51,26 @@ public:
   /// Called after the bytes of `attr` were read: gives the pages of a
   /// mapped blob back.
   void doneReading(DenseResourceElementsAttr attr);
-  /// Frees every blob of this registry that no op under `root` refers to.
-  /// `root` must hold every op of the context that may refer to one (a
-  /// top-level module), and no other thread may create ops meanwhile.
+  /// Frees every blob of this registry that no op under `root` (or under a
+  /// root kept by a KeepWeights) refers to. Together they must hold every
+  /// op of the context that may refer to one (top-level modules), and no
+  /// other thread may create ops meanwhile.
   void releaseUnused(Operation *root);
+
+  /// Keeps the blobs that the ops under `root` refer to while it lives: a
+  /// module whose clone is lowered (which frees the blobs that the clone
+  /// no longer needs) keeps its weights.
+  class KeepWeights {
+  public:
+    KeepWeights(WeightBlobs &blobs, Operation *root);
+    ~KeepWeights();
+    KeepWeights(const KeepWeights &) = delete;
+    KeepWeights &operator=(const KeepWeights &) = delete;
+
+  private:
+    WeightBlobs &blobs;
+    Operation *root;
+  };
   /// Whether `attr`'s blob is one of this registry's.
   bool contains(DenseResourceElementsAttr attr);
 
@@ -63,6 +79,7 @@ private:
                                 AsmResourceBlob blob,
                                 llvm::unique_function<void()> release);
   std::mutex mutex;
+  SmallVector<Operation *> keptRoots;
   /// The blobs' entries, and how to give back a mapped blob's pages (empty
   /// for copies).
   llvm::DenseMap<DialectResourceBlobManager::BlobEntry *,

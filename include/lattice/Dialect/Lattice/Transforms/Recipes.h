@@ -48,6 +48,13 @@ struct Recipe {
   /// The weights are quantized by GPTQ, which needs the X^T X of every
   /// layer's input from calibration.
   bool gptq = false;
+  /// lattice-awq scales the weights first (from the absmean and X^T X of
+  /// every layer's input).
+  bool awq = false;
+  /// QEP: each layer quantizes the target that corrects the error of the
+  /// layers before it, from statistics gathered layer after layer on the
+  /// partly quantized model (lattice-compile gathers them).
+  bool qep = false;
 };
 
 /// The built-in recipes, in the order the documentation lists them.
@@ -73,16 +80,28 @@ struct RecipeRule {
   std::optional<double> damp;
 };
 
-/// A recipe file: a built-in recipe and per-layer rules, the first rule
-/// that matches a layer applying to it.
+/// A recipe file: a built-in recipe, model-wide settings of the methods,
+/// and per-layer rules, the first rule that matches a layer applying to it.
 struct RecipeFile {
   std::string path;
   const Recipe *recipe = nullptr;
   std::vector<RecipeRule> rules;
+  /// `awq`, `awq_grid`, `awq_clip`, `qep` and `qep_alpha`: unset keys keep
+  /// the recipe's choice (and the passes' defaults).
+  std::optional<bool> awq, awqClip, qep;
+  std::optional<int64_t> awqGrid;
+  std::optional<double> qepAlpha;
 
   /// Whether a rule asks for GPTQ (whose X^T X calibration gives).
   bool usesGPTQ() const;
 };
+
+/// The methods that a recipe (and its recipe file, if any) uses: what
+/// lattice-compile must gather and how it drives the passes.
+struct RecipeMethods {
+  bool gptq = false, awq = false, qep = false;
+};
+RecipeMethods getRecipeMethods(const Recipe &recipe, const RecipeFile *file);
 
 /// Reads and validates the recipe file `path`: an error names the file, the
 /// key and the bad value.
@@ -104,14 +123,29 @@ struct RecipePipelineOptions
       *this, "report-file",
       llvm::cl::desc("Write lattice-quantize's per-layer report (JSON) to "
                      "this file")};
+  Option<std::string> qepStats{
+      *this, "qep-stats",
+      llvm::cl::desc("QEP's statistics of every layer (the -qep recipes need "
+                     "them; lattice-compile gathers them layer after layer "
+                     "and writes <out>.work/qep.safetensors)")};
+  ListOption<std::string> layers{
+      *this, "layers",
+      llvm::cl::desc("Quantize only these layers (lattice-compile's QEP "
+                     "sweep quantizes the model a few layers at a time)")};
 };
+
+/// The parts of a recipe's pipeline: the rewrites before quantization
+/// (SmoothQuant, the recipe file's settings, AWQ), lattice-quantize, and
+/// what follows it. lattice-compile runs them apart for QEP.
+enum class RecipePart { All, Prologue, Quantize, Epilogue };
 
 /// Adds the passes of `recipe` to `pm`: SmoothQuant (with float-stats),
 /// lattice-quantize with the recipe's options, lattice-renormalize. Fails,
 /// with the reason in `error`, when the options do not fit the recipe.
 LogicalResult buildRecipePipeline(OpPassManager &pm, const Recipe &recipe,
                                   const RecipePipelineOptions &options,
-                                  std::string &error);
+                                  std::string &error,
+                                  RecipePart part = RecipePart::All);
 
 /// The options of the model preparation pipeline.
 struct ModelPreparationOptions
