@@ -425,3 +425,42 @@ mlir::lattice::computeStorageCost(const QuantScheme &scheme,
   cost.bitsPerElement = double(cost.totalBits) / double(cost.numElements);
   return cost;
 }
+
+/// Squared error of quantizing `block` with `params`.
+static double getBlockError(const QuantScheme &scheme,
+                            llvm::ArrayRef<float> block,
+                            const QuantParams &params) {
+  double error = 0;
+  for (float x : block) {
+    int64_t code =
+        quantizeValue(scheme, x, float(params.scale), params.zeroPoint);
+    double diff = double(x) - double(dequantizeValue(code, float(params.scale),
+                                                     params.zeroPoint));
+    error += diff * diff;
+  }
+  return error;
+}
+
+llvm::Expected<QuantParams>
+mlir::lattice::computeMSEParams(const QuantScheme &scheme,
+                                llvm::ArrayRef<float> block) {
+  auto [minIt, maxIt] = std::minmax_element(block.begin(), block.end());
+  double lo = *minIt, hi = *maxIt;
+  llvm::Expected<QuantParams> best = computeQuantParams(scheme, lo, hi);
+  if (!best)
+    return best.takeError();
+  double bestError = getBlockError(scheme, block, *best);
+  for (int step = 1; step <= 50; ++step) {
+    double factor = 1.0 - 0.01 * step;
+    llvm::Expected<QuantParams> candidate =
+        computeQuantParams(scheme, lo * factor, hi * factor);
+    if (!candidate)
+      return candidate.takeError();
+    double error = getBlockError(scheme, block, *candidate);
+    if (error < bestError) {
+      bestError = error;
+      *best = *candidate;
+    }
+  }
+  return best;
+}

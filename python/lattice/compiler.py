@@ -247,7 +247,9 @@ def compile(model, recipe="f32", calib=None, output=None, *, recipe_file=None,
         else:
             raise CompileError(f"{model}: expected an .onnx or .mlir file")
         calibration_data = []
-        if calib is not None and activations != "none":
+        # (A recipe file may ask for methods fitted to calibration data:
+        # the compiler decides whether it needs the samples.)
+        if calib is not None and (activations != "none" or recipe_file):
             calibration_data = ["--calib", calibration.samples_file(calib, work)]
         steps(("calibrating, " if smooth or activations == "fitted" else "") +
               f"quantizing ({recipe}) and compiling to {output}.so")

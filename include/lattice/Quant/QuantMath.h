@@ -151,6 +151,13 @@ inline float dequantizeValue(int64_t code, float scale, int64_t zeroPoint) {
   return static_cast<float>(code - zeroPoint) * scale;
 }
 
+/// The parameters of min-max over `block`'s range scaled by the factor in
+/// {1, 0.99, ..., 0.50} whose squared rounding error on `block` is least
+/// (MSE clipping; the first such factor on ties). Fails as
+/// computeQuantParams does.
+llvm::Expected<QuantParams> computeMSEParams(const QuantScheme &scheme,
+                                             llvm::ArrayRef<float> block);
+
 /// Maps the row-major index of an element of a tensor to the row-major index
 /// of its block (its scale and zero point) under a scheme: 0 per tensor, the
 /// index along the axis per channel, and the index into the scale tensor of

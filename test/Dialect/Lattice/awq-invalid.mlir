@@ -14,6 +14,10 @@
 // GROUP: lattice-awq: group-size must be positive, got 0
 // RUN: not lattice-opt %s --lattice-awq="stats=%t.stats scale-type=f8" 2>&1 | FileCheck %s --check-prefix=SCALE
 // SCALE: lattice-awq: scale-type must be 'f32', 'f16' or 'bf16', got 'f8'
+// RUN: not lattice-opt %s --lattice-awq="stats=%t.stats clip=percentile" 2>&1 | FileCheck %s --check-prefix=CLIP
+// CLIP: lattice-awq: clip must be 'minmax' or 'mse', got 'percentile'
+// RUN: not lattice-opt %s --lattice-awq="stats=%t.stats clip=mse clip-search=true" 2>&1 | FileCheck %s --check-prefix=CLIPSEARCH
+// CLIPSEARCH: lattice-awq: clip-search chooses the ranges itself; it needs clip=minmax
 // RUN: not lattice-opt %s --lattice-awq 2>&1 | FileCheck %s --check-prefix=NOSTATS
 // NOSTATS: lattice-awq: stats=<file> is required (statistics with the absmean and X^T X of every layer's input: lattice-compile --calib-xtx)
 // RUN: not lattice-opt %s --lattice-awq="stats=%t.missing" 2>&1 | FileCheck %s --check-prefix=MISSING

@@ -12,6 +12,14 @@
 // RUN:   | FileCheck %s --check-prefix=WEIGHTS-ONLY
 // RUN: not lattice-opt %S/../../Tools/Inputs/three-layers.mlir --lattice-recipe-f32=float-stats=s.safetensors 2>&1 \
 // RUN:   | FileCheck %s --check-prefix=NONE
+// RUN: not lattice-opt %S/../../Tools/Inputs/three-layers.mlir --lattice-recipe-w4a16-awq 2>&1 | FileCheck %s --check-prefix=AWQ
+// RUN: not lattice-opt %S/../../Tools/Inputs/three-layers.mlir --lattice-recipe-w3a16-gptq-qep=float-stats=s.safetensors 2>&1 \
+// RUN:   | FileCheck %s --check-prefix=QEP
+// RUN: not lattice-opt %S/../../Tools/Inputs/three-layers.mlir "--lattice-recipe-w3a16-gptq=float-stats=s.safetensors qep-stats=q.safetensors" 2>&1 \
+// RUN:   | FileCheck %s --check-prefix=NOT-QEP
+// RUN: rm -rf %t && mkdir -p %t && echo '{"recipe": "w8a8", "qep": true}' > %t/qep.json
+// RUN: not lattice-opt %S/../../Tools/Inputs/three-layers.mlir "--lattice-recipe-w8a8=float-stats=s.safetensors recipe-file=%t/qep.json" 2>&1 \
+// RUN:   | FileCheck %s --check-prefix=QEP-ACTIVATIONS
 
 // w4a16: groups of 128 along K, f16 scales; a K of 64 that 128 does not
 // divide falls back to one scale per output channel.
@@ -28,4 +36,8 @@
 
 // STATIC: error: recipe 'w8a8' needs the statistics of the float model (float-stats)
 // WEIGHTS-ONLY: error: recipe 'w4a16' takes no statistics
+// AWQ: error: recipe 'w4a16-awq' uses AWQ, which needs the statistics of the float model with the X^T X of every layer's input (float-stats)
+// QEP: error: recipe 'w3a16-gptq-qep' uses QEP, which needs the statistics that lattice-compile gathers layer after layer (qep-stats)
+// NOT-QEP: error: recipe 'w3a16-gptq' does not use QEP (qep-stats)
+// QEP-ACTIVATIONS: error: QEP quantizes weights only; recipe 'w8a8' quantizes activations
 // NONE: error: recipe 'f32' takes no statistics

@@ -94,6 +94,11 @@ struct LatticeAWQPass final
     else
       return fail() << "scale-type must be 'f32', 'f16' or 'bf16', got '"
                     << scaleType << "'";
+    if (clip != "minmax" && clip != "mse")
+      return fail() << "clip must be 'minmax' or 'mse', got '" << clip << "'";
+    if (clip == "mse" && clipSearch)
+      return fail() << "clip-search chooses the ranges itself; it needs "
+                       "clip=minmax";
     if (grid < 1 || grid > 1000)
       return fail() << "grid must be 1 to 1000, got " << int64_t(grid);
     if (stats.empty())
@@ -139,10 +144,18 @@ std::optional<QuantScheme> LatticeAWQPass::getScheme(MatmulOp op,
           op->getAttrOfType<DictionaryAttr>(kQuantizeOverridesAttrName)) {
     if (overrides.get("skip"))
       return std::nullopt;
-    if (auto bits = overrides.getAs<IntegerAttr>("weight_bits"))
+    // A number, or its digits (as recipe files give it); "ternary" and
+    // "binary" are not modelled.
+    if (auto bits = overrides.getAs<IntegerAttr>("weight_bits")) {
       scheme.bits = bits.getInt();
-    else if (overrides.get("weight_bits"))
-      return std::nullopt; // ternary or binary
+    } else if (auto text = overrides.getAs<StringAttr>("weight_bits")) {
+      unsigned width = 0;
+      if (text.getValue().getAsInteger(10, width))
+        return std::nullopt;
+      scheme.bits = width;
+    } else if (overrides.get("weight_bits")) {
+      return std::nullopt;
+    }
     if (auto flag = overrides.getAs<BoolAttr>("symmetric")) {
       scheme.symmetric = flag.getValue();
       scheme.storageKind =
@@ -176,13 +189,17 @@ static int64_t getBlockLength(const QuantScheme &scheme, int64_t n, int64_t k) {
                                                          : scheme.groupSize;
 }
 
-/// Rounds `block` to nearest with the min-max range scaled by `ratio`
-/// into `out`; false when the scheme has no parameters for it.
+/// Rounds `block` to nearest into `out`, with the min-max range scaled by
+/// `ratio` or, with `mse`, the range of MSE clipping; false when the scheme
+/// has no parameters for it.
 static bool roundBlock(const QuantScheme &scheme, ArrayRef<float> block,
-                       double ratio, MutableArrayRef<double> out) {
+                       double ratio, MutableArrayRef<double> out,
+                       bool mse = false) {
   auto [lo, hi] = std::minmax_element(block.begin(), block.end());
   llvm::Expected<QuantParams> params =
-      computeQuantParams(scheme, double(*lo) * ratio, double(*hi) * ratio);
+      mse ? computeMSEParams(scheme, block)
+          : computeQuantParams(scheme, double(*lo) * ratio,
+                               double(*hi) * ratio);
   if (!params) {
     llvm::consumeError(params.takeError());
     return false;
@@ -211,7 +228,8 @@ double LatticeAWQPass::getOutputError(ArrayRef<SmoothingLayer> layers,
     std::vector<double> error(n * k);
     for (int64_t start = 0; start < n * k; start += length)
       if (!roundBlock(*d.scheme, ArrayRef<float>(scaled).slice(start, length),
-                      1.0, MutableArrayRef<double>(error).slice(start, length)))
+                      1.0, MutableArrayRef<double>(error).slice(start, length),
+                      clip == "mse"))
         return INFINITY;
     for (int64_t e = 0; e < n * k; ++e)
       error[e] = double(layer.weight[e]) - error[e] / factors[e % k];

@@ -292,20 +292,6 @@ static double quantile(ArrayRef<float> sorted, double q) {
          double(sorted[above]) * fraction;
 }
 
-/// Squared error of quantizing `block` with `params`.
-static double blockError(const QuantScheme &scheme, ArrayRef<float> block,
-                         const QuantParams &params) {
-  double error = 0;
-  for (float x : block) {
-    int64_t code =
-        quantizeValue(scheme, x, float(params.scale), params.zeroPoint);
-    double diff = double(x) - double(dequantizeValue(code, float(params.scale),
-                                                     params.zeroPoint));
-    error += diff * diff;
-  }
-  return error;
-}
-
 /// Chooses the scale and zero point of one block.
 static llvm::Expected<QuantParams> chooseParams(const LayerConfig &config,
                                                 ArrayRef<float> block) {
@@ -341,25 +327,8 @@ static llvm::Expected<QuantParams> chooseParams(const LayerConfig &config,
     return computeQuantParams(scheme, quantile(sorted, 1 - q),
                               quantile(sorted, q));
   }
-  case ClipMethod::MSE: {
-    llvm::Expected<QuantParams> best = computeQuantParams(scheme, lo, hi);
-    if (!best)
-      return best.takeError();
-    double bestError = blockError(scheme, block, *best);
-    for (int step = 1; step <= 50; ++step) {
-      double factor = 1.0 - 0.01 * step;
-      llvm::Expected<QuantParams> candidate =
-          computeQuantParams(scheme, lo * factor, hi * factor);
-      if (!candidate)
-        return candidate.takeError();
-      double error = blockError(scheme, block, *candidate);
-      if (error < bestError) {
-        bestError = error;
-        *best = *candidate;
-      }
-    }
-    return best;
-  }
+  case ClipMethod::MSE:
+    return computeMSEParams(scheme, block);
   }
   llvm_unreachable("unknown clip method");
 }

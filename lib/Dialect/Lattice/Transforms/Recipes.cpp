@@ -371,6 +371,14 @@ mlir::lattice::buildRecipePipeline(OpPassManager &pm, const Recipe &recipe,
             "' needs the statistics of the float model (float-stats)";
     return failure();
   }
+  // AWQ's clipping search (on unless the file turns it off) chooses each
+  // block's range on the output error; rounding then keeps that range.
+  // Recipes that clip by MSE (w2a16) keep it, and AWQ models it.
+  std::string recipeClip = quantize ? quantize->clip : "minmax";
+  bool awqClip = methods.awq && recipeClip == "minmax" &&
+                 (!file || !file->awqClip || *file->awqClip);
+  if (awqClip)
+    quantize->clip = "minmax";
   bool all = part == RecipePart::All;
   if (all || part == RecipePart::Prologue) {
     // SmoothQuant for the recipes that quantize activations.
@@ -396,8 +404,8 @@ mlir::lattice::buildRecipePipeline(OpPassManager &pm, const Recipe &recipe,
       awq.scaleType = quantize->scaleType;
       if (file && file->awqGrid)
         awq.grid = *file->awqGrid;
-      if (file && file->awqClip)
-        awq.clipSearch = *file->awqClip;
+      awq.clipSearch = awqClip;
+      awq.clip = recipeClip;
       pm.addPass(createLatticeAWQPass(awq));
     }
   }

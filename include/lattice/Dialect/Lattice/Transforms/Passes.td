@@ -544,8 +544,9 @@ def LatticeAWQPass : Pass<"lattice-awq", "ModuleOp"> {
     [1e-4, 1e4]) for alpha in {0, 1/grid, ..., 1}, and keeps the alpha
     whose output error, summed over the group's layers, is least:
     tr(D H D^T) with H = X^T X (the probe's `xtx`) and
-    D = W - Q(W diag(s)) diag(s)^-1, Q rounding to nearest with min-max
-    blocks in the scheme that `lattice-quantize` will use (the options
+    D = W - Q(W diag(s)) diag(s)^-1, Q rounding to nearest with blocks'
+    ranges chosen by `clip` (min-max, or MSE clipping as lattice-quantize's
+    `clip=mse`) in the scheme that `lattice-quantize` will use (the options
     below, with the `weight_bits`, `granularity`, `group_size` and
     `symmetric` entries of a layer's `lattice.quantize` dictionary; layers
     with `skip`, or binary or ternary codes, are left out of the error).
@@ -565,7 +566,8 @@ def LatticeAWQPass : Pass<"lattice-awq", "ModuleOp"> {
     With `clip-search`, each block of the scaled weight (a group, or a
     row) is then clamped to its min-max range times the ratio in {1, 0.95,
     ..., 0.5} whose rounding error, seen through the block's part of
-    X^T X, is least (AWQ's clipping search).
+    X^T X, is least (AWQ's clipping search; with `clip=minmax` only, as
+    lattice-quantize's min-max ranges then keep those ranges).
   }];
   let options = [
     Option<"stats", "stats", "std::string", /*default=*/"\"\"",
@@ -583,6 +585,9 @@ def LatticeAWQPass : Pass<"lattice-awq", "ModuleOp"> {
            "Symmetric codes (no zero point)">,
     Option<"scaleType", "scale-type", "std::string", /*default=*/"\"f16\"",
            "Element type of the scales: 'f32', 'f16' or 'bf16'">,
+    Option<"clip", "clip", "std::string", /*default=*/"\"minmax\"",
+           "The ranges that lattice-quantize will choose: 'minmax' or "
+           "'mse'">,
     Option<"grid", "grid", "int64_t", /*default=*/"20",
            "Steps of the alpha grid on [0, 1] (1 to 1000)">,
     Option<"clipSearch", "clip-search", "bool", /*default=*/"false",
