@@ -85,6 +85,11 @@ RECIPES = {
     "w8a8-dynamic": "dynamic",
 }
 
+def _is_note(line):
+    """Whether a line of lattice-compile's output is for users to see."""
+    return "lattice-compile: note:" in line or "lattice-compile: QEP:" in line
+
+
 class CompileError(RuntimeError):
     """A model that could not be compiled; the message says why."""
 
@@ -257,16 +262,14 @@ def compile(model, recipe="f32", calib=None, output=None, *, recipe_file=None,
                           ["--recipe", recipe] if recipe != "f32" else [])
         if recipe_options:
             recipe_options += ["--report-file", report_file]
+        # The compiler's notes (calibration on generated inputs, ...) and
+        # the progress of long quantizations, as they come.
         codegen = tools.run("lattice-compile", source, "-o", output, "--remarks",
-                            *recipe_options, *calibration_data, *extra)
+                            *recipe_options, *calibration_data, *extra,
+                            echo=None if quiet or remarks else _is_note)
         steps.finish()
         if remarks and codegen:
             print(codegen, file=sys.stderr, end="", flush=True)
-        elif not quiet:
-            # The compiler's notes (calibration on generated inputs, ...).
-            for line in codegen.splitlines():
-                if "lattice-compile: note:" in line:
-                    print(line, file=sys.stderr, flush=True)
         layers = _layers(report_file)
     except (onnx_import.OnnxImportError, calibration.CalibrationError) as error:
         raise CompileError(str(error)) from None

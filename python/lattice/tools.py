@@ -8,6 +8,7 @@ import os
 import pathlib
 import shutil
 import subprocess
+import sys
 
 _ROOT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -51,17 +52,30 @@ def dense_attr(array, dtype="<f4"):
     return f'dense<"0x{data}">'
 
 
-def run(name, *args):
+def run(name, *args, echo=None):
     """Runs the tool `name` with `args`; returns its stderr (remarks).
 
     lattice-opt prints locations too: layer names travel in name locations
-    (loc("fc1")), and the next step looks statistics up by them."""
+    (loc("fc1")), and the next step looks statistics up by them. With
+    `echo`, a predicate on lines, the lines of stderr it accepts are printed
+    to sys.stderr as they come (progress of long runs)."""
     extra = ["--mlir-print-debuginfo"] if name == "lattice-opt" else []
-    result = subprocess.run([find(name), *map(str, args), *extra],
-                            capture_output=True, text=True)
-    if result.returncode != 0:
-        raise ToolError(f"{name} failed:\n{result.stderr.strip()}")
-    return result.stderr
+    command = [find(name), *map(str, args), *extra]
+    if echo is None:
+        result = subprocess.run(command, capture_output=True, text=True)
+        returncode, stderr = result.returncode, result.stderr
+    else:
+        lines = []
+        with subprocess.Popen(command, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True) as process:
+            for line in process.stderr:
+                lines.append(line)
+                if echo(line):
+                    print(line, file=sys.stderr, end="", flush=True)
+        returncode, stderr = process.returncode, "".join(lines)
+    if returncode != 0:
+        raise ToolError(f"{name} failed:\n{stderr.strip()}")
+    return stderr
 
 
 def compile_model(model, prefix, *options):

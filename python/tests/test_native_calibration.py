@@ -51,6 +51,9 @@ def test_statistics_equal_numpy(tmp_path):
     np.testing.assert_array_equal(stats["first:input.max"], np.float32(x.max()))
     np.testing.assert_array_equal(stats["first:input.absmax"],
                                   ax.reshape(-1, 64).max(axis=0).astype(np.float32))
+    np.testing.assert_allclose(stats["first:input.absmean"],
+                               ax.reshape(-1, 64).mean(axis=0).astype(np.float32),
+                               rtol=1e-6)
     counts, _ = np.histogram(ax, bins=2048, range=(0.0, float(ax.max())))
     np.testing.assert_array_equal(stats["first:input.histogram"],
                                   counts.astype(np.float32))
