@@ -465,6 +465,10 @@ static LogicalResult quantizeWithQEP(ModuleOp module, StringRef modelDir,
       openCalibrationSamples();
   if (failed(samples))
     return failure();
+  if (calib.empty())
+    llvm::errs() << "lattice-compile: note: QEP gathers its statistics on "
+                    "generated inputs (no --calib); give representative "
+                    "inputs for real use.\n";
   FailureOr<func::FuncOp> entry = getEntry(module);
   if (failed(entry))
     return failure();
