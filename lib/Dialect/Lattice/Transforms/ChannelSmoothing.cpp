@@ -9,10 +9,12 @@
 #include "lattice/Dialect/Lattice/Transforms/ChannelSmoothing.h"
 #include "lattice/Dialect/Lattice/IR/WeightBlobs.h"
 #include "lattice/Dialect/Lattice/Transforms/Layers.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Matchers.h"
 #include "llvm/ADT/MapVector.h"
 #include <cmath>
+#include <functional>
 
 using namespace mlir;
 using namespace mlir::lattice;
@@ -26,6 +28,29 @@ LogicalResult SmoothingGroup::readWeights() {
     layer.weight = std::move(*weight);
   }
   return success();
+}
+
+/// Whether `op` reshapes a tensor without touching its last dimension (a
+/// `tensor.collapse_shape` whose last group is the source's last
+/// dimension alone): per-channel factors pass through it unchanged.
+static bool keepsChannels(Operation *op) {
+  auto collapse = dyn_cast_or_null<tensor::CollapseShapeOp>(op);
+  if (!collapse)
+    return false;
+  SmallVector<ReassociationIndices> groups = collapse.getReassociationIndices();
+  return !groups.empty() && groups.back().size() == 1;
+}
+
+/// The value whose channels `input` carries: `input` seen through
+/// reshapes that keep the last dimension (an importer's [B, T, C] ->
+/// [B * T, C] before each linear layer).
+static Value getChannelSource(Value input) {
+  while (Operation *op = input.getDefiningOp()) {
+    if (!keepsChannels(op))
+      break;
+    input = op->getOperand(0);
+  }
+  return input;
 }
 
 SmallVector<SmoothingGroup>
@@ -55,7 +80,7 @@ mlir::lattice::collectSmoothingGroups(Operation *root, StringRef action) {
   DenseMap<Value, unsigned> firstUser;
   for (auto [index, op] : llvm::enumerate(matmuls)) {
     parent[index] = index;
-    for (Value value : {op.getLhs(), op.getRhs()}) {
+    for (Value value : {getChannelSource(op.getLhs()), Value(op.getRhs())}) {
       auto [it, inserted] = firstUser.try_emplace(value, index);
       if (!inserted)
         parent[find(index)] = find(it->second);
@@ -89,18 +114,23 @@ mlir::lattice::collectSmoothingGroups(Operation *root, StringRef action) {
 }
 
 /// Folds diag(`inverse`) into the gain (and bias) of the norm producing
-/// `input` when `layers` are its only users.
+/// `input` (through reshapes that keep the channels) when `layers` are its
+/// only users.
 static LogicalResult foldIntoProducer(Value input,
                                       ArrayRef<SmoothingLayer> layers,
                                       ArrayRef<float> inverse) {
-  auto isGroupUse = [&](OpOperand &use) {
+  std::function<bool(OpOperand &)> isGroupUse = [&](OpOperand &use) {
+    Operation *owner = use.getOwner();
+    if (keepsChannels(owner))
+      return llvm::all_of(owner->getResult(0).getUses(), isGroupUse);
     return use.getOperandNumber() == 0 &&
            llvm::any_of(layers, [&](const SmoothingLayer &layer) {
              return llvm::any_of(layer.ops, [&](MatmulOp op) {
-               return op.getOperation() == use.getOwner();
+               return op.getOperation() == owner;
              });
            });
   };
+  input = getChannelSource(input);
   if (!llvm::all_of(input.getUses(), isGroupUse))
     return failure();
   Operation *producer = input.getDefiningOp();
@@ -200,9 +230,16 @@ unsigned mlir::lattice::applySmoothing(SmoothingGroup &group,
     }
   unsigned kept = 0;
   Location loc = layers.front().front().getLoc();
+  // Inputs that reshape one folded source need nothing more.
+  llvm::SmallDenseSet<Value> folded;
   for (Value input : group.inputs) {
-    if (succeeded(foldIntoProducer(input, layers, inverse)))
+    Value source = getChannelSource(input);
+    if (folded.contains(source))
       continue;
+    if (succeeded(foldIntoProducer(input, layers, inverse))) {
+      folded.insert(source);
+      continue;
+    }
     auto inputType = cast<RankedTensorType>(input.getType());
     OpBuilder b(input.getContext());
     if (Operation *producer = input.getDefiningOp())
