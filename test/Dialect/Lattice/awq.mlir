@@ -8,6 +8,14 @@
 // RUN:   "arg:input.min@=-9" "arg:input.max@=9" "arg:input.absmax@4=4,1,0,9" \
 // RUN:   "arg:input.absmean@4=1,0.5,0,4" "arg:input.rows@=8" \
 // RUN:   "arg:input.xtx@4x4=8,0,0,0,0,2,0,0,0,0,0,0,0,0,0,128"
+// RUN: %PYTHON %S/Inputs/make-stats.py %t.reshape.stats \
+// RUN:   "g:input.min@=-9" "g:input.max@=9" "g:input.absmax@4=4,1,0,9" \
+// RUN:   "g:input.absmean@4=1,0.5,0,4" "g:input.rows@=8" \
+// RUN:   "g:input.xtx@4x4=8,0,0,0,0,2,0,0,0,0,0,0,0,0,0,128" \
+// RUN:   "u:input.min@=-9" "u:input.max@=9" "u:input.absmax@4=4,1,0,9" \
+// RUN:   "u:input.absmean@4=1,0.5,0,4" "u:input.rows@=8" \
+// RUN:   "u:input.xtx@4x4=8,0,0,0,0,2,0,0,0,0,0,0,0,0,0,128"
+// RUN: lattice-opt %S/Inputs/awq-reshapes.mlir --lattice-awq="stats=%t.reshape.stats weight-bits=3 granularity=channel grid=4" -verify-diagnostics | FileCheck %S/Inputs/awq-reshapes.mlir --check-prefix=RESHAPE
 // RUN: lattice-opt %s --lattice-awq="stats=%t.stats weight-bits=3 granularity=channel grid=4" -split-input-file -verify-diagnostics | FileCheck %s
 
 /// mean|X| = [1, 0.5, 0 (never active), 4], X^T X = diag(8, 2, 0, 128): the
