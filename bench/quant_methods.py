@@ -5,12 +5,13 @@ weights) at 4 bits in groups of 128, 3 bits in groups of 128 and 2 bits in
 groups of 64, for rounding to nearest, AWQ, GPTQ, GPTQ+QEP and AWQ+QEP.
 
     python3 bench/quant_methods.py [--models charlm charlm-large]
-        [--windows 96] [--calib 32] [--json results.json] [--work DIR]
+        [--windows 96] [--calib N] [--json results.json] [--work DIR]
 
 Every configuration is a recipe file (docs/Recipes.md) compiled by
 lattice.compile from the model's ONNX export, calibrated on `--calib`
-training windows of 64 characters and evaluated on `--windows` held-out
-windows. The 2-bit rows keep the w2a16 recipe's MSE clipping. Prints a
+training windows of 64 characters (32 for the bundled LM, 128 for the
+larger one, whose layers are up to 768 wide: QEP's correction needs the
+rows) and evaluated on `--windows` held-out windows. The 2-bit rows keep the w2a16 recipe's MSE clipping. Prints a
 Markdown table (the one in docs/Recipes.md) and writes the figures as
 JSON.
 """
@@ -33,6 +34,8 @@ from lattice import compiler  # noqa: E402
 
 SCHEMES = [("W4 g128", "w4a16", 4, 128), ("W3 g128", "w3a16", 3, 128),
            ("W2 g64", "w2a16", 2, 64)]
+# Calibration windows of the bundled and of the larger LM.
+CALIB = {False: 32, True: 128}
 METHODS = {
     "RTN": {},
     "AWQ": {"awq": True},
@@ -113,14 +116,16 @@ def main():
     parser.add_argument("--models", nargs="+", default=["charlm", "charlm-large"],
                         choices=["charlm", "charlm-large"])
     parser.add_argument("--windows", type=int, default=96)
-    parser.add_argument("--calib", type=int, default=32)
+    parser.add_argument("--calib", type=int)
     parser.add_argument("--json")
     parser.add_argument("--work")
     args = parser.parse_args()
     work = pathlib.Path(args.work or tempfile.mkdtemp(prefix="lattice-methods-"))
     results = {}
     for model in args.models:
-        results[model] = evaluate(work, model == "charlm-large", args.windows, args.calib)
+        large = model == "charlm-large"
+        calib = args.calib or CALIB[large]
+        results[model] = evaluate(work, large, args.windows, calib)
     print(table(results))
     if args.json:
         pathlib.Path(args.json).write_text(json.dumps(results, indent=2))

@@ -33,12 +33,12 @@ pytestmark = [
                        reason="the corpus needs Debian's bible-kjv package"),
 ]
 
-WINDOWS, CALIB = 96, 32
+WINDOWS = 96
 
 
 def _evaluate(work, large, methods, labels):
     schemes = [s for s in quant_methods.SCHEMES if s[0] in labels]
-    return quant_methods.evaluate(work, large, WINDOWS, CALIB,
+    return quant_methods.evaluate(work, large, WINDOWS, quant_methods.CALIB[large],
                                   {m: quant_methods.METHODS[m] for m in methods},
                                   schemes, log=lambda _: None)
 
@@ -65,6 +65,8 @@ def test_qep_improves_gptq(tmp_path):
                     reason="the larger LM's weights are missing "
                            "(examples/charlm/charlm.py train --large)")
 def test_qep_on_the_larger_lm(tmp_path):
+    """Measured with 128 calibration windows: 4.117 against 4.119 at 4
+    bits (float 4.113)."""
     results = _evaluate(tmp_path, True, ["GPTQ", "GPTQ+QEP"],
                         ["W4 g128", "W3 g128", "W2 g64"])
     four = results["W4 g128"]
