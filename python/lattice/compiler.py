@@ -87,7 +87,8 @@ RECIPES = {
 
 def _is_note(line):
     """Whether a line of lattice-compile's output is for users to see."""
-    return "lattice-compile: note:" in line or "lattice-compile: QEP:" in line
+    return line.startswith(("lattice-compile: note:", "lattice-compile: QEP:",
+                            "lattice-quantize: layer "))
 
 
 class CompileError(RuntimeError):

@@ -622,6 +622,9 @@ static LogicalResult quantize(ModuleOp module, StringRef modelDir,
   options.floatStats = stats;
   options.recipeFile = recipeFile;
   options.reportFile = reportFile;
+  // GPTQ takes seconds a layer on large models: say where it is. (QEP's
+  // sweep says so per stage.)
+  options.progress = selectedMethods.gptq && !selectedMethods.qep;
   std::string error;
   if (!selectedMethods.qep) {
     if (failed(lattice::buildRecipePipeline(pm, *chosen, options, error))) {

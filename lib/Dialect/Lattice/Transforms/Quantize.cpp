@@ -35,6 +35,7 @@
 #include "llvm/Support/ToolOutputFile.h"
 #include <algorithm>
 #include <cfloat>
+#include <chrono>
 #include <cmath>
 
 namespace mlir::lattice {
@@ -499,16 +500,29 @@ struct LatticeQuantizePass final
     SmallVector<llvm::Regex> skipPatterns;
     for (const std::string &pattern : skip)
       skipPatterns.emplace_back(pattern);
-    SmallVector<LayerReport> layerReports;
+    SmallVector<std::pair<MatmulOp, bool>> selected;
     for (auto [index, op] : llvm::enumerate(matmuls)) {
       if (isa<QuantType>(op.getRhs().getType().getElementType()) ||
           isa<QuantType>(op.getLhs().getType().getElementType()))
         continue;
       if (!layers.empty() && !llvm::is_contained(layers, getLayerName(op)))
         continue;
-      bool isEdge = index == 0 || index + 1 == matmuls.size();
+      selected.push_back({op, index == 0 || index + 1 == matmuls.size()});
+    }
+    SmallVector<LayerReport> layerReports;
+    auto start = std::chrono::steady_clock::now();
+    for (auto [index, entry] : llvm::enumerate(selected)) {
+      auto [op, isEdge] = entry;
+      std::string name = getLayerName(op);
       if (failed(quantizeMatmul(op, skipPatterns, isEdge, layerReports)))
         return signalPassFailure();
+      if (progress)
+        llvm::errs() << llvm::formatv(
+            "lattice-quantize: layer {0} of {1} ({2}), {3:f1} s\n", index + 1,
+            selected.size(), name.empty() ? "<unnamed>" : name,
+            std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                          start)
+                .count());
     }
     if (!reportFile.empty() &&
         failed(writeReport(reportFile, layerReports, getOperation().getLoc())))

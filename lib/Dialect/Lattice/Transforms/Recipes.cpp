@@ -421,6 +421,7 @@ mlir::lattice::buildRecipePipeline(OpPassManager &pm, const Recipe &recipe,
     }
     quantize->reportFile = options.reportFile;
     quantize->layers.assign(options.layers.begin(), options.layers.end());
+    quantize->progress = options.progress;
     pm.addPass(createLatticeQuantizePass(*quantize));
   }
   if (all || part == RecipePart::Epilogue)

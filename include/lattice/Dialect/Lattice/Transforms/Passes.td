@@ -459,6 +459,9 @@ def LatticeQuantizePass : Pass<"lattice-quantize", "ModuleOp"> {
            "QEP's propagation strength, in [0, 1]">,
     ListOption<"layers", "layers", "std::string",
                "Names of the layers to quantize (all when empty)">,
+    Option<"progress", "progress", "bool", /*default=*/"false",
+           "Print each layer's number, name and the time elapsed to stderr "
+           "as it is quantized (for long runs)">,
     Option<"report", "report", "bool", /*default=*/"false",
            "Remark the weight SQNR and bits per weight of every layer">,
     Option<"reportFile", "report-file", "std::string", /*default=*/"\"\"",

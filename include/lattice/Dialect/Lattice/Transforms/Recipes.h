@@ -128,6 +128,11 @@ struct RecipePipelineOptions
       llvm::cl::desc("QEP's statistics of every layer (the -qep recipes need "
                      "them; lattice-compile gathers them layer after layer "
                      "and writes <out>.work/qep.safetensors)")};
+  Option<bool> progress{
+      *this, "progress",
+      llvm::cl::desc("lattice-quantize prints each layer as it is done "
+                     "(lattice-compile asks for it for GPTQ)"),
+      llvm::cl::init(false)};
   ListOption<std::string> layers{
       *this, "layers",
       llvm::cl::desc("Quantize only these layers (lattice-compile's QEP "
