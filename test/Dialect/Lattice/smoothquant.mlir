@@ -4,7 +4,9 @@
 // RUN:   "q:input.min@=-9" "q:input.max@=4" "q:input.absmax@4=4,1,0,9" \
 // RUN:   "k:input.min@=-9" "k:input.max@=4" "k:input.absmax@4=4,1,0,9" \
 // RUN:   "fc1:input.min@=-9" "fc1:input.max@=4" "fc1:input.absmax@4=4,1,0,9" \
-// RUN:   "cell:input.min@=-9" "cell:input.max@=4" "cell:input.absmax@4=4,1,0,9"
+// RUN:   "cell:input.min@=-9" "cell:input.max@=4" "cell:input.absmax@4=4,1,0,9" \
+// RUN:   "up:input.min@=-1" "up:input.max@=1" "up:input.absmax@4=1,1,1,1" \
+// RUN:   "down:input.min@=-9" "down:input.max@=4" "down:input.absmax@4=4,1,0,9"
 // RUN: lattice-opt %s --lattice-smoothquant="stats=%t.stats" -split-input-file | FileCheck %s
 
 /// max|X| = [4, 1, 0, 9], max|W| = [1, 4, 2, 1], alpha = 0.5:
@@ -101,4 +103,27 @@ func.func @recurrent(%x: tensor<1x4xf32>) -> tensor<1x4xf32> {
   %h = lattice.matmul %x, %w accumulate(f32) : (tensor<1x4xf32>, tensor<4x4xf32>) -> tensor<1x4xf32>
   %y = lattice.matmul %h, %w accumulate(f32) : (tensor<1x4xf32>, tensor<4x4xf32>) -> tensor<1x4xf32>
   return %y : tensor<1x4xf32>
+}
+
+// -----
+
+/// SwiGLU: the input of `down` is a * (x W_up^T) elementwise, so its
+/// factors' inverses [0.5, 2, 1, 1/3] scale the rows of W_up (whose own
+/// factors are 1: max|X| = max|W| on every channel). No channel_scale.
+// CHECK-LABEL: func.func @swiglu
+// CHECK: %[[UP:.*]] = arith.constant dense<{{\[}}[5.000000e-01, 0.000000e+00, 0.000000e+00, 0.000000e+00], [0.000000e+00, 2.000000e+00, 0.000000e+00, 0.000000e+00], [0.000000e+00, 0.000000e+00, 1.000000e+00, 0.000000e+00], [0.000000e+00, 0.000000e+00, 0.000000e+00, 0.333333343]]> : tensor<4x4xf32>
+// CHECK: lattice.matmul %{{.*}}, %[[UP]]
+// CHECK-NOT: lattice.channel_scale
+func.func @swiglu(%x: tensor<8x4xf32>, %a: tensor<8x4xf32>) -> tensor<8x2xf32> {
+  %wu = arith.constant dense<[[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 1.0]]> : tensor<4x4xf32> loc("up")
+  %u = lattice.matmul %x, %wu accumulate(f32) : (tensor<8x4xf32>, tensor<4x4xf32>) -> tensor<8x4xf32>
+  %e = tensor.empty() : tensor<8x4xf32>
+  %h = linalg.generic {indexing_maps = [affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>, affine_map<(i, j) -> (i, j)>], iterator_types = ["parallel", "parallel"]} ins(%a, %u : tensor<8x4xf32>, tensor<8x4xf32>) outs(%e : tensor<8x4xf32>) {
+  ^bb0(%p: f32, %q: f32, %o: f32):
+    %m = arith.mulf %p, %q : f32
+    linalg.yield %m : f32
+  } -> tensor<8x4xf32>
+  %wd = arith.constant dense<[[1.0, 4.0, 2.0, 1.0], [0.5, 1.0, -1.0, 1.0]]> : tensor<2x4xf32> loc("down")
+  %y = lattice.matmul %h, %wd accumulate(f32) : (tensor<8x4xf32>, tensor<2x4xf32>) -> tensor<8x2xf32>
+  return %y : tensor<8x2xf32>
 }

@@ -9,6 +9,8 @@
 #include "lattice/Dialect/Lattice/Transforms/ChannelSmoothing.h"
 #include "lattice/Dialect/Lattice/IR/WeightBlobs.h"
 #include "lattice/Dialect/Lattice/Transforms/Layers.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/Matchers.h"
@@ -34,10 +36,11 @@ LogicalResult SmoothingGroup::readWeights() {
 /// `tensor.collapse_shape` whose last group is the source's last
 /// dimension alone): per-channel factors pass through it unchanged.
 static bool keepsChannels(Operation *op) {
-  auto collapse = dyn_cast_or_null<tensor::CollapseShapeOp>(op);
-  if (!collapse)
-    return false;
-  SmallVector<ReassociationIndices> groups = collapse.getReassociationIndices();
+  SmallVector<ReassociationIndices> groups;
+  if (auto collapse = dyn_cast_or_null<tensor::CollapseShapeOp>(op))
+    groups = collapse.getReassociationIndices();
+  else if (auto expand = dyn_cast_or_null<tensor::ExpandShapeOp>(op))
+    groups = expand.getReassociationIndices();
   return !groups.empty() && groups.back().size() == 1;
 }
 
@@ -51,6 +54,50 @@ static Value getChannelSource(Value input) {
     input = op->getOperand(0);
   }
   return input;
+}
+
+/// Whether `value` has one use, through reshapes that keep the channels,
+/// ending at `user`.
+static bool onlyFeeds(Value value, Operation *user) {
+  while (value.hasOneUse()) {
+    Operation *owner = *value.getUsers().begin();
+    if (owner == user)
+      return true;
+    if (!keepsChannels(owner))
+      return false;
+    value = owner->getResult(0);
+  }
+  return false;
+}
+
+/// The linear layer whose output enters `product` (an elementwise product
+/// of two tensors, as SwiGLU's up projection enters it) as one factor and
+/// goes nowhere else; a channel factor of the product is then a factor of
+/// that layer's output rows. Null when there is none.
+static MatmulOp getLinearFactor(linalg::GenericOp product) {
+  if (product.getNumDpsInputs() != 2 || product.getNumDpsInits() != 1 ||
+      product.getNumReductionLoops() != 0 ||
+      !llvm::all_of(product.getIndexingMapsArray(),
+                    [](AffineMap map) { return map.isIdentity(); }))
+    return {};
+  Block &body = product.getRegion().front();
+  auto yield = dyn_cast<linalg::YieldOp>(body.getTerminator());
+  auto mul = yield ? yield.getOperand(0).getDefiningOp<arith::MulFOp>()
+                   : arith::MulFOp();
+  ArrayRef<BlockArgument> inputs = body.getArguments().take_front(2);
+  if (!mul || &body.front() != mul.getOperation() ||
+      !llvm::is_contained(inputs, mul.getLhs()) ||
+      !llvm::is_contained(inputs, mul.getRhs()) || mul.getLhs() == mul.getRhs())
+    return {};
+  for (Value input : product.getDpsInputs()) {
+    auto matmul = getChannelSource(input).getDefiningOp<MatmulOp>();
+    if (matmul && isa<FloatType>(matmul.getRhs().getType().getElementType()) &&
+        matmul.getRhs().getType().hasStaticShape() &&
+        matchPattern(matmul.getRhs(), m_Constant()) &&
+        onlyFeeds(matmul.getResult(), product))
+      return matmul;
+  }
+  return {};
 }
 
 SmallVector<SmoothingGroup>
@@ -166,7 +213,25 @@ static LogicalResult foldIntoProducer(Value input,
   if (auto norm = dyn_cast_or_null<LayerNormOp>(producer))
     return foldInto(norm.getWeightMutable(),
                     norm.getBias() ? &norm.getBiasMutable()[0] : nullptr);
-  return failure();
+  // x = a * (u W^T) elementwise: diag(inverse) scales the rows of W.
+  auto product = dyn_cast_or_null<linalg::GenericOp>(producer);
+  MatmulOp linear = product ? getLinearFactor(product) : MatmulOp();
+  if (!linear)
+    return failure();
+  TypedValue<RankedTensorType> rhs = linear.getRhs();
+  int64_t rows = rhs.getType().getDimSize(0), k = rhs.getType().getDimSize(1);
+  std::optional<std::vector<float>> weight = getConstantFloats(rhs);
+  if (!weight || rows != int64_t(inverse.size()))
+    return failure();
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t j = 0; j < k; ++j)
+      (*weight)[r * k + j] *= inverse[r];
+  Operation *old = rhs.getDefiningOp();
+  OpBuilder b(old);
+  linear.getRhsMutable().assign(
+      createWeightConstant(b, rhs.getLoc(), rhs.getType(), *weight));
+  eraseUnusedWeight(old);
+  return success();
 }
 
 void mlir::lattice::rescaleStatistics(MatmulOp op, ProbeStatistics &stats) {

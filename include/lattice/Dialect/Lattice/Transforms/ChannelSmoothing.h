@@ -70,8 +70,11 @@ void rescaleStatistics(MatmulOp op, ProbeStatistics &stats);
 /// Multiplies column j of every weight of `group` by factors[j] (the
 /// weights read by readWeights, and freed) and the group's inputs by
 /// 1 / factors[j]: in the gain (and bias) of the `lattice.rms_norm` or
-/// `lattice.layer_norm` producing an input whose only users are the group,
-/// else by an explicit `lattice.channel_scale`. Every matmul records the
+/// `lattice.layer_norm` producing an input whose only users are the group
+/// (through reshapes that keep the last dimension), or in the rows of the
+/// linear layer whose output is one factor of an elementwise product that
+/// produces the input (SwiGLU's up projection), else by an explicit
+/// `lattice.channel_scale`. Every matmul records the
 /// rescaling in `lattice.input_rescale`. Returns how many inputs kept an
 /// explicit channel_scale. Factors that are all 1 change the weights only
 /// (as AWQ's clipping does).

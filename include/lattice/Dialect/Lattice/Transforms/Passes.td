@@ -560,8 +560,10 @@ def LatticeAWQPass : Pass<"lattice-awq", "ModuleOp"> {
 
     The rewrite is SmoothQuant's: X W^T = (X diag(s)^-1)(W diag(s))^T, with
     diag(s)^-1 folded into the gain (and bias) of a `lattice.rms_norm` or
-    `lattice.layer_norm` producing X whose only users are the group, else
-    an explicit `lattice.channel_scale` (with a remark). Every rescaled
+    `lattice.layer_norm` producing X whose only users are the group, or
+    into the rows of the up projection of a SwiGLU product (as
+    `lattice-smoothquant` does), else an explicit `lattice.channel_scale`
+    (with a remark). Every rescaled
     matmul records the factors on its input in `lattice.input_rescale`,
     from which `lattice-quantize method=gptq` rescales the X^T X that was
     gathered before.
@@ -617,8 +619,12 @@ def LatticeSmoothQuantPass : Pass<"lattice-smoothquant", "ModuleOp"> {
     every weight's column j is multiplied by s_j, and diag(s)^-1 is folded
     into the producer of X when it is a `lattice.rms_norm` or
     `lattice.layer_norm` with constant gain (and bias) whose only users are
-    the group. Otherwise an explicit `lattice.channel_scale` by 1/s is
-    inserted and a remark says so. Channels where either maximum is zero
+    the group (reshapes that keep the last dimension, such as an importer's
+    [B, T, C] -> [B * T, C] before each layer, are looked through), or an
+    elementwise product one of whose factors is the output of a float
+    linear layer used nowhere else (SwiGLU's up projection: its weight's
+    rows take diag(s)^-1). Otherwise an explicit `lattice.channel_scale` by
+    1/s is inserted and a remark says so. Channels where either maximum is zero
     keep s_j = 1; s is clamped to [1e-5, 1e5]. Every smoothed matmul gets
     the range of its new input, `lattice.input_absmax` = max_j max|X_j| /
     s_j (f32, from its own probe), from which `lattice-quantize
