@@ -289,6 +289,25 @@ mlir::lattice::quantizeGPTQ(const QuantScheme &scheme, llvm::ArrayRef<float> w,
       for (int64_t r = 0; r < n; ++r)
         weight[r * k + i] = 0;
     }
+  // The order of the columns: storage order, or by decreasing diagonal
+  // (ties in storage order). H and the weight's columns
+  // are permuted; codes go back to storage order.
+  std::vector<int64_t> order(k);
+  for (int64_t i = 0; i < k; ++i)
+    order[i] = i;
+  if (options.actOrder) {
+    std::vector<double> diagonal(k);
+    for (int64_t i = 0; i < k; ++i)
+      diagonal[i] = h[i * k + i];
+    std::sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
+      return diagonal[a] > diagonal[b] || (diagonal[a] == diagonal[b] && a < b);
+    });
+    std::vector<double> permuted(k * k);
+    for (int64_t i = 0; i < k; ++i)
+      for (int64_t j = 0; j < k; ++j)
+        permuted[i * k + j] = h[order[i] * k + order[j]];
+    h = std::move(permuted);
+  }
   double meanDiagonal = 0;
   for (int64_t i = 0; i < k; ++i)
     meanDiagonal += h[i * k + i];
@@ -329,6 +348,17 @@ mlir::lattice::quantizeGPTQ(const QuantScheme &scheme, llvm::ArrayRef<float> w,
     }
   } else {
     params.resize(n * groupsPerRow);
+    // Static groups: every group's parameters from the weight as it is.
+    if (options.actOrder)
+      for (int64_t r = 0; r < n; ++r)
+        for (int64_t g = 0; g < groupsPerRow; ++g) {
+          llvm::Expected<QuantParams> p =
+              choose(llvm::ArrayRef<float>(weight).slice(
+                  r * k + g * scheme.groupSize, scheme.groupSize));
+          if (!p)
+            return p.takeError();
+          params[r * groupsPerRow + g] = *p;
+        }
   }
   // The codes' values, for the report.
   std::vector<float> dequantized(n * k);
@@ -339,17 +369,19 @@ mlir::lattice::quantizeGPTQ(const QuantScheme &scheme, llvm::ArrayRef<float> w,
     int64_t tile = std::min(kTile, n - r0);
     for (int64_t t = 0; t < tile; ++t)
       for (int64_t j = 0; j < k; ++j)
-        rows[t * k + j] = weight[(r0 + t) * k + j];
+        rows[t * k + j] = weight[(r0 + t) * k + order[j]];
     for (int64_t i = 0; i < k; ++i) {
       const double *uRow = u.data() + i * k;
+      // Column i of the permuted weight is column c in storage.
+      int64_t c = order[i];
       for (int64_t t = 0; t < tile; ++t) {
         int64_t r = r0 + t;
         double *row = rows.data() + t * k;
         QuantParams *p;
         if (scheme.granularity == Granularity::PerGroup) {
-          int64_t g = i / scheme.groupSize;
+          int64_t g = c / scheme.groupSize;
           p = &params[r * groupsPerRow + g];
-          if (i % scheme.groupSize == 0) {
+          if (!options.actOrder && i % scheme.groupSize == 0) {
             std::vector<float> group(row + i, row + i + scheme.groupSize);
             llvm::Expected<QuantParams> chosen = choose(group);
             if (!chosen)
@@ -361,9 +393,9 @@ mlir::lattice::quantizeGPTQ(const QuantScheme &scheme, llvm::ArrayRef<float> w,
         }
         int64_t code = quantizeInRange(float(row[i]), float(p->scale),
                                        p->zeroPoint, qmin, qmax);
-        result.codes[r * k + i] = code;
+        result.codes[r * k + c] = code;
         float q = dequantizeValue(code, float(p->scale), p->zeroPoint);
-        dequantized[r * k + i] = q;
+        dequantized[r * k + c] = q;
         errors[t] = (row[i] - double(q)) / uRow[i];
       }
       compensate(rows.data(), errors.data(), uRow, tile, k, i);

@@ -22,14 +22,17 @@ pytestmark = pytest.mark.skipif(MISSING is not None, reason=str(MISSING))
 N, K, ROWS, DEAD = 24, 64, 256, 5
 
 
-def numpy_gptq(w, h, scheme, damp=0.01):
-    """GPTQ as the paper states it: returns the dequantized weight."""
+def numpy_gptq(w, h, scheme, damp=0.01, act_order=False):
+    """GPTQ as the paper states it (act-order with static groups as its
+    reference implementation has it): returns the dequantized weight."""
     w = w.astype(np.float64).copy()
     h = h.astype(np.float64).copy()
     n, k = w.shape
     dead = np.diag(h) == 0
     h[dead, dead] = 1
     w[:, dead] = 0
+    order = np.argsort(-np.diag(h), kind="stable") if act_order else np.arange(k)
+    h = h[np.ix_(order, order)]
     h += damp * np.mean(np.diag(h)) * np.eye(k)
     u = np.linalg.cholesky(np.linalg.inv(h)).T  # upper, U^T U = H^-1
     one = ref.QuantScheme(scheme.storage, scheme.scale_type, "tensor", 0, 0,
@@ -40,17 +43,27 @@ def numpy_gptq(w, h, scheme, damp=0.01):
         scale, zero, _ = ref.compute_params(one, float(values.min()), float(values.max()))
         return np.float32(scale), (None if scheme.symmetric else np.int64(zero))
 
+    group = scheme.group_size
+    static = {}
+    if act_order and scheme.granularity == "group":
+        static = {(r, g): params(w[r, g * group:(g + 1) * group])
+                  for r in range(n) for g in range(k // group)}
     row_params = [params(w[r]) for r in range(n)] if scheme.granularity == "channel" \
         else [None] * n
+    w = w[:, order]
     out = np.zeros((n, k), np.float32)
     for i in range(k):
+        c = order[i]
         for r in range(n):
-            if scheme.granularity == "group" and i % scheme.group_size == 0:
-                row_params[r] = params(w[r, i:i + scheme.group_size])
+            if scheme.granularity == "group":
+                if act_order:
+                    row_params[r] = static[(r, c // group)]
+                elif i % group == 0:
+                    row_params[r] = params(w[r, i:i + group])
             scale, zero = row_params[r]
             code = ref.quantize(np.float32(w[r, i]), scale, zero, one)
             q = ref.dequantize(code, scale, zero, one)
-            out[r, i] = q
+            out[r, c] = q
             e = (w[r, i] - float(q)) / u[i, i]
             w[r, i + 1:] -= e * u[i, i + 1:]
     return out
@@ -84,13 +97,16 @@ def layer(tmp_path_factory):
     return folder, w, xtx.astype(np.float64)
 
 
-@pytest.mark.parametrize("bits,granularity,symmetric", [
-    (3, "group", True), (4, "group", False), (3, "channel", True), (2, "channel", False)])
-def test_gptq_matches_numpy(layer, bits, granularity, symmetric):
+@pytest.mark.parametrize("bits,granularity,symmetric,act_order", [
+    (3, "group", True, False), (4, "group", False, False), (3, "channel", True, False),
+    (2, "channel", False, False), (3, "group", True, True), (2, "group", False, True),
+    (4, "channel", True, True)])
+def test_gptq_matches_numpy(layer, bits, granularity, symmetric, act_order):
     folder, w, h = layer
-    report = folder / f"report-{bits}-{granularity}-{symmetric}.json"
+    report = folder / f"report-{bits}-{granularity}-{symmetric}-{act_order}.json"
     options = (f"weight-bits={bits} granularity={granularity} group-size=16 "
                f"symmetric={'true' if symmetric else 'false'} method=gptq "
+               f"act-order={'true' if act_order else 'false'} "
                f"stats={folder / 'stats.safetensors'} report-file={report}")
     tools.run("lattice-opt", folder / "fc.mlir", f"--lattice-quantize={options}",
               "-o", folder / "q.mlir")
@@ -98,7 +114,7 @@ def test_gptq_matches_numpy(layer, bits, granularity, symmetric):
     storage = f"{'s' if symmetric else 'u'}{bits}"
     scheme = ref.QuantScheme(storage, "f32", granularity, 0 if granularity == "channel" else 1,
                              16 if granularity == "group" else 0, symmetric)
-    expected = relative_output_error(w, numpy_gptq(w, h, scheme), h)
+    expected = relative_output_error(w, numpy_gptq(w, h, scheme, act_order=act_order), h)
     assert entry["output_error"] == pytest.approx(expected, rel=1e-6)
     rtn = ref.quantize_weight(w, scheme)
     rtn_error = relative_output_error(w, ref.dequantize(rtn.codes, rtn.scale,

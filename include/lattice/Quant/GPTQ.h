@@ -26,6 +26,11 @@ namespace mlir::lattice {
 struct GPTQOptions {
   /// Dampening added to H's diagonal, as a fraction of its mean diagonal.
   double damp = 0.01;
+  /// Act-order: the columns go in order of decreasing H diagonal (the most
+  /// active inputs first, while the most columns are left to absorb their
+  /// errors). Group parameters are then static: chosen from the weight
+  /// before compensation, so that groups stay in storage order.
+  bool actOrder = false;
 };
 
 /// A weight quantized by GPTQ, its blocks (scales, zero points) in the
@@ -57,7 +62,8 @@ using ChooseBlockParams =
 /// or per-group along K) with H = `xtx` [k, k] (symmetric, row-major).
 /// Per-tensor and per-channel parameters are chosen from the weight before
 /// compensation, a group's when its first column is reached, from its
-/// compensated values (as GPTQ does). Fails when `xtx` is not symmetric
+/// compensated values (as GPTQ does), or before compensation with
+/// `actOrder`. Fails when `xtx` is not symmetric
 /// (to a relative 1e-5) or not finite, when H is not positive definite
 /// after 8 increases of the dampening, or when `choose` fails.
 llvm::Expected<GPTQResult> quantizeGPTQ(const QuantScheme &scheme,

@@ -64,7 +64,7 @@
 // GPTQ-STATS: recipe 'w4a16' uses GPTQ, which needs the statistics of the float model with the X^T X of every layer's input (float-stats)
 // RUN: echo '{"recipe": "w4a16", "layers": [{"match": ".", "bitz": 4}]}' > %t/p.json
 // RUN: not lattice-opt %S/../../Tools/Inputs/three-layers.mlir --lattice-apply-recipe-file=file=%t/p.json 2>&1 | FileCheck %s --check-prefix=RULE-KEY
-// RULE-KEY: error: recipe file '{{.*}}p.json': layers[0] has unknown key "bitz" (known: match, bits, granularity, group_size, symmetric, scale_type, clip, method, damp, keep_float)
+// RULE-KEY: error: recipe file '{{.*}}p.json': layers[0] has unknown key "bitz" (known: match, bits, granularity, group_size, symmetric, scale_type, clip, method, damp, act_order, keep_float)
 // RUN: echo '{"recipe": "w4a16", "layers": [{"match": ".", "clip": "kl"}]}' > %t/q.json
 // RUN: not lattice-opt %S/../../Tools/Inputs/three-layers.mlir --lattice-apply-recipe-file=file=%t/q.json 2>&1 | FileCheck %s --check-prefix=CLIP
 // CLIP: error: recipe file '{{.*}}q.json': layers[0].clip is "kl"; expected one of "minmax", "percentile", "mse"

@@ -88,6 +88,8 @@ private:
       entries.set("group_size", b.getI64IntegerAttr(*rule.groupSize));
     if (rule.symmetric)
       entries.set("symmetric", b.getBoolAttr(*rule.symmetric));
+    if (rule.actOrder)
+      entries.set("act_order", b.getBoolAttr(*rule.actOrder));
     if (rule.keepFloat)
       entries.set("skip", b.getUnitAttr());
     op->setAttr(kQuantizeOverridesAttrName,

@@ -66,6 +66,8 @@ struct LayerConfig {
   /// rounding to nearest, with its dampening.
   bool gptq = false;
   double damp = 0.01;
+  /// GPTQ's act-order (with static groups).
+  bool actOrder = false;
 };
 
 /// The raw, unparsed settings (options or an override dictionary).
@@ -76,6 +78,7 @@ struct Settings {
   double percentile = 0, activationPercentile = 0, damp = 0;
   unsigned activationBits = 0;
   bool skip = false;
+  bool actOrder = false;
 };
 } // namespace
 
@@ -183,6 +186,7 @@ static LogicalResult parseSettings(const Settings &settings,
     return emitError() << "damp must be in (0, 1], got "
                        << formatNumber(settings.damp);
   config.damp = settings.damp;
+  config.actOrder = settings.actOrder;
   if (config.gptq && (scheme.storageKind == StorageKind::Ternary ||
                       scheme.storageKind == StorageKind::Binary))
     return emitError() << "method 'gptq' needs integer codes (weight-bits 2 "
@@ -240,11 +244,12 @@ static LogicalResult applyOverrides(MatmulOp op, DictionaryAttr overrides,
         settings.groupSize = *integer;
       else
         settings.activationBits = unsigned(*integer);
-    } else if (key == "symmetric") {
+    } else if (key == "symmetric" || key == "act_order") {
       auto flag = dyn_cast<BoolAttr>(value);
       if (!flag)
         return badValue("a boolean");
-      settings.symmetric = flag.getValue();
+      (key == "symmetric" ? settings.symmetric : settings.actOrder) =
+          flag.getValue();
     } else if (key == "percentile" || key == "activation_percentile" ||
                key == "damp") {
       auto number = dyn_cast<FloatAttr>(value);
@@ -457,6 +462,7 @@ struct LatticeQuantizePass final
     defaults.activationPercentile = activationPercentile;
     defaults.method = method;
     defaults.damp = damp;
+    defaults.actOrder = actOrder;
     if (method == "gptq" && stats.empty())
       return emitError(UnknownLoc::get(context))
              << "lattice-quantize: method=gptq needs stats=<file> with the "
@@ -760,6 +766,7 @@ llvm::Expected<QuantizedWeight> LatticeQuantizePass::quantizeWeightGPTQ(
     rescaleStatistics(op, *probe);
   GPTQOptions options;
   options.damp = config.damp;
+  options.actOrder = config.actOrder;
   llvm::Expected<GPTQResult> result = quantizeGPTQ(
       config.scheme, values, n, k, probe->xtx, options,
       [&](ArrayRef<float> block) { return chooseParams(config, block); });

@@ -147,12 +147,15 @@ static llvm::Expected<RecipeRule> readRule(StringRef path, size_t index,
       if (!size || *size < 1 || *size > INT32_MAX)
         return bad(key, v, "a positive integer");
       rule.groupSize = *size;
-    } else if (key == "symmetric" || key == "keep_float") {
+    } else if (key == "symmetric" || key == "keep_float" ||
+               key == "act_order") {
       std::optional<bool> flag = v.getAsBoolean();
       if (!flag)
         return bad(key, v, "true or false");
       if (key == "symmetric")
         rule.symmetric = *flag;
+      else if (key == "act_order")
+        rule.actOrder = *flag;
       else
         rule.keepFloat = *flag;
     } else if (key == "method") {
@@ -167,7 +170,8 @@ static llvm::Expected<RecipeRule> readRule(StringRef path, size_t index,
       return recipeFileError(path, where + " has unknown key \"" + key +
                                        "\" (known: match, bits, granularity, "
                                        "group_size, symmetric, scale_type, "
-                                       "clip, method, damp, keep_float)");
+                                       "clip, method, damp, act_order, "
+                                       "keep_float)");
     }
   }
   return rule;

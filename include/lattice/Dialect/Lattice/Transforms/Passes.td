@@ -346,7 +346,7 @@ def LatticeQuantizePass : Pass<"lattice-quantize", "ModuleOp"> {
     options for that layer (keys as the options, with `-` written `_`:
     `weight_bits`, `granularity`, `group_size`, `symmetric`, `scale_type`,
     `clip`, `percentile`, `activations`, `activation_bits`, `method`,
-    `damp`; and `skip` as a unit attribute); a mixed-precision pass assigns
+    `damp`, `act_order`; and `skip` as a unit attribute); a mixed-precision pass assigns
     schemes that way.
 
     With `method=gptq` the codes are chosen by GPTQ (lattice/Quant/GPTQ.h)
@@ -356,7 +356,10 @@ def LatticeQuantizePass : Pass<"lattice-quantize", "ModuleOp"> {
     `stats` (lattice-compile `--calib-xtx` writes it), dampened by `damp`
     times its mean diagonal. Per-tensor and per-channel scales come from
     the weight as it is (with `clip`), a group's from its compensated
-    values when its first column is reached. Input channels that are zero
+    values when its first column is reached. With `act-order`, the columns
+    go in order of decreasing H diagonal and every group's parameters come
+    from the weight before compensation (GPTQ's static groups), so that
+    groups stay in storage order. Input channels that are zero
     on every calibration row (a zero diagonal) get zero weights, with a
     warning; an H that the dampening does not make positive definite gets
     10 times more (up to 8 times) with a warning naming the layer. The
@@ -449,6 +452,10 @@ def LatticeQuantizePass : Pass<"lattice-quantize", "ModuleOp"> {
     Option<"damp", "damp", "double", /*default=*/"0.01",
            "GPTQ's dampening of X^T X, as a fraction of its mean diagonal, "
            "in (0, 1]">,
+    Option<"actOrder", "act-order", "bool", /*default=*/"false",
+           "GPTQ takes the columns in order of decreasing X^T X diagonal, "
+           "with group parameters chosen before compensation (static "
+           "groups, kept in storage order)">,
     Option<"groupFallback", "group-fallback", "bool", /*default=*/"false",
            "Quantize per channel the layers whose K the group size does not "
            "divide, instead of failing">,

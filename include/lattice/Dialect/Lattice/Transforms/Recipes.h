@@ -78,6 +78,7 @@ struct RecipeRule {
   /// them.
   std::optional<std::string> method;
   std::optional<double> damp;
+  std::optional<bool> actOrder;
 };
 
 /// A recipe file: a built-in recipe, model-wide settings of the methods,
