@@ -25,15 +25,23 @@ using namespace mlir::lattice::compile;
 using llvm::StringRef;
 
 namespace {
-/// sums[i][j] += sum over the `n` rows b of left[b][i] * right[b][j] ([c, c]
-/// row-major sums, [n, c] rows), for j >= i when `upper` (x x^T, which is
-/// symmetric), for every j otherwise; each sum's terms in row order.
-/// Compiled for the widest vectors the CPU has.
+/// The offset of row i's first element (i, i) in the packed upper triangle
+/// of a [c, c] matrix, rows one after the other.
+static inline int64_t getPackedRow(int64_t i, int64_t c) {
+  return i * c - i * (i - 1) / 2;
+}
+
+/// sums[i][j] += sum over the `n` rows b of left[b][i] * right[b][j] ([n, c]
+/// rows), for j >= i into the packed upper triangle `sums` when `upper` (x
+/// x^T, which is symmetric: half the memory), for every j into the [c, c]
+/// row-major `sums` otherwise; each sum's terms in row order. Compiled for
+/// the widest vectors the CPU has.
 __attribute__((target_clones("avx512f", "avx2", "default"))) static void
 accumulateOuterProducts(double *sums, const double *left, const double *right,
                         int64_t n, int64_t c, bool upper) {
   for (int64_t i = 0; i < c; ++i) {
-    double *out = sums + i * c;
+    // out[j] is element (i, j).
+    double *out = upper ? sums + getPackedRow(i, c) - i : sums + i * c;
     int64_t first = upper ? i : 0;
     int64_t b = 0;
     // Four rows per pass over the sums' row (the same additions, in the
@@ -98,9 +106,9 @@ struct ProbeStatistics {
   /// Per channel: max |x| and the sum of |x| over `channelRows` values.
   std::vector<double> absmax, abssum, histogram;
   int64_t channelRows = 0;
-  /// Sum of x x^T over the rows of x (channels last), upper triangle, when
-  /// asked for; and the rows summed. With QEP's statistics, also the sum of
-  /// x_ref x^T (full).
+  /// Sum of x x^T over the rows of x (channels last), its upper triangle
+  /// packed, when asked for; and the rows summed. With QEP's statistics,
+  /// also the sum of x_ref x^T ([C, C]).
   std::vector<double> xtx, cross;
   int64_t rows = 0;
 
@@ -440,7 +448,7 @@ getProbes(const lattice_model_info &info, unsigned firstProbe, unsigned bins,
     p.histogram.assign(bins, 0.0);
     // x^T x of matmul inputs only: weights need no Hessian.
     if (xtx && StringRef(p.name).ends_with(":input"))
-      p.xtx.assign(p.channels * p.channels, 0.0);
+      p.xtx.assign(getPackedRow(p.channels, p.channels), 0.0);
     probes.push_back(std::move(p));
   }
   if (probes.empty())
@@ -482,11 +490,13 @@ static llvm::Error writeStatistics(StringRef path,
     if (histograms)
       add(p.name + ".histogram", {int64_t(p.histogram.size())}, p.histogram);
     if (!p.xtx.empty()) {
-      // The lower triangle from the upper.
-      std::vector<double> full(p.xtx);
-      for (int64_t i = 0; i < p.channels; ++i)
-        for (int64_t j = 0; j < i; ++j)
-          full[i * p.channels + j] = full[j * p.channels + i];
+      // Both triangles from the packed upper one.
+      int64_t c = p.channels;
+      std::vector<double> full(c * c);
+      for (int64_t i = 0; i < c; ++i)
+        for (int64_t j = i; j < c; ++j)
+          full[i * c + j] = full[j * c + i] =
+              p.xtx[getPackedRow(i, c) + (j - i)];
       add(p.name + ".xtx", {p.channels, p.channels}, full);
       add(p.name + ".rows", {}, {double(p.rows)});
     }
@@ -571,7 +581,7 @@ mlir::lattice::compile::calibrateCrossMoments(const CrossMomentOptions &o) {
     if (!match)
       return fail("the float model has no probe '" + p.name +
                   "' of the same shape");
-    p.xtx.assign(p.channels * p.channels, 0.0);
+    p.xtx.assign(getPackedRow(p.channels, p.channels), 0.0);
     p.cross.assign(p.channels * p.channels, 0.0);
     referenceOutputs.push_back(*match);
     probes.push_back(std::move(p));
