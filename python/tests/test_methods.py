@@ -8,12 +8,14 @@ orderings that theory and the papers predict.
   repository, `charlm.py train --large` writes them, and these tests skip
   without them): adding QEP to GPTQ does not lose at 4 bits and wins at 3
   or 2 bits.
-- lattice-compile's QEP sweep keeps the statistics of every layer and says
-  how far it is.
+- lattice-compile's QEP sweep keeps the statistics of every layer, from
+  which lattice-opt quantizes the model to the same codes, and says how
+  far it is.
 """
 
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 
@@ -104,3 +106,37 @@ def test_qep_statistics_and_progress(tmp_path):
     np.testing.assert_allclose(first, stats["blocks.0.qkv:input.xtx"], rtol=1e-6)
     assert "QEP: stage 1 of" in compiled.stderr
     assert f"layer {len(layers)} of {len(layers)}" in compiled.stderr
+
+
+def _blobs(text):
+    """The weight blobs (dense_resource) of a printed module, by name."""
+    resources = text[text.index("{-#"):]
+    return dict(re.findall(r'(\S+): "0x([0-9A-F]+)"', resources))
+
+
+def test_qep_statistics_reproduce_the_model(tmp_path):
+    """lattice-opt, given the float statistics and qep.safetensors that
+    lattice-compile's sweep wrote, quantizes the model to the same codes."""
+    folder, _, _ = quant_methods.prepare(tmp_path, False, 4, 8)
+    # The imported model and its weights (what lattice.compile imports).
+    from lattice import onnx_import
+    imported = onnx_import.import_model(folder / "model.onnx", tmp_path / "m.mlir",
+                                        None, quiet=True)
+    model = pathlib.Path(imported.mlir)
+    out = tmp_path / "out" / "m"
+    compiled = subprocess.run(
+        [tools.find("lattice-compile"), str(model), "--recipe", "w3a16-gptq-qep",
+         "--calib", str(folder / "calib.npz"), "-o", str(out),
+         "--mlir-print-ir-after=lattice-renormalize"],
+        capture_output=True, text=True)
+    assert compiled.returncode == 0, compiled.stderr
+    work = pathlib.Path(f"{out}.work")
+    again = subprocess.run(
+        [tools.find("lattice-opt"), str(model), f"--lattice-prepare-model=dir={model.parent}",
+         f"--lattice-load-weights=dir={model.parent}",
+         f"--lattice-recipe-w3a16-gptq-qep=float-stats={work / 'stats.safetensors'} "
+         f"qep-stats={work / 'qep.safetensors'}"],
+        capture_output=True, text=True)
+    assert again.returncode == 0, again.stderr
+    expected, got = _blobs(compiled.stderr), _blobs(again.stdout)
+    assert expected and expected == got
