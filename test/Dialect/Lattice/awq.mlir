@@ -34,6 +34,7 @@ func.func @norm(%x: tensor<8x4xf32>) -> tensor<8x2xf32> {
   %g = arith.constant dense<[1.0, 1.0, 1.0, 1.0]> : tensor<4xf32>
   %n = lattice.rms_norm %x, %g : (tensor<8x4xf32>, tensor<4xf32>) -> tensor<8x4xf32>
   %w = arith.constant dense<[[1.0, -0.5, 0.25, 0.3], [0.3, 0.9, -1.0, -0.2]]> : tensor<2x4xf32> loc("fc")
+  // expected-warning @below {{layer 'fc': 1 of 4 input channels (the first: 2) are zero on every calibration row; their scales stay 1}}
   // expected-remark @below {{layer 'fc': alpha 0.5, output error 0.0114939105 (unscaled: 0.0909207619)}}
   %y = lattice.matmul %n, %w accumulate(f32) : (tensor<8x4xf32>, tensor<2x4xf32>) -> tensor<8x2xf32>
   return %y : tensor<8x2xf32>
@@ -63,6 +64,7 @@ func.func @flat(%x: tensor<8x4xf32>) -> tensor<8x1xf32> {
 // CHECK: lattice.matmul %[[XS]]
 func.func @argument(%x: tensor<8x4xf32>) -> tensor<8x2xf32> {
   %w = arith.constant dense<[[1.0, -0.5, 0.25, 0.3], [0.3, 0.9, -1.0, -0.2]]> : tensor<2x4xf32> loc("arg")
+  // expected-warning @+3 {{layer 'arg': 1 of 4 input channels (the first: 2) are zero}}
   // expected-remark @+2 {{layer 'arg': alpha 0.5}}
   // expected-remark @below {{layer 'arg': the producer of its input cannot absorb the AWQ scales; kept an explicit lattice.channel_scale}}
   %y = lattice.matmul %x, %w accumulate(f32) : (tensor<8x4xf32>, tensor<2x4xf32>) -> tensor<8x2xf32>
@@ -79,6 +81,7 @@ func.func @argument(%x: tensor<8x4xf32>) -> tensor<8x2xf32> {
 // CHECK: lattice.channel_scale
 func.func @recipe_bits(%x: tensor<8x4xf32>) -> tensor<8x2xf32> {
   %w = arith.constant dense<[[1.0, -0.5, 0.25, 0.3], [0.3, 0.9, -1.0, -0.2]]> : tensor<2x4xf32> loc("fc")
+  // expected-warning @+3 {{layer 'fc': 1 of 4 input channels (the first: 2) are zero}}
   // expected-remark @+2 {{layer 'fc': alpha 0.25, output error 4.01056587e-06 (unscaled: 5.13093604e-05)}}
   // expected-remark @+1 {{the producer of its input cannot absorb the AWQ scales}}
   %y = lattice.matmul %x, %w accumulate(f32) {lattice.quantize = {weight_bits = "8"}} : (tensor<8x4xf32>, tensor<2x4xf32>) -> tensor<8x2xf32>

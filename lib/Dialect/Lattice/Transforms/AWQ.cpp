@@ -318,6 +318,14 @@ LogicalResult LatticeAWQPass::scale(SmoothingGroup &group) const {
   }
   if (!quantized)
     return success();
+  // Channels that no calibration row reached: nothing to weigh them by.
+  int64_t dead = llvm::count(absmean, 0.0);
+  if (dead > 0)
+    layers.front().front().emitWarning()
+        << "layer '" << layers.front().name << "': " << dead << " of " << k
+        << " input channels (the first: "
+        << llvm::find(absmean, 0.0) - absmean.begin()
+        << ") are zero on every calibration row; their scales stay 1";
   if (failed(group.readWeights()))
     return failure();
 

@@ -550,7 +550,8 @@ def LatticeAWQPass : Pass<"lattice-awq", "ModuleOp"> {
     ```
 
     (mean |x| per input channel from the `absmean` of the layer's input
-    probe in `stats`; channels never active keep s_j = 1; s clamped to
+    probe in `stats`; channels never active keep s_j = 1, with a warning
+    that counts them and names the first; s clamped to
     [1e-4, 1e4]) for alpha in {0, 1/grid, ..., 1}, and keeps the alpha
     whose output error, summed over the group's layers, is least:
     tr(D H D^T) with H = X^T X (the probe's `xtx`) and
