@@ -456,11 +456,11 @@ getQEPStages(func::FuncOp entry) {
 /// model's build; `options` are the recipe pipeline's. The statistics of
 /// every layer go to `work`/qep.safetensors, from which lattice-opt can
 /// repeat the quantization (qep-stats).
-static LogicalResult quantizeWithQEP(ModuleOp module, StringRef modelDir,
-                                     StringRef work,
-                                     const lattice::Recipe &recipe,
-                                     lattice::RecipePipelineOptions &options,
-                                     const char *argv0) {
+static LogicalResult
+quantizeWithQEP(ModuleOp module, StringRef modelDir, StringRef work,
+                const lattice::Recipe &recipe,
+                const lattice::RecipePipelineOptions &options,
+                const char *argv0) {
   FailureOr<std::unique_ptr<lattice::NpzFile>> samples =
       openCalibrationSamples();
   if (failed(samples))
