@@ -397,14 +397,6 @@ LogicalResult LatticeAWQPass::scale(SmoothingGroup &group) const {
         layer.weight[e] = float(double(layer.weight[e]) / factors[e % k]);
     }
   }
-  unsigned kept = applySmoothing(group, factors);
-  if (kept > 0) {
-    InFlightDiagnostic note = emitRemark(loc);
-    note << "layer '" << layers.front().name
-         << "': the producer of its input cannot absorb the AWQ scales; "
-            "kept an explicit lattice.channel_scale";
-    if (group.inputs.size() > 1)
-      note << " on " << kept << " of " << group.inputs.size() << " inputs";
-  }
+  applySmoothing(group, factors, "AWQ scales");
   return success();
 }

@@ -252,8 +252,8 @@ void mlir::lattice::rescaleStatistics(MatmulOp op, ProbeStatistics &stats) {
         stats.xtx[i * k + j] *= rescale[i] * rescale[j];
 }
 
-unsigned mlir::lattice::applySmoothing(SmoothingGroup &group,
-                                       ArrayRef<double> factors) {
+void mlir::lattice::applySmoothing(SmoothingGroup &group,
+                                   ArrayRef<double> factors, StringRef what) {
   MutableArrayRef<SmoothingLayer> layers = group.layers;
   int64_t k = group.getK();
   // W diag(s): scale column j of every weight by s_j, once per weight
@@ -277,7 +277,7 @@ unsigned mlir::lattice::applySmoothing(SmoothingGroup &group,
   }
 
   if (llvm::all_of(factors, [](double f) { return f == 1.0; }))
-    return 0;
+    return;
   // diag(s)^-1 on every input.
   std::vector<float> inverse(k);
   for (int64_t j = 0; j < k; ++j)
@@ -322,5 +322,12 @@ unsigned mlir::lattice::applySmoothing(SmoothingGroup &group,
           op.getLhsMutable().assign(scaled);
     ++kept;
   }
-  return kept;
+  if (kept == 0)
+    return;
+  InFlightDiagnostic remark = emitRemark(loc);
+  remark << "layer '" << layers.front().name
+         << "': the producer of its input cannot absorb the " << what
+         << "; kept an explicit lattice.channel_scale";
+  if (group.inputs.size() > 1)
+    remark << " on " << kept << " of " << group.inputs.size() << " inputs";
 }

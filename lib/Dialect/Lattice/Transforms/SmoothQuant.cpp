@@ -261,14 +261,6 @@ LogicalResult LatticeSmoothQuantPass::smooth(SmoothingGroup &group) const {
       op->setAttr(kInputAbsMaxAttrName,
                   FloatAttr::get(Float32Type::get(op.getContext()), range));
   }
-  unsigned kept = applySmoothing(group, factors);
-  if (kept > 0) {
-    InFlightDiagnostic remark = emitRemark(loc);
-    remark << "layer '" << layers.front().name
-           << "': the producer of its input cannot absorb the smoothing "
-              "factors; kept an explicit lattice.channel_scale";
-    if (group.inputs.size() > 1)
-      remark << " on " << kept << " of " << group.inputs.size() << " inputs";
-  }
+  applySmoothing(group, factors, "smoothing factors");
   return success();
 }

@@ -74,11 +74,12 @@ void rescaleStatistics(MatmulOp op, ProbeStatistics &stats);
 /// (through reshapes that keep the last dimension), or in the rows of the
 /// linear layer whose output is one factor of an elementwise product that
 /// produces the input (SwiGLU's up projection), else by an explicit
-/// `lattice.channel_scale`. Every matmul records the
-/// rescaling in `lattice.input_rescale`. Returns how many inputs kept an
-/// explicit channel_scale. Factors that are all 1 change the weights only
-/// (as AWQ's clipping does).
-unsigned applySmoothing(SmoothingGroup &group, ArrayRef<double> factors);
+/// `lattice.channel_scale`, with a remark that names the group's first
+/// layer and calls the factors `what` ("smoothing factors", "AWQ scales").
+/// Every matmul records the rescaling in `lattice.input_rescale`. Factors
+/// that are all 1 change the weights only (as AWQ's clipping does).
+void applySmoothing(SmoothingGroup &group, ArrayRef<double> factors,
+                    StringRef what);
 } // namespace mlir::lattice
 
 #endif // LATTICE_DIALECT_LATTICE_TRANSFORMS_CHANNELSMOOTHING_H
