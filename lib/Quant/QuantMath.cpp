@@ -464,3 +464,58 @@ mlir::lattice::computeMSEParams(const QuantScheme &scheme,
   }
   return best;
 }
+
+llvm::Expected<QuantScheme>
+mlir::lattice::parseWeightScheme(llvm::StringRef bits,
+                                 llvm::StringRef granularity, int64_t groupSize,
+                                 bool symmetric, llvm::StringRef scaleType) {
+  auto fail = [](const llvm::Twine &message) {
+    return llvm::createStringError(message.str());
+  };
+  QuantScheme scheme;
+  unsigned width = 0;
+  if (bits == "ternary") {
+    scheme.storageKind = StorageKind::Ternary;
+  } else if (bits == "binary") {
+    scheme.storageKind = StorageKind::Binary;
+  } else if (!bits.getAsInteger(10, width) && width >= 2 &&
+             width <= kMaxStorageBits) {
+    scheme.storageKind = StorageKind::Signed;
+    scheme.bits = width;
+  } else {
+    return fail("weight-bits must be 2 to 8, 'ternary' or 'binary', got '" +
+                bits + "'");
+  }
+  scheme.symmetric = symmetric;
+  if (!symmetric) {
+    if (scheme.storageKind != StorageKind::Signed)
+      return fail(bits + " codes are symmetric; use symmetric=true");
+    // Asymmetric codes are unsigned, with the zero point inside the range.
+    scheme.storageKind = StorageKind::Unsigned;
+  }
+  if (granularity == "tensor") {
+    scheme.granularity = Granularity::PerTensor;
+  } else if (granularity == "channel") {
+    scheme.granularity = Granularity::PerChannel;
+    scheme.axis = 0;
+  } else if (granularity == "group") {
+    if (groupSize < 1)
+      return fail("group-size must be positive, got " + llvm::Twine(groupSize));
+    scheme.granularity = Granularity::PerGroup;
+    scheme.axis = 1;
+    scheme.groupSize = groupSize;
+  } else {
+    return fail("granularity must be 'tensor', 'channel' or 'group', got '" +
+                granularity + "'");
+  }
+  if (scaleType == "f32")
+    scheme.scaleSemantics = &llvm::APFloat::IEEEsingle();
+  else if (scaleType == "f16")
+    scheme.scaleSemantics = &llvm::APFloat::IEEEhalf();
+  else if (scaleType == "bf16")
+    scheme.scaleSemantics = &llvm::APFloat::BFloat();
+  else
+    return fail("scale-type must be 'f32', 'f16' or 'bf16', got '" + scaleType +
+                "'");
+  return scheme;
+}

@@ -26,6 +26,7 @@
 #include "lattice/Quant/QuantEnums.h"
 #include "llvm/ADT/APFloat.h"
 #include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 #include <algorithm>
 #include <cmath>
@@ -150,6 +151,17 @@ inline int64_t quantizeInRange(float x, float scale, int64_t zeroPoint,
 inline float dequantizeValue(int64_t code, float scale, int64_t zeroPoint) {
   return static_cast<float>(code - zeroPoint) * scale;
 }
+
+/// The weight scheme of a row-major [N, K] weight that the options of
+/// lattice-quantize (and lattice-awq) spell: `bits` "2" to "8", "ternary"
+/// or "binary"; asymmetric codes unsigned; `granularity` "tensor",
+/// "channel" (axis 0) or "group" (`groupSize` along K); `scaleType` "f32",
+/// "f16" or "bf16". Fails with a message that names the option and the
+/// value, checked in that order.
+llvm::Expected<QuantScheme> parseWeightScheme(llvm::StringRef bits,
+                                              llvm::StringRef granularity,
+                                              int64_t groupSize, bool symmetric,
+                                              llvm::StringRef scaleType);
 
 /// The parameters of min-max over `block`'s range scaled by the factor in
 /// {1, 0.99, ..., 0.50} whose squared rounding error on `block` is least

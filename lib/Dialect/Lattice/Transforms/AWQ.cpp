@@ -60,40 +60,17 @@ struct LatticeAWQPass final
     auto fail = [&]() {
       return emitError(UnknownLoc::get(context)) << "lattice-awq: ";
     };
+    // Integer codes only: AWQ's scales mean nothing to ternary or binary
+    // codes' absmean scale.
     unsigned bits = 0;
     if (StringRef(weightBits).getAsInteger(10, bits) || bits < 2 ||
         bits > kMaxStorageBits)
       return fail() << "weight-bits must be 2 to 8, got '" << weightBits << "'";
-    defaults.bits = bits;
-    defaults.symmetric = symmetric;
-    defaults.storageKind =
-        symmetric ? StorageKind::Signed : StorageKind::Unsigned;
-    if (granularity == "tensor") {
-      defaults.granularity = Granularity::PerTensor;
-    } else if (granularity == "channel") {
-      defaults.granularity = Granularity::PerChannel;
-      defaults.axis = 0;
-    } else if (granularity == "group") {
-      if (groupSize < 1)
-        return fail() << "group-size must be positive, got "
-                      << int64_t(groupSize);
-      defaults.granularity = Granularity::PerGroup;
-      defaults.axis = 1;
-      defaults.groupSize = groupSize;
-    } else {
-      return fail() << "granularity must be 'tensor', 'channel' or 'group', "
-                       "got '"
-                    << granularity << "'";
-    }
-    if (scaleType == "f32")
-      defaults.scaleSemantics = &llvm::APFloat::IEEEsingle();
-    else if (scaleType == "f16")
-      defaults.scaleSemantics = &llvm::APFloat::IEEEhalf();
-    else if (scaleType == "bf16")
-      defaults.scaleSemantics = &llvm::APFloat::BFloat();
-    else
-      return fail() << "scale-type must be 'f32', 'f16' or 'bf16', got '"
-                    << scaleType << "'";
+    llvm::Expected<QuantScheme> parsed = parseWeightScheme(
+        weightBits, granularity, groupSize, symmetric, scaleType);
+    if (!parsed)
+      return fail() << llvm::toString(parsed.takeError());
+    defaults = *parsed;
     if (clip != "minmax" && clip != "mse")
       return fail() << "clip must be 'minmax' or 'mse', got '" << clip << "'";
     if (clip == "mse" && clipSearch)

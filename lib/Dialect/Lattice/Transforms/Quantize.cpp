@@ -87,61 +87,19 @@ static LogicalResult parseSettings(const Settings &settings,
                                    MLIRContext *context,
                                    function_ref<InFlightDiagnostic()> emitError,
                                    LayerConfig &config) {
+  llvm::Expected<QuantScheme> parsed = parseWeightScheme(
+      settings.weightBits, settings.granularity, settings.groupSize,
+      settings.symmetric, settings.scaleType);
+  if (!parsed)
+    return emitError() << llvm::toString(parsed.takeError());
   QuantScheme &scheme = config.scheme;
-  StringRef bits = settings.weightBits;
-  unsigned width = 0;
-  if (bits == "ternary") {
-    scheme.storageKind = StorageKind::Ternary;
-  } else if (bits == "binary") {
-    scheme.storageKind = StorageKind::Binary;
-  } else if (!bits.getAsInteger(10, width) && width >= 2 &&
-             width <= kMaxStorageBits) {
-    scheme.storageKind = StorageKind::Signed;
-    scheme.bits = width;
-  } else {
-    return emitError() << "weight-bits must be 2 to 8, 'ternary' or "
-                          "'binary', got '"
-                       << bits << "'";
-  }
-  scheme.symmetric = settings.symmetric;
-  if (!scheme.symmetric) {
-    if (scheme.storageKind != StorageKind::Signed)
-      return emitError() << bits << " codes are symmetric; use symmetric=true";
-    // Asymmetric codes are unsigned, with the zero point inside the range.
-    scheme.storageKind = StorageKind::Unsigned;
-  }
-
-  StringRef granularity = settings.granularity;
-  if (granularity == "tensor") {
-    scheme.granularity = Granularity::PerTensor;
-  } else if (granularity == "channel") {
-    scheme.granularity = Granularity::PerChannel;
-    scheme.axis = 0;
-  } else if (granularity == "group") {
-    if (settings.groupSize < 1)
-      return emitError() << "group-size must be positive, got "
-                         << settings.groupSize;
-    scheme.granularity = Granularity::PerGroup;
-    scheme.axis = 1;
-    scheme.groupSize = settings.groupSize;
-  } else {
-    return emitError() << "granularity must be 'tensor', 'channel' or "
-                          "'group', got '"
-                       << granularity << "'";
-  }
-
+  scheme = *parsed;
   Builder builder(context);
-  StringRef scaleType = settings.scaleType;
-  if (scaleType == "f32")
-    config.scaleType = builder.getF32Type();
-  else if (scaleType == "f16")
-    config.scaleType = builder.getF16Type();
-  else if (scaleType == "bf16")
-    config.scaleType = builder.getBF16Type();
-  else
-    return emitError() << "scale-type must be 'f32', 'f16' or 'bf16', got '"
-                       << scaleType << "'";
-  scheme.scaleSemantics = &config.scaleType.getFloatSemantics();
+  config.scaleType = scheme.scaleSemantics == &llvm::APFloat::IEEEsingle()
+                         ? FloatType(builder.getF32Type())
+                     : scheme.scaleSemantics == &llvm::APFloat::IEEEhalf()
+                         ? FloatType(builder.getF16Type())
+                         : FloatType(builder.getBF16Type());
 
   std::optional<ClipMethod> clip =
       llvm::StringSwitch<std::optional<ClipMethod>>(settings.clip)
@@ -191,7 +149,7 @@ static LogicalResult parseSettings(const Settings &settings,
                       scheme.storageKind == StorageKind::Binary))
     return emitError() << "method 'gptq' needs integer codes (weight-bits 2 "
                           "to 8), got '"
-                       << bits << "'";
+                       << settings.weightBits << "'";
   if (std::optional<std::string> problem = scheme.checkInvariants())
     return emitError() << *problem;
   return success();
