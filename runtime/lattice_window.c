@@ -18,8 +18,8 @@
  * pooling) reads the plane in vectors instead. No im2col and no transposes:
  * each channel's plane is read in place. Whole planes are the units of
  * work, unless there are too few of them for the threads. Depthwise
- * convolutions with rows shorter than two vectors are the exception: they
- * go 16 channels a vector, through transposes (depthwise_channels_avx512).
+ * convolutions with rows shorter than 28 pixels are the exception: they go
+ * 16 channels a vector, through transposes (depthwise_channels_avx512).
  *
  * The AVX2 and portable levels run the same loops over an array of 16
  * lanes, with the strides 1 and 2 as constants in their own copies, for the
@@ -222,29 +222,50 @@ AVX512 __attribute__((always_inline)) static inline void window_pixels_avx512(
 }
 
 /* A window that covers its whole plane once (global pooling: one output
-   pixel, unit strides): the plane's rows in 16-lane vectors, reduced across
-   the lanes at the end. Sums are then associated by lanes, not in the
-   window's order. */
+   pixel, unit strides): the plane in 16-lane vectors, four independent
+   accumulators (a chain of dependent adds per plane was latency-bound on
+   the 7 x 7 and 14 x 14 planes of squeeze-and-excitation blocks), reduced
+   across the lanes at the end. Rows without padding between them
+   (wp == kw) are one run; otherwise each row is. Sums are then associated
+   by lanes, not in the window's order. */
+#define PLANE_ACCUMULATORS 4
+
 AVX512 __attribute__((always_inline)) static inline void
 window_plane_avx512(const window_problem *p, const float *plane, float *out,
                     const int kind) {
-  __m512 acc = _mm512_set1_ps(kind == LATTICE_UK_WINDOW_MAX ? -INFINITY : 0.0f);
+  const __m512 init =
+      _mm512_set1_ps(kind == LATTICE_UK_WINDOW_MAX ? -INFINITY : 0.0f);
   const __m512 none = _mm512_setzero_ps();
-  for (int64_t i = 0; i < p->kh; ++i)
-    for (int64_t l = 0; l < p->kw; l += LANES) {
-      __mmask16 mask = lattice_first_lanes(p->kw - l);
-      /* Lanes past the row's end load the accumulator's initial value. */
-      __m512 x = _mm512_mask_loadu_ps(
-          kind == LATTICE_UK_WINDOW_MAX ? _mm512_set1_ps(-INFINITY) : none,
-          mask, plane + i * p->wp + l);
-      acc = window_step_avx512(acc, x, none, kind);
+  __m512 acc[PLANE_ACCUMULATORS];
+  for (int a = 0; a < PLANE_ACCUMULATORS; ++a)
+    acc[a] = init;
+  int64_t runs = p->wp == p->kw ? 1 : p->kh;
+  int64_t length = p->wp == p->kw ? p->kh * p->kw : p->kw;
+  int next = 0;
+  for (int64_t i = 0; i < runs; ++i) {
+    const float *run = plane + i * p->wp;
+    int64_t l = 0;
+    for (; l + PLANE_ACCUMULATORS * LANES <= length;
+         l += PLANE_ACCUMULATORS * LANES)
+      for (int a = 0; a < PLANE_ACCUMULATORS; ++a)
+        acc[a] = window_step_avx512(
+            acc[a], _mm512_loadu_ps(run + l + a * LANES), none, kind);
+    for (; l < length; l += LANES) {
+      /* Lanes past the run's end load the accumulator's initial value. */
+      __m512 x =
+          _mm512_mask_loadu_ps(init, lattice_first_lanes(length - l), run + l);
+      acc[next] = window_step_avx512(acc[next], x, none, kind);
+      next = (next + 1) % PLANE_ACCUMULATORS;
     }
+  }
+  for (int a = 1; a < PLANE_ACCUMULATORS; ++a)
+    acc[0] = window_step_avx512(acc[0], acc[a], none, kind);
   if (kind == LATTICE_UK_WINDOW_MAX) {
     /* A NaN anywhere is the result, as in window_step. */
-    __mmask16 nan = _mm512_cmp_ps_mask(acc, acc, _CMP_UNORD_Q);
-    *out = nan ? NAN : _mm512_reduce_max_ps(acc);
+    __mmask16 nan = _mm512_cmp_ps_mask(acc[0], acc[0], _CMP_UNORD_Q);
+    *out = nan ? NAN : _mm512_reduce_max_ps(acc[0]);
   } else {
-    *out = _mm512_reduce_add_ps(acc);
+    *out = _mm512_reduce_add_ps(acc[0]);
   }
 }
 
@@ -324,18 +345,20 @@ AVX512 static void window_avx512(const window_problem *p, int64_t begin,
   WINDOW_DISPATCH(window_units_avx512, p, begin, end);
 }
 
-/* Depthwise convolutions with short output rows (fewer pixels than a
-   vector's lanes, which a row would leave partly idle) go 16 channels a
-   vector instead: the 16 input planes are transposed to channel-minor in a
-   buffer, each output pixel is a multiply-add per window element on 16
-   channels (DEPTHWISE_PIXELS pixels at once, independent accumulators),
-   and the results are transposed back. The same multiply-adds in the same
-   order as the rows' path, so the same results. */
+/* Depthwise convolutions with short output rows (7 pixels leave most lanes
+   of a row's vector idle) go 16 channels a vector instead: the 16 input
+   planes are transposed to channel-minor in a buffer, each output pixel is
+   a multiply-add per window element on 16 channels (DEPTHWISE_PIXELS pixels
+   at once, independent accumulators), and the results are transposed back.
+   The same multiply-adds in the same order as the rows' path, so the same
+   results. */
 #define DEPTHWISE_PIXELS 8
 
+/* Rows of 28 pixels (seven eighths of two vectors) run faster in place than
+   through the transposes (MobileNetV3 2 % faster); rows of 14, level. */
 static int depthwise_by_channels(const window_problem *p) {
   return p->kind == LATTICE_UK_WINDOW_CONV && p->cg == 1 && p->mult == 1 &&
-         p->ow < 2 * LANES;
+         p->ow < 28;
 }
 
 /* DEPTHWISE_PIXELS output pixels from (oh, ow0) of the 16 channels (past

@@ -46,8 +46,11 @@ const Window kWindows[] = {
     {3, 2, 18, 35, 1, 1, 2, 1, 1, 1},
     {1, 2, 10, 21, 3, 3, 1, 1, 3, 4},
     {2, 3, 9, 40, 3, 2, 2, 1, 1, 2},
-    // Global pooling (the window is the plane), rows longer than a vector.
+    // Global pooling (the window is the plane), rows longer than a vector;
+    // one output pixel from a window narrower than its rows (one run per
+    // row, not one per plane).
     {2, 3, 20, 37, 20, 37, 1, 1, 1, 1},
+    {1, 2, 7, 9, 5, 5, 3, 1, 1, 1},
     // Planes of up to 8 rows in one go, and 9 rows (8 + 1).
     {1, 2, 13, 30, 5, 5, 1, 1, 1, 1},
     {1, 2, 11, 20, 3, 3, 1, 1, 1, 1},
@@ -57,6 +60,8 @@ const Window kWindows[] = {
     {2, 37, 11, 11, 5, 5, 1, 1, 1, 1},
     {1, 20, 15, 17, 3, 3, 2, 1, 1, 1},
     {1, 18, 13, 13, 3, 3, 1, 2, 1, 1},
+    // Depthwise with rows of 28 pixels (in place, not by channels).
+    {1, 18, 10, 32, 5, 5, 1, 1, 1, 1},
 };
 
 void checkWindow(const Window &s, int kind) {
@@ -98,9 +103,9 @@ void checkWindow(const Window &s, int kind) {
                 magnitude += std::fabs(a);
               }
           float got = y[((b * m + o) * oh + i) * ow + j];
-          // Sums over a whole plane (global pooling) are associated by
-          // vector lanes; other sums in the window's order.
-          bool global = oh == 1 && ow == 1 && s.kh == s.h && s.kw == s.w;
+          // Sums into a single output pixel (global pooling) are associated
+          // by vector lanes; other sums in the window's order.
+          bool global = oh == 1 && ow == 1 && s.d == 1;
           if (kind == LATTICE_UK_WINDOW_CONV)
             ASSERT_NEAR(got, exact, 1e-6 * bound * window + 1e-30)
                 << "image " << b << " channel " << o << " pixel " << i << ","
