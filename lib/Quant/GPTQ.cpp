@@ -9,10 +9,12 @@
 // The algorithm of the GPTQ paper (and of its reference implementation):
 // dead input channels zeroed, H dampened, U the upper Cholesky factor of
 // H^-1; then for each column i in order and each row, q = Q(w_i), the error
-// e = (w_i - q) / U[i][i] and w_j -= e U[i][j] for every j > i. The paper's
-// lazy batches exist to use GPU matrix units; here rows are independent
-// given U, so the work goes a tile of rows at a time (each row of U read
-// once per tile), which gives the same result.
+// e = (w_i - q) / U[i][i] and w_j -= e U[i][j] for every j > i. The
+// columns go in the paper's lazy batches (blocks of `blockSize`): a column
+// updates the rest of its block at once, the rest of the row when its
+// block is done (one pass over those columns per block, not per column).
+// Rows are independent given U, so the work goes a tile of rows at a time
+// (each row of U read once per tile), which gives the same result.
 //
 //===----------------------------------------------------------------------===//
 
@@ -235,18 +237,45 @@ mlir::lattice::computeOutputErrors(llvm::ArrayRef<float> xtx, int64_t n,
   return totals;
 }
 
-/// The compensation of column `i` in a tile of rows: row t of `rows`
-/// [tile, k] minus errors[t] times row i of U, after column i.
+/// The compensation of column `i` in a tile of rows, within its block: row
+/// t of `rows` [tile, k] minus errors[t] times row i of U, in columns
+/// (i, end).
 GPTQ_VECTORIZED static void compensate(double *rows, const double *errors,
                                        const double *uRow, int64_t tile,
-                                       int64_t k, int64_t i) {
+                                       int64_t k, int64_t i, int64_t end) {
   for (int64_t t = 0; t < tile; ++t) {
     double e = errors[t];
     if (e == 0)
       continue;
     double *row = rows + t * k;
-    for (int64_t j = i + 1; j < k; ++j)
+    for (int64_t j = i + 1; j < end; ++j)
       row[j] -= e * uRow[j];
+  }
+}
+
+/// The compensation of the block of columns [begin, end) in the columns
+/// after it: row t of `rows` minus errors[t][i - begin] times row i of U
+/// for each i of the block, in columns [end, k), a chunk of columns at a
+/// time (it stays in L1 while the block's rows of U go by).
+GPTQ_VECTORIZED static void compensateRest(double *rows, const double *errors,
+                                           const double *u, int64_t tile,
+                                           int64_t k, int64_t begin,
+                                           int64_t end) {
+  constexpr int64_t kChunk = 512;
+  int64_t width = end - begin;
+  for (int64_t t = 0; t < tile; ++t) {
+    double *row = rows + t * k;
+    for (int64_t j0 = end; j0 < k; j0 += kChunk) {
+      int64_t j1 = k - j0 < kChunk ? k : j0 + kChunk;
+      for (int64_t i = begin; i < end; ++i) {
+        double e = errors[t * width + (i - begin)];
+        if (e == 0)
+          continue;
+        const double *uRow = u + i * k;
+        for (int64_t j = j0; j < j1; ++j)
+          row[j] -= e * uRow[j];
+      }
+    }
   }
 }
 
@@ -267,6 +296,10 @@ mlir::lattice::quantizeGPTQ(const QuantScheme &scheme, llvm::ArrayRef<float> w,
   if (!(options.damp > 0) || !std::isfinite(options.damp))
     return llvm::createStringError("GPTQ: dampening must be positive, got %g",
                                    options.damp);
+  if (options.blockSize <= 0)
+    return llvm::createStringError("GPTQ: the block size must be positive, "
+                                   "got %lld",
+                                   (long long)options.blockSize);
   for (int64_t i = 0; i < k; ++i)
     for (int64_t j = 0; j < i; ++j) {
       double a = xtx[i * k + j], b = xtx[j * k + i];
@@ -363,42 +396,56 @@ mlir::lattice::quantizeGPTQ(const QuantScheme &scheme, llvm::ArrayRef<float> w,
   // The codes' values, for the report.
   std::vector<float> dequantized(n * k);
 
+  // Lazy batches of whole groups (see GPTQOptions::blockSize).
+  int64_t columns = std::min(options.blockSize, k);
+  if (scheme.granularity == Granularity::PerGroup && !options.actOrder)
+    columns = std::min(k, (columns + scheme.groupSize - 1) / scheme.groupSize *
+                              scheme.groupSize);
   constexpr int64_t kTile = 16;
-  std::vector<double> rows(kTile * k), errors(kTile);
+  std::vector<double> rows(kTile * k), errors(kTile * columns);
   for (int64_t r0 = 0; r0 < n; r0 += kTile) {
     int64_t tile = std::min(kTile, n - r0);
     for (int64_t t = 0; t < tile; ++t)
       for (int64_t j = 0; j < k; ++j)
         rows[t * k + j] = weight[(r0 + t) * k + order[j]];
-    for (int64_t i = 0; i < k; ++i) {
-      const double *uRow = u.data() + i * k;
-      // Column i of the permuted weight is column c in storage.
-      int64_t c = order[i];
-      for (int64_t t = 0; t < tile; ++t) {
-        int64_t r = r0 + t;
-        double *row = rows.data() + t * k;
-        QuantParams *p;
-        if (scheme.granularity == Granularity::PerGroup) {
-          int64_t g = c / scheme.groupSize;
-          p = &params[r * groupsPerRow + g];
-          if (!options.actOrder && i % scheme.groupSize == 0) {
-            std::vector<float> group(row + i, row + i + scheme.groupSize);
-            llvm::Expected<QuantParams> chosen = choose(group);
-            if (!chosen)
-              return chosen.takeError();
-            *p = *chosen;
+    for (int64_t begin = 0; begin < k; begin += columns) {
+      int64_t end = std::min(k, begin + columns), width = end - begin;
+      for (int64_t i = begin; i < end; ++i) {
+        const double *uRow = u.data() + i * k;
+        // Column i of the permuted weight is column c in storage.
+        int64_t c = order[i];
+        double *columnErrors = errors.data() + (i - begin);
+        for (int64_t t = 0; t < tile; ++t) {
+          int64_t r = r0 + t;
+          double *row = rows.data() + t * k;
+          QuantParams *p;
+          if (scheme.granularity == Granularity::PerGroup) {
+            int64_t g = c / scheme.groupSize;
+            p = &params[r * groupsPerRow + g];
+            if (!options.actOrder && i % scheme.groupSize == 0) {
+              std::vector<float> group(row + i, row + i + scheme.groupSize);
+              llvm::Expected<QuantParams> chosen = choose(group);
+              if (!chosen)
+                return chosen.takeError();
+              *p = *chosen;
+            }
+          } else {
+            p = &params[scheme.granularity == Granularity::PerTensor ? 0 : r];
           }
-        } else {
-          p = &params[scheme.granularity == Granularity::PerTensor ? 0 : r];
+          int64_t code = quantizeInRange(float(row[i]), float(p->scale),
+                                         p->zeroPoint, qmin, qmax);
+          result.codes[r * k + c] = code;
+          float q = dequantizeValue(code, float(p->scale), p->zeroPoint);
+          dequantized[r * k + c] = q;
+          columnErrors[t * width] = (row[i] - double(q)) / uRow[i];
         }
-        int64_t code = quantizeInRange(float(row[i]), float(p->scale),
-                                       p->zeroPoint, qmin, qmax);
-        result.codes[r * k + c] = code;
-        float q = dequantizeValue(code, float(p->scale), p->zeroPoint);
-        dequantized[r * k + c] = q;
-        errors[t] = (row[i] - double(q)) / uRow[i];
+        // This column's errors, one per row, width apart.
+        double local[kTile];
+        for (int64_t t = 0; t < tile; ++t)
+          local[t] = columnErrors[t * width];
+        compensate(rows.data(), local, uRow, tile, k, i, end);
       }
-      compensate(rows.data(), errors.data(), uRow, tile, k, i);
+      compensateRest(rows.data(), errors.data(), u.data(), tile, k, begin, end);
     }
   }
   for (const QuantParams &p : params) {

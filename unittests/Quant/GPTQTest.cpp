@@ -1,5 +1,4 @@
-//===- GPTQTest.cpp - Tests of GPTQ
-//----------------------------------------===//
+//===- GPTQTest.cpp - Tests of GPTQ -----------------------------------===//
 //
 // Part of the Lattice project, under the Apache License v2.0 with LLVM
 // Exceptions. See LICENSE for license information.
@@ -9,13 +8,15 @@
 //
 // The cases that do not need a reference implementation (those are in
 // python/tests/test_gptq.py, against numpy): a diagonal X^T X couples no
-// columns, so GPTQ rounds to nearest; and the invariants callers must keep.
+// columns, so GPTQ rounds to nearest; the block size changes no code; and
+// the invariants callers must keep.
 //
 //===----------------------------------------------------------------------===//
 
 #include "lattice/Quant/GPTQ.h"
 #include "gtest/gtest.h"
 #include <cmath>
+#include <random>
 
 using namespace mlir::lattice;
 
@@ -70,6 +71,59 @@ TEST(GPTQ, DiagonalHessianRoundsToNearest) {
   EXPECT_EQ(result->deadChannels, 0);
 }
 
+/// The lazy batches only reorder the updates: every block size (1, ones
+/// that do not divide K or a group, whole groups, more than K) gives the
+/// codes and output error of one block of all columns, per channel and per
+/// group, in storage order and with act-order.
+TEST(GPTQ, BlockSizeChangesNoCode) {
+  const int64_t n = 12, k = 96, rowsOfX = 200;
+  std::mt19937 rng(7);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  std::vector<float> w(n * k), x(rowsOfX * k), h(k * k, 0.0f);
+  for (float &v : w)
+    v = normal(rng);
+  // Correlated inputs: each column leans on the one before it.
+  for (int64_t r = 0; r < rowsOfX; ++r)
+    for (int64_t j = 0; j < k; ++j)
+      x[r * k + j] = normal(rng) * (1.0f + float(j % 7)) +
+                     (j ? 0.8f * x[r * k + j - 1] : 0);
+  for (int64_t r = 0; r < rowsOfX; ++r)
+    for (int64_t i = 0; i < k; ++i)
+      for (int64_t j = 0; j < k; ++j)
+        h[i * k + j] += x[r * k + i] * x[r * k + j];
+  QuantScheme perGroup = perChannel4();
+  perGroup.bits = 3;
+  perGroup.granularity = Granularity::PerGroup;
+  perGroup.axis = 1;
+  perGroup.groupSize = 32;
+  for (const QuantScheme &scheme : {perChannel4(), perGroup})
+    for (bool actOrder : {false, true}) {
+      auto choose = [&](llvm::ArrayRef<float> block) {
+        return minMax(scheme, block);
+      };
+      auto run = [&](int64_t blockSize) {
+        GPTQOptions options;
+        options.actOrder = actOrder;
+        options.blockSize = blockSize;
+        return quantizeGPTQ(scheme, w, n, k, h, options, choose);
+      };
+      llvm::Expected<GPTQResult> whole = run(k);
+      ASSERT_TRUE(bool(whole)) << llvm::toString(whole.takeError());
+      EXPECT_LT(whole->compensatedError, whole->roundingError);
+      for (int64_t blockSize : {1, 5, 32, 40, 128, 1000}) {
+        SCOPED_TRACE(testing::Message()
+                     << "granularity " << int(scheme.granularity)
+                     << ", act-order " << actOrder << ", block " << blockSize);
+        llvm::Expected<GPTQResult> blocked = run(blockSize);
+        ASSERT_TRUE(bool(blocked)) << llvm::toString(blocked.takeError());
+        EXPECT_EQ(blocked->codes, whole->codes);
+        EXPECT_EQ(blocked->scales, whole->scales);
+        EXPECT_NEAR(blocked->compensatedError, whole->compensatedError,
+                    1e-9 * whole->compensatedError);
+      }
+    }
+}
+
 TEST(GPTQ, RejectsWhatCallersMustNotPass) {
   QuantScheme scheme = perChannel4();
   std::vector<float> w(4, 1.0f), h = {1, 0, 0, 1};
@@ -92,6 +146,13 @@ TEST(GPTQ, RejectsWhatCallersMustNotPass) {
             "GPTQ quantizes integer schemes (not binary or ternary)");
   EXPECT_EQ(message(scheme, 2, 2, 0.0),
             "GPTQ: dampening must be positive, got 0");
+  GPTQOptions noBlock;
+  noBlock.blockSize = 0;
+  llvm::Expected<GPTQResult> result =
+      quantizeGPTQ(scheme, w, 2, 2, h, noBlock, choose);
+  ASSERT_FALSE(bool(result));
+  EXPECT_EQ(llvm::toString(result.takeError()),
+            "GPTQ: the block size must be positive, got 0");
 }
 
 TEST(QEP, TargetSolvesTheNormalEquations) {

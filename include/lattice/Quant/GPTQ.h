@@ -31,6 +31,13 @@ struct GPTQOptions {
   /// errors). Group parameters are then static: chosen from the weight
   /// before compensation, so that groups stay in storage order.
   bool actOrder = false;
+  /// Columns quantized between two updates of the columns after them (the
+  /// paper's lazy batches): within a block each quantized column updates
+  /// the block's later columns, then the block's errors update the rest at
+  /// once. Per-group schemes round it up to whole groups, so that a group's
+  /// parameters see every update before them. The codes do not depend on
+  /// it (up to the rounding of the sums); the time does, a little.
+  int64_t blockSize = 128;
 };
 
 /// A weight quantized by GPTQ, its blocks (scales, zero points) in the
@@ -63,7 +70,8 @@ using ChooseBlockParams =
 /// Per-tensor and per-channel parameters are chosen from the weight before
 /// compensation, a group's when its first column is reached, from its
 /// compensated values (as GPTQ does), or before compensation with
-/// `actOrder`. Fails when `xtx` is not symmetric
+/// `actOrder`. Fails when the block size is not positive, when `xtx` is not
+/// symmetric
 /// (to a relative 1e-5) or not finite, when H is not positive definite
 /// after 8 increases of the dampening, or when `choose` fails.
 llvm::Expected<GPTQResult> quantizeGPTQ(const QuantScheme &scheme,

@@ -58,13 +58,16 @@
 // RUN: echo '{"recipe": "w4a16", "layers": [{"match": ".", "damp": 0}]}' > %t/o2.json
 // RUN: not lattice-opt %S/../../Tools/Inputs/three-layers.mlir --lattice-apply-recipe-file=file=%t/o2.json 2>&1 | FileCheck %s --check-prefix=DAMP
 // DAMP: error: recipe file '{{.*}}o2.json': layers[0].damp is 0; expected a number in (0, 1]
+// RUN: echo '{"recipe": "w4a16", "layers": [{"match": ".", "block_size": 0}]}' > %t/o4.json
+// RUN: not lattice-opt %S/../../Tools/Inputs/three-layers.mlir --lattice-apply-recipe-file=file=%t/o4.json 2>&1 | FileCheck %s --check-prefix=BLOCK
+// BLOCK: error: recipe file '{{.*}}o4.json': layers[0].block_size is 0; expected a positive integer
 // A rule asking for GPTQ makes the recipe's pipeline need statistics.
 // RUN: echo '{"recipe": "w4a16", "layers": [{"match": ".", "method": "gptq", "damp": 0.1}]}' > %t/o3.json
 // RUN: not lattice-opt %S/../../Tools/Inputs/three-layers.mlir --lattice-recipe-w4a16=recipe-file=%t/o3.json 2>&1 | FileCheck %s --check-prefix=GPTQ-STATS
 // GPTQ-STATS: recipe 'w4a16' uses GPTQ, which needs the statistics of the float model with the X^T X of every layer's input (float-stats)
 // RUN: echo '{"recipe": "w4a16", "layers": [{"match": ".", "bitz": 4}]}' > %t/p.json
 // RUN: not lattice-opt %S/../../Tools/Inputs/three-layers.mlir --lattice-apply-recipe-file=file=%t/p.json 2>&1 | FileCheck %s --check-prefix=RULE-KEY
-// RULE-KEY: error: recipe file '{{.*}}p.json': layers[0] has unknown key "bitz" (known: match, bits, granularity, group_size, symmetric, scale_type, clip, method, damp, act_order, keep_float)
+// RULE-KEY: error: recipe file '{{.*}}p.json': layers[0] has unknown key "bitz" (known: match, bits, granularity, group_size, symmetric, scale_type, clip, method, damp, act_order, block_size, keep_float)
 // RUN: echo '{"recipe": "w4a16", "layers": [{"match": ".", "clip": "kl"}]}' > %t/q.json
 // RUN: not lattice-opt %S/../../Tools/Inputs/three-layers.mlir --lattice-apply-recipe-file=file=%t/q.json 2>&1 | FileCheck %s --check-prefix=CLIP
 // CLIP: error: recipe file '{{.*}}q.json': layers[0].clip is "kl"; expected one of "minmax", "percentile", "mse"

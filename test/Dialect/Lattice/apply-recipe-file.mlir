@@ -10,7 +10,7 @@
 // CHECK: lattice.matmul {{.*}}!lattice.quant<u4, f16, group<1, 32>, asymmetric>
 // CHECK: lattice.matmul {{.*}} : (tensor<2x64xf32>, tensor<16x64xf32>) -> tensor<2x16xf32>
 // ANNOTATED: lattice.matmul {{.*}} {lattice.quantize = {granularity = "channel", scale_type = "f32", weight_bits = "8"}}
-// ANNOTATED: lattice.matmul {{.*}} {lattice.quantize = {clip = "mse", granularity = "group", group_size = 32 : i64, method = "rtn", symmetric = false, weight_bits = "4"}}
+// ANNOTATED: lattice.matmul {{.*}} {lattice.quantize = {block_size = 64 : i64, clip = "mse", granularity = "group", group_size = 32 : i64, method = "rtn", symmetric = false, weight_bits = "4"}}
 // ANNOTATED: lattice.matmul {{.*}} {lattice.quantize = {skip}}
 // expected-warning@+1 {{layers[2] (match 'unused') matches no layer}}
 module {

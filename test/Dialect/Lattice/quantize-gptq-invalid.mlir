@@ -20,6 +20,8 @@
 // DAMP: lattice-quantize: damp must be in (0, 1], got 0
 // RUN: not lattice-opt %s --lattice-quantize="damp=nan" 2>&1 | FileCheck %s --check-prefix=NAN
 // NAN: lattice-quantize: damp must be in (0, 1], got nan
+// RUN: not lattice-opt %s --lattice-quantize="block-size=0" 2>&1 | FileCheck %s --check-prefix=BLOCK
+// BLOCK: lattice-quantize: block-size must be positive, got 0
 // RUN: not lattice-opt %s --lattice-quantize="method=gptq" 2>&1 | FileCheck %s --check-prefix=NOSTATS
 // NOSTATS: lattice-quantize: method=gptq needs stats=<file> with the X^T X of every layer's input (lattice-compile --calib-xtx)
 // RUN: not lattice-opt %s --lattice-quantize="method=gptq weight-bits=ternary stats=%t/s.safetensors" 2>&1 | FileCheck %s --check-prefix=TERNARY
@@ -40,6 +42,16 @@ func.func @override(%x: tensor<8x2xf32>) -> tensor<8x2xf32> {
   %w = arith.constant dense<[[1.0, 2.0], [0.5, -1.0]]> : tensor<2x2xf32> loc("soft")
   // expected-error @below {{layer 'soft': damp must be in (0, 1], got 2}}
   %y = lattice.matmul %x, %w accumulate(f32) {lattice.quantize = {damp = 2.0 : f64}} : (tensor<8x2xf32>, tensor<2x2xf32>) -> tensor<8x2xf32>
+  return %y : tensor<8x2xf32>
+}
+
+// -----
+
+// A per-layer override with an empty lazy batch.
+func.func @override_block(%x: tensor<8x2xf32>) -> tensor<8x2xf32> {
+  %w = arith.constant dense<[[1.0, 2.0], [0.5, -1.0]]> : tensor<2x2xf32> loc("soft")
+  // expected-error @below {{layer 'soft': block-size must be positive, got 0}}
+  %y = lattice.matmul %x, %w accumulate(f32) {lattice.quantize = {block_size = 0 : i64}} : (tensor<8x2xf32>, tensor<2x2xf32>) -> tensor<8x2xf32>
   return %y : tensor<8x2xf32>
 }
 

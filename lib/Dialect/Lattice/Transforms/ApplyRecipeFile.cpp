@@ -86,6 +86,8 @@ private:
       entries.set("damp", b.getF64FloatAttr(*rule.damp));
     if (rule.groupSize)
       entries.set("group_size", b.getI64IntegerAttr(*rule.groupSize));
+    if (rule.blockSize)
+      entries.set("block_size", b.getI64IntegerAttr(*rule.blockSize));
     if (rule.symmetric)
       entries.set("symmetric", b.getBoolAttr(*rule.symmetric));
     if (rule.actOrder)

@@ -66,8 +66,9 @@ struct LayerConfig {
   /// rounding to nearest, with its dampening.
   bool gptq = false;
   double damp = 0.01;
-  /// GPTQ's act-order (with static groups).
+  /// GPTQ's act-order (with static groups) and lazy batches.
   bool actOrder = false;
+  int64_t blockSize = 128;
 };
 
 /// The raw, unparsed settings (options or an override dictionary).
@@ -79,6 +80,7 @@ struct Settings {
   unsigned activationBits = 0;
   bool skip = false;
   bool actOrder = false;
+  int64_t blockSize = 0;
 };
 } // namespace
 
@@ -145,6 +147,10 @@ static LogicalResult parseSettings(const Settings &settings,
                        << formatNumber(settings.damp);
   config.damp = settings.damp;
   config.actOrder = settings.actOrder;
+  if (settings.blockSize <= 0)
+    return emitError() << "block-size must be positive, got "
+                       << settings.blockSize;
+  config.blockSize = settings.blockSize;
   if (config.gptq && (scheme.storageKind == StorageKind::Ternary ||
                       scheme.storageKind == StorageKind::Binary))
     return emitError() << "method 'gptq' needs integer codes (weight-bits 2 "
@@ -194,12 +200,15 @@ static LogicalResult applyOverrides(MatmulOp op, DictionaryAttr overrides,
       result = setString(settings.activations);
     } else if (key == "method") {
       result = setString(settings.method);
-    } else if (key == "group_size" || key == "activation_bits") {
+    } else if (key == "group_size" || key == "activation_bits" ||
+               key == "block_size") {
       std::optional<int64_t> integer = getInteger();
       if (!integer || *integer < 0 || *integer > INT32_MAX)
         return badValue("a non-negative integer");
       if (key == "group_size")
         settings.groupSize = *integer;
+      else if (key == "block_size")
+        settings.blockSize = *integer;
       else
         settings.activationBits = unsigned(*integer);
     } else if (key == "symmetric" || key == "act_order") {
@@ -421,6 +430,7 @@ struct LatticeQuantizePass final
     defaults.method = method;
     defaults.damp = damp;
     defaults.actOrder = actOrder;
+    defaults.blockSize = blockSize;
     if (method == "gptq" && stats.empty())
       return emitError(UnknownLoc::get(context))
              << "lattice-quantize: method=gptq needs stats=<file> with the "
@@ -725,6 +735,7 @@ llvm::Expected<QuantizedWeight> LatticeQuantizePass::quantizeWeightGPTQ(
   GPTQOptions options;
   options.damp = config.damp;
   options.actOrder = config.actOrder;
+  options.blockSize = config.blockSize;
   llvm::Expected<GPTQResult> result = quantizeGPTQ(
       config.scheme, values, n, k, probe->xtx, options,
       [&](ArrayRef<float> block) { return chooseParams(config, block); });

@@ -142,11 +142,11 @@ static llvm::Expected<RecipeRule> readRule(StringRef path, size_t index,
       if (llvm::Error e =
               oneOf(key, v, {"minmax", "percentile", "mse"}, rule.clip))
         return std::move(e);
-    } else if (key == "group_size") {
+    } else if (key == "group_size" || key == "block_size") {
       std::optional<int64_t> size = v.getAsInteger();
       if (!size || *size < 1 || *size > INT32_MAX)
         return bad(key, v, "a positive integer");
-      rule.groupSize = *size;
+      (key == "group_size" ? rule.groupSize : rule.blockSize) = *size;
     } else if (key == "symmetric" || key == "keep_float" ||
                key == "act_order") {
       std::optional<bool> flag = v.getAsBoolean();
@@ -171,7 +171,7 @@ static llvm::Expected<RecipeRule> readRule(StringRef path, size_t index,
                                        "\" (known: match, bits, granularity, "
                                        "group_size, symmetric, scale_type, "
                                        "clip, method, damp, act_order, "
-                                       "keep_float)");
+                                       "block_size, keep_float)");
     }
   }
   return rule;

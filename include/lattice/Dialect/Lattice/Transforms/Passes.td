@@ -346,7 +346,8 @@ def LatticeQuantizePass : Pass<"lattice-quantize", "ModuleOp"> {
     options for that layer (keys as the options, with `-` written `_`:
     `weight_bits`, `granularity`, `group_size`, `symmetric`, `scale_type`,
     `clip`, `percentile`, `activations`, `activation_bits`, `method`,
-    `damp`, `act_order`; and `skip` as a unit attribute); a mixed-precision pass assigns
+    `damp`, `act_order`, `block_size`; and `skip` as a unit attribute); a
+    mixed-precision pass assigns
     schemes that way.
 
     With `method=gptq` the codes are chosen by GPTQ (lattice/Quant/GPTQ.h)
@@ -354,7 +355,12 @@ def LatticeQuantizePass : Pass<"lattice-quantize", "ModuleOp"> {
     rounding error is spread over the columns not yet quantized through
     the inverse of H = X^T X, the `xtx` of the layer's input probe in
     `stats` (lattice-compile `--calib-xtx` writes it), dampened by `damp`
-    times its mean diagonal. Per-tensor and per-channel scales come from
+    times its mean diagonal. The columns go in lazy batches of
+    `block-size`, as in the paper: a quantized column updates the rest of
+    its batch at once, and the batch's errors update the columns after it
+    when the batch is done (the same codes as one column at a time, with
+    one pass over the trailing columns per batch). Per-tensor and
+    per-channel scales come from
     the weight as it is (with `clip`), a group's from its compensated
     values when its first column is reached. With `act-order`, the columns
     go in order of decreasing H diagonal and every group's parameters come
@@ -456,6 +462,10 @@ def LatticeQuantizePass : Pass<"lattice-quantize", "ModuleOp"> {
            "GPTQ takes the columns in order of decreasing X^T X diagonal, "
            "with group parameters chosen before compensation (static "
            "groups, kept in storage order)">,
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"128",
+           "GPTQ's lazy batches: columns quantized between two updates of "
+           "the columns after them (positive; per-group schemes round it up "
+           "to whole groups; the codes do not depend on it)">,
     Option<"groupFallback", "group-fallback", "bool", /*default=*/"false",
            "Quantize per channel the layers whose K the group size does not "
            "divide, instead of failing">,

@@ -79,6 +79,8 @@ struct RecipeRule {
   std::optional<std::string> method;
   std::optional<double> damp;
   std::optional<bool> actOrder;
+  /// GPTQ's lazy batches (lattice-quantize `block-size`).
+  std::optional<int64_t> blockSize;
 };
 
 /// A recipe file: a built-in recipe, model-wide settings of the methods,
