@@ -62,40 +62,43 @@ GPTQ_VECTORIZED static bool choleskyLower(double *a, int64_t k,
   return true;
 }
 
-/// X = L^-1 for the lower triangular `l` [k, k], `x` zero on entry, row by
-/// row: X[i] = (e_i - sum_{p<i} L[i][p] X[p]) / L[i][i], row p of X nonzero
-/// in [0, p].
-GPTQ_VECTORIZED static void invertLower(const double *l, int64_t k, double *x) {
+/// L^-1 for the lower triangular `l` [k, k], in place, row by row: X[i] =
+/// (e_i - sum_{p<i} L[i][p] X[p]) / L[i][i], row p of X nonzero in [0, p]
+/// and stored over row p of L (`row` holds k values: L's row i while X's
+/// is computed over it). The upper triangle is zeroed.
+GPTQ_VECTORIZED static void invertLowerInPlace(double *l, int64_t k,
+                                               double *row) {
   for (int64_t i = 0; i < k; ++i) {
-    double *xi = x + i * k;
+    double *xi = l + i * k;
+    for (int64_t c = 0; c <= i; ++c)
+      row[c] = xi[c];
+    for (int64_t c = 0; c < k; ++c)
+      xi[c] = 0.0;
     xi[i] = 1.0;
-    const double *li = l + i * k;
     for (int64_t p = 0; p < i; ++p)
-      axpy(xi, x + p * k, -li[p], p + 1);
-    double inverse = 1.0 / li[i];
+      axpy(xi, l + p * k, -row[p], p + 1);
+    double inverse = 1.0 / row[i];
     for (int64_t c = 0; c <= i; ++c)
       xi[c] *= inverse;
   }
 }
 
-/// U upper triangular with U^T U = H^-1, for the dampened H: with P the
+/// U upper triangular with U^T U = H^-1, for H + `shift` I: with P the
 /// reversal of the indices and P H P = L L^T, H^-1 = P L^-T L^-1 P, so
 /// U = P L^-1 P (L^-1 is lower triangular; reversed both ways it is upper).
-/// False when H is not positive definite.
+/// P A P of a row-major [k, k] A is its elements in reverse order, so one
+/// buffer does: P (H + shift I) P, factored, inverted and reversed in place.
+/// False when H + shift I is not positive definite.
 static bool upperFactorOfInverse(const std::vector<double> &h, int64_t k,
-                                 std::vector<double> &u) {
-  std::vector<double> l(k * k), column(k);
+                                 double shift, std::vector<double> &u) {
+  u.assign(h.rbegin(), h.rend());
   for (int64_t i = 0; i < k; ++i)
-    for (int64_t j = 0; j < k; ++j)
-      l[i * k + j] = h[(k - 1 - i) * k + (k - 1 - j)];
-  if (!choleskyLower(l.data(), k, column.data()))
+    u[i * k + i] += shift;
+  std::vector<double> row(k);
+  if (!choleskyLower(u.data(), k, row.data()))
     return false;
-  std::vector<double> x(k * k, 0.0);
-  invertLower(l.data(), k, x.data());
-  u.assign(k * k, 0.0);
-  for (int64_t i = 0; i < k; ++i)
-    for (int64_t j = 0; j <= i; ++j)
-      u[(k - 1 - i) * k + (k - 1 - j)] = x[i * k + j];
+  invertLowerInPlace(u.data(), k, row.data());
+  std::reverse(u.begin(), u.end());
   return true;
 }
 
@@ -349,10 +352,7 @@ mlir::lattice::quantizeGPTQ(const QuantScheme &scheme, llvm::ArrayRef<float> w,
   double damp = options.damp;
   bool factored = false;
   for (int attempt = 0; attempt <= 8 && !factored; ++attempt, damp *= 10) {
-    std::vector<double> dampened = h;
-    for (int64_t i = 0; i < k; ++i)
-      dampened[i * k + i] += damp * meanDiagonal;
-    factored = upperFactorOfInverse(dampened, k, u);
+    factored = upperFactorOfInverse(h, k, damp * meanDiagonal, u);
     if (factored)
       result.damp = damp;
   }
@@ -360,6 +360,8 @@ mlir::lattice::quantizeGPTQ(const QuantScheme &scheme, llvm::ArrayRef<float> w,
     return llvm::createStringError(
         "GPTQ: X^T X is not positive definite even with dampening %g",
         damp / 10);
+  // H is in U now; each [k, k] of doubles is 32 MiB at k = 2048.
+  std::vector<double>().swap(h);
 
   int64_t blockSize = scheme.granularity == Granularity::PerTensor ? n * k
                       : scheme.granularity == Granularity::PerChannel
@@ -448,6 +450,7 @@ mlir::lattice::quantizeGPTQ(const QuantScheme &scheme, llvm::ArrayRef<float> w,
       compensateRest(rows.data(), errors.data(), u.data(), tile, k, begin, end);
     }
   }
+  std::vector<double>().swap(u);
   for (const QuantParams &p : params) {
     result.scales.push_back(p.scale);
     if (!scheme.symmetric)

@@ -82,6 +82,10 @@ StatisticsFile::read(StringRef name, llvm::ArrayRef<int64_t> shape) const {
                 formatShape(shape));
   std::vector<float> values(entry->data.size() / sizeof(float));
   std::memcpy(values.data(), entry->data.data(), entry->data.size());
+  // The copy is what the passes keep: the mapped pages go back (a model's
+  // X^T X are as large as its weights; read layer after layer, they stayed
+  // resident until the end).
+  file->releasePages(*entry);
   for (auto [index, x] : llvm::enumerate(values))
     if (!std::isfinite(x))
       return fail(llvm::formatv("holds {0} at index {1}",

@@ -69,18 +69,24 @@ accumulateOuterProducts(double *sums, const double *left, const double *right,
   }
 }
 
-/// The rows of a sample (a few at a time), each row of the sums updated by
-/// all of them while it is in cache: one pass over the [C, C] sums per
-/// block of rows instead of one per row (each sum still adds its terms row
-/// by row, in order). `reference` (or null) gives x_ref x^T instead of
-/// x x^T. Returns the rows added.
-static int64_t accumulateMoments(std::vector<double> &sums, const float *x,
+/// The rows of a sample, a block of up to 64 at a time: the block's sums
+/// in double (each row of them updated by all its rows while it is in
+/// cache, each sum adding its terms row by row, in order), then added to
+/// `sums` in float, the file's precision (a model's x x^T in double were
+/// as large as its weights; this way the sums round once per block, not
+/// once per row). `reference` (or null) gives x_ref x^T instead of x x^T.
+/// Returns the rows added.
+static int64_t accumulateMoments(std::vector<float> &sums, const float *x,
                                  const float *reference, int64_t count,
                                  int64_t channels) {
   constexpr int64_t kBlock = 64;
   int64_t total = count / channels;
   int64_t size = std::min(total, kBlock) * channels;
   std::vector<double> block(size), referenceBlock(reference ? size : 0);
+  // One buffer for every probe's blocks (the largest probe's size).
+  static thread_local std::vector<double> partial;
+  if (partial.size() < sums.size())
+    partial.resize(sums.size());
   for (int64_t r0 = 0; r0 < total; r0 += kBlock) {
     int64_t n = std::min(kBlock, total - r0);
     for (int64_t e = 0; e < n * channels; ++e)
@@ -88,15 +94,19 @@ static int64_t accumulateMoments(std::vector<double> &sums, const float *x,
     if (reference)
       for (int64_t e = 0; e < n * channels; ++e)
         referenceBlock[e] = reference[r0 * channels + e];
-    accumulateOuterProducts(sums.data(),
+    std::fill(partial.begin(), partial.begin() + sums.size(), 0.0);
+    accumulateOuterProducts(partial.data(),
                             reference ? referenceBlock.data() : block.data(),
                             block.data(), n, channels, !reference);
+    for (size_t e = 0; e < sums.size(); ++e)
+      sums[e] = float(double(sums[e]) + partial[e]);
   }
   return total;
 }
 
 /// The statistics of one probe (docs/Calibration.md), accumulated in
-/// double precision as numpy does.
+/// double precision as numpy does (x x^T: by blocks of rows, see
+/// accumulateMoments).
 struct ProbeStatistics {
   std::string name;
   unsigned output = 0;
@@ -109,7 +119,7 @@ struct ProbeStatistics {
   /// Sum of x x^T over the rows of x (channels last), its upper triangle
   /// packed, when asked for; and the rows summed. With QEP's statistics,
   /// also the sum of x_ref x^T ([C, C]).
-  std::vector<double> xtx, cross;
+  std::vector<float> xtx, cross;
   int64_t rows = 0;
 
   /// Adds `count` values of the probe (and of the float model's probe,
@@ -468,15 +478,18 @@ static llvm::Error writeStatistics(StringRef path,
   if (!writer)
     return writer.takeError();
   llvm::Error error = llvm::Error::success();
+  auto addFloats = [&](std::string name, std::vector<int64_t> shape,
+                       llvm::ArrayRef<float> floats) {
+    if (!error)
+      error = (*writer)->add(
+          name, "F32", shape,
+          llvm::ArrayRef(reinterpret_cast<const uint8_t *>(floats.data()),
+                         floats.size() * sizeof(float)));
+  };
   auto add = [&](std::string name, std::vector<int64_t> shape,
                  llvm::ArrayRef<double> values) {
-    if (error)
-      return;
-    std::vector<float> floats(values.begin(), values.end());
-    error = (*writer)->add(
-        name, "F32", shape,
-        llvm::ArrayRef(reinterpret_cast<const uint8_t *>(floats.data()),
-                       floats.size() * sizeof(float)));
+    addFloats(std::move(name), std::move(shape),
+              std::vector<float>(values.begin(), values.end()));
   };
   for (const ProbeStatistics &p : probes) {
     add(p.name + ".min", {}, {p.min});
@@ -492,16 +505,16 @@ static llvm::Error writeStatistics(StringRef path,
     if (!p.xtx.empty()) {
       // Both triangles from the packed upper one.
       int64_t c = p.channels;
-      std::vector<double> full(c * c);
+      std::vector<float> full(c * c);
       for (int64_t i = 0; i < c; ++i)
         for (int64_t j = i; j < c; ++j)
           full[i * c + j] = full[j * c + i] =
               p.xtx[getPackedRow(i, c) + (j - i)];
-      add(p.name + ".xtx", {p.channels, p.channels}, full);
+      addFloats(p.name + ".xtx", {p.channels, p.channels}, full);
       add(p.name + ".rows", {}, {double(p.rows)});
     }
     if (!p.cross.empty())
-      add(p.name + ".cross", {p.channels, p.channels}, p.cross);
+      addFloats(p.name + ".cross", {p.channels, p.channels}, p.cross);
   }
   if (error)
     return error;
@@ -538,6 +551,8 @@ llvm::Error mlir::lattice::compile::calibrate(const CalibrationOptions &o) {
           p.updateHistogram(x, count);
       }
     }
+  // The model's weights leave memory before the statistics are written.
+  library->reset();
   return writeStatistics(o.output, *probes, *samples, o.bins != 0);
 }
 
@@ -601,5 +616,7 @@ mlir::lattice::compile::calibrateCrossMoments(const CrossMomentOptions &o) {
                (*library)->getOutputSize(p.output),
                (*reference)->getOutput(output));
   }
+  reference->reset();
+  library->reset();
   return writeStatistics(o.output, probes, *samples, /*histograms=*/false);
 }

@@ -394,6 +394,11 @@ static LogicalResult calibrateModule(ModuleOp module, StringRef modelDir,
                  << " generated inputs (normal floats, integers in [0, 64)). "
                     "Statistics of generated data misrepresent real "
                     "activations: give representative inputs for real use.\n";
+#if defined(__GLIBC__)
+  // What building the probed model freed goes back to the system before
+  // calibration, the compilation's peak with GPTQ (15 MiB on 25 M weights).
+  malloc_trim(0);
+#endif
   if (llvm::Error error = lattice::compile::calibrate(options)) {
     llvm::errs() << "lattice-compile: " << llvm::toString(std::move(error))
                  << "\n";
