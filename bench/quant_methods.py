@@ -1,7 +1,7 @@
 """Weight quantization methods on the example LMs: held-out perplexity of
 the bundled character LM (examples/charlm, 2 layers, width 128) and of the
-larger one (6 layers, width 256; `charlm.py train --large` writes its
-weights) at 4 bits in groups of 128, 3 bits in groups of 128 and 2 bits in
+larger one (6 layers, width 256; `charlm.py train --large` trains its
+weights again) at 4 bits in groups of 128, 3 bits in groups of 128 and 2 bits in
 groups of 64, for rounding to nearest, AWQ, GPTQ, GPTQ+QEP and AWQ+QEP.
 
     python3 bench/quant_methods.py [--models charlm charlm-large]

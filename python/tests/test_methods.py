@@ -4,10 +4,8 @@ orderings that theory and the papers predict.
 
 - On the bundled LM: AWQ beats rounding to nearest at 4 and 3 bits, and
   QEP on top of GPTQ wins at 3 and 2 bits.
-- On the larger LM (6 layers, width 256; its weights are not in the
-  repository, `charlm.py train --large` writes them, and these tests skip
-  without them): adding QEP to GPTQ does not lose at 4 bits and wins at 3
-  or 2 bits.
+- On the larger LM (6 layers, width 256): adding QEP to GPTQ does not
+  lose at 4 bits and wins at 3 or 2 bits.
 - lattice-compile's QEP sweep keeps the statistics of every layer, from
   which lattice-opt quantizes the model to the same codes, and says how
   far it is.
@@ -26,7 +24,6 @@ from lattice import safetensors, tools
 
 pytest.importorskip("torch")
 pytest.importorskip("onnx")
-import charlm  # noqa: E402
 import quant_methods  # noqa: E402
 
 pytestmark = [
@@ -63,9 +60,6 @@ def test_qep_improves_gptq(tmp_path):
         assert row["GPTQ+QEP"] < row["GPTQ"], (label, row)
 
 
-@pytest.mark.skipif(not charlm.paths(False, True)[0].exists(),
-                    reason="the larger LM's weights are missing "
-                           "(examples/charlm/charlm.py train --large)")
 def test_qep_on_the_larger_lm(tmp_path):
     """Measured with 128 calibration windows: 4.117 against 4.119 at 4
     bits, 4.128 against 4.131 at 3, 4.188 against 4.176 at 2 (float
