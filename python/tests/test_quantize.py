@@ -170,3 +170,41 @@ def test_compiled_layer_matches_reference(tmp_path, options):
         xq = ref.Quantized(codes, scale, None, scheme)
         expected = ref.matmul(xq, wq, accumulator="i32")
         np.testing.assert_array_equal(y, expected)
+
+
+@pytest.mark.parametrize("scale", [0.3, 1 / 127, 0.0371, 3.3, 2.0 ** -70])
+def test_constant_scale_quantizes_exactly(tmp_path, scale):
+    """A static per-tensor scale divides by its reciprocal with one fused
+    correction (2^-70 is outside its range and divides): the codes of
+    rounding f32(x) / f32(s) to nearest even, bit for bit, on the values
+    that round to every half code of the range (ties), their neighbours
+    one and two ulps away, saturating and special values, and random ones."""
+    from lattice import tools
+
+    s = np.float32(scale)
+    halves = (np.arange(-300, 301, dtype=np.float64) + 0.5)
+    ties = (halves * np.float64(s)).astype(np.float32)
+    up1 = np.nextafter(ties, np.float32(np.inf))
+    down1 = np.nextafter(ties, np.float32(-np.inf))
+    values = [ties, up1, down1, np.nextafter(up1, np.float32(np.inf)),
+              np.nextafter(down1, np.float32(-np.inf)),
+              np.float32([0.0, -0.0, np.inf, -np.inf, np.nan, 1e30, -1e30,
+                          1e-40, -1e-40]) * np.float32(1),
+              (np.random.default_rng(1).standard_normal(4000) * 60 * s)
+              .astype(np.float32)]
+    x = np.concatenate(values).astype(np.float32)
+    n = x.size
+    t = f"tensor<{n}xf32>"
+    q = f"tensor<{n}x!lattice.quant<s8, f32>>"
+    source = tmp_path / "q.mlir"
+    source.write_text(
+        f"func.func @q(%x: {t}) -> {t} {{\n"
+        f"  %s = arith.constant dense<{float(s)!r}> : tensor<f32>\n"
+        f"  %q = lattice.quantize %x, %s : ({t}, tensor<f32>) -> {q}\n"
+        f"  %y = lattice.dequantize %q, %s : ({q}, tensor<f32>) -> {t}\n"
+        f"  return %y : {t}\n}}\n")
+    model = tools.compile_model(source, tmp_path / "q")
+    got = model(x)[0]
+    scheme = ref.QuantScheme("s8")
+    want = ref.dequantize(ref.quantize(x, s, None, scheme), s, None, scheme)
+    np.testing.assert_array_equal(got, want)

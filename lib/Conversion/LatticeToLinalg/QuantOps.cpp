@@ -29,13 +29,64 @@ using namespace mlir;
 using namespace mlir::lattice;
 using namespace mlir::lattice::detail;
 
+/// Constant per-tensor scales within [kMinReciprocalScale,
+/// kMaxReciprocalScale] divide without a division (buildQuotient).
+static constexpr float kMinReciprocalScale = 0x1p-64f;
+static constexpr float kMaxReciprocalScale = 0x1p64f;
+
+/// The value of `scale` when it is one constant for the whole tensor (a
+/// static per-tensor scale) in the range where buildQuotient divides by
+/// its reciprocal.
+static std::optional<float> getReciprocalScale(Value scale) {
+  DenseFPElementsAttr constant;
+  if (!matchPattern(scale, m_Constant(&constant)) || !constant.isSplat())
+    return std::nullopt;
+  APFloat value = constant.getSplatValue<APFloat>();
+  bool lost = false;
+  value.convert(llvm::APFloat::IEEEsingle(), llvm::APFloat::rmNearestTiesToEven,
+                &lost);
+  float s = value.convertToFloat();
+  if (lost || !(s >= kMinReciprocalScale && s <= kMaxReciprocalScale))
+    return std::nullopt;
+  return s;
+}
+
+/// x / s in f32, correctly rounded. With a constant `reciprocalScale` s,
+/// without a division (a vector division costs about as much as the rest
+/// of the quantization): y = RN(1 / s), q = RN(x y), then one correction,
+/// q' = RN(q + RN(x - q s) y) with both steps fused multiply-adds
+/// (Markstein's, as division without a divide instruction is done). q' is
+/// RN(x / s) wherever it can make a code (checked bit for bit on every
+/// float x with |x / s| < 2^24, for 400 scales across the range); for
+/// |q| >= 2^24 (codes saturate) and NaN, q is kept. The range of s keeps
+/// the residual x - q s from underflowing where the quotient is not far
+/// below 1/2 (a code of 0 either way).
+static Value buildQuotient(OpBuilder &b, Location loc, Value x, Value scale,
+                           std::optional<float> reciprocalScale) {
+  if (!reciprocalScale)
+    return arith::DivFOp::create(b, loc, x, scale);
+  Value s = f32Constant(b, loc, *reciprocalScale);
+  Value y = f32Constant(b, loc, 1.0f / *reciprocalScale);
+  Value q = arith::MulFOp::create(b, loc, x, y);
+  Value residual =
+      math::FmaOp::create(b, loc, arith::NegFOp::create(b, loc, q), s, x);
+  Value corrected = math::FmaOp::create(b, loc, residual, y, q);
+  Value inRange = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT,
+                                        math::AbsFOp::create(b, loc, q),
+                                        f32Constant(b, loc, 0x1p24));
+  return arith::SelectOp::create(b, loc, inRange, corrected, q);
+}
+
 /// q = clamp(round(x / s) + z, qmin, qmax) in f32, NaN to z; binary codes are
 /// 1 (for +1) unless x / s < 0. Returns the code as the storage integer.
+/// `reciprocalScale`: s when it is a constant that buildQuotient divides by
+/// without a division.
 static Value buildQuantizeScalar(OpBuilder &b, Location loc, QuantType type,
                                  RoundingMode rounding, Value x, Value scale,
-                                 Value zeroPoint) {
-  Value scaled =
-      arith::DivFOp::create(b, loc, toF32(b, loc, x), toF32(b, loc, scale));
+                                 Value zeroPoint,
+                                 std::optional<float> reciprocalScale) {
+  Value scaled = buildQuotient(b, loc, toF32(b, loc, x), toF32(b, loc, scale),
+                               reciprocalScale);
   if (type.getStorageKind() == StorageKind::Binary) {
     Value negative = arith::CmpFOp::create(b, loc, arith::CmpFPredicate::OLT,
                                            scaled, f32Constant(b, loc, 0.0));
@@ -203,11 +254,15 @@ struct QuantizeOpLowering final : OpConversionPattern<QuantizeOp> {
                   ConversionPatternRewriter &rewriter) const override {
     auto type = cast<QuantType>(op.getType().getElementType());
     RoundingMode rounding = op.getRounding();
+    std::optional<float> reciprocalScale =
+        type.isPerTensor() ? getReciprocalScale(adaptor.getScale())
+                           : std::nullopt;
     Value result = buildBlockwiseGeneric(
         rewriter, op.getLoc(), adaptor.getInput(), type, adaptor.getScale(),
         adaptor.getZeroPoint(), getStorageType(type),
         [&](OpBuilder &b, Location loc, Value x, Value s, Value z) {
-          return buildQuantizeScalar(b, loc, type, rounding, x, s, z);
+          return buildQuantizeScalar(b, loc, type, rounding, x, s, z,
+                                     reciprocalScale);
         });
     rewriter.replaceOp(op, result);
     return success();
@@ -291,7 +346,8 @@ struct DynamicQuantizeOpLowering final
     Value codes = buildBlockwiseGeneric(
         rewriter, loc, input, type, scale, zeroPoint, getStorageType(type),
         [&](OpBuilder &b, Location nl, Value x, Value s, Value z) {
-          return buildQuantizeScalar(b, nl, type, rounding, x, s, z);
+          return buildQuantizeScalar(b, nl, type, rounding, x, s, z,
+                                     std::nullopt);
         });
     SmallVector<Value> results = {codes, scale};
     if (zeroPoint)

@@ -24,6 +24,43 @@ func.func @quantize_per_tensor(%x: tensor<8xf32>, %s: tensor<f32>) -> tensor<8x!
 
 // -----
 
+/// A constant per-tensor scale: x / s by its reciprocal and one fused
+/// correction, q + (x - q s) / s, for |q| < 2^24; no division.
+// CHECK-LABEL: func.func @quantize_constant_scale
+// CHECK: ^bb0(%[[X:.*]]: f32, %{{.*}}: f32, %{{.*}}: i8):
+// CHECK-DAG: %[[S:.*]] = arith.constant 3.000000e-01 : f32
+// CHECK-DAG: %[[Y:.*]] = arith.constant 3.33333325 : f32
+// CHECK-NOT: arith.divf
+// CHECK: %[[Q:.*]] = arith.mulf %[[X]], %[[Y]] : f32
+// CHECK: %[[NEG:.*]] = arith.negf %[[Q]] : f32
+// CHECK: %[[R:.*]] = math.fma %[[NEG]], %[[S]], %[[X]] : f32
+// CHECK: %[[FIXED:.*]] = math.fma %[[R]], %[[Y]], %[[Q]] : f32
+// CHECK: %[[ABS:.*]] = math.absf %[[Q]] : f32
+// CHECK: %[[LIMIT:.*]] = arith.constant 0x4B800000 : f32
+// CHECK: %[[IN:.*]] = arith.cmpf olt, %[[ABS]], %[[LIMIT]] : f32
+// CHECK: %[[SCALED:.*]] = arith.select %[[IN]], %[[FIXED]], %[[Q]] : f32
+// CHECK: math.roundeven %[[SCALED]] : f32
+func.func @quantize_constant_scale(%x: tensor<8xf32>) -> tensor<8x!lattice.quant<s8, f32>> {
+  %s = arith.constant dense<0.3> : tensor<f32>
+  %q = lattice.quantize %x, %s : (tensor<8xf32>, tensor<f32>) -> tensor<8x!lattice.quant<s8, f32>>
+  return %q : tensor<8x!lattice.quant<s8, f32>>
+}
+
+// -----
+
+/// Constant scales below 2^-64 (or above 2^64) divide: the residual of the
+/// reciprocal's correction could underflow.
+// CHECK-LABEL: func.func @quantize_tiny_constant_scale
+// CHECK: arith.divf
+// CHECK-NOT: math.fma
+func.func @quantize_tiny_constant_scale(%x: tensor<8xf32>) -> tensor<8x!lattice.quant<s8, f32>> {
+  %s = arith.constant dense<1.0e-30> : tensor<f32>
+  %q = lattice.quantize %x, %s : (tensor<8xf32>, tensor<f32>) -> tensor<8x!lattice.quant<s8, f32>>
+  return %q : tensor<8x!lattice.quant<s8, f32>>
+}
+
+// -----
+
 /// Groups along an axis: the axis is expanded to [D / g, g] so that the
 /// scale map is a projected permutation, and collapsed back afterwards.
 // CHECK-DAG: #[[$ID3:.+]] = affine_map<(d0, d1, d2) -> (d0, d1, d2)>
