@@ -55,12 +55,13 @@ static std::optional<float> getReciprocalScale(Value scale) {
 /// without a division (a vector division costs about as much as the rest
 /// of the quantization): y = RN(1 / s), q = RN(x y), then one correction,
 /// q' = RN(q + RN(x - q s) y) with both steps fused multiply-adds
-/// (Markstein's, as division without a divide instruction is done). q' is
-/// RN(x / s) wherever it can make a code (checked bit for bit on every
-/// float x with |x / s| < 2^24, for 400 scales across the range); for
-/// |q| >= 2^24 (codes saturate) and NaN, q is kept. The range of s keeps
-/// the residual x - q s from underflowing where the quotient is not far
-/// below 1/2 (a code of 0 either way).
+/// (Markstein's, as division without a divide instruction is done). q' was
+/// RN(x / s) bit for bit on every float x with x / s in about [2^-5, 2^13]
+/// for 400 scales spread over the normal range wherever the scale is in
+/// [2^-64, 2^64] (utils/check-reciprocal-quotient.c; quotients differed
+/// only for scales below 2^-100, codes below 2^-120: the residual x - q s
+/// underflows there). Smaller quotients round to 0 either way; for
+/// |q| >= 2^24 (codes saturate) and NaN, q is kept.
 static Value buildQuotient(OpBuilder &b, Location loc, Value x, Value scale,
                            std::optional<float> reciprocalScale) {
   if (!reciprocalScale)
