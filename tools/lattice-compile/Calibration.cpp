@@ -75,16 +75,16 @@ accumulateOuterProducts(double *sums, const double *left, const double *right,
 /// `sums` in float, the file's precision (a model's x x^T in double were
 /// as large as its weights; this way the sums round once per block, not
 /// once per row). `reference` (or null) gives x_ref x^T instead of x x^T.
-/// Returns the rows added.
-static int64_t accumulateMoments(std::vector<float> &sums, const float *x,
+/// `partial` holds a block's sums (one buffer for every probe of a
+/// calibration run). Returns the rows added.
+static int64_t accumulateMoments(std::vector<float> &sums,
+                                 std::vector<double> &partial, const float *x,
                                  const float *reference, int64_t count,
                                  int64_t channels) {
   constexpr int64_t kBlock = 64;
   int64_t total = count / channels;
   int64_t size = std::min(total, kBlock) * channels;
   std::vector<double> block(size), referenceBlock(reference ? size : 0);
-  // One buffer for every probe's blocks (the largest probe's size).
-  static thread_local std::vector<double> partial;
   if (partial.size() < sums.size())
     partial.resize(sums.size());
   for (int64_t r0 = 0; r0 < total; r0 += kBlock) {
@@ -123,8 +123,10 @@ struct ProbeStatistics {
   int64_t rows = 0;
 
   /// Adds `count` values of the probe (and of the float model's probe,
-  /// `reference`, for the cross moment).
-  void update(const float *x, int64_t count, const float *reference = nullptr) {
+  /// `reference`, for the cross moment); `partial` is accumulateMoments'
+  /// scratch.
+  void update(const float *x, int64_t count, std::vector<double> &partial,
+              const float *reference = nullptr) {
     for (int64_t i = 0; i < count; ++i) {
       double v = x[i];
       min = std::min(min, v);
@@ -135,9 +137,9 @@ struct ProbeStatistics {
     }
     channelRows += count / channels;
     if (!xtx.empty())
-      rows += accumulateMoments(xtx, x, nullptr, count, channels);
+      rows += accumulateMoments(xtx, partial, x, nullptr, count, channels);
     if (!cross.empty())
-      accumulateMoments(cross, x, reference, count, channels);
+      accumulateMoments(cross, partial, x, reference, count, channels);
   }
 
   /// Counts |x| into the bins of [0, range] as numpy.histogram does: the
@@ -537,6 +539,7 @@ llvm::Error mlir::lattice::compile::calibrate(const CalibrationOptions &o) {
   if (!probes)
     return probes.takeError();
   // Two passes: the range of each probe, then its histogram in that range.
+  std::vector<double> partial;
   for (int pass = 0; pass < (o.bins ? 2 : 1); ++pass)
     for (int64_t s = 0; s < *samples; ++s) {
       fillInputs(inputs, s, (*library)->getInputBuffers());
@@ -546,7 +549,7 @@ llvm::Error mlir::lattice::compile::calibrate(const CalibrationOptions &o) {
         const float *x = (*library)->getOutput(p.output);
         int64_t count = (*library)->getOutputSize(p.output);
         if (pass == 0)
-          p.update(x, count);
+          p.update(x, count, partial);
         else
           p.updateHistogram(x, count);
       }
@@ -604,6 +607,7 @@ mlir::lattice::compile::calibrateCrossMoments(const CrossMomentOptions &o) {
   if (probes.size() != o.probes.size())
     return fail(
         "the partly quantized model lacks some of the probes asked for");
+  std::vector<double> partial;
   for (int64_t s = 0; s < *samples; ++s) {
     fillInputs(inputs, s, (*library)->getInputBuffers());
     fillInputs(referenceInputs, s, (*reference)->getInputBuffers());
@@ -613,7 +617,7 @@ mlir::lattice::compile::calibrateCrossMoments(const CrossMomentOptions &o) {
       return error;
     for (auto [p, output] : llvm::zip(probes, referenceOutputs))
       p.update((*library)->getOutput(p.output),
-               (*library)->getOutputSize(p.output),
+               (*library)->getOutputSize(p.output), partial,
                (*reference)->getOutput(output));
   }
   reference->reset();
