@@ -67,65 +67,73 @@ extern char **environ;
 using namespace mlir;
 using namespace mlir::lattice::compile;
 
+// The tool's own options; --help lists these and the recipe options
+// (LLVM's and MLIR's are in --help-hidden).
+static llvm::cl::OptionCategory toolCategory("lattice-compile options");
 static llvm::cl::opt<std::string> inputFile(llvm::cl::Positional,
                                             llvm::cl::desc("<model.mlir>"),
-                                            llvm::cl::Required);
+                                            llvm::cl::Required,
+                                            llvm::cl::cat(toolCategory));
 static llvm::cl::opt<std::string>
     outputPrefix("o", llvm::cl::desc("Output path without extension"),
-                 llvm::cl::value_desc("prefix"), llvm::cl::Required);
+                 llvm::cl::value_desc("prefix"), llvm::cl::Required,
+                 llvm::cl::cat(toolCategory));
 static llvm::cl::opt<std::string>
     modelName("name",
               llvm::cl::desc("C identifier prefixing the generated functions "
-                             "(default: the output file name)"));
+                             "(default: the output file name)"),
+              llvm::cl::cat(toolCategory));
 static llvm::cl::opt<std::string>
-    entryName("entry", llvm::cl::desc("Function to compile (default: the "
-                                      "only public function)"));
+    entryName("entry",
+              llvm::cl::desc("Function to compile (default: the "
+                             "only public function)"),
+              llvm::cl::cat(toolCategory));
 static llvm::cl::opt<std::string>
     target("target",
            llvm::cl::desc("Where the model runs: cpu (the default) or cuda "
                           "(an NVIDIA GPU, through the CUDA driver)"),
-           llvm::cl::init("cpu"));
+           llvm::cl::init("cpu"), llvm::cl::cat(toolCategory));
 static llvm::cl::opt<std::string>
     gpuChip("gpu-chip",
             llvm::cl::desc("With --target cuda: the GPU architecture (sm_80, "
                            "sm_90, ...); the PTX also runs on later GPUs"),
-            llvm::cl::init("sm_80"));
+            llvm::cl::init("sm_80"), llvm::cl::cat(toolCategory));
 static llvm::cl::opt<std::string> gpuFormat(
     "gpu-format",
     llvm::cl::desc("With --target cuda: isa (PTX, compiled by the driver when "
                    "the library loads; the default), bin (cubin for exactly "
                    "--gpu-chip, assembled now with ptxas) or fatbin"),
-    llvm::cl::init("isa"));
+    llvm::cl::init("isa"), llvm::cl::cat(toolCategory));
 static llvm::cl::opt<std::string>
     targetCPU("target-cpu",
               llvm::cl::desc("CPU to compile for: native, x86-64, "
                              "x86-64-v2/v3/v4 or an LLVM CPU name"),
-              llvm::cl::init("native"));
+              llvm::cl::init("native"), llvm::cl::cat(toolCategory));
 static llvm::cl::opt<unsigned>
     numThreads("num-threads",
                llvm::cl::desc("Threads of the parallel loops (0: the number "
                               "of hardware threads)"),
-               llvm::cl::init(0));
+               llvm::cl::init(0), llvm::cl::cat(toolCategory));
 static llvm::cl::opt<bool> embedWeights(
     "embed-weights",
     llvm::cl::desc("Put the weights inside the library instead of a "
                    "separate safetensors file"),
-    llvm::cl::init(false));
+    llvm::cl::init(false), llvm::cl::cat(toolCategory));
 static llvm::cl::opt<bool> useUkernels(
     "ukernels",
     llvm::cl::desc("Call the runtime's microkernels for the matmuls and "
                    "convolutions they cover, on targets with 256-bit vectors "
                    "or wider (default: on)"),
-    llvm::cl::init(true));
+    llvm::cl::init(true), llvm::cl::cat(toolCategory));
 static llvm::cl::opt<bool> showRemarks(
     "remarks",
     llvm::cl::desc("Print the code generator's remarks (ops left as scalar "
                    "loops, microkernel choices, ...); without it only "
                    "errors and warnings are printed"),
-    llvm::cl::init(false));
+    llvm::cl::init(false), llvm::cl::cat(toolCategory));
 static llvm::cl::opt<std::string>
     cCompiler("cc", llvm::cl::desc("C compiler that links the library"),
-              llvm::cl::init(LATTICE_DEFAULT_CC));
+              llvm::cl::init(LATTICE_DEFAULT_CC), llvm::cl::cat(toolCategory));
 
 // Recipes (the lattice-recipe-<name> pipelines) run here on .mlir models,
 // after a calibration here too when they need statistics; the Python
@@ -133,9 +141,7 @@ static llvm::cl::opt<std::string>
 static llvm::cl::OptionCategory recipeCategory("Quantization recipes");
 static llvm::cl::opt<std::string>
     recipe("recipe",
-           llvm::cl::desc("Quantization recipe: f32, w8a16, w4a16, "
-                          "w4a16-g32, w2a16, ternary, mixed, w8a8, "
-                          "w8a8-dynamic"),
+           llvm::cl::desc("Quantization recipe (the list is in --help)"),
            llvm::cl::cat(recipeCategory));
 static llvm::cl::opt<std::string>
     calib("calib",
@@ -1011,6 +1017,26 @@ int main(int argc, char **argv) {
   registerDefaultTimingManagerCLOptions();
   registerAsmPrinterCLOptions();
   registerMLIRContextCLOptions();
+  // Every recipe, as the registry has them.
+  std::string recipes = "Quantization recipe: ";
+  llvm::raw_string_ostream names(recipes);
+  llvm::interleaveComma(lattice::getRecipes(), names,
+                        [&](const lattice::Recipe &r) { names << r.name; });
+  recipe.setDescription(recipes);
+  // LLVM's and MLIR's options (the printing of IR after passes, ...) go to
+  // --help-hidden: --help shows this tool's.
+  for (auto &entry : llvm::cl::getRegisteredOptions()) {
+    llvm::cl::Option *option = entry.second;
+    if (option->getOptionHiddenFlag() != llvm::cl::NotHidden)
+      continue;
+    bool shown = llvm::any_of(
+        option->Categories, [](const llvm::cl::OptionCategory *category) {
+          return category == &toolCategory || category == &recipeCategory ||
+                 category->getName() == "Generic Options";
+        });
+    if (!shown)
+      option->setHiddenFlag(llvm::cl::Hidden);
+  }
   llvm::cl::ParseCommandLineOptions(
       argc, argv,
       "lattice-compile: compile a model to a native shared library\n\n"
