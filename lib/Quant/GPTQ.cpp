@@ -257,21 +257,21 @@ GPTQ_VECTORIZED static void compensate(double *rows, const double *errors,
 }
 
 /// The compensation of the block of columns [begin, end) in the columns
-/// after it: row t of `rows` minus errors[t][i - begin] times row i of U
-/// for each i of the block, in columns [end, k), a chunk of columns at a
-/// time (it stays in L1 while the block's rows of U go by).
+/// after it: row t of `rows` minus errors[i - begin][t] (`tiles` errors a
+/// column) times row i of U for each i of the block, in columns [end, k), a
+/// chunk of columns at a time (it stays in L1 while the block's rows of U
+/// go by).
 GPTQ_VECTORIZED static void compensateRest(double *rows, const double *errors,
                                            const double *u, int64_t tile,
-                                           int64_t k, int64_t begin,
-                                           int64_t end) {
+                                           int64_t tiles, int64_t k,
+                                           int64_t begin, int64_t end) {
   constexpr int64_t kChunk = 512;
-  int64_t width = end - begin;
   for (int64_t t = 0; t < tile; ++t) {
     double *row = rows + t * k;
     for (int64_t j0 = end; j0 < k; j0 += kChunk) {
       int64_t j1 = k - j0 < kChunk ? k : j0 + kChunk;
       for (int64_t i = begin; i < end; ++i) {
-        double e = errors[t * width + (i - begin)];
+        double e = errors[(i - begin) * tiles + t];
         if (e == 0)
           continue;
         const double *uRow = u + i * k;
@@ -411,12 +411,12 @@ mlir::lattice::quantizeGPTQ(const QuantScheme &scheme, llvm::ArrayRef<float> w,
       for (int64_t j = 0; j < k; ++j)
         rows[t * k + j] = weight[(r0 + t) * k + order[j]];
     for (int64_t begin = 0; begin < k; begin += columns) {
-      int64_t end = std::min(k, begin + columns), width = end - begin;
+      int64_t end = std::min(k, begin + columns);
       for (int64_t i = begin; i < end; ++i) {
         const double *uRow = u.data() + i * k;
         // Column i of the permuted weight is column c in storage.
         int64_t c = order[i];
-        double *columnErrors = errors.data() + (i - begin);
+        double *columnErrors = errors.data() + (i - begin) * kTile;
         for (int64_t t = 0; t < tile; ++t) {
           int64_t r = r0 + t;
           double *row = rows.data() + t * k;
@@ -439,15 +439,12 @@ mlir::lattice::quantizeGPTQ(const QuantScheme &scheme, llvm::ArrayRef<float> w,
           result.codes[r * k + c] = code;
           float q = dequantizeValue(code, float(p->scale), p->zeroPoint);
           dequantized[r * k + c] = q;
-          columnErrors[t * width] = (row[i] - double(q)) / uRow[i];
+          columnErrors[t] = (row[i] - double(q)) / uRow[i];
         }
-        // This column's errors, one per row, width apart.
-        double local[kTile];
-        for (int64_t t = 0; t < tile; ++t)
-          local[t] = columnErrors[t * width];
-        compensate(rows.data(), local, uRow, tile, k, i, end);
+        compensate(rows.data(), columnErrors, uRow, tile, k, i, end);
       }
-      compensateRest(rows.data(), errors.data(), u.data(), tile, k, begin, end);
+      compensateRest(rows.data(), errors.data(), u.data(), tile, kTile, k,
+                     begin, end);
     }
   }
   std::vector<double>().swap(u);
