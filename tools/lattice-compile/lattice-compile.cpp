@@ -139,10 +139,9 @@ static llvm::cl::opt<std::string>
 // after a calibration here too when they need statistics; the Python
 // package imports ONNX models and hands the command to this tool again.
 static llvm::cl::OptionCategory recipeCategory("Quantization recipes");
-static llvm::cl::opt<std::string>
-    recipe("recipe",
-           llvm::cl::desc("Quantization recipe (the list is in --help)"),
-           llvm::cl::cat(recipeCategory));
+static llvm::cl::opt<std::string> recipe("recipe",
+                                         llvm::cl::desc("Quantization recipe"),
+                                         llvm::cl::cat(recipeCategory));
 static llvm::cl::opt<std::string>
     calib("calib",
           llvm::cl::desc("Calibration data (.npz, one array per input, "
