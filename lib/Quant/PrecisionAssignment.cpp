@@ -8,7 +8,13 @@
 
 #include "lattice/Quant/PrecisionAssignment.h"
 #include "lattice/Quant/QuantMath.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/ADT/Twine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/raw_ostream.h"
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -79,6 +85,168 @@ mlir::lattice::getDefaultPrecisionCandidates() {
   static const llvm::StringLiteral candidates[] = {"2/g32", "3/g32", "4/g32",
                                                    "4/g128", "8/channel"};
   return candidates;
+}
+
+/// `value` as JSON text, for messages.
+static std::string printJson(const llvm::json::Value &value) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  os << value;
+  return text;
+}
+
+llvm::Expected<SensitivityFile>
+mlir::lattice::readSensitivityFile(llvm::StringRef path) {
+  auto error = [&](const llvm::Twine &what) {
+    return fail("sensitivity file '" + path + "': " + what);
+  };
+  llvm::ErrorOr<std::unique_ptr<llvm::MemoryBuffer>> buffer =
+      llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
+  if (!buffer)
+    return error("cannot be read: " + buffer.getError().message());
+  llvm::Expected<llvm::json::Value> parsed =
+      llvm::json::parse((*buffer)->getBuffer());
+  if (!parsed)
+    return error("not JSON: " + llvm::toString(parsed.takeError()));
+  const llvm::json::Object *root = parsed->getAsObject();
+  if (!root)
+    return error("expected a JSON object");
+  SensitivityFile file;
+  bool hasVersion = false, hasCandidates = false, hasLayers = false;
+  for (const auto &[key, value] : *root) {
+    if (key == "version") {
+      if (value.getAsInteger() != std::optional<int64_t>(1))
+        return error("\"version\" is " + printJson(value) + "; expected 1");
+      hasVersion = true;
+    } else if (key == "metric") {
+      std::optional<llvm::StringRef> metric = value.getAsString();
+      if (!metric)
+        return error("\"metric\" is " + printJson(value) +
+                     "; expected a string");
+      file.metric = metric->str();
+    } else if (key == "samples") {
+      std::optional<int64_t> samples = value.getAsInteger();
+      if (!samples || *samples < 0)
+        return error("\"samples\" is " + printJson(value) +
+                     "; expected a non-negative integer");
+      file.samples = *samples;
+    } else if (key == "candidates") {
+      const llvm::json::Array *array = value.getAsArray();
+      if (!array || array->empty())
+        return error("\"candidates\" is " + printJson(value) +
+                     "; expected a non-empty array of candidate schemes");
+      llvm::StringSet<> seen;
+      for (const llvm::json::Value &entry : *array) {
+        std::optional<llvm::StringRef> name = entry.getAsString();
+        if (!name)
+          return error("candidate " + printJson(entry) + " is not a string");
+        if (llvm::Expected<PrecisionCandidate> parsed =
+                parsePrecisionCandidate(*name);
+            !parsed)
+          return error(llvm::toString(parsed.takeError()));
+        if (!seen.insert(*name).second)
+          return error("candidate '" + *name + "' appears twice");
+        file.candidates.push_back(name->str());
+      }
+      hasCandidates = true;
+    } else if (key == "layers") {
+      hasLayers = true;
+    } else {
+      return error("unknown key \"" + key.str() +
+                   "\" (known: version, metric, samples, candidates, "
+                   "layers)");
+    }
+  }
+  if (!hasVersion)
+    return error("has no \"version\"");
+  if (!hasCandidates)
+    return error("has no \"candidates\"");
+  if (!hasLayers)
+    return error("has no \"layers\"");
+  const llvm::json::Array *layers = root->getArray("layers");
+  if (!layers)
+    return error("\"layers\" is " + printJson(*root->get("layers")) +
+                 "; expected an array");
+  llvm::StringSet<> names;
+  for (auto [index, value] : llvm::enumerate(*layers)) {
+    std::string where = "layers[" + std::to_string(index) + "]";
+    const llvm::json::Object *object = value.getAsObject();
+    if (!object)
+      return error(where + " is " + printJson(value) + "; expected an object");
+    SensitivityFile::Layer layer;
+    layer.errors.assign(file.candidates.size(),
+                        std::numeric_limits<double>::quiet_NaN());
+    bool hasName = false;
+    for (const auto &[key, entry] : *object) {
+      if (key == "name") {
+        std::optional<llvm::StringRef> name = entry.getAsString();
+        if (!name)
+          return error(where + ".name is " + printJson(entry) +
+                       "; expected a string");
+        if (!names.insert(*name).second)
+          return error("layer '" + *name + "' appears twice");
+        layer.name = name->str();
+        hasName = true;
+      } else if (key == "errors") {
+        const llvm::json::Object *errors = entry.getAsObject();
+        if (!errors)
+          return error(where + ".errors is " + printJson(entry) +
+                       "; expected an object");
+        for (const auto &[candidate, measured] : *errors) {
+          auto it = llvm::find(file.candidates, candidate.str());
+          if (it == file.candidates.end())
+            return error(where + ".errors has candidate '" + candidate.str() +
+                         "', which \"candidates\" does not list");
+          std::optional<double> number = measured.getAsNumber();
+          if (!number || !std::isfinite(*number) || *number < 0)
+            return error(where + ".errors[\"" + candidate.str() + "\"] is " +
+                         printJson(measured) +
+                         "; expected a non-negative number");
+          layer.errors[it - file.candidates.begin()] = *number;
+        }
+      } else {
+        return error(where + " has unknown key \"" + key.str() +
+                     "\" (known: name, errors)");
+      }
+    }
+    if (!hasName)
+      return error(where + " has no \"name\"");
+    file.layers.push_back(std::move(layer));
+  }
+  return file;
+}
+
+llvm::Error mlir::lattice::writeSensitivityFile(llvm::StringRef path,
+                                                const SensitivityFile &file) {
+  llvm::json::Array layers;
+  for (const SensitivityFile::Layer &layer : file.layers) {
+    llvm::json::Object errors;
+    for (auto [candidate, error] :
+         llvm::zip_equal(file.candidates, layer.errors))
+      if (std::isfinite(error))
+        errors[candidate] = error;
+    layers.push_back(llvm::json::Object{{"name", layer.name},
+                                        {"errors", std::move(errors)}});
+  }
+  llvm::json::Array candidates;
+  for (const std::string &candidate : file.candidates)
+    candidates.push_back(candidate);
+  llvm::json::Object root{{"version", 1},
+                          {"metric", file.metric},
+                          {"samples", file.samples},
+                          {"candidates", std::move(candidates)},
+                          {"layers", std::move(layers)}};
+  std::error_code ec;
+  llvm::raw_fd_ostream os(path, ec, llvm::sys::fs::OF_Text);
+  if (ec)
+    return fail("cannot write sensitivity file '" + path +
+                "': " + ec.message());
+  os << llvm::formatv("{0:2}", llvm::json::Value(std::move(root))) << "\n";
+  os.close();
+  if (os.has_error())
+    return fail("cannot write sensitivity file '" + path +
+                "': " + os.error().message());
+  return llvm::Error::success();
 }
 
 /// The index of the cheapest option of `layer` (the first on ties).

@@ -12,8 +12,11 @@
 //===----------------------------------------------------------------------===//
 
 #include "lattice/Quant/PrecisionAssignment.h"
+#include "llvm/ADT/SmallString.h"
+#include "llvm/Support/FileSystem.h"
 #include "gtest/gtest.h"
 #include <cmath>
+#include <limits>
 #include <random>
 
 using namespace mlir::lattice;
@@ -226,5 +229,31 @@ TEST(PrecisionAssignment, CandidatesAndTheirBits) {
   }
   for (llvm::StringRef name : getDefaultPrecisionCandidates())
     EXPECT_GT(bits(name, 64, 128), 0) << name.str();
+}
+} // namespace
+
+namespace {
+TEST(PrecisionAssignment, SensitivityFileRoundTrip) {
+  llvm::SmallString<128> path;
+  ASSERT_FALSE(llvm::sys::fs::createTemporaryFile("sensitivity", "json", path));
+  SensitivityFile file;
+  file.metric = "output noise-to-signal ratio";
+  file.samples = 3;
+  file.candidates = {"2/g32", "8/channel", "float"};
+  file.layers = {{"a", {0.5, 0.001, 0}},
+                 {"b", {std::numeric_limits<double>::quiet_NaN(), 2e-9, 0}}};
+  ASSERT_FALSE(bool(writeSensitivityFile(path, file)));
+  auto read = readSensitivityFile(path);
+  ASSERT_TRUE(bool(read)) << llvm::toString(read.takeError());
+  EXPECT_EQ(read->metric, file.metric);
+  EXPECT_EQ(read->samples, 3);
+  EXPECT_EQ(read->candidates, file.candidates);
+  ASSERT_EQ(read->layers.size(), 2u);
+  EXPECT_EQ(read->layers[1].name, "b");
+  // An error that was not measured stays so; the others come back exactly.
+  EXPECT_TRUE(std::isnan(read->layers[1].errors[0]));
+  EXPECT_EQ(read->layers[1].errors[1], 2e-9);
+  EXPECT_EQ(read->layers[0].errors, file.layers[0].errors);
+  llvm::sys::fs::remove(path);
 }
 } // namespace

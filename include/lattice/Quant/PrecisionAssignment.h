@@ -63,6 +63,31 @@ llvm::Expected<int64_t> getCandidateBits(const PrecisionCandidate &candidate,
 /// in groups of 32, 4 bits in groups of 128, 8 bits per channel.
 llvm::ArrayRef<llvm::StringLiteral> getDefaultPrecisionCandidates();
 
+/// The errors of the candidate schemes of each layer, as lattice-compile
+/// measures them (docs/MixedPrecision.md): a JSON file.
+struct SensitivityFile {
+  /// What an error is (for readers), and the calibration samples it was
+  /// measured on.
+  std::string metric;
+  int64_t samples = 0;
+  std::vector<std::string> candidates;
+  struct Layer {
+    std::string name;
+    /// Per candidate, in the order of `candidates`; NaN where the layer
+    /// cannot take it (a group size that does not divide its K).
+    std::vector<double> errors;
+  };
+  std::vector<Layer> layers;
+};
+
+/// Reads a sensitivity file; every problem is an error naming the file, the
+/// key and the value.
+llvm::Expected<SensitivityFile> readSensitivityFile(llvm::StringRef path);
+
+/// Writes `file` to `path`.
+llvm::Error writeSensitivityFile(llvm::StringRef path,
+                                 const SensitivityFile &file);
+
 /// One candidate of one layer: what it costs to store (codes, scales and
 /// zero points, in bits) and the error it brings.
 struct PrecisionOption {

@@ -516,6 +516,50 @@ def LatticeApplyRecipeFilePass
   ];
 }
 
+def LatticeAssignPrecisionPass
+    : Pass<"lattice-assign-precision", "ModuleOp"> {
+  let summary = "Choose each layer's weight scheme under a bits-per-weight "
+                "budget (mixed precision)";
+  let description = [{
+    Gives every float `lattice.matmul` whose rhs is a constant or a
+    `lattice.weight` of static shape [N, K] (and that is not marked `skip`)
+    one of the candidate schemes of the sensitivity file `sensitivity`,
+    written by lattice-compile (docs/MixedPrecision.md: per layer and
+    candidate, the model's output error when only that layer takes that
+    scheme), so that the weights' bits (codes, scales and zero points) over
+    all those layers stay within `budget` bits per weight and the summed
+    error is least. The choice becomes entries of the layer's
+    `lattice.quantize` dictionary (`weight_bits`, `granularity`,
+    `group_size`, `scale_type`, or `skip` for "float"), which
+    `lattice-quantize` then applies.
+
+    `solver` is `exact` (the multiple-choice knapsack, by dynamic
+    programming over the budget: optimal for the additive error) or
+    `annealing` (parallel quasi-quantum annealing, which also takes
+    objectives that are not sums; here the same sum). A candidate whose
+    group size does not divide a layer's K is not offered to it. The
+    per-layer choice, its bits and error, and every candidate's, go to the
+    JSON file `report` when given, and to remarks.
+
+    A missing or bad file, a layer the file does not measure, a layer left
+    without a candidate, a budget that is not positive, and a budget below
+    the cheapest assignment (whose bits per weight the message gives) are
+    errors; a layer of the file that the module lacks gets a warning.
+  }];
+  let options = [
+    Option<"sensitivity", "sensitivity", "std::string", /*default=*/"\"\"",
+           "The sensitivity file (required)">,
+    Option<"budget", "budget", "double", /*default=*/"4.5",
+           "Bits per weight over the assigned layers, scales and zero points "
+           "included">,
+    Option<"solver", "solver", "std::string", /*default=*/"\"exact\"",
+           "exact (the knapsack) or annealing">,
+    Option<"report", "report", "std::string", /*default=*/"\"\"",
+           "Write the assignment (JSON, docs/MixedPrecision.md) to this "
+           "file">,
+  ];
+}
+
 def LatticeRenormalizePass : Pass<"lattice-renormalize", "ModuleOp"> {
   let summary = "Put quantized values of unit-norm models back on the sphere";
   let description = [{
