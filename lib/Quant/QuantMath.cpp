@@ -15,6 +15,7 @@
 #include "llvm/Support/CheckedArithmetic.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MathExtras.h"
+#include <algorithm>
 #include <cfloat>
 #include <cmath>
 #include <cstdio>
@@ -518,4 +519,93 @@ mlir::lattice::parseWeightScheme(llvm::StringRef bits,
     return fail("scale-type must be 'f32', 'f16' or 'bf16', got '" + scaleType +
                 "'");
   return scheme;
+}
+
+/// Value at quantile `q` in [0, 1] of sorted `values`, linearly interpolated.
+static double quantile(llvm::ArrayRef<float> sorted, double q) {
+  double position = q * double(sorted.size() - 1);
+  size_t below = size_t(std::floor(position));
+  size_t above = std::min(below + 1, sorted.size() - 1);
+  double fraction = position - double(below);
+  return double(sorted[below]) * (1 - fraction) +
+         double(sorted[above]) * fraction;
+}
+
+llvm::Expected<QuantParams>
+mlir::lattice::chooseBlockParams(const QuantScheme &scheme, ClipMethod clip,
+                                 double percentile,
+                                 llvm::ArrayRef<float> block) {
+  if (scheme.storageKind == StorageKind::Ternary ||
+      scheme.storageKind == StorageKind::Binary) {
+    double sum = 0;
+    for (float x : block)
+      sum += std::fabs(double(x));
+    double absmean = sum / double(block.size());
+    // computeQuantParams maps [-m, m] to the codes +-1 with scale m, so
+    // passing the absmean as the range gives the absmean scale, rounded to
+    // the scale type, with its fallback for all-zero blocks.
+    return computeQuantParams(scheme, -absmean, absmean);
+  }
+  auto [minIt, maxIt] = std::minmax_element(block.begin(), block.end());
+  double lo = *minIt, hi = *maxIt;
+  switch (clip) {
+  case ClipMethod::MinMax:
+    return computeQuantParams(scheme, lo, hi);
+  case ClipMethod::Percentile: {
+    double q = percentile / 100.0;
+    std::vector<float> sorted(block.begin(), block.end());
+    if (scheme.symmetric) {
+      for (float &x : sorted)
+        x = std::fabs(x);
+      std::sort(sorted.begin(), sorted.end());
+      double magnitude = quantile(sorted, q);
+      return computeQuantParams(scheme, std::max(lo, -magnitude),
+                                std::min(hi, magnitude));
+    }
+    std::sort(sorted.begin(), sorted.end());
+    return computeQuantParams(scheme, quantile(sorted, 1 - q),
+                              quantile(sorted, q));
+  }
+  case ClipMethod::MSE:
+    return computeMSEParams(scheme, block);
+  }
+  llvm_unreachable("unknown clip method");
+}
+
+llvm::Expected<QuantizedWeight>
+mlir::lattice::quantizeWeight(const QuantScheme &scheme, ClipMethod clip,
+                              double percentile, llvm::ArrayRef<float> values,
+                              int64_t n, int64_t k) {
+  int64_t blockSize = scheme.granularity == Granularity::PerTensor ? n * k
+                      : scheme.granularity == Granularity::PerChannel
+                          ? k
+                          : scheme.groupSize;
+  QuantizedWeight result;
+  result.codes.resize(values.size());
+  for (int64_t start = 0; start < int64_t(values.size()); start += blockSize) {
+    llvm::ArrayRef<float> block = values.slice(start, blockSize);
+    llvm::Expected<QuantParams> params =
+        chooseBlockParams(scheme, clip, percentile, block);
+    if (!params)
+      return params.takeError();
+    result.degenerateBlocks += params->degenerate;
+    result.scales.push_back(params->scale);
+    if (!scheme.symmetric)
+      result.zeroPoints.push_back(params->zeroPoint);
+    bool binary = scheme.storageKind == StorageKind::Binary;
+    int64_t qmin = scheme.getStorageMin(), qmax = scheme.getStorageMax();
+    for (auto [offset, x] : llvm::enumerate(block)) {
+      int64_t code = binary ? quantizeValue(scheme, x, float(params->scale),
+                                            params->zeroPoint)
+                            : quantizeInRange(x, float(params->scale),
+                                              params->zeroPoint, qmin, qmax);
+      result.codes[start + offset] = code;
+      double diff =
+          double(x) - double(dequantizeValue(code, float(params->scale),
+                                             params->zeroPoint));
+      result.signal += double(x) * double(x);
+      result.noise += diff * diff;
+    }
+  }
+  return result;
 }

@@ -170,6 +170,36 @@ llvm::Expected<QuantScheme> parseWeightScheme(llvm::StringRef bits,
 llvm::Expected<QuantParams> computeMSEParams(const QuantScheme &scheme,
                                              llvm::ArrayRef<float> block);
 
+/// How the range of a block of weights is chosen: its minimum and maximum,
+/// the percentile `percentile` of |x| (symmetric) or of x, or the factor of
+/// the min-max range with the least squared error (computeMSEParams).
+enum class ClipMethod { MinMax, Percentile, MSE };
+
+/// The scale and zero point of one block of weights under `clip`; ternary
+/// and binary blocks take their absmean as the scale.
+llvm::Expected<QuantParams> chooseBlockParams(const QuantScheme &scheme,
+                                              ClipMethod clip,
+                                              double percentile,
+                                              llvm::ArrayRef<float> block);
+
+/// A weight quantized block by block (rounding to nearest).
+struct QuantizedWeight {
+  std::vector<int64_t> codes;
+  std::vector<double> scales;
+  std::vector<int64_t> zeroPoints;
+  /// sum x^2 and sum (x - dequant(q))^2 over the weight.
+  double signal = 0, noise = 0;
+  int64_t degenerateBlocks = 0;
+};
+
+/// Quantizes a row-major [N, K] weight block by block, each block's
+/// parameters chosen by chooseBlockParams. Blocks are contiguous in
+/// row-major order: the whole tensor, one row, or one group of a row (the
+/// group size must divide K).
+llvm::Expected<QuantizedWeight>
+quantizeWeight(const QuantScheme &scheme, ClipMethod clip, double percentile,
+               llvm::ArrayRef<float> values, int64_t n, int64_t k);
+
 /// Maps the row-major index of an element of a tensor to the row-major index
 /// of its block (its scale and zero point) under a scheme: 0 per tensor, the
 /// index along the axis per channel, and the index into the scale tensor of

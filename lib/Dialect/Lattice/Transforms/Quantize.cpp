@@ -47,7 +47,6 @@ using namespace mlir;
 using namespace mlir::lattice;
 
 namespace {
-enum class ClipMethod { MinMax, Percentile, MSE };
 enum class ActivationMode { None, Dynamic, Static };
 
 /// The quantization of one layer, after options and overrides.
@@ -238,111 +237,6 @@ static LogicalResult applyOverrides(MatmulOp op, DictionaryAttr overrides,
       return failure();
   }
   return success();
-}
-
-//===----------------------------------------------------------------------===//
-// Block quantization
-//===----------------------------------------------------------------------===//
-
-namespace {
-/// The quantized form of one weight.
-struct QuantizedWeight {
-  std::vector<int64_t> codes;
-  std::vector<double> scales;
-  std::vector<int64_t> zeroPoints;
-  double signal = 0, noise = 0;
-  int64_t degenerateBlocks = 0;
-};
-} // namespace
-
-/// Value at quantile `q` in [0, 1] of sorted `values`, linearly interpolated.
-static double quantile(ArrayRef<float> sorted, double q) {
-  double position = q * double(sorted.size() - 1);
-  size_t below = size_t(std::floor(position));
-  size_t above = std::min(below + 1, sorted.size() - 1);
-  double fraction = position - double(below);
-  return double(sorted[below]) * (1 - fraction) +
-         double(sorted[above]) * fraction;
-}
-
-/// Chooses the scale and zero point of one block.
-static llvm::Expected<QuantParams> chooseParams(const LayerConfig &config,
-                                                ArrayRef<float> block) {
-  const QuantScheme &scheme = config.scheme;
-  if (scheme.storageKind == StorageKind::Ternary ||
-      scheme.storageKind == StorageKind::Binary) {
-    double sum = 0;
-    for (float x : block)
-      sum += std::fabs(double(x));
-    double absmean = sum / double(block.size());
-    // computeQuantParams maps [-m, m] to the codes +-1 with scale m, so
-    // passing the absmean as the range gives the absmean scale, rounded to
-    // the scale type, with its fallback for all-zero blocks.
-    return computeQuantParams(scheme, -absmean, absmean);
-  }
-  auto [minIt, maxIt] = std::minmax_element(block.begin(), block.end());
-  double lo = *minIt, hi = *maxIt;
-  switch (config.clip) {
-  case ClipMethod::MinMax:
-    return computeQuantParams(scheme, lo, hi);
-  case ClipMethod::Percentile: {
-    double q = config.percentile / 100.0;
-    std::vector<float> sorted(block.begin(), block.end());
-    if (scheme.symmetric) {
-      for (float &x : sorted)
-        x = std::fabs(x);
-      std::sort(sorted.begin(), sorted.end());
-      double magnitude = quantile(sorted, q);
-      return computeQuantParams(scheme, std::max(lo, -magnitude),
-                                std::min(hi, magnitude));
-    }
-    std::sort(sorted.begin(), sorted.end());
-    return computeQuantParams(scheme, quantile(sorted, 1 - q),
-                              quantile(sorted, q));
-  }
-  case ClipMethod::MSE:
-    return computeMSEParams(scheme, block);
-  }
-  llvm_unreachable("unknown clip method");
-}
-
-/// Quantizes a row-major [N, K] weight block by block. Blocks are contiguous
-/// in row-major order: the whole tensor, one row, or one group of a row.
-static llvm::Expected<QuantizedWeight> quantizeWeight(const LayerConfig &config,
-                                                      ArrayRef<float> values,
-                                                      int64_t n, int64_t k) {
-  const QuantScheme &scheme = config.scheme;
-  int64_t blockSize = scheme.granularity == Granularity::PerTensor ? n * k
-                      : scheme.granularity == Granularity::PerChannel
-                          ? k
-                          : scheme.groupSize;
-  QuantizedWeight result;
-  result.codes.resize(values.size());
-  for (int64_t start = 0; start < int64_t(values.size()); start += blockSize) {
-    ArrayRef<float> block = values.slice(start, blockSize);
-    llvm::Expected<QuantParams> params = chooseParams(config, block);
-    if (!params)
-      return params.takeError();
-    result.degenerateBlocks += params->degenerate;
-    result.scales.push_back(params->scale);
-    if (!scheme.symmetric)
-      result.zeroPoints.push_back(params->zeroPoint);
-    bool binary = scheme.storageKind == StorageKind::Binary;
-    int64_t qmin = scheme.getStorageMin(), qmax = scheme.getStorageMax();
-    for (auto [offset, x] : llvm::enumerate(block)) {
-      int64_t code = binary ? quantizeValue(scheme, x, float(params->scale),
-                                            params->zeroPoint)
-                            : quantizeInRange(x, float(params->scale),
-                                              params->zeroPoint, qmin, qmax);
-      result.codes[start + offset] = code;
-      double diff =
-          double(x) - double(dequantizeValue(code, float(params->scale),
-                                             params->zeroPoint));
-      result.signal += double(x) * double(x);
-      result.noise += diff * diff;
-    }
-  }
-  return result;
 }
 
 //===----------------------------------------------------------------------===//
@@ -597,7 +491,8 @@ LogicalResult LatticeQuantizePass::quantizeMatmul(
   llvm::Expected<QuantizedWeight> quantized =
       config.gptq
           ? quantizeWeightGPTQ(op, layer, config, *values, n, k, outputErrors)
-          : quantizeWeight(config, *values, n, k);
+          : quantizeWeight(config.scheme, config.clip, config.percentile,
+                           *values, n, k);
   if (!quantized)
     return op.emitError() << "layer '" << layer
                           << "': " << llvm::toString(quantized.takeError());
@@ -736,9 +631,12 @@ llvm::Expected<QuantizedWeight> LatticeQuantizePass::quantizeWeightGPTQ(
   options.damp = config.damp;
   options.actOrder = config.actOrder;
   options.blockSize = config.blockSize;
-  llvm::Expected<GPTQResult> result = quantizeGPTQ(
-      config.scheme, values, n, k, probe->xtx, options,
-      [&](ArrayRef<float> block) { return chooseParams(config, block); });
+  llvm::Expected<GPTQResult> result =
+      quantizeGPTQ(config.scheme, values, n, k, probe->xtx, options,
+                   [&](ArrayRef<float> block) {
+                     return chooseBlockParams(config.scheme, config.clip,
+                                              config.percentile, block);
+                   });
   if (!result)
     return result.takeError();
   if (result->damp > config.damp)
