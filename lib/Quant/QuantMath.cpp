@@ -580,6 +580,17 @@ mlir::lattice::quantizeWeight(const QuantScheme &scheme, ClipMethod clip,
                       : scheme.granularity == Granularity::PerChannel
                           ? k
                           : scheme.groupSize;
+  if (n <= 0 || k <= 0 || int64_t(values.size()) / n != k ||
+      int64_t(values.size()) % n != 0)
+    return llvm::createStringError(
+        llvm::formatv("a weight of {0} values is not {1} x {2}", values.size(),
+                      n, k)
+            .str());
+  if (blockSize <= 0 ||
+      (scheme.granularity == Granularity::PerGroup && k % blockSize != 0))
+    return llvm::createStringError(
+        llvm::formatv("group size {0} does not divide K = {1}", blockSize, k)
+            .str());
   QuantizedWeight result;
   result.codes.resize(values.size());
   for (int64_t start = 0; start < int64_t(values.size()); start += blockSize) {

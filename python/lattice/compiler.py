@@ -60,7 +60,9 @@ from . import calibrate as calibration
 from . import onnx_import, runtime, tools
 
 # The recipes and what they do with activations ("none", "dynamic",
-# "static"; "fitted": none, with weights fitted to calibration data); their
+# "static"; "fitted": none, with weights fitted to calibration data;
+# "measured": none, each layer's scheme chosen from errors measured on
+# calibration data); their
 # passes are the lattice-recipe-<name> pipelines of the
 # compiler (lib/Dialect/Lattice/Transforms/Recipes.cpp), which
 # test_compile checks this table against.
@@ -80,7 +82,7 @@ RECIPES = {
     "w2a16-gptq": "fitted",
     "w2a16-gptq-qep": "fitted",
     "ternary": "none",
-    "mixed": "none",
+    "mixed": "measured",
     "w8a8": "static",
     "w8a8-dynamic": "dynamic",
 }
@@ -257,7 +259,8 @@ def compile(model, recipe="f32", calib=None, output=None, *, recipe_file=None,
         # the compiler decides whether it needs the samples.)
         if calib is not None and (activations != "none" or recipe_file):
             calibration_data = ["--calib", calibration.samples_file(calib, work)]
-        steps(("calibrating, " if smooth or activations == "fitted" else "") +
+        steps(("calibrating, " if smooth or activations in ("fitted", "measured")
+               else "") +
               f"quantizing ({recipe}) and compiling to {output}.so")
         recipe_options = (["--recipe-file", recipe_file] if recipe_file else
                           ["--recipe", recipe] if recipe != "f32" else [])

@@ -425,7 +425,8 @@ def test_recipes_match_the_compiler():
     """The Python driver's recipe table names the compiler's recipes, each
     with what it does with activations: a weight-only recipe's pipeline
     quantizes no activation, a dynamic one quantizes them per token without
-    statistics, a static one refuses to run without them."""
+    statistics, a static one refuses to run without them, and the measured
+    one (mixed) falls back to its fixed rule without measurements."""
     from lattice import compiler
 
     listed = subprocess.run([str(COMPILE), str(_THREE_LAYERS), "--recipe", "?",

@@ -7,6 +7,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "Calibration.h"
+#include "lattice/Quant/PrecisionAssignment.h"
+#include "lattice/Quant/QuantMath.h"
 #include "lattice/Support/Npz.h"
 #include "lattice/Support/Safetensors.h"
 #include "lattice_runtime.h"
@@ -15,6 +17,7 @@
 #include "llvm/Support/raw_ostream.h"
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <dlfcn.h>
 #include <limits>
@@ -178,6 +181,12 @@ public:
   /// Loads `path` with the weights file `weights`.
   static llvm::Expected<std::unique_ptr<Library>> open(StringRef path,
                                                        StringRef weights);
+  /// Loads `path` with the weights file image `image`, which must outlive
+  /// the library and may change between reload() calls.
+  static llvm::Expected<std::unique_ptr<Library>>
+  openInMemory(StringRef path, llvm::ArrayRef<uint8_t> image);
+  /// Loads the model again from the image (after a change to its weights).
+  llvm::Error reload();
 
   const lattice_model_info &getInfo() const { return *info; }
   /// Runs the model on the input buffers (filled by the caller).
@@ -195,13 +204,22 @@ private:
     const lattice_model_info *(*info)(void);
     lattice_status (*load)(const lattice_model_info *, const char *,
                            lattice_model **);
+    lattice_status (*loadMemory)(const lattice_model_info *, const void *,
+                                 size_t, lattice_model **);
     lattice_status (*run)(const lattice_model *, const void *const *,
                           void *const *);
     void (*free)(lattice_model *);
     const char *(*lastError)(void);
   } rt;
+  /// Opens the library at `path` and finds the runtime's entry points;
+  /// loads no weights.
+  static llvm::Expected<std::unique_ptr<Library>> bind(StringRef path);
+  /// Buffers for the inputs and outputs of one run.
+  void allocateBuffers();
+
   const lattice_model_info *info = nullptr;
   lattice_model *model = nullptr;
+  llvm::ArrayRef<uint8_t> image;
   std::vector<std::vector<uint8_t>> inputs, outputs;
   std::vector<const void *> inputPointers;
   std::vector<void *> outputPointers;
@@ -212,8 +230,7 @@ static llvm::Error fail(const llvm::Twine &message) {
   return llvm::createStringError(message.str());
 }
 
-llvm::Expected<std::unique_ptr<Library>> Library::open(StringRef path,
-                                                       StringRef weights) {
+llvm::Expected<std::unique_ptr<Library>> Library::bind(StringRef path) {
   // RTLD_LOCAL: the library's copy of the runtime stays its own. (A library
   // is loaded once per process: the handle is not closed, as the runtime's
   // pool threads may still run its code.)
@@ -227,26 +244,64 @@ llvm::Expected<std::unique_ptr<Library>> Library::open(StringRef path,
   rt.info =
       reinterpret_cast<decltype(rt.info)>(symbol("lattice_model_info_v1"));
   rt.load = reinterpret_cast<decltype(rt.load)>(symbol("lattice_model_load"));
+  rt.loadMemory = reinterpret_cast<decltype(rt.loadMemory)>(
+      symbol("lattice_model_load_memory"));
   rt.run = reinterpret_cast<decltype(rt.run)>(symbol("lattice_model_run"));
   rt.free = reinterpret_cast<decltype(rt.free)>(symbol("lattice_model_free"));
   rt.lastError =
       reinterpret_cast<decltype(rt.lastError)>(symbol("lattice_last_error"));
-  if (!rt.info || !rt.load || !rt.run || !rt.free || !rt.lastError)
+  if (!rt.info || !rt.load || !rt.loadMemory || !rt.run || !rt.free ||
+      !rt.lastError)
     return fail("'" + path + "' is not a model library");
   result->info = rt.info();
-  const lattice_model_info &info = *result->info;
-  if (rt.load(&info, weights.str().c_str(), &result->model) != LATTICE_OK)
+  return result;
+}
+
+void Library::allocateBuffers() {
+  for (uint32_t i = 0; i < info->num_inputs; ++i) {
+    inputs.emplace_back(info->inputs[i].num_bytes);
+    inputPointers.push_back(inputs.back().data());
+  }
+  for (uint32_t i = 0; i < info->num_outputs; ++i) {
+    outputs.emplace_back(info->outputs[i].num_bytes);
+    outputPointers.push_back(outputs.back().data());
+  }
+}
+
+llvm::Expected<std::unique_ptr<Library>> Library::open(StringRef path,
+                                                       StringRef weights) {
+  llvm::Expected<std::unique_ptr<Library>> result = bind(path);
+  if (!result)
+    return result.takeError();
+  Library &library = **result;
+  if (library.rt.load(library.info, weights.str().c_str(), &library.model) !=
+      LATTICE_OK)
+    return fail("cannot load the calibration build: " +
+                StringRef(library.rt.lastError()));
+  library.allocateBuffers();
+  return result;
+}
+
+llvm::Expected<std::unique_ptr<Library>>
+Library::openInMemory(StringRef path, llvm::ArrayRef<uint8_t> image) {
+  llvm::Expected<std::unique_ptr<Library>> result = bind(path);
+  if (!result)
+    return result.takeError();
+  (*result)->image = image;
+  if (llvm::Error error = (*result)->reload())
+    return std::move(error);
+  (*result)->allocateBuffers();
+  return result;
+}
+
+llvm::Error Library::reload() {
+  if (model)
+    rt.free(model);
+  model = nullptr;
+  if (rt.loadMemory(info, image.data(), image.size(), &model) != LATTICE_OK)
     return fail("cannot load the calibration build: " +
                 StringRef(rt.lastError()));
-  for (uint32_t i = 0; i < info.num_inputs; ++i) {
-    result->inputs.emplace_back(info.inputs[i].num_bytes);
-    result->inputPointers.push_back(result->inputs.back().data());
-  }
-  for (uint32_t i = 0; i < info.num_outputs; ++i) {
-    result->outputs.emplace_back(info.outputs[i].num_bytes);
-    result->outputPointers.push_back(result->outputs.back().data());
-  }
-  return result;
+  return llvm::Error::success();
 }
 
 llvm::Error Library::run(int64_t sample) {
@@ -273,7 +328,7 @@ struct InputSamples {
 } // namespace
 
 /// `v` as %.15g writes it: an integer without a fraction.
-static std::string formatNumber(double v) {
+static std::string formatExact(double v) {
   char text[32];
   std::snprintf(text, sizeof(text), "%.15g", v);
   return text;
@@ -398,7 +453,7 @@ static llvm::Expected<int64_t> getSamples(const lattice_model_info &info,
         if (range &&
             (v != std::trunc(v) || v < range->first || v > range->second))
           return fail("calibration input '" + StringRef(t.name) + "' holds " +
-                      formatNumber(v) + " in sample " + llvm::Twine(s) +
+                      formatExact(v) + " in sample " + llvm::Twine(s) +
                       ", which " + getTypeName(t.dtype) + " cannot hold");
       }
     inputs.push_back(std::move(input));
@@ -623,4 +678,197 @@ mlir::lattice::compile::calibrateCrossMoments(const CrossMomentOptions &o) {
   reference->reset();
   library->reset();
   return writeStatistics(o.output, probes, *samples, /*histograms=*/false);
+}
+
+/// The log-softmax of each row of `row` values of `y` (`count` in all).
+static void logSoftmaxRows(const float *y, int64_t count, int64_t row,
+                           double *out) {
+  for (int64_t start = 0; start + row <= count; start += row) {
+    double top = -std::numeric_limits<double>::infinity();
+    for (int64_t e = start; e < start + row; ++e)
+      top = std::max(top, double(y[e]));
+    double sum = 0;
+    for (int64_t e = start; e < start + row; ++e)
+      sum += std::exp(double(y[e]) - top);
+    double log = top + std::log(sum);
+    for (int64_t e = start; e < start + row; ++e)
+      out[e] = double(y[e]) - log;
+  }
+}
+
+llvm::Error
+mlir::lattice::compile::measureSensitivity(const SensitivityOptions &o) {
+  // The weights file, in memory: each candidate's weight is written over
+  // the layer's before the model is loaded again.
+  llvm::Expected<std::unique_ptr<SafetensorsFile>> file =
+      SafetensorsFile::open(o.weights);
+  if (!file)
+    return file.takeError();
+  llvm::ArrayRef<uint8_t> bytes = (*file)->getBytes();
+  size_t rounded = (bytes.size() + 63) / 64 * 64;
+  std::unique_ptr<uint8_t, decltype(&std::free)> image(
+      static_cast<uint8_t *>(std::aligned_alloc(64, rounded ? rounded : 64)),
+      &std::free);
+  if (!image)
+    return fail("out of memory copying the weights of the float build");
+  std::memcpy(image.get(), bytes.data(), bytes.size());
+  llvm::Expected<std::unique_ptr<Library>> library =
+      Library::openInMemory(o.library, {image.get(), bytes.size()});
+  if (!library)
+    return library.takeError();
+  const lattice_model_info &info = (*library)->getInfo();
+  for (uint32_t i = 0; i < info.num_outputs; ++i)
+    if (info.outputs[i].dtype != LATTICE_F32)
+      return fail("output '" + StringRef(info.outputs[i].name) +
+                  "' is not float32: mixed precision measures the error of "
+                  "float outputs");
+  std::vector<InputSamples> inputs;
+  llvm::Expected<int64_t> available =
+      getSamples(info, o.samples, o.generatedSamples, inputs);
+  if (!available)
+    return available.takeError();
+  int64_t samples = std::min<int64_t>(*available, o.maxSamples);
+
+  if (o.metric != "kl" && o.metric != "nsr")
+    return fail("unknown sensitivity metric '" + o.metric +
+                "' (expected kl or nsr)");
+  bool kl = o.metric == "kl";
+  // Runs every sample; `visit` sees each output's values, the length of its
+  // rows (its last axis) and its offset in the sample's outputs.
+  auto runAll = [&](llvm::function_ref<void(int64_t, const float *, int64_t,
+                                            int64_t, int64_t)>
+                        visit) -> llvm::Error {
+    for (int64_t s = 0; s < samples; ++s) {
+      fillInputs(inputs, s, (*library)->getInputBuffers());
+      if (llvm::Error error = (*library)->run(s))
+        return error;
+      int64_t offset = 0;
+      for (uint32_t i = 0; i < info.num_outputs; ++i) {
+        int64_t count = (*library)->getOutputSize(i);
+        const lattice_tensor_info &t = info.outputs[i];
+        int64_t row = t.rank > 0 && t.shape[t.rank - 1] > 0
+                          ? t.shape[t.rank - 1]
+                          : std::max<int64_t>(count, 1);
+        visit(s, (*library)->getOutput(i), count, row, offset);
+        offset += count;
+      }
+    }
+    return llvm::Error::success();
+  };
+  // The float model's outputs (for KL their log-softmax along the last
+  // axis), their energy and their rows.
+  std::vector<std::vector<double>> reference(samples);
+  double signal = 0, rows = 0;
+  bool finite = true;
+  if (llvm::Error error = runAll(
+          [&](int64_t s, const float *y, int64_t count, int64_t row, int64_t) {
+            for (int64_t e = 0; e < count; ++e) {
+              signal += double(y[e]) * double(y[e]);
+              finite = finite && std::isfinite(y[e]);
+            }
+            size_t at = reference[s].size();
+            reference[s].resize(at + count);
+            if (kl)
+              logSoftmaxRows(y, count, row, reference[s].data() + at);
+            else
+              std::copy(y, y + count, reference[s].begin() + at);
+            rows += double(count / row);
+          }))
+    return error;
+  if (!finite || !(signal > 0))
+    return fail("the float model's outputs on the calibration samples are " +
+                std::string(finite ? "all zero" : "not finite") +
+                ": no error can be measured against them");
+
+  std::vector<PrecisionCandidate> candidates;
+  for (const std::string &name : o.candidates) {
+    llvm::Expected<PrecisionCandidate> candidate =
+        parsePrecisionCandidate(name);
+    if (!candidate)
+      return candidate.takeError();
+    candidates.push_back(std::move(*candidate));
+  }
+  SensitivityFile result;
+  result.metric =
+      kl ? "kl: the mean over the outputs' rows (their last axis) of the "
+           "Kullback-Leibler divergence of their softmax from the float "
+           "model's, with only the layer quantized"
+         : "nsr: the sum of squared differences of the outputs from the "
+           "float model's over the sum of their squares, with only the layer "
+           "quantized";
+  result.samples = samples;
+  result.candidates = o.candidates;
+  for (const SensitivityLayer &layer : o.layers) {
+    const SafetensorsEntry *entry = (*file)->lookup(layer.weight);
+    if (!entry)
+      return fail("layer '" + layer.name + "': its weight '" + layer.weight +
+                  "' is not in the float build's weights file (a constant "
+                  "kept in the code); mixed precision measures weights that "
+                  "are stored in weights files");
+    if (entry->dtype != "F32" ||
+        entry->shape != std::vector<int64_t>{layer.n, layer.k})
+      return fail("layer '" + layer.name +
+                  "': the float build's weights "
+                  "have no plain f32 [" +
+                  llvm::Twine(layer.n) + ", " + llvm::Twine(layer.k) +
+                  "] tensor '" + layer.weight + "'");
+    uint8_t *stored =
+        image.get() + (entry->data.data() - (*file)->getBytes().data());
+    std::vector<float> values(layer.n * layer.k);
+    std::memcpy(values.data(), stored, values.size() * sizeof(float));
+    SensitivityFile::Layer measured{layer.name, {}};
+    for (const PrecisionCandidate &candidate : candidates) {
+      if (candidate.keepFloat) {
+        measured.errors.push_back(0.0);
+        continue;
+      }
+      llvm::Expected<QuantizedWeight> quantized = quantizeWeight(
+          candidate.scheme, ClipMethod::MinMax, 0, values, layer.n, layer.k);
+      if (!quantized) {
+        // A group size that does not divide K: not a candidate here.
+        llvm::consumeError(quantized.takeError());
+        measured.errors.push_back(std::numeric_limits<double>::quiet_NaN());
+        continue;
+      }
+      // Blocks are contiguous runs of the row-major weight.
+      size_t blockSize = values.size() / quantized->scales.size();
+      std::vector<float> rounded(values.size());
+      for (size_t i = 0; i < rounded.size(); ++i) {
+        size_t block = i / blockSize;
+        rounded[i] = dequantizeValue(
+            quantized->codes[i], float(quantized->scales[block]),
+            quantized->zeroPoints.empty() ? 0 : quantized->zeroPoints[block]);
+      }
+      std::memcpy(stored, rounded.data(), rounded.size() * sizeof(float));
+      if (llvm::Error error = (*library)->reload())
+        return error;
+      double sum = 0;
+      std::vector<double> logq;
+      if (llvm::Error error =
+              runAll([&](int64_t s, const float *y, int64_t count, int64_t row,
+                         int64_t offset) {
+                const double *ref = reference[s].data() + offset;
+                if (!kl) {
+                  for (int64_t e = 0; e < count; ++e) {
+                    double d = double(y[e]) - ref[e];
+                    sum += d * d;
+                  }
+                  return;
+                }
+                logq.resize(count);
+                logSoftmaxRows(y, count, row, logq.data());
+                for (int64_t e = 0; e < count; ++e)
+                  sum += std::exp(ref[e]) * (ref[e] - logq[e]);
+              }))
+        return error;
+      double error = kl ? sum / rows : sum / signal;
+      // Outputs that overflow or turn NaN: an error no candidate that keeps
+      // them finite comes near.
+      measured.errors.push_back(std::isfinite(error) ? std::max(error, 0.0)
+                                                     : 1e30);
+    }
+    std::memcpy(stored, values.data(), values.size() * sizeof(float));
+    result.layers.push_back(std::move(measured));
+  }
+  return writeSensitivityFile(o.output, result);
 }

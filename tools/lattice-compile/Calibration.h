@@ -60,6 +60,39 @@ struct CrossMomentOptions {
   llvm::StringRef output;
 };
 
+/// A layer whose candidate schemes are measured: its name, the name of its
+/// [N, K] f32 weight in the build's weights file (stored plain, row-major).
+struct SensitivityLayer {
+  std::string name, weight;
+  int64_t n = 0, k = 0;
+};
+
+/// Mixed precision's measurements: the float model's build, run on the
+/// samples with one layer's weight at a time replaced by its rounding to
+/// one candidate scheme (min-max per block, as lattice-quantize rounds).
+struct SensitivityOptions {
+  /// The float build (weights in their plain layout) and its weights.
+  llvm::StringRef library, weights;
+  const NpzFile *samples = nullptr;
+  unsigned generatedSamples = 8;
+  /// The first samples used, at most.
+  unsigned maxSamples = 32;
+  std::vector<SensitivityLayer> layers;
+  std::vector<std::string> candidates;
+  /// The model-level error: "kl" or "nsr" (measureSensitivity).
+  std::string metric = "kl";
+  /// The sensitivity file to write.
+  llvm::StringRef output;
+};
+
+/// Measures, for each layer and candidate, the model's output error when
+/// only that layer takes that candidate, and writes the sensitivity file
+/// (docs/MixedPrecision.md). The error ("kl") is the mean over the rows of
+/// every output (its last axis, as logits) and sample of the
+/// Kullback-Leibler divergence of the rows' softmax from the float model's,
+/// or ("nsr") sum (y - y_float)^2 over sum y_float^2.
+llvm::Error measureSensitivity(const SensitivityOptions &options);
+
 /// Opens the .npz archive of calibration samples at `path`.
 llvm::Expected<std::unique_ptr<NpzFile>> openSamples(llvm::StringRef path);
 

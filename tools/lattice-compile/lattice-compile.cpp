@@ -29,6 +29,7 @@
 #include "lattice/Dialect/Lattice/Transforms/Recipes.h"
 #include "lattice/InitAll.h"
 #include "lattice/Pipelines/Pipelines.h"
+#include "lattice/Quant/PrecisionAssignment.h"
 #include "lattice/Support/Safetensors.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -276,10 +277,12 @@ static LogicalResult emitObject(llvm::Module &module, StringRef path,
 
 namespace {
 /// What a library is built for: where it runs (cpu or cuda), the CPU of its
-/// host code, and whether its weights go inside it.
+/// host code, whether its weights go inside it, and whether they keep
+/// their plain layout (for builds whose weights lattice-compile rewrites).
 struct BuildOptions {
   StringRef device, cpu;
   bool embed = false;
+  bool plainWeights = false;
 };
 } // namespace
 
@@ -583,6 +586,92 @@ quantizeWithQEP(ModuleOp module, StringRef modelDir, StringRef work,
   return success();
 }
 
+/// Mixed precision's measurements: builds the float model `module`
+/// (external weights relative to `modelDir`) into `work`, runs it on --calib
+/// (or generated samples) with each layer's weight rounded to each
+/// candidate of `file` (or the default ones) in turn, and writes the errors
+/// to `output`.
+static LogicalResult measureSensitivity(ModuleOp module, StringRef modelDir,
+                                        StringRef work, StringRef output,
+                                        const lattice::RecipeFile *file,
+                                        const char *argv0) {
+  FailureOr<std::unique_ptr<lattice::NpzFile>> samples =
+      openCalibrationSamples();
+  if (failed(samples))
+    return failure();
+  lattice::compile::SensitivityOptions options;
+  if (file && file->metric)
+    options.metric = *file->metric;
+  if (file && !file->candidates.empty())
+    options.candidates = file->candidates;
+  else
+    for (StringRef candidate : lattice::getDefaultPrecisionCandidates())
+      options.candidates.push_back(candidate.str());
+  // The layers that lattice-assign-precision will assign, by the name of
+  // their weight in the build.
+  FailureOr<func::FuncOp> entry = getEntry(module);
+  if (failed(entry))
+    return failure();
+  WalkResult walk = entry->walk([&](lattice::MatmulOp op) {
+    if (!lattice::hasFloatWeight(op))
+      return WalkResult::advance();
+    // The weight's name in the build's weights file: a lattice.weight's,
+    // or a constant's name location (lattice-externalize-weights).
+    std::string weight;
+    Operation *source = op.getRhs().getDefiningOp();
+    if (auto named = dyn_cast<lattice::WeightOp>(source))
+      weight = named.getName().str();
+    else if (auto loc = dyn_cast<NameLoc>(source->getLoc()))
+      weight = loc.getName().str();
+    if (weight.empty()) {
+      op.emitError() << "mixed precision measures layers by their weight's "
+                        "name; this layer's weight has none";
+      return WalkResult::interrupt();
+    }
+    RankedTensorType type = op.getRhs().getType();
+    options.layers.push_back({lattice::getLayerName(op), weight,
+                              type.getDimSize(0), type.getDimSize(1)});
+    return WalkResult::advance();
+  });
+  if (walk.wasInterrupted())
+    return failure();
+  std::string prefix = (work + "/sensitivity").str();
+  {
+    lattice::WeightBlobs::KeepWeights keep(
+        lattice::getWeightBlobs(module.getContext()), module);
+    OwningOpRef<ModuleOp> copy = module.clone();
+    if (std::error_code ec = llvm::sys::fs::create_directories(work)) {
+      llvm::errs() << "lattice-compile: cannot create '" << work
+                   << "': " << ec.message() << "\n";
+      return failure();
+    }
+    ScopedDiagnosticHandler quiet(module.getContext(), [](Diagnostic &d) {
+      return success(d.getSeverity() == DiagnosticSeverity::Remark);
+    });
+    BuildOptions host{"cpu", "native", /*embed=*/false, /*plainWeights=*/true};
+    if (failed(
+            compileModule(*copy, prefix, "sensitivity", modelDir, host, argv0)))
+      return failure();
+  }
+  std::string library = prefix + ".so", weights = prefix + ".safetensors";
+  options.library = library;
+  options.weights = weights;
+  options.samples = samples->get();
+  options.output = output;
+  if (calib.empty())
+    llvm::errs() << "lattice-compile: note: no calibration data given "
+                    "(--calib); measuring the layers' sensitivity on "
+                 << options.generatedSamples
+                 << " generated inputs (normal floats, integers in [0, 64)). "
+                    "Give representative inputs for real use.\n";
+  if (llvm::Error error = lattice::compile::measureSensitivity(options)) {
+    llvm::errs() << "lattice-compile: " << llvm::toString(std::move(error))
+                 << "\n";
+    return failure();
+  }
+  return success();
+}
+
 /// Runs the recipe of --recipe on `module`, whose external weights are
 /// relative to `modelDir`: calibration when the recipe needs statistics
 /// that --float-stats does not give, the weights loaded, then the
@@ -624,11 +713,29 @@ static LogicalResult quantize(ModuleOp module, StringRef modelDir,
     if (failed(calibrateModule(module, modelDir, work, stats, argv0)))
       return failure();
   }
+  lattice::RecipePipelineOptions options;
+  if (chosen->name == "mixed") {
+    std::optional<lattice::RecipeFile> file;
+    if (!recipeFile.empty()) {
+      llvm::Expected<lattice::RecipeFile> read =
+          lattice::readRecipeFile(recipeFile);
+      if (!read) {
+        llvm::errs() << "lattice-compile: " << llvm::toString(read.takeError())
+                     << "\n";
+        return failure();
+      }
+      file = std::move(*read);
+    }
+    options.sensitivity = work + "/sensitivity.json";
+    options.precisionReport = work + "/precision.json";
+    if (failed(measureSensitivity(module, modelDir, work, options.sensitivity,
+                                  file ? &*file : nullptr, argv0)))
+      return failure();
+  }
   addOutputProbes();
   lattice::LatticeLoadWeightsPassOptions load;
   load.dir = modelDir.str();
   pm.addPass(lattice::createLatticeLoadWeightsPass(load));
-  lattice::RecipePipelineOptions options;
   options.floatStats = stats;
   options.recipeFile = recipeFile;
   options.reportFile = reportFile;
@@ -796,7 +903,8 @@ static LogicalResult compileModule(ModuleOp module, StringRef libraryPrefix,
     options.weightsFile = weightsPath;
     options.dir = modelDir.str();
     options.entry = entry.getName().str();
-    options.ukernelVectorBits = ukernels ? *vectorBits : 0;
+    options.ukernelVectorBits =
+        ukernels && !build.plainWeights ? *vectorBits : 0;
     (*externalize)->addPass(lattice::createExternalizeWeightsPass(options));
     if (failed((*externalize)->run(module)))
       return failure();

@@ -217,8 +217,22 @@ TEST(PrecisionAssignment, CandidatesAndTheirBits) {
   EXPECT_EQ(bits("2/g32", 128, 256), 128 * 256 * 2 + 128 * 8 * 16);
   EXPECT_EQ(bits("8/channel", 128, 256), 128 * 256 * 8 + 128 * 32);
   EXPECT_EQ(bits("float", 128, 256), 128 * 256 * 32);
-  // A group that does not divide K.
+  // A group that does not divide K: no size, and the quantizer refuses it
+  // (it would read past the weight).
   EXPECT_EQ(bits("4/g32", 128, 48), -1);
+  auto g32 = parsePrecisionCandidate("4/g32");
+  ASSERT_TRUE(bool(g32));
+  std::vector<float> weight(128 * 48, 1.0f);
+  auto refused =
+      quantizeWeight(g32->scheme, ClipMethod::MinMax, 0, weight, 128, 48);
+  ASSERT_FALSE(bool(refused));
+  EXPECT_EQ(llvm::toString(refused.takeError()),
+            "group size 32 does not divide K = 48");
+  auto misshapen =
+      quantizeWeight(g32->scheme, ClipMethod::MinMax, 0, weight, 128, 64);
+  ASSERT_FALSE(bool(misshapen));
+  EXPECT_EQ(llvm::toString(misshapen.takeError()),
+            "a weight of 6144 values is not 128 x 64");
   for (const char *bad : {"4", "1/g32", "9/channel", "4/g0", "4/x", "four/g32",
                           "4/g-32", "4/g99999999999", "", "Float"}) {
     auto candidate = parsePrecisionCandidate(bad);

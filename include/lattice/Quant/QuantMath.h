@@ -194,8 +194,9 @@ struct QuantizedWeight {
 
 /// Quantizes a row-major [N, K] weight block by block, each block's
 /// parameters chosen by chooseBlockParams. Blocks are contiguous in
-/// row-major order: the whole tensor, one row, or one group of a row (the
-/// group size must divide K).
+/// row-major order: the whole tensor, one row, or one group of a row. Fails
+/// when `values` does not hold N x K values or the group size does not
+/// divide K.
 llvm::Expected<QuantizedWeight>
 quantizeWeight(const QuantScheme &scheme, ClipMethod clip, double percentile,
                llvm::ArrayRef<float> values, int64_t n, int64_t k);

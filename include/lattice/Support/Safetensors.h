@@ -51,6 +51,12 @@ public:
   /// The string value of `key` in the header's `__metadata__`, if any.
   std::optional<llvm::StringRef> getMetadata(llvm::StringRef key) const;
   llvm::StringRef getPath() const { return path; }
+  /// The whole file, header included: an entry's bytes start at
+  /// `entry.data.data() - getBytes().data()`.
+  llvm::ArrayRef<uint8_t> getBytes() const {
+    return {reinterpret_cast<const uint8_t *>(buffer->getBufferStart()),
+            buffer->getBufferSize()};
+  }
   /// Lets the system drop the pages of `entry`'s bytes from this process's
   /// memory: the mapping stays valid (the pages are read again from the
   /// file when touched), only resident memory shrinks.

@@ -9,7 +9,7 @@
 // TOP: error: recipe file '{{.*}}b.json': expected a JSON object
 // RUN: echo '{"recipe": "w4a16", "bits": 4}' > %t/c.json
 // RUN: not lattice-opt %S/../../Tools/Inputs/three-layers.mlir --lattice-apply-recipe-file=file=%t/c.json 2>&1 | FileCheck %s --check-prefix=TOP-KEY
-// TOP-KEY: error: recipe file '{{.*}}c.json': unknown key "bits" (known: recipe, description, layers, awq, awq_grid, awq_clip, qep, qep_alpha)
+// TOP-KEY: error: recipe file '{{.*}}c.json': unknown key "bits" (known: recipe, description, layers, awq, awq_grid, awq_clip, qep, qep_alpha, budget, candidates, solver, metric)
 // RUN: echo '{"recipe": "w4a16", "awq": 1}' > %t/awq.json
 // RUN: not lattice-opt %S/../../Tools/Inputs/three-layers.mlir --lattice-apply-recipe-file=file=%t/awq.json 2>&1 | FileCheck %s --check-prefix=AWQ
 // AWQ: error: recipe file '{{.*}}awq.json': "awq" is 1; expected true or false
@@ -85,3 +85,31 @@
 // OTHER: error: recipe file '{{.*}}s.json' is for recipe 'w8a8-dynamic', not 'w4a16'
 // RUN: not lattice-opt %S/../../Tools/Inputs/three-layers.mlir --lattice-recipe-f32=recipe-file=%t/s.json 2>&1 | FileCheck %s --check-prefix=F32
 // F32: error: recipe 'f32' quantizes nothing; a recipe file needs one that does
+// The mixed recipe's keys.
+// RUN: echo '{"recipe": "mixed", "budget": 0}' > %t/s.json
+// RUN: not lattice-opt %S/../../Tools/Inputs/three-layers.mlir --lattice-apply-recipe-file=file=%t/s.json 2>&1 | FileCheck %s --check-prefix=BUDGET
+// BUDGET: error: recipe file '{{.*}}s.json': "budget" is 0; expected a positive number of bits per weight
+// RUN: echo '{"recipe": "mixed", "candidates": []}' > %t/t.json
+// RUN: not lattice-opt %S/../../Tools/Inputs/three-layers.mlir --lattice-apply-recipe-file=file=%t/t.json 2>&1 | FileCheck %s --check-prefix=CANDIDATES
+// CANDIDATES: error: recipe file '{{.*}}t.json': "candidates" is []; expected a non-empty array of candidate schemes
+// RUN: echo '{"recipe": "mixed", "candidates": ["4/g32", 4]}' > %t/u.json
+// RUN: not lattice-opt %S/../../Tools/Inputs/three-layers.mlir --lattice-apply-recipe-file=file=%t/u.json 2>&1 | FileCheck %s --check-prefix=CANDIDATE-TYPE
+// CANDIDATE-TYPE: error: recipe file '{{.*}}u.json': candidate 4 is not a string
+// RUN: echo '{"recipe": "mixed", "candidates": ["4/g32", "5/h7"]}' > %t/v.json
+// RUN: not lattice-opt %S/../../Tools/Inputs/three-layers.mlir --lattice-apply-recipe-file=file=%t/v.json 2>&1 | FileCheck %s --check-prefix=CANDIDATE
+// CANDIDATE: error: recipe file '{{.*}}v.json': candidate '5/h7': expected <bits>/g<group size>, <bits>/channel or float
+// RUN: echo '{"recipe": "mixed", "candidates": ["float", "float"]}' > %t/w.json
+// RUN: not lattice-opt %S/../../Tools/Inputs/three-layers.mlir --lattice-apply-recipe-file=file=%t/w.json 2>&1 | FileCheck %s --check-prefix=CANDIDATE-TWICE
+// CANDIDATE-TWICE: error: recipe file '{{.*}}w.json': candidate 'float' appears twice
+// RUN: echo '{"recipe": "mixed", "solver": "greedy"}' > %t/x.json
+// RUN: not lattice-opt %S/../../Tools/Inputs/three-layers.mlir --lattice-apply-recipe-file=file=%t/x.json 2>&1 | FileCheck %s --check-prefix=SOLVER
+// SOLVER: error: recipe file '{{.*}}x.json': "solver" is "greedy"; expected "exact" or "annealing"
+// RUN: echo '{"recipe": "w4a16", "budget": 4}' > %t/y.json
+// RUN: not lattice-opt %S/../../Tools/Inputs/three-layers.mlir --lattice-apply-recipe-file=file=%t/y.json 2>&1 | FileCheck %s --check-prefix=NOT-MIXED
+// NOT-MIXED: error: recipe file '{{.*}}y.json': "budget", "candidates", "solver" and "metric" are the mixed recipe's; this file is for 'w4a16'
+// RUN: echo '{"recipe": "mixed", "metric": "mse"}' > %t/z.json
+// RUN: not lattice-opt %S/../../Tools/Inputs/three-layers.mlir --lattice-apply-recipe-file=file=%t/z.json 2>&1 | FileCheck %s --check-prefix=METRIC
+// METRIC: error: recipe file '{{.*}}z.json': "metric" is "mse"; expected "kl" or "nsr"
+// A sensitivity file is for the mixed recipe only.
+// RUN: not lattice-opt %S/../../Tools/Inputs/three-layers.mlir --lattice-recipe-w4a16=sensitivity=%S/Inputs/three-layers-sensitivity.json 2>&1 | FileCheck %s --check-prefix=SENSITIVITY
+// SENSITIVITY: recipe 'w4a16' does not assign precisions (sensitivity is for mixed)

@@ -43,3 +43,19 @@
 // QUANT: lattice.matmul {{.*}}!lattice.quant<s8, f32, channel<0>>
 // CHEAPEST-COUNT-3: weight_bits = "2"
 // FLOAT-COUNT-3: lattice.quantize = {skip}
+// The mixed recipe with measurements: the budget and solver of its recipe
+// file, and lattice-quantize after the assignment.
+// RUN: echo '{"recipe": "mixed", "budget": 2.5, "solver": "annealing"}' > %t.recipe.json
+// RUN: lattice-opt %S/../../Tools/Inputs/three-layers.mlir \
+// RUN:   --lattice-recipe-mixed="sensitivity=%S/Inputs/three-layers-sensitivity.json recipe-file=%t.recipe.json precision-report=%t.recipe-report.json" \
+// RUN:   2>/dev/null | FileCheck %s --check-prefix=RECIPE
+// RUN: FileCheck %s --check-prefix=RECIPE-REPORT < %t.recipe-report.json
+// RECIPE-COUNT-3: !lattice.quant<s2, f16, group<1, 32>>
+// RECIPE-REPORT: "budget_bits_per_weight": 2.5
+// RECIPE-REPORT: "solver": "annealing"
+// Without measurements, the fixed rule: 8 bits for the first and last layers.
+// RUN: lattice-opt %S/../../Tools/Inputs/three-layers.mlir --lattice-recipe-mixed \
+// RUN:   2>/dev/null | FileCheck %s --check-prefix=FIXED
+// FIXED: !lattice.quant<s8, f16, channel<0>>
+// FIXED: !lattice.quant<s4, f16, group<1, 32>>
+// FIXED: !lattice.quant<s8, f16, channel<0>>

@@ -90,18 +90,6 @@ private:
 };
 } // namespace
 
-/// Whether `op` multiplies by a float weight of static shape [N, K]: a
-/// constant or a lattice.weight.
-static bool hasWeight(MatmulOp op) {
-  RankedTensorType lhs = op.getLhs().getType(), rhs = op.getRhs().getType();
-  if (!isa<FloatType>(lhs.getElementType()) ||
-      !isa<FloatType>(rhs.getElementType()) || rhs.getRank() != 2 ||
-      !rhs.hasStaticShape())
-    return false;
-  return op.getRhs().getDefiningOp<WeightOp>() ||
-         matchPattern(op.getRhs(), m_Constant());
-}
-
 /// Whether the recipe (a recipe file's keep_float) already keeps `op` in
 /// float.
 static bool isSkipped(MatmulOp op) {
@@ -117,9 +105,13 @@ FailureOr<SmallVector<Candidates>> LatticeAssignPrecisionPass::collectLayers() {
   llvm::StringSet<> seen;
   SmallVector<Candidates> layers;
   WalkResult walk = getOperation().walk([&](MatmulOp op) {
-    if (!hasWeight(op) || isSkipped(op))
+    if (!hasFloatWeight(op))
       return WalkResult::advance();
     std::string name = getLayerName(op);
+    if (isSkipped(op)) {
+      seen.insert(name);
+      return WalkResult::advance();
+    }
     if (name.empty()) {
       op.emitError() << "lattice-assign-precision: a weight layer without a "
                         "name cannot be looked up in the sensitivity file";

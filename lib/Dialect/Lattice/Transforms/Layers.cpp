@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "lattice/Dialect/Lattice/Transforms/Layers.h"
+#include "mlir/IR/Matchers.h"
 
 using namespace mlir;
 using namespace mlir::lattice;
@@ -31,4 +32,14 @@ std::string mlir::lattice::getWeightProbeName(StringRef layer) {
 
 std::string mlir::lattice::getOutputProbeName(StringRef layer) {
   return (layer + ":output").str();
+}
+
+bool mlir::lattice::hasFloatWeight(MatmulOp op) {
+  RankedTensorType lhs = op.getLhs().getType(), rhs = op.getRhs().getType();
+  if (!isa<FloatType>(lhs.getElementType()) ||
+      !isa<FloatType>(rhs.getElementType()) || rhs.getRank() != 2 ||
+      !rhs.hasStaticShape())
+    return false;
+  return op.getRhs().getDefiningOp<WeightOp>() ||
+         matchPattern(op.getRhs(), m_Constant());
 }

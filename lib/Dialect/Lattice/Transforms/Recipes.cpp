@@ -8,6 +8,7 @@
 
 #include "lattice/Dialect/Lattice/Transforms/Recipes.h"
 #include "lattice/Dialect/Lattice/Transforms/Passes.h"
+#include "lattice/Quant/PrecisionAssignment.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -241,16 +242,63 @@ llvm::Expected<RecipeFile> mlir::lattice::readRecipeFile(StringRef path) {
         return recipeFileError(path, "\"qep_alpha\" is " + printJson(v) +
                                          "; expected a number in [0, 1]");
       file.qepAlpha = *alpha;
+    } else if (key == "budget") {
+      std::optional<double> budget = v.getAsNumber();
+      if (!budget || !(*budget > 0) || !std::isfinite(*budget))
+        return recipeFileError(path, "\"budget\" is " + printJson(v) +
+                                         "; expected a positive number of "
+                                         "bits per weight");
+      file.budget = *budget;
+    } else if (key == "candidates") {
+      const llvm::json::Array *list = v.getAsArray();
+      if (!list || list->empty())
+        return recipeFileError(path, "\"candidates\" is " + printJson(v) +
+                                         "; expected a non-empty array of "
+                                         "candidate schemes");
+      for (const llvm::json::Value &entry : *list) {
+        std::optional<StringRef> name = entry.getAsString();
+        if (!name)
+          return recipeFileError(path, "candidate " + printJson(entry) +
+                                           " is not a string");
+        if (llvm::Expected<PrecisionCandidate> parsed =
+                parsePrecisionCandidate(*name);
+            !parsed)
+          return recipeFileError(path, llvm::toString(parsed.takeError()));
+        if (llvm::is_contained(file.candidates, *name))
+          return recipeFileError(path,
+                                 "candidate '" + *name + "' appears twice");
+        file.candidates.push_back(name->str());
+      }
+    } else if (key == "solver") {
+      std::optional<StringRef> solver = v.getAsString();
+      if (!solver || (*solver != "exact" && *solver != "annealing"))
+        return recipeFileError(path, "\"solver\" is " + printJson(v) +
+                                         "; expected \"exact\" or "
+                                         "\"annealing\"");
+      file.solver = solver->str();
+    } else if (key == "metric") {
+      std::optional<StringRef> metric = v.getAsString();
+      if (!metric || (*metric != "kl" && *metric != "nsr"))
+        return recipeFileError(path, "\"metric\" is " + printJson(v) +
+                                         "; expected \"kl\" or \"nsr\"");
+      file.metric = metric->str();
     } else {
       return recipeFileError(path, "unknown key \"" + key +
                                        "\" (known: recipe, description, "
                                        "layers, awq, awq_grid, awq_clip, "
-                                       "qep, qep_alpha)");
+                                       "qep, qep_alpha, budget, candidates, "
+                                       "solver, metric)");
     }
   }
   if (!file.recipe)
     return recipeFileError(path, "has no \"recipe\" (the built-in recipe "
                                  "whose passes run)");
+  if ((file.budget || !file.candidates.empty() || file.solver || file.metric) &&
+      file.recipe->name != "mixed")
+    return recipeFileError(path, "\"budget\", \"candidates\", \"solver\" "
+                                 "and \"metric\" are the mixed recipe's; "
+                                 "this file is for '" +
+                                     file.recipe->name.str() + "'");
   return file;
 }
 
@@ -344,6 +392,11 @@ mlir::lattice::buildRecipePipeline(OpPassManager &pm, const Recipe &recipe,
             "gathers layer after layer (qep-stats)";
     return failure();
   }
+  if (!options.sensitivity.empty() && recipe.name != "mixed") {
+    error = "recipe '" + recipe.name.str() +
+            "' does not assign precisions (sensitivity is for mixed)";
+    return failure();
+  }
   if (!methods.qep && !options.qepStats.empty()) {
     error = "recipe '" + recipe.name.str() + "' does not use QEP (qep-stats)";
     return failure();
@@ -396,6 +449,18 @@ mlir::lattice::buildRecipePipeline(OpPassManager &pm, const Recipe &recipe,
       LatticeApplyRecipeFilePassOptions apply;
       apply.file = options.recipeFile;
       pm.addPass(createLatticeApplyRecipeFilePass(apply));
+    }
+    // Mixed precision: each layer's scheme from its measured sensitivity
+    // (after the file's rules, whose keep_float it respects).
+    if (!options.sensitivity.empty()) {
+      LatticeAssignPrecisionPassOptions assign;
+      assign.sensitivity = options.sensitivity;
+      assign.report = options.precisionReport;
+      if (file && file->budget)
+        assign.budget = *file->budget;
+      if (file && file->solver)
+        assign.solver = *file->solver;
+      pm.addPass(createLatticeAssignPrecisionPass(assign));
     }
     if (methods.awq) {
       // AWQ models the scheme that lattice-quantize will use.

@@ -23,6 +23,11 @@ namespace mlir::lattice {
 /// else "".
 std::string getLayerName(MatmulOp op);
 
+/// Whether `op` multiplies float activations by a float weight of static
+/// shape [N, K] that is a constant or a lattice.weight: a layer whose
+/// weight quantization (and mixed-precision assignment) applies to.
+bool hasFloatWeight(MatmulOp op);
+
 /// The probe on the lhs of layer `layer`: "<layer>:input".
 std::string getInputProbeName(StringRef layer);
 

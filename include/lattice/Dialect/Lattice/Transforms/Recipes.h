@@ -94,6 +94,12 @@ struct RecipeFile {
   std::optional<bool> awq, awqClip, qep;
   std::optional<int64_t> awqGrid;
   std::optional<double> qepAlpha;
+  /// The mixed recipe's `budget` (bits per weight), `candidates` (schemes
+  /// measured and offered to every layer), `solver` and `metric` (the
+  /// model-level error that lattice-compile measures: "kl" or "nsr").
+  std::optional<double> budget;
+  std::vector<std::string> candidates;
+  std::optional<std::string> solver, metric;
 
   /// Whether a rule asks for GPTQ (whose X^T X calibration gives).
   bool usesGPTQ() const;
@@ -131,6 +137,18 @@ struct RecipePipelineOptions
       llvm::cl::desc("QEP's statistics of every layer (the -qep recipes need "
                      "them; lattice-compile gathers them layer after layer "
                      "and writes <out>.work/qep.safetensors)")};
+  Option<std::string> sensitivity{
+      *this, "sensitivity",
+      llvm::cl::desc("The mixed recipe: the errors of each layer's candidate "
+                     "schemes (lattice-compile measures them and writes "
+                     "<out>.work/sensitivity.json), from which "
+                     "lattice-assign-precision chooses under the recipe "
+                     "file's budget (4.5 bits per weight by default); "
+                     "without it, 8 bits for the first and last layers")};
+  Option<std::string> precisionReport{
+      *this, "precision-report",
+      llvm::cl::desc("Write lattice-assign-precision's assignment (JSON) to "
+                     "this file")};
   Option<bool> progress{
       *this, "progress",
       llvm::cl::desc("lattice-quantize prints each layer as it is done "

@@ -1,0 +1,169 @@
+"""Mixed precision end to end: lattice-compile measures each layer's
+candidate schemes on calibration data, lattice-assign-precision chooses
+under the budget, lattice-quantize applies the choice.
+(The solvers against brute force: unittests/Quant/PrecisionAssignmentTest;
+the pass and its errors: test/Dialect/Lattice/assign-precision*.mlir.)"""
+
+import json
+import os
+import pathlib
+import subprocess
+
+import numpy as np
+import pytest
+
+from lattice import runtime, safetensors
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+BUILD = pathlib.Path(os.environ.get("LATTICE_BUILD_DIR", ROOT / "build"))
+COMPILE = BUILD / "bin" / "lattice-compile"
+
+pytestmark = pytest.mark.skipif(not COMPILE.exists(),
+                                reason="lattice-compile is not built")
+
+WIDTH, CLASSES, ROWS = 64, 16, 8
+
+
+def _model(tmp_path, planted):
+    """Three layers (64 -> 64 -> 64 -> 16) on weights from a safetensors
+    file. With `planted`, every group of 32 weights of the middle layer
+    starts with one 20 times the others', on an input that the first layer
+    leaves at zero: it adds nothing to the output, but 2, 3 or 4 bits per
+    group then round the weights that matter to zero or to one step, where
+    8 bits per channel keep them."""
+    rng = np.random.default_rng(3)
+    weights = {name: (rng.standard_normal(shape) / np.sqrt(WIDTH)).astype(np.float32)
+               for name, shape in (("l1", (WIDTH, WIDTH)), ("l2", (WIDTH, WIDTH)),
+                                   ("l3", (CLASSES, WIDTH)))}
+    if planted:
+        weights["l1"][::32] = 0
+        weights["l2"][:, ::32] = 20 * np.abs(weights["l2"]).max()
+    safetensors.save(tmp_path / "w.safetensors", weights)
+    body = [f"func.func @main(%x: tensor<{ROWS}x{WIDTH}xf32>) -> tensor<{ROWS}x{CLASSES}xf32> {{"]
+    value = "%x"
+    for i, (name, w) in enumerate(weights.items()):
+        n, k = w.shape
+        body.append(f'  %w{i} = lattice.weight "{name}" from "w.safetensors" : '
+                    f"tensor<{n}x{k}xf32>")
+        body.append(f"  %y{i} = lattice.matmul {value}, %w{i} accumulate(f32) : "
+                    f"(tensor<{ROWS}x{k}xf32>, tensor<{n}x{k}xf32>) -> tensor<{ROWS}x{n}xf32>")
+        value = f"%y{i}"
+    body += [f"  return {value} : tensor<{ROWS}x{CLASSES}xf32>", "}"]
+    (tmp_path / "m.mlir").write_text("\n".join(body) + "\n")
+    np.savez(tmp_path / "calib.npz",
+             input0=rng.standard_normal((16, ROWS, WIDTH)).astype(np.float32))
+    return weights
+
+
+def _compile(tmp_path, name, recipe_file):
+    (tmp_path / f"{name}.json").write_text(json.dumps(recipe_file))
+    result = subprocess.run(
+        [str(COMPILE), str(tmp_path / "m.mlir"), "--recipe-file", str(tmp_path / f"{name}.json"),
+         "--calib", str(tmp_path / "calib.npz"), "-o", str(tmp_path / name)],
+        capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return json.loads((tmp_path / f"{name}.work" / "precision.json").read_text())
+
+
+def _bits(report):
+    return {layer["name"]: layer["bits_per_weight"] for layer in report["layers"]}
+
+
+def test_planted_sensitive_layer_gets_more_bits(tmp_path):
+    weights = _model(tmp_path, planted=True)
+    report = _compile(tmp_path, "planted", {"recipe": "mixed", "budget": 6.0})
+    bits = _bits(report)
+    assert report["bits_per_weight"] <= 6.0
+    assert bits["l2"] > bits["l1"] and bits["l2"] > bits["l3"], bits
+    # The sensitivity file measured every candidate of every layer, and the
+    # planted layer is the most sensitive at 4 bits.
+    measured = json.loads((tmp_path / "planted.work" / "sensitivity.json").read_text())
+    assert measured["candidates"] == ["2/g32", "3/g32", "4/g32", "4/g128", "8/channel"]
+    errors = {layer["name"]: layer["errors"] for layer in measured["layers"]}
+    assert errors["l2"]["4/g32"] > 10 * max(errors["l1"]["4/g32"], errors["l3"]["4/g32"])
+    assert errors["l2"]["8/channel"] < errors["l2"]["4/g32"] / 10
+    assert all(errors[name]["2/g32"] > errors[name]["8/channel"] for name in errors)
+    # The library runs; with the planted layer in 8 bits its output is far
+    # closer to the float model's than with every layer in 4-bit groups,
+    # which round the middle layer's weights away.
+    x = np.random.default_rng(7).standard_normal((ROWS, WIDTH)).astype(np.float32)
+    expected = x @ weights["l1"].T @ weights["l2"].T @ weights["l3"].T
+
+    def sqnr(library):
+        model = runtime.load(library)
+        (y,) = model(x)
+        model.close()
+        return 10 * np.log10(np.sum(expected**2) / np.sum((y - expected) ** 2))
+
+    result = subprocess.run(
+        [str(COMPILE), str(tmp_path / "m.mlir"), "--recipe", "w4a16-g32",
+         "-o", str(tmp_path / "uniform")], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert sqnr(tmp_path / "planted.so") > sqnr(tmp_path / "uniform.so") + 6
+
+
+def test_budget_and_candidates_of_the_recipe_file(tmp_path):
+    _model(tmp_path, planted=False)
+    report = _compile(tmp_path, "tight", {"recipe": "mixed", "budget": 2.5,
+                                          "candidates": ["2/g32", "8/channel", "float"],
+                                          "solver": "annealing", "metric": "nsr"})
+    assert report["solver"] == "annealing"
+    assert report["metric"].startswith("nsr: ")
+    assert set(_bits(report).values()) == {2.5}
+    roomy = _compile(tmp_path, "roomy", {"recipe": "mixed", "budget": 32,
+                                         "candidates": ["2/g32", "8/channel", "float"]})
+    assert set(_bits(roomy).values()) == {32}
+    report = _compile(tmp_path, "ragged", {"recipe": "mixed", "budget": 4.5,
+                                           "candidates": ["4/g48", "4/g32"]})
+    # 48 does not divide K = 64: measured as unavailable, never chosen.
+    measured = json.loads((tmp_path / "ragged.work" / "sensitivity.json").read_text())
+    assert all("4/g48" not in layer["errors"] for layer in measured["layers"])
+    assert {layer["scheme"] for layer in report["layers"]} == {"4/g32"}
+
+
+def test_infeasible_budget_is_an_error(tmp_path):
+    _model(tmp_path, planted=False)
+    (tmp_path / "r.json").write_text(json.dumps({"recipe": "mixed", "budget": 2}))
+    result = subprocess.run(
+        [str(COMPILE), str(tmp_path / "m.mlir"), "--recipe-file", str(tmp_path / "r.json"),
+         "--calib", str(tmp_path / "calib.npz"), "-o", str(tmp_path / "m")],
+        capture_output=True, text=True)
+    assert result.returncode != 0
+    assert ("a budget of 2 bits per weight is below the smallest feasible one, "
+            "2.5000 bits per weight") in result.stderr
+
+
+def test_outputs_without_signal_are_an_error(tmp_path):
+    """All-zero weights make all-zero outputs: no error can be measured
+    against them, and the compiler says so instead of choosing blindly."""
+    weights = _model(tmp_path, planted=False)
+    safetensors.save(tmp_path / "w.safetensors",
+                     {name: np.zeros_like(w) for name, w in weights.items()})
+    (tmp_path / "r.json").write_text(json.dumps({"recipe": "mixed"}))
+    result = subprocess.run(
+        [str(COMPILE), str(tmp_path / "m.mlir"), "--recipe-file", str(tmp_path / "r.json"),
+         "--calib", str(tmp_path / "calib.npz"), "-o", str(tmp_path / "m")],
+        capture_output=True, text=True)
+    assert result.returncode != 0
+    assert ("the float model's outputs on the calibration samples are all zero: "
+            "no error can be measured against them") in result.stderr
+
+
+def test_integer_outputs_are_an_error(tmp_path):
+    """Mixed precision compares float outputs with the float model's."""
+    weight = np.random.default_rng(0).standard_normal((16, 64)).astype(np.float32)
+    safetensors.save(tmp_path / "w.safetensors", {"l1": weight})
+    (tmp_path / "m.mlir").write_text(
+        "func.func @main(%x: tensor<8x64xf32>) -> tensor<8x16xi32> {\n"
+        '  %w = lattice.weight "l1" from "w.safetensors" : tensor<16x64xf32>\n'
+        "  %y = lattice.matmul %x, %w accumulate(f32) : (tensor<8x64xf32>, "
+        "tensor<16x64xf32>) -> tensor<8x16xf32>\n"
+        "  %i = arith.fptosi %y : tensor<8x16xf32> to tensor<8x16xi32>\n"
+        "  return %i : tensor<8x16xi32>\n}\n")
+    result = subprocess.run([str(COMPILE), str(tmp_path / "m.mlir"), "--recipe", "mixed",
+                             "-o", str(tmp_path / "m")], capture_output=True, text=True)
+    assert result.returncode != 0
+    assert ("output 'output0' is not float32: mixed precision measures the error "
+            "of float outputs") in result.stderr
+    # Without --calib the compiler says that it measures on generated inputs.
+    assert "measuring the layers' sensitivity on 8 generated inputs" in result.stderr
