@@ -111,14 +111,21 @@ def table(results):
     return "\n".join(lines)
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def argument_parser(doc):
+    """The options of the example-LM benchmarks: --models, --windows,
+    --json and --work."""
+    parser = argparse.ArgumentParser(description=doc.split("\n")[0])
     parser.add_argument("--models", nargs="+", default=["charlm", "charlm-large"],
                         choices=["charlm", "charlm-large"])
     parser.add_argument("--windows", type=int, default=96)
-    parser.add_argument("--calib", type=int)
     parser.add_argument("--json")
     parser.add_argument("--work")
+    return parser
+
+
+def main():
+    parser = argument_parser(__doc__)
+    parser.add_argument("--calib", type=int)
     args = parser.parse_args()
     work = pathlib.Path(args.work or tempfile.mkdtemp(prefix="lattice-methods-"))
     results = {}

@@ -82,8 +82,8 @@ mlir::lattice::getCandidateBits(const PrecisionCandidate &candidate, int64_t n,
 
 llvm::ArrayRef<llvm::StringLiteral>
 mlir::lattice::getDefaultPrecisionCandidates() {
-  static const llvm::StringLiteral candidates[] = {"2/g32", "3/g32", "4/g32",
-                                                   "4/g128", "8/channel"};
+  static const llvm::StringLiteral candidates[] = {
+      "2/g32", "3/g32", "3/g128", "4/g32", "4/g128", "8/channel"};
   return candidates;
 }
 
@@ -284,8 +284,8 @@ mlir::lattice::checkAssignmentProblem(llvm::ArrayRef<PrecisionLayer> layers,
   for (const PrecisionLayer &layer : layers) {
     if (layer.options.empty())
       return fail("layer '" + layer.name + "' has no candidate scheme");
-    if (layer.options.size() > std::numeric_limits<uint16_t>::max())
-      return fail("layer '" + layer.name + "' has more than 65535 candidates");
+    if (layer.options.size() > std::numeric_limits<uint8_t>::max())
+      return fail("layer '" + layer.name + "' has more than 255 candidates");
     for (const PrecisionOption &option : layer.options)
       if (!std::isfinite(option.bits) || option.bits < 0 ||
           !std::isfinite(option.error) || option.error < 0)
@@ -344,7 +344,7 @@ mlir::lattice::assignPrecisionExact(llvm::ArrayRef<PrecisionLayer> layers,
   // best[b]: the least error (then the fewest units) of the layers so far
   // within b units; choice[l][b]: layer l's option there.
   std::vector<Cell> best(capacity + 1, Cell{0, 0}), next(capacity + 1);
-  std::vector<std::vector<uint16_t>> choice(layers.size());
+  std::vector<std::vector<uint8_t>> choice(layers.size());
   for (auto [l, layer] : llvm::enumerate(layers)) {
     double floor = layer.options[cheapestOption(layer)].bits;
     std::vector<int64_t> cost;
@@ -360,7 +360,7 @@ mlir::lattice::assignPrecisionExact(llvm::ArrayRef<PrecisionLayer> layers,
                        best[b - cost[k]].units + cost[k]};
         if (better(candidate, cell)) {
           cell = candidate;
-          choice[l][b] = uint16_t(k);
+          choice[l][b] = uint8_t(k);
         }
       }
       next[b] = cell;

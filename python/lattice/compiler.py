@@ -131,6 +131,11 @@ class CompiledModel:
         #: The code generator's remarks (lattice-compile --remarks), one
         #: string each ("not vectorized; left as scalar loops", ...).
         self.remarks = []
+        #: The mixed recipe's assignment (docs/MixedPrecision.md): per layer
+        #: the scheme chosen, its bits and measured error, and every
+        #: candidate's; None for other recipes. lattice.reports.
+        #: precision_plot draws it.
+        self.precision = None
         # The weights are loaded (for CUDA, copied to the GPU) at the first
         # call: compiling for a GPU needs none.
         self._model = None
@@ -244,6 +249,7 @@ def compile(model, recipe="f32", calib=None, output=None, *, recipe_file=None,
     extra += ["--name", name]
     report_file = work / "report.json"
     report_file.unlink(missing_ok=True)
+    (work / "precision.json").unlink(missing_ok=True)
     try:
         if model.suffix == ".onnx":
             steps(f"importing {model.name}")
@@ -280,6 +286,9 @@ def compile(model, recipe="f32", calib=None, output=None, *, recipe_file=None,
     except tools.ToolError as error:
         raise CompileError(str(error)) from None
     compiled = CompiledModel(f"{output}.so", recipe, layers)
+    assignment = work / "precision.json"
+    if recipe == "mixed" and assignment.exists():
+        compiled.precision = json.loads(assignment.read_text())
     compiled.remarks = [line.split("remark: ", 1)[1] for line in codegen.splitlines()
                         if "remark: " in line]
     return compiled

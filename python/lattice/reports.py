@@ -229,3 +229,58 @@ def _plots(rows, recipe, output_dir):
                      "(lower = more sensitive)")
         save(fig, "sensitivity")
     return paths
+
+
+def precision_plot(assignment, output):
+    """Plots a mixed-precision assignment (the dict, or the path, of the
+    JSON that lattice-assign-precision writes: <out>.work/precision.json
+    for lattice-compile's mixed recipe) to the PNG file `output`: each
+    layer's measured error under every candidate (the chosen one ringed),
+    and the bits per weight it got against the budget. Returns the path."""
+    import json
+
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    if not isinstance(assignment, dict):
+        assignment = json.loads(pathlib.Path(assignment).read_text())
+    layers = assignment["layers"]
+    depth = np.arange(len(layers))
+    fig, (top, bottom) = plt.subplots(2, 1, sharex=True,
+                                      figsize=(max(8, len(layers) * 0.45), 7))
+    schemes = []
+    for layer in layers:
+        for candidate in layer["candidates"]:
+            if candidate["scheme"] not in schemes:
+                schemes.append(candidate["scheme"])
+    floor = min((c["error"] for layer in layers for c in layer["candidates"]
+                 if c["error"] > 0), default=1e-12) / 10
+    for i, scheme in enumerate(schemes):
+        points = [(d, max(c["error"], floor)) for d, layer in enumerate(layers)
+                  for c in layer["candidates"] if c["scheme"] == scheme]
+        if points:
+            xs, ys = zip(*points)
+            top.plot(xs, ys, "o-", ms=4, lw=0.8, color=f"C{i}", label=scheme)
+    top.scatter(depth, [max(layer["error"], floor) for layer in layers], s=120,
+                facecolors="none", edgecolors="black", label="chosen")
+    top.set_yscale("log")
+    top.set_ylabel("measured error")
+    top.set_title(f"Sensitivity by layer ({assignment['metric'].split(':')[0]})")
+    top.legend(fontsize=7, ncol=2)
+    bottom.bar(depth, [layer["bits_per_weight"] for layer in layers], color="C0")
+    bottom.axhline(assignment["budget_bits_per_weight"], color="C3", lw=1,
+                   label=f"budget {assignment['budget_bits_per_weight']:g}")
+    bottom.axhline(assignment["bits_per_weight"], color="grey", lw=1, ls="--",
+                   label=f"used {assignment['bits_per_weight']:.3f}")
+    bottom.set_ylabel("bits per weight")
+    bottom.set_xticks(depth)
+    bottom.set_xticklabels([layer["name"] for layer in layers], rotation=70,
+                           ha="right", fontsize=7)
+    bottom.legend(fontsize=8)
+    fig.tight_layout()
+    output = pathlib.Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(output, dpi=110)
+    plt.close(fig)
+    return str(output)

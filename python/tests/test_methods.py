@@ -6,11 +6,15 @@ orderings that theory and the papers predict.
   QEP on top of GPTQ wins at 3 and 2 bits.
 - On the larger LM (6 layers, width 256): adding QEP to GPTQ does not
   lose at 4 bits and wins at 3 or 2 bits.
+- Mixed precision on the bundled LM: the default budget of 4.5 bits per
+  weight beats uniform 4-bit groups of 128, and 3.5 bits beats uniform
+  3-bit groups of 128 (bench/mixed_precision.py).
 - lattice-compile's QEP sweep keeps the statistics of every layer, from
   which lattice-opt quantizes the model to the same codes, and says how
   far it is.
 """
 
+import json
 import os
 import pathlib
 import re
@@ -135,3 +139,19 @@ def test_qep_statistics_reproduce_the_model(tmp_path):
     assert again.returncode == 0, again.stderr
     expected, got = _blobs(compiled.stderr), _blobs(again.stdout)
     assert expected and expected == got
+
+
+def test_mixed_beats_uniform_schemes_on_the_bundled_lm(tmp_path):
+    folder, x, y = quant_methods.prepare(tmp_path, False, WINDOWS,
+                                         quant_methods.CALIB[False])
+
+    def perplexity(name, recipe=None, document=None):
+        file = None
+        if document is not None:
+            file = folder / f"{name}.json"
+            file.write_text(json.dumps(document))
+        return quant_methods.perplexity(folder, x, y, name, recipe, file)
+
+    assert perplexity("mixed", "mixed") < perplexity("w4", "w4a16")
+    assert (perplexity("mixed35", document={"recipe": "mixed", "budget": 3.5})
+            < perplexity("w3", "w3a16"))

@@ -78,7 +78,8 @@ def test_planted_sensitive_layer_gets_more_bits(tmp_path):
     # The sensitivity file measured every candidate of every layer, and the
     # planted layer is the most sensitive at 4 bits.
     measured = json.loads((tmp_path / "planted.work" / "sensitivity.json").read_text())
-    assert measured["candidates"] == ["2/g32", "3/g32", "4/g32", "4/g128", "8/channel"]
+    assert measured["candidates"] == ["2/g32", "3/g32", "3/g128", "4/g32", "4/g128",
+                                      "8/channel"]
     errors = {layer["name"]: layer["errors"] for layer in measured["layers"]}
     assert errors["l2"]["4/g32"] > 10 * max(errors["l1"]["4/g32"], errors["l3"]["4/g32"])
     assert errors["l2"]["8/channel"] < errors["l2"]["4/g32"] / 10
@@ -167,3 +168,25 @@ def test_integer_outputs_are_an_error(tmp_path):
             "of float outputs") in result.stderr
     # Without --calib the compiler says that it measures on generated inputs.
     assert "measuring the layers' sensitivity on 8 generated inputs" in result.stderr
+
+
+
+def test_python_api_gives_the_assignment_and_its_plot(tmp_path):
+    pytest.importorskip("matplotlib")
+    import lattice
+    from lattice import reports
+
+    _model(tmp_path, planted=True)
+    model = lattice.compile(tmp_path / "m.mlir", "mixed", calib=tmp_path / "calib.npz",
+                            output=tmp_path / "api", quiet=True)
+    assert model.precision is not None
+    assert [layer["name"] for layer in model.precision["layers"]] == ["l1", "l2", "l3"]
+    assert model.precision["budget_bits_per_weight"] == 4.5
+    path = reports.precision_plot(model.precision, tmp_path / "plot" / "mixed.png")
+    assert pathlib.Path(path).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # Other recipes have no assignment.
+    other = lattice.compile(tmp_path / "m.mlir", "w4a16-g32", output=tmp_path / "uniform",
+                            quiet=True)
+    assert other.precision is None
+    model.close()
+    other.close()

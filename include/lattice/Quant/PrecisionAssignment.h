@@ -60,7 +60,7 @@ llvm::Expected<int64_t> getCandidateBits(const PrecisionCandidate &candidate,
                                          int64_t n, int64_t k);
 
 /// The candidates that lattice-compile measures by default: 2, 3 and 4 bits
-/// in groups of 32, 4 bits in groups of 128, 8 bits per channel.
+/// in groups of 32, 3 and 4 bits in groups of 128, 8 bits per channel.
 llvm::ArrayRef<llvm::StringLiteral> getDefaultPrecisionCandidates();
 
 /// The errors of the candidate schemes of each layer, as lattice-compile
@@ -109,7 +109,8 @@ PrecisionOption evaluateAssignment(llvm::ArrayRef<PrecisionLayer> layers,
                                    llvm::ArrayRef<unsigned> choice);
 
 /// Fails with a message when `layers` cannot be assigned within
-/// `budgetBits`: no layers, a layer without options, a cost or error that is
+/// `budgetBits`: no layers, a layer without options (or more than 255), a
+/// cost or error that is
 /// negative or not finite, or a budget below getSmallestBudget (which the
 /// message gives).
 llvm::Error checkAssignmentProblem(llvm::ArrayRef<PrecisionLayer> layers,
@@ -122,11 +123,11 @@ llvm::Error checkAssignmentProblem(llvm::ArrayRef<PrecisionLayer> layers,
 /// optimal when the budget's slack over the cheapest assignment holds at
 /// most `maxUnits` units; beyond, the unit is a multiple of that divisor,
 /// costs are rounded up to it, and the result still fits the budget but
-/// may not be optimal. Ties go to the cheaper assignment. Memory: 2 bytes
+/// may not be optimal. Ties go to the cheaper assignment. Memory: a byte
 /// per layer and unit.
 llvm::Expected<std::vector<unsigned>>
 assignPrecisionExact(llvm::ArrayRef<PrecisionLayer> layers, double budgetBits,
-                     int64_t maxUnits = 1 << 18);
+                     int64_t maxUnits = 1 << 20);
 
 /// The settings of assignPrecisionAnnealed.
 struct AnnealingOptions {

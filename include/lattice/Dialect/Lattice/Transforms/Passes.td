@@ -346,8 +346,8 @@ def LatticeQuantizePass : Pass<"lattice-quantize", "ModuleOp"> {
     options for that layer (keys as the options, with `-` written `_`:
     `weight_bits`, `granularity`, `group_size`, `symmetric`, `scale_type`,
     `clip`, `percentile`, `activations`, `activation_bits`, `method`,
-    `damp`, `act_order`, `block_size`; and `skip` as a unit attribute); a
-    mixed-precision pass assigns
+    `damp`, `act_order`, `block_size`; and `skip` as a unit attribute);
+    `lattice-assign-precision` (mixed precision) and recipe files assign
     schemes that way.
 
     With `method=gptq` the codes are chosen by GPTQ (lattice/Quant/GPTQ.h)
