@@ -712,8 +712,28 @@ mlir::lattice::compile::measureSensitivity(const SensitivityOptions &o) {
   if (!image)
     return fail("out of memory copying the weights of the float build");
   std::memcpy(image.get(), bytes.data(), bytes.size());
+  // Where each layer's weight lies in the image; the mapped file is then
+  // released (the image is the one copy kept).
+  std::vector<size_t> offsets;
+  for (const SensitivityLayer &layer : o.layers) {
+    const SafetensorsEntry *entry = (*file)->lookup(layer.weight);
+    if (!entry)
+      return fail("layer '" + layer.name + "': its weight '" + layer.weight +
+                  "' is not in the float build's weights file (a constant "
+                  "kept in the code); mixed precision measures weights that "
+                  "are stored in weights files");
+    if (entry->dtype != "F32" ||
+        entry->shape != std::vector<int64_t>{layer.n, layer.k})
+      return fail("layer '" + layer.name +
+                  "': the float build's weights have no plain f32 [" +
+                  llvm::Twine(layer.n) + ", " + llvm::Twine(layer.k) +
+                  "] tensor '" + layer.weight + "'");
+    offsets.push_back(entry->data.data() - bytes.data());
+  }
+  size_t imageSize = bytes.size();
+  file->reset();
   llvm::Expected<std::unique_ptr<Library>> library =
-      Library::openInMemory(o.library, {image.get(), bytes.size()});
+      Library::openInMemory(o.library, {image.get(), imageSize});
   if (!library)
     return library.takeError();
   const lattice_model_info &info = (*library)->getInfo();
@@ -798,22 +818,8 @@ mlir::lattice::compile::measureSensitivity(const SensitivityOptions &o) {
            "quantized";
   result.samples = samples;
   result.candidates = o.candidates;
-  for (const SensitivityLayer &layer : o.layers) {
-    const SafetensorsEntry *entry = (*file)->lookup(layer.weight);
-    if (!entry)
-      return fail("layer '" + layer.name + "': its weight '" + layer.weight +
-                  "' is not in the float build's weights file (a constant "
-                  "kept in the code); mixed precision measures weights that "
-                  "are stored in weights files");
-    if (entry->dtype != "F32" ||
-        entry->shape != std::vector<int64_t>{layer.n, layer.k})
-      return fail("layer '" + layer.name +
-                  "': the float build's weights "
-                  "have no plain f32 [" +
-                  llvm::Twine(layer.n) + ", " + llvm::Twine(layer.k) +
-                  "] tensor '" + layer.weight + "'");
-    uint8_t *stored =
-        image.get() + (entry->data.data() - (*file)->getBytes().data());
+  for (auto [layer, offset] : llvm::zip_equal(o.layers, offsets)) {
+    uint8_t *stored = image.get() + offset;
     std::vector<float> values(layer.n * layer.k);
     std::memcpy(values.data(), stored, values.size() * sizeof(float));
     SensitivityFile::Layer measured{layer.name, {}};

@@ -323,6 +323,28 @@ static FailureOr<std::unique_ptr<lattice::NpzFile>> openCalibrationSamples() {
   return std::move(*opened);
 }
 
+/// Builds `module` (a copy of the model; external weights relative to
+/// `modelDir`) for this machine's CPU as `prefix`.so and .safetensors, for
+/// lattice-compile to run: calibration and measurements run here, whatever
+/// the target. With `plainWeights` the weights keep their plain layout.
+static LogicalResult compileForHost(ModuleOp module, StringRef prefix,
+                                    StringRef name, StringRef modelDir,
+                                    bool plainWeights, const char *argv0) {
+  StringRef work = llvm::sys::path::parent_path(prefix);
+  if (std::error_code ec = llvm::sys::fs::create_directories(work)) {
+    llvm::errs() << "lattice-compile: cannot create '" << work
+                 << "': " << ec.message() << "\n";
+    return failure();
+  }
+  // The remarks of the code generator are about the library the user asked
+  // for, not about this build.
+  ScopedDiagnosticHandler quiet(module.getContext(), [](Diagnostic &d) {
+    return success(d.getSeverity() == DiagnosticSeverity::Remark);
+  });
+  BuildOptions host{"cpu", "native", /*embed=*/false, plainWeights};
+  return compileModule(module, prefix, name, modelDir, host, argv0);
+}
+
 /// Builds `module` (external weights relative to `modelDir`) with probes on
 /// the inputs of its float matmuls (and their weights with `weights`) for
 /// this machine's CPU, as `prefix`.so and .safetensors; returns the index of
@@ -351,21 +373,8 @@ static FailureOr<unsigned> buildProbedLibrary(ModuleOp module,
   pm.addPass(lattice::createLatticeExportObservationsPass());
   if (failed(pm.run(*probed)))
     return failure();
-  StringRef work = llvm::sys::path::parent_path(prefix);
-  if (std::error_code ec = llvm::sys::fs::create_directories(work)) {
-    llvm::errs() << "lattice-compile: cannot create '" << work
-                 << "': " << ec.message() << "\n";
-    return failure();
-  }
-  // The remarks of the code generator are about the library the user asked
-  // for, not about this build.
-  ScopedDiagnosticHandler quiet(module.getContext(), [](Diagnostic &d) {
-    return success(d.getSeverity() == DiagnosticSeverity::Remark);
-  });
-  // Calibration runs here, on this machine's CPU, whatever the target.
-  BuildOptions host{"cpu", "native", /*embed=*/false};
-  if (failed(
-          compileModule(*probed, prefix, "calibration", modelDir, host, argv0)))
+  if (failed(compileForHost(*probed, prefix, "calibration", modelDir,
+                            /*plainWeights=*/false, argv0)))
     return failure();
   return firstProbe;
 }
@@ -637,20 +646,13 @@ static LogicalResult measureSensitivity(ModuleOp module, StringRef modelDir,
     return failure();
   std::string prefix = (work + "/sensitivity").str();
   {
+    // The copy shares the weights loaded in `module`, which lowering it must
+    // not free.
     lattice::WeightBlobs::KeepWeights keep(
         lattice::getWeightBlobs(module.getContext()), module);
     OwningOpRef<ModuleOp> copy = module.clone();
-    if (std::error_code ec = llvm::sys::fs::create_directories(work)) {
-      llvm::errs() << "lattice-compile: cannot create '" << work
-                   << "': " << ec.message() << "\n";
-      return failure();
-    }
-    ScopedDiagnosticHandler quiet(module.getContext(), [](Diagnostic &d) {
-      return success(d.getSeverity() == DiagnosticSeverity::Remark);
-    });
-    BuildOptions host{"cpu", "native", /*embed=*/false, /*plainWeights=*/true};
-    if (failed(
-            compileModule(*copy, prefix, "sensitivity", modelDir, host, argv0)))
+    if (failed(compileForHost(*copy, prefix, "sensitivity", modelDir,
+                              /*plainWeights=*/true, argv0)))
       return failure();
   }
   std::string library = prefix + ".so", weights = prefix + ".safetensors";
