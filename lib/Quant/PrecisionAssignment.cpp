@@ -265,6 +265,17 @@ double mlir::lattice::getSmallestBudget(llvm::ArrayRef<PrecisionLayer> layers) {
   return sum;
 }
 
+double mlir::lattice::getLargestBudget(llvm::ArrayRef<PrecisionLayer> layers) {
+  double sum = 0;
+  for (const PrecisionLayer &layer : layers) {
+    double largest = 0;
+    for (const PrecisionOption &option : layer.options)
+      largest = std::max(largest, option.bits);
+    sum += largest;
+  }
+  return sum;
+}
+
 PrecisionOption
 mlir::lattice::evaluateAssignment(llvm::ArrayRef<PrecisionLayer> layers,
                                   llvm::ArrayRef<unsigned> choice) {
@@ -293,8 +304,10 @@ mlir::lattice::checkAssignmentProblem(llvm::ArrayRef<PrecisionLayer> layers,
                     "': a candidate's bits or error is negative or not "
                     "finite");
   }
+  if (std::isnan(budgetBits))
+    return fail("the budget is not a number");
   double smallest = getSmallestBudget(layers);
-  if (!std::isfinite(budgetBits) || budgetBits < smallest)
+  if (budgetBits < smallest)
     return fail("a budget of " + formatNumber(budgetBits) +
                 " bits is below the smallest feasible one, " +
                 formatNumber(smallest) +
@@ -310,6 +323,8 @@ mlir::lattice::assignPrecisionExact(llvm::ArrayRef<PrecisionLayer> layers,
     return std::move(error);
   if (maxUnits < 1)
     return fail("the knapsack needs at least one unit");
+  // A budget above the dearest assignment (infinite, say) is that one's.
+  budgetBits = std::min(budgetBits, getLargestBudget(layers));
   // Costs above each layer's cheapest option: the cheapest assignment costs
   // 0 units, and fits whenever the budget is feasible. The unit is the
   // greatest common divisor of those costs when they are whole bits (a
@@ -417,6 +432,7 @@ llvm::Expected<std::vector<unsigned>> mlir::lattice::assignPrecisionAnnealed(
     return std::move(error);
   if (options.parallel == 0)
     return fail("annealing needs at least one parallel solution");
+  budgetBits = std::min(budgetBits, getLargestBudget(layers));
   size_t numLayers = layers.size();
   unsigned parallel = options.parallel;
   // The cheapest assignment: the fallback, and the objective's scale.

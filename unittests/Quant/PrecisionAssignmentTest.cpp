@@ -192,6 +192,17 @@ TEST(PrecisionAssignment, RefusesWhatCannotBeAssigned) {
   auto roomy = assignPrecisionExact(layers, 250);
   ASSERT_TRUE(bool(roomy));
   EXPECT_EQ(*roomy, (std::vector<unsigned>{1, 0}));
+  // Any budget above the dearest assignment, infinity included, buys it.
+  for (double budget : {250.0, 1e300, double(INFINITY)}) {
+    auto exact = assignPrecisionExact(layers, budget);
+    ASSERT_TRUE(bool(exact));
+    EXPECT_EQ(*exact, (std::vector<unsigned>{1, 0}));
+    auto annealed = assignPrecisionAnnealed(layers, budget);
+    ASSERT_TRUE(bool(annealed));
+    EXPECT_EQ(*annealed, (std::vector<unsigned>{1, 0}));
+  }
+  EXPECT_EQ(message(assignPrecisionExact(layers, NAN)),
+            "the budget is not a number");
 }
 } // namespace
 

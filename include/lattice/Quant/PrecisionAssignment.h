@@ -104,15 +104,18 @@ struct PrecisionLayer {
 /// The cheapest assignment's cost in bits: the smallest feasible budget.
 double getSmallestBudget(llvm::ArrayRef<PrecisionLayer> layers);
 
+/// The dearest assignment's cost in bits: a larger budget changes nothing.
+double getLargestBudget(llvm::ArrayRef<PrecisionLayer> layers);
+
 /// The summed bits and error of `choice` (an option index per layer).
 PrecisionOption evaluateAssignment(llvm::ArrayRef<PrecisionLayer> layers,
                                    llvm::ArrayRef<unsigned> choice);
 
 /// Fails with a message when `layers` cannot be assigned within
 /// `budgetBits`: no layers, a layer without options (or more than 255), a
-/// cost or error that is
-/// negative or not finite, or a budget below getSmallestBudget (which the
-/// message gives).
+/// cost or error that is negative or not finite, a budget that is NaN or
+/// below getSmallestBudget (which the message gives). Budgets above
+/// getLargestBudget, infinite ones included, act as that budget.
 llvm::Error checkAssignmentProblem(llvm::ArrayRef<PrecisionLayer> layers,
                                    double budgetBits);
 

@@ -15,6 +15,10 @@
 // RUN: lattice-opt %S/../../Tools/Inputs/three-layers.mlir \
 // RUN:   --lattice-assign-precision="sensitivity=%S/Inputs/three-layers-sensitivity.json budget=40" \
 // RUN:   2>/dev/null | FileCheck %s --check-prefix=FLOAT
+// A budget past the dearest assignment (its bits overflow a double) buys it.
+// RUN: lattice-opt %S/../../Tools/Inputs/three-layers.mlir \
+// RUN:   --lattice-assign-precision="sensitivity=%S/Inputs/three-layers-sensitivity.json budget=1e308" \
+// RUN:   2>/dev/null | FileCheck %s --check-prefix=FLOAT
 //
 // Weights: 64 x 64, 64 x 64 and 16 x 64 (9216). At 4.5 bits per weight
 // (41472 bits) all three could take 4/g32 (error 0.601), but the least error
