@@ -190,3 +190,30 @@ def test_python_api_gives_the_assignment_and_its_plot(tmp_path):
     assert other.precision is None
     model.close()
     other.close()
+
+
+def test_a_shared_weight_is_measured_once(tmp_path):
+    """Two matmuls on one weight: one entry in the sensitivity file, and
+    each matmul gets a scheme (the budget counts the weight once per
+    matmul, as the quantizer stores one quantized copy for each)."""
+    rng = np.random.default_rng(4)
+    safetensors.save(tmp_path / "w.safetensors",
+                     {"w": rng.standard_normal((WIDTH, WIDTH)).astype(np.float32),
+                      "head": rng.standard_normal((CLASSES, WIDTH)).astype(np.float32)})
+    t = f"tensor<{ROWS}x{WIDTH}xf32>"
+    (tmp_path / "m.mlir").write_text(
+        f"func.func @main(%x: {t}) -> tensor<{ROWS}x{CLASSES}xf32> {{\n"
+        f'  %w = lattice.weight "w" from "w.safetensors" : tensor<{WIDTH}x{WIDTH}xf32>\n'
+        f'  %h = lattice.weight "head" from "w.safetensors" : tensor<{CLASSES}x{WIDTH}xf32>\n'
+        f"  %a = lattice.matmul %x, %w accumulate(f32) : ({t}, tensor<{WIDTH}x{WIDTH}xf32>) -> {t}\n"
+        f"  %b = lattice.matmul %a, %w accumulate(f32) : ({t}, tensor<{WIDTH}x{WIDTH}xf32>) -> {t}\n"
+        f"  %y = lattice.matmul %b, %h accumulate(f32) : ({t}, tensor<{CLASSES}x{WIDTH}xf32>)"
+        f" -> tensor<{ROWS}x{CLASSES}xf32>\n"
+        f"  return %y : tensor<{ROWS}x{CLASSES}xf32>\n}}\n")
+    np.savez(tmp_path / "calib.npz",
+             input0=rng.standard_normal((8, ROWS, WIDTH)).astype(np.float32))
+    report = _compile(tmp_path, "shared", {"recipe": "mixed"})
+    measured = json.loads((tmp_path / "shared.work" / "sensitivity.json").read_text())
+    assert [layer["name"] for layer in measured["layers"]] == ["w", "head"]
+    assert [layer["name"] for layer in report["layers"]] == ["w", "w", "head"]
+    assert report["bits_per_weight"] <= 4.5

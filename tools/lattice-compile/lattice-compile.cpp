@@ -637,9 +637,14 @@ static LogicalResult measureSensitivity(ModuleOp module, StringRef modelDir,
                         "name; this layer's weight has none";
       return WalkResult::interrupt();
     }
+    // A weight that several matmuls share is measured once.
+    std::string name = lattice::getLayerName(op);
+    if (llvm::any_of(options.layers,
+                     [&](const auto &layer) { return layer.name == name; }))
+      return WalkResult::advance();
     RankedTensorType type = op.getRhs().getType();
-    options.layers.push_back({lattice::getLayerName(op), weight,
-                              type.getDimSize(0), type.getDimSize(1)});
+    options.layers.push_back(
+        {name, weight, type.getDimSize(0), type.getDimSize(1)});
     return WalkResult::advance();
   });
   if (walk.wasInterrupted())
