@@ -6,7 +6,7 @@
 Generates the GPT-style model of bench/models.py (width 512, 8 heads, a
 512-token vocabulary, 64 tokens) with each number of blocks as ONNX with
 random weights, and compiles it with `lattice-compile MODEL --recipe R`
-(w8a8 on 8 calibration samples), one fresh process per compilation:
+(w8a8 and mixed on 8 calibration samples), one fresh process per compilation:
 wall time, and the peak resident memory of the largest process of the
 run (ru_maxrss of the compiler and the processes it waited for), next to
 the f32 weight bytes. Prints a markdown table.
@@ -79,7 +79,8 @@ def main():
             path, weight_bytes = export(blocks, work)
             cells = [str(blocks), f"{weight_bytes / 2**20:.0f} MiB"]
             for recipe in args.recipes:
-                calib = ["--calib", work / "calib.npz"] if recipe.startswith("w8a8") else []
+                calib = (["--calib", work / "calib.npz"]
+                         if recipe.startswith("w8a8") or recipe == "mixed" else [])
                 seconds, rss = measure([COMPILE, path, "--recipe", recipe, *calib,
                                         "-o", work / f"out{blocks}_{recipe}" / "model"])
                 cells += [f"{seconds:.1f} s", f"{rss / 2**20:.0f} MiB"]

@@ -665,6 +665,11 @@ static LogicalResult measureSensitivity(ModuleOp module, StringRef modelDir,
   options.weights = weights;
   options.samples = samples->get();
   options.output = output;
+#if defined(__GLIBC__)
+  // What building the float model freed goes back to the system before its
+  // weights are copied for the measurements.
+  malloc_trim(0);
+#endif
   if (calib.empty())
     llvm::errs() << "lattice-compile: note: no calibration data given "
                     "(--calib); measuring the layers' sensitivity on "
