@@ -307,6 +307,8 @@ static const lattice::Recipe *selectedRecipe = nullptr;
 /// The methods of the recipe (and its recipe file): GPTQ and AWQ need the
 /// X^T X of every layer's input from calibration, QEP its own statistics.
 static lattice::RecipeMethods selectedMethods;
+/// The recipe file of --recipe-file, read once, or none.
+static std::optional<lattice::RecipeFile> selectedRecipeFile;
 
 /// The calibration samples of --calib, or null (generated samples) when
 /// none are given; failure after an error.
@@ -727,21 +729,11 @@ static LogicalResult quantize(ModuleOp module, StringRef modelDir,
   }
   lattice::RecipePipelineOptions options;
   if (chosen->name == "mixed") {
-    std::optional<lattice::RecipeFile> file;
-    if (!recipeFile.empty()) {
-      llvm::Expected<lattice::RecipeFile> read =
-          lattice::readRecipeFile(recipeFile);
-      if (!read) {
-        llvm::errs() << "lattice-compile: " << llvm::toString(read.takeError())
-                     << "\n";
-        return failure();
-      }
-      file = std::move(*read);
-    }
     options.sensitivity = work + "/sensitivity.json";
     options.precisionReport = work + "/precision.json";
-    if (failed(measureSensitivity(module, modelDir, work, options.sensitivity,
-                                  file ? &*file : nullptr, argv0)))
+    if (failed(measureSensitivity(
+            module, modelDir, work, options.sensitivity,
+            selectedRecipeFile ? &*selectedRecipeFile : nullptr, argv0)))
       return failure();
   }
   addOutputProbes();
@@ -1178,6 +1170,7 @@ int main(int argc, char **argv) {
     }
     chosen = file->recipe;
     selectedMethods = lattice::getRecipeMethods(*chosen, &*file);
+    selectedRecipeFile = std::move(*file);
     if (chosen->name == "f32") {
       llvm::errs() << "lattice-compile: recipe file '" << recipeFile
                    << "': recipe 'f32' quantizes nothing\n";
