@@ -65,6 +65,18 @@ def _compile(tmp_path, name, recipe_file):
     return json.loads((tmp_path / f"{name}.work" / "precision.json").read_text())
 
 
+def _compile_error(tmp_path, recipe_file):
+    """Compiles m.mlir with the recipe file `recipe_file`, which must fail;
+    returns the compiler's messages."""
+    (tmp_path / "r.json").write_text(json.dumps(recipe_file))
+    result = subprocess.run(
+        [str(COMPILE), str(tmp_path / "m.mlir"), "--recipe-file", str(tmp_path / "r.json"),
+         "--calib", str(tmp_path / "calib.npz"), "-o", str(tmp_path / "m")],
+        capture_output=True, text=True)
+    assert result.returncode != 0
+    return result.stderr
+
+
 def _bits(report):
     return {layer["name"]: layer["bits_per_weight"] for layer in report["layers"]}
 
@@ -124,14 +136,9 @@ def test_budget_and_candidates_of_the_recipe_file(tmp_path):
 
 def test_infeasible_budget_is_an_error(tmp_path):
     _model(tmp_path, planted=False)
-    (tmp_path / "r.json").write_text(json.dumps({"recipe": "mixed", "budget": 2}))
-    result = subprocess.run(
-        [str(COMPILE), str(tmp_path / "m.mlir"), "--recipe-file", str(tmp_path / "r.json"),
-         "--calib", str(tmp_path / "calib.npz"), "-o", str(tmp_path / "m")],
-        capture_output=True, text=True)
-    assert result.returncode != 0
+    stderr = _compile_error(tmp_path, {"recipe": "mixed", "budget": 2})
     assert ("a budget of 2 bits per weight is below the smallest feasible one, "
-            "2.5000 bits per weight") in result.stderr
+            "2.5000 bits per weight") in stderr
 
 
 def test_outputs_without_signal_are_an_error(tmp_path):
@@ -140,14 +147,9 @@ def test_outputs_without_signal_are_an_error(tmp_path):
     weights = _model(tmp_path, planted=False)
     safetensors.save(tmp_path / "w.safetensors",
                      {name: np.zeros_like(w) for name, w in weights.items()})
-    (tmp_path / "r.json").write_text(json.dumps({"recipe": "mixed"}))
-    result = subprocess.run(
-        [str(COMPILE), str(tmp_path / "m.mlir"), "--recipe-file", str(tmp_path / "r.json"),
-         "--calib", str(tmp_path / "calib.npz"), "-o", str(tmp_path / "m")],
-        capture_output=True, text=True)
-    assert result.returncode != 0
+    stderr = _compile_error(tmp_path, {"recipe": "mixed"})
     assert ("the float model's outputs on the calibration samples are all zero: "
-            "no error can be measured against them") in result.stderr
+            "no error can be measured against them") in stderr
 
 
 def test_integer_outputs_are_an_error(tmp_path):
