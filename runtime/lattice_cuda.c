@@ -57,6 +57,7 @@ static struct {
   CUresult (*LaunchKernel)(CUfunction, unsigned, unsigned, unsigned, unsigned,
                            unsigned, unsigned, unsigned, CUstream, void **,
                            void **);
+  CUresult (*FuncGetAttribute)(int *, int, CUfunction);
   CUresult (*StreamCreate)(CUstream *, unsigned);
   CUresult (*StreamDestroy)(CUstream);
   CUresult (*StreamSynchronize)(CUstream);
@@ -143,6 +144,7 @@ static void open_driver(void) {
   LOOKUP(ModuleUnload, "cuModuleUnload");
   LOOKUP(ModuleGetFunction, "cuModuleGetFunction");
   LOOKUP(LaunchKernel, "cuLaunchKernel");
+  LOOKUP(FuncGetAttribute, "cuFuncGetAttribute");
   LOOKUP(StreamCreate, "cuStreamCreate");
   LOOKUP(StreamDestroy, "cuStreamDestroy_v2");
   LOOKUP(StreamSynchronize, "cuStreamSynchronize");
@@ -399,11 +401,27 @@ void mgpuLaunchKernel(CUfunction function, intptr_t grid_x, intptr_t grid_y,
   bool timed = timing &&
                (num_timed < kTimedLaunches || collect_kernel_times()) &&
                record_timing_event(stream, false);
-  check(cu.LaunchKernel(function, (unsigned)grid_x, (unsigned)grid_y,
-                        (unsigned)grid_z, (unsigned)block_x, (unsigned)block_y,
-                        (unsigned)block_z, (unsigned)shared_memory, stream,
-                        params, extra),
-        "cuLaunchKernel");
+  CUresult result = cu.LaunchKernel(
+      function, (unsigned)grid_x, (unsigned)grid_y, (unsigned)grid_z,
+      (unsigned)block_x, (unsigned)block_y, (unsigned)block_z,
+      (unsigned)shared_memory, stream, params, extra);
+  if (result != CUDA_SUCCESS) {
+    /* What the launch asked for and what the kernel allows. */
+    int max_threads = -1, static_shared = -1, registers = -1;
+    cu.FuncGetAttribute(&max_threads,
+                        /*CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK=*/0,
+                        function);
+    cu.FuncGetAttribute(&static_shared,
+                        /*CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES=*/1, function);
+    cu.FuncGetAttribute(&registers, /*CU_FUNC_ATTRIBUTE_NUM_REGS=*/4, function);
+    set_error("cuLaunchKernel failed: %s (CUDA error %d) on %ld x %ld x %ld "
+              "blocks of %ld x %ld x %ld threads with %d bytes of dynamic "
+              "shared memory; the kernel takes up to %d threads a block and "
+              "uses %d bytes of static shared memory and %d registers",
+              describe(result), result, (long)grid_x, (long)grid_y,
+              (long)grid_z, (long)block_x, (long)block_y, (long)block_z,
+              (int)shared_memory, max_threads, static_shared, registers);
+  }
   if (timed && record_timing_event(stream, true))
     ++num_timed;
 }

@@ -149,7 +149,14 @@ LogicalResult mlir::lattice::buildLatticeGPUPipeline(
   targetOptions.optLevel = options.optLevel;
   pm.addPass(createGpuNVVMAttachTarget(targetOptions));
   OpPassManager &device = pm.nest<gpu::GPUModuleOp>();
-  device.addPass(createConvertGpuOpsToNVVMOps());
+  // Kernels take their buffers as the launches pass them: under the
+  // bare-pointer ABI, gpu-to-llvm passes kernels bare pointers too (its
+  // type converter's setting overrides use-bare-pointers-for-kernels).
+  ConvertGpuOpsToNVVMOpsOptions nvvmOptions;
+  nvvmOptions.useBarePtrCallConv = options.barePointerABI;
+  // Square roots as the CPU computes them, not libdevice's approximations.
+  device.addPass(createGPUExactMathPass());
+  device.addPass(createConvertGpuOpsToNVVMOps(nvvmOptions));
   device.addPass(createCanonicalizerPass());
   device.addPass(createCSEPass());
   device.addPass(createReconcileUnrealizedCastsPass());

@@ -594,4 +594,31 @@ def GPUAllocateOnDevicePass
                            "::mlir::memref::MemRefDialect"];
 }
 
+def GPUExactMathPass : Pass<"lattice-gpu-exact-math", "::mlir::gpu::GPUModuleOp"> {
+  let summary = "Correctly rounded square roots in kernels, as on the CPU";
+  let description = [{
+    `convert-gpu-to-nvvm` lowers `math.sqrt` and `math.rsqrt` on f32 to
+    libdevice's `__nv_sqrtf` and `__nv_rsqrtf`, which are `sqrt.approx`
+    and `rsqrt.approx` unless the `__CUDA_PREC_SQRT` reflection is set, and
+    MLIR does not set it. The CPU computes a correctly rounded square root,
+    and a norm's result that differs in its last bit moves a quantized
+    activation by one step where its quotient lies near a half: the GPU
+    would no longer give the CPU's codes. This pass, on the kernels' module
+    before `convert-gpu-to-nvvm`, rewrites `math.sqrt` on f32 and f64
+    (scalars, and 1-D vectors element by element) into NVVM's `sqrt.rn`
+    intrinsic, and `math.rsqrt` into 1 / `sqrt.rn` (`div.rn`), which is
+    what the CPU's `convert-math-to-llvm` computes. (convert-gpu-to-nvvm
+    turns `llvm.intr.sqrt` into libdevice's call as well.)
+
+    ```mlir
+    %r = math.sqrt %x : f32
+    ```
+
+    becomes `%r = llvm.call_intrinsic "llvm.nvvm.sqrt.rn.f"(%x) : (f32) -> f32`.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::vector::VectorDialect"];
+}
+
 #endif // LATTICE_CODEGEN_PASSES_TD
