@@ -59,10 +59,12 @@ run() {
   python="${PYTHON:-python3}"
   command -v nvidia-smi >/dev/null &&
     nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
+  # The libraries link the OpenMP runtime that travelled beside them.
+  LD_LIBRARY_PATH="$dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  export LD_LIBRARY_PATH
   "$python" bench/make_models.py --out "$dir" --weights-only >/dev/null
   results="$dir/results.txt"
-  LD_LIBRARY_PATH="$dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
-    "$dir/lattice-gpu-bench" --mode="$mode" --iters="$iters" \
+  "$dir/lattice-gpu-bench" --mode="$mode" --iters="$iters" \
     "$dir"/*_m*_n*_k*.so > "$results"
   # shellcheck disable=SC2086
   "$python" bench/gpu_torch.py --mode "$mode" --iters "$iters" \

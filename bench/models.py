@@ -148,7 +148,7 @@ def _lstm_module():
     return model, "sequence", calls
 
 
-def prepare(name, work):
+def prepare(name, work, gpt_layers=8):
     """(onnx path, input name, calls: list of arrays, PyTorch callable)."""
     import torch
     path = work / f"{name}.onnx"
@@ -159,7 +159,7 @@ def prepare(name, work):
         model, _ = charlm.load(False)
         return path, "tokens", [w[None, :].astype(np.int64) for w in x], model
     if name == "gpt":
-        model, input_name, calls = _gpt_module()
+        model, input_name, calls = _gpt_module(gpt_layers)
     elif name == "lstm":
         model, input_name, calls = _lstm_module()
     else:
