@@ -37,6 +37,9 @@ weights) and leaves the rest in float:
     w8a8-dynamic 8-bit weights and 8-bit activations quantized per token
                  at run time (SmoothQuant first when calibration data is
                  given)
+    llm-int8     LLM.int8(): input channels whose calibrated |x| exceeds 6
+                 in a float matmul, the rest as w8a8-dynamic (without
+                 SmoothQuant), from calibration
 
 Layers whose K a group size does not divide are quantized per channel.
 Models with `lattice.normalize` (nGPT-style) are renormalized after
@@ -62,7 +65,8 @@ from . import onnx_import, runtime, tools
 # The recipes and what they do with activations ("none", "dynamic",
 # "static"; "fitted": none, with weights fitted to calibration data;
 # "measured": none, each layer's scheme chosen from errors measured on
-# calibration data); their
+# calibration data; "split": dynamic, with the outlier channels that
+# calibration finds in float); their
 # passes are the lattice-recipe-<name> pipelines of the
 # compiler (lib/Dialect/Lattice/Transforms/Recipes.cpp), which
 # test_compile checks this table against.
@@ -85,6 +89,7 @@ RECIPES = {
     "mixed": "measured",
     "w8a8": "static",
     "w8a8-dynamic": "dynamic",
+    "llm-int8": "split",
 }
 
 def _is_note(line):
@@ -228,7 +233,8 @@ def compile(model, recipe="f32", calib=None, output=None, *, recipe_file=None,
     work = output.parent / f"{output.name}.work"
     work.mkdir(exist_ok=True)
     activations = RECIPES[recipe]
-    smooth = activations == "static" or (activations == "dynamic" and calib is not None)
+    smooth = activations in ("static", "split") or (activations == "dynamic"
+                                                    and calib is not None)
     steps = _Steps(1 + (model.suffix == ".onnx"), quiet)
     extra = ["--target", target]
     if gpu_chip:

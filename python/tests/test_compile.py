@@ -438,7 +438,7 @@ def test_recipes_match_the_compiler():
     for name, activations in compiler.RECIPES.items():
         run = subprocess.run([str(opt), str(_THREE_LAYERS), f"--lattice-recipe-{name}"],
                              capture_output=True, text=True)
-        if activations in ("static", "fitted"):
+        if activations in ("static", "fitted", "split"):
             assert run.returncode != 0 and "needs the statistics" in run.stderr, name
             continue
         assert run.returncode == 0, (name, run.stderr)

@@ -110,9 +110,15 @@ def test_matches_cpu(mlp):
 
 @gpu
 @pytest.mark.parametrize("recipe", ["f32", "w8a16", "w4a16", "w4a16-g32", "w2a16",
-                                    "ternary", "mixed", "w8a8", "w8a8-dynamic"])
+                                    "ternary", "mixed", "w8a8", "w8a8-dynamic",
+                                    "llm-int8"])
 def test_recipes_match_cpu(recipe, tmp_path):
-    """Every recipe of the example LM, on the GPU against the CPU build."""
+    """Every recipe of the example LM, on the GPU against the CPU build.
+    Where activations are quantized, a rounding that flips on a last-bit
+    difference of the float sums before it (reassociated on the GPU, as
+    they are between two CPU builds) moves an activation code by a step:
+    those recipes compare by the RMS of the difference (bench/gpu_check.py
+    measures how far the GPU is from the CPU on whole models)."""
     pytest.importorskip("torch", reason="exporting the example LM needs PyTorch")
     onnx_model = tmp_path / "charlm.onnx"
     subprocess.run(["/usr/bin/python3", str(ROOT / "examples" / "charlm" / "charlm.py"),
@@ -125,7 +131,12 @@ def test_recipes_match_cpu(recipe, tmp_path):
     x = rng.integers(0, 64, shape).astype(dtype)
     (expected,) = cpu(x)
     (y,) = cuda(x)
-    np.testing.assert_allclose(y, expected, rtol=0, atol=1e-4 * np.abs(expected).max())
+    if recipe in ("w8a8", "w8a8-dynamic", "llm-int8"):
+        rms = np.sqrt(np.mean((y - expected) ** 2) / np.mean(expected**2))
+        assert rms < 1e-3, rms
+    else:
+        np.testing.assert_allclose(y, expected, rtol=0,
+                                   atol=1e-4 * np.abs(expected).max())
 
 
 @gpu

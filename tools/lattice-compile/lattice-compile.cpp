@@ -719,6 +719,7 @@ static LogicalResult quantize(ModuleOp module, StringRef modelDir,
       stats.empty() &&
       (chosen->activations == lattice::RecipeActivations::Static ||
        selectedMethods.gptq || selectedMethods.awq || selectedMethods.qep ||
+       selectedMethods.outlierThreshold > 0 ||
        (chosen->activations == lattice::RecipeActivations::Dynamic &&
         !calib.empty()));
   std::string work = outputPrefix + ".work";

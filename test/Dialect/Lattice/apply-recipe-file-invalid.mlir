@@ -9,7 +9,7 @@
 // TOP: error: recipe file '{{.*}}b.json': expected a JSON object
 // RUN: echo '{"recipe": "w4a16", "bits": 4}' > %t/c.json
 // RUN: not lattice-opt %S/../../Tools/Inputs/three-layers.mlir --lattice-apply-recipe-file=file=%t/c.json 2>&1 | FileCheck %s --check-prefix=TOP-KEY
-// TOP-KEY: error: recipe file '{{.*}}c.json': unknown key "bits" (known: recipe, description, layers, awq, awq_grid, awq_clip, qep, qep_alpha, budget, candidates, solver, metric)
+// TOP-KEY: error: recipe file '{{.*}}c.json': unknown key "bits" (known: recipe, description, layers, awq, awq_grid, awq_clip, qep, qep_alpha, budget, candidates, solver, metric, outlier_threshold)
 // RUN: echo '{"recipe": "w4a16", "awq": 1}' > %t/awq.json
 // RUN: not lattice-opt %S/../../Tools/Inputs/three-layers.mlir --lattice-apply-recipe-file=file=%t/awq.json 2>&1 | FileCheck %s --check-prefix=AWQ
 // AWQ: error: recipe file '{{.*}}awq.json': "awq" is 1; expected true or false
@@ -21,7 +21,7 @@
 // ALPHA: error: recipe file '{{.*}}alpha.json': "qep_alpha" is 1.5; expected a number in [0, 1]
 // RUN: echo '{"recipe": "w9"}' > %t/d.json
 // RUN: not lattice-opt %S/../../Tools/Inputs/three-layers.mlir --lattice-apply-recipe-file=file=%t/d.json 2>&1 | FileCheck %s --check-prefix=RECIPE
-// RECIPE: error: recipe file '{{.*}}d.json': "recipe" is "w9"; expected one of f32, w8a16, w4a16, w4a16-gptq, w4a16-awq, w4a16-gptq-qep, w4a16-g32, w3a16, w3a16-gptq, w3a16-awq, w3a16-gptq-qep, w2a16, w2a16-gptq, w2a16-gptq-qep, ternary, mixed, w8a8, w8a8-dynamic
+// RECIPE: error: recipe file '{{.*}}d.json': "recipe" is "w9"; expected one of f32, w8a16, w4a16, w4a16-gptq, w4a16-awq, w4a16-gptq-qep, w4a16-g32, w3a16, w3a16-gptq, w3a16-awq, w3a16-gptq-qep, w2a16, w2a16-gptq, w2a16-gptq-qep, ternary, mixed, w8a8, w8a8-dynamic, llm-int8
 // RUN: echo '{"layers": []}' > %t/e.json
 // RUN: not lattice-opt %S/../../Tools/Inputs/three-layers.mlir --lattice-apply-recipe-file=file=%t/e.json 2>&1 | FileCheck %s --check-prefix=NO-RECIPE
 // NO-RECIPE: error: recipe file '{{.*}}e.json': has no "recipe" (the built-in recipe whose passes run)

@@ -262,6 +262,8 @@ struct LayerReport {
   /// With GPTQ: tr(D H D^T) of rounding to nearest and of GPTQ, relative to
   /// tr(W H W^T) (the output's error energy over its signal).
   std::optional<std::pair<double, double>> outputErrors;
+  /// After lattice-split-outliers: the input channels left in float.
+  std::optional<int64_t> floatChannels;
 };
 
 /// The version of the report file's schema (docs/Reports.md).
@@ -282,6 +284,8 @@ LogicalResult writeReport(StringRef path, ArrayRef<LayerReport> layers,
       entry["output_error_rtn"] = layer.outputErrors->first;
       entry["output_error"] = layer.outputErrors->second;
     }
+    if (layer.floatChannels)
+      entry["float_channels"] = *layer.floatChannels;
     entries.push_back(std::move(entry));
   }
   llvm::json::Object report{{"format", "lattice-quantize-report"},
@@ -456,6 +460,9 @@ LogicalResult LatticeQuantizePass::quantizeMatmul(
           config)))
     return failure();
   op->removeAttr(kQuantizeOverridesAttrName);
+  std::optional<int64_t> floatChannels;
+  if (auto count = op->getAttrOfType<IntegerAttr>(kFloatChannelsAttrName))
+    floatChannels = count.getInt();
   if (config.skip || llvm::any_of(skipPatterns, [&](const llvm::Regex &regex) {
         return regex.match(name);
       }))
@@ -568,8 +575,11 @@ LogicalResult LatticeQuantizePass::quantizeMatmul(
         remark << ", output error " << formatNumber(outputErrors->second)
                << " (rounding to nearest: " << formatNumber(outputErrors->first)
                << ")";
+      if (floatChannels)
+        remark << ", " << *floatChannels << " input channels in float";
     }
-    layers.push_back({layer.str(), schemeText, sqnr, bits, outputErrors});
+    layers.push_back(
+        {layer.str(), schemeText, sqnr, bits, outputErrors, floatChannels});
   }
   return success();
 }

@@ -64,6 +64,12 @@ static constexpr Recipe kRecipes[] = {
      "8-bit weights and 8-bit activations quantized per token at run time "
      "(SmoothQuant first when calibration data is given)",
      RecipeActivations::Dynamic},
+    {"llm-int8",
+     "LLM.int8(): input channels whose calibrated |x| exceeds 6 in a float "
+     "matmul, the rest as w8a8-dynamic (without SmoothQuant), from "
+     "calibration",
+     RecipeActivations::Dynamic, /*gptq=*/false, /*awq=*/false, /*qep=*/false,
+     /*outlierThreshold=*/6.0},
 };
 
 ArrayRef<Recipe> mlir::lattice::getRecipes() { return kRecipes; }
@@ -282,12 +288,19 @@ llvm::Expected<RecipeFile> mlir::lattice::readRecipeFile(StringRef path) {
         return recipeFileError(path, "\"metric\" is " + printJson(v) +
                                          "; expected \"kl\" or \"nsr\"");
       file.metric = metric->str();
+    } else if (key == "outlier_threshold") {
+      std::optional<double> threshold = v.getAsNumber();
+      if (!threshold || !(*threshold > 0) || !std::isfinite(*threshold))
+        return recipeFileError(path, "\"outlier_threshold\" is " +
+                                         printJson(v) +
+                                         "; expected a positive number");
+      file.outlierThreshold = *threshold;
     } else {
       return recipeFileError(path, "unknown key \"" + key +
                                        "\" (known: recipe, description, "
                                        "layers, awq, awq_grid, awq_clip, "
                                        "qep, qep_alpha, budget, candidates, "
-                                       "solver, metric)");
+                                       "solver, metric, outlier_threshold)");
     }
   }
   if (!file.recipe)
@@ -299,6 +312,13 @@ llvm::Expected<RecipeFile> mlir::lattice::readRecipeFile(StringRef path) {
                                  "and \"metric\" are the mixed recipe's; "
                                  "this file is for '" +
                                      file.recipe->name.str() + "'");
+  if (file.outlierThreshold &&
+      file.recipe->activations == RecipeActivations::None)
+    return recipeFileError(path, "\"outlier_threshold\" splits the input "
+                                 "of matmuls whose activations are quantized; "
+                                 "recipe '" +
+                                     file.recipe->name.str() +
+                                     "' keeps them in float");
   return file;
 }
 
@@ -331,11 +351,13 @@ getQuantizeOptions(const Recipe &recipe) {
   else if (name == "mixed") {
     grouped("4", 32);
     options.edgeBits = "8";
-  } else if (name == "w8a8")
+  }
+  // w8a16, w8a8, w8a8-dynamic and llm-int8: the default weights (8 bits per
+  // output channel).
+  if (recipe.activations == RecipeActivations::Static)
     options.activations = "static";
-  else if (name == "w8a8-dynamic")
+  else if (recipe.activations == RecipeActivations::Dynamic)
     options.activations = "dynamic";
-  // w8a16: the defaults (8 bits per output channel).
   if (recipe.gptq)
     options.method = "gptq";
   return options;
@@ -353,6 +375,9 @@ RecipeMethods mlir::lattice::getRecipeMethods(const Recipe &recipe,
   methods.gptq = recipe.gptq || (file && file->usesGPTQ());
   methods.awq = file && file->awq ? *file->awq : recipe.awq;
   methods.qep = file && file->qep ? *file->qep : recipe.qep;
+  methods.outlierThreshold = file && file->outlierThreshold
+                                 ? *file->outlierThreshold
+                                 : recipe.outlierThreshold;
   return methods;
 }
 
@@ -422,6 +447,12 @@ mlir::lattice::buildRecipePipeline(OpPassManager &pm, const Recipe &recipe,
       return failure();
     }
   }
+  if (methods.outlierThreshold > 0 && options.floatStats.empty()) {
+    error = "recipe '" + recipe.name.str() +
+            "' splits outlier channels, which needs the statistics of the "
+            "float model (float-stats)";
+    return failure();
+  }
   if (recipe.activations == RecipeActivations::Static &&
       options.floatStats.empty()) {
     error = "recipe '" + recipe.name.str() +
@@ -438,9 +469,11 @@ mlir::lattice::buildRecipePipeline(OpPassManager &pm, const Recipe &recipe,
     quantize->clip = "minmax";
   bool all = part == RecipePart::All;
   if (all || part == RecipePart::Prologue) {
-    // SmoothQuant for the recipes that quantize activations.
+    // SmoothQuant for the recipes that quantize activations (LLM.int8()
+    // keeps their outliers in float instead).
     if (!options.floatStats.empty() &&
-        recipe.activations != RecipeActivations::None) {
+        recipe.activations != RecipeActivations::None &&
+        recipe.outlierThreshold == 0) {
       LatticeSmoothQuantPassOptions smooth;
       smooth.stats = options.floatStats;
       pm.addPass(createLatticeSmoothQuantPass(smooth));
@@ -449,6 +482,14 @@ mlir::lattice::buildRecipePipeline(OpPassManager &pm, const Recipe &recipe,
       LatticeApplyRecipeFilePassOptions apply;
       apply.file = options.recipeFile;
       pm.addPass(createLatticeApplyRecipeFilePass(apply));
+    }
+    // After the file's rules: a layer they keep in float is not split, and
+    // the float matmuls the split adds keep their `skip`.
+    if (methods.outlierThreshold > 0) {
+      LatticeSplitOutliersPassOptions split;
+      split.stats = options.floatStats;
+      split.threshold = methods.outlierThreshold;
+      pm.addPass(createLatticeSplitOutliersPass(split));
     }
     // Mixed precision: each layer's scheme from its measured sensitivity
     // (after the file's rules, whose keep_float it respects).

@@ -47,6 +47,12 @@ inline constexpr StringLiteral kQuantizeOverridesAttrName = "lattice.quantize";
 /// lattice-quantize's static activation scales take instead of statistics
 /// of the smoothed model.
 inline constexpr StringLiteral kInputAbsMaxAttrName = "lattice.input_absmax";
+
+/// The attribute that lattice-split-outliers puts on the matmuls it
+/// rewrites: how many of their input channels it sent through a float
+/// matmul (i64), which the report of lattice-quantize gives per layer.
+inline constexpr StringLiteral kFloatChannelsAttrName =
+    "lattice.float_channels";
 } // namespace mlir::lattice
 
 #endif // LATTICE_DIALECT_LATTICE_TRANSFORMS_LAYERS_H

@@ -721,4 +721,52 @@ def LatticeSmoothQuantPass : Pass<"lattice-smoothquant", "ModuleOp"> {
   let dependentDialects = ["::mlir::arith::ArithDialect"];
 }
 
+def LatticeSplitOutliersPass : Pass<"lattice-split-outliers", "ModuleOp"> {
+  let summary = "Send outlier input channels through a float matmul "
+                "(LLM.int8())";
+  let description = [{
+    LLM.int8() (Dettmers et al.) as a rewrite before `lattice-quantize`:
+    for every float `lattice.matmul` with a constant `[N, K]` weight, the
+    input channels j whose calibrated `max|X_j|` (the `<layer>:input` probe
+    of the statistics file `stats`, rescaled by a SmoothQuant or AWQ that
+    ran before) exceeds `threshold` are multiplied in float, and the rest
+    through the matmul that `lattice-quantize` will quantize:
+
+    ```
+    X W^T = (X diag(m)) (W diag(m))^T + X[:, O] W[:, O]^T
+    ```
+
+    with O the outlier channels and m their 0/1 complement. The outlier
+    part is a gather of X's columns O (a `linalg.generic` reading X with
+    `tensor.extract` at constant indices), a float matmul by the `[N, |O|]`
+    weight named `<layer>.outliers`, which carries
+    `lattice.quantize = {skip}`, and an elementwise sum. X diag(m) is a
+    `lattice.channel_scale` by the 0/1 mask; the quantized matmul's weight
+    has its outlier columns zeroed and its input range,
+    `lattice.input_absmax`, is the largest maximum of the channels it keeps,
+    from which `activations=static` takes its scale.
+
+    Matmuls that share an input (Q, K and V) or a weight take the union of
+    their outlier channels, so that one mask and one gather serve them. A
+    layer whose channels all exceed the threshold is kept in float
+    (`skip`), with a remark. Every split or kept layer records the number of
+    float channels in `lattice.float_channels` (i64), which the report of
+    `lattice-quantize` gives per layer; `report` adds a remark per layer.
+
+    Errors: a threshold that is not positive and finite, a missing or bad
+    statistics file, a layer without a name or without input statistics.
+  }];
+  let options = [
+    Option<"stats", "stats", "std::string", /*default=*/"\"\"",
+           "Statistics file of lattice.calibrate (required)">,
+    Option<"threshold", "threshold", "double", /*default=*/"6.0",
+           "Input channels whose calibrated max |x| exceeds this stay float">,
+    Option<"report", "report", "bool", /*default=*/"false",
+           "A remark per layer: how many channels stay float">,
+  ];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
 #endif // LATTICE_DIALECT_LATTICE_TRANSFORMS_PASSES_TD

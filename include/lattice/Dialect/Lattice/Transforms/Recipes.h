@@ -55,6 +55,9 @@ struct Recipe {
   /// layers before it, from statistics gathered layer after layer on the
   /// partly quantized model (lattice-compile gathers them).
   bool qep = false;
+  /// LLM.int8(): input channels whose calibrated max |x| exceeds this go
+  /// through a float matmul (lattice-split-outliers); 0: none do.
+  double outlierThreshold = 0;
 };
 
 /// The built-in recipes, in the order the documentation lists them.
@@ -100,6 +103,9 @@ struct RecipeFile {
   std::optional<double> budget;
   std::vector<std::string> candidates;
   std::optional<std::string> solver, metric;
+  /// `outlier_threshold`: LLM.int8()'s split, for the recipes that quantize
+  /// activations.
+  std::optional<double> outlierThreshold;
 
   /// Whether a rule asks for GPTQ (whose X^T X calibration gives).
   bool usesGPTQ() const;
@@ -109,6 +115,8 @@ struct RecipeFile {
 /// lattice-compile must gather and how it drives the passes.
 struct RecipeMethods {
   bool gptq = false, awq = false, qep = false;
+  /// The threshold of lattice-split-outliers; 0 when it does not run.
+  double outlierThreshold = 0;
 };
 RecipeMethods getRecipeMethods(const Recipe &recipe, const RecipeFile *file);
 
