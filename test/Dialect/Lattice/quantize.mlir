@@ -78,3 +78,31 @@ func.func @override_skip(%x: tensor<3x4xf32>) -> tensor<3x2xf32> {
   %y = lattice.matmul %x, %w accumulate(f32) {lattice.quantize = {skip}} : (tensor<3x4xf32>, tensor<2x4xf32>) -> tensor<3x2xf32>
   return %y : tensor<3x2xf32>
 }
+
+// -----
+
+/// A weight that several matmuls read (an unrolled recurrence) is quantized
+/// once, where it is defined: its codes and scales are stored once, and
+/// each matmul quantizes its own input.
+// CHECK-LABEL: func.func @shared_weight
+// CHECK: %[[CODES:.*]] = arith.constant dense<{{.*}}> : tensor<2x4xi8>
+// CHECK: %[[W:.*]] = lattice.scast %[[CODES]]
+// CHECK: %[[S:.*]] = arith.constant dense<{{.*}}> : tensor<2xf32>
+// CHECK-NOT: tensor<2x4xi8>
+// CHECK: %[[A:.*]] = lattice.matmul %{{.*}}, %[[W]] rhs_scale(%[[S]])
+// CHECK: %[[U:.*]] = lattice.matmul %[[A]]
+// CHECK: %[[B:.*]] = lattice.matmul %[[U]], %[[W]] rhs_scale(%[[S]])
+// CHECK: return %[[B]]
+// DYNAMIC-LABEL: func.func @shared_weight
+// DYNAMIC-COUNT-1: : tensor<2x4xi8>{{$}}
+// DYNAMIC-NOT: : tensor<2x4xi8>{{$}}
+// DYNAMIC: lattice.dynamic_quantize
+// DYNAMIC: lattice.dynamic_quantize
+func.func @shared_weight(%x: tensor<3x4xf32>) -> tensor<3x2xf32> {
+  %w = arith.constant dense<[[15.0, -1.0, 14.0, 0.0], [-3.5, 1.75, 7.0, 0.5]]> : tensor<2x4xf32> loc("cell")
+  %w2 = arith.constant dense<[[1.0, 2.0], [3.0, 4.0], [5.0, 6.0], [7.0, 8.0]]> : tensor<4x2xf32> loc("up")
+  %a = lattice.matmul %x, %w accumulate(f32) : (tensor<3x4xf32>, tensor<2x4xf32>) -> tensor<3x2xf32>
+  %u = lattice.matmul %a, %w2 accumulate(f32) : (tensor<3x2xf32>, tensor<4x2xf32>) -> tensor<3x4xf32>
+  %b = lattice.matmul %u, %w accumulate(f32) : (tensor<3x4xf32>, tensor<2x4xf32>) -> tensor<3x2xf32>
+  return %b : tensor<3x2xf32>
+}

@@ -382,11 +382,13 @@ struct LatticeQuantizePass final
       selected.push_back({op, index == 0 || index + 1 == matmuls.size()});
     }
     SmallVector<LayerReport> layerReports;
+    QuantizedRhsCache quantizedRhs;
     auto start = std::chrono::steady_clock::now();
     for (auto [index, entry] : llvm::enumerate(selected)) {
       auto [op, isEdge] = entry;
       std::string name = getLayerName(op);
-      if (failed(quantizeMatmul(op, skipPatterns, isEdge, layerReports)))
+      if (failed(quantizeMatmul(op, skipPatterns, isEdge, layerReports,
+                                quantizedRhs)))
         return signalPassFailure();
       if (progress)
         llvm::errs() << llvm::formatv(
@@ -402,9 +404,18 @@ struct LatticeQuantizePass final
   }
 
 private:
+  /// A quantized weight: its codes (cast to the quantized type), scales and
+  /// zero points.
+  struct QuantizedRhs {
+    Value weight, scale, zeroPoint;
+  };
+  /// Quantized weights by float weight and settings.
+  using QuantizedRhsCache = llvm::StringMap<QuantizedRhs>;
+
   LogicalResult quantizeMatmul(MatmulOp op, ArrayRef<llvm::Regex> skipPatterns,
                                bool isEdge,
-                               SmallVectorImpl<LayerReport> &layers) const;
+                               SmallVectorImpl<LayerReport> &layers,
+                               QuantizedRhsCache &quantizedRhs) const;
   Value quantizeActivations(OpBuilder &b, MatmulOp op,
                             const LayerConfig &config, Value &scale) const;
   FailureOr<std::vector<float>> getQEPTarget(MatmulOp op, StringRef layer,
@@ -427,7 +438,8 @@ private:
 
 LogicalResult LatticeQuantizePass::quantizeMatmul(
     MatmulOp op, ArrayRef<llvm::Regex> skipPatterns, bool isEdge,
-    SmallVectorImpl<LayerReport> &layers) const {
+    SmallVectorImpl<LayerReport> &layers,
+    QuantizedRhsCache &quantizedRhs) const {
   std::string name = getLayerName(op);
   StringRef layer = name.empty() ? StringRef("<unnamed>") : StringRef(name);
   Settings settings = defaults;
@@ -469,6 +481,53 @@ LogicalResult LatticeQuantizePass::quantizeMatmul(
     return success();
 
   RankedTensorType weightType = op.getRhs().getType();
+  // The quantized matmul, from the quantized weight: `op`'s lhs quantized
+  // if the activations are, `op` replaced, the float weight erased once
+  // nothing reads it.
+  auto replaceMatmul = [&](const QuantizedRhs &rhs) -> LogicalResult {
+    OpBuilder b(op);
+    Value lhs = op.getLhs(), lhsScale;
+    Type accumulator = b.getF32Type();
+    if (config.activations != ActivationMode::None) {
+      lhs = quantizeActivations(b, op, config, lhsScale);
+      if (!lhs)
+        return failure();
+      auto lhsQuant = cast<QuantType>(
+          cast<RankedTensorType>(lhs.getType()).getElementType());
+      const QuantScheme &scheme = config.scheme;
+      int64_t run = scheme.granularity == Granularity::PerGroup
+                        ? scheme.groupSize
+                        : weightType.getDimSize(1);
+      accumulator = getAccumulatorType(b, run, lhsQuant.getScheme(), scheme);
+    }
+    Value result = MatmulOp::create(b, op.getLoc(), op.getType(), lhs,
+                                    rhs.weight, lhsScale, Value(), rhs.scale,
+                                    rhs.zeroPoint, TypeAttr::get(accumulator));
+    Operation *floatWeight = op.getRhs().getDefiningOp();
+    op.replaceAllUsesWith(result);
+    op.erase();
+    // Its blob goes once no op reads it: one float copy at a time.
+    eraseUnusedWeight(floatWeight);
+    return success();
+  };
+
+  // A weight that several matmuls share (an unrolled recurrence's) is
+  // quantized once for the settings they share: its codes are stored once.
+  std::string cacheKey;
+  llvm::raw_string_ostream(cacheKey)
+      << op.getRhs().getAsOpaquePointer() << ' '
+      << int(config.scheme.storageKind) << ' ' << config.scheme.bits << ' '
+      << int(config.scheme.granularity) << ' ' << config.scheme.groupSize << ' '
+      << config.scheme.symmetric << ' ' << config.scaleType << ' '
+      << int(config.clip) << ' ' << config.percentile << ' ' << config.gptq
+      << ' ' << config.damp << ' ' << config.actOrder << ' '
+      << config.blockSize;
+  if (auto cached = quantizedRhs.find(cacheKey); cached != quantizedRhs.end()) {
+    Operation *codes = cached->second.weight.getDefiningOp();
+    if (codes->getBlock() == op->getBlock() && codes->isBeforeInBlock(op))
+      return replaceMatmul(cached->second);
+  }
+
   std::optional<std::vector<float>> values = getConstantFloats(op.getRhs());
   if (!values || !weightType.hasStaticShape()) {
     op.emitWarning() << "layer '" << layer
@@ -504,7 +563,12 @@ LogicalResult LatticeQuantizePass::quantizeMatmul(
     return op.emitError() << "layer '" << layer
                           << "': " << llvm::toString(quantized.takeError());
 
+  // The codes and scales go where the float weight is defined, so that
+  // every matmul reading it can read them.
   OpBuilder b(op);
+  if (Operation *floatWeight = op.getRhs().getDefiningOp();
+      floatWeight && floatWeight->getBlock() == op->getBlock())
+    b.setInsertionPointAfter(floatWeight);
   Location loc = op.getLoc();
   Location weightLoc =
       name.empty() ? op.getRhs().getLoc() : NameLoc::get(b.getStringAttr(name));
@@ -527,26 +591,10 @@ LogicalResult LatticeQuantizePass::quantizeMatmul(
   auto [weightScale, weightZeroPoint] = createQuantParamConstants(
       b, loc, quantType, weightType.getShape(), scales, quantized->zeroPoints);
 
-  Value lhs = op.getLhs(), lhsScale;
-  Type accumulator = b.getF32Type();
-  if (config.activations != ActivationMode::None) {
-    lhs = quantizeActivations(b, op, config, lhsScale);
-    if (!lhs)
-      return failure();
-    auto lhsQuant =
-        cast<QuantType>(cast<RankedTensorType>(lhs.getType()).getElementType());
-    int64_t run =
-        scheme.granularity == Granularity::PerGroup ? scheme.groupSize : k;
-    accumulator = getAccumulatorType(b, run, lhsQuant.getScheme(), scheme);
-  }
-  Value result = MatmulOp::create(b, loc, op.getType(), lhs, weight, lhsScale,
-                                  Value(), weightScale, weightZeroPoint,
-                                  TypeAttr::get(accumulator));
-  Operation *floatWeight = op.getRhs().getDefiningOp();
-  op.replaceAllUsesWith(result);
-  op.erase();
-  // Its blob goes once no op reads it: one float copy at a time.
-  eraseUnusedWeight(floatWeight);
+  QuantizedRhs rhs{weight, weightScale, weightZeroPoint};
+  quantizedRhs[cacheKey] = rhs;
+  if (failed(replaceMatmul(rhs)))
+    return failure();
 
   if (quantized->degenerateBlocks > 0)
     emitRemark(loc) << "layer '" << layer
