@@ -8,6 +8,7 @@
 
 #include "lattice/Quant/PrecisionAssignment.h"
 #include "lattice/Quant/QuantMath.h"
+#include "lattice/Support/Json.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/ADT/Twine.h"
 #include "llvm/Support/FileSystem.h"
@@ -104,8 +105,7 @@ mlir::lattice::readSensitivityFile(llvm::StringRef path) {
       llvm::MemoryBuffer::getFile(path, /*IsText=*/true);
   if (!buffer)
     return error("cannot be read: " + buffer.getError().message());
-  llvm::Expected<llvm::json::Value> parsed =
-      llvm::json::parse((*buffer)->getBuffer());
+  llvm::Expected<llvm::json::Value> parsed = parseJson((*buffer)->getBuffer());
   if (!parsed)
     return error("not JSON: " + llvm::toString(parsed.takeError()));
   const llvm::json::Object *root = parsed->getAsObject();

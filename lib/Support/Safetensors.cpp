@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "lattice/Support/Safetensors.h"
+#include "lattice/Support/Json.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/FileSystem.h"
@@ -56,7 +57,7 @@ SafetensorsFile::open(StringRef path) {
                 " does not fit in the file");
   StringRef header = contents.substr(8, headerSize);
   auto payload = llvm::arrayRefFromStringRef(contents.substr(8 + headerSize));
-  Expected<llvm::json::Value> json = llvm::json::parse(header);
+  Expected<llvm::json::Value> json = parseJson(header);
   if (!json)
     return fail("header is not JSON: " + llvm::toString(json.takeError()));
   const llvm::json::Object *root = json->getAsObject();

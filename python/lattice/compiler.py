@@ -217,7 +217,7 @@ def compile(model, recipe="f32", calib=None, output=None, *, recipe_file=None,
         recipe_file = pathlib.Path(recipe_file)
         try:
             recipe = json.loads(recipe_file.read_text()).get("recipe")
-        except (OSError, ValueError, AttributeError) as error:
+        except (OSError, ValueError, AttributeError, RecursionError) as error:
             raise CompileError(f"recipe file '{recipe_file}': {error}") from None
     if recipe not in RECIPES:
         raise CompileError(f"unknown recipe '{recipe}'; choose one of "

@@ -82,6 +82,9 @@ def load(path, with_metadata=False):
         header = json.loads(data[8:8 + size])
     except ValueError as error:
         raise SafetensorsError(f"{path}: header is not JSON: {error}") from None
+    except RecursionError:
+        raise SafetensorsError(f"{path}: header is JSON nested too deep to "
+                               "read") from None
     if not isinstance(header, dict):
         raise SafetensorsError(f"{path}: header is not a JSON object")
     payload = memoryview(data)[8 + size:]

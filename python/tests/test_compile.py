@@ -494,3 +494,24 @@ def test_recipe_file(tmp_path):
         model.close()
     with pytest.raises(compiler.CompileError, match="recipe file"):
         compiler.compile(_THREE_LAYERS, recipe_file=tmp_path / "absent.json", quiet=True)
+    # JSON nested deeper than Python's parser recurses: an error, no traceback.
+    (tmp_path / "deep.json").write_text("[" * 100000)
+    with pytest.raises(compiler.CompileError, match="recipe file .*deep.json"):
+        compiler.compile(_THREE_LAYERS, recipe_file=tmp_path / "deep.json", quiet=True)
+
+
+def test_deeply_nested_safetensors_header(tmp_path):
+    """A safetensors header nested 100,000 levels deep is refused with an
+    error by the Python reader and by the compiler's, which would otherwise
+    overflow their parsers' recursion (a RecursionError, a SIGSEGV)."""
+    header = b"[" * 100000
+    path = tmp_path / "deep.safetensors"
+    path.write_bytes(len(header).to_bytes(8, "little") + header)
+    with pytest.raises(safetensors.SafetensorsError, match="nested too deep"):
+        safetensors.load(path)
+    opt = BUILD / "bin" / "lattice-opt"
+    run = subprocess.run([str(opt), str(_THREE_LAYERS),
+                          f"--lattice-smoothquant=stats={path}"],
+                         capture_output=True, text=True)
+    assert run.returncode == 1
+    assert "JSON nested more than 64 levels deep" in run.stderr, run.stderr

@@ -7,8 +7,10 @@
 //===----------------------------------------------------------------------===//
 
 #include "lattice/Support/Safetensors.h"
+#include "lattice/Support/Json.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
+#include "llvm/Support/raw_ostream.h"
 #include "gtest/gtest.h"
 #include <cstring>
 
@@ -137,6 +139,39 @@ TEST_F(SafetensorsTest, Errors) {
   ASSERT_TRUE(bool(read));
   EXPECT_TRUE((*read)->lookup("x"));
   EXPECT_FALSE((*read)->lookup("y"));
+}
+
+/// A header nested a hundred thousand levels deep is an error, not a stack
+/// overflow in the recursive JSON parser.
+TEST_F(SafetensorsTest, DeeplyNestedHeader) {
+  std::string header(100000, '[');
+  {
+    std::error_code error;
+    llvm::raw_fd_ostream out(file("deep.safetensors"), error);
+    ASSERT_FALSE(error);
+    uint64_t size = header.size();
+    for (int i = 0; i < 8; ++i)
+      out << char((size >> (8 * i)) & 0xff);
+    out << header;
+  }
+  auto read = SafetensorsFile::open(file("deep.safetensors"));
+  ASSERT_FALSE(bool(read));
+  EXPECT_NE(message(read.takeError())
+                .find("header is not JSON: JSON nested more than 64 levels "
+                      "deep (at offset 64)"),
+            std::string::npos);
+}
+
+TEST(ParseJson, Nesting) {
+  EXPECT_TRUE(bool(parseJson("[[[1]]]", 3)));
+  EXPECT_EQ(message(parseJson("[[[1]]]", 2).takeError()),
+            "JSON nested more than 2 levels deep (at offset 2)");
+  // Brackets inside strings, escaped quotes included, do not nest.
+  EXPECT_TRUE(bool(parseJson(R"({"a": "[[[\"[[["})", 1)));
+  // Closing brackets do not make the depth negative.
+  EXPECT_FALSE(bool(parseJson("]]][[[", 2)));
+  EXPECT_EQ(message(parseJson("{\"a\": [1,", 4).takeError()).find("nested"),
+            std::string::npos);
 }
 
 TEST_F(SafetensorsTest, AbandonedWriterLeavesNothing) {

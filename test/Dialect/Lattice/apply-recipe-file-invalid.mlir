@@ -19,6 +19,9 @@
 // RUN: echo '{"recipe": "w4a16", "qep_alpha": 1.5}' > %t/alpha.json
 // RUN: not lattice-opt %S/../../Tools/Inputs/three-layers.mlir --lattice-apply-recipe-file=file=%t/alpha.json 2>&1 | FileCheck %s --check-prefix=ALPHA
 // ALPHA: error: recipe file '{{.*}}alpha.json': "qep_alpha" is 1.5; expected a number in [0, 1]
+// RUN: %PYTHON -c "print('[' * 100000)" > %t/deep.json
+// RUN: not lattice-opt %S/../../Tools/Inputs/three-layers.mlir --lattice-apply-recipe-file=file=%t/deep.json 2>&1 | FileCheck %s --check-prefix=DEEP
+// DEEP: error: recipe file '{{.*}}deep.json': not {{.*}} nested more than 64 levels deep (at offset 64)
 // RUN: echo '{"recipe": "w9"}' > %t/d.json
 // RUN: not lattice-opt %S/../../Tools/Inputs/three-layers.mlir --lattice-apply-recipe-file=file=%t/d.json 2>&1 | FileCheck %s --check-prefix=RECIPE
 // RECIPE: error: recipe file '{{.*}}d.json': "recipe" is "w9"; expected one of f32, w8a16, w4a16, w4a16-gptq, w4a16-awq, w4a16-gptq-qep, w4a16-g32, w3a16, w3a16-gptq, w3a16-awq, w3a16-gptq-qep, w2a16, w2a16-gptq, w2a16-gptq-qep, ternary, mixed, w8a8, w8a8-dynamic, llm-int8

@@ -9,6 +9,7 @@
 #include "lattice/Dialect/Lattice/Transforms/Recipes.h"
 #include "lattice/Dialect/Lattice/Transforms/Passes.h"
 #include "lattice/Quant/PrecisionAssignment.h"
+#include "lattice/Support/Json.h"
 #include "mlir/Pass/PassRegistry.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/MemoryBuffer.h"
@@ -190,8 +191,7 @@ llvm::Expected<RecipeFile> mlir::lattice::readRecipeFile(StringRef path) {
   if (!buffer)
     return recipeFileError(path,
                            "cannot be read: " + buffer.getError().message());
-  llvm::Expected<llvm::json::Value> json =
-      llvm::json::parse((*buffer)->getBuffer());
+  llvm::Expected<llvm::json::Value> json = parseJson((*buffer)->getBuffer());
   if (!json)
     return recipeFileError(path,
                            "not JSON: " + llvm::toString(json.takeError()));
