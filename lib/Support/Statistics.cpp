@@ -145,6 +145,19 @@ Expected<ProbeStatistics> StatisticsFile::get(StringRef probe,
     stats.absmax = std::move(*absmax);
     if (llvm::Error error = checkNonNegative("absmax", stats.absmax))
       return std::move(error);
+    // Gathered on the same values, the largest channel maximum is the
+    // tensor's largest magnitude (both are exact maxima of f32 values).
+    float largest = 0.0f;
+    for (float x : stats.absmax)
+      largest = std::max(largest, x);
+    float magnitude = std::max(std::fabs(stats.min), std::fabs(stats.max));
+    if (!stats.absmax.empty() && largest != magnitude)
+      return llvm::createStringError(
+          "%s: tensor '%sabsmax' does not fit '%smin' and '%smax': its "
+          "largest value is %g, their largest magnitude %g (were they "
+          "gathered on the same data?)",
+          getPath().str().c_str(), prefix.c_str(), prefix.c_str(),
+          prefix.c_str(), double(largest), double(magnitude));
   }
   int64_t size = channels.value_or(0);
   if (fields & ProbeFields::AbsMean) {
@@ -168,9 +181,14 @@ Expected<ProbeStatistics> StatisticsFile::get(StringRef probe,
     stats.xtx = std::move(*xtx);
     if (llvm::Error error = readScalar("rows", stats.rows))
       return std::move(error);
-    if (stats.rows < 1)
-      return llvm::createStringError("%s: tensor '%srows' must be at least 1",
-                                     getPath().str().c_str(), prefix.c_str());
+    // A count of rows: whole, and within the 2^53 that a double counts
+    // exactly (f32 holds larger values).
+    if (!(stats.rows >= 1) || stats.rows != std::floor(stats.rows) ||
+        stats.rows > 9007199254740992.0)
+      return llvm::createStringError(
+          "%s: tensor '%srows' must be a whole number of rows from 1 to "
+          "2^53, got %g",
+          getPath().str().c_str(), prefix.c_str(), double(stats.rows));
   }
   return stats;
 }

@@ -68,6 +68,17 @@ def save(path, tensors, metadata=None):
             release_pages(array)
 
 
+def _unique_keys(pairs):
+    """A JSON object's members as a dict; a key given twice is an error (a
+    dict would keep the last one silently)."""
+    result = {}
+    for key, value in pairs:
+        if key in result:
+            raise ValueError(f"the key '{key}' appears twice")
+        result[key] = value
+    return result
+
+
 def load(path, with_metadata=False):
     """Reads a safetensors file into a dict of name -> numpy array (and,
     with `with_metadata`, the header's `__metadata__` strings too)."""
@@ -79,7 +90,7 @@ def load(path, with_metadata=False):
     if size > len(data) - 8:
         raise SafetensorsError(f"{path}: header size {size} does not fit in the file")
     try:
-        header = json.loads(data[8:8 + size])
+        header = json.loads(data[8:8 + size], object_pairs_hook=_unique_keys)
     except ValueError as error:
         raise SafetensorsError(f"{path}: header is not JSON: {error}") from None
     except RecursionError:

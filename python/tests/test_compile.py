@@ -503,12 +503,21 @@ def test_recipe_file(tmp_path):
 def test_deeply_nested_safetensors_header(tmp_path):
     """A safetensors header nested 100,000 levels deep is refused with an
     error by the Python reader and by the compiler's, which would otherwise
-    overflow their parsers' recursion (a RecursionError, a SIGSEGV)."""
+    overflow their parsers' recursion (a RecursionError, a SIGSEGV); so is
+    one that names a tensor twice."""
     header = b"[" * 100000
     path = tmp_path / "deep.safetensors"
     path.write_bytes(len(header).to_bytes(8, "little") + header)
     with pytest.raises(safetensors.SafetensorsError, match="nested too deep"):
         safetensors.load(path)
+    # A tensor named twice: which one would be read is not for a reader to
+    # guess.
+    entry = '{"dtype": "F32", "shape": [], "data_offsets": [0, 4]}'
+    twice = f'{{"x": {entry}, "x": {entry}}}'.encode()
+    (tmp_path / "twice.safetensors").write_bytes(
+        len(twice).to_bytes(8, "little") + twice + bytes(4))
+    with pytest.raises(safetensors.SafetensorsError, match="the key 'x' appears twice"):
+        safetensors.load(tmp_path / "twice.safetensors")
     opt = BUILD / "bin" / "lattice-opt"
     run = subprocess.run([str(opt), str(_THREE_LAYERS),
                           f"--lattice-smoothquant=stats={path}"],

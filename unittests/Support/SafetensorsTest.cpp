@@ -174,6 +174,17 @@ TEST(ParseJson, Nesting) {
             std::string::npos);
 }
 
+TEST(ParseJson, DuplicateKeys) {
+  EXPECT_EQ(
+      message(parseJson(R"({"a": 1, "b": {"a": 2}, "a": 3})").takeError()),
+      "JSON object has the key \"a\" twice (at offset 24)");
+  // Keys of different objects, values that look like keys, and strings in
+  // arrays are not keys of one object.
+  EXPECT_TRUE(
+      bool(parseJson(R"({"a": {"a": "a"}, "b": ["a", "a"], "c": "b"})")));
+  EXPECT_TRUE(bool(parseJson(R"([{"a": 1}, {"a": 2}])")));
+}
+
 TEST_F(SafetensorsTest, AbandonedWriterLeavesNothing) {
   {
     std::vector<float> values = {1.0f};

@@ -9,7 +9,8 @@
 // llvm::json::parse recurses once per level of nesting: a file of a hundred
 // thousand '[' overflows the stack. Every JSON that Lattice reads from a
 // file (safetensors headers, recipe files, sensitivity files) goes through
-// parseJson, which refuses deep nesting before the parser sees it.
+// parseJson, which refuses deep nesting before the parser sees it, and
+// objects that repeat a key.
 //
 //===----------------------------------------------------------------------===//
 
@@ -25,8 +26,9 @@ namespace mlir::lattice {
 /// above what any of Lattice's files holds (three levels).
 inline constexpr unsigned kMaxJsonDepth = 64;
 
-/// `text` parsed as JSON; an error for malformed JSON, or for arrays and
-/// objects nested more than `maxDepth` deep.
+/// `text` parsed as JSON; an error for malformed JSON, for arrays and
+/// objects nested more than `maxDepth` deep, and for an object with a key
+/// twice (which the parser would keep one of, silently).
 llvm::Expected<llvm::json::Value> parseJson(llvm::StringRef text,
                                             unsigned maxDepth = kMaxJsonDepth);
 } // namespace mlir::lattice

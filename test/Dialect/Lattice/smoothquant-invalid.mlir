@@ -27,7 +27,20 @@
 // XTX: tensor 'short:input.xtx' is missing (were the statistics gathered on this model?)
 // RUN: %PYTHON %S/Inputs/make-stats.py %t.rows "short:input.min@=-1" "short:input.max@=1" "short:input.absmax@4=1,1,1,1" "short:input.xtx@4x4=1,0,0,0,0,1,0,0,0,0,1,0,0,0,0,1" "short:input.rows@=0"
 // RUN: not lattice-opt %s --lattice-smoothquant="stats=%t.rows alpha-search=true" -split-input-file 2>&1 | FileCheck %s --check-prefix=ROWS
-// ROWS: tensor 'short:input.rows' must be at least 1
+// ROWS: tensor 'short:input.rows' must be a whole number of rows from 1 to 2^53, got 0
+// RUN: %PYTHON %S/Inputs/make-stats.py %t.half "short:input.min@=-1" "short:input.max@=1" "short:input.absmax@4=1,1,1,1" "short:input.xtx@4x4=1,0,0,0,0,1,0,0,0,0,1,0,0,0,0,1" "short:input.rows@=2.5"
+// RUN: not lattice-opt %s --lattice-smoothquant="stats=%t.half alpha-search=true" -split-input-file 2>&1 | FileCheck %s --check-prefix=HALF-ROWS
+// HALF-ROWS: tensor 'short:input.rows' must be a whole number of rows from 1 to 2^53, got 2.5
+// RUN: %PYTHON %S/Inputs/make-stats.py %t.huge "short:input.min@=-1" "short:input.max@=1" "short:input.absmax@4=1,1,1,1" "short:input.xtx@4x4=1,0,0,0,0,1,0,0,0,0,1,0,0,0,0,1" "short:input.rows@=18446744073709551616"
+// RUN: not lattice-opt %s --lattice-smoothquant="stats=%t.huge alpha-search=true" -split-input-file 2>&1 | FileCheck %s --check-prefix=HUGE-ROWS
+// HUGE-ROWS: tensor 'short:input.rows' must be a whole number of rows from 1 to 2^53, got 1.84467e+19
+// Channel maxima that the tensor's minimum and maximum contradict:
+// RUN: %PYTHON %S/Inputs/make-stats.py %t.absmax "short:input.min@=-1" "short:input.max@=1" "short:input.absmax@4=1,5,1,1"
+// RUN: not lattice-opt %s --lattice-smoothquant="stats=%t.absmax" -split-input-file 2>&1 | FileCheck %s --check-prefix=ABSMAX
+// ABSMAX: tensor 'short:input.absmax' does not fit 'short:input.min' and 'short:input.max': its largest value is 5, their largest magnitude 1 (were they gathered on the same data?)
+// RUN: %PYTHON %S/Inputs/make-stats.py %t.below "short:input.min@=-3" "short:input.max@=1" "short:input.absmax@4=1,1,1,1"
+// RUN: not lattice-opt %s --lattice-smoothquant="stats=%t.below" -split-input-file 2>&1 | FileCheck %s --check-prefix=BELOW
+// BELOW: its largest value is 1, their largest magnitude 3
 
 func.func @shape(%x: tensor<3x4xf32>) -> tensor<3x2xf32> {
   %w = arith.constant dense<1.0> : tensor<2x4xf32> loc("short")

@@ -17,6 +17,11 @@
 // RUN: %PYTHON %S/Inputs/make-stats.py %t.weights --format weights
 // RUN: not lattice-opt %s --lattice-split-outliers="stats=%t.weights" 2>&1 | FileCheck %s --check-prefix=FORMAT
 // FORMAT: lattice-split-outliers: {{.*}}.weights: not a statistics file (its metadata lacks "format": "lattice-stats")
+// A statistics file that names a tensor twice (which one a reader keeps is
+// not for it to guess):
+// RUN: %PYTHON -c "import struct, sys; e = '{\"dtype\": \"F32\", \"shape\": [], \"data_offsets\": [0, 4]}'; h = ('{\"x\": %%s, \"x\": %%s}' %% (e, e)).encode(); sys.stdout.buffer.write(struct.pack('<Q', len(h)) + h + bytes(4))" > %t.twice
+// RUN: not lattice-opt %s --lattice-split-outliers="stats=%t.twice" 2>&1 | FileCheck %s --check-prefix=TWICE
+// TWICE: lattice-split-outliers: {{.*}}.twice: header is not JSON: JSON object has the key "x" twice (at offset 61)
 
 func.func @shape(%x: tensor<3x4xf32>) -> tensor<3x2xf32> {
   %w = arith.constant dense<1.0> : tensor<2x4xf32> loc("short")

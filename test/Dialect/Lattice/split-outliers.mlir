@@ -1,8 +1,8 @@
 // RUN: %PYTHON %S/Inputs/make-stats.py %t.stats \
 // RUN:   "fc:input.min@=-9" "fc:input.max@=8" "fc:input.absmax@4=4,1,0.5,9" \
-// RUN:   "q:input.min@=-9" "q:input.max@=8" "q:input.absmax@4=7,1,0,2" \
-// RUN:   "k:input.min@=-9" "k:input.max@=8" "k:input.absmax@4=1,1,0,2" \
-// RUN:   "wide:input.min@=-9" "wide:input.max@=8" "wide:input.absmax@2=7,8" \
+// RUN:   "q:input.min@=-7" "q:input.max@=6" "q:input.absmax@4=7,1,0,2" \
+// RUN:   "k:input.min@=-2" "k:input.max@=1" "k:input.absmax@4=1,1,0,2" \
+// RUN:   "wide:input.min@=-7" "wide:input.max@=8" "wide:input.absmax@2=7,8" \
 // RUN:   "quiet:input.min@=-1" "quiet:input.max@=1" "quiet:input.absmax@4=1,1,1,1" \
 // RUN:   "kept:input.min@=-9" "kept:input.max@=9" "kept:input.absmax@4=9,1,1,1"
 // RUN: lattice-opt %s --lattice-split-outliers="stats=%t.stats" -split-input-file | FileCheck %s
