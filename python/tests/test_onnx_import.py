@@ -430,6 +430,82 @@ def test_unsupported_op_names_op_node_and_opset(tmp_path):
     assert "node 'mix' (Einsum, opset 13)" in message and "not supported" in message
 
 
+@pytest.mark.parametrize("axis", [-4, -3, -1, 0, 2, 4])
+def test_flatten_axes(tmp_path, axis):
+    """Flatten's axis lies in [-rank, rank], a negative one counting from
+    the end (-1 on rank 4 keeps the last dimension apart)."""
+    from onnx import helper
+    shape = [2, 3, 4, 5]
+    kept = axis + 4 if axis < 0 else axis
+    out = [int(np.prod(shape[:kept])), int(np.prod(shape[kept:]))]
+    model = _graph_model([helper.make_node("Flatten", ["x"], ["y"], axis=axis)],
+                         [_float_info("x", shape)], [_float_info("y", out)])
+    onnx.save(model, str(tmp_path / "flatten.onnx"))
+    x = np.arange(120, dtype=np.float32).reshape(shape)
+    y = _run(tmp_path, tmp_path / "flatten.onnx", [x])
+    np.testing.assert_array_equal(y, x.reshape(out))
+
+
+@pytest.mark.parametrize("scales,expected", [
+    # ONNX's backend tests: downsampling takes the resized length unrounded
+    # (4 * 0.6 = 2.4), upsampling to whole lengths.
+    ([1, 1, 0.6, 0.6], [[[[1.0, 3.142857]]]]),
+    ([1, 1, 2, 1], [[[[1, 2, 3, 4], [11 / 3, 14 / 3, 17 / 3, 20 / 3],
+                      [19 / 3, 22 / 3, 25 / 3, 28 / 3], [9, 10, 11, 12]]]]),
+])
+def test_resize_linear_align_corners(tmp_path, scales, expected):
+    from onnx import TensorProto, helper, numpy_helper
+    expected = np.array(expected, np.float32)
+    x = np.arange(1, 9, dtype=np.float32).reshape(1, 1, 2, 4)
+    if scales[2] == 2:
+        x = np.array([[[[1, 2, 3, 4], [9, 10, 11, 12]]]], np.float32)
+    model = _graph_model(
+        [helper.make_node("Resize", ["x", "", "scales"], ["y"], mode="linear",
+                          coordinate_transformation_mode="align_corners")],
+        [_float_info("x", list(x.shape))],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, list(expected.shape))],
+        [numpy_helper.from_array(np.array(scales, np.float32), "scales")])
+    onnx.save(model, str(tmp_path / "resize.onnx"))
+    y = _run(tmp_path, tmp_path / "resize.onnx", [x])
+    np.testing.assert_allclose(y, expected, rtol=1e-6)
+
+
+def _slice_model(starts, ends, axes, steps, shape, out_shape):
+    from onnx import helper, numpy_helper
+    initializers = [numpy_helper.from_array(np.array(v, np.int64), name)
+                    for v, name in ((starts, "s"), (ends, "e"), (axes, "a"), (steps, "t"))]
+    return _graph_model([helper.make_node("Slice", ["x", "s", "e", "a", "t"], ["y"])],
+                        [_float_info("x", shape)], [_float_info("y", out_shape)],
+                        initializers)
+
+
+@pytest.mark.parametrize("starts,ends,axes,steps,index", [
+    ([3], [0], [1], [-1], np.s_[:, 3:0:-1]),
+    ([-1], [-1000], [1], [-2], np.s_[:, ::-2]),
+    ([10, -1], [-10, 0], [0, 1], [-3, -1], np.s_[::-3, :0:-1]),
+])
+def test_slice_negative_steps(tmp_path, starts, ends, axes, steps, index):
+    """Slices that read backwards, bounds clamped as ONNX clamps them."""
+    x = np.arange(20, dtype=np.float32).reshape(4, 5)
+    expected = x[index]
+    onnx.save(_slice_model(starts, ends, axes, steps, [4, 5], list(expected.shape)),
+              str(tmp_path / "slice.onnx"))
+    np.testing.assert_array_equal(_run(tmp_path, tmp_path / "slice.onnx", [x]), expected)
+
+
+def test_empty_slice(tmp_path):
+    model = _slice_model([10], [20], [0], [1], [4, 5], [0, 5])
+    assert "the slice of axis 0 is empty (start 4, end 4, step 1" in _import_error(
+        tmp_path, model)
+
+
+def test_flatten_axis_out_of_range(tmp_path):
+    from onnx import helper
+    model = _graph_model([helper.make_node("Flatten", ["x"], ["y"], axis=-5)],
+                         [_float_info("x", [2, 3, 4, 5])], [_float_info("y", [1, 120])])
+    assert "axis -5 is out of range for rank 4" in _import_error(tmp_path, model)
+
+
 def test_opset_out_of_range(tmp_path):
     from onnx import helper
     model = _graph_model([helper.make_node("Relu", ["x"], ["y"])],

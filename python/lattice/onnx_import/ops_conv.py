@@ -301,7 +301,10 @@ class _ConvOps:
             elif ctm == "pytorch_half_pixel":
                 src = np.zeros_like(o)
             elif ctm == "align_corners":
-                src = o * (n - 1) / (out - 1) if out > 1 else np.zeros_like(o)
+                # The resized length is n * scale, unrounded, as ONNX's
+                # reference computes it (out where sizes were given).
+                length = n * scale
+                src = o * (n - 1) / (length - 1) if length > 1 else np.zeros_like(o)
             else:
                 src = o / scale
             if mode == "nearest":

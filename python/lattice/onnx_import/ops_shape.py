@@ -82,7 +82,13 @@ class _ShapeOps:
 
     def op_Flatten(self, node, ins, attrs):
         shape = self.shape_of(ins[0])
-        axis = attrs.get("axis", 1) % (len(shape) + 1) if shape else 0
+        rank = len(shape)
+        axis = attrs.get("axis", 1)
+        # [-rank, rank]: a negative axis counts from the end.
+        if not -rank <= axis <= rank:
+            self.fail(f"axis {axis} is out of range for rank {rank}")
+        if axis < 0:
+            axis += rank
         return self.reshaped(ins[0], [int(np.prod(shape[:axis])), int(np.prod(shape[axis:]))])
 
     def op_Squeeze(self, node, ins, attrs):
@@ -155,14 +161,9 @@ class _ShapeOps:
             strides = [1] * len(shape)
             strides[axis] = step
             return self.e.extract_slice(x, offsets, sizes, strides)
-        # Negative steps: a copy that reads backwards.
-        out_shape = list(shape)
-        out_shape[axis] = count
-        rank = len(shape)
-        results = [f"d{i}" if i != axis else f"{start} - d{i} * {-step}" for i in range(rank)]
-        init = self.e.empty(out_shape, x.dtype)
-        return self.e.generic([x], [_affine(rank, results)], init, _identity(rank),
-                              ["parallel"] * rank, lambda a, o: ([], a[0]))
+        # Negative steps: a gather at the constant indices (a generic that
+        # reads along `start - d * step` is tiled into invalid slices).
+        return self.gather_constant(x, axis, np.arange(start, end, step, dtype=np.int64))
 
     def op_Split(self, node, ins, attrs):
         shape = self.shape_of(ins[0])
@@ -209,6 +210,10 @@ class _ShapeOps:
             if step == 0:
                 self.fail("step 0")
             start, end, step = slice(int(start), int(end), int(step)).indices(shape[axis])
+            if not len(range(start, end, step)) and not isinstance(x, np.ndarray):
+                self.fail(f"the slice of axis {axis} is empty (start {start}, end {end}, "
+                          f"step {step} on a dimension of {shape[axis]}); empty tensors "
+                          "are not supported")
             x = self.slice_along(x, axis, start, end, step)
         return x
 
