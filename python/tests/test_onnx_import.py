@@ -506,6 +506,54 @@ def test_flatten_axis_out_of_range(tmp_path):
     assert "axis -5 is out of range for rank 4" in _import_error(tmp_path, model)
 
 
+def _malformed(kind):
+    """A small valid graph (x @ w, then Relu), damaged one way."""
+    from onnx import helper, numpy_helper
+    w = numpy_helper.from_array(np.ones((3, 2), np.float32), "w")
+    nodes = [helper.make_node("MatMul", ["x", "w"], ["h"], name="mm"),
+             helper.make_node("Relu", ["h"], ["y"], name="relu")]
+    inputs = [_float_info("x", [4, 3])]
+    if kind == "same output":
+        nodes.append(helper.make_node("Sigmoid", ["h"], ["y"], name="other"))
+    elif kind == "input twice":
+        inputs.append(_float_info("x", [4, 3]))
+    elif kind == "attribute type":
+        nodes[1] = helper.make_node("Flatten", ["h"], ["y"], name="relu")
+        nodes[1].attribute.append(helper.make_attribute("axis", 1.0))
+    elif kind == "two payloads":
+        w.float_data.extend([1.0] * 6)
+    elif kind in ("negative dim", "zero dim"):
+        inputs = [_float_info("x", [-4 if kind == "negative dim" else 0, 3])]
+    model = _graph_model(nodes, inputs, [_float_info("y", [4, 2])], [w])
+    if kind == "ir version":
+        model.ir_version = 99
+    return model
+
+
+@pytest.mark.parametrize("kind,message", [
+    ("ir version", "IR version 99 is not supported (3 to "),
+    ("same output", "node 'other' (Sigmoid) produces 'y', which node 'relu' (Relu) "
+                    "already defines"),
+    ("input twice", "graph input 'x' is declared twice"),
+    ("attribute type", "node 'relu' (Flatten): attribute 'axis' is FLOAT; Flatten takes INT"),
+    ("two payloads", "initializer 'w' has both raw data and typed data"),
+    ("negative dim", "graph input 'x' dimension 0 is -4; a fixed dimension must be positive"),
+    ("zero dim", "graph input 'x' dimension 0 is 0; a fixed dimension must be positive"),
+])
+def test_malformed_graphs(tmp_path, kind, message):
+    """Graphs that ONNX's checker refuses are refused before import, with
+    what is wrong and where (each was imported silently before)."""
+    assert message in _import_error(tmp_path, _malformed(kind))
+
+
+def test_valid_graph_imports(tmp_path):
+    """The graph that test_malformed_graphs damages imports as it is."""
+    onnx.save(_malformed("none"), str(tmp_path / "ok.onnx"))
+    x = np.arange(12, dtype=np.float32).reshape(4, 3) - 6
+    np.testing.assert_allclose(_run(tmp_path, tmp_path / "ok.onnx", [x]),
+                               np.maximum(x @ np.ones((3, 2), np.float32), 0))
+
+
 def test_opset_out_of_range(tmp_path):
     from onnx import helper
     model = _graph_model([helper.make_node("Relu", ["x"], ["y"])],

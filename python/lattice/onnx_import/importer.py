@@ -152,7 +152,11 @@ class _Importer(_ElementwiseOps, _ShapeOps, _ReduceOps, _NormOps, _LinearOps, _C
         else:
             shape = []
             for i, dim in enumerate(tensor.shape.dim):
-                if dim.HasField("dim_value") and dim.dim_value > 0:
+                if dim.HasField("dim_value") and dim.dim_value <= 0:
+                    raise OnnxImportError(
+                        f"graph input '{info.name}' dimension {i} is {dim.dim_value}; "
+                        "a fixed dimension must be positive")
+                if dim.HasField("dim_value"):
                     shape.append(dim.dim_value)
                 else:
                     label = dim.dim_param or "?"

@@ -201,7 +201,65 @@ def _load(path):
             tensor.raw_data = f.read(length)
         tensor.data_location = onnx.TensorProto.DEFAULT
         del tensor.external_data[:]
+    _validate(model, path)
     return model, mapped
+
+
+# A tensor's typed payloads, any of which beside raw_data is a second copy.
+_TYPED_FIELDS = ("float_data", "int32_data", "string_data", "int64_data",
+                 "double_data", "uint64_data")
+
+
+def _validate(model, path):
+    """Checks of the graph as a whole, before any of it is imported: the IR
+    version, unique names (graph inputs, initializers, the values nodes
+    produce), one payload per tensor, and attribute types against the
+    operators' schemas."""
+    import onnx
+
+    if not 3 <= model.ir_version <= onnx.IR_VERSION:
+        raise OnnxImportError(f"{path}: IR version {model.ir_version} is not supported "
+                              f"(3 to {onnx.IR_VERSION})")
+    graph = model.graph
+    defined = {}
+    for kind, names in (("graph input", [i.name for i in graph.input]),
+                        ("initializer", [t.name for t in graph.initializer])):
+        seen = set()
+        for name in names:
+            if name in seen:
+                raise OnnxImportError(f"{path}: {kind} '{name}' is declared twice")
+            seen.add(name)
+            defined.setdefault(name, kind)
+    tensors = [(t, f"initializer '{t.name}'") for t in graph.initializer]
+    opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")),
+                 None)
+    for index, node in enumerate(graph.node):
+        where = f"node '{node.name or index}' ({node.op_type})"
+        for output in node.output:
+            if not output:
+                continue
+            if output in defined:
+                raise OnnxImportError(f"{path}: {where} produces '{output}', which "
+                                      f"{defined[output]} already defines")
+            defined[output] = where
+        try:
+            schema = onnx.defs.get_schema(node.op_type, opset or 1, node.domain)
+        except Exception:  # an operator that onnx does not know: the importer says
+            schema = None
+        for attr in node.attribute:
+            if attr.type == onnx.AttributeProto.TENSOR:
+                tensors.append((attr.t, f"{where}: attribute '{attr.name}'"))
+            expected = schema.attributes.get(attr.name) if schema else None
+            if expected is not None and attr.type != expected.type:
+                kinds = onnx.AttributeProto.AttributeType
+                raise OnnxImportError(
+                    f"{path}: {where}: attribute '{attr.name}' is "
+                    f"{kinds.Name(attr.type)}; {node.op_type} takes "
+                    f"{kinds.Name(expected.type)}")
+    for tensor, where in tensors:
+        if tensor.HasField("raw_data") and any(len(getattr(tensor, f))
+                                               for f in _TYPED_FIELDS):
+            raise OnnxImportError(f"{path}: {where} has both raw data and typed data")
 
 
 def _check_dims(tensor, where):
