@@ -554,6 +554,28 @@ def test_valid_graph_imports(tmp_path):
                                np.maximum(x @ np.ones((3, 2), np.float32), 0))
 
 
+def test_names_with_control_characters(tmp_path):
+    """Input and output names with a newline, a tab, a control byte, a quote
+    and a backslash reach the library's description unchanged (a raw
+    newline in the intermediate MLIR was a parser error)."""
+    from onnx import helper, numpy_helper
+    x_name, y_name = "x\nbad\t\x01", 'y"\\z'
+    model = _graph_model([helper.make_node("MatMul", [x_name, "w"], [y_name],
+                                           name="fc\nnode")],
+                         [_float_info(x_name, [4, 3])], [_float_info(y_name, [4, 2])],
+                         [numpy_helper.from_array(np.full((3, 2), 0.5, np.float32), "w")])
+    onnx.save(model, str(tmp_path / "names.onnx"))
+    compiled = compiler.compile(tmp_path / "names.onnx", output=tmp_path / "out" / "names",
+                                quiet=True)
+    try:
+        assert [name for name, _, _ in compiled.inputs] == [x_name]
+        assert [name for name, _, _ in compiled.outputs] == [y_name]
+        x = np.arange(12, dtype=np.float32).reshape(4, 3)
+        np.testing.assert_allclose(compiled(x)[0], x @ np.full((3, 2), 0.5, np.float32))
+    finally:
+        compiled.close()
+
+
 def test_opset_out_of_range(tmp_path):
     from onnx import helper
     model = _graph_model([helper.make_node("Relu", ["x"], ["y"])],

@@ -19,6 +19,22 @@ class Value:
         return tensor_type(self.shape, self.dtype)
 
 
+
+def mlir_string(text):
+    """`text` as an MLIR string literal: quotes and backslashes escaped,
+    control characters (a newline in an ONNX name) as \\XX hex bytes, which
+    MLIR reads back as the same bytes."""
+    out = []
+    for char in text:
+        if char in '"\\':
+            out.append("\\" + char)
+        elif ord(char) < 0x20 or ord(char) == 0x7F:
+            out.append(f"\\{ord(char):02X}")
+        else:
+            out.append(char)
+    return '"' + "".join(out) + '"'
+
+
 def tensor_type(shape, dtype):
     return "tensor<" + "".join(f"{d}x" for d in shape) + dtype + ">"
 
@@ -114,7 +130,8 @@ class Emitter:
             # (A view of a mapped initializer stays one: the weights file
             # is written from it, one tensor at a time.)
             self.weights[key] = array
-            self.emit(f'{ssa} = lattice.weight "{key}" from "{self.weights_file}" : {ttype}')
+            self.emit(f"{ssa} = lattice.weight {mlir_string(key)} from "
+                      f"{mlir_string(self.weights_file)} : {ttype}")
         elif array.size > 0 and np.all(array == array.flat[0]):
             value = array.flat[0]
             literal = (_float_literal(value) if dtype == "f32" else

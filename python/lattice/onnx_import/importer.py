@@ -6,7 +6,7 @@ import sys
 import numpy as np
 
 from .common import _MAX_ELEMENTS, MAX_OPSET, MIN_OPSET, OnnxImportError
-from .emitter import Emitter, Value
+from .emitter import Emitter, Value, mlir_string
 from .loader import _attrs, _clean_name, _mapped_array, _to_array
 from .ops_elementwise import _ElementwiseOps
 from .ops_shape import _ShapeOps
@@ -235,11 +235,9 @@ class _Importer(_ElementwiseOps, _ShapeOps, _ReduceOps, _NormOps, _LinearOps, _C
                     [f"%r = arith.extui {a[0]} : i1 to i32"], "%r"))
             results.append((info.name, value))
 
-        def quote(text):
-            return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-        sig = ", ".join(f"{v.ssa}: {v.type} {{lattice.name = {quote(n)}}}" for n, v in args)
-        res = ", ".join(f"{v.type} {{lattice.name = {quote(n)}}}" for n, v in results)
+        sig = ", ".join(f"{v.ssa}: {v.type} {{lattice.name = {mlir_string(n)}}}"
+                        for n, v in args)
+        res = ", ".join(f"{v.type} {{lattice.name = {mlir_string(n)}}}" for n, v in results)
         text = [f"func.func @{function_name}({sig}) -> ({res}) {{"]
         text += self.e.lines
         text.append("  return " + ", ".join(v.ssa for _, v in results) + " : " +
