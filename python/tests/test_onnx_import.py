@@ -576,6 +576,31 @@ def test_names_with_control_characters(tmp_path):
         compiled.close()
 
 
+@pytest.mark.parametrize("op,attrs,outputs", [
+    ("LayerNormalization", {"axis": -1}, ["y", "mean", "inv_std"]),
+    ("MaxPool", {"kernel_shape": [2, 2]}, ["y", "indices"]),
+    ("Dropout", {}, ["y", "mask"]),
+])
+def test_optional_outputs_not_supported(tmp_path, op, attrs, outputs):
+    """An optional output that the importer does not compute, read by the
+    graph, is named as not supported (it was 'not computed by any node')."""
+    from onnx import TensorProto, helper, numpy_helper
+    shape = [1, 1, 4, 4]
+    inputs = ["x"]
+    initializers = []
+    if op == "LayerNormalization":
+        inputs.append("gamma")
+        initializers.append(numpy_helper.from_array(np.ones(4, np.float32), "gamma"))
+    node = helper.make_node(op, inputs, outputs, name="n", **attrs)
+    model = _graph_model([node], [_float_info("x", shape)],
+                         [helper.make_tensor_value_info(outputs[-1], TensorProto.UNDEFINED,
+                                                        None)],
+                         initializers, opset=17)
+    message = _import_error(tmp_path, model)
+    assert (f"graph output '{outputs[-1]}': output {len(outputs) - 1} ('{outputs[-1]}') "
+            f"of node 'n' ({op}) is not supported") in message, message
+
+
 def test_opset_out_of_range(tmp_path):
     from onnx import helper
     model = _graph_model([helper.make_node("Relu", ["x"], ["y"])],

@@ -40,6 +40,8 @@ class _Importer(_ElementwiseOps, _ShapeOps, _ReduceOps, _NormOps, _LinearOps, _C
                                   f"opsets {MIN_OPSET} to {MAX_OPSET})")
         self.e = Emitter(weights_file)
         self.env = {}          # ONNX name -> Value or np.ndarray
+        # ONNX name -> why it is not computed (optional outputs left out)
+        self.uncomputed = {}
         self.materialized = {}  # ONNX name -> Value of a constant
         self.layer_names = set()
         self.node = None
@@ -77,6 +79,8 @@ class _Importer(_ElementwiseOps, _ShapeOps, _ReduceOps, _NormOps, _LinearOps, _C
         return value if isinstance(value, np.ndarray) else None
 
     def get(self, name):
+        if name in self.uncomputed:
+            self.fail(f"input '{name}': {self.uncomputed[name]}")
         if name not in self.env:
             self.fail(f"input '{name}' is neither a graph input, an initializer nor "
                       "the output of an earlier node")
@@ -218,14 +222,25 @@ class _Importer(_ElementwiseOps, _ShapeOps, _ReduceOps, _NormOps, _LinearOps, _C
                 self.fail(f"cannot import: {error}")
             if not isinstance(outputs, (list, tuple)):
                 outputs = [outputs]
-            for name, value in zip(node.output, outputs):
+            for position, name in enumerate(node.output):
+                value = outputs[position] if position < len(outputs) else None
                 if isinstance(value, (np.generic, bool, int, float)):
                     value = np.asarray(value)  # folding may give scalars
                 if name and value is not None:
                     self.env[name] = value
+                elif name:
+                    # An optional output that the importer does not compute
+                    # (LayerNormalization's Mean, MaxPool's Indices): an
+                    # error if anything reads it.
+                    self.uncomputed[name] = (
+                        f"output {position} ('{name}') of node "
+                        f"'{node.name or index}' ({node.op_type}) is not supported")
 
         results = []
         for info in graph.output:
+            if info.name in self.uncomputed:
+                raise OnnxImportError(f"graph output '{info.name}': "
+                                      f"{self.uncomputed[info.name]}")
             if info.name not in self.env:
                 raise OnnxImportError(f"graph output '{info.name}' is not computed by "
                                       "any node")
