@@ -93,9 +93,11 @@ RECIPES = {
 }
 
 def _is_note(line):
-    """Whether a line of lattice-compile's output is for users to see."""
-    return line.startswith(("lattice-compile: note:", "lattice-compile: QEP:",
-                            "lattice-quantize: layer "))
+    """Whether a line of lattice-compile's output is for users to see: notes,
+    progress, and warnings (degenerate weights or calibration data)."""
+    return (line.startswith(("lattice-compile: note:", "lattice-compile: QEP:",
+                             "lattice-quantize: layer "))
+            or ": warning: " in line)
 
 
 class CompileError(RuntimeError):
@@ -197,7 +199,7 @@ def _layers(report_file):
 def compile(model, recipe="f32", calib=None, output=None, *, recipe_file=None,
             shapes=None,
             target="cpu", gpu_chip=None, gpu_format=None, target_cpu=None,
-            num_threads=None, remarks=False,
+            num_threads=None, remarks=False, werror=False,
             quiet=False, _probe_outputs=False):
     """Compiles `model` (.onnx or .mlir) with `recipe` into `output` (a
     path prefix: output.so, output.safetensors, output.h; a temporary
@@ -208,6 +210,8 @@ def compile(model, recipe="f32", calib=None, output=None, *, recipe_file=None,
     bin or fatbin, default isa; calibration still runs on the CPU).
     `remarks`: print the code generator's remarks (ops left as scalar
     loops, ...) on stderr; they are also in `CompiledModel.remarks`.
+    Warnings (degenerate weights or calibration data) are printed unless
+    `quiet`; `werror` makes them errors.
     `recipe_file`: a recipe file (docs/Recipes.md), whose recipe replaces
     `recipe`, with per-layer settings."""
     if target not in ("cpu", "cuda"):
@@ -245,6 +249,8 @@ def compile(model, recipe="f32", calib=None, output=None, *, recipe_file=None,
         extra += ["--target-cpu", target_cpu]
     if num_threads:
         extra += ["--num-threads", str(num_threads)]
+    if werror:
+        extra += ["--werror"]
     if _probe_outputs:
         # (Reports build models with a probe on every layer's output, made
         # outputs of the library.)
@@ -327,6 +333,9 @@ def main(argv=None):
     parser.add_argument("--num-threads", type=int)
     parser.add_argument("--remarks", action="store_true",
                         help="print the code generator's remarks")
+    parser.add_argument("--werror", action="store_true",
+                        help="turn warnings (degenerate weights or calibration data) "
+                             "into errors")
     parser.add_argument("-q", "--quiet", action="store_true")
     args = parser.parse_args(argv)
     try:
@@ -336,7 +345,7 @@ def main(argv=None):
                          gpu_chip=args.gpu_chip, gpu_format=args.gpu_format,
                          target_cpu=args.target_cpu,
                          num_threads=args.num_threads, remarks=args.remarks,
-                         quiet=args.quiet)
+                         werror=args.werror, quiet=args.quiet)
     except CompileError as error:
         print(f"lattice-compile: error: {error}", file=sys.stderr)
         return 1

@@ -524,3 +524,18 @@ def test_deeply_nested_safetensors_header(tmp_path):
                          capture_output=True, text=True)
     assert run.returncode == 1
     assert "JSON nested more than 64 levels deep" in run.stderr, run.stderr
+
+
+def test_warnings_reach_python_and_werror(tmp_path, capfd):
+    """lattice.compile prints the compiler's warnings (here: calibration
+    data that is zero everywhere), and werror=True makes them an error."""
+    from lattice import compiler
+
+    calib = {"input0": np.zeros((4, 2, 64), np.float32)}
+    model = compiler.compile(_THREE_LAYERS, "w8a8", calib=calib,
+                             output=tmp_path / "warned" / "m")
+    model.close()
+    assert "calibration input 'input0' is 0 everywhere" in capfd.readouterr().err
+    with pytest.raises(compiler.CompileError, match="1 warning with --werror"):
+        compiler.compile(_THREE_LAYERS, "w8a8", calib=calib, werror=True, quiet=True,
+                         output=tmp_path / "strict" / "m")

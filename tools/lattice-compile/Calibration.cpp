@@ -15,6 +15,7 @@
 #include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/raw_ostream.h"
+#include <cfloat>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -463,6 +464,81 @@ static llvm::Expected<int64_t> getSamples(const lattice_model_info &info,
   return *count;
 }
 
+/// What makes calibration samples degenerate: statistics gathered on them
+/// misrepresent the activations, and the scales chosen from them are poor,
+/// although nothing is invalid. One sentence per finding.
+static std::vector<std::string>
+checkSamples(llvm::ArrayRef<InputSamples> inputs, int64_t samples) {
+  std::vector<std::string> warnings;
+  if (samples == 1)
+    warnings.push_back("calibration data holds a single sample: ranges and "
+                       "channel statistics of one input misrepresent the "
+                       "model's activations");
+  for (const InputSamples &input : inputs) {
+    if (input.info->dtype != LATTICE_F32)
+      continue; // (Token ids and other integers are not activations.)
+    std::string name =
+        ("calibration input '" + StringRef(input.info->name) + "'").str();
+    int64_t count = samples * input.elements;
+    double first = input.get(0, 0), largest = 0;
+    int64_t largestAt = 0, denormals = 0, firstDenormal = -1;
+    bool constant = true;
+    for (int64_t i = 0; i < count; ++i) {
+      double v = input.get(i / input.elements, i % input.elements);
+      constant &= v == first;
+      double magnitude = std::fabs(v);
+      if (magnitude > largest) {
+        largest = magnitude;
+        largestAt = i;
+      }
+      if (magnitude != 0 && magnitude < double(FLT_MIN)) {
+        if (denormals++ == 0)
+          firstDenormal = i;
+      }
+    }
+    auto where = [&](int64_t i) {
+      return ("sample " + llvm::Twine(i / input.elements) + ", element " +
+              llvm::Twine(i % input.elements))
+          .str();
+    };
+    if (constant) {
+      warnings.push_back(name + " is " + formatExact(first) +
+                         " everywhere: its statistics say nothing of the "
+                         "activations");
+      continue;
+    }
+    if (denormals)
+      warnings.push_back(
+          name + " holds " + std::to_string(denormals) +
+          (denormals == 1 ? " denormal value ("
+                          : " denormal values (the first ") +
+          formatExact(input.get(firstDenormal / input.elements,
+                                firstDenormal % input.elements)) +
+          ", " + where(firstDenormal) + ")");
+    // A value so large that an 8-bit scale set by it (largest / 127) rounds
+    // most of the others to zero.
+    int64_t flattened = 0, nonzero = 0;
+    for (int64_t i = 0; i < count; ++i) {
+      double magnitude =
+          std::fabs(input.get(i / input.elements, i % input.elements));
+      if (magnitude == 0)
+        continue;
+      ++nonzero;
+      flattened += magnitude < largest / 254;
+    }
+    if (nonzero > 1 && 2 * flattened > nonzero)
+      warnings.push_back(
+          name + " holds " +
+          formatExact(input.get(largestAt / input.elements,
+                                largestAt % input.elements)) +
+          " (" + where(largestAt) + "), against which " +
+          std::to_string((100 * flattened + nonzero / 2) / nonzero) +
+          " % of its nonzero values are below half an 8-bit step: one "
+          "outlier sets the range");
+  }
+  return warnings;
+}
+
 /// Writes sample `s` of every input into `buffers` in the input's type.
 static void fillInputs(llvm::ArrayRef<InputSamples> inputs, int64_t s,
                        std::vector<std::vector<uint8_t>> &buffers) {
@@ -589,6 +665,8 @@ llvm::Error mlir::lattice::compile::calibrate(const CalibrationOptions &o) {
       getSamples(info, o.samples, o.generatedSamples, inputs);
   if (!samples)
     return samples.takeError();
+  if (o.samples && o.warnings)
+    *o.warnings = checkSamples(inputs, *samples);
   llvm::Expected<std::vector<ProbeStatistics>> probes =
       getProbes(info, o.firstProbe, o.bins, o.xtx);
   if (!probes)

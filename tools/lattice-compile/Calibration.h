@@ -42,6 +42,9 @@ struct CalibrationOptions {
   bool xtx = false;
   /// The statistics file to write.
   llvm::StringRef output;
+  /// Filled with what makes the samples of `samples` degenerate for
+  /// calibration (checkSamples), one sentence each.
+  std::vector<std::string> *warnings = nullptr;
 };
 
 /// The statistics of QEP for some layers: the partly quantized model's

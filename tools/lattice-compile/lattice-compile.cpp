@@ -132,6 +132,12 @@ static llvm::cl::opt<bool> showRemarks(
                    "loops, microkernel choices, ...); without it only "
                    "errors and warnings are printed"),
     llvm::cl::init(false), llvm::cl::cat(toolCategory));
+static llvm::cl::opt<bool> warningsAreErrors(
+    "werror",
+    llvm::cl::desc("Turn warnings (degenerate weights or calibration data, "
+                   "layers left in float, ...) into errors: the compilation "
+                   "fails before the library is built"),
+    llvm::cl::init(false), llvm::cl::cat(toolCategory));
 static llvm::cl::opt<std::string>
     cCompiler("cc", llvm::cl::desc("C compiler that links the library"),
               llvm::cl::init(LATTICE_DEFAULT_CC), llvm::cl::cat(toolCategory));
@@ -381,6 +387,26 @@ static FailureOr<unsigned> buildProbedLibrary(ModuleOp module,
   return firstProbe;
 }
 
+/// Warnings so far, from the passes' diagnostics and from the driver's own
+/// checks (--werror fails on any).
+static unsigned numWarnings = 0;
+
+/// Prints a warning of the driver's own.
+static void warn(const llvm::Twine &message) {
+  llvm::errs() << "lattice-compile: warning: " << message << "\n";
+  ++numWarnings;
+}
+
+/// With --werror, failure once any warning was given.
+static LogicalResult checkWarnings() {
+  if (!warningsAreErrors || numWarnings == 0)
+    return success();
+  llvm::errs() << "lattice-compile: error: " << numWarnings
+               << (numWarnings == 1 ? " warning" : " warnings")
+               << " with --werror\n";
+  return failure();
+}
+
 /// Calibrates the float model `module` (external weights relative to
 /// `modelDir`) on --calib, or on generated samples: its build with probes
 /// goes to `work`, the statistics to `stats`.
@@ -418,11 +444,15 @@ static LogicalResult calibrateModule(ModuleOp module, StringRef modelDir,
   // calibration, the compilation's peak with GPTQ (15 MiB on 25 M weights).
   malloc_trim(0);
 #endif
+  std::vector<std::string> warnings;
+  options.warnings = &warnings;
   if (llvm::Error error = lattice::compile::calibrate(options)) {
     llvm::errs() << "lattice-compile: " << llvm::toString(std::move(error))
                  << "\n";
     return failure();
   }
+  for (const std::string &warning : warnings)
+    warn(warning);
   return success();
 }
 
@@ -797,6 +827,11 @@ static LogicalResult compile(const char *argv0) {
     return success(diagnostic.getSeverity() == DiagnosticSeverity::Remark &&
                    !showRemarks);
   });
+  // Counts the passes' warnings, and passes them on to be printed.
+  ScopedDiagnosticHandler warningCounter(&context, [](Diagnostic &diagnostic) {
+    numWarnings += diagnostic.getSeverity() == DiagnosticSeverity::Warning;
+    return failure();
+  });
   std::string error;
   auto buffer = openInputFile(inputFile, &error);
   if (!buffer) {
@@ -821,12 +856,14 @@ static LogicalResult compile(const char *argv0) {
       return failure();
   }
   if (!statsOutput.empty())
-    return calibrateModule(*module, modelDir, outputPrefix + ".work",
-                           statsOutput, argv0);
+    return failure(
+        failed(calibrateModule(*module, modelDir, outputPrefix + ".work",
+                               statsOutput, argv0)) ||
+        failed(checkWarnings()));
   std::string name = modelName;
   if (name.empty())
     name = llvm::sys::path::stem(outputPrefix).str();
-  if (failed(quantize(*module, modelDir, argv0)))
+  if (failed(quantize(*module, modelDir, argv0)) || failed(checkWarnings()))
     return failure();
   BuildOptions build{target, targetCPU, embedWeights};
   return compileModule(*module, outputPrefix, name, modelDir, build, argv0);

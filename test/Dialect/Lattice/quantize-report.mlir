@@ -27,14 +27,32 @@ func.func @override(%x: tensor<3x4xf32>) -> tensor<3x2xf32> {
 // -----
 
 /// An all-zero row gets the fallback scale 1, and says so; with no error at
-/// all, the SQNR is infinite.
+/// all, the SQNR is infinite. A zero output channel is a warning, report or
+/// not.
 // CHECK-LABEL: func.func @zero_row
 // CHECK-DAG: arith.constant dense<{{\[}}[0, 0], [7, -7]]> : tensor<2x2xi8>
 // CHECK-DAG: arith.constant dense<[1.000000e+00, 2.000000e+00]> : tensor<2xf32>
 func.func @zero_row(%x: tensor<1x2xf32>) -> tensor<1x2xf32> {
   %w = arith.constant dense<[[0.0, 0.0], [14.0, -14.0]]> : tensor<2x2xf32>
+  // expected-warning@+3 {{layer '<unnamed>': output channel 0 of 2 is zero}}
   // expected-remark@+2 {{layer '<unnamed>': 1 all-zero blocks use the fallback scale 1}}
   // expected-remark@+1 {{layer '<unnamed>': '!lattice.quant<s4, f32, channel<0>>', weight SQNR inf dB, 20 bits per weight}}
   %y = lattice.matmul %x, %w accumulate(f32) : (tensor<1x2xf32>, tensor<2x2xf32>) -> tensor<1x2xf32>
   return %y : tensor<1x2xf32>
+}
+
+// -----
+
+/// Several zero output channels are counted; a weight that is zero
+/// everywhere says so.
+func.func @zero_rows(%x: tensor<1x2xf32>) -> (tensor<1x3xf32>, tensor<1x2xf32>) {
+  %w = arith.constant dense<[[1.0, 0.0], [0.0, 0.0], [0.0, 0.0]]> : tensor<3x2xf32> loc("some")
+  %z = arith.constant dense<0.0> : tensor<2x2xf32> loc("none")
+  // expected-warning@+2 {{layer 'some': output channel 1 of 3 is zero (and 1 more)}}
+  // expected-remark@+1 {{layer 'some'}}
+  %y = lattice.matmul %x, %w accumulate(f32) : (tensor<1x2xf32>, tensor<3x2xf32>) -> tensor<1x3xf32>
+  // expected-warning@+2 {{layer 'none': the weight is zero everywhere}}
+  // expected-remark@+1 {{layer 'none'}}
+  %v = lattice.matmul %x, %z accumulate(f32) : (tensor<1x2xf32>, tensor<2x2xf32>) -> tensor<1x2xf32>
+  return %y, %v : tensor<1x3xf32>, tensor<1x2xf32>
 }

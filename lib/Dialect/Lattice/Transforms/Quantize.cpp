@@ -546,6 +546,23 @@ LogicalResult LatticeQuantizePass::quantizeMatmul(
       return op.emitError()
              << "layer '" << layer << "': weight element [" << index / k << ", "
              << index % k << "] is " << formatNumber(x);
+  // Output channels that are zero: the layer computes nothing there (a
+  // pruned or untrained channel, or weights that did not load).
+  SmallVector<int64_t> zeroRows;
+  for (int64_t row = 0; row < n; ++row)
+    if (llvm::all_of(ArrayRef<float>(*values).slice(row * k, k),
+                     [](float x) { return x == 0.0f; }))
+      zeroRows.push_back(row);
+  if (zeroRows.size() == size_t(n))
+    op.emitWarning() << "layer '" << layer
+                     << "': the weight is zero everywhere";
+  else if (!zeroRows.empty())
+    op.emitWarning()
+        << "layer '" << layer << "': output channel " << zeroRows.front()
+        << " of " << n << " is zero"
+        << (zeroRows.size() > 1
+                ? llvm::formatv(" (and {0} more)", zeroRows.size() - 1).str()
+                : std::string());
   if (qep) {
     FailureOr<std::vector<float>> target =
         getQEPTarget(op, layer, config, *values, n, k);
