@@ -9,6 +9,9 @@ against its shapes and dtypes before the call, outputs are allocated here.
 
 import ctypes
 import os
+import shutil
+import tempfile
+import threading
 
 import numpy as np
 
@@ -38,6 +41,30 @@ class _ModelInfo(ctypes.Structure):
                 ("workspace_bytes", ctypes.c_uint64)]
 
 
+# The libraries this process loaded, by path: the identity of the file that
+# was loaded. dlopen hands back the library already loaded from a path even
+# when the file there was replaced since (a model compiled again to the same
+# output), so such a file is loaded from a private copy instead.
+_LOADED = {}
+_LOADED_LOCK = threading.Lock()
+
+
+def _open_library(path):
+    """ctypes.CDLL of the library file at `path` as it is now."""
+    status = os.stat(path)
+    identity = (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns)
+    with _LOADED_LOCK:
+        if _LOADED.setdefault(path, identity) == identity:
+            return ctypes.CDLL(path)
+    fd, copy = tempfile.mkstemp(prefix="lattice-", suffix=".so")
+    os.close(fd)
+    try:
+        shutil.copyfile(path, copy)
+        return ctypes.CDLL(copy)
+    finally:
+        os.unlink(copy)  # (the loaded mapping stays)
+
+
 def _describe(info):
     dtype = _DTYPES.get(info.dtype)
     return info.name.decode(), dtype, tuple(info.shape[:info.rank])
@@ -61,7 +88,7 @@ def describe(library):
     dtype, or None for bf16, shape). Packed sub-byte weights are uint8,
     their shape the number of bytes."""
     library = os.path.abspath(library)
-    info = _library_info(ctypes.CDLL(library), library).contents
+    info = _library_info(_open_library(library), library).contents
     return {kind: [_describe(getattr(info, kind)[i])
                    for i in range(getattr(info, f"num_{kind}"))]
             for kind in ("inputs", "outputs", "weights")}
@@ -73,7 +100,7 @@ class Model:
     def __init__(self, library, weights=None):
         self._model = ctypes.c_void_p()  # what close() frees, once loaded
         library = os.path.abspath(library)
-        self._lib = ctypes.CDLL(library)
+        self._lib = _open_library(library)
         embedded = getattr(self._lib, "lattice_embedded_weights_v1", None)
         if weights is None and embedded is None:
             weights = os.path.splitext(library)[0] + ".safetensors"

@@ -189,3 +189,22 @@ def test_concurrent_calls(compiled):
     for i in range(4):
         for a, b in zip(results[i], expected[i]):
             assert np.array_equal(a, b, equal_nan=True)
+
+
+def test_recompiled_library_at_the_same_path(tmp_path):
+    """A model compiled again to the same output and loaded in the same
+    process runs the new code: dlopen would hand back the library already
+    loaded from that path, with the old code and the new weights."""
+    from lattice import compiler
+
+    three = ROOT / "test" / "Tools" / "Inputs" / "three-layers.mlir"
+    x = np.linspace(-1, 1, 128, dtype=np.float32).reshape(2, 64)
+    outputs = {}
+    for recipe in ("w8a16", "w4a16-g32", "w8a16"):
+        model = compiler.compile(three, recipe, output=tmp_path / "same", quiet=True)
+        try:
+            outputs.setdefault(recipe, []).append(model(x)[0])
+        finally:
+            model.close()
+    np.testing.assert_array_equal(outputs["w8a16"][0], outputs["w8a16"][1])
+    assert not np.array_equal(outputs["w8a16"][0], outputs["w4a16-g32"][0])
