@@ -78,16 +78,11 @@ struct LatticeAWQPass final
                        "clip=minmax";
     if (grid < 1 || grid > 1000)
       return fail() << "grid must be 1 to 1000, got " << int64_t(grid);
-    if (stats.empty())
-      return fail() << "stats=<file> is required (statistics with the absmean "
-                       "and X^T X of every layer's input: lattice-compile "
-                       "--calib-xtx)";
-    llvm::Expected<std::unique_ptr<StatisticsFile>> file =
-        StatisticsFile::open(stats);
-    if (!file)
-      return fail() << llvm::toString(file.takeError());
-    statistics = std::move(*file);
-    return success();
+    return openRequiredStatistics(
+        stats,
+        "statistics with the absmean and X^T X of every layer's input: "
+        "lattice-compile --calib-xtx",
+        fail, statistics);
   }
 
   void runOnOperation() override {

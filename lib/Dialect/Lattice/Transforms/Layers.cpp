@@ -43,3 +43,16 @@ bool mlir::lattice::hasFloatWeight(MatmulOp op) {
   return op.getRhs().getDefiningOp<WeightOp>() ||
          matchPattern(op.getRhs(), m_Constant());
 }
+
+LogicalResult mlir::lattice::openRequiredStatistics(
+    StringRef path, StringRef what, function_ref<InFlightDiagnostic()> fail,
+    std::shared_ptr<const StatisticsFile> &statistics) {
+  if (path.empty())
+    return fail() << "stats=<file> is required (" << what << ")";
+  llvm::Expected<std::unique_ptr<StatisticsFile>> file =
+      StatisticsFile::open(path);
+  if (!file)
+    return fail() << llvm::toString(file.takeError());
+  statistics = std::move(*file);
+  return success();
+}

@@ -109,15 +109,8 @@ struct LatticeSmoothQuantPass final
     };
     if (!(alpha >= 0.0 && alpha <= 1.0))
       return fail() << "alpha must be in [0, 1], got " << formatNumber(alpha);
-    if (stats.empty())
-      return fail() << "stats=<file> is required (the statistics written by "
-                       "lattice.calibrate)";
-    llvm::Expected<std::unique_ptr<StatisticsFile>> file =
-        StatisticsFile::open(stats);
-    if (!file)
-      return fail() << llvm::toString(file.takeError());
-    statistics = std::move(*file);
-    return success();
+    return openRequiredStatistics(
+        stats, "the statistics written by lattice.calibrate", fail, statistics);
   }
 
   void runOnOperation() override;

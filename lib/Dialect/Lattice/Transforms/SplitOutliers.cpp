@@ -50,15 +50,8 @@ struct LatticeSplitOutliersPass final
     if (!(threshold > 0) || !std::isfinite(threshold))
       return fail() << "threshold must be a positive number, got "
                     << formatNumber(threshold);
-    if (stats.empty())
-      return fail() << "stats=<file> is required (the statistics written by "
-                       "lattice.calibrate)";
-    llvm::Expected<std::unique_ptr<StatisticsFile>> file =
-        StatisticsFile::open(stats);
-    if (!file)
-      return fail() << llvm::toString(file.takeError());
-    statistics = std::move(*file);
-    return success();
+    return openRequiredStatistics(
+        stats, "the statistics written by lattice.calibrate", fail, statistics);
   }
 
   void runOnOperation() override;

@@ -15,6 +15,8 @@
 #define LATTICE_DIALECT_LATTICE_TRANSFORMS_LAYERS_H
 
 #include "lattice/Dialect/Lattice/IR/LatticeOps.h"
+#include "lattice/Support/Statistics.h"
+#include <memory>
 #include <string>
 
 namespace mlir::lattice {
@@ -30,6 +32,14 @@ bool hasFloatWeight(MatmulOp op);
 
 /// The probe on the lhs of layer `layer`: "<layer>:input".
 std::string getInputProbeName(StringRef layer);
+
+/// Opens the statistics file `path` that a pass cannot run without:
+/// `fail()` starts the pass's errors ("lattice-awq: "), `what` says what the
+/// file holds ("the statistics written by lattice.calibrate").
+LogicalResult
+openRequiredStatistics(StringRef path, StringRef what,
+                       function_ref<InFlightDiagnostic()> fail,
+                       std::shared_ptr<const StatisticsFile> &statistics);
 
 /// The probe on the weight of layer `layer`: "<layer>:weight".
 std::string getWeightProbeName(StringRef layer);
