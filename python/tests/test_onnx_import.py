@@ -601,6 +601,20 @@ def test_optional_outputs_not_supported(tmp_path, op, attrs, outputs):
             f"of node 'n' ({op}) is not supported") in message, message
 
 
+def test_unset_dimensions_named_in_shape_errors(tmp_path):
+    """A shape error after symbolic input dimensions were taken as 1 names
+    them and says to give them with --shape (a pooling error alone sent a
+    user looking at the pooling)."""
+    from onnx import TensorProto, helper
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, "height", "width"])
+    model = _graph_model([helper.make_node("MaxPool", ["x"], ["y"], name="pool",
+                                           kernel_shape=[2, 2])],
+                         [x], [_float_info("y", [1, 3, 4, 4])])
+    message = _import_error(tmp_path, model)
+    assert ("the input dimensions 'x'[2] ('height'), 'x'[3] ('width') are not fixed and "
+            "were taken as 1: give their sizes with --shape") in message, message
+
+
 def test_opset_out_of_range(tmp_path):
     from onnx import helper
     model = _graph_model([helper.make_node("Relu", ["x"], ["y"])],

@@ -42,6 +42,8 @@ class _Importer(_ElementwiseOps, _ShapeOps, _ReduceOps, _NormOps, _LinearOps, _C
         self.env = {}          # ONNX name -> Value or np.ndarray
         # ONNX name -> why it is not computed (optional outputs left out)
         self.uncomputed = {}
+        # Symbolic input dimensions taken as 1, as "'x'[2] ('height')"
+        self.defaulted = []
         self.materialized = {}  # ONNX name -> Value of a constant
         self.layer_names = set()
         self.node = None
@@ -67,6 +69,10 @@ class _Importer(_ElementwiseOps, _ShapeOps, _ReduceOps, _NormOps, _LinearOps, _C
         return "?"
 
     def fail(self, message):
+        if self.defaulted:
+            # The likely cause of a shape that does not fit.
+            message += (f" (the input dimensions {', '.join(self.defaulted)} are not "
+                        "fixed and were taken as 1: give their sizes with --shape)")
         raise OnnxImportError(f"{self.where()}: {message}")
 
     # -- values ---------------------------------------------------------------
@@ -164,6 +170,7 @@ class _Importer(_ElementwiseOps, _ShapeOps, _ReduceOps, _NormOps, _LinearOps, _C
                     shape.append(dim.dim_value)
                 else:
                     label = dim.dim_param or "?"
+                    self.defaulted.append(f"'{info.name}'[{i}] ('{label}')")
                     if not self.quiet:
                         print(f"lattice.onnx_import: input '{info.name}' dimension {i} "
                               f"('{label}') is not fixed; using 1 (set it with --shape)",
