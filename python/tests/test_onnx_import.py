@@ -269,6 +269,28 @@ def test_lstm(tmp_path):
     assert _sqnr(quantized, expected) > 25
 
 
+def test_stacked_lstm_w8a8_dynamic(tmp_path):
+    """Two LSTM layers of one width: their recurrent matmuls both read the
+    quantized zero state at the first step. The microkernel calls read it
+    through its address, and with one read left to bufferization the
+    buffer took the second layer's input first: 16.6 % error against the
+    float model instead of 0.3 %."""
+    torch.manual_seed(0)
+    model = nn.LSTM(16, 32, num_layers=2).eval()
+    samples = [torch.randn(4, 1, 16) for _ in range(4)]
+    _export(model, samples[0], tmp_path / "stacked.onnx", 17)
+    calib = {"x": np.stack([s.numpy() for s in samples])}
+    compiled = compiler.compile(tmp_path / "stacked.onnx", "w8a8-dynamic", calib=calib,
+                                output=tmp_path / "out" / "stacked", quiet=True)
+    try:
+        for x in samples:
+            with torch.no_grad():
+                expected = model(x)[0].numpy()
+            assert _sqnr(compiled(x.numpy())[0], expected) > 35
+    finally:
+        compiled.close()
+
+
 class Encoder(nn.Module):
     """PyTorch's own transformer layer (fused attention exported as ONNX
     ops: Gather, Slice, Reshape, Transpose, batched MatMul)."""

@@ -42,6 +42,11 @@ namespace mlir::lattice {
 using namespace mlir;
 using namespace mlir::lattice;
 
+/// The attribute on the to_buffer ops through which microkernel calls read
+/// their tensor operands: a number, unique in the module.
+static constexpr StringLiteral kUkernelOperandAttrName =
+    "lattice.ukernel_operand";
+
 /// The microkernels and their number of i64 parameters.
 static constexpr StringLiteral kQ4Gemv = "lattice_uk_matmul_f32_q4";
 static constexpr StringLiteral kGemmF32 = "lattice_uk_gemm_f32";
@@ -909,12 +914,15 @@ public:
   CallBuilder(ConversionPatternRewriter &rewriter, Location loc)
       : rewriter(rewriter), loc(loc) {}
 
-  /// The address of the read-only buffer of `tensor`.
+  /// The address of the read-only buffer of `tensor`. The to_buffer op is
+  /// where bufferization sees the kernel read `tensor`; it is marked
+  /// (kUkernelOperandAttrName) so that the pass can make it unique.
   Value address(Value tensor) {
     auto type = cast<RankedTensorType>(tensor.getType());
-    Value buffer = bufferization::ToBufferOp::create(
+    auto buffer = bufferization::ToBufferOp::create(
         rewriter, loc, MemRefType::get(type.getShape(), type.getElementType()),
         tensor, /*read_only=*/true);
+    buffer->setAttr(kUkernelOperandAttrName, rewriter.getUnitAttr());
     return addressOf(buffer);
   }
 
@@ -1411,6 +1419,17 @@ struct CPUUseUkernelsPass final
                                                          threads, bits);
     if (failed(applyPartialConversion(module, target, std::move(patterns))))
       return signalPassFailure();
+    // Each kernel operand's to_buffer gets its own number: two calls that
+    // read one tensor must keep one to_buffer each, or CSE leaves the first
+    // as the only read that bufferization sees, and the tensor's buffer may
+    // be reused for another value before the second call reads it through
+    // its address.
+    int64_t operand = 0;
+    module.walk([&](bufferization::ToBufferOp op) {
+      if (op->hasAttr(kUkernelOperandAttrName))
+        op->setAttr(kUkernelOperandAttrName,
+                    IntegerAttr::get(IntegerType::get(ctx, 64), operand++));
+    });
     checkLayoutsRead(module);
     // Unused declarations go; the layouts are in the calls' flags now.
     for (auto [name, arity] : kKernels)

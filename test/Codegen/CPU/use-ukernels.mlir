@@ -8,9 +8,9 @@
 // CHECK-SAME: (%[[X:.*]]: tensor<1x256xf32>, %[[W:.*]]: tensor<64x256x!lattice.quant<s4, f16, group<1, 32>>>, %[[S:.*]]: tensor<64x8xf16>)
 // CHECK-DAG: %[[CODES:.*]] = builtin.unrealized_conversion_cast %[[W]] : tensor<64x256x!lattice.quant<s4, f16, group<1, 32>>> to tensor<64x256xi4>
 // CHECK-DAG: %[[OUT:.*]] = memref.alloc() {alignment = 64 : i64} : memref<1x64xf32>
-// CHECK-DAG: %[[XB:.*]] = bufferization.to_buffer %[[X]] read_only : tensor<1x256xf32> to memref<1x256xf32>
-// CHECK-DAG: %[[WB:.*]] = bufferization.to_buffer %[[CODES]] read_only : tensor<64x256xi4> to memref<64x256xi4>
-// CHECK-DAG: %[[SB:.*]] = bufferization.to_buffer %[[S]] read_only : tensor<64x8xf16> to memref<64x8xf16>
+// CHECK-DAG: %[[XB:.*]] = bufferization.to_buffer %[[X]] read_only {lattice.ukernel_operand = {{[0-9]+}} : i64} : tensor<1x256xf32> to memref<1x256xf32>
+// CHECK-DAG: %[[WB:.*]] = bufferization.to_buffer %[[CODES]] read_only {lattice.ukernel_operand = {{[0-9]+}} : i64} : tensor<64x256xi4> to memref<64x256xi4>
+// CHECK-DAG: %[[SB:.*]] = bufferization.to_buffer %[[S]] read_only {lattice.ukernel_operand = {{[0-9]+}} : i64} : tensor<64x8xf16> to memref<64x8xf16>
 // CHECK-DAG: %[[NO_ZERO_POINT:.*]] = arith.constant 0 : i64
 // CHECK-DAG: %[[M:.*]] = arith.constant 1 : i64
 // CHECK-DAG: %[[N:.*]] = arith.constant 64 : i64
