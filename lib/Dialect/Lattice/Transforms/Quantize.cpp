@@ -409,8 +409,9 @@ private:
   struct QuantizedRhs {
     Value weight, scale, zeroPoint;
   };
-  /// Quantized weights by float weight and settings.
-  using QuantizedRhsCache = llvm::StringMap<QuantizedRhs>;
+  /// Quantized weights by float weight, then by settings. An entry goes
+  /// when its float weight does (the key must not outlive the value).
+  using QuantizedRhsCache = DenseMap<Value, llvm::StringMap<QuantizedRhs>>;
 
   LogicalResult quantizeMatmul(MatmulOp op, ArrayRef<llvm::Regex> skipPatterns,
                                bool isEdge,
@@ -503,9 +504,12 @@ LogicalResult LatticeQuantizePass::quantizeMatmul(
     Value result = MatmulOp::create(b, op.getLoc(), op.getType(), lhs,
                                     rhs.weight, lhsScale, Value(), rhs.scale,
                                     rhs.zeroPoint, TypeAttr::get(accumulator));
-    Operation *floatWeight = op.getRhs().getDefiningOp();
+    Value floatValue = op.getRhs();
+    Operation *floatWeight = floatValue.getDefiningOp();
     op.replaceAllUsesWith(result);
     op.erase();
+    if (floatValue.use_empty())
+      quantizedRhs.erase(floatValue);
     // Its blob goes once no op reads it: one float copy at a time.
     eraseUnusedWeight(floatWeight);
     return success();
@@ -515,14 +519,15 @@ LogicalResult LatticeQuantizePass::quantizeMatmul(
   // quantized once for the settings they share: its codes are stored once.
   std::string cacheKey;
   llvm::raw_string_ostream(cacheKey)
-      << op.getRhs().getAsOpaquePointer() << ' '
       << int(config.scheme.storageKind) << ' ' << config.scheme.bits << ' '
       << int(config.scheme.granularity) << ' ' << config.scheme.groupSize << ' '
       << config.scheme.symmetric << ' ' << config.scaleType << ' '
       << int(config.clip) << ' ' << config.percentile << ' ' << config.gptq
       << ' ' << config.damp << ' ' << config.actOrder << ' '
       << config.blockSize;
-  if (auto cached = quantizedRhs.find(cacheKey); cached != quantizedRhs.end()) {
+  llvm::StringMap<QuantizedRhs> &quantizedForms = quantizedRhs[op.getRhs()];
+  if (auto cached = quantizedForms.find(cacheKey);
+      cached != quantizedForms.end()) {
     Operation *codes = cached->second.weight.getDefiningOp();
     if (codes->getBlock() == op->getBlock() && codes->isBeforeInBlock(op))
       return replaceMatmul(cached->second);
@@ -609,7 +614,7 @@ LogicalResult LatticeQuantizePass::quantizeMatmul(
       b, loc, quantType, weightType.getShape(), scales, quantized->zeroPoints);
 
   QuantizedRhs rhs{weight, weightScale, weightZeroPoint};
-  quantizedRhs[cacheKey] = rhs;
+  quantizedForms[cacheKey] = rhs;
   if (failed(replaceMatmul(rhs)))
     return failure();
 
