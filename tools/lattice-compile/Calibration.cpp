@@ -322,7 +322,10 @@ struct InputSamples {
   std::vector<double> generated;
 
   double get(int64_t sample, int64_t i) const {
-    int64_t index = sample * elements + i;
+    return at(sample * elements + i);
+  }
+  /// Element `index` of all the samples in a row.
+  double at(int64_t index) const {
     return array ? array->getAsDouble(index) : generated[index];
   }
 };
@@ -480,11 +483,11 @@ checkSamples(llvm::ArrayRef<InputSamples> inputs, int64_t samples) {
     std::string name =
         ("calibration input '" + StringRef(input.info->name) + "'").str();
     int64_t count = samples * input.elements;
-    double first = input.get(0, 0), largest = 0;
+    double first = input.at(0), largest = 0;
     int64_t largestAt = 0, denormals = 0, firstDenormal = -1;
     bool constant = true;
     for (int64_t i = 0; i < count; ++i) {
-      double v = input.get(i / input.elements, i % input.elements);
+      double v = input.at(i);
       constant &= v == first;
       double magnitude = std::fabs(v);
       if (magnitude > largest) {
@@ -508,19 +511,16 @@ checkSamples(llvm::ArrayRef<InputSamples> inputs, int64_t samples) {
       continue;
     }
     if (denormals)
-      warnings.push_back(
-          name + " holds " + std::to_string(denormals) +
-          (denormals == 1 ? " denormal value ("
-                          : " denormal values (the first ") +
-          formatExact(input.get(firstDenormal / input.elements,
-                                firstDenormal % input.elements)) +
-          ", " + where(firstDenormal) + ")");
+      warnings.push_back(name + " holds " + std::to_string(denormals) +
+                         (denormals == 1 ? " denormal value ("
+                                         : " denormal values (the first ") +
+                         formatExact(input.at(firstDenormal)) + ", " +
+                         where(firstDenormal) + ")");
     // A value so large that an 8-bit scale set by it (largest / 127) rounds
     // most of the others to zero.
     int64_t flattened = 0, nonzero = 0;
     for (int64_t i = 0; i < count; ++i) {
-      double magnitude =
-          std::fabs(input.get(i / input.elements, i % input.elements));
+      double magnitude = std::fabs(input.at(i));
       if (magnitude == 0)
         continue;
       ++nonzero;
@@ -528,10 +528,8 @@ checkSamples(llvm::ArrayRef<InputSamples> inputs, int64_t samples) {
     }
     if (nonzero > 1 && 2 * flattened > nonzero)
       warnings.push_back(
-          name + " holds " +
-          formatExact(input.get(largestAt / input.elements,
-                                largestAt % input.elements)) +
-          " (" + where(largestAt) + "), against which " +
+          name + " holds " + formatExact(input.at(largestAt)) + " (" +
+          where(largestAt) + "), against which " +
           std::to_string((100 * flattened + nonzero / 2) / nonzero) +
           " % of its nonzero values are below half an 8-bit step: one "
           "outlier sets the range");
