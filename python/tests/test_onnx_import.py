@@ -528,6 +528,116 @@ def test_flatten_axis_out_of_range(tmp_path):
     assert "axis -5 is out of range for rank 4" in _import_error(tmp_path, model)
 
 
+def _if_model(condition_nodes, then_nodes, then_output, else_nodes, else_output,
+              outer_nodes=(), initializers=()):
+    """y = If(cond, then, else) on x [2, 3]: `condition_nodes` compute
+    "cond" from x, the branches (each a graph of `*_nodes` with the output
+    `*_output`) may read x and what `outer_nodes` compute."""
+    from onnx import helper
+    branches = {}
+    for key, nodes, output in (("then_branch", then_nodes, then_output),
+                               ("else_branch", else_nodes, else_output)):
+        branches[key] = helper.make_graph(nodes, key, [],
+                                          [_float_info(output, [2, 3])])
+    node = helper.make_node("If", ["cond"], ["y"], name="branch", **branches)
+    return _graph_model(list(outer_nodes) + list(condition_nodes) + [node],
+                        [_float_info("x", [2, 3])], [_float_info("y", [2, 3])],
+                        initializers)
+
+
+def _shape_condition(threshold):
+    """cond = x.shape[1] > threshold, from shape arithmetic."""
+    from onnx import helper, numpy_helper
+    nodes = [helper.make_node("Shape", ["x"], ["shape"]),
+             helper.make_node("Gather", ["shape", "one"], ["width"], axis=0),
+             helper.make_node("Greater", ["width", "threshold"], ["cond"])]
+    initializers = [numpy_helper.from_array(np.array(1, np.int64), "one"),
+                    numpy_helper.from_array(np.array(threshold, np.int64), "threshold")]
+    return nodes, initializers
+
+
+@pytest.mark.parametrize("threshold", [2, 3])
+def test_if_on_shapes_is_folded(tmp_path, threshold):
+    """An If on the input's shape (as exporters write for size checks)
+    imports the taken branch alone; the then branch reads a value computed
+    outside it that nothing else reads, the else branch only forwards x."""
+    from onnx import helper
+    condition, initializers = _shape_condition(threshold)
+    model = _if_model(condition,
+                      [helper.make_node("Mul", ["gate", "x"], ["then_y"])], "then_y",
+                      [], "x",
+                      outer_nodes=[helper.make_node("Sigmoid", ["x"], ["gate"])],
+                      initializers=initializers)
+    onnx.save(model, str(tmp_path / "if.onnx"))
+    x = np.linspace(-2, 2, 6, dtype=np.float32).reshape(2, 3)
+    expected = x / (1 + np.exp(-x)) if 3 > threshold else x
+    _close(_run(tmp_path, tmp_path / "if.onnx", [x]), expected)
+
+
+def test_if_on_a_constant_is_folded(tmp_path):
+    from onnx import helper, numpy_helper
+    model = _if_model([], [helper.make_node("Relu", ["x"], ["then_y"])], "then_y",
+                      [helper.make_node("Neg", ["x"], ["else_y"])], "else_y",
+                      initializers=[numpy_helper.from_array(np.array(False), "cond")])
+    onnx.save(model, str(tmp_path / "if.onnx"))
+    x = np.linspace(-2, 2, 6, dtype=np.float32).reshape(2, 3)
+    np.testing.assert_array_equal(_run(tmp_path, tmp_path / "if.onnx", [x]), -x)
+
+
+def test_if_on_data_is_an_error(tmp_path):
+    from onnx import helper, numpy_helper
+    model = _if_model([helper.make_node("ReduceSum", ["x"], ["sum"], keepdims=0),
+                       helper.make_node("Greater", ["sum", "zero"], ["cond"])],
+                      [helper.make_node("Relu", ["x"], ["then_y"])], "then_y",
+                      [helper.make_node("Neg", ["x"], ["else_y"])], "else_y",
+                      initializers=[numpy_helper.from_array(np.array(0, np.float32),
+                                                            "zero")])
+    message = _import_error(tmp_path, model)
+    assert "node 'branch' (If, opset 13): the condition is computed at run time" in message
+
+
+def test_if_branch_redefining_a_name_is_refused(tmp_path):
+    from onnx import helper
+    condition, initializers = _shape_condition(2)
+    model = _if_model(condition, [helper.make_node("Relu", ["x"], ["width"])], "width",
+                      [], "x", initializers=initializers)
+    assert ("node '0' (Relu) in the 'then_branch' of node 'branch' (If) produces "
+            "'width', which node '1' (Gather) already defines") in _import_error(
+                tmp_path, model)
+
+
+@pytest.mark.parametrize("upper,k,rows,cols", [
+    (1, 0, 3, 4), (0, 0, 3, 4), (1, 1, 3, 4), (0, -1, 3, 4), (1, -2, 3, 4),
+    (0, 0, 33, 37)])
+def test_trilu(tmp_path, upper, k, rows, cols):
+    """Trilu on a run-time value (a select with a constant bool mask, which
+    goes through memory as bytes) and on a constant (folded, as a GPT
+    export's causal mask from ConstantOfShape is)."""
+    from onnx import TensorProto, helper, numpy_helper
+    triangle = np.triu if upper else np.tril
+    nodes = [helper.make_node("Trilu", ["x", "k"], ["t"], upper=upper),
+             helper.make_node("ConstantOfShape", ["shape"], ["ones"],
+                              value=helper.make_tensor("", TensorProto.FLOAT, [1], [1.0])),
+             helper.make_node("Trilu", ["ones", "k"], ["mask"], upper=upper),
+             helper.make_node("Add", ["t", "mask"], ["y"])]
+    initializers = [numpy_helper.from_array(np.array(k, np.int64), "k"),
+                    numpy_helper.from_array(np.array([rows, cols], np.int64), "shape")]
+    model = _graph_model(nodes, [_float_info("x", [2, rows, cols])],
+                         [_float_info("y", [2, rows, cols])], initializers, opset=14)
+    onnx.save(model, str(tmp_path / "trilu.onnx"))
+    x = np.arange(1, 2 * rows * cols + 1, dtype=np.float32).reshape(2, rows, cols)
+    expected = triangle(x, k) + triangle(np.ones((rows, cols), np.float32), k)
+    np.testing.assert_array_equal(_run(tmp_path, tmp_path / "trilu.onnx", [x]), expected)
+
+
+def test_trilu_of_a_vector_is_an_error(tmp_path):
+    from onnx import helper
+    model = _graph_model([helper.make_node("Trilu", ["x"], ["y"])],
+                         [_float_info("x", [4])], [_float_info("y", [4])], opset=14)
+    assert "the input has rank 1; Trilu needs rank 2 or more" in _import_error(
+        tmp_path, model)
+
+
 def _malformed(kind):
     """A small valid graph (x @ w, then Relu), damaged one way."""
     from onnx import helper, numpy_helper

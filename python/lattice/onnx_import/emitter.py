@@ -137,9 +137,17 @@ class Emitter:
             literal = (_float_literal(value) if dtype == "f32" else
                        ("true" if value else "false") if dtype == "i1" else str(int(value)))
             self.emit(f"{ssa} = arith.constant dense<{literal}> : {ttype}")
+        elif dtype == "i1":
+            # A bool tensor that is not a splat is stored as bytes and
+            # truncated where it is read: a global of i1 is a byte per
+            # element, which the vector loads of i1 (packed bits) misread.
+            blob = array.astype(np.uint8).tobytes().hex().upper()
+            self.emit(f'{ssa} = arith.constant dense<"0x{blob}"> : '
+                      f'{tensor_type(array.shape, "i8")}')
+            return self.elementwise([Value(ssa, array.shape, "i8")], "i1", lambda a: (
+                [f"%r = arith.trunci {a[0]} : i8 to i1"], "%r"))
         else:
-            data = array.astype(np.uint8 if dtype == "i1" else array.dtype)
-            blob = data.tobytes().hex().upper()
+            blob = array.tobytes().hex().upper()
             self.emit(f'{ssa} = arith.constant dense<"0x{blob}"> : {ttype}')
         return Value(ssa, array.shape, dtype)
 

@@ -17,6 +17,23 @@ from .ops_conv import _ConvOps
 from .ops_recurrent import _RecurrentOps
 
 
+def _reads(node):
+    """The names `node` reads: its inputs and, for control flow, what its
+    subgraphs read from the scopes around them."""
+    from onnx import AttributeProto
+    names = {name for name in node.input if name}
+    for attr in node.attribute:
+        graphs = [attr.g] if attr.type == AttributeProto.GRAPH else list(attr.graphs)
+        for graph in graphs:
+            defined = ({i.name for i in graph.input} |
+                       {t.name for t in graph.initializer} |
+                       {o for n in graph.node for o in n.output})
+            for inner in graph.node:
+                names |= _reads(inner) - defined
+            names |= {o.name for o in graph.output} - defined
+    return names
+
+
 class _Importer(_ElementwiseOps, _ShapeOps, _ReduceOps, _NormOps, _LinearOps, _ConvOps,
                 _RecurrentOps):
     """Imports one ModelProto: the graph walked in order, each node's handler
@@ -199,49 +216,7 @@ class _Importer(_ElementwiseOps, _ShapeOps, _ReduceOps, _NormOps, _LinearOps, _C
         if not graph.output:
             raise OnnxImportError("the graph has no outputs")
 
-        # Protobuf hands out a new wrapper object per access: nodes are
-        # keyed by position.
-        nodes = list(graph.node)
-        live = {out.name for out in graph.output}
-        live_nodes = set()
-        for index in reversed(range(len(nodes))):
-            node = nodes[index]
-            if not any(out in live for out in node.output):
-                continue
-            live_nodes.add(index)
-            live.update(d for d in node.input if d)
-
-        for index, node in enumerate(nodes):
-            if index not in live_nodes:
-                continue
-            self.node = node
-            if node.domain not in ("", "ai.onnx"):
-                self.fail(f"operator domain '{node.domain}' is not supported")
-            handler = getattr(self, "op_" + node.op_type, None)
-            if handler is None:
-                self.fail("operator not supported by Lattice's importer")
-            inputs = [self.get(name) if name else None for name in node.input]
-            try:
-                outputs = handler(node, inputs, _attrs(node))
-            except OnnxImportError:
-                raise
-            except (ValueError, IndexError, TypeError, KeyError) as error:
-                self.fail(f"cannot import: {error}")
-            if not isinstance(outputs, (list, tuple)):
-                outputs = [outputs]
-            for position, name in enumerate(node.output):
-                value = outputs[position] if position < len(outputs) else None
-                if isinstance(value, (np.generic, bool, int, float)):
-                    value = np.asarray(value)  # folding may give scalars
-                if name and value is not None:
-                    self.env[name] = value
-                elif name:
-                    # An optional output that the importer does not compute
-                    # (LayerNormalization's Mean, MaxPool's Indices): an
-                    # error if anything reads it.
-                    self.uncomputed[name] = (
-                        f"output {position} ('{name}') of node "
-                        f"'{node.name or index}' ({node.op_type}) is not supported")
+        self.import_nodes(graph, [out.name for out in graph.output])
 
         results = []
         for info in graph.output:
@@ -266,6 +241,81 @@ class _Importer(_ElementwiseOps, _ShapeOps, _ReduceOps, _NormOps, _LinearOps, _C
                     ", ".join(v.type for _, v in results))
         text.append("}")
         return "\n".join(text) + "\n", args, results
+
+    def import_nodes(self, graph, outputs):
+        """Imports the nodes of `graph` (the model's, or a branch of an `If`)
+        that `outputs` depend on, in order. A subgraph reads the values of
+        the scopes around it by name: those count as its node's inputs."""
+        # Protobuf hands out a new wrapper object per access: nodes are
+        # keyed by position.
+        nodes = list(graph.node)
+        live = set(outputs)
+        live_nodes = set()
+        for index in reversed(range(len(nodes))):
+            node = nodes[index]
+            if not any(out in live for out in node.output):
+                continue
+            live_nodes.add(index)
+            live.update(_reads(node))
+        for index, node in enumerate(nodes):
+            if index in live_nodes:
+                self.import_node(node, index)
+
+    def import_node(self, node, index):
+        self.node = node
+        if node.domain not in ("", "ai.onnx"):
+            self.fail(f"operator domain '{node.domain}' is not supported")
+        handler = getattr(self, "op_" + node.op_type, None)
+        if handler is None:
+            self.fail("operator not supported by Lattice's importer")
+        inputs = [self.get(name) if name else None for name in node.input]
+        try:
+            outputs = handler(node, inputs, _attrs(node))
+        except OnnxImportError:
+            raise
+        except (ValueError, IndexError, TypeError, KeyError) as error:
+            self.node = node
+            self.fail(f"cannot import: {error}")
+        if not isinstance(outputs, (list, tuple)):
+            outputs = [outputs]
+        for position, name in enumerate(node.output):
+            value = outputs[position] if position < len(outputs) else None
+            if isinstance(value, (np.generic, bool, int, float)):
+                value = np.asarray(value)  # folding may give scalars
+            if name and value is not None:
+                self.env[name] = value
+            elif name:
+                # An optional output that the importer does not compute
+                # (LayerNormalization's Mean, MaxPool's Indices): an
+                # error if anything reads it.
+                self.uncomputed[name] = (
+                    f"output {position} ('{name}') of node "
+                    f"'{node.name or index}' ({node.op_type}) is not supported")
+
+    # -- control flow ------------------------------------------------------------
+
+    def op_If(self, node, ins, attrs):
+        """An `If` whose condition is known at import (a constant, or shape
+        arithmetic on static shapes, as exporters write for branches on
+        the input's size): the taken branch's nodes are imported in its
+        place. A condition computed from the data at run time is an
+        error."""
+        cond = ins[0]
+        if not isinstance(cond, np.ndarray):
+            self.fail("the condition is computed at run time; Lattice imports an If "
+                      "only when its condition is known at import time (a constant, "
+                      "or arithmetic on static shapes)")
+        if cond.size != 1:
+            self.fail(f"the condition has {cond.size} elements; it must have one")
+        branch = attrs["then_branch" if bool(cond.reshape(-1)[0]) else "else_branch"]
+        if len(branch.output) != len(node.output):
+            self.fail(f"the taken branch has {len(branch.output)} outputs for the "
+                      f"node's {len(node.output)}")
+        for init in branch.initializer:
+            self.env[init.name] = _to_array(init, "initializer")
+        self.import_nodes(branch, [out.name for out in branch.output])
+        self.node = node
+        return [self.get(out.name) for out in branch.output]
 
     # -- helpers for handlers ------------------------------------------------------
 

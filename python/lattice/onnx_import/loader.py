@@ -233,29 +233,44 @@ def _validate(model, path):
     tensors = [(t, f"initializer '{t.name}'") for t in graph.initializer]
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")),
                  None)
-    for index, node in enumerate(graph.node):
-        where = f"node '{node.name or index}' ({node.op_type})"
-        for output in node.output:
-            if not output:
-                continue
-            if output in defined:
-                raise OnnxImportError(f"{path}: {where} produces '{output}', which "
-                                      f"{defined[output]} already defines")
-            defined[output] = where
-        try:
-            schema = onnx.defs.get_schema(node.op_type, opset or 1, node.domain)
-        except Exception:  # an operator that onnx does not know: the importer says
-            schema = None
-        for attr in node.attribute:
-            if attr.type == onnx.AttributeProto.TENSOR:
-                tensors.append((attr.t, f"{where}: attribute '{attr.name}'"))
-            expected = schema.attributes.get(attr.name) if schema else None
-            if expected is not None and attr.type != expected.type:
-                kinds = onnx.AttributeProto.AttributeType
-                raise OnnxImportError(
-                    f"{path}: {where}: attribute '{attr.name}' is "
-                    f"{kinds.Name(attr.type)}; {node.op_type} takes "
-                    f"{kinds.Name(expected.type)}")
+    def check_nodes(graph, scope):
+        for index, node in enumerate(graph.node):
+            where = f"node '{node.name or index}' ({node.op_type}){scope}"
+            for output in node.output:
+                if not output:
+                    continue
+                if output in defined:
+                    raise OnnxImportError(f"{path}: {where} produces '{output}', which "
+                                          f"{defined[output]} already defines")
+                defined[output] = where
+            try:
+                schema = onnx.defs.get_schema(node.op_type, opset or 1, node.domain)
+            except Exception:  # an operator that onnx does not know: the importer says
+                schema = None
+            for attr in node.attribute:
+                if attr.type == onnx.AttributeProto.TENSOR:
+                    tensors.append((attr.t, f"{where}: attribute '{attr.name}'"))
+                expected = schema.attributes.get(attr.name) if schema else None
+                if expected is not None and attr.type != expected.type:
+                    kinds = onnx.AttributeProto.AttributeType
+                    raise OnnxImportError(
+                        f"{path}: {where}: attribute '{attr.name}' is "
+                        f"{kinds.Name(attr.type)}; {node.op_type} takes "
+                        f"{kinds.Name(expected.type)}")
+                if attr.type == onnx.AttributeProto.GRAPH:
+                    # A subgraph (a branch of an If): its names are in the
+                    # same single-assignment namespace as the graph's.
+                    inner = f" in the '{attr.name}' of {where}"
+                    for init in attr.g.initializer:
+                        if init.name in defined:
+                            raise OnnxImportError(
+                                f"{path}: initializer '{init.name}'{inner} is "
+                                f"already defined by {defined[init.name]}")
+                        defined[init.name] = f"initializer{inner}"
+                        tensors.append((init, f"initializer '{init.name}'{inner}"))
+                    check_nodes(attr.g, inner)
+
+    check_nodes(graph, "")
     for tensor, where in tensors:
         if tensor.HasField("raw_data") and any(len(getattr(tensor, f))
                                                for f in _TYPED_FIELDS):

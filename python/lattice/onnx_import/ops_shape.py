@@ -37,6 +37,32 @@ class _ShapeOps:
         fill = _to_array(value, self.where()) if value is not None else np.zeros(1, np.float32)
         return np.full(shape.tolist(), fill.reshape(-1)[0], fill.dtype)
 
+    def op_Trilu(self, node, ins, attrs):
+        """The upper (or lower) triangle of the last two dimensions from the
+        k-th diagonal, the rest zero: folded for a constant input (the
+        causal masks of GPT exports), else a select with a constant mask."""
+        x = ins[0]
+        shape = self.shape_of(x)
+        if len(shape) < 2:
+            self.fail(f"the input has rank {len(shape)}; Trilu needs rank 2 or more")
+        k = 0
+        if len(ins) > 1 and ins[1] is not None:
+            k_array = self.need_const(ins[1], "k")
+            if k_array.size != 1 or k_array.dtype.kind not in "iu":
+                self.fail(f"k must be one integer, got {k_array.tolist()}")
+            k = int(k_array.reshape(-1)[0])
+        upper = attrs.get("upper", 1)
+        if upper not in (0, 1):
+            self.fail(f"attribute 'upper' is {upper}; it must be 0 or 1")
+        triangle = np.triu if upper else np.tril
+        if isinstance(x, np.ndarray):
+            return triangle(x, k)
+        mask = triangle(np.ones(shape[-2:], bool), k)
+        value = self.value(x)
+        zero = np.zeros((), np.float32 if value.dtype == "f32" else
+                        np.bool_ if value.dtype == "i1" else np.int32)
+        return self.op_Where(node, [mask, value, zero], {})
+
     def op_Range(self, node, ins, attrs):
         start, limit, delta = (self.need_const(v, "Range's bounds").reshape(-1)[0] for v in ins)
         if delta == 0:
