@@ -630,6 +630,36 @@ def test_trilu(tmp_path, upper, k, rows, cols):
     np.testing.assert_array_equal(_run(tmp_path, tmp_path / "trilu.onnx", [x]), expected)
 
 
+@pytest.mark.parametrize("bound_shape", [[], [1]])
+def test_clip_with_computed_bounds(tmp_path, bound_shape):
+    """Clip's bounds computed in the graph (here the input's mean, and a
+    constant max) are read at run time."""
+    from onnx import helper, numpy_helper
+    axes = [0, 1] if bound_shape else None
+    nodes = [helper.make_node("ReduceMean", ["x"], ["low"], keepdims=len(bound_shape),
+                              **({"axes": axes} if axes else {})),
+             helper.make_node("Reshape", ["low", "bound_shape"], ["low_shaped"])
+             if bound_shape else helper.make_node("Identity", ["low"], ["low_shaped"]),
+             helper.make_node("Clip", ["x", "low_shaped", "high"], ["y"])]
+    initializers = [numpy_helper.from_array(np.array(1.5, np.float32), "high"),
+                    numpy_helper.from_array(np.array(bound_shape, np.int64),
+                                            "bound_shape")]
+    model = _graph_model(nodes, [_float_info("x", [2, 3])], [_float_info("y", [2, 3])],
+                         initializers)
+    onnx.save(model, str(tmp_path / "clip.onnx"))
+    x = np.array([[-2, -1, 0], [1, 2, 3]], np.float32)
+    np.testing.assert_allclose(_run(tmp_path, tmp_path / "clip.onnx", [x]),
+                               np.clip(x, x.mean(), 1.5), rtol=1e-6)
+
+
+def test_clip_bound_not_a_scalar(tmp_path):
+    from onnx import helper
+    model = _graph_model([helper.make_node("Clip", ["x", "x"], ["y"], name="clip")],
+                         [_float_info("x", [2, 3])], [_float_info("y", [2, 3])])
+    assert "node 'clip' (Clip, opset 13): min has shape [2, 3]; it must be a scalar" in \
+        _import_error(tmp_path, model)
+
+
 def test_trilu_of_a_vector_is_an_error(tmp_path):
     from onnx import helper
     model = _graph_model([helper.make_node("Trilu", ["x"], ["y"])],

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from .emitter import _float_literal
+from .emitter import Value, _float_literal
 from .bodies import _BINARY, _COMPARE, _f, _numpy_unary, _unary_body
 
 
@@ -134,22 +134,38 @@ class _ElementwiseOps:
             f"%r = math.powf {a[0]}, {a[1]} : f32"))
 
     def op_Clip(self, node, ins, attrs):
+        """min(max(x, low), high); since opset 11 the bounds are inputs, a
+        constant or a scalar computed in the graph (read at run time)."""
         if self.opset < 11:
-            low, high = attrs.get("min", -math.inf), attrs.get("max", math.inf)
+            bounds = [attrs.get("min", -math.inf), attrs.get("max", math.inf)]
         else:
-            low = float(self.need_const(ins[1], "min").reshape(-1)[0]) \
-                if len(ins) > 1 and ins[1] is not None else -math.inf
-            high = float(self.need_const(ins[2], "max").reshape(-1)[0]) \
-                if len(ins) > 2 and ins[2] is not None else math.inf
+            bounds = [ins[i] if len(ins) > i and ins[i] is not None else default
+                      for i, default in ((1, -math.inf), (2, math.inf))]
+        for i, (bound, what) in enumerate(zip(bounds, ("min", "max"))):
+            if isinstance(bound, np.ndarray):
+                if bound.size != 1:
+                    self.fail(f"{what} has {bound.size} elements; it must be a scalar")
+                bounds[i] = float(bound.reshape(-1)[0])
+            elif isinstance(bound, Value) and int(np.prod(bound.shape)) != 1:
+                self.fail(f"{what} has shape {list(bound.shape)}; it must be a scalar")
         x = ins[0]
-        if isinstance(x, np.ndarray):
-            return np.clip(x, low, high).astype(x.dtype)
+        if isinstance(x, np.ndarray) and all(isinstance(b, float) for b in bounds):
+            return np.clip(x, *bounds).astype(x.dtype)
         x = self.floats(x)
-        return self.e.elementwise([x], "f32", lambda a: _f(
-            f"%lo = arith.constant {_float_literal(low)} : f32",
-            f"%hi = arith.constant {_float_literal(high)} : f32",
-            f"%m = arith.maximumf {a[0]}, %lo : f32",
-            "%r = arith.minimumf %m, %hi : f32"))
+        operands = [x] + [self.e.reshape(self.floats(b), ()) for b in bounds
+                          if not isinstance(b, float)]
+
+        def body(a):
+            lines, names, runtime = [], [], iter(a[1:])
+            for bound, name in zip(bounds, ("%lo", "%hi")):
+                if isinstance(bound, float):
+                    lines.append(f"{name} = arith.constant {_float_literal(bound)} : f32")
+                    names.append(name)
+                else:
+                    names.append(next(runtime))
+            return lines + [f"%m = arith.maximumf {a[0]}, {names[0]} : f32",
+                            f"%r = arith.minimumf %m, {names[1]} : f32"], "%r"
+        return self.e.elementwise(operands, "f32", body)
 
     def op_Cast(self, node, ins, attrs):
         import onnx
