@@ -28,6 +28,8 @@ PACKAGES=(
   # (the King James Bible).
   python3-onnx python3-torch python3-torchvision python3-matplotlib
   libopenblas0-pthread bible-kjv
+  # ONNX's backend node tests (the conformance run of the importer).
+  libonnx-testdata
 )
 
 missing=()

@@ -131,8 +131,12 @@ class CompiledModel:
     a tuple. `library` is the .so, `layers` the per-layer report of the
     quantizer (name -> dict with 'scheme', 'sqnr_db', 'bits')."""
 
-    def __init__(self, library, recipe, layers):
+    def __init__(self, library, recipe, layers, output_types=None):
         self.library = str(library)
+        #: The numpy type of each output as the ONNX model declares it
+        #: (None: the library's): the library returns integers and bools as
+        #: int32 and floats as float32, which __call__ converts back.
+        self.output_types = output_types
         self.recipe = recipe
         self.layers = layers
         #: The code generator's remarks (lattice-compile --remarks), one
@@ -163,12 +167,20 @@ class CompiledModel:
         converted = []
         for array, (name, dtype, shape) in zip(arrays, self.inputs):
             array = np.asarray(array)
+            if np.issubdtype(dtype, np.integer) and np.issubdtype(array.dtype, np.inexact):
+                raise ValueError(f"input '{name}' is {array.dtype}; it takes integers")
             if np.issubdtype(dtype, np.integer) and np.issubdtype(array.dtype, np.integer):
                 info = np.iinfo(dtype)
                 if array.size and (array.min() < info.min or array.max() > info.max):
                     raise ValueError(f"input '{name}' has values outside {np.dtype(dtype)}")
-            converted.append(np.ascontiguousarray(array, dtype=dtype))
-        return tuple(self.runtime_model(*converted))
+            # (np.ascontiguousarray makes a 0-d array 1-d.)
+            converted.append(np.asarray(array, dtype=dtype, order="C"))
+        outputs = self.runtime_model(*converted)
+        if not self.output_types:
+            return tuple(outputs)
+        return tuple(out if declared is None or out.dtype == declared else
+                     out.astype(declared)
+                     for out, declared in zip(outputs, self.output_types))
 
     @property
     def weight_bytes(self):
@@ -263,11 +275,13 @@ def compile(model, recipe="f32", calib=None, output=None, *, recipe_file=None,
     report_file.unlink(missing_ok=True)
     (work / "precision.json").unlink(missing_ok=True)
     try:
+        output_types = None
         if model.suffix == ".onnx":
             steps(f"importing {model.name}")
             imported = onnx_import.import_model(model, work / "imported.mlir", shapes,
                                                 quiet=quiet)
             source = pathlib.Path(imported.mlir)
+            output_types = imported.output_types
         elif model.suffix in (".mlir", ".mlirbc"):
             source = model
         else:
@@ -297,7 +311,7 @@ def compile(model, recipe="f32", calib=None, output=None, *, recipe_file=None,
         raise CompileError(str(error)) from None
     except tools.ToolError as error:
         raise CompileError(str(error)) from None
-    compiled = CompiledModel(f"{output}.so", recipe, layers)
+    compiled = CompiledModel(f"{output}.so", recipe, layers, output_types)
     assignment = work / "precision.json"
     if recipe == "mixed" and assignment.exists():
         compiled.precision = json.loads(assignment.read_text())

@@ -158,7 +158,7 @@ class Model:
             if array.dtype != dtype:
                 raise ValueError(f"input '{name}' must be {np.dtype(dtype)}, "
                                  f"got {array.dtype}")
-            inputs.append(np.ascontiguousarray(array))
+            inputs.append(np.asarray(array, order="C"))
         outputs = [np.empty(shape, dtype) for _, dtype, shape in self.outputs]
         in_ptrs = (ctypes.c_void_p * max(1, len(inputs)))(
             *[a.ctypes.data for a in inputs])

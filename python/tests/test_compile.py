@@ -539,3 +539,32 @@ def test_warnings_reach_python_and_werror(tmp_path, capfd):
     with pytest.raises(compiler.CompileError, match="1 warning with --werror"):
         compiler.compile(_THREE_LAYERS, "w8a8", calib=calib, werror=True, quiet=True,
                          output=tmp_path / "strict" / "m")
+
+
+def test_scalar_inputs(tmp_path):
+    """Rank-0 inputs (Clip's bounds, a temperature) stay rank 0 through
+    both Python entry points (numpy's ascontiguousarray made them [1])."""
+    from lattice import compiler
+    (tmp_path / "m.mlir").write_text("""
+func.func @scale(%x: tensor<4xf32>, %s: tensor<f32>) -> tensor<4xf32> {
+  %e = tensor.empty() : tensor<4xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(d0) -> (d0)>,
+                                        affine_map<(d0) -> ()>,
+                                        affine_map<(d0) -> (d0)>],
+                       iterator_types = ["parallel"]}
+      ins(%x, %s : tensor<4xf32>, tensor<f32>) outs(%e : tensor<4xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %m = arith.mulf %a, %b : f32
+    linalg.yield %m : f32
+  } -> tensor<4xf32>
+  return %y : tensor<4xf32>
+}
+""")
+    compiled = compiler.compile(tmp_path / "m.mlir", output=tmp_path / "scale", quiet=True)
+    x = np.arange(4, dtype=np.float32)
+    try:
+        for s in (np.float32(2), np.array(2.0, np.float32), 2.0):
+            np.testing.assert_array_equal(compiled(x, s)[0], 2 * x)
+        np.testing.assert_array_equal(compiled.runtime_model(x, np.float32(3))[0], 3 * x)
+    finally:
+        compiled.close()

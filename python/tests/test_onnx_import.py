@@ -668,6 +668,54 @@ def test_trilu_of_a_vector_is_an_error(tmp_path):
         tmp_path, model)
 
 
+def test_types_at_the_boundary(tmp_path):
+    """Inputs and outputs of other types than float32 and int32 cross the
+    library's boundary as f32 and i32 and come back from the Python API as
+    the graph declares them: bool and uint8 inputs, a double input, bool,
+    int64, uint8 (wrapping as ONNX does) and double outputs."""
+    from onnx import TensorProto, helper
+    nodes = [helper.make_node("Not", ["flags"], ["not_flags"]),
+             helper.make_node("Add", ["bytes", "bytes"], ["twice"]),
+             helper.make_node("Cast", ["bytes"], ["wide"], to=TensorProto.INT64),
+             helper.make_node("Mul", ["wide", "wide"], ["square"]),
+             helper.make_node("Cast", ["x"], ["y"], to=TensorProto.DOUBLE)]
+    info = helper.make_tensor_value_info
+    model = _graph_model(
+        nodes,
+        [info("flags", TensorProto.BOOL, [4]), info("bytes", TensorProto.UINT8, [4]),
+         info("x", TensorProto.DOUBLE, [4])],
+        [info("not_flags", TensorProto.BOOL, [4]), info("twice", TensorProto.UINT8, [4]),
+         info("square", TensorProto.INT64, [4]), info("y", TensorProto.DOUBLE, [4])])
+    onnx.save(model, str(tmp_path / "types.onnx"))
+    compiled = compiler.compile(tmp_path / "types.onnx", output=tmp_path / "types",
+                                quiet=True)
+    flags = np.array([True, False, False, True])
+    data = np.array([1, 100, 200, 255], np.uint8)
+    x = np.array([0.5, -1.25, 3.0, 1e-3])
+    try:
+        not_flags, twice, square, y = compiled(flags, data, x)
+        assert [a.dtype for a in (not_flags, twice, square, y)] == [
+            np.bool_, np.uint8, np.int64, np.float64]
+        np.testing.assert_array_equal(not_flags, ~flags)
+        np.testing.assert_array_equal(twice, data + data)  # wraps at 256
+        np.testing.assert_array_equal(square, data.astype(np.int64) ** 2)
+        np.testing.assert_allclose(y, x, rtol=1e-7)
+        with pytest.raises(ValueError, match="input 'bytes' is float64; it takes integers"):
+            compiled(flags, data.astype(np.float64), x)
+    finally:
+        compiled.close()
+
+
+def test_unsupported_input_type(tmp_path):
+    from onnx import TensorProto, helper
+    model = _graph_model([helper.make_node("Identity", ["s"], ["y"])],
+                         [helper.make_tensor_value_info("s", TensorProto.UINT32, [2])],
+                         [helper.make_tensor_value_info("y", TensorProto.UINT32, [2])])
+    assert "graph input 's' has element type UINT32; Lattice imports float (32, 64 and " \
+        "16-bit), integer (up to 64-bit, unsigned up to 16-bit) and bool inputs" in \
+        _import_error(tmp_path, model)
+
+
 def _malformed(kind):
     """A small valid graph (x @ w, then Relu), damaged one way."""
     from onnx import helper, numpy_helper

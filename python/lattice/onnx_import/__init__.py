@@ -50,12 +50,24 @@ __all__ = ["MAX_OPSET", "MIN_OPSET", "Imported", "OnnxImportError", "import_mode
 
 
 class Imported:
-    """What import_model wrote: the .mlir and weights paths, and the
-    model's inputs and outputs as (name, shape, dtype)."""
+    """What import_model wrote: the .mlir and weights paths, the model's
+    inputs and outputs as (name, shape, dtype) in the library, and their
+    numpy types as the ONNX graph declares them (None where it does not):
+    the library takes floats as f32 and integers and bools as i32."""
 
-    def __init__(self, mlir, weights, inputs, outputs):
+    def __init__(self, mlir, weights, inputs, outputs, input_types=None,
+                 output_types=None):
         self.mlir, self.weights = mlir, weights
         self.inputs, self.outputs = inputs, outputs
+        self.input_types = input_types or [None] * len(inputs)
+        self.output_types = output_types or [None] * len(outputs)
+
+
+def _numpy_type(info):
+    """The numpy type of a graph input or output's declared element type."""
+    from onnx import mapping
+    numpy_type = mapping.TENSOR_TYPE_TO_NP_TYPE.get(info.type.tensor_type.elem_type)
+    return None if numpy_type is None or numpy_type == object else numpy_type
 
 
 def _identifier(text):
@@ -84,8 +96,12 @@ def import_model(model, output, shapes=None, quiet=False):
     output.write_text(header + text)
     safetensors.save(weights_path, importer.e.weights)
     describe = [(n, v.shape, v.dtype) for n, v in args]
+    declared = {info.name: _numpy_type(info) for info in
+                list(proto.graph.input) + list(proto.graph.output)}
     return Imported(str(output), str(weights_path), describe,
-                    [(n, v.shape, v.dtype) for n, v in results])
+                    [(n, v.shape, v.dtype) for n, v in results],
+                    [declared.get(n) for n, _ in args],
+                    [declared.get(n) for n, _ in results])
 
 
 def _parse_shape(text):

@@ -17,6 +17,20 @@ from .ops_conv import _ConvOps
 from .ops_recurrent import _RecurrentOps
 
 
+def _boundary_types():
+    """ONNX element type -> the library's type for it: floats cross the
+    boundary as f32, integers that fit as i32, bool as i32 (0 or 1); the
+    Python API converts (lattice.compile's CompiledModel)."""
+    from onnx import TensorProto as T
+    types = {t: "f32" for t in (T.FLOAT, T.DOUBLE, T.FLOAT16, T.BFLOAT16)}
+    types.update({t: "i32" for t in (T.INT64, T.INT32, T.INT16, T.INT8, T.UINT16,
+                                      T.UINT8, T.BOOL)})
+    return types
+
+
+_BOUNDARY_TYPES = _boundary_types()
+
+
 def _reads(node):
     """The names `node` reads: its inputs and, for control flow, what its
     subgraphs read from the scopes around them."""
@@ -162,15 +176,13 @@ class _Importer(_ElementwiseOps, _ShapeOps, _ReduceOps, _NormOps, _LinearOps, _C
         if not info.type.HasField("tensor_type"):
             raise OnnxImportError(f"graph input '{info.name}' is not a tensor")
         elem = tensor.elem_type
-        if elem == onnx.TensorProto.FLOAT:
-            dtype = "f32"
-        elif elem in (onnx.TensorProto.INT64, onnx.TensorProto.INT32):
-            dtype = "i32"
-        else:
+        dtype = _BOUNDARY_TYPES.get(elem)
+        if dtype is None:
             name = onnx.TensorProto.DataType.Name(elem) if elem in \
                 onnx.TensorProto.DataType.values() else str(elem)
             raise OnnxImportError(f"graph input '{info.name}' has element type {name}; "
-                                  "Lattice imports float32 and int32/int64 inputs")
+                                  "Lattice imports float (32, 64 and 16-bit), integer "
+                                  "(up to 64-bit, unsigned up to 16-bit) and bool inputs")
         if info.name in self.shapes:
             shape = tuple(int(d) for d in self.shapes[info.name])
         elif not tensor.HasField("shape"):
@@ -199,6 +211,7 @@ class _Importer(_ElementwiseOps, _ShapeOps, _ReduceOps, _NormOps, _LinearOps, _C
         return shape, dtype
 
     def run(self, function_name):
+        import onnx
         graph = self.graph
         initializers = {init.name for init in graph.initializer}
         for init in graph.initializer:
@@ -211,8 +224,13 @@ class _Importer(_ElementwiseOps, _ShapeOps, _ReduceOps, _NormOps, _LinearOps, _C
                 continue
             shape, dtype = self.input_type(info)
             value = Value(f"%arg{len(args)}", shape, dtype)
-            self.env[info.name] = value
             args.append((info.name, value))
+            if info.type.tensor_type.elem_type == onnx.TensorProto.BOOL:
+                # A bool input crosses the boundary as i32 (0 or 1).
+                value = self.e.elementwise([value], "i1", lambda a: (
+                    ["%z = arith.constant 0 : i32",
+                     f"%r = arith.cmpi ne, {a[0]}, %z : i32"], "%r"))
+            self.env[info.name] = value
         if not graph.output:
             raise OnnxImportError("the graph has no outputs")
 
