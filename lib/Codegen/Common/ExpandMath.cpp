@@ -7,7 +7,8 @@
 //===----------------------------------------------------------------------===//
 //
 // Math functions without an LLVM intrinsic become polynomials, so that
-// vectorized model code (GELU's erf, tanh activations) needs no libm call.
+// vectorized model code (GELU's erf, tanh activations) needs no libm call;
+// the inverse hyperbolic functions become logarithms and square roots.
 //
 //===----------------------------------------------------------------------===//
 
@@ -39,6 +40,9 @@ struct ExpandMathPass final
                  true)
           .Default(false);
     };
+    // The inverse hyperbolic functions, which LLVM has no intrinsic for,
+    // as logarithms and square roots.
+    math::populateExpansionPatterns(patterns, {"asinh", "acosh", "atanh"});
     populateMathF32ExpansionPatterns(patterns, noLLVMLowering);
     populateMathPolynomialApproximationPatterns(patterns, noLLVMLowering);
     if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))

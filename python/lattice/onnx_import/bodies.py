@@ -82,7 +82,43 @@ def _unary_body(op, attrs):
     if op == "Softplus":
         return [c("one", 1.0), "%e = math.exp %x : f32", "%s = arith.addf %e, %one : f32",
                 "%r = math.log %s : f32"]
+    if op in _MATH_UNARY:
+        return [f"%r = math.{_MATH_UNARY[op]} %x : f32"]
+    if op == "Sign":
+        return [c("z", 0.0), c("one", 1.0), c("mone", -1.0),
+                "%p = arith.cmpf ogt, %x, %z : f32", "%n = arith.cmpf olt, %x, %z : f32",
+                "%s = arith.select %n, %mone, %x : f32",
+                "%r = arith.select %p, %one, %s : f32"]
+    if op == "Softsign":
+        return [c("one", 1.0), "%a = math.absf %x : f32", "%d = arith.addf %a, %one : f32",
+                "%r = arith.divf %x, %d : f32"]
+    if op in ("Elu", "Selu", "Celu"):
+        # x > 0 ? gamma x : gamma alpha (exp(x / scale) - 1)
+        alpha = attrs.get("alpha", {"Elu": 1.0, "Selu": _SELU_ALPHA, "Celu": 1.0}[op])
+        gamma = attrs.get("gamma", _SELU_GAMMA) if op == "Selu" else 1.0
+        scale = alpha if op == "Celu" else 1.0
+        return [c("z", 0.0), c("one", 1.0), c("al", alpha * gamma), c("ga", gamma),
+                c("sc", 1.0 / scale), "%u = arith.mulf %x, %sc : f32",
+                "%e = math.expm1 %u : f32", "%n = arith.mulf %e, %al : f32",
+                "%g = arith.mulf %x, %ga : f32", "%p = arith.cmpf ogt, %x, %z : f32",
+                "%r = arith.select %p, %g, %n : f32"]
+    if op == "ThresholdedRelu":
+        return [c("z", 0.0), c("al", attrs.get("alpha", 1.0)),
+                "%p = arith.cmpf ogt, %x, %al : f32", "%r = arith.select %p, %x, %z : f32"]
+    if op == "Mish":
+        return [c("one", 1.0), "%e = math.exp %x : f32", "%s = arith.addf %e, %one : f32",
+                "%l = math.log %s : f32", "%t = math.tanh %l : f32",
+                "%r = arith.mulf %x, %t : f32"]
     return None
+
+
+# ONNX unary ops that are one op of MLIR's math dialect (expanded into
+# polynomials or other math ops before LLVM: lattice-expand-math).
+_MATH_UNARY = {"Sin": "sin", "Cos": "cos", "Tan": "tan", "Asin": "asin", "Acos": "acos",
+               "Atan": "atan", "Sinh": "sinh", "Cosh": "cosh", "Asinh": "asinh",
+               "Acosh": "acosh", "Atanh": "atanh", "Ceil": "ceil", "Floor": "floor",
+               "Round": "roundeven"}
+_SELU_ALPHA, _SELU_GAMMA = 1.67326319217681884765625, 1.05070102214813232421875
 
 
 def _numpy_unary(op, attrs, x):
@@ -117,4 +153,22 @@ def _numpy_unary(op, attrs, x):
         return np.log1p(np.exp(x))
     if op == "Gelu":
         return 0.5 * x * (1 + np.vectorize(math.erf)(x / math.sqrt(2)))
+    if op in _MATH_UNARY:
+        name = {"Asin": "arcsin", "Acos": "arccos", "Atan": "arctan", "Asinh": "arcsinh",
+                "Acosh": "arccosh", "Atanh": "arctanh", "Round": "rint"}.get(
+                    op, _MATH_UNARY[op])
+        return getattr(np, name)(x)
+    if op == "Sign":
+        return np.sign(x)
+    if op == "Softsign":
+        return x / (1 + np.abs(x))
+    if op in ("Elu", "Selu", "Celu"):
+        alpha = attrs.get("alpha", {"Elu": 1.0, "Selu": _SELU_ALPHA, "Celu": 1.0}[op])
+        gamma = attrs.get("gamma", _SELU_GAMMA) if op == "Selu" else 1.0
+        scale = alpha if op == "Celu" else 1.0
+        return np.where(x > 0, gamma * x, gamma * alpha * np.expm1(x / scale))
+    if op == "ThresholdedRelu":
+        return np.where(x > attrs.get("alpha", 1.0), x, 0)
+    if op == "Mish":
+        return x * np.tanh(np.log1p(np.exp(x)))
     return None

@@ -3,7 +3,7 @@
 import numpy as np
 
 
-MIN_OPSET, MAX_OPSET = 9, 18
+MIN_OPSET, MAX_OPSET = 7, 18
 # Float constants with at least this many elements go to the weights file.
 _EXTERNAL_ELEMENTS = 1024
 _MAX_ELEMENTS = 1 << 31

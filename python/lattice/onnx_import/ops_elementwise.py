@@ -113,7 +113,11 @@ class _ElementwiseOps:
 
     op_Relu = op_LeakyRelu = op_Sigmoid = op_Tanh = op_Erf = op_Gelu = unary
     op_HardSigmoid = op_HardSwish = op_Sqrt = op_Exp = op_Log = op_Neg = unary
-    op_Abs = op_Reciprocal = op_Softplus = unary
+    op_Abs = op_Reciprocal = op_Softplus = op_Sign = op_Softsign = unary
+    op_Elu = op_Selu = op_Celu = op_ThresholdedRelu = op_Mish = unary
+    op_Sin = op_Cos = op_Tan = op_Asin = op_Acos = op_Atan = unary
+    op_Sinh = op_Cosh = op_Asinh = op_Acosh = op_Atanh = unary
+    op_Ceil = op_Floor = op_Round = unary
 
     def op_Pow(self, node, ins, attrs):
         x, p = ins
@@ -204,6 +208,22 @@ class _ElementwiseOps:
     def passthrough(self, node, ins, attrs):
         return ins[0]
 
-    op_Identity = op_Dropout = passthrough
+    op_Identity = passthrough
+
+    def op_Dropout(self, node, ins, attrs):
+        """Inference: the identity, and a mask that keeps everything.
+        Training mode (opset 12's third input, or is_test = 0 before opset
+        7) drops at random: refused."""
+        if attrs.get("is_test", 1) == 0:
+            self.fail("is_test = 0 (training mode) is not supported")
+        if len(ins) > 2 and ins[2] is not None:
+            mode = ins[2]
+            if not isinstance(mode, np.ndarray):
+                self.fail("training_mode is computed at run time; Lattice compiles "
+                          "inference (training_mode false)")
+            if mode.reshape(-1).any():
+                self.fail("training_mode is true; Lattice compiles inference")
+        # The mask (a second output) keeps every element.
+        return [ins[0], np.ones(self.shape_of(ins[0]), np.bool_)]
 
     # -- constants and shapes -------------------------------------------------------

@@ -37,6 +37,9 @@ class _NormOps:
         return y
 
     def op_BatchNormalization(self, node, ins, attrs):
+        if attrs.get("spatial", 1) != 1:
+            self.fail("spatial = 0 (statistics per activation, opsets 7 and 8) is not "
+                      "supported")
         x = self.floats(ins[0])
         scale, bias, mean, var = (self.need_const(v, "statistics").astype(np.float64)
                                   for v in ins[1:5])

@@ -24,3 +24,19 @@ func.func @scalar(%x: f32) -> f32 {
   %e = math.exp %x : f32
   return %e : f32
 }
+
+// -----
+
+// The inverse hyperbolic functions (ONNX's Asinh, Acosh, Atanh), which LLVM
+// cannot translate, become logarithms and square roots.
+// CHECK-LABEL: func.func @inverse_hyperbolic
+// CHECK-NOT: math.asinh
+// CHECK-NOT: math.acosh
+// CHECK-NOT: math.atanh
+// CHECK: return
+func.func @inverse_hyperbolic(%x: vector<8xf32>) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>) {
+  %a = math.asinh %x : vector<8xf32>
+  %b = math.acosh %x : vector<8xf32>
+  %c = math.atanh %x : vector<8xf32>
+  return %a, %b, %c : vector<8xf32>, vector<8xf32>, vector<8xf32>
+}
