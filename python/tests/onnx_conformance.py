@@ -101,6 +101,7 @@ def run_test(folder):
             outcome = "failed" if text.startswith("lattice-compile failed") else "rejected"
             detail = next((line for line in lines if "error:" in line), lines[-1]
                           if lines else "")
+            detail = detail.replace(str(pathlib.Path(work) / "model.work") + "/", "")
             result.update(outcome=outcome, detail=_short(detail))
             return result
         except Exception:

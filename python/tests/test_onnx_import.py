@@ -765,6 +765,59 @@ def test_dropout_mask_and_training_mode(tmp_path):
         _import_error(tmp_path, model)
 
 
+@pytest.mark.parametrize("op", ["ArgMax", "ArgMin"])
+@pytest.mark.parametrize("axis,keepdims,last", [(1, 1, 0), (-1, 0, 1), (0, 1, 1)])
+def test_arg_extremum(tmp_path, op, axis, keepdims, last):
+    """ArgMax/ArgMin at run time and folded, with ties: the first index
+    that holds the extremum, or the last with select_last_index."""
+    from onnx import TensorProto, helper, numpy_helper
+    x = np.array([[3, 1, 3, 0], [2, 2, -1, -1], [0, 5, 5, 1]], np.float32)
+    pick = np.argmax if op == "ArgMax" else np.argmin
+    flipped = np.flip(x, axis) if last else x
+    expected = pick(flipped, axis=axis)
+    if last:
+        expected = x.shape[axis] - 1 - expected
+    if keepdims:
+        expected = np.expand_dims(expected, axis)
+    attrs = dict(axis=axis, keepdims=keepdims, select_last_index=last)
+    nodes = [helper.make_node(op, ["x"], ["computed"], **attrs),
+             helper.make_node(op, ["c"], ["folded"], **attrs)]
+    out = [helper.make_tensor_value_info(n, TensorProto.INT64, list(expected.shape))
+           for n in ("computed", "folded")]
+    model = _graph_model(nodes, [_float_info("x", [3, 4])], out,
+                         [numpy_helper.from_array(x, "c")])
+    onnx.save(model, str(tmp_path / "arg.onnx"))
+    compiled = compiler.compile(tmp_path / "arg.onnx", output=tmp_path / "arg", quiet=True)
+    try:
+        computed, folded = compiled(x)
+    finally:
+        compiled.close()
+    for result in (computed, folded):
+        assert result.dtype == np.int64
+        np.testing.assert_array_equal(result, expected)
+
+
+@pytest.mark.parametrize("op", ["ReduceL1", "ReduceProd", "ReduceLogSum",
+                                "ReduceLogSumExp"])
+@pytest.mark.parametrize("keepdims", [0, 1])
+def test_reductions_folded_as_computed(tmp_path, op, keepdims):
+    from onnx import helper, numpy_helper
+    x = np.array([[0.5, 1.5, 2.0], [3.0, 0.25, 1.0]], np.float32)
+    nodes = [helper.make_node(op, ["x"], ["computed"], axes=[1], keepdims=keepdims),
+             helper.make_node(op, ["c"], ["folded"], axes=[1], keepdims=keepdims),
+             helper.make_node("Concat", ["computed", "folded"], ["y"], axis=0)]
+    expected = {"ReduceL1": np.abs(x).sum(1), "ReduceProd": x.prod(1),
+                "ReduceLogSum": np.log(x.sum(1)),
+                "ReduceLogSumExp": np.log(np.exp(x).sum(1))}[op]
+    shape = [2, 1] if keepdims else [2]
+    model = _graph_model(nodes, [_float_info("x", [2, 3])],
+                         [_float_info("y", [4] + shape[1:])],
+                         [numpy_helper.from_array(x, "c")])
+    onnx.save(model, str(tmp_path / "reduce.onnx"))
+    y = _run(tmp_path, tmp_path / "reduce.onnx", [x])
+    np.testing.assert_allclose(y.reshape(2, 2), np.stack([expected, expected]), rtol=1e-5)
+
+
 def _malformed(kind):
     """A small valid graph (x @ w, then Relu), damaged one way."""
     from onnx import helper, numpy_helper

@@ -261,15 +261,16 @@ class Emitter:
                             lambda a, o: body(a))
 
     def reduce(self, value, axes, kind, keepdims=True):
-        """Sum, max, min or mean (in f32) over `axes`."""
+        """Sum, product, max, min or mean (in f32) over `axes`."""
         rank = len(value.shape)
         axes = sorted({a % rank for a in axes}) if rank else []
         kept = [i for i in range(rank) if i not in axes]
         out_shape = [value.shape[i] for i in kept]
-        start = {"sum": 0.0, "mean": 0.0, "max": -math.inf, "min": math.inf}[kind]
+        start = {"sum": 0.0, "mean": 0.0, "prod": 1.0, "max": -math.inf,
+                 "min": math.inf}[kind]
         init = self.filled(out_shape, value.dtype, start)
-        op = {"sum": "arith.addf", "mean": "arith.addf", "max": "arith.maximumf",
-              "min": "arith.minimumf"}[kind]
+        op = {"sum": "arith.addf", "mean": "arith.addf", "prod": "arith.mulf",
+              "max": "arith.maximumf", "min": "arith.minimumf"}[kind]
         iters = ["reduction" if i in axes else "parallel" for i in range(rank)]
         result = self.generic([value], [_identity(rank)], init,
                               _affine(rank, [f"d{i}" for i in kept]), iters,
