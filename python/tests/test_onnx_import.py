@@ -660,6 +660,27 @@ def test_clip_bound_not_a_scalar(tmp_path):
         _import_error(tmp_path, model)
 
 
+@pytest.mark.parametrize("k_shape", [[], [1]])
+@pytest.mark.parametrize("upper", [0, 1])
+def test_trilu_with_k_at_run_time(tmp_path, k_shape, upper):
+    from onnx import TensorProto, helper
+    model = _graph_model([helper.make_node("Trilu", ["x", "k"], ["y"], upper=upper)],
+                         [_float_info("x", [3, 5]),
+                          helper.make_tensor_value_info("k", TensorProto.INT64, k_shape)],
+                         [_float_info("y", [3, 5])], opset=14)
+    onnx.save(model, str(tmp_path / "trilu.onnx"))
+    compiled = compiler.compile(tmp_path / "trilu.onnx", output=tmp_path / "trilu",
+                                quiet=True)
+    x = np.arange(1, 16, dtype=np.float32).reshape(3, 5)
+    triangle = np.triu if upper else np.tril
+    try:
+        for k in (-2, 0, 1, 4):
+            y = compiled(x, np.full(k_shape, k, np.int64))[0]
+            np.testing.assert_array_equal(y, triangle(x, k))
+    finally:
+        compiled.close()
+
+
 def test_trilu_of_a_vector_is_an_error(tmp_path):
     from onnx import helper
     model = _graph_model([helper.make_node("Trilu", ["x"], ["y"])],
@@ -818,6 +839,37 @@ def test_reductions_folded_as_computed(tmp_path, op, keepdims):
     np.testing.assert_allclose(y.reshape(2, 2), np.stack([expected, expected]), rtol=1e-5)
 
 
+@pytest.mark.parametrize("axis", [-1, 1])
+def test_layer_norm_statistics_and_computed_scale(tmp_path, axis):
+    """LayerNormalization with a scale computed in the graph (read at run
+    time) and its Mean and InvStdDev outputs."""
+    from onnx import helper, numpy_helper
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 3, 4)).astype(np.float32)
+    normalized = x.shape[axis % 3:]
+    gain = rng.uniform(0.5, 1.5, normalized).astype(np.float32)
+    stat_shape = [2] + [1] * (3 - 1) if axis == 1 else [2, 3, 1]
+    nodes = [helper.make_node("Abs", ["g"], ["gain"]),
+             helper.make_node("LayerNormalization", ["x", "gain"], ["y", "mean", "inv"],
+                              axis=axis, epsilon=1e-3)]
+    model = _graph_model(nodes, [_float_info("x", [2, 3, 4])],
+                         [_float_info("y", [2, 3, 4]), _float_info("mean", stat_shape),
+                          _float_info("inv", stat_shape)],
+                         [numpy_helper.from_array(-gain, "g")], opset=17)
+    onnx.save(model, str(tmp_path / "ln.onnx"))
+    compiled = compiler.compile(tmp_path / "ln.onnx", output=tmp_path / "ln", quiet=True)
+    try:
+        y, mean, inv = compiled(x)
+    finally:
+        compiled.close()
+    axes = tuple(range(axis % 3, 3))
+    mu = x.mean(axes, keepdims=True)
+    rstd = 1 / np.sqrt(((x - mu) ** 2).mean(axes, keepdims=True) + 1e-3)
+    np.testing.assert_allclose(mean, mu, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(inv, rstd, rtol=1e-5)
+    np.testing.assert_allclose(y, (x - mu) * rstd * gain, rtol=1e-4, atol=1e-5)
+
+
 def _malformed(kind):
     """A small valid graph (x @ w, then Relu), damaged one way."""
     from onnx import helper, numpy_helper
@@ -889,7 +941,6 @@ def test_names_with_control_characters(tmp_path):
 
 
 @pytest.mark.parametrize("op,attrs,outputs", [
-    ("LayerNormalization", {"axis": -1}, ["y", "mean", "inv_std"]),
     ("MaxPool", {"kernel_shape": [2, 2]}, ["y", "indices"]),
 ])
 def test_optional_outputs_not_supported(tmp_path, op, attrs, outputs):

@@ -5,6 +5,7 @@ lattice-raise-norms raises norms spelled out in elementwise ops)."""
 import numpy as np
 
 from .bodies import _f
+from .emitter import _float_literal
 
 
 class _NormOps:
@@ -21,20 +22,46 @@ class _NormOps:
         eps = attrs.get("epsilon", 1e-5)
         inner = int(np.prod(shape[axis:]))
         flat = self.e.reshape(x, [int(np.prod(shape[:axis])), inner])
-        gain = self.need_const(ins[1], "the scale") if len(ins) > 1 else None
-        bias = self.need_const(ins[2], "the bias") if len(ins) > 2 and ins[2] is not None \
-            else None
-        if axis == rank - 1:
+        if len(ins) < 2 or ins[1] is None:
+            self.fail("the scale (input 1) is missing")
+        gain = ins[1]
+        bias = ins[2] if len(ins) > 2 and ins[2] is not None else None
+        constant = isinstance(gain, np.ndarray) and (bias is None or
+                                                     isinstance(bias, np.ndarray))
+        statistics = self.norm_statistics(node, x, axis, eps)
+        if axis == rank - 1 and constant:
             operands = [self.value(np.broadcast_to(gain, (inner,)).astype(np.float32))]
             if bias is not None:
                 operands.append(self.value(np.broadcast_to(bias, (inner,)).astype(np.float32)))
-            return self.e.reshape(self.e.lattice_norm("layer_norm", flat, operands, eps), shape)
+            y = self.e.reshape(self.e.lattice_norm("layer_norm", flat, operands, eps), shape)
+            return [y] + statistics
+        # Normalized over several axes, or a scale or bias computed in the
+        # graph (read at run time): the norm, then the affine map.
         ones = self.e.constant(np.ones(inner, np.float32))
         y = self.e.reshape(self.e.lattice_norm("layer_norm", flat, [ones], eps), shape)
-        y = self.binary(type(node)(op_type="Mul"), [y, gain.astype(np.float32)], attrs)
-        if bias is not None:
-            y = self.binary(type(node)(op_type="Add"), [y, bias.astype(np.float32)], attrs)
-        return y
+        for operand, op in ((gain, "Mul"), (bias, "Add")):
+            if operand is None:
+                continue
+            if isinstance(operand, np.ndarray):
+                operand = operand.astype(np.float32)
+            y = self.binary(type(node)(op_type=op), [y, operand], attrs)
+        return [y] + statistics
+
+    def norm_statistics(self, node, x, axis, eps):
+        """LayerNormalization's optional outputs, when the graph names them:
+        the mean and 1 / sqrt(variance + epsilon) over the normalized axes,
+        which are kept as ones."""
+        if len(node.output) < 2 or not any(node.output[1:3]):
+            return []
+        axes = list(range(axis, len(x.shape)))
+        mean = self.e.reduce(x, axes, "mean")
+        centered = self.e.elementwise([x, mean], "f32", lambda a: _f(
+            f"%d = arith.subf {a[0]}, {a[1]} : f32", "%r = arith.mulf %d, %d : f32"))
+        variance = self.e.reduce(centered, axes, "mean")
+        inverse = self.e.elementwise([variance], "f32", lambda a: _f(
+            f"%e = arith.constant {_float_literal(eps)} : f32",
+            f"%s = arith.addf {a[0]}, %e : f32", "%r = math.rsqrt %s : f32"))
+        return [mean, inverse]
 
     def op_BatchNormalization(self, node, ins, attrs):
         if attrs.get("spatial", 1) != 1:

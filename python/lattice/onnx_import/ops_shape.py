@@ -45,15 +45,17 @@ class _ShapeOps:
         shape = self.shape_of(x)
         if len(shape) < 2:
             self.fail(f"the input has rank {len(shape)}; Trilu needs rank 2 or more")
-        k = 0
-        if len(ins) > 1 and ins[1] is not None:
-            k_array = self.need_const(ins[1], "k")
-            if k_array.size != 1 or k_array.dtype.kind not in "iu":
-                self.fail(f"k must be one integer, got {k_array.tolist()}")
-            k = int(k_array.reshape(-1)[0])
         upper = attrs.get("upper", 1)
         if upper not in (0, 1):
             self.fail(f"attribute 'upper' is {upper}; it must be 0 or 1")
+        k = 0
+        if len(ins) > 1 and ins[1] is not None and not isinstance(ins[1], np.ndarray):
+            return self.trilu_computed_k(x, self.value(ins[1]), upper)
+        if len(ins) > 1 and ins[1] is not None:
+            k_array = ins[1]
+            if k_array.size != 1 or k_array.dtype.kind not in "iu":
+                self.fail(f"k must be one integer, got {k_array.tolist()}")
+            k = int(k_array.reshape(-1)[0])
         triangle = np.triu if upper else np.tril
         if isinstance(x, np.ndarray):
             return triangle(x, k)
@@ -62,6 +64,28 @@ class _ShapeOps:
         zero = np.zeros((), np.float32 if value.dtype == "f32" else
                         np.bool_ if value.dtype == "i1" else np.int32)
         return self.op_Where(node, [mask, value, zero], {})
+
+    def trilu_computed_k(self, x, k, upper):
+        """Trilu whose diagonal k is read at run time: element (i, j) of the
+        last two dimensions is kept where j - i >= k (upper) or <= k."""
+        if k.dtype != "i32" or int(np.prod(k.shape)) != 1:
+            self.fail(f"k must be one integer, got a {k.dtype} tensor of shape "
+                      f"{list(k.shape)}")
+        x = self.value(x)
+        rank = len(x.shape)
+        k = self.e.reshape(k, ())
+        zero = {"f32": "arith.constant 0.0 : f32", "i1": "arith.constant false",
+                "i32": "arith.constant 0 : i32"}[x.dtype]
+        predicate = "sge" if upper else "sle"
+        return self.e.elementwise([x, k], x.dtype, lambda a: (
+            [f"%i = linalg.index {rank - 2} : index",
+             f"%j = linalg.index {rank - 1} : index",
+             "%ii = arith.index_cast %i : index to i32",
+             "%jj = arith.index_cast %j : index to i32",
+             "%d = arith.subi %jj, %ii : i32",
+             f"%c = arith.cmpi {predicate}, %d, {a[1]} : i32",
+             f"%z = {zero}",
+             f"%r = arith.select %c, {a[0]}, %z : {x.dtype}"], "%r"), out_shape=x.shape)
 
     def op_Range(self, node, ins, attrs):
         start, limit, delta = (self.need_const(v, "Range's bounds").reshape(-1)[0] for v in ins)
