@@ -870,6 +870,69 @@ def test_layer_norm_statistics_and_computed_scale(tmp_path, axis):
     np.testing.assert_allclose(y, (x - mu) * rstd * gain, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("exclusive,reverse", [(0, 0), (1, 0), (0, 1), (1, 1)])
+@pytest.mark.parametrize("axis", [1, -1, 0])
+def test_cumsum(tmp_path, exclusive, reverse, axis):
+    """CumSum at run time (float and int) and folded on a constant."""
+    from onnx import TensorProto, helper, numpy_helper
+    x = np.arange(1, 13, dtype=np.float32).reshape(3, 4)
+    attrs = dict(exclusive=exclusive, reverse=reverse)
+    nodes = [helper.make_node("CumSum", ["x", "axis"], ["computed"], **attrs),
+             helper.make_node("Cast", ["x"], ["xi"], to=TensorProto.INT32),
+             helper.make_node("CumSum", ["xi", "axis"], ["integers"], **attrs),
+             helper.make_node("CumSum", ["c", "axis"], ["folded"], **attrs)]
+    model = _graph_model(
+        nodes, [_float_info("x", [3, 4])],
+        [_float_info("computed", [3, 4]),
+         helper.make_tensor_value_info("integers", TensorProto.INT32, [3, 4]),
+         _float_info("folded", [3, 4])],
+        [numpy_helper.from_array(np.array(axis, np.int64), "axis"),
+         numpy_helper.from_array(x, "c")], opset=14)
+    onnx.save(model, str(tmp_path / "cumsum.onnx"))
+    compiled = compiler.compile(tmp_path / "cumsum.onnx", output=tmp_path / "cumsum",
+                                quiet=True)
+    try:
+        results = compiled(x)
+    finally:
+        compiled.close()
+    flipped = np.flip(x, axis) if reverse else x
+    expected = np.cumsum(flipped, axis) - (flipped if exclusive else 0)
+    expected = np.flip(expected, axis) if reverse else expected
+    for result in results:
+        np.testing.assert_array_equal(result, expected.astype(result.dtype))
+
+
+@pytest.mark.parametrize("fmod", [0, 1])
+def test_mod_folded_as_computed(tmp_path, fmod):
+    from onnx import TensorProto, helper, numpy_helper
+    a = np.array([7, -7, 7, -7, 0, 5], np.int32)
+    b = np.array([3, 3, -3, -3, 2, 5], np.int32)
+    nodes = [helper.make_node("Mod", ["a", "b"], ["computed"], fmod=fmod),
+             helper.make_node("Mod", ["ca", "b"], ["folded"], fmod=fmod)]
+    info = [helper.make_tensor_value_info(n, TensorProto.INT32, [6]) for n in
+            ("computed", "folded")]
+    model = _graph_model(nodes, [helper.make_tensor_value_info("a", TensorProto.INT32, [6])],
+                         info, [numpy_helper.from_array(b, "b"),
+                                numpy_helper.from_array(a, "ca")])
+    onnx.save(model, str(tmp_path / "mod.onnx"))
+    compiled = compiler.compile(tmp_path / "mod.onnx", output=tmp_path / "mod", quiet=True)
+    try:
+        computed, folded = compiled(a)
+    finally:
+        compiled.close()
+    expected = np.fmod(a, b) if fmod else np.mod(a, b)
+    np.testing.assert_array_equal(computed, expected)
+    np.testing.assert_array_equal(folded, expected)
+
+
+def test_float_mod_needs_fmod(tmp_path):
+    from onnx import helper
+    model = _graph_model([helper.make_node("Mod", ["x", "x"], ["y"], fmod=0)],
+                         [_float_info("x", [2])], [_float_info("y", [2])])
+    assert "fmod = 0 on floats; ONNX defines float Mod with fmod = 1" in _import_error(
+        tmp_path, model)
+
+
 def _malformed(kind):
     """A small valid graph (x @ w, then Relu), damaged one way."""
     from onnx import helper, numpy_helper

@@ -123,6 +123,16 @@ class _ElementwiseOps:
         x, p = ins
         if isinstance(x, np.ndarray) and isinstance(p, np.ndarray):
             return np.power(x.astype(np.float64), p).astype(x.dtype)
+        if self.value(x).dtype == "i32":
+            # An integer base: the power in f32 (exact below 2^24), truncated
+            # to the base's type, as ONNX's reference computes it.
+            x, p = self.value(x), self.value(p)
+            to_float = ("%e = arith.sitofp {} : i32 to f32" if p.dtype == "i32" else
+                        "%e = arith.addf {}, %zero : f32")
+            return self.e.elementwise([x, p], "i32", lambda a: _f(
+                "%zero = arith.constant 0.0 : f32",
+                f"%b = arith.sitofp {a[0]} : i32 to f32", to_float.format(a[1]),
+                "%f = math.powf %b, %e : f32", "%r = arith.fptosi %f : f32 to i32"))
         x = self.floats(x)
         if isinstance(p, np.ndarray) and p.size == 1:
             exponent = float(p.reshape(-1)[0])
@@ -133,9 +143,68 @@ class _ElementwiseOps:
                 return self.e.elementwise([x], "f32", lambda a: _f(f"%r = math.sqrt {a[0]} : f32"))
             if exponent == 1.0:
                 return x
+        p = self.value(p)
+        if p.dtype == "i32":
+            # An integer exponent on a float base (ONNX allows mixed types).
+            return self.e.elementwise([x, p], "f32", lambda a: _f(
+                f"%e = arith.sitofp {a[1]} : i32 to f32",
+                f"%r = math.powf {a[0]}, %e : f32"))
         p = self.floats(p)
         return self.e.elementwise([x, p], "f32", lambda a: _f(
             f"%r = math.powf {a[0]}, {a[1]} : f32"))
+
+    def op_Mod(self, node, ins, attrs):
+        """fmod = 1: the remainder with the dividend's sign (C's fmod, the
+        only one ONNX defines for floats); fmod = 0: integers, with the
+        divisor's sign (Python's %)."""
+        a, b = ins
+        fmod = attrs.get("fmod", 0)
+        if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
+            if np.issubdtype(b.dtype, np.integer) and np.any(b == 0):
+                self.fail("integer modulo by zero")
+            return (np.fmod if fmod else np.mod)(a, b).astype(np.result_type(a, b))
+        va, vb = self.value(a), self.value(b)
+        if va.dtype != vb.dtype or va.dtype == "i1":
+            self.fail(f"operands of types {va.dtype} and {vb.dtype}")
+        if va.dtype == "f32":
+            if not fmod:
+                self.fail("fmod = 0 on floats; ONNX defines float Mod with fmod = 1")
+            return self.e.elementwise([va, vb], "f32", lambda x: _f(
+                f"%r = arith.remf {x[0]}, {x[1]} : f32"))
+        if fmod:
+            return self.e.elementwise([va, vb], "i32", lambda x: _f(
+                f"%r = arith.remsi {x[0]}, {x[1]} : i32"))
+        # Python's %: a remainder whose sign differs from the divisor's
+        # moves by one divisor.
+        return self.e.elementwise([va, vb], "i32", lambda x: _f(
+            f"%m = arith.remsi {x[0]}, {x[1]} : i32", "%z = arith.constant 0 : i32",
+            "%nz = arith.cmpi ne, %m, %z : i32", "%mn = arith.cmpi slt, %m, %z : i32",
+            f"%bn = arith.cmpi slt, {x[1]}, %z : i32", "%d = arith.xori %mn, %bn : i1",
+            "%fix = arith.andi %nz, %d : i1", f"%s = arith.addi %m, {x[1]} : i32",
+            "%r = arith.select %fix, %s, %m : i32"))
+
+    def op_IsNaN(self, node, ins, attrs):
+        x = ins[0]
+        if isinstance(x, np.ndarray):
+            return np.isnan(x)
+        return self.e.elementwise([self.floats(x)], "i1", lambda a: _f(
+            f"%r = arith.cmpf uno, {a[0]}, {a[0]} : f32"))
+
+    def op_IsInf(self, node, ins, attrs):
+        positive, negative = attrs.get("detect_positive", 1), attrs.get("detect_negative", 1)
+        x = ins[0]
+        if isinstance(x, np.ndarray):
+            return (np.isposinf(x) & bool(positive)) | (np.isneginf(x) & bool(negative))
+        lines = ["%f = arith.constant false"]
+        result = "%f"
+        for flag, name, value in ((positive, "p", "0x7F800000"), (negative, "n", "0xFF800000")):
+            if flag:
+                lines += [f"%{name}inf = arith.constant {value} : f32",
+                          f"%{name} = arith.cmpf oeq, %x, %{name}inf : f32",
+                          f"%{name}r = arith.ori {result}, %{name} : i1"]
+                result = f"%{name}r"
+        return self.e.elementwise([self.floats(x)], "i1", lambda a: (
+            [line.replace("%x", a[0]) for line in lines], result))
 
     def op_Clip(self, node, ins, attrs):
         """min(max(x, low), high); since opset 11 the bounds are inputs, a
@@ -155,6 +224,8 @@ class _ElementwiseOps:
         x = ins[0]
         if isinstance(x, np.ndarray) and all(isinstance(b, float) for b in bounds):
             return np.clip(x, *bounds).astype(x.dtype)
+        if self.value(x).dtype == "i32":
+            return self.clip_integers(self.value(x), bounds)
         x = self.floats(x)
         operands = [x] + [self.e.reshape(self.floats(b), ()) for b in bounds
                           if not isinstance(b, float)]
@@ -170,6 +241,47 @@ class _ElementwiseOps:
             return lines + [f"%m = arith.maximumf {a[0]}, {names[0]} : f32",
                             f"%r = arith.minimumf %m, {names[1]} : f32"], "%r"
         return self.e.elementwise(operands, "f32", body)
+
+    def clip_integers(self, x, bounds):
+        """Clip of an integer tensor: constant bounds (infinite ones drop
+        out) or scalars read at run time."""
+        operands, lines, value = [x], [], "%x"
+        for bound, op, name in zip(bounds, ("arith.maxsi", "arith.minsi"), ("lo", "hi")):
+            if isinstance(bound, float) and math.isinf(bound):
+                continue
+            if isinstance(bound, float):
+                lines.append(f"%{name} = arith.constant {int(bound)} : i32")
+                operand = f"%{name}"
+            else:
+                bound = self.value(bound)
+                if bound.dtype != "i32":
+                    self.fail(f"bound of type {bound.dtype} for an integer input")
+                operands.append(self.e.reshape(bound, ()))
+                operand = f"%arg{len(operands) - 1}"
+            lines.append(f"%{name}c = {op} {value}, {operand} : i32")
+            value = f"%{name}c"
+        if not lines:
+            return x
+
+        def body(a):
+            text = [line.replace("%x", a[0]) for line in lines]
+            for i in range(1, len(a)):
+                text = [line.replace(f"%arg{i}", a[i]) for line in text]
+            return text, value.replace("%x", a[0])
+        return self.e.elementwise(operands, "i32", body)
+
+    def op_CastLike(self, node, ins, attrs):
+        """Cast to the element type of the second input (as the library
+        holds it: floats are f32, integers i32)."""
+        import onnx
+        like = ins[1]
+        kind = (like.dtype.kind if isinstance(like, np.ndarray) else
+                {"f32": "f", "i32": "i", "i1": "b"}[like.dtype])
+        to = {"f": onnx.TensorProto.FLOAT, "i": onnx.TensorProto.INT32,
+              "u": onnx.TensorProto.INT32, "b": onnx.TensorProto.BOOL}.get(kind)
+        if to is None:
+            self.fail(f"cannot cast like a tensor of kind '{kind}'")
+        return self.op_Cast(node, ins[:1], {"to": to})
 
     def op_Cast(self, node, ins, attrs):
         import onnx

@@ -103,6 +103,73 @@ class _ReduceOps:
 
     op_ArgMax = op_ArgMin = arg_extremum
 
+    def op_Hardmax(self, node, ins, attrs):
+        """1 at the first maximum along the axis, 0 elsewhere (before opset
+        13, of the input flattened to 2-D at the axis)."""
+        x = self.floats(ins[0])
+        shape, rank = x.shape, len(x.shape)
+        axis = attrs.get("axis", -1 if self.opset >= 13 else 1)
+        if not -rank <= axis < rank:
+            self.fail(f"axis {axis} is out of range for rank {rank}")
+        axis %= rank
+        if self.opset < 13:
+            flat = self.e.reshape(x, [int(np.prod(shape[:axis])),
+                                      int(np.prod(shape[axis:]))])
+            return self.e.reshape(self.hardmax_axis(node, flat, 1), shape)
+        return self.hardmax_axis(node, x, axis)
+
+    def hardmax_axis(self, node, x, axis):
+        index = self.arg_extremum(type(node)(op_type="ArgMax"), [x],
+                                  {"axis": axis, "keepdims": 1})
+        return self.e.elementwise([x, index], "f32", lambda a: _f(
+            f"%i = linalg.index {axis} : index",
+            "%n = arith.index_cast %i : index to i32",
+            f"%e = arith.cmpi eq, %n, {a[1]} : i32",
+            "%one = arith.constant 1.0 : f32", "%zero = arith.constant 0.0 : f32",
+            "%r = arith.select %e, %one, %zero : f32"), out_shape=x.shape)
+
+    def op_CumSum(self, node, ins, attrs):
+        """The running sum along the axis, as a product with a triangular
+        0/1 matrix (exclusive: strictly triangular; reverse: the other
+        triangle): a reduction linalg can tile and vectorize."""
+        x = ins[0]
+        shape, rank = self.shape_of(x), len(self.shape_of(x))
+        axis_array = self.need_const(ins[1], "axis")
+        if axis_array.size != 1:
+            self.fail(f"axis must be one integer, got {axis_array.tolist()}")
+        axis = int(axis_array.reshape(-1)[0])
+        if not -rank <= axis < rank:
+            self.fail(f"axis {axis} is out of range for rank {rank}")
+        axis %= rank
+        n = shape[axis]
+        exclusive, reverse = attrs.get("exclusive", 0), attrs.get("reverse", 0)
+        # mask[j, i]: whether input j adds to output i.
+        j, i = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+        mask = (j >= i) if reverse else (j <= i)
+        if exclusive:
+            mask &= j != i
+        if isinstance(x, np.ndarray):
+            return np.moveaxis(np.tensordot(np.moveaxis(x, axis, -1), mask.astype(x.dtype),
+                                            axes=1), -1, axis).astype(x.dtype)
+        x = self.value(x)
+        dtype = x.dtype
+        if dtype not in ("f32", "i32"):
+            self.fail(f"CumSum of {dtype}")
+        weights = self.value(mask.astype(np.float32 if dtype == "f32" else np.int32))
+        # Loops: the input's dimensions, then j (the reduction) last.
+        dims = [f"d{k}" for k in range(rank)]
+        source = dims.copy()
+        source[axis] = f"d{rank}"
+        init = self.e.filled(shape, dtype, 0.0 if dtype == "f32" else 0)
+        mul, add = ("arith.mulf", "arith.addf") if dtype == "f32" else ("arith.muli",
+                                                                        "arith.addi")
+        return self.e.generic(
+            [x, weights], [_affine(rank + 1, source),
+                           _affine(rank + 1, [f"d{rank}", f"d{axis}"])], init,
+            _affine(rank + 1, dims), ["parallel"] * rank + ["reduction"],
+            lambda a, o: _f(f"%m = {mul} {a[0]}, {a[1]} : {dtype}",
+                            f"%r = {add} {o}, %m : {dtype}"))
+
     def softmax(self, node, ins, attrs):
         x = self.floats(ins[0])
         shape = x.shape
