@@ -933,6 +933,35 @@ def test_float_mod_needs_fmod(tmp_path):
         tmp_path, model)
 
 
+@pytest.mark.parametrize("op,attrs,extra,out_shape", [
+    ("PRelu", {}, [np.array([[[0.1]], [[0.5]], [[2.0]], [[-1.0]]], np.float32)],
+     [1, 4, 2, 2]),
+    ("Shrink", {"lambd": 0.6, "bias": 0.25}, [], [1, 4, 2, 2]),
+    ("DepthToSpace", {"blocksize": 2, "mode": "DCR"}, [], [1, 1, 4, 4]),
+    ("DepthToSpace", {"blocksize": 2, "mode": "CRD"}, [], [1, 1, 4, 4]),
+    ("SpaceToDepth", {"blocksize": 2}, [], [1, 16, 1, 1]),
+])
+def test_ops_folded_as_computed(tmp_path, op, attrs, extra, out_shape):
+    """The same values computed at run time and folded on a constant."""
+    from onnx import helper, numpy_helper
+    x = (np.arange(16, dtype=np.float32).reshape(1, 4, 2, 2) - 7.5) / 4
+    names = [f"e{i}" for i in range(len(extra))]
+    nodes = [helper.make_node(op, ["x"] + names, ["computed"], **attrs),
+             helper.make_node(op, ["c"] + names, ["folded"], **attrs)]
+    model = _graph_model(nodes, [_float_info("x", [1, 4, 2, 2])],
+                         [_float_info("computed", out_shape),
+                          _float_info("folded", out_shape)],
+                         [numpy_helper.from_array(x, "c")] +
+                         [numpy_helper.from_array(e, n) for e, n in zip(extra, names)])
+    onnx.save(model, str(tmp_path / "op.onnx"))
+    compiled = compiler.compile(tmp_path / "op.onnx", output=tmp_path / "op", quiet=True)
+    try:
+        computed, folded = compiled(x)
+    finally:
+        compiled.close()
+    np.testing.assert_allclose(computed, folded, rtol=1e-6)
+
+
 def _malformed(kind):
     """A small valid graph (x @ w, then Relu), damaged one way."""
     from onnx import helper, numpy_helper

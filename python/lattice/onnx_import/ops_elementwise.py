@@ -105,7 +105,9 @@ class _ElementwiseOps:
     def unary(self, node, ins, attrs):
         x = ins[0]
         if isinstance(x, np.ndarray):
-            return _numpy_unary(node.op_type, attrs, x).astype(np.float32)
+            # (Out of the domain: NaN, as the compiled op gives.)
+            with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+                return _numpy_unary(node.op_type, attrs, x).astype(np.float32)
         x = self.floats(x)
         lines = _unary_body(node.op_type, attrs)
         return self.e.elementwise([x], "f32", lambda a: (
@@ -152,6 +154,52 @@ class _ElementwiseOps:
         p = self.floats(p)
         return self.e.elementwise([x, p], "f32", lambda a: _f(
             f"%r = math.powf {a[0]}, {a[1]} : f32"))
+
+    def op_PRelu(self, node, ins, attrs):
+        """x < 0 ? slope x : x, the slope broadcast (per channel, usually)."""
+        x, slope = ins
+        if isinstance(x, np.ndarray) and isinstance(slope, np.ndarray):
+            return np.where(x < 0, x * slope, x).astype(x.dtype)
+        x, slope = self.floats(x), self.floats(slope)
+        return self.e.elementwise([x, slope], "f32", lambda a: _f(
+            "%z = arith.constant 0.0 : f32", f"%m = arith.mulf {a[0]}, {a[1]} : f32",
+            f"%n = arith.cmpf olt, {a[0]}, %z : f32",
+            f"%r = arith.select %n, %m, {a[0]} : f32"), out_shape=x.shape)
+
+    def op_Shrink(self, node, ins, attrs):
+        """x < -lambd ? x + bias : x > lambd ? x - bias : 0."""
+        lambd, bias = attrs.get("lambd", 0.5), attrs.get("bias", 0.0)
+        x = ins[0]
+        if isinstance(x, np.ndarray):
+            return np.where(x < -lambd, x + bias,
+                            np.where(x > lambd, x - bias, 0)).astype(x.dtype)
+        return self.e.elementwise([self.floats(x)], "f32", lambda a: _f(
+            f"%l = arith.constant {_float_literal(lambd)} : f32",
+            f"%nl = arith.constant {_float_literal(-lambd)} : f32",
+            f"%b = arith.constant {_float_literal(bias)} : f32",
+            "%z = arith.constant 0.0 : f32",
+            f"%up = arith.subf {a[0]}, %b : f32", f"%dn = arith.addf {a[0]}, %b : f32",
+            f"%hi = arith.cmpf ogt, {a[0]}, %l : f32",
+            f"%lo = arith.cmpf olt, {a[0]}, %nl : f32",
+            "%s = arith.select %hi, %up, %z : f32", "%r = arith.select %lo, %dn, %s : f32"))
+
+    def op_BitShift(self, node, ins, attrs):
+        direction = attrs.get("direction", b"")
+        direction = direction.decode() if isinstance(direction, bytes) else direction
+        if direction not in ("LEFT", "RIGHT"):
+            self.fail(f"direction '{direction}' is not LEFT or RIGHT")
+        a, b = ins
+        if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
+            return (np.left_shift if direction == "LEFT" else np.right_shift)(a, b)
+        va, vb = self.value(a), self.value(b)
+        if va.dtype != "i32" or vb.dtype != "i32":
+            self.fail(f"operands of types {va.dtype} and {vb.dtype}; BitShift takes "
+                      "unsigned integers")
+        # Unsigned inputs up to 16 bits are held in i32: the shifts are those
+        # of the held value (the boundary truncates to the declared type).
+        op = "arith.shli" if direction == "LEFT" else "arith.shrui"
+        return self.e.elementwise([va, vb], "i32", lambda x: _f(
+            f"%r = {op} {x[0]}, {x[1]} : i32"))
 
     def op_Mod(self, node, ins, attrs):
         """fmod = 1: the remainder with the dividend's sign (C's fmod, the

@@ -171,6 +171,62 @@ class _ShapeOps:
             return np.transpose(ins[0], perm)
         return self.e.transpose(ins[0], perm)
 
+    def depth_rearrangement(self, x, shape, perm, out_shape):
+        """A reshape, a transpose and a reshape (DepthToSpace and
+        SpaceToDepth)."""
+        if isinstance(x, np.ndarray):
+            return np.transpose(x.reshape(shape), perm).reshape(out_shape)
+        return self.reshaped(self.e.transpose(self.reshaped(x, shape), perm), out_shape)
+
+    def op_DepthToSpace(self, node, ins, attrs):
+        n, c, h, w = self.rank4(ins[0])
+        b = attrs.get("blocksize", 0)
+        if b < 1 or c % (b * b):
+            self.fail(f"blocksize {b} does not divide the {c} channels into squares")
+        mode = attrs.get("mode", b"DCR")
+        mode = mode.decode() if isinstance(mode, bytes) else mode
+        if mode not in ("DCR", "CRD"):
+            self.fail(f"mode '{mode}' is not DCR or CRD")
+        if mode == "DCR":
+            shape, perm = [n, b, b, c // (b * b), h, w], [0, 3, 4, 1, 5, 2]
+        else:
+            shape, perm = [n, c // (b * b), b, b, h, w], [0, 1, 4, 2, 5, 3]
+        return self.depth_rearrangement(ins[0], shape, perm, [n, c // (b * b), h * b, w * b])
+
+    def op_SpaceToDepth(self, node, ins, attrs):
+        n, c, h, w = self.rank4(ins[0])
+        b = attrs.get("blocksize", 0)
+        if b < 1 or h % b or w % b:
+            self.fail(f"blocksize {b} does not divide the {h} x {w} image")
+        return self.depth_rearrangement(ins[0], [n, c, h // b, b, w // b, b],
+                                        [0, 3, 5, 1, 2, 4], [n, c * b * b, h // b, w // b])
+
+    def rank4(self, x):
+        shape = self.shape_of(x)
+        if len(shape) != 4:
+            self.fail(f"the input has rank {len(shape)}; it must be 4 (NCHW)")
+        return shape
+
+    def op_EyeLike(self, node, ins, attrs):
+        """Ones on the k-th diagonal of a matrix of the input's shape (it
+        depends on the shape alone: a constant)."""
+        import onnx
+        shape = self.shape_of(ins[0])
+        if len(shape) != 2:
+            self.fail(f"the input has rank {len(shape)}; EyeLike takes a matrix")
+        dtype = attrs.get("dtype")
+        if dtype is None:
+            numpy_type = (ins[0].dtype if isinstance(ins[0], np.ndarray) else
+                          {"f32": np.float32, "i32": np.int32, "i1": np.bool_}[ins[0].dtype])
+        elif dtype in (onnx.TensorProto.FLOAT, onnx.TensorProto.DOUBLE,
+                       onnx.TensorProto.FLOAT16):
+            numpy_type = np.float32
+        elif dtype == onnx.TensorProto.BOOL:
+            numpy_type = np.bool_
+        else:
+            numpy_type = np.int32
+        return np.eye(shape[0], shape[1], attrs.get("k", 0), dtype=numpy_type)
+
     def op_Concat(self, node, ins, attrs):
         parts = [x for x in ins if x is not None]
         if any(int(np.prod(self.shape_of(x))) > 0 for x in parts):
