@@ -41,21 +41,25 @@ class _ConvOps:
         return strides, dilations, begin, end
 
     def op_Conv(self, node, ins, attrs):
-        weight = self.need_const(ins[1], "the weight")
+        # A weight or bias computed in the graph (rare: a model's weights are
+        # initializers) is read at run time, by the direct convolution.
+        weight = ins[1] if isinstance(ins[1], np.ndarray) else self.floats(ins[1])
         bias = ins[2] if len(ins) > 2 and ins[2] is not None else None
-        if bias is not None:
-            bias = self.need_const(bias, "the bias")
+        if bias is not None and not isinstance(bias, np.ndarray):
+            bias = self.floats(bias)
         return self.conv(node, ins[0], weight, bias, attrs)
 
     def conv(self, node, x, weight, bias, attrs):
         x = self.floats(x)
         rank = len(x.shape)
-        if rank not in (3, 4) or weight.ndim != rank:
+        constant = isinstance(weight, np.ndarray)
+        if rank not in (3, 4) or len(weight.shape) != rank:
             self.fail(f"{rank - 2}-D convolutions are not supported (1-D and 2-D are)")
         one_d = rank == 3
         if one_d:
             x = self.e.reshape(x, (x.shape[0], x.shape[1], 1, x.shape[2]))
-            weight = weight.reshape(weight.shape[0], weight.shape[1], 1, weight.shape[2])
+            shape = (weight.shape[0], weight.shape[1], 1, weight.shape[2])
+            weight = weight.reshape(shape) if constant else self.e.reshape(weight, shape)
             attrs = dict(attrs)
             for key, pad1 in (("strides", [1]), ("dilations", [1])):
                 attrs[key] = pad1 + list(attrs.get(key, [1]))
@@ -69,7 +73,7 @@ class _ConvOps:
         if group < 1 or c % group or m % group or cg != c // group:
             self.fail(f"weight {list(weight.shape)} does not fit {c} input channels in "
                       f"{group} groups")
-        if bias is not None and bias.reshape(-1).shape != (m,):
+        if bias is not None and int(np.prod(bias.shape)) != m:
             self.fail(f"bias of shape {list(bias.shape)} for {m} output channels")
         (sh, sw), (dh, dw), (pt, pl), (pb, pr) = self.window(attrs, (h, w), (kh, kw))
         oh = (h + pt + pb - dh * (kh - 1) - 1) // sh + 1
@@ -77,7 +81,7 @@ class _ConvOps:
         if oh < 1 or ow < 1:
             self.fail("the kernel is larger than the padded input")
         xp = self.e.pad(x, [0, 0, pt, pl], [0, 0, pb, pr], 0.0)
-        if group == 1:
+        if group == 1 and constant and isinstance(bias, (np.ndarray, type(None))):
             layer = self.layer_name(node, node.input[1] if len(node.input) > 1 else "")
             wv = self.weight(weight.reshape(m, c * kh * kw), layer)
             if (kh, kw, sh, sw) == (1, 1, 1, 1):
@@ -94,8 +98,9 @@ class _ConvOps:
         else:
             mg = m // group
             xg = self.e.reshape(xp, (n, group, cg) + xp.shape[2:])
-            wg = self.value(weight.reshape(group, mg, cg, kh, kw).astype(np.float32),
-                            name=self.layer_name(node, node.input[1]))
+            wg = (self.value(weight.reshape(group, mg, cg, kh, kw).astype(np.float32),
+                             name=self.layer_name(node, node.input[1])) if constant else
+                  self.e.reshape(weight, (group, mg, cg, kh, kw)))
             init = self.e.filled((n, group, mg, oh, ow), "f32", 0.0)
             in_map = _affine(8, ["d0", "d1", "d5", f"d3 * {sh} + d6 * {dh}",
                                  f"d4 * {sw} + d7 * {dw}"])
@@ -107,8 +112,11 @@ class _ConvOps:
                                    f"%r = arith.addf {o}, %p : f32"))
             y = self.e.reshape(y, (n, m, oh, ow))
             if bias is not None:
-                y = self.e.elementwise([y, self.value(bias.reshape(1, m, 1, 1).astype(
-                    np.float32))], "f32", lambda a: _f(f"%r = arith.addf {a[0]}, {a[1]} : f32"))
+                bias = (self.value(bias.reshape(1, m, 1, 1).astype(np.float32))
+                        if isinstance(bias, np.ndarray) else
+                        self.e.reshape(bias, (1, m, 1, 1)))
+                y = self.e.elementwise([y, bias], "f32", lambda a: _f(
+                    f"%r = arith.addf {a[0]}, {a[1]} : f32"))
         if one_d:
             y = self.e.reshape(y, (n, m, ow))
         return y

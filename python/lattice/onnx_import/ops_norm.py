@@ -47,6 +47,26 @@ class _NormOps:
             y = self.binary(type(node)(op_type=op), [y, operand], attrs)
         return [y] + statistics
 
+    def batch_norm_computed(self, x, parameters, eps):
+        """BatchNormalization whose parameters are read at run time:
+        (x - mean) * scale / sqrt(variance + epsilon) + bias, per channel."""
+        shape = [1] * len(x.shape)
+        shape[1] = x.shape[1]
+        operands = []
+        for v in parameters:
+            if int(np.prod(self.shape_of(v))) != x.shape[1]:
+                self.fail(f"a parameter of shape {list(self.shape_of(v))} for "
+                          f"{x.shape[1]} channels")
+            v = v.astype(np.float32) if isinstance(v, np.ndarray) else self.floats(v)
+            operands.append(v.reshape(shape) if isinstance(v, np.ndarray) else
+                            self.e.reshape(v, shape))
+        operands = [self.value(v) for v in operands]
+        return self.e.elementwise([x] + operands, "f32", lambda a: _f(
+            f"%e = arith.constant {_float_literal(eps)} : f32",
+            f"%v = arith.addf {a[4]}, %e : f32", "%s = math.rsqrt %v : f32",
+            f"%d = arith.subf {a[0]}, {a[3]} : f32", f"%g = arith.mulf %s, {a[1]} : f32",
+            "%m = arith.mulf %d, %g : f32", f"%r = arith.addf %m, {a[2]} : f32"))
+
     def norm_statistics(self, node, x, axis, eps):
         """LayerNormalization's optional outputs, when the graph names them:
         the mean and 1 / sqrt(variance + epsilon) over the normalized axes,
@@ -68,8 +88,11 @@ class _NormOps:
             self.fail("spatial = 0 (statistics per activation, opsets 7 and 8) is not "
                       "supported")
         x = self.floats(ins[0])
-        scale, bias, mean, var = (self.need_const(v, "statistics").astype(np.float64)
-                                  for v in ins[1:5])
+        if len(ins) < 5 or any(v is None for v in ins[1:5]):
+            self.fail("scale, bias, mean and variance (inputs 1 to 4) are required")
+        if not all(isinstance(v, np.ndarray) for v in ins[1:5]):
+            return self.batch_norm_computed(x, ins[1:5], attrs.get("epsilon", 1e-5))
+        scale, bias, mean, var = (v.astype(np.float64) for v in ins[1:5])
         a, b = self.bn_affine(attrs, scale, bias, mean, var)
         shape = [1] * len(x.shape)
         shape[1] = x.shape[1]
