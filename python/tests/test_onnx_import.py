@@ -146,6 +146,24 @@ def test_cnn(tmp_path, opset):
     _close(_run(tmp_path, tmp_path / "cnn.onnx", [x.numpy()]), expected)
 
 
+@pytest.mark.parametrize("kwargs", [
+    dict(stride=2, padding=1, output_padding=1),
+    dict(stride=(2, 3), padding=(0, 2), dilation=2, groups=2),
+    dict(stride=1, padding=0),
+])
+def test_conv_transpose(tmp_path, kwargs):
+    """ConvTranspose (as an upsampling decoder exports it) against PyTorch:
+    a convolution of the spread input by the flipped weight, which stays a
+    quantizable matmul when there is one group."""
+    torch.manual_seed(2)
+    layer = nn.ConvTranspose2d(4, 6, 3, **kwargs)
+    x = torch.randn(1, 4, 7, 9)
+    expected = _export(layer, x, tmp_path / "up.onnx", 13)
+    _close(_run(tmp_path, tmp_path / "up.onnx", [x.numpy()]), expected)
+    if kwargs.get("groups", 1) == 1:
+        assert _prepared(tmp_path, "up").count("lattice.matmul") == 1
+
+
 class BatchNorms(nn.Module):
     """Batch norms after a convolution without bias, a depthwise one with
     bias and a grouped one, exported in training mode so that PyTorch

@@ -121,6 +121,101 @@ class _ConvOps:
             y = self.e.reshape(y, (n, m, ow))
         return y
 
+    def op_ConvTranspose(self, node, ins, attrs):
+        """The transposed convolution as a convolution: the input spread
+        `stride` apart and padded by dilation * (kernel - 1) - pads, the
+        weight flipped with its two channel axes swapped (per group). The
+        weight stays a quantizable matmul's."""
+        x = self.floats(ins[0])
+        weight = ins[1] if isinstance(ins[1], np.ndarray) else self.floats(ins[1])
+        bias = ins[2] if len(ins) > 2 and ins[2] is not None else None
+        if bias is not None and not isinstance(bias, np.ndarray):
+            bias = self.floats(bias)
+        rank = len(x.shape)
+        if rank not in (3, 4) or len(weight.shape) != rank:
+            self.fail(f"{rank - 2}-D transposed convolutions are not supported (1-D and "
+                      "2-D are)")
+        n_spatial = rank - 2
+        spatial = list(x.shape[2:])
+        kernel = list(weight.shape[2:])
+        strides = list(attrs.get("strides", [1] * n_spatial))
+        dilations = list(attrs.get("dilations", [1] * n_spatial))
+        extra = list(attrs.get("output_padding", [0] * n_spatial))
+        pads = list(attrs.get("pads", [0] * (2 * n_spatial)))
+        if (len(strides), len(dilations), len(extra), len(pads)) != (
+                n_spatial, n_spatial, n_spatial, 2 * n_spatial):
+            self.fail("strides, dilations, output_padding or pads do not match the "
+                      "kernel's rank")
+        if any(v < 1 for v in strides + dilations) or any(v < 0 for v in extra + pads):
+            self.fail("strides and dilations must be positive, pads and output_padding "
+                      "non-negative")
+        begin, end = pads[:n_spatial], pads[n_spatial:]
+        auto = attrs.get("auto_pad", b"NOTSET")
+        auto = auto.decode() if isinstance(auto, bytes) else auto
+        wanted = list(attrs.get("output_shape", []))[-n_spatial:] if \
+            "output_shape" in attrs else None
+        if wanted is not None or auto in ("SAME_UPPER", "SAME_LOWER"):
+            for i in range(n_spatial):
+                out = wanted[i] if wanted is not None else spatial[i] * strides[i]
+                total = (strides[i] * (spatial[i] - 1) + extra[i] +
+                         (kernel[i] - 1) * dilations[i] + 1 - out)
+                # (ONNX's reference: floor halves; the larger at the end
+                # for SAME_UPPER, else at the start.)
+                small, large = total // 2, total - total // 2
+                begin[i], end[i] = (small, large) if auto == "SAME_UPPER" else (large, small)
+        elif auto == "VALID":
+            begin, end = [0] * n_spatial, [0] * n_spatial
+        elif auto != "NOTSET":
+            self.fail(f"auto_pad '{auto}' is not supported")
+        c, mg = weight.shape[:2]
+        group = attrs.get("group", 1)
+        if group < 1 or c != x.shape[1] or c % group:
+            self.fail(f"weight {list(weight.shape)} does not fit {x.shape[1]} input "
+                      f"channels in {group} groups")
+        # Per group: [C/g, M/g, k...] -> [M/g, C/g, k...], flipped.
+        grouped = (group, c // group, mg) + tuple(kernel)
+        flipped = (group * mg, c // group) + tuple(kernel)
+        if isinstance(weight, np.ndarray):
+            w = np.swapaxes(weight.reshape(grouped), 1, 2).reshape(flipped)
+            w = np.ascontiguousarray(np.flip(w, axis=tuple(range(2, rank))))
+        else:
+            # Read at run time: the same rearrangement as a gather (linalg's
+            # indexing maps cannot run backwards).
+            dims = rank + 1
+            source = self.e.reshape(weight, grouped)
+            out_shape = (group, mg, c // group) + tuple(kernel)
+
+            def body(a, o):
+                lines = [f"%i{d} = linalg.index {d} : index" for d in range(dims)]
+                for i in range(n_spatial):
+                    lines += [f"%k{i} = arith.constant {kernel[i] - 1} : index",
+                              f"%f{i} = arith.subi %k{i}, %i{3 + i} : index"]
+                where = ", ".join(["%i0", "%i2", "%i1"] +
+                                  [f"%f{i}" for i in range(n_spatial)])
+                lines.append(f"%r = tensor.extract {source.ssa}[{where}] : {source.type}")
+                return lines, "%r"
+            w = self.e.generic([], [], self.e.empty(out_shape, "f32"), _identity(dims),
+                               ["parallel"] * dims, body)
+            w = self.e.reshape(w, flipped)
+        low = [dilations[i] * (kernel[i] - 1) - begin[i] for i in range(n_spatial)]
+        high = [dilations[i] * (kernel[i] - 1) - end[i] + extra[i] for i in range(n_spatial)]
+        out = [strides[i] * (spatial[i] - 1) + 1 + low[i] + high[i] -
+               dilations[i] * (kernel[i] - 1) for i in range(n_spatial)]
+        if any(o < 1 for o in out):
+            self.fail(f"the output would have shape {out}")
+        spread = [(spatial[i] - 1) * strides[i] + 1 + max(low[i], 0) + max(high[i], 0)
+                  for i in range(n_spatial)]
+        dest = self.e.filled(list(x.shape[:2]) + spread, "f32", 0.0)
+        spread_x = self.e.insert_slice(x, dest, [0, 0] + [max(v, 0) for v in low],
+                                       [1, 1] + strides)
+        y = self.conv(node, spread_x, w, bias,
+                      {"dilations": dilations, "group": group})
+        start = [max(-v, 0) for v in low]
+        if list(y.shape[2:]) != out:
+            y = self.e.extract_slice(y, [0, 0] + start, list(y.shape[:2]) + out,
+                                     [1] * rank)
+        return y
+
     def pool(self, node, ins, attrs):
         x = self.floats(ins[0])
         if len(x.shape) not in (3, 4):
