@@ -980,6 +980,86 @@ def test_ops_folded_as_computed(tmp_path, op, attrs, extra, out_shape):
     np.testing.assert_allclose(computed, folded, rtol=1e-6)
 
 
+@pytest.mark.parametrize("equation,shapes", [
+    ("bij,bjk->bik", [(2, 3, 4), (2, 4, 5)]),
+    ("ij,kj", [(3, 4), (5, 4)]),          # implicit output: "ik"
+    ("ijk->kj", [(2, 3, 4)]),
+    ("i,i->", [(6,), (6,)]),
+])
+def test_einsum(tmp_path, equation, shapes):
+    """Einsum at run time and folded on constants, against numpy's."""
+    from onnx import helper, numpy_helper
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    expected = np.einsum(equation, *arrays)
+    names = [f"x{i}" for i in range(len(arrays))]
+    consts = [f"c{i}" for i in range(len(arrays))]
+    nodes = [helper.make_node("Einsum", names, ["computed"], equation=equation),
+             helper.make_node("Einsum", consts, ["folded"], equation=equation)]
+    model = _graph_model(nodes, [_float_info(n, list(a.shape)) for n, a in
+                                 zip(names, arrays)],
+                         [_float_info("computed", list(expected.shape)),
+                          _float_info("folded", list(expected.shape))],
+                         [numpy_helper.from_array(a, c) for a, c in zip(arrays, consts)],
+                         opset=12)
+    onnx.save(model, str(tmp_path / "einsum.onnx"))
+    compiled = compiler.compile(tmp_path / "einsum.onnx", output=tmp_path / "einsum",
+                                quiet=True)
+    try:
+        computed, folded = compiled(*arrays)
+    finally:
+        compiled.close()
+    np.testing.assert_allclose(computed, expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(folded, expected, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("equation,message", [
+    ("ii->i", "a letter repeated in one term (a diagonal) is not supported"),
+    ("...i->i", "ellipses are not supported"),
+    ("ij,jk->ik", "does not fit 1 operands"),
+])
+def test_einsum_errors(tmp_path, equation, message):
+    from onnx import helper
+    model = _graph_model([helper.make_node("Einsum", ["x"], ["y"], equation=equation)],
+                         [_float_info("x", [3, 3])], [_float_info("y", [3])], opset=12)
+    assert message in _import_error(tmp_path, model)
+
+
+def test_local_response_norm(tmp_path):
+    """LRN over a window of 4 channels (one before, two after), against the
+    formula of ONNX's definition."""
+    from onnx import helper
+    x = np.random.default_rng(3).standard_normal((1, 7, 5, 4)).astype(np.float32)
+    model = _graph_model([helper.make_node("LRN", ["x"], ["y"], size=4, alpha=0.2,
+                                           beta=0.6, bias=1.5)],
+                         [_float_info("x", [1, 7, 5, 4])], [_float_info("y", [1, 7, 5, 4])])
+    onnx.save(model, str(tmp_path / "lrn.onnx"))
+    padded = np.pad(x * x, [(0, 0), (1, 2), (0, 0), (0, 0)])
+    window = sum(padded[:, k:k + 7] for k in range(4))
+    _close(_run(tmp_path, tmp_path / "lrn.onnx", [x]), x / (1.5 + 0.2 / 4 * window) ** 0.6)
+
+
+def test_gather_elements_folded_as_computed(tmp_path):
+    from onnx import helper, numpy_helper
+    data = np.arange(12, dtype=np.float32).reshape(3, 4)
+    indices = np.array([[0, -1, 2, 1], [3, 0, -4, 2]], np.int64)
+    nodes = [helper.make_node("GatherElements", ["x", "i"], ["computed"], axis=1),
+             helper.make_node("GatherElements", ["c", "i"], ["folded"], axis=1)]
+    model = _graph_model(nodes, [_float_info("x", [3, 4])],
+                         [_float_info("computed", [2, 4]), _float_info("folded", [2, 4])],
+                         [numpy_helper.from_array(indices, "i"),
+                          numpy_helper.from_array(data, "c")])
+    onnx.save(model, str(tmp_path / "ge.onnx"))
+    compiled = compiler.compile(tmp_path / "ge.onnx", output=tmp_path / "ge", quiet=True)
+    try:
+        computed, folded = compiled(data)
+    finally:
+        compiled.close()
+    expected = np.take_along_axis(data[:2], np.where(indices < 0, indices + 4, indices), 1)
+    np.testing.assert_array_equal(computed, expected)
+    np.testing.assert_array_equal(folded, expected)
+
+
 def _malformed(kind):
     """A small valid graph (x @ w, then Relu), damaged one way."""
     from onnx import helper, numpy_helper

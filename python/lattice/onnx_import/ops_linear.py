@@ -1,11 +1,13 @@
 """Linear layers: MatMul and Gemm with a constant operand become
 lattice.matmul on an [N, K] weight; batched matmuls of activations."""
 
+import re
+
 import numpy as np
 
 from .. import safetensors
-from .emitter import _affine
 from .bodies import _f
+from .emitter import _affine
 
 
 class _LinearOps:
@@ -114,3 +116,56 @@ class _LinearOps:
         return y
 
     # -- convolution and pooling -----------------------------------------------------
+
+    def op_Einsum(self, node, ins, attrs):
+        """One linalg.generic: a loop per letter, the output's parallel, the
+        others summed. Letters a-z, each at most once per operand (no
+        ellipsis, no diagonals)."""
+        equation = attrs.get("equation", b"")
+        equation = (equation.decode() if isinstance(equation, bytes) else equation)
+        equation = equation.replace(" ", "")
+        if "..." in equation:
+            self.fail(f"equation '{equation}': ellipses are not supported")
+        inputs, arrow, output = equation.partition("->")
+        terms = inputs.split(",")
+        if len(terms) != len(ins) or not all(re.fullmatch("[a-z]*", t) for t in
+                                               terms + [output]):
+            self.fail(f"equation '{equation}' does not fit {len(ins)} operands (letters "
+                      "a-z, one term per operand)")
+        if any(len(set(t)) != len(t) for t in terms + [output]):
+            self.fail(f"equation '{equation}': a letter repeated in one term (a "
+                      "diagonal) is not supported")
+        if not arrow:
+            counts = {c: inputs.count(c) for c in set(inputs.replace(",", ""))}
+            output = "".join(sorted(c for c, k in counts.items() if k == 1))
+        sizes = {}
+        for term, x in zip(terms, ins):
+            shape = self.shape_of(x)
+            if len(shape) != len(term):
+                self.fail(f"term '{term}' for an operand of shape {list(shape)}")
+            for letter, size in zip(term, shape):
+                if sizes.setdefault(letter, size) != size:
+                    self.fail(f"letter '{letter}' is {sizes[letter]} and {size}")
+        if any(c not in sizes for c in output):
+            self.fail(f"output letters '{output}' not in the inputs")
+        if all(isinstance(x, np.ndarray) for x in ins):
+            return np.einsum(f"{','.join(terms)}->{output}",
+                             *[x.astype(np.float64) for x in ins]).astype(ins[0].dtype)
+        values = [self.floats(x) for x in ins]
+        letters = list(output) + sorted(set(sizes) - set(output))
+        loop = {c: i for i, c in enumerate(letters)}
+        dims = len(letters)
+        maps = [_affine(dims, [f"d{loop[c]}" for c in t]) for t in terms]
+        init = self.e.filled([sizes[c] for c in output], "f32", 0.0)
+
+        def body(a, o):
+            lines, product = [], a[0]
+            for i, arg in enumerate(a[1:]):
+                lines.append(f"%p{i} = arith.mulf {product}, {arg} : f32")
+                product = f"%p{i}"
+            return lines + [f"%r = arith.addf {o}, {product} : f32"], "%r"
+        return self.e.generic(values, maps, init,
+                              _affine(dims, [f"d{loop[c]}" for c in output]),
+                              ["parallel"] * len(output) +
+                              ["reduction"] * (dims - len(output)), body)
+

@@ -5,7 +5,7 @@ lattice-raise-norms raises norms spelled out in elementwise ops)."""
 import numpy as np
 
 from .bodies import _f
-from .emitter import _float_literal
+from .emitter import _affine, _float_literal
 
 
 class _NormOps:
@@ -46,6 +46,42 @@ class _NormOps:
                 operand = operand.astype(np.float32)
             y = self.binary(type(node)(op_type=op), [y, operand], attrs)
         return [y] + statistics
+
+    def op_LRN(self, node, ins, attrs):
+        """Local response normalization across channels: x / (bias + alpha /
+        size * the sum of x^2 over a window of `size` channels)^beta."""
+        x = self.floats(ins[0])
+        if len(x.shape) < 3:
+            self.fail(f"the input has rank {len(x.shape)}; LRN needs N, C and more")
+        size = attrs.get("size", 0)
+        if size < 1:
+            self.fail(f"size {size} must be positive")
+        alpha, beta = attrs.get("alpha", 1e-4), attrs.get("beta", 0.75)
+        bias = attrs.get("bias", 1.0)
+        rank = len(x.shape)
+        before, after = (size - 1) // 2, size - 1 - (size - 1) // 2
+        squares = self.e.elementwise([x], "f32", lambda a: _f(
+            f"%r = arith.mulf {a[0]}, {a[0]} : f32"))
+        padded = self.e.pad(squares, [0, before] + [0] * (rank - 2),
+                            [0, after] + [0] * (rank - 2), 0.0)
+        # Loops: the output's, then the window's (a reduction, which a
+        # window of ones gives its extent to, as a kernel does).
+        source = [f"d{i}" for i in range(rank)]
+        source[1] = f"d1 + d{rank}"
+        ones = self.value(np.ones(size, np.float32))
+        window = self.e.generic([padded, ones], [_affine(rank + 1, source),
+                                                 _affine(rank + 1, [f"d{rank}"])],
+                                self.e.filled(x.shape, "f32", 0.0),
+                                _affine(rank + 1, [f"d{i}" for i in range(rank)]),
+                                ["parallel"] * rank + ["reduction"], lambda a, o: _f(
+                                    f"%m = arith.mulf {a[0]}, {a[1]} : f32",
+                                    f"%r = arith.addf {o}, %m : f32"))
+        return self.e.elementwise([x, window], "f32", lambda a: _f(
+            f"%al = arith.constant {_float_literal(alpha / size)} : f32",
+            f"%bi = arith.constant {_float_literal(bias)} : f32",
+            f"%be = arith.constant {_float_literal(-beta)} : f32",
+            f"%s = arith.mulf {a[1]}, %al : f32", "%t = arith.addf %s, %bi : f32",
+            "%p = math.powf %t, %be : f32", f"%r = arith.mulf {a[0]}, %p : f32"))
 
     def batch_norm_computed(self, x, parameters, eps):
         """BatchNormalization whose parameters are read at run time:

@@ -10,6 +10,19 @@ from .emitter import _affine, _identity
 from .loader import _to_array
 
 
+def _clamped_index(n):
+    """Body lines that turn the i32 index {i} into %k, an index into a
+    dimension of n: a negative one counts from the end, and it is clamped
+    into [0, n) (out of range reads nothing outside the tensor)."""
+    return [f"%n = arith.constant {n} : i32", "%zero = arith.constant 0 : i32",
+            f"%top = arith.constant {n - 1} : i32",
+            "%neg = arith.cmpi slt, {i}, %zero : i32",
+            "%wrap = arith.addi {i}, %n : i32",
+            "%j = arith.select %neg, %wrap, {i} : i32",
+            "%lo = arith.maxsi %j, %zero : i32", "%hi = arith.minsi %lo, %top : i32",
+            "%k = arith.index_cast %hi : i32 to index"]
+
+
 class _ShapeOps:
     """Handlers of constants and shape operators (mixed into the importer)."""
 
@@ -354,13 +367,7 @@ class _ShapeOps:
         # The table is read with tensor.extract inside the body, so it is
         # captured from above; indices are clamped into [0, n).
         coords = []
-        lines = [f"%n = arith.constant {n} : i32", "%zero = arith.constant 0 : i32",
-                 f"%top = arith.constant {n - 1} : i32",
-                 "%neg = arith.cmpi slt, {i}, %zero : i32",
-                 "%wrap = arith.addi {i}, %n : i32",
-                 "%j = arith.select %neg, %wrap, {i} : i32",
-                 "%lo = arith.maxsi %j, %zero : i32", "%hi = arith.minsi %lo, %top : i32",
-                 "%k = arith.index_cast %hi : i32 to index"]
+        lines = _clamped_index(n)
         for d in range(rank):
             if d == axis:
                 coords.append("%k")
@@ -371,6 +378,47 @@ class _ShapeOps:
         lines.append(f"%r = tensor.extract {data.ssa}[{', '.join(coords)}] : {data.type}")
         return self.e.generic([indices], [idx_map], init, _identity(out_rank),
                               ["parallel"] * out_rank, lambda a, o: (
+                                  [line.replace("{i}", a[0]) for line in lines], "%r"))
+
+    def op_GatherElements(self, node, ins, attrs):
+        """out[i...] = data[i...] with the axis coordinate replaced by
+        indices[i...] (negative ones count from the end; clamped)."""
+        data, indices = ins
+        shape = self.shape_of(data)
+        rank = len(shape)
+        axis = attrs.get("axis", 0)
+        if not -rank <= axis < rank:
+            self.fail(f"axis {axis} is out of range for rank {rank}")
+        axis %= rank
+        index_shape = self.shape_of(indices)
+        if len(index_shape) != rank:
+            self.fail(f"indices of rank {len(index_shape)} for data of rank {rank}")
+        if any(i > d for k, (i, d) in enumerate(zip(index_shape, shape)) if k != axis):
+            self.fail(f"indices of shape {list(index_shape)} exceed the data's "
+                      f"{list(shape)}")
+        n = shape[axis]
+        if isinstance(data, np.ndarray) and isinstance(indices, np.ndarray):
+            idx = indices.astype(np.int64)
+            if np.any(idx < -n) or np.any(idx >= n):
+                self.fail(f"index out of range for dimension {n}")
+            block = data[tuple(slice(None) if k == axis else slice(0, index_shape[k])
+                               for k in range(rank))]
+            return np.take_along_axis(block, np.where(idx < 0, idx + n, idx), axis=axis)
+        data, indices = self.value(data), self.value(indices)
+        if indices.dtype != "i32":
+            self.fail("indices must be integers")
+        lines = _clamped_index(n)
+        coords = []
+        for d in range(rank):
+            if d == axis:
+                coords.append("%k")
+            else:
+                lines.append(f"%c{d} = linalg.index {d} : index")
+                coords.append(f"%c{d}")
+        lines.append(f"%r = tensor.extract {data.ssa}[{', '.join(coords)}] : {data.type}")
+        return self.e.generic([indices], [_identity(rank)],
+                              self.e.empty(index_shape, data.dtype), _identity(rank),
+                              ["parallel"] * rank, lambda a, o: (
                                   [line.replace("{i}", a[0]) for line in lines], "%r"))
 
     def op_Expand(self, node, ins, attrs):
