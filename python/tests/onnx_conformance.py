@@ -23,7 +23,7 @@ Outcomes:
     rejected  the importer refused the model with a diagnostic (an
               unsupported operator, type or attribute)
     failed    the compiler failed on what the importer wrote: a bug
-    error     anything else (a crash, a traceback): always a bug
+    error     a crash of the compiler, or a traceback: always a bug
 Training operators (the ai.onnx.preview.training domain, the loss
 functions, training-mode batch norm) are counted apart.
 """
@@ -99,6 +99,8 @@ def run_test(folder):
             # The importer's diagnostics refuse what it does not support;
             # the compiler failing on what the importer wrote is a bug.
             outcome = "failed" if text.startswith("lattice-compile failed") else "rejected"
+            if "Stack dump" in text or "PLEASE submit a bug report" in text:
+                outcome = "error"  # the compiler crashed
             detail = next((line for line in lines if "error:" in line), lines[-1]
                           if lines else "")
             detail = detail.replace(str(pathlib.Path(work) / "model.work") + "/", "")

@@ -651,7 +651,9 @@ void CPUTileAndVectorizePass::runOnOperation() {
   func.walk([&](vector::TransposeOp op) {
     FailureOr<std::pair<int, int>> dims = vector::isTranspose2DSlice(op);
     VectorType type = op.getSourceVectorType();
-    if (succeeded(dims) && type.getElementTypeBitWidth() == 32 &&
+    // (Vectors of index, from gathers' coordinates, have no bit width.)
+    if (succeeded(dims) && type.getElementType().isIntOrFloat() &&
+        type.getElementTypeBitWidth() == 32 &&
         type.getDimSize(dims->first) == 16 &&
         type.getDimSize(dims->second) == 16)
       transposes.push_back(op);
