@@ -46,6 +46,17 @@ def _run(tmp_path, onnx_path, inputs, recipe="f32", **kwargs):
         compiled.close()
 
 
+def _run_model(tmp_path, model, inputs, name="model"):
+    """Every output of the ONNX `model` compiled (f32) and run on `inputs`."""
+    onnx.save(model, str(tmp_path / f"{name}.onnx"))
+    compiled = compiler.compile(tmp_path / f"{name}.onnx", output=tmp_path / name,
+                                quiet=True)
+    try:
+        return compiled(*inputs)
+    finally:
+        compiled.close()
+
+
 def _close(actual, expected, tolerance=1e-4):
     scale = max(float(np.abs(expected).max()), 1e-30)
     error = float(np.abs(actual - expected).max()) / scale
@@ -825,12 +836,7 @@ def test_arg_extremum(tmp_path, op, axis, keepdims, last):
            for n in ("computed", "folded")]
     model = _graph_model(nodes, [_float_info("x", [3, 4])], out,
                          [numpy_helper.from_array(x, "c")])
-    onnx.save(model, str(tmp_path / "arg.onnx"))
-    compiled = compiler.compile(tmp_path / "arg.onnx", output=tmp_path / "arg", quiet=True)
-    try:
-        computed, folded = compiled(x)
-    finally:
-        compiled.close()
+    computed, folded = _run_model(tmp_path, model, [x], "arg")
     for result in (computed, folded):
         assert result.dtype == np.int64
         np.testing.assert_array_equal(result, expected)
@@ -874,12 +880,7 @@ def test_layer_norm_statistics_and_computed_scale(tmp_path, axis):
                          [_float_info("y", [2, 3, 4]), _float_info("mean", stat_shape),
                           _float_info("inv", stat_shape)],
                          [numpy_helper.from_array(-gain, "g")], opset=17)
-    onnx.save(model, str(tmp_path / "ln.onnx"))
-    compiled = compiler.compile(tmp_path / "ln.onnx", output=tmp_path / "ln", quiet=True)
-    try:
-        y, mean, inv = compiled(x)
-    finally:
-        compiled.close()
+    y, mean, inv = _run_model(tmp_path, model, [x], "ln")
     axes = tuple(range(axis % 3, 3))
     mu = x.mean(axes, keepdims=True)
     rstd = 1 / np.sqrt(((x - mu) ** 2).mean(axes, keepdims=True) + 1e-3)
@@ -906,13 +907,7 @@ def test_cumsum(tmp_path, exclusive, reverse, axis):
          _float_info("folded", [3, 4])],
         [numpy_helper.from_array(np.array(axis, np.int64), "axis"),
          numpy_helper.from_array(x, "c")], opset=14)
-    onnx.save(model, str(tmp_path / "cumsum.onnx"))
-    compiled = compiler.compile(tmp_path / "cumsum.onnx", output=tmp_path / "cumsum",
-                                quiet=True)
-    try:
-        results = compiled(x)
-    finally:
-        compiled.close()
+    results = _run_model(tmp_path, model, [x], "cumsum")
     flipped = np.flip(x, axis) if reverse else x
     expected = np.cumsum(flipped, axis) - (flipped if exclusive else 0)
     expected = np.flip(expected, axis) if reverse else expected
@@ -932,12 +927,7 @@ def test_mod_folded_as_computed(tmp_path, fmod):
     model = _graph_model(nodes, [helper.make_tensor_value_info("a", TensorProto.INT32, [6])],
                          info, [numpy_helper.from_array(b, "b"),
                                 numpy_helper.from_array(a, "ca")])
-    onnx.save(model, str(tmp_path / "mod.onnx"))
-    compiled = compiler.compile(tmp_path / "mod.onnx", output=tmp_path / "mod", quiet=True)
-    try:
-        computed, folded = compiled(a)
-    finally:
-        compiled.close()
+    computed, folded = _run_model(tmp_path, model, [a], "mod")
     expected = np.fmod(a, b) if fmod else np.mod(a, b)
     np.testing.assert_array_equal(computed, expected)
     np.testing.assert_array_equal(folded, expected)
@@ -971,12 +961,7 @@ def test_ops_folded_as_computed(tmp_path, op, attrs, extra, out_shape):
                           _float_info("folded", out_shape)],
                          [numpy_helper.from_array(x, "c")] +
                          [numpy_helper.from_array(e, n) for e, n in zip(extra, names)])
-    onnx.save(model, str(tmp_path / "op.onnx"))
-    compiled = compiler.compile(tmp_path / "op.onnx", output=tmp_path / "op", quiet=True)
-    try:
-        computed, folded = compiled(x)
-    finally:
-        compiled.close()
+    computed, folded = _run_model(tmp_path, model, [x], "op")
     np.testing.assert_allclose(computed, folded, rtol=1e-6)
 
 
@@ -1002,13 +987,7 @@ def test_einsum(tmp_path, equation, shapes):
                           _float_info("folded", list(expected.shape))],
                          [numpy_helper.from_array(a, c) for a, c in zip(arrays, consts)],
                          opset=12)
-    onnx.save(model, str(tmp_path / "einsum.onnx"))
-    compiled = compiler.compile(tmp_path / "einsum.onnx", output=tmp_path / "einsum",
-                                quiet=True)
-    try:
-        computed, folded = compiled(*arrays)
-    finally:
-        compiled.close()
+    computed, folded = _run_model(tmp_path, model, [*arrays], "einsum")
     np.testing.assert_allclose(computed, expected, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(folded, expected, rtol=1e-5, atol=1e-5)
 
@@ -1049,12 +1028,7 @@ def test_gather_elements_folded_as_computed(tmp_path):
                          [_float_info("computed", [2, 4]), _float_info("folded", [2, 4])],
                          [numpy_helper.from_array(indices, "i"),
                           numpy_helper.from_array(data, "c")])
-    onnx.save(model, str(tmp_path / "ge.onnx"))
-    compiled = compiler.compile(tmp_path / "ge.onnx", output=tmp_path / "ge", quiet=True)
-    try:
-        computed, folded = compiled(data)
-    finally:
-        compiled.close()
+    computed, folded = _run_model(tmp_path, model, [data], "ge")
     expected = np.take_along_axis(data[:2], np.where(indices < 0, indices + 4, indices), 1)
     np.testing.assert_array_equal(computed, expected)
     np.testing.assert_array_equal(folded, expected)

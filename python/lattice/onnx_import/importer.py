@@ -349,6 +349,12 @@ class _Importer(_ElementwiseOps, _ShapeOps, _ReduceOps, _NormOps, _LinearOps, _C
             self.fail(f"expected a float tensor, got {value.dtype}")
         return value
 
+    def axis(self, axis, rank):
+        """`axis` in [-rank, rank) normalised to [0, rank), else an error."""
+        if not -rank <= axis < max(rank, 1):
+            self.fail(f"axis {axis} is out of range for rank {rank}")
+        return axis % max(rank, 1)
+
     def axes_of(self, node, ins, attrs, index, rank, default=None):
         """Axes from the attribute `axes` or the input `index` (newer opsets),
         normalised to [0, rank)."""

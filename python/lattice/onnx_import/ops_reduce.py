@@ -69,10 +69,7 @@ class _ReduceOps:
         x = ins[0]
         shape = self.shape_of(x)
         rank = len(shape)
-        axis = attrs.get("axis", 0)
-        if not -rank <= axis < max(rank, 1):
-            self.fail(f"axis {axis} is out of range for rank {rank}")
-        axis %= max(rank, 1)
+        axis = self.axis(attrs.get("axis", 0), rank)
         keep = bool(attrs.get("keepdims", 1))
         last = bool(attrs.get("select_last_index", 0))
         is_max = node.op_type == "ArgMax"
@@ -108,10 +105,7 @@ class _ReduceOps:
         13, of the input flattened to 2-D at the axis)."""
         x = self.floats(ins[0])
         shape, rank = x.shape, len(x.shape)
-        axis = attrs.get("axis", -1 if self.opset >= 13 else 1)
-        if not -rank <= axis < rank:
-            self.fail(f"axis {axis} is out of range for rank {rank}")
-        axis %= rank
+        axis = self.axis(attrs.get("axis", -1 if self.opset >= 13 else 1), rank)
         if self.opset < 13:
             flat = self.e.reshape(x, [int(np.prod(shape[:axis])),
                                       int(np.prod(shape[axis:]))])
@@ -137,10 +131,7 @@ class _ReduceOps:
         axis_array = self.need_const(ins[1], "axis")
         if axis_array.size != 1:
             self.fail(f"axis must be one integer, got {axis_array.tolist()}")
-        axis = int(axis_array.reshape(-1)[0])
-        if not -rank <= axis < rank:
-            self.fail(f"axis {axis} is out of range for rank {rank}")
-        axis %= rank
+        axis = self.axis(int(axis_array.reshape(-1)[0]), rank)
         n = shape[axis]
         exclusive, reverse = attrs.get("exclusive", 0), attrs.get("reverse", 0)
         # mask[j, i]: whether input j adds to output i.

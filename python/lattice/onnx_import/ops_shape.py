@@ -340,10 +340,7 @@ class _ShapeOps:
         data, indices = ins
         shape = self.shape_of(data)
         rank = len(shape)
-        axis = attrs.get("axis", 0)
-        if not -rank <= axis < rank:
-            self.fail(f"axis {axis} is out of range for rank {rank}")
-        axis %= rank
+        axis = self.axis(attrs.get("axis", 0), rank)
         n = shape[axis]
         if isinstance(indices, np.ndarray):
             idx = indices.astype(np.int64)
@@ -386,10 +383,7 @@ class _ShapeOps:
         data, indices = ins
         shape = self.shape_of(data)
         rank = len(shape)
-        axis = attrs.get("axis", 0)
-        if not -rank <= axis < rank:
-            self.fail(f"axis {axis} is out of range for rank {rank}")
-        axis %= rank
+        axis = self.axis(attrs.get("axis", 0), rank)
         index_shape = self.shape_of(indices)
         if len(index_shape) != rank:
             self.fail(f"indices of rank {len(index_shape)} for data of rank {rank}")
