@@ -176,11 +176,12 @@ class CompiledModel:
             # (np.ascontiguousarray makes a 0-d array 1-d.)
             converted.append(np.asarray(array, dtype=dtype, order="C"))
         outputs = self.runtime_model(*converted)
-        if not self.output_types:
-            return tuple(outputs)
-        return tuple(out if declared is None or out.dtype == declared else
-                     out.astype(declared)
-                     for out, declared in zip(outputs, self.output_types))
+        # (Outputs the compiler adds after the model's, as the probes of
+        # reports, keep the library's types.)
+        declared = list(self.output_types or [])
+        declared += [None] * (len(outputs) - len(declared))
+        return tuple(out if to is None or out.dtype == to else out.astype(to)
+                     for out, to in zip(outputs, declared))
 
     @property
     def weight_bytes(self):
