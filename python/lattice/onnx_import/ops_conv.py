@@ -13,9 +13,9 @@ class _ConvOps:
     """Handlers of convolutions, pooling, Pad and Resize (mixed into the
     importer)."""
 
-    def window(self, attrs, spatial, kernel):
-        """(strides, dilations, pads_begin, pads_end) of a conv or pool."""
-        n = len(kernel)
+    def window_attrs(self, attrs, n):
+        """(strides, dilations, pads_begin, pads_end, auto_pad) of a window
+        op over `n` spatial dimensions, checked."""
         strides = list(attrs.get("strides", [1] * n))
         dilations = list(attrs.get("dilations", [1] * n))
         pads = list(attrs.get("pads", [0] * (2 * n)))
@@ -26,7 +26,14 @@ class _ConvOps:
             self.fail("strides and dilations must be positive and pads non-negative")
         auto = attrs.get("auto_pad", b"NOTSET")
         auto = auto.decode() if isinstance(auto, bytes) else auto
-        begin, end = pads[:n], pads[n:]
+        if auto not in ("NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"):
+            self.fail(f"auto_pad '{auto}' is not supported")
+        return strides, dilations, pads[:n], pads[n:], auto
+
+    def window(self, attrs, spatial, kernel):
+        """(strides, dilations, pads_begin, pads_end) of a conv or pool."""
+        n = len(kernel)
+        strides, dilations, begin, end, auto = self.window_attrs(attrs, n)
         if auto in ("SAME_UPPER", "SAME_LOWER"):
             for i in range(n):
                 out = -(-spatial[i] // strides[i])
@@ -36,8 +43,6 @@ class _ConvOps:
                 begin[i], end[i] = (small, large) if auto == "SAME_UPPER" else (large, small)
         elif auto == "VALID":
             begin, end = [0] * n, [0] * n
-        elif auto != "NOTSET":
-            self.fail(f"auto_pad '{auto}' is not supported")
         return strides, dilations, begin, end
 
     def op_Conv(self, node, ins, attrs):
@@ -138,20 +143,10 @@ class _ConvOps:
         n_spatial = rank - 2
         spatial = list(x.shape[2:])
         kernel = list(weight.shape[2:])
-        strides = list(attrs.get("strides", [1] * n_spatial))
-        dilations = list(attrs.get("dilations", [1] * n_spatial))
+        strides, dilations, begin, end, auto = self.window_attrs(attrs, n_spatial)
         extra = list(attrs.get("output_padding", [0] * n_spatial))
-        pads = list(attrs.get("pads", [0] * (2 * n_spatial)))
-        if (len(strides), len(dilations), len(extra), len(pads)) != (
-                n_spatial, n_spatial, n_spatial, 2 * n_spatial):
-            self.fail("strides, dilations, output_padding or pads do not match the "
-                      "kernel's rank")
-        if any(v < 1 for v in strides + dilations) or any(v < 0 for v in extra + pads):
-            self.fail("strides and dilations must be positive, pads and output_padding "
-                      "non-negative")
-        begin, end = pads[:n_spatial], pads[n_spatial:]
-        auto = attrs.get("auto_pad", b"NOTSET")
-        auto = auto.decode() if isinstance(auto, bytes) else auto
+        if len(extra) != n_spatial or any(v < 0 for v in extra):
+            self.fail(f"output_padding {extra} must be {n_spatial} non-negative values")
         wanted = list(attrs.get("output_shape", []))[-n_spatial:] if \
             "output_shape" in attrs else None
         if wanted is not None or auto in ("SAME_UPPER", "SAME_LOWER"):
@@ -165,8 +160,6 @@ class _ConvOps:
                 begin[i], end[i] = (small, large) if auto == "SAME_UPPER" else (large, small)
         elif auto == "VALID":
             begin, end = [0] * n_spatial, [0] * n_spatial
-        elif auto != "NOTSET":
-            self.fail(f"auto_pad '{auto}' is not supported")
         c, mg = weight.shape[:2]
         group = attrs.get("group", 1)
         if group < 1 or c != x.shape[1] or c % group:
