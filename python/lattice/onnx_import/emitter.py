@@ -139,8 +139,9 @@ class Emitter:
             self.emit(f"{ssa} = arith.constant dense<{literal}> : {ttype}")
         elif dtype == "i1":
             # A bool tensor that is not a splat is stored as bytes and
-            # truncated where it is read: a global of i1 is a byte per
-            # element, which the vector loads of i1 (packed bits) misread.
+            # truncated where it is read: read as i1 through the sub-byte
+            # emulation of memory (lattice-emulate-narrow-types), rows of
+            # a 3 x 4 mask after the first byte came back wrong.
             blob = array.astype(np.uint8).tobytes().hex().upper()
             self.emit(f'{ssa} = arith.constant dense<"0x{blob}"> : '
                       f'{tensor_type(array.shape, "i8")}')

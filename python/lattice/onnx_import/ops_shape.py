@@ -53,7 +53,8 @@ class _ShapeOps:
     def op_Trilu(self, node, ins, attrs):
         """The upper (or lower) triangle of the last two dimensions from the
         k-th diagonal, the rest zero: folded for a constant input (the
-        causal masks of GPT exports), else a select with a constant mask."""
+        causal masks of GPT exports), else element (i, j) kept where j - i
+        >= k (upper) or <= k, k a constant or read at run time."""
         x = ins[0]
         shape = self.shape_of(x)
         if len(shape) < 2:
@@ -61,44 +62,35 @@ class _ShapeOps:
         upper = attrs.get("upper", 1)
         if upper not in (0, 1):
             self.fail(f"attribute 'upper' is {upper}; it must be 0 or 1")
-        k = 0
-        if len(ins) > 1 and ins[1] is not None and not isinstance(ins[1], np.ndarray):
-            return self.trilu_computed_k(x, self.value(ins[1]), upper)
-        if len(ins) > 1 and ins[1] is not None:
-            k_array = ins[1]
-            if k_array.size != 1 or k_array.dtype.kind not in "iu":
-                self.fail(f"k must be one integer, got {k_array.tolist()}")
-            k = int(k_array.reshape(-1)[0])
-        triangle = np.triu if upper else np.tril
-        if isinstance(x, np.ndarray):
-            return triangle(x, k)
-        mask = triangle(np.ones(shape[-2:], bool), k)
-        value = self.value(x)
-        zero = np.zeros((), np.float32 if value.dtype == "f32" else
-                        np.bool_ if value.dtype == "i1" else np.int32)
-        return self.op_Where(node, [mask, value, zero], {})
-
-    def trilu_computed_k(self, x, k, upper):
-        """Trilu whose diagonal k is read at run time: element (i, j) of the
-        last two dimensions is kept where j - i >= k (upper) or <= k."""
-        if k.dtype != "i32" or int(np.prod(k.shape)) != 1:
+        k = ins[1] if len(ins) > 1 and ins[1] is not None else np.zeros((), np.int64)
+        if int(np.prod(self.shape_of(k))) != 1 or (
+                k.dtype.kind not in "iu" if isinstance(k, np.ndarray) else k.dtype != "i32"):
             self.fail(f"k must be one integer, got a {k.dtype} tensor of shape "
-                      f"{list(k.shape)}")
+                      f"{list(self.shape_of(k))}")
+        if isinstance(k, np.ndarray) and isinstance(x, np.ndarray):
+            return (np.triu if upper else np.tril)(x, int(k.reshape(-1)[0]))
         x = self.value(x)
-        rank = len(x.shape)
-        k = self.e.reshape(k, ())
+        rank = len(shape)
+        operands = [x]
+        if isinstance(k, np.ndarray):
+            k_lines = [f"%k = arith.constant {int(k.reshape(-1)[0])} : i32"]
+        else:
+            operands.append(self.e.reshape(k, ()))
+            k_lines = []
         zero = {"f32": "arith.constant 0.0 : f32", "i1": "arith.constant false",
                 "i32": "arith.constant 0 : i32"}[x.dtype]
         predicate = "sge" if upper else "sle"
-        return self.e.elementwise([x, k], x.dtype, lambda a: (
-            [f"%i = linalg.index {rank - 2} : index",
-             f"%j = linalg.index {rank - 1} : index",
-             "%ii = arith.index_cast %i : index to i32",
-             "%jj = arith.index_cast %j : index to i32",
-             "%d = arith.subi %jj, %ii : i32",
-             f"%c = arith.cmpi {predicate}, %d, {a[1]} : i32",
-             f"%z = {zero}",
-             f"%r = arith.select %c, {a[0]}, %z : {x.dtype}"], "%r"), out_shape=x.shape)
+        return self.e.elementwise(operands, x.dtype, lambda a: (
+            k_lines + [f"%i = linalg.index {rank - 2} : index",
+                       f"%j = linalg.index {rank - 1} : index",
+                       "%ii = arith.index_cast %i : index to i32",
+                       "%jj = arith.index_cast %j : index to i32",
+                       "%d = arith.subi %jj, %ii : i32",
+                       f"%c = arith.cmpi {predicate}, %d, {a[1] if len(a) > 1 else '%k'} "
+                       ": i32",
+                       f"%z = {zero}",
+                       f"%r = arith.select %c, {a[0]}, %z : {x.dtype}"], "%r"),
+            out_shape=x.shape)
 
     def op_Range(self, node, ins, attrs):
         start, limit, delta = (self.need_const(v, "Range's bounds").reshape(-1)[0] for v in ins)
@@ -223,7 +215,6 @@ class _ShapeOps:
     def op_EyeLike(self, node, ins, attrs):
         """Ones on the k-th diagonal of a matrix of the input's shape (it
         depends on the shape alone: a constant)."""
-        import onnx
         shape = self.shape_of(ins[0])
         if len(shape) != 2:
             self.fail(f"the input has rank {len(shape)}; EyeLike takes a matrix")
@@ -231,13 +222,9 @@ class _ShapeOps:
         if dtype is None:
             numpy_type = (ins[0].dtype if isinstance(ins[0], np.ndarray) else
                           {"f32": np.float32, "i32": np.int32, "i1": np.bool_}[ins[0].dtype])
-        elif dtype in (onnx.TensorProto.FLOAT, onnx.TensorProto.DOUBLE,
-                       onnx.TensorProto.FLOAT16):
-            numpy_type = np.float32
-        elif dtype == onnx.TensorProto.BOOL:
-            numpy_type = np.bool_
         else:
-            numpy_type = np.int32
+            numpy_type = {"f32": np.float32, "i32": np.int32,
+                          "i1": np.bool_}[self.element_type(dtype)]
         return np.eye(shape[0], shape[1], attrs.get("k", 0), dtype=numpy_type)
 
     def op_Concat(self, node, ins, attrs):
