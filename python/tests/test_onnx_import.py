@@ -932,6 +932,17 @@ def test_mod_folded_as_computed(tmp_path, fmod):
     np.testing.assert_array_equal(folded, expected)
 
 
+def test_integer_mod_by_a_constant_zero(tmp_path):
+    """A constant divisor with a zero is refused at import (the remainder
+    would trap at run time)."""
+    from onnx import TensorProto, helper, numpy_helper
+    info = helper.make_tensor_value_info
+    model = _graph_model([helper.make_node("Mod", ["a", "z"], ["y"])],
+                         [info("a", TensorProto.INT32, [3])], [info("y", TensorProto.INT32, [3])],
+                         [numpy_helper.from_array(np.array([1, 0, 2], np.int32), "z")])
+    assert "integer modulo by zero" in _import_error(tmp_path, model)
+
+
 def test_float_mod_needs_fmod(tmp_path):
     from onnx import helper
     model = _graph_model([helper.make_node("Mod", ["x", "x"], ["y"], fmod=0)],
@@ -1031,6 +1042,61 @@ def test_gather_elements_folded_as_computed(tmp_path):
     expected = np.take_along_axis(data[:2], np.where(indices < 0, indices + 4, indices), 1)
     np.testing.assert_array_equal(computed, expected)
     np.testing.assert_array_equal(folded, expected)
+
+
+def _one_node_error(tmp_path, op, attrs, shape, inputs=("x",), initializers=(),
+                    opset=13):
+    from onnx import helper, numpy_helper
+    model = _graph_model(
+        [helper.make_node(op, list(inputs), ["y"], name="n", **attrs)],
+        [_float_info("x", shape)], [_float_info("y", None)],
+        [numpy_helper.from_array(np.asarray(v), k) for k, v in initializers], opset)
+    return _import_error(tmp_path, model)
+
+
+@pytest.mark.parametrize("op,attrs,shape,inputs,initializers,message", [
+    ("ConvTranspose", {"group": 3}, [1, 4, 5, 5], ("x", "w"),
+     [("w", np.ones((4, 2, 3, 3), np.float32))],
+     "weight [4, 2, 3, 3] does not fit 4 input channels in 3 groups"),
+    ("ConvTranspose", {"output_padding": [-1, 0]}, [1, 4, 5, 5], ("x", "w"),
+     [("w", np.ones((4, 2, 3, 3), np.float32))],
+     "output_padding [-1, 0] must be 2 non-negative values"),
+    ("ConvTranspose", {"auto_pad": "MIDDLE"}, [1, 4, 5, 5], ("x", "w"),
+     [("w", np.ones((4, 2, 3, 3), np.float32))], "auto_pad 'MIDDLE' is not supported"),
+    ("ConvTranspose", {}, [1, 4, 3, 5, 5], ("x", "w"),
+     [("w", np.ones((4, 2, 3, 3, 3), np.float32))],
+     "3-D transposed convolutions are not supported"),
+    ("Trilu", {}, [3, 4], ("x", "k"), [("k", np.array([1, 2], np.int64))],
+     "k must be one integer, got a int64 tensor of shape [2]"),
+    ("DepthToSpace", {"blocksize": 3}, [1, 4, 2, 2], ("x",), [],
+     "blocksize 3 does not divide the 4 channels into squares"),
+    ("DepthToSpace", {"blocksize": 2, "mode": "XYZ"}, [1, 4, 2, 2], ("x",), [],
+     "mode 'XYZ' is not DCR or CRD"),
+    ("SpaceToDepth", {"blocksize": 3}, [1, 4, 4, 4], ("x",), [],
+     "blocksize 3 does not divide the 4 x 4 image"),
+    ("SpaceToDepth", {"blocksize": 2}, [4, 4, 4], ("x",), [],
+     "the input has rank 3; it must be 4 (NCHW)"),
+    ("EyeLike", {}, [2, 3, 4], ("x",), [], "the input has rank 3; EyeLike takes a matrix"),
+    ("LRN", {"size": 0}, [1, 4, 2, 2], ("x",), [], "size 0 must be positive"),
+    ("GatherElements", {"axis": 0}, [3, 4], ("x", "i"), [("i", np.zeros(3, np.int64))],
+     "indices of rank 1 for data of rank 2"),
+    ("CumSum", {}, [3, 4], ("x", "axis"), [("axis", np.array([0, 1], np.int64))],
+     "axis must be one integer, got [0, 1]"),
+    ("ArgMax", {"axis": 2}, [3, 4], ("x",), [], "axis 2 is out of range for rank 2"),
+    ("Mod", {}, [3], ("i", "z"), [("i", np.arange(3, dtype=np.int32)),
+                                   ("z", np.array([1, 0, 2], np.int32))],
+     "integer modulo by zero"),
+    ("LayerNormalization", {}, [3, 4], ("x",), [], "the scale (input 1) is missing"),
+    ("BatchNormalization", {"spatial": 0}, [1, 2, 3], ("x", "s", "b", "m", "v"),
+     [(k, np.ones(2, np.float32)) for k in "sbmv"],
+     "spatial = 0 (statistics per activation, opsets 7 and 8) is not supported"),
+])
+def test_operator_diagnostics(tmp_path, op, attrs, shape, inputs, initializers, message):
+    """Bad attributes and operands of the operators are diagnostics naming
+    the node."""
+    opset = 8 if op == "BatchNormalization" else 14
+    error = _one_node_error(tmp_path, op, attrs, shape, inputs, initializers, opset)
+    assert f"node 'n' ({op}, opset {opset})" in error and message in error, error
 
 
 def _malformed(kind):

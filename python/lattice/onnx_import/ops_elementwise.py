@@ -129,12 +129,11 @@ class _ElementwiseOps:
             # An integer base: the power in f32 (exact below 2^24), truncated
             # to the base's type, as ONNX's reference computes it.
             x, p = self.value(x), self.value(p)
-            to_float = ("%e = arith.sitofp {} : i32 to f32" if p.dtype == "i32" else
-                        "%e = arith.addf {}, %zero : f32")
             return self.e.elementwise([x, p], "i32", lambda a: _f(
-                "%zero = arith.constant 0.0 : f32",
-                f"%b = arith.sitofp {a[0]} : i32 to f32", to_float.format(a[1]),
-                "%f = math.powf %b, %e : f32", "%r = arith.fptosi %f : f32 to i32"))
+                f"%b = arith.sitofp {a[0]} : i32 to f32",
+                *([f"%e = arith.sitofp {a[1]} : i32 to f32"] if p.dtype == "i32" else []),
+                f"%f = math.powf %b, {'%e' if p.dtype == 'i32' else a[1]} : f32",
+                "%r = arith.fptosi %f : f32 to i32"))
         x = self.floats(x)
         if isinstance(p, np.ndarray) and p.size == 1:
             exponent = float(p.reshape(-1)[0])
@@ -207,9 +206,11 @@ class _ElementwiseOps:
         divisor's sign (Python's %)."""
         a, b = ins
         fmod = attrs.get("fmod", 0)
+        # (A constant zero divisor would trap at run time.)
+        if isinstance(b, np.ndarray) and np.issubdtype(b.dtype, np.integer) and \
+                np.any(b == 0):
+            self.fail("integer modulo by zero")
         if isinstance(a, np.ndarray) and isinstance(b, np.ndarray):
-            if np.issubdtype(b.dtype, np.integer) and np.any(b == 0):
-                self.fail("integer modulo by zero")
             return (np.fmod if fmod else np.mod)(a, b).astype(np.result_type(a, b))
         va, vb = self.value(a), self.value(b)
         if va.dtype != vb.dtype or va.dtype == "i1":
@@ -272,51 +273,41 @@ class _ElementwiseOps:
         x = ins[0]
         if isinstance(x, np.ndarray) and all(isinstance(b, float) for b in bounds):
             return np.clip(x, *bounds).astype(x.dtype)
-        if self.value(x).dtype == "i32":
-            return self.clip_integers(self.value(x), bounds)
-        x = self.floats(x)
-        operands = [x] + [self.e.reshape(self.floats(b), ()) for b in bounds
-                          if not isinstance(b, float)]
-
-        def body(a):
-            lines, names, runtime = [], [], iter(a[1:])
-            for bound, name in zip(bounds, ("%lo", "%hi")):
-                if isinstance(bound, float):
-                    lines.append(f"{name} = arith.constant {_float_literal(bound)} : f32")
-                    names.append(name)
-                else:
-                    names.append(next(runtime))
-            return lines + [f"%m = arith.maximumf {a[0]}, {names[0]} : f32",
-                            f"%r = arith.minimumf %m, {names[1]} : f32"], "%r"
-        return self.e.elementwise(operands, "f32", body)
-
-    def clip_integers(self, x, bounds):
-        """Clip of an integer tensor: constant bounds (infinite ones drop
-        out) or scalars read at run time."""
-        operands, lines, value = [x], [], "%x"
-        for bound, op, name in zip(bounds, ("arith.maxsi", "arith.minsi"), ("lo", "hi")):
-            if isinstance(bound, float) and math.isinf(bound):
-                continue
+        x = self.value(x)
+        if x.dtype not in ("f32", "i32"):
+            self.fail(f"Clip of {x.dtype}")
+        floats = x.dtype == "f32"
+        ops = ("arith.maximumf", "arith.minimumf") if floats else ("arith.maxsi",
+                                                                   "arith.minsi")
+        # Constant bounds are literals (infinite ones drop out), the others
+        # scalar operands read at run time.
+        operands, steps = [x], []
+        for bound, op in zip(bounds, ops):
             if isinstance(bound, float):
-                lines.append(f"%{name} = arith.constant {int(bound)} : i32")
-                operand = f"%{name}"
-            else:
-                bound = self.value(bound)
-                if bound.dtype != "i32":
-                    self.fail(f"bound of type {bound.dtype} for an integer input")
-                operands.append(self.e.reshape(bound, ()))
-                operand = f"%arg{len(operands) - 1}"
-            lines.append(f"%{name}c = {op} {value}, {operand} : i32")
-            value = f"%{name}c"
-        if not lines:
+                if not math.isinf(bound):
+                    literal = _float_literal(bound) if floats else str(int(bound))
+                    steps.append((op, literal))
+                continue
+            bound = self.value(bound)
+            if bound.dtype != x.dtype:
+                self.fail(f"a bound of type {bound.dtype} for a {x.dtype} input")
+            steps.append((op, len(operands)))
+            operands.append(self.e.reshape(bound, ()))
+        if not steps:
             return x
 
         def body(a):
-            text = [line.replace("%x", a[0]) for line in lines]
-            for i in range(1, len(a)):
-                text = [line.replace(f"%arg{i}", a[i]) for line in text]
-            return text, value.replace("%x", a[0])
-        return self.e.elementwise(operands, "i32", body)
+            lines, value = [], a[0]
+            for n, (op, bound) in enumerate(steps):
+                if isinstance(bound, str):
+                    lines.append(f"%b{n} = arith.constant {bound} : {x.dtype}")
+                    bound = f"%b{n}"
+                else:
+                    bound = a[bound]
+                lines.append(f"%c{n} = {op} {value}, {bound} : {x.dtype}")
+                value = f"%c{n}"
+            return lines, value
+        return self.e.elementwise(operands, x.dtype, body)
 
     def op_CastLike(self, node, ins, attrs):
         """Cast to the element type of the second input (as the library
@@ -331,21 +322,24 @@ class _ElementwiseOps:
             self.fail(f"cannot cast like a tensor of kind '{kind}'")
         return self.op_Cast(node, ins[:1], {"to": to})
 
-    def op_Cast(self, node, ins, attrs):
+    def element_type(self, to):
+        """The type that values of the ONNX element type `to` have inside
+        the model: f32 for floats, i32 for integers, i1 for bools."""
         import onnx
-        to = attrs.get("to")
-        x = ins[0]
         floats = (onnx.TensorProto.FLOAT, onnx.TensorProto.DOUBLE, onnx.TensorProto.FLOAT16)
         ints = (onnx.TensorProto.INT64, onnx.TensorProto.INT32, onnx.TensorProto.INT8,
                 onnx.TensorProto.INT16, onnx.TensorProto.UINT8)
         if to in floats:
-            target = "f32"
-        elif to in ints:
-            target = "i32"
-        elif to == onnx.TensorProto.BOOL:
-            target = "i1"
-        else:
-            self.fail(f"cast to element type {to} is not supported")
+            return "f32"
+        if to in ints:
+            return "i32"
+        if to == onnx.TensorProto.BOOL:
+            return "i1"
+        self.fail(f"cast to element type {to} is not supported")
+
+    def op_Cast(self, node, ins, attrs):
+        x = ins[0]
+        target = self.element_type(attrs.get("to"))
         if isinstance(x, np.ndarray):
             out = {"f32": np.float32, "i32": np.int64, "i1": np.bool_}[target]
             return x.astype(out)
@@ -372,10 +366,7 @@ class _ElementwiseOps:
 
     def op_Dropout(self, node, ins, attrs):
         """Inference: the identity, and a mask that keeps everything.
-        Training mode (opset 12's third input, or is_test = 0 before opset
-        7) drops at random: refused."""
-        if attrs.get("is_test", 1) == 0:
-            self.fail("is_test = 0 (training mode) is not supported")
+        Training mode (opset 12's third input) drops at random: refused."""
         if len(ins) > 2 and ins[2] is not None:
             mode = ins[2]
             if not isinstance(mode, np.ndarray):
