@@ -361,7 +361,7 @@ def main(argv=None):
                          target_cpu=args.target_cpu,
                          num_threads=args.num_threads, remarks=args.remarks,
                          werror=args.werror, quiet=args.quiet)
-    except CompileError as error:
+    except (CompileError, onnx_import.OnnxImportBug) as error:
         print(f"lattice-compile: error: {error}", file=sys.stderr)
         return 1
     if result.layers and not args.quiet:

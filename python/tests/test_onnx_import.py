@@ -1014,18 +1014,21 @@ def test_einsum_errors(tmp_path, equation, message):
     assert message in _import_error(tmp_path, model)
 
 
-def test_local_response_norm(tmp_path):
-    """LRN over a window of 4 channels (one before, two after), against the
-    formula of ONNX's definition."""
+@pytest.mark.parametrize("size", [4, 15, 2 ** 40])
+def test_local_response_norm(tmp_path, size):
+    """LRN over a window of `size` channels (for 4: one before, two after),
+    against the formula of ONNX's definition; a window wider than the
+    channels (2^40: it once allocated that many weights) sums them all."""
     from onnx import helper
     x = np.random.default_rng(3).standard_normal((1, 7, 5, 4)).astype(np.float32)
-    model = _graph_model([helper.make_node("LRN", ["x"], ["y"], size=4, alpha=0.2,
+    model = _graph_model([helper.make_node("LRN", ["x"], ["y"], size=size, alpha=0.2,
                                            beta=0.6, bias=1.5)],
                          [_float_info("x", [1, 7, 5, 4])], [_float_info("y", [1, 7, 5, 4])])
     onnx.save(model, str(tmp_path / "lrn.onnx"))
-    padded = np.pad(x * x, [(0, 0), (1, 2), (0, 0), (0, 0)])
-    window = sum(padded[:, k:k + 7] for k in range(4))
-    _close(_run(tmp_path, tmp_path / "lrn.onnx", [x]), x / (1.5 + 0.2 / 4 * window) ** 0.6)
+    before = (size - 1) // 2
+    window = np.stack([(x[:, max(0, c - before):c + size - before] ** 2).sum(axis=1)
+                       for c in range(7)], axis=1)
+    _close(_run(tmp_path, tmp_path / "lrn.onnx", [x]), x / (1.5 + 0.2 / size * window) ** 0.6)
 
 
 def test_gather_elements_folded_as_computed(tmp_path):
@@ -1090,6 +1093,15 @@ def _one_node_error(tmp_path, op, attrs, shape, inputs=("x",), initializers=(),
     ("BatchNormalization", {"spatial": 0}, [1, 2, 3], ("x", "s", "b", "m", "v"),
      [(k, np.ones(2, np.float32)) for k in "sbmv"],
      "spatial = 0 (statistics per activation, opsets 7 and 8) is not supported"),
+    # Found by the mutation test (each was an exception inside the importer).
+    ("Gemm", {}, [3], ("x", "w"), [("w", np.ones((3, 2), np.float32))],
+     "A and B have ranks 1 and 2; Gemm multiplies matrices"),
+    ("Split", {}, [], ("x",), [], "the input is a scalar; Split cuts a tensor along an axis"),
+    ("Softmax", {"axis": 5}, [2, 3], ("x",), [], "axis 5 is out of range for rank 2"),
+    ("LayerNormalization", {"axis": 2}, [3, 4], ("x", "s"), [("s", np.ones(4, np.float32))],
+     "axis 2 is out of range for rank 2"),
+    ("LayerNormalization", {}, [3, 4], ("x", "s"), [("s", np.ones(3, np.float32))],
+     "the scale of shape [3] does not broadcast to the normalized shape [4]"),
 ])
 def test_operator_diagnostics(tmp_path, op, attrs, shape, inputs, initializers, message):
     """Bad attributes and operands of the operators are diagnostics naming
@@ -1115,8 +1127,19 @@ def _malformed(kind):
         nodes[1].attribute.append(helper.make_attribute("axis", 1.0))
     elif kind == "two payloads":
         w.float_data.extend([1.0] * 6)
-    elif kind in ("negative dim", "zero dim"):
-        inputs = [_float_info("x", [-4 if kind == "negative dim" else 0, 3])]
+    elif kind in ("negative dim", "zero dim", "huge dim"):
+        inputs = [_float_info("x", [{"negative dim": -4, "zero dim": 0,
+                                     "huge dim": 2 ** 62}[kind], 3])]
+    elif kind == "too few inputs":
+        nodes[0] = helper.make_node("MatMul", ["x"], ["h"], name="mm")
+    elif kind == "too many outputs":
+        nodes[1] = helper.make_node("Relu", ["h"], ["y", "z"], name="relu")
+    elif kind == "unknown attribute":
+        nodes[1].attribute.append(helper.make_attribute("alpha", 1.0))
+    elif kind == "missing attribute":
+        nodes[1] = helper.make_node("Cast", ["h"], ["y"], name="relu")
+    elif kind == "broadcast":
+        nodes[1] = helper.make_node("Add", ["h", "w"], ["y"], name="add")
     model = _graph_model(nodes, inputs, [_float_info("y", [4, 2])], [w])
     if kind == "ir version":
         model.ir_version = 99
@@ -1132,11 +1155,57 @@ def _malformed(kind):
     ("two payloads", "initializer 'w' has both raw data and typed data"),
     ("negative dim", "graph input 'x' dimension 0 is -4; a fixed dimension must be positive"),
     ("zero dim", "graph input 'x' dimension 0 is 0; a fixed dimension must be positive"),
+    ("huge dim", "graph input 'x' has shape [4611686018427387904, 3], more elements than "
+                 "Lattice supports (2147483648)"),
+    ("too few inputs", "node 'mm' (MatMul) has 1 inputs; MatMul takes exactly 2"),
+    ("too many outputs", "node 'relu' (Relu) has 2 outputs; Relu takes exactly 1"),
+    ("unknown attribute", "node 'relu' (Relu): 'alpha' is not an attribute of Relu "
+                          "(opset 13)"),
+    ("broadcast", "node 'add' (Add, opset 13): shapes [4, 2], [3, 2] do not broadcast"),
+    ("missing attribute", "node 'relu' (Cast) lacks its required attribute 'to'"),
 ])
 def test_malformed_graphs(tmp_path, kind, message):
     """Graphs that ONNX's checker refuses are refused before import, with
     what is wrong and where (each was imported silently before)."""
     assert message in _import_error(tmp_path, _malformed(kind))
+
+
+def test_names_that_are_not_utf8(tmp_path):
+    """A name that is not valid UTF-8 (protobuf hands it back as bytes; the
+    importer failed with a TypeError on it)."""
+    data = _malformed("none").SerializeToString().replace(b"relu", b"rel\xff")
+    (tmp_path / "bytes.onnx").write_bytes(data)
+    assert "node 1: a name or type that is not valid UTF-8 (b'rel\\xff')" in \
+        _import_error(tmp_path, tmp_path / "bytes.onnx")
+    from onnx import helper
+    model = _graph_model([helper.make_node("DepthToSpace", ["x"], ["y"], name="d2s",
+                                           blocksize=1, mode="DCR")],
+                         [_float_info("x", [1, 1, 2, 2])], [_float_info("y", [1, 1, 2, 2])])
+    data = model.SerializeToString().replace(b"DCR", b"D\xc3R")
+    (tmp_path / "attribute.onnx").write_bytes(data)
+    assert "node 'd2s' (DepthToSpace): attribute 'mode' is not valid UTF-8 (b'D\\xc3R')" \
+        in _import_error(tmp_path, tmp_path / "attribute.onnx")
+
+
+def test_importer_bugs_are_not_diagnostics(tmp_path, monkeypatch, capsys):
+    """An exception the importer does not expect is OnnxImportBug, which the
+    tests do not accept as a diagnostic (it was turned into one, "cannot
+    import: ...", that hid the bug); the drivers still print it as an error
+    that names the node, not as a traceback."""
+    def broken(self, node, ins, attrs):
+        return [1, 2][5]
+    monkeypatch.setattr(onnx_import.importer._Importer, "op_Relu", broken)
+    onnx.save(_malformed("none"), str(tmp_path / "m.onnx"))
+    with pytest.raises(onnx_import.OnnxImportBug, match="node 'relu' .* internal error "
+                       r"of the importer \(IndexError: list index out of range\)"):
+        onnx_import.import_model(tmp_path / "m.onnx", tmp_path / "m.mlir", quiet=True)
+    assert onnx_import.main([str(tmp_path / "m.onnx"), "-o", str(tmp_path / "m.mlir")]) == 1
+    assert compiler.main([str(tmp_path / "m.onnx"), "-o", str(tmp_path / "out"),
+                          "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert "lattice.onnx_import: error: node 'relu' (Relu, opset 13): internal error" in err
+    assert "lattice-compile: error: node 'relu' (Relu, opset 13): internal error" in err
+    assert "Traceback" not in err
 
 
 def test_valid_graph_imports(tmp_path):

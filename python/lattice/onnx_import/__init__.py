@@ -41,11 +41,11 @@ import re
 import sys
 
 from .. import safetensors
-from .common import MAX_OPSET, MIN_OPSET, OnnxImportError
+from .common import MAX_OPSET, MIN_OPSET, OnnxImportBug, OnnxImportError
 from .importer import _Importer
 from .loader import _load
 
-__all__ = ["MAX_OPSET", "MIN_OPSET", "Imported", "OnnxImportError", "import_model",
+__all__ = ["MAX_OPSET", "MIN_OPSET", "Imported", "OnnxImportBug", "OnnxImportError", "import_model",
            "main"]
 
 
@@ -125,7 +125,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         result = import_model(args.model, args.output, dict(args.shape))
-    except OnnxImportError as error:
+    except (OnnxImportError, OnnxImportBug) as error:
         print(f"lattice.onnx_import: error: {error}", file=sys.stderr)
         return 1
     print(f"wrote {result.mlir} and {result.weights}")

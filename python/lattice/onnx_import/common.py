@@ -1,5 +1,7 @@
 """Limits and the error type of the ONNX importer."""
 
+import math
+
 import numpy as np
 
 
@@ -16,3 +18,34 @@ _NP_OF = {"f32": np.float32, "i32": np.int32, "i1": np.bool_}
 
 class OnnxImportError(ValueError):
     """A model that cannot be imported; the message says which node and why."""
+
+
+class ShapeError(OnnxImportError):
+    """Shapes that do not fit, found below the level of nodes (in the
+    emitter's broadcasts): the importer adds the node to the message."""
+
+
+def broadcast_shapes(*shapes):
+    """The shape that `shapes` broadcast to, as numpy and ONNX define it.
+    Shapes that do not broadcast, or a result above the element limit, are a
+    ShapeError."""
+    rank = max((len(s) for s in shapes), default=0)
+    result = []
+    for axis in range(rank):
+        sizes = {int(s[axis - rank + len(s)]) for s in shapes if axis - rank + len(s) >= 0}
+        sizes.discard(1)
+        if len(sizes) > 1:
+            raise ShapeError("shapes " + ", ".join(str(list(s)) for s in shapes) +
+                             " do not broadcast")
+        result.append(sizes.pop() if sizes else 1)
+    if math.prod(result) > _MAX_ELEMENTS:
+        raise ShapeError(f"the broadcast shape {result} has more elements than Lattice "
+                         f"supports ({_MAX_ELEMENTS})")
+    return tuple(result)
+
+
+class OnnxImportBug(RuntimeError):
+    """An exception that the importer did not expect, raised while importing
+    a node: a bug of the importer, not a diagnostic. The message names the
+    node; the command-line drivers print it as an error, and the tests,
+    which accept only OnnxImportError from bad models, fail on it."""

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from .common import _EXTERNAL_ELEMENTS, _NP_OF
+from .common import _EXTERNAL_ELEMENTS, _NP_OF, ShapeError, broadcast_shapes
 
 
 class Value:
@@ -243,13 +243,13 @@ class Emitter:
                 kept.append(d)
                 results.append(f"d{j}")
             elif d != 1:
-                raise ValueError(f"cannot broadcast {value.shape} to {out_shape}")
+                raise ShapeError(f"cannot broadcast {list(value.shape)} to {list(out_shape)}")
         return self.reshape(value, kept), _affine(rank, results)
 
     def elementwise(self, inputs, out_dtype, body, out_shape=None):
         """`body(args)` returns (lines, value) for one element."""
         if out_shape is None:
-            out_shape = np.broadcast_shapes(*[v.shape for v in inputs])
+            out_shape = broadcast_shapes(*[v.shape for v in inputs])
         out_shape = tuple(out_shape)
         rank = len(out_shape)
         values, maps = [], []

@@ -1,11 +1,13 @@
 """The importer: walks the graph and dispatches each node to its handler."""
 
+import math
 import re
 import sys
 
 import numpy as np
 
-from .common import _MAX_ELEMENTS, MAX_OPSET, MIN_OPSET, OnnxImportError
+from .common import (_MAX_ELEMENTS, MAX_OPSET, MIN_OPSET, OnnxImportBug, OnnxImportError,
+                     ShapeError)
 from .emitter import Emitter, Value, mlir_string
 from .loader import _attrs, _clean_name, _mapped_array, _to_array
 from .ops_elementwise import _ElementwiseOps
@@ -206,8 +208,10 @@ class _Importer(_ElementwiseOps, _ShapeOps, _ReduceOps, _NormOps, _LinearOps, _C
                               file=sys.stderr)
                     shape.append(1)
             shape = tuple(shape)
-        if any(d <= 0 for d in shape) or int(np.prod(shape)) > _MAX_ELEMENTS:
-            raise OnnxImportError(f"graph input '{info.name}' has shape {list(shape)}")
+        if any(d <= 0 for d in shape) or math.prod(shape) > _MAX_ELEMENTS:
+            raise OnnxImportError(f"graph input '{info.name}' has shape {list(shape)}, "
+                                  "more elements than Lattice supports "
+                                  f"({_MAX_ELEMENTS})")
         return shape, dtype
 
     def run(self, function_name):
@@ -289,11 +293,16 @@ class _Importer(_ElementwiseOps, _ShapeOps, _ReduceOps, _NormOps, _LinearOps, _C
         inputs = [self.get(name) if name else None for name in node.input]
         try:
             outputs = handler(node, inputs, _attrs(node))
+        except ShapeError as error:
+            self.node = node
+            self.fail(str(error))
         except OnnxImportError:
             raise
-        except (ValueError, IndexError, TypeError, KeyError) as error:
+        except Exception as error:
             self.node = node
-            self.fail(f"cannot import: {error}")
+            raise OnnxImportBug(f"{self.where()}: internal error of the importer "
+                                f"({type(error).__name__}: {error}); please report it "
+                                "with the model") from error
         if not isinstance(outputs, (list, tuple)):
             outputs = [outputs]
         for position, name in enumerate(node.output):

@@ -221,6 +221,7 @@ def _validate(model, path):
         raise OnnxImportError(f"{path}: IR version {model.ir_version} is not supported "
                               f"(3 to {onnx.IR_VERSION})")
     graph = model.graph
+    _check_text(graph, path)
     defined = {}
     for kind, names in (("graph input", [i.name for i in graph.input]),
                         ("initializer", [t.name for t in graph.initializer])):
@@ -247,9 +248,38 @@ def _validate(model, path):
                 schema = onnx.defs.get_schema(node.op_type, opset or 1, node.domain)
             except Exception:  # an operator that onnx does not know: the importer says
                 schema = None
+            if schema is not None:
+                for what, count, low, high in (
+                        ("inputs", len(node.input), schema.min_input, schema.max_input),
+                        ("outputs", len(node.output), schema.min_output,
+                         schema.max_output)):
+                    if not low <= count <= high:
+                        takes = (f"exactly {low}" if low == high else
+                                 f"at least {low}" if high >= 2 ** 31 - 1 else
+                                 f"{low} to {high}")
+                        raise OnnxImportError(f"{path}: {where} has {count} {what}; "
+                                              f"{node.op_type} takes {takes}")
+                given = {attr.name for attr in node.attribute}
+                for name, attribute in schema.attributes.items():
+                    if attribute.required and name not in given:
+                        raise OnnxImportError(f"{path}: {where} lacks its required "
+                                              f"attribute '{name}'")
             for attr in node.attribute:
                 if attr.type == onnx.AttributeProto.TENSOR:
                     tensors.append((attr.t, f"{where}: attribute '{attr.name}'"))
+                if attr.type in (onnx.AttributeProto.STRING, onnx.AttributeProto.STRINGS):
+                    for text in [attr.s] if attr.type == onnx.AttributeProto.STRING \
+                            else attr.strings:
+                        try:
+                            text.decode()
+                        except UnicodeDecodeError:
+                            raise OnnxImportError(f"{path}: {where}: attribute "
+                                                  f"'{attr.name}' is not valid UTF-8 "
+                                                  f"({text!r})") from None
+                if schema is not None and attr.name not in schema.attributes:
+                    raise OnnxImportError(
+                        f"{path}: {where}: '{attr.name}' is not an attribute of "
+                        f"{node.op_type} (opset {schema.since_version})")
                 expected = schema.attributes.get(attr.name) if schema else None
                 if expected is not None and attr.type != expected.type:
                     kinds = onnx.AttributeProto.AttributeType
@@ -275,6 +305,28 @@ def _validate(model, path):
         if tensor.HasField("raw_data") and any(len(getattr(tensor, f))
                                                for f in _TYPED_FIELDS):
             raise OnnxImportError(f"{path}: {where} has both raw data and typed data")
+
+
+def _check_text(graph, path):
+    """Names, operator types and domains must be text: protobuf hands back
+    bytes for a string field that is not valid UTF-8."""
+    fields = [("graph input", i.name) for i in graph.input]
+    fields += [("graph output", o.name) for o in graph.output]
+    fields += [("value info", v.name) for v in graph.value_info]
+    fields += [("initializer", t.name) for t in graph.initializer]
+    for index, node in enumerate(graph.node):
+        where = f"node {index}"
+        fields += [(where, node.name), (where, node.op_type), (where, node.domain)]
+        fields += [(where, name) for name in list(node.input) + list(node.output)]
+        fields += [(where, attr.name) for attr in node.attribute]
+    for where, text in fields:
+        if not isinstance(text, str):
+            raise OnnxImportError(f"{path}: {where}: a name or type that is not valid "
+                                  f"UTF-8 ({text!r})")
+    for node in graph.node:
+        for attr in node.attribute:
+            if attr.HasField("g"):
+                _check_text(attr.g, path)
 
 
 def _check_dims(tensor, where):

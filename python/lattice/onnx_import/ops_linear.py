@@ -7,6 +7,7 @@ import numpy as np
 
 from .. import safetensors
 from .bodies import _f
+from .common import broadcast_shapes
 from .emitter import _affine
 
 
@@ -44,7 +45,7 @@ class _LinearOps:
         k2, n = b.shape[-2:]
         if k != k2:
             self.fail(f"cannot multiply {list(a.shape)} by {list(b.shape)}")
-        batch = tuple(np.broadcast_shapes(a.shape[:-2], b.shape[:-2]))
+        batch = broadcast_shapes(a.shape[:-2], b.shape[:-2])
         nb = len(batch)
         rank = nb + 3  # batch..., m, n, k
 
@@ -93,6 +94,10 @@ class _LinearOps:
         a, b = ins[0], ins[1]
         c = ins[2] if len(ins) > 2 else None
         alpha, beta = attrs.get("alpha", 1.0), attrs.get("beta", 1.0)
+        ranks = [len(self.shape_of(x)) for x in (a, b)]
+        if ranks != [2, 2]:
+            self.fail(f"A and B have ranks {ranks[0]} and {ranks[1]}; Gemm multiplies "
+                      "matrices")
         if attrs.get("transA", 0):
             a = np.transpose(a) if isinstance(a, np.ndarray) else self.e.transpose(a, [1, 0])
         if isinstance(b, np.ndarray) and not isinstance(a, np.ndarray):

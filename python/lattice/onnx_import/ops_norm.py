@@ -5,6 +5,7 @@ lattice-raise-norms raises norms spelled out in elementwise ops)."""
 import numpy as np
 
 from .bodies import _f
+from .common import ShapeError, broadcast_shapes
 from .emitter import _affine, _float_literal
 
 
@@ -15,10 +16,7 @@ class _NormOps:
         x = self.floats(ins[0])
         shape = x.shape
         rank = len(shape)
-        axis = attrs.get("axis", -1)
-        if not -rank <= axis < rank:
-            self.fail(f"axis {axis} is out of range for rank {rank}")
-        axis %= rank
+        axis = self.axis(attrs.get("axis", -1), rank)
         eps = attrs.get("epsilon", 1e-5)
         inner = int(np.prod(shape[axis:]))
         flat = self.e.reshape(x, [int(np.prod(shape[:axis])), inner])
@@ -26,6 +24,14 @@ class _NormOps:
             self.fail("the scale (input 1) is missing")
         gain = ins[1]
         bias = ins[2] if len(ins) > 2 and ins[2] is not None else None
+        for what, v in (("scale", gain), ("bias", bias)):
+            try:
+                fits = v is None or broadcast_shapes(v.shape, shape[axis:]) == shape[axis:]
+            except ShapeError:
+                fits = False
+            if not fits:
+                self.fail(f"the {what} of shape {list(v.shape)} does not broadcast to the "
+                          f"normalized shape {list(shape[axis:])}")
         constant = isinstance(gain, np.ndarray) and (bias is None or
                                                      isinstance(bias, np.ndarray))
         statistics = self.norm_statistics(node, x, axis, eps)
@@ -59,7 +65,11 @@ class _NormOps:
         alpha, beta = attrs.get("alpha", 1e-4), attrs.get("beta", 0.75)
         bias = attrs.get("bias", 1.0)
         rank = len(x.shape)
-        before, after = (size - 1) // 2, size - 1 - (size - 1) // 2
+        # Channels farther than C - 1 away are padding on every side: the
+        # window stops there (alpha / size keeps the size asked for).
+        channels = x.shape[1]
+        before = min((size - 1) // 2, channels - 1)
+        after = min(size - 1 - (size - 1) // 2, channels - 1)
         squares = self.e.elementwise([x], "f32", lambda a: _f(
             f"%r = arith.mulf {a[0]}, {a[0]} : f32"))
         padded = self.e.pad(squares, [0, before] + [0] * (rank - 2),
@@ -68,7 +78,7 @@ class _NormOps:
         # window of ones gives its extent to, as a kernel does).
         source = [f"d{i}" for i in range(rank)]
         source[1] = f"d1 + d{rank}"
-        ones = self.value(np.ones(size, np.float32))
+        ones = self.value(np.ones(before + after + 1, np.float32))
         window = self.e.generic([padded, ones], [_affine(rank + 1, source),
                                                  _affine(rank + 1, [f"d{rank}"])],
                                 self.e.filled(x.shape, "f32", 0.0),

@@ -167,14 +167,11 @@ class _ReduceOps:
         rank = len(shape)
         log = node.op_type == "LogSoftmax"
         if self.opset < 13:
-            axis = attrs.get("axis", 1) % rank
+            axis = self.axis(attrs.get("axis", 1), rank)
             flat = self.e.reshape(x, [int(np.prod(shape[:axis])), int(np.prod(shape[axis:]))])
             out = self.softmax_axis(flat, 1, log)
             return self.e.reshape(out, shape)
-        axis = attrs.get("axis", -1)
-        if not -rank <= axis < rank:
-            self.fail(f"axis {axis} is out of range for rank {rank}")
-        return self.softmax_axis(x, axis % rank, log)
+        return self.softmax_axis(x, self.axis(attrs.get("axis", -1), rank), log)
 
     def softmax_axis(self, x, axis, log):
         peak = self.e.reduce(x, [axis], "max")

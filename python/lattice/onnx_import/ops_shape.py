@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from .common import _MAX_ELEMENTS
+from .common import _MAX_ELEMENTS, broadcast_shapes
 from .emitter import _affine, _identity
 from .loader import _to_array
 
@@ -44,7 +44,7 @@ class _ShapeOps:
 
     def op_ConstantOfShape(self, node, ins, attrs):
         shape = self.need_const(ins[0], "the shape").astype(np.int64)
-        if np.any(shape < 0) or np.prod(shape) > _MAX_ELEMENTS:
+        if np.any(shape < 0) or math.prod(int(d) for d in shape) > _MAX_ELEMENTS:
             self.fail(f"shape {shape.tolist()} is invalid")
         value = attrs.get("value")
         fill = _to_array(value, self.where()) if value is not None else np.zeros(1, np.float32)
@@ -232,10 +232,9 @@ class _ShapeOps:
         if any(int(np.prod(self.shape_of(x))) > 0 for x in parts):
             parts = [x for x in parts if int(np.prod(self.shape_of(x))) > 0]
         rank = len(self.shape_of(parts[0]))
-        axis = attrs.get("axis", 0)
-        if not -rank <= axis < rank:
-            self.fail(f"axis {axis} is out of range for rank {rank}")
-        axis %= rank
+        if rank == 0:
+            self.fail("the inputs are scalars; Concat joins tensors along an axis")
+        axis = self.axis(attrs.get("axis", 0), rank)
         if all(isinstance(x, np.ndarray) for x in parts):
             return np.concatenate(parts, axis)
         values = [self.value(x) for x in parts]
@@ -274,7 +273,9 @@ class _ShapeOps:
     def op_Split(self, node, ins, attrs):
         shape = self.shape_of(ins[0])
         rank = len(shape)
-        axis = attrs.get("axis", 0) % rank
+        if rank == 0:
+            self.fail("the input is a scalar; Split cuts a tensor along an axis")
+        axis = self.axis(attrs.get("axis", 0), rank)
         split = attrs.get("split")
         if split is None and len(ins) > 1 and ins[1] is not None:
             split = self.need_const(ins[1], "split").reshape(-1).tolist()
@@ -309,10 +310,7 @@ class _ShapeOps:
             self.fail("starts, ends, axes and steps differ in length")
         x = ins[0]
         for start, end, axis, step in zip(starts, ends, axes, steps):
-            axis = int(axis)
-            if not -rank <= axis < rank:
-                self.fail(f"axis {axis} is out of range for rank {rank}")
-            axis %= rank
+            axis = self.axis(int(axis), rank)
             if step == 0:
                 self.fail("step 0")
             start, end, step = slice(int(start), int(end), int(step)).indices(shape[axis])
@@ -405,7 +403,7 @@ class _ShapeOps:
     def op_Expand(self, node, ins, attrs):
         target = self.need_const(ins[1], "the shape").reshape(-1).tolist()
         shape = self.shape_of(ins[0])
-        out_shape = tuple(np.broadcast_shapes(shape, tuple(int(d) for d in target)))
+        out_shape = broadcast_shapes(shape, tuple(int(d) for d in target))
         if isinstance(ins[0], np.ndarray):
             return np.broadcast_to(ins[0], out_shape).copy()
         if out_shape == shape:
