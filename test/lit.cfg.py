@@ -44,12 +44,15 @@ tools = [
     "lattice-opt",
     "lattice-compile",
     "mlir-runner",
-    ToolSubst("lattice-parser-fuzzer", unresolved="ignore"),
+] + [
+    ToolSubst(f"lattice-{name}-fuzzer", unresolved="ignore")
+    for name in ["parser", "safetensors", "stats", "npz", "recipe", "loader"]
+] + [
     ToolSubst("%PYTHON", config.python_executable, unresolved="ignore"),
 ]
 llvm_config.add_tool_substitutions(tools, tool_dirs)
 
-# The fuzzer exists only in the sanitizer build.
+# The fuzzers exist only in the sanitizer build.
 if os.path.exists(os.path.join(config.lattice_tools_dir,
                                "lattice-parser-fuzzer")):
     config.available_features.add("fuzzer")

@@ -286,8 +286,13 @@ llvm::Expected<std::unique_ptr<NpzFile>> NpzFile::open(StringRef path) {
     return llvm::createStringError(buffer.getError(), "cannot read '%s': %s",
                                    path.str().c_str(),
                                    buffer.getError().message().c_str());
+  return parse(std::move(*buffer), path);
+}
+
+llvm::Expected<std::unique_ptr<NpzFile>>
+NpzFile::parse(std::unique_ptr<llvm::MemoryBuffer> buffer, StringRef path) {
   auto file = std::unique_ptr<NpzFile>(new NpzFile());
-  file->buffer = std::move(*buffer);
+  file->buffer = std::move(buffer);
   llvm::ArrayRef<uint8_t> bytes(
       reinterpret_cast<const uint8_t *>(file->buffer->getBufferStart()),
       file->buffer->getBufferSize());

@@ -39,9 +39,15 @@ SafetensorsFile::open(StringRef path) {
     return createStringError(buffer.getError(), "cannot read '%s': %s",
                              path.str().c_str(),
                              buffer.getError().message().c_str());
+  return parse(std::move(*buffer), path);
+}
+
+Expected<std::unique_ptr<SafetensorsFile>>
+SafetensorsFile::parse(std::unique_ptr<llvm::MemoryBuffer> buffer,
+                       StringRef path) {
   auto file = std::make_unique<SafetensorsFile>();
   file->path = path.str();
-  file->buffer = std::move(*buffer);
+  file->buffer = std::move(buffer);
   StringRef contents = file->buffer->getBuffer();
   auto fail = [&](const llvm::Twine &message) {
     return createStringError(std::errc::invalid_argument, "%s: %s",

@@ -48,12 +48,18 @@ Expected<std::unique_ptr<StatisticsFile>> StatisticsFile::open(StringRef path) {
   Expected<std::unique_ptr<SafetensorsFile>> file = SafetensorsFile::open(path);
   if (!file)
     return file.takeError();
-  std::optional<StringRef> format = (*file)->getMetadata("format");
+  return fromSafetensors(std::move(*file));
+}
+
+Expected<std::unique_ptr<StatisticsFile>>
+StatisticsFile::fromSafetensors(std::unique_ptr<SafetensorsFile> file) {
+  StringRef path = file->getPath();
+  std::optional<StringRef> format = file->getMetadata("format");
   if (format != kFormat)
     return llvm::createStringError(
         "%s: not a statistics file (its metadata lacks \"format\": \"%s\")",
         path.str().c_str(), kFormat.data());
-  std::optional<StringRef> version = (*file)->getMetadata("version");
+  std::optional<StringRef> version = file->getMetadata("version");
   if (version != kVersion)
     return llvm::createStringError(
         "%s: statistics version '%s' is not supported (this build reads "
@@ -61,7 +67,7 @@ Expected<std::unique_ptr<StatisticsFile>> StatisticsFile::open(StringRef path) {
         path.str().c_str(), version ? version->str().c_str() : "",
         kVersion.data());
   auto result = std::make_unique<StatisticsFile>();
-  result->file = std::move(*file);
+  result->file = std::move(file);
   return result;
 }
 

@@ -1,4 +1,4 @@
-//===- lattice-parser-fuzzer.cpp - Fuzz the parser, verifiers and passes --===//
+//===- parser-fuzzer.cpp - Fuzz the parser, verifiers and passes ----------===//
 //
 // Part of the Lattice project, under the Apache License v2.0 with LLVM
 // Exceptions. See LICENSE for license information.

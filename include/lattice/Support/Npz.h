@@ -52,6 +52,9 @@ struct NpyArray {
 class NpzFile {
 public:
   static llvm::Expected<std::unique_ptr<NpzFile>> open(llvm::StringRef path);
+  /// Validates the archive held in `buffer`; `path` names it in errors.
+  static llvm::Expected<std::unique_ptr<NpzFile>>
+  parse(std::unique_ptr<llvm::MemoryBuffer> buffer, llvm::StringRef path);
 
   /// The arrays, in the archive's order, named without the ".npy" suffix.
   llvm::ArrayRef<NpyArray> getArrays() const { return arrays; }

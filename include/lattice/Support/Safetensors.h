@@ -44,6 +44,9 @@ class SafetensorsFile {
 public:
   static llvm::Expected<std::unique_ptr<SafetensorsFile>>
   open(llvm::StringRef path);
+  /// Validates the file held in `buffer`; `path` names it in errors.
+  static llvm::Expected<std::unique_ptr<SafetensorsFile>>
+  parse(std::unique_ptr<llvm::MemoryBuffer> buffer, llvm::StringRef path);
 
   const SafetensorsEntry *lookup(llvm::StringRef name) const;
   /// The names of the tensors, sorted.

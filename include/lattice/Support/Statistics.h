@@ -82,6 +82,9 @@ public:
   /// names this format and version.
   static llvm::Expected<std::unique_ptr<StatisticsFile>>
   open(llvm::StringRef path);
+  /// The statistics in `file`, with the checks of open().
+  static llvm::Expected<std::unique_ptr<StatisticsFile>>
+  fromSafetensors(std::unique_ptr<SafetensorsFile> file);
 
   /// Reads and checks the statistics of `probe`: min and max always (and
   /// the histogram when present), the per-channel absmax when `channels` is

@@ -191,7 +191,12 @@ llvm::Expected<RecipeFile> mlir::lattice::readRecipeFile(StringRef path) {
   if (!buffer)
     return recipeFileError(path,
                            "cannot be read: " + buffer.getError().message());
-  llvm::Expected<llvm::json::Value> json = parseJson((*buffer)->getBuffer());
+  return parseRecipeFile((*buffer)->getBuffer(), path);
+}
+
+llvm::Expected<RecipeFile> mlir::lattice::parseRecipeFile(StringRef text,
+                                                          StringRef path) {
+  llvm::Expected<llvm::json::Value> json = parseJson(text);
   if (!json)
     return recipeFileError(path,
                            "not JSON: " + llvm::toString(json.takeError()));

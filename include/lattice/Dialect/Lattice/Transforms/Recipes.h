@@ -123,6 +123,9 @@ RecipeMethods getRecipeMethods(const Recipe &recipe, const RecipeFile *file);
 /// Reads and validates the recipe file `path`: an error names the file, the
 /// key and the bad value.
 llvm::Expected<RecipeFile> readRecipeFile(StringRef path);
+/// Parses and validates the text of a recipe file; `path` names it in
+/// errors.
+llvm::Expected<RecipeFile> parseRecipeFile(StringRef text, StringRef path);
 
 /// The options of a recipe's pipeline.
 struct RecipePipelineOptions
