@@ -101,3 +101,10 @@ if _cuda_device_answers():
     config.available_features.add("cuda-device")
 else:
     lit_config.note("no CUDA device: the GPU execution tests are unsupported")
+
+# The sanitizer build instruments our code but not libMLIR.so: LLVM's
+# allocators, inlined into our code, poison the unused part of their slabs,
+# which libMLIR's own (uninstrumented) copies then hand out without
+# unpoisoning, a false "use-after-poison" (the parser fuzzer found one).
+# User poisoning is off, so that only real errors are reported.
+config.environment["ASAN_OPTIONS"] = "allow_user_poisoning=0"
