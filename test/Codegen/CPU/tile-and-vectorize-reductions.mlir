@@ -75,3 +75,26 @@ func.func @row_maxnum(%x: tensor<8x64xf32>) -> tensor<8xf32> {
   } -> tensor<8xf32>
   return %y : tensor<8xf32>
 }
+
+// A reduction of every element to a scalar: the lanes' partial results are
+// a vector of their own, combined into the 0-d destination (building that
+// combination crashed: its output map has no results).
+
+// CHECK-LABEL: func.func @max_of_all
+// CHECK:         tensor.expand_shape %{{.*}} {{\[}}[0], [1, 2]] output_shape [3, 1, 16]
+// CHECK:         vector.multi_reduction <maximumf>
+// CHECK:         return %{{.*}} : tensor<f32>
+func.func @max_of_all(%x: tensor<3x16xf32>) -> tensor<f32> {
+  %low = arith.constant 0xFF800000 : f32
+  %e = tensor.empty() : tensor<f32>
+  %f = linalg.fill ins(%low : f32) outs(%e : tensor<f32>) -> tensor<f32>
+  %y = linalg.generic {indexing_maps = [affine_map<(d0, d1) -> (d0, d1)>,
+                                        affine_map<(d0, d1) -> ()>],
+                       iterator_types = ["reduction", "reduction"]}
+      ins(%x : tensor<3x16xf32>) outs(%f : tensor<f32>) {
+  ^bb0(%a: f32, %o: f32):
+    %r = arith.maximumf %a, %o : f32
+    linalg.yield %r : f32
+  } -> tensor<f32>
+  return %y : tensor<f32>
+}
