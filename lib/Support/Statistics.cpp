@@ -87,7 +87,8 @@ StatisticsFile::read(StringRef name, llvm::ArrayRef<int64_t> shape) const {
     return fail("has shape " + formatShape(entry->shape) + ", expected " +
                 formatShape(shape));
   std::vector<float> values(entry->data.size() / sizeof(float));
-  std::memcpy(values.data(), entry->data.data(), entry->data.size());
+  if (!values.empty()) // (memcpy from or to null is undefined, even of 0 bytes)
+    std::memcpy(values.data(), entry->data.data(), entry->data.size());
   // The copy is what the passes keep: the mapped pages go back (a model's
   // X^T X are as large as its weights; read layer after layer, they stayed
   // resident until the end).
