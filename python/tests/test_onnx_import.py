@@ -1093,6 +1093,36 @@ def _one_node_error(tmp_path, op, attrs, shape, inputs=("x",), initializers=(),
     ("BatchNormalization", {"spatial": 0}, [1, 2, 3], ("x", "s", "b", "m", "v"),
      [(k, np.ones(2, np.float32)) for k in "sbmv"],
      "spatial = 0 (statistics per activation, opsets 7 and 8) is not supported"),
+    # QDQ operators: scales and zero points a pre-quantized model cannot mean.
+    ("QuantizeLinear", {}, [2, 3], ("x", "s"), [("s", np.array(0.0, np.float32))],
+     "scale 0.0 is not a positive finite number"),
+    ("QuantizeLinear", {"axis": 1}, [2, 3], ("x", "s"),
+     [("s", np.array([0.5, -1.0, 1.0], np.float32))],
+     "scale -1.0 is not a positive finite number"),
+    ("QuantizeLinear", {}, [2, 3], ("x", "s"), [("s", np.array(np.inf, np.float32))],
+     "scale inf is not a positive finite number"),
+    ("QuantizeLinear", {"axis": 1}, [2, 3], ("x", "s"), [("s", np.ones(2, np.float32))],
+     "2 scales for axis 1 of size 3"),
+    ("QuantizeLinear", {"axis": 2}, [2, 3], ("x", "s"), [("s", np.ones(3, np.float32))],
+     "axis 2 is out of range for rank 2"),
+    ("QuantizeLinear", {}, [2, 3], ("x", "s", "z"), [("s", np.ones(3, np.float32)),
+                                                      ("z", np.zeros(2, np.uint8))],
+     "the zero point has shape [2], the scale [3]"),
+    ("QuantizeLinear", {}, [2, 3], ("x", "s", "z"), [("s", np.array(1.0, np.float32)),
+                                                      ("z", np.array(0, np.int16))],
+     "int16 codes are not supported (int8 and uint8)"),
+    ("DequantizeLinear", {}, [2, 3], ("c", "s", "z"),
+     [("c", np.zeros((2, 3), np.int8)), ("s", np.array(1.0, np.float32)),
+      ("z", np.array(3, np.uint8))], "the zero point is uint8; the input is int8"),
+    ("DequantizeLinear", {}, [2, 3], ("c", "s", "z"),
+     [("c", np.zeros((2, 3), np.int32)), ("s", np.array(1.0, np.float32)),
+      ("z", np.array(3, np.int32))], "an int32 input takes a zero point of 0"),
+    ("DequantizeLinear", {}, [2, 3], ("x", "s"), [("s", np.array(1.0, np.float32))],
+     "the input is f32; DequantizeLinear takes integer codes"),
+    ("MatMulInteger", {}, [2, 3], ("a", "b", "az"),
+     [("a", np.zeros((2, 3), np.uint8)), ("b", np.zeros((3, 4), np.int8)),
+      ("az", np.zeros(3, np.uint8))],
+     "zero point 0 has shape [3] for an operand of shape [2, 3]"),
     # Found by the mutation test (each was an exception inside the importer).
     ("Gemm", {}, [3], ("x", "w"), [("w", np.ones((3, 2), np.float32))],
      "A and B have ranks 1 and 2; Gemm multiplies matrices"),
@@ -1109,6 +1139,74 @@ def test_operator_diagnostics(tmp_path, op, attrs, shape, inputs, initializers, 
     opset = 8 if op == "BatchNormalization" else 14
     error = _one_node_error(tmp_path, op, attrs, shape, inputs, initializers, opset)
     assert f"node 'n' ({op}, opset {opset})" in error and message in error, error
+
+
+def test_qdq_model(tmp_path):
+    """A pre-quantized (QDQ) model as ONNX Runtime's static quantizer writes
+    one: the activation through QuantizeLinear and DequantizeLinear (uint8,
+    a zero point of 128), the weight int8 codes per output channel
+    dequantized, then MatMul and Relu; the codes are an output too, as
+    uint8. Against ONNX's formulas in numpy: the codes exactly, the result
+    to float rounding."""
+    from onnx import TensorProto, helper, numpy_helper
+    rng = np.random.default_rng(7)
+    codes_w = rng.integers(-127, 128, (6, 3)).astype(np.int8)
+    scale_w = np.array([0.02, 0.05, 0.01], np.float32)
+    init = [numpy_helper.from_array(codes_w, "w_q"),
+            numpy_helper.from_array(scale_w, "w_s"),
+            numpy_helper.from_array(np.array(0.05, np.float32), "x_s"),
+            numpy_helper.from_array(np.array(128, np.uint8), "x_z")]
+    nodes = [helper.make_node("QuantizeLinear", ["x", "x_s", "x_z"], ["x_q"], name="q"),
+             helper.make_node("DequantizeLinear", ["x_q", "x_s", "x_z"], ["x_d"], name="dq"),
+             helper.make_node("DequantizeLinear", ["w_q", "w_s"], ["w"], name="w_dq", axis=1),
+             helper.make_node("MatMul", ["x_d", "w"], ["h"], name="mm"),
+             helper.make_node("Relu", ["h"], ["y"], name="relu")]
+    model = _graph_model(nodes, [_float_info("x", [4, 6])],
+                         [_float_info("y", [4, 3]),
+                          helper.make_tensor_value_info("x_q", TensorProto.UINT8, [4, 6])],
+                         init)
+    x = (rng.standard_normal((4, 6)) * 4).astype(np.float32)
+    x[0, :3] = [0.025, 0.075, -100.0]  # ties to even, and saturation at 0
+    y, x_q = _run_model(tmp_path, model, [x])
+    expected_q = np.clip(np.rint(x / np.float32(0.05)) + 128, 0, 255).astype(np.uint8)
+    assert x_q.dtype == np.uint8
+    np.testing.assert_array_equal(x_q, expected_q)
+    x_d = (expected_q.astype(np.float32) - 128) * np.float32(0.05)
+    w = codes_w.astype(np.float32) * scale_w
+    _close(y, np.maximum(x_d @ w, 0), 1e-6)
+
+
+def test_dynamic_int8_form(tmp_path):
+    """ONNX Runtime's dynamic int8 form of a model (DynamicQuantizeLinear,
+    MatMulInteger, Cast, Mul; bench/ort_dynamic.py writes it as
+    quantize_dynamic does) imports and computes that form: uint8 codes of
+    the activations from their range, an exact integer product."""
+    import importlib.util
+    from onnx import helper, numpy_helper
+    spec = importlib.util.spec_from_file_location(
+        "ort_dynamic", pathlib.Path(__file__).parents[2] / "bench" / "ort_dynamic.py")
+    ort_dynamic = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ort_dynamic)
+    rng = np.random.default_rng(5)
+    w = rng.standard_normal((16, 8)).astype(np.float32)
+    model = _graph_model([helper.make_node("MatMul", ["x", "w"], ["y"], name="fc")],
+                         [_float_info("x", [3, 16])], [_float_info("y", [3, 8])],
+                         [numpy_helper.from_array(w, "w")])
+    quantized = ort_dynamic.dynamic_int8(model)
+    assert quantized.metadata_props[0].value == "1"
+    x = rng.standard_normal((3, 16)).astype(np.float32)
+    y = _run_model(tmp_path, quantized, [x])[0]
+    # The form in numpy, as ONNX defines each operator.
+    high, low = np.float32(max(0, x.max())), np.float32(min(0, x.min()))
+    x_scale = np.float32(high - low) / np.float32(255)
+    x_zero = np.rint(np.clip(-low / x_scale, 0, 255))
+    x_q = np.clip(np.rint(x / x_scale) + x_zero, 0, 255)
+    w_scale = np.float32(np.abs(w).max() / 127.0)
+    w_q = np.clip(np.rint(w / w_scale), -127, 127)
+    product = ((x_q - x_zero).astype(np.int64) @ w_q.astype(np.int64)).astype(np.float32)
+    expected = product * (x_scale * w_scale)
+    _close(y, expected, 1e-6)
+    _close(y, x @ w, 0.05)
 
 
 def _malformed(kind):

@@ -41,7 +41,7 @@ import re
 import sys
 
 from .. import safetensors
-from .common import MAX_OPSET, MIN_OPSET, OnnxImportBug, OnnxImportError
+from .common import MAX_OPSET, MIN_OPSET, OnnxImportBug, OnnxImportError, _numpy_type
 from .importer import _Importer
 from .loader import _load
 
@@ -61,13 +61,6 @@ class Imported:
         self.inputs, self.outputs = inputs, outputs
         self.input_types = input_types or [None] * len(inputs)
         self.output_types = output_types or [None] * len(outputs)
-
-
-def _numpy_type(info):
-    """The numpy type of a graph input or output's declared element type."""
-    from onnx import mapping
-    numpy_type = mapping.TENSOR_TYPE_TO_NP_TYPE.get(info.type.tensor_type.elem_type)
-    return None if numpy_type is None or numpy_type == object else numpy_type
 
 
 def _identifier(text):

@@ -20,6 +20,13 @@ class OnnxImportError(ValueError):
     """A model that cannot be imported; the message says which node and why."""
 
 
+def _numpy_type(info):
+    """The numpy type of a graph input or output's declared element type."""
+    from onnx import mapping
+    numpy_type = mapping.TENSOR_TYPE_TO_NP_TYPE.get(info.type.tensor_type.elem_type)
+    return None if numpy_type is None or numpy_type == object else numpy_type
+
+
 class ShapeError(OnnxImportError):
     """Shapes that do not fit, found below the level of nodes (in the
     emitter's broadcasts): the importer adds the node to the message."""

@@ -7,13 +7,14 @@ import sys
 import numpy as np
 
 from .common import (_MAX_ELEMENTS, MAX_OPSET, MIN_OPSET, OnnxImportBug, OnnxImportError,
-                     ShapeError)
+                     ShapeError, _numpy_type)
 from .emitter import Emitter, Value, mlir_string
 from .loader import _attrs, _clean_name, _mapped_array, _to_array
 from .ops_elementwise import _ElementwiseOps
 from .ops_shape import _ShapeOps
 from .ops_reduce import _ReduceOps
 from .ops_norm import _NormOps
+from .ops_quant import _QuantOps
 from .ops_linear import _LinearOps
 from .ops_conv import _ConvOps
 from .ops_recurrent import _RecurrentOps
@@ -51,7 +52,7 @@ def _reads(node):
 
 
 class _Importer(_ElementwiseOps, _ShapeOps, _ReduceOps, _NormOps, _LinearOps, _ConvOps,
-                _RecurrentOps):
+                _RecurrentOps, _QuantOps):
     """Imports one ModelProto: the graph walked in order, each node's handler
     (op_<OpType>, from the operator families' mixins) emitting MLIR text."""
 
@@ -78,6 +79,9 @@ class _Importer(_ElementwiseOps, _ShapeOps, _ReduceOps, _NormOps, _LinearOps, _C
         # Symbolic input dimensions taken as 1, as "'x'[2] ('height')"
         self.defaulted = []
         self.materialized = {}  # ONNX name -> Value of a constant
+        # ONNX name -> the numpy type of an integer value that the library
+        # holds as i32 (graph inputs, QuantizeLinear's codes).
+        self.integer_types = {}
         self.layer_names = set()
         self.node = None
         self.static = {}
@@ -235,6 +239,8 @@ class _Importer(_ElementwiseOps, _ShapeOps, _ReduceOps, _NormOps, _LinearOps, _C
                     ["%z = arith.constant 0 : i32",
                      f"%r = arith.cmpi ne, {a[0]}, %z : i32"], "%r"))
             self.env[info.name] = value
+            if dtype == "i32":
+                self.integer_types[info.name] = _numpy_type(info)
         if not graph.output:
             raise OnnxImportError("the graph has no outputs")
 

@@ -340,9 +340,14 @@ class _ElementwiseOps:
     def op_Cast(self, node, ins, attrs):
         x = ins[0]
         target = self.element_type(attrs.get("to"))
+        if target == "i32":
+            # The ONNX type, for the ops that read it (a zero point's).
+            from onnx import mapping
+            self.integer_types[node.output[0]] = np.dtype(
+                mapping.TENSOR_TYPE_TO_NP_TYPE[attrs["to"]])
         if isinstance(x, np.ndarray):
-            out = {"f32": np.float32, "i32": np.int64, "i1": np.bool_}[target]
-            return x.astype(out)
+            out = {"f32": np.float32, "i1": np.bool_}.get(target)
+            return x.astype(out or self.integer_types[node.output[0]])
         source = x.dtype
         if source == target:
             return x

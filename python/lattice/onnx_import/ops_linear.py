@@ -33,9 +33,14 @@ class _LinearOps:
                                    lambda a: _f(f"%r = arith.addf {a[0]}, {a[1]} : f32"))
         return self.e.reshape(y, lead + (weight.shape[0],))
 
-    def batch_matmul(self, a, b):
-        """numpy.matmul semantics on two run-time values."""
-        a, b = self.floats(a), self.floats(b)
+    def batch_matmul(self, a, b, dtype="f32"):
+        """numpy.matmul semantics on two run-time values: f32, or i32 with
+        i32 accumulation (which wraps as ONNX's int32 does)."""
+        a, b = self.value(a), self.value(b)
+        if a.dtype != dtype or b.dtype != dtype:
+            self.fail(f"expected {dtype} operands, got {a.dtype} and {b.dtype}")
+        mul, add = ("arith.mulf", "arith.addf") if dtype == "f32" else ("arith.muli",
+                                                                       "arith.addi")
         squeeze_a, squeeze_b = len(a.shape) == 1, len(b.shape) == 1
         if squeeze_a:
             a = self.e.reshape(a, (1,) + a.shape)
@@ -63,17 +68,55 @@ class _LinearOps:
         va, ma = operand(a, (0, 2))
         vb, mb = operand(b, (2, 1))
         out_shape = batch + (m, n)
-        init = self.e.filled(out_shape, "f32", 0.0)
+        init = self.e.filled(out_shape, dtype, 0)
         y = self.e.generic([va, vb], [ma, mb], init,
                            _affine(rank, [f"d{i}" for i in range(nb + 2)]),
                            ["parallel"] * (nb + 2) + ["reduction"], lambda x, o: _f(
-                               f"%p = arith.mulf {x[0]}, {x[1]} : f32",
-                               f"%r = arith.addf {o}, %p : f32"))
+                               f"%p = {mul} {x[0]}, {x[1]} : {dtype}",
+                               f"%r = {add} {o}, %p : {dtype}"))
         if squeeze_a:
             y = self.e.reshape(y, batch + (n,))
         if squeeze_b:
             y = self.e.reshape(y, y.shape[:-1])
         return y
+
+    def op_MatMulInteger(self, node, ins, attrs):
+        """(A - a_zero_point) x (B - b_zero_point) in int32, as ONNX Runtime's
+        dynamic quantization writes its matmuls: the zero points are scalars,
+        or one per row of A ([M]) and per column of B ([N])."""
+        return self.integer_matmul(ins[0], ins[1], ins[2:4])
+
+    def integer_matmul(self, a, b, zeros):
+        """MatMulInteger's product; `zeros` holds its zero points (or
+        fewer, or None for either)."""
+        zeros = list(zeros) + [None] * (2 - len(zeros))
+        operands = []
+        for index, (x, along) in enumerate(((a, -2), (b, -1))):
+            shape = self.shape_of(x)
+            zero = zeros[index]
+            if zero is not None:
+                zshape = tuple(self.shape_of(zero))
+                if int(np.prod(zshape)) == 1 and len(zshape) <= 1:
+                    zero = (zero.reshape(()) if isinstance(zero, np.ndarray) else
+                            self.e.reshape(self.value(zero), ()))
+                elif len(zshape) == 1 and len(shape) >= 2 and zshape[0] == shape[along]:
+                    if along == -2:
+                        zero = (zero.reshape(-1, 1) if isinstance(zero, np.ndarray) else
+                                self.e.reshape(self.value(zero), (zshape[0], 1)))
+                else:
+                    self.fail(f"zero point {index} has shape {list(zshape)} for an operand "
+                              f"of shape {list(shape)}")
+            if isinstance(x, np.ndarray):
+                x = x.astype(np.int32) - (np.asarray(zero, np.int32) if zero is not None
+                                          else 0)
+            elif zero is not None:
+                x = self.e.elementwise([self.value(x), self.value(zero)], "i32",
+                                       lambda v: _f(f"%r = arith.subi {v[0]}, {v[1]} : i32"))
+            operands.append(x)
+        if all(isinstance(x, np.ndarray) for x in operands):
+            return np.matmul(operands[0].astype(np.int64),
+                             operands[1].astype(np.int64)).astype(np.int32)
+        return self.batch_matmul(operands[0], operands[1], "i32")
 
     def op_MatMul(self, node, ins, attrs):
         a, b = ins
