@@ -1174,6 +1174,43 @@ def test_qdq_model(tmp_path):
     x_d = (expected_q.astype(np.float32) - 128) * np.float32(0.05)
     w = codes_w.astype(np.float32) * scale_w
     _close(y, np.maximum(x_d @ w, 0), 1e-6)
+    # The weight keeps its codes: a quantized matmul, not a float one.
+    onnx_import.import_model(tmp_path / "model.onnx", tmp_path / "qdq.mlir", quiet=True)
+    text = (tmp_path / "qdq.mlir").read_text()
+    assert "tensor<3x6x!lattice.quant<s8, f32, channel<0>>>" in text
+    assert "rhs_scale(" in text and "rhs_zero_point" not in text
+
+
+def test_qdq_gemm_asymmetric_weights(tmp_path):
+    """Gemm (transB, alpha, a bias) by uint8 weight codes with a zero point
+    per output channel (DequantizeLinear on axis 0 of B [N, K]): an
+    asymmetric quantized matmul whose scales carry alpha, against numpy."""
+    from onnx import helper, numpy_helper
+    rng = np.random.default_rng(11)
+    codes = rng.integers(0, 256, (3, 6)).astype(np.uint8)
+    zero = np.array([120, 128, 131], np.uint8)
+    scale = np.array([0.01, 0.03, 0.02], np.float32)
+    bias = np.array([0.5, -1.0, 2.0], np.float32)
+    init = [numpy_helper.from_array(codes, "w_q"), numpy_helper.from_array(scale, "w_s"),
+            numpy_helper.from_array(zero, "w_z"), numpy_helper.from_array(bias, "b")]
+    nodes = [helper.make_node("DequantizeLinear", ["w_q", "w_s", "w_z"], ["w"], axis=0),
+             helper.make_node("Gemm", ["x", "w", "b"], ["y"], name="fc", transB=1,
+                              alpha=0.5)]
+    model = _graph_model(nodes, [_float_info("x", [2, 6])], [_float_info("y", [2, 3])], init)
+    x = rng.standard_normal((2, 6)).astype(np.float32)
+    (y,) = _run_model(tmp_path, model, [x])
+    w = (codes.astype(np.float32) - zero[:, None]) * scale[:, None]
+    _close(y, 0.5 * x @ w.T + bias, 1e-6)
+    onnx_import.import_model(tmp_path / "model.onnx", tmp_path / "gemm.mlir", quiet=True)
+    text = (tmp_path / "gemm.mlir").read_text()
+    assert "tensor<3x6x!lattice.quant<u8, f32, channel<0>, asymmetric>>" in text
+    assert "rhs_zero_point(" in text
+    # Recipes leave the quantized layer as it is; one that calibrates the
+    # float matmuls says that there are none.
+    with pytest.raises(compiler.CompileError, match="no float matmul to observe .* "
+                       "compile it with --recipe f32"):
+        compiler.compile(tmp_path / "model.onnx", "w8a8", output=tmp_path / "w8a8",
+                         quiet=True)
 
 
 def test_dynamic_int8_form(tmp_path):

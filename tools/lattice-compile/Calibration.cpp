@@ -593,7 +593,9 @@ getProbes(const lattice_model_info &info, unsigned firstProbe, unsigned bins,
     probes.push_back(std::move(p));
   }
   if (probes.empty())
-    return fail("the model has no matmul to observe");
+    return fail("the model has no float matmul to observe (one whose matmuls "
+                "are all quantized already, as a pre-quantized model's, needs "
+                "no calibration: compile it with --recipe f32)");
   return probes;
 }
 

@@ -35,6 +35,17 @@ def mlir_string(text):
     return '"' + "".join(out) + '"'
 
 
+class QuantizedWeight:
+    """A matmul weight [N, K] of integer codes: a `lattice.weight` of a
+    `!lattice.quant` type, its scale (per tensor or per output channel)
+    and its zero point (None when symmetric), which lattice.matmul takes
+    as its rhs."""
+
+    def __init__(self, codes, scale, zero):
+        self.codes, self.scale, self.zero = codes, scale, zero
+        self.shape = codes.shape
+
+
 def tensor_type(shape, dtype):
     return "tensor<" + "".join(f"{d}x" for d in shape) + dtype + ">"
 
@@ -122,16 +133,8 @@ class Emitter:
         ssa = self.fresh()
         ttype = tensor_type(array.shape, dtype)
         if dtype == "f32" and name and (external or array.size >= _EXTERNAL_ELEMENTS):
-            key = name
-            suffix = 1
-            while key in self.weights and not np.array_equal(self.weights[key], array):
-                key = f"{name}.{suffix}"
-                suffix += 1
-            # (A view of a mapped initializer stays one: the weights file
-            # is written from it, one tensor at a time.)
-            self.weights[key] = array
-            self.emit(f"{ssa} = lattice.weight {mlir_string(key)} from "
-                      f"{mlir_string(self.weights_file)} : {ttype}")
+            self.emit(f"{ssa} = lattice.weight {mlir_string(self.store(name, array))} "
+                      f"from {mlir_string(self.weights_file)} : {ttype}")
         elif array.size > 0 and np.all(array == array.flat[0]):
             value = array.flat[0]
             literal = (_float_literal(value) if dtype == "f32" else
@@ -151,6 +154,37 @@ class Emitter:
             blob = array.tobytes().hex().upper()
             self.emit(f'{ssa} = arith.constant dense<"0x{blob}"> : {ttype}')
         return Value(ssa, array.shape, dtype)
+
+    def store(self, name, array):
+        """Puts `array` in the weights file under `name` (made unique when
+        another tensor has it) and returns the name."""
+        key = name
+        suffix = 1
+        while key in self.weights and not np.array_equal(self.weights[key], array):
+            key = f"{name}.{suffix}"
+            suffix += 1
+        # (A view of a mapped initializer stays one: the weights file is
+        # written from it, one tensor at a time.)
+        self.weights[key] = array
+        return key
+
+    def quantized_weight(self, name, codes, scale, zero):
+        """A QuantizedWeight of int8 or uint8 `codes` [N, K] in the weights
+        file (I8 or U8, as lattice.weight reads codes), with f32 `scale` and
+        integer `zero` (None: symmetric) per tensor ([]) or per row ([N])."""
+        storage = "s8" if codes.dtype == np.int8 else "u8"
+        qtype = f"!lattice.quant<{storage}, f32"
+        if scale.ndim:
+            qtype += ", channel<0>"
+        if zero is not None:
+            qtype += ", asymmetric"
+        qtype += ">"
+        ssa = self.fresh()
+        self.emit(f"{ssa} = lattice.weight {mlir_string(self.store(name, codes))} from "
+                  f"{mlir_string(self.weights_file)} : {tensor_type(codes.shape, qtype)}")
+        return QuantizedWeight(Value(ssa, codes.shape, qtype),
+                               self.constant(scale.astype(np.float32)),
+                               None if zero is None else self.constant(zero))
 
     def scalar(self, value, dtype="f32"):
         ssa = self.fresh()
@@ -321,11 +355,23 @@ class Emitter:
         return self.insert_slice(value, dest, low)
 
     def matmul(self, lhs, weight):
-        """lattice.matmul of `lhs` [..., K] by a weight Value [N, K]."""
+        """lattice.matmul of `lhs` [..., K] by a weight [N, K]: a float
+        Value, or a QuantizedWeight (codes read in the reduction, scaled
+        after it)."""
         out_shape = lhs.shape[:-1] + (weight.shape[0],)
+        operands, params = [lhs], ""
+        if isinstance(weight, QuantizedWeight):
+            operands += [weight.codes, weight.scale]
+            params = f" rhs_scale({weight.scale.ssa})"
+            if weight.zero is not None:
+                operands.append(weight.zero)
+                params += f" rhs_zero_point({weight.zero.ssa})"
+        else:
+            operands.append(weight)
         ssa = self.fresh()
-        self.emit(f"{ssa} = lattice.matmul {lhs.ssa}, {weight.ssa} accumulate(f32) : "
-                  f"({lhs.type}, {weight.type}) -> {tensor_type(out_shape, 'f32')}")
+        types = ", ".join(v.type for v in operands)
+        self.emit(f"{ssa} = lattice.matmul {lhs.ssa}, {operands[1].ssa}{params} "
+                  f"accumulate(f32) : ({types}) -> {tensor_type(out_shape, 'f32')}")
         return Value(ssa, out_shape, "f32")
 
     def lattice_norm(self, op, x, operands, epsilon):

@@ -82,6 +82,10 @@ class _Importer(_ElementwiseOps, _ShapeOps, _ReduceOps, _NormOps, _LinearOps, _C
         # ONNX name -> the numpy type of an integer value that the library
         # holds as i32 (graph inputs, QuantizeLinear's codes).
         self.integer_types = {}
+        # id of a float constant that DequantizeLinear made from int8 or
+        # uint8 codes -> (the constant, codes, scale, zero point): matmuls
+        # by it keep the codes (ops_linear.matmul_weight).
+        self.dequantized = {}
         self.layer_names = set()
         self.node = None
         self.static = {}

@@ -23,6 +23,32 @@ class _LinearOps:
             self.fail("the weight has NaN or infinite values")
         return self.e.constant(array, name=layer, external=True)
 
+    def matmul_weight(self, b, layer, transpose, factor=1.0):
+        """The weight [N, K] of a product by the constant `b` (`b`^T when
+        `transpose`) times `factor`. When a DequantizeLinear made `b` from
+        int8 or uint8 codes with one scale per tensor or per output channel,
+        those codes with their scale (times `factor`) and zero point: a
+        pre-quantized model's matmul stays quantized as its producer chose.
+        Else the float weight."""
+        record = self.dequantized.get(id(b))
+        if record is not None and record[0] is b:
+            _, codes, scale, zero = record
+            if transpose:
+                codes, scale, zero = codes.T, scale.T, zero.T
+            n = codes.shape[0]
+            per_channel = scale.shape == (n, 1) and n > 1
+            scale = (scale.reshape(n) if per_channel else scale.reshape(())) * \
+                np.float32(factor)
+            zero = (zero.reshape(n) if per_channel else zero.reshape(())).astype(np.int32)
+            if codes.dtype == np.int8 and not np.any(zero):
+                zero = None
+            if (scale.ndim == 0 or per_channel) and np.all(np.isfinite(scale) & (scale > 0)):
+                return self.e.quantized_weight(layer, np.ascontiguousarray(codes), scale,
+                                               zero)
+        w = b.T if transpose else b
+        # (A mapped initializer stays a view unless it is scaled.)
+        return self.weight(w if factor == 1.0 else w * factor, layer)
+
     def linear(self, x, weight, bias=None):
         """x [..., K] times a weight Value [N, K] (+ bias [N])."""
         lead = x.shape[:-1]
@@ -127,10 +153,11 @@ class _LinearOps:
             x = self.floats(a)
             if x.shape[-1] != b.shape[0]:
                 self.fail(f"cannot multiply {list(x.shape)} by {list(b.shape)}")
+            weight = self.matmul_weight(b, layer, transpose=True)
             if len(x.shape) == 1:
                 return self.e.reshape(self.linear(self.e.reshape(x, (1, x.shape[0])),
-                                                  self.weight(b.T, layer)), (b.shape[1],))
-            return self.linear(x, self.weight(b.T, layer))
+                                                  weight), (b.shape[1],))
+            return self.linear(x, weight)
         return self.batch_matmul(a, b)
 
     def op_Gemm(self, node, ins, attrs):
@@ -144,11 +171,12 @@ class _LinearOps:
         if attrs.get("transA", 0):
             a = np.transpose(a) if isinstance(a, np.ndarray) else self.e.transpose(a, [1, 0])
         if isinstance(b, np.ndarray) and not isinstance(a, np.ndarray):
-            w = b if attrs.get("transB", 0) else b.T
+            transpose = not attrs.get("transB", 0)
+            w = b.T if transpose else b
             if w.ndim != 2 or len(a.shape) != 2 or w.shape[1] != a.shape[1]:
                 self.fail(f"cannot multiply {list(a.shape)} by {list(b.shape)}")
-            y = self.linear(self.floats(a), self.weight(w * alpha, self.layer_name(
-                node, node.input[1])))
+            y = self.linear(self.floats(a), self.matmul_weight(
+                b, self.layer_name(node, node.input[1]), transpose, alpha))
         else:
             if attrs.get("transB", 0):
                 b = np.transpose(b) if isinstance(b, np.ndarray) else self.e.transpose(b, [1, 0])

@@ -120,7 +120,10 @@ class _QuantOps:
         scale, zero, _ = self.qdq_params(node, ins, attrs, shape,
                                          None if codes is None else np.dtype(codes))
         if isinstance(x, np.ndarray) and all(isinstance(v, np.ndarray) for v in (scale, zero)):
-            return ((x.astype(np.float32) - zero) * scale).astype(np.float32)
+            y = ((x.astype(np.float32) - zero) * scale).astype(np.float32)
+            if x.ndim == 2 and np.dtype(x.dtype) in _RANGES:
+                self.dequantized[id(y)] = (y, x, scale, zero)
+            return y
         x = self.value(x)
         if x.dtype != "i32":
             self.fail(f"the input is {x.dtype}; DequantizeLinear takes integer codes")
