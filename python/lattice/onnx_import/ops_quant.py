@@ -5,11 +5,15 @@ ONNX models, with ONNX's arithmetic.
     DequantizeLinear: y = (x - zero_point) * scale
 
 in f32, per tensor (a scalar scale) or, from opset 13, per axis (a 1-D
-scale along `axis`). Scales and zero points must be constants: a pre-
-quantized model carries them as initializers. Constant operands fold at
-import; the others become elementwise ops, whose codes are i32 values in
-the range of the zero point's type (int8 or uint8), so that a QDQ pair on
-an activation computes exactly what ONNX Runtime's reference does.
+scale along `axis`); with DynamicQuantizeLinear, MatMulInteger and
+QLinearMatMul beside them. A pre-quantized model carries its scales and
+zero points as initializers, which are checked; ONNX's node tests pass them
+as inputs, read at run time. Constant operands fold at import; the others
+become elementwise ops, whose codes are i32 values in the range of the zero
+point's type (int8 or uint8), so that a QDQ pair on an activation computes
+exactly what ONNX's reference does. A constant weight made by
+DequantizeLinear keeps its codes when a matmul takes it
+(ops_linear.matmul_weight).
 """
 
 import numpy as np
@@ -22,8 +26,38 @@ from .emitter import _float_literal
 _RANGES = {np.dtype(np.int8): (-128, 127), np.dtype(np.uint8): (0, 255)}
 
 
+def _codes(value, zero, low, high):
+    """Body lines that round the f32 `value` half to even, add the f32 zero
+    point `zero` and saturate to [low, high]: the i32 code %r."""
+    return _f(f"%n = math.roundeven {value} : f32",
+              f"%s = arith.addf %n, {zero} : f32",
+              f"%lo = arith.constant {_float_literal(low)} : f32",
+              f"%hi = arith.constant {_float_literal(high)} : f32",
+              "%c = arith.maximumf %s, %lo : f32",
+              "%d = arith.minimumf %c, %hi : f32",
+              "%r = arith.fptosi %d : f32 to i32")
+
+
+def _prepend(lines, body):
+    """`body` (lines, result) with `lines` before it."""
+    return list(lines) + body[0], body[1]
+
+
 class _QuantOps:
     """Handlers of QDQ operators (mixed into the importer)."""
+
+    def checked_scale(self, scale):
+        """A constant scale: float32, positive and finite; else a float
+        Value read at run time."""
+        if not isinstance(scale, np.ndarray):
+            return self.floats(scale)
+        if scale.dtype != np.float32:
+            self.fail(f"the scale is {scale.dtype}; opsets up to 18 take float32")
+        flat = scale.reshape(-1)
+        bad = flat[~(np.isfinite(flat) & (flat > 0))]
+        if bad.size:
+            self.fail(f"scale {bad[0]} is not a positive finite number")
+        return scale
 
     def qdq_params(self, node, ins, attrs, shape, codes):
         """The scale and zero point of a QuantizeLinear or DequantizeLinear
@@ -45,15 +79,7 @@ class _QuantOps:
         codes = np.dtype(codes or np.uint8)
         if codes not in _RANGES and codes != np.int32:
             self.fail(f"{codes} codes are not supported (int8 and uint8)")
-        if isinstance(scale, np.ndarray):
-            if scale.dtype != np.float32:
-                self.fail(f"the scale is {scale.dtype}; opsets up to 18 take float32")
-            flat = scale.reshape(-1)
-            bad = flat[~(np.isfinite(flat) & (flat > 0))]
-            if bad.size:
-                self.fail(f"scale {bad[0]} is not a positive finite number")
-        else:
-            scale = self.floats(scale)
+        scale = self.checked_scale(scale)
         params = self.shape_of(scale)
         if zero is not None and tuple(self.shape_of(zero)) != tuple(params):
             self.fail(f"the zero point has shape {list(self.shape_of(zero))}, the scale "
@@ -99,15 +125,8 @@ class _QuantOps:
             return np.clip(q, low, high).astype(codes)
         x = self.floats(x)
         return self.e.elementwise(
-            [x, self.value(scale), self.value(zero)], "i32", lambda a: _f(
-                f"%q = arith.divf {a[0]}, {a[1]} : f32",
-                "%n = math.roundeven %q : f32",
-                f"%s = arith.addf %n, {a[2]} : f32",
-                f"%lo = arith.constant {_float_literal(low)} : f32",
-                f"%hi = arith.constant {_float_literal(high)} : f32",
-                "%c = arith.maximumf %s, %lo : f32",
-                "%d = arith.minimumf %c, %hi : f32",
-                "%r = arith.fptosi %d : f32 to i32"))
+            [x, self.value(scale), self.value(zero)], "i32", lambda a: _prepend(
+                [f"%q = arith.divf {a[0]}, {a[1]} : f32"], _codes("%q", a[2], low, high)))
 
     def op_DequantizeLinear(self, node, ins, attrs):
         x = ins[0]
@@ -173,15 +192,8 @@ class _QuantOps:
             "%p = arith.subf %z, %q : f32",
             "%c = arith.minimumf %p, %n : f32",
             "%r = math.roundeven %c : f32"))
-        codes = self.e.elementwise([x, scale, zero], "i32", lambda a: _f(
-            f"%q = arith.divf {a[0]}, {a[1]} : f32",
-            "%n = math.roundeven %q : f32",
-            f"%s = arith.addf %n, {a[2]} : f32",
-            "%lo = arith.constant 0.0 : f32",
-            "%hi = arith.constant 255.0 : f32",
-            "%c = arith.maximumf %s, %lo : f32",
-            "%d = arith.minimumf %c, %hi : f32",
-            "%r = arith.fptosi %d : f32 to i32"))
+        codes = self.e.elementwise([x, scale, zero], "i32", lambda a: _prepend(
+            [f"%q = arith.divf {a[0]}, {a[1]} : f32"], _codes("%q", a[2], 0, 255)))
         zero_code = self.e.elementwise([zero], "i32", lambda a: _f(
             f"%r = arith.fptosi {a[0]} : f32 to i32"))
         return [codes, scale, zero_code]
@@ -212,13 +224,10 @@ class _QuantOps:
             elif count != size:
                 self.fail(f"input {index} has {count} scales for {size} "
                           f"{'rows' if shape == (size, 1) else 'columns'}")
+            scale = self.checked_scale(scale)
             if isinstance(scale, np.ndarray):
-                bad = scale.reshape(-1)[~(np.isfinite(scale.reshape(-1)) &
-                                          (scale.reshape(-1) > 0))]
-                if bad.size:
-                    self.fail(f"scale {bad[0]} is not a positive finite number")
-                return self.value(scale.astype(np.float32).reshape(shape))
-            return self.e.reshape(self.floats(scale), shape)
+                return self.value(scale.reshape(shape))
+            return self.e.reshape(scale, shape)
         scales = [scale_operand(a_scale, 1, rows, (rows, 1)),
                   scale_operand(b_scale, 4, cols, (1, cols)),
                   scale_operand(y_scale, 6, 1, ())]
@@ -226,15 +235,8 @@ class _QuantOps:
                 if isinstance(y_zero, np.ndarray) else
                 self.e.elementwise([self.e.reshape(self.value(y_zero), ())], "f32",
                                    lambda v: _f(f"%r = arith.sitofp {v[0]} : i32 to f32")))
-        return self.e.elementwise([product] + scales + [zero], "i32", lambda v: _f(
-            f"%ab = arith.mulf {v[1]}, {v[2]} : f32",
-            f"%m = arith.divf %ab, {v[3]} : f32",
-            f"%c = arith.sitofp {v[0]} : i32 to f32",
-            "%p = arith.mulf %c, %m : f32",
-            "%n = math.roundeven %p : f32",
-            f"%s = arith.addf %n, {v[4]} : f32",
-            f"%lo = arith.constant {_float_literal(low)} : f32",
-            f"%hi = arith.constant {_float_literal(high)} : f32",
-            "%x = arith.maximumf %s, %lo : f32",
-            "%y = arith.minimumf %x, %hi : f32",
-            "%r = arith.fptosi %y : f32 to i32"))
+        return self.e.elementwise([product] + scales + [zero], "i32", lambda v: _prepend(
+            [f"%ab = arith.mulf {v[1]}, {v[2]} : f32",
+             f"%m = arith.divf %ab, {v[3]} : f32",
+             f"%i = arith.sitofp {v[0]} : i32 to f32",
+             "%p = arith.mulf %i, %m : f32"], _codes("%p", v[4], low, high)))
