@@ -14,9 +14,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "FuzzerInput.h"
 #include "lattice/Support/Npz.h"
-#include "llvm/Support/Error.h"
-#include "llvm/Support/MemoryBuffer.h"
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -24,17 +23,13 @@
 using namespace mlir::lattice;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  llvm::Expected<std::unique_ptr<NpzFile>> file =
-      NpzFile::parse(llvm::MemoryBuffer::getMemBufferCopy(llvm::StringRef(
-                         reinterpret_cast<const char *>(data), size)),
-                     "<input>");
-  if (!file) {
-    llvm::consumeError(file.takeError());
+  std::unique_ptr<NpzFile> file =
+      lattice_fuzz::readInput(&NpzFile::parse, data, size);
+  if (!file)
     return 0;
-  }
   volatile double sink = 0;
-  for (const NpyArray &array : (*file)->getArrays()) {
-    if ((*file)->lookup(array.name) == nullptr)
+  for (const NpyArray &array : file->getArrays()) {
+    if (file->lookup(array.name) == nullptr)
       abort();
     if (array.kind == NpyKind::Other)
       continue;

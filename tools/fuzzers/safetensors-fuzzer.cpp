@@ -14,9 +14,8 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "FuzzerInput.h"
 #include "lattice/Support/Safetensors.h"
-#include "llvm/Support/Error.h"
-#include "llvm/Support/MemoryBuffer.h"
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -24,18 +23,13 @@
 using namespace mlir::lattice;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  llvm::Expected<std::unique_ptr<SafetensorsFile>> file =
-      SafetensorsFile::parse(
-          llvm::MemoryBuffer::getMemBufferCopy(
-              llvm::StringRef(reinterpret_cast<const char *>(data), size)),
-          "<input>");
-  if (!file) {
-    llvm::consumeError(file.takeError());
+  std::unique_ptr<SafetensorsFile> file =
+      lattice_fuzz::readInput(&SafetensorsFile::parse, data, size);
+  if (!file)
     return 0;
-  }
   volatile uint8_t sink = 0;
-  for (const std::string &name : (*file)->getNames()) {
-    const SafetensorsEntry *entry = (*file)->lookup(name);
+  for (const std::string &name : file->getNames()) {
+    const SafetensorsEntry *entry = file->lookup(name);
     if (!entry)
       abort();
     uint64_t count = 1;
@@ -47,6 +41,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     for (uint8_t byte : entry->data)
       sink = sink ^ byte;
   }
-  (void)(*file)->getMetadata("format");
+  (void)file->getMetadata("format");
   return 0;
 }

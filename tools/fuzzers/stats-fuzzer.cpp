@@ -16,10 +16,10 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "FuzzerInput.h"
 #include "lattice/Support/Statistics.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
-#include "llvm/Support/MemoryBuffer.h"
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -42,29 +42,24 @@ static void check(const ProbeStatistics &stats) {
 }
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  llvm::Expected<std::unique_ptr<SafetensorsFile>> file =
-      SafetensorsFile::parse(
-          llvm::MemoryBuffer::getMemBufferCopy(
-              llvm::StringRef(reinterpret_cast<const char *>(data), size)),
-          "<input>");
-  if (!file) {
-    llvm::consumeError(file.takeError());
+  std::unique_ptr<SafetensorsFile> file =
+      lattice_fuzz::readInput(&SafetensorsFile::parse, data, size);
+  if (!file)
     return 0;
-  }
   // The probes (by their min), and the channel count of each one's absmax:
   // the passes ask for their layer's, which these stand in for.
   std::vector<std::pair<std::string, int64_t>> probes;
-  for (const std::string &name : (*file)->getNames()) {
+  for (const std::string &name : file->getNames()) {
     auto [probe, field] = llvm::StringRef(name).rsplit('.');
     if (field != "min")
       continue;
-    const SafetensorsEntry *absmax = (*file)->lookup((probe + ".absmax").str());
+    const SafetensorsEntry *absmax = file->lookup((probe + ".absmax").str());
     probes.emplace_back(probe.str(), absmax && absmax->shape.size() == 1
                                          ? absmax->shape[0]
                                          : 4);
   }
   llvm::Expected<std::unique_ptr<StatisticsFile>> stats =
-      StatisticsFile::fromSafetensors(std::move(*file));
+      StatisticsFile::fromSafetensors(std::move(file));
   if (!stats) {
     llvm::consumeError(stats.takeError());
     return 0;
