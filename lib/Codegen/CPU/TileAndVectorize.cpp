@@ -239,9 +239,9 @@ splitInnermostReduction(RewriterBase &rewriter, linalg::GenericOp op,
   AffineMap partialMap = AffineMap::getMultiDimIdentityMap(outRank + 1, ctx);
   // (Not getMajorSubMap: of a reduction to a scalar, it is a null map.)
   SmallVector<AffineMap> combineMaps = {
-      partialMap, AffineMap::get(outRank + 1, 0,
-                                 partialMap.getResults().take_front(outRank),
-                                 ctx)};
+      partialMap,
+      AffineMap::get(outRank + 1, 0,
+                     partialMap.getResults().take_front(outRank), ctx)};
   SmallVector<utils::IteratorType> combineIterators(
       outRank, utils::IteratorType::parallel);
   combineIterators.push_back(utils::IteratorType::reduction);
