@@ -210,7 +210,7 @@ def _layers(report_file):
 
 
 def compile(model, recipe="f32", calib=None, output=None, *, recipe_file=None,
-            shapes=None,
+            shapes=None, bind=None,
             target="cpu", gpu_chip=None, gpu_format=None, target_cpu=None,
             num_threads=None, remarks=False, werror=False,
             quiet=False, _probe_outputs=False):
@@ -226,7 +226,11 @@ def compile(model, recipe="f32", calib=None, output=None, *, recipe_file=None,
     Warnings (degenerate weights or calibration data) are printed unless
     `quiet`; `werror` makes them errors.
     `recipe_file`: a recipe file (docs/Recipes.md), whose recipe replaces
-    `recipe`, with per-layer settings."""
+    `recipe`, with per-layer settings. `shapes` gives the sizes of an ONNX
+    model's symbolic input dimensions ({name: shape}); `bind` gives inputs
+    constant values ({name: array}: the parameters that decide shapes, a
+    Reshape's shape, Slice's bounds, Resize's scales), which the library
+    then does not take."""
     if target not in ("cpu", "cuda"):
         raise CompileError(f"unknown target '{target}'; choose cpu or cuda")
     if recipe_file is not None:
@@ -280,7 +284,7 @@ def compile(model, recipe="f32", calib=None, output=None, *, recipe_file=None,
         if model.suffix == ".onnx":
             steps(f"importing {model.name}")
             imported = onnx_import.import_model(model, work / "imported.mlir", shapes,
-                                                quiet=quiet)
+                                                quiet=quiet, bind=bind)
             source = pathlib.Path(imported.mlir)
             output_types = imported.output_types
         elif model.suffix in (".mlir", ".mlirbc"):
@@ -340,6 +344,9 @@ def main(argv=None):
     parser.add_argument("--calib", help=".npz file with one array per model input")
     parser.add_argument("--shape", action="append", type=_parse_shape, default=[],
                         help="NAME=D1,D2,...: the shape of an ONNX input with symbolic sizes")
+    parser.add_argument("--bind", action="append", default=[],
+                        help="NAME=FILE.npy: a constant value for an ONNX input (one "
+                             "that decides shapes); the library does not take it")
     parser.add_argument("--target", default="cpu", choices=("cpu", "cuda"),
                         help="where the model runs (default cpu)")
     parser.add_argument("--gpu-chip", help="GPU architecture for --target cuda")
@@ -354,14 +361,15 @@ def main(argv=None):
     parser.add_argument("-q", "--quiet", action="store_true")
     args = parser.parse_args(argv)
     try:
+        bound = dict(onnx_import.load_bound(text) for text in args.bind)
         result = compile(args.model, args.recipe, args.calib, args.output,
                          recipe_file=args.recipe_file,
-                         shapes=dict(args.shape), target=args.target,
+                         shapes=dict(args.shape), bind=bound, target=args.target,
                          gpu_chip=args.gpu_chip, gpu_format=args.gpu_format,
                          target_cpu=args.target_cpu,
                          num_threads=args.num_threads, remarks=args.remarks,
                          werror=args.werror, quiet=args.quiet)
-    except (CompileError, onnx_import.OnnxImportBug) as error:
+    except (CompileError, onnx_import.OnnxImportError, onnx_import.OnnxImportBug) as error:
         print(f"lattice-compile: error: {error}", file=sys.stderr)
         return 1
     if result.layers and not args.quiet:

@@ -7,6 +7,10 @@ folder (model.onnx) with input and expected output tensors
 f32 recipe (lattice.compile, as a user would), run on every data set, and
 its outputs compared with the expected ones: same dtype and shape, values
 within rtol 1e-3 and atol 1e-7 (numpy's assert_allclose, as ONNX's runner).
+Many tests pass the parameters that decide shapes (a Reshape's shape,
+Slice's bounds, Resize's scales) as graph inputs; the importer names those
+it needs as constants, and the runner binds them to the data set's values
+(`bind`, as a user would with `--bind`), once per distinct set of them.
 
     python3 python/tests/onnx_conformance.py [--data DIR] [--jobs N]
         [--filter REGEX] [--json results.json] [--write]
@@ -79,89 +83,131 @@ def describe(folder):
 
 
 def run_test(folder):
-    """The outcome of one test: {"test", "outcome", "detail"}."""
+    """The outcome of one test: {"test", "outcome", "detail", "bound"}.
+    Inputs that the importer needs as constants (the parameters that decide
+    shapes: it names them, with `--bind`) are bound to the data set's
+    values, one compilation per distinct set of them; "bound" lists them."""
     from lattice import compiler
     folder = pathlib.Path(folder)
     result = {"test": folder.name}
     try:
         operator, ops, training = describe(folder)
         result.update(operator=operator, ops=ops, training=training)
+        names, data_sets = _data_sets(folder)
     except Exception as error:  # a test that onnx cannot read: not ours
         result.update(outcome="error", detail=f"unreadable test: {error}")
         return result
+    bound, compiled = [], {}
     with tempfile.TemporaryDirectory(prefix="lattice-conformance-") as work:
         try:
-            model = compiler.compile(folder / "model.onnx", "f32",
-                                     output=pathlib.Path(work) / "model", quiet=True)
-        except compiler.CompileError as error:
-            text = str(error)
-            lines = [line for line in text.splitlines() if line.strip()]
-            # The importer's diagnostics refuse what it does not support;
-            # the compiler failing on what the importer wrote is a bug.
-            outcome = "failed" if text.startswith("lattice-compile failed") else "rejected"
-            if "Stack dump" in text or "PLEASE submit a bug report" in text:
-                outcome = "error"  # the compiler crashed
-            detail = next((line for line in lines if "error:" in line), lines[-1]
-                          if lines else "")
-            detail = detail.replace(str(pathlib.Path(work) / "model.work") + "/", "")
-            result.update(outcome=outcome, detail=_short(detail))
-            return result
+            for set_name, inputs, expected in data_sets:
+                unreadable = expected if inputs is None else None
+                inputs = inputs or {}
+                while True:
+                    key = tuple(inputs[name].tobytes() for name in bound)
+                    if key in compiled:
+                        break
+                    try:
+                        compiled[key] = compiler.compile(
+                            folder / "model.onnx", "f32", quiet=True,
+                            output=pathlib.Path(work) / f"model{len(compiled)}",
+                            bind={name: inputs[name] for name in bound})
+                        break
+                    except compiler.CompileError as error:
+                        asked = re.search(r"--bind (\S+)=FILE\.npy", str(error))
+                        if asked and asked.group(1) in inputs and asked.group(1) not in bound:
+                            bound.append(asked.group(1))
+                            continue
+                        result.update(_compile_failure(str(error), work), bound=bound)
+                        return result
+                if unreadable is not None:
+                    result.update(outcome="error", bound=bound,
+                                  detail=_short(f"unreadable test data: {unreadable}"))
+                    return result
+                model = compiled[key]
+                args = [inputs[name] for name in names if name not in bound]
+                outcome = _compare(model, set_name, args, expected)
+                if outcome["outcome"] != "pass":
+                    result.update(outcome, bound=bound)
+                    return result
         except Exception:
-            result.update(outcome="error", detail=_tail(traceback.format_exc()))
+            result.update(outcome="error", detail=_tail(traceback.format_exc()),
+                          bound=bound)
             return result
-        try:
-            result.update(_compare(model, folder))
-        except Exception:
-            result.update(outcome="error", detail=_tail(traceback.format_exc()))
         finally:
-            model.close()
+            for model in compiled.values():
+                model.close()
+    result.update(outcome="pass", detail="", bound=bound)
     return result
 
 
-def _bfloat16_inputs(folder):
-    """The positions of the graph inputs declared bfloat16, whose test data
-    onnx reads as uint16 bit patterns (numpy has no bfloat16)."""
+def _compile_failure(text, work):
+    """The outcome of a compilation that failed with `text`."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    # The importer's diagnostics refuse what it does not support; the
+    # compiler failing on what the importer wrote is a bug.
+    outcome = "failed" if text.startswith("lattice-compile failed") else "rejected"
+    if "Stack dump" in text or "PLEASE submit a bug report" in text:
+        outcome = "error"  # the compiler crashed
+    detail = next((line for line in lines if "error:" in line), lines[-1] if lines else "")
+    detail = re.sub(re.escape(str(work)) + r"/model\d*\.work/", "", detail)
+    return {"outcome": outcome, "detail": _short(detail)}
+
+
+def _data_sets(folder):
+    """The names of the graph inputs (initializers left out), and each data
+    set: (its name, {input name: array}, the expected outputs). bfloat16
+    inputs, which onnx reads as uint16 bit patterns (numpy has no
+    bfloat16), become the f32 values they stand for."""
     import onnx
     model = onnx.load(str(folder / "model.onnx"), load_external_data=False)
     initializers = {t.name for t in model.graph.initializer}
-    inputs = [i for i in model.graph.input if i.name not in initializers]
-    return {n for n, i in enumerate(inputs)
-            if i.type.tensor_type.elem_type == onnx.TensorProto.BFLOAT16}
-
-
-def _compare(model, folder):
-    bfloat16 = _bfloat16_inputs(folder)
+    graph_inputs = [i for i in model.graph.input if i.name not in initializers]
+    names = [i.name for i in graph_inputs]
+    bfloat16 = {i.name for i in graph_inputs
+                if i.type.tensor_type.elem_type == onnx.TensorProto.BFLOAT16}
+    data_sets = []
     for data_set in sorted(folder.glob("test_data_set_*")):
-        inputs = [_tensor(p) for p in sorted(data_set.glob("input_*.pb"),
-                                             key=_index)]
-        inputs = [(x.astype(np.uint32) << 16).view(np.float32)
-                  if n in bfloat16 and x.dtype == np.uint16 else x
-                  for n, x in enumerate(inputs)]
-        expected = [_tensor(p) for p in sorted(data_set.glob("output_*.pb"),
-                                               key=_index)]
         try:
-            actual = model(*inputs)
-        except Exception as error:
-            # The runtime checks shapes and types of inputs: a refusal.
-            return {"outcome": "rejected", "detail": _short(f"run: {error}")}
-        if len(actual) != len(expected):
+            arrays = [_tensor(p) for p in sorted(data_set.glob("input_*.pb"), key=_index)]
+            expected = [_tensor(p) for p in sorted(data_set.glob("output_*.pb"),
+                                                   key=_index)]
+        except Exception as error:  # sequences and optionals: numpy cannot hold them
+            data_sets.append((data_set.name, None, f"{error}"))
+            continue
+        inputs = {}
+        for name, x in zip(names, arrays):
+            if name in bfloat16 and x.dtype == np.uint16:
+                x = (x.astype(np.uint32) << 16).view(np.float32)
+            inputs[name] = x
+        data_sets.append((data_set.name, inputs, expected))
+    return names, data_sets
+
+
+def _compare(model, set_name, inputs, expected):
+    """The outcome of running `model` on one data set."""
+    try:
+        actual = model(*inputs)
+    except Exception as error:
+        # The runtime checks shapes and types of inputs: a refusal.
+        return {"outcome": "rejected", "detail": _short(f"run: {error}")}
+    if len(actual) != len(expected):
+        return {"outcome": "mismatch",
+                "detail": f"{len(actual)} outputs, expected {len(expected)}"}
+    for index, (a, e) in enumerate(zip(actual, expected)):
+        where = f"{set_name} output {index}"
+        if a.dtype != e.dtype:
             return {"outcome": "mismatch",
-                    "detail": f"{len(actual)} outputs, expected {len(expected)}"}
-        for index, (a, e) in enumerate(zip(actual, expected)):
-            where = f"{data_set.name} output {index}"
-            if a.dtype != e.dtype:
-                return {"outcome": "mismatch",
-                        "detail": f"{where}: dtype {a.dtype}, expected {e.dtype}"}
-            if a.shape != e.shape:
-                return {"outcome": "mismatch",
-                        "detail": f"{where}: shape {list(a.shape)}, expected "
-                                  f"{list(e.shape)}"}
-            try:
-                np.testing.assert_allclose(a, e, rtol=RTOL, atol=ATOL)
-            except AssertionError as error:
-                text = [line.strip() for line in str(error).splitlines()
-                        if "Max" in line or "Mismatched" in line]
-                return {"outcome": "mismatch", "detail": f"{where}: " + "; ".join(text)}
+                    "detail": f"{where}: dtype {a.dtype}, expected {e.dtype}"}
+        if a.shape != e.shape:
+            return {"outcome": "mismatch",
+                    "detail": f"{where}: shape {list(a.shape)}, expected {list(e.shape)}"}
+        try:
+            np.testing.assert_allclose(a, e, rtol=RTOL, atol=ATOL)
+        except AssertionError as error:
+            text = [line.strip() for line in str(error).splitlines()
+                    if "Max" in line or "Mismatched" in line]
+            return {"outcome": "mismatch", "detail": f"{where}: " + "; ".join(text)}
     return {"outcome": "pass", "detail": ""}
 
 
@@ -217,6 +263,7 @@ def summary(results):
         "claimed": len(in_claimed),
         "claimed_pass_rate": sum(r["outcome"] == "pass" for r in in_claimed) /
         max(len(in_claimed), 1),
+        "bound": sum(r["outcome"] == "pass" and bool(r.get("bound")) for r in counted),
     }
 
 
@@ -231,7 +278,8 @@ def coverage_table(results):
     s = summary(results)
     lines = [
         f"{s['tests']} tests (training operators' {s['training']} left out): "
-        f"{s['outcomes'].get('pass', 0)} pass ({100 * s['pass_rate']:.1f} %); "
+        f"{s['outcomes'].get('pass', 0)} pass ({100 * s['pass_rate']:.1f} %; "
+        f"{s['bound']} of them with inputs bound at compile time, `--bind`); "
         f"of the {s['claimed']} whose operators the importer claims, "
         f"{100 * s['claimed_pass_rate']:.1f} % pass. Outcomes: " +
         ", ".join(f"{k} {v}" for k, v in sorted(s["outcomes"].items())) + ".",

@@ -1014,6 +1014,25 @@ def test_einsum_errors(tmp_path, equation, message):
     assert message in _import_error(tmp_path, model)
 
 
+def test_instance_norm(tmp_path):
+    """InstanceNormalization: each (sample, channel) plane normalized over
+    its pixels, then the channel's scale and bias; against the formula."""
+    from onnx import helper, numpy_helper
+    rng = np.random.default_rng(4)
+    x = (rng.standard_normal((2, 3, 4, 5)) * 3 + 1).astype(np.float32)
+    scale = np.array([1.0, -2.0, 0.5], np.float32)
+    bias = np.array([0.0, 1.0, -3.0], np.float32)
+    model = _graph_model([helper.make_node("InstanceNormalization", ["x", "s", "b"], ["y"],
+                                           epsilon=1e-3)],
+                         [_float_info("x", [2, 3, 4, 5])], [_float_info("y", [2, 3, 4, 5])],
+                         [numpy_helper.from_array(scale, "s"),
+                          numpy_helper.from_array(bias, "b")])
+    mean = x.mean(axis=(2, 3), keepdims=True)
+    var = x.var(axis=(2, 3), keepdims=True)
+    expected = (x - mean) / np.sqrt(var + 1e-3) * scale[:, None, None] + bias[:, None, None]
+    _close(_run_model(tmp_path, model, [x])[0], expected, 1e-5)
+
+
 @pytest.mark.parametrize("size", [4, 15, 2 ** 40])
 def test_local_response_norm(tmp_path, size):
     """LRN over a window of `size` channels (for 4: one before, two after),
@@ -1123,6 +1142,9 @@ def _one_node_error(tmp_path, op, attrs, shape, inputs=("x",), initializers=(),
      [("a", np.zeros((2, 3), np.uint8)), ("b", np.zeros((3, 4), np.int8)),
       ("az", np.zeros(3, np.uint8))],
      "zero point 0 has shape [3] for an operand of shape [2, 3]"),
+    ("InstanceNormalization", {}, [1, 3, 4], ("x", "s", "b"),
+     [("s", np.ones(2, np.float32)), ("b", np.zeros(3, np.float32))],
+     "the scale has shape [2]; expected [3]"),
     # Found by the mutation test (each was an exception inside the importer).
     ("Gemm", {}, [3], ("x", "w"), [("w", np.ones((3, 2), np.float32))],
      "A and B have ranks 1 and 2; Gemm multiplies matrices"),
@@ -1244,6 +1266,70 @@ def test_dynamic_int8_form(tmp_path):
     expected = product * (x_scale * w_scale)
     _close(y, expected, 1e-6)
     _close(y, x @ w, 0.05)
+
+
+def _reshape_by_input():
+    """Reshape whose target shape is a graph input (as ONNX's node tests
+    pass it)."""
+    from onnx import TensorProto, helper
+    return _graph_model([helper.make_node("Reshape", ["x", "shape"], ["y"], name="r")],
+                        [_float_info("x", [2, 3]),
+                         helper.make_tensor_value_info("shape", TensorProto.INT64, [2])],
+                        [_float_info("y", None)])
+
+
+def test_bind_inputs(tmp_path):
+    """An input that decides shapes can be given its value at compile time
+    (`bind`, `--bind NAME=FILE.npy`); the error without it says so, and the
+    library then takes the other inputs alone."""
+    onnx.save(_reshape_by_input(), str(tmp_path / "m.onnx"))
+    assert ("the shape must be known at import time (a constant or shape arithmetic on "
+            "static shapes); bind graph input 'shape' to a value with --bind "
+            "shape=FILE.npy") in _import_error(tmp_path, tmp_path / "m.onnx")
+    x = np.arange(6, dtype=np.float32).reshape(2, 3)
+    compiled = compiler.compile(tmp_path / "m.onnx", output=tmp_path / "bound",
+                                bind={"shape": np.array([3, 2], np.int64)}, quiet=True)
+    try:
+        assert [name for name, _, _ in compiled.inputs] == ["x"]
+        np.testing.assert_array_equal(compiled(x)[0], x.reshape(3, 2))
+    finally:
+        compiled.close()
+    np.save(tmp_path / "shape.npy", np.array([6, 1], np.int64))
+    assert compiler.main([str(tmp_path / "m.onnx"), "-o", str(tmp_path / "cli"), "-q",
+                          "--bind", f"shape={tmp_path / 'shape.npy'}"]) == 0
+
+
+@pytest.mark.parametrize("bind,message", [
+    ({"shapes": np.array([3, 2])}, "--bind names 'shapes', which is not an input of the "
+                                   "model"),
+    ({"shape": np.array([3.0, 2.0])}, "the value bound to graph input 'shape' is float64; "
+                                      "the input is int64"),
+    ({"shape": np.array([6, 1, 1])}, "the value bound to graph input 'shape' has shape "
+                                     "[3]; the input is [2]"),
+])
+def test_bind_errors(tmp_path, bind, message):
+    onnx.save(_reshape_by_input(), str(tmp_path / "m.onnx"))
+    with pytest.raises(onnx_import.OnnxImportError) as info:
+        onnx_import.import_model(tmp_path / "m.onnx", tmp_path / "m.mlir", quiet=True,
+                                 bind=bind)
+    assert message in str(info.value)
+
+
+def test_bind_unreadable_file(tmp_path, capsys):
+    """A --bind file that is not an .npy array, or whose header claims more
+    than the file holds, is an error naming it, not a traceback."""
+    onnx.save(_reshape_by_input(), str(tmp_path / "m.onnx"))
+    (tmp_path / "text.npy").write_text("not an array")
+    header = np.lib.format.header_data_from_array_1_0(np.zeros(2, np.int64))
+    header["shape"] = (1 << 40,)
+    with open(tmp_path / "huge.npy", "wb") as f:
+        np.lib.format.write_array_header_1_0(f, header)
+    for name in ("text.npy", "huge.npy", "missing.npy"):
+        assert compiler.main([str(tmp_path / "m.onnx"), "-o", str(tmp_path / "cli"), "-q",
+                              "--bind", f"shape={tmp_path / name}"]) == 1
+        err = capsys.readouterr().err
+        assert f"lattice-compile: error: --bind shape: cannot read '{tmp_path / name}'" \
+            in err and "Traceback" not in err
 
 
 def _malformed(kind):
@@ -1411,10 +1497,22 @@ def test_unset_dimensions_named_in_shape_errors(tmp_path):
 
 
 def test_opset_out_of_range(tmp_path):
+    """Opsets past 18 are refused; below 7, the operators that opset 7 did
+    not change import (Relu's version 6), the others are refused (Add of
+    opset 6 broadcast only when told to, along a chosen axis)."""
     from onnx import helper
     model = _graph_model([helper.make_node("Relu", ["x"], ["y"])],
+                         [_float_info("x", [2])], [_float_info("y", [2])], opset=19)
+    assert "opset 19 is not supported (Lattice imports opsets 7 to 18" in \
+        _import_error(tmp_path, model)
+    model = _graph_model([helper.make_node("Add", ["x", "x"], ["y"], name="add")],
                          [_float_info("x", [2])], [_float_info("y", [2])], opset=6)
-    assert "opset 6 is not supported" in _import_error(tmp_path, model)
+    assert ("node 'add' (Add, opset 6): Add of opset 6 is not the version of opset 7"
+            in _import_error(tmp_path, model))
+    model = _graph_model([helper.make_node("Relu", ["x"], ["y"])],
+                         [_float_info("x", [3])], [_float_info("y", [3])], opset=6)
+    x = np.array([-1.0, 0.5, 2.0], np.float32)
+    np.testing.assert_array_equal(_run_model(tmp_path, model, [x])[0], np.maximum(x, 0))
 
 
 def test_truncated_file(tmp_path):

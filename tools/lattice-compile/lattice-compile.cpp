@@ -207,6 +207,12 @@ static llvm::cl::list<std::string>
            llvm::cl::desc("NAME=D1,D2,...: an ONNX input's shape where the "
                           "model leaves sizes symbolic"),
            llvm::cl::cat(recipeCategory));
+static llvm::cl::list<std::string>
+    bindings("bind",
+             llvm::cl::desc("NAME=FILE.npy: a constant value for an ONNX "
+                            "input (one that decides shapes); the library "
+                            "does not take it"),
+             llvm::cl::cat(recipeCategory));
 
 static LogicalResult
 writeFile(StringRef path, llvm::function_ref<void(llvm::raw_ostream &)> fn) {
@@ -1106,6 +1112,8 @@ static int runModelDriver(const char *argv0) {
     args.append({"--calib", calib});
   for (const std::string &shape : shapes)
     args.append({"--shape", shape});
+  for (const std::string &binding : bindings)
+    args.append({"--bind", binding});
   if (target.getNumOccurrences())
     args.append({"--target", target});
   if (gpuChip.getNumOccurrences())
@@ -1229,7 +1237,8 @@ int main(int argc, char **argv) {
   }
   // ONNX models go through the Python package, which imports them and
   // calls this tool again on the result.
-  if (!shapes.empty() || StringRef(inputFile).ends_with(".onnx")) {
+  if (!shapes.empty() || !bindings.empty() ||
+      StringRef(inputFile).ends_with(".onnx")) {
     if (!floatStats.empty() || !reportFile.empty() || exportObservations ||
         observeOutputs || !statsOutput.empty()) {
       llvm::errs() << "lattice-compile: --float-stats, --report-file, "

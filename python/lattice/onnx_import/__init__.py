@@ -40,13 +40,15 @@ import pathlib
 import re
 import sys
 
+import numpy as np
+
 from .. import safetensors
 from .common import MAX_OPSET, MIN_OPSET, OnnxImportBug, OnnxImportError, _numpy_type
 from .importer import _Importer
 from .loader import _load
 
 __all__ = ["MAX_OPSET", "MIN_OPSET", "Imported", "OnnxImportBug", "OnnxImportError", "import_model",
-           "main"]
+           "load_bound", "main"]
 
 
 class Imported:
@@ -70,14 +72,17 @@ def _identifier(text):
     return name
 
 
-def import_model(model, output, shapes=None, quiet=False):
+def import_model(model, output, shapes=None, quiet=False, bind=None):
     """Imports the ONNX file `model` into the .mlir file `output` and the
     weights file next to it (same stem, .safetensors). `shapes` maps input
-    names to shapes for inputs with symbolic dimensions."""
+    names to shapes for inputs with symbolic dimensions; `bind` maps input
+    names to arrays: those inputs become constants of these values (the
+    parameters that decide shapes, which must be known at import), and the
+    library does not take them."""
     output = pathlib.Path(output)
     weights_path = output.with_suffix(".safetensors")
     proto, mapped = _load(model)
-    importer = _Importer(proto, weights_path.name, shapes, quiet, mapped)
+    importer = _Importer(proto, weights_path.name, shapes, quiet, mapped, bind)
     for name in (shapes or {}):
         if name not in {i.name for i in proto.graph.input}:
             raise OnnxImportError(f"--shape names '{name}', which is not an input of "
@@ -107,6 +112,20 @@ def _parse_shape(text):
         raise argparse.ArgumentTypeError(f"expected NAME=D1,D2,..., got '{text}'") from None
 
 
+def load_bound(text):
+    """A `--bind NAME=FILE.npy` argument: the name and the array (read
+    without pickles and mapped, so that a header claiming more than the
+    file holds is an error, not an allocation)."""
+    name, _, path = text.partition("=")
+    if not name or not path:
+        raise OnnxImportError(f"--bind takes NAME=FILE.npy, got '{text}'")
+    try:
+        return name, np.array(np.load(path, mmap_mode="r", allow_pickle=False))
+    except (OSError, ValueError, EOFError) as error:
+        raise OnnxImportError(f"--bind {name}: cannot read '{path}' as an .npy "
+                              f"array: {error}") from None
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="python3 -m lattice.onnx_import",
@@ -115,9 +134,13 @@ def main(argv=None):
     parser.add_argument("-o", "--output", required=True, help="the .mlir file to write")
     parser.add_argument("--shape", action="append", type=_parse_shape, default=[],
                         help="NAME=D1,D2,...: the shape of an input with symbolic sizes")
+    parser.add_argument("--bind", action="append", default=[],
+                        help="NAME=FILE.npy: a constant value for an input (one "
+                             "that decides shapes)")
     args = parser.parse_args(argv)
     try:
-        result = import_model(args.model, args.output, dict(args.shape))
+        bound = dict(load_bound(text) for text in args.bind)
+        result = import_model(args.model, args.output, dict(args.shape), bind=bound)
     except (OnnxImportError, OnnxImportBug) as error:
         print(f"lattice.onnx_import: error: {error}", file=sys.stderr)
         return 1

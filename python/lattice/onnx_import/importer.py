@@ -56,11 +56,13 @@ class _Importer(_ElementwiseOps, _ShapeOps, _ReduceOps, _NormOps, _LinearOps, _C
     """Imports one ModelProto: the graph walked in order, each node's handler
     (op_<OpType>, from the operator families' mixins) emitting MLIR text."""
 
-    def __init__(self, model, weights_file, shapes, quiet, mapped=None):
+    def __init__(self, model, weights_file, shapes, quiet, mapped=None, bound=None):
         self.model = model
         self.mapped = mapped or {}
         self.graph = model.graph
         self.shapes = shapes or {}
+        # Graph inputs given a value at import (`--bind`): constants.
+        self.bound = bound or {}
         self.quiet = quiet
         self.opset = None
         for entry in model.opset_import:
@@ -69,9 +71,10 @@ class _Importer(_ElementwiseOps, _ShapeOps, _ReduceOps, _NormOps, _LinearOps, _C
         if self.opset is None:
             raise OnnxImportError("the model imports no version of the default ONNX "
                                   "operator set")
-        if not MIN_OPSET <= self.opset <= MAX_OPSET:
+        if not 1 <= self.opset <= MAX_OPSET:
             raise OnnxImportError(f"opset {self.opset} is not supported (Lattice imports "
-                                  f"opsets {MIN_OPSET} to {MAX_OPSET})")
+                                  f"opsets {MIN_OPSET} to {MAX_OPSET}, and the operators "
+                                  f"of older opsets that opset {MIN_OPSET} did not change)")
         self.e = Emitter(weights_file)
         self.env = {}          # ONNX name -> Value or np.ndarray
         # ONNX name -> why it is not computed (optional outputs left out)
@@ -151,17 +154,20 @@ class _Importer(_ElementwiseOps, _ShapeOps, _ReduceOps, _NormOps, _LinearOps, _C
         if item is None:
             return None
         if hasattr(item, "op_type"):
-            attrs = _attrs(item)
-            if "value" in attrs:
-                return _to_array(attrs["value"], self.where(item))
-            for key in ("value_float", "value_int"):
-                if key in attrs:
-                    return np.array(attrs[key])
-            for key in ("value_floats", "value_ints"):
-                if key in attrs:
-                    return np.array(attrs[key])
-            return None
+            return self.constant_value(item)
         return _to_array(item, "initializer")
+
+    def constant_value(self, node):
+        """The array of a Constant node, or None for the kinds Lattice does
+        not take (strings, sparse tensors)."""
+        attrs = _attrs(node)
+        if "value" in attrs:
+            return _to_array(attrs["value"], self.where(node))
+        for key, dtype in (("value_float", np.float32), ("value_floats", np.float32),
+                           ("value_int", np.int64), ("value_ints", np.int64)):
+            if key in attrs:
+                return np.array(attrs[key], dtype)
+        return None
 
     def layer_name(self, node, weight_name=""):
         if node.name:
@@ -202,9 +208,13 @@ class _Importer(_ElementwiseOps, _ShapeOps, _ReduceOps, _NormOps, _LinearOps, _C
             shape = []
             for i, dim in enumerate(tensor.shape.dim):
                 if dim.HasField("dim_value") and dim.dim_value <= 0:
+                    # (An empty tensor can still be a constant: a list of
+                    # axes, say.)
+                    hint = (f" (an empty input can be bound to a value with --bind "
+                            f"{info.name}=FILE.npy)" if dim.dim_value == 0 else "")
                     raise OnnxImportError(
                         f"graph input '{info.name}' dimension {i} is {dim.dim_value}; "
-                        "a fixed dimension must be positive")
+                        f"a fixed dimension must be positive{hint}")
                 if dim.HasField("dim_value"):
                     shape.append(dim.dim_value)
                 else:
@@ -222,6 +232,34 @@ class _Importer(_ElementwiseOps, _ShapeOps, _ReduceOps, _NormOps, _LinearOps, _C
                                   f"({_MAX_ELEMENTS})")
         return shape, dtype
 
+    def bound_value(self, info):
+        """The value given for the graph input `info` (`--bind`), checked
+        against its declaration: the same kind of number (or bool) and the
+        declared shape, where the declaration fixes it."""
+        array = np.asarray(self.bound[info.name])
+        declared = _numpy_type(info)
+        if declared is None or not info.type.HasField("tensor_type"):
+            raise OnnxImportError(f"graph input '{info.name}' cannot be bound: its type "
+                                  "is not a tensor of numbers")
+        kinds = {"b": "bool", "i": "integer", "u": "integer", "f": "float"}
+        if kinds.get(array.dtype.kind) != kinds.get(np.dtype(declared).kind):
+            raise OnnxImportError(f"the value bound to graph input '{info.name}' is "
+                                  f"{array.dtype}; the input is {np.dtype(declared)}")
+        dims = info.type.tensor_type.shape.dim
+        fits = (not info.type.tensor_type.HasField("shape") or
+                (len(dims) == array.ndim and
+                 all(not d.HasField("dim_value") or d.dim_value == size
+                     for d, size in zip(dims, array.shape))))
+        if not fits:
+            declared_shape = [d.dim_value if d.HasField("dim_value") else
+                              (d.dim_param or "?") for d in dims]
+            raise OnnxImportError(f"the value bound to graph input '{info.name}' has "
+                                  f"shape {list(array.shape)}; the input is "
+                                  f"{declared_shape}")
+        if np.dtype(declared).kind in "iu":
+            self.integer_types[info.name] = np.dtype(declared)
+        return array.astype(declared)
+
     def run(self, function_name):
         import onnx
         graph = self.graph
@@ -234,6 +272,9 @@ class _Importer(_ElementwiseOps, _ShapeOps, _ReduceOps, _NormOps, _LinearOps, _C
         for info in graph.input:
             if info.name in initializers:
                 continue
+            if info.name in self.bound:
+                self.env[info.name] = self.bound_value(info)
+                continue
             shape, dtype = self.input_type(info)
             value = Value(f"%arg{len(args)}", shape, dtype)
             args.append((info.name, value))
@@ -245,6 +286,10 @@ class _Importer(_ElementwiseOps, _ShapeOps, _ReduceOps, _NormOps, _LinearOps, _C
             self.env[info.name] = value
             if dtype == "i32":
                 self.integer_types[info.name] = _numpy_type(info)
+        unknown = sorted(set(self.bound) - {info.name for info in graph.input})
+        if unknown:
+            raise OnnxImportError(f"--bind names '{unknown[0]}', which is not an input of "
+                                  "the model")
         if not graph.output:
             raise OnnxImportError("the graph has no outputs")
 
@@ -300,6 +345,8 @@ class _Importer(_ElementwiseOps, _ShapeOps, _ReduceOps, _NormOps, _LinearOps, _C
         handler = getattr(self, "op_" + node.op_type, None)
         if handler is None:
             self.fail("operator not supported by Lattice's importer")
+        if self.opset < MIN_OPSET:
+            self.check_old_operator(node)
         inputs = [self.get(name) if name else None for name in node.input]
         try:
             outputs = handler(node, inputs, _attrs(node))
@@ -329,6 +376,25 @@ class _Importer(_ElementwiseOps, _ShapeOps, _ReduceOps, _NormOps, _LinearOps, _C
                     f"output {position} ('{name}') of node "
                     f"'{node.name or index}' ({node.op_type}) is not supported")
 
+    def check_old_operator(self, node):
+        """A model of an opset below MIN_OPSET: its operator must be the
+        version that opset MIN_OPSET has (the handlers implement those and
+        later ones), as Elu, Softplus or GlobalAveragePool are; Add of
+        opset 6, whose broadcasting was explicit, is not."""
+        import onnx
+
+        def version(opset):
+            try:
+                return onnx.defs.get_schema(node.op_type, opset, "").since_version
+            except Exception:  # not an operator of that opset
+                return None
+        old, current = version(self.opset), version(MIN_OPSET)
+        if old is None or old != current:
+            self.fail(f"{node.op_type} of opset {self.opset} is not the version of opset "
+                      f"{MIN_OPSET} (Lattice imports operators of opsets {MIN_OPSET} to "
+                      f"{MAX_OPSET}, and of older opsets those that opset {MIN_OPSET} did "
+                      "not change)")
+
     # -- control flow ------------------------------------------------------------
 
     def op_If(self, node, ins, attrs):
@@ -341,7 +407,7 @@ class _Importer(_ElementwiseOps, _ShapeOps, _ReduceOps, _NormOps, _LinearOps, _C
         if not isinstance(cond, np.ndarray):
             self.fail("the condition is computed at run time; Lattice imports an If "
                       "only when its condition is known at import time (a constant, "
-                      "or arithmetic on static shapes)")
+                      f"or arithmetic on static shapes){self.bind_hint(cond)}")
         if cond.size != 1:
             self.fail(f"the condition has {cond.size} elements; it must have one")
         branch = attrs["then_branch" if bool(cond.reshape(-1)[0]) else "else_branch"]
@@ -359,8 +425,16 @@ class _Importer(_ElementwiseOps, _ShapeOps, _ReduceOps, _NormOps, _LinearOps, _C
     def need_const(self, item, what):
         if not isinstance(item, np.ndarray):
             self.fail(f"{what} must be known at import time (a constant or shape "
-                      "arithmetic on static shapes)")
+                      f"arithmetic on static shapes){self.bind_hint(item)}")
         return item
+
+    def bind_hint(self, item):
+        """When the current node reads `item` straight from a graph input:
+        how to give that input a value at compile time."""
+        name = next((n for n in self.node.input if n and self.env.get(n) is item), None)
+        if name not in {info.name for info in self.graph.input}:
+            return ""
+        return f"; bind graph input '{name}' to a value with --bind {name}=FILE.npy"
 
     def floats(self, item):
         value = self.value(item)

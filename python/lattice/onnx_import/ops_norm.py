@@ -1,6 +1,7 @@
-"""Normalization: LayerNormalization, and BatchNormalization as its channel
-affine (lattice-fold-batch-norm folds it into a preceding convolution;
-lattice-raise-norms raises norms spelled out in elementwise ops)."""
+"""Normalization: LayerNormalization, InstanceNormalization, LRN, and
+BatchNormalization as its channel affine (lattice-fold-batch-norm folds it
+into a preceding convolution; lattice-raise-norms raises norms spelled out
+in elementwise ops)."""
 
 import numpy as np
 
@@ -52,6 +53,33 @@ class _NormOps:
                 operand = operand.astype(np.float32)
             y = self.binary(type(node)(op_type=op), [y, operand], attrs)
         return [y] + statistics
+
+    def op_InstanceNormalization(self, node, ins, attrs):
+        """Each (sample, channel) plane normalized over its spatial extent,
+        then scale[c] * y + bias[c]: a layer norm of the planes as rows, and
+        the channel affine map."""
+        x = self.floats(ins[0])
+        shape = x.shape
+        if len(shape) < 3:
+            self.fail(f"the input has rank {len(shape)}; InstanceNormalization needs N, "
+                      "C and spatial dimensions")
+        channels = shape[1]
+        for index, what in ((1, "scale"), (2, "bias")):
+            if list(self.shape_of(ins[index])) != [channels]:
+                self.fail(f"the {what} has shape {list(self.shape_of(ins[index]))}; "
+                          f"expected [{channels}]")
+        inner = int(np.prod(shape[2:]))
+        flat = self.e.reshape(x, [shape[0] * channels, inner])
+        ones = self.e.constant(np.ones(inner, np.float32))
+        y = self.e.reshape(self.e.lattice_norm("layer_norm", flat, [ones],
+                                               attrs.get("epsilon", 1e-5)), shape)
+        along = (channels,) + (1,) * (len(shape) - 2)
+        for operand, op in ((ins[1], "Mul"), (ins[2], "Add")):
+            operand = (operand.astype(np.float32).reshape(along)
+                       if isinstance(operand, np.ndarray) else
+                       self.e.reshape(self.floats(operand), along))
+            y = self.binary(type(node)(op_type=op), [y, operand], {})
+        return y
 
     def op_LRN(self, node, ins, attrs):
         """Local response normalization across channels: x / (bias + alpha /

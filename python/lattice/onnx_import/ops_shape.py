@@ -27,7 +27,7 @@ class _ShapeOps:
     """Handlers of constants and shape operators (mixed into the importer)."""
 
     def op_Constant(self, node, ins, attrs):
-        array = self.static_array(node.output[0])
+        array = self.constant_value(node)
         if array is None:
             self.fail("only tensor, float and int constants are supported")
         return array
