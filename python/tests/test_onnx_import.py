@@ -1297,6 +1297,10 @@ def test_bind_inputs(tmp_path):
     np.save(tmp_path / "shape.npy", np.array([6, 1], np.int64))
     assert compiler.main([str(tmp_path / "m.onnx"), "-o", str(tmp_path / "cli"), "-q",
                           "--bind", f"shape={tmp_path / 'shape.npy'}"]) == 0
+    # The C++ driver passes it on.
+    tools.run("lattice-compile", tmp_path / "m.onnx", "--bind",
+              f"shape={tmp_path / 'shape.npy'}", "-o", tmp_path / "driver")
+    assert (tmp_path / "driver.so").is_file()
 
 
 @pytest.mark.parametrize("bind,message", [
