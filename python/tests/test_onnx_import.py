@@ -612,16 +612,44 @@ def test_if_on_a_constant_is_folded(tmp_path):
     np.testing.assert_array_equal(_run(tmp_path, tmp_path / "if.onnx", [x]), -x)
 
 
-def test_if_on_data_is_an_error(tmp_path):
+def test_if_on_data(tmp_path):
+    """An If whose condition is computed from the data: an scf.if whose
+    regions are the branches (the then branch with a weight and a constant
+    of its own, the else branch reading a value computed before the If);
+    each call takes the branch its input chooses."""
+    from onnx import helper, numpy_helper
+    model = _if_model([helper.make_node("ReduceSum", ["x"], ["sum"], keepdims=0),
+                       helper.make_node("Greater", ["sum", "zero"], ["cond"])],
+                      [helper.make_node("MatMul", ["x", "w"], ["xw"]),
+                       helper.make_node("Relu", ["xw"], ["then_y"])], "then_y",
+                      [helper.make_node("Neg", ["outer"], ["else_y"])], "else_y",
+                      outer_nodes=[helper.make_node("Sigmoid", ["x"], ["outer"])],
+                      initializers=[numpy_helper.from_array(np.array(0, np.float32), "zero"),
+                                    numpy_helper.from_array(
+                                        np.eye(3, dtype=np.float32) * 2, "w")])
+    onnx.save(model, str(tmp_path / "if.onnx"))
+    onnx_import.import_model(tmp_path / "if.onnx", tmp_path / "if.mlir", quiet=True)
+    assert "scf.if" in (tmp_path / "if.mlir").read_text()
+    compiled = compiler.compile(tmp_path / "if.onnx", output=tmp_path / "out", quiet=True)
+    try:
+        x = np.linspace(-1, 2, 6, dtype=np.float32).reshape(2, 3)
+        _close(compiled(x)[0], np.maximum(x @ (np.eye(3) * 2), 0).astype(np.float32))
+        _close(compiled(-x)[0], -1 / (1 + np.exp(x)))
+    finally:
+        compiled.close()
+
+
+def test_if_branches_of_other_types(tmp_path):
     from onnx import helper, numpy_helper
     model = _if_model([helper.make_node("ReduceSum", ["x"], ["sum"], keepdims=0),
                        helper.make_node("Greater", ["sum", "zero"], ["cond"])],
                       [helper.make_node("Relu", ["x"], ["then_y"])], "then_y",
-                      [helper.make_node("Neg", ["x"], ["else_y"])], "else_y",
+                      [helper.make_node("Transpose", ["x"], ["else_y"])], "else_y",
                       initializers=[numpy_helper.from_array(np.array(0, np.float32),
                                                             "zero")])
     message = _import_error(tmp_path, model)
-    assert "node 'branch' (If, opset 13): the condition is computed at run time" in message
+    assert ("node 'branch' (If, opset 13): output 0 is tensor<2x3xf32> in the then branch "
+            "and tensor<3x2xf32> in the else branch") in message
 
 
 def test_if_branch_redefining_a_name_is_refused(tmp_path):

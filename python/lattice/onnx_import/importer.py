@@ -401,13 +401,11 @@ class _Importer(_ElementwiseOps, _ShapeOps, _ReduceOps, _NormOps, _LinearOps, _C
         """An `If` whose condition is known at import (a constant, or shape
         arithmetic on static shapes, as exporters write for branches on
         the input's size): the taken branch's nodes are imported in its
-        place. A condition computed from the data at run time is an
-        error."""
+        place. A condition computed at run time: an `scf.if` whose regions
+        are the branches, which must give outputs of the same types."""
         cond = ins[0]
         if not isinstance(cond, np.ndarray):
-            self.fail("the condition is computed at run time; Lattice imports an If "
-                      "only when its condition is known at import time (a constant, "
-                      f"or arithmetic on static shapes){self.bind_hint(cond)}")
+            return self.run_time_if(node, self.value(cond), attrs)
         if cond.size != 1:
             self.fail(f"the condition has {cond.size} elements; it must have one")
         branch = attrs["then_branch" if bool(cond.reshape(-1)[0]) else "else_branch"]
@@ -419,6 +417,52 @@ class _Importer(_ElementwiseOps, _ShapeOps, _ReduceOps, _NormOps, _LinearOps, _C
         self.import_nodes(branch, [out.name for out in branch.output])
         self.node = node
         return [self.get(out.name) for out in branch.output]
+
+    def run_time_if(self, node, cond, attrs):
+        if int(np.prod(cond.shape)) != 1 or cond.dtype != "i1":
+            self.fail(f"the condition is {cond.type}; it must be one bool")
+        flag = self.e.fresh()
+        self.e.emit(f"{flag} = tensor.extract {self.e.reshape(cond, ()).ssa}[] : "
+                    "tensor<i1>")
+        branches = [self.import_branch(attrs[key], node)
+                    for key in ("then_branch", "else_branch")]
+        (then_lines, then_values), (else_lines, else_values) = branches
+        if not len(then_values) == len(else_values) == len(node.output):
+            self.fail(f"the branches have {len(then_values)} and {len(else_values)} "
+                      f"outputs for the node's {len(node.output)}")
+        for index, (a, b) in enumerate(zip(then_values, else_values)):
+            if a.type != b.type:
+                self.fail(f"output {index} is {a.type} in the then branch and {b.type} "
+                          "in the else branch; the branches of an If computed at run "
+                          "time must agree (every shape is static)")
+        types = ", ".join(v.type for v in then_values)
+        ssa = self.e.fresh()
+        count = len(then_values)
+        self.e.emit(f"{ssa}{f':{count}' if count > 1 else ''} = scf.if {flag} -> "
+                    f"({types}) {{")
+        for lines, values in branches:
+            self.e.lines.extend("  " + line for line in lines)
+            self.e.emit("  scf.yield " + ", ".join(v.ssa for v in values) +
+                        f" : {types}")
+            self.e.emit("} else {" if lines is then_lines else "}")
+        return [Value(f"{ssa}#{i}" if count > 1 else ssa, v.shape, v.dtype)
+                for i, v in enumerate(then_values)]
+
+    def import_branch(self, branch, node):
+        """The subgraph `branch` imported into lines of its own: (the lines,
+        its outputs as Values). What it defines stays inside it (constants
+        it materializes included); it reads the values around it."""
+        saved = self.e.lines, dict(self.env), dict(self.materialized)
+        self.e.lines = []
+        try:
+            for init in branch.initializer:
+                self.env[init.name] = _to_array(init, "initializer")
+            self.import_nodes(branch, [out.name for out in branch.output])
+            self.node = node
+            values = [self.value(self.get(out.name)) for out in branch.output]
+            return self.e.lines, values
+        finally:
+            self.e.lines, self.env, self.materialized = saved
 
     # -- helpers for handlers ------------------------------------------------------
 
