@@ -639,6 +639,50 @@ def test_if_on_data(tmp_path):
         compiled.close()
 
 
+def _loop_model(trip):
+    """y, scan = Loop(trip, true, x): y_{i+1} = y_i * 2 + i, each y_{i+1}
+    also a scan output; the body reads a weight of the outer graph."""
+    from onnx import TensorProto, helper, numpy_helper
+    body = helper.make_graph(
+        [helper.make_node("Identity", ["c_in"], ["c_out"]),
+         helper.make_node("Cast", ["i"], ["i_f"], to=TensorProto.FLOAT),
+         helper.make_node("Mul", ["y_in", "two"], ["twice"]),
+         helper.make_node("Add", ["twice", "i_f"], ["y_out"]),
+         helper.make_node("Identity", ["y_out"], ["scan"])], "body",
+        [helper.make_tensor_value_info("i", TensorProto.INT64, []),
+         helper.make_tensor_value_info("c_in", TensorProto.BOOL, []),
+         _float_info("y_in", [2, 3])],
+        [helper.make_tensor_value_info("c_out", TensorProto.BOOL, []),
+         _float_info("y_out", [2, 3]), _float_info("scan", [2, 3])])
+    node = helper.make_node("Loop", ["trip", "go", "x"], ["y", "ys"], name="loop",
+                            body=body)
+    inputs = [_float_info("x", [2, 3])]
+    initializers = [numpy_helper.from_array(np.array(True), "go"),
+                    numpy_helper.from_array(np.array(2.0, np.float32), "two")]
+    if trip is None:
+        inputs.append(helper.make_tensor_value_info("trip", TensorProto.INT64, []))
+    else:
+        initializers.append(numpy_helper.from_array(np.array(trip, np.int64), "trip"))
+    return _graph_model([node], inputs, [_float_info("y", [2, 3]), _float_info("ys", None)],
+                        initializers)
+
+
+def test_loop_unrolled(tmp_path):
+    """A Loop with a known trip count, unrolled at import: the loop-carried
+    value and the stacked scan output, against numpy."""
+    x = np.linspace(-1, 1, 6, dtype=np.float32).reshape(2, 3)
+    y, ys = _run_model(tmp_path, _loop_model(3), [x])
+    expected = [x]
+    for i in range(3):
+        expected.append(expected[-1] * 2 + i)
+    _close(y, expected[-1], 1e-6)
+    _close(ys, np.stack(expected[1:]), 1e-6)
+    assert "trip count must be known at import time" in _import_error(
+        tmp_path, _loop_model(None))
+    assert "5000 iterations; Lattice unrolls loops of at most 4096" in _import_error(
+        tmp_path, _loop_model(5000))
+
+
 def test_if_branches_of_other_types(tmp_path):
     from onnx import helper, numpy_helper
     model = _if_model([helper.make_node("ReduceSum", ["x"], ["sum"], keepdims=0),

@@ -418,6 +418,75 @@ class _Importer(_ElementwiseOps, _ShapeOps, _ReduceOps, _NormOps, _LinearOps, _C
         self.node = node
         return [self.get(out.name) for out in branch.output]
 
+    # Loops are unrolled at import: at most this many iterations.
+    MAX_LOOP_ITERATIONS = 4096
+
+    def op_Loop(self, node, ins, attrs):
+        """A `Loop` whose trip count and conditions are known at import
+        (constants, or arithmetic on them and on static shapes), unrolled:
+        the body is imported once per iteration, with the iteration number
+        and condition as constants and the loop-carried values of the
+        iteration before; scan outputs are stacked along a new first
+        axis."""
+        body = attrs["body"]
+        trip = ins[0] if len(ins) > 0 and node.input[0] else None
+        cond = ins[1] if len(ins) > 1 and node.input[1] else None
+        carried = list(ins[2:])
+        if trip is None:
+            self.fail("a Loop without a trip count is not supported (Lattice unrolls "
+                      "loops at import)")
+        trip = self.need_const(trip, "the trip count")
+        if trip.size != 1:
+            self.fail(f"the trip count has {trip.size} elements; it must have one")
+        trip = int(trip.reshape(-1)[0])
+        if trip > self.MAX_LOOP_ITERATIONS:
+            self.fail(f"{trip} iterations; Lattice unrolls loops of at most "
+                      f"{self.MAX_LOOP_ITERATIONS}")
+        going = True if cond is None else bool(
+            self.need_const(cond, "the first condition").reshape(-1)[0])
+        n = len(carried)
+        scans = len(body.output) - 1 - n
+        if len(body.input) != 2 + n or scans < 0:
+            self.fail(f"the body takes {len(body.input)} inputs and gives "
+                      f"{len(body.output)} outputs for {n} loop-carried values")
+        stacked = [[] for _ in range(scans)]
+        iteration = 0
+        while going and iteration < trip:
+            saved = dict(self.env)
+            try:
+                for info, value in zip(body.input, [np.array(iteration, np.int64),
+                                                    np.array(True)] + carried):
+                    self.env[info.name] = value
+                for init in body.initializer:
+                    self.env[init.name] = _to_array(init, "initializer")
+                self.import_nodes(body, [out.name for out in body.output])
+                outputs = [self.get(out.name) for out in body.output]
+            finally:
+                self.env = saved
+            self.node = node
+            condition = outputs[0]
+            if not isinstance(condition, np.ndarray):
+                self.fail(f"the condition of iteration {iteration} is computed at run "
+                          "time (Lattice unrolls loops at import)")
+            going = bool(condition.reshape(-1)[0])
+            carried = outputs[1:1 + n]
+            for index, value in enumerate(outputs[1 + n:]):
+                stacked[index].append(value)
+            iteration += 1
+        if scans and not iteration:
+            self.fail("the loop runs no iteration: its scan outputs would be empty")
+        results = list(carried)
+        for values in stacked:
+            if all(isinstance(v, np.ndarray) for v in values):
+                results.append(np.stack(values))
+                continue
+            values = [self.value(v) for v in values]
+            if any(v.type != values[0].type for v in values):
+                self.fail("a scan output changes its type between iterations")
+            parts = [self.e.reshape(v, (1,) + v.shape) for v in values]
+            results.append(self.e.concat(parts, 0, (len(parts),) + values[0].shape))
+        return results
+
     def run_time_if(self, node, cond, attrs):
         if int(np.prod(cond.shape)) != 1 or cond.dtype != "i1":
             self.fail(f"the condition is {cond.type}; it must be one bool")
