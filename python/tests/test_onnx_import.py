@@ -1382,6 +1382,8 @@ def test_bind_inputs(tmp_path):
                                       "the input is int64"),
     ({"shape": np.array([6, 1, 1])}, "the value bound to graph input 'shape' has shape "
                                      "[3]; the input is [2]"),
+    ({"shape": np.array([2 ** 63, 1], np.uint64)}, "the value bound to graph input 'shape' "
+                                                   "does not fit its type, int64"),
 ])
 def test_bind_errors(tmp_path, bind, message):
     onnx.save(_reshape_by_input(), str(tmp_path / "m.onnx"))
@@ -1465,6 +1467,20 @@ def test_malformed_graphs(tmp_path, kind, message):
     """Graphs that ONNX's checker refuses are refused before import, with
     what is wrong and where (each was imported silently before)."""
     assert message in _import_error(tmp_path, _malformed(kind))
+
+
+def test_shape_option_dimensions(tmp_path):
+    """--shape sizes of zero or below are an error that says so (it said the
+    shape had too many elements)."""
+    from onnx import helper
+    model = _graph_model([helper.make_node("Relu", ["x"], ["y"])],
+                         [_float_info("x", ["n", 3])], [_float_info("y", ["n", 3])])
+    onnx.save(model, str(tmp_path / "m.onnx"))
+    with pytest.raises(onnx_import.OnnxImportError,
+                       match=r"graph input 'x' has shape \[0, 3\]; every dimension must "
+                             "be positive"):
+        onnx_import.import_model(tmp_path / "m.onnx", tmp_path / "m.mlir",
+                                 shapes={"x": [0, 3]}, quiet=True)
 
 
 def test_names_that_are_not_utf8(tmp_path):

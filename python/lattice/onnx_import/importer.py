@@ -226,7 +226,10 @@ class _Importer(_ElementwiseOps, _ShapeOps, _ReduceOps, _NormOps, _LinearOps, _C
                               file=sys.stderr)
                     shape.append(1)
             shape = tuple(shape)
-        if any(d <= 0 for d in shape) or math.prod(shape) > _MAX_ELEMENTS:
+        if any(d <= 0 for d in shape):
+            raise OnnxImportError(f"graph input '{info.name}' has shape {list(shape)}; "
+                                  "every dimension must be positive")
+        if math.prod(shape) > _MAX_ELEMENTS:
             raise OnnxImportError(f"graph input '{info.name}' has shape {list(shape)}, "
                                   "more elements than Lattice supports "
                                   f"({_MAX_ELEMENTS})")
@@ -256,9 +259,13 @@ class _Importer(_ElementwiseOps, _ShapeOps, _ReduceOps, _NormOps, _LinearOps, _C
             raise OnnxImportError(f"the value bound to graph input '{info.name}' has "
                                   f"shape {list(array.shape)}; the input is "
                                   f"{declared_shape}")
+        value = array.astype(declared)
         if np.dtype(declared).kind in "iu":
+            if not np.array_equal(value, array):
+                raise OnnxImportError(f"the value bound to graph input '{info.name}' does "
+                                      f"not fit its type, {np.dtype(declared)}")
             self.integer_types[info.name] = np.dtype(declared)
-        return array.astype(declared)
+        return value
 
     def run(self, function_name):
         import onnx
