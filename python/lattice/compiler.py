@@ -288,6 +288,10 @@ def compile(model, recipe="f32", calib=None, output=None, *, recipe_file=None,
             source = pathlib.Path(imported.mlir)
             output_types = imported.output_types
         elif model.suffix in (".mlir", ".mlirbc"):
+            if shapes or bind:
+                # (The IR's shapes and inputs are its own.)
+                raise CompileError("--shape and --bind apply to ONNX models, not to "
+                                   f"{model.name}")
             source = model
         else:
             raise CompileError(f"{model}: expected an .onnx or .mlir file")

@@ -1375,6 +1375,19 @@ def test_bind_inputs(tmp_path):
     assert (tmp_path / "driver.so").is_file()
 
 
+def test_bind_and_shape_need_an_onnx_model(tmp_path):
+    """An .mlir model's inputs are its own: --bind and --shape are refused
+    for it (they were ignored)."""
+    (tmp_path / "m.mlir").write_text(
+        "func.func @m(%x: tensor<2xf32>) -> tensor<2xf32> {\n"
+        "  return %x : tensor<2xf32>\n}\n")
+    for option in ({"bind": {"x": np.zeros(2, np.float32)}}, {"shapes": {"x": [2]}}):
+        with pytest.raises(compiler.CompileError,
+                           match="--shape and --bind apply to ONNX models, not to m.mlir"):
+            compiler.compile(tmp_path / "m.mlir", output=tmp_path / "out", quiet=True,
+                             **option)
+
+
 @pytest.mark.parametrize("bind,message", [
     ({"shapes": np.array([3, 2])}, "--bind names 'shapes', which is not an input of the "
                                    "model"),
@@ -1402,6 +1415,10 @@ def test_bind_unreadable_file(tmp_path, capsys):
     header["shape"] = (1 << 40,)
     with open(tmp_path / "huge.npy", "wb") as f:
         np.lib.format.write_array_header_1_0(f, header)
+    assert compiler.main([str(tmp_path / "m.onnx"), "-o", str(tmp_path / "cli"), "-q",
+                          "--bind", "shape"]) == 1
+    assert "lattice-compile: error: --bind takes NAME=FILE.npy, got 'shape'" in \
+        capsys.readouterr().err
     for name in ("text.npy", "huge.npy", "missing.npy"):
         assert compiler.main([str(tmp_path / "m.onnx"), "-o", str(tmp_path / "cli"), "-q",
                               "--bind", f"shape={tmp_path / name}"]) == 1
