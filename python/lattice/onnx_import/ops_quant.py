@@ -158,9 +158,8 @@ class _QuantOps:
         (1 / 255 when the range is empty), zero point = round(-min / scale),
         codes = saturate(round(x / scale) + zero point)."""
         x = ins[0]
-        for name in node.output[:3]:
+        for name in node.output[0:3:2]:  # the codes and the zero point
             self.integer_types[name] = np.dtype(np.uint8)
-        self.integer_types[node.output[1]] = None  # the scale is a float
         if isinstance(x, np.ndarray):
             x = x.astype(np.float32)
             high = np.float32(max(0.0, float(x.max()))) if x.size else np.float32(0)
