@@ -86,6 +86,10 @@ mlir::lattice::buildLatticeCPUPipeline(OpPassManager &pm,
   pm.addPass(createCPUFuseElementwisePass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
+  // The bias, activation and padding after a convolution's kernel, into
+  // its call.
+  if (options.ukernels)
+    pm.addPass(createCPUFuseUkernelEpiloguesPass());
   // Paddings' buffers before their values' producers, which empty-tensor
   // elimination (in bufferization) then makes write into them.
   pm.addNestedPass<func::FuncOp>(createCPUHoistPadDestinationsPass());

@@ -240,6 +240,51 @@ def CPUFuseElementwisePass : Pass<"lattice-cpu-fuse-elementwise"> {
   ];
 }
 
+def CPUFuseUkernelEpiloguesPass
+    : Pass<"lattice-cpu-fuse-ukernel-epilogues", "ModuleOp"> {
+  let summary = "Fold a convolution's bias, activation and padding into its "
+                "microkernel call";
+  let description = [{
+    A convolution or depthwise convolution that a microkernel computes
+    (`lattice_uk_conv2d_f32` with an NCHW output, `lattice_uk_window2d_f32`)
+    is followed in CNNs by an elementwise op that adds a bias per output
+    channel and applies an activation, and often by the zero padding of the
+    next convolution's input. Each is a pass over the whole output in
+    memory. The kernels apply that epilogue to each block of results while
+    it is in the core's cache, and store the block where the padding puts
+    it, with the frame zeroed (LATTICE_UK_EPILOGUE_* in
+    runtime/lattice_ukernels.h).
+
+    The pass folds the `linalg.generic` that is the only user of the
+    kernel's result into the call when its body is, in arith's ops, a bias
+    (`addf` of a value that varies with the output channel only) followed by
+    nothing, ReLU (`maximumf` with +0), a clip (`maximumf` then `minimumf`
+    with constants), HardSwish or HardSigmoid (`x * min(max(x * a + b, 0),
+    1)` and its second factor); and then, when the folded op's only user
+    inserts it into a zero `linalg.fill` (a padding: offsets along the
+    planes' rows and columns only), it makes the kernel write the padded
+    buffer. The kernels compute the same values: each product and sum
+    rounded on its own, IEEE maximum and minimum.
+
+    ```mlir
+    call @lattice_uk_conv2d_f32(%x, %w, %y, ..., %c0, %c0, %c0, %c8, %c8,
+                                %c0, %c0, %nchw, %threads)
+    %t = bufferization.to_tensor %alloc ... : tensor<1x16x8x8xf32>
+    %r = linalg.generic ins(%t, %bias) ... { addf, maximumf 0.0 }
+    %p = tensor.insert_slice %r into %zeros[0, 0, 1, 1] ...
+        : tensor<1x16x8x8xf32> into tensor<1x16x10x10xf32>
+    ```
+
+    becomes one call with the bias's address, LATTICE_UK_EPILOGUE_RELU, the
+    10 x 10 planes and the offsets (1, 1), into a 1x16x10x10 buffer.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::bufferization::BufferizationDialect",
+    "::mlir::memref::MemRefDialect",
+  ];
+}
+
 def CPUHoistPadDestinationsPass
     : Pass<"lattice-cpu-hoist-pad-destinations", "func::FuncOp"> {
   let summary = "Create padded buffers before the ops that fill their interior";

@@ -47,6 +47,25 @@ inline constexpr llvm::StringLiteral kF32WinogradLayout = "f32-winograd2x2";
 /// `op` when it is a function argument: one of the above, or "" for the
 /// linear layout.
 llvm::StringRef getUkernelWeightLayout(MatmulOp op, unsigned vectorBits);
+
+/// The convolution kernels whose calls end with an output epilogue and
+/// geometry (bias, epilogue, params, yh, yw, top, left; see
+/// runtime/lattice_ukernels.h), and where it starts in their arguments:
+/// lattice-cpu-use-ukernels writes a plain output there, and
+/// lattice-cpu-fuse-ukernel-epilogues folds what follows the call into it.
+inline constexpr llvm::StringLiteral kConvF32Kernel = "lattice_uk_conv2d_f32";
+inline constexpr llvm::StringLiteral kWindowF32Kernel =
+    "lattice_uk_window2d_f32";
+inline constexpr unsigned kConvF32OutputArg = 16;
+inline constexpr unsigned kWindowF32OutputArg = 18;
+/// The number of those arguments.
+inline constexpr unsigned kUkernelOutputArgs = 7;
+/// The argument of the output's address in both calls.
+inline constexpr unsigned kUkernelResultArg = 2;
+/// The attribute on the to_buffer ops through which microkernel calls read
+/// their tensor operands: a number, unique in the module.
+inline constexpr llvm::StringLiteral kUkernelOperandAttrName =
+    "lattice.ukernel_operand";
 } // namespace mlir::lattice
 
 #endif // LATTICE_CODEGEN_UKERNELS_H

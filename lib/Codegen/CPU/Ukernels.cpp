@@ -42,22 +42,17 @@ namespace mlir::lattice {
 using namespace mlir;
 using namespace mlir::lattice;
 
-/// The attribute on the to_buffer ops through which microkernel calls read
-/// their tensor operands: a number, unique in the module.
-static constexpr StringLiteral kUkernelOperandAttrName =
-    "lattice.ukernel_operand";
-
 /// The microkernels and their number of i64 parameters.
 static constexpr StringLiteral kQ4Gemv = "lattice_uk_matmul_f32_q4";
 static constexpr StringLiteral kGemmF32 = "lattice_uk_gemm_f32";
 static constexpr StringLiteral kGemmF32Q4 = "lattice_uk_gemm_f32_q4";
 static constexpr StringLiteral kGemmS8 = "lattice_uk_gemm_s8";
-static constexpr StringLiteral kConvF32 = "lattice_uk_conv2d_f32";
+static constexpr StringLiteral kConvF32 = kConvF32Kernel;
 static constexpr StringLiteral kConvS8 = "lattice_uk_conv2d_s8";
-static constexpr StringLiteral kWindowF32 = "lattice_uk_window2d_f32";
+static constexpr StringLiteral kWindowF32 = kWindowF32Kernel;
 static constexpr std::pair<StringLiteral, unsigned> kKernels[] = {
     {kQ4Gemv, 11},  {kGemmF32, 16}, {kGemmF32Q4, 11}, {kGemmS8, 11},
-    {kConvF32, 18}, {kConvS8, 22},  {kWindowF32, 19}};
+    {kConvF32, 25}, {kConvS8, 22},  {kWindowF32, 26}};
 
 /// The largest M the W4A16 GEMV is used for: it dequantizes the weights once
 /// per row of the activations.
@@ -1077,6 +1072,16 @@ struct MatmulToGemmF32 final : UkernelPattern {
   }
 };
 
+/// The output arguments of the f32 convolution and window kernels for a
+/// plain [.., OH, OW] output: no bias, no epilogue, no padding
+/// (lattice-cpu-fuse-ukernel-epilogues may fold them in later).
+static void appendPlainOutput(CallBuilder &call, int64_t oh, int64_t ow,
+                              SmallVectorImpl<Value> &args) {
+  for (int64_t value : {int64_t(0), int64_t(LATTICE_UK_EPILOGUE_NONE),
+                        int64_t(0), oh, ow, int64_t(0), int64_t(0)})
+    args.push_back(call.constant(value));
+}
+
 /// The sizes that the convolution kernels take after their buffers: the
 /// geometry (n, c, hp, wp, kh, kw, oh, ow, sh, sw, dh, dw) and the number of
 /// output channels.
@@ -1150,6 +1155,8 @@ struct MatmulToConvF32 final : ConvUkernelPattern {
     SmallVector<Value> args = {call.address(g->input),
                                call.address(adaptor.getRhs()), resultAddress};
     appendConvSizes(call, *g, m, args);
+    assert(args.size() == kConvF32OutputArg && "conv2d_f32's arguments moved");
+    appendPlainOutput(call, g->oh, g->ow, args);
     int64_t flags = 0;
     if (hasWeightLayout(op, kF32PanelsLayout))
       flags |= LATTICE_UK_B_PACKED;
@@ -1345,6 +1352,9 @@ struct WindowToKernel final : LinalgUkernelPattern {
          {g->n, g->groups, g->cg, g->hp, g->wp, g->kh, g->kw, g->oh, g->ow,
           g->sh, g->sw, g->dh, g->dw, g->mult, g->kind})
       args.push_back(call.constant(value));
+    assert(args.size() == kWindowF32OutputArg &&
+           "window2d_f32's arguments moved");
+    appendPlainOutput(call, g->oh, g->ow, args);
     args.push_back(call.constant(numThreads));
     call.finish(op, kWindowF32, args, result);
     return success();

@@ -1,0 +1,444 @@
+//===- FuseUkernelEpilogues.cpp - Bias, activation, padding into kernels --===//
+//
+// Part of the Lattice project, under the Apache License v2.0 with LLVM
+// Exceptions. See LICENSE for license information.
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+//===----------------------------------------------------------------------===//
+//
+// Folds the elementwise op after a convolution microkernel (a bias per
+// output channel and an activation) and the zero padding after that into
+// the kernel's call, which then applies them as it stores each block of
+// results (runtime/lattice_epilogue.h).
+//
+//===----------------------------------------------------------------------===//
+
+#include "lattice/Codegen/Passes.h"
+#include "lattice/Codegen/Ukernels.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/Dominance.h"
+#include "mlir/IR/Matchers.h"
+
+// The epilogues' kinds.
+#include "lattice_ukernels.h"
+
+#include <cstring>
+#include <optional>
+
+namespace mlir::lattice {
+#define GEN_PASS_DEF_CPUFUSEUKERNELEPILOGUESPASS
+#include "lattice/Codegen/Passes.h.inc"
+} // namespace mlir::lattice
+
+using namespace mlir;
+using namespace mlir::lattice;
+
+namespace {
+/// An epilogue read off an elementwise op's body.
+struct Epilogue {
+  int64_t kind = LATTICE_UK_EPILOGUE_NONE;
+  float p0 = 0.0f, p1 = 0.0f;
+};
+
+/// The f32 constant `value` is, if it is one (not NaN).
+std::optional<float> getConstant(Value value) {
+  FloatAttr attr;
+  if (!matchPattern(value, m_Constant(&attr)) || !attr.getType().isF32())
+    return std::nullopt;
+  float f = attr.getValue().convertToFloat();
+  if (f != f)
+    return std::nullopt;
+  return f;
+}
+
+bool isPlusZero(std::optional<float> f) {
+  return f && *f == 0.0f && !std::signbit(*f);
+}
+
+/// `value` as `OpTy(operand, other)` in either order, for arith's
+/// commutative binary ops without fast-math flags: `other` then gets the
+/// operand that is not `operand` (or, with a null `operand`, the lhs and
+/// rhs go to `operand`'s and `other`'s slots as they are).
+template <typename OpTy>
+OpTy matchBinary(Value value, Value operand, Value &other) {
+  auto op = value.getDefiningOp<OpTy>();
+  if (!op || op.getFastmath() != arith::FastMathFlags::none)
+    return nullptr;
+  if (op.getLhs() == operand)
+    other = op.getRhs();
+  else if (op.getRhs() == operand)
+    other = op.getLhs();
+  else
+    return nullptr;
+  return op;
+}
+
+/// `value` = minimum(maximum(`t`, lo), hi): lo and hi.
+std::optional<std::pair<float, float>> matchClip(Value value, Value t) {
+  auto min = value.getDefiningOp<arith::MinimumFOp>();
+  if (!min || min.getFastmath() != arith::FastMathFlags::none)
+    return std::nullopt;
+  for (auto [inner, bound] : {std::pair(min.getLhs(), min.getRhs()),
+                              std::pair(min.getRhs(), min.getLhs())}) {
+    Value lowValue;
+    std::optional<float> high = getConstant(bound);
+    // The kernels' minimum takes any bound but -0.
+    if (!high || (*high == 0.0f && std::signbit(*high)))
+      continue;
+    if (!matchBinary<arith::MaximumFOp>(inner, t, lowValue))
+      continue;
+    if (std::optional<float> low = getConstant(lowValue))
+      return std::pair(*low, *high);
+  }
+  return std::nullopt;
+}
+
+/// `value` = min(max(`t` * a + b, 0), 1): a and b.
+std::optional<std::pair<float, float>> matchHardSigmoid(Value value, Value t) {
+  auto min = value.getDefiningOp<arith::MinimumFOp>();
+  if (!min)
+    return std::nullopt;
+  Value inner;
+  for (Value candidate : {min.getLhs(), min.getRhs()}) {
+    auto max = candidate.getDefiningOp<arith::MaximumFOp>();
+    if (!max)
+      continue;
+    for (Value sum : {max.getLhs(), max.getRhs()})
+      if (auto add = sum.getDefiningOp<arith::AddFOp>())
+        inner = add.getResult();
+  }
+  if (!inner)
+    return std::nullopt;
+  std::optional<std::pair<float, float>> clip = matchClip(value, inner);
+  if (!clip || !isPlusZero(clip->first) || clip->second != 1.0f)
+    return std::nullopt;
+  auto add = inner.getDefiningOp<arith::AddFOp>();
+  if (add.getFastmath() != arith::FastMathFlags::none)
+    return std::nullopt;
+  for (auto [product, offset] : {std::pair(add.getLhs(), add.getRhs()),
+                                 std::pair(add.getRhs(), add.getLhs())}) {
+    Value slopeValue;
+    std::optional<float> b = getConstant(offset);
+    if (!b || !matchBinary<arith::MulFOp>(product, t, slopeValue))
+      continue;
+    if (std::optional<float> a = getConstant(slopeValue))
+      return std::pair(*a, *b);
+  }
+  return std::nullopt;
+}
+
+/// The activation that `result` computes from `t`.
+std::optional<Epilogue> matchActivation(Value result, Value t) {
+  if (result == t)
+    return Epilogue{};
+  Value other;
+  if (matchBinary<arith::MaximumFOp>(result, t, other) &&
+      isPlusZero(getConstant(other)))
+    return Epilogue{LATTICE_UK_EPILOGUE_RELU};
+  if (auto clip = matchClip(result, t))
+    return Epilogue{LATTICE_UK_EPILOGUE_CLIP, clip->first, clip->second};
+  if (matchBinary<arith::MulFOp>(result, t, other))
+    if (auto hs = matchHardSigmoid(other, t))
+      return Epilogue{LATTICE_UK_EPILOGUE_HARDSWISH, hs->first, hs->second};
+  if (auto hs = matchHardSigmoid(result, t))
+    return Epilogue{LATTICE_UK_EPILOGUE_HARDSIGMOID, hs->first, hs->second};
+  return std::nullopt;
+}
+
+/// The bias operand of `op` (null for none) when its indexing map varies
+/// only along the loops `channels` (the output channel, in the order the
+/// kernel numbers channels) among the loops of more than one iteration:
+/// its buffer, read linearly, holds one value per output channel.
+bool isChannelBias(linalg::GenericOp op, OpOperand &operand,
+                   ArrayRef<unsigned> channels) {
+  auto type = dyn_cast<RankedTensorType>(operand.get().getType());
+  if (!type || !type.hasStaticShape() || !type.getElementType().isF32())
+    return false;
+  SmallVector<int64_t> loops = op.getStaticLoopRanges();
+  AffineMap map = op.getMatchingIndexingMap(&operand);
+  SmallVector<unsigned> varying;
+  for (AffineExpr expr : map.getResults()) {
+    auto dim = dyn_cast<AffineDimExpr>(expr);
+    if (!dim)
+      return false;
+    if (loops[dim.getPosition()] != 1)
+      varying.push_back(dim.getPosition());
+  }
+  // The channel loops that vary, in order.
+  SmallVector<unsigned> wanted;
+  for (unsigned loop : channels)
+    if (loops[loop] != 1)
+      wanted.push_back(loop);
+  return varying == wanted;
+}
+
+/// What `op`, the only user of a kernel's output `planes`, computes: the
+/// bias operand (or null) and the epilogue. `channels` are the loops of
+/// the output channel.
+std::optional<std::pair<Value, Epilogue>>
+matchEpilogue(linalg::GenericOp op, Value planes, ArrayRef<unsigned> channels) {
+  auto type = cast<RankedTensorType>(planes.getType());
+  if (op.getNumDpsInits() != 1 || op.getNumDpsInputs() > 2 ||
+      op.getNumLoops() != op.getNumParallelLoops() ||
+      op.getResult(0).getType() != type ||
+      !op.getIndexingMapsArray().back().isIdentity())
+    return std::nullopt;
+  Block &body = op.getRegion().front();
+  if (!op.getRegionOutputArgs()[0].use_empty())
+    return std::nullopt;
+  Value x, bias, biasArg;
+  for (OpOperand *input : op.getDpsInputOperands()) {
+    BlockArgument arg = op.getMatchingBlockArgument(input);
+    if (input->get() == planes && !x &&
+        op.getMatchingIndexingMap(input).isIdentity()) {
+      x = arg;
+      continue;
+    }
+    if (bias || !isChannelBias(op, *input, channels))
+      return std::nullopt;
+    bias = input->get();
+    biasArg = arg;
+  }
+  if (!x)
+    return std::nullopt;
+  Value t = x;
+  if (bias) {
+    // t = x + bias, the first op on x.
+    Operation *add = nullptr;
+    for (Operation &inner : body)
+      if (auto addf = dyn_cast<arith::AddFOp>(inner)) {
+        Value other;
+        if (matchBinary<arith::AddFOp>(addf.getResult(), x, other) &&
+            other == biasArg)
+          add = &inner;
+      }
+    if (!add)
+      return std::nullopt;
+    t = add->getResult(0);
+  }
+  // x (and the bias) may be used only through t.
+  for (Value used : {x, biasArg})
+    if (used && used != t &&
+        llvm::any_of(used.getUsers(), [&](Operation *user) {
+          return user != t.getDefiningOp();
+        }))
+      return std::nullopt;
+  auto yield = cast<linalg::YieldOp>(body.getTerminator());
+  std::optional<Epilogue> epilogue = matchActivation(yield.getValues()[0], t);
+  if (!epilogue || (!bias && epilogue->kind == LATTICE_UK_EPILOGUE_NONE))
+    return std::nullopt;
+  return std::pair(bias, *epilogue);
+}
+
+/// A zero padding of `value` (its only user): the insertion into a fill of
+/// +0 along the last two dimensions only, and the offsets there.
+tensor::InsertSliceOp getPadding(Value value, int64_t &top, int64_t &left) {
+  if (!value.hasOneUse())
+    return nullptr;
+  auto insert = dyn_cast<tensor::InsertSliceOp>(*value.getUsers().begin());
+  if (!insert || insert.getSource() != value)
+    return nullptr;
+  auto fill = insert.getDest().getDefiningOp<linalg::FillOp>();
+  if (!fill || !isPlusZero(getConstant(fill.getInputs()[0])))
+    return nullptr;
+  auto type = cast<RankedTensorType>(value.getType());
+  if (!insert.hasUnitStride() || !insert.getDestType().hasStaticShape() ||
+      insert.getDestType().getRank() != type.getRank())
+    return nullptr;
+  ArrayRef<int64_t> offsets = insert.getStaticOffsets();
+  ArrayRef<int64_t> sizes = insert.getStaticSizes();
+  int64_t rank = type.getRank();
+  for (int64_t d = 0; d < rank; ++d) {
+    if (ShapedType::isDynamic(offsets[d]) || sizes[d] != type.getDimSize(d))
+      return nullptr;
+    if (d < rank - 2 &&
+        (offsets[d] != 0 || insert.getDestType().getDimSize(d) != sizes[d]))
+      return nullptr;
+  }
+  top = offsets[rank - 2];
+  left = offsets[rank - 1];
+  return insert;
+}
+
+/// The i64 constant `value` is, if it is one.
+std::optional<int64_t> getInt(Value value) {
+  IntegerAttr attr;
+  if (!matchPattern(value, m_Constant(&attr)))
+    return std::nullopt;
+  return attr.getInt();
+}
+
+/// The buffer whose address is `address` (an index_cast of its aligned
+/// pointer), when it is a fresh allocation.
+memref::AllocOp getAllocation(Value address) {
+  auto cast = address.getDefiningOp<arith::IndexCastOp>();
+  if (!cast)
+    return nullptr;
+  auto pointer =
+      cast.getIn().getDefiningOp<memref::ExtractAlignedPointerAsIndexOp>();
+  if (!pointer)
+    return nullptr;
+  return pointer.getSource().getDefiningOp<memref::AllocOp>();
+}
+
+/// The address of a fresh f32 buffer of `shape`, aligned as the kernels'
+/// outputs are.
+std::pair<memref::AllocOp, Value> allocate(OpBuilder &b, Location loc,
+                                           ArrayRef<int64_t> shape) {
+  auto alloc = memref::AllocOp::create(
+      b, loc, MemRefType::get(shape, b.getF32Type()), b.getI64IntegerAttr(64));
+  Value pointer = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, alloc);
+  return {alloc, arith::IndexCastOp::create(b, loc, b.getI64Type(), pointer)};
+}
+
+struct CPUFuseUkernelEpiloguesPass final
+    : lattice::impl::CPUFuseUkernelEpiloguesPassBase<
+          CPUFuseUkernelEpiloguesPass> {
+  void runOnOperation() override;
+
+private:
+  /// Folds what follows `call` into it; true when it did.
+  bool fuse(func::CallOp call, DominanceInfo &dominance);
+
+  /// The next number of kUkernelOperandAttrName.
+  int64_t nextOperand = 0;
+};
+
+bool CPUFuseUkernelEpiloguesPass::fuse(func::CallOp call,
+                                       DominanceInfo &dominance) {
+  bool conv = call.getCallee() == kConvF32Kernel;
+  unsigned first = conv ? kConvF32OutputArg : kWindowF32OutputArg;
+  if (call.getNumOperands() < first + kUkernelOutputArgs + 1)
+    return false;
+  // An NCHW convolution output; nothing folded yet.
+  if (conv) {
+    std::optional<int64_t> flags =
+        getInt(call.getOperand(first + kUkernelOutputArgs));
+    if (!flags || !(*flags & LATTICE_UK_OUT_NCHW))
+      return false;
+  }
+  if (getInt(call.getOperand(first)) != 0 ||
+      getInt(call.getOperand(first + 1)) != LATTICE_UK_EPILOGUE_NONE ||
+      getInt(call.getOperand(first + 5)) != 0 ||
+      getInt(call.getOperand(first + 6)) != 0)
+    return false;
+  memref::AllocOp alloc = getAllocation(call.getOperand(kUkernelResultArg));
+  if (!alloc)
+    return false;
+  bufferization::ToTensorOp planes;
+  for (Operation *user : alloc->getUsers())
+    if (auto toTensor = dyn_cast<bufferization::ToTensorOp>(user))
+      planes = toTensor;
+  if (!planes || !planes->hasOneUse() || planes->getBlock() != call->getBlock())
+    return false;
+  auto op = dyn_cast<linalg::GenericOp>(*planes->getUsers().begin());
+  if (!op)
+    return false;
+  // The output channel: dimension 1 of [N, M, OH, OW], or 1 and 2 of a
+  // window's [N, groups, mult, OH, OW].
+  SmallVector<unsigned> channels =
+      conv ? SmallVector<unsigned>{1} : SmallVector<unsigned>{1, 2};
+  std::optional<std::pair<Value, Epilogue>> epilogue =
+      matchEpilogue(op, planes.getResult(), channels);
+  if (!epilogue)
+    return false;
+  auto [bias, kind] = *epilogue;
+  if (bias && !dominance.properlyDominates(bias, call))
+    return false;
+
+  OpBuilder b(call);
+  Location loc = call.getLoc();
+  auto constant = [&](int64_t value) -> Value {
+    return arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(value));
+  };
+  SmallVector<Value> operands(call.getOperands());
+  if (bias) {
+    auto type = cast<RankedTensorType>(bias.getType());
+    auto buffer = bufferization::ToBufferOp::create(
+        b, loc, MemRefType::get(type.getShape(), type.getElementType()), bias,
+        /*read_only=*/true);
+    buffer->setAttr(kUkernelOperandAttrName,
+                    b.getI64IntegerAttr(nextOperand++));
+    Value pointer =
+        memref::ExtractAlignedPointerAsIndexOp::create(b, loc, buffer);
+    operands[first] =
+        arith::IndexCastOp::create(b, loc, b.getI64Type(), pointer);
+  }
+  uint32_t low, high;
+  std::memcpy(&low, &kind.p0, sizeof(low));
+  std::memcpy(&high, &kind.p1, sizeof(high));
+  operands[first + 1] = constant(kind.kind);
+  operands[first + 2] = constant(int64_t((uint64_t(high) << 32) | low));
+
+  // Into the padded buffer of the padding that follows, if one does (a
+  // convolution's [N, M, OH, OW] output).
+  Value result = op.getResult(0);
+  int64_t top = 0, left = 0;
+  tensor::InsertSliceOp padding =
+      conv ? getPadding(result, top, left) : nullptr;
+  Value fused = planes.getResult();
+  Value oldAddress = call.getOperand(kUkernelResultArg);
+  if (padding) {
+    RankedTensorType padded = padding.getDestType();
+    int64_t rank = padded.getRank();
+    operands[first + 3] = constant(padded.getDimSize(rank - 2));
+    operands[first + 4] = constant(padded.getDimSize(rank - 1));
+    operands[first + 5] = constant(top);
+    operands[first + 6] = constant(left);
+    auto [buffer, address] = allocate(b, alloc.getLoc(), padded.getShape());
+    operands[kUkernelResultArg] = address;
+    b.setInsertionPoint(planes);
+    fused = bufferization::ToTensorOp::create(b, planes.getLoc(), padded,
+                                              buffer, /*restrict=*/true,
+                                              /*writable=*/true);
+    result = padding.getResult();
+  }
+  call->setOperands(operands);
+  result.replaceAllUsesWith(fused);
+  if (!padding) {
+    op->erase();
+    return true;
+  }
+  // The padding, the op and the unpadded buffer go (the fill too, unless
+  // another padding inserts into it).
+  Operation *fill = padding.getDest().getDefiningOp();
+  padding->erase();
+  op->erase();
+  planes->erase();
+  if (fill->use_empty())
+    fill->erase();
+  Operation *cast = oldAddress.getDefiningOp();
+  if (cast->use_empty()) {
+    Operation *pointer = cast->getOperand(0).getDefiningOp();
+    cast->erase();
+    if (pointer->use_empty())
+      pointer->erase();
+  }
+  if (alloc->use_empty())
+    alloc->erase();
+  return true;
+}
+
+void CPUFuseUkernelEpiloguesPass::runOnOperation() {
+  ModuleOp module = getOperation();
+  // Numbers after those that lattice-cpu-use-ukernels gave.
+  module.walk([&](bufferization::ToBufferOp op) {
+    if (auto number = op->getAttrOfType<IntegerAttr>(kUkernelOperandAttrName))
+      nextOperand = std::max(nextOperand, number.getInt() + 1);
+  });
+  SmallVector<func::CallOp> calls;
+  module.walk([&](func::CallOp call) {
+    if (call.getCallee() == kConvF32Kernel ||
+        call.getCallee() == kWindowF32Kernel)
+      calls.push_back(call);
+  });
+  DominanceInfo &dominance = getAnalysis<DominanceInfo>();
+  for (func::CallOp call : calls)
+    fuse(call, dominance);
+}
+} // namespace

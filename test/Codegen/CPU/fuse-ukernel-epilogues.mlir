@@ -1,0 +1,424 @@
+// RUN: lattice-opt %s --lattice-cpu-fuse-ukernel-epilogues --cse -split-input-file | FileCheck %s
+
+// The elementwise op after a convolution kernel (bias and activation) and
+// the zero padding after it fold into the kernel's call; ops that are not
+// a per-channel bias and a supported activation, and paddings that are not
+// along the planes, stay.
+// Bias, ReLU and a padding of 1 above and left, 2 right: the kernel writes
+// 6 x 7 planes with the results at (1, 1), into a buffer of their own; the
+// op, the fill and the insertion are gone.
+// CHECK-LABEL: func.func @relu_padded
+// CHECK-SAME: %[[B:[a-z0-9]+]]: tensor<8xf32>
+// CHECK-DAG: %[[C0:.*]] = arith.constant 0 : i64
+// CHECK-DAG: %[[C1:.*]] = arith.constant 1 : i64
+// CHECK-DAG: %[[C6:.*]] = arith.constant 6 : i64
+// CHECK-DAG: %[[C7:.*]] = arith.constant 7 : i64
+// CHECK-DAG: %[[C8:.*]] = arith.constant 8 : i64
+// CHECK-DAG: %[[NCHW:.*]] = arith.constant 524288 : i64
+// CHECK-DAG: %[[BB:.*]] = bufferization.to_buffer %[[B]] read_only {lattice.ukernel_operand = 0 : i64}
+// CHECK-DAG: %[[PADDED:.*]] = memref.alloc() {alignment = 64 : i64} : memref<1x8x6x7xf32>
+// CHECK: call @lattice_uk_conv2d_f32({{.*}}, %[[C8]], %[[BA:.*]], %[[C1]], %[[C0]], %[[C6]], %[[C7]], %[[C1]], %[[C1]], %[[NCHW]],
+// CHECK: %[[R:.*]] = bufferization.to_tensor %[[PADDED]] restrict writable
+// CHECK-NOT: linalg.generic
+// CHECK-NOT: linalg.fill
+// CHECK-NOT: tensor.insert_slice
+// CHECK: return %[[R]] : tensor<1x8x6x7xf32>
+func.func @relu_padded(%xa: i64, %wa: i64, %b: tensor<8xf32>) -> tensor<1x8x6x7xf32> {
+  %c0 = arith.constant 0 : i64
+  %c1 = arith.constant 1 : i64
+  %c2 = arith.constant 2 : i64
+  %c3 = arith.constant 3 : i64
+  %c4 = arith.constant 4 : i64
+  %c8 = arith.constant 8 : i64
+  %c10 = arith.constant 10 : i64
+  %flags = arith.constant 524288 : i64
+  %alloc = memref.alloc() {alignment = 64 : i64} : memref<1x8x4x4xf32>
+  %p = memref.extract_aligned_pointer_as_index %alloc : memref<1x8x4x4xf32> -> index
+  %ya = arith.index_cast %p : index to i64
+  call @lattice_uk_conv2d_f32(%xa, %wa, %ya, %c1, %c3, %c10, %c10, %c3, %c3, %c4, %c4, %c2, %c2, %c1, %c1, %c8, %c0, %c0, %c0, %c4, %c4, %c0, %c0, %flags, %c2) : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> ()
+  %t = bufferization.to_tensor %alloc restrict writable : memref<1x8x4x4xf32> to tensor<1x8x4x4xf32>
+  %e = tensor.empty() : tensor<1x8x4x4xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d1)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%t, %b : tensor<1x8x4x4xf32>, tensor<8xf32>) outs(%e : tensor<1x8x4x4xf32>) {
+  ^bb0(%a0: f32, %a1: f32, %o: f32):
+    %s = arith.addf %a0, %a1 : f32
+    %z = arith.constant 0.0 : f32
+    %m = arith.maximumf %s, %z : f32
+    linalg.yield %m : f32
+  } -> tensor<1x8x4x4xf32>
+  %zero = arith.constant 0.0 : f32
+  %pe = tensor.empty() : tensor<1x8x6x7xf32>
+  %pf = linalg.fill ins(%zero : f32) outs(%pe : tensor<1x8x6x7xf32>) -> tensor<1x8x6x7xf32>
+  %padded = tensor.insert_slice %y into %pf[0, 0, 1, 1] [1, 8, 4, 4] [1, 1, 1, 1] : tensor<1x8x4x4xf32> into tensor<1x8x6x7xf32>
+  return %padded : tensor<1x8x6x7xf32>
+}
+func.func private @lattice_uk_conv2d_f32(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
+
+// -----
+
+// HardSwish as the ONNX importer writes it (operands in either order):
+// epilogue 3, its 1/6 and 1/2 in the low and high halves of the
+// parameters; no padding, so the same buffer.
+// CHECK-LABEL: func.func @hardswish
+// CHECK-DAG: %[[HS:.*]] = arith.constant 3 : i64
+// CHECK-DAG: %[[P:.*]] = arith.constant 4539628425432443563 : i64
+// CHECK-DAG: %[[C4:.*]] = arith.constant 4 : i64
+// CHECK-DAG: %[[C0:.*]] = arith.constant 0 : i64
+// CHECK-DAG: %[[ALLOC:.*]] = memref.alloc() {alignment = 64 : i64} : memref<1x8x4x4xf32>
+// CHECK: call @lattice_uk_conv2d_f32({{.*}}, %{{.*}}, %[[HS]], %[[P]], %[[C4]], %[[C4]], %[[C0]], %[[C0]],
+// CHECK: %[[R:.*]] = bufferization.to_tensor %[[ALLOC]]
+// CHECK-NOT: linalg.generic
+// CHECK: return %[[R]]
+func.func @hardswish(%xa: i64, %wa: i64, %b: tensor<8xf32>) -> tensor<1x8x4x4xf32> {
+  %c0 = arith.constant 0 : i64
+  %c1 = arith.constant 1 : i64
+  %c2 = arith.constant 2 : i64
+  %c3 = arith.constant 3 : i64
+  %c4 = arith.constant 4 : i64
+  %c8 = arith.constant 8 : i64
+  %c10 = arith.constant 10 : i64
+  %flags = arith.constant 524288 : i64
+  %alloc = memref.alloc() {alignment = 64 : i64} : memref<1x8x4x4xf32>
+  %p = memref.extract_aligned_pointer_as_index %alloc : memref<1x8x4x4xf32> -> index
+  %ya = arith.index_cast %p : index to i64
+  call @lattice_uk_conv2d_f32(%xa, %wa, %ya, %c1, %c3, %c10, %c10, %c3, %c3, %c4, %c4, %c2, %c2, %c1, %c1, %c8, %c0, %c0, %c0, %c4, %c4, %c0, %c0, %flags, %c2) : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> ()
+  %t = bufferization.to_tensor %alloc restrict writable : memref<1x8x4x4xf32> to tensor<1x8x4x4xf32>
+  %e = tensor.empty() : tensor<1x8x4x4xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d1)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%t, %b : tensor<1x8x4x4xf32>, tensor<8xf32>) outs(%e : tensor<1x8x4x4xf32>) {
+  ^bb0(%a0: f32, %a1: f32, %o: f32):
+    %t0 = arith.addf %a1, %a0 : f32
+    %al = arith.constant 0.1666666716337204 : f32
+    %be = arith.constant 0.5 : f32
+    %z = arith.constant 0.0 : f32
+    %one = arith.constant 1.0 : f32
+    %m = arith.mulf %t0, %al : f32
+    %s = arith.addf %m, %be : f32
+    %lo = arith.maximumf %s, %z : f32
+    %h = arith.minimumf %lo, %one : f32
+    %r = arith.mulf %t0, %h : f32
+    linalg.yield %r : f32
+  } -> tensor<1x8x4x4xf32>
+  return %y : tensor<1x8x4x4xf32>
+}
+func.func private @lattice_uk_conv2d_f32(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
+
+// -----
+
+// A clip to [0, 6] (ReLU6): epilogue 2 with 0 and 6.
+// CHECK-LABEL: func.func @relu6
+// CHECK-DAG: %[[CLIP:.*]] = arith.constant 2 : i64
+// CHECK-DAG: %[[P:.*]] = arith.constant 4665729213955833856 : i64
+// CHECK: call @lattice_uk_conv2d_f32({{.*}}, %{{.*}}, %[[CLIP]], %[[P]],
+// CHECK-NOT: linalg.generic
+func.func @relu6(%xa: i64, %wa: i64, %b: tensor<8xf32>) -> tensor<1x8x4x4xf32> {
+  %c0 = arith.constant 0 : i64
+  %c1 = arith.constant 1 : i64
+  %c2 = arith.constant 2 : i64
+  %c3 = arith.constant 3 : i64
+  %c4 = arith.constant 4 : i64
+  %c8 = arith.constant 8 : i64
+  %c10 = arith.constant 10 : i64
+  %flags = arith.constant 524288 : i64
+  %alloc = memref.alloc() {alignment = 64 : i64} : memref<1x8x4x4xf32>
+  %p = memref.extract_aligned_pointer_as_index %alloc : memref<1x8x4x4xf32> -> index
+  %ya = arith.index_cast %p : index to i64
+  call @lattice_uk_conv2d_f32(%xa, %wa, %ya, %c1, %c3, %c10, %c10, %c3, %c3, %c4, %c4, %c2, %c2, %c1, %c1, %c8, %c0, %c0, %c0, %c4, %c4, %c0, %c0, %flags, %c2) : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> ()
+  %t = bufferization.to_tensor %alloc restrict writable : memref<1x8x4x4xf32> to tensor<1x8x4x4xf32>
+  %e = tensor.empty() : tensor<1x8x4x4xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d1)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%t, %b : tensor<1x8x4x4xf32>, tensor<8xf32>) outs(%e : tensor<1x8x4x4xf32>) {
+  ^bb0(%a0: f32, %a1: f32, %o: f32):
+    %s = arith.addf %a0, %a1 : f32
+    %z = arith.constant 0.0 : f32
+    %six = arith.constant 6.0 : f32
+    %m = arith.maximumf %z, %s : f32
+    %c = arith.minimumf %m, %six : f32
+    linalg.yield %c : f32
+  } -> tensor<1x8x4x4xf32>
+  return %y : tensor<1x8x4x4xf32>
+}
+func.func private @lattice_uk_conv2d_f32(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
+
+// -----
+
+// HardSigmoid without a bias: no bias address (0), epilogue 4.
+// CHECK-LABEL: func.func @hardsigmoid
+// CHECK-DAG: %[[C0:.*]] = arith.constant 0 : i64
+// CHECK-DAG: %[[C8:.*]] = arith.constant 8 : i64
+// CHECK-DAG: %[[HSIG:.*]] = arith.constant 4 : i64
+// CHECK-DAG: %[[P:.*]] = arith.constant 4539628425434680525 : i64
+// CHECK: call @lattice_uk_conv2d_f32({{.*}}, %[[C8]], %[[C0]], %[[HSIG]], %[[P]],
+// CHECK-NOT: linalg.generic
+func.func @hardsigmoid(%xa: i64, %wa: i64) -> tensor<1x8x4x4xf32> {
+  %c0 = arith.constant 0 : i64
+  %c1 = arith.constant 1 : i64
+  %c2 = arith.constant 2 : i64
+  %c3 = arith.constant 3 : i64
+  %c4 = arith.constant 4 : i64
+  %c8 = arith.constant 8 : i64
+  %c10 = arith.constant 10 : i64
+  %flags = arith.constant 524288 : i64
+  %alloc = memref.alloc() {alignment = 64 : i64} : memref<1x8x4x4xf32>
+  %p = memref.extract_aligned_pointer_as_index %alloc : memref<1x8x4x4xf32> -> index
+  %ya = arith.index_cast %p : index to i64
+  call @lattice_uk_conv2d_f32(%xa, %wa, %ya, %c1, %c3, %c10, %c10, %c3, %c3, %c4, %c4, %c2, %c2, %c1, %c1, %c8, %c0, %c0, %c0, %c4, %c4, %c0, %c0, %flags, %c2) : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> ()
+  %t = bufferization.to_tensor %alloc restrict writable : memref<1x8x4x4xf32> to tensor<1x8x4x4xf32>
+  %e = tensor.empty() : tensor<1x8x4x4xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%t : tensor<1x8x4x4xf32>) outs(%e : tensor<1x8x4x4xf32>) {
+  ^bb0(%a0: f32, %o: f32):
+    %al = arith.constant 0.2 : f32
+    %be = arith.constant 0.5 : f32
+    %z = arith.constant 0.0 : f32
+    %one = arith.constant 1.0 : f32
+    %m = arith.mulf %a0, %al : f32
+    %s = arith.addf %be, %m : f32
+    %lo = arith.maximumf %s, %z : f32
+    %h = arith.minimumf %one, %lo : f32
+    linalg.yield %h : f32
+  } -> tensor<1x8x4x4xf32>
+  return %y : tensor<1x8x4x4xf32>
+}
+func.func private @lattice_uk_conv2d_f32(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
+
+// -----
+
+// A bias alone folds; a padding along the channels does not (the
+// insertion stays, from the call's own buffer).
+// CHECK-LABEL: func.func @bias_padded_channels
+// CHECK-DAG: %[[NONE:.*]] = arith.constant 0 : i64
+// CHECK: call @lattice_uk_conv2d_f32({{.*}}, %{{.*}}, %[[NONE]], %[[NONE]], %{{.*}}, %{{.*}}, %[[NONE]], %[[NONE]],
+// CHECK-NOT: linalg.generic
+// CHECK: tensor.insert_slice
+func.func @bias_padded_channels(%xa: i64, %wa: i64, %b: tensor<8xf32>) -> tensor<1x9x4x4xf32> {
+  %c0 = arith.constant 0 : i64
+  %c1 = arith.constant 1 : i64
+  %c2 = arith.constant 2 : i64
+  %c3 = arith.constant 3 : i64
+  %c4 = arith.constant 4 : i64
+  %c8 = arith.constant 8 : i64
+  %c10 = arith.constant 10 : i64
+  %flags = arith.constant 524288 : i64
+  %alloc = memref.alloc() {alignment = 64 : i64} : memref<1x8x4x4xf32>
+  %p = memref.extract_aligned_pointer_as_index %alloc : memref<1x8x4x4xf32> -> index
+  %ya = arith.index_cast %p : index to i64
+  call @lattice_uk_conv2d_f32(%xa, %wa, %ya, %c1, %c3, %c10, %c10, %c3, %c3, %c4, %c4, %c2, %c2, %c1, %c1, %c8, %c0, %c0, %c0, %c4, %c4, %c0, %c0, %flags, %c2) : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> ()
+  %t = bufferization.to_tensor %alloc restrict writable : memref<1x8x4x4xf32> to tensor<1x8x4x4xf32>
+  %e = tensor.empty() : tensor<1x8x4x4xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d1)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%t, %b : tensor<1x8x4x4xf32>, tensor<8xf32>) outs(%e : tensor<1x8x4x4xf32>) {
+  ^bb0(%a0: f32, %a1: f32, %o: f32):
+    %s = arith.addf %a0, %a1 : f32
+    linalg.yield %s : f32
+  } -> tensor<1x8x4x4xf32>
+  %zero = arith.constant 0.0 : f32
+  %pe = tensor.empty() : tensor<1x9x4x4xf32>
+  %pf = linalg.fill ins(%zero : f32) outs(%pe : tensor<1x9x4x4xf32>) -> tensor<1x9x4x4xf32>
+  %padded = tensor.insert_slice %y into %pf[0, 1, 0, 0] [1, 8, 4, 4] [1, 1, 1, 1] : tensor<1x8x4x4xf32> into tensor<1x9x4x4xf32>
+  return %padded : tensor<1x9x4x4xf32>
+}
+func.func private @lattice_uk_conv2d_f32(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
+
+// -----
+
+// A residual added before the activation: not an epilogue the kernels apply.
+// CHECK-LABEL: func.func @residual
+// CHECK: call @lattice_uk_conv2d_f32({{.*}}, %{{.*}}, %[[Z:.*]], %[[Z]], %[[Z]], %{{.*}}, %{{.*}}, %[[Z]], %[[Z]],
+// CHECK: linalg.generic
+func.func @residual(%xa: i64, %wa: i64, %b: tensor<8xf32>, %r: tensor<1x8x4x4xf32>) -> tensor<1x8x4x4xf32> {
+  %c0 = arith.constant 0 : i64
+  %c1 = arith.constant 1 : i64
+  %c2 = arith.constant 2 : i64
+  %c3 = arith.constant 3 : i64
+  %c4 = arith.constant 4 : i64
+  %c8 = arith.constant 8 : i64
+  %c10 = arith.constant 10 : i64
+  %flags = arith.constant 524288 : i64
+  %alloc = memref.alloc() {alignment = 64 : i64} : memref<1x8x4x4xf32>
+  %p = memref.extract_aligned_pointer_as_index %alloc : memref<1x8x4x4xf32> -> index
+  %ya = arith.index_cast %p : index to i64
+  call @lattice_uk_conv2d_f32(%xa, %wa, %ya, %c1, %c3, %c10, %c10, %c3, %c3, %c4, %c4, %c2, %c2, %c1, %c1, %c8, %c0, %c0, %c0, %c4, %c4, %c0, %c0, %flags, %c2) : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> ()
+  %t = bufferization.to_tensor %alloc restrict writable : memref<1x8x4x4xf32> to tensor<1x8x4x4xf32>
+  %e = tensor.empty() : tensor<1x8x4x4xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d1)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%t, %b, %r : tensor<1x8x4x4xf32>, tensor<8xf32>, tensor<1x8x4x4xf32>) outs(%e : tensor<1x8x4x4xf32>) {
+  ^bb0(%a0: f32, %a1: f32, %a2: f32, %o: f32):
+    %s = arith.addf %a0, %a1 : f32
+    %q = arith.addf %s, %a2 : f32
+    %z = arith.constant 0.0 : f32
+    %m = arith.maximumf %q, %z : f32
+    linalg.yield %m : f32
+  } -> tensor<1x8x4x4xf32>
+  return %y : tensor<1x8x4x4xf32>
+}
+func.func private @lattice_uk_conv2d_f32(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
+
+// -----
+
+// maximumf with -0 is not ReLU (-0 stays -0).
+// CHECK-LABEL: func.func @negative_zero
+// CHECK: call @lattice_uk_conv2d_f32({{.*}}, %{{.*}}, %[[Z:.*]], %[[Z]], %[[Z]], %{{.*}}, %{{.*}}, %[[Z]], %[[Z]],
+// CHECK: linalg.generic
+func.func @negative_zero(%xa: i64, %wa: i64, %b: tensor<8xf32>) -> tensor<1x8x4x4xf32> {
+  %c0 = arith.constant 0 : i64
+  %c1 = arith.constant 1 : i64
+  %c2 = arith.constant 2 : i64
+  %c3 = arith.constant 3 : i64
+  %c4 = arith.constant 4 : i64
+  %c8 = arith.constant 8 : i64
+  %c10 = arith.constant 10 : i64
+  %flags = arith.constant 524288 : i64
+  %alloc = memref.alloc() {alignment = 64 : i64} : memref<1x8x4x4xf32>
+  %p = memref.extract_aligned_pointer_as_index %alloc : memref<1x8x4x4xf32> -> index
+  %ya = arith.index_cast %p : index to i64
+  call @lattice_uk_conv2d_f32(%xa, %wa, %ya, %c1, %c3, %c10, %c10, %c3, %c3, %c4, %c4, %c2, %c2, %c1, %c1, %c8, %c0, %c0, %c0, %c4, %c4, %c0, %c0, %flags, %c2) : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> ()
+  %t = bufferization.to_tensor %alloc restrict writable : memref<1x8x4x4xf32> to tensor<1x8x4x4xf32>
+  %e = tensor.empty() : tensor<1x8x4x4xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d1)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%t, %b : tensor<1x8x4x4xf32>, tensor<8xf32>) outs(%e : tensor<1x8x4x4xf32>) {
+  ^bb0(%a0: f32, %a1: f32, %o: f32):
+    %s = arith.addf %a0, %a1 : f32
+    %z = arith.constant -0.0 : f32
+    %m = arith.maximumf %s, %z : f32
+    linalg.yield %m : f32
+  } -> tensor<1x8x4x4xf32>
+  return %y : tensor<1x8x4x4xf32>
+}
+func.func private @lattice_uk_conv2d_f32(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
+
+// -----
+
+// Fast-math flags allow other results than the kernels': not folded.
+// CHECK-LABEL: func.func @fast_math
+// CHECK: call @lattice_uk_conv2d_f32({{.*}}, %{{.*}}, %[[Z:.*]], %[[Z]], %[[Z]], %{{.*}}, %{{.*}}, %[[Z]], %[[Z]],
+// CHECK: linalg.generic
+func.func @fast_math(%xa: i64, %wa: i64, %b: tensor<8xf32>) -> tensor<1x8x4x4xf32> {
+  %c0 = arith.constant 0 : i64
+  %c1 = arith.constant 1 : i64
+  %c2 = arith.constant 2 : i64
+  %c3 = arith.constant 3 : i64
+  %c4 = arith.constant 4 : i64
+  %c8 = arith.constant 8 : i64
+  %c10 = arith.constant 10 : i64
+  %flags = arith.constant 524288 : i64
+  %alloc = memref.alloc() {alignment = 64 : i64} : memref<1x8x4x4xf32>
+  %p = memref.extract_aligned_pointer_as_index %alloc : memref<1x8x4x4xf32> -> index
+  %ya = arith.index_cast %p : index to i64
+  call @lattice_uk_conv2d_f32(%xa, %wa, %ya, %c1, %c3, %c10, %c10, %c3, %c3, %c4, %c4, %c2, %c2, %c1, %c1, %c8, %c0, %c0, %c0, %c4, %c4, %c0, %c0, %flags, %c2) : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> ()
+  %t = bufferization.to_tensor %alloc restrict writable : memref<1x8x4x4xf32> to tensor<1x8x4x4xf32>
+  %e = tensor.empty() : tensor<1x8x4x4xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d1)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%t, %b : tensor<1x8x4x4xf32>, tensor<8xf32>) outs(%e : tensor<1x8x4x4xf32>) {
+  ^bb0(%a0: f32, %a1: f32, %o: f32):
+    %s = arith.addf %a0, %a1 fastmath<fast> : f32
+    %z = arith.constant 0.0 : f32
+    %m = arith.maximumf %s, %z : f32
+    linalg.yield %m : f32
+  } -> tensor<1x8x4x4xf32>
+  return %y : tensor<1x8x4x4xf32>
+}
+func.func private @lattice_uk_conv2d_f32(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
+
+// -----
+
+// A "bias" that varies along the rows of the planes is not per channel.
+// CHECK-LABEL: func.func @pixel_bias
+// CHECK: call @lattice_uk_conv2d_f32({{.*}}, %{{.*}}, %[[Z:.*]], %[[Z]], %[[Z]], %{{.*}}, %{{.*}}, %[[Z]], %[[Z]],
+// CHECK: linalg.generic
+func.func @pixel_bias(%xa: i64, %wa: i64, %b: tensor<4xf32>) -> tensor<1x8x4x4xf32> {
+  %c0 = arith.constant 0 : i64
+  %c1 = arith.constant 1 : i64
+  %c2 = arith.constant 2 : i64
+  %c3 = arith.constant 3 : i64
+  %c4 = arith.constant 4 : i64
+  %c8 = arith.constant 8 : i64
+  %c10 = arith.constant 10 : i64
+  %flags = arith.constant 524288 : i64
+  %alloc = memref.alloc() {alignment = 64 : i64} : memref<1x8x4x4xf32>
+  %p = memref.extract_aligned_pointer_as_index %alloc : memref<1x8x4x4xf32> -> index
+  %ya = arith.index_cast %p : index to i64
+  call @lattice_uk_conv2d_f32(%xa, %wa, %ya, %c1, %c3, %c10, %c10, %c3, %c3, %c4, %c4, %c2, %c2, %c1, %c1, %c8, %c0, %c0, %c0, %c4, %c4, %c0, %c0, %flags, %c2) : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> ()
+  %t = bufferization.to_tensor %alloc restrict writable : memref<1x8x4x4xf32> to tensor<1x8x4x4xf32>
+  %e = tensor.empty() : tensor<1x8x4x4xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d2)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%t, %b : tensor<1x8x4x4xf32>, tensor<4xf32>) outs(%e : tensor<1x8x4x4xf32>) {
+  ^bb0(%a0: f32, %a1: f32, %o: f32):
+    %s = arith.addf %a0, %a1 : f32
+    %z = arith.constant 0.0 : f32
+    %m = arith.maximumf %s, %z : f32
+    linalg.yield %m : f32
+  } -> tensor<1x8x4x4xf32>
+  return %y : tensor<1x8x4x4xf32>
+}
+func.func private @lattice_uk_conv2d_f32(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
+
+// -----
+
+// A pixel-major output (no NCHW flag) has no epilogue.
+// CHECK-LABEL: func.func @pixel_major
+// CHECK: call @lattice_uk_conv2d_f32({{.*}}, %{{.*}}, %[[Z:.*]], %[[Z]], %[[Z]], %{{.*}}, %{{.*}}, %[[Z]], %[[Z]],
+// CHECK: linalg.generic
+func.func @pixel_major(%xa: i64, %wa: i64, %b: tensor<8xf32>) -> tensor<1x8x4x4xf32> {
+  %c0 = arith.constant 0 : i64
+  %c1 = arith.constant 1 : i64
+  %c2 = arith.constant 2 : i64
+  %c3 = arith.constant 3 : i64
+  %c4 = arith.constant 4 : i64
+  %c8 = arith.constant 8 : i64
+  %c10 = arith.constant 10 : i64
+  %flags = arith.constant 0 : i64
+  %alloc = memref.alloc() {alignment = 64 : i64} : memref<1x8x4x4xf32>
+  %p = memref.extract_aligned_pointer_as_index %alloc : memref<1x8x4x4xf32> -> index
+  %ya = arith.index_cast %p : index to i64
+  call @lattice_uk_conv2d_f32(%xa, %wa, %ya, %c1, %c3, %c10, %c10, %c3, %c3, %c4, %c4, %c2, %c2, %c1, %c1, %c8, %c0, %c0, %c0, %c4, %c4, %c0, %c0, %flags, %c2) : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> ()
+  %t = bufferization.to_tensor %alloc restrict writable : memref<1x8x4x4xf32> to tensor<1x8x4x4xf32>
+  %e = tensor.empty() : tensor<1x8x4x4xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d1)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%t, %b : tensor<1x8x4x4xf32>, tensor<8xf32>) outs(%e : tensor<1x8x4x4xf32>) {
+  ^bb0(%a0: f32, %a1: f32, %o: f32):
+    %s = arith.addf %a0, %a1 : f32
+    %z = arith.constant 0.0 : f32
+    %m = arith.maximumf %s, %z : f32
+    linalg.yield %m : f32
+  } -> tensor<1x8x4x4xf32>
+  return %y : tensor<1x8x4x4xf32>
+}
+func.func private @lattice_uk_conv2d_f32(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
+
+// -----
+
+// A depthwise convolution's [N, groups, mult, OH, OW] result with a bias
+// per group ((d0, d1) over a 1 x 4 tensor: d0 has one iteration): folded
+// into the window kernel's call.
+// CHECK-LABEL: func.func @window_relu
+// CHECK-DAG: %[[RELU:.*]] = arith.constant 1 : i64
+// CHECK-DAG: %[[C0:.*]] = arith.constant 0 : i64
+// CHECK-DAG: %[[C5:.*]] = arith.constant 5 : i64
+// CHECK: call @lattice_uk_window2d_f32({{.*}}, %[[C0]], %{{.*}}, %[[RELU]], %[[C0]], %[[C5]], %[[C5]], %[[C0]], %[[C0]], %{{.*}})
+// CHECK-NOT: linalg.generic
+func.func @window_relu(%xa: i64, %wa: i64, %b: tensor<1x4xf32>) -> tensor<1x4x1x5x5xf32> {
+  %c0 = arith.constant 0 : i64
+  %c1 = arith.constant 1 : i64
+  %c2 = arith.constant 2 : i64
+  %c3 = arith.constant 3 : i64
+  %c4 = arith.constant 4 : i64
+  %c5 = arith.constant 5 : i64
+  %c7 = arith.constant 7 : i64
+  %alloc = memref.alloc() {alignment = 64 : i64} : memref<1x4x1x5x5xf32>
+  %p = memref.extract_aligned_pointer_as_index %alloc : memref<1x4x1x5x5xf32> -> index
+  %ya = arith.index_cast %p : index to i64
+  call @lattice_uk_window2d_f32(%xa, %wa, %ya, %c1, %c4, %c1, %c7, %c7, %c3, %c3, %c5, %c5, %c1, %c1, %c1, %c1, %c1, %c0, %c0, %c0, %c0, %c5, %c5, %c0, %c0, %c2) : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> ()
+  %t = bufferization.to_tensor %alloc restrict writable : memref<1x4x1x5x5xf32> to tensor<1x4x1x5x5xf32>
+  %e = tensor.empty() : tensor<1x4x1x5x5xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3, d4)>, affine_map<(d0, d1, d2, d3, d4) -> (d0, d1)>, affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3, d4)>], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]}
+      ins(%t, %b : tensor<1x4x1x5x5xf32>, tensor<1x4xf32>) outs(%e : tensor<1x4x1x5x5xf32>) {
+  ^bb0(%a0: f32, %a1: f32, %o: f32):
+    %s = arith.addf %a0, %a1 : f32
+    %z = arith.constant 0.0 : f32
+    %m = arith.maximumf %s, %z : f32
+    linalg.yield %m : f32
+  } -> tensor<1x4x1x5x5xf32>
+  return %y : tensor<1x4x1x5x5xf32>
+}
+func.func private @lattice_uk_window2d_f32(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
