@@ -1,4 +1,4 @@
-/*===- lattice_epilogue.h - Bias, activation and padded stores ------------===*
+/*===- lattice_epilogue.h - Bias and activation of convolution outputs ----===*
  *
  * Part of the Lattice project, under the Apache License v2.0 with LLVM
  * Exceptions. See LICENSE for license information.
@@ -6,12 +6,11 @@
  *
  *===----------------------------------------------------------------------===*
  *
- * The output side of the convolution and window kernels
- * (LATTICE_UK_EPILOGUE_* in lattice_ukernels.h): where a result goes in
- * its possibly padded NCHW output, the zeroed frame around it, and the
- * bias and activation applied to each run of results while it is still
- * in the core's cache, instead of a pass of their own over memory after
- * the kernel. Internal to the runtime.
+ * The epilogue of the convolution and window kernels
+ * (LATTICE_UK_EPILOGUE_* in lattice_ukernels.h): the bias and activation
+ * of the op that followed them in the model, applied to results in
+ * registers as they are stored, instead of in a pass of its own over the
+ * output. Internal to the runtime.
  *
  *===----------------------------------------------------------------------===*/
 
@@ -36,61 +35,25 @@ typedef struct {
   const float *bias; /* one per output channel, or NULL */
   int kind;          /* LATTICE_UK_EPILOGUE_* */
   float p0, p1;
-  /* Planes of yh x yw; result (oh, ow) at (top + oh, left + ow). */
-  int64_t yh, yw, top, left;
-  int64_t oh, ow;
-} lattice_output;
+} lattice_epilogue;
 
-/* The output of the kernel arguments (epilogue, params, yh, yw, top, left)
-   for OH x OW results; 0 when they are invalid (an unknown epilogue, a
-   result that does not fit its plane). */
-static inline int lattice_output_init(lattice_output *o, int64_t bias,
-                                      int64_t epilogue, int64_t params,
-                                      int64_t yh, int64_t yw, int64_t top,
-                                      int64_t left, int64_t oh, int64_t ow) {
-  if (epilogue < LATTICE_UK_EPILOGUE_NONE ||
-      epilogue > LATTICE_UK_EPILOGUE_HARDSIGMOID || top < 0 || left < 0 ||
-      oh > yh - top || ow > yw - left)
+/* The epilogue of the kernel arguments `bias`, `kind` and `params`; 0 when
+   the kind is unknown. */
+static inline int lattice_epilogue_init(lattice_epilogue *e, int64_t bias,
+                                        int64_t kind, int64_t params) {
+  if (kind < LATTICE_UK_EPILOGUE_NONE || kind > LATTICE_UK_EPILOGUE_HARDSIGMOID)
     return 0;
   uint32_t low = (uint32_t)params, high = (uint32_t)((uint64_t)params >> 32);
-  o->bias = (const float *)(intptr_t)bias;
-  o->kind = (int)epilogue;
-  memcpy(&o->p0, &low, sizeof(float));
-  memcpy(&o->p1, &high, sizeof(float));
-  o->yh = yh;
-  o->yw = yw;
-  o->top = top;
-  o->left = left;
-  o->oh = oh;
-  o->ow = ow;
+  e->bias = (const float *)(intptr_t)bias;
+  e->kind = (int)kind;
+  memcpy(&e->p0, &low, sizeof(float));
+  memcpy(&e->p1, &high, sizeof(float));
   return 1;
 }
 
-/* The output of a kernel without an epilogue or padding. */
-static inline lattice_output lattice_output_plain(int64_t oh, int64_t ow) {
-  lattice_output o = {NULL, LATTICE_UK_EPILOGUE_NONE, 0, 0, oh, ow, 0, 0, oh,
-                      ow};
-  return o;
-}
-
-/* Whether results are stored as they are, and planes have no frame. */
-static inline int lattice_output_is_plain(const lattice_output *o) {
-  return !o->bias && o->kind == LATTICE_UK_EPILOGUE_NONE && o->yh == o->oh &&
-         o->yw == o->ow;
-}
-
-static inline int lattice_output_has_epilogue(const lattice_output *o) {
-  return o->bias || o->kind != LATTICE_UK_EPILOGUE_NONE;
-}
-
-static inline int64_t lattice_output_plane(const lattice_output *o) {
-  return o->yh * o->yw;
-}
-
-/* Where result (oh, ow) of a plane that starts at `plane` goes. */
-static inline float *lattice_output_at(const lattice_output *o, float *plane,
-                                       int64_t oh, int64_t ow) {
-  return plane + (o->top + oh) * o->yw + o->left + ow;
+/* Whether the epilogue changes anything. */
+static inline int lattice_epilogue_active(const lattice_epilogue *e) {
+  return e->bias || e->kind != LATTICE_UK_EPILOGUE_NONE;
 }
 
 /* IEEE 754-2019 maximum and minimum (arith.maximumf, arith.minimumf). */
@@ -110,24 +73,34 @@ static inline float lattice_minimum(float a, float b) {
   return a < b ? a : b;
 }
 
-static inline float lattice_epilogue_value(const lattice_output *o, float v,
+/* The epilogue of v, a result of output channel `channel`. */
+static inline float lattice_epilogue_value(const lattice_epilogue *e, float v,
                                            int64_t channel) {
-  float t = o->bias ? v + o->bias[channel] : v;
-  switch (o->kind) {
+  float t = e->bias ? v + e->bias[channel] : v;
+  switch (e->kind) {
   case LATTICE_UK_EPILOGUE_RELU:
     return lattice_maximum(t, 0.0f);
   case LATTICE_UK_EPILOGUE_CLIP:
-    return lattice_minimum(lattice_maximum(t, o->p0), o->p1);
+    return lattice_minimum(lattice_maximum(t, e->p0), e->p1);
   case LATTICE_UK_EPILOGUE_HARDSWISH:
   case LATTICE_UK_EPILOGUE_HARDSIGMOID: {
-    float s = t * o->p0;
-    s = s + o->p1;
+    float s = t * e->p0;
+    s = s + e->p1;
     s = lattice_minimum(lattice_maximum(s, 0.0f), 1.0f);
-    return o->kind == LATTICE_UK_EPILOGUE_HARDSWISH ? t * s : s;
+    return e->kind == LATTICE_UK_EPILOGUE_HARDSWISH ? t * s : s;
   }
   default:
     return t;
   }
+}
+
+/* The epilogue of `length` results of `channel` at v, in place. */
+static inline void lattice_epilogue_run(const lattice_epilogue *e, float *v,
+                                        int64_t length, int64_t channel) {
+  if (!lattice_epilogue_active(e))
+    return;
+  for (int64_t i = 0; i < length; ++i)
+    v[i] = lattice_epilogue_value(e, v[i], channel);
 }
 
 #if defined(__x86_64__)
@@ -150,108 +123,60 @@ LATTICE_EPILOGUE_AVX512 static inline __m512 lattice_minimum_avx512(__m512 t,
   return _mm512_min_ps(c, t);
 }
 
-/* The epilogue of 16 results of one channel (its bias broadcast in
-   `bias`). */
+/* The epilogue of 16 results of one channel, whose bias is broadcast in
+   `bias`. Callers keep `e` in a local copy: through a pointer that their
+   stores of floats might alias, its fields would be loaded again after
+   each store. */
 LATTICE_EPILOGUE_AVX512 static inline __m512
-lattice_epilogue_avx512(const lattice_output *o, __m512 v, __m512 bias) {
-  __m512 t = o->bias ? _mm512_add_ps(v, bias) : v;
+lattice_epilogue_avx512(const lattice_epilogue *e, __m512 v, __m512 bias) {
+  __m512 t = e->bias ? _mm512_add_ps(v, bias) : v;
   const __m512 zero = _mm512_setzero_ps();
-  switch (o->kind) {
+  switch (e->kind) {
   case LATTICE_UK_EPILOGUE_RELU:
     return lattice_maximum_avx512(t, zero, 1);
   case LATTICE_UK_EPILOGUE_CLIP:
     return lattice_minimum_avx512(
-        lattice_maximum_avx512(t, _mm512_set1_ps(o->p0),
-                               o->p0 == 0.0f && !signbit(o->p0)),
-        _mm512_set1_ps(o->p1));
+        lattice_maximum_avx512(t, _mm512_set1_ps(e->p0),
+                               e->p0 == 0.0f && !signbit(e->p0)),
+        _mm512_set1_ps(e->p1));
   case LATTICE_UK_EPILOGUE_HARDSWISH:
   case LATTICE_UK_EPILOGUE_HARDSIGMOID: {
-    __m512 s = _mm512_add_ps(_mm512_mul_ps(t, _mm512_set1_ps(o->p0)),
-                             _mm512_set1_ps(o->p1));
+    __m512 s = _mm512_add_ps(_mm512_mul_ps(t, _mm512_set1_ps(e->p0)),
+                             _mm512_set1_ps(e->p1));
     s = lattice_minimum_avx512(lattice_maximum_avx512(s, zero, 1),
                                _mm512_set1_ps(1.0f));
-    return o->kind == LATTICE_UK_EPILOGUE_HARDSWISH ? _mm512_mul_ps(t, s) : s;
+    return e->kind == LATTICE_UK_EPILOGUE_HARDSWISH ? _mm512_mul_ps(t, s) : s;
   }
   default:
     return t;
   }
 }
 
-/* The epilogue of `length` results of `channel` at v, in place. */
+/* The bias of `channel` broadcast (0 without a bias). */
+LATTICE_EPILOGUE_AVX512 static inline __m512
+lattice_epilogue_bias_avx512(const lattice_epilogue *e, int64_t channel) {
+  return _mm512_set1_ps(e->bias ? e->bias[channel] : 0.0f);
+}
+
+/* lattice_epilogue_run on 16 lanes. */
 __attribute__((target("avx512f,avx512bw,avx512vl,fma"))) static inline void
-lattice_epilogue_run_avx512(const lattice_output *o, float *v, int64_t length,
-                            int64_t channel) {
-  __m512 bias = _mm512_set1_ps(o->bias ? o->bias[channel] : 0.0f);
+lattice_epilogue_run_avx512(const lattice_epilogue *epilogue, float *v,
+                            int64_t length, int64_t channel) {
+  const lattice_epilogue e = *epilogue;
+  if (!lattice_epilogue_active(&e))
+    return;
+  __m512 bias = lattice_epilogue_bias_avx512(&e, channel);
   int64_t i = 0;
   for (; i + 16 <= length; i += 16)
     _mm512_storeu_ps(v + i,
-                     lattice_epilogue_avx512(o, _mm512_loadu_ps(v + i), bias));
+                     lattice_epilogue_avx512(&e, _mm512_loadu_ps(v + i), bias));
   if (i < length) {
     __mmask16 lanes = (__mmask16)((1u << (length - i)) - 1);
     _mm512_mask_storeu_ps(
         v + i, lanes,
-        lattice_epilogue_avx512(o, _mm512_maskz_loadu_ps(lanes, v + i), bias));
+        lattice_epilogue_avx512(&e, _mm512_maskz_loadu_ps(lanes, v + i), bias));
   }
 }
 #endif
-
-/* The epilogue of `length` results of `channel` at v, in place, with
-   AVX-512 where `avx512`. */
-static inline void lattice_epilogue_run(const lattice_output *o, float *v,
-                                        int64_t length, int64_t channel,
-                                        int avx512) {
-  if (!lattice_output_has_epilogue(o))
-    return;
-#if defined(__x86_64__)
-  if (avx512) {
-    lattice_epilogue_run_avx512(o, v, length, channel);
-    return;
-  }
-#endif
-  (void)avx512;
-  for (int64_t i = 0; i < length; ++i)
-    v[i] = lattice_epilogue_value(o, v[i], channel);
-}
-
-/* `count` zeros at `at`: a padding's one to four elements by plain stores
-   (a call of memset, or a masked vector store, cost more than the row's
-   results), more by memset. */
-static inline void lattice_zero(float *at, int64_t count) {
-  switch (count) {
-  case 4:
-    at[3] = 0.0f;
-    __attribute__((fallthrough));
-  case 3:
-    at[2] = 0.0f;
-    __attribute__((fallthrough));
-  case 2:
-    at[1] = 0.0f;
-    __attribute__((fallthrough));
-  case 1:
-    at[0] = 0.0f;
-    __attribute__((fallthrough));
-  case 0:
-    return;
-  default:
-    memset(at, 0, sizeof(float) * (size_t)count);
-  }
-}
-
-/* Zeroes the frame of the plane that starts at `plane`: the gaps between
-   its rows of results, each one run (the padding below and right of one
-   row and left of the next), and the rows above and below. The kernels
-   zero a plane's frame once, with the first unit of work that writes the
-   plane, as a pass of a few stores per row. */
-static inline void lattice_output_zero_frame(const lattice_output *o,
-                                             float *plane) {
-  if (o->yh == o->oh && o->yw == o->ow)
-    return;
-  lattice_zero(plane, o->top * o->yw + o->left);
-  int64_t gap = o->yw - o->ow;
-  for (int64_t oh = 0; oh + 1 < o->oh; ++oh)
-    lattice_zero(lattice_output_at(o, plane, oh, o->ow), gap);
-  float *end = lattice_output_at(o, plane, o->oh - 1, o->ow);
-  lattice_zero(end, plane + o->yh * o->yw - end);
-}
 
 #endif /* LATTICE_EPILOGUE_H */

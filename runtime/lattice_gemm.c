@@ -158,10 +158,10 @@ typedef struct {
   /* A is a weight [M, K] in the f32 panels of lattice_pack.h (rows in
      groups of 32, k-major): blocks are its panels. */
   int a_panels;
-  /* A convolution's NCHW output: its epilogue and frame. With a_panels,
-     each row of C is an output channel whose plane starts c_row after the
-     last, and each column a pixel. */
-  const lattice_output *out;
+  /* A convolution's NCHW output: the epilogue of its results, whose
+     output channels are C's columns (a convolution's im2col matrix as A)
+     or its rows (a_panels: the weight as A). */
+  const lattice_epilogue *epilogue;
 } f32_problem;
 
 /* The 4-bit code of B(k, n) (a [N, K] weight packed two codes a byte). */
@@ -703,12 +703,12 @@ static void conv_offsets(const conv_geometry *g, int64_t *offsets) {
    y[j * plane + i] (a run of pixels of an NCHW output, one plane per
    channel, of channels from `channel`), with the output's epilogue. */
 static void store_planes(const float *block, int64_t rows, int64_t cols,
-                         float *y, int64_t plane, const lattice_output *out,
+                         float *y, int64_t plane, const lattice_epilogue *e,
                          int64_t channel) {
   for (int64_t j = 0; j < cols; ++j)
     for (int64_t i = 0; i < rows; ++i)
       y[j * plane + i] =
-          lattice_epilogue_value(out, block[i * NR + j], channel + j);
+          lattice_epilogue_value(e, block[i * NR + j], channel + j);
 }
 
 #if defined(__x86_64__)
@@ -716,10 +716,10 @@ static void store_planes(const float *block, int64_t rows, int64_t cols,
    rows. The epilogue is applied in registers. */
 AVX512 static void store_planes_avx512(const float *block, int64_t rows,
                                        int64_t cols, float *y, int64_t plane,
-                                       const lattice_output *output,
+                                       const lattice_epilogue *epilogue,
                                        int64_t channel) {
-  const lattice_output copy = *output, *out = &copy;
-  int epilogue = lattice_output_has_epilogue(out);
+  const lattice_epilogue e = *epilogue; /* (lattice_epilogue_avx512) */
+  int active = lattice_epilogue_active(&e);
   for (int64_t i0 = 0; i0 < rows; i0 += 16) {
     __mmask16 lanes = lattice_first_lanes(rows - i0);
     for (int64_t j0 = 0; j0 < cols; j0 += 16) {
@@ -727,77 +727,17 @@ AVX512 static void store_planes_avx512(const float *block, int64_t rows,
       for (int t = 0; t < 16; ++t)
         r[t] = _mm512_loadu_ps(block + (i0 + t) * NR + j0);
       lattice_transpose16(r);
-      for (int64_t j = 0; j < 16 && j0 + j < cols; ++j) {
-        __m512 v = r[j];
-        if (epilogue)
-          v = lattice_epilogue_avx512(
-              out, v,
-              _mm512_set1_ps(out->bias ? out->bias[channel + j0 + j] : 0.0f));
-        _mm512_mask_storeu_ps(y + (j0 + j) * plane + i0, lanes, v);
-      }
-    }
-  }
-}
-
-/* Rows [0, rows) (output channels from `channel`) x columns [0, cols)
-   (pixels of an image from `pixel`) of a block of C (NR floats a row) to
-   their places in the NCHW output whose planes start at y, with its
-   epilogue and frame. */
-AVX512 static void store_rows_avx512(const float *block, int64_t rows,
-                                     int64_t cols, float *y,
-                                     const lattice_output *output,
-                                     int64_t channel, int64_t pixel) {
-  /* A copy the stores cannot alias: its fields stay in registers. */
-  const lattice_output copy = *output, *out = &copy;
-  int64_t plane = lattice_output_plane(out);
-  /* The block's columns by output rows: the same runs for every channel. */
-  int64_t count = 0, start[NR], oh[NR], ow[NR], length[NR];
-  for (int64_t j = 0; j < cols; j += length[count++]) {
-    start[count] = j;
-    oh[count] = (pixel + j) / out->ow;
-    ow[count] = (pixel + j) % out->ow;
-    length[count] =
-        out->ow - ow[count] < cols - j ? out->ow - ow[count] : cols - j;
-  }
-  for (int64_t r = 0; r < rows; ++r) {
-    float *to = y + r * plane;
-    __m512 bias = _mm512_set1_ps(out->bias ? out->bias[channel + r] : 0.0f);
-    for (int64_t s = 0; s < count; ++s) {
-      float *row = lattice_output_at(out, to, oh[s], ow[s]);
-      const float *from = block + r * NR + start[s];
-      int64_t i = 0;
-      for (; i + 16 <= length[s]; i += 16)
-        _mm512_storeu_ps(row + i, lattice_epilogue_avx512(
-                                      out, _mm512_loadu_ps(from + i), bias));
-      if (i < length[s]) {
-        __mmask16 lanes = lattice_first_lanes(length[s] - i);
+      for (int64_t j = 0; j < 16 && j0 + j < cols; ++j)
         _mm512_mask_storeu_ps(
-            row + i, lanes,
-            lattice_epilogue_avx512(out, _mm512_maskz_loadu_ps(lanes, from + i),
-                                    bias));
-      }
+            y + (j0 + j) * plane + i0, lanes,
+            active ? lattice_epilogue_avx512(
+                         &e, r[j],
+                         lattice_epilogue_bias_avx512(&e, channel + j0 + j))
+                   : r[j]);
     }
   }
 }
 #endif
-
-/* store_rows_avx512 at the portable level. */
-static void store_rows(const float *block, int64_t rows, int64_t cols, float *y,
-                       const lattice_output *out, int64_t channel,
-                       int64_t pixel) {
-  int64_t plane = lattice_output_plane(out);
-  for (int64_t r = 0; r < rows; ++r) {
-    float *to = y + r * plane;
-    for (int64_t j = 0, length; j < cols; j += length) {
-      int64_t oh = (pixel + j) / out->ow, ow = (pixel + j) % out->ow;
-      length = out->ow - ow < cols - j ? out->ow - ow : cols - j;
-      float *row = lattice_output_at(out, to, oh, ow);
-      for (int64_t i = 0; i < length; ++i)
-        row[i] =
-            lattice_epilogue_value(out, block[r * NR + j + i], channel + r);
-    }
-  }
-}
 
 typedef struct {
   const f32_problem *p;
@@ -844,11 +784,9 @@ static void gemm_f32_runs(void *context, int64_t begin, int64_t end) {
       q.c_row = NR;
     }
     int64_t pixels = g->oh * g->ow;
-    /* An NCHW output's planes, and whether they have a frame. */
-    lattice_output plain = lattice_output_plain(g->oh, g->ow);
-    const lattice_output *out = p->out ? p->out : &plain;
-    int64_t y_plane = lattice_output_plane(out);
-    int framed = out->yh != g->oh || out->yw != g->ow;
+    lattice_epilogue epilogue = {NULL, LATTICE_UK_EPILOGUE_NONE, 0, 0};
+    if (p->epilogue)
+      epilogue = *p->epilogue;
     for (int64_t u = begin * w->run; u < last; ++u) {
       int64_t block = w->panel_major ? u % w->blocks : u / w->panels;
       int64_t n0 = (w->panel_major ? u / w->blocks : u % w->panels) * NR;
@@ -863,24 +801,15 @@ static void gemm_f32_runs(void *context, int64_t begin, int64_t end) {
                    p->c + i * p->c_row + n0, length, cols);
           continue;
         }
-        /* Runs end with their output row where planes have a frame. */
-        int64_t r = i % pixels, oh = r / g->ow, ow = r % g->ow;
-        if (framed && length > g->ow - ow)
-          length = g->ow - ow;
         rows_f32(&q, w->level, g->x + source, offsets, panel, staged, length,
                  cols);
-        float *planes = p->c + ((i / pixels) * p->n + n0) * y_plane;
-        float *y = framed ? lattice_output_at(out, planes, oh, ow) : planes + r;
+        float *y = p->c + ((i / pixels) * p->n + n0) * pixels + i % pixels;
 #if defined(__x86_64__)
         if (w->level == LATTICE_UK_LEVEL_AVX512)
-          store_planes_avx512(staged, length, cols, y, y_plane, out, n0);
+          store_planes_avx512(staged, length, cols, y, pixels, &epilogue, n0);
         else
 #endif
-          store_planes(staged, length, cols, y, y_plane, out, n0);
-        /* The planes' frames, with the run of their first results. */
-        if (framed && r == 0)
-          for (int64_t j = 0; j < cols; ++j)
-            lattice_output_zero_frame(out, planes + j * y_plane);
+          store_planes(staged, length, cols, y, pixels, &epilogue, n0);
       }
     }
     return;
@@ -895,14 +824,6 @@ static void gemm_f32_runs(void *context, int64_t begin, int64_t end) {
     for (int64_t k = 0; k < p->k; ++k)
       offsets[k] = k * NR;
     q.a_row = 1;
-  }
-  f32_problem staged_q = q;
-  staged_q.c_row = NR;
-  float *staged = NULL;
-  if (p->out) {
-    staged = lattice_scratch(sizeof(float) * NR * (MB > NR ? MB : NR), 2);
-    if (!staged)
-      return; /* out of memory */
   }
   int64_t packed = -1; /* the (batch, panel) index in `panel` */
   for (int64_t u = begin * w->run; u < last; ++u) {
@@ -923,23 +844,19 @@ static void gemm_f32_runs(void *context, int64_t begin, int64_t end) {
       a = p->a + block * (lattice_pack_f32_panel_bytes(p->k) / 4);
     }
     int64_t cols = p->n - n0 < NR ? p->n - n0 : NR;
-    float *c = p->c + bi * p->c_batch + m0 * p->c_row;
-    if (!p->out) {
-      rows_f32(&q, w->level, a, offsets, panel, c + n0, m1 - m0, cols);
-      continue;
-    }
-    /* Channels x pixels of an NCHW output with an epilogue or a frame: the
-       block in a buffer, then in place. */
-    rows_f32(&staged_q, w->level, a, offsets, panel, staged, m1 - m0, cols);
+    float *c = p->c + bi * p->c_batch + m0 * p->c_row + n0;
+    rows_f32(&q, w->level, a, offsets, panel, c, m1 - m0, cols);
+    /* Rows of output channels: their epilogue while they are in cache. */
+    if (p->epilogue)
+      for (int64_t r = m0; r < m1; ++r) {
 #if defined(__x86_64__)
-    if (w->level == LATTICE_UK_LEVEL_AVX512)
-      store_rows_avx512(staged, m1 - m0, cols, c, p->out, m0, n0);
-    else
+        if (w->level == LATTICE_UK_LEVEL_AVX512)
+          lattice_epilogue_run_avx512(p->epilogue, c + (r - m0) * p->c_row,
+                                      cols, r);
+        else
 #endif
-      store_rows(staged, m1 - m0, cols, c, p->out, m0, n0);
-    if (n0 == 0) /* the planes' frames, with their first results */
-      for (int64_t r = m0; r < m1; ++r)
-        lattice_output_zero_frame(p->out, c + (r - m0) * p->c_row);
+          lattice_epilogue_run(p->epilogue, c + (r - m0) * p->c_row, cols, r);
+      }
   }
 }
 
@@ -1067,7 +984,7 @@ typedef struct {
   float *u_out;   /* where wino_weights writes U */
   float *y;
   int nchw;
-  const lattice_output *out; /* an NCHW output's epilogue and frame */
+  const lattice_epilogue *epilogue; /* of an NCHW output */
   int level;
   int64_t tiles_h, tiles_w, blocks, run;
 } wino_work;
@@ -1144,27 +1061,12 @@ static void wino_transform_output(const float *q, int64_t stride,
   out[1][1] = (r1[1] - r1[2]) - r1[3];
 }
 
-/* The plane of output channel o of image n (an NCHW output). */
-static float *wino_plane(const wino_work *w, int64_t n, int64_t o) {
-  return w->y + (n * w->m + o) * lattice_output_plane(w->out);
-}
-
 /* The element of y for output channel o at (oy, ox) of image n. */
 static float *wino_out(const wino_work *w, int64_t n, int64_t o, int64_t oy,
                        int64_t ox) {
   const conv_geometry *g = w->g;
-  return w->nchw ? lattice_output_at(w->out, wino_plane(w, n, o), oy, ox)
+  return w->nchw ? w->y + ((n * w->m + o) * g->oh + oy) * g->ow + ox
                  : w->y + ((n * g->oh + oy) * g->ow + ox) * w->m + o;
-}
-
-/* The epilogue of the outputs [x0, x1) of row oy of channel o (an NCHW
-   output), and the plane's frame with its first outputs. */
-static void wino_finish(const wino_work *w, int64_t n, int64_t o, int64_t oy,
-                        int64_t x0, int64_t x1) {
-  lattice_epilogue_run(w->out, wino_out(w, n, o, oy, x0), x1 - x0, o,
-                       w->level == LATTICE_UK_LEVEL_AVX512);
-  if (oy == 0 && x0 == 0) /* the plane's frame, with its first results */
-    lattice_output_zero_frame(w->out, wino_plane(w, n, o));
 }
 
 /* The outputs of the `len` tiles from tile (ty, tx0) of image `n`, from
@@ -1180,14 +1082,10 @@ static void wino_output(const wino_work *w, int64_t n, int64_t ty, int64_t tx0,
       wino_transform_output(p + o * NR + j0 + l, p_panel, out);
       for (int r = 0; r < 2 && 2 * ty + r < g->oh; ++r)
         for (int s = 0; s < 2 && 2 * (tx0 + l) + s < g->ow; ++s)
-          *wino_out(w, n, o, 2 * ty + r, 2 * (tx0 + l) + s) = out[r][s];
+          *wino_out(w, n, o, 2 * ty + r, 2 * (tx0 + l) + s) =
+              w->nchw ? lattice_epilogue_value(w->epilogue, out[r][s], o)
+                      : out[r][s];
     }
-  if (!w->nchw)
-    return;
-  int64_t x1 = 2 * (tx0 + len) < g->ow ? 2 * (tx0 + len) : g->ow;
-  for (int64_t o = 0; o < w->m; ++o)
-    for (int r = 0; r < 2 && 2 * ty + r < g->oh; ++r)
-      wino_finish(w, n, o, 2 * ty + r, 2 * tx0, x1);
 }
 
 #if defined(__x86_64__)
@@ -1260,6 +1158,8 @@ AVX512 static void wino_output_avx512(const wino_work *w, int64_t n, int64_t ty,
   if (count > 2 * len)
     count = 2 * len;
   __mmask16 first = wino_lanes(count), second = wino_lanes(count - 16);
+  const lattice_epilogue e = *w->epilogue; /* (lattice_epilogue_avx512) */
+  int active = w->nchw && lattice_epilogue_active(&e);
   for (int64_t o = 0; o < w->m; ++o) {
     __m512 q[16];
     for (int xi = 0; xi < 16; ++xi)
@@ -1277,10 +1177,14 @@ AVX512 static void wino_output_avx512(const wino_work *w, int64_t n, int64_t ty,
       __m512 a = _mm512_permutex2var_ps(rows[r][0], low, rows[r][1]),
              b = _mm512_permutex2var_ps(rows[r][0], high, rows[r][1]);
       if (w->nchw) {
+        if (active) {
+          __m512 bias = lattice_epilogue_bias_avx512(&e, o);
+          a = lattice_epilogue_avx512(&e, a, bias);
+          b = lattice_epilogue_avx512(&e, b, bias);
+        }
         float *out = wino_out(w, n, o, 2 * ty + r, x0);
         _mm512_mask_storeu_ps(out, first, a);
         _mm512_mask_storeu_ps(out + 16, second, b);
-        wino_finish(w, n, o, 2 * ty + r, x0, x0 + count);
         continue;
       }
       float values[32] __attribute__((aligned(64)));
@@ -1356,7 +1260,7 @@ static void wino_blocks(void *context, int64_t begin, int64_t end) {
 
 static void conv_winograd(const conv_geometry *g, const float *weight,
                           int64_t flags, int64_t m, float *y,
-                          const lattice_output *out, int64_t threads) {
+                          const lattice_epilogue *epilogue, int64_t threads) {
   wino_work w = {g,
                  weight,
                  (flags & LATTICE_UK_B_PACKED) != 0,
@@ -1365,7 +1269,7 @@ static void conv_winograd(const conv_geometry *g, const float *weight,
                  NULL,
                  y,
                  (flags & LATTICE_UK_OUT_NCHW) != 0,
-                 out,
+                 epilogue,
                  lattice_uk_level(),
                  (g->oh + 1) / 2,
                  (g->ow + 1) / 2,
@@ -1398,24 +1302,24 @@ void lattice_uk_conv2d_f32(int64_t x, int64_t w, int64_t y, int64_t n,
                            int64_t kw, int64_t oh, int64_t ow, int64_t sh,
                            int64_t sw, int64_t dh, int64_t dw, int64_t m,
                            int64_t bias, int64_t epilogue, int64_t params,
-                           int64_t yh, int64_t yw, int64_t top, int64_t left,
                            int64_t flags, int64_t threads) {
   conv_geometry g = {
       (const float *)(intptr_t)x, n, c, hp, wp, kh, kw, oh, ow, sh, sw, dh, dw};
   int64_t k = c * kh * kw;
+  /* An NCHW output's epilogue (ignored for pixel-major outputs). */
   int nchw = (flags & LATTICE_UK_OUT_NCHW) != 0;
-  lattice_output out = lattice_output_plain(oh, ow);
-  if (nchw && !lattice_output_init(&out, bias, epilogue, params, yh, yw, top,
-                                   left, oh, ow))
+  lattice_epilogue finish = {NULL, LATTICE_UK_EPILOGUE_NONE, 0, 0};
+  if (nchw && !lattice_epilogue_init(&finish, bias, epilogue, params))
     return;
-  int64_t y_plane = lattice_output_plane(&out);
+  const lattice_epilogue *active =
+      lattice_epilogue_active(&finish) ? &finish : NULL;
   /* 1 x 1 at stride 1 into NCHW, without padding along rows: per image,
      y[M, OH * OW] = w[M, C] x[C, OH * OW], a GEMM with the weight as A and
      the input as B, which needs no transposes; when the pixels fill the
      panels' 32 columns better than the output channels do. */
   int64_t pixels = oh * ow;
-  if (kh == 1 && kw == 1 && sh == 1 && sw == 1 && wp == ow && nchw &&
-      !(flags & LATTICE_UK_B_WINOGRAD) &&
+  if (kh == 1 && kw == 1 && sh == 1 && sw == 1 && wp == ow &&
+      (flags & LATTICE_UK_OUT_NCHW) && !(flags & LATTICE_UK_B_WINOGRAD) &&
       (pixels + NR - 1) / NR * NR * m <= (m + NR - 1) / NR * NR * pixels) {
     f32_problem p = {.a = (const float *)(intptr_t)w,
                      .b = (const void *)(intptr_t)x,
@@ -1428,17 +1332,17 @@ void lattice_uk_conv2d_f32(int64_t x, int64_t w, int64_t y, int64_t n,
                      .b_batch = c * hp * wp,
                      .b_k = hp * wp,
                      .b_n = 1,
-                     .c_batch = m * y_plane,
-                     .c_row = y_plane,
+                     .c_batch = m * pixels,
+                     .c_row = pixels,
                      .a_panels = (flags & LATTICE_UK_B_PACKED) != 0,
-                     .out = lattice_output_is_plain(&out) ? NULL : &out};
+                     .epilogue = active};
     gemm_f32(&p, threads);
     return;
   }
   if ((flags & LATTICE_UK_B_WINOGRAD) ||
       lattice_uk_conv2d_f32_winograd(kh, kw, oh, ow, sh, sw, dh, dw)) {
     conv_winograd(&g, (const float *)(intptr_t)w, flags, m,
-                  (float *)(intptr_t)y, &out, threads);
+                  (float *)(intptr_t)y, &finish, threads);
     return;
   }
   f32_problem p = {.b = (const void *)(intptr_t)w,
@@ -1452,7 +1356,7 @@ void lattice_uk_conv2d_f32(int64_t x, int64_t w, int64_t y, int64_t n,
                    .c_row = m,
                    .flags = flags & (LATTICE_UK_B_PACKED | LATTICE_UK_OUT_NCHW),
                    .conv = &g,
-                   .out = nchw ? &out : NULL};
+                   .epilogue = active};
   gemm_f32(&p, threads);
 }
 

@@ -118,10 +118,10 @@ static inline int lattice_uk_conv2d_f32_winograd(int64_t kh, int64_t kw,
 }
 
 /* What the convolution and window kernels apply to each output value v of
-   output channel o, and where they store it: the epilogue of the op that
-   followed them in the model (a bias and an activation), and the padding
-   of the op after it. With a bias (f32, one per output channel; none when
-   its address is 0), t = v + bias[o], else t = v; the result is
+   output channel o before they store it: the epilogue of the op that
+   followed them in the model (a bias and an activation). With a bias (f32,
+   one per output channel; none when its address is 0), t = v + bias[o],
+   else t = v; the result is
      NONE:        t
      RELU:        maximum(t, 0)
      CLIP:        minimum(maximum(t, p0), p1)
@@ -131,9 +131,8 @@ static inline int lattice_uk_conv2d_f32_winograd(int64_t kh, int64_t kw,
    the `params` argument, maximum and minimum those of IEEE 754-2019 (NaN
    propagates, -0 < +0; a CLIP's p1 is not -0), and every product and sum
    rounded to f32 (no fused multiply-adds): what arith's addf, mulf,
-   maximumf and minimumf compute. The output is then [N, M, YH, YW]
-   (NCHW), each result at row TOP + oh and column LEFT + ow of its plane,
-   and the rest of each plane (the padding's frame) set to 0. */
+   maximumf and minimumf compute. An unknown epilogue makes the kernel
+   write nothing. */
 enum {
   LATTICE_UK_EPILOGUE_NONE = 0,
   LATTICE_UK_EPILOGUE_RELU = 1,
@@ -151,10 +150,9 @@ enum {
    weight [M, C * KH * KW] (with LATTICE_UK_B_PACKED, in the f32 panels of
    lattice_pack.h; with LATTICE_UK_B_WINOGRAD, where
    lattice_uk_conv2d_f32_winograd holds, in its Winograd layout), y [N * OH
-   * OW, M] (pixel-major) or, with LATTICE_UK_OUT_NCHW, [N, M, YH, YW]
+   * OW, M] (pixel-major) or, with LATTICE_UK_OUT_NCHW, [N, M, OH, OW]
    with the epilogue `epilogue` (LATTICE_UK_EPILOGUE_*, with `bias` and
-   `params`) applied and the frame of the output geometry (yh, yw, top,
-   left) zeroed; without LATTICE_UK_OUT_NCHW those five arguments are
+   `params`) applied; without LATTICE_UK_OUT_NCHW those three arguments are
    ignored. Winograd convolutions sum in another order, and round in the
    transforms too (lattice_gemm.c). */
 void lattice_uk_conv2d_f32(int64_t x, int64_t w, int64_t y, int64_t n,
@@ -162,7 +160,6 @@ void lattice_uk_conv2d_f32(int64_t x, int64_t w, int64_t y, int64_t n,
                            int64_t kw, int64_t oh, int64_t ow, int64_t sh,
                            int64_t sw, int64_t dh, int64_t dw, int64_t m,
                            int64_t bias, int64_t epilogue, int64_t params,
-                           int64_t yh, int64_t yw, int64_t top, int64_t left,
                            int64_t flags, int64_t threads);
 
 /* Kinds of lattice_uk_window2d_f32. */
@@ -180,10 +177,9 @@ enum {
    a grouped convolution, depthwise with cg = 1, from 0), or their max (from
    -inf) or sum (from 0) for pooling, where cg and mult are 1. x is the
    padded input [N, groups * cg, HP, WP], w [groups * mult, cg, KH, KW]
-   (read for CONV only), y [N, groups * mult, YH, YW] with the epilogue
-   (LATTICE_UK_EPILOGUE_*, `bias` and `params`) applied to each result and
-   the frame of the output geometry (yh, yw, top, left) zeroed; every
-   window inside x. f32 arithmetic, fused multiply-adds for CONV; on
+   (read for CONV only), y [N, groups * mult, OH, OW] with the epilogue
+   (LATTICE_UK_EPILOGUE_*, `bias` and `params`) applied to each result;
+   every window inside x. f32 arithmetic, fused multiply-adds for CONV; on
    AVX-512, a sum over a window that covers its whole plane (global
    pooling) is associated by vector lanes instead. */
 void lattice_uk_window2d_f32(int64_t x, int64_t w, int64_t y, int64_t n,
@@ -191,9 +187,7 @@ void lattice_uk_window2d_f32(int64_t x, int64_t w, int64_t y, int64_t n,
                              int64_t kh, int64_t kw, int64_t oh, int64_t ow,
                              int64_t sh, int64_t sw, int64_t dh, int64_t dw,
                              int64_t mult, int64_t kind, int64_t bias,
-                             int64_t epilogue, int64_t params, int64_t yh,
-                             int64_t yw, int64_t top, int64_t left,
-                             int64_t threads);
+                             int64_t epilogue, int64_t params, int64_t threads);
 
 /* 8-bit GEMM: y[m, n] = f32(sum_k (a[m, k] - za) * w[n, k]) * sa * sw[n],
    the sum exact in i32. a is [M, K] s8 codes (u8 with

@@ -16,7 +16,9 @@
  * hide the latency of the multiply-adds; 3 x 3 and 5 x 5 windows have their
  * own unrolled copies. A window that covers its whole plane (global
  * pooling) reads the plane in vectors instead. No im2col and no transposes:
- * each channel's plane is read in place. Whole planes are the units of
+ * each channel's plane is read in place. Results get the epilogue (a bias
+ * and an activation, lattice_epilogue.h) as they are stored. Whole planes
+ * are the units of
  * work, unless there are too few of them for the threads. Depthwise
  * convolutions with rows shorter than 28 pixels are the exception: they go
  * 16 channels a vector, through transposes (depthwise_channels_avx512).
@@ -52,7 +54,7 @@ typedef struct {
   float *y;
   int64_t n, groups, cg, hp, wp, kh, kw, oh, ow, sh, sw, dh, dw, mult, kind;
   int64_t row_blocks, unit_rows; /* blocks of rows a plane, rows a block */
-  lattice_output out;
+  lattice_epilogue epilogue;
 } window_problem;
 
 /* One element of the window into the accumulator `acc`: max propagates
@@ -112,7 +114,7 @@ static inline window_unit window_unit_of(const window_problem *p, int64_t u) {
   window_unit unit;
   unit.in = p->x + (b * p->groups + o / p->mult) * p->cg * p->hp * p->wp;
   unit.wts = p->w ? p->w + o * p->cg * p->kh * p->kw : NULL;
-  unit.out = p->y + plane * lattice_output_plane(&p->out);
+  unit.out = p->y + plane * p->oh * p->ow;
   unit.channel = o;
   unit.first = block * p->unit_rows;
   unit.last =
@@ -126,17 +128,15 @@ window_units(const window_problem *p, int64_t begin, int64_t end,
              const int64_t sw, const int kind) {
   for (int64_t u = begin; u < end; ++u) {
     window_unit unit = window_unit_of(p, u);
-    if (unit.first == 0)
-      lattice_output_zero_frame(&p->out, unit.out);
     for (int64_t oh = unit.first; oh < unit.last; ++oh) {
-      float *row = lattice_output_at(&p->out, unit.out, oh, 0);
+      float *row = unit.out + oh * p->ow;
       int64_t ow0 = 0;
       for (; ow0 + LANES <= p->ow; ow0 += LANES)
         window_pixels(p, unit.in, unit.wts, row, oh, ow0, LANES, sw, kind, 1);
       if (ow0 < p->ow)
         window_pixels(p, unit.in, unit.wts, row, oh, ow0, p->ow - ow0, sw, kind,
                       0);
-      lattice_epilogue_run(&p->out, row, p->ow, unit.channel, 0);
+      lattice_epilogue_run(&p->epilogue, row, p->ow, unit.channel);
     }
   }
 }
@@ -192,11 +192,11 @@ window_step_avx512(__m512 acc, __m512 x, __m512 w, const int kind) {
    rows from `oh` at once: independent accumulators that hide the latency
    of the multiply-adds, one broadcast of each weight. */
 AVX512 __attribute__((always_inline)) static inline void
-window_pixels_avx512(const window_problem *p, const float *plane,
-                     const float *wts, float *out, __m512 bias, int64_t oh,
-                     int64_t ow0, int64_t lanes, const int64_t sw,
-                     const int64_t kh, const int64_t kw, const int64_t dw,
-                     const int kind, const int rows) {
+window_pixels_avx512(const window_problem *p, const lattice_epilogue *epilogue,
+                     __m512 bias, const float *plane, const float *wts,
+                     float *out, int64_t oh, int64_t ow0, int64_t lanes,
+                     const int64_t sw, const int64_t kh, const int64_t kw,
+                     const int64_t dw, const int kind, const int rows) {
   __m512 acc[ROWS_PER_UNIT];
   for (int r = 0; r < rows; ++r)
     acc[r] = _mm512_set1_ps(kind == LATTICE_UK_WINDOW_MAX ? -INFINITY : 0.0f);
@@ -225,12 +225,11 @@ window_pixels_avx512(const window_problem *p, const float *plane,
     for (int r = 0; r < rows; ++r)
       line[r] += next;
   }
-  int epilogue = lattice_output_has_epilogue(&p->out);
+  int active = lattice_epilogue_active(epilogue);
   for (int r = 0; r < rows; ++r)
     _mm512_mask_storeu_ps(
-        lattice_output_at(&p->out, out, oh + r, ow0),
-        lattice_first_lanes(lanes),
-        epilogue ? lattice_epilogue_avx512(&p->out, acc[r], bias) : acc[r]);
+        out + (oh + r) * p->ow + ow0, lattice_first_lanes(lanes),
+        active ? lattice_epilogue_avx512(epilogue, acc[r], bias) : acc[r]);
 }
 
 /* A window that covers its whole plane once (global pooling: one output
@@ -300,12 +299,14 @@ window_rows_sized_avx512(const window_problem *p, const window_unit *unit,
                          int64_t oh, int64_t rows, const int64_t sw,
                          const int kind, const int64_t kh, const int64_t kw,
                          const int64_t dw) {
-  __m512 bias = _mm512_set1_ps(p->out.bias ? p->out.bias[unit->channel] : 0.0f);
+  /* A copy the stores cannot alias (lattice_epilogue_avx512). */
+  const lattice_epilogue epilogue = p->epilogue;
+  __m512 bias = lattice_epilogue_bias_avx512(&epilogue, unit->channel);
   for (int64_t ow0 = 0; ow0 < p->ow; ow0 += LANES) {
     int64_t lanes = p->ow - ow0;
 #define WINDOW_ROWS(from, count)                                               \
-  window_pixels_avx512(p, unit->in, unit->wts, unit->out, bias, from, ow0,     \
-                       lanes, sw, kh, kw, dw, kind, count)
+  window_pixels_avx512(p, &epilogue, bias, unit->in, unit->wts, unit->out,     \
+                       from, ow0, lanes, sw, kh, kw, dw, kind, count)
     /* Each row is one chain of dependent multiply-adds: 8 rows at once keep
        both FMA pipes busy; the rest of a block goes in 4, 2 and 1 (fewer
        copies of the unrolled body than one per count, as fast). */
@@ -342,19 +343,14 @@ window_units_avx512(const window_problem *p, int64_t begin, int64_t end,
   for (int64_t u = begin; u < end; ++u) {
     window_unit unit = window_unit_of(p, u);
     if (global) {
-      float *out = lattice_output_at(&p->out, unit.out, 0, 0);
-      window_plane_avx512(p, unit.in, out, kind);
-      lattice_epilogue_run(&p->out, out, 1, unit.channel, 1);
-      lattice_output_zero_frame(&p->out, unit.out);
+      window_plane_avx512(p, unit.in, unit.out, kind);
+      lattice_epilogue_run(&p->epilogue, unit.out, 1, unit.channel);
       continue;
     }
-    if (unit.first == 0)
-      lattice_output_zero_frame(&p->out, unit.out);
     for (int64_t oh = unit.first; oh < unit.last; oh += ROWS_PER_UNIT) {
       int64_t rows = unit.last - oh;
-      if (rows > ROWS_PER_UNIT)
-        rows = ROWS_PER_UNIT;
-      window_rows_avx512(p, &unit, oh, rows, sw, kind);
+      window_rows_avx512(p, &unit, oh,
+                         rows < ROWS_PER_UNIT ? rows : ROWS_PER_UNIT, sw, kind);
     }
   }
 }
@@ -430,9 +426,9 @@ AVX512 static void depthwise_channels_avx512(void *context, int64_t begin,
                                              int64_t end) {
   const window_problem *p = context;
   int64_t plane_in = p->hp * p->wp, plane_out = p->oh * p->ow;
-  int64_t y_plane = lattice_output_plane(&p->out);
-  int epilogue = lattice_output_has_epilogue(&p->out);
   int64_t taps_count = p->kh * p->kw;
+  const lattice_epilogue epilogue = p->epilogue;
+  int active = lattice_epilogue_active(&epilogue);
   int64_t blocks = (p->groups + LANES - 1) / LANES;
   /* Slack past the planes for the pixels past a row's end. */
   int64_t slack = DEPTHWISE_PIXELS * (p->sw + 1);
@@ -469,33 +465,22 @@ AVX512 static void depthwise_channels_avx512(void *context, int64_t begin,
       DEPTHWISE_STRIDES(p, in, taps, out, 5, 5);
     else
       DEPTHWISE_STRIDES(p, in, taps, out, p->kh, p->kw);
-    float *y = p->y + (b * p->groups + c0) * y_plane;
-    /* Back to planes: the whole plane's pixels in runs of 16 where it has
-       no frame, row by row otherwise. */
-    int plain = p->out.yh == p->oh && p->out.yw == p->ow;
-    int64_t run = plain ? plane_out : p->ow;
-    for (int64_t oh = 0; oh < (plain ? 1 : p->oh); ++oh)
-      for (int64_t pos = 0; pos < run; pos += LANES) {
-        __mmask16 count = lattice_first_lanes(run - pos);
-        const float *from = out + (oh * p->ow + pos) * LANES;
-        __m512 r[LANES];
-        for (int64_t j = 0; j < LANES; ++j)
-          r[j] = pos + j < run ? _mm512_loadu_ps(from + j * LANES)
-                               : _mm512_setzero_ps();
-        lattice_transpose16(r);
-        for (int64_t ch = 0; ch < channels; ++ch) {
-          __m512 v = r[ch];
-          if (epilogue)
-            v = lattice_epilogue_avx512(
-                &p->out, v,
-                _mm512_set1_ps(p->out.bias ? p->out.bias[c0 + ch] : 0.0f));
-          _mm512_mask_storeu_ps(
-              lattice_output_at(&p->out, y + ch * y_plane, oh, 0) + pos, count,
-              v);
-        }
-      }
-    for (int64_t ch = 0; ch < channels; ++ch)
-      lattice_output_zero_frame(&p->out, y + ch * y_plane);
+    float *y = p->y + (b * p->groups + c0) * plane_out;
+    for (int64_t pos = 0; pos < plane_out; pos += LANES) {
+      __mmask16 count = lattice_first_lanes(plane_out - pos);
+      __m512 r[LANES];
+      for (int64_t j = 0; j < LANES; ++j)
+        r[j] = pos + j < plane_out ? _mm512_loadu_ps(out + (pos + j) * LANES)
+                                   : _mm512_setzero_ps();
+      lattice_transpose16(r);
+      for (int64_t ch = 0; ch < channels; ++ch)
+        _mm512_mask_storeu_ps(
+            y + ch * plane_out + pos, count,
+            active ? lattice_epilogue_avx512(
+                         &epilogue, r[ch],
+                         lattice_epilogue_bias_avx512(&epilogue, c0 + ch))
+                   : r[ch]);
+    }
   }
 }
 #endif
@@ -522,15 +507,13 @@ void lattice_uk_window2d_f32(int64_t x, int64_t w, int64_t y, int64_t n,
                              int64_t kh, int64_t kw, int64_t oh, int64_t ow,
                              int64_t sh, int64_t sw, int64_t dh, int64_t dw,
                              int64_t mult, int64_t kind, int64_t bias,
-                             int64_t epilogue, int64_t params, int64_t yh,
-                             int64_t yw, int64_t top, int64_t left,
+                             int64_t epilogue, int64_t params,
                              int64_t threads) {
-  lattice_output out;
+  lattice_epilogue finish;
   if (n <= 0 || groups <= 0 || cg <= 0 || oh <= 0 || ow <= 0 || mult <= 0 ||
       kind < 0 || kind > LATTICE_UK_WINDOW_SUM ||
       (kind != LATTICE_UK_WINDOW_CONV && (cg != 1 || mult != 1)) ||
-      !lattice_output_init(&out, bias, epilogue, params, yh, yw, top, left, oh,
-                           ow))
+      !lattice_epilogue_init(&finish, bias, epilogue, params))
     return;
   window_problem p = {.x = (const float *)(intptr_t)x,
                       .w = (const float *)(intptr_t)w,
@@ -552,7 +535,7 @@ void lattice_uk_window2d_f32(int64_t x, int64_t w, int64_t y, int64_t n,
                       .kind = kind,
                       .row_blocks = 1,
                       .unit_rows = oh,
-                      .out = out};
+                      .epilogue = finish};
   /* Whole planes are the units, unless there are too few of them to keep
      every thread busy: then blocks of ROWS_PER_UNIT rows. */
   int64_t planes = n * groups * mult;

@@ -10,11 +10,10 @@
 // (LATTICE_UK_EPILOGUE_*): each value bit-exact against the arith ops it
 // replaces (IEEE maximum and minimum, products and sums rounded on their
 // own), special values included, at the portable and AVX-512 levels; and
-// the kernels' outputs with an epilogue and a padded output geometry
-// against the same kernels' plain outputs with the epilogue and the
-// padding applied after them, every path (im2col tiles, the weight times
-// the input, Winograd, depthwise by rows and by channels, pooling), the
-// frame exactly +0 wherever it was garbage before.
+// the kernels' outputs with an epilogue bit-exact against the same
+// kernels' plain outputs with the epilogue applied after them, on every
+// path (im2col tiles, the weight times the input, Winograd, depthwise by
+// rows and by channels, pooling).
 //
 //===----------------------------------------------------------------------===//
 
@@ -125,21 +124,22 @@ TEST(Epilogue, ValuesMatchArith) {
       for (int useBias : {0, 1})
         for (float bias : biases) {
           auto [p0, p1] = paramsOf(kind, variant);
-          lattice_output out;
-          ASSERT_TRUE(lattice_output_init(
-              &out, useBias ? addr(&bias) : 0, kind, packParams(p0, p1), 1,
-              int64_t(values.size()), 0, 0, 1, int64_t(values.size())));
+          lattice_epilogue e;
+          ASSERT_TRUE(lattice_epilogue_init(&e, useBias ? addr(&bias) : 0, kind,
+                                            packParams(p0, p1)));
           for (int vector : {0, 1}) {
             if (vector && !avx512)
               continue;
             std::vector<float> got = values;
             // Runs of every length from 0 to past two vectors.
             for (int64_t at = 0, length = 0; at < int64_t(got.size());
-                 at += length, length = (length + 1) % 37)
-              lattice_epilogue_run(
-                  &out, got.data() + at,
-                  std::min<int64_t>(length, int64_t(got.size()) - at), 0,
-                  vector);
+                 at += length, length = (length + 1) % 37) {
+              int64_t run = std::min<int64_t>(length, int64_t(got.size()) - at);
+              if (vector)
+                lattice_epilogue_run_avx512(&e, got.data() + at, run, 0);
+              else
+                lattice_epilogue_run(&e, got.data() + at, run, 0);
+            }
             for (size_t i = 0; i < values.size(); ++i) {
               float want =
                   reference(kind, values[i], useBias ? &bias : nullptr, p0, p1);
@@ -152,93 +152,24 @@ TEST(Epilogue, ValuesMatchArith) {
         }
 }
 
-TEST(Epilogue, RejectsBadGeometry) {
-  lattice_output out;
-  EXPECT_FALSE(lattice_output_init(&out, 0, 5, 0, 4, 4, 0, 0, 4, 4));
-  EXPECT_FALSE(lattice_output_init(&out, 0, -1, 0, 4, 4, 0, 0, 4, 4));
-  EXPECT_FALSE(lattice_output_init(&out, 0, 0, 0, 4, 4, 1, 0, 4, 4));
-  EXPECT_FALSE(lattice_output_init(&out, 0, 0, 0, 4, 4, 0, -1, 3, 3));
-  EXPECT_FALSE(lattice_output_init(&out, 0, 0, 0, 5, 4, 0, 1, 4, 4));
-  EXPECT_TRUE(lattice_output_init(&out, 0, 0, 0, 6, 5, 1, 1, 4, 4));
-}
-
-/// Where an output goes in its padded planes.
-struct Padding {
-  int64_t top, left, bottom, right;
-};
-
-/// `plain` ([N, M, OH, OW]) with the epilogue applied and placed in padded
-/// planes with a zero frame.
-std::vector<float> padAndFinish(const std::vector<float> &plain, int64_t n,
-                                int64_t m, int64_t oh, int64_t ow,
-                                const Padding &pad, int kind,
-                                const std::vector<float> &bias, float p0,
-                                float p1) {
-  int64_t yh = oh + pad.top + pad.bottom, yw = ow + pad.left + pad.right;
-  std::vector<float> want(n * m * yh * yw, 0.0f);
-  for (int64_t b = 0; b < n; ++b)
-    for (int64_t o = 0; o < m; ++o)
-      for (int64_t i = 0; i < oh; ++i)
-        for (int64_t j = 0; j < ow; ++j)
-          want[((b * m + o) * yh + pad.top + i) * yw + pad.left + j] =
-              reference(kind, plain[((b * m + o) * oh + i) * ow + j],
-                        bias.empty() ? nullptr : &bias[o], p0, p1);
+/// `plain` ([N, M, OH, OW], planes of `pixels`) with the epilogue applied.
+std::vector<float> finish(const std::vector<float> &plain, int64_t m,
+                          int64_t pixels, int kind,
+                          const std::vector<float> &bias, float p0, float p1) {
+  std::vector<float> want(plain.size());
+  for (size_t i = 0; i < plain.size(); ++i) {
+    int64_t o = int64_t(i) / pixels % m;
+    want[i] =
+        reference(kind, plain[i], bias.empty() ? nullptr : &bias[o], p0, p1);
+  }
   return want;
 }
 
-/// Compares a kernel's padded, finished output with the plain one finished
-/// afterwards: the same results within a few ulps (a padded output may take
-/// another of the kernel's paths, which sums in another order), the frame
-/// exactly +0.
-void expectFinished(const std::vector<float> &got,
-                    const std::vector<float> &want, int64_t n, int64_t m,
-                    int64_t oh, int64_t ow, const Padding &pad) {
-  int64_t yh = oh + pad.top + pad.bottom, yw = ow + pad.left + pad.right;
-  for (int64_t b = 0; b < n; ++b)
-    for (int64_t o = 0; o < m; ++o)
-      for (int64_t i = 0; i < yh; ++i)
-        for (int64_t j = 0; j < yw; ++j) {
-          int64_t at = ((b * m + o) * yh + i) * yw + j;
-          bool inside = i >= pad.top && i < pad.top + oh && j >= pad.left &&
-                        j < pad.left + ow;
-          if (!inside) {
-            ASSERT_TRUE(sameValue(got[at], 0.0f))
-                << "frame " << b << "," << o << "," << i << "," << j << ": "
-                << got[at];
-            continue;
-          }
-          if (std::isnan(want[at])) {
-            ASSERT_TRUE(std::isnan(got[at]));
-            continue;
-          }
-          ASSERT_NEAR(got[at], want[at], 1e-5f * (1.0f + std::fabs(want[at])))
-              << "image " << b << " channel " << o << " pixel " << i - pad.top
-              << "," << j - pad.left;
-        }
+void expectSame(const std::vector<float> &got, const std::vector<float> &want) {
+  for (size_t i = 0; i < got.size(); ++i)
+    ASSERT_TRUE(sameValue(got[i], want[i]))
+        << "element " << i << ": " << got[i] << " want " << want[i];
 }
-
-struct ConvCase {
-  int64_t n, c, h, w, m, kh, kw, s;
-  Padding pad;
-};
-
-const ConvCase kConvs[] = {
-    // 3 x 3 at stride 2 (im2col tiles), padding on every side.
-    {1, 3, 23, 29, 16, 3, 3, 2, {1, 1, 1, 1}},
-    {2, 5, 13, 11, 33, 3, 3, 2, {0, 2, 1, 0}},
-    // 1 x 1 at stride 1, pixels fill the panels: the weight times the
-    // input, with padding above and below only; with padding along rows
-    // it goes through the tiles instead.
-    {3, 6, 17, 19, 40, 1, 1, 1, {1, 0, 2, 0}},
-    {2, 6, 17, 19, 40, 1, 1, 1, {2, 2, 2, 2}},
-    {1, 8, 14, 14, 20, 1, 1, 1, {0, 0, 0, 0}},
-    // 1 x 1 whose output channels fill the panels (pixel runs across
-    // rows, split at the rows where planes have a frame).
-    {2, 8, 7, 7, 96, 1, 1, 1, {1, 1, 1, 1}},
-    // Winograd (3 x 3 at stride 1, 100 tiles or more).
-    {2, 5, 21, 23, 37, 3, 3, 1, {1, 1, 1, 1}},
-    {1, 4, 22, 22, 8, 3, 3, 1, {0, 0, 0, 0}},
-};
 
 std::vector<float> randomVector(size_t size, std::mt19937 &rng) {
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
@@ -247,6 +178,24 @@ std::vector<float> randomVector(size_t size, std::mt19937 &rng) {
     x = dist(rng);
   return v;
 }
+
+struct ConvCase {
+  int64_t n, c, h, w, m, kh, kw, s;
+};
+
+const ConvCase kConvs[] = {
+    // 3 x 3 at stride 2 (im2col tiles).
+    {1, 3, 23, 29, 16, 3, 3, 2},
+    {2, 5, 13, 11, 33, 3, 3, 2},
+    // 1 x 1 at stride 1, pixels fill the panels: the weight times the
+    // input (output channels are C's rows).
+    {3, 6, 17, 19, 40, 1, 1, 1},
+    // 1 x 1 whose output channels fill the panels (the tiles).
+    {2, 8, 7, 7, 96, 1, 1, 1},
+    // Winograd (3 x 3 at stride 1, 100 tiles or more).
+    {2, 5, 21, 23, 37, 3, 3, 1},
+    {1, 4, 30, 30, 64, 3, 3, 1},
+};
 
 TEST(Epilogue, ConvolutionOutputs) {
   for (const KernelConfig &config : kernelConfigs()) {
@@ -264,27 +213,22 @@ TEST(Epilogue, ConvolutionOutputs) {
       std::vector<float> plain(t.n * t.m * oh * ow);
       lattice_uk_conv2d_f32(addr(x.data()), addr(wt.data()), addr(plain.data()),
                             t.n, t.c, t.h, t.w, t.kh, t.kw, oh, ow, t.s, t.s, 1,
-                            1, t.m, 0, LATTICE_UK_EPILOGUE_NONE, 0, oh, ow, 0,
-                            0, LATTICE_UK_OUT_NCHW, 2);
-      int64_t yh = oh + t.pad.top + t.pad.bottom,
-              yw = ow + t.pad.left + t.pad.right;
+                            1, t.m, 0, LATTICE_UK_EPILOGUE_NONE, 0,
+                            LATTICE_UK_OUT_NCHW, 2);
       for (int kind : kKinds)
         for (bool withBias : {false, true}) {
           SCOPED_TRACE(testing::Message()
                        << "kind " << kind << " bias " << withBias);
           auto [p0, p1] = paramsOf(kind, 0);
-          std::vector<float> noBias;
-          const std::vector<float> &b = withBias ? bias : noBias;
-          std::vector<float> got(t.n * t.m * yh * yw, kNaN);
-          lattice_uk_conv2d_f32(
-              addr(x.data()), addr(wt.data()), addr(got.data()), t.n, t.c, t.h,
-              t.w, t.kh, t.kw, oh, ow, t.s, t.s, 1, 1, t.m,
-              withBias ? addr(bias.data()) : 0, kind, packParams(p0, p1), yh,
-              yw, t.pad.top, t.pad.left, LATTICE_UK_OUT_NCHW, 2);
-          expectFinished(
-              got,
-              padAndFinish(plain, t.n, t.m, oh, ow, t.pad, kind, b, p0, p1),
-              t.n, t.m, oh, ow, t.pad);
+          std::vector<float> got(plain.size(), kNaN);
+          lattice_uk_conv2d_f32(addr(x.data()), addr(wt.data()),
+                                addr(got.data()), t.n, t.c, t.h, t.w, t.kh,
+                                t.kw, oh, ow, t.s, t.s, 1, 1, t.m,
+                                withBias ? addr(bias.data()) : 0, kind,
+                                packParams(p0, p1), LATTICE_UK_OUT_NCHW, 2);
+          expectSame(got,
+                     finish(plain, t.m, oh * ow, kind,
+                            withBias ? bias : std::vector<float>(), p0, p1));
         }
     }
   }
@@ -292,18 +236,16 @@ TEST(Epilogue, ConvolutionOutputs) {
 
 struct WindowCase {
   int64_t n, c, h, w, k, s, kind;
-  Padding pad;
 };
 
 const WindowCase kWindowCases[] = {
     // Depthwise by rows (rows of 28 pixels or more) and by channels.
-    {1, 18, 30, 60, 3, 2, LATTICE_UK_WINDOW_CONV, {1, 1, 1, 1}},
-    {2, 37, 11, 11, 5, 1, LATTICE_UK_WINDOW_CONV, {2, 2, 2, 2}},
-    {1, 20, 15, 17, 3, 2, LATTICE_UK_WINDOW_CONV, {0, 1, 0, 1}},
-    {1, 20, 15, 17, 3, 2, LATTICE_UK_WINDOW_CONV, {0, 0, 0, 0}},
+    {1, 18, 30, 60, 3, 2, LATTICE_UK_WINDOW_CONV},
+    {2, 37, 11, 11, 5, 1, LATTICE_UK_WINDOW_CONV},
+    {1, 20, 15, 17, 3, 2, LATTICE_UK_WINDOW_CONV},
     // Pooling, and global pooling (one output pixel).
-    {1, 3, 16, 16, 3, 1, LATTICE_UK_WINDOW_MAX, {1, 0, 1, 0}},
-    {2, 3, 9, 9, 9, 1, LATTICE_UK_WINDOW_SUM, {0, 0, 0, 0}},
+    {1, 3, 16, 16, 3, 1, LATTICE_UK_WINDOW_MAX},
+    {2, 3, 9, 9, 9, 1, LATTICE_UK_WINDOW_SUM},
 };
 
 TEST(Epilogue, WindowOutputs) {
@@ -323,40 +265,34 @@ TEST(Epilogue, WindowOutputs) {
       std::vector<float> plain(t.n * t.c * oh * ow);
       lattice_uk_window2d_f32(addr(x.data()), weights, addr(plain.data()), t.n,
                               t.c, 1, t.h, t.w, t.k, t.k, oh, ow, t.s, t.s, 1,
-                              1, 1, t.kind, 0, LATTICE_UK_EPILOGUE_NONE, 0, oh,
-                              ow, 0, 0, 2);
-      int64_t yh = oh + t.pad.top + t.pad.bottom,
-              yw = ow + t.pad.left + t.pad.right;
+                              1, 1, t.kind, 0, LATTICE_UK_EPILOGUE_NONE, 0, 2);
       for (int kind : kKinds) {
         SCOPED_TRACE(testing::Message() << "epilogue " << kind);
         auto [p0, p1] = paramsOf(kind, 1);
-        std::vector<float> got(t.n * t.c * yh * yw, kNaN);
-        lattice_uk_window2d_f32(
-            addr(x.data()), weights, addr(got.data()), t.n, t.c, 1, t.h, t.w,
-            t.k, t.k, oh, ow, t.s, t.s, 1, 1, 1, t.kind, addr(bias.data()),
-            kind, packParams(p0, p1), yh, yw, t.pad.top, t.pad.left, 2);
-        expectFinished(
-            got,
-            padAndFinish(plain, t.n, t.c, oh, ow, t.pad, kind, bias, p0, p1),
-            t.n, t.c, oh, ow, t.pad);
+        std::vector<float> got(plain.size(), kNaN);
+        lattice_uk_window2d_f32(addr(x.data()), weights, addr(got.data()), t.n,
+                                t.c, 1, t.h, t.w, t.k, t.k, oh, ow, t.s, t.s, 1,
+                                1, 1, t.kind, addr(bias.data()), kind,
+                                packParams(p0, p1), 2);
+        expectSame(got, finish(plain, t.c, oh * ow, kind, bias, p0, p1));
       }
     }
   }
 }
 
-/// An output geometry that the results do not fit, or an unknown
-/// epilogue: the kernels write nothing.
-TEST(Epilogue, KernelsRejectBadOutputs) {
+/// An unknown epilogue: the kernels write nothing.
+TEST(Epilogue, KernelsRejectUnknownEpilogues) {
+  lattice_epilogue e;
+  EXPECT_FALSE(lattice_epilogue_init(&e, 0, 5, 0));
+  EXPECT_FALSE(lattice_epilogue_init(&e, 0, -1, 0));
+  EXPECT_TRUE(lattice_epilogue_init(&e, 0, LATTICE_UK_EPILOGUE_HARDSIGMOID, 0));
   std::vector<float> x(4 * 4, 1.0f), wt(9, 1.0f), y(16, 5.0f);
   lattice_uk_conv2d_f32(addr(x.data()), addr(wt.data()), addr(y.data()), 1, 1,
-                        4, 4, 3, 3, 2, 2, 1, 1, 1, 1, 1, 0, 9, 0, 2, 2, 0, 0,
-                        LATTICE_UK_OUT_NCHW, 1);
-  lattice_uk_conv2d_f32(addr(x.data()), addr(wt.data()), addr(y.data()), 1, 1,
-                        4, 4, 3, 3, 2, 2, 1, 1, 1, 1, 1, 0, 0, 0, 3, 3, 2, 0,
+                        4, 4, 3, 3, 2, 2, 1, 1, 1, 1, 1, 0, 9, 0,
                         LATTICE_UK_OUT_NCHW, 1);
   lattice_uk_window2d_f32(addr(x.data()), addr(wt.data()), addr(y.data()), 1, 1,
                           1, 4, 4, 3, 3, 2, 2, 1, 1, 1, 1, 1,
-                          LATTICE_UK_WINDOW_CONV, 0, 0, 0, 2, 1, 0, 0, 1);
+                          LATTICE_UK_WINDOW_CONV, 0, -2, 0, 1);
   for (float v : y)
     EXPECT_EQ(v, 5.0f);
 }

@@ -242,41 +242,41 @@ def CPUFuseElementwisePass : Pass<"lattice-cpu-fuse-elementwise"> {
 
 def CPUFuseUkernelEpiloguesPass
     : Pass<"lattice-cpu-fuse-ukernel-epilogues", "ModuleOp"> {
-  let summary = "Fold a convolution's bias, activation and padding into its "
+  let summary = "Fold a convolution's bias and activation into its "
                 "microkernel call";
   let description = [{
     A convolution or depthwise convolution that a microkernel computes
     (`lattice_uk_conv2d_f32` with an NCHW output, `lattice_uk_window2d_f32`)
     is followed in CNNs by an elementwise op that adds a bias per output
-    channel and applies an activation, and often by the zero padding of the
-    next convolution's input. Each is a pass over the whole output in
-    memory. The kernels apply that epilogue to each block of results while
-    it is in the core's cache, and store the block where the padding puts
-    it, with the frame zeroed (LATTICE_UK_EPILOGUE_* in
-    runtime/lattice_ukernels.h).
+    channel and applies an activation: a pass of its own over the output,
+    split over the threads otherwise than the kernel's, so that at two
+    threads half of what it reads is in the other core's cache. The kernels
+    apply that epilogue to their results in registers as they store them
+    (LATTICE_UK_EPILOGUE_* in runtime/lattice_ukernels.h).
 
     The pass folds the `linalg.generic` that is the only user of the
     kernel's result into the call when its body is, in arith's ops, a bias
     (`addf` of a value that varies with the output channel only) followed by
     nothing, ReLU (`maximumf` with +0), a clip (`maximumf` then `minimumf`
     with constants), HardSwish or HardSigmoid (`x * min(max(x * a + b, 0),
-    1)` and its second factor); and then, when the folded op's only user
-    inserts it into a zero `linalg.fill` (a padding: offsets along the
-    planes' rows and columns only), it makes the kernel write the padded
-    buffer. The kernels compute the same values: each product and sum
-    rounded on its own, IEEE maximum and minimum.
+    1)` and its second factor). The kernels compute the same values: each
+    product and sum rounded on its own, IEEE maximum and minimum. A residual
+    added before the activation, fast-math flags, or any other body leave
+    the op as it is.
 
     ```mlir
-    call @lattice_uk_conv2d_f32(%x, %w, %y, ..., %c0, %c0, %c0, %c8, %c8,
-                                %c0, %c0, %nchw, %threads)
+    call @lattice_uk_conv2d_f32(%x, %w, %y, ..., %c0, %c0, %c0, %nchw,
+                                %threads)
     %t = bufferization.to_tensor %alloc ... : tensor<1x16x8x8xf32>
     %r = linalg.generic ins(%t, %bias) ... { addf, maximumf 0.0 }
-    %p = tensor.insert_slice %r into %zeros[0, 0, 1, 1] ...
-        : tensor<1x16x8x8xf32> into tensor<1x16x10x10xf32>
     ```
 
-    becomes one call with the bias's address, LATTICE_UK_EPILOGUE_RELU, the
-    10 x 10 planes and the offsets (1, 1), into a 1x16x10x10 buffer.
+    becomes one call with the bias's address, LATTICE_UK_EPILOGUE_RELU and
+    no parameters, whose result `%t` replaces `%r`. An op whose result is
+    inserted into a padding stays: bufferization makes it write the padded
+    buffer's interior in place, where the kernel's own buffer would need a
+    copy into it (and writing the padded planes and their frames in the
+    kernels measured slower than both).
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

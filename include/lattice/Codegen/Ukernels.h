@@ -48,18 +48,15 @@ inline constexpr llvm::StringLiteral kF32WinogradLayout = "f32-winograd2x2";
 /// linear layout.
 llvm::StringRef getUkernelWeightLayout(MatmulOp op, unsigned vectorBits);
 
-/// The convolution kernels whose calls end with an output epilogue and
-/// geometry (bias, epilogue, params, yh, yw, top, left; see
-/// runtime/lattice_ukernels.h), and where it starts in their arguments:
-/// lattice-cpu-use-ukernels writes a plain output there, and
-/// lattice-cpu-fuse-ukernel-epilogues folds what follows the call into it.
+/// The convolution kernels whose calls take an output epilogue (bias,
+/// epilogue, params; see runtime/lattice_ukernels.h), and where it starts
+/// in their arguments: lattice-cpu-use-ukernels passes none, and
+/// lattice-cpu-fuse-ukernel-epilogues folds the op after the call into it.
 inline constexpr llvm::StringLiteral kConvF32Kernel = "lattice_uk_conv2d_f32";
 inline constexpr llvm::StringLiteral kWindowF32Kernel =
     "lattice_uk_window2d_f32";
-inline constexpr unsigned kConvF32OutputArg = 16;
-inline constexpr unsigned kWindowF32OutputArg = 18;
-/// The number of those arguments.
-inline constexpr unsigned kUkernelOutputArgs = 7;
+inline constexpr unsigned kConvF32EpilogueArg = 16;
+inline constexpr unsigned kWindowF32EpilogueArg = 18;
 /// The argument of the output's address in both calls.
 inline constexpr unsigned kUkernelResultArg = 2;
 /// The attribute on the to_buffer ops through which microkernel calls read

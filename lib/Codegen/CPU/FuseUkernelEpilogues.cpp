@@ -7,9 +7,9 @@
 //===----------------------------------------------------------------------===//
 //
 // Folds the elementwise op after a convolution microkernel (a bias per
-// output channel and an activation) and the zero padding after that into
-// the kernel's call, which then applies them as it stores each block of
-// results (runtime/lattice_epilogue.h).
+// output channel and an activation) into the kernel's call, which then
+// applies it to the results in registers as it stores them
+// (runtime/lattice_epilogue.h).
 //
 //===----------------------------------------------------------------------===//
 
@@ -235,36 +235,6 @@ matchEpilogue(linalg::GenericOp op, Value planes, ArrayRef<unsigned> channels) {
   return std::pair(bias, *epilogue);
 }
 
-/// A zero padding of `value` (its only user): the insertion into a fill of
-/// +0 along the last two dimensions only, and the offsets there.
-tensor::InsertSliceOp getPadding(Value value, int64_t &top, int64_t &left) {
-  if (!value.hasOneUse())
-    return nullptr;
-  auto insert = dyn_cast<tensor::InsertSliceOp>(*value.getUsers().begin());
-  if (!insert || insert.getSource() != value)
-    return nullptr;
-  auto fill = insert.getDest().getDefiningOp<linalg::FillOp>();
-  if (!fill || !isPlusZero(getConstant(fill.getInputs()[0])))
-    return nullptr;
-  auto type = cast<RankedTensorType>(value.getType());
-  if (!insert.hasUnitStride() || !insert.getDestType().hasStaticShape() ||
-      insert.getDestType().getRank() != type.getRank())
-    return nullptr;
-  ArrayRef<int64_t> offsets = insert.getStaticOffsets();
-  ArrayRef<int64_t> sizes = insert.getStaticSizes();
-  int64_t rank = type.getRank();
-  for (int64_t d = 0; d < rank; ++d) {
-    if (ShapedType::isDynamic(offsets[d]) || sizes[d] != type.getDimSize(d))
-      return nullptr;
-    if (d < rank - 2 &&
-        (offsets[d] != 0 || insert.getDestType().getDimSize(d) != sizes[d]))
-      return nullptr;
-  }
-  top = offsets[rank - 2];
-  left = offsets[rank - 1];
-  return insert;
-}
-
 /// The i64 constant `value` is, if it is one.
 std::optional<int64_t> getInt(Value value) {
   IntegerAttr attr;
@@ -286,16 +256,6 @@ memref::AllocOp getAllocation(Value address) {
   return pointer.getSource().getDefiningOp<memref::AllocOp>();
 }
 
-/// The address of a fresh f32 buffer of `shape`, aligned as the kernels'
-/// outputs are.
-std::pair<memref::AllocOp, Value> allocate(OpBuilder &b, Location loc,
-                                           ArrayRef<int64_t> shape) {
-  auto alloc = memref::AllocOp::create(
-      b, loc, MemRefType::get(shape, b.getF32Type()), b.getI64IntegerAttr(64));
-  Value pointer = memref::ExtractAlignedPointerAsIndexOp::create(b, loc, alloc);
-  return {alloc, arith::IndexCastOp::create(b, loc, b.getI64Type(), pointer)};
-}
-
 struct CPUFuseUkernelEpiloguesPass final
     : lattice::impl::CPUFuseUkernelEpiloguesPassBase<
           CPUFuseUkernelEpiloguesPass> {
@@ -312,20 +272,18 @@ private:
 bool CPUFuseUkernelEpiloguesPass::fuse(func::CallOp call,
                                        DominanceInfo &dominance) {
   bool conv = call.getCallee() == kConvF32Kernel;
-  unsigned first = conv ? kConvF32OutputArg : kWindowF32OutputArg;
-  if (call.getNumOperands() < first + kUkernelOutputArgs + 1)
+  unsigned first = conv ? kConvF32EpilogueArg : kWindowF32EpilogueArg;
+  // The epilogue's three arguments, then the flags (conv) and threads.
+  if (call.getNumOperands() != first + 3 + (conv ? 2 : 1))
     return false;
-  // An NCHW convolution output; nothing folded yet.
+  // An NCHW convolution output; no epilogue yet.
   if (conv) {
-    std::optional<int64_t> flags =
-        getInt(call.getOperand(first + kUkernelOutputArgs));
+    std::optional<int64_t> flags = getInt(call.getOperand(first + 3));
     if (!flags || !(*flags & LATTICE_UK_OUT_NCHW))
       return false;
   }
   if (getInt(call.getOperand(first)) != 0 ||
-      getInt(call.getOperand(first + 1)) != LATTICE_UK_EPILOGUE_NONE ||
-      getInt(call.getOperand(first + 5)) != 0 ||
-      getInt(call.getOperand(first + 6)) != 0)
+      getInt(call.getOperand(first + 1)) != LATTICE_UK_EPILOGUE_NONE)
     return false;
   memref::AllocOp alloc = getAllocation(call.getOperand(kUkernelResultArg));
   if (!alloc)
@@ -350,12 +308,17 @@ bool CPUFuseUkernelEpiloguesPass::fuse(func::CallOp call,
   auto [bias, kind] = *epilogue;
   if (bias && !dominance.properlyDominates(bias, call))
     return false;
+  // The op writes the interior of a padding in place (the padded buffer
+  // is its destination after bufferization); the kernel's own buffer
+  // would need a copy into it.
+  if (llvm::any_of(op->getUsers(), [&](Operation *user) {
+        auto insert = dyn_cast<tensor::InsertSliceOp>(user);
+        return insert && insert.getSource() == op.getResult(0);
+      }))
+    return false;
 
   OpBuilder b(call);
   Location loc = call.getLoc();
-  auto constant = [&](int64_t value) -> Value {
-    return arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(value));
-  };
   SmallVector<Value> operands(call.getOperands());
   if (bias) {
     auto type = cast<RankedTensorType>(bias.getType());
@@ -372,55 +335,13 @@ bool CPUFuseUkernelEpiloguesPass::fuse(func::CallOp call,
   uint32_t low, high;
   std::memcpy(&low, &kind.p0, sizeof(low));
   std::memcpy(&high, &kind.p1, sizeof(high));
-  operands[first + 1] = constant(kind.kind);
-  operands[first + 2] = constant(int64_t((uint64_t(high) << 32) | low));
-
-  // Into the padded buffer of the padding that follows, if one does (a
-  // convolution's [N, M, OH, OW] output).
-  Value result = op.getResult(0);
-  int64_t top = 0, left = 0;
-  tensor::InsertSliceOp padding =
-      conv ? getPadding(result, top, left) : nullptr;
-  Value fused = planes.getResult();
-  Value oldAddress = call.getOperand(kUkernelResultArg);
-  if (padding) {
-    RankedTensorType padded = padding.getDestType();
-    int64_t rank = padded.getRank();
-    operands[first + 3] = constant(padded.getDimSize(rank - 2));
-    operands[first + 4] = constant(padded.getDimSize(rank - 1));
-    operands[first + 5] = constant(top);
-    operands[first + 6] = constant(left);
-    auto [buffer, address] = allocate(b, alloc.getLoc(), padded.getShape());
-    operands[kUkernelResultArg] = address;
-    b.setInsertionPoint(planes);
-    fused = bufferization::ToTensorOp::create(b, planes.getLoc(), padded,
-                                              buffer, /*restrict=*/true,
-                                              /*writable=*/true);
-    result = padding.getResult();
-  }
+  operands[first + 1] =
+      arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(kind.kind));
+  operands[first + 2] = arith::ConstantOp::create(
+      b, loc, b.getI64IntegerAttr(int64_t((uint64_t(high) << 32) | low)));
   call->setOperands(operands);
-  result.replaceAllUsesWith(fused);
-  if (!padding) {
-    op->erase();
-    return true;
-  }
-  // The padding, the op and the unpadded buffer go (the fill too, unless
-  // another padding inserts into it).
-  Operation *fill = padding.getDest().getDefiningOp();
-  padding->erase();
+  op.getResult(0).replaceAllUsesWith(planes.getResult());
   op->erase();
-  planes->erase();
-  if (fill->use_empty())
-    fill->erase();
-  Operation *cast = oldAddress.getDefiningOp();
-  if (cast->use_empty()) {
-    Operation *pointer = cast->getOperand(0).getDefiningOp();
-    cast->erase();
-    if (pointer->use_empty())
-      pointer->erase();
-  }
-  if (alloc->use_empty())
-    alloc->erase();
   return true;
 }
 

@@ -52,7 +52,7 @@ static constexpr StringLiteral kConvS8 = "lattice_uk_conv2d_s8";
 static constexpr StringLiteral kWindowF32 = kWindowF32Kernel;
 static constexpr std::pair<StringLiteral, unsigned> kKernels[] = {
     {kQ4Gemv, 11},  {kGemmF32, 16}, {kGemmF32Q4, 11}, {kGemmS8, 11},
-    {kConvF32, 25}, {kConvS8, 22},  {kWindowF32, 26}};
+    {kConvF32, 21}, {kConvS8, 22},  {kWindowF32, 22}};
 
 /// The largest M the W4A16 GEMV is used for: it dequantizes the weights once
 /// per row of the activations.
@@ -1072,13 +1072,12 @@ struct MatmulToGemmF32 final : UkernelPattern {
   }
 };
 
-/// The output arguments of the f32 convolution and window kernels for a
-/// plain [.., OH, OW] output: no bias, no epilogue, no padding
-/// (lattice-cpu-fuse-ukernel-epilogues may fold them in later).
-static void appendPlainOutput(CallBuilder &call, int64_t oh, int64_t ow,
-                              SmallVectorImpl<Value> &args) {
-  for (int64_t value : {int64_t(0), int64_t(LATTICE_UK_EPILOGUE_NONE),
-                        int64_t(0), oh, ow, int64_t(0), int64_t(0)})
+/// The epilogue arguments of the f32 convolution and window kernels for
+/// none: no bias, LATTICE_UK_EPILOGUE_NONE, no parameters
+/// (lattice-cpu-fuse-ukernel-epilogues may fold one in later).
+static void appendNoEpilogue(CallBuilder &call, SmallVectorImpl<Value> &args) {
+  for (int64_t value :
+       {int64_t(0), int64_t(LATTICE_UK_EPILOGUE_NONE), int64_t(0)})
     args.push_back(call.constant(value));
 }
 
@@ -1155,8 +1154,9 @@ struct MatmulToConvF32 final : ConvUkernelPattern {
     SmallVector<Value> args = {call.address(g->input),
                                call.address(adaptor.getRhs()), resultAddress};
     appendConvSizes(call, *g, m, args);
-    assert(args.size() == kConvF32OutputArg && "conv2d_f32's arguments moved");
-    appendPlainOutput(call, g->oh, g->ow, args);
+    assert(args.size() == kConvF32EpilogueArg &&
+           "conv2d_f32's arguments moved");
+    appendNoEpilogue(call, args);
     int64_t flags = 0;
     if (hasWeightLayout(op, kF32PanelsLayout))
       flags |= LATTICE_UK_B_PACKED;
@@ -1352,9 +1352,9 @@ struct WindowToKernel final : LinalgUkernelPattern {
          {g->n, g->groups, g->cg, g->hp, g->wp, g->kh, g->kw, g->oh, g->ow,
           g->sh, g->sw, g->dh, g->dw, g->mult, g->kind})
       args.push_back(call.constant(value));
-    assert(args.size() == kWindowF32OutputArg &&
+    assert(args.size() == kWindowF32EpilogueArg &&
            "window2d_f32's arguments moved");
-    appendPlainOutput(call, g->oh, g->ow, args);
+    appendNoEpilogue(call, args);
     args.push_back(call.constant(numThreads));
     call.finish(op, kWindowF32, args, result);
     return success();

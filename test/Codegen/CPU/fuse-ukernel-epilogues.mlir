@@ -1,28 +1,60 @@
 // RUN: lattice-opt %s --lattice-cpu-fuse-ukernel-epilogues --cse -split-input-file | FileCheck %s
 
-// The elementwise op after a convolution kernel (bias and activation) and
-// the zero padding after it fold into the kernel's call; ops that are not
-// a per-channel bias and a supported activation, and paddings that are not
-// along the planes, stay.
-// Bias, ReLU and a padding of 1 above and left, 2 right: the kernel writes
-// 6 x 7 planes with the results at (1, 1), into a buffer of their own; the
-// op, the fill and the insertion are gone.
-// CHECK-LABEL: func.func @relu_padded
+// The elementwise op after a convolution kernel (bias and activation)
+// folds into the kernel's call; ops that are not a per-channel bias and a
+// supported activation, or whose result is inserted into a padding, stay.
+// Bias and ReLU: the bias's address (a to_buffer numbered after the
+// kernels' operands), epilogue 1, no parameters; the kernel's result
+// replaces the op's.
+// CHECK-LABEL: func.func @relu
 // CHECK-SAME: %[[B:[a-z0-9]+]]: tensor<8xf32>
 // CHECK-DAG: %[[C0:.*]] = arith.constant 0 : i64
 // CHECK-DAG: %[[C1:.*]] = arith.constant 1 : i64
-// CHECK-DAG: %[[C6:.*]] = arith.constant 6 : i64
-// CHECK-DAG: %[[C7:.*]] = arith.constant 7 : i64
 // CHECK-DAG: %[[C8:.*]] = arith.constant 8 : i64
 // CHECK-DAG: %[[NCHW:.*]] = arith.constant 524288 : i64
+// CHECK-DAG: %[[ALLOC:.*]] = memref.alloc() {alignment = 64 : i64} : memref<1x8x4x4xf32>
 // CHECK-DAG: %[[BB:.*]] = bufferization.to_buffer %[[B]] read_only {lattice.ukernel_operand = 0 : i64}
-// CHECK-DAG: %[[PADDED:.*]] = memref.alloc() {alignment = 64 : i64} : memref<1x8x6x7xf32>
-// CHECK: call @lattice_uk_conv2d_f32({{.*}}, %[[C8]], %[[BA:.*]], %[[C1]], %[[C0]], %[[C6]], %[[C7]], %[[C1]], %[[C1]], %[[NCHW]],
-// CHECK: %[[R:.*]] = bufferization.to_tensor %[[PADDED]] restrict writable
+// CHECK-DAG: %[[BP:.*]] = memref.extract_aligned_pointer_as_index %[[BB]]
+// CHECK-DAG: %[[BA:.*]] = arith.index_cast %[[BP]]
+// CHECK: call @lattice_uk_conv2d_f32({{.*}}, %[[C8]], %[[BA]], %[[C1]], %[[C0]], %[[NCHW]],
+// CHECK: %[[R:.*]] = bufferization.to_tensor %[[ALLOC]] restrict writable
 // CHECK-NOT: linalg.generic
-// CHECK-NOT: linalg.fill
-// CHECK-NOT: tensor.insert_slice
-// CHECK: return %[[R]] : tensor<1x8x6x7xf32>
+// CHECK: return %[[R]] : tensor<1x8x4x4xf32>
+func.func @relu(%xa: i64, %wa: i64, %b: tensor<8xf32>) -> tensor<1x8x4x4xf32> {
+  %c0 = arith.constant 0 : i64
+  %c1 = arith.constant 1 : i64
+  %c2 = arith.constant 2 : i64
+  %c3 = arith.constant 3 : i64
+  %c4 = arith.constant 4 : i64
+  %c8 = arith.constant 8 : i64
+  %c10 = arith.constant 10 : i64
+  %flags = arith.constant 524288 : i64
+  %alloc = memref.alloc() {alignment = 64 : i64} : memref<1x8x4x4xf32>
+  %p = memref.extract_aligned_pointer_as_index %alloc : memref<1x8x4x4xf32> -> index
+  %ya = arith.index_cast %p : index to i64
+  call @lattice_uk_conv2d_f32(%xa, %wa, %ya, %c1, %c3, %c10, %c10, %c3, %c3, %c4, %c4, %c2, %c2, %c1, %c1, %c8, %c0, %c0, %c0, %flags, %c2) : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> ()
+  %t = bufferization.to_tensor %alloc restrict writable : memref<1x8x4x4xf32> to tensor<1x8x4x4xf32>
+  %e = tensor.empty() : tensor<1x8x4x4xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d1)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%t, %b : tensor<1x8x4x4xf32>, tensor<8xf32>) outs(%e : tensor<1x8x4x4xf32>) {
+  ^bb0(%a0: f32, %a1: f32, %o: f32):
+    %s = arith.addf %a0, %a1 : f32
+    %z = arith.constant 0.0 : f32
+    %m = arith.maximumf %s, %z : f32
+    linalg.yield %m : f32
+  } -> tensor<1x8x4x4xf32>
+  return %y : tensor<1x8x4x4xf32>
+}
+func.func private @lattice_uk_conv2d_f32(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
+
+// -----
+
+// The same inserted into a padding: the op stays, to write the padded
+// buffer's interior in place.
+// CHECK-LABEL: func.func @relu_padded
+// CHECK: call @lattice_uk_conv2d_f32({{.*}}, %[[Z:.*]], %[[Z]], %[[Z]], %{{.*}}, %{{.*}})
+// CHECK: linalg.generic
+// CHECK: tensor.insert_slice
 func.func @relu_padded(%xa: i64, %wa: i64, %b: tensor<8xf32>) -> tensor<1x8x6x7xf32> {
   %c0 = arith.constant 0 : i64
   %c1 = arith.constant 1 : i64
@@ -35,7 +67,7 @@ func.func @relu_padded(%xa: i64, %wa: i64, %b: tensor<8xf32>) -> tensor<1x8x6x7x
   %alloc = memref.alloc() {alignment = 64 : i64} : memref<1x8x4x4xf32>
   %p = memref.extract_aligned_pointer_as_index %alloc : memref<1x8x4x4xf32> -> index
   %ya = arith.index_cast %p : index to i64
-  call @lattice_uk_conv2d_f32(%xa, %wa, %ya, %c1, %c3, %c10, %c10, %c3, %c3, %c4, %c4, %c2, %c2, %c1, %c1, %c8, %c0, %c0, %c0, %c4, %c4, %c0, %c0, %flags, %c2) : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> ()
+  call @lattice_uk_conv2d_f32(%xa, %wa, %ya, %c1, %c3, %c10, %c10, %c3, %c3, %c4, %c4, %c2, %c2, %c1, %c1, %c8, %c0, %c0, %c0, %flags, %c2) : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> ()
   %t = bufferization.to_tensor %alloc restrict writable : memref<1x8x4x4xf32> to tensor<1x8x4x4xf32>
   %e = tensor.empty() : tensor<1x8x4x4xf32>
   %y = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d1)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
@@ -52,20 +84,18 @@ func.func @relu_padded(%xa: i64, %wa: i64, %b: tensor<8xf32>) -> tensor<1x8x6x7x
   %padded = tensor.insert_slice %y into %pf[0, 0, 1, 1] [1, 8, 4, 4] [1, 1, 1, 1] : tensor<1x8x4x4xf32> into tensor<1x8x6x7xf32>
   return %padded : tensor<1x8x6x7xf32>
 }
-func.func private @lattice_uk_conv2d_f32(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
+func.func private @lattice_uk_conv2d_f32(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
 
 // -----
 
 // HardSwish as the ONNX importer writes it (operands in either order):
 // epilogue 3, its 1/6 and 1/2 in the low and high halves of the
-// parameters; no padding, so the same buffer.
+// parameters.
 // CHECK-LABEL: func.func @hardswish
 // CHECK-DAG: %[[HS:.*]] = arith.constant 3 : i64
 // CHECK-DAG: %[[P:.*]] = arith.constant 4539628425432443563 : i64
-// CHECK-DAG: %[[C4:.*]] = arith.constant 4 : i64
-// CHECK-DAG: %[[C0:.*]] = arith.constant 0 : i64
 // CHECK-DAG: %[[ALLOC:.*]] = memref.alloc() {alignment = 64 : i64} : memref<1x8x4x4xf32>
-// CHECK: call @lattice_uk_conv2d_f32({{.*}}, %{{.*}}, %[[HS]], %[[P]], %[[C4]], %[[C4]], %[[C0]], %[[C0]],
+// CHECK: call @lattice_uk_conv2d_f32({{.*}}, %{{.*}}, %[[HS]], %[[P]], %{{.*}}, %{{.*}})
 // CHECK: %[[R:.*]] = bufferization.to_tensor %[[ALLOC]]
 // CHECK-NOT: linalg.generic
 // CHECK: return %[[R]]
@@ -81,7 +111,7 @@ func.func @hardswish(%xa: i64, %wa: i64, %b: tensor<8xf32>) -> tensor<1x8x4x4xf3
   %alloc = memref.alloc() {alignment = 64 : i64} : memref<1x8x4x4xf32>
   %p = memref.extract_aligned_pointer_as_index %alloc : memref<1x8x4x4xf32> -> index
   %ya = arith.index_cast %p : index to i64
-  call @lattice_uk_conv2d_f32(%xa, %wa, %ya, %c1, %c3, %c10, %c10, %c3, %c3, %c4, %c4, %c2, %c2, %c1, %c1, %c8, %c0, %c0, %c0, %c4, %c4, %c0, %c0, %flags, %c2) : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> ()
+  call @lattice_uk_conv2d_f32(%xa, %wa, %ya, %c1, %c3, %c10, %c10, %c3, %c3, %c4, %c4, %c2, %c2, %c1, %c1, %c8, %c0, %c0, %c0, %flags, %c2) : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> ()
   %t = bufferization.to_tensor %alloc restrict writable : memref<1x8x4x4xf32> to tensor<1x8x4x4xf32>
   %e = tensor.empty() : tensor<1x8x4x4xf32>
   %y = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d1)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
@@ -101,7 +131,7 @@ func.func @hardswish(%xa: i64, %wa: i64, %b: tensor<8xf32>) -> tensor<1x8x4x4xf3
   } -> tensor<1x8x4x4xf32>
   return %y : tensor<1x8x4x4xf32>
 }
-func.func private @lattice_uk_conv2d_f32(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
+func.func private @lattice_uk_conv2d_f32(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
 
 // -----
 
@@ -123,7 +153,7 @@ func.func @relu6(%xa: i64, %wa: i64, %b: tensor<8xf32>) -> tensor<1x8x4x4xf32> {
   %alloc = memref.alloc() {alignment = 64 : i64} : memref<1x8x4x4xf32>
   %p = memref.extract_aligned_pointer_as_index %alloc : memref<1x8x4x4xf32> -> index
   %ya = arith.index_cast %p : index to i64
-  call @lattice_uk_conv2d_f32(%xa, %wa, %ya, %c1, %c3, %c10, %c10, %c3, %c3, %c4, %c4, %c2, %c2, %c1, %c1, %c8, %c0, %c0, %c0, %c4, %c4, %c0, %c0, %flags, %c2) : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> ()
+  call @lattice_uk_conv2d_f32(%xa, %wa, %ya, %c1, %c3, %c10, %c10, %c3, %c3, %c4, %c4, %c2, %c2, %c1, %c1, %c8, %c0, %c0, %c0, %flags, %c2) : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> ()
   %t = bufferization.to_tensor %alloc restrict writable : memref<1x8x4x4xf32> to tensor<1x8x4x4xf32>
   %e = tensor.empty() : tensor<1x8x4x4xf32>
   %y = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d1)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
@@ -138,7 +168,7 @@ func.func @relu6(%xa: i64, %wa: i64, %b: tensor<8xf32>) -> tensor<1x8x4x4xf32> {
   } -> tensor<1x8x4x4xf32>
   return %y : tensor<1x8x4x4xf32>
 }
-func.func private @lattice_uk_conv2d_f32(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
+func.func private @lattice_uk_conv2d_f32(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
 
 // -----
 
@@ -162,7 +192,7 @@ func.func @hardsigmoid(%xa: i64, %wa: i64) -> tensor<1x8x4x4xf32> {
   %alloc = memref.alloc() {alignment = 64 : i64} : memref<1x8x4x4xf32>
   %p = memref.extract_aligned_pointer_as_index %alloc : memref<1x8x4x4xf32> -> index
   %ya = arith.index_cast %p : index to i64
-  call @lattice_uk_conv2d_f32(%xa, %wa, %ya, %c1, %c3, %c10, %c10, %c3, %c3, %c4, %c4, %c2, %c2, %c1, %c1, %c8, %c0, %c0, %c0, %c4, %c4, %c0, %c0, %flags, %c2) : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> ()
+  call @lattice_uk_conv2d_f32(%xa, %wa, %ya, %c1, %c3, %c10, %c10, %c3, %c3, %c4, %c4, %c2, %c2, %c1, %c1, %c8, %c0, %c0, %c0, %flags, %c2) : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> ()
   %t = bufferization.to_tensor %alloc restrict writable : memref<1x8x4x4xf32> to tensor<1x8x4x4xf32>
   %e = tensor.empty() : tensor<1x8x4x4xf32>
   %y = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
@@ -180,18 +210,16 @@ func.func @hardsigmoid(%xa: i64, %wa: i64) -> tensor<1x8x4x4xf32> {
   } -> tensor<1x8x4x4xf32>
   return %y : tensor<1x8x4x4xf32>
 }
-func.func private @lattice_uk_conv2d_f32(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
+func.func private @lattice_uk_conv2d_f32(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
 
 // -----
 
-// A bias alone folds; a padding along the channels does not (the
-// insertion stays, from the call's own buffer).
-// CHECK-LABEL: func.func @bias_padded_channels
+// A bias alone folds (epilogue 0 with the bias's address).
+// CHECK-LABEL: func.func @bias_only
 // CHECK-DAG: %[[NONE:.*]] = arith.constant 0 : i64
-// CHECK: call @lattice_uk_conv2d_f32({{.*}}, %{{.*}}, %[[NONE]], %[[NONE]], %{{.*}}, %{{.*}}, %[[NONE]], %[[NONE]],
+// CHECK: call @lattice_uk_conv2d_f32({{.*}}, %{{.*}}, %[[BA:[0-9]+]], %[[NONE]], %[[NONE]], %{{.*}}, %{{.*}})
 // CHECK-NOT: linalg.generic
-// CHECK: tensor.insert_slice
-func.func @bias_padded_channels(%xa: i64, %wa: i64, %b: tensor<8xf32>) -> tensor<1x9x4x4xf32> {
+func.func @bias_only(%xa: i64, %wa: i64, %b: tensor<8xf32>) -> tensor<1x8x4x4xf32> {
   %c0 = arith.constant 0 : i64
   %c1 = arith.constant 1 : i64
   %c2 = arith.constant 2 : i64
@@ -203,7 +231,7 @@ func.func @bias_padded_channels(%xa: i64, %wa: i64, %b: tensor<8xf32>) -> tensor
   %alloc = memref.alloc() {alignment = 64 : i64} : memref<1x8x4x4xf32>
   %p = memref.extract_aligned_pointer_as_index %alloc : memref<1x8x4x4xf32> -> index
   %ya = arith.index_cast %p : index to i64
-  call @lattice_uk_conv2d_f32(%xa, %wa, %ya, %c1, %c3, %c10, %c10, %c3, %c3, %c4, %c4, %c2, %c2, %c1, %c1, %c8, %c0, %c0, %c0, %c4, %c4, %c0, %c0, %flags, %c2) : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> ()
+  call @lattice_uk_conv2d_f32(%xa, %wa, %ya, %c1, %c3, %c10, %c10, %c3, %c3, %c4, %c4, %c2, %c2, %c1, %c1, %c8, %c0, %c0, %c0, %flags, %c2) : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> ()
   %t = bufferization.to_tensor %alloc restrict writable : memref<1x8x4x4xf32> to tensor<1x8x4x4xf32>
   %e = tensor.empty() : tensor<1x8x4x4xf32>
   %y = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d1)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
@@ -212,19 +240,15 @@ func.func @bias_padded_channels(%xa: i64, %wa: i64, %b: tensor<8xf32>) -> tensor
     %s = arith.addf %a0, %a1 : f32
     linalg.yield %s : f32
   } -> tensor<1x8x4x4xf32>
-  %zero = arith.constant 0.0 : f32
-  %pe = tensor.empty() : tensor<1x9x4x4xf32>
-  %pf = linalg.fill ins(%zero : f32) outs(%pe : tensor<1x9x4x4xf32>) -> tensor<1x9x4x4xf32>
-  %padded = tensor.insert_slice %y into %pf[0, 1, 0, 0] [1, 8, 4, 4] [1, 1, 1, 1] : tensor<1x8x4x4xf32> into tensor<1x9x4x4xf32>
-  return %padded : tensor<1x9x4x4xf32>
+  return %y : tensor<1x8x4x4xf32>
 }
-func.func private @lattice_uk_conv2d_f32(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
+func.func private @lattice_uk_conv2d_f32(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
 
 // -----
 
 // A residual added before the activation: not an epilogue the kernels apply.
 // CHECK-LABEL: func.func @residual
-// CHECK: call @lattice_uk_conv2d_f32({{.*}}, %{{.*}}, %[[Z:.*]], %[[Z]], %[[Z]], %{{.*}}, %{{.*}}, %[[Z]], %[[Z]],
+// CHECK: call @lattice_uk_conv2d_f32({{.*}}, %{{.*}}, %[[Z:.*]], %[[Z]], %[[Z]], %{{.*}}, %{{.*}})
 // CHECK: linalg.generic
 func.func @residual(%xa: i64, %wa: i64, %b: tensor<8xf32>, %r: tensor<1x8x4x4xf32>) -> tensor<1x8x4x4xf32> {
   %c0 = arith.constant 0 : i64
@@ -238,7 +262,7 @@ func.func @residual(%xa: i64, %wa: i64, %b: tensor<8xf32>, %r: tensor<1x8x4x4xf3
   %alloc = memref.alloc() {alignment = 64 : i64} : memref<1x8x4x4xf32>
   %p = memref.extract_aligned_pointer_as_index %alloc : memref<1x8x4x4xf32> -> index
   %ya = arith.index_cast %p : index to i64
-  call @lattice_uk_conv2d_f32(%xa, %wa, %ya, %c1, %c3, %c10, %c10, %c3, %c3, %c4, %c4, %c2, %c2, %c1, %c1, %c8, %c0, %c0, %c0, %c4, %c4, %c0, %c0, %flags, %c2) : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> ()
+  call @lattice_uk_conv2d_f32(%xa, %wa, %ya, %c1, %c3, %c10, %c10, %c3, %c3, %c4, %c4, %c2, %c2, %c1, %c1, %c8, %c0, %c0, %c0, %flags, %c2) : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> ()
   %t = bufferization.to_tensor %alloc restrict writable : memref<1x8x4x4xf32> to tensor<1x8x4x4xf32>
   %e = tensor.empty() : tensor<1x8x4x4xf32>
   %y = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d1)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
@@ -252,13 +276,13 @@ func.func @residual(%xa: i64, %wa: i64, %b: tensor<8xf32>, %r: tensor<1x8x4x4xf3
   } -> tensor<1x8x4x4xf32>
   return %y : tensor<1x8x4x4xf32>
 }
-func.func private @lattice_uk_conv2d_f32(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
+func.func private @lattice_uk_conv2d_f32(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
 
 // -----
 
 // maximumf with -0 is not ReLU (-0 stays -0).
 // CHECK-LABEL: func.func @negative_zero
-// CHECK: call @lattice_uk_conv2d_f32({{.*}}, %{{.*}}, %[[Z:.*]], %[[Z]], %[[Z]], %{{.*}}, %{{.*}}, %[[Z]], %[[Z]],
+// CHECK: call @lattice_uk_conv2d_f32({{.*}}, %{{.*}}, %[[Z:.*]], %[[Z]], %[[Z]], %{{.*}}, %{{.*}})
 // CHECK: linalg.generic
 func.func @negative_zero(%xa: i64, %wa: i64, %b: tensor<8xf32>) -> tensor<1x8x4x4xf32> {
   %c0 = arith.constant 0 : i64
@@ -272,7 +296,7 @@ func.func @negative_zero(%xa: i64, %wa: i64, %b: tensor<8xf32>) -> tensor<1x8x4x
   %alloc = memref.alloc() {alignment = 64 : i64} : memref<1x8x4x4xf32>
   %p = memref.extract_aligned_pointer_as_index %alloc : memref<1x8x4x4xf32> -> index
   %ya = arith.index_cast %p : index to i64
-  call @lattice_uk_conv2d_f32(%xa, %wa, %ya, %c1, %c3, %c10, %c10, %c3, %c3, %c4, %c4, %c2, %c2, %c1, %c1, %c8, %c0, %c0, %c0, %c4, %c4, %c0, %c0, %flags, %c2) : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> ()
+  call @lattice_uk_conv2d_f32(%xa, %wa, %ya, %c1, %c3, %c10, %c10, %c3, %c3, %c4, %c4, %c2, %c2, %c1, %c1, %c8, %c0, %c0, %c0, %flags, %c2) : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> ()
   %t = bufferization.to_tensor %alloc restrict writable : memref<1x8x4x4xf32> to tensor<1x8x4x4xf32>
   %e = tensor.empty() : tensor<1x8x4x4xf32>
   %y = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d1)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
@@ -285,13 +309,13 @@ func.func @negative_zero(%xa: i64, %wa: i64, %b: tensor<8xf32>) -> tensor<1x8x4x
   } -> tensor<1x8x4x4xf32>
   return %y : tensor<1x8x4x4xf32>
 }
-func.func private @lattice_uk_conv2d_f32(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
+func.func private @lattice_uk_conv2d_f32(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
 
 // -----
 
 // Fast-math flags allow other results than the kernels': not folded.
 // CHECK-LABEL: func.func @fast_math
-// CHECK: call @lattice_uk_conv2d_f32({{.*}}, %{{.*}}, %[[Z:.*]], %[[Z]], %[[Z]], %{{.*}}, %{{.*}}, %[[Z]], %[[Z]],
+// CHECK: call @lattice_uk_conv2d_f32({{.*}}, %{{.*}}, %[[Z:.*]], %[[Z]], %[[Z]], %{{.*}}, %{{.*}})
 // CHECK: linalg.generic
 func.func @fast_math(%xa: i64, %wa: i64, %b: tensor<8xf32>) -> tensor<1x8x4x4xf32> {
   %c0 = arith.constant 0 : i64
@@ -305,7 +329,7 @@ func.func @fast_math(%xa: i64, %wa: i64, %b: tensor<8xf32>) -> tensor<1x8x4x4xf3
   %alloc = memref.alloc() {alignment = 64 : i64} : memref<1x8x4x4xf32>
   %p = memref.extract_aligned_pointer_as_index %alloc : memref<1x8x4x4xf32> -> index
   %ya = arith.index_cast %p : index to i64
-  call @lattice_uk_conv2d_f32(%xa, %wa, %ya, %c1, %c3, %c10, %c10, %c3, %c3, %c4, %c4, %c2, %c2, %c1, %c1, %c8, %c0, %c0, %c0, %c4, %c4, %c0, %c0, %flags, %c2) : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> ()
+  call @lattice_uk_conv2d_f32(%xa, %wa, %ya, %c1, %c3, %c10, %c10, %c3, %c3, %c4, %c4, %c2, %c2, %c1, %c1, %c8, %c0, %c0, %c0, %flags, %c2) : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> ()
   %t = bufferization.to_tensor %alloc restrict writable : memref<1x8x4x4xf32> to tensor<1x8x4x4xf32>
   %e = tensor.empty() : tensor<1x8x4x4xf32>
   %y = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d1)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
@@ -318,13 +342,13 @@ func.func @fast_math(%xa: i64, %wa: i64, %b: tensor<8xf32>) -> tensor<1x8x4x4xf3
   } -> tensor<1x8x4x4xf32>
   return %y : tensor<1x8x4x4xf32>
 }
-func.func private @lattice_uk_conv2d_f32(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
+func.func private @lattice_uk_conv2d_f32(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
 
 // -----
 
 // A "bias" that varies along the rows of the planes is not per channel.
 // CHECK-LABEL: func.func @pixel_bias
-// CHECK: call @lattice_uk_conv2d_f32({{.*}}, %{{.*}}, %[[Z:.*]], %[[Z]], %[[Z]], %{{.*}}, %{{.*}}, %[[Z]], %[[Z]],
+// CHECK: call @lattice_uk_conv2d_f32({{.*}}, %{{.*}}, %[[Z:.*]], %[[Z]], %[[Z]], %{{.*}}, %{{.*}})
 // CHECK: linalg.generic
 func.func @pixel_bias(%xa: i64, %wa: i64, %b: tensor<4xf32>) -> tensor<1x8x4x4xf32> {
   %c0 = arith.constant 0 : i64
@@ -338,7 +362,7 @@ func.func @pixel_bias(%xa: i64, %wa: i64, %b: tensor<4xf32>) -> tensor<1x8x4x4xf
   %alloc = memref.alloc() {alignment = 64 : i64} : memref<1x8x4x4xf32>
   %p = memref.extract_aligned_pointer_as_index %alloc : memref<1x8x4x4xf32> -> index
   %ya = arith.index_cast %p : index to i64
-  call @lattice_uk_conv2d_f32(%xa, %wa, %ya, %c1, %c3, %c10, %c10, %c3, %c3, %c4, %c4, %c2, %c2, %c1, %c1, %c8, %c0, %c0, %c0, %c4, %c4, %c0, %c0, %flags, %c2) : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> ()
+  call @lattice_uk_conv2d_f32(%xa, %wa, %ya, %c1, %c3, %c10, %c10, %c3, %c3, %c4, %c4, %c2, %c2, %c1, %c1, %c8, %c0, %c0, %c0, %flags, %c2) : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> ()
   %t = bufferization.to_tensor %alloc restrict writable : memref<1x8x4x4xf32> to tensor<1x8x4x4xf32>
   %e = tensor.empty() : tensor<1x8x4x4xf32>
   %y = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d2)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
@@ -351,13 +375,13 @@ func.func @pixel_bias(%xa: i64, %wa: i64, %b: tensor<4xf32>) -> tensor<1x8x4x4xf
   } -> tensor<1x8x4x4xf32>
   return %y : tensor<1x8x4x4xf32>
 }
-func.func private @lattice_uk_conv2d_f32(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
+func.func private @lattice_uk_conv2d_f32(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
 
 // -----
 
 // A pixel-major output (no NCHW flag) has no epilogue.
 // CHECK-LABEL: func.func @pixel_major
-// CHECK: call @lattice_uk_conv2d_f32({{.*}}, %{{.*}}, %[[Z:.*]], %[[Z]], %[[Z]], %{{.*}}, %{{.*}}, %[[Z]], %[[Z]],
+// CHECK: call @lattice_uk_conv2d_f32({{.*}}, %{{.*}}, %[[Z:.*]], %[[Z]], %[[Z]], %{{.*}}, %{{.*}})
 // CHECK: linalg.generic
 func.func @pixel_major(%xa: i64, %wa: i64, %b: tensor<8xf32>) -> tensor<1x8x4x4xf32> {
   %c0 = arith.constant 0 : i64
@@ -371,7 +395,7 @@ func.func @pixel_major(%xa: i64, %wa: i64, %b: tensor<8xf32>) -> tensor<1x8x4x4x
   %alloc = memref.alloc() {alignment = 64 : i64} : memref<1x8x4x4xf32>
   %p = memref.extract_aligned_pointer_as_index %alloc : memref<1x8x4x4xf32> -> index
   %ya = arith.index_cast %p : index to i64
-  call @lattice_uk_conv2d_f32(%xa, %wa, %ya, %c1, %c3, %c10, %c10, %c3, %c3, %c4, %c4, %c2, %c2, %c1, %c1, %c8, %c0, %c0, %c0, %c4, %c4, %c0, %c0, %flags, %c2) : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> ()
+  call @lattice_uk_conv2d_f32(%xa, %wa, %ya, %c1, %c3, %c10, %c10, %c3, %c3, %c4, %c4, %c2, %c2, %c1, %c1, %c8, %c0, %c0, %c0, %flags, %c2) : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> ()
   %t = bufferization.to_tensor %alloc restrict writable : memref<1x8x4x4xf32> to tensor<1x8x4x4xf32>
   %e = tensor.empty() : tensor<1x8x4x4xf32>
   %y = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d1)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
@@ -384,7 +408,7 @@ func.func @pixel_major(%xa: i64, %wa: i64, %b: tensor<8xf32>) -> tensor<1x8x4x4x
   } -> tensor<1x8x4x4xf32>
   return %y : tensor<1x8x4x4xf32>
 }
-func.func private @lattice_uk_conv2d_f32(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
+func.func private @lattice_uk_conv2d_f32(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
 
 // -----
 
@@ -394,8 +418,7 @@ func.func private @lattice_uk_conv2d_f32(i64, i64, i64, i64, i64, i64, i64, i64,
 // CHECK-LABEL: func.func @window_relu
 // CHECK-DAG: %[[RELU:.*]] = arith.constant 1 : i64
 // CHECK-DAG: %[[C0:.*]] = arith.constant 0 : i64
-// CHECK-DAG: %[[C5:.*]] = arith.constant 5 : i64
-// CHECK: call @lattice_uk_window2d_f32({{.*}}, %[[C0]], %{{.*}}, %[[RELU]], %[[C0]], %[[C5]], %[[C5]], %[[C0]], %[[C0]], %{{.*}})
+// CHECK: call @lattice_uk_window2d_f32({{.*}}, %[[C0]], %{{.*}}, %[[RELU]], %[[C0]], %{{.*}})
 // CHECK-NOT: linalg.generic
 func.func @window_relu(%xa: i64, %wa: i64, %b: tensor<1x4xf32>) -> tensor<1x4x1x5x5xf32> {
   %c0 = arith.constant 0 : i64
@@ -408,7 +431,7 @@ func.func @window_relu(%xa: i64, %wa: i64, %b: tensor<1x4xf32>) -> tensor<1x4x1x
   %alloc = memref.alloc() {alignment = 64 : i64} : memref<1x4x1x5x5xf32>
   %p = memref.extract_aligned_pointer_as_index %alloc : memref<1x4x1x5x5xf32> -> index
   %ya = arith.index_cast %p : index to i64
-  call @lattice_uk_window2d_f32(%xa, %wa, %ya, %c1, %c4, %c1, %c7, %c7, %c3, %c3, %c5, %c5, %c1, %c1, %c1, %c1, %c1, %c0, %c0, %c0, %c0, %c5, %c5, %c0, %c0, %c2) : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> ()
+  call @lattice_uk_window2d_f32(%xa, %wa, %ya, %c1, %c4, %c1, %c7, %c7, %c3, %c3, %c5, %c5, %c1, %c1, %c1, %c1, %c1, %c0, %c0, %c0, %c0, %c2) : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> ()
   %t = bufferization.to_tensor %alloc restrict writable : memref<1x4x1x5x5xf32> to tensor<1x4x1x5x5xf32>
   %e = tensor.empty() : tensor<1x4x1x5x5xf32>
   %y = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3, d4)>, affine_map<(d0, d1, d2, d3, d4) -> (d0, d1)>, affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3, d4)>], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]}
@@ -421,4 +444,4 @@ func.func @window_relu(%xa: i64, %wa: i64, %b: tensor<1x4xf32>) -> tensor<1x4x1x
   } -> tensor<1x4x1x5x5xf32>
   return %y : tensor<1x4x1x5x5xf32>
 }
-func.func private @lattice_uk_window2d_f32(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
+func.func private @lattice_uk_window2d_f32(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
