@@ -35,12 +35,17 @@ typedef struct {
   const float *bias; /* one per output channel, or NULL */
   int kind;          /* LATTICE_UK_EPILOGUE_* */
   float p0, p1;
+  /* A residual, or 0: the residual of the result stored at address A is
+     at A + residual bytes (the output's layout, another buffer). */
+  int residual;
+  intptr_t residual_offset;
 } lattice_epilogue;
 
-/* The epilogue of the kernel arguments `bias`, `kind` and `params`; 0 when
-   the kind is unknown. */
+/* The epilogue of the kernel arguments `bias`, `kind`, `params` and
+   `residual` for the output at `y`; 0 when the kind is unknown. */
 static inline int lattice_epilogue_init(lattice_epilogue *e, int64_t bias,
-                                        int64_t kind, int64_t params) {
+                                        int64_t kind, int64_t params,
+                                        int64_t residual, int64_t y) {
   if (kind < LATTICE_UK_EPILOGUE_NONE || kind > LATTICE_UK_EPILOGUE_HARDSIGMOID)
     return 0;
   uint32_t low = (uint32_t)params, high = (uint32_t)((uint64_t)params >> 32);
@@ -48,12 +53,20 @@ static inline int lattice_epilogue_init(lattice_epilogue *e, int64_t bias,
   e->kind = (int)kind;
   memcpy(&e->p0, &low, sizeof(float));
   memcpy(&e->p1, &high, sizeof(float));
+  e->residual = residual != 0;
+  e->residual_offset = residual ? (intptr_t)(residual - y) : 0;
   return 1;
 }
 
 /* Whether the epilogue changes anything. */
 static inline int lattice_epilogue_active(const lattice_epilogue *e) {
-  return e->bias || e->kind != LATTICE_UK_EPILOGUE_NONE;
+  return e->bias || e->residual || e->kind != LATTICE_UK_EPILOGUE_NONE;
+}
+
+/* The residual of the result stored at `at`. */
+static inline const float *lattice_epilogue_residual(const lattice_epilogue *e,
+                                                     const float *at) {
+  return (const float *)((intptr_t)at + e->residual_offset);
 }
 
 /* IEEE 754-2019 maximum and minimum (arith.maximumf, arith.minimumf). */
@@ -73,10 +86,13 @@ static inline float lattice_minimum(float a, float b) {
   return a < b ? a : b;
 }
 
-/* The epilogue of v, a result of output channel `channel`. */
+/* The epilogue of v, a result of output channel `channel` stored at
+   `at`. */
 static inline float lattice_epilogue_value(const lattice_epilogue *e, float v,
-                                           int64_t channel) {
+                                           int64_t channel, const float *at) {
   float t = e->bias ? v + e->bias[channel] : v;
+  if (e->residual)
+    t = t + *lattice_epilogue_residual(e, at);
   switch (e->kind) {
   case LATTICE_UK_EPILOGUE_RELU:
     return lattice_maximum(t, 0.0f);
@@ -100,7 +116,7 @@ static inline void lattice_epilogue_run(const lattice_epilogue *e, float *v,
   if (!lattice_epilogue_active(e))
     return;
   for (int64_t i = 0; i < length; ++i)
-    v[i] = lattice_epilogue_value(e, v[i], channel);
+    v[i] = lattice_epilogue_value(e, v[i], channel, v + i);
 }
 
 #if defined(__x86_64__)
@@ -123,13 +139,17 @@ LATTICE_EPILOGUE_AVX512 static inline __m512 lattice_minimum_avx512(__m512 t,
   return _mm512_min_ps(c, t);
 }
 
-/* The epilogue of 16 results of one channel, whose bias is broadcast in
-   `bias`. Callers keep `e` in a local copy: through a pointer that their
-   stores of floats might alias, its fields would be loaded again after
-   each store. */
+/* The epilogue of the `lanes` of 16 results of one channel (whose bias
+   is broadcast in `bias`) that are stored at `at`. Callers keep `e` in a
+   local copy: through a pointer that their stores of floats might alias,
+   its fields would be loaded again after each store. */
 LATTICE_EPILOGUE_AVX512 static inline __m512
-lattice_epilogue_avx512(const lattice_epilogue *e, __m512 v, __m512 bias) {
+lattice_epilogue_avx512(const lattice_epilogue *e, __m512 v, __m512 bias,
+                        const float *at, __mmask16 lanes) {
   __m512 t = e->bias ? _mm512_add_ps(v, bias) : v;
+  if (e->residual)
+    t = _mm512_add_ps(
+        t, _mm512_maskz_loadu_ps(lanes, lattice_epilogue_residual(e, at)));
   const __m512 zero = _mm512_setzero_ps();
   switch (e->kind) {
   case LATTICE_UK_EPILOGUE_RELU:
@@ -168,13 +188,14 @@ lattice_epilogue_run_avx512(const lattice_epilogue *epilogue, float *v,
   __m512 bias = lattice_epilogue_bias_avx512(&e, channel);
   int64_t i = 0;
   for (; i + 16 <= length; i += 16)
-    _mm512_storeu_ps(v + i,
-                     lattice_epilogue_avx512(&e, _mm512_loadu_ps(v + i), bias));
+    _mm512_storeu_ps(v + i, lattice_epilogue_avx512(&e, _mm512_loadu_ps(v + i),
+                                                    bias, v + i, 0xffff));
   if (i < length) {
     __mmask16 lanes = (__mmask16)((1u << (length - i)) - 1);
     _mm512_mask_storeu_ps(
         v + i, lanes,
-        lattice_epilogue_avx512(&e, _mm512_maskz_loadu_ps(lanes, v + i), bias));
+        lattice_epilogue_avx512(&e, _mm512_maskz_loadu_ps(lanes, v + i), bias,
+                                v + i, lanes));
   }
 }
 #endif

@@ -707,8 +707,8 @@ static void store_planes(const float *block, int64_t rows, int64_t cols,
                          int64_t channel) {
   for (int64_t j = 0; j < cols; ++j)
     for (int64_t i = 0; i < rows; ++i)
-      y[j * plane + i] =
-          lattice_epilogue_value(e, block[i * NR + j], channel + j);
+      y[j * plane + i] = lattice_epilogue_value(e, block[i * NR + j],
+                                                channel + j, y + j * plane + i);
 }
 
 #if defined(__x86_64__)
@@ -732,7 +732,8 @@ AVX512 static void store_planes_avx512(const float *block, int64_t rows,
             y + (j0 + j) * plane + i0, lanes,
             active ? lattice_epilogue_avx512(
                          &e, r[j],
-                         lattice_epilogue_bias_avx512(&e, channel + j0 + j))
+                         lattice_epilogue_bias_avx512(&e, channel + j0 + j),
+                         y + (j0 + j) * plane + i0, lanes)
                    : r[j]);
     }
   }
@@ -784,7 +785,7 @@ static void gemm_f32_runs(void *context, int64_t begin, int64_t end) {
       q.c_row = NR;
     }
     int64_t pixels = g->oh * g->ow;
-    lattice_epilogue epilogue = {NULL, LATTICE_UK_EPILOGUE_NONE, 0, 0};
+    lattice_epilogue epilogue = {NULL, LATTICE_UK_EPILOGUE_NONE, 0, 0, 0, 0};
     if (p->epilogue)
       epilogue = *p->epilogue;
     for (int64_t u = begin * w->run; u < last; ++u) {
@@ -1081,10 +1082,11 @@ static void wino_output(const wino_work *w, int64_t n, int64_t ty, int64_t tx0,
       float out[2][2];
       wino_transform_output(p + o * NR + j0 + l, p_panel, out);
       for (int r = 0; r < 2 && 2 * ty + r < g->oh; ++r)
-        for (int s = 0; s < 2 && 2 * (tx0 + l) + s < g->ow; ++s)
-          *wino_out(w, n, o, 2 * ty + r, 2 * (tx0 + l) + s) =
-              w->nchw ? lattice_epilogue_value(w->epilogue, out[r][s], o)
-                      : out[r][s];
+        for (int s = 0; s < 2 && 2 * (tx0 + l) + s < g->ow; ++s) {
+          float *at = wino_out(w, n, o, 2 * ty + r, 2 * (tx0 + l) + s);
+          *at = w->nchw ? lattice_epilogue_value(w->epilogue, out[r][s], o, at)
+                        : out[r][s];
+        }
     }
 }
 
@@ -1177,12 +1179,12 @@ AVX512 static void wino_output_avx512(const wino_work *w, int64_t n, int64_t ty,
       __m512 a = _mm512_permutex2var_ps(rows[r][0], low, rows[r][1]),
              b = _mm512_permutex2var_ps(rows[r][0], high, rows[r][1]);
       if (w->nchw) {
+        float *out = wino_out(w, n, o, 2 * ty + r, x0);
         if (active) {
           __m512 bias = lattice_epilogue_bias_avx512(&e, o);
-          a = lattice_epilogue_avx512(&e, a, bias);
-          b = lattice_epilogue_avx512(&e, b, bias);
+          a = lattice_epilogue_avx512(&e, a, bias, out, first);
+          b = lattice_epilogue_avx512(&e, b, bias, out + 16, second);
         }
-        float *out = wino_out(w, n, o, 2 * ty + r, x0);
         _mm512_mask_storeu_ps(out, first, a);
         _mm512_mask_storeu_ps(out + 16, second, b);
         continue;
@@ -1302,14 +1304,15 @@ void lattice_uk_conv2d_f32(int64_t x, int64_t w, int64_t y, int64_t n,
                            int64_t kw, int64_t oh, int64_t ow, int64_t sh,
                            int64_t sw, int64_t dh, int64_t dw, int64_t m,
                            int64_t bias, int64_t epilogue, int64_t params,
-                           int64_t flags, int64_t threads) {
+                           int64_t residual, int64_t flags, int64_t threads) {
   conv_geometry g = {
       (const float *)(intptr_t)x, n, c, hp, wp, kh, kw, oh, ow, sh, sw, dh, dw};
   int64_t k = c * kh * kw;
   /* An NCHW output's epilogue (ignored for pixel-major outputs). */
   int nchw = (flags & LATTICE_UK_OUT_NCHW) != 0;
-  lattice_epilogue finish = {NULL, LATTICE_UK_EPILOGUE_NONE, 0, 0};
-  if (nchw && !lattice_epilogue_init(&finish, bias, epilogue, params))
+  lattice_epilogue finish = {NULL, LATTICE_UK_EPILOGUE_NONE, 0, 0, 0, 0};
+  if (nchw &&
+      !lattice_epilogue_init(&finish, bias, epilogue, params, residual, y))
     return;
   const lattice_epilogue *active =
       lattice_epilogue_active(&finish) ? &finish : NULL;

@@ -119,9 +119,11 @@ static inline int lattice_uk_conv2d_f32_winograd(int64_t kh, int64_t kw,
 
 /* What the convolution and window kernels apply to each output value v of
    output channel o before they store it: the epilogue of the op that
-   followed them in the model (a bias and an activation). With a bias (f32,
-   one per output channel; none when its address is 0), t = v + bias[o],
-   else t = v; the result is
+   followed them in the model (a bias, a residual and an activation). With
+   a bias (f32, one per output channel; none when its address is 0), t =
+   v + bias[o], else t = v; with a residual (f32, the output's shape and
+   layout, in another buffer; none when its address is 0), t is then t +
+   residual at the result's place; the result is
      NONE:        t
      RELU:        maximum(t, 0)
      CLIP:        minimum(maximum(t, p0), p1)
@@ -151,16 +153,16 @@ enum {
    lattice_pack.h; with LATTICE_UK_B_WINOGRAD, where
    lattice_uk_conv2d_f32_winograd holds, in its Winograd layout), y [N * OH
    * OW, M] (pixel-major) or, with LATTICE_UK_OUT_NCHW, [N, M, OH, OW]
-   with the epilogue `epilogue` (LATTICE_UK_EPILOGUE_*, with `bias` and
-   `params`) applied; without LATTICE_UK_OUT_NCHW those three arguments are
-   ignored. Winograd convolutions sum in another order, and round in the
-   transforms too (lattice_gemm.c). */
+   with the epilogue `epilogue` (LATTICE_UK_EPILOGUE_*, with `bias`,
+   `params` and `residual`) applied; without LATTICE_UK_OUT_NCHW those four
+   arguments are ignored. Winograd convolutions sum in another order, and round
+   in the transforms too (lattice_gemm.c). */
 void lattice_uk_conv2d_f32(int64_t x, int64_t w, int64_t y, int64_t n,
                            int64_t c, int64_t hp, int64_t wp, int64_t kh,
                            int64_t kw, int64_t oh, int64_t ow, int64_t sh,
                            int64_t sw, int64_t dh, int64_t dw, int64_t m,
                            int64_t bias, int64_t epilogue, int64_t params,
-                           int64_t flags, int64_t threads);
+                           int64_t residual, int64_t flags, int64_t threads);
 
 /* Kinds of lattice_uk_window2d_f32. */
 enum {
@@ -178,7 +180,8 @@ enum {
    -inf) or sum (from 0) for pooling, where cg and mult are 1. x is the
    padded input [N, groups * cg, HP, WP], w [groups * mult, cg, KH, KW]
    (read for CONV only), y [N, groups * mult, OH, OW] with the epilogue
-   (LATTICE_UK_EPILOGUE_*, `bias` and `params`) applied to each result;
+   (LATTICE_UK_EPILOGUE_*, `bias`, `params` and `residual`) applied to each
+   result;
    every window inside x. f32 arithmetic, fused multiply-adds for CONV; on
    AVX-512, a sum over a window that covers its whole plane (global
    pooling) is associated by vector lanes instead. */
@@ -187,7 +190,8 @@ void lattice_uk_window2d_f32(int64_t x, int64_t w, int64_t y, int64_t n,
                              int64_t kh, int64_t kw, int64_t oh, int64_t ow,
                              int64_t sh, int64_t sw, int64_t dh, int64_t dw,
                              int64_t mult, int64_t kind, int64_t bias,
-                             int64_t epilogue, int64_t params, int64_t threads);
+                             int64_t epilogue, int64_t params, int64_t residual,
+                             int64_t threads);
 
 /* 8-bit GEMM: y[m, n] = f32(sum_k (a[m, k] - za) * w[n, k]) * sa * sw[n],
    the sum exact in i32. a is [M, K] s8 codes (u8 with

@@ -229,7 +229,10 @@ window_pixels_avx512(const window_problem *p, const lattice_epilogue *epilogue,
   for (int r = 0; r < rows; ++r)
     _mm512_mask_storeu_ps(
         out + (oh + r) * p->ow + ow0, lattice_first_lanes(lanes),
-        active ? lattice_epilogue_avx512(epilogue, acc[r], bias) : acc[r]);
+        active ? lattice_epilogue_avx512(epilogue, acc[r], bias,
+                                         out + (oh + r) * p->ow + ow0,
+                                         lattice_first_lanes(lanes))
+               : acc[r]);
 }
 
 /* A window that covers its whole plane once (global pooling: one output
@@ -478,7 +481,8 @@ AVX512 static void depthwise_channels_avx512(void *context, int64_t begin,
             y + ch * plane_out + pos, count,
             active ? lattice_epilogue_avx512(
                          &epilogue, r[ch],
-                         lattice_epilogue_bias_avx512(&epilogue, c0 + ch))
+                         lattice_epilogue_bias_avx512(&epilogue, c0 + ch),
+                         y + ch * plane_out + pos, count)
                    : r[ch]);
     }
   }
@@ -507,13 +511,13 @@ void lattice_uk_window2d_f32(int64_t x, int64_t w, int64_t y, int64_t n,
                              int64_t kh, int64_t kw, int64_t oh, int64_t ow,
                              int64_t sh, int64_t sw, int64_t dh, int64_t dw,
                              int64_t mult, int64_t kind, int64_t bias,
-                             int64_t epilogue, int64_t params,
+                             int64_t epilogue, int64_t params, int64_t residual,
                              int64_t threads) {
   lattice_epilogue finish;
   if (n <= 0 || groups <= 0 || cg <= 0 || oh <= 0 || ow <= 0 || mult <= 0 ||
       kind < 0 || kind > LATTICE_UK_WINDOW_SUM ||
       (kind != LATTICE_UK_WINDOW_CONV && (cg != 1 || mult != 1)) ||
-      !lattice_epilogue_init(&finish, bias, epilogue, params))
+      !lattice_epilogue_init(&finish, bias, epilogue, params, residual, y))
     return;
   window_problem p = {.x = (const float *)(intptr_t)x,
                       .w = (const float *)(intptr_t)w,

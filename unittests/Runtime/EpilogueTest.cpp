@@ -10,10 +10,10 @@
 // (LATTICE_UK_EPILOGUE_*): each value bit-exact against the arith ops it
 // replaces (IEEE maximum and minimum, products and sums rounded on their
 // own), special values included, at the portable and AVX-512 levels; and
-// the kernels' outputs with an epilogue bit-exact against the same
-// kernels' plain outputs with the epilogue applied after them, on every
-// path (im2col tiles, the weight times the input, Winograd, depthwise by
-// rows and by channels, pooling).
+// the kernels' outputs with an epilogue (a bias, a residual, an
+// activation) bit-exact against the same kernels' plain outputs with the
+// epilogue applied after them, on every path (im2col tiles, the weight
+// times the input, Winograd, depthwise by rows and by channels, pooling).
 //
 //===----------------------------------------------------------------------===//
 
@@ -57,8 +57,11 @@ float minimum(float a, float b) {
 }
 
 /// What arith's ops compute for the epilogue `kind` (one rounding each).
-float reference(int kind, float v, const float *bias, float p0, float p1) {
+float reference(int kind, float v, const float *bias, float p0, float p1,
+                const float *residual = nullptr) {
   volatile float t = bias ? v + *bias : v;
+  if (residual)
+    t = t + *residual;
   switch (kind) {
   case LATTICE_UK_EPILOGUE_RELU:
     return maximum(t, 0.0f);
@@ -126,7 +129,7 @@ TEST(Epilogue, ValuesMatchArith) {
           auto [p0, p1] = paramsOf(kind, variant);
           lattice_epilogue e;
           ASSERT_TRUE(lattice_epilogue_init(&e, useBias ? addr(&bias) : 0, kind,
-                                            packParams(p0, p1)));
+                                            packParams(p0, p1), 0, 0));
           for (int vector : {0, 1}) {
             if (vector && !avx512)
               continue;
@@ -152,15 +155,17 @@ TEST(Epilogue, ValuesMatchArith) {
         }
 }
 
-/// `plain` ([N, M, OH, OW], planes of `pixels`) with the epilogue applied.
+/// `plain` ([N, M, OH, OW], planes of `pixels`) with the epilogue applied
+/// (no bias or residual where they are empty).
 std::vector<float> finish(const std::vector<float> &plain, int64_t m,
                           int64_t pixels, int kind,
-                          const std::vector<float> &bias, float p0, float p1) {
+                          const std::vector<float> &bias, float p0, float p1,
+                          const std::vector<float> &residual = {}) {
   std::vector<float> want(plain.size());
   for (size_t i = 0; i < plain.size(); ++i) {
     int64_t o = int64_t(i) / pixels % m;
-    want[i] =
-        reference(kind, plain[i], bias.empty() ? nullptr : &bias[o], p0, p1);
+    want[i] = reference(kind, plain[i], bias.empty() ? nullptr : &bias[o], p0,
+                        p1, residual.empty() ? nullptr : &residual[i]);
   }
   return want;
 }
@@ -213,22 +218,25 @@ TEST(Epilogue, ConvolutionOutputs) {
       std::vector<float> plain(t.n * t.m * oh * ow);
       lattice_uk_conv2d_f32(addr(x.data()), addr(wt.data()), addr(plain.data()),
                             t.n, t.c, t.h, t.w, t.kh, t.kw, oh, ow, t.s, t.s, 1,
-                            1, t.m, 0, LATTICE_UK_EPILOGUE_NONE, 0,
+                            1, t.m, 0, LATTICE_UK_EPILOGUE_NONE, 0, 0,
                             LATTICE_UK_OUT_NCHW, 2);
+      std::vector<float> residual = randomVector(plain.size(), rng);
       for (int kind : kKinds)
-        for (bool withBias : {false, true}) {
+        for (int variant : {0, 1, 2}) {
+          // No bias; a bias; a bias and a residual.
           SCOPED_TRACE(testing::Message()
-                       << "kind " << kind << " bias " << withBias);
+                       << "kind " << kind << " variant " << variant);
           auto [p0, p1] = paramsOf(kind, 0);
           std::vector<float> got(plain.size(), kNaN);
-          lattice_uk_conv2d_f32(addr(x.data()), addr(wt.data()),
-                                addr(got.data()), t.n, t.c, t.h, t.w, t.kh,
-                                t.kw, oh, ow, t.s, t.s, 1, 1, t.m,
-                                withBias ? addr(bias.data()) : 0, kind,
-                                packParams(p0, p1), LATTICE_UK_OUT_NCHW, 2);
+          lattice_uk_conv2d_f32(
+              addr(x.data()), addr(wt.data()), addr(got.data()), t.n, t.c, t.h,
+              t.w, t.kh, t.kw, oh, ow, t.s, t.s, 1, 1, t.m,
+              variant ? addr(bias.data()) : 0, kind, packParams(p0, p1),
+              variant == 2 ? addr(residual.data()) : 0, LATTICE_UK_OUT_NCHW, 2);
           expectSame(got,
                      finish(plain, t.m, oh * ow, kind,
-                            withBias ? bias : std::vector<float>(), p0, p1));
+                            variant ? bias : std::vector<float>(), p0, p1,
+                            variant == 2 ? residual : std::vector<float>()));
         }
     }
   }
@@ -265,17 +273,24 @@ TEST(Epilogue, WindowOutputs) {
       std::vector<float> plain(t.n * t.c * oh * ow);
       lattice_uk_window2d_f32(addr(x.data()), weights, addr(plain.data()), t.n,
                               t.c, 1, t.h, t.w, t.k, t.k, oh, ow, t.s, t.s, 1,
-                              1, 1, t.kind, 0, LATTICE_UK_EPILOGUE_NONE, 0, 2);
-      for (int kind : kKinds) {
-        SCOPED_TRACE(testing::Message() << "epilogue " << kind);
-        auto [p0, p1] = paramsOf(kind, 1);
-        std::vector<float> got(plain.size(), kNaN);
-        lattice_uk_window2d_f32(addr(x.data()), weights, addr(got.data()), t.n,
-                                t.c, 1, t.h, t.w, t.k, t.k, oh, ow, t.s, t.s, 1,
-                                1, 1, t.kind, addr(bias.data()), kind,
-                                packParams(p0, p1), 2);
-        expectSame(got, finish(plain, t.c, oh * ow, kind, bias, p0, p1));
-      }
+                              1, 1, t.kind, 0, LATTICE_UK_EPILOGUE_NONE, 0, 0,
+                              2);
+      std::vector<float> residual = randomVector(plain.size(), rng);
+      for (int kind : kKinds)
+        for (bool withResidual : {false, true}) {
+          SCOPED_TRACE(testing::Message()
+                       << "epilogue " << kind << " residual " << withResidual);
+          auto [p0, p1] = paramsOf(kind, 1);
+          std::vector<float> got(plain.size(), kNaN);
+          lattice_uk_window2d_f32(addr(x.data()), weights, addr(got.data()),
+                                  t.n, t.c, 1, t.h, t.w, t.k, t.k, oh, ow, t.s,
+                                  t.s, 1, 1, 1, t.kind, addr(bias.data()), kind,
+                                  packParams(p0, p1),
+                                  withResidual ? addr(residual.data()) : 0, 2);
+          expectSame(got,
+                     finish(plain, t.c, oh * ow, kind, bias, p0, p1,
+                            withResidual ? residual : std::vector<float>()));
+        }
     }
   }
 }
@@ -283,16 +298,17 @@ TEST(Epilogue, WindowOutputs) {
 /// An unknown epilogue: the kernels write nothing.
 TEST(Epilogue, KernelsRejectUnknownEpilogues) {
   lattice_epilogue e;
-  EXPECT_FALSE(lattice_epilogue_init(&e, 0, 5, 0));
-  EXPECT_FALSE(lattice_epilogue_init(&e, 0, -1, 0));
-  EXPECT_TRUE(lattice_epilogue_init(&e, 0, LATTICE_UK_EPILOGUE_HARDSIGMOID, 0));
+  EXPECT_FALSE(lattice_epilogue_init(&e, 0, 5, 0, 0, 0));
+  EXPECT_FALSE(lattice_epilogue_init(&e, 0, -1, 0, 0, 0));
+  EXPECT_TRUE(
+      lattice_epilogue_init(&e, 0, LATTICE_UK_EPILOGUE_HARDSIGMOID, 0, 0, 0));
   std::vector<float> x(4 * 4, 1.0f), wt(9, 1.0f), y(16, 5.0f);
   lattice_uk_conv2d_f32(addr(x.data()), addr(wt.data()), addr(y.data()), 1, 1,
-                        4, 4, 3, 3, 2, 2, 1, 1, 1, 1, 1, 0, 9, 0,
+                        4, 4, 3, 3, 2, 2, 1, 1, 1, 1, 1, 0, 9, 0, 0,
                         LATTICE_UK_OUT_NCHW, 1);
   lattice_uk_window2d_f32(addr(x.data()), addr(wt.data()), addr(y.data()), 1, 1,
                           1, 4, 4, 3, 3, 2, 2, 1, 1, 1, 1, 1,
-                          LATTICE_UK_WINDOW_CONV, 0, -2, 0, 1);
+                          LATTICE_UK_WINDOW_CONV, 0, -2, 0, 0, 1);
   for (float v : y)
     EXPECT_EQ(v, 5.0f);
 }

@@ -162,7 +162,7 @@ void checkConv(int64_t n, int64_t c, int64_t h, int64_t w, int64_t m,
   }
   lattice_uk_conv2d_f32(
       addr(x.data()), addr(wData), addr(y.data()), n, c, h, w, kh, kw, oh, ow,
-      s, s, d, d, m, 0, LATTICE_UK_EPILOGUE_NONE, 0,
+      s, s, d, d, m, 0, LATTICE_UK_EPILOGUE_NONE, 0, 0,
       (prepacked ? LATTICE_UK_B_PACKED : 0) | (nchw ? LATTICE_UK_OUT_NCHW : 0) |
           (winograd ? LATTICE_UK_B_WINOGRAD : 0),
       2);

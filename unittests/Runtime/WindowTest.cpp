@@ -79,7 +79,7 @@ void checkWindow(const Window &s, int kind) {
   lattice_uk_window2d_f32(addr(x.data()), addr(wt.data()), addr(y.data()), s.n,
                           s.c, s.cg, s.h, s.w, s.kh, s.kw, oh, ow, s.s, s.s,
                           s.d, s.d, s.mult, kind, 0, LATTICE_UK_EPILOGUE_NONE,
-                          0, 2);
+                          0, 0, 2);
   for (int64_t b = 0; b < s.n; ++b)
     for (int64_t o = 0; o < m; ++o)
       for (int64_t i = 0; i < oh; ++i)
@@ -147,7 +147,7 @@ TEST(Window2dF32, MaxPropagatesNaN) {
     x[0] = std::numeric_limits<float>::quiet_NaN();
     lattice_uk_window2d_f32(addr(x.data()), 0, addr(y.data()), 1, 1, 1, h, w, 2,
                             3, 3, 38, 1, 1, 1, 1, 1, LATTICE_UK_WINDOW_MAX, 0,
-                            LATTICE_UK_EPILOGUE_NONE, 0, 2);
+                            LATTICE_UK_EPILOGUE_NONE, 0, 0, 2);
     for (int64_t i = 0; i < 3; ++i)
       for (int64_t j = 0; j < 38; ++j) {
         bool nan = (i <= 1 && j >= 18 && j <= 20) || (i == 0 && j == 0);
@@ -162,7 +162,7 @@ TEST(Window2dF32, MaxPropagatesNaN) {
       float out = 0.0f;
       lattice_uk_window2d_f32(addr(plane.data()), 0, addr(&out), 1, 1, 1, h, w,
                               h, w, 1, 1, 1, 1, 1, 1, 1, LATTICE_UK_WINDOW_MAX,
-                              0, LATTICE_UK_EPILOGUE_NONE, 0, 1);
+                              0, LATTICE_UK_EPILOGUE_NONE, 0, 0, 1);
       if (at >= 0)
         EXPECT_TRUE(std::isnan(out)) << "NaN at " << at;
       else

@@ -248,7 +248,8 @@ def CPUFuseUkernelEpiloguesPass
     A convolution or depthwise convolution that a microkernel computes
     (`lattice_uk_conv2d_f32` with an NCHW output, `lattice_uk_window2d_f32`)
     is followed in CNNs by an elementwise op that adds a bias per output
-    channel and applies an activation: a pass of its own over the output,
+    channel (and a residual: ResNet's block outputs) and applies an
+    activation: a pass of its own over the output,
     split over the threads otherwise than the kernel's, so that at two
     threads half of what it reads is in the other core's cache. The kernels
     apply that epilogue to their results in registers as they store them
@@ -256,13 +257,14 @@ def CPUFuseUkernelEpiloguesPass
 
     The pass folds the `linalg.generic` that is the only user of the
     kernel's result into the call when its body is, in arith's ops, a bias
-    (`addf` of a value that varies with the output channel only) followed by
-    nothing, ReLU (`maximumf` with +0), a clip (`maximumf` then `minimumf`
-    with constants), HardSwish or HardSigmoid (`x * min(max(x * a + b, 0),
-    1)` and its second factor). The kernels compute the same values: each
-    product and sum rounded on its own, IEEE maximum and minimum. A residual
-    added before the activation, fast-math flags, or any other body leave
-    the op as it is.
+    (`addf` of a value that varies with the output channel only), then a
+    residual (`addf` of a tensor of the result's shape), each optional and
+    in that order, followed by nothing, ReLU (`maximumf` with +0), a clip
+    (`maximumf` then `minimumf` with constants), HardSwish or HardSigmoid
+    (`x * min(max(x * a + b, 0), 1)` and its second factor). The kernels
+    compute the same values: each product and sum rounded on its own, IEEE
+    maximum and minimum. Sums in another order, fast-math flags, or any
+    other body leave the op as it is.
 
     ```mlir
     call @lattice_uk_conv2d_f32(%x, %w, %y, ..., %c0, %c0, %c0, %nchw,

@@ -177,13 +177,20 @@ bool isChannelBias(linalg::GenericOp op, OpOperand &operand,
   return varying == wanted;
 }
 
-/// What `op`, the only user of a kernel's output `planes`, computes: the
-/// bias operand (or null) and the epilogue. `channels` are the loops of
-/// the output channel.
-std::optional<std::pair<Value, Epilogue>>
-matchEpilogue(linalg::GenericOp op, Value planes, ArrayRef<unsigned> channels) {
+/// What `op`, the only user of a kernel's output `planes`, computes from
+/// it: t = planes (+ bias) (+ residual), in that order, then an activation
+/// of t.
+struct Folded {
+  Value bias;     // one value per output channel, or null
+  Value residual; // planes' shape and layout, or null
+  Epilogue epilogue;
+};
+
+/// `op`'s epilogue, `channels` being the loops of the output channel.
+std::optional<Folded> matchEpilogue(linalg::GenericOp op, Value planes,
+                                    ArrayRef<unsigned> channels) {
   auto type = cast<RankedTensorType>(planes.getType());
-  if (op.getNumDpsInits() != 1 || op.getNumDpsInputs() > 2 ||
+  if (op.getNumDpsInits() != 1 || op.getNumDpsInputs() > 3 ||
       op.getNumLoops() != op.getNumParallelLoops() ||
       op.getResult(0).getType() != type ||
       !op.getIndexingMapsArray().back().isIdentity())
@@ -191,48 +198,50 @@ matchEpilogue(linalg::GenericOp op, Value planes, ArrayRef<unsigned> channels) {
   Block &body = op.getRegion().front();
   if (!op.getRegionOutputArgs()[0].use_empty())
     return std::nullopt;
-  Value x, bias, biasArg;
+  BlockArgument x;
+  SmallVector<OpOperand *> others;
   for (OpOperand *input : op.getDpsInputOperands()) {
-    BlockArgument arg = op.getMatchingBlockArgument(input);
     if (input->get() == planes && !x &&
-        op.getMatchingIndexingMap(input).isIdentity()) {
-      x = arg;
-      continue;
-    }
-    if (bias || !isChannelBias(op, *input, channels))
-      return std::nullopt;
-    bias = input->get();
-    biasArg = arg;
+        op.getMatchingIndexingMap(input).isIdentity())
+      x = op.getMatchingBlockArgument(input);
+    else
+      others.push_back(input);
   }
   if (!x)
     return std::nullopt;
+  // The other inputs, each added once to t in turn: a bias (which must come
+  // first), then a residual.
+  Folded folded;
   Value t = x;
-  if (bias) {
-    // t = x + bias, the first op on x.
-    Operation *add = nullptr;
-    for (Operation &inner : body)
-      if (auto addf = dyn_cast<arith::AddFOp>(inner)) {
-        Value other;
-        if (matchBinary<arith::AddFOp>(addf.getResult(), x, other) &&
-            other == biasArg)
-          add = &inner;
-      }
-    if (!add)
+  for (unsigned step = 0; step < others.size(); ++step) {
+    if (!t.hasOneUse())
       return std::nullopt;
-    t = add->getResult(0);
+    auto add = dyn_cast<arith::AddFOp>(*t.getUsers().begin());
+    Value other;
+    if (!add || !matchBinary<arith::AddFOp>(add.getResult(), t, other))
+      return std::nullopt;
+    OpOperand *const *input = llvm::find_if(others, [&](OpOperand *operand) {
+      return op.getMatchingBlockArgument(operand) == other;
+    });
+    if (input == others.end() || !other.hasOneUse())
+      return std::nullopt;
+    bool residual = op.getMatchingIndexingMap(*input).isIdentity() &&
+                    (*input)->get().getType() == type;
+    if (step == 0 && isChannelBias(op, **input, channels))
+      folded.bias = (*input)->get();
+    else if (!folded.residual && residual)
+      folded.residual = (*input)->get();
+    else
+      return std::nullopt;
+    t = add.getResult();
   }
-  // x (and the bias) may be used only through t.
-  for (Value used : {x, biasArg})
-    if (used && used != t &&
-        llvm::any_of(used.getUsers(), [&](Operation *user) {
-          return user != t.getDefiningOp();
-        }))
-      return std::nullopt;
   auto yield = cast<linalg::YieldOp>(body.getTerminator());
   std::optional<Epilogue> epilogue = matchActivation(yield.getValues()[0], t);
-  if (!epilogue || (!bias && epilogue->kind == LATTICE_UK_EPILOGUE_NONE))
+  if (!epilogue ||
+      (others.empty() && epilogue->kind == LATTICE_UK_EPILOGUE_NONE))
     return std::nullopt;
-  return std::pair(bias, *epilogue);
+  folded.epilogue = *epilogue;
+  return folded;
 }
 
 /// The i64 constant `value` is, if it is one.
@@ -273,17 +282,18 @@ bool CPUFuseUkernelEpiloguesPass::fuse(func::CallOp call,
                                        DominanceInfo &dominance) {
   bool conv = call.getCallee() == kConvF32Kernel;
   unsigned first = conv ? kConvF32EpilogueArg : kWindowF32EpilogueArg;
-  // The epilogue's three arguments, then the flags (conv) and threads.
-  if (call.getNumOperands() != first + 3 + (conv ? 2 : 1))
+  // The epilogue's four arguments, then the flags (conv) and threads.
+  if (call.getNumOperands() != first + 4 + (conv ? 2 : 1))
     return false;
   // An NCHW convolution output; no epilogue yet.
   if (conv) {
-    std::optional<int64_t> flags = getInt(call.getOperand(first + 3));
+    std::optional<int64_t> flags = getInt(call.getOperand(first + 4));
     if (!flags || !(*flags & LATTICE_UK_OUT_NCHW))
       return false;
   }
   if (getInt(call.getOperand(first)) != 0 ||
-      getInt(call.getOperand(first + 1)) != LATTICE_UK_EPILOGUE_NONE)
+      getInt(call.getOperand(first + 1)) != LATTICE_UK_EPILOGUE_NONE ||
+      getInt(call.getOperand(first + 3)) != 0)
     return false;
   memref::AllocOp alloc = getAllocation(call.getOperand(kUkernelResultArg));
   if (!alloc)
@@ -301,13 +311,13 @@ bool CPUFuseUkernelEpiloguesPass::fuse(func::CallOp call,
   // window's [N, groups, mult, OH, OW].
   SmallVector<unsigned> channels =
       conv ? SmallVector<unsigned>{1} : SmallVector<unsigned>{1, 2};
-  std::optional<std::pair<Value, Epilogue>> epilogue =
+  std::optional<Folded> folded =
       matchEpilogue(op, planes.getResult(), channels);
-  if (!epilogue)
+  if (!folded)
     return false;
-  auto [bias, kind] = *epilogue;
-  if (bias && !dominance.properlyDominates(bias, call))
-    return false;
+  for (Value input : {folded->bias, folded->residual})
+    if (input && !dominance.properlyDominates(input, call))
+      return false;
   // The op writes the interior of a padding in place (the padded buffer
   // is its destination after bufferization); the kernel's own buffer
   // would need a copy into it.
@@ -320,18 +330,24 @@ bool CPUFuseUkernelEpiloguesPass::fuse(func::CallOp call,
   OpBuilder b(call);
   Location loc = call.getLoc();
   SmallVector<Value> operands(call.getOperands());
-  if (bias) {
-    auto type = cast<RankedTensorType>(bias.getType());
+  // The kernel reads the bias and the residual by address, through
+  // to_buffer ops numbered as lattice-cpu-use-ukernels numbers its own.
+  auto address = [&](Value tensor) -> Value {
+    auto type = cast<RankedTensorType>(tensor.getType());
     auto buffer = bufferization::ToBufferOp::create(
-        b, loc, MemRefType::get(type.getShape(), type.getElementType()), bias,
+        b, loc, MemRefType::get(type.getShape(), type.getElementType()), tensor,
         /*read_only=*/true);
     buffer->setAttr(kUkernelOperandAttrName,
                     b.getI64IntegerAttr(nextOperand++));
     Value pointer =
         memref::ExtractAlignedPointerAsIndexOp::create(b, loc, buffer);
-    operands[first] =
-        arith::IndexCastOp::create(b, loc, b.getI64Type(), pointer);
-  }
+    return arith::IndexCastOp::create(b, loc, b.getI64Type(), pointer);
+  };
+  if (folded->bias)
+    operands[first] = address(folded->bias);
+  if (folded->residual)
+    operands[first + 3] = address(folded->residual);
+  const Epilogue &kind = folded->epilogue;
   uint32_t low, high;
   std::memcpy(&low, &kind.p0, sizeof(low));
   std::memcpy(&high, &kind.p1, sizeof(high));

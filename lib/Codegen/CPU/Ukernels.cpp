@@ -52,7 +52,7 @@ static constexpr StringLiteral kConvS8 = "lattice_uk_conv2d_s8";
 static constexpr StringLiteral kWindowF32 = kWindowF32Kernel;
 static constexpr std::pair<StringLiteral, unsigned> kKernels[] = {
     {kQ4Gemv, 11},  {kGemmF32, 16}, {kGemmF32Q4, 11}, {kGemmS8, 11},
-    {kConvF32, 21}, {kConvS8, 22},  {kWindowF32, 22}};
+    {kConvF32, 22}, {kConvS8, 22},  {kWindowF32, 23}};
 
 /// The largest M the W4A16 GEMV is used for: it dequantizes the weights once
 /// per row of the activations.
@@ -1073,11 +1073,11 @@ struct MatmulToGemmF32 final : UkernelPattern {
 };
 
 /// The epilogue arguments of the f32 convolution and window kernels for
-/// none: no bias, LATTICE_UK_EPILOGUE_NONE, no parameters
+/// none: no bias, LATTICE_UK_EPILOGUE_NONE, no parameters, no residual
 /// (lattice-cpu-fuse-ukernel-epilogues may fold one in later).
 static void appendNoEpilogue(CallBuilder &call, SmallVectorImpl<Value> &args) {
   for (int64_t value :
-       {int64_t(0), int64_t(LATTICE_UK_EPILOGUE_NONE), int64_t(0)})
+       {int64_t(0), int64_t(LATTICE_UK_EPILOGUE_NONE), int64_t(0), int64_t(0)})
     args.push_back(call.constant(value));
 }
 

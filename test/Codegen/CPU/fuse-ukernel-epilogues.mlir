@@ -16,7 +16,7 @@
 // CHECK-DAG: %[[BB:.*]] = bufferization.to_buffer %[[B]] read_only {lattice.ukernel_operand = 0 : i64}
 // CHECK-DAG: %[[BP:.*]] = memref.extract_aligned_pointer_as_index %[[BB]]
 // CHECK-DAG: %[[BA:.*]] = arith.index_cast %[[BP]]
-// CHECK: call @lattice_uk_conv2d_f32({{.*}}, %[[C8]], %[[BA]], %[[C1]], %[[C0]], %[[NCHW]],
+// CHECK: call @lattice_uk_conv2d_f32({{.*}}, %[[C8]], %[[BA]], %[[C1]], %[[C0]], %[[C0]], %[[NCHW]],
 // CHECK: %[[R:.*]] = bufferization.to_tensor %[[ALLOC]] restrict writable
 // CHECK-NOT: linalg.generic
 // CHECK: return %[[R]] : tensor<1x8x4x4xf32>
@@ -32,7 +32,7 @@ func.func @relu(%xa: i64, %wa: i64, %b: tensor<8xf32>) -> tensor<1x8x4x4xf32> {
   %alloc = memref.alloc() {alignment = 64 : i64} : memref<1x8x4x4xf32>
   %p = memref.extract_aligned_pointer_as_index %alloc : memref<1x8x4x4xf32> -> index
   %ya = arith.index_cast %p : index to i64
-  call @lattice_uk_conv2d_f32(%xa, %wa, %ya, %c1, %c3, %c10, %c10, %c3, %c3, %c4, %c4, %c2, %c2, %c1, %c1, %c8, %c0, %c0, %c0, %flags, %c2) : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> ()
+  call @lattice_uk_conv2d_f32(%xa, %wa, %ya, %c1, %c3, %c10, %c10, %c3, %c3, %c4, %c4, %c2, %c2, %c1, %c1, %c8, %c0, %c0, %c0, %c0, %flags, %c2) : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> ()
   %t = bufferization.to_tensor %alloc restrict writable : memref<1x8x4x4xf32> to tensor<1x8x4x4xf32>
   %e = tensor.empty() : tensor<1x8x4x4xf32>
   %y = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d1)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
@@ -45,14 +45,14 @@ func.func @relu(%xa: i64, %wa: i64, %b: tensor<8xf32>) -> tensor<1x8x4x4xf32> {
   } -> tensor<1x8x4x4xf32>
   return %y : tensor<1x8x4x4xf32>
 }
-func.func private @lattice_uk_conv2d_f32(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
+func.func private @lattice_uk_conv2d_f32(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
 
 // -----
 
 // The same inserted into a padding: the op stays, to write the padded
 // buffer's interior in place.
 // CHECK-LABEL: func.func @relu_padded
-// CHECK: call @lattice_uk_conv2d_f32({{.*}}, %[[Z:.*]], %[[Z]], %[[Z]], %{{.*}}, %{{.*}})
+// CHECK: call @lattice_uk_conv2d_f32({{.*}}, %[[Z:.*]], %[[Z]], %[[Z]], %[[Z]], %{{.*}}, %{{.*}})
 // CHECK: linalg.generic
 // CHECK: tensor.insert_slice
 func.func @relu_padded(%xa: i64, %wa: i64, %b: tensor<8xf32>) -> tensor<1x8x6x7xf32> {
@@ -67,7 +67,7 @@ func.func @relu_padded(%xa: i64, %wa: i64, %b: tensor<8xf32>) -> tensor<1x8x6x7x
   %alloc = memref.alloc() {alignment = 64 : i64} : memref<1x8x4x4xf32>
   %p = memref.extract_aligned_pointer_as_index %alloc : memref<1x8x4x4xf32> -> index
   %ya = arith.index_cast %p : index to i64
-  call @lattice_uk_conv2d_f32(%xa, %wa, %ya, %c1, %c3, %c10, %c10, %c3, %c3, %c4, %c4, %c2, %c2, %c1, %c1, %c8, %c0, %c0, %c0, %flags, %c2) : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> ()
+  call @lattice_uk_conv2d_f32(%xa, %wa, %ya, %c1, %c3, %c10, %c10, %c3, %c3, %c4, %c4, %c2, %c2, %c1, %c1, %c8, %c0, %c0, %c0, %c0, %flags, %c2) : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> ()
   %t = bufferization.to_tensor %alloc restrict writable : memref<1x8x4x4xf32> to tensor<1x8x4x4xf32>
   %e = tensor.empty() : tensor<1x8x4x4xf32>
   %y = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d1)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
@@ -84,7 +84,7 @@ func.func @relu_padded(%xa: i64, %wa: i64, %b: tensor<8xf32>) -> tensor<1x8x6x7x
   %padded = tensor.insert_slice %y into %pf[0, 0, 1, 1] [1, 8, 4, 4] [1, 1, 1, 1] : tensor<1x8x4x4xf32> into tensor<1x8x6x7xf32>
   return %padded : tensor<1x8x6x7xf32>
 }
-func.func private @lattice_uk_conv2d_f32(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
+func.func private @lattice_uk_conv2d_f32(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
 
 // -----
 
@@ -95,7 +95,7 @@ func.func private @lattice_uk_conv2d_f32(i64, i64, i64, i64, i64, i64, i64, i64,
 // CHECK-DAG: %[[HS:.*]] = arith.constant 3 : i64
 // CHECK-DAG: %[[P:.*]] = arith.constant 4539628425432443563 : i64
 // CHECK-DAG: %[[ALLOC:.*]] = memref.alloc() {alignment = 64 : i64} : memref<1x8x4x4xf32>
-// CHECK: call @lattice_uk_conv2d_f32({{.*}}, %{{.*}}, %[[HS]], %[[P]], %{{.*}}, %{{.*}})
+// CHECK: call @lattice_uk_conv2d_f32({{.*}}, %{{.*}}, %[[HS]], %[[P]], %{{.*}}, %{{.*}}, %{{.*}})
 // CHECK: %[[R:.*]] = bufferization.to_tensor %[[ALLOC]]
 // CHECK-NOT: linalg.generic
 // CHECK: return %[[R]]
@@ -111,7 +111,7 @@ func.func @hardswish(%xa: i64, %wa: i64, %b: tensor<8xf32>) -> tensor<1x8x4x4xf3
   %alloc = memref.alloc() {alignment = 64 : i64} : memref<1x8x4x4xf32>
   %p = memref.extract_aligned_pointer_as_index %alloc : memref<1x8x4x4xf32> -> index
   %ya = arith.index_cast %p : index to i64
-  call @lattice_uk_conv2d_f32(%xa, %wa, %ya, %c1, %c3, %c10, %c10, %c3, %c3, %c4, %c4, %c2, %c2, %c1, %c1, %c8, %c0, %c0, %c0, %flags, %c2) : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> ()
+  call @lattice_uk_conv2d_f32(%xa, %wa, %ya, %c1, %c3, %c10, %c10, %c3, %c3, %c4, %c4, %c2, %c2, %c1, %c1, %c8, %c0, %c0, %c0, %c0, %flags, %c2) : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> ()
   %t = bufferization.to_tensor %alloc restrict writable : memref<1x8x4x4xf32> to tensor<1x8x4x4xf32>
   %e = tensor.empty() : tensor<1x8x4x4xf32>
   %y = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d1)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
@@ -131,7 +131,7 @@ func.func @hardswish(%xa: i64, %wa: i64, %b: tensor<8xf32>) -> tensor<1x8x4x4xf3
   } -> tensor<1x8x4x4xf32>
   return %y : tensor<1x8x4x4xf32>
 }
-func.func private @lattice_uk_conv2d_f32(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
+func.func private @lattice_uk_conv2d_f32(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
 
 // -----
 
@@ -153,7 +153,7 @@ func.func @relu6(%xa: i64, %wa: i64, %b: tensor<8xf32>) -> tensor<1x8x4x4xf32> {
   %alloc = memref.alloc() {alignment = 64 : i64} : memref<1x8x4x4xf32>
   %p = memref.extract_aligned_pointer_as_index %alloc : memref<1x8x4x4xf32> -> index
   %ya = arith.index_cast %p : index to i64
-  call @lattice_uk_conv2d_f32(%xa, %wa, %ya, %c1, %c3, %c10, %c10, %c3, %c3, %c4, %c4, %c2, %c2, %c1, %c1, %c8, %c0, %c0, %c0, %flags, %c2) : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> ()
+  call @lattice_uk_conv2d_f32(%xa, %wa, %ya, %c1, %c3, %c10, %c10, %c3, %c3, %c4, %c4, %c2, %c2, %c1, %c1, %c8, %c0, %c0, %c0, %c0, %flags, %c2) : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> ()
   %t = bufferization.to_tensor %alloc restrict writable : memref<1x8x4x4xf32> to tensor<1x8x4x4xf32>
   %e = tensor.empty() : tensor<1x8x4x4xf32>
   %y = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d1)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
@@ -168,7 +168,7 @@ func.func @relu6(%xa: i64, %wa: i64, %b: tensor<8xf32>) -> tensor<1x8x4x4xf32> {
   } -> tensor<1x8x4x4xf32>
   return %y : tensor<1x8x4x4xf32>
 }
-func.func private @lattice_uk_conv2d_f32(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
+func.func private @lattice_uk_conv2d_f32(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
 
 // -----
 
@@ -192,7 +192,7 @@ func.func @hardsigmoid(%xa: i64, %wa: i64) -> tensor<1x8x4x4xf32> {
   %alloc = memref.alloc() {alignment = 64 : i64} : memref<1x8x4x4xf32>
   %p = memref.extract_aligned_pointer_as_index %alloc : memref<1x8x4x4xf32> -> index
   %ya = arith.index_cast %p : index to i64
-  call @lattice_uk_conv2d_f32(%xa, %wa, %ya, %c1, %c3, %c10, %c10, %c3, %c3, %c4, %c4, %c2, %c2, %c1, %c1, %c8, %c0, %c0, %c0, %flags, %c2) : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> ()
+  call @lattice_uk_conv2d_f32(%xa, %wa, %ya, %c1, %c3, %c10, %c10, %c3, %c3, %c4, %c4, %c2, %c2, %c1, %c1, %c8, %c0, %c0, %c0, %c0, %flags, %c2) : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> ()
   %t = bufferization.to_tensor %alloc restrict writable : memref<1x8x4x4xf32> to tensor<1x8x4x4xf32>
   %e = tensor.empty() : tensor<1x8x4x4xf32>
   %y = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
@@ -210,46 +210,20 @@ func.func @hardsigmoid(%xa: i64, %wa: i64) -> tensor<1x8x4x4xf32> {
   } -> tensor<1x8x4x4xf32>
   return %y : tensor<1x8x4x4xf32>
 }
-func.func private @lattice_uk_conv2d_f32(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
+func.func private @lattice_uk_conv2d_f32(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
 
 // -----
 
-// A bias alone folds (epilogue 0 with the bias's address).
-// CHECK-LABEL: func.func @bias_only
-// CHECK-DAG: %[[NONE:.*]] = arith.constant 0 : i64
-// CHECK: call @lattice_uk_conv2d_f32({{.*}}, %{{.*}}, %[[BA:[0-9]+]], %[[NONE]], %[[NONE]], %{{.*}}, %{{.*}})
-// CHECK-NOT: linalg.generic
-func.func @bias_only(%xa: i64, %wa: i64, %b: tensor<8xf32>) -> tensor<1x8x4x4xf32> {
-  %c0 = arith.constant 0 : i64
-  %c1 = arith.constant 1 : i64
-  %c2 = arith.constant 2 : i64
-  %c3 = arith.constant 3 : i64
-  %c4 = arith.constant 4 : i64
-  %c8 = arith.constant 8 : i64
-  %c10 = arith.constant 10 : i64
-  %flags = arith.constant 524288 : i64
-  %alloc = memref.alloc() {alignment = 64 : i64} : memref<1x8x4x4xf32>
-  %p = memref.extract_aligned_pointer_as_index %alloc : memref<1x8x4x4xf32> -> index
-  %ya = arith.index_cast %p : index to i64
-  call @lattice_uk_conv2d_f32(%xa, %wa, %ya, %c1, %c3, %c10, %c10, %c3, %c3, %c4, %c4, %c2, %c2, %c1, %c1, %c8, %c0, %c0, %c0, %flags, %c2) : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> ()
-  %t = bufferization.to_tensor %alloc restrict writable : memref<1x8x4x4xf32> to tensor<1x8x4x4xf32>
-  %e = tensor.empty() : tensor<1x8x4x4xf32>
-  %y = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d1)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
-      ins(%t, %b : tensor<1x8x4x4xf32>, tensor<8xf32>) outs(%e : tensor<1x8x4x4xf32>) {
-  ^bb0(%a0: f32, %a1: f32, %o: f32):
-    %s = arith.addf %a0, %a1 : f32
-    linalg.yield %s : f32
-  } -> tensor<1x8x4x4xf32>
-  return %y : tensor<1x8x4x4xf32>
-}
-func.func private @lattice_uk_conv2d_f32(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
-
-// -----
-
-// A residual added before the activation: not an epilogue the kernels apply.
+// Bias, then a residual of the output's shape (ResNet's block output),
+// then ReLU: the residual's address is the fourth argument.
 // CHECK-LABEL: func.func @residual
-// CHECK: call @lattice_uk_conv2d_f32({{.*}}, %{{.*}}, %[[Z:.*]], %[[Z]], %[[Z]], %{{.*}}, %{{.*}})
-// CHECK: linalg.generic
+// CHECK-SAME: %[[R:[a-z0-9]+]]: tensor<1x8x4x4xf32>
+// CHECK-DAG: %[[RB:.*]] = bufferization.to_buffer %[[R]] read_only
+// CHECK-DAG: %[[RP:.*]] = memref.extract_aligned_pointer_as_index %[[RB]]
+// CHECK-DAG: %[[RA:.*]] = arith.index_cast %[[RP]]
+// CHECK-DAG: %[[RELU:.*]] = arith.constant 1 : i64
+// CHECK: call @lattice_uk_conv2d_f32({{.*}}, %{{.*}}, %[[RELU]], %{{.*}}, %[[RA]], %{{.*}}, %{{.*}})
+// CHECK-NOT: linalg.generic
 func.func @residual(%xa: i64, %wa: i64, %b: tensor<8xf32>, %r: tensor<1x8x4x4xf32>) -> tensor<1x8x4x4xf32> {
   %c0 = arith.constant 0 : i64
   %c1 = arith.constant 1 : i64
@@ -262,7 +236,7 @@ func.func @residual(%xa: i64, %wa: i64, %b: tensor<8xf32>, %r: tensor<1x8x4x4xf3
   %alloc = memref.alloc() {alignment = 64 : i64} : memref<1x8x4x4xf32>
   %p = memref.extract_aligned_pointer_as_index %alloc : memref<1x8x4x4xf32> -> index
   %ya = arith.index_cast %p : index to i64
-  call @lattice_uk_conv2d_f32(%xa, %wa, %ya, %c1, %c3, %c10, %c10, %c3, %c3, %c4, %c4, %c2, %c2, %c1, %c1, %c8, %c0, %c0, %c0, %flags, %c2) : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> ()
+  call @lattice_uk_conv2d_f32(%xa, %wa, %ya, %c1, %c3, %c10, %c10, %c3, %c3, %c4, %c4, %c2, %c2, %c1, %c1, %c8, %c0, %c0, %c0, %c0, %flags, %c2) : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> ()
   %t = bufferization.to_tensor %alloc restrict writable : memref<1x8x4x4xf32> to tensor<1x8x4x4xf32>
   %e = tensor.empty() : tensor<1x8x4x4xf32>
   %y = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d1)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
@@ -276,13 +250,79 @@ func.func @residual(%xa: i64, %wa: i64, %b: tensor<8xf32>, %r: tensor<1x8x4x4xf3
   } -> tensor<1x8x4x4xf32>
   return %y : tensor<1x8x4x4xf32>
 }
-func.func private @lattice_uk_conv2d_f32(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
+func.func private @lattice_uk_conv2d_f32(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
+
+// -----
+
+// A bias alone folds (epilogue 0 with the bias's address).
+// CHECK-LABEL: func.func @bias_only
+// CHECK-DAG: %[[NONE:.*]] = arith.constant 0 : i64
+// CHECK: call @lattice_uk_conv2d_f32({{.*}}, %{{.*}}, %[[BA:[0-9]+]], %[[NONE]], %[[NONE]], %[[NONE]], %{{.*}}, %{{.*}})
+// CHECK-NOT: linalg.generic
+func.func @bias_only(%xa: i64, %wa: i64, %b: tensor<8xf32>) -> tensor<1x8x4x4xf32> {
+  %c0 = arith.constant 0 : i64
+  %c1 = arith.constant 1 : i64
+  %c2 = arith.constant 2 : i64
+  %c3 = arith.constant 3 : i64
+  %c4 = arith.constant 4 : i64
+  %c8 = arith.constant 8 : i64
+  %c10 = arith.constant 10 : i64
+  %flags = arith.constant 524288 : i64
+  %alloc = memref.alloc() {alignment = 64 : i64} : memref<1x8x4x4xf32>
+  %p = memref.extract_aligned_pointer_as_index %alloc : memref<1x8x4x4xf32> -> index
+  %ya = arith.index_cast %p : index to i64
+  call @lattice_uk_conv2d_f32(%xa, %wa, %ya, %c1, %c3, %c10, %c10, %c3, %c3, %c4, %c4, %c2, %c2, %c1, %c1, %c8, %c0, %c0, %c0, %c0, %flags, %c2) : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> ()
+  %t = bufferization.to_tensor %alloc restrict writable : memref<1x8x4x4xf32> to tensor<1x8x4x4xf32>
+  %e = tensor.empty() : tensor<1x8x4x4xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d1)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%t, %b : tensor<1x8x4x4xf32>, tensor<8xf32>) outs(%e : tensor<1x8x4x4xf32>) {
+  ^bb0(%a0: f32, %a1: f32, %o: f32):
+    %s = arith.addf %a0, %a1 : f32
+    linalg.yield %s : f32
+  } -> tensor<1x8x4x4xf32>
+  return %y : tensor<1x8x4x4xf32>
+}
+func.func private @lattice_uk_conv2d_f32(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
+
+// -----
+
+// A residual added before the bias: another order of sums than the kernels'.
+// CHECK-LABEL: func.func @residual_first
+// CHECK: call @lattice_uk_conv2d_f32({{.*}}, %{{.*}}, %[[Z:.*]], %[[Z]], %[[Z]], %[[Z]], %{{.*}}, %{{.*}})
+// CHECK: linalg.generic
+func.func @residual_first(%xa: i64, %wa: i64, %b: tensor<8xf32>, %r: tensor<1x8x4x4xf32>) -> tensor<1x8x4x4xf32> {
+  %c0 = arith.constant 0 : i64
+  %c1 = arith.constant 1 : i64
+  %c2 = arith.constant 2 : i64
+  %c3 = arith.constant 3 : i64
+  %c4 = arith.constant 4 : i64
+  %c8 = arith.constant 8 : i64
+  %c10 = arith.constant 10 : i64
+  %flags = arith.constant 524288 : i64
+  %alloc = memref.alloc() {alignment = 64 : i64} : memref<1x8x4x4xf32>
+  %p = memref.extract_aligned_pointer_as_index %alloc : memref<1x8x4x4xf32> -> index
+  %ya = arith.index_cast %p : index to i64
+  call @lattice_uk_conv2d_f32(%xa, %wa, %ya, %c1, %c3, %c10, %c10, %c3, %c3, %c4, %c4, %c2, %c2, %c1, %c1, %c8, %c0, %c0, %c0, %c0, %flags, %c2) : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> ()
+  %t = bufferization.to_tensor %alloc restrict writable : memref<1x8x4x4xf32> to tensor<1x8x4x4xf32>
+  %e = tensor.empty() : tensor<1x8x4x4xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d1)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%t, %b, %r : tensor<1x8x4x4xf32>, tensor<8xf32>, tensor<1x8x4x4xf32>) outs(%e : tensor<1x8x4x4xf32>) {
+  ^bb0(%a0: f32, %a1: f32, %a2: f32, %o: f32):
+    %s = arith.addf %a0, %a2 : f32
+    %q = arith.addf %s, %a1 : f32
+    %z = arith.constant 0.0 : f32
+    %m = arith.maximumf %q, %z : f32
+    linalg.yield %m : f32
+  } -> tensor<1x8x4x4xf32>
+  return %y : tensor<1x8x4x4xf32>
+}
+func.func private @lattice_uk_conv2d_f32(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
 
 // -----
 
 // maximumf with -0 is not ReLU (-0 stays -0).
 // CHECK-LABEL: func.func @negative_zero
-// CHECK: call @lattice_uk_conv2d_f32({{.*}}, %{{.*}}, %[[Z:.*]], %[[Z]], %[[Z]], %{{.*}}, %{{.*}})
+// CHECK: call @lattice_uk_conv2d_f32({{.*}}, %{{.*}}, %[[Z:.*]], %[[Z]], %[[Z]], %[[Z]], %{{.*}}, %{{.*}})
 // CHECK: linalg.generic
 func.func @negative_zero(%xa: i64, %wa: i64, %b: tensor<8xf32>) -> tensor<1x8x4x4xf32> {
   %c0 = arith.constant 0 : i64
@@ -296,7 +336,7 @@ func.func @negative_zero(%xa: i64, %wa: i64, %b: tensor<8xf32>) -> tensor<1x8x4x
   %alloc = memref.alloc() {alignment = 64 : i64} : memref<1x8x4x4xf32>
   %p = memref.extract_aligned_pointer_as_index %alloc : memref<1x8x4x4xf32> -> index
   %ya = arith.index_cast %p : index to i64
-  call @lattice_uk_conv2d_f32(%xa, %wa, %ya, %c1, %c3, %c10, %c10, %c3, %c3, %c4, %c4, %c2, %c2, %c1, %c1, %c8, %c0, %c0, %c0, %flags, %c2) : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> ()
+  call @lattice_uk_conv2d_f32(%xa, %wa, %ya, %c1, %c3, %c10, %c10, %c3, %c3, %c4, %c4, %c2, %c2, %c1, %c1, %c8, %c0, %c0, %c0, %c0, %flags, %c2) : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> ()
   %t = bufferization.to_tensor %alloc restrict writable : memref<1x8x4x4xf32> to tensor<1x8x4x4xf32>
   %e = tensor.empty() : tensor<1x8x4x4xf32>
   %y = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d1)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
@@ -309,13 +349,13 @@ func.func @negative_zero(%xa: i64, %wa: i64, %b: tensor<8xf32>) -> tensor<1x8x4x
   } -> tensor<1x8x4x4xf32>
   return %y : tensor<1x8x4x4xf32>
 }
-func.func private @lattice_uk_conv2d_f32(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
+func.func private @lattice_uk_conv2d_f32(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
 
 // -----
 
 // Fast-math flags allow other results than the kernels': not folded.
 // CHECK-LABEL: func.func @fast_math
-// CHECK: call @lattice_uk_conv2d_f32({{.*}}, %{{.*}}, %[[Z:.*]], %[[Z]], %[[Z]], %{{.*}}, %{{.*}})
+// CHECK: call @lattice_uk_conv2d_f32({{.*}}, %{{.*}}, %[[Z:.*]], %[[Z]], %[[Z]], %[[Z]], %{{.*}}, %{{.*}})
 // CHECK: linalg.generic
 func.func @fast_math(%xa: i64, %wa: i64, %b: tensor<8xf32>) -> tensor<1x8x4x4xf32> {
   %c0 = arith.constant 0 : i64
@@ -329,7 +369,7 @@ func.func @fast_math(%xa: i64, %wa: i64, %b: tensor<8xf32>) -> tensor<1x8x4x4xf3
   %alloc = memref.alloc() {alignment = 64 : i64} : memref<1x8x4x4xf32>
   %p = memref.extract_aligned_pointer_as_index %alloc : memref<1x8x4x4xf32> -> index
   %ya = arith.index_cast %p : index to i64
-  call @lattice_uk_conv2d_f32(%xa, %wa, %ya, %c1, %c3, %c10, %c10, %c3, %c3, %c4, %c4, %c2, %c2, %c1, %c1, %c8, %c0, %c0, %c0, %flags, %c2) : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> ()
+  call @lattice_uk_conv2d_f32(%xa, %wa, %ya, %c1, %c3, %c10, %c10, %c3, %c3, %c4, %c4, %c2, %c2, %c1, %c1, %c8, %c0, %c0, %c0, %c0, %flags, %c2) : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> ()
   %t = bufferization.to_tensor %alloc restrict writable : memref<1x8x4x4xf32> to tensor<1x8x4x4xf32>
   %e = tensor.empty() : tensor<1x8x4x4xf32>
   %y = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d1)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
@@ -342,13 +382,13 @@ func.func @fast_math(%xa: i64, %wa: i64, %b: tensor<8xf32>) -> tensor<1x8x4x4xf3
   } -> tensor<1x8x4x4xf32>
   return %y : tensor<1x8x4x4xf32>
 }
-func.func private @lattice_uk_conv2d_f32(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
+func.func private @lattice_uk_conv2d_f32(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
 
 // -----
 
 // A "bias" that varies along the rows of the planes is not per channel.
 // CHECK-LABEL: func.func @pixel_bias
-// CHECK: call @lattice_uk_conv2d_f32({{.*}}, %{{.*}}, %[[Z:.*]], %[[Z]], %[[Z]], %{{.*}}, %{{.*}})
+// CHECK: call @lattice_uk_conv2d_f32({{.*}}, %{{.*}}, %[[Z:.*]], %[[Z]], %[[Z]], %[[Z]], %{{.*}}, %{{.*}})
 // CHECK: linalg.generic
 func.func @pixel_bias(%xa: i64, %wa: i64, %b: tensor<4xf32>) -> tensor<1x8x4x4xf32> {
   %c0 = arith.constant 0 : i64
@@ -362,7 +402,7 @@ func.func @pixel_bias(%xa: i64, %wa: i64, %b: tensor<4xf32>) -> tensor<1x8x4x4xf
   %alloc = memref.alloc() {alignment = 64 : i64} : memref<1x8x4x4xf32>
   %p = memref.extract_aligned_pointer_as_index %alloc : memref<1x8x4x4xf32> -> index
   %ya = arith.index_cast %p : index to i64
-  call @lattice_uk_conv2d_f32(%xa, %wa, %ya, %c1, %c3, %c10, %c10, %c3, %c3, %c4, %c4, %c2, %c2, %c1, %c1, %c8, %c0, %c0, %c0, %flags, %c2) : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> ()
+  call @lattice_uk_conv2d_f32(%xa, %wa, %ya, %c1, %c3, %c10, %c10, %c3, %c3, %c4, %c4, %c2, %c2, %c1, %c1, %c8, %c0, %c0, %c0, %c0, %flags, %c2) : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> ()
   %t = bufferization.to_tensor %alloc restrict writable : memref<1x8x4x4xf32> to tensor<1x8x4x4xf32>
   %e = tensor.empty() : tensor<1x8x4x4xf32>
   %y = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d2)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
@@ -375,13 +415,13 @@ func.func @pixel_bias(%xa: i64, %wa: i64, %b: tensor<4xf32>) -> tensor<1x8x4x4xf
   } -> tensor<1x8x4x4xf32>
   return %y : tensor<1x8x4x4xf32>
 }
-func.func private @lattice_uk_conv2d_f32(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
+func.func private @lattice_uk_conv2d_f32(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
 
 // -----
 
 // A pixel-major output (no NCHW flag) has no epilogue.
 // CHECK-LABEL: func.func @pixel_major
-// CHECK: call @lattice_uk_conv2d_f32({{.*}}, %{{.*}}, %[[Z:.*]], %[[Z]], %[[Z]], %{{.*}}, %{{.*}})
+// CHECK: call @lattice_uk_conv2d_f32({{.*}}, %{{.*}}, %[[Z:.*]], %[[Z]], %[[Z]], %[[Z]], %{{.*}}, %{{.*}})
 // CHECK: linalg.generic
 func.func @pixel_major(%xa: i64, %wa: i64, %b: tensor<8xf32>) -> tensor<1x8x4x4xf32> {
   %c0 = arith.constant 0 : i64
@@ -395,7 +435,7 @@ func.func @pixel_major(%xa: i64, %wa: i64, %b: tensor<8xf32>) -> tensor<1x8x4x4x
   %alloc = memref.alloc() {alignment = 64 : i64} : memref<1x8x4x4xf32>
   %p = memref.extract_aligned_pointer_as_index %alloc : memref<1x8x4x4xf32> -> index
   %ya = arith.index_cast %p : index to i64
-  call @lattice_uk_conv2d_f32(%xa, %wa, %ya, %c1, %c3, %c10, %c10, %c3, %c3, %c4, %c4, %c2, %c2, %c1, %c1, %c8, %c0, %c0, %c0, %flags, %c2) : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> ()
+  call @lattice_uk_conv2d_f32(%xa, %wa, %ya, %c1, %c3, %c10, %c10, %c3, %c3, %c4, %c4, %c2, %c2, %c1, %c1, %c8, %c0, %c0, %c0, %c0, %flags, %c2) : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> ()
   %t = bufferization.to_tensor %alloc restrict writable : memref<1x8x4x4xf32> to tensor<1x8x4x4xf32>
   %e = tensor.empty() : tensor<1x8x4x4xf32>
   %y = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d1)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
@@ -408,7 +448,7 @@ func.func @pixel_major(%xa: i64, %wa: i64, %b: tensor<8xf32>) -> tensor<1x8x4x4x
   } -> tensor<1x8x4x4xf32>
   return %y : tensor<1x8x4x4xf32>
 }
-func.func private @lattice_uk_conv2d_f32(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
+func.func private @lattice_uk_conv2d_f32(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
 
 // -----
 
@@ -418,7 +458,7 @@ func.func private @lattice_uk_conv2d_f32(i64, i64, i64, i64, i64, i64, i64, i64,
 // CHECK-LABEL: func.func @window_relu
 // CHECK-DAG: %[[RELU:.*]] = arith.constant 1 : i64
 // CHECK-DAG: %[[C0:.*]] = arith.constant 0 : i64
-// CHECK: call @lattice_uk_window2d_f32({{.*}}, %[[C0]], %{{.*}}, %[[RELU]], %[[C0]], %{{.*}})
+// CHECK: call @lattice_uk_window2d_f32({{.*}}, %[[C0]], %{{.*}}, %[[RELU]], %[[C0]], %[[C0]], %{{.*}})
 // CHECK-NOT: linalg.generic
 func.func @window_relu(%xa: i64, %wa: i64, %b: tensor<1x4xf32>) -> tensor<1x4x1x5x5xf32> {
   %c0 = arith.constant 0 : i64
@@ -431,7 +471,7 @@ func.func @window_relu(%xa: i64, %wa: i64, %b: tensor<1x4xf32>) -> tensor<1x4x1x
   %alloc = memref.alloc() {alignment = 64 : i64} : memref<1x4x1x5x5xf32>
   %p = memref.extract_aligned_pointer_as_index %alloc : memref<1x4x1x5x5xf32> -> index
   %ya = arith.index_cast %p : index to i64
-  call @lattice_uk_window2d_f32(%xa, %wa, %ya, %c1, %c4, %c1, %c7, %c7, %c3, %c3, %c5, %c5, %c1, %c1, %c1, %c1, %c1, %c0, %c0, %c0, %c0, %c2) : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> ()
+  call @lattice_uk_window2d_f32(%xa, %wa, %ya, %c1, %c4, %c1, %c7, %c7, %c3, %c3, %c5, %c5, %c1, %c1, %c1, %c1, %c1, %c0, %c0, %c0, %c0, %c0, %c2) : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> ()
   %t = bufferization.to_tensor %alloc restrict writable : memref<1x4x1x5x5xf32> to tensor<1x4x1x5x5xf32>
   %e = tensor.empty() : tensor<1x4x1x5x5xf32>
   %y = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3, d4)>, affine_map<(d0, d1, d2, d3, d4) -> (d0, d1)>, affine_map<(d0, d1, d2, d3, d4) -> (d0, d1, d2, d3, d4)>], iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel"]}
@@ -444,4 +484,4 @@ func.func @window_relu(%xa: i64, %wa: i64, %b: tensor<1x4xf32>) -> tensor<1x4x1x
   } -> tensor<1x4x1x5x5xf32>
   return %y : tensor<1x4x1x5x5xf32>
 }
-func.func private @lattice_uk_window2d_f32(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
+func.func private @lattice_uk_window2d_f32(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)

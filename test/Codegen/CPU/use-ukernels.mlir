@@ -441,7 +441,7 @@ func.func @one_row_plain(%x: tensor<1x64xf32>, %w: tensor<96x64xf32>) -> tensor<
 // CHECK-DAG: %[[C2:.*]] = arith.constant 2 : i64
 // CHECK-DAG: %[[C8:.*]] = arith.constant 8 : i64
 // CHECK-DAG: %[[NO_FLAGS:.*]] = arith.constant 0 : i64
-// CHECK: call @lattice_uk_conv2d_f32(%{{.*}}, %{{.*}}, %{{.*}}, %[[C1]], %[[C3]], %[[C10]], %[[C10]], %[[C3]], %[[C3]], %[[C4]], %[[C4]], %[[C2]], %[[C2]], %[[C1]], %[[C1]], %[[C8]], %[[NO_FLAGS]], %[[NO_FLAGS]], %[[NO_FLAGS]], %[[NO_FLAGS]], %{{.*}})
+// CHECK: call @lattice_uk_conv2d_f32(%{{.*}}, %{{.*}}, %{{.*}}, %[[C1]], %[[C3]], %[[C10]], %[[C10]], %[[C3]], %[[C3]], %[[C4]], %[[C4]], %[[C2]], %[[C2]], %[[C1]], %[[C1]], %[[C8]], %[[NO_FLAGS]], %[[NO_FLAGS]], %[[NO_FLAGS]], %[[NO_FLAGS]], %[[NO_FLAGS]], %{{.*}})
 // CHECK-NOT: lattice.matmul
 func.func @conv(%x: tensor<1x3x10x10xf32>, %w: tensor<8x27xf32>) -> tensor<16x8xf32> {
   %e = tensor.empty() : tensor<1x4x4x3x3x3xf32>
@@ -639,7 +639,7 @@ func.func @conv_negative(%x: tensor<1x3x10x10xf32>, %w: tensor<8x27xf32>) -> ten
 // CHECK-DAG: %[[C3:.*]] = arith.constant 3 : i64
 // CHECK-DAG: %[[C4:.*]] = arith.constant 4 : i64
 // CHECK-DAG: %[[C9:.*]] = arith.constant 9 : i64
-// CHECK: call @lattice_uk_window2d_f32(%{{.*}}, %[[C0]], %{{.*}}, %[[C1]], %[[C4]], %[[C1]], %[[C9]], %[[C9]], %[[C3]], %[[C3]], %[[C4]], %[[C4]], %[[C2]], %[[C2]], %[[C1]], %[[C1]], %[[C1]], %[[C1]], %[[C0]], %[[C0]], %[[C0]], %[[C2]])
+// CHECK: call @lattice_uk_window2d_f32(%{{.*}}, %[[C0]], %{{.*}}, %[[C1]], %[[C4]], %[[C1]], %[[C9]], %[[C9]], %[[C3]], %[[C3]], %[[C4]], %[[C4]], %[[C2]], %[[C2]], %[[C1]], %[[C1]], %[[C1]], %[[C1]], %[[C0]], %[[C0]], %[[C0]], %[[C0]], %[[C2]])
 // CHECK-NOT: linalg.generic
 func.func @max_pool(%x: tensor<1x4x9x9xf32>) -> tensor<1x4x4x4xf32> {
   %ninf = arith.constant 0xFF800000 : f32
@@ -746,7 +746,7 @@ func.func @sum_pool(%x: tensor<2x3x6x6xf32>) -> tensor<2x3x4x4xf32> {
 // CHECK-DAG: %[[C3:.*]] = arith.constant 3 : i64
 // CHECK-DAG: %[[C6:.*]] = arith.constant 6 : i64
 // CHECK-DAG: %[[C8:.*]] = arith.constant 8 : i64
-// CHECK: call @lattice_uk_window2d_f32(%{{.*}}, %{{.*}}, %{{.*}}, %[[C1]], %[[C3]], %[[C1]], %[[C8]], %[[C8]], %[[C3]], %[[C3]], %[[C6]], %[[C6]], %[[C1]], %[[C1]], %[[C1]], %[[C1]], %[[C2]], %[[C0]], %[[C0]], %[[C0]], %[[C0]], %[[C2]])
+// CHECK: call @lattice_uk_window2d_f32(%{{.*}}, %{{.*}}, %{{.*}}, %[[C1]], %[[C3]], %[[C1]], %[[C8]], %[[C8]], %[[C3]], %[[C3]], %[[C6]], %[[C6]], %[[C1]], %[[C1]], %[[C1]], %[[C1]], %[[C2]], %[[C0]], %[[C0]], %[[C0]], %[[C0]], %[[C0]], %[[C2]])
 // CHECK-NOT: linalg.generic
 func.func @depthwise(%x: tensor<1x3x1x8x8xf32>, %w: tensor<3x2x1x3x3xf32>) -> tensor<1x3x2x6x6xf32> {
   %zero = arith.constant 0.0 : f32
