@@ -150,10 +150,10 @@ std::optional<Epilogue> matchActivation(Value result, Value t) {
   return std::nullopt;
 }
 
-/// The bias operand of `op` (null for none) when its indexing map varies
+/// Whether `operand` of `op` is a bias: f32, and its indexing map varies
 /// only along the loops `channels` (the output channel, in the order the
-/// kernel numbers channels) among the loops of more than one iteration:
-/// its buffer, read linearly, holds one value per output channel.
+/// kernel numbers channels) among the loops of more than one iteration, so
+/// that its buffer, read linearly, holds one value per output channel.
 bool isChannelBias(linalg::GenericOp op, OpOperand &operand,
                    ArrayRef<unsigned> channels) {
   auto type = dyn_cast<RankedTensorType>(operand.get().getType());
