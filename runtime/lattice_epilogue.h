@@ -1,4 +1,4 @@
-/*===- lattice_epilogue.h - Bias and activation of convolution outputs ----===*
+/*===- lattice_epilogue.h - Bias, residual, activation of conv outputs ---===*
  *
  * Part of the Lattice project, under the Apache License v2.0 with LLVM
  * Exceptions. See LICENSE for license information.
@@ -7,10 +7,10 @@
  *===----------------------------------------------------------------------===*
  *
  * The epilogue of the convolution and window kernels
- * (LATTICE_UK_EPILOGUE_* in lattice_ukernels.h): the bias and activation
- * of the op that followed them in the model, applied to results in
- * registers as they are stored, instead of in a pass of its own over the
- * output. Internal to the runtime.
+ * (LATTICE_UK_EPILOGUE_* in lattice_ukernels.h): the bias, residual and
+ * activation of the op that followed them in the model, applied to results
+ * in registers as they are stored, instead of in a pass of its own over
+ * the output. Internal to the runtime.
  *
  *===----------------------------------------------------------------------===*/
 

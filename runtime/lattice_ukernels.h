@@ -155,8 +155,8 @@ enum {
    * OW, M] (pixel-major) or, with LATTICE_UK_OUT_NCHW, [N, M, OH, OW]
    with the epilogue `epilogue` (LATTICE_UK_EPILOGUE_*, with `bias`,
    `params` and `residual`) applied; without LATTICE_UK_OUT_NCHW those four
-   arguments are ignored. Winograd convolutions sum in another order, and round
-   in the transforms too (lattice_gemm.c). */
+   arguments are ignored. Winograd convolutions sum in another order, and
+   round in the transforms too (lattice_gemm.c). */
 void lattice_uk_conv2d_f32(int64_t x, int64_t w, int64_t y, int64_t n,
                            int64_t c, int64_t hp, int64_t wp, int64_t kh,
                            int64_t kw, int64_t oh, int64_t ow, int64_t sh,
@@ -181,10 +181,9 @@ enum {
    padded input [N, groups * cg, HP, WP], w [groups * mult, cg, KH, KW]
    (read for CONV only), y [N, groups * mult, OH, OW] with the epilogue
    (LATTICE_UK_EPILOGUE_*, `bias`, `params` and `residual`) applied to each
-   result;
-   every window inside x. f32 arithmetic, fused multiply-adds for CONV; on
-   AVX-512, a sum over a window that covers its whole plane (global
-   pooling) is associated by vector lanes instead. */
+   result; every window inside x. f32 arithmetic, fused multiply-adds for
+   CONV; on AVX-512, a sum over a window that covers its whole plane
+   (global pooling) is associated by vector lanes instead. */
 void lattice_uk_window2d_f32(int64_t x, int64_t w, int64_t y, int64_t n,
                              int64_t groups, int64_t cg, int64_t hp, int64_t wp,
                              int64_t kh, int64_t kw, int64_t oh, int64_t ow,

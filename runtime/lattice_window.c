@@ -16,10 +16,10 @@
  * hide the latency of the multiply-adds; 3 x 3 and 5 x 5 windows have their
  * own unrolled copies. A window that covers its whole plane (global
  * pooling) reads the plane in vectors instead. No im2col and no transposes:
- * each channel's plane is read in place. Results get the epilogue (a bias
- * and an activation, lattice_epilogue.h) as they are stored. Whole planes
- * are the units of
- * work, unless there are too few of them for the threads. Depthwise
+ * each channel's plane is read in place. Results get the epilogue (a bias,
+ * a residual, an activation: lattice_epilogue.h) as they are stored. Whole
+ * planes are the units of work, unless there are too few of them for the
+ * threads. Depthwise
  * convolutions with rows shorter than 28 pixels are the exception: they go
  * 16 channels a vector, through transposes (depthwise_channels_avx512).
  *

@@ -86,7 +86,7 @@ mlir::lattice::buildLatticeCPUPipeline(OpPassManager &pm,
   pm.addPass(createCPUFuseElementwisePass());
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
-  // The bias, activation and padding after a convolution's kernel, into
+  // The bias, residual and activation after a convolution's kernel, into
   // its call.
   if (options.ukernels)
     pm.addPass(createCPUFuseUkernelEpiloguesPass());

@@ -242,16 +242,16 @@ def CPUFuseElementwisePass : Pass<"lattice-cpu-fuse-elementwise"> {
 
 def CPUFuseUkernelEpiloguesPass
     : Pass<"lattice-cpu-fuse-ukernel-epilogues", "ModuleOp"> {
-  let summary = "Fold a convolution's bias and activation into its "
-                "microkernel call";
+  let summary = "Fold a convolution's bias, residual and activation into "
+                "its microkernel call";
   let description = [{
     A convolution or depthwise convolution that a microkernel computes
     (`lattice_uk_conv2d_f32` with an NCHW output, `lattice_uk_window2d_f32`)
     is followed in CNNs by an elementwise op that adds a bias per output
     channel (and a residual: ResNet's block outputs) and applies an
-    activation: a pass of its own over the output,
-    split over the threads otherwise than the kernel's, so that at two
-    threads half of what it reads is in the other core's cache. The kernels
+    activation: a pass of its own over the output, split over the threads
+    otherwise than the kernel's, so that at two threads half of what it
+    reads is in the other core's cache. The kernels
     apply that epilogue to their results in registers as they store them
     (LATTICE_UK_EPILOGUE_* in runtime/lattice_ukernels.h).
 
@@ -267,14 +267,14 @@ def CPUFuseUkernelEpiloguesPass
     other body leave the op as it is.
 
     ```mlir
-    call @lattice_uk_conv2d_f32(%x, %w, %y, ..., %c0, %c0, %c0, %nchw,
-                                %threads)
+    call @lattice_uk_conv2d_f32(%x, %w, %y, ..., %c0, %c0, %c0, %c0,
+                                %nchw, %threads)
     %t = bufferization.to_tensor %alloc ... : tensor<1x16x8x8xf32>
     %r = linalg.generic ins(%t, %bias) ... { addf, maximumf 0.0 }
     ```
 
-    becomes one call with the bias's address, LATTICE_UK_EPILOGUE_RELU and
-    no parameters, whose result `%t` replaces `%r`. An op whose result is
+    becomes one call with the bias's address, LATTICE_UK_EPILOGUE_RELU, no
+    parameters and no residual, whose result `%t` replaces `%r`. An op whose result is
     inserted into a padding stays: bufferization makes it write the padded
     buffer's interior in place, where the kernel's own buffer would need a
     copy into it (and writing the padded planes and their frames in the

@@ -50,8 +50,7 @@ llvm::StringRef getUkernelWeightLayout(MatmulOp op, unsigned vectorBits);
 
 /// The convolution kernels whose calls take an output epilogue (bias,
 /// epilogue, params, residual; see runtime/lattice_ukernels.h), and where
-/// it starts
-/// in their arguments: lattice-cpu-use-ukernels passes none, and
+/// it starts in their arguments: lattice-cpu-use-ukernels passes none, and
 /// lattice-cpu-fuse-ukernel-epilogues folds the op after the call into it.
 inline constexpr llvm::StringLiteral kConvF32Kernel = "lattice_uk_conv2d_f32";
 inline constexpr llvm::StringLiteral kWindowF32Kernel =

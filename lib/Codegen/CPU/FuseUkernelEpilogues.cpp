@@ -7,7 +7,8 @@
 //===----------------------------------------------------------------------===//
 //
 // Folds the elementwise op after a convolution microkernel (a bias per
-// output channel and an activation) into the kernel's call, which then
+// output channel, a residual and an activation) into the kernel's call,
+// which then
 // applies it to the results in registers as it stores them
 // (runtime/lattice_epilogue.h).
 //
