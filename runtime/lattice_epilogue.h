@@ -58,6 +58,12 @@ static inline int lattice_epilogue_init(lattice_epilogue *e, int64_t bias,
   return 1;
 }
 
+/* The epilogue that changes nothing. */
+static inline lattice_epilogue lattice_epilogue_none(void) {
+  lattice_epilogue e = {NULL, LATTICE_UK_EPILOGUE_NONE, 0.0f, 0.0f, 0, 0};
+  return e;
+}
+
 /* Whether the epilogue changes anything. */
 static inline int lattice_epilogue_active(const lattice_epilogue *e) {
   return e->bias || e->residual || e->kind != LATTICE_UK_EPILOGUE_NONE;

@@ -785,9 +785,8 @@ static void gemm_f32_runs(void *context, int64_t begin, int64_t end) {
       q.c_row = NR;
     }
     int64_t pixels = g->oh * g->ow;
-    lattice_epilogue epilogue = {NULL, LATTICE_UK_EPILOGUE_NONE, 0, 0, 0, 0};
-    if (p->epilogue)
-      epilogue = *p->epilogue;
+    lattice_epilogue epilogue =
+        p->epilogue ? *p->epilogue : lattice_epilogue_none();
     for (int64_t u = begin * w->run; u < last; ++u) {
       int64_t block = w->panel_major ? u % w->blocks : u / w->panels;
       int64_t n0 = (w->panel_major ? u / w->blocks : u % w->panels) * NR;
@@ -1310,7 +1309,7 @@ void lattice_uk_conv2d_f32(int64_t x, int64_t w, int64_t y, int64_t n,
   int64_t k = c * kh * kw;
   /* An NCHW output's epilogue (ignored for pixel-major outputs). */
   int nchw = (flags & LATTICE_UK_OUT_NCHW) != 0;
-  lattice_epilogue finish = {NULL, LATTICE_UK_EPILOGUE_NONE, 0, 0, 0, 0};
+  lattice_epilogue finish = lattice_epilogue_none();
   if (nchw &&
       !lattice_epilogue_init(&finish, bias, epilogue, params, residual, y))
     return;
