@@ -746,7 +746,16 @@ typedef struct {
   int64_t panels, blocks, run;
   int panel_major; /* a convolution's units go panel by panel */
   int row_major;   /* a GEMM's units go block by block (gemm_f32) */
+  int64_t align;   /* blocks start at multiples of this many rows */
 } f32_work;
+
+/* The first row of block `block` of w's rows (block_start), at a multiple
+   of w->align. */
+static int64_t work_block_start(const f32_work *w, int64_t block) {
+  int64_t lines = (w->p->m + w->align - 1) / w->align;
+  int64_t row = block_start(lines, w->blocks, block) * w->align;
+  return row < w->p->m ? row : w->p->m;
+}
 
 /* Runs [begin, end) of the units of an f32 GEMM. */
 static void gemm_f32_runs(void *context, int64_t begin, int64_t end) {
@@ -790,8 +799,8 @@ static void gemm_f32_runs(void *context, int64_t begin, int64_t end) {
     for (int64_t u = begin * w->run; u < last; ++u) {
       int64_t block = w->panel_major ? u % w->blocks : u / w->panels;
       int64_t n0 = (w->panel_major ? u / w->blocks : u % w->panels) * NR;
-      int64_t m0 = block_start(p->m, w->blocks, block),
-              m1 = block_start(p->m, w->blocks, block + 1);
+      int64_t m0 = work_block_start(w, block),
+              m1 = work_block_start(w, block + 1);
       int64_t cols = p->n - n0 < NR ? p->n - n0 : NR;
       panel = pack_f32(p, 0, n0, buffer);
       for (int64_t i = m0, length, source; i < m1; i += length) {
@@ -835,8 +844,8 @@ static void gemm_f32_runs(void *context, int64_t begin, int64_t end) {
       panel = pack_f32(p, bi, n0, buffer);
       packed = which;
     }
-    int64_t m0 = block_start(p->m, w->blocks, block),
-            m1 = block_start(p->m, w->blocks, block + 1);
+    int64_t m0 = work_block_start(w, block),
+            m1 = work_block_start(w, block + 1);
     const float *a = p->a + bi * p->a_batch + m0 * p->a_row;
     if (p->a_panels) {
       m0 = block * NR;
@@ -867,9 +876,14 @@ static void gemm_f32(const f32_problem *p, int64_t threads) {
      weights each, and its tiles read the input in place (the weights of
      the last layers of a CNN, 9 MB for 49 pixels, were read twice). */
   int64_t mb = p->conv ? MB_CONV : p->a_panels ? NR : MB;
-  f32_work w = {
-      p, lattice_uk_level(), (p->n + NR - 1) / NR, (p->m + mb - 1) / mb, 0, 0,
-      0};
+  f32_work w = {p,
+                lattice_uk_level(),
+                (p->n + NR - 1) / NR,
+                (p->m + mb - 1) / mb,
+                0,
+                0,
+                0,
+                1};
   threads = lattice_work_threads(threads, p->batch * p->m * p->n * p->k);
   /* Enough units for the threads to balance (a small image's 196 pixels
      against 3 panels made 3 units for 2 threads), but blocks of at least a
@@ -885,6 +899,19 @@ static void gemm_f32(const f32_problem *p, int64_t threads) {
      the cores (a 1 x 1 convolution of 40 to 120 channels over 14 x 14
      pixels was slower on 2 threads than on 1). */
   w.panel_major = p->conv && (p->flags & LATTICE_UK_OUT_NCHW);
+  /* Unless the input is larger than the weight (the first layers of a
+     CNN: few channels over many pixels): then each thread reads the rows
+     of the input under its block of pixels, not all of it, and writes
+     those pixels of every channel, with blocks of whole cache lines so
+     that the threads' blocks do not share one. */
+  if (w.panel_major &&
+      p->conv->n * p->conv->c * p->conv->hp * p->conv->wp > p->k * p->n) {
+    w.panel_major = 0;
+    w.align = 16;
+    int64_t lines = (p->m + w.align - 1) / w.align;
+    if (w.blocks > lines)
+      w.blocks = lines;
+  }
   /* A packed weight that stays in each core's cache, with a block of rows
      for each thread: the threads split the rows (each reads the whole
      weight), so that each writes the rows of C that the next op, split by

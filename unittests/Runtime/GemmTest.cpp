@@ -17,6 +17,7 @@
 
 #include "KernelLevels.h"
 #include "lattice_pack.h"
+#include "lattice_threads.h"
 #include "lattice_ukernels.h"
 
 #include "gtest/gtest.h"
@@ -188,53 +189,59 @@ void checkConv(int64_t n, int64_t c, int64_t h, int64_t w, int64_t m,
 }
 
 TEST(Conv2dF32, MatchesDirectConvolution) {
-  for (const KernelConfig &config : kernelConfigs()) {
-    SCOPED_TRACE(config.name());
-    ASSERT_TRUE(config.select());
-    checkConv(1, 3, 16, 16, 8, 3, 3, 1, 1, false);
-    // 3 x 3 at stride 1 below Winograd's 100 tiles (7 x 7 outputs).
-    checkConv(2, 6, 9, 9, 40, 3, 3, 1, 1, true, /*nchw=*/true);
-    checkConv(2, 5, 13, 11, 33, 3, 3, 2, 1, true);
-    checkConv(1, 4, 12, 12, 40, 3, 3, 1, 2, true);
-    checkConv(1, 7, 9, 20, 64, 1, 5, 1, 1, false);
-    checkConv(1, 16, 30, 30, 24, 7, 7, 2, 1, true);
-    // Output rows of many register tiles, at strides 1, 2 and 3.
-    checkConv(1, 3, 9, 100, 20, 3, 3, 1, 1, true);
-    checkConv(1, 2, 11, 90, 17, 3, 3, 2, 1, false);
-    checkConv(1, 3, 10, 41, 9, 2, 2, 3, 1, true);
-    // Blocks of pixels that end inside a row and span images; an output
-    // row longer than a block.
-    checkConv(3, 4, 12, 30, 35, 3, 3, 1, 1, true);
-    checkConv(1, 2, 5, 600, 9, 3, 3, 1, 1, false);
-    // NCHW outputs: partial groups of 16 pixels and channels, rows of one
-    // pixel, several images.
-    checkConv(2, 5, 13, 11, 33, 3, 3, 2, 1, true, /*nchw=*/true);
-    checkConv(1, 3, 9, 100, 20, 3, 3, 1, 1, false, /*nchw=*/true);
-    checkConv(3, 4, 12, 30, 35, 3, 3, 1, 1, true, /*nchw=*/true);
-    checkConv(2, 3, 8, 3, 64, 3, 3, 1, 1, true, /*nchw=*/true);
-    // 16 channels, one 16-column tile: a CNN's stem at stride 2.
-    checkConv(1, 3, 23, 29, 16, 3, 3, 2, 1, true, /*nchw=*/true);
-    // 3 x 3 windows at stride 1 over 100 tiles of 2 x 2 outputs or more
-    // (Winograd on AVX-512): odd output sizes, several images and blocks
-    // of tiles, blocks that end inside a tile row, both layouts.
-    checkConv(2, 5, 21, 23, 37, 3, 3, 1, 1, true);
-    checkConv(2, 5, 21, 23, 37, 3, 3, 1, 1, false, /*nchw=*/true);
-    checkConv(1, 17, 30, 40, 70, 3, 3, 1, 1, true, /*nchw=*/true);
-    // 1 x 1 windows at stride 1: runs of pixels across output rows, blocks
-    // that span images.
-    checkConv(3, 6, 17, 19, 40, 1, 1, 1, 1, true);
-    checkConv(3, 6, 17, 19, 40, 1, 1, 1, 1, false, /*nchw=*/true);
-    // Into NCHW as the weight times the input (pixels fill the panels
-    // better than 40 channels), the weight in panels; 96 channels of 49
-    // pixels stay pixel-major.
-    checkConv(3, 6, 17, 19, 40, 1, 1, 1, 1, true, /*nchw=*/true);
-    checkConv(2, 8, 7, 7, 96, 1, 1, 1, 1, true, /*nchw=*/true);
-    // Weights in the Winograd layout.
-    checkConv(2, 5, 21, 23, 37, 3, 3, 1, 1, false, /*nchw=*/true,
-              /*winograd=*/true);
-    checkConv(1, 17, 30, 40, 70, 3, 3, 1, 1, false, /*nchw=*/false,
-              /*winograd=*/true);
-  }
+  // On the pool's threads too: the units go by channels or by pixels
+  // (blocks of whole cache lines of an NCHW output) depending on the sizes.
+  for (const KernelConfig &config : kernelConfigs())
+    for (int threads : {1, 2}) {
+      SCOPED_TRACE(config.name());
+      SCOPED_TRACE(threads);
+      ASSERT_TRUE(config.select());
+      int previous = lattice_set_call_threads(threads);
+      checkConv(1, 3, 16, 16, 8, 3, 3, 1, 1, false);
+      // 3 x 3 at stride 1 below Winograd's 100 tiles (7 x 7 outputs).
+      checkConv(2, 6, 9, 9, 40, 3, 3, 1, 1, true, /*nchw=*/true);
+      checkConv(2, 5, 13, 11, 33, 3, 3, 2, 1, true);
+      checkConv(1, 4, 12, 12, 40, 3, 3, 1, 2, true);
+      checkConv(1, 7, 9, 20, 64, 1, 5, 1, 1, false);
+      checkConv(1, 16, 30, 30, 24, 7, 7, 2, 1, true);
+      // Output rows of many register tiles, at strides 1, 2 and 3.
+      checkConv(1, 3, 9, 100, 20, 3, 3, 1, 1, true);
+      checkConv(1, 2, 11, 90, 17, 3, 3, 2, 1, false);
+      checkConv(1, 3, 10, 41, 9, 2, 2, 3, 1, true);
+      // Blocks of pixels that end inside a row and span images; an output
+      // row longer than a block.
+      checkConv(3, 4, 12, 30, 35, 3, 3, 1, 1, true);
+      checkConv(1, 2, 5, 600, 9, 3, 3, 1, 1, false);
+      // NCHW outputs: partial groups of 16 pixels and channels, rows of one
+      // pixel, several images.
+      checkConv(2, 5, 13, 11, 33, 3, 3, 2, 1, true, /*nchw=*/true);
+      checkConv(1, 3, 9, 100, 20, 3, 3, 1, 1, false, /*nchw=*/true);
+      checkConv(3, 4, 12, 30, 35, 3, 3, 1, 1, true, /*nchw=*/true);
+      checkConv(2, 3, 8, 3, 64, 3, 3, 1, 1, true, /*nchw=*/true);
+      // 16 channels, one 16-column tile: a CNN's stem at stride 2.
+      checkConv(1, 3, 23, 29, 16, 3, 3, 2, 1, true, /*nchw=*/true);
+      // 3 x 3 windows at stride 1 over 100 tiles of 2 x 2 outputs or more
+      // (Winograd on AVX-512): odd output sizes, several images and blocks
+      // of tiles, blocks that end inside a tile row, both layouts.
+      checkConv(2, 5, 21, 23, 37, 3, 3, 1, 1, true);
+      checkConv(2, 5, 21, 23, 37, 3, 3, 1, 1, false, /*nchw=*/true);
+      checkConv(1, 17, 30, 40, 70, 3, 3, 1, 1, true, /*nchw=*/true);
+      // 1 x 1 windows at stride 1: runs of pixels across output rows, blocks
+      // that span images.
+      checkConv(3, 6, 17, 19, 40, 1, 1, 1, 1, true);
+      checkConv(3, 6, 17, 19, 40, 1, 1, 1, 1, false, /*nchw=*/true);
+      // Into NCHW as the weight times the input (pixels fill the panels
+      // better than 40 channels), the weight in panels; 96 channels of 49
+      // pixels stay pixel-major.
+      checkConv(3, 6, 17, 19, 40, 1, 1, 1, 1, true, /*nchw=*/true);
+      checkConv(2, 8, 7, 7, 96, 1, 1, 1, 1, true, /*nchw=*/true);
+      // Weights in the Winograd layout.
+      checkConv(2, 5, 21, 23, 37, 3, 3, 1, 1, false, /*nchw=*/true,
+                /*winograd=*/true);
+      checkConv(1, 17, 30, 40, 70, 3, 3, 1, 1, false, /*nchw=*/false,
+                /*winograd=*/true);
+      lattice_set_call_threads(previous);
+    }
 }
 
 /// IEEE half bits of a float that has an exact half representation.
