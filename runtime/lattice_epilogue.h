@@ -39,6 +39,12 @@ typedef struct {
      at A + residual bytes (the output's layout, another buffer). */
   int residual;
   intptr_t residual_offset;
+  /* Or, with `remap` (lattice_epilogue_layouts: a residual in another
+     layout than the output's), at r + plane * r_plane + row * r_row +
+     column, for A = y + plane * y_plane + row * y_row + column. */
+  int remap;
+  const float *y, *r;
+  int64_t y_row, y_plane, r_row, r_plane;
 } lattice_epilogue;
 
 /* The epilogue of the kernel arguments `bias`, `kind`, `params` and
@@ -55,12 +61,33 @@ static inline int lattice_epilogue_init(lattice_epilogue *e, int64_t bias,
   memcpy(&e->p1, &high, sizeof(float));
   e->residual = residual != 0;
   e->residual_offset = residual ? (intptr_t)(residual - y) : 0;
+  e->remap = 0;
+  e->y = (const float *)(intptr_t)y;
+  e->r = (const float *)(intptr_t)residual;
+  e->y_row = e->y_plane = e->r_row = e->r_plane = 0;
   return 1;
+}
+
+/* Planes of the output rows `y_row` and planes `y_plane` floats apart, and
+   of the residual r_row and r_plane apart (NCHW planes in frames of their
+   own, as the interiors of padded buffers): where the two differ, the
+   residual of each result is found from its plane, row and column. The
+   vector epilogues then take runs of results within one row. */
+static inline void lattice_epilogue_layouts(lattice_epilogue *e, int64_t y_row,
+                                            int64_t y_plane, int64_t r_row,
+                                            int64_t r_plane) {
+  e->y_row = y_row;
+  e->y_plane = y_plane;
+  e->r_row = r_row;
+  e->r_plane = r_plane;
+  e->remap = e->residual && (y_row != r_row || y_plane != r_plane);
 }
 
 /* The epilogue that changes nothing. */
 static inline lattice_epilogue lattice_epilogue_none(void) {
-  lattice_epilogue e = {NULL, LATTICE_UK_EPILOGUE_NONE, 0.0f, 0.0f, 0, 0};
+  lattice_epilogue e;
+  memset(&e, 0, sizeof(e));
+  e.kind = LATTICE_UK_EPILOGUE_NONE;
   return e;
 }
 
@@ -72,6 +99,11 @@ static inline int lattice_epilogue_active(const lattice_epilogue *e) {
 /* The residual of the result stored at `at`. */
 static inline const float *lattice_epilogue_residual(const lattice_epilogue *e,
                                                      const float *at) {
+  if (e->remap) {
+    int64_t i = at - e->y, plane = i / e->y_plane, rest = i % e->y_plane;
+    return e->r + plane * e->r_plane + rest / e->y_row * e->r_row +
+           rest % e->y_row;
+  }
   return (const float *)((intptr_t)at + e->residual_offset);
 }
 

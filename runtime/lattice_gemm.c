@@ -52,6 +52,7 @@
 
 /* Columns of a packed panel (lattice_pack.h). */
 #define NR LATTICE_PACK_NR
+_Static_assert(NR == 32, "lattice_uk_conv2d_f32_by_weight counts panels of 32");
 /* The most rows of A per unit of work: blocks of rows are balanced to at
    most MB (block_start), MB_CONV for convolutions. */
 #define MB 48
@@ -139,6 +140,9 @@ static int cpu_has_vnni(void) {
 typedef struct conv_geometry {
   const float *x;
   int64_t n, c, hp, wp, kh, kw, oh, ow, sh, sw, dh, dw;
+  /* An f32 NCHW output's rows and planes: ow and oh * ow apart, or more
+     inside a frame (LATTICE_UK_OUT_FRAME_*); its residual's rows. */
+  int64_t y_row, y_plane, r_row;
 } conv_geometry;
 
 typedef struct {
@@ -656,6 +660,15 @@ static int rows_adjoin(const conv_geometry *g) {
   return g->wp * g->sh == g->ow * g->sw;
 }
 
+/* The element of an NCHW output `y` for output channel `channel` at pixel
+   i of the im2col matrix (image, row and column of the output). */
+static float *conv_out(const conv_geometry *g, float *y, int64_t channels,
+                       int64_t channel, int64_t i) {
+  int64_t pixels = g->oh * g->ow, r = i % pixels;
+  return y + ((i / pixels) * channels + channel) * g->y_plane +
+         r / g->ow * g->y_row + r % g->ow;
+}
+
 /* The run of pixels from row i (< m1) of a convolution's im2col matrix
    whose windows are sw apart in x (along an output row, or the whole image
    when rows adjoin): its length, and where in x the window of its first
@@ -786,14 +799,15 @@ static void gemm_f32_runs(void *context, int64_t begin, int64_t end) {
     int nchw = (p->flags & LATTICE_UK_OUT_NCHW) != 0;
     float *staged = NULL;
     if (nchw) {
+      /* (store_planes_avx512 reads whole groups of 16 rows, from any row
+         of a run stored a row at a time.) */
       int64_t longest = rows_adjoin(g) ? MB_CONV : g->ow;
       staged = lattice_scratch(
-          sizeof(float) * NR * (size_t)((longest + 15) / 16 * 16), 2);
+          sizeof(float) * NR * (size_t)((longest + 15) / 16 * 16 + 16), 2);
       if (!staged)
         return; /* out of memory */
       q.c_row = NR;
     }
-    int64_t pixels = g->oh * g->ow;
     lattice_epilogue epilogue =
         p->epilogue ? *p->epilogue : lattice_epilogue_none();
     for (int64_t u = begin * w->run; u < last; ++u) {
@@ -812,13 +826,23 @@ static void gemm_f32_runs(void *context, int64_t begin, int64_t end) {
         }
         rows_f32(&q, w->level, g->x + source, offsets, panel, staged, length,
                  cols);
-        float *y = p->c + ((i / pixels) * p->n + n0) * pixels + i % pixels;
+        /* A run across rows into framed planes (or with a framed
+           residual) is stored a row at a time. */
+        int whole = g->y_row == g->ow && g->r_row == g->ow;
+        for (int64_t j = 0, part; j < length; j += part) {
+          part = whole ? length : g->ow - (i + j) % g->ow;
+          if (part > length - j)
+            part = length - j;
+          float *y = conv_out(g, p->c, p->n, n0, i + j);
 #if defined(__x86_64__)
-        if (w->level == LATTICE_UK_LEVEL_AVX512)
-          store_planes_avx512(staged, length, cols, y, pixels, &epilogue, n0);
-        else
+          if (w->level == LATTICE_UK_LEVEL_AVX512)
+            store_planes_avx512(staged + j * NR, part, cols, y, g->y_plane,
+                                &epilogue, n0);
+          else
 #endif
-          store_planes(staged, length, cols, y, pixels, &epilogue, n0);
+            store_planes(staged + j * NR, part, cols, y, g->y_plane, &epilogue,
+                         n0);
+        }
       }
     }
     return;
@@ -1092,7 +1116,7 @@ static void wino_transform_output(const float *q, int64_t stride,
 static float *wino_out(const wino_work *w, int64_t n, int64_t o, int64_t oy,
                        int64_t ox) {
   const conv_geometry *g = w->g;
-  return w->nchw ? w->y + ((n * w->m + o) * g->oh + oy) * g->ow + ox
+  return w->nchw ? w->y + (n * w->m + o) * g->y_plane + oy * g->y_row + ox
                  : w->y + ((n * g->oh + oy) * g->ow + ox) * w->m + o;
 }
 
@@ -1331,8 +1355,31 @@ void lattice_uk_conv2d_f32(int64_t x, int64_t w, int64_t y, int64_t n,
                            int64_t sw, int64_t dh, int64_t dw, int64_t m,
                            int64_t bias, int64_t epilogue, int64_t params,
                            int64_t residual, int64_t flags, int64_t threads) {
-  conv_geometry g = {
-      (const float *)(intptr_t)x, n, c, hp, wp, kh, kw, oh, ow, sh, sw, dh, dw};
+  /* The frames of the output's and the residual's planes. */
+  int64_t frame_w = (flags >> LATTICE_UK_OUT_FRAME_W_SHIFT) & 0xff,
+          frame_h = (flags >> LATTICE_UK_OUT_FRAME_H_SHIFT) & 0xff,
+          residual_w = (flags >> LATTICE_UK_RESIDUAL_FRAME_W_SHIFT) & 0xff,
+          residual_h = (flags >> LATTICE_UK_RESIDUAL_FRAME_H_SHIFT) & 0xff;
+  if (!(flags & LATTICE_UK_OUT_NCHW))
+    frame_w = frame_h = 0;
+  if (!(flags & LATTICE_UK_OUT_NCHW) || !residual)
+    residual_w = residual_h = 0;
+  conv_geometry g = {(const float *)(intptr_t)x,
+                     n,
+                     c,
+                     hp,
+                     wp,
+                     kh,
+                     kw,
+                     oh,
+                     ow,
+                     sh,
+                     sw,
+                     dh,
+                     dw,
+                     ow + frame_w,
+                     (oh + frame_h) * (ow + frame_w),
+                     ow + residual_w};
   int64_t k = c * kh * kw;
   /* An NCHW output's epilogue (ignored for pixel-major outputs). */
   int nchw = (flags & LATTICE_UK_OUT_NCHW) != 0;
@@ -1340,16 +1387,16 @@ void lattice_uk_conv2d_f32(int64_t x, int64_t w, int64_t y, int64_t n,
   if (nchw &&
       !lattice_epilogue_init(&finish, bias, epilogue, params, residual, y))
     return;
+  lattice_epilogue_layouts(&finish, g.y_row, g.y_plane, g.r_row,
+                           (oh + residual_h) * g.r_row);
   const lattice_epilogue *active =
       lattice_epilogue_active(&finish) ? &finish : NULL;
-  /* 1 x 1 at stride 1 into NCHW, without padding along rows: per image,
-     y[M, OH * OW] = w[M, C] x[C, OH * OW], a GEMM with the weight as A and
-     the input as B, which needs no transposes; when the pixels fill the
-     panels' 32 columns better than the output channels do. */
+  /* A GEMM with the weight as A and the input as B (see
+     lattice_uk_conv2d_f32_by_weight). */
   int64_t pixels = oh * ow;
-  if (kh == 1 && kw == 1 && sh == 1 && sw == 1 && wp == ow &&
+  if (lattice_uk_conv2d_f32_by_weight(kh, kw, sh, sw, wp, oh, ow, m) &&
       (flags & LATTICE_UK_OUT_NCHW) && !(flags & LATTICE_UK_B_WINOGRAD) &&
-      (pixels + NR - 1) / NR * NR * m <= (m + NR - 1) / NR * NR * pixels) {
+      (frame_w | frame_h | residual_w | residual_h) == 0) {
     f32_problem p = {.a = (const float *)(intptr_t)w,
                      .b = (const void *)(intptr_t)x,
                      .c = (float *)(intptr_t)y,
@@ -1920,7 +1967,7 @@ void lattice_uk_conv2d_s8(int64_t x, int64_t column_scale, int64_t a_scale,
       (flags >> LATTICE_UK_ZERO_POINT_SHIFT) & 0xff, 0);
   int is_unsigned = (flags & LATTICE_UK_A_UNSIGNED) != 0;
   s8_conv q = {{(const float *)(intptr_t)x, n, c, hp, wp, kh, kw, oh, ow, sh,
-                sw, dh, dw},
+                sw, dh, dw, ow, oh * ow, ow},
                (const float *)(intptr_t)column_scale,
                *(const float *)(intptr_t)a_scale,
                (float)zero,

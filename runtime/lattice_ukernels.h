@@ -42,9 +42,20 @@ enum {
                                         per row (else per tensor) */
   LATTICE_UK_OUT_NCHW = 1 << 19,     /* f32 convolution: y is [N, M, OH, OW]
                                         (else pixel-major) */
-  LATTICE_UK_B_WINOGRAD = 1 << 20    /* f32 convolution: w is in the Winograd
+  LATTICE_UK_B_WINOGRAD = 1 << 20,   /* f32 convolution: w is in the Winograd
                                         layout (lattice_pack.h) */
+  LATTICE_UK_OUT_FRAME_W_SHIFT = 24, /* f32 convolution into NCHW: bits 24..31
+                                        and 32..39, the columns and rows */
+  LATTICE_UK_OUT_FRAME_H_SHIFT = 32, /* that frame each output plane, and
+                                        bits 40..47 and 48..55 those that */
+  LATTICE_UK_RESIDUAL_FRAME_W_SHIFT = 40, /* frame each plane of the
+                                             residual */
+  LATTICE_UK_RESIDUAL_FRAME_H_SHIFT = 48  /* (see lattice_uk_conv2d_f32) */
 };
+
+/* The most columns or rows of a frame around the output planes of
+   lattice_uk_conv2d_f32. */
+#define LATTICE_UK_OUT_FRAME_MAX 255
 
 /* y[m, n] = sum_k x[m, k] * ((q[n, k] - z[n, k / g]) * s[n, k / g]) with
    f32 arithmetic: x is [M, K] f32, q is [N, K] 4-bit codes packed LSB-first
@@ -155,14 +166,35 @@ enum {
    * OW, M] (pixel-major) or, with LATTICE_UK_OUT_NCHW, [N, M, OH, OW]
    with the epilogue `epilogue` (LATTICE_UK_EPILOGUE_*, with `bias`,
    `params` and `residual`) applied; without LATTICE_UK_OUT_NCHW those four
-   arguments are ignored. Winograd convolutions sum in another order, and
-   round in the transforms too (lattice_gemm.c). */
+   arguments are ignored. An NCHW output may lie inside a frame (the
+   interior of the next layer's padded buffer): with FW and FH in the flags'
+   LATTICE_UK_OUT_FRAME_* bits (at most LATTICE_UK_OUT_FRAME_MAX), y's
+   planes are [OH + FH, OW + FW] and y points at the first result, which
+   the kernel writes without touching the frame. The residual's planes may
+   be framed too, by their LATTICE_UK_RESIDUAL_FRAME_* bits. Winograd
+   convolutions sum in another order, and round in the transforms too
+   (lattice_gemm.c). */
 void lattice_uk_conv2d_f32(int64_t x, int64_t w, int64_t y, int64_t n,
                            int64_t c, int64_t hp, int64_t wp, int64_t kh,
                            int64_t kw, int64_t oh, int64_t ow, int64_t sh,
                            int64_t sw, int64_t dh, int64_t dw, int64_t m,
                            int64_t bias, int64_t epilogue, int64_t params,
                            int64_t residual, int64_t flags, int64_t threads);
+
+/* Whether lattice_uk_conv2d_f32 computes a 1 x 1 convolution at stride 1
+   into NCHW without padding along rows (wp = ow) as the weight times the
+   input, per image y[M, OH * OW] = w[M, C] x[C, OH * OW], which needs no
+   transposes: when the pixels fill 32-column panels better than the M
+   output channels do, and neither the output nor the residual has a frame.
+   Inline: the compiler frames them only where it does not hold. */
+static inline int lattice_uk_conv2d_f32_by_weight(int64_t kh, int64_t kw,
+                                                  int64_t sh, int64_t sw,
+                                                  int64_t wp, int64_t oh,
+                                                  int64_t ow, int64_t m) {
+  int64_t pixels = oh * ow;
+  return kh == 1 && kw == 1 && sh == 1 && sw == 1 && wp == ow &&
+         (pixels + 31) / 32 * 32 * m <= (m + 31) / 32 * 32 * pixels;
+}
 
 /* Kinds of lattice_uk_window2d_f32. */
 enum {

@@ -238,6 +238,50 @@ TEST(Epilogue, ConvolutionOutputs) {
                             variant ? bias : std::vector<float>(), p0, p1,
                             variant == 2 ? residual : std::vector<float>()));
         }
+      // Into the interior of padded planes (1 row above and below, 1
+      // column left and 2 right), or from a residual in such planes, or
+      // both: the frames stay as they were, and a residual in another
+      // layout than the results' is read by plane, row and column.
+      int64_t row = ow + 3, plane = (oh + 2) * row;
+      auto framed = [&](const std::vector<float> &dense) {
+        std::vector<float> planes(t.n * t.m * plane, -7.5f);
+        for (int64_t b = 0; b < t.n * t.m; ++b)
+          for (int64_t i = 0; i < oh; ++i)
+            for (int64_t j = 0; j < ow; ++j)
+              planes[b * plane + (i + 1) * row + j + 1] =
+                  dense[(b * oh + i) * ow + j];
+        return planes;
+      };
+      std::vector<float> framedResidual = framed(residual);
+      for (auto [outputFramed, residualFramed] :
+           {std::pair(true, true), std::pair(true, false),
+            std::pair(false, true)})
+        for (int kind : kKinds) {
+          SCOPED_TRACE(testing::Message()
+                       << "framed output " << outputFramed << " residual "
+                       << residualFramed << ", kind " << kind);
+          auto [p0, p1] = paramsOf(kind, 0);
+          std::vector<float> got(
+              outputFramed ? t.n * t.m * plane : plain.size(), -7.5f);
+          int64_t flags = LATTICE_UK_OUT_NCHW;
+          if (outputFramed)
+            flags |= (int64_t(3) << LATTICE_UK_OUT_FRAME_W_SHIFT) |
+                     (int64_t(2) << LATTICE_UK_OUT_FRAME_H_SHIFT);
+          if (residualFramed)
+            flags |= (int64_t(3) << LATTICE_UK_RESIDUAL_FRAME_W_SHIFT) |
+                     (int64_t(2) << LATTICE_UK_RESIDUAL_FRAME_H_SHIFT);
+          lattice_uk_conv2d_f32(
+              addr(x.data()), addr(wt.data()),
+              addr(got.data() + (outputFramed ? row + 1 : 0)), t.n, t.c, t.h,
+              t.w, t.kh, t.kw, oh, ow, t.s, t.s, 1, 1, t.m, addr(bias.data()),
+              kind, packParams(p0, p1),
+              residualFramed ? addr(framedResidual.data() + row + 1)
+                             : addr(residual.data()),
+              flags, 2);
+          std::vector<float> want =
+              finish(plain, t.m, oh * ow, kind, bias, p0, p1, residual);
+          expectSame(got, outputFramed ? framed(want) : want);
+        }
     }
   }
 }

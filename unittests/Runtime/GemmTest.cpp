@@ -133,15 +133,23 @@ TEST(GemmF32, MatchesReference) {
 
 /// Convolution with the im2col matrix gathered by the kernel: against a
 /// direct convolution in double precision, with the weight plain or packed.
+///
+/// With a `frame` (NCHW only), the output planes are the interior of padded
+/// planes, `frame` rows above and below and `frame` columns left and
+/// `frame` + 1 right of the results, which the kernel must leave as they
+/// are.
 void checkConv(int64_t n, int64_t c, int64_t h, int64_t w, int64_t m,
                int64_t kh, int64_t kw, int64_t s, int64_t d, bool prepacked,
-               bool nchw = false, bool winograd = false) {
+               bool nchw = false, bool winograd = false, int64_t frame = 0) {
   int64_t oh = (h - d * (kh - 1) - 1) / s + 1,
           ow = (w - d * (kw - 1) - 1) / s + 1;
   int64_t k = c * kh * kw;
+  int64_t frameW = frame ? 2 * frame + 1 : 0, frameH = 2 * frame;
+  int64_t yRow = ow + frameW, yPlane = (oh + frameH) * yRow;
   std::mt19937 rng(static_cast<unsigned>(n + c * 3 + h * 5 + m * 7 + s));
   std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
-  std::vector<float> x(n * c * h * w), wt(m * k), y(n * oh * ow * m);
+  std::vector<float> x(n * c * h * w), wt(m * k), y(n * m * yPlane, -7.5f);
+  float *interior = y.data() + frame * yRow + frame;
   for (float &v : x)
     v = dist(rng);
   for (float &v : wt)
@@ -162,11 +170,20 @@ void checkConv(int64_t n, int64_t c, int64_t h, int64_t w, int64_t m,
     wData = panels.data();
   }
   lattice_uk_conv2d_f32(
-      addr(x.data()), addr(wData), addr(y.data()), n, c, h, w, kh, kw, oh, ow,
+      addr(x.data()), addr(wData), addr(interior), n, c, h, w, kh, kw, oh, ow,
       s, s, d, d, m, 0, LATTICE_UK_EPILOGUE_NONE, 0, 0,
       (prepacked ? LATTICE_UK_B_PACKED : 0) | (nchw ? LATTICE_UK_OUT_NCHW : 0) |
-          (winograd ? LATTICE_UK_B_WINOGRAD : 0),
+          (winograd ? LATTICE_UK_B_WINOGRAD : 0) |
+          (frameW << LATTICE_UK_OUT_FRAME_W_SHIFT) |
+          (frameH << LATTICE_UK_OUT_FRAME_H_SHIFT),
       2);
+  // The frame, untouched.
+  for (int64_t b = 0; b < n * m; ++b)
+    for (int64_t i = 0; i < oh + frameH; ++i)
+      for (int64_t j = 0; j < yRow; ++j)
+        if (i < frame || i >= frame + oh || j < frame || j >= frame + ow)
+          ASSERT_EQ(y[b * yPlane + i * yRow + j], -7.5f)
+              << "plane " << b << " frame row " << i << " column " << j;
   for (int64_t b = 0; b < n; ++b)
     for (int64_t i = 0; i < oh; ++i)
       for (int64_t j = 0; j < ow; ++j)
@@ -181,7 +198,7 @@ void checkConv(int64_t n, int64_t c, int64_t h, int64_t w, int64_t m,
                 want += a * f;
                 bound += std::fabs(a * f);
               }
-          float got = nchw ? y[((b * m + o) * oh + i) * ow + j]
+          float got = nchw ? interior[(b * m + o) * yPlane + i * yRow + j]
                            : y[((b * oh + i) * ow + j) * m + o];
           ASSERT_NEAR(got, want, 1e-6 * bound * std::sqrt(double(k)) + 1e-30)
               << "pixel " << b << "," << i << "," << j << " channel " << o;
@@ -235,6 +252,19 @@ TEST(Conv2dF32, MatchesDirectConvolution) {
       // pixels stay pixel-major.
       checkConv(3, 6, 17, 19, 40, 1, 1, 1, 1, true, /*nchw=*/true);
       checkConv(2, 8, 7, 7, 96, 1, 1, 1, 1, true, /*nchw=*/true);
+      // Into the interior of padded planes: by pixels (a frame turns off
+      // the runs across rows of 1 x 1 convolutions, and the weight times the
+      // input), by channel panels, Winograd.
+      checkConv(1, 3, 23, 29, 16, 3, 3, 2, 1, true, /*nchw=*/true,
+                /*winograd=*/false, /*frame=*/1);
+      checkConv(2, 40, 9, 9, 72, 3, 3, 1, 1, true, /*nchw=*/true,
+                /*winograd=*/false, /*frame=*/2);
+      checkConv(3, 6, 17, 19, 40, 1, 1, 1, 1, true, /*nchw=*/true,
+                /*winograd=*/false, /*frame=*/1);
+      checkConv(2, 8, 7, 7, 96, 1, 1, 1, 1, true, /*nchw=*/true,
+                /*winograd=*/false, /*frame=*/3);
+      checkConv(2, 5, 21, 23, 37, 3, 3, 1, 1, false, /*nchw=*/true,
+                /*winograd=*/true, /*frame=*/1);
       // Weights in the Winograd layout.
       checkConv(2, 5, 21, 23, 37, 3, 3, 1, 1, false, /*nchw=*/true,
                 /*winograd=*/true);

@@ -274,16 +274,32 @@ def CPUFuseUkernelEpiloguesPass
     ```
 
     becomes one call with the bias's address, LATTICE_UK_EPILOGUE_RELU, no
-    parameters and no residual, whose result `%t` replaces `%r`. An op whose result is
-    inserted into a padding stays: bufferization makes it write the padded
-    buffer's interior in place, where the kernel's own buffer would need a
-    copy into it (and writing the padded planes and their frames in the
-    kernels measured slower than both).
+    parameters and no residual, whose result `%t` replaces `%r`.
+
+    Paddings: when the op's result is inserted into a padding (a
+    `tensor.insert_slice` into a `linalg.fill` of a fresh tensor, the next
+    convolution's input as the ONNX importer pads it), the convolution
+    kernel writes the padded buffer's interior itself: the pass fills a
+    fresh padded tensor before the call, passes the address of its
+    interior and the frame around the planes in the call's flags
+    (LATTICE_UK_OUT_FRAME_*), and the padded tensor after the call replaces
+    the insert's result (the op's other users read its interior). A
+    residual that is the interior of a padded tensor (a slice of it, or a
+    value inserted into it before the call) is read there, its frame in
+    LATTICE_UK_RESIDUAL_FRAME_*. Frames cost the kernel nothing but on 1 x 1
+    convolutions at stride 1 without padding: it computes some as the
+    weight times the input (`lattice_uk_conv2d_f32_by_weight`), which takes
+    no frames, and the others in runs of pixels across output rows, which
+    it would store a row at a time. There, and for the window kernel, an op
+    whose result goes into a padding stays, and bufferization makes it
+    write the padded buffer's interior in place.
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
     "::mlir::bufferization::BufferizationDialect",
+    "::mlir::linalg::LinalgDialect",
     "::mlir::memref::MemRefDialect",
+    "::mlir::tensor::TensorDialect",
   ];
 }
 

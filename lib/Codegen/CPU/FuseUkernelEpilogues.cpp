@@ -8,9 +8,9 @@
 //
 // Folds the elementwise op after a convolution microkernel (a bias per
 // output channel, a residual and an activation) into the kernel's call,
-// which then
-// applies it to the results in registers as it stores them
-// (runtime/lattice_epilogue.h).
+// which then applies it to the results in registers as it stores them
+// (runtime/lattice_epilogue.h), into the interior of the next layer's
+// padded buffer where the op's result goes into a padding.
 //
 //===----------------------------------------------------------------------===//
 
@@ -266,6 +266,127 @@ memref::AllocOp getAllocation(Value address) {
   return pointer.getSource().getDefiningOp<memref::AllocOp>();
 }
 
+/// NCHW planes [N, M, OH, OW] as the interior of padded planes: the padded
+/// tensor's type and the interior's offsets (0, 0, top, left).
+struct Interior {
+  RankedTensorType type;
+  SmallVector<int64_t, 4> offsets, sizes;
+
+  /// The frame's columns and rows (LATTICE_UK_OUT_FRAME_*).
+  int64_t frameW() const { return type.getDimSize(3) - sizes[3]; }
+  int64_t frameH() const { return type.getDimSize(2) - sizes[2]; }
+  /// The interior's first element, in elements from the padded buffer's.
+  int64_t offset() const {
+    return offsets[2] * type.getDimSize(3) + offsets[3];
+  }
+};
+
+/// The interior of `padded` (f32 NCHW of static shape) that a slice with
+/// `offsets` and `sizes` (at unit strides) takes, when it is whole planes
+/// of `planes`' type in a frame of at most LATTICE_UK_OUT_FRAME_MAX rows and
+/// columns.
+std::optional<Interior> getInterior(RankedTensorType padded,
+                                    ArrayRef<int64_t> offsets,
+                                    ArrayRef<int64_t> sizes,
+                                    RankedTensorType planes) {
+  if (padded.getRank() != 4 || !padded.hasStaticShape() ||
+      !padded.getElementType().isF32() || planes.getRank() != 4 ||
+      sizes != planes.getShape() || ShapedType::isDynamicShape(offsets) ||
+      offsets[0] != 0 || offsets[1] != 0 || padded.getDimSize(0) != sizes[0] ||
+      padded.getDimSize(1) != sizes[1])
+    return std::nullopt;
+  Interior interior{padded, SmallVector<int64_t, 4>(offsets),
+                    SmallVector<int64_t, 4>(sizes)};
+  if (interior.frameH() < 0 || interior.frameW() < 0 ||
+      interior.frameH() > LATTICE_UK_OUT_FRAME_MAX ||
+      interior.frameW() > LATTICE_UK_OUT_FRAME_MAX ||
+      offsets[2] > interior.frameH() || offsets[3] > interior.frameW())
+    return std::nullopt;
+  return interior;
+}
+
+/// A residual that is the interior of a padded tensor defined before
+/// `call`: a slice of it (the output of a convolution that wrote it
+/// framed), or a value inserted into it (by an op that bufferization makes
+/// write the padding in place, whose buffer a read by address would copy
+/// out). The padded tensor and the interior.
+std::optional<std::pair<Value, Interior>>
+getFramedResidual(Value residual, RankedTensorType planes, func::CallOp call,
+                  DominanceInfo &dominance) {
+  if (auto slice = residual.getDefiningOp<tensor::ExtractSliceOp>();
+      slice && slice.hasUnitStride()) {
+    if (std::optional<Interior> interior =
+            getInterior(slice.getSourceType(), slice.getStaticOffsets(),
+                        slice.getStaticSizes(), planes))
+      return std::pair(slice.getSource(), *interior);
+  }
+  for (Operation *user : residual.getUsers()) {
+    auto insert = dyn_cast<tensor::InsertSliceOp>(user);
+    if (!insert || insert.getSource() != residual || !insert.hasUnitStride() ||
+        !dominance.properlyDominates(insert.getResult(), call))
+      continue;
+    if (std::optional<Interior> interior =
+            getInterior(insert.getDestType(), insert.getStaticOffsets(),
+                        insert.getStaticSizes(), planes))
+      return std::pair(insert.getResult(), *interior);
+  }
+  return std::nullopt;
+}
+
+/// The padding that a convolution's epilogue `op` writes its results into
+/// with `insert`: a fill of a fresh tensor whose value is defined before
+/// `call`, and the interior.
+std::optional<std::pair<Value, Interior>>
+getPadding(func::CallOp call, linalg::GenericOp op,
+           tensor::InsertSliceOp insert, DominanceInfo &dominance) {
+  auto fill = insert.getDest().getDefiningOp<linalg::FillOp>();
+  if (!fill || fill->getNumResults() != 1 || !insert.hasUnitStride() ||
+      insert.getSourceType() != op.getResult(0).getType())
+    return std::nullopt;
+  // (A constant defined after the call moves before it.)
+  Value value = fill.getInputs()[0];
+  Operation *constant = nullptr;
+  if (!dominance.properlyDominates(value, call)) {
+    constant = value.getDefiningOp();
+    if (!constant || !constant->hasTrait<OpTrait::ConstantLike>() ||
+        constant->getBlock() != call->getBlock())
+      return std::nullopt;
+  }
+  Operation *fresh = fill.getOutputs()[0].getDefiningOp();
+  auto alloc = dyn_cast_or_null<bufferization::AllocTensorOp>(fresh);
+  if (!isa_and_nonnull<tensor::EmptyOp>(fresh) &&
+      !(alloc && alloc->getNumOperands() == 0))
+    return std::nullopt;
+  std::optional<Interior> interior =
+      getInterior(insert.getDestType(), insert.getStaticOffsets(),
+                  insert.getStaticSizes(), insert.getSourceType());
+  if (!interior)
+    return std::nullopt;
+  if (constant)
+    constant->moveBefore(call);
+  return std::pair(value, *interior);
+}
+
+/// Whether frames around the output or the residual of `call`'s
+/// convolution cost the kernel nothing: not where it computes the
+/// convolution as the weight times the input
+/// (lattice_uk_conv2d_f32_by_weight), which takes no frames, nor where its
+/// runs of pixels span output rows (1 x 1 at stride 1 without padding, wp
+/// * sh = ow * sw), which it would then store a row at a time.
+bool takesFrames(func::CallOp call) {
+  // kh, kw, sh, sw, wp, oh, ow and the output channels.
+  SmallVector<int64_t> g;
+  for (unsigned index : {7, 8, 11, 12, 6, 9, 10, 15}) {
+    std::optional<int64_t> value = getInt(call.getOperand(index));
+    if (!value)
+      return false;
+    g.push_back(*value);
+  }
+  return !lattice_uk_conv2d_f32_by_weight(g[0], g[1], g[2], g[3], g[4], g[5],
+                                          g[6], g[7]) &&
+         g[4] * g[2] != g[6] * g[3];
+}
+
 struct CPUFuseUkernelEpiloguesPass final
     : lattice::impl::CPUFuseUkernelEpiloguesPassBase<
           CPUFuseUkernelEpiloguesPass> {
@@ -319,15 +440,31 @@ bool CPUFuseUkernelEpiloguesPass::fuse(func::CallOp call,
   for (Value input : {folded->bias, folded->residual})
     if (input && !dominance.properlyDominates(input, call))
       return false;
-  // The op writes the interior of a padding in place (the padded buffer
-  // is its destination after bufferization); the kernel's own buffer
-  // would need a copy into it.
-  if (llvm::any_of(op->getUsers(), [&](Operation *user) {
-        auto insert = dyn_cast<tensor::InsertSliceOp>(user);
-        return insert && insert.getSource() == op.getResult(0);
-      }))
-    return false;
-
+  // An op that writes the interior of a padding (the padded buffer is its
+  // destination after bufferization): the kernel writes into that buffer
+  // instead, the planes framed, or the op stays. A residual that is the
+  // interior of a padded tensor is read there, framed. Only where frames
+  // cost the kernel nothing (takesFrames).
+  auto planesType = cast<RankedTensorType>(planes.getType());
+  tensor::InsertSliceOp padding;
+  for (Operation *user : op->getUsers())
+    if (auto insert = dyn_cast<tensor::InsertSliceOp>(user);
+        insert && insert.getSource() == op.getResult(0)) {
+      if (padding)
+        return false;
+      padding = insert;
+    }
+  bool frames = conv && takesFrames(call);
+  std::optional<std::pair<Value, Interior>> output;
+  if (padding) {
+    if (frames)
+      output = getPadding(call, op, padding, dominance);
+    if (!output)
+      return false;
+  }
+  std::optional<std::pair<Value, Interior>> residual;
+  if (folded->residual && frames)
+    residual = getFramedResidual(folded->residual, planesType, call, dominance);
   OpBuilder b(call);
   Location loc = call.getLoc();
   SmallVector<Value> operands(call.getOperands());
@@ -344,10 +481,48 @@ bool CPUFuseUkernelEpiloguesPass::fuse(func::CallOp call,
         memref::ExtractAlignedPointerAsIndexOp::create(b, loc, buffer);
     return arith::IndexCastOp::create(b, loc, b.getI64Type(), pointer);
   };
+  auto plus = [&](Value address, int64_t elements) -> Value {
+    if (elements == 0)
+      return address;
+    Value bytes = arith::ConstantOp::create(
+        b, loc, b.getI64IntegerAttr(elements * int64_t(sizeof(float))));
+    return arith::AddIOp::create(b, loc, address, bytes);
+  };
   if (folded->bias)
     operands[first] = address(folded->bias);
-  if (folded->residual)
+  int64_t flags = conv ? *getInt(call.getOperand(first + 4)) : 0;
+  if (residual) {
+    operands[first + 3] =
+        plus(address(residual->first), residual->second.offset());
+    flags |= (residual->second.frameW() << LATTICE_UK_RESIDUAL_FRAME_W_SHIFT) |
+             (residual->second.frameH() << LATTICE_UK_RESIDUAL_FRAME_H_SHIFT);
+  } else if (folded->residual) {
     operands[first + 3] = address(folded->residual);
+  }
+  bufferization::ToBufferOp framed;
+  if (output) {
+    // The padded buffer, filled before the call, which writes its interior.
+    const Interior &interior = output->second;
+    auto fresh = bufferization::AllocTensorOp::create(b, loc, interior.type,
+                                                      ValueRange());
+    auto fill =
+        linalg::FillOp::create(b, loc, output->first, fresh.getResult());
+    framed = bufferization::ToBufferOp::create(
+        b, loc,
+        MemRefType::get(interior.type.getShape(),
+                        interior.type.getElementType()),
+        fill.getResult(0));
+    Value pointer =
+        memref::ExtractAlignedPointerAsIndexOp::create(b, loc, framed);
+    operands[kUkernelResultArg] =
+        plus(arith::IndexCastOp::create(b, loc, b.getI64Type(), pointer),
+             interior.offset());
+    flags |= (interior.frameW() << LATTICE_UK_OUT_FRAME_W_SHIFT) |
+             (interior.frameH() << LATTICE_UK_OUT_FRAME_H_SHIFT);
+  }
+  if (conv)
+    operands[first + 4] =
+        arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(flags));
   const Epilogue &kind = folded->epilogue;
   uint32_t low, high;
   std::memcpy(&low, &kind.p0, sizeof(low));
@@ -356,9 +531,47 @@ bool CPUFuseUkernelEpiloguesPass::fuse(func::CallOp call,
       arith::ConstantOp::create(b, loc, b.getI64IntegerAttr(kind.kind));
   operands[first + 2] = arith::ConstantOp::create(
       b, loc, b.getI64IntegerAttr(int64_t((uint64_t(high) << 32) | low)));
+  Value oldResult = call.getOperand(kUkernelResultArg);
   call->setOperands(operands);
-  op.getResult(0).replaceAllUsesWith(planes.getResult());
+  if (!output) {
+    op.getResult(0).replaceAllUsesWith(planes.getResult());
+    op->erase();
+    return true;
+  }
+  // The padded tensor after the call; the op's other users read its
+  // interior.
+  b.setInsertionPointAfter(call);
+  const Interior &interior = output->second;
+  auto padded = bufferization::ToTensorOp::create(
+      b, loc, interior.type, framed, /*restrict=*/true, /*writable=*/true);
+  Operation *oldFill = padding.getDest().getDefiningOp();
+  padding.getResult().replaceAllUsesWith(padded.getResult());
+  padding->erase();
+  if (!op->use_empty()) {
+    auto slice = tensor::ExtractSliceOp::create(
+        b, loc, padded.getResult(),
+        getAsIndexOpFoldResult(b.getContext(), interior.offsets),
+        getAsIndexOpFoldResult(b.getContext(), interior.sizes),
+        getAsIndexOpFoldResult(b.getContext(), SmallVector<int64_t>(4, 1)));
+    op.getResult(0).replaceAllUsesWith(slice.getResult());
+  }
   op->erase();
+  // The kernel's own buffer, its address and the padding's old fill go.
+  planes->erase();
+  for (Operation *dead = oldResult.getDefiningOp();
+       dead && dead->use_empty();) {
+    Operation *next = dead->getNumOperands() == 1
+                          ? dead->getOperand(0).getDefiningOp()
+                          : nullptr;
+    dead->erase();
+    dead = next;
+  }
+  if (oldFill && oldFill->use_empty()) {
+    Operation *fresh = oldFill->getOperand(1).getDefiningOp();
+    oldFill->erase();
+    if (fresh && fresh->use_empty())
+      fresh->erase();
+  }
   return true;
 }
 

@@ -1,8 +1,9 @@
 // RUN: lattice-opt %s --lattice-cpu-fuse-ukernel-epilogues --cse -split-input-file | FileCheck %s
 
 // The elementwise op after a convolution kernel (bias and activation)
-// folds into the kernel's call; ops that are not a per-channel bias and a
-// supported activation, or whose result is inserted into a padding, stay.
+// folds into the kernel's call, which writes into the padding the op's
+// result went to, if any; ops that are not a per-channel bias and a
+// supported activation stay.
 // Bias and ReLU: the bias's address (a to_buffer numbered after the
 // kernels' operands), epilogue 1, no parameters; the kernel's result
 // replaces the op's.
@@ -49,12 +50,26 @@ func.func private @lattice_uk_conv2d_f32(i64, i64, i64, i64, i64, i64, i64, i64,
 
 // -----
 
-// The same inserted into a padding: the op stays, to write the padded
-// buffer's interior in place.
+// The same inserted into a padding (the next convolution's input): the
+// kernel writes the interior of the padded buffer, filled before the call
+// (the fill's constant moves there), at 32 bytes ((1 * 7 + 1) * 4) from its
+// start, its planes in a frame of 3 columns and 2 rows (bits 24 and 32 of
+// the flags); the padding's old fill and the insert go.
 // CHECK-LABEL: func.func @relu_padded
-// CHECK: call @lattice_uk_conv2d_f32({{.*}}, %[[Z:.*]], %[[Z]], %[[Z]], %[[Z]], %{{.*}}, %{{.*}})
-// CHECK: linalg.generic
-// CHECK: tensor.insert_slice
+// CHECK: %[[ZERO:.*]] = arith.constant 0.000000e+00 : f32
+// CHECK: %[[FRESH:.*]] = bufferization.alloc_tensor() : tensor<1x8x6x7xf32>
+// CHECK: %[[FILL:.*]] = linalg.fill ins(%[[ZERO]] : f32) outs(%[[FRESH]]
+// CHECK: %[[BUF:.*]] = bufferization.to_buffer %[[FILL]] : tensor<1x8x6x7xf32> to memref<1x8x6x7xf32>
+// CHECK: %[[PTR:.*]] = memref.extract_aligned_pointer_as_index %[[BUF]]
+// CHECK: %[[BASE:.*]] = arith.index_cast %[[PTR]]
+// CHECK: %[[OFFSET:.*]] = arith.constant 32 : i64
+// CHECK: %[[Y:.*]] = arith.addi %[[BASE]], %[[OFFSET]]
+// CHECK: %[[FLAGS:.*]] = arith.constant 8640790528 : i64
+// CHECK: call @lattice_uk_conv2d_f32(%{{.*}}, %{{.*}}, %[[Y]], {{.*}}, %[[FLAGS]], %{{.*}})
+// CHECK: %[[PADDED:.*]] = bufferization.to_tensor %[[BUF]] restrict writable
+// CHECK-NOT: linalg
+// CHECK-NOT: insert_slice
+// CHECK: return %[[PADDED]] : tensor<1x8x6x7xf32>
 func.func @relu_padded(%xa: i64, %wa: i64, %b: tensor<8xf32>) -> tensor<1x8x6x7xf32> {
   %c0 = arith.constant 0 : i64
   %c1 = arith.constant 1 : i64
@@ -485,3 +500,137 @@ func.func @window_relu(%xa: i64, %wa: i64, %b: tensor<1x4xf32>) -> tensor<1x4x1x
   return %y : tensor<1x4x1x5x5xf32>
 }
 func.func private @lattice_uk_window2d_f32(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
+
+// -----
+
+// A padding after a 1 x 1 convolution that the kernel computes as the
+// weight times the input (pixels fill the panels better than the channels):
+// that path takes no frame, and the op stays.
+// CHECK-LABEL: func.func @by_weight_padded
+// CHECK: call @lattice_uk_conv2d_f32({{.*}}, %[[Z:.*]], %[[Z]], %[[Z]], %[[Z]], %{{.*}}, %{{.*}})
+// CHECK: linalg.generic
+// CHECK: tensor.insert_slice
+func.func @by_weight_padded(%xa: i64, %wa: i64, %b: tensor<8xf32>) -> tensor<1x8x6x6xf32> {
+  %c0 = arith.constant 0 : i64
+  %c1 = arith.constant 1 : i64
+  %c2 = arith.constant 2 : i64
+  %c4 = arith.constant 4 : i64
+  %c8 = arith.constant 8 : i64
+  %zero = arith.constant 0.0 : f32
+  %flags = arith.constant 524288 : i64
+  %alloc = memref.alloc() {alignment = 64 : i64} : memref<1x8x4x4xf32>
+  %p = memref.extract_aligned_pointer_as_index %alloc : memref<1x8x4x4xf32> -> index
+  %ya = arith.index_cast %p : index to i64
+  call @lattice_uk_conv2d_f32(%xa, %wa, %ya, %c1, %c8, %c4, %c4, %c1, %c1, %c4, %c4, %c1, %c1, %c1, %c1, %c8, %c0, %c0, %c0, %c0, %flags, %c2) : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> ()
+  %t = bufferization.to_tensor %alloc restrict writable : memref<1x8x4x4xf32> to tensor<1x8x4x4xf32>
+  %e = tensor.empty() : tensor<1x8x4x4xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d1)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%t, %b : tensor<1x8x4x4xf32>, tensor<8xf32>) outs(%e : tensor<1x8x4x4xf32>) {
+  ^bb0(%a0: f32, %a1: f32, %o: f32):
+    %s = arith.addf %a0, %a1 : f32
+    %m = arith.maximumf %s, %zero : f32
+    linalg.yield %m : f32
+  } -> tensor<1x8x4x4xf32>
+  %pe = tensor.empty() : tensor<1x8x6x6xf32>
+  %pf = linalg.fill ins(%zero : f32) outs(%pe : tensor<1x8x6x6xf32>) -> tensor<1x8x6x6xf32>
+  %padded = tensor.insert_slice %y into %pf[0, 0, 1, 1] [1, 8, 4, 4] [1, 1, 1, 1] : tensor<1x8x4x4xf32> into tensor<1x8x6x6xf32>
+  return %padded : tensor<1x8x6x6xf32>
+}
+func.func private @lattice_uk_conv2d_f32(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
+
+// -----
+
+// A residual that is the interior of a padded tensor (a block's output that
+// the kernel wrote framed), into dense planes; and the op's result, also
+// inserted into a padding, read elsewhere: the residual is read in place at
+// 32 bytes from the padded tensor's start, its frame in bits 40 and 48 of
+// the flags; the other user reads the new padded tensor's interior.
+// CHECK-LABEL: func.func @residual_framed
+// CHECK-SAME: %[[P:[a-z0-9]+]]: tensor<1x8x6x7xf32>
+// CHECK-DAG: %[[OFFSET:.*]] = arith.constant 32 : i64
+// CHECK-DAG: %[[FLAGS:.*]] = arith.constant 566248488828928 : i64
+// CHECK-DAG: %[[PB:.*]] = bufferization.to_buffer %[[P]] read_only
+// CHECK-DAG: %[[PP:.*]] = memref.extract_aligned_pointer_as_index %[[PB]]
+// CHECK-DAG: %[[PA:.*]] = arith.index_cast %[[PP]]
+// CHECK-DAG: %[[RA:.*]] = arith.addi %[[PA]], %[[OFFSET]]
+// CHECK: call @lattice_uk_conv2d_f32({{.*}}, %[[RA]], %[[FLAGS]], %{{.*}})
+// CHECK-NOT: linalg.generic
+func.func @residual_framed(%xa: i64, %wa: i64, %b: tensor<8xf32>, %p: tensor<1x8x6x7xf32>) -> tensor<1x8x4x4xf32> {
+  %c0 = arith.constant 0 : i64
+  %c1 = arith.constant 1 : i64
+  %c2 = arith.constant 2 : i64
+  %c3 = arith.constant 3 : i64
+  %c4 = arith.constant 4 : i64
+  %c8 = arith.constant 8 : i64
+  %c10 = arith.constant 10 : i64
+  %zero = arith.constant 0.0 : f32
+  %flags = arith.constant 524288 : i64
+  %r = tensor.extract_slice %p[0, 0, 1, 1] [1, 8, 4, 4] [1, 1, 1, 1] : tensor<1x8x6x7xf32> to tensor<1x8x4x4xf32>
+  %alloc = memref.alloc() {alignment = 64 : i64} : memref<1x8x4x4xf32>
+  %ptr = memref.extract_aligned_pointer_as_index %alloc : memref<1x8x4x4xf32> -> index
+  %ya = arith.index_cast %ptr : index to i64
+  call @lattice_uk_conv2d_f32(%xa, %wa, %ya, %c1, %c3, %c10, %c10, %c3, %c3, %c4, %c4, %c2, %c2, %c1, %c1, %c8, %c0, %c0, %c0, %c0, %flags, %c2) : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> ()
+  %t = bufferization.to_tensor %alloc restrict writable : memref<1x8x4x4xf32> to tensor<1x8x4x4xf32>
+  %e = tensor.empty() : tensor<1x8x4x4xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d1)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%t, %b, %r : tensor<1x8x4x4xf32>, tensor<8xf32>, tensor<1x8x4x4xf32>) outs(%e : tensor<1x8x4x4xf32>) {
+  ^bb0(%a0: f32, %a1: f32, %a2: f32, %o: f32):
+    %s = arith.addf %a0, %a1 : f32
+    %q = arith.addf %s, %a2 : f32
+    %m = arith.maximumf %q, %zero : f32
+    linalg.yield %m : f32
+  } -> tensor<1x8x4x4xf32>
+  return %y : tensor<1x8x4x4xf32>
+}
+func.func private @lattice_uk_conv2d_f32(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
+
+// -----
+
+// A residual inserted into a padding before the call (an op's result that
+// bufferization writes into the padded buffer), and the op's result both
+// inserted into a padding and returned: the residual is read from the
+// padded tensor, both frames in the flags; the return reads the interior
+// of the kernel's padded output.
+// CHECK-LABEL: func.func @residual_inserted
+// CHECK-SAME: %[[R:[a-z0-9]+]]: tensor<1x8x4x4xf32>
+// CHECK: %[[RP:.*]] = tensor.insert_slice %[[R]] into
+// CHECK: %[[RB:.*]] = bufferization.to_buffer %[[RP]] read_only
+// CHECK: %[[FLAGS:.*]] = arith.constant 566257129095168 : i64
+// CHECK: call @lattice_uk_conv2d_f32({{.*}}, %[[FLAGS]], %{{.*}})
+// CHECK: %[[PADDED:.*]] = bufferization.to_tensor
+// CHECK: %[[INTERIOR:.*]] = tensor.extract_slice %[[PADDED]][0, 0, 1, 1] [1, 8, 4, 4] [1, 1, 1, 1]
+// CHECK-NOT: linalg.generic
+// CHECK: return %[[PADDED]], %[[INTERIOR]], %[[RP]]
+func.func @residual_inserted(%xa: i64, %wa: i64, %b: tensor<8xf32>, %r: tensor<1x8x4x4xf32>) -> (tensor<1x8x6x7xf32>, tensor<1x8x4x4xf32>, tensor<1x8x6x7xf32>) {
+  %c0 = arith.constant 0 : i64
+  %c1 = arith.constant 1 : i64
+  %c2 = arith.constant 2 : i64
+  %c3 = arith.constant 3 : i64
+  %c4 = arith.constant 4 : i64
+  %c8 = arith.constant 8 : i64
+  %c10 = arith.constant 10 : i64
+  %zero = arith.constant 0.0 : f32
+  %flags = arith.constant 524288 : i64
+  %re = tensor.empty() : tensor<1x8x6x7xf32>
+  %rf = linalg.fill ins(%zero : f32) outs(%re : tensor<1x8x6x7xf32>) -> tensor<1x8x6x7xf32>
+  %rp = tensor.insert_slice %r into %rf[0, 0, 1, 1] [1, 8, 4, 4] [1, 1, 1, 1] : tensor<1x8x4x4xf32> into tensor<1x8x6x7xf32>
+  %alloc = memref.alloc() {alignment = 64 : i64} : memref<1x8x4x4xf32>
+  %ptr = memref.extract_aligned_pointer_as_index %alloc : memref<1x8x4x4xf32> -> index
+  %ya = arith.index_cast %ptr : index to i64
+  call @lattice_uk_conv2d_f32(%xa, %wa, %ya, %c1, %c3, %c10, %c10, %c3, %c3, %c4, %c4, %c2, %c2, %c1, %c1, %c8, %c0, %c0, %c0, %c0, %flags, %c2) : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> ()
+  %t = bufferization.to_tensor %alloc restrict writable : memref<1x8x4x4xf32> to tensor<1x8x4x4xf32>
+  %e = tensor.empty() : tensor<1x8x4x4xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d1)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>, affine_map<(d0, d1, d2, d3) -> (d0, d1, d2, d3)>], iterator_types = ["parallel", "parallel", "parallel", "parallel"]}
+      ins(%t, %b, %r : tensor<1x8x4x4xf32>, tensor<8xf32>, tensor<1x8x4x4xf32>) outs(%e : tensor<1x8x4x4xf32>) {
+  ^bb0(%a0: f32, %a1: f32, %a2: f32, %o: f32):
+    %s = arith.addf %a0, %a1 : f32
+    %q = arith.addf %s, %a2 : f32
+    %m = arith.maximumf %q, %zero : f32
+    linalg.yield %m : f32
+  } -> tensor<1x8x4x4xf32>
+  %pe = tensor.empty() : tensor<1x8x6x7xf32>
+  %pf = linalg.fill ins(%zero : f32) outs(%pe : tensor<1x8x6x7xf32>) -> tensor<1x8x6x7xf32>
+  %padded = tensor.insert_slice %y into %pf[0, 0, 1, 1] [1, 8, 4, 4] [1, 1, 1, 1] : tensor<1x8x4x4xf32> into tensor<1x8x6x7xf32>
+  return %padded, %y, %rp : tensor<1x8x6x7xf32>, tensor<1x8x4x4xf32>, tensor<1x8x6x7xf32>
+}
+func.func private @lattice_uk_conv2d_f32(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
