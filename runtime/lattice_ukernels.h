@@ -53,8 +53,8 @@ enum {
   LATTICE_UK_RESIDUAL_FRAME_H_SHIFT = 48  /* (see lattice_uk_conv2d_f32) */
 };
 
-/* The most columns or rows of a frame around the output planes of
-   lattice_uk_conv2d_f32. */
+/* The most columns or rows of a frame around the output or residual planes
+   of lattice_uk_conv2d_f32. */
 #define LATTICE_UK_OUT_FRAME_MAX 255
 
 /* y[m, n] = sum_k x[m, k] * ((q[n, k] - z[n, k / g]) * s[n, k / g]) with

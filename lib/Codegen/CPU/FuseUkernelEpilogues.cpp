@@ -335,7 +335,8 @@ getFramedResidual(Value residual, RankedTensorType planes, func::CallOp call,
 
 /// The padding that a convolution's epilogue `op` writes its results into
 /// with `insert`: a fill of a fresh tensor whose value is defined before
-/// `call`, and the interior.
+/// `call` or is a constant of its block (which may move there), and the
+/// interior.
 std::optional<std::pair<Value, Interior>>
 getPadding(func::CallOp call, linalg::GenericOp op,
            tensor::InsertSliceOp insert, DominanceInfo &dominance) {
@@ -343,11 +344,9 @@ getPadding(func::CallOp call, linalg::GenericOp op,
   if (!fill || fill->getNumResults() != 1 || !insert.hasUnitStride() ||
       insert.getSourceType() != op.getResult(0).getType())
     return std::nullopt;
-  // (A constant defined after the call moves before it.)
   Value value = fill.getInputs()[0];
-  Operation *constant = nullptr;
   if (!dominance.properlyDominates(value, call)) {
-    constant = value.getDefiningOp();
+    Operation *constant = value.getDefiningOp();
     if (!constant || !constant->hasTrait<OpTrait::ConstantLike>() ||
         constant->getBlock() != call->getBlock())
       return std::nullopt;
@@ -362,8 +361,6 @@ getPadding(func::CallOp call, linalg::GenericOp op,
                   insert.getStaticSizes(), insert.getSourceType());
   if (!interior)
     return std::nullopt;
-  if (constant)
-    constant->moveBefore(call);
   return std::pair(value, *interior);
 }
 
@@ -503,6 +500,9 @@ bool CPUFuseUkernelEpiloguesPass::fuse(func::CallOp call,
   if (output) {
     // The padded buffer, filled before the call, which writes its interior.
     const Interior &interior = output->second;
+    if (Operation *constant = output->first.getDefiningOp();
+        constant && !dominance.properlyDominates(output->first, call))
+      constant->moveBefore(call);
     auto fresh = bufferization::AllocTensorOp::create(b, loc, interior.type,
                                                       ValueRange());
     auto fill =
