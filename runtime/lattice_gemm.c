@@ -52,7 +52,6 @@
 
 /* Columns of a packed panel (lattice_pack.h). */
 #define NR LATTICE_PACK_NR
-_Static_assert(NR == 32, "lattice_uk_conv2d_f32_by_weight counts panels of 32");
 /* The most rows of A per unit of work: blocks of rows are balanced to at
    most MB (block_start), MB_CONV for convolutions. */
 #define MB 48
@@ -1391,12 +1390,16 @@ void lattice_uk_conv2d_f32(int64_t x, int64_t w, int64_t y, int64_t n,
                            (oh + residual_h) * g.r_row);
   const lattice_epilogue *active =
       lattice_epilogue_active(&finish) ? &finish : NULL;
-  /* A GEMM with the weight as A and the input as B (see
-     lattice_uk_conv2d_f32_by_weight). */
+  /* 1 x 1 at stride 1 into NCHW, without padding along rows nor frames:
+     per image, y[M, OH * OW] = w[M, C] x[C, OH * OW], a GEMM with the
+     weight as A and the input as B, which needs no transposes; when the
+     pixels fill the panels' 32 columns better than the output channels
+     do. */
   int64_t pixels = oh * ow;
-  if (lattice_uk_conv2d_f32_by_weight(kh, kw, sh, sw, wp, oh, ow, m) &&
+  if (kh == 1 && kw == 1 && sh == 1 && sw == 1 && wp == ow &&
       (flags & LATTICE_UK_OUT_NCHW) && !(flags & LATTICE_UK_B_WINOGRAD) &&
-      (frame_w | frame_h | residual_w | residual_h) == 0) {
+      (frame_w | frame_h | residual_w | residual_h) == 0 &&
+      (pixels + NR - 1) / NR * NR * m <= (m + NR - 1) / NR * NR * pixels) {
     f32_problem p = {.a = (const float *)(intptr_t)w,
                      .b = (const void *)(intptr_t)x,
                      .c = (float *)(intptr_t)y,

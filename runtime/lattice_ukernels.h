@@ -181,21 +181,6 @@ void lattice_uk_conv2d_f32(int64_t x, int64_t w, int64_t y, int64_t n,
                            int64_t bias, int64_t epilogue, int64_t params,
                            int64_t residual, int64_t flags, int64_t threads);
 
-/* Whether lattice_uk_conv2d_f32 computes a 1 x 1 convolution at stride 1
-   into NCHW without padding along rows (wp = ow) as the weight times the
-   input, per image y[M, OH * OW] = w[M, C] x[C, OH * OW], which needs no
-   transposes: when the pixels fill 32-column panels better than the M
-   output channels do, and neither the output nor the residual has a frame.
-   Inline: the compiler frames them only where it does not hold. */
-static inline int lattice_uk_conv2d_f32_by_weight(int64_t kh, int64_t kw,
-                                                  int64_t sh, int64_t sw,
-                                                  int64_t wp, int64_t oh,
-                                                  int64_t ow, int64_t m) {
-  int64_t pixels = oh * ow;
-  return kh == 1 && kw == 1 && sh == 1 && sw == 1 && wp == ow &&
-         (pixels + 31) / 32 * 32 * m <= (m + 31) / 32 * 32 * pixels;
-}
-
 /* Kinds of lattice_uk_window2d_f32. */
 enum {
   LATTICE_UK_WINDOW_CONV = 0, /* depthwise convolution: sum of x * w */

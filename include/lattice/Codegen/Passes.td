@@ -288,9 +288,9 @@ def CPUFuseUkernelEpiloguesPass
     value inserted into it before the call) is read there, its frame in
     LATTICE_UK_RESIDUAL_FRAME_*. Frames cost the kernel nothing but on 1 x 1
     convolutions at stride 1 without padding: it computes some as the
-    weight times the input (`lattice_uk_conv2d_f32_by_weight`), which takes
-    no frames, and the others in runs of pixels across output rows, which
-    it would store a row at a time. There, and for the window kernel, an op
+    weight times the input, a path that takes no frames, and the others in
+    runs of pixels across output rows, which it would store a row at a
+    time. There, and for the window kernel, an op
     whose result goes into a padding stays, and bufferization makes it
     write the padded buffer's interior in place.
   }];

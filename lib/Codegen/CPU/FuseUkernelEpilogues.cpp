@@ -365,23 +365,16 @@ getPadding(func::CallOp call, linalg::GenericOp op,
 }
 
 /// Whether frames around the output or the residual of `call`'s
-/// convolution cost the kernel nothing: not where it computes the
-/// convolution as the weight times the input
-/// (lattice_uk_conv2d_f32_by_weight), which takes no frames, nor where its
-/// runs of pixels span output rows (1 x 1 at stride 1 without padding, wp
-/// * sh = ow * sw), which it would then store a row at a time.
+/// convolution cost the kernel nothing: not where its runs of pixels span
+/// output rows (a 1 x 1 window at stride 1 without padding, wp * sh = ow *
+/// sw), which it would then store a row at a time, or compute as the weight
+/// times the input, a path that takes no frames.
 bool takesFrames(func::CallOp call) {
-  // kh, kw, sh, sw, wp, oh, ow and the output channels.
-  SmallVector<int64_t> g;
-  for (unsigned index : {7, 8, 11, 12, 6, 9, 10, 15}) {
-    std::optional<int64_t> value = getInt(call.getOperand(index));
-    if (!value)
-      return false;
-    g.push_back(*value);
-  }
-  return !lattice_uk_conv2d_f32_by_weight(g[0], g[1], g[2], g[3], g[4], g[5],
-                                          g[6], g[7]) &&
-         g[4] * g[2] != g[6] * g[3];
+  std::optional<int64_t> wp = getInt(call.getOperand(6)),
+                         ow = getInt(call.getOperand(10)),
+                         sh = getInt(call.getOperand(11)),
+                         sw = getInt(call.getOperand(12));
+  return wp && ow && sh && sw && *wp * *sh != *ow * *sw;
 }
 
 struct CPUFuseUkernelEpiloguesPass final
