@@ -58,6 +58,13 @@
 #define MB_CONV 256
 /* Units of work per thread that a convolution's blocks make at least. */
 #define RUNS_WANTED 4
+/* Steps of k in a chunk of a convolution's weight panel (conv_chunk): 32 KB,
+   in the L1 cache with the input rows the tiles read. */
+#define CONV_CHUNK_K 256
+/* The rows of the largest register tile, for the tiles' share of the
+   prefetches of a chunk (conv_chunk; AVX-512's MR, the level that
+   prefetches). */
+#define CONV_TILE_ROWS 12
 
 /* The largest weight (bytes) of a GEMM that every thread reads whole when
    the threads split its rows (gemm_f32, gemm_s8): a few of them stay in
@@ -165,6 +172,15 @@ typedef struct {
      output channels are C's columns (a convolution's im2col matrix as A)
      or its rows (a_panels: the weight as A). */
   const lattice_epilogue *epilogue;
+  /* The tiles go on from the sums in C instead of from zero (a chunk of
+     k after the one before, conv_chunk: the same sums in the same order
+     as in one pass). */
+  int resume;
+  /* What the AVX-512 tiles prefetch at step k: prefetch + k *
+     prefetch_step (and the line after), or, without it, the panel
+     PREFETCH_BYTES ahead. */
+  const char *prefetch;
+  int64_t prefetch_step;
 } f32_problem;
 
 /* The 4-bit code of B(k, n) (a [N, K] weight packed two codes a byte). */
@@ -371,13 +387,16 @@ static void tile_f32_generic(const f32_problem *p, const float *a,
                              float *c, int64_t mr, int64_t cols) {
   for (int64_t i = 0; i < mr; ++i) {
     float acc[NR] = {0};
+    float *out = c + i * p->c_row;
+    if (p->resume)
+      for (int64_t j = 0; j < cols; ++j)
+        acc[j] = out[j];
     const float *row = a + i * p->a_row;
     for (int64_t k = 0; k < p->k; ++k) {
       float x = offsets ? row[offsets[k]] : row[k];
       for (int j = 0; j < NR; ++j)
         acc[j] = __builtin_fmaf(x, panel[k * NR + j], acc[j]);
     }
-    float *out = c + i * p->c_row;
     for (int64_t j = 0; j < cols; ++j)
       out[j] = (p->flags & LATTICE_UK_ACCUMULATE) ? out[j] + acc[j] : acc[j];
   }
@@ -451,8 +470,7 @@ static void store_partial(float *out, const float *row, int64_t cols,
 #define PREFETCH_BYTES 8192
 
 __attribute__((always_inline)) static inline void
-prefetch_panel(const void *step) {
-  const char *p = (const char *)step + PREFETCH_BYTES;
+prefetch_lines(const char *p) {
   _mm_prefetch(p, _MM_HINT_T0);
   _mm_prefetch(p + 64, _MM_HINT_T0);
 }
@@ -461,7 +479,7 @@ prefetch_panel(const void *step) {
    columns in MR of them (`vectors` = 1) when the panel's columns past the
    first 16 are padding: the last panel of N = 16, 40, 48 or 72, where the
    second half's multiply-adds were half the work for nothing. */
-#define MR_AVX512 12
+#define MR_AVX512 CONV_TILE_ROWS
 
 AVX512 __attribute__((always_inline)) static inline void
 tile_f32_avx512_rows(const f32_problem *p, const float *a,
@@ -469,13 +487,26 @@ tile_f32_avx512_rows(const f32_problem *p, const float *a,
                      int64_t cols, const int64_t lda, const int vectors,
                      const int mr) {
   __m512 acc[MR_AVX512][2];
-  for (int i = 0; i < mr; ++i)
-    acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+  if (p->resume) {
+    __mmask16 first = lattice_first_lanes(cols),
+              second = cols > 16 ? lattice_first_lanes(cols - 16) : 0;
+    for (int i = 0; i < mr; ++i) {
+      acc[i][0] = _mm512_maskz_loadu_ps(first, c + i * p->c_row);
+      acc[i][1] = _mm512_maskz_loadu_ps(second, c + i * p->c_row + 16);
+    }
+  } else {
+    for (int i = 0; i < mr; ++i)
+      acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+  }
+  const char *prefetch =
+      p->prefetch ? p->prefetch : (const char *)panel + PREFETCH_BYTES;
+  const int64_t prefetch_step =
+      p->prefetch ? p->prefetch_step : NR * (int64_t)sizeof(float);
 #define TILE_F32_AVX512_STEP(column)                                           \
   do {                                                                         \
     __m512 b0 = _mm512_loadu_ps(panel + k * NR);                               \
     __m512 b1 = vectors == 2 ? _mm512_loadu_ps(panel + k * NR + 16) : b0;      \
-    prefetch_panel(panel + k * NR);                                            \
+    prefetch_lines(prefetch + k * prefetch_step);                              \
     for (int i = 0; i < mr; ++i) {                                             \
       __m512 x = _mm512_set1_ps((column)[i * lda]);                            \
       acc[i][0] = _mm512_fmadd_ps(x, b0, acc[i][0]);                           \
@@ -563,9 +594,18 @@ tile_f32_avx2_rows(const f32_problem *p, const float *a, const int64_t *offsets,
     int64_t first = 16 * half;
     if (first >= cols)
       break;
+    int64_t n = cols - first < 16 ? cols - first : 16;
     __m256 acc[MR_MAX][2];
-    for (int i = 0; i < mr; ++i)
-      acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+    for (int i = 0; i < mr; ++i) {
+      if (p->resume) {
+        float row[16] __attribute__((aligned(32))) = {0};
+        memcpy(row, c + i * p->c_row + first, sizeof(float) * (size_t)n);
+        acc[i][0] = _mm256_load_ps(row);
+        acc[i][1] = _mm256_load_ps(row + 8);
+      } else {
+        acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+      }
+    }
     for (int64_t k = 0; k < p->k; ++k) {
       __m256 b0 = _mm256_loadu_ps(panel + k * NR + first);
       __m256 b1 = _mm256_loadu_ps(panel + k * NR + first + 8);
@@ -576,7 +616,6 @@ tile_f32_avx2_rows(const f32_problem *p, const float *a, const int64_t *offsets,
         acc[i][1] = _mm256_fmadd_ps(x, b1, acc[i][1]);
       }
     }
-    int64_t n = cols - first < 16 ? cols - first : 16;
     for (int i = 0; i < mr; ++i) {
       float *out = c + i * p->c_row + first;
       if (n == 16) {
@@ -769,6 +808,40 @@ static int64_t work_block_start(const f32_work *w, int64_t block) {
   return row < w->p->m ? row : w->p->m;
 }
 
+/* The steps of k that a convolution's register tiles take together, when
+   `tiles` of them read the same panel of a K-deep weight. A panel larger
+   than the L1 cache streams from memory in the first tile, which reads it
+   faster than one core's share of the memory bandwidth, and from the L2
+   cache in the others: in chunks, the tiles read each chunk from the L1
+   cache while they prefetch the next one from memory together. */
+static int64_t conv_chunk(int64_t k, int64_t tiles) {
+  return tiles > 1 && k > 2 * CONV_CHUNK_K ? CONV_CHUNK_K : k;
+}
+
+/* Stores the run of pixels [i, i + length) of a convolution's NCHW output
+   from its rows in `staged` (NR floats a row), columns [n0, n0 + cols), a
+   row at a time into framed planes (or with a framed residual). */
+static void store_run(const conv_geometry *g, int level, const float *staged,
+                      float *c, int64_t n, int64_t n0, int64_t i,
+                      int64_t length, int64_t cols,
+                      const lattice_epilogue *epilogue) {
+  int whole = g->y_row == g->ow && g->r_row == g->ow;
+  for (int64_t j = 0, part; j < length; j += part) {
+    part = whole ? length : g->ow - (i + j) % g->ow;
+    if (part > length - j)
+      part = length - j;
+    float *y = conv_out(g, c, n, n0, i + j);
+#if defined(__x86_64__)
+    if (level == LATTICE_UK_LEVEL_AVX512)
+      store_planes_avx512(staged + j * NR, part, cols, y, g->y_plane, epilogue,
+                          n0);
+    else
+#endif
+      store_planes(staged + j * NR, part, cols, y, g->y_plane, epilogue, n0);
+  }
+  (void)level;
+}
+
 /* Runs [begin, end) of the units of an f32 GEMM. */
 static void gemm_f32_runs(void *context, int64_t begin, int64_t end) {
   const f32_work *w = context;
@@ -798,11 +871,10 @@ static void gemm_f32_runs(void *context, int64_t begin, int64_t end) {
     int nchw = (p->flags & LATTICE_UK_OUT_NCHW) != 0;
     float *staged = NULL;
     if (nchw) {
-      /* (store_planes_avx512 reads whole groups of 16 rows, from any row
-         of a run stored a row at a time.) */
-      int64_t longest = rows_adjoin(g) ? MB_CONV : g->ow;
-      staged = lattice_scratch(
-          sizeof(float) * NR * (size_t)((longest + 15) / 16 * 16 + 16), 2);
+      /* A run's rows, or a block's (MB_CONV + 15 at most) when its runs go
+         through k in chunks; store_planes_avx512 reads whole groups of 16
+         rows from any row of a run stored a row at a time. */
+      staged = lattice_scratch(sizeof(float) * NR * (MB_CONV + 48), 2);
       if (!staged)
         return; /* out of memory */
       q.c_row = NR;
@@ -816,33 +888,44 @@ static void gemm_f32_runs(void *context, int64_t begin, int64_t end) {
               m1 = work_block_start(w, block + 1);
       int64_t cols = p->n - n0 < NR ? p->n - n0 : NR;
       panel = pack_f32(p, 0, n0, buffer);
+      /* The block's register tiles, and the chunks of k they go through
+         together (conv_chunk). */
+      int64_t tiles = 0;
       for (int64_t i = m0, length, source; i < m1; i += length) {
         length = pixel_run(g, i, m1, &source);
-        if (!nchw) {
-          rows_f32(&q, w->level, g->x + source, offsets, panel,
-                   p->c + i * p->c_row + n0, length, cols);
-          continue;
+        tiles += (length + CONV_TILE_ROWS - 1) / CONV_TILE_ROWS;
+      }
+      int64_t chunk = conv_chunk(p->k, tiles);
+      q.prefetch = NULL;
+      for (int64_t k0 = 0; k0 < p->k; k0 += chunk) {
+        q.k = p->k - k0 < chunk ? p->k - k0 : chunk;
+        q.resume = k0 > 0;
+        if (chunk < p->k) {
+          /* The block's tiles share out the next chunk's prefetches. */
+          q.prefetch = (const char *)(panel + (k0 + q.k) * NR);
+          q.prefetch_step = (NR * (int64_t)sizeof(float) + tiles - 1) / tiles;
         }
-        rows_f32(&q, w->level, g->x + source, offsets, panel, staged, length,
-                 cols);
-        /* A run across rows into framed planes (or with a framed
-           residual) is stored a row at a time. */
-        int whole = g->y_row == g->ow && g->r_row == g->ow;
-        for (int64_t j = 0, part; j < length; j += part) {
-          part = whole ? length : g->ow - (i + j) % g->ow;
-          if (part > length - j)
-            part = length - j;
-          float *y = conv_out(g, p->c, p->n, n0, i + j);
-#if defined(__x86_64__)
-          if (w->level == LATTICE_UK_LEVEL_AVX512)
-            store_planes_avx512(staged + j * NR, part, cols, y, g->y_plane,
-                                &epilogue, n0);
-          else
-#endif
-            store_planes(staged + j * NR, part, cols, y, g->y_plane, &epilogue,
-                         n0);
+        for (int64_t i = m0, length, source; i < m1; i += length) {
+          length = pixel_run(g, i, m1, &source);
+          float *c = !nchw          ? p->c + i * p->c_row + n0
+                     : chunk < p->k ? staged + (i - m0) * NR
+                                    : staged;
+          rows_f32(&q, w->level, g->x + source, offsets + k0, panel + k0 * NR,
+                   c, length, cols);
+          if (q.prefetch)
+            q.prefetch += (length + CONV_TILE_ROWS - 1) / CONV_TILE_ROWS * q.k *
+                          q.prefetch_step;
+          if (nchw && chunk == p->k)
+            store_run(g, w->level, staged, p->c, p->n, n0, i, length, cols,
+                      &epilogue);
         }
       }
+      if (nchw && chunk < p->k)
+        for (int64_t i = m0, length, source; i < m1; i += length) {
+          length = pixel_run(g, i, m1, &source);
+          store_run(g, w->level, staged + (i - m0) * NR, p->c, p->n, n0, i,
+                    length, cols, &epilogue);
+        }
     }
     return;
   }
@@ -1519,7 +1602,7 @@ tile_s8_vnni_rows(const s8_problem *p, int64_t m0, int64_t n0,
   for (int64_t q = 0; q < p->k4 / 4; ++q) {
     __m512i b0 = _mm512_loadu_si512(panel + q * NR * 4);
     __m512i b1 = _mm512_loadu_si512(panel + q * NR * 4 + 64);
-    prefetch_panel(panel + q * NR * 4);
+    prefetch_lines((const char *)(panel + q * NR * 4) + PREFETCH_BYTES);
     for (int i = 0; i < mr; ++i) {
       int32_t quad;
       memcpy(&quad, a + (q * mr + i) * 4, 4);

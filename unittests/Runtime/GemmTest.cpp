@@ -265,11 +265,70 @@ TEST(Conv2dF32, MatchesDirectConvolution) {
                 /*winograd=*/false, /*frame=*/3);
       checkConv(2, 5, 21, 23, 37, 3, 3, 1, 1, false, /*nchw=*/true,
                 /*winograd=*/true, /*frame=*/1);
+      // Weights deeper than two chunks of k (K = 549), read by several
+      // register tiles: the tiles go through k in chunks, into both layouts
+      // and framed planes.
+      checkConv(1, 61, 9, 9, 40, 3, 3, 1, 1, true, /*nchw=*/true,
+                /*winograd=*/false, /*frame=*/1);
+      checkConv(2, 61, 9, 9, 40, 3, 3, 1, 1, false);
       // Weights in the Winograd layout.
       checkConv(2, 5, 21, 23, 37, 3, 3, 1, 1, false, /*nchw=*/true,
                 /*winograd=*/true);
       checkConv(1, 17, 30, 40, 70, 3, 3, 1, 1, false, /*nchw=*/false,
                 /*winograd=*/true);
+      lattice_set_call_threads(previous);
+    }
+}
+
+TEST(Conv2dF32, ChunksOfKSumAsOnePass) {
+  // Tiles that go through a deep weight in chunks of k resume from the
+  // chunk before's sums: the same sums in the same order as the GEMM of the
+  // im2col matrix, which goes through k in one pass. Runs of 7 pixels, the
+  // last of 3 panels 8 columns wide, K = 549 (two chunks and a part).
+  const int64_t c = 61, h = 9, w = 9, m = 72, oh = 7, ow = 7, k = c * 9;
+  const int64_t pixels = oh * ow;
+  std::mt19937 rng(5);
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::vector<float> x(c * h * w), wt(m * k), im2col(pixels * k);
+  for (float &v : x)
+    v = dist(rng);
+  for (float &v : wt)
+    v = dist(rng);
+  for (int64_t i = 0; i < oh; ++i)
+    for (int64_t j = 0; j < ow; ++j)
+      for (int64_t ch = 0; ch < c; ++ch)
+        for (int64_t u = 0; u < 3; ++u)
+          for (int64_t v = 0; v < 3; ++v)
+            im2col[(i * ow + j) * k + (ch * 3 + u) * 3 + v] =
+                x[(ch * h + i + u) * w + j + v];
+  int64_t panelFloats = lattice_pack_f32_panel_bytes(k) / 4;
+  std::vector<float> panels(lattice_pack_panels(m) * panelFloats);
+  for (int64_t p = 0; p < lattice_pack_panels(m); ++p)
+    lattice_pack_f32_panel(wt.data(), 1, k, p * LATTICE_PACK_NR, m, k,
+                           panels.data() + p * panelFloats);
+  for (const KernelConfig &config : kernelConfigs())
+    for (int threads : {1, 2}) {
+      SCOPED_TRACE(config.name());
+      SCOPED_TRACE(threads);
+      ASSERT_TRUE(config.select());
+      int previous = lattice_set_call_threads(threads);
+      std::vector<float> gemm(pixels * m), conv(pixels * m), planes(m * pixels);
+      lattice_uk_gemm_f32(addr(im2col.data()), addr(panels.data()),
+                          addr(gemm.data()), 1, pixels, m, k, 0, k, 0, 1, k, 0,
+                          m, LATTICE_UK_B_PACKED, threads);
+      for (bool nchw : {false, true})
+        lattice_uk_conv2d_f32(
+            addr(x.data()), addr(panels.data()),
+            addr(nchw ? planes.data() : conv.data()), 1, c, h, w, 3, 3, oh, ow,
+            1, 1, 1, 1, m, 0, LATTICE_UK_EPILOGUE_NONE, 0, 0,
+            LATTICE_UK_B_PACKED | (nchw ? LATTICE_UK_OUT_NCHW : 0), threads);
+      for (int64_t i = 0; i < pixels; ++i)
+        for (int64_t o = 0; o < m; ++o) {
+          ASSERT_EQ(conv[i * m + o], gemm[i * m + o])
+              << "pixel " << i << " channel " << o;
+          ASSERT_EQ(planes[o * pixels + i], gemm[i * m + o])
+              << "NCHW pixel " << i << " channel " << o;
+        }
       lattice_set_call_threads(previous);
     }
 }
