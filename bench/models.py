@@ -24,8 +24,10 @@ the npm package onnxruntime-node (`npm install --prefix NPM_DIR
 models, its dynamic int8 form (bench/ort_dynamic.py, as ONNX Runtime's
 quantize_dynamic writes it), and PyTorch (float, torch.set_num_threads).
 Each engine runs every prepared input once per round, or again until the
-round has lasted 0.1 s; the figure is the median over rounds of the mean
-time per call. Ratios in the table are
+round has lasted 0.1 s; ONNX Runtime and Lattice take turns, a round each
+(ONNX Runtime in a process of its own per round), so that their medians
+come from the same stretch of a machine whose speed drifts; the figure is
+the median over rounds of the mean time per call. Ratios in the table are
 "x ORT": ONNX Runtime float's time over the engine's (above 1: faster).
 With --busy, Lattice runs its calls again at the largest thread count with
 a CPU-bound process beside it; the "busy/quiet" rows are the time ratios.
@@ -247,16 +249,26 @@ def run_model(name, args, work):
         print(f"  compiled {name} {recipe} in {time.perf_counter() - started:.1f} s",
               file=sys.stderr, flush=True)
     for threads in args.threads:
+        # The engines take turns, a round each: the machine's speed drifts
+        # by tens of percent over minutes, and each engine's median then
+        # comes from the same stretch of time.
+        engines = {}
         if args.ort:
-            rows.setdefault("ONNX Runtime float", {})[threads] = time_ort(
-                args.ort, onnx_path, input_name, calls, threads, args.rounds, work)
+            engines["ONNX Runtime float"] = lambda: time_ort(
+                args.ort, onnx_path, input_name, calls, threads, 1, work)
             if ort_int8:
-                rows.setdefault("ONNX Runtime int8", {})[threads] = time_ort(
-                    args.ort, ort_int8, input_name, calls, threads, args.rounds, work)
+                engines["ONNX Runtime int8"] = lambda: time_ort(
+                    args.ort, ort_int8, input_name, calls, threads, 1, work)
         for recipe, model in compiled.items():
             model.runtime_model.threads = threads
-            rows.setdefault(f"Lattice {recipe}", {})[threads] = time_calls(
-                lambda x, m=model: m(x), calls, args.rounds)
+            engines[f"Lattice {recipe}"] = (
+                lambda m=model: time_calls(lambda x: m(x), calls, 1))
+        means = {engine: [] for engine in engines}
+        for _ in range(args.rounds):
+            for engine, time_round in engines.items():
+                means[engine].append(time_round())
+        for engine, values in means.items():
+            rows.setdefault(engine, {})[threads] = float(np.median(values))
         # PyTorch last: its OpenMP threads keep spinning for a while after
         # its calls, on the cores the next engine would use.
         rows.setdefault("PyTorch float", {})[threads] = time_torch(
