@@ -293,6 +293,16 @@ def CPUFuseUkernelEpiloguesPass
     time. There, and for the window kernel, an op
     whose result goes into a padding stays, and bufferization makes it
     write the padded buffer's interior in place.
+
+    Inputs: a convolution whose input is the interior of a padded tensor
+    (a 1 x 1 convolution at stride 2 on a ResNet's downsampling path reads
+    the padded input of the next 3 x 3 convolution) reads it in place: the
+    padded buffer's address plus the interior's offset, with the padded
+    planes' rows and columns as its input's, instead of a copy of the
+    slice that bufferization would make. Not where the kernel computes the
+    convolution as the weight times a dense input (1 x 1 at stride 1) or
+    with Winograd's tiles, which read past the last window up to the
+    input's edge.
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

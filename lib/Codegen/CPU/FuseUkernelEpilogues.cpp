@@ -377,6 +377,29 @@ bool takesFrames(func::CallOp call) {
   return wp && ow && sh && sw && *wp * *sh != *ow * *sw;
 }
 
+/// The i64 `address` plus `elements` f32 elements.
+Value plusElements(OpBuilder &b, Location loc, Value address,
+                   int64_t elements) {
+  if (elements == 0)
+    return address;
+  Value bytes = arith::ConstantOp::create(
+      b, loc, b.getI64IntegerAttr(elements * int64_t(sizeof(float))));
+  return arith::AddIOp::create(b, loc, address, bytes);
+}
+
+/// Erases `address`'s chain of single-operand producers (index_cast,
+/// extract_aligned_pointer_as_index, to_buffer, ...) while nothing uses
+/// them.
+void eraseDeadAddress(Value address) {
+  for (Operation *dead = address.getDefiningOp(); dead && dead->use_empty();) {
+    Operation *next = dead->getNumOperands() == 1
+                          ? dead->getOperand(0).getDefiningOp()
+                          : nullptr;
+    dead->erase();
+    dead = next;
+  }
+}
+
 struct CPUFuseUkernelEpiloguesPass final
     : lattice::impl::CPUFuseUkernelEpiloguesPassBase<
           CPUFuseUkernelEpiloguesPass> {
@@ -386,9 +409,84 @@ private:
   /// Folds what follows `call` into it; true when it did.
   bool fuse(func::CallOp call, DominanceInfo &dominance);
 
+  /// Has `call`'s convolution read its input in place when the input is
+  /// the interior of a padded tensor; true when it does.
+  bool readInputInPlace(func::CallOp call, DominanceInfo &dominance);
+
+  /// The address of `tensor`'s buffer, read by a kernel: through a
+  /// to_buffer op numbered as lattice-cpu-use-ukernels numbers its own.
+  Value address(OpBuilder &b, Location loc, Value tensor);
+
   /// The next number of kUkernelOperandAttrName.
   int64_t nextOperand = 0;
 };
+
+Value CPUFuseUkernelEpiloguesPass::address(OpBuilder &b, Location loc,
+                                           Value tensor) {
+  auto type = cast<RankedTensorType>(tensor.getType());
+  auto buffer = bufferization::ToBufferOp::create(
+      b, loc, MemRefType::get(type.getShape(), type.getElementType()), tensor,
+      /*read_only=*/true);
+  buffer->setAttr(kUkernelOperandAttrName, b.getI64IntegerAttr(nextOperand++));
+  Value pointer =
+      memref::ExtractAlignedPointerAsIndexOp::create(b, loc, buffer);
+  return arith::IndexCastOp::create(b, loc, b.getI64Type(), pointer);
+}
+
+bool CPUFuseUkernelEpiloguesPass::readInputInPlace(func::CallOp call,
+                                                   DominanceInfo &dominance) {
+  if (call.getCallee() != kConvF32Kernel ||
+      call.getNumOperands() != kConvF32EpilogueArg + 6)
+    return false;
+  // Geometry: n c hp wp kh kw oh ow sh sw dh dw after x, w, y.
+  SmallVector<int64_t> g;
+  for (unsigned i = 3; i < 15; ++i) {
+    std::optional<int64_t> value = getInt(call.getOperand(i));
+    if (!value)
+      return false;
+    g.push_back(*value);
+  }
+  int64_t kh = g[4], kw = g[5], oh = g[6], ow = g[7], sh = g[8], sw = g[9],
+          dh = g[10], dw = g[11];
+  std::optional<int64_t> flags =
+      getInt(call.getOperand(kConvF32EpilogueArg + 4));
+  // Not Winograd's tiles, which read up to the input's edge (zero beyond
+  // it), past the last window; nor a 1 x 1 window at stride 1, which the
+  // kernel computes as the weight times a dense input.
+  if (!flags || (*flags & LATTICE_UK_B_WINOGRAD) ||
+      lattice_uk_conv2d_f32_winograd(kh, kw, oh, ow, sh, sw, dh, dw) ||
+      (kh == 1 && kw == 1 && sh == 1 && sw == 1))
+    return false;
+  auto index = call.getOperand(0).getDefiningOp<arith::IndexCastOp>();
+  auto pointer =
+      index ? index.getIn()
+                  .getDefiningOp<memref::ExtractAlignedPointerAsIndexOp>()
+            : nullptr;
+  auto buffer =
+      pointer ? pointer.getSource().getDefiningOp<bufferization::ToBufferOp>()
+              : nullptr;
+  if (!buffer)
+    return false;
+  Value input = buffer.getTensor();
+  std::optional<std::pair<Value, Interior>> framed = getFramedResidual(
+      input, cast<RankedTensorType>(input.getType()), call, dominance);
+  if (!framed)
+    return false;
+  OpBuilder b(call);
+  Location loc = call.getLoc();
+  const Interior &interior = framed->second;
+  Value old = call.getOperand(0);
+  call->setOperand(0, plusElements(b, loc, address(b, loc, framed->first),
+                                   interior.offset()));
+  call->setOperand(
+      5, arith::ConstantOp::create(
+             b, loc, b.getI64IntegerAttr(interior.type.getDimSize(2))));
+  call->setOperand(
+      6, arith::ConstantOp::create(
+             b, loc, b.getI64IntegerAttr(interior.type.getDimSize(3))));
+  eraseDeadAddress(old);
+  return true;
+}
 
 bool CPUFuseUkernelEpiloguesPass::fuse(func::CallOp call,
                                        DominanceInfo &dominance) {
@@ -458,36 +556,17 @@ bool CPUFuseUkernelEpiloguesPass::fuse(func::CallOp call,
   OpBuilder b(call);
   Location loc = call.getLoc();
   SmallVector<Value> operands(call.getOperands());
-  // The kernel reads the bias and the residual by address, through
-  // to_buffer ops numbered as lattice-cpu-use-ukernels numbers its own.
-  auto address = [&](Value tensor) -> Value {
-    auto type = cast<RankedTensorType>(tensor.getType());
-    auto buffer = bufferization::ToBufferOp::create(
-        b, loc, MemRefType::get(type.getShape(), type.getElementType()), tensor,
-        /*read_only=*/true);
-    buffer->setAttr(kUkernelOperandAttrName,
-                    b.getI64IntegerAttr(nextOperand++));
-    Value pointer =
-        memref::ExtractAlignedPointerAsIndexOp::create(b, loc, buffer);
-    return arith::IndexCastOp::create(b, loc, b.getI64Type(), pointer);
-  };
-  auto plus = [&](Value address, int64_t elements) -> Value {
-    if (elements == 0)
-      return address;
-    Value bytes = arith::ConstantOp::create(
-        b, loc, b.getI64IntegerAttr(elements * int64_t(sizeof(float))));
-    return arith::AddIOp::create(b, loc, address, bytes);
-  };
+  // The kernel reads the bias and the residual by address.
   if (folded->bias)
-    operands[first] = address(folded->bias);
+    operands[first] = address(b, loc, folded->bias);
   int64_t flags = conv ? *getInt(call.getOperand(first + 4)) : 0;
   if (residual) {
-    operands[first + 3] =
-        plus(address(residual->first), residual->second.offset());
+    operands[first + 3] = plusElements(b, loc, address(b, loc, residual->first),
+                                       residual->second.offset());
     flags |= (residual->second.frameW() << LATTICE_UK_RESIDUAL_FRAME_W_SHIFT) |
              (residual->second.frameH() << LATTICE_UK_RESIDUAL_FRAME_H_SHIFT);
   } else if (folded->residual) {
-    operands[first + 3] = address(folded->residual);
+    operands[first + 3] = address(b, loc, folded->residual);
   }
   bufferization::ToBufferOp framed;
   if (output) {
@@ -507,9 +586,9 @@ bool CPUFuseUkernelEpiloguesPass::fuse(func::CallOp call,
         fill.getResult(0));
     Value pointer =
         memref::ExtractAlignedPointerAsIndexOp::create(b, loc, framed);
-    operands[kUkernelResultArg] =
-        plus(arith::IndexCastOp::create(b, loc, b.getI64Type(), pointer),
-             interior.offset());
+    operands[kUkernelResultArg] = plusElements(
+        b, loc, arith::IndexCastOp::create(b, loc, b.getI64Type(), pointer),
+        interior.offset());
     flags |= (interior.frameW() << LATTICE_UK_OUT_FRAME_W_SHIFT) |
              (interior.frameH() << LATTICE_UK_OUT_FRAME_H_SHIFT);
   }
@@ -551,14 +630,7 @@ bool CPUFuseUkernelEpiloguesPass::fuse(func::CallOp call,
   op->erase();
   // The kernel's own buffer, its address and the padding's old fill go.
   planes->erase();
-  for (Operation *dead = oldResult.getDefiningOp();
-       dead && dead->use_empty();) {
-    Operation *next = dead->getNumOperands() == 1
-                          ? dead->getOperand(0).getDefiningOp()
-                          : nullptr;
-    dead->erase();
-    dead = next;
-  }
+  eraseDeadAddress(oldResult);
   if (oldFill && oldFill->use_empty()) {
     Operation *fresh = oldFill->getOperand(1).getDefiningOp();
     oldFill->erase();
@@ -584,5 +656,7 @@ void CPUFuseUkernelEpiloguesPass::runOnOperation() {
   DominanceInfo &dominance = getAnalysis<DominanceInfo>();
   for (func::CallOp call : calls)
     fuse(call, dominance);
+  for (func::CallOp call : calls)
+    readInputInPlace(call, dominance);
 }
 } // namespace

@@ -634,3 +634,60 @@ func.func @residual_inserted(%xa: i64, %wa: i64, %b: tensor<8xf32>, %r: tensor<1
   return %padded, %y, %rp : tensor<1x8x6x7xf32>, tensor<1x8x4x4xf32>, tensor<1x8x6x7xf32>
 }
 func.func private @lattice_uk_conv2d_f32(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
+
+// -----
+
+// A convolution whose input is the interior of a padded tensor (a 1 x 1
+// window at stride 2 reading the next 3 x 3 convolution's padded input)
+// reads it in place: the padded buffer's address plus the interior's
+// offset (8 elements), and its rows and planes (6 x 7), instead of a copy
+// of the slice. Not for a 1 x 1 window at stride 1 (the kernel computes it
+// as the weight times a dense input), nor for weights in the Winograd
+// layout, whose tiles read past the last window up to the input's edge.
+// CHECK-LABEL: func.func @input_in_place
+// CHECK-SAME: %[[P:[a-z0-9]+]]: tensor<1x8x6x7xf32>
+// CHECK-DAG: %[[C4:.*]] = arith.constant 4 : i64
+// CHECK-DAG: %[[C6:.*]] = arith.constant 6 : i64
+// CHECK-DAG: %[[C7:.*]] = arith.constant 7 : i64
+// CHECK-DAG: %[[OFFSET:.*]] = arith.constant 32 : i64
+// CHECK-DAG: %[[S:.*]] = tensor.extract_slice %[[P]][0, 0, 1, 1] [1, 8, 4, 4] [1, 1, 1, 1]
+// CHECK-DAG: %[[SB:.*]] = bufferization.to_buffer %[[S]] read_only
+// CHECK-DAG: %[[SP:.*]] = memref.extract_aligned_pointer_as_index %[[SB]]
+// CHECK-DAG: %[[SA:.*]] = arith.index_cast %[[SP]]
+// CHECK-DAG: %[[PB:.*]] = bufferization.to_buffer %[[P]] read_only
+// CHECK-DAG: %[[PP:.*]] = memref.extract_aligned_pointer_as_index %[[PB]]
+// CHECK-DAG: %[[PA:.*]] = arith.index_cast %[[PP]]
+// CHECK-DAG: %[[XA:.*]] = arith.addi %[[PA]], %[[OFFSET]]
+// CHECK: call @lattice_uk_conv2d_f32(%[[XA]], %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[C6]], %[[C7]],
+// CHECK: call @lattice_uk_conv2d_f32(%[[SA]], %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[C4]], %[[C4]],
+// CHECK: call @lattice_uk_conv2d_f32(%[[SA]], %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}}, %[[C4]], %[[C4]],
+func.func @input_in_place(%wa: i64, %p: tensor<1x8x6x7xf32>) -> (tensor<1x8x2x2xf32>, tensor<1x8x4x4xf32>, tensor<1x8x2x2xf32>) {
+  %c0 = arith.constant 0 : i64
+  %c1 = arith.constant 1 : i64
+  %c2 = arith.constant 2 : i64
+  %c4 = arith.constant 4 : i64
+  %c8 = arith.constant 8 : i64
+  %nchw = arith.constant 524288 : i64
+  %winograd = arith.constant 1572864 : i64
+  %s = tensor.extract_slice %p[0, 0, 1, 1] [1, 8, 4, 4] [1, 1, 1, 1] : tensor<1x8x6x7xf32> to tensor<1x8x4x4xf32>
+  %sb = bufferization.to_buffer %s read_only : tensor<1x8x4x4xf32> to memref<1x8x4x4xf32>
+  %sp = memref.extract_aligned_pointer_as_index %sb : memref<1x8x4x4xf32> -> index
+  %xa = arith.index_cast %sp : index to i64
+  %a0 = memref.alloc() {alignment = 64 : i64} : memref<1x8x2x2xf32>
+  %p0 = memref.extract_aligned_pointer_as_index %a0 : memref<1x8x2x2xf32> -> index
+  %y0 = arith.index_cast %p0 : index to i64
+  call @lattice_uk_conv2d_f32(%xa, %wa, %y0, %c1, %c8, %c4, %c4, %c1, %c1, %c2, %c2, %c2, %c2, %c1, %c1, %c8, %c0, %c0, %c0, %c0, %nchw, %c2) : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> ()
+  %t0 = bufferization.to_tensor %a0 restrict writable : memref<1x8x2x2xf32> to tensor<1x8x2x2xf32>
+  %a1 = memref.alloc() {alignment = 64 : i64} : memref<1x8x4x4xf32>
+  %p1 = memref.extract_aligned_pointer_as_index %a1 : memref<1x8x4x4xf32> -> index
+  %y1 = arith.index_cast %p1 : index to i64
+  call @lattice_uk_conv2d_f32(%xa, %wa, %y1, %c1, %c8, %c4, %c4, %c1, %c1, %c4, %c4, %c1, %c1, %c1, %c1, %c8, %c0, %c0, %c0, %c0, %nchw, %c2) : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> ()
+  %t1 = bufferization.to_tensor %a1 restrict writable : memref<1x8x4x4xf32> to tensor<1x8x4x4xf32>
+  %a2 = memref.alloc() {alignment = 64 : i64} : memref<1x8x2x2xf32>
+  %p2 = memref.extract_aligned_pointer_as_index %a2 : memref<1x8x2x2xf32> -> index
+  %y2 = arith.index_cast %p2 : index to i64
+  call @lattice_uk_conv2d_f32(%xa, %wa, %y2, %c1, %c8, %c4, %c4, %c1, %c1, %c2, %c2, %c2, %c2, %c1, %c1, %c8, %c0, %c0, %c0, %c0, %winograd, %c2) : (i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64) -> ()
+  %t2 = bufferization.to_tensor %a2 restrict writable : memref<1x8x2x2xf32> to tensor<1x8x2x2xf32>
+  return %t0, %t1, %t2 : tensor<1x8x2x2xf32>, tensor<1x8x4x4xf32>, tensor<1x8x2x2xf32>
+}
+func.func private @lattice_uk_conv2d_f32(i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64, i64)
