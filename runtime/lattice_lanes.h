@@ -47,6 +47,37 @@ lattice_load_strided(const float *src, int64_t lanes, int64_t stride) {
   return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), mask, index, src, 4);
 }
 
+/* The bits 0..7 of `mask` at the even bits 0..14. */
+static inline uint32_t lattice_even_bits(uint32_t mask) {
+  mask &= 0xff;
+  mask = (mask | (mask << 4)) & 0x0f0f;
+  mask = (mask | (mask << 2)) & 0x3333;
+  return (mask | (mask << 1)) & 0x5555;
+}
+
+/* src[j * stride] for the lanes j in `valid`, `pad` in the others, reading
+   no other element (those of the other lanes may be outside the buffer):
+   lattice_load_strided with masks. */
+__attribute__((target("avx512f"), always_inline)) static inline __m512
+lattice_load_strided_valid(const float *src, __mmask16 valid, int64_t stride,
+                           __m512 pad) {
+  if (stride == 1)
+    return _mm512_mask_loadu_ps(pad, valid, src);
+  if (stride == 2) {
+    const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18,
+                                           20, 22, 24, 26, 28, 30);
+    __m512 v = _mm512_permutex2var_ps(
+        _mm512_maskz_loadu_ps((__mmask16)lattice_even_bits(valid), src), even,
+        _mm512_maskz_loadu_ps((__mmask16)lattice_even_bits(valid >> 8),
+                              src + 16));
+    return _mm512_mask_blend_ps(valid, pad, v);
+  }
+  __m512i index = _mm512_mullo_epi32(
+      _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+      _mm512_set1_epi32((int)stride));
+  return _mm512_mask_i32gather_ps(pad, valid, index, src, 4);
+}
+
 /* The 16 x 16 transpose of r (row i, lane j to row j, lane i). */
 __attribute__((target("avx512f"), always_inline)) static inline void
 lattice_transpose16(__m512 r[16]) {

@@ -181,12 +181,21 @@ void lattice_uk_conv2d_f32(int64_t x, int64_t w, int64_t y, int64_t n,
                            int64_t bias, int64_t epilogue, int64_t params,
                            int64_t residual, int64_t flags, int64_t threads);
 
-/* Kinds of lattice_uk_window2d_f32. */
+/* Kinds of lattice_uk_window2d_f32 (the low 8 bits of its `kind`). */
 enum {
   LATTICE_UK_WINDOW_CONV = 0, /* depthwise convolution: sum of x * w */
   LATTICE_UK_WINDOW_MAX = 1,  /* max pooling (NaN propagates) */
   LATTICE_UK_WINDOW_SUM = 2,  /* sum pooling (the average's numerator) */
 };
+
+/* The padding of lattice_uk_window2d_f32's input, in its `kind`: rows above
+   and columns left of the input (at most LATTICE_UK_WINDOW_PAD_MAX each);
+   windows may also reach past its last row and column. */
+enum {
+  LATTICE_UK_WINDOW_PAD_TOP_SHIFT = 8,
+  LATTICE_UK_WINDOW_PAD_LEFT_SHIFT = 16,
+};
+#define LATTICE_UK_WINDOW_PAD_MAX 255
 
 /* An op that slides a KH x KW window over the channels of an NCHW input
    group by group: for output channel o = g * mult + j (j < mult) of group
@@ -195,10 +204,15 @@ enum {
    (c < cg), multiplied by w[o, c, i, l] and summed (LATTICE_UK_WINDOW_CONV:
    a grouped convolution, depthwise with cg = 1, from 0), or their max (from
    -inf) or sum (from 0) for pooling, where cg and mult are 1. x is the
-   padded input [N, groups * cg, HP, WP], w [groups * mult, cg, KH, KW]
-   (read for CONV only), y [N, groups * mult, OH, OW] with the epilogue
+   input [N, groups * cg, HP, WP], w [groups * mult, cg, KH, KW] (read for
+   CONV only), y [N, groups * mult, OH, OW] with the epilogue
    (LATTICE_UK_EPILOGUE_*, `bias`, `params` and `residual`) applied to each
-   result; every window inside x. f32 arithmetic, fused multiply-adds for
+   result. With a padding in `kind` (LATTICE_UK_WINDOW_PAD_*), the rows and
+   columns of the windows start that far above and left of x's, and the
+   elements of a window outside x are the padding's value: -inf for MAX,
+   +0 otherwise (reduced as an element of x would be, so that the results
+   are those of x padded with them); without, every window is inside x.
+   f32 arithmetic, fused multiply-adds for
    CONV; on AVX-512, a sum over a window that covers its whole plane
    (global pooling) is associated by vector lanes instead. */
 void lattice_uk_window2d_f32(int64_t x, int64_t w, int64_t y, int64_t n,

@@ -23,6 +23,13 @@
  * convolutions with rows shorter than 28 pixels are the exception: they go
  * 16 channels a vector, through transposes (depthwise_channels_avx512).
  *
+ * A padded input is read without its padding: the elements of a window
+ * outside the input are the reduction's initial value (-inf or +0), which
+ * the rows of the padding above or below get in every lane, and the vectors
+ * whose lanes reach into the padding left or right get in masked loads
+ * (the others run as without a padding); the transposes of the depthwise
+ * kernel put the zeros around the planes in their buffer.
+ *
  * The AVX2 and portable levels run the same loops over an array of 16
  * lanes, with the strides 1 and 2 as constants in their own copies, for the
  * C compiler to vectorize. The level of the GEMM kernels (lattice_uk_level)
@@ -53,9 +60,26 @@ typedef struct {
   const float *x, *w;
   float *y;
   int64_t n, groups, cg, hp, wp, kh, kw, oh, ow, sh, sw, dh, dw, mult, kind;
+  int64_t pt, pl; /* the padding's rows above and columns left of x */
+  int inside;     /* every window inside x */
+  /* The output rows [row_first, row_end) whose windows are inside x's
+     rows. */
+  int64_t row_first, row_end;
   int64_t row_blocks, unit_rows; /* blocks of rows a plane, rows a block */
   lattice_epilogue epilogue;
 } window_problem;
+
+/* The lanes j in [lo, hi) of `count` whose element x0 + j * stride is in
+   [0, width) (none: lo = hi). */
+static inline void lanes_inside(int64_t x0, int64_t stride, int64_t width,
+                                int64_t count, int64_t *lo, int64_t *hi) {
+  int64_t first = x0 >= 0 ? 0 : (-x0 + stride - 1) / stride;
+  int64_t end = x0 >= width ? 0 : (width - x0 + stride - 1) / stride;
+  *lo = first < count ? first : count;
+  *hi = end < count ? end : count;
+  if (*hi < *lo)
+    *hi = *lo;
+}
 
 /* One element of the window into the accumulator `acc`: max propagates
    NaN, as arith.maximumf does. */
@@ -71,7 +95,8 @@ window_step(float acc, float x, float w, const int kind) {
 /* Output pixels [ow0, ow0 + lanes) of row `oh` of one output plane;
    `plane` is the first input channel of its group, `wts` its CG x KH x KW
    weights. LANES lanes with `full` (a constant trip count), `lanes`
-   otherwise. */
+   otherwise. Elements outside the input are the padding's value (the
+   reduction's initial one) where the problem is not `inside`. */
 __attribute__((always_inline)) static inline void
 window_pixels(const window_problem *p, const float *plane, const float *wts,
               float *out, int64_t oh, int64_t ow0, int64_t lanes,
@@ -83,15 +108,28 @@ window_pixels(const window_problem *p, const float *plane, const float *wts,
     acc[j] = init;
   for (int64_t c = 0; c < p->cg; ++c)
     for (int64_t i = 0; i < p->kh; ++i) {
-      const float *row =
-          plane + ((c * p->hp) + oh * p->sh + i * p->dh) * p->wp + ow0 * sw;
+      int64_t r = oh * p->sh + i * p->dh - p->pt;
+      int row_inside = r >= 0 && r < p->hp;
+      int64_t row = (c * p->hp + r) * p->wp;
       for (int64_t l = 0; l < p->kw; ++l) {
-        const float *src = row + l * p->dw;
+        int64_t x0 = ow0 * sw + l * p->dw - p->pl;
         float w = kind == LATTICE_UK_WINDOW_CONV
                       ? wts[(c * p->kh + i) * p->kw + l]
                       : 0.0f;
-        for (int64_t j = 0; j < count; ++j)
-          acc[j] = window_step(acc[j], src[j * sw], w, kind);
+        if (p->inside) {
+          for (int64_t j = 0; j < count; ++j)
+            acc[j] = window_step(acc[j], plane[row + x0 + j * sw], w, kind);
+          continue;
+        }
+        int64_t lo = count, hi = count;
+        if (row_inside)
+          lanes_inside(x0, sw, p->wp, count, &lo, &hi);
+        for (int64_t j = 0; j < lo; ++j)
+          acc[j] = window_step(acc[j], init, w, kind);
+        for (int64_t j = lo; j < hi; ++j)
+          acc[j] = window_step(acc[j], plane[row + x0 + j * sw], w, kind);
+        for (int64_t j = hi; j < count; ++j)
+          acc[j] = window_step(acc[j], init, w, kind);
       }
     }
   for (int64_t j = 0; j < count; ++j)
@@ -188,42 +226,101 @@ window_step_avx512(__m512 acc, __m512 x, __m512 w, const int kind) {
   return _mm512_fmadd_ps(x, w, acc);
 }
 
+/* What window_pixels_avx512 checks against the input's edges: nothing
+   (every window inside), its columns (the windows of the vector's lanes
+   reach into the padding left or right), or its rows and columns. */
+enum { WINDOW_INSIDE = 0, WINDOW_COLUMNS = 1, WINDOW_ROWS_COLUMNS = 2 };
+/* The window's columns whose lanes window_pixels_avx512 works out once. */
+#define WINDOW_COLUMN_MASKS 16
+
+/* The lanes j < `lanes` whose column x0 + j * stride is in [0, width). */
+AVX512 __attribute__((always_inline)) static inline __mmask16
+window_columns_avx512(int64_t x0, int64_t stride, int64_t width,
+                      int64_t lanes) {
+  __m512i column = _mm512_add_epi32(
+      _mm512_set1_epi32((int)x0),
+      _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11,
+                                           12, 13, 14, 15),
+                         _mm512_set1_epi32((int)stride)));
+  return _mm512_cmpge_epi32_mask(column, _mm512_setzero_si512()) &
+         _mm512_cmplt_epi32_mask(column, _mm512_set1_epi32((int)width)) &
+         lattice_first_lanes(lanes);
+}
+
 /* window_pixels in registers, for `rows` (a constant) consecutive output
    rows from `oh` at once: independent accumulators that hide the latency
-   of the multiply-adds, one broadcast of each weight. */
-AVX512 __attribute__((always_inline)) static inline void
-window_pixels_avx512(const window_problem *p, const lattice_epilogue *epilogue,
-                     __m512 bias, const float *plane, const float *wts,
-                     float *out, int64_t oh, int64_t ow0, int64_t lanes,
-                     const int64_t sw, const int64_t kh, const int64_t kw,
-                     const int64_t dw, const int kind, const int rows) {
+   of the multiply-adds, one broadcast of each weight. Elements outside
+   the input are the padding's value (the reduction's initial one), in
+   masked loads, where `checked` says (WINDOW_*). */
+AVX512 __attribute__((always_inline)) static inline void window_pixels_avx512(
+    const window_problem *p, const lattice_epilogue *epilogue, __m512 bias,
+    const float *plane, const float *wts, float *out, int64_t oh, int64_t ow0,
+    int64_t lanes, const int64_t sw, const int64_t kh, const int64_t kw,
+    const int64_t dw, const int kind, const int checked, const int rows) {
+  const __m512 init =
+      _mm512_set1_ps(kind == LATTICE_UK_WINDOW_MAX ? -INFINITY : 0.0f);
   __m512 acc[ROWS_PER_UNIT];
   for (int r = 0; r < rows; ++r)
-    acc[r] = _mm512_set1_ps(kind == LATTICE_UK_WINDOW_MAX ? -INFINITY : 0.0f);
-  /* A pointer per row, moved down the window: with a constant KW and unit
-     dilation, each element's load is one of them and a constant offset. */
-  const float *line[ROWS_PER_UNIT];
-  for (int r = 0; r < rows; ++r)
-    line[r] = plane + (oh + r) * p->sh * p->wp + ow0 * sw;
-  const int64_t down = p->dh * p->wp, next = (p->hp - kh * p->dh) * p->wp;
-  const float *taps = wts;
-  for (int64_t c = 0; c < p->cg; ++c) {
-    for (int64_t i = 0; i < kh; ++i) {
-      for (int64_t l = 0; l < kw; ++l) {
-        __m512 w = kind == LATTICE_UK_WINDOW_CONV ? _mm512_set1_ps(taps[l])
-                                                  : _mm512_setzero_ps();
+    acc[r] = init;
+  if (checked) {
+    /* The lanes of each column of the window inside the input: the same
+       in every row. */
+    __mmask16 valid[WINDOW_COLUMN_MASKS];
+    for (int64_t l = 0; l < kw && l < WINDOW_COLUMN_MASKS; ++l)
+      valid[l] =
+          window_columns_avx512(ow0 * sw + l * dw - p->pl, sw, p->wp, lanes);
+    for (int64_t c = 0; c < p->cg; ++c)
+      for (int64_t i = 0; i < kh; ++i) {
+        const float *line[ROWS_PER_UNIT];
+        int inside[ROWS_PER_UNIT];
         for (int r = 0; r < rows; ++r) {
-          __m512 x = lattice_load_strided(line[r] + l * dw, lanes, sw);
-          acc[r] = window_step_avx512(acc[r], x, w, kind);
+          int64_t y = (oh + r) * p->sh + i * p->dh - p->pt;
+          inside[r] = checked == WINDOW_COLUMNS || (y >= 0 && y < p->hp);
+          line[r] = plane + (c * p->hp + y) * p->wp + ow0 * sw - p->pl;
+        }
+        for (int64_t l = 0; l < kw; ++l) {
+          __m512 w = kind == LATTICE_UK_WINDOW_CONV
+                         ? _mm512_set1_ps(wts[(c * kh + i) * kw + l])
+                         : _mm512_setzero_ps();
+          __mmask16 columns =
+              l < WINDOW_COLUMN_MASKS
+                  ? valid[l]
+                  : window_columns_avx512(ow0 * sw + l * dw - p->pl, sw, p->wp,
+                                          lanes);
+          for (int r = 0; r < rows; ++r) {
+            __m512 x = inside[r] ? lattice_load_strided_valid(line[r] + l * dw,
+                                                              columns, sw, init)
+                                 : init;
+            acc[r] = window_step_avx512(acc[r], x, w, kind);
+          }
         }
       }
-      for (int r = 0; r < rows; ++r)
-        line[r] += down;
-      if (kind == LATTICE_UK_WINDOW_CONV)
-        taps += kw;
-    }
+  } else {
+    /* A pointer per row, moved down the window: with a constant KW and unit
+       dilation, each element's load is one of them and a constant offset. */
+    const float *line[ROWS_PER_UNIT];
     for (int r = 0; r < rows; ++r)
-      line[r] += next;
+      line[r] = plane + ((oh + r) * p->sh - p->pt) * p->wp + ow0 * sw - p->pl;
+    const int64_t down = p->dh * p->wp, next = (p->hp - kh * p->dh) * p->wp;
+    const float *taps = wts;
+    for (int64_t c = 0; c < p->cg; ++c) {
+      for (int64_t i = 0; i < kh; ++i) {
+        for (int64_t l = 0; l < kw; ++l) {
+          __m512 w = kind == LATTICE_UK_WINDOW_CONV ? _mm512_set1_ps(taps[l])
+                                                    : _mm512_setzero_ps();
+          for (int r = 0; r < rows; ++r) {
+            __m512 x = lattice_load_strided(line[r] + l * dw, lanes, sw);
+            acc[r] = window_step_avx512(acc[r], x, w, kind);
+          }
+        }
+        for (int r = 0; r < rows; ++r)
+          line[r] += down;
+        if (kind == LATTICE_UK_WINDOW_CONV)
+          taps += kw;
+      }
+      for (int r = 0; r < rows; ++r)
+        line[r] += next;
+    }
   }
   int active = lattice_epilogue_active(epilogue);
   for (int r = 0; r < rows; ++r)
@@ -307,27 +404,41 @@ window_rows_sized_avx512(const window_problem *p, const window_unit *unit,
   __m512 bias = lattice_epilogue_bias_avx512(&epilogue, unit->channel);
   for (int64_t ow0 = 0; ow0 < p->ow; ow0 += LANES) {
     int64_t lanes = p->ow - ow0;
-#define WINDOW_ROWS(from, count)                                               \
+    /* Whether the windows of this vector's lanes are inside the input's
+       columns; the rows whose windows are inside its rows, from `oh`. */
+    int64_t last = (lanes < LANES ? lanes : LANES) - 1;
+    int columns =
+        p->inside || (ow0 * sw - p->pl >= 0 &&
+                      (ow0 + last) * sw + (kw - 1) * dw - p->pl < p->wp);
+    int64_t first = p->row_first < oh ? 0 : p->row_first - oh;
+    int64_t end = p->row_end < oh ? 0 : p->row_end - oh;
+    first = first < rows ? first : rows;
+    end = end < first ? first : end < rows ? end : rows;
+#define WINDOW_ROWS(from, count, checked)                                      \
   window_pixels_avx512(p, &epilogue, bias, unit->in, unit->wts, unit->out,     \
-                       from, ow0, lanes, sw, kh, kw, dw, kind, count)
+                       from, ow0, lanes, sw, kh, kw, dw, kind, checked, count)
+    /* Rows whose windows reach into the padding above or below, one at a
+       time, the padding's value in masked loads. */
+    for (int64_t r = 0; r < first; ++r)
+      WINDOW_ROWS(oh + r, 1, WINDOW_ROWS_COLUMNS);
+    for (int64_t r = end; r < rows; ++r)
+      WINDOW_ROWS(oh + r, 1, WINDOW_ROWS_COLUMNS);
     /* Each row is one chain of dependent multiply-adds: 8 rows at once keep
-       both FMA pipes busy; the rest of a block goes in 4, 2 and 1 (fewer
-       copies of the unrolled body than one per count, as fast). */
-    int64_t done = 0;
-    if (rows - done >= 8) {
-      WINDOW_ROWS(oh + done, 8);
-      done += 8;
-    }
-    if (rows - done >= 4) {
-      WINDOW_ROWS(oh + done, 4);
-      done += 4;
-    }
-    if (rows - done >= 2) {
-      WINDOW_ROWS(oh + done, 2);
-      done += 2;
-    }
-    if (rows - done >= 1)
-      WINDOW_ROWS(oh + done, 1);
+       both FMA pipes busy; the rest goes in 4, 2 and 1 (fewer copies of the
+       unrolled body than one per count, as fast). */
+#define WINDOW_GROUP(count)                                                    \
+  if (end - first >= (count)) {                                                \
+    if (columns)                                                               \
+      WINDOW_ROWS(oh + first, count, WINDOW_INSIDE);                           \
+    else                                                                       \
+      WINDOW_ROWS(oh + first, count, WINDOW_COLUMNS);                          \
+    first += (count);                                                          \
+  }
+    WINDOW_GROUP(8)
+    WINDOW_GROUP(4)
+    WINDOW_GROUP(2)
+    WINDOW_GROUP(1)
+#undef WINDOW_GROUP
 #undef WINDOW_ROWS
   }
 }
@@ -342,7 +453,8 @@ AVX512 __attribute__((always_inline)) static inline void
 window_units_avx512(const window_problem *p, int64_t begin, int64_t end,
                     const int64_t sw, const int kind) {
   int global = kind != LATTICE_UK_WINDOW_CONV && p->oh == 1 && p->ow == 1 &&
-               p->dh == 1 && p->dw == 1;
+               p->dh == 1 && p->dw == 1 && p->inside && p->pt == 0 &&
+               p->pl == 0;
   for (int64_t u = begin; u < end; ++u) {
     window_unit unit = window_unit_of(p, u);
     if (global) {
@@ -424,12 +536,51 @@ depthwise_plane_avx512(const window_problem *p, const float *in,
       depthwise_plane_avx512(p, in, taps, out, kh, kw, (p)->sw);               \
   } while (0)
 
+/* Elements [0, count) of `channels` (at most 16) planes `plane` apart
+   from x, rows of `width`, to `in` channel-minor (16 floats an element,
+   zero past the channels): element (y, x) to (y + top, x + left) of the
+   buffer's [rows, columns], if there. */
+AVX512 static void depthwise_transpose_avx512(const float *x, int64_t plane,
+                                              int64_t count, int64_t channels,
+                                              float *in, int64_t width,
+                                              int64_t top, int64_t left,
+                                              int64_t rows, int64_t columns) {
+  int dense = top == 0 && left == 0 && columns == width;
+  for (int64_t pos = 0, y = 0, col = 0; pos < count; pos += LANES) {
+    __mmask16 lanes = lattice_first_lanes(count - pos);
+    __m512 r[LANES];
+    for (int64_t ch = 0; ch < LANES; ++ch)
+      r[ch] = ch < channels ? _mm512_maskz_loadu_ps(lanes, x + ch * plane + pos)
+                            : _mm512_setzero_ps();
+    lattice_transpose16(r);
+    for (int64_t j = 0; j < LANES && pos + j < count; ++j) {
+      if (dense)
+        _mm512_storeu_ps(in + (pos + j) * LANES, r[j]);
+      else if (y + top < rows && col + left < columns)
+        _mm512_storeu_ps(in + ((y + top) * columns + col + left) * LANES, r[j]);
+      if (++col == width) {
+        col = 0;
+        ++y;
+      }
+    }
+  }
+}
+
 /* Units [begin, end): (image, 16 channels). */
 AVX512 static void depthwise_channels_avx512(void *context, int64_t begin,
                                              int64_t end) {
   const window_problem *p = context;
   int64_t plane_in = p->hp * p->wp, plane_out = p->oh * p->ow;
   int64_t taps_count = p->kh * p->kw;
+  /* The planes in the buffer: the input's, or, with a padding, the rows and
+     columns that the windows span, the padding's zeros around the input
+     (q: the problem over the buffer's planes). */
+  window_problem q = *p;
+  if (!p->inside) {
+    q.hp = (p->oh - 1) * p->sh + (p->kh - 1) * p->dh + 1;
+    q.wp = (p->ow - 1) * p->sw + (p->kw - 1) * p->dw + 1;
+  }
+  int64_t plane_buffer = q.hp * q.wp;
   const lattice_epilogue epilogue = p->epilogue;
   int active = lattice_epilogue_active(&epilogue);
   int64_t blocks = (p->groups + LANES - 1) / LANES;
@@ -437,11 +588,11 @@ AVX512 static void depthwise_channels_avx512(void *context, int64_t begin,
   int64_t slack = DEPTHWISE_PIXELS * (p->sw + 1);
   float *in = lattice_scratch(
       sizeof(float) * LANES *
-          (size_t)(plane_in + plane_out + 2 * slack + taps_count),
+          (size_t)(plane_buffer + plane_out + 2 * slack + taps_count),
       0);
   if (!in)
     return; /* out of memory */
-  float *out = in + (plane_in + slack) * LANES,
+  float *out = in + (plane_buffer + slack) * LANES,
         *taps = out + (plane_out + slack) * LANES;
   for (int64_t u = begin; u < end; ++u) {
     int64_t b = u / blocks, c0 = (u % blocks) * LANES;
@@ -451,23 +602,29 @@ AVX512 static void depthwise_channels_avx512(void *context, int64_t begin,
       for (int64_t ch = 0; ch < LANES; ++ch)
         taps[t * LANES + ch] =
             ch < channels ? p->w[(c0 + ch) * taps_count + t] : 0.0f;
-    for (int64_t pos = 0; pos < plane_in; pos += LANES) {
-      __mmask16 count = lattice_first_lanes(plane_in - pos);
-      __m512 r[LANES];
-      for (int64_t ch = 0; ch < LANES; ++ch)
-        r[ch] = ch < channels
-                    ? _mm512_maskz_loadu_ps(count, x + ch * plane_in + pos)
-                    : _mm512_setzero_ps();
-      lattice_transpose16(r);
-      for (int64_t j = 0; j < LANES && pos + j < plane_in; ++j)
-        _mm512_storeu_ps(in + (pos + j) * LANES, r[j]);
+    if (p->inside) {
+      depthwise_transpose_avx512(x, plane_in, plane_in, channels, in, p->wp, 0,
+                                 0, p->hp, p->wp);
+    } else {
+      /* The padding's zeros around the input's elements, which go to
+         their place in the buffer's rows. */
+      for (int64_t yb = 0; yb < q.hp; ++yb) {
+        int64_t y = yb - p->pt, first = q.wp, end = q.wp;
+        if (y >= 0 && y < p->hp)
+          lanes_inside(-p->pl, 1, p->wp, q.wp, &first, &end);
+        for (int64_t j = 0; j < q.wp; ++j)
+          if (j < first || j >= end)
+            _mm512_storeu_ps(in + (yb * q.wp + j) * LANES, _mm512_setzero_ps());
+      }
+      depthwise_transpose_avx512(x, plane_in, plane_in, channels, in, p->wp,
+                                 p->pt, p->pl, q.hp, q.wp);
     }
     if (p->kh == 3 && p->kw == 3)
-      DEPTHWISE_STRIDES(p, in, taps, out, 3, 3);
+      DEPTHWISE_STRIDES(&q, in, taps, out, 3, 3);
     else if (p->kh == 5 && p->kw == 5)
-      DEPTHWISE_STRIDES(p, in, taps, out, 5, 5);
+      DEPTHWISE_STRIDES(&q, in, taps, out, 5, 5);
     else
-      DEPTHWISE_STRIDES(p, in, taps, out, p->kh, p->kw);
+      DEPTHWISE_STRIDES(&q, in, taps, out, p->kh, p->kw);
     float *y = p->y + (b * p->groups + c0) * plane_out;
     for (int64_t pos = 0; pos < plane_out; pos += LANES) {
       __mmask16 count = lattice_first_lanes(plane_out - pos);
@@ -514,8 +671,11 @@ void lattice_uk_window2d_f32(int64_t x, int64_t w, int64_t y, int64_t n,
                              int64_t epilogue, int64_t params, int64_t residual,
                              int64_t threads) {
   lattice_epilogue finish;
+  int64_t pt = (kind >> LATTICE_UK_WINDOW_PAD_TOP_SHIFT) & 0xff,
+          pl = (kind >> LATTICE_UK_WINDOW_PAD_LEFT_SHIFT) & 0xff;
+  kind &= 0xff;
   if (n <= 0 || groups <= 0 || cg <= 0 || oh <= 0 || ow <= 0 || mult <= 0 ||
-      kind < 0 || kind > LATTICE_UK_WINDOW_SUM ||
+      kind > LATTICE_UK_WINDOW_SUM ||
       (kind != LATTICE_UK_WINDOW_CONV && (cg != 1 || mult != 1)) ||
       !lattice_epilogue_init(&finish, bias, epilogue, params, residual, y))
     return;
@@ -537,6 +697,15 @@ void lattice_uk_window2d_f32(int64_t x, int64_t w, int64_t y, int64_t n,
                       .dw = dw,
                       .mult = mult,
                       .kind = kind,
+                      .pt = pt,
+                      .pl = pl,
+                      .inside = pt == 0 && pl == 0 &&
+                                (oh - 1) * sh + (kh - 1) * dh < hp &&
+                                (ow - 1) * sw + (kw - 1) * dw < wp,
+                      .row_first = (pt + sh - 1) / sh,
+                      .row_end = hp - 1 - (kh - 1) * dh + pt < 0
+                                     ? 0
+                                     : (hp - 1 - (kh - 1) * dh + pt) / sh + 1,
                       .row_blocks = 1,
                       .unit_rows = oh,
                       .epilogue = finish};

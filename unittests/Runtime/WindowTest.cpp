@@ -135,6 +135,89 @@ TEST(Window2dF32, MatchesDirectLoops) {
   }
 }
 
+/// A window problem over an input padded by (top, left, bottom, right).
+struct Padded {
+  Window window; // h and w: the input's, without the padding
+  int64_t top, left, bottom, right;
+};
+
+const Padded kPadded[] = {
+    // Pooling and depthwise rows longer than a vector, strides 1 to 3,
+    // padding on every side or some.
+    {{1, 3, 16, 40, 3, 3, 1, 1, 1, 1}, 1, 1, 1, 1},
+    {{2, 5, 13, 40, 3, 3, 2, 1, 1, 1}, 1, 1, 0, 0},
+    {{1, 2, 9, 70, 5, 5, 1, 1, 1, 1}, 2, 2, 2, 2},
+    {{1, 3, 11, 50, 2, 2, 3, 1, 3, 1}, 0, 1, 1, 0},
+    // More padding than the windows reach into (rows and columns of
+    // padding alone), dilation, 8 rows and more, several input channels
+    // per group and a channel multiplier.
+    {{1, 2, 12, 36, 3, 3, 1, 2, 1, 1}, 3, 4, 3, 4},
+    {{1, 2, 20, 33, 3, 3, 1, 1, 2, 3}, 1, 1, 1, 1},
+    // Depthwise rows shorter than 28 pixels (16 channels a vector on
+    // AVX-512): partial groups of channels, strides 1 and 2, 5 x 5.
+    {{2, 37, 11, 11, 5, 5, 1, 1, 1, 1}, 2, 2, 2, 2},
+    {{1, 20, 14, 14, 3, 3, 2, 1, 1, 1}, 1, 1, 1, 1},
+    {{1, 18, 7, 7, 3, 3, 1, 1, 1, 1}, 0, 1, 2, 1},
+};
+
+/// A padded problem: the kernel given the padding in its kind computes
+/// exactly what it computes over the input padded beforehand with the
+/// padding's value (-inf for max pooling, +0 otherwise), signed zeros and
+/// all.
+void checkPadded(const Padded &t, int kind) {
+  const Window &s = t.window;
+  int64_t hp = s.h + t.top + t.bottom, wp = s.w + t.left + t.right;
+  int64_t oh = (hp - s.d * (s.kh - 1) - 1) / s.s + 1;
+  int64_t ow = (wp - s.d * (s.kw - 1) - 1) / s.s + 1;
+  int64_t m = s.c * s.mult, planes = s.n * s.c * s.cg;
+  float pad = kind == LATTICE_UK_WINDOW_MAX
+                  ? -std::numeric_limits<float>::infinity()
+                  : 0.0f;
+  std::mt19937 rng(static_cast<unsigned>(s.c * 7 + s.h * 5 + s.w + kind));
+  std::uniform_real_distribution<float> dist(-1.0f, 1.0f);
+  std::vector<float> x(planes * s.h * s.w), wt(m * s.cg * s.kh * s.kw),
+      xp(planes * hp * wp, pad);
+  for (float &v : x)
+    v = dist(rng) < -0.8f ? -0.0f : dist(rng);
+  for (float &v : wt)
+    v = dist(rng);
+  for (int64_t p = 0; p < planes; ++p)
+    for (int64_t i = 0; i < s.h; ++i)
+      for (int64_t j = 0; j < s.w; ++j)
+        xp[(p * hp + i + t.top) * wp + j + t.left] = x[(p * s.h + i) * s.w + j];
+  std::vector<float> want(s.n * m * oh * ow, 5.0f), got(want.size(), 7.0f);
+  lattice_uk_window2d_f32(addr(xp.data()), addr(wt.data()), addr(want.data()),
+                          s.n, s.c, s.cg, hp, wp, s.kh, s.kw, oh, ow, s.s, s.s,
+                          s.d, s.d, s.mult, kind, 0, LATTICE_UK_EPILOGUE_NONE,
+                          0, 0, 2);
+  lattice_uk_window2d_f32(addr(x.data()), addr(wt.data()), addr(got.data()),
+                          s.n, s.c, s.cg, s.h, s.w, s.kh, s.kw, oh, ow, s.s,
+                          s.s, s.d, s.d, s.mult,
+                          kind | (t.top << LATTICE_UK_WINDOW_PAD_TOP_SHIFT) |
+                              (t.left << LATTICE_UK_WINDOW_PAD_LEFT_SHIFT),
+                          0, LATTICE_UK_EPILOGUE_NONE, 0, 0, 2);
+  for (size_t i = 0; i < want.size(); ++i)
+    ASSERT_EQ(std::memcmp(&got[i], &want[i], sizeof(float)), 0)
+        << "output " << i << ": " << got[i] << " for " << want[i];
+}
+
+TEST(Window2dF32, PaddingAsIfPadded) {
+  for (const KernelConfig &config : kernelConfigs()) {
+    SCOPED_TRACE(config.name());
+    ASSERT_TRUE(config.select());
+    for (const Padded &t : kPadded)
+      for (int kind : {LATTICE_UK_WINDOW_CONV, LATTICE_UK_WINDOW_MAX,
+                       LATTICE_UK_WINDOW_SUM}) {
+        if (kind != LATTICE_UK_WINDOW_CONV &&
+            (t.window.cg != 1 || t.window.mult != 1))
+          continue;
+        SCOPED_TRACE(kind);
+        SCOPED_TRACE(t.window.w);
+        checkPadded(t, kind);
+      }
+  }
+}
+
 /// Max pooling propagates NaN, as arith.maximumf does, wherever it is in
 /// the window.
 TEST(Window2dF32, MaxPropagatesNaN) {

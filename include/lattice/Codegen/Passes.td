@@ -516,7 +516,13 @@ def CPUUseUkernelsPass : Pass<"lattice-cpu-use-ukernels", "ModuleOp"> {
       reductions (`[N, C, H, W]` to `[N, C]`: global pooling), on targets
       with 256-bit vectors or wider. The kernel
       computes 16 output pixels of a row per vector, several rows at once,
-      reading each channel's plane in place.
+      reading each channel's plane in place. An input that is a padding
+      (`tensor.insert_slice` of whole images and channels into a
+      `linalg.fill` of a fresh tensor) of the value the reduction starts
+      from (-inf for max pooling, +0 otherwise) is read without it: the
+      kernel takes the padding's rows above and columns left in its `kind`
+      (LATTICE_UK_WINDOW_PAD_*) and reads that value outside the input, so
+      that the padded tensor is neither filled nor written.
     - `lattice_uk_gemm_f32_q4`: the same for 4-bit weights (`s4`, or `u4`
       with or without zero points) in groups of an even size along K with
       f16 or f32 scales, and more than 16 rows: each weight is dequantized

@@ -550,6 +550,59 @@ static std::optional<WindowGeometry> getWindowOp(linalg::GenericOp op) {
   return g;
 }
 
+/// The input of `g` without its padding, when the kernel can pad it itself
+/// (LATTICE_UK_WINDOW_PAD_*): `g`'s input is the insertion of a tensor
+/// into a fill of a fresh tensor (through the expansion of its channels
+/// into groups for a grouped convolution), of whole images and channels,
+/// the fill's value the kernel's (-inf for max pooling, +0 otherwise), at
+/// most LATTICE_UK_WINDOW_PAD_MAX rows above and columns left. The padded
+/// tensor is then neither filled nor written, and the op that produced the
+/// input writes it as it is (a convolution's epilogue, into its own
+/// buffer). `g` then takes the input's rows and columns and the padding.
+static bool readWithoutPadding(WindowGeometry &g) {
+  Value padded = g.input;
+  if (auto expand = padded.getDefiningOp<tensor::ExpandShapeOp>()) {
+    // [N, C, HP, WP] as [N, G, CG, HP, WP], the same elements in the same
+    // order (whichever dimension the importer split).
+    ArrayRef<int64_t> from = expand.getSrcType().getShape(),
+                      to = expand.getResultType().getShape();
+    if (from.size() != 4 || to.size() != 5 || to[0] != from[0] ||
+        to[1] * to[2] != from[1] || to[3] != from[2] || to[4] != from[3])
+      return false;
+    padded = expand.getSrc();
+  }
+  auto insert = padded.getDefiningOp<tensor::InsertSliceOp>();
+  if (!insert || !insert.hasUnitStride() ||
+      ShapedType::isDynamicShape(insert.getStaticOffsets()))
+    return false;
+  RankedTensorType source = insert.getSourceType(), dest = insert.getDestType();
+  ArrayRef<int64_t> offsets = insert.getStaticOffsets();
+  if (source.getRank() != 4 || dest.getRank() != 4 ||
+      !source.hasStaticShape() || !dest.hasStaticShape() || offsets[0] != 0 ||
+      offsets[1] != 0 || source.getDimSize(0) != dest.getDimSize(0) ||
+      source.getDimSize(1) != dest.getDimSize(1) ||
+      offsets[2] > LATTICE_UK_WINDOW_PAD_MAX ||
+      offsets[3] > LATTICE_UK_WINDOW_PAD_MAX)
+    return false;
+  auto fill = insert.getDest().getDefiningOp<linalg::FillOp>();
+  FloatAttr value;
+  if (!fill || !fill.getOutputs()[0].getDefiningOp<tensor::EmptyOp>() ||
+      !matchPattern(fill.getInputs()[0], m_Constant(&value)))
+    return false;
+  const APFloat &constant = value.getValue();
+  bool neutral = g.kind == LATTICE_UK_WINDOW_MAX
+                     ? constant.isInfinity() && constant.isNegative()
+                     : constant.isPosZero();
+  if (!neutral)
+    return false;
+  g.input = insert.getSource();
+  g.hp = source.getDimSize(2);
+  g.wp = source.getDimSize(3);
+  g.kind |= (offsets[2] << LATTICE_UK_WINDOW_PAD_TOP_SHIFT) |
+            (offsets[3] << LATTICE_UK_WINDOW_PAD_LEFT_SHIFT);
+  return true;
+}
+
 bool mlir::lattice::isUkernelCandidate(MatmulOp op, unsigned vectorBits) {
   // A weight in a layout is read only by the kernel that the driver stores
   // it for (another would read its bytes as plain ones), or, in the panels,
@@ -1342,6 +1395,7 @@ struct WindowToKernel final : LinalgUkernelPattern {
     std::optional<WindowGeometry> g = getWindowOp(op);
     if (!g)
       return failure();
+    readWithoutPadding(*g);
     CallBuilder call(rewriter, op.getLoc());
     auto resultType = cast<RankedTensorType>(op.getResultTypes()[0]);
     auto [result, resultAddress] = call.result(resultType.getShape());

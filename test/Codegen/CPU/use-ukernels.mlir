@@ -793,6 +793,121 @@ func.func @grouped(%x: tensor<1x3x2x8x8xf32>, %w: tensor<3x1x2x3x3xf32>) -> tens
 
 // -----
 
+// Padded inputs: the kernel pads them itself (the padding's rows above and
+// columns left in the kind's bits 8 and 16) when the padding is a fill of
+// the value its reduction starts from: max pooling over -inf (kind 1 | 1 <<
+// 8 | 1 << 16) reads the 7 x 7 input, not the 9 x 9 padded tensor; a
+// depthwise convolution over +0, through the importer's expansion of the
+// channels into groups (kind 1 << 8 | 2 << 16), the 6 x 5 input.
+// CHECK-LABEL: func.func @padded_inputs
+// CHECK-SAME: (%[[X:.*]]: tensor<1x4x7x7xf32>, %[[D:.*]]: tensor<1x3x6x5xf32>,
+// CHECK: %[[XB:.*]] = bufferization.to_buffer %[[X]] read_only
+// CHECK: %[[XP:.*]] = memref.extract_aligned_pointer_as_index %[[XB]]
+// CHECK: %[[XA:.*]] = arith.index_cast %[[XP]]
+// CHECK: call @lattice_uk_window2d_f32(%[[XA]], {{.*}}, %c7_i64{{[_0-9]*}}, %c7_i64{{[_0-9]*}}, {{.*}}, %c65793_i64{{[_0-9]*}},
+// CHECK: %[[DB:.*]] = bufferization.to_buffer %[[D]] read_only
+// CHECK: %[[DP:.*]] = memref.extract_aligned_pointer_as_index %[[DB]]
+// CHECK: %[[DA:.*]] = arith.index_cast %[[DP]]
+// CHECK: call @lattice_uk_window2d_f32(%[[DA]], {{.*}}, %c6_i64{{[_0-9]*}}, %c5_i64{{[_0-9]*}}, {{.*}}, %c131328_i64{{[_0-9]*}},
+func.func @padded_inputs(%x: tensor<1x4x7x7xf32>, %d: tensor<1x3x6x5xf32>, %w: tensor<3x1x1x3x3xf32>) -> (tensor<1x4x4x4xf32>, tensor<1x3x1x6x6xf32>) {
+  %ninf = arith.constant 0xFF800000 : f32
+  %zero = arith.constant 0.0 : f32
+  %pe = tensor.empty() : tensor<1x4x9x9xf32>
+  %pf = linalg.fill ins(%ninf : f32) outs(%pe : tensor<1x4x9x9xf32>) -> tensor<1x4x9x9xf32>
+  %px = tensor.insert_slice %x into %pf[0, 0, 1, 1] [1, 4, 7, 7] [1, 1, 1, 1] : tensor<1x4x7x7xf32> into tensor<1x4x9x9xf32>
+  %e = tensor.empty() : tensor<1x4x4x4xf32>
+  %init = linalg.fill ins(%ninf : f32) outs(%e : tensor<1x4x4x4xf32>) -> tensor<1x4x4x4xf32>
+  %window = tensor.empty() : tensor<3x3xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2 * 2 + d4, d3 * 2 + d5)>,
+                                        affine_map<(d0, d1, d2, d3, d4, d5) -> (d4, d5)>,
+                                        affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3)>],
+                       iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]}
+      ins(%px, %window : tensor<1x4x9x9xf32>, tensor<3x3xf32>) outs(%init : tensor<1x4x4x4xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %r = arith.maximumf %o, %a : f32
+    linalg.yield %r : f32
+  } -> tensor<1x4x4x4xf32>
+  %de = tensor.empty() : tensor<1x3x8x8xf32>
+  %df = linalg.fill ins(%zero : f32) outs(%de : tensor<1x3x8x8xf32>) -> tensor<1x3x8x8xf32>
+  %dp = tensor.insert_slice %d into %df[0, 0, 1, 2] [1, 3, 6, 5] [1, 1, 1, 1] : tensor<1x3x6x5xf32> into tensor<1x3x8x8xf32>
+  %dx = tensor.expand_shape %dp [[0], [1], [2, 3], [4]] output_shape [1, 3, 1, 8, 8] : tensor<1x3x8x8xf32> into tensor<1x3x1x8x8xf32>
+  %ce = tensor.empty() : tensor<1x3x1x6x6xf32>
+  %ci = linalg.fill ins(%zero : f32) outs(%ce : tensor<1x3x1x6x6xf32>) -> tensor<1x3x1x6x6xf32>
+  %z = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d0, d1, d5, d3 + d6, d4 + d7)>,
+                                        affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d1, d2, d5, d6, d7)>,
+                                        affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d0, d1, d2, d3, d4)>],
+                       iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
+      ins(%dx, %w : tensor<1x3x1x8x8xf32>, tensor<3x1x1x3x3xf32>) outs(%ci : tensor<1x3x1x6x6xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %m = arith.mulf %a, %b : f32
+    %r = arith.addf %o, %m : f32
+    linalg.yield %r : f32
+  } -> tensor<1x3x1x6x6xf32>
+  return %y, %z : tensor<1x4x4x4xf32>, tensor<1x3x1x6x6xf32>
+}
+
+// -----
+
+// Paddings the kernel does not apply: max pooling over a padding of 0 (not
+// -inf), a depthwise convolution over -0 (not +0), and a padding that
+// offsets the channels: the kernels read the padded tensors (9 x 9, kind
+// 1 and 0).
+// CHECK-LABEL: func.func @padded_inputs_kept
+// CHECK: call @lattice_uk_window2d_f32(%{{[0-9]+}}, %{{[a-z0-9_]+}}, %{{[0-9]+}}, %c1_i64{{[_0-9]*}}, %c4_i64{{[_0-9]*}}, %c1_i64{{[_0-9]*}}, %c9_i64{{[_0-9]*}}, %c9_i64{{[_0-9]*}}, %c3_i64{{[_0-9]*}}, %c3_i64{{[_0-9]*}}, %c{{[0-9]+}}_i64{{[_0-9]*}}, %c{{[0-9]+}}_i64{{[_0-9]*}}, %c{{[0-9]+}}_i64{{[_0-9]*}}, %c{{[0-9]+}}_i64{{[_0-9]*}}, %c1_i64{{[_0-9]*}}, %c1_i64{{[_0-9]*}}, %c1_i64{{[_0-9]*}}, %c1_i64{{[_0-9]*}},
+// CHECK: call @lattice_uk_window2d_f32(%{{[0-9]+}}, %{{[a-z0-9_]+}}, %{{[0-9]+}}, %c1_i64{{[_0-9]*}}, %c4_i64{{[_0-9]*}}, %c1_i64{{[_0-9]*}}, %c9_i64{{[_0-9]*}}, %c9_i64{{[_0-9]*}}, %c3_i64{{[_0-9]*}}, %c3_i64{{[_0-9]*}}, %c{{[0-9]+}}_i64{{[_0-9]*}}, %c{{[0-9]+}}_i64{{[_0-9]*}}, %c{{[0-9]+}}_i64{{[_0-9]*}}, %c{{[0-9]+}}_i64{{[_0-9]*}}, %c1_i64{{[_0-9]*}}, %c1_i64{{[_0-9]*}}, %c1_i64{{[_0-9]*}}, %c0_i64{{[_0-9]*}},
+// CHECK: call @lattice_uk_window2d_f32(%{{[0-9]+}}, %{{[a-z0-9_]+}}, %{{[0-9]+}}, %c1_i64{{[_0-9]*}}, %c4_i64{{[_0-9]*}}, %c1_i64{{[_0-9]*}}, %c9_i64{{[_0-9]*}}, %c9_i64{{[_0-9]*}}, %c3_i64{{[_0-9]*}}, %c3_i64{{[_0-9]*}}, %c{{[0-9]+}}_i64{{[_0-9]*}}, %c{{[0-9]+}}_i64{{[_0-9]*}}, %c{{[0-9]+}}_i64{{[_0-9]*}}, %c{{[0-9]+}}_i64{{[_0-9]*}}, %c1_i64{{[_0-9]*}}, %c1_i64{{[_0-9]*}}, %c1_i64{{[_0-9]*}}, %c1_i64{{[_0-9]*}},
+func.func @padded_inputs_kept(%x: tensor<1x4x7x7xf32>, %d: tensor<1x4x7x7xf32>, %w: tensor<4x1x1x3x3xf32>, %c: tensor<1x2x7x7xf32>) -> (tensor<1x4x4x4xf32>, tensor<1x4x1x7x7xf32>, tensor<1x4x4x4xf32>) {
+  %ninf = arith.constant 0xFF800000 : f32
+  %zero = arith.constant 0.0 : f32
+  %nzero = arith.constant -0.0 : f32
+  %pe = tensor.empty() : tensor<1x4x9x9xf32>
+  %pf = linalg.fill ins(%zero : f32) outs(%pe : tensor<1x4x9x9xf32>) -> tensor<1x4x9x9xf32>
+  %px = tensor.insert_slice %x into %pf[0, 0, 1, 1] [1, 4, 7, 7] [1, 1, 1, 1] : tensor<1x4x7x7xf32> into tensor<1x4x9x9xf32>
+  %e = tensor.empty() : tensor<1x4x4x4xf32>
+  %init = linalg.fill ins(%ninf : f32) outs(%e : tensor<1x4x4x4xf32>) -> tensor<1x4x4x4xf32>
+  %window = tensor.empty() : tensor<3x3xf32>
+  %y = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2 * 2 + d4, d3 * 2 + d5)>,
+                                        affine_map<(d0, d1, d2, d3, d4, d5) -> (d4, d5)>,
+                                        affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3)>],
+                       iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]}
+      ins(%px, %window : tensor<1x4x9x9xf32>, tensor<3x3xf32>) outs(%init : tensor<1x4x4x4xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %r = arith.maximumf %o, %a : f32
+    linalg.yield %r : f32
+  } -> tensor<1x4x4x4xf32>
+  %de = tensor.empty() : tensor<1x4x9x9xf32>
+  %df = linalg.fill ins(%nzero : f32) outs(%de : tensor<1x4x9x9xf32>) -> tensor<1x4x9x9xf32>
+  %dp = tensor.insert_slice %d into %df[0, 0, 1, 1] [1, 4, 7, 7] [1, 1, 1, 1] : tensor<1x4x7x7xf32> into tensor<1x4x9x9xf32>
+  %dx = tensor.expand_shape %dp [[0], [1], [2, 3], [4]] output_shape [1, 4, 1, 9, 9] : tensor<1x4x9x9xf32> into tensor<1x4x1x9x9xf32>
+  %ce = tensor.empty() : tensor<1x4x1x7x7xf32>
+  %ci = linalg.fill ins(%zero : f32) outs(%ce : tensor<1x4x1x7x7xf32>) -> tensor<1x4x1x7x7xf32>
+  %z = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d0, d1, d5, d3 + d6, d4 + d7)>,
+                                        affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d1, d2, d5, d6, d7)>,
+                                        affine_map<(d0, d1, d2, d3, d4, d5, d6, d7) -> (d0, d1, d2, d3, d4)>],
+                       iterator_types = ["parallel", "parallel", "parallel", "parallel", "parallel", "reduction", "reduction", "reduction"]}
+      ins(%dx, %w : tensor<1x4x1x9x9xf32>, tensor<4x1x1x3x3xf32>) outs(%ci : tensor<1x4x1x7x7xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %m = arith.mulf %a, %b : f32
+    %r = arith.addf %o, %m : f32
+    linalg.yield %r : f32
+  } -> tensor<1x4x1x7x7xf32>
+  %qe = tensor.empty() : tensor<1x4x9x9xf32>
+  %qf = linalg.fill ins(%ninf : f32) outs(%qe : tensor<1x4x9x9xf32>) -> tensor<1x4x9x9xf32>
+  %qx = tensor.insert_slice %c into %qf[0, 1, 1, 1] [1, 2, 7, 7] [1, 1, 1, 1] : tensor<1x2x7x7xf32> into tensor<1x4x9x9xf32>
+  %q = linalg.generic {indexing_maps = [affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2 * 2 + d4, d3 * 2 + d5)>,
+                                        affine_map<(d0, d1, d2, d3, d4, d5) -> (d4, d5)>,
+                                        affine_map<(d0, d1, d2, d3, d4, d5) -> (d0, d1, d2, d3)>],
+                       iterator_types = ["parallel", "parallel", "parallel", "parallel", "reduction", "reduction"]}
+      ins(%qx, %window : tensor<1x4x9x9xf32>, tensor<3x3xf32>) outs(%init : tensor<1x4x4x4xf32>) {
+  ^bb0(%a: f32, %b: f32, %o: f32):
+    %r = arith.maximumf %o, %a : f32
+    linalg.yield %r : f32
+  } -> tensor<1x4x4x4xf32>
+  return %y, %z, %q : tensor<1x4x4x4xf32>, tensor<1x4x1x7x7xf32>, tensor<1x4x4x4xf32>
+}
+
+// -----
+
 // Not covered, left to linalg: a grouped convolution into a destination
 // that is not zero; max pooling into a destination that is not -inf; min
 // pooling.
