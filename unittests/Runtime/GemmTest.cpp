@@ -57,6 +57,32 @@ const Shape kShapes[] = {
 
 /// f32 GEMM with B as a weight [N, K] (b_k = 1) or as [K, N] (b_n = 1), or
 /// as a weight packed beforehand (batch 1).
+/// B (K x N, element (k, n) at b[k * bK + n * bN]) in the f32 panels of
+/// lattice_pack.h.
+std::vector<float> packPanels(const float *b, int64_t bK, int64_t bN, int64_t n,
+                              int64_t k) {
+  int64_t panelFloats = lattice_pack_f32_panel_bytes(k) / 4;
+  std::vector<float> panels(lattice_pack_panels(n) * panelFloats);
+  for (int64_t p = 0; p < lattice_pack_panels(n); ++p)
+    lattice_pack_f32_panel(b, bK, bN, p * LATTICE_PACK_NR, n, k,
+                           panels.data() + p * panelFloats);
+  return panels;
+}
+
+/// Runs `check` at every kernel level on 1 and on 2 of the pool's threads.
+template <typename Check>
+void atEveryLevelAndThreads(Check check) {
+  for (const KernelConfig &config : kernelConfigs())
+    for (int threads : {1, 2}) {
+      SCOPED_TRACE(config.name());
+      SCOPED_TRACE(threads);
+      ASSERT_TRUE(config.select());
+      int previous = lattice_set_call_threads(threads);
+      check(threads);
+      lattice_set_call_threads(previous);
+    }
+}
+
 void checkF32(const Shape &s, bool weightLayout, bool accumulate,
               bool prepacked = false) {
   std::mt19937 rng(static_cast<unsigned>(s.m * 131 + s.n * 17 + s.k));
@@ -80,11 +106,7 @@ void checkF32(const Shape &s, bool weightLayout, bool accumulate,
   std::vector<float> panels;
   const float *bData = b.data();
   if (prepacked) {
-    int64_t panelFloats = lattice_pack_f32_panel_bytes(s.k) / 4;
-    panels.resize(lattice_pack_panels(s.n) * panelFloats);
-    for (int64_t p = 0; p < lattice_pack_panels(s.n); ++p)
-      lattice_pack_f32_panel(b.data(), bK, bN, p * LATTICE_PACK_NR, s.n, s.k,
-                             panels.data() + p * panelFloats);
+    panels = packPanels(b.data(), bK, bN, s.n, s.k);
     bData = panels.data();
     flags |= LATTICE_UK_B_PACKED;
   }
@@ -157,11 +179,7 @@ void checkConv(int64_t n, int64_t c, int64_t h, int64_t w, int64_t m,
   std::vector<float> panels;
   const float *wData = wt.data();
   if (prepacked) {
-    int64_t panelFloats = lattice_pack_f32_panel_bytes(k) / 4;
-    panels.resize(lattice_pack_panels(m) * panelFloats);
-    for (int64_t p = 0; p < lattice_pack_panels(m); ++p)
-      lattice_pack_f32_panel(wt.data(), 1, k, p * LATTICE_PACK_NR, m, k,
-                             panels.data() + p * panelFloats);
+    panels = packPanels(wt.data(), 1, k, m, k);
     wData = panels.data();
   }
   if (winograd) { // the weight as the compiler stores it for Winograd
@@ -208,76 +226,70 @@ void checkConv(int64_t n, int64_t c, int64_t h, int64_t w, int64_t m,
 TEST(Conv2dF32, MatchesDirectConvolution) {
   // On the pool's threads too: the units go by channels or by pixels
   // (blocks of whole cache lines of an NCHW output) depending on the sizes.
-  for (const KernelConfig &config : kernelConfigs())
-    for (int threads : {1, 2}) {
-      SCOPED_TRACE(config.name());
-      SCOPED_TRACE(threads);
-      ASSERT_TRUE(config.select());
-      int previous = lattice_set_call_threads(threads);
-      checkConv(1, 3, 16, 16, 8, 3, 3, 1, 1, false);
-      // 3 x 3 at stride 1 below Winograd's 100 tiles (7 x 7 outputs).
-      checkConv(2, 6, 9, 9, 40, 3, 3, 1, 1, true, /*nchw=*/true);
-      checkConv(2, 5, 13, 11, 33, 3, 3, 2, 1, true);
-      checkConv(1, 4, 12, 12, 40, 3, 3, 1, 2, true);
-      checkConv(1, 7, 9, 20, 64, 1, 5, 1, 1, false);
-      checkConv(1, 16, 30, 30, 24, 7, 7, 2, 1, true);
-      // Output rows of many register tiles, at strides 1, 2 and 3.
-      checkConv(1, 3, 9, 100, 20, 3, 3, 1, 1, true);
-      checkConv(1, 2, 11, 90, 17, 3, 3, 2, 1, false);
-      checkConv(1, 3, 10, 41, 9, 2, 2, 3, 1, true);
-      // Blocks of pixels that end inside a row and span images; an output
-      // row longer than a block.
-      checkConv(3, 4, 12, 30, 35, 3, 3, 1, 1, true);
-      checkConv(1, 2, 5, 600, 9, 3, 3, 1, 1, false);
-      // NCHW outputs: partial groups of 16 pixels and channels, rows of one
-      // pixel, several images.
-      checkConv(2, 5, 13, 11, 33, 3, 3, 2, 1, true, /*nchw=*/true);
-      checkConv(1, 3, 9, 100, 20, 3, 3, 1, 1, false, /*nchw=*/true);
-      checkConv(3, 4, 12, 30, 35, 3, 3, 1, 1, true, /*nchw=*/true);
-      checkConv(2, 3, 8, 3, 64, 3, 3, 1, 1, true, /*nchw=*/true);
-      // 16 channels, one 16-column tile: a CNN's stem at stride 2.
-      checkConv(1, 3, 23, 29, 16, 3, 3, 2, 1, true, /*nchw=*/true);
-      // 3 x 3 windows at stride 1 over 100 tiles of 2 x 2 outputs or more
-      // (Winograd on AVX-512): odd output sizes, several images and blocks
-      // of tiles, blocks that end inside a tile row, both layouts.
-      checkConv(2, 5, 21, 23, 37, 3, 3, 1, 1, true);
-      checkConv(2, 5, 21, 23, 37, 3, 3, 1, 1, false, /*nchw=*/true);
-      checkConv(1, 17, 30, 40, 70, 3, 3, 1, 1, true, /*nchw=*/true);
-      // 1 x 1 windows at stride 1: runs of pixels across output rows, blocks
-      // that span images.
-      checkConv(3, 6, 17, 19, 40, 1, 1, 1, 1, true);
-      checkConv(3, 6, 17, 19, 40, 1, 1, 1, 1, false, /*nchw=*/true);
-      // Into NCHW as the weight times the input (pixels fill the panels
-      // better than 40 channels), the weight in panels; 96 channels of 49
-      // pixels stay pixel-major.
-      checkConv(3, 6, 17, 19, 40, 1, 1, 1, 1, true, /*nchw=*/true);
-      checkConv(2, 8, 7, 7, 96, 1, 1, 1, 1, true, /*nchw=*/true);
-      // Into the interior of padded planes: by pixels (a frame turns off
-      // the runs across rows of 1 x 1 convolutions, and the weight times the
-      // input), by channel panels, Winograd.
-      checkConv(1, 3, 23, 29, 16, 3, 3, 2, 1, true, /*nchw=*/true,
-                /*winograd=*/false, /*frame=*/1);
-      checkConv(2, 40, 9, 9, 72, 3, 3, 1, 1, true, /*nchw=*/true,
-                /*winograd=*/false, /*frame=*/2);
-      checkConv(3, 6, 17, 19, 40, 1, 1, 1, 1, true, /*nchw=*/true,
-                /*winograd=*/false, /*frame=*/1);
-      checkConv(2, 8, 7, 7, 96, 1, 1, 1, 1, true, /*nchw=*/true,
-                /*winograd=*/false, /*frame=*/3);
-      checkConv(2, 5, 21, 23, 37, 3, 3, 1, 1, false, /*nchw=*/true,
-                /*winograd=*/true, /*frame=*/1);
-      // Weights deeper than two chunks of k (K = 549), read by several
-      // register tiles: the tiles go through k in chunks, into both layouts
-      // and framed planes.
-      checkConv(1, 61, 9, 9, 40, 3, 3, 1, 1, true, /*nchw=*/true,
-                /*winograd=*/false, /*frame=*/1);
-      checkConv(2, 61, 9, 9, 40, 3, 3, 1, 1, false);
-      // Weights in the Winograd layout.
-      checkConv(2, 5, 21, 23, 37, 3, 3, 1, 1, false, /*nchw=*/true,
-                /*winograd=*/true);
-      checkConv(1, 17, 30, 40, 70, 3, 3, 1, 1, false, /*nchw=*/false,
-                /*winograd=*/true);
-      lattice_set_call_threads(previous);
-    }
+  atEveryLevelAndThreads([](int) {
+    checkConv(1, 3, 16, 16, 8, 3, 3, 1, 1, false);
+    // 3 x 3 at stride 1 below Winograd's 100 tiles (7 x 7 outputs).
+    checkConv(2, 6, 9, 9, 40, 3, 3, 1, 1, true, /*nchw=*/true);
+    checkConv(2, 5, 13, 11, 33, 3, 3, 2, 1, true);
+    checkConv(1, 4, 12, 12, 40, 3, 3, 1, 2, true);
+    checkConv(1, 7, 9, 20, 64, 1, 5, 1, 1, false);
+    checkConv(1, 16, 30, 30, 24, 7, 7, 2, 1, true);
+    // Output rows of many register tiles, at strides 1, 2 and 3.
+    checkConv(1, 3, 9, 100, 20, 3, 3, 1, 1, true);
+    checkConv(1, 2, 11, 90, 17, 3, 3, 2, 1, false);
+    checkConv(1, 3, 10, 41, 9, 2, 2, 3, 1, true);
+    // Blocks of pixels that end inside a row and span images; an output
+    // row longer than a block.
+    checkConv(3, 4, 12, 30, 35, 3, 3, 1, 1, true);
+    checkConv(1, 2, 5, 600, 9, 3, 3, 1, 1, false);
+    // NCHW outputs: partial groups of 16 pixels and channels, rows of one
+    // pixel, several images.
+    checkConv(2, 5, 13, 11, 33, 3, 3, 2, 1, true, /*nchw=*/true);
+    checkConv(1, 3, 9, 100, 20, 3, 3, 1, 1, false, /*nchw=*/true);
+    checkConv(3, 4, 12, 30, 35, 3, 3, 1, 1, true, /*nchw=*/true);
+    checkConv(2, 3, 8, 3, 64, 3, 3, 1, 1, true, /*nchw=*/true);
+    // 16 channels, one 16-column tile: a CNN's stem at stride 2.
+    checkConv(1, 3, 23, 29, 16, 3, 3, 2, 1, true, /*nchw=*/true);
+    // 3 x 3 windows at stride 1 over 100 tiles of 2 x 2 outputs or more
+    // (Winograd on AVX-512): odd output sizes, several images and blocks
+    // of tiles, blocks that end inside a tile row, both layouts.
+    checkConv(2, 5, 21, 23, 37, 3, 3, 1, 1, true);
+    checkConv(2, 5, 21, 23, 37, 3, 3, 1, 1, false, /*nchw=*/true);
+    checkConv(1, 17, 30, 40, 70, 3, 3, 1, 1, true, /*nchw=*/true);
+    // 1 x 1 windows at stride 1: runs of pixels across output rows, blocks
+    // that span images.
+    checkConv(3, 6, 17, 19, 40, 1, 1, 1, 1, true);
+    checkConv(3, 6, 17, 19, 40, 1, 1, 1, 1, false, /*nchw=*/true);
+    // Into NCHW as the weight times the input (pixels fill the panels
+    // better than 40 channels), the weight in panels; 96 channels of 49
+    // pixels stay pixel-major.
+    checkConv(3, 6, 17, 19, 40, 1, 1, 1, 1, true, /*nchw=*/true);
+    checkConv(2, 8, 7, 7, 96, 1, 1, 1, 1, true, /*nchw=*/true);
+    // Into the interior of padded planes: by pixels (a frame turns off
+    // the runs across rows of 1 x 1 convolutions, and the weight times the
+    // input), by channel panels, Winograd.
+    checkConv(1, 3, 23, 29, 16, 3, 3, 2, 1, true, /*nchw=*/true,
+              /*winograd=*/false, /*frame=*/1);
+    checkConv(2, 40, 9, 9, 72, 3, 3, 1, 1, true, /*nchw=*/true,
+              /*winograd=*/false, /*frame=*/2);
+    checkConv(3, 6, 17, 19, 40, 1, 1, 1, 1, true, /*nchw=*/true,
+              /*winograd=*/false, /*frame=*/1);
+    checkConv(2, 8, 7, 7, 96, 1, 1, 1, 1, true, /*nchw=*/true,
+              /*winograd=*/false, /*frame=*/3);
+    checkConv(2, 5, 21, 23, 37, 3, 3, 1, 1, false, /*nchw=*/true,
+              /*winograd=*/true, /*frame=*/1);
+    // Weights deeper than two chunks of k (K = 549), read by several
+    // register tiles: the tiles go through k in chunks, into both layouts
+    // and framed planes.
+    checkConv(1, 61, 9, 9, 40, 3, 3, 1, 1, true, /*nchw=*/true,
+              /*winograd=*/false, /*frame=*/1);
+    checkConv(2, 61, 9, 9, 40, 3, 3, 1, 1, false);
+    // Weights in the Winograd layout.
+    checkConv(2, 5, 21, 23, 37, 3, 3, 1, 1, false, /*nchw=*/true,
+              /*winograd=*/true);
+    checkConv(1, 17, 30, 40, 70, 3, 3, 1, 1, false, /*nchw=*/false,
+              /*winograd=*/true);
+  });
 }
 
 TEST(Conv2dF32, ChunksOfKSumAsOnePass) {
@@ -301,36 +313,26 @@ TEST(Conv2dF32, ChunksOfKSumAsOnePass) {
           for (int64_t v = 0; v < 3; ++v)
             im2col[(i * ow + j) * k + (ch * 3 + u) * 3 + v] =
                 x[(ch * h + i + u) * w + j + v];
-  int64_t panelFloats = lattice_pack_f32_panel_bytes(k) / 4;
-  std::vector<float> panels(lattice_pack_panels(m) * panelFloats);
-  for (int64_t p = 0; p < lattice_pack_panels(m); ++p)
-    lattice_pack_f32_panel(wt.data(), 1, k, p * LATTICE_PACK_NR, m, k,
-                           panels.data() + p * panelFloats);
-  for (const KernelConfig &config : kernelConfigs())
-    for (int threads : {1, 2}) {
-      SCOPED_TRACE(config.name());
-      SCOPED_TRACE(threads);
-      ASSERT_TRUE(config.select());
-      int previous = lattice_set_call_threads(threads);
-      std::vector<float> gemm(pixels * m), conv(pixels * m), planes(m * pixels);
-      lattice_uk_gemm_f32(addr(im2col.data()), addr(panels.data()),
-                          addr(gemm.data()), 1, pixels, m, k, 0, k, 0, 1, k, 0,
-                          m, LATTICE_UK_B_PACKED, threads);
-      for (bool nchw : {false, true})
-        lattice_uk_conv2d_f32(
-            addr(x.data()), addr(panels.data()),
-            addr(nchw ? planes.data() : conv.data()), 1, c, h, w, 3, 3, oh, ow,
-            1, 1, 1, 1, m, 0, LATTICE_UK_EPILOGUE_NONE, 0, 0,
-            LATTICE_UK_B_PACKED | (nchw ? LATTICE_UK_OUT_NCHW : 0), threads);
-      for (int64_t i = 0; i < pixels; ++i)
-        for (int64_t o = 0; o < m; ++o) {
-          ASSERT_EQ(conv[i * m + o], gemm[i * m + o])
-              << "pixel " << i << " channel " << o;
-          ASSERT_EQ(planes[o * pixels + i], gemm[i * m + o])
-              << "NCHW pixel " << i << " channel " << o;
-        }
-      lattice_set_call_threads(previous);
-    }
+  std::vector<float> panels = packPanels(wt.data(), 1, k, m, k);
+  atEveryLevelAndThreads([&](int threads) {
+    std::vector<float> gemm(pixels * m), conv(pixels * m), planes(m * pixels);
+    lattice_uk_gemm_f32(addr(im2col.data()), addr(panels.data()),
+                        addr(gemm.data()), 1, pixels, m, k, 0, k, 0, 1, k, 0, m,
+                        LATTICE_UK_B_PACKED, threads);
+    for (bool nchw : {false, true})
+      lattice_uk_conv2d_f32(
+          addr(x.data()), addr(panels.data()),
+          addr(nchw ? planes.data() : conv.data()), 1, c, h, w, 3, 3, oh, ow, 1,
+          1, 1, 1, m, 0, LATTICE_UK_EPILOGUE_NONE, 0, 0,
+          LATTICE_UK_B_PACKED | (nchw ? LATTICE_UK_OUT_NCHW : 0), threads);
+    for (int64_t i = 0; i < pixels; ++i)
+      for (int64_t o = 0; o < m; ++o) {
+        ASSERT_EQ(conv[i * m + o], gemm[i * m + o])
+            << "pixel " << i << " channel " << o;
+        ASSERT_EQ(planes[o * pixels + i], gemm[i * m + o])
+            << "NCHW pixel " << i << " channel " << o;
+      }
+  });
 }
 
 /// IEEE half bits of a float that has an exact half representation.
