@@ -61,10 +61,9 @@
 /* Steps of k in a chunk of a convolution's weight panel (conv_chunk): 32 KB,
    in the L1 cache with the input rows the tiles read. */
 #define CONV_CHUNK_K 256
-/* The rows of the largest register tile, for the tiles' share of the
-   prefetches of a chunk (conv_chunk; AVX-512's MR, the level that
-   prefetches). */
-#define CONV_TILE_ROWS 12
+/* The rows of AVX-512's register tiles (tile_f32_avx512_rows), the level
+   whose tiles share out the prefetches of a chunk (conv_chunk). */
+#define MR_AVX512 12
 
 /* The largest weight (bytes) of a GEMM that every thread reads whole when
    the threads split its rows (gemm_f32, gemm_s8): a few of them stay in
@@ -478,8 +477,8 @@ prefetch_lines(const char *p) {
 /* AVX-512: MR rows x 32 columns in 2 * MR zmm accumulators, or x 16
    columns in MR of them (`vectors` = 1) when the panel's columns past the
    first 16 are padding: the last panel of N = 16, 40, 48 or 72, where the
-   second half's multiply-adds were half the work for nothing. */
-#define MR_AVX512 CONV_TILE_ROWS
+   second half's multiply-adds were half the work for nothing (MR_AVX512
+   rows). */
 
 AVX512 __attribute__((always_inline)) static inline void
 tile_f32_avx512_rows(const f32_problem *p, const float *a,
@@ -893,7 +892,7 @@ static void gemm_f32_runs(void *context, int64_t begin, int64_t end) {
       int64_t tiles = 0;
       for (int64_t i = m0, length, source; i < m1; i += length) {
         length = pixel_run(g, i, m1, &source);
-        tiles += (length + CONV_TILE_ROWS - 1) / CONV_TILE_ROWS;
+        tiles += (length + MR_AVX512 - 1) / MR_AVX512;
       }
       int64_t chunk = conv_chunk(p->k, tiles);
       q.prefetch = NULL;
@@ -913,8 +912,8 @@ static void gemm_f32_runs(void *context, int64_t begin, int64_t end) {
           rows_f32(&q, w->level, g->x + source, offsets + k0, panel + k0 * NR,
                    c, length, cols);
           if (q.prefetch)
-            q.prefetch += (length + CONV_TILE_ROWS - 1) / CONV_TILE_ROWS * q.k *
-                          q.prefetch_step;
+            q.prefetch +=
+                (length + MR_AVX512 - 1) / MR_AVX512 * q.k * q.prefetch_step;
           if (nchw && chunk == p->k)
             store_run(g, w->level, staged, p->c, p->n, n0, i, length, cols,
                       &epilogue);
