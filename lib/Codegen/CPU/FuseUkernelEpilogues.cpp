@@ -305,24 +305,25 @@ std::optional<Interior> getInterior(RankedTensorType padded,
   return interior;
 }
 
-/// A residual that is the interior of a padded tensor defined before
-/// `call`: a slice of it (the output of a convolution that wrote it
-/// framed), or a value inserted into it (by an op that bufferization makes
-/// write the padding in place, whose buffer a read by address would copy
-/// out). The padded tensor and the interior.
+/// A kernel's operand (a residual, a convolution's input) that is the
+/// interior of a padded tensor defined before `call`: a slice of it (the
+/// output of a convolution that wrote it framed), or a value inserted into
+/// it (by an op that bufferization makes write the padding in place, whose
+/// buffer a read by address would copy out). The padded tensor and the
+/// interior.
 std::optional<std::pair<Value, Interior>>
-getFramedResidual(Value residual, RankedTensorType planes, func::CallOp call,
+getPaddedInterior(Value operand, RankedTensorType planes, func::CallOp call,
                   DominanceInfo &dominance) {
-  if (auto slice = residual.getDefiningOp<tensor::ExtractSliceOp>();
+  if (auto slice = operand.getDefiningOp<tensor::ExtractSliceOp>();
       slice && slice.hasUnitStride()) {
     if (std::optional<Interior> interior =
             getInterior(slice.getSourceType(), slice.getStaticOffsets(),
                         slice.getStaticSizes(), planes))
       return std::pair(slice.getSource(), *interior);
   }
-  for (Operation *user : residual.getUsers()) {
+  for (Operation *user : operand.getUsers()) {
     auto insert = dyn_cast<tensor::InsertSliceOp>(user);
-    if (!insert || insert.getSource() != residual || !insert.hasUnitStride() ||
+    if (!insert || insert.getSource() != operand || !insert.hasUnitStride() ||
         !dominance.properlyDominates(insert.getResult(), call))
       continue;
     if (std::optional<Interior> interior =
@@ -438,16 +439,16 @@ bool CPUFuseUkernelEpiloguesPass::readInputInPlace(func::CallOp call,
   if (call.getCallee() != kConvF32Kernel ||
       call.getNumOperands() != kConvF32EpilogueArg + 6)
     return false;
-  // Geometry: n c hp wp kh kw oh ow sh sw dh dw after x, w, y.
+  // The window's geometry: kh kw oh ow sh sw dh dw, operands 7 to 14.
   SmallVector<int64_t> g;
-  for (unsigned i = 3; i < 15; ++i) {
+  for (unsigned i = 7; i < 15; ++i) {
     std::optional<int64_t> value = getInt(call.getOperand(i));
     if (!value)
       return false;
     g.push_back(*value);
   }
-  int64_t kh = g[4], kw = g[5], oh = g[6], ow = g[7], sh = g[8], sw = g[9],
-          dh = g[10], dw = g[11];
+  int64_t kh = g[0], kw = g[1], oh = g[2], ow = g[3], sh = g[4], sw = g[5],
+          dh = g[6], dw = g[7];
   std::optional<int64_t> flags =
       getInt(call.getOperand(kConvF32EpilogueArg + 4));
   // Not Winograd's tiles, which read up to the input's edge (zero beyond
@@ -468,15 +469,15 @@ bool CPUFuseUkernelEpiloguesPass::readInputInPlace(func::CallOp call,
   if (!buffer)
     return false;
   Value input = buffer.getTensor();
-  std::optional<std::pair<Value, Interior>> framed = getFramedResidual(
+  std::optional<std::pair<Value, Interior>> padded = getPaddedInterior(
       input, cast<RankedTensorType>(input.getType()), call, dominance);
-  if (!framed)
+  if (!padded)
     return false;
   OpBuilder b(call);
   Location loc = call.getLoc();
-  const Interior &interior = framed->second;
+  const Interior &interior = padded->second;
   Value old = call.getOperand(0);
-  call->setOperand(0, plusElements(b, loc, address(b, loc, framed->first),
+  call->setOperand(0, plusElements(b, loc, address(b, loc, padded->first),
                                    interior.offset()));
   call->setOperand(
       5, arith::ConstantOp::create(
@@ -552,7 +553,7 @@ bool CPUFuseUkernelEpiloguesPass::fuse(func::CallOp call,
   }
   std::optional<std::pair<Value, Interior>> residual;
   if (folded->residual && frames)
-    residual = getFramedResidual(folded->residual, planesType, call, dominance);
+    residual = getPaddedInterior(folded->residual, planesType, call, dominance);
   OpBuilder b(call);
   Location loc = call.getLoc();
   SmallVector<Value> operands(call.getOperands());
