@@ -120,19 +120,31 @@ void checkWindow(const Window &s, int kind) {
         }
 }
 
-TEST(Window2dF32, MatchesDirectLoops) {
+/// Runs `check(case, kind)` at every kernel level for each of `cases`
+/// (whose `window(case)` is its Window) and each kind it takes: pooling
+/// only where cg and mult are 1.
+template <typename Case, size_t N, typename WindowOf, typename Check>
+void atEveryLevelAndKind(const Case (&cases)[N], WindowOf window, Check check) {
   for (const KernelConfig &config : kernelConfigs()) {
     SCOPED_TRACE(config.name());
     ASSERT_TRUE(config.select());
-    for (const Window &s : kWindows)
+    for (const Case &c : cases)
       for (int kind : {LATTICE_UK_WINDOW_CONV, LATTICE_UK_WINDOW_MAX,
                        LATTICE_UK_WINDOW_SUM}) {
+        const Window &s = window(c);
         if (kind != LATTICE_UK_WINDOW_CONV && (s.cg != 1 || s.mult != 1))
           continue;
         SCOPED_TRACE(kind);
-        checkWindow(s, kind);
+        SCOPED_TRACE(s.w);
+        check(c, kind);
       }
   }
+}
+
+TEST(Window2dF32, MatchesDirectLoops) {
+  atEveryLevelAndKind(
+      kWindows, [](const Window &s) -> const Window & { return s; },
+      checkWindow);
 }
 
 /// A window problem over an input padded by (top, left, bottom, right).
@@ -202,20 +214,9 @@ void checkPadded(const Padded &t, int kind) {
 }
 
 TEST(Window2dF32, PaddingAsIfPadded) {
-  for (const KernelConfig &config : kernelConfigs()) {
-    SCOPED_TRACE(config.name());
-    ASSERT_TRUE(config.select());
-    for (const Padded &t : kPadded)
-      for (int kind : {LATTICE_UK_WINDOW_CONV, LATTICE_UK_WINDOW_MAX,
-                       LATTICE_UK_WINDOW_SUM}) {
-        if (kind != LATTICE_UK_WINDOW_CONV &&
-            (t.window.cg != 1 || t.window.mult != 1))
-          continue;
-        SCOPED_TRACE(kind);
-        SCOPED_TRACE(t.window.w);
-        checkPadded(t, kind);
-      }
-  }
+  atEveryLevelAndKind(
+      kPadded, [](const Padded &t) -> const Window & { return t.window; },
+      checkPadded);
 }
 
 /// Max pooling propagates NaN, as arith.maximumf does, wherever it is in
