@@ -1078,7 +1078,7 @@ void lattice_uk_gemm_f32_q4(int64_t a, int64_t b, int64_t s, int64_t z,
 /* Winograd convolution                                                      */
 /*===----------------------------------------------------------------------===*/
 
-/* 3 x 3 windows at stride and dilation 1 over 100 tiles or more
+/* 3 x 3 windows at stride and dilation 1 over 36 tiles or more
    (lattice_uk_conv2d_f32_winograd) take Winograd's F(2 x 2, 3 x 3): each
    2 x 2 block of outputs (a tile) is A^T [sum over c of U_c (.) V_c] A,
    with U_c = G g_c G^T the transformed 3 x 3 weight of input channel c and

@@ -219,7 +219,7 @@ def test_batch_norms_fold_into_convolutions(tmp_path):
 
 
 class Residual(nn.Module):
-    """3 x 3 convolutions at stride 1 over 100 tiles of 2 x 2 outputs or
+    """3 x 3 convolutions at stride 1 over 36 tiles of 2 x 2 outputs or
     more (23 x 21 outputs: partial tiles), with a residual: Winograd."""
 
     def __init__(self):

@@ -197,7 +197,7 @@ const ConvCase kConvs[] = {
     {3, 6, 17, 19, 40, 1, 1, 1},
     // 1 x 1 whose output channels fill the panels (the tiles).
     {2, 8, 7, 7, 96, 1, 1, 1},
-    // Winograd (3 x 3 at stride 1, 100 tiles or more).
+    // Winograd (3 x 3 at stride 1, 36 tiles or more).
     {2, 5, 21, 23, 37, 3, 3, 1},
     {1, 4, 30, 30, 64, 3, 3, 1},
 };

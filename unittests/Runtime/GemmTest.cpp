@@ -228,7 +228,7 @@ TEST(Conv2dF32, MatchesDirectConvolution) {
   // (blocks of whole cache lines of an NCHW output) depending on the sizes.
   atEveryLevelAndThreads([](int) {
     checkConv(1, 3, 16, 16, 8, 3, 3, 1, 1, false);
-    // 3 x 3 at stride 1 below Winograd's 100 tiles (7 x 7 outputs).
+    // 3 x 3 at stride 1 below Winograd's 36 tiles (7 x 7 outputs).
     checkConv(2, 6, 9, 9, 40, 3, 3, 1, 1, true, /*nchw=*/true);
     checkConv(2, 5, 13, 11, 33, 3, 3, 2, 1, true);
     checkConv(1, 4, 12, 12, 40, 3, 3, 1, 2, true);
@@ -238,19 +238,19 @@ TEST(Conv2dF32, MatchesDirectConvolution) {
     checkConv(1, 3, 9, 100, 20, 3, 3, 1, 1, true);
     checkConv(1, 2, 11, 90, 17, 3, 3, 2, 1, false);
     checkConv(1, 3, 10, 41, 9, 2, 2, 3, 1, true);
-    // Blocks of pixels that end inside a row and span images; an output
-    // row longer than a block.
-    checkConv(3, 4, 12, 30, 35, 3, 3, 1, 1, true);
+    // Blocks of pixels that end inside a row and span images (dilated: at
+    // dilation 1, Winograd's); an output row longer than a block.
+    checkConv(3, 4, 14, 32, 35, 3, 3, 1, 2, true);
     checkConv(1, 2, 5, 600, 9, 3, 3, 1, 1, false);
     // NCHW outputs: partial groups of 16 pixels and channels, rows of one
     // pixel, several images.
     checkConv(2, 5, 13, 11, 33, 3, 3, 2, 1, true, /*nchw=*/true);
     checkConv(1, 3, 9, 100, 20, 3, 3, 1, 1, false, /*nchw=*/true);
-    checkConv(3, 4, 12, 30, 35, 3, 3, 1, 1, true, /*nchw=*/true);
+    checkConv(3, 4, 14, 32, 35, 3, 3, 1, 2, true, /*nchw=*/true);
     checkConv(2, 3, 8, 3, 64, 3, 3, 1, 1, true, /*nchw=*/true);
     // 16 channels, one 16-column tile: a CNN's stem at stride 2.
     checkConv(1, 3, 23, 29, 16, 3, 3, 2, 1, true, /*nchw=*/true);
-    // 3 x 3 windows at stride 1 over 100 tiles of 2 x 2 outputs or more
+    // 3 x 3 windows at stride 1 over 36 tiles of 2 x 2 outputs or more
     // (Winograd on AVX-512): odd output sizes, several images and blocks
     // of tiles, blocks that end inside a tile row, both layouts.
     checkConv(2, 5, 21, 23, 37, 3, 3, 1, 1, true);
@@ -289,6 +289,11 @@ TEST(Conv2dF32, MatchesDirectConvolution) {
               /*winograd=*/true);
     checkConv(1, 17, 30, 40, 70, 3, 3, 1, 1, false, /*nchw=*/false,
               /*winograd=*/true);
+    // 14 x 14 outputs, 49 tiles (ResNet-18's third stage): three blocks and
+    // a block of one tile, the weight transformed per call or stored so.
+    checkConv(1, 8, 16, 16, 24, 3, 3, 1, 1, true, /*nchw=*/true);
+    checkConv(2, 8, 16, 16, 24, 3, 3, 1, 1, false, /*nchw=*/true,
+              /*winograd=*/true);
   });
 }
 
@@ -296,7 +301,8 @@ TEST(Conv2dF32, ChunksOfKSumAsOnePass) {
   // Tiles that go through a deep weight in chunks of k resume from the
   // chunk before's sums: the same sums in the same order as the GEMM of the
   // im2col matrix, which goes through k in one pass. Runs of 7 pixels, the
-  // last of 3 panels 8 columns wide, K = 549 (two chunks and a part).
+  // last of 3 panels 8 columns wide, K = 549 (two chunks and a part); 7 x 7
+  // outputs, below Winograd's 36 tiles.
   const int64_t c = 61, h = 9, w = 9, m = 72, oh = 7, ow = 7, k = c * 9;
   const int64_t pixels = oh * ow;
   std::mt19937 rng(5);
