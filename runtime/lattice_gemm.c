@@ -474,12 +474,11 @@ prefetch_lines(const char *p) {
   _mm_prefetch(p + 64, _MM_HINT_T0);
 }
 
-/* AVX-512: MR rows x 32 columns in 2 * MR zmm accumulators, or x 16
-   columns in MR of them (`vectors` = 1) when the panel's columns past the
-   first 16 are padding: the last panel of N = 16, 40, 48 or 72, where the
-   second half's multiply-adds were half the work for nothing (MR_AVX512
-   rows). */
-
+/* AVX-512: `mr` rows (MR_AVX512 at most) x 32 columns in 2 * mr zmm
+   accumulators, or x 16 columns in mr of them (`vectors` = 1) when the
+   panel's columns past the first 16 are padding: the last panel of N = 16,
+   40, 48 or 72, where the second half's multiply-adds were half the work
+   for nothing. */
 AVX512 __attribute__((always_inline)) static inline void
 tile_f32_avx512_rows(const f32_problem *p, const float *a,
                      const int64_t *offsets, const float *panel, float *c,
