@@ -222,11 +222,17 @@ static void q4_scale_zero(const f32_problem *p, int64_t index, float *scale,
               : 0.0f;
 }
 
+/* The groups of a row of a 4-bit weight: the last one shorter when the
+   group size does not divide K. */
+static int64_t q4_groups(const f32_problem *p) {
+  return (p->k + p->group - 1) / p->group;
+}
+
 /* Packs columns [n0, n0 + 32) of a 4-bit grouped weight, dequantized:
    (code - zero point) * scale, in f32, the arithmetic of the op. */
 static void pack_q4(const f32_problem *p, int64_t n0, float *panel) {
   int64_t cols = p->n - n0 < NR ? p->n - n0 : NR;
-  int64_t groups = p->k / p->group;
+  int64_t groups = q4_groups(p);
   for (int64_t j = 0; j < NR; ++j) {
     float *out = panel + j;
     if (j >= cols) {
@@ -239,7 +245,8 @@ static void pack_q4(const f32_problem *p, int64_t n0, float *panel) {
       float scale, zero;
       q4_scale_zero(p, n * groups + g, &scale, &zero);
       /* Codes and zero points are small integers: code - zero is exact. */
-      for (int64_t k = g * p->group; k < (g + 1) * p->group; ++k)
+      int64_t end = (g + 1) * p->group < p->k ? (g + 1) * p->group : p->k;
+      for (int64_t k = g * p->group; k < end; ++k)
         out[k * NR] = ((float)q4_code(p, n, k) - zero) * scale;
     }
   }
@@ -248,13 +255,13 @@ static void pack_q4(const f32_problem *p, int64_t n0, float *panel) {
 #if defined(__x86_64__)
 #define AVX512_PACK __attribute__((target("avx512f,avx512bw,avx512vl")))
 
-/* pack_q4 for groups that are a multiple of 16: 16 codes of a column
-   decoded in one vector, 16 columns transposed into 16 rows of the panel,
-   instead of one strided store per element. The same arithmetic. */
+/* pack_q4 for groups and a K that are multiples of 16: 16 codes of a
+   column decoded in one vector, 16 columns transposed into 16 rows of the
+   panel, instead of one strided store per element. The same arithmetic. */
 AVX512_PACK static void pack_q4_avx512(const f32_problem *p, int64_t n0,
                                        float *panel) {
   int64_t cols = p->n - n0 < NR ? p->n - n0 : NR;
-  int64_t groups = p->k / p->group, row_bytes = p->k / 2;
+  int64_t groups = q4_groups(p), row_bytes = p->k / 2;
   const uint8_t *codes = p->b;
   int is_signed = !(p->flags & LATTICE_UK_UNSIGNED);
   for (int64_t j0 = 0; j0 < NR; j0 += 16) {
@@ -265,7 +272,8 @@ AVX512_PACK static void pack_q4_avx512(const f32_problem *p, int64_t n0,
         if (j0 + j < cols)
           q4_scale_zero(p, (n0 + j0 + j) * groups + g, &scale[j], &zero[j]);
       }
-      for (int64_t k0 = g * p->group; k0 < (g + 1) * p->group; k0 += 16) {
+      int64_t end = (g + 1) * p->group < p->k ? (g + 1) * p->group : p->k;
+      for (int64_t k0 = g * p->group; k0 < end; k0 += 16) {
         __m512 r[16];
         for (int64_t j = 0; j < 16; ++j) {
           if (j0 + j >= cols) {
@@ -352,7 +360,8 @@ static const float *pack_f32(const f32_problem *p, int64_t bi, int64_t n0,
                            (n0 / NR) * lattice_pack_f32_panel_bytes(p->k));
   if (p->flags & LATTICE_UK_B_Q4) {
 #if defined(__x86_64__)
-    if (p->group % 16 == 0 && lattice_uk_level() == LATTICE_UK_LEVEL_AVX512) {
+    if (p->group % 16 == 0 && p->k % 16 == 0 &&
+        lattice_uk_level() == LATTICE_UK_LEVEL_AVX512) {
       pack_q4_avx512(p, n0, buffer);
       return buffer;
     }

@@ -108,7 +108,8 @@ void lattice_uk_gemm_f32(int64_t a, int64_t b, int64_t c, int64_t batch,
    arithmetic of lattice_uk_matmul_f32_q4 (without LATTICE_UK_ROWS4): each
    weight is dequantized to f32 once per call, (q - z) * s, and multiplied
    as lattice_uk_gemm_f32 does. For M large enough that dequantizing every
-   weight once pays off. */
+   weight once pays off. K is even (rows of whole bytes); `g` need not
+   divide it: each row has ceil(K / g) groups, the last one shorter. */
 void lattice_uk_gemm_f32_q4(int64_t a, int64_t b, int64_t s, int64_t z,
                             int64_t c, int64_t m, int64_t n, int64_t k,
                             int64_t g, int64_t flags, int64_t threads);

@@ -367,8 +367,13 @@ mlir::lattice::quantizeGPTQ(const QuantScheme &scheme, llvm::ArrayRef<float> w,
                       : scheme.granularity == Granularity::PerChannel
                           ? k
                           : scheme.groupSize;
-  int64_t groupsPerRow =
-      scheme.granularity == Granularity::PerGroup ? k / scheme.groupSize : 1;
+  // Groups of a row; a group size that does not divide K leaves a shorter
+  // last group.
+  bool grouped = scheme.granularity == Granularity::PerGroup;
+  int64_t groupsPerRow = grouped ? llvm::divideCeil(k, scheme.groupSize) : 1;
+  auto blockLength = [&](int64_t start) {
+    return grouped ? std::min(blockSize, k - start % k) : blockSize;
+  };
   int64_t qmin = scheme.getStorageMin(), qmax = scheme.getStorageMax();
   result.codes.assign(n * k, 0);
   // Per-tensor and per-channel parameters from the weight as it is.
@@ -387,9 +392,9 @@ mlir::lattice::quantizeGPTQ(const QuantScheme &scheme, llvm::ArrayRef<float> w,
     if (options.actOrder)
       for (int64_t r = 0; r < n; ++r)
         for (int64_t g = 0; g < groupsPerRow; ++g) {
-          llvm::Expected<QuantParams> p =
-              choose(llvm::ArrayRef<float>(weight).slice(
-                  r * k + g * scheme.groupSize, scheme.groupSize));
+          int64_t start = r * k + g * scheme.groupSize;
+          llvm::Expected<QuantParams> p = choose(
+              llvm::ArrayRef<float>(weight).slice(start, blockLength(start)));
           if (!p)
             return p.takeError();
           params[r * groupsPerRow + g] = *p;
@@ -425,7 +430,7 @@ mlir::lattice::quantizeGPTQ(const QuantScheme &scheme, llvm::ArrayRef<float> w,
             int64_t g = c / scheme.groupSize;
             p = &params[r * groupsPerRow + g];
             if (!options.actOrder && i % scheme.groupSize == 0) {
-              std::vector<float> group(row + i, row + i + scheme.groupSize);
+              std::vector<float> group(row + i, row + i + blockLength(i));
               llvm::Expected<QuantParams> chosen = choose(group);
               if (!chosen)
                 return chosen.takeError();
@@ -458,12 +463,13 @@ mlir::lattice::quantizeGPTQ(const QuantScheme &scheme, llvm::ArrayRef<float> w,
   // parameters) and of GPTQ, and the output's energy, on the undampened H.
   std::vector<double> original(w.begin(), w.end()), rounded(n * k),
       compensated(n * k);
-  for (int64_t start = 0; start < n * k; start += blockSize) {
-    llvm::ArrayRef<float> block = w.slice(start, blockSize);
+  for (int64_t start = 0, length; start < n * k; start += length) {
+    length = blockLength(start);
+    llvm::ArrayRef<float> block = w.slice(start, length);
     llvm::Expected<QuantParams> p = choose(block);
     if (!p)
       return p.takeError();
-    for (int64_t j = 0; j < blockSize; ++j)
+    for (int64_t j = 0; j < length; ++j)
       rounded[start + j] =
           original[start + j] -
           double(dequantizeValue(quantizeInRange(block[j], float(p->scale),

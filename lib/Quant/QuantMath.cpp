@@ -247,8 +247,10 @@ mlir::lattice::BlockIndexer::BlockIndexer(const QuantScheme &scheme,
   axisSize = shape[axis];
   for (int64_t size : shape.drop_front(axis + 1))
     innerSize *= size;
-  if (granularity == Granularity::PerGroup)
+  if (granularity == Granularity::PerGroup) {
     groupSize = scheme.groupSize;
+    groupsAlong = llvm::divideCeil(axisSize, groupSize);
+  }
 }
 
 int64_t mlir::lattice::BlockIndexer::getBlock(int64_t element) const {
@@ -261,8 +263,7 @@ int64_t mlir::lattice::BlockIndexer::getBlock(int64_t element) const {
     int64_t inner = element % innerSize;
     int64_t along = (element / innerSize) % axisSize;
     int64_t outer = element / (innerSize * axisSize);
-    return (outer * (axisSize / groupSize) + along / groupSize) * innerSize +
-           inner;
+    return (outer * groupsAlong + along / groupSize) * innerSize + inner;
   }
   }
   llvm_unreachable("unknown granularity");
@@ -404,11 +405,13 @@ mlir::lattice::computeStorageCost(const QuantScheme &scheme,
     cost.numScales = shape[scheme.axis];
     break;
   case Granularity::PerGroup:
-    if (scheme.groupSize <= 0 || shape[scheme.axis] % scheme.groupSize != 0)
+    if (scheme.groupSize <= 0)
       return createStringError(
-          formatv("group size {0} does not divide dimension {1}",
-                  scheme.groupSize, shape[scheme.axis]));
-    cost.numScales = cost.numElements / scheme.groupSize;
+          formatv("group size {0} is not positive", scheme.groupSize));
+    // Groups along the axis, the last one ragged where the size does not
+    // divide it.
+    cost.numScales = cost.numElements / shape[scheme.axis] *
+                     llvm::divideCeil(shape[scheme.axis], scheme.groupSize);
     break;
   }
   int64_t bitsPerScale =
@@ -586,15 +589,18 @@ mlir::lattice::quantizeWeight(const QuantScheme &scheme, ClipMethod clip,
         llvm::formatv("a weight of {0} values is not {1} x {2}", values.size(),
                       n, k)
             .str());
-  if (blockSize <= 0 ||
-      (scheme.granularity == Granularity::PerGroup && k % blockSize != 0))
+  if (blockSize <= 0)
     return llvm::createStringError(
-        llvm::formatv("group size {0} does not divide K = {1}", blockSize, k)
-            .str());
+        llvm::formatv("group size {0} is not positive", blockSize).str());
   QuantizedWeight result;
   result.codes.resize(values.size());
-  for (int64_t start = 0; start < int64_t(values.size()); start += blockSize) {
-    llvm::ArrayRef<float> block = values.slice(start, blockSize);
+  // Blocks run along rows; a group size that does not divide K leaves a
+  // shorter last group in each row.
+  for (int64_t start = 0; start < int64_t(values.size());) {
+    int64_t length = blockSize;
+    if (scheme.granularity == Granularity::PerGroup)
+      length = std::min(blockSize, k - start % k);
+    llvm::ArrayRef<float> block = values.slice(start, length);
     llvm::Expected<QuantParams> params =
         chooseBlockParams(scheme, clip, percentile, block);
     if (!params)
@@ -617,6 +623,7 @@ mlir::lattice::quantizeWeight(const QuantScheme &scheme, ClipMethod clip,
       result.signal += double(x) * double(x);
       result.noise += diff * diff;
     }
+    start += length;
   }
   return result;
 }

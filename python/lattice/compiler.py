@@ -41,7 +41,8 @@ weights) and leaves the rest in float:
                  in a float matmul, the rest as w8a8-dynamic (without
                  SmoothQuant), from calibration
 
-Layers whose K a group size does not divide are quantized per channel.
+Where a group size does not divide a layer's K, the last group of each row
+is shorter.
 Models with `lattice.normalize` (nGPT-style) are renormalized after
 quantization. Calibration data is an .npz file with one array per model
 input (docs/Calibration.md); recipes that need it and get none calibrate on

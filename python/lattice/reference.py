@@ -111,12 +111,10 @@ class QuantScheme:
                               f"for rank {len(shape)}")
         if self.granularity == "channel":
             return (shape[self.axis],)
-        if shape[self.axis] % self.group_size:
-            raise SchemeError(f"group size {self.group_size} does not divide "
-                              f"dimension {shape[self.axis]} of axis "
-                              f"{self.axis}")
+        # A group size that does not divide the axis leaves a shorter last
+        # group.
         out = list(shape)
-        out[self.axis] //= self.group_size
+        out[self.axis] = -(-out[self.axis] // self.group_size)
         return tuple(out)
 
     def broadcast(self, params: np.ndarray, shape: tuple[int, ...]):
@@ -132,7 +130,8 @@ class QuantScheme:
             view = [1] * len(shape)
             view[self.axis] = shape[self.axis]
             return np.broadcast_to(params.reshape(view), shape)
-        return np.repeat(params, self.group_size, axis=self.axis)
+        return np.take(np.repeat(params, self.group_size, axis=self.axis),
+                       np.arange(shape[self.axis]), axis=self.axis)
 
 
 def to_scale_type(value, scale_type: str) -> np.ndarray:
@@ -309,6 +308,9 @@ def quantize_weight(w, scheme: QuantScheme, clip: str = "minmax",
     w = np.asarray(w, dtype=np.float32)
     blocks = _blocks(w, scheme).astype(np.float64)
     flat = blocks.reshape(-1, blocks.shape[-1])
+    # The elements of each block (a shorter last group is padded in `flat`).
+    valid = ~np.isnan(_blocks(np.ones(w.shape, np.float32), scheme))
+    valid = valid.reshape(flat.shape)
     scales, zero_points = [], []
 
     def error(block, scale, zero_point):
@@ -319,7 +321,8 @@ def quantize_weight(w, scheme: QuantScheme, clip: str = "minmax",
         diff = block - dequantize(codes, np.float32(scale), z, one)
         return float(np.sum(diff.astype(np.float64) ** 2))
 
-    for block in flat:
+    for block, elements in zip(flat, valid):
+        block = block[elements]
         lo, hi = float(block.min()), float(block.max())
         if scheme.kind in ("ternary", "binary"):
             m = float(np.mean(np.abs(block)))
@@ -381,12 +384,17 @@ def fake_quant(x, scale, zero_point, scheme: QuantScheme,
 
 
 def _blocks(x: np.ndarray, scheme: QuantScheme) -> np.ndarray:
-    """`x` viewed as [scale shape..., elements of one block]."""
+    """`x` viewed as [scale shape..., elements of one block]; a shorter
+    last group is padded with NaN."""
     if scheme.granularity == "tensor":
         return x.reshape(-1)
     if scheme.granularity == "channel":
         return np.moveaxis(x, scheme.axis, 0).reshape(x.shape[scheme.axis], -1)
     shape = scheme.scale_shape(x.shape)
+    padding = [(0, 0)] * x.ndim
+    padding[scheme.axis] = (0, shape[scheme.axis] * scheme.group_size -
+                            x.shape[scheme.axis])
+    x = np.pad(x, padding, constant_values=np.nan)
     split = shape[:scheme.axis + 1] + (scheme.group_size,) + \
         shape[scheme.axis + 1:]
     return np.moveaxis(x.reshape(split), scheme.axis + 1, -1)

@@ -128,10 +128,12 @@ def test_budget_and_candidates_of_the_recipe_file(tmp_path):
     assert set(_bits(roomy).values()) == {32}
     report = _compile(tmp_path, "ragged", {"recipe": "mixed", "budget": 4.5,
                                            "candidates": ["4/g48", "4/g32"]})
-    # 48 does not divide K = 64: measured as unavailable, never chosen.
+    # 48 does not divide K = 64: groups of 48 and 16, two f16 scales a row
+    # like groups of 32, so both cost 4.5 bits per weight; each is measured.
     measured = json.loads((tmp_path / "ragged.work" / "sensitivity.json").read_text())
-    assert all("4/g48" not in layer["errors"] for layer in measured["layers"])
-    assert {layer["scheme"] for layer in report["layers"]} == {"4/g32"}
+    assert all("4/g48" in layer["errors"] for layer in measured["layers"])
+    assert {layer["scheme"] for layer in report["layers"]} <= {"4/g48", "4/g32"}
+    assert set(_bits(report).values()) == {4.5}
 
 
 def test_infeasible_budget_is_an_error(tmp_path):

@@ -105,6 +105,59 @@ def test_symmetric_sqnr_follows_level_count(tmp_path):
     assert np.all(np.abs(np.diff(sqnrs) - predicted) <= 0.1), sqnrs
 
 
+@pytest.mark.parametrize("bits, m", [(4, 3), (4, 40), (2, 40)])
+def test_ragged_groups_over_rows_of_odd_length(tmp_path, bits, m):
+    """K = 147 (a 7 x 7 convolution over 3 channels) in groups of 32: the
+    rows of sub-byte codes do not start on a byte, and the last group of 19
+    is padded to a whole one after its codes are widened to bytes."""
+    rng = np.random.default_rng(11)
+    n, k = 24, 147
+    w = (rng.standard_normal((n, k)) / 10).astype(np.float32)
+    path, _, _, _ = quantize(tmp_path, linear_module(w, m),
+                             f"weight-bits={bits} granularity=group "
+                             "group-size=32")
+    result = subprocess.run([str(COMPILE), str(path), "-o",
+                             str(tmp_path / "m")],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    model = runtime.load(tmp_path / "m.so")
+    wq = ref.quantize_weight(
+        w, ref.QuantScheme.parse(f"s{bits}, f32, group<1, 32>"))
+    x = rng.standard_normal((m, k)).astype(np.float32)
+    (y,) = model(x)
+    bound = k * 2.0**-23 * (np.abs(x).astype(np.float64) @
+                            np.abs(wq.dequantize()).astype(np.float64).T)
+    assert np.all(np.abs(y - ref.matmul(x, wq)) <= bound + 1e-30)
+
+
+def test_ragged_groups_keep_the_group_precision(tmp_path):
+    """K = 120 in groups of 32 (a convolution's or a head's K, say): three
+    groups of 32 and one of 24 a row, whose scales the SQNR and the bits
+    per weight count. They keep the precision of groups (within 1 dB of
+    groups of 30, which divide K) where one scale per row, what such
+    layers took before, loses several dB on heavy-tailed weights."""
+    rng = np.random.default_rng(5)
+    w = rng.standard_t(3, size=(64, 120)).astype(np.float32)
+    source = linear_module(w, 1)
+    results, bits = {}, {}
+    for name, options, text in [
+            ("ragged", "granularity=group group-size=32", "s4, f32, group<1, 32>"),
+            ("dividing", "granularity=group group-size=30", "s4, f32, group<1, 30>"),
+            ("channel", "", "s4, f32, channel<0>")]:
+        _, scheme, sqnr, bpw = quantize(tmp_path, source,
+                                        f"weight-bits=4 {options}")
+        reference = ref.QuantScheme.parse(text)
+        expected = ref.quantize_weight(w, reference)
+        assert sqnr == pytest.approx(ref.sqnr_db(w, expected.dequantize()),
+                                     abs=0.006)
+        assert bpw == pytest.approx(ref.bits_per_element(reference, w.shape))
+        results[name], bits[name] = sqnr, bpw
+    # Four f32 scales a row of 120 weights.
+    assert bits["ragged"] == pytest.approx(4 + 4 * 32 / 120)
+    assert abs(results["ragged"] - results["dividing"]) <= 1.0, results
+    assert results["ragged"] >= results["channel"] + 3.0, results
+
+
 @pytest.mark.parametrize("clip", ["minmax", "percentile", "mse"])
 def test_clipping_matches_reference(tmp_path, clip):
     """Heavy-tailed weights (Student t, 3 degrees of freedom), 4 bits in
@@ -138,6 +191,17 @@ _CASES = {
         ("s8, f32, channel<0>", "s8, f32, channel<0>"),
     "weight-bits=4 granularity=group group-size=32 activations=dynamic":
         ("s4, f32, group<1, 32>", "s8, f32, channel<0>"),
+    # Groups that do not divide K = 96: a shorter last group (16 of 40), or
+    # one group shorter than the group size.
+    "weight-bits=4 granularity=group group-size=40 scale-type=f16":
+        ("s4, f16, group<1, 40>", None),
+    "weight-bits=3 granularity=group group-size=128":
+        ("s3, f32, group<1, 128>", None),
+    "weight-bits=binary granularity=group group-size=40":
+        ("binary, f32, group<1, 40>", None),
+    "weight-bits=4 symmetric=false granularity=group group-size=40 "
+    "activations=dynamic":
+        ("u4, f32, group<1, 40>, asymmetric", "s8, f32, channel<0>"),
 }
 
 

@@ -909,16 +909,15 @@ mlir::lattice::compile::measureSensitivity(const SensitivityOptions &o) {
       llvm::Expected<QuantizedWeight> quantized = quantizeWeight(
           candidate.scheme, ClipMethod::MinMax, 0, values, layer.n, layer.k);
       if (!quantized) {
-        // A group size that does not divide K: not a candidate here.
+        // A scheme that cannot quantize this weight: not a candidate here.
         llvm::consumeError(quantized.takeError());
         measured.errors.push_back(std::numeric_limits<double>::quiet_NaN());
         continue;
       }
-      // Blocks are contiguous runs of the row-major weight.
-      size_t blockSize = values.size() / quantized->scales.size();
+      BlockIndexer blocks(candidate.scheme, {layer.n, layer.k});
       std::vector<float> rounded(values.size());
       for (size_t i = 0; i < rounded.size(); ++i) {
-        size_t block = i / blockSize;
+        int64_t block = blocks.getBlock(int64_t(i));
         rounded[i] = dequantizeValue(
             quantized->codes[i], float(quantized->scales[block]),
             quantized->zeroPoints.empty() ? 0 : quantized->zeroPoints[block]);

@@ -96,7 +96,10 @@ TEST(GPTQ, BlockSizeChangesNoCode) {
   perGroup.granularity = Granularity::PerGroup;
   perGroup.axis = 1;
   perGroup.groupSize = 32;
-  for (const QuantScheme &scheme : {perChannel4(), perGroup})
+  // Groups of 40 over K = 96: the last of each row has 16 columns.
+  QuantScheme ragged = perGroup;
+  ragged.groupSize = 40;
+  for (const QuantScheme &scheme : {perChannel4(), perGroup, ragged})
     for (bool actOrder : {false, true}) {
       auto choose = [&](llvm::ArrayRef<float> block) {
         return minMax(scheme, block);

@@ -228,17 +228,23 @@ TEST(PrecisionAssignment, CandidatesAndTheirBits) {
   EXPECT_EQ(bits("2/g32", 128, 256), 128 * 256 * 2 + 128 * 8 * 16);
   EXPECT_EQ(bits("8/channel", 128, 256), 128 * 256 * 8 + 128 * 32);
   EXPECT_EQ(bits("float", 128, 256), 128 * 256 * 32);
-  // A group that does not divide K: no size, and the quantizer refuses it
-  // (it would read past the weight).
-  EXPECT_EQ(bits("4/g32", 128, 48), -1);
+  // A group that does not divide K: two scales a row, the second for the
+  // last 16 weights, set by them alone.
+  EXPECT_EQ(bits("4/g32", 128, 48), 128 * 48 * 4 + 128 * 2 * 16);
   auto g32 = parsePrecisionCandidate("4/g32");
   ASSERT_TRUE(bool(g32));
   std::vector<float> weight(128 * 48, 1.0f);
-  auto refused =
+  for (int64_t r = 0; r < 128; ++r)
+    for (int64_t j = 32; j < 48; ++j)
+      weight[r * 48 + j] = 7.0f;
+  auto ragged =
       quantizeWeight(g32->scheme, ClipMethod::MinMax, 0, weight, 128, 48);
-  ASSERT_FALSE(bool(refused));
-  EXPECT_EQ(llvm::toString(refused.takeError()),
-            "group size 32 does not divide K = 48");
+  ASSERT_TRUE(bool(ragged)) << llvm::toString(ragged.takeError());
+  ASSERT_EQ(ragged->scales.size(), 256u);
+  EXPECT_NEAR(ragged->scales[0], 1.0 / 7.0, 1e-3); // f16
+  EXPECT_EQ(ragged->scales[1], 1.0);
+  EXPECT_EQ(ragged->codes[0], 7);
+  EXPECT_EQ(ragged->codes[47], 7);
   auto misshapen =
       quantizeWeight(g32->scheme, ClipMethod::MinMax, 0, weight, 128, 64);
   ASSERT_FALSE(bool(misshapen));

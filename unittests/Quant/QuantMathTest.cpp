@@ -433,11 +433,34 @@ TEST(StorageCostTest, BitsPerWeight) {
   QuantScheme ternary =
       makeScheme(StorageKind::Ternary, 2, true, llvm::APFloat::BFloat());
   EXPECT_EQ(computeStorageCost(ternary, {16, 16})->bitsPerElement, 2.0625);
+  // Groups of 32 over K = 48: two scales a row, the second for 16 weights:
+  // (48 x 8 + 2 x 32) / 48.
+  llvm::Expected<StorageCost> ragged =
+      computeStorageCost(grouped(kS8, 1, 32), {4, 48});
+  ASSERT_TRUE(bool(ragged));
+  EXPECT_EQ(ragged->numScales, 8);
+  EXPECT_EQ(ragged->totalBits, 4 * (48 * 8 + 2 * 32));
+}
+
+TEST(BlockIndexerTest, RaggedLastGroup) {
+  // [2, 5] in groups of 2 along axis 1: blocks 0 0 1 1 2 | 3 3 4 4 5.
+  BlockIndexer rows(grouped(kS8, 1, 2), {2, 5});
+  std::vector<int64_t> blocks;
+  for (int64_t e = 0; e < 10; ++e)
+    blocks.push_back(rows.getBlock(e));
+  EXPECT_EQ(blocks, (std::vector<int64_t>{0, 0, 1, 1, 2, 3, 3, 4, 4, 5}));
+  // [3, 2] in groups of 2 along axis 0: scale shape [2, 2], the second
+  // row of groups holding row 2 alone.
+  BlockIndexer columns(grouped(kS8, 0, 2), {3, 2});
+  blocks.clear();
+  for (int64_t e = 0; e < 6; ++e)
+    blocks.push_back(columns.getBlock(e));
+  EXPECT_EQ(blocks, (std::vector<int64_t>{0, 1, 0, 1, 2, 3}));
 }
 
 TEST(StorageCostTest, Errors) {
-  EXPECT_EQ(errorOf(computeStorageCost(grouped(kS8, 1, 32), {4, 48})),
-            "group size 32 does not divide dimension 48");
+  EXPECT_EQ(errorOf(computeStorageCost(grouped(kS8, 1, 0), {4, 48})),
+            "group size 0 is not positive");
   EXPECT_EQ(errorOf(computeStorageCost(perChannel(kS8, 2), {4, 48})),
             "axis 2 is out of range for rank 2");
   EXPECT_EQ(errorOf(computeStorageCost(kS8, {4, 0})),

@@ -371,7 +371,7 @@ void checkQ4(int64_t m, int64_t n, int64_t k, int64_t group, int64_t flags) {
   std::vector<uint8_t> codes(n * k / 2);
   for (uint8_t &byte : codes)
     byte = uint8_t(nibble(rng) | (nibble(rng) << 4));
-  int64_t groups = k / group;
+  int64_t groups = (k + group - 1) / group;
   std::vector<float> scales(n * groups);
   std::vector<uint16_t> halves(n * groups);
   std::vector<int8_t> zeros(n * groups);
@@ -416,6 +416,11 @@ TEST(GemmF32Q4, MatchesReference) {
     checkQ4(20, 31, 96, 32, LATTICE_UK_UNSIGNED | LATTICE_UK_ZERO_POINT);
     // Groups that are not a multiple of 16 (decoded element by element).
     checkQ4(7, 20, 48, 24, LATTICE_UK_ZERO_POINT);
+    // A shorter last group: K = 80 in groups of 32 (the vector decoder),
+    // K = 30 in groups of 8 and K = 14 in one group of 64.
+    checkQ4(9, 35, 80, 32, LATTICE_UK_SCALE_F16);
+    checkQ4(6, 17, 30, 8, LATTICE_UK_UNSIGNED | LATTICE_UK_ZERO_POINT);
+    checkQ4(4, 40, 14, 64, 0);
   }
 }
 

@@ -54,8 +54,8 @@ llvm::Expected<PrecisionCandidate>
 parsePrecisionCandidate(llvm::StringRef text);
 
 /// The bits that an [N, K] weight takes under `candidate` (codes, scales and
-/// zero points; 32 a weight in float). Fails when the group size does not
-/// divide K.
+/// zero points; 32 a weight in float): ceil(K / g) scales a row for groups
+/// of g.
 llvm::Expected<int64_t> getCandidateBits(const PrecisionCandidate &candidate,
                                          int64_t n, int64_t k);
 
@@ -74,7 +74,7 @@ struct SensitivityFile {
   struct Layer {
     std::string name;
     /// Per candidate, in the order of `candidates`; NaN where the layer
-    /// cannot take it (a group size that does not divide its K).
+    /// cannot take it.
     std::vector<double> errors;
   };
   std::vector<Layer> layers;

@@ -194,9 +194,9 @@ struct QuantizedWeight {
 
 /// Quantizes a row-major [N, K] weight block by block, each block's
 /// parameters chosen by chooseBlockParams. Blocks are contiguous in
-/// row-major order: the whole tensor, one row, or one group of a row. Fails
-/// when `values` does not hold N x K values or the group size does not
-/// divide K.
+/// row-major order: the whole tensor, one row, or one group of a row (the
+/// last group of each row shorter when the group size does not divide K).
+/// Fails when `values` does not hold N x K values.
 llvm::Expected<QuantizedWeight>
 quantizeWeight(const QuantScheme &scheme, ClipMethod clip, double percentile,
                llvm::ArrayRef<float> values, int64_t n, int64_t k);
@@ -207,14 +207,15 @@ quantizeWeight(const QuantScheme &scheme, ClipMethod clip, double percentile,
 /// shape getScaleShape() per group.
 class BlockIndexer {
 public:
-  /// `shape` is static and fits the scheme (axis in range, groups dividing
-  /// the axis), as the verifiers guarantee.
+  /// `shape` is static and fits the scheme (axis in range), as the
+  /// verifiers guarantee; a group size that does not divide the axis leaves
+  /// a shorter last group.
   BlockIndexer(const QuantScheme &scheme, llvm::ArrayRef<int64_t> shape);
   int64_t getBlock(int64_t element) const;
 
 private:
   Granularity granularity;
-  int64_t axisSize = 1, innerSize = 1, groupSize = 1;
+  int64_t axisSize = 1, innerSize = 1, groupSize = 1, groupsAlong = 1;
 };
 
 /// Quantizes a whole tensor (row-major `values` of static `shape`) with

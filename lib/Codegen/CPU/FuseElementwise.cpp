@@ -42,6 +42,24 @@ static bool isFusedWithoutRecomputation(OpOperand *operand) {
   return !consumer || consumer.getMatchingIndexingMap(operand).isPermutation();
 }
 
+/// Whether `op` reads a tensor of sub-byte codes.
+static bool readsSubByteCodes(Operation *op) {
+  return op && llvm::any_of(op->getOperandTypes(), [](Type type) {
+           auto element = dyn_cast<IntegerType>(getElementTypeOrSelf(type));
+           return element && element.getWidth() < 8;
+         });
+}
+
+/// Upstream's rule, except for reshapes around an op that reads sub-byte
+/// codes: a run of codes flattened to be read in one piece (the widening of
+/// a shorter last group's codes) stays flat, since rows of codes need not
+/// start on a byte, where vector loads of a row would have to.
+static bool foldsReshape(OpOperand *operand) {
+  return hasSingleUseProducer(operand) &&
+         !readsSubByteCodes(operand->get().getDefiningOp()) &&
+         !readsSubByteCodes(operand->getOwner());
+}
+
 namespace {
 struct CPUFuseElementwisePass final
     : lattice::impl::CPUFuseElementwisePassBase<CPUFuseElementwisePass> {
@@ -50,8 +68,7 @@ struct CPUFuseElementwisePass final
     RewritePatternSet patterns(context);
     linalg::populateElementwiseOpsFusionPatterns(patterns,
                                                  isFusedWithoutRecomputation);
-    linalg::populateFoldReshapeOpsByExpansionPatterns(patterns,
-                                                      hasSingleUseProducer);
+    linalg::populateFoldReshapeOpsByExpansionPatterns(patterns, foldsReshape);
     tensor::populateBubbleUpExpandShapePatterns(patterns);
     affine::AffineApplyOp::getCanonicalizationPatterns(patterns, context);
     linalg::GenericOp::getCanonicalizationPatterns(patterns, context);

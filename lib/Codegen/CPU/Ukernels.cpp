@@ -103,8 +103,10 @@ bool mlir::lattice::isQ4UkernelCandidate(MatmulOp op, unsigned vectorBits) {
       !isFloatActivation(op) || !isQ4Weight(op) ||
       op.getLhs().getType().getRank() != 2 || getRows(op) > kMaxGemvRows)
     return false;
+  // Whole groups (a shorter last one goes through the generated code).
   auto rhs = cast<QuantType>(op.getRhs().getType().getElementType());
-  return rhs.getGroupSize() % 32 == 0;
+  return rhs.getGroupSize() % 32 == 0 &&
+         op.getRhs().getType().getDimSize(1) % rhs.getGroupSize() == 0;
 }
 
 /// The layout that the driver stored the rhs of `op` in (the attribute of
@@ -159,15 +161,17 @@ static bool isGemmF32Candidate(MatmulOp op, unsigned vectorBits) {
            hasWeightLayout(op, kF32PanelsLayout)));
 }
 
-/// f32 activations and 4-bit grouped weights (even groups), more rows than
-/// the GEMV takes.
+/// f32 activations and 4-bit grouped weights (even groups and K, whose rows
+/// are whole bytes; the last group may be shorter), more rows than the GEMV
+/// takes.
 static bool isGemmF32Q4Candidate(MatmulOp op, unsigned vectorBits) {
   if (vectorBits < kGemmVectorBits || !hasKernelShapes(op) ||
       !isFloatActivation(op) || !isQ4Weight(op) ||
       getRows(op) < std::max(kMinGemmRows, kMaxGemvRows + 1))
     return false;
   auto rhs = cast<QuantType>(op.getRhs().getType().getElementType());
-  return rhs.getGroupSize() % 2 == 0;
+  return rhs.getGroupSize() % 2 == 0 &&
+         op.getRhs().getType().getDimSize(1) % 2 == 0;
 }
 
 /// 8-bit activations (per tensor, or per row of a matrix, with or without

@@ -52,15 +52,55 @@ Value f32Constant(OpBuilder &b, Location loc, double value) {
 /// zero-extension by storage kind; binary codes become +-1.
 Value extendCode(OpBuilder &b, Location loc, QuantType type, Value code,
                  IntegerType wide) {
+  unsigned width = code.getType().getIntOrFloatBitWidth();
   if (type.getStorageKind() == StorageKind::Binary) {
     Value one = arith::ConstantOp::create(b, loc, b.getIntegerAttr(wide, 1));
     Value minusOne =
         arith::ConstantOp::create(b, loc, b.getIntegerAttr(wide, -1));
-    return arith::SelectOp::create(b, loc, code, one, minusOne);
+    Value bit = code;
+    if (width > 1) // widened by widenCodes
+      bit = arith::CmpIOp::create(
+          b, loc, arith::CmpIPredicate::ne, code,
+          arith::ConstantOp::create(b, loc, b.getZeroAttr(code.getType())));
+    return arith::SelectOp::create(b, loc, bit, one, minusOne);
   }
+  if (width == wide.getWidth())
+    return code;
   if (type.getStorageKind() == StorageKind::Unsigned)
     return arith::ExtUIOp::create(b, loc, wide, code);
   return arith::ExtSIOp::create(b, loc, wide, code);
+}
+
+Value widenCodes(OpBuilder &b, Location loc, QuantType type, Value codes) {
+  IntegerType i8 = b.getI8Type();
+  auto codesType = cast<RankedTensorType>(codes.getType());
+  if (codesType.getElementTypeBitWidth() >= 8)
+    return codes;
+  // Over the codes as one run: a row of sub-byte codes need not start on a
+  // byte, which the vector loads of a row-by-row loop would have to.
+  SmallVector<ReassociationIndices> all(1);
+  for (int64_t dim = 0; dim < codesType.getRank(); ++dim)
+    all.front().push_back(dim);
+  Value flat = codes;
+  if (codesType.getRank() != 1)
+    flat = tensor::CollapseShapeOp::create(b, loc, codes, all);
+  Value wide = mapElements(
+      b, loc, flat, i8, [&](OpBuilder &nested, Location nestedLoc, Value code) {
+        return widenCode(nested, nestedLoc, type, code, i8);
+      });
+  if (codesType.getRank() == 1)
+    return wide;
+  return tensor::ExpandShapeOp::create(b, loc, codesType.clone(i8), wide, all,
+                                       tensor::getMixedSizes(b, loc, codes));
+}
+
+Value widenCode(OpBuilder &b, Location loc, QuantType type, Value code,
+                IntegerType wide) {
+  // Binary codes keep their bit (extendCode reads any nonzero as +1).
+  if (type.getStorageKind() == StorageKind::Signed ||
+      type.getStorageKind() == StorageKind::Ternary)
+    return arith::ExtSIOp::create(b, loc, wide, code);
+  return arith::ExtUIOp::create(b, loc, wide, code);
 }
 
 /// q - z in `wide` (z may be null for symmetric schemes). Zero points lie in
@@ -94,6 +134,36 @@ Value buildZeroTensor(OpBuilder &b, Location loc, ArrayRef<OpFoldResult> sizes,
   Value empty = tensor::EmptyOp::create(b, loc, sizes, elementType);
   Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(elementType));
   return linalg::FillOp::create(b, loc, zero, empty).getResult(0);
+}
+
+Value padToWholeGroups(OpBuilder &b, Location loc, Value value, int64_t axis,
+                       int64_t group) {
+  auto type = cast<RankedTensorType>(value.getType());
+  int64_t size = type.getDimSize(axis);
+  int64_t padded = llvm::alignTo(size, group);
+  if (padded == size)
+    return value;
+  SmallVector<int64_t> shape(type.getShape());
+  shape[axis] = padded;
+  SmallVector<OpFoldResult> low(type.getRank(), b.getIndexAttr(0));
+  SmallVector<OpFoldResult> high(low);
+  high[axis] = b.getIndexAttr(padded - size);
+  Value zero =
+      arith::ConstantOp::create(b, loc, b.getZeroAttr(type.getElementType()));
+  return tensor::PadOp::create(b, loc, type.clone(shape), value, low, high,
+                               zero);
+}
+
+Value sliceAxis(OpBuilder &b, Location loc, Value value, int64_t axis,
+                int64_t size) {
+  auto type = cast<RankedTensorType>(value.getType());
+  if (type.getDimSize(axis) == size)
+    return value;
+  SmallVector<OpFoldResult> offsets(type.getRank(), b.getIndexAttr(0));
+  SmallVector<OpFoldResult> sizes = tensor::getMixedSizes(b, loc, value);
+  SmallVector<OpFoldResult> strides(type.getRank(), b.getIndexAttr(1));
+  sizes[axis] = b.getIndexAttr(size);
+  return tensor::ExtractSliceOp::create(b, loc, value, offsets, sizes, strides);
 }
 
 /// Applies `body` to every element of `value`, giving a tensor of

@@ -33,9 +33,21 @@ Value fromF32(OpBuilder &b, Location loc, Value value, Type type);
 Value f32Constant(OpBuilder &b, Location loc, double value);
 
 /// Widens a code to `wide`: sign- or zero-extension by storage kind; binary
-/// codes become +-1.
+/// codes become +-1. Takes codes of the storage type or, from widenCodes,
+/// wider ones.
 Value extendCode(OpBuilder &b, Location loc, QuantType type, Value code,
                  IntegerType wide);
+
+/// The codes of a tensor narrower than a byte (sub-byte storage) in i8,
+/// bits kept: sign-extended for signed and ternary codes, zero-extended for
+/// unsigned and binary ones; `codes` itself when they are bytes or wider.
+/// Slices and paddings of sub-byte tensors cannot be bufferized in place
+/// (their rows need not start on a byte), those of i8 ones can.
+Value widenCodes(OpBuilder &b, Location loc, QuantType type, Value codes);
+
+/// One code of widenCodes, to `wide`.
+Value widenCode(OpBuilder &b, Location loc, QuantType type, Value code,
+                IntegerType wide);
 
 /// q - z in `wide` (z may be null for symmetric schemes).
 Value subtractZeroPoint(OpBuilder &b, Location loc, QuantType type, Value code,
@@ -48,6 +60,17 @@ Value buildDequantizeF32(OpBuilder &b, Location loc, QuantType type, Value code,
 /// A zero-filled tensor of the given sizes and element type.
 Value buildZeroTensor(OpBuilder &b, Location loc, ArrayRef<OpFoldResult> sizes,
                       Type elementType);
+
+/// `value` with its static dimension `axis` padded with zeros at the end to
+/// a multiple of `group`, so that a shorter last group of a per-group scheme
+/// is a whole one; `value` itself when `group` divides the dimension.
+Value padToWholeGroups(OpBuilder &b, Location loc, Value value, int64_t axis,
+                       int64_t group);
+
+/// The first `size` elements of `value` along `axis` (undoes
+/// padToWholeGroups); `value` itself when it has that many.
+Value sliceAxis(OpBuilder &b, Location loc, Value value, int64_t axis,
+                int64_t size);
 
 /// Applies `body` to every element of `value`, giving a tensor of
 /// `elementType`.

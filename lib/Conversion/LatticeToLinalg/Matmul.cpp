@@ -72,16 +72,25 @@ static AffineMap getMatmulScaleMap(OpBuilder &b, QuantType type, bool isLhs,
   return AffineMap::get(numDims, 0, results, b.getContext());
 }
 
-/// Expands the last dimension of `value` into [K / group, group], casting a
-/// dynamic K to the static `k` first.
-static Value expandK(OpBuilder &b, Location loc, Value value, int64_t k,
-                     int64_t group) {
+/// Expands the last dimension of an operand into [ceil(K / group), group],
+/// casting a dynamic K to the static `k` first and padding it with zeros to
+/// whole groups (padToWholeGroups; sub-byte codes widened to i8 first): a
+/// zero code or activation adds nothing when the other operand's zero point
+/// is 0, as the verifier requires of integer products.
+static Value expandK(OpBuilder &b, Location loc, const MatmulOperand &operand,
+                     int64_t k, int64_t group) {
+  Value value = operand.value;
   auto type = cast<RankedTensorType>(value.getType());
   SmallVector<int64_t> shape(type.getShape());
   if (ShapedType::isDynamic(shape.back())) {
     shape.back() = k;
     value = tensor::CastOp::create(b, loc, type.clone(shape), value);
   }
+  if (k % group != 0 && operand.type)
+    value = widenCodes(b, loc, operand.type, value);
+  value = padToWholeGroups(b, loc, value, type.getRank() - 1, group);
+  type = cast<RankedTensorType>(value.getType());
+  k = llvm::alignTo(k, group);
   SmallVector<ReassociationIndices> reassociation;
   SmallVector<int64_t> expanded;
   SmallVector<OpFoldResult> sizes;
@@ -133,8 +142,8 @@ struct MatmulOpLowering final : OpConversionPattern<MatmulOp> {
       if (type && type.isPerGroup())
         space.group = type.getGroupSize();
     if (space.group) {
-      lhs.value = expandK(rewriter, loc, lhs.value, k, space.group);
-      rhs.value = expandK(rewriter, loc, rhs.value, k, space.group);
+      lhs.value = expandK(rewriter, loc, lhs, k, space.group);
+      rhs.value = expandK(rewriter, loc, rhs, k, space.group);
     }
 
     SmallVector<OpFoldResult> resultSizes;

@@ -116,16 +116,29 @@ static Value buildQuantizeScalar(OpBuilder &b, Location loc, QuantType type,
   return arith::TruncIOp::create(b, loc, getStorageType(type), wide);
 }
 
-/// A per-group scheme's view of `input`: the grouped axis expanded into
-/// [D / g, g] so that blocks are indexed by a projected permutation. Other
-/// schemes see `input` unchanged. `reassociation` collapses the view back.
+/// Whether `type`'s groups leave a shorter last one along the axis of a
+/// tensor of `shape`.
+static bool hasRaggedGroup(QuantType type, ArrayRef<int64_t> shape) {
+  return type.isPerGroup() && shape[type.getAxis()] % type.getGroupSize() != 0;
+}
+
+/// A per-group scheme's view of `input`: the grouped axis, padded with zeros
+/// to whole groups (padToWholeGroups; sub-byte codes widened to i8 first),
+/// expanded into [ceil(D / g), g] so that blocks are indexed by a projected
+/// permutation. Other schemes see `input` unchanged. `reassociation`
+/// collapses the view back (to the padded size).
 static Value
 expandGroups(OpBuilder &b, Location loc, Value input, QuantType type,
              SmallVectorImpl<ReassociationIndices> &reassociation) {
   if (!type.isPerGroup())
     return input;
-  auto inputType = cast<RankedTensorType>(input.getType());
   int64_t axis = type.getAxis();
+  if (hasRaggedGroup(type,
+                     cast<RankedTensorType>(input.getType()).getShape()) &&
+      isa<IntegerType>(getElementTypeOrSelf(input.getType())))
+    input = widenCodes(b, loc, type, input);
+  input = padToWholeGroups(b, loc, input, axis, type.getGroupSize());
+  auto inputType = cast<RankedTensorType>(input.getType());
   SmallVector<int64_t> shape;
   SmallVector<OpFoldResult> sizes;
   for (int64_t dim = 0; dim < inputType.getRank(); ++dim) {
@@ -137,7 +150,7 @@ expandGroups(OpBuilder &b, Location loc, Value input, QuantType type,
       reassociation.push_back({next});
       continue;
     }
-    // The verifier guarantees a static axis divisible by the group size.
+    // The verifier guarantees a static axis; it is whole groups now.
     shape.append({size / type.getGroupSize(), type.getGroupSize()});
     sizes.append({b.getIndexAttr(size / type.getGroupSize()),
                   b.getIndexAttr(type.getGroupSize())});
@@ -174,6 +187,15 @@ static Value buildBlockwiseGeneric(
   int64_t rank = cast<RankedTensorType>(source.getType()).getRank();
   AffineMap identity = b.getMultiDimIdentityMap(rank);
   AffineMap scaleMap = getBlockMap(b, type, rank);
+  // Sub-byte codes of a padded view are produced in i8, sliced, then
+  // narrowed (see widenCodes).
+  Type storedType = resultElementType;
+  auto narrow = dyn_cast<IntegerType>(resultElementType);
+  if (!narrow || narrow.getWidth() >= 8 ||
+      !hasRaggedGroup(type, inputType.getShape()))
+    narrow = nullptr;
+  else
+    resultElementType = b.getI8Type();
 
   SmallVector<Value> inputs = {source, scale};
   SmallVector<AffineMap> maps = {identity, scaleMap};
@@ -191,13 +213,29 @@ static Value buildBlockwiseGeneric(
       iterators, [&](OpBuilder &nested, Location nestedLoc, ValueRange args) {
         Value result = body(nested, nestedLoc, args[0], args[1],
                             zeroPoint ? args[2] : Value());
+        if (narrow)
+          result =
+              widenCode(nested, nestedLoc, type, result, nested.getI8Type());
         linalg::YieldOp::create(nested, nestedLoc, result);
       });
   Value result = generic.getResult(0);
   if (!type.isPerGroup())
     return result;
-  return tensor::CollapseShapeOp::create(
-      b, loc, inputType.clone(resultElementType), result, reassociation);
+  SmallVector<int64_t> padded(inputType.getShape());
+  padded[type.getAxis()] =
+      llvm::alignTo(padded[type.getAxis()], type.getGroupSize());
+  result = tensor::CollapseShapeOp::create(
+      b, loc, RankedTensorType::get(padded, resultElementType), result,
+      reassociation);
+  result = sliceAxis(b, loc, result, type.getAxis(),
+                     inputType.getDimSize(type.getAxis()));
+  if (!narrow)
+    return result;
+  return mapElements(b, loc, result, storedType,
+                     [&](OpBuilder &nested, Location nestedLoc, Value code) {
+                       return arith::TruncIOp::create(nested, nestedLoc,
+                                                      storedType, code);
+                     });
 }
 
 /// The scale (in f32, already rounded to the scale type) and zero point

@@ -50,8 +50,9 @@
 // RUN: echo '{"version": 1, "candidates": ["4/g32"], "layers": [{"name": "first", "errors": {"4/g32": 1}}]}' > %t/l.json
 // RUN: not lattice-opt %S/../../Tools/Inputs/three-layers.mlir --lattice-assign-precision=sensitivity=%t/l.json 2>&1 | FileCheck %s --check-prefix=UNMEASURED
 // UNMEASURED: error: lattice-assign-precision: layer 'middle' has no measurement in sensitivity file '{{.*}}l.json'
-// A layer whose K (64) no measured group size divides.
-// RUN: echo '{"version": 1, "candidates": ["4/g48"], "layers": [{"name": "first", "errors": {"4/g48": 1}}, {"name": "middle", "errors": {"4/g48": 1}}, {"name": "last", "errors": {"4/g48": 1}}]}' > %t/m.json
+// A layer the file measures under no candidate (a group size that does not
+// divide K, 48 of 64 here, is a candidate like any other).
+// RUN: echo '{"version": 1, "candidates": ["4/g48"], "layers": [{"name": "first", "errors": {}}, {"name": "middle", "errors": {"4/g48": 1}}, {"name": "last", "errors": {"4/g48": 1}}]}' > %t/m.json
 // RUN: not lattice-opt %S/../../Tools/Inputs/three-layers.mlir --lattice-assign-precision=sensitivity=%t/m.json 2>&1 | FileCheck %s --check-prefix=NO-CANDIDATE
 // NO-CANDIDATE: error: lattice-assign-precision: layer 'first' (64 x 64) can take none of the measured candidates
 // A layer the file measures but the module lacks.

@@ -87,8 +87,9 @@ func.func @quantize_axis_out_of_range(%x: tensor<4x8xf32>, %s: tensor<4xf32>) {
 
 // -----
 
-func.func @quantize_group_does_not_divide(%x: tensor<4x48xf32>, %s: tensor<4x1xf32>) {
-  // expected-error@+1 {{'lattice.quantize' op group size 32 does not divide dimension 48 of axis 1}}
+/// Groups of 32 over 48 elements: two, the second of 16.
+func.func @quantize_ragged_group_scale(%x: tensor<4x48xf32>, %s: tensor<4x1xf32>) {
+  // expected-error@+1 {{'lattice.quantize' op scale type 'tensor<4x1xf32>' does not match 'tensor<4x2xf32>' implied by the scheme}}
   %q = lattice.quantize %x, %s : (tensor<4x48xf32>, tensor<4x1xf32>) -> tensor<4x48x!lattice.quant<s4, f32, group<1, 32>>>
   return
 }
@@ -416,6 +417,18 @@ func.func @matmul_i32_overflow(%x: tensor<1x131072x!lattice.quant<s8, f32>>, %w:
   return
 }
 
+// -----
+
+/// K = 40 in groups of 32: the last group of 8 is lowered as a whole one
+/// padded with zero codes, whose products with the other side's codes
+/// vanish only when one of the two zero points is 0.
+func.func @matmul_ragged_group_two_zero_points(%x: tensor<2x40x!lattice.quant<u8, f32, channel<0>, asymmetric>>, %sx: tensor<2xf32>, %zx: tensor<2xi16>, %w: tensor<4x40x!lattice.quant<u4, f32, group<1, 32>, asymmetric>>, %sw: tensor<4x2xf32>, %zw: tensor<4x2xi8>) {
+  // expected-error@+1 {{'lattice.matmul' op groups of 32 leave a shorter last group of K = 40, which needs lhs or rhs without a zero point}}
+  %y = lattice.matmul %x, %w lhs_scale(%sx) lhs_zero_point(%zx) rhs_scale(%sw) rhs_zero_point(%zw) accumulate(i32)
+      : (tensor<2x40x!lattice.quant<u8, f32, channel<0>, asymmetric>>, tensor<4x40x!lattice.quant<u4, f32, group<1, 32>, asymmetric>>, tensor<2xf32>, tensor<2xi16>, tensor<4x2xf32>, tensor<4x2xi8>) -> tensor<2x4xf32>
+  return
+}
+
 //===----------------------------------------------------------------------===//
 // channel_scale and norms
 //===----------------------------------------------------------------------===//
@@ -579,14 +592,6 @@ func.func @scast_both_integer(%c: tensor<4xi8>) {
 func.func @scast_shape(%c: tensor<4xi8>) {
   // expected-error@+1 {{'lattice.scast' op input and result shapes must match}}
   %r = lattice.scast %c : tensor<4xi8> to tensor<8x!lattice.quant<s8, f32>>
-  return
-}
-
-// -----
-
-func.func @scast_group_does_not_divide(%c: tensor<2x6xi8>) {
-  // expected-error@+1 {{'lattice.scast' op group size 4 does not divide dimension 6 of axis 1}}
-  %r = lattice.scast %c : tensor<2x6xi8> to tensor<2x6x!lattice.quant<s4, f32, group<1, 4>>>
   return
 }
 

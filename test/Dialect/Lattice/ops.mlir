@@ -73,6 +73,14 @@ func.func @dequantize(%q: tensor<64x128x!s4_group>, %s: tensor<64x4xf16>) -> ten
   return %x : tensor<64x128xf32>
 }
 
+/// Groups of 32 over K = 72: three scales a row, the last for 8 elements.
+// CHECK-LABEL: func.func @dequantize_ragged
+// CHECK: lattice.dequantize {{.*}} : (tensor<16x72x!lattice.quant<s4, f16, group<1, 32>>>, tensor<16x3xf16>) -> tensor<16x72xf32>
+func.func @dequantize_ragged(%q: tensor<16x72x!s4_group>, %s: tensor<16x3xf16>) -> tensor<16x72xf32> {
+  %x = lattice.dequantize %q, %s : (tensor<16x72x!s4_group>, tensor<16x3xf16>) -> tensor<16x72xf32>
+  return %x : tensor<16x72xf32>
+}
+
 // CHECK-LABEL: func.func @requantize
 // CHECK-SAME: (%[[INPUT:.*]]: tensor<4x8x!lattice.quant<u8, f32, channel<0>, asymmetric>>, %[[IN_SCALE:.*]]: tensor<4xf32>, %[[IN_ZP:.*]]: tensor<4xi16>, %[[OUT_SCALE:.*]]: tensor<f32>)
 // CHECK: lattice.requantize %[[INPUT]], %[[IN_SCALE]], %[[IN_ZP]] to %[[OUT_SCALE]] : {{.*}} -> tensor<4x8x!lattice.quant<s4, f32>>

@@ -28,15 +28,6 @@
 // RUN: not lattice-opt %s --lattice-quantize="skip=fc(" 2>&1 | FileCheck %s --check-prefix=REGEX
 // REGEX: lattice-quantize: skip pattern 'fc(' is not a regular expression: parentheses not balanced
 
-func.func @group_does_not_divide(%x: tensor<1x6xf32>) -> tensor<1x2xf32> {
-  %w = arith.constant dense<1.0> : tensor<2x6xf32> loc("odd")
-  // expected-error@+1 {{layer 'odd': group size 4 does not divide K = 6; skip the layer or override its scheme}}
-  %y = lattice.matmul %x, %w accumulate(f32) : (tensor<1x6xf32>, tensor<2x6xf32>) -> tensor<1x2xf32>
-  return %y : tensor<1x2xf32>
-}
-
-// -----
-
 func.func @non_finite_weight(%x: tensor<1x4xf32>) -> tensor<1x2xf32> {
   %w = arith.constant dense<[[1.0, 2.0, 3.0, 4.0], [1.0, 0x7FC00000, 3.0, 4.0]]> : tensor<2x4xf32> loc("fc")
   // expected-error@+1 {{layer 'fc': weight element [1, 1] is nan}}

@@ -41,9 +41,8 @@
 // RUN: not lattice-opt %S/../../Tools/Inputs/three-layers.mlir "--lattice-recipe-w8a8=float-stats=s.safetensors recipe-file=%t/qep.json" 2>&1 \
 // RUN:   | FileCheck %s --check-prefix=QEP-ACTIVATIONS
 
-// w4a16: groups of 128 along K, f16 scales; a K of 64 that 128 does not
-// divide falls back to one scale per output channel.
-// W4A16-COUNT-3: lattice.matmul {{.*}}!lattice.quant<s4, f16, channel<0>>
+// w4a16: groups of 128 along K, f16 scales; a K of 64 is one shorter group.
+// W4A16-COUNT-3: lattice.matmul {{.*}}!lattice.quant<s4, f16, group<1, 128>>
 // G32-COUNT-3: lattice.matmul {{.*}}!lattice.quant<s4, f16, group<1, 32>>
 // mixed: the first and the last layer in 8 bits per channel.
 // MIXED: lattice.matmul {{.*}}!lattice.quant<s8, f16, channel<0>>

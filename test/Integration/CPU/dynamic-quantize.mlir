@@ -2,7 +2,7 @@
 // points against values computed by hand from the documented semantics:
 // ranges widened to contain 0, NaN skipped, all-zero and infinite blocks
 // falling back to scale 1, asymmetric zero points from the rounded scale,
-// groups and ternary storage.
+// groups (a shorter last one included) and ternary storage.
 //
 // RUN: lattice-opt %s --lattice-lower-to-cpu="target-cpu=x86-64" \
 // RUN: | mlir-runner -e main -entry-point-result=void \
@@ -85,6 +85,23 @@ func.func @main() {
   %c2 = lattice.dequantize %q2, %one2 : (tensor<1x4x!lattice.quant<s4, f32, group<1, 2>>>, tensor<1x2xf32>) -> tensor<1x4xf32>
   %p2 = tensor.cast %c2 : tensor<1x4xf32> to tensor<?x?xf32>
   call @printF2(%p2) : (tensor<?x?xf32>) -> ()
+
+  // s4 in groups of 2 over K = 5: the third group holds the last element
+  // alone. Row 0: scales 1, 0.5 / 7 and 3.5 / 7. Row 1: scales 2 / 7, 1
+  // (all zero) and 1 / 7.
+  // CHECK: [1,   -7,   7,   -2,   7],
+  // CHECK-NEXT: [7,   0,   0,   0,   -7]
+  // CHECK: [1,   0.0714286,   0.5],
+  // CHECK-NEXT: [0.285714,   1,   0.142857]
+  %x4 = arith.constant dense<[[1.0, -7.0, 0.5, -0.125, 3.5], [2.0, 0.0, 0.0, 0.0, -1.0]]> : tensor<2x5xf32>
+  %q4, %s4 = lattice.dynamic_quantize %x4
+      : (tensor<2x5xf32>) -> (tensor<2x5x!lattice.quant<s4, f32, group<1, 2>>>, tensor<2x3xf32>)
+  %one4 = arith.constant dense<1.0> : tensor<2x3xf32>
+  %c4 = lattice.dequantize %q4, %one4 : (tensor<2x5x!lattice.quant<s4, f32, group<1, 2>>>, tensor<2x3xf32>) -> tensor<2x5xf32>
+  %p4 = tensor.cast %c4 : tensor<2x5xf32> to tensor<?x?xf32>
+  call @printF2(%p4) : (tensor<?x?xf32>) -> ()
+  %ps4 = tensor.cast %s4 : tensor<2x3xf32> to tensor<?x?xf32>
+  call @printF2(%ps4) : (tensor<?x?xf32>) -> ()
 
   // Ternary per tensor: scale 1; 0.25 -> 0, 0.75 -> 1.
   // CHECK: [0,  -1,  1]

@@ -452,9 +452,20 @@ LogicalResult MatmulOp::verify() {
 
   auto lhsQuant = dyn_cast<QuantType>(lhsType.getElementType());
   auto rhsQuant = dyn_cast<QuantType>(rhsType.getElementType());
-  if (lhsQuant && rhsQuant)
-    return verifyIntegerAccumulator(*this, lhsQuant, rhsQuant,
-                                    ShapedType::isDynamic(lhsK) ? rhsK : lhsK);
+  if (lhsQuant && rhsQuant) {
+    // A shorter last group is lowered as a whole one padded with zero
+    // codes, whose products vanish only where one side has no zero point.
+    int64_t k = ShapedType::isDynamic(lhsK) ? rhsK : lhsK;
+    for (QuantType type : {lhsQuant, rhsQuant})
+      if (type.isPerGroup() && !ShapedType::isDynamic(k) &&
+          k % type.getGroupSize() != 0 && getLhsZeroPoint() &&
+          getRhsZeroPoint())
+        return emitOpError("groups of ")
+               << type.getGroupSize()
+               << " leave a shorter last group of K = " << k
+               << ", which needs lhs or rhs without a zero point";
+    return verifyIntegerAccumulator(*this, lhsQuant, rhsQuant, k);
+  }
   if (!getAccumulator().isF32())
     return emitOpError("float accumulation needs an f32 accumulator, got ")
            << getAccumulator();

@@ -94,10 +94,6 @@ QuantType::verifyForShape(function_ref<InFlightDiagnostic()> emitError,
   int64_t dim = shape[axis];
   if (ShapedType::isDynamic(dim))
     return emitError() << "grouped axis " << axis << " must have a static size";
-  if (dim % getGroupSize() != 0)
-    return emitError() << "group size " << getGroupSize()
-                       << " does not divide dimension " << dim << " of axis "
-                       << axis;
   return success();
 }
 
@@ -108,8 +104,10 @@ SmallVector<int64_t> QuantType::getScaleShape(ArrayRef<int64_t> shape) const {
   case Granularity::PerChannel:
     return {shape[getAxis()]};
   case Granularity::PerGroup: {
+    // A group size that does not divide the axis leaves a shorter last
+    // group.
     SmallVector<int64_t> scaleShape(shape);
-    scaleShape[getAxis()] /= getGroupSize();
+    scaleShape[getAxis()] = llvm::divideCeil(shape[getAxis()], getGroupSize());
     return scaleShape;
   }
   }

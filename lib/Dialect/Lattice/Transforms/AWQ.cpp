@@ -144,8 +144,7 @@ std::optional<QuantScheme> LatticeAWQPass::getScheme(MatmulOp op,
         scheme.granularity = Granularity::PerGroup;
     }
   }
-  if (scheme.granularity == Granularity::PerGroup &&
-      (scheme.groupSize < 1 || k % scheme.groupSize != 0))
+  if (scheme.granularity == Granularity::PerGroup && scheme.groupSize < 1)
     scheme.granularity = Granularity::PerChannel;
   scheme.axis = scheme.granularity == Granularity::PerGroup ? 1 : 0;
   if (scheme.bits < 2 || scheme.bits > kMaxStorageBits ||
@@ -154,11 +153,15 @@ std::optional<QuantScheme> LatticeAWQPass::getScheme(MatmulOp op,
   return scheme;
 }
 
-/// The length of the blocks of `scheme` on a row-major [n, k] weight.
-static int64_t getBlockLength(const QuantScheme &scheme, int64_t n, int64_t k) {
-  return scheme.granularity == Granularity::PerTensor    ? n * k
-         : scheme.granularity == Granularity::PerChannel ? k
-                                                         : scheme.groupSize;
+/// The length of the block of `scheme` that starts at element `start` of a
+/// row-major [n, k] weight (a row's last group is shorter when the group
+/// size does not divide k).
+static int64_t getBlockLength(const QuantScheme &scheme, int64_t n, int64_t k,
+                              int64_t start) {
+  return scheme.granularity == Granularity::PerTensor ? n * k
+         : scheme.granularity == Granularity::PerChannel
+             ? k
+             : std::min(scheme.groupSize, k - start % k);
 }
 
 /// Rounds `block` to nearest into `out`, with the min-max range scaled by
@@ -193,16 +196,18 @@ double LatticeAWQPass::getOutputError(ArrayRef<SmoothingLayer> layers,
   for (auto [layer, d] : llvm::zip_equal(layers, data)) {
     if (!d.scheme)
       continue;
-    int64_t n = layer.n, length = getBlockLength(*d.scheme, n, k);
+    int64_t n = layer.n;
     std::vector<float> scaled(n * k);
     for (int64_t e = 0; e < n * k; ++e)
       scaled[e] = float(double(layer.weight[e]) * factors[e % k]);
     std::vector<double> error(n * k);
-    for (int64_t start = 0; start < n * k; start += length)
+    for (int64_t start = 0, length; start < n * k; start += length) {
+      length = getBlockLength(*d.scheme, n, k, start);
       if (!roundBlock(*d.scheme, ArrayRef<float>(scaled).slice(start, length),
                       1.0, MutableArrayRef<double>(error).slice(start, length),
                       clip == "mse"))
         return INFINITY;
+    }
     for (int64_t e = 0; e < n * k; ++e)
       error[e] = double(layer.weight[e]) - error[e] / factors[e % k];
     total += computeOutputErrors(d.xtx, n, k, {error.data()})[0];
@@ -220,16 +225,18 @@ void LatticeAWQPass::searchClipping(SmoothingLayer &layer,
   if (scheme.granularity == Granularity::PerTensor)
     return;
   int64_t n = layer.n;
-  int64_t length = getBlockLength(scheme, n, k);
-  std::vector<double> rounded(length), error(length);
-  for (int64_t start = 0; start < n * k; start += length) {
+  std::vector<double> rounded(getBlockLength(scheme, n, k, 0)),
+      error(rounded.size());
+  for (int64_t start = 0, length; start < n * k; start += length) {
+    length = getBlockLength(scheme, n, k, start);
     int64_t column = start % k;
     MutableArrayRef<float> block =
         MutableArrayRef<float>(layer.weight).slice(start, length);
     double bestError = INFINITY, bestRatio = 1.0;
     for (int step = 0; step <= kClipSteps; ++step) {
       double ratio = 1.0 - kClipStep * step;
-      if (!roundBlock(scheme, block, ratio, rounded))
+      if (!roundBlock(scheme, block, ratio,
+                      MutableArrayRef<double>(rounded).take_front(length)))
         continue;
       for (int64_t j = 0; j < length; ++j)
         error[j] = double(block[j]) - rounded[j];

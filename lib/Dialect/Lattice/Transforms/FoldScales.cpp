@@ -154,7 +154,7 @@ struct FoldScaleIntoWeightRows final : OpRewritePattern<ChannelScaleOp> {
       if (!scales || scheme.granularity == Granularity::PerTensor ||
           llvm::any_of(*scale, [](float s) { return !(s > 0); }))
         return failure();
-      // Per-channel scales are [N]; per-group ones [N, K / group].
+      // Per-channel scales are [N]; per-group ones [N, ceil(K / group)].
       int64_t cols = int64_t(scales->size()) / rhsType.getDimSize(0);
       replaceConstant(rewriter, matmul, matmul.getRhsScaleMutable()[0],
                       scaleMatrix(*scales, cols, [&](int64_t r, int64_t) {

@@ -448,16 +448,6 @@ LogicalResult LatticeQuantizePass::quantizeMatmul(
     settings.weightBits = edgeBits;
     settings.granularity = "channel";
   }
-  if (groupFallback && settings.granularity == "group" &&
-      op.getRhs().getType().getRank() == 2 && settings.groupSize > 0 &&
-      op.getRhs().getType().getDimSize(1) % settings.groupSize != 0) {
-    settings.granularity = "channel";
-    if (report)
-      op.emitRemark() << "layer '" << layer << "': group size "
-                      << settings.groupSize << " does not divide K = "
-                      << op.getRhs().getType().getDimSize(1)
-                      << "; quantized per channel";
-  }
   if (auto overrides =
           op->getAttrOfType<DictionaryAttr>(kQuantizeOverridesAttrName)) {
     if (failed(applyOverrides(op, overrides, settings)))
@@ -540,12 +530,6 @@ LogicalResult LatticeQuantizePass::quantizeMatmul(
     return success();
   }
   int64_t n = weightType.getDimSize(0), k = weightType.getDimSize(1);
-  if (config.scheme.granularity == Granularity::PerGroup &&
-      k % config.scheme.groupSize != 0)
-    return op.emitError() << "layer '" << layer << "': group size "
-                          << config.scheme.groupSize
-                          << " does not divide K = " << k
-                          << "; skip the layer or override its scheme";
   for (auto [index, x] : llvm::enumerate(*values))
     if (!std::isfinite(x))
       return op.emitError()

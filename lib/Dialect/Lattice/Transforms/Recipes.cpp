@@ -337,7 +337,6 @@ getQuantizeOptions(const Recipe &recipe) {
     options.granularity = "group";
     options.groupSize = groupSize;
     options.scaleType = "f16";
-    options.groupFallback = true;
   };
   StringRef name = recipe.name;
   if (name == "f32")

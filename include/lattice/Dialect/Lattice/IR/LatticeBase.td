@@ -43,7 +43,7 @@ def Lattice_Dialect : Dialect {
     |-------------------------|---------------------------------------------------------|
     | per-tensor              | `tensor<S>` (rank 0)                                    |
     | `channel<a>`            | `tensor<da x S>`                                        |
-    | `group<a, g>`           | the tensor's shape with `da` replaced by `da / g`       |
+    | `group<a, g>`           | the tensor's shape with `da` replaced by `ceil(da / g)` |
 
     where `S` is the scale element type (`f32`, `f16` or `bf16`). Zero points
     are `i8`, `i16`, `i32` or `i64` tensors of the scale's shape, read as

@@ -59,7 +59,9 @@ def Lattice_QuantType : Lattice_Type<"Quant", "quant"> {
     - `sN` / `uN`: 1 <= N <= 8;
     - the scale type is `f32`, `f16` or `bf16`;
     - `channel<a>` / `group<a, g>`: `a >= 0` (checked against the tensor rank
-      by every op that carries the type), `g >= 1`;
+      by every op that carries the type), `g >= 1`; groups run along axis
+      `a` from its start, and when `g` does not divide its size `D` the last
+      group holds the `D mod g` elements left (there are `ceil(D / g)`);
     - `ternary` and `binary` are symmetric.
 
     A later two-level (super-block, k-quant style) scheme adds a granularity

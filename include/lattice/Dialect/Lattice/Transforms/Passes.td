@@ -412,14 +412,13 @@ def LatticeQuantizePass : Pass<"lattice-quantize", "ModuleOp"> {
     per output channel: llama.cpp's mixtures and the `mixed` recipe of
     lattice-compile keep the layers next to the embedding and the output
     more precise. A per-layer `lattice.quantize` dictionary still wins.
-    With `group-fallback`, a layer whose K is not a multiple of
-    `group-size` (a convolution's first layer, say) is quantized per
-    channel instead of being an error (a remark says so with `report`).
+    Where `group-size` does not divide K (a convolution's first layer,
+    say), the last group of each row is shorter (`ceil(K / g)` groups).
 
     Matmuls whose weight is not a constant (a function argument, a
     `lattice.weight` not yet loaded) are left alone with a warning. A
-    weight with a non-finite element, a group size that does not divide K,
-    or an unknown option value is an error naming the layer.
+    weight with a non-finite element or an unknown option value is an error
+    naming the layer.
   }];
   let options = [
     Option<"weightBits", "weight-bits", "std::string", /*default=*/"\"8\"",
@@ -470,9 +469,6 @@ def LatticeQuantizePass : Pass<"lattice-quantize", "ModuleOp"> {
            "GPTQ's lazy batches: columns quantized between two updates of "
            "the columns after them (positive; per-group schemes round it up "
            "to whole groups; the codes do not depend on it)">,
-    Option<"groupFallback", "group-fallback", "bool", /*default=*/"false",
-           "Quantize per channel the layers whose K the group size does not "
-           "divide, instead of failing">,
     Option<"qep", "qep", "bool", /*default=*/"false",
            "Quantize QEP's target weights, from the cross moments of the "
            "float and the partly quantized model's inputs in `stats`">,
@@ -536,8 +532,9 @@ def LatticeAssignPrecisionPass
     `solver` is `exact` (the multiple-choice knapsack, by dynamic
     programming over the budget: optimal for the additive error) or
     `annealing` (parallel quasi-quantum annealing, which also takes
-    objectives that are not sums; here the same sum). A candidate whose
-    group size does not divide a layer's K is not offered to it. The
+    objectives that are not sums; here the same sum). A group size that
+    does not divide a layer's K leaves a shorter last group, whose scale
+    counts in the bits like any other. The
     per-layer choice, its bits and error, and every candidate's, go to the
     JSON file `report` when given, and to remarks.
 
@@ -650,8 +647,8 @@ def LatticeAWQPass : Pass<"lattice-awq", "ModuleOp"> {
            /*default=*/"\"group\"",
            "Scale granularity: 'tensor', 'channel' or 'group'">,
     Option<"groupSize", "group-size", "int64_t", /*default=*/"128",
-           "Elements per group along K when granularity=group (layers whose "
-           "K it does not divide are modelled per channel)">,
+           "Elements per group along K when granularity=group (a shorter "
+           "last group where it does not divide K)">,
     Option<"symmetric", "symmetric", "bool", /*default=*/"true",
            "Symmetric codes (no zero point)">,
     Option<"scaleType", "scale-type", "std::string", /*default=*/"\"f16\"",
