@@ -214,6 +214,7 @@ def compile(model, recipe="f32", calib=None, output=None, *, recipe_file=None,
             shapes=None, bind=None,
             target="cpu", gpu_chip=None, gpu_format=None, target_cpu=None,
             num_threads=None, remarks=False, werror=False,
+            check_outputs=True, min_output_sqnr=None,
             quiet=False, _probe_outputs=False):
     """Compiles `model` (.onnx or .mlir) with `recipe` into `output` (a
     path prefix: output.so, output.safetensors, output.h; a temporary
@@ -225,7 +226,10 @@ def compile(model, recipe="f32", calib=None, output=None, *, recipe_file=None,
     `remarks`: print the code generator's remarks (ops left as scalar
     loops, ...) on stderr; they are also in `CompiledModel.remarks`.
     Warnings (degenerate weights or calibration data) are printed unless
-    `quiet`; `werror` makes them errors.
+    `quiet`; `werror` makes them errors. `check_outputs`: run a quantized
+    library beside the float model on the calibration samples and warn
+    where an output keeps less than `min_output_sqnr` dB (10 by default)
+    of its signal (docs/Recipes.md, "Checking the outputs").
     `recipe_file`: a recipe file (docs/Recipes.md), whose recipe replaces
     `recipe`, with per-layer settings. `shapes` gives the sizes of an ONNX
     model's symbolic input dimensions ({name: shape}); `bind` gives inputs
@@ -269,6 +273,10 @@ def compile(model, recipe="f32", calib=None, output=None, *, recipe_file=None,
         extra += ["--num-threads", str(num_threads)]
     if werror:
         extra += ["--werror"]
+    if not check_outputs:
+        extra += ["--check-outputs=false"]
+    if min_output_sqnr is not None:
+        extra += [f"--min-output-sqnr={float(min_output_sqnr)!r}"]
     if _probe_outputs:
         # (Reports build models with a probe on every layer's output, made
         # outputs of the library.)
@@ -299,7 +307,8 @@ def compile(model, recipe="f32", calib=None, output=None, *, recipe_file=None,
         calibration_data = []
         # (A recipe file may ask for methods fitted to calibration data:
         # the compiler decides whether it needs the samples.)
-        if calib is not None and (activations != "none" or recipe_file):
+        if calib is not None and (activations != "none" or recipe_file or
+                                  (check_outputs and recipe != "f32")):
             calibration_data = ["--calib", calibration.samples_file(calib, work)]
         steps(("calibrating, " if smooth or activations in ("fitted", "measured")
                else "") +
@@ -363,6 +372,12 @@ def main(argv=None):
     parser.add_argument("--werror", action="store_true",
                         help="turn warnings (degenerate weights or calibration data) "
                              "into errors")
+    parser.add_argument("--check-outputs", choices=("true", "false"), default="true",
+                        help="check a quantized library's outputs against the float "
+                             "model on the calibration samples (default true)")
+    parser.add_argument("--min-output-sqnr", type=float,
+                        help="the output SQNR in dB below which the check warns "
+                             "(default 10)")
     parser.add_argument("-q", "--quiet", action="store_true")
     args = parser.parse_args(argv)
     try:
@@ -373,7 +388,9 @@ def main(argv=None):
                          gpu_chip=args.gpu_chip, gpu_format=args.gpu_format,
                          target_cpu=args.target_cpu,
                          num_threads=args.num_threads, remarks=args.remarks,
-                         werror=args.werror, quiet=args.quiet)
+                         werror=args.werror,
+                         check_outputs=args.check_outputs == "true",
+                         min_output_sqnr=args.min_output_sqnr, quiet=args.quiet)
     except (CompileError, onnx_import.OnnxImportError, onnx_import.OnnxImportBug) as error:
         print(f"lattice-compile: error: {error}", file=sys.stderr)
         return 1

@@ -4,6 +4,7 @@ same layers; and the runtime's checks of a bad weights file."""
 
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 
@@ -539,6 +540,41 @@ def test_warnings_reach_python_and_werror(tmp_path, capfd):
     with pytest.raises(compiler.CompileError, match="1 warning with --werror"):
         compiler.compile(_THREE_LAYERS, "w8a8", calib=calib, werror=True, quiet=True,
                          output=tmp_path / "strict" / "m")
+
+
+def test_output_check_warns_of_a_collapse(tmp_path, capfd):
+    """A quantized library whose outputs lose their signal gets a warning:
+    each row of the weight has one large element, on an input channel the
+    calibration samples leave at zero, so 2-bit codes round every other
+    weight of its group to zero and the outputs keep little (1.1 dB).
+    check_outputs=False skips the check."""
+    from lattice import compiler
+
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((8, 64)).astype(np.float32)
+    w[:, 0] = 100.0
+    data = np.asarray(w, "<f4").tobytes().hex().upper()
+    (tmp_path / "m.mlir").write_text(f"""
+func.func @linear(%x: tensor<2x64xf32>) -> tensor<2x8xf32> {{
+  %w = arith.constant dense<"0x{data}"> : tensor<8x64xf32> loc("fc")
+  %y = lattice.matmul %x, %w accumulate(f32) : (tensor<2x64xf32>, tensor<8x64xf32>) -> tensor<2x8xf32>
+  return %y : tensor<2x8xf32>
+}}
+""")
+    x = rng.standard_normal((4, 2, 64)).astype(np.float32)
+    x[..., 0] = 0.0
+    model = compiler.compile(tmp_path / "m.mlir", "w2a16", calib={"input0": x},
+                             output=tmp_path / "collapsed" / "m")
+    model.close()
+    err = capfd.readouterr().err
+    found = re.search(r"warning: output 'output0' keeps (\S+) dB SQNR against "
+                      r"the float model on 4 calibration samples, below 10 dB", err)
+    assert found and float(found.group(1)) < 3, err
+    model = compiler.compile(tmp_path / "m.mlir", "w2a16", calib={"input0": x},
+                             output=tmp_path / "unchecked" / "m", check_outputs=False)
+    model.close()
+    assert "SQNR" not in capfd.readouterr().err
+    assert not (tmp_path / "unchecked" / "m.work" / "reference.so").exists()
 
 
 def test_scalar_inputs(tmp_path):

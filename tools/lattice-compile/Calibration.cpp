@@ -692,27 +692,64 @@ llvm::Error mlir::lattice::compile::calibrate(const CalibrationOptions &o) {
   return writeStatistics(o.output, *probes, *samples, o.bins != 0);
 }
 
-llvm::Error
-mlir::lattice::compile::calibrateCrossMoments(const CrossMomentOptions &o) {
-  llvm::Expected<std::unique_ptr<Library>> reference =
-      Library::open(o.reference, o.referenceWeights);
-  if (!reference)
-    return reference.takeError();
-  llvm::Expected<std::unique_ptr<Library>> library =
-      Library::open(o.library, o.weights);
-  if (!library)
-    return library.takeError();
-  const lattice_model_info &info = (*library)->getInfo();
-  const lattice_model_info &referenceInfo = (*reference)->getInfo();
-  std::vector<InputSamples> inputs, referenceInputs;
+namespace {
+/// A float build of a model and another build of it (partly or wholly
+/// quantized), loaded, with the samples that both run.
+struct BuildPair {
+  std::unique_ptr<Library> reference, library;
+  std::vector<InputSamples> referenceInputs, inputs;
+  int64_t samples = 0;
+
+  /// Runs sample `s` through both builds.
+  llvm::Error run(int64_t s) {
+    fillInputs(inputs, s, library->getInputBuffers());
+    fillInputs(referenceInputs, s, reference->getInputBuffers());
+    if (llvm::Error error = library->run(s))
+      return error;
+    return reference->run(s);
+  }
+};
+} // namespace
+
+/// Loads the float build `reference` and the build `library` (with their
+/// weights files) and reads the samples (`file`, or `generated` ones) for
+/// both.
+static llvm::Expected<BuildPair>
+openBuildPair(StringRef reference, StringRef referenceWeights,
+              StringRef library, StringRef weights, const NpzFile *file,
+              unsigned generated) {
+  BuildPair pair;
+  llvm::Expected<std::unique_ptr<Library>> opened =
+      Library::open(reference, referenceWeights);
+  if (!opened)
+    return opened.takeError();
+  pair.reference = std::move(*opened);
+  opened = Library::open(library, weights);
+  if (!opened)
+    return opened.takeError();
+  pair.library = std::move(*opened);
   llvm::Expected<int64_t> samples =
-      getSamples(info, o.samples, o.generatedSamples, inputs);
+      getSamples(pair.library->getInfo(), file, generated, pair.inputs);
   if (!samples)
     return samples.takeError();
   if (llvm::Expected<int64_t> same = getSamples(
-          referenceInfo, o.samples, o.generatedSamples, referenceInputs);
+          pair.reference->getInfo(), file, generated, pair.referenceInputs);
       !same)
     return same.takeError();
+  pair.samples = *samples;
+  return std::move(pair);
+}
+
+llvm::Error
+mlir::lattice::compile::calibrateCrossMoments(const CrossMomentOptions &o) {
+  llvm::Expected<BuildPair> pair =
+      openBuildPair(o.reference, o.referenceWeights, o.library, o.weights,
+                    o.samples, o.generatedSamples);
+  if (!pair)
+    return pair.takeError();
+  std::unique_ptr<Library> &library = pair->library;
+  const lattice_model_info &info = library->getInfo();
+  const lattice_model_info &referenceInfo = pair->reference->getInfo();
   llvm::Expected<std::vector<ProbeStatistics>> all =
       getProbes(info, o.firstProbe, /*bins=*/0, /*xtx=*/false);
   if (!all)
@@ -741,21 +778,70 @@ mlir::lattice::compile::calibrateCrossMoments(const CrossMomentOptions &o) {
     return fail(
         "the partly quantized model lacks some of the probes asked for");
   std::vector<double> partial;
-  for (int64_t s = 0; s < *samples; ++s) {
-    fillInputs(inputs, s, (*library)->getInputBuffers());
-    fillInputs(referenceInputs, s, (*reference)->getInputBuffers());
-    if (llvm::Error error = (*library)->run(s))
-      return error;
-    if (llvm::Error error = (*reference)->run(s))
+  for (int64_t s = 0; s < pair->samples; ++s) {
+    if (llvm::Error error = pair->run(s))
       return error;
     for (auto [p, output] : llvm::zip(probes, referenceOutputs))
-      p.update((*library)->getOutput(p.output),
-               (*library)->getOutputSize(p.output), partial,
-               (*reference)->getOutput(output));
+      p.update(library->getOutput(p.output), library->getOutputSize(p.output),
+               partial, pair->reference->getOutput(output));
   }
-  reference->reset();
-  library->reset();
-  return writeStatistics(o.output, probes, *samples, /*histograms=*/false);
+  int64_t samples = pair->samples;
+  pair->reference.reset();
+  library.reset();
+  return writeStatistics(o.output, probes, samples, /*histograms=*/false);
+}
+
+llvm::Expected<std::vector<OutputQuality>>
+mlir::lattice::compile::compareOutputs(const OutputCheckOptions &o,
+                                       int64_t &samplesUsed) {
+  llvm::Expected<BuildPair> pair =
+      openBuildPair(o.reference, o.referenceWeights, o.library, o.weights,
+                    o.samples, o.generatedSamples);
+  if (!pair)
+    return pair.takeError();
+  const lattice_model_info &info = pair->library->getInfo();
+  const lattice_model_info &floatInfo = pair->reference->getInfo();
+  samplesUsed = std::min<int64_t>(pair->samples, o.maxSamples);
+  // The library's float outputs and the float model's of the same name.
+  struct Match {
+    uint32_t output, reference;
+    double signal = 0, noise = 0;
+  };
+  std::vector<Match> matches;
+  for (uint32_t i = 0; i < std::min(info.num_outputs, o.outputs); ++i)
+    for (uint32_t j = 0; j < floatInfo.num_outputs; ++j)
+      if (StringRef(info.outputs[i].name) == floatInfo.outputs[j].name &&
+          info.outputs[i].dtype == LATTICE_F32 &&
+          floatInfo.outputs[j].dtype == LATTICE_F32 &&
+          info.outputs[i].num_bytes == floatInfo.outputs[j].num_bytes) {
+        matches.push_back({i, j});
+        break;
+      }
+  for (int64_t s = 0; s < samplesUsed; ++s) {
+    if (llvm::Error error = pair->run(s))
+      return std::move(error);
+    for (Match &match : matches) {
+      const float *y = pair->library->getOutput(match.output);
+      const float *want = pair->reference->getOutput(match.reference);
+      for (int64_t e = 0, n = pair->library->getOutputSize(match.output); e < n;
+           ++e) {
+        double d = double(y[e]) - double(want[e]);
+        match.signal += double(want[e]) * double(want[e]);
+        match.noise += d * d;
+      }
+    }
+  }
+  std::vector<OutputQuality> result;
+  for (const Match &match : matches) {
+    if (!(match.signal > 0) || !std::isfinite(match.signal))
+      continue;
+    double sqnr = match.noise == 0 ? std::numeric_limits<double>::infinity()
+                  : std::isfinite(match.noise)
+                      ? 10 * std::log10(match.signal / match.noise)
+                      : -std::numeric_limits<double>::infinity();
+    result.push_back({info.outputs[match.output].name, sqnr});
+  }
+  return result;
 }
 
 /// The log-softmax of each row of `row` values of `y` (`count` in all).

@@ -96,6 +96,41 @@ struct SensitivityOptions {
 /// or ("nsr") sum (y - y_float)^2 over sum y_float^2.
 llvm::Error measureSensitivity(const SensitivityOptions &options);
 
+/// A compiled library against the float model, on the calibration
+/// samples.
+struct OutputCheckOptions {
+  /// A float build of the model (its outputs named as the model's; probes
+  /// after them are left out) and its weights.
+  std::string reference, referenceWeights;
+  /// The compiled library and its weights file (any path when the weights
+  /// are embedded), and how many of its first outputs are the model's
+  /// (probes follow them).
+  std::string library, weights;
+  unsigned outputs = 0;
+  /// The samples (an .npz archive), or null for `generatedSamples`
+  /// generated ones, as CalibrationOptions.
+  const NpzFile *samples = nullptr;
+  unsigned generatedSamples = 8;
+  /// The first samples used, at most.
+  unsigned maxSamples = 8;
+};
+
+/// The signal-to-noise ratio of one float output of the library against
+/// the float model's, over all the samples: 10 log10(sum y_float^2 /
+/// sum (y - y_float)^2), infinite where they are equal.
+struct OutputQuality {
+  std::string name;
+  double sqnrDb = 0;
+};
+
+/// Runs both builds of OutputCheckOptions on the samples and measures each
+/// float model output of the library that the float build has too (by
+/// name) and whose float values are not all zero; `samplesUsed` says on how
+/// many samples. Fails when a build does not load or run, or the samples do
+/// not fit the library's inputs.
+llvm::Expected<std::vector<OutputQuality>>
+compareOutputs(const OutputCheckOptions &options, int64_t &samplesUsed);
+
 /// Opens the .npz archive of calibration samples at `path`.
 llvm::Expected<std::unique_ptr<NpzFile>> openSamples(llvm::StringRef path);
 

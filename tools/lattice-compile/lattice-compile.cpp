@@ -58,6 +58,7 @@
 #include "llvm/Target/TargetOptions.h"
 #include "llvm/TargetParser/Host.h"
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #if __has_include(<malloc.h>)
 #include <malloc.h>
@@ -197,6 +198,20 @@ static llvm::cl::opt<bool> observeOutputs(
                    "library (for reports that compare layers with a float "
                    "build)"),
     llvm::cl::init(false), llvm::cl::cat(recipeCategory));
+static llvm::cl::opt<bool> checkOutputs(
+    "check-outputs",
+    llvm::cl::desc("Run the quantized library and the float model on the "
+                   "calibration samples (--calib, or generated ones) and "
+                   "give each output's SQNR; warn below --min-output-sqnr. "
+                   "Builds the float model when the recipe did not, for up to "
+                   "1 GiB of float weights unless given (default: on, for "
+                   "CPU libraries built for this machine)"),
+    llvm::cl::init(true), llvm::cl::cat(recipeCategory));
+static llvm::cl::opt<double> minOutputSqnr(
+    "min-output-sqnr",
+    llvm::cl::desc("The output SQNR in dB below which --check-outputs warns "
+                   "(default 10)"),
+    llvm::cl::init(10.0), llvm::cl::cat(recipeCategory));
 static llvm::cl::opt<std::string>
     reportFile("report-file",
                llvm::cl::desc("Write the per-layer quantization report (JSON, "
@@ -393,6 +408,11 @@ static FailureOr<unsigned> buildProbedLibrary(ModuleOp module,
   return firstProbe;
 }
 
+/// A float build of the model made in this run (calibration's, the
+/// sensitivity measurements', or one for --check-outputs), as a path
+/// prefix; empty when none was built.
+static std::string floatBuild;
+
 /// Warnings so far, from the passes' diagnostics and from the driver's own
 /// checks (--werror fails on any).
 static unsigned numWarnings = 0;
@@ -429,6 +449,7 @@ static LogicalResult calibrateModule(ModuleOp module, StringRef modelDir,
       buildProbedLibrary(module, modelDir, prefix, observeWeights, argv0);
   if (failed(firstProbe))
     return failure();
+  floatBuild = prefix;
   lattice::compile::CalibrationOptions options;
   std::string library = prefix + ".so", weights = prefix + ".safetensors";
   options.library = library;
@@ -698,6 +719,7 @@ static LogicalResult measureSensitivity(ModuleOp module, StringRef modelDir,
                               /*plainWeights=*/true, argv0)))
       return failure();
   }
+  floatBuild = prefix;
   std::string library = prefix + ".so", weights = prefix + ".safetensors";
   options.library = library;
   options.weights = weights;
@@ -718,6 +740,62 @@ static LogicalResult measureSensitivity(ModuleOp module, StringRef modelDir,
     llvm::errs() << "lattice-compile: " << llvm::toString(std::move(error))
                  << "\n";
     return failure();
+  }
+  return success();
+}
+
+/// The float weights (of matmuls) above which --check-outputs, not given,
+/// builds no float model of its own.
+static constexpr int64_t kLargestCheckedWeights = int64_t(1) << 30;
+
+/// Whether the library is measured against the float model
+/// (--check-outputs): a quantized one, which this process can run.
+static bool wantsOutputCheck() {
+  return checkOutputs && selectedRecipe && selectedRecipe->name != "f32" &&
+         target == "cpu" && targetCPU == "native";
+}
+
+/// Measures the library at `prefix` against floatBuild on the calibration
+/// samples: a note per model output (the first `modelOutputs` of the
+/// library), a warning below --min-output-sqnr.
+static LogicalResult checkOutputQuality(StringRef prefix,
+                                        unsigned modelOutputs) {
+  FailureOr<std::unique_ptr<lattice::NpzFile>> samples =
+      openCalibrationSamples();
+  if (failed(samples))
+    return failure();
+  lattice::compile::OutputCheckOptions options;
+  options.reference = floatBuild + ".so";
+  options.referenceWeights = floatBuild + ".safetensors";
+  options.library = (prefix + ".so").str();
+  options.weights = (prefix + ".safetensors").str();
+  options.samples = samples->get();
+  options.outputs = modelOutputs;
+  int64_t used = 0;
+  llvm::Expected<std::vector<lattice::compile::OutputQuality>> measured =
+      lattice::compile::compareOutputs(options, used);
+  if (!measured) {
+    llvm::errs() << "lattice-compile: checking the outputs: "
+                 << llvm::toString(measured.takeError()) << "\n";
+    return failure();
+  }
+  std::string on = (llvm::Twine(" on ") + llvm::Twine(used) +
+                    (calib.empty() ? " generated" : " calibration") +
+                    (used == 1 ? " sample" : " samples"))
+                       .str();
+  for (const lattice::compile::OutputQuality &output : *measured) {
+    std::string sqnr = std::isfinite(output.sqnrDb)
+                           ? llvm::formatv("{0:F2}", output.sqnrDb).str()
+                           : lattice::formatNumber(output.sqnrDb);
+    llvm::errs() << "lattice-compile: note: output '" << output.name
+                 << "': SQNR " << sqnr << " dB against the float model" << on
+                 << "\n";
+    if (!(output.sqnrDb >= minOutputSqnr))
+      warn("output '" + output.name + "' keeps " + sqnr +
+           " dB SQNR against the float model" + on + ", below " +
+           lattice::formatNumber(minOutputSqnr) +
+           " dB: the recipe loses most of its signal (more bits, smaller "
+           "groups, a calibrated method or the mixed recipe keep more)");
   }
   return success();
 }
@@ -772,6 +850,35 @@ static LogicalResult quantize(ModuleOp module, StringRef modelDir,
             module, modelDir, work, options.sensitivity,
             selectedRecipeFile ? &*selectedRecipeFile : nullptr, argv0)))
       return failure();
+  }
+  if (wantsOutputCheck() && floatBuild.empty() &&
+      !checkOutputs.getNumOccurrences()) {
+    // A float build only for the check doubles the compilation of a large
+    // model: that takes an explicit --check-outputs.
+    int64_t bytes = 0;
+    module.walk([&](lattice::MatmulOp op) {
+      if (lattice::hasFloatWeight(op) && op.getRhs().getType().hasStaticShape())
+        bytes += op.getRhs().getType().getNumElements() * 4;
+    });
+    if (bytes > kLargestCheckedWeights) {
+      llvm::errs() << "lattice-compile: note: the outputs are not checked "
+                      "against the float model: "
+                   << bytes / (1 << 20)
+                   << " MiB of float weights would take a float build of "
+                      "their own (--check-outputs=true to check them)\n";
+      checkOutputs = false;
+    }
+  }
+  if (wantsOutputCheck() && floatBuild.empty()) {
+    // The float model to measure the library against.
+    lattice::WeightBlobs::KeepWeights keep(
+        lattice::getWeightBlobs(module.getContext()), module);
+    OwningOpRef<ModuleOp> copy = module.clone();
+    std::string prefix = work + "/reference";
+    if (failed(compileForHost(*copy, prefix, "reference", modelDir,
+                              /*plainWeights=*/false, argv0)))
+      return failure();
+    floatBuild = prefix;
   }
   addOutputProbes();
   lattice::LatticeLoadWeightsPassOptions load;
@@ -869,10 +976,26 @@ static LogicalResult compile(const char *argv0) {
   std::string name = modelName;
   if (name.empty())
     name = llvm::sys::path::stem(outputPrefix).str();
+  // The model's outputs, before any probes the recipe's options add.
+  FailureOr<func::FuncOp> entry = getEntry(*module);
+  if (failed(entry))
+    return failure();
+  unsigned modelOutputs = entry->getNumResults();
   if (failed(quantize(*module, modelDir, argv0)) || failed(checkWarnings()))
     return failure();
   BuildOptions build{target, targetCPU, embedWeights};
-  return compileModule(*module, outputPrefix, name, modelDir, build, argv0);
+  if (failed(
+          compileModule(*module, outputPrefix, name, modelDir, build, argv0)))
+    return failure();
+  if (!wantsOutputCheck() || floatBuild.empty())
+    return success();
+  if (succeeded(checkOutputQuality(outputPrefix, modelOutputs)) &&
+      succeeded(checkWarnings()))
+    return success();
+  // As for the warnings before it (--werror), no library is left.
+  for (StringRef extension : {".so", ".h", ".c", ".o", ".safetensors"})
+    (void)llvm::sys::fs::remove(outputPrefix + extension);
+  return failure();
 }
 
 /// The function of `module` to compile: --entry, or the only public one.
@@ -1126,6 +1249,12 @@ static int runModelDriver(const char *argv0) {
     args.append({"--num-threads", std::to_string(numThreads)});
   if (showRemarks)
     args.push_back("--remarks");
+  if (checkOutputs.getNumOccurrences())
+    args.push_back(checkOutputs ? "--check-outputs=true"
+                                : "--check-outputs=false");
+  if (minOutputSqnr.getNumOccurrences())
+    args.push_back("--min-output-sqnr=" +
+                   std::to_string(minOutputSqnr.getValue()));
 
   // The package comes from the source tree this tool was built from; the
   // tools it runs are this build's.
@@ -1200,6 +1329,12 @@ int main(int argc, char **argv) {
       "  lattice-compile model.mlir -o out/model\n"
       "  lattice-compile model.onnx --recipe w4a16 [--calib data.npz] -o "
       "out/model\n");
+  if (!std::isfinite(minOutputSqnr)) {
+    llvm::errs() << "lattice-compile: --min-output-sqnr must be a finite "
+                    "number of dB, got "
+                 << lattice::formatNumber(minOutputSqnr) << "\n";
+    return 1;
+  }
   const lattice::Recipe *chosen = nullptr;
   if (!recipe.empty() && !recipeFile.empty()) {
     llvm::errs() << "lattice-compile: give --recipe or --recipe-file (which "
@@ -1269,11 +1404,14 @@ int main(int argc, char **argv) {
   }
   if (chosen && recipeFile.empty())
     selectedMethods = lattice::getRecipeMethods(*chosen, nullptr);
+  selectedRecipe = chosen;
   if (!calib.empty() &&
       chosen->activations == lattice::RecipeActivations::None &&
       !selectedMethods.gptq && !selectedMethods.awq && !selectedMethods.qep)
     llvm::errs() << "lattice-compile: note: recipe '" << chosen->name
-                 << "' quantizes weights only; --calib is not used\n";
-  selectedRecipe = chosen;
+                 << "' quantizes weights only; --calib "
+                 << (wantsOutputCheck() ? "serves only to check the outputs"
+                                        : "is not used")
+                 << "\n";
   return failed(compile(argv[0])) ? 1 : 0;
 }
