@@ -223,8 +223,11 @@ SmallVector<Value> KernelBuilder::clonePayload(ArrayRef<Value> ivs,
     }
     rewriter.clone(payloadOp, mapping);
   }
-  return llvm::map_to_vector(body->getTerminator()->getOperands(),
-                             [&](Value v) { return mapping.lookup(v); });
+  // A yielded value may come from above the op (a constant that fills an
+  // output), which the kernel takes as it is.
+  return llvm::map_to_vector(
+      body->getTerminator()->getOperands(),
+      [&](Value v) { return mapping.lookupOrDefault(v); });
 }
 
 void KernelBuilder::storeOutputs(ArrayRef<Value> ivs, ValueRange values) {
