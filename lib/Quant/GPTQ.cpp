@@ -372,7 +372,7 @@ mlir::lattice::quantizeGPTQ(const QuantScheme &scheme, llvm::ArrayRef<float> w,
   bool grouped = scheme.granularity == Granularity::PerGroup;
   int64_t groupsPerRow = grouped ? llvm::divideCeil(k, scheme.groupSize) : 1;
   auto blockLength = [&](int64_t start) {
-    return grouped ? std::min(blockSize, k - start % k) : blockSize;
+    return getBlockLength(scheme, n, k, start);
   };
   int64_t qmin = scheme.getStorageMin(), qmax = scheme.getStorageMax();
   result.codes.assign(n * k, 0);

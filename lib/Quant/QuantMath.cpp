@@ -575,6 +575,19 @@ mlir::lattice::chooseBlockParams(const QuantScheme &scheme, ClipMethod clip,
   llvm_unreachable("unknown clip method");
 }
 
+int64_t mlir::lattice::getBlockLength(const QuantScheme &scheme, int64_t n,
+                                      int64_t k, int64_t start) {
+  switch (scheme.granularity) {
+  case Granularity::PerTensor:
+    return n * k;
+  case Granularity::PerChannel:
+    return k;
+  case Granularity::PerGroup:
+    return std::min(scheme.groupSize, k - start % k);
+  }
+  llvm_unreachable("unknown granularity");
+}
+
 llvm::Expected<QuantizedWeight>
 mlir::lattice::quantizeWeight(const QuantScheme &scheme, ClipMethod clip,
                               double percentile, llvm::ArrayRef<float> values,
@@ -597,9 +610,7 @@ mlir::lattice::quantizeWeight(const QuantScheme &scheme, ClipMethod clip,
   // Blocks run along rows; a group size that does not divide K leaves a
   // shorter last group in each row.
   for (int64_t start = 0; start < int64_t(values.size());) {
-    int64_t length = blockSize;
-    if (scheme.granularity == Granularity::PerGroup)
-      length = std::min(blockSize, k - start % k);
+    int64_t length = getBlockLength(scheme, n, k, start);
     llvm::ArrayRef<float> block = values.slice(start, length);
     llvm::Expected<QuantParams> params =
         chooseBlockParams(scheme, clip, percentile, block);

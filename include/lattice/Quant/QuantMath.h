@@ -192,6 +192,12 @@ struct QuantizedWeight {
   int64_t degenerateBlocks = 0;
 };
 
+/// The length of the block of `scheme` that starts at element `start` of a
+/// row-major [n, k] weight: the whole weight, a row, or a group (a row's
+/// last group shorter when the group size does not divide k).
+int64_t getBlockLength(const QuantScheme &scheme, int64_t n, int64_t k,
+                       int64_t start);
+
 /// Quantizes a row-major [N, K] weight block by block, each block's
 /// parameters chosen by chooseBlockParams. Blocks are contiguous in
 /// row-major order: the whole tensor, one row, or one group of a row (the

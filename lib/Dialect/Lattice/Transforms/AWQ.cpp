@@ -153,17 +153,6 @@ std::optional<QuantScheme> LatticeAWQPass::getScheme(MatmulOp op,
   return scheme;
 }
 
-/// The length of the block of `scheme` that starts at element `start` of a
-/// row-major [n, k] weight (a row's last group is shorter when the group
-/// size does not divide k).
-static int64_t getBlockLength(const QuantScheme &scheme, int64_t n, int64_t k,
-                              int64_t start) {
-  return scheme.granularity == Granularity::PerTensor ? n * k
-         : scheme.granularity == Granularity::PerChannel
-             ? k
-             : std::min(scheme.groupSize, k - start % k);
-}
-
 /// Rounds `block` to nearest into `out`, with the min-max range scaled by
 /// `ratio` or, with `mse`, the range of MSE clipping; false when the scheme
 /// has no parameters for it.
